@@ -1,0 +1,1 @@
+//! Typed, streaming async client for the Directo ERP XML data-exchange interface.

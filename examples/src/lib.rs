@@ -1,0 +1,1 @@
+//! The sync toolkit shared by the template syncs.
