@@ -1,1 +1,72 @@
-//! The sync toolkit shared by the template syncs.
+//! The sync toolkit shared by the template syncs (`directo-to-smaily`, `segment-to-splio`, …).
+//!
+//! Every sync is the same pipeline:
+//!
+//! ```text
+//! source (stream of records) → validate and filter → map fields → diff against the last run
+//!   → batch → deliver with retries → record each outcome → advance the watermark
+//! ```
+//!
+//! A sync binary provides the two ends and the toolkit does the rest:
+//!
+//! - a **source**: any `Stream<Item = Result<SourceRecord, BoxError>>`, where each
+//!   [`SourceRecord`] is already validated and mapped ([`Verdict::Send`] with [`Item`]s, or
+//!   [`Verdict::Reject`] with a reason that the summary lists);
+//! - a **sink**: a [`Sink`] that delivers a batch of items and returns one [`Outcome`] per item.
+//!
+//! [`run`] then diffs each item against the last delivered snapshot, batches, delivers with
+//! bounded concurrency, retries per the [`RetrySchedule`], parks what still fails in the
+//! [`StateStore`], and advances the watermark only when everything read was settled. [`replay_failed`]
+//! sends the parked records again. [`CommonArgs`] holds the flags every binary shares, and
+//! [`main_loop`] runs a job once or on a schedule and turns its [`Summary`] into an [`ExitCode`].
+//!
+//! ```
+//! use futures::stream;
+//! use sync_examples::{Delivery, Item, JobConfig, Outcome, Progress, RunContext, Sink,
+//!     SourceRecord, StateStore, Verdict};
+//!
+//! struct Print;
+//! impl Sink for Print {
+//!     async fn deliver(&self, batch: &[Item]) -> Delivery {
+//!         Delivery::all(batch.len(), Outcome::Delivered, 1)
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let state = StateStore::in_memory().unwrap();
+//! let job = JobConfig::named("demo");
+//! let records = (0..3).map(|n| {
+//!     let mut fields = serde_json::Map::new();
+//!     fields.insert("email".into(), format!("user{n}@example.com").into());
+//!     Ok(SourceRecord {
+//!         id: n.to_string(),
+//!         watermark: None,
+//!         verdict: Verdict::Send(vec![Item { key: format!("user{n}@example.com"), fields }]),
+//!     })
+//! });
+//! let ctx = RunContext { job: &job, state: &state, dry_run: false, force: false,
+//!     read_from: None, progress: Progress::hidden() };
+//! let summary = sync_examples::run(ctx, stream::iter(records), &Print).await.unwrap();
+//! assert_eq!(summary.delivered, 3);
+//! # });
+//! ```
+
+pub mod cli;
+pub mod config;
+pub mod email;
+pub mod env;
+mod error;
+pub mod progress;
+mod runner;
+pub mod state;
+pub mod summary;
+
+pub use cli::{CommonArgs, Since, main_loop};
+pub use config::{JobConfig, RetrySchedule};
+pub use error::{BoxError, Error, ExitCode};
+pub use progress::Progress;
+pub use runner::{
+    Delivery, Item, Outcome, RunContext, Sink, SourceRecord, Verdict, read_from, replay_failed, run,
+};
+pub use state::StateStore;
+pub use summary::{Mode, Summary};

@@ -1,0 +1,233 @@
+//! What a run did: counts, rejected and failed records, and how it ended.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::ExitCode;
+
+/// How many rejected records a summary lists by name (all are counted).
+pub const MAX_LISTED: usize = 1_000;
+
+/// The kind of run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A normal run: read the source from the watermark, deliver, advance the watermark.
+    Run,
+    /// `--dry-run`: print what would be sent, send nothing, change no state.
+    DryRun,
+    /// `--replay-failed`: send the parked failures again.
+    ReplayFailed,
+}
+
+impl Mode {
+    /// The mode's name as stored in the run log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Run => "run",
+            Mode::DryRun => "dry_run",
+            Mode::ReplayFailed => "replay_failed",
+        }
+    }
+}
+
+/// A source record the sync did not send, and why (the template's filter, made visible).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The source record's identifier (for Directo customers: the customer code).
+    pub id: String,
+    /// Why it was not sent.
+    pub reason: String,
+}
+
+/// A record that failed every attempt in this run and was parked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// The record's key.
+    pub key: String,
+    /// The last error.
+    pub error: String,
+    /// Attempts made in this run.
+    pub attempts: u32,
+}
+
+/// The outcome of one run. Serialised as the `--json` output and stored in the run log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The job name.
+    pub job: String,
+    /// What kind of run this was.
+    pub mode: Mode,
+    /// When the run started (UTC, RFC 3339).
+    pub started_at: String,
+    /// Wall-clock seconds.
+    pub elapsed_secs: f64,
+    /// Where the source was read from (the `ts` filter), if the source is incremental.
+    pub read_from: Option<String>,
+    /// Source records read.
+    pub read: u64,
+    /// Source records not sent because they failed validation (see `rejections`).
+    pub filtered: u64,
+    /// Records delivered (in a dry run: that would have been sent).
+    pub delivered: u64,
+    /// Records that failed every attempt and were parked for `--replay-failed`.
+    pub failed: u64,
+    /// Records skipped because they equal what was last delivered.
+    pub skipped: u64,
+    /// Delivery requests made (batches, including retries).
+    pub requests: u64,
+    /// The watermark before the run.
+    pub watermark_before: Option<String>,
+    /// The watermark after the run (unchanged on a dry run, replay, or aborted run).
+    pub watermark_after: Option<String>,
+    /// Filtered records by reason.
+    pub filtered_by_reason: BTreeMap<String, u64>,
+    /// Filtered records, at most [`MAX_LISTED`].
+    pub rejections: Vec<Rejection>,
+    /// Records parked in this run, at most [`MAX_LISTED`].
+    pub failures: Vec<Failure>,
+    /// Records of this job parked in the state file after the run (from all runs).
+    pub parked_total: u64,
+    /// Why the run stopped early, if it did.
+    pub aborted: Option<String>,
+    /// The process exit code this run maps to.
+    pub exit_code: ExitCode,
+}
+
+impl Summary {
+    /// An empty summary for a run starting now.
+    pub fn new(job: &str, mode: Mode) -> Self {
+        Self {
+            job: job.to_owned(),
+            mode,
+            started_at: jiff::Timestamp::now().to_string(),
+            elapsed_secs: 0.0,
+            read_from: None,
+            read: 0,
+            filtered: 0,
+            delivered: 0,
+            failed: 0,
+            skipped: 0,
+            requests: 0,
+            watermark_before: None,
+            watermark_after: None,
+            filtered_by_reason: BTreeMap::new(),
+            rejections: Vec::new(),
+            failures: Vec::new(),
+            parked_total: 0,
+            aborted: None,
+            exit_code: ExitCode::Success,
+        }
+    }
+
+    /// Counts a filtered record.
+    pub fn reject(&mut self, id: String, reason: String) {
+        self.filtered += 1;
+        // Group by the reason's kind (the part before any quoted value).
+        let kind = reason
+            .split(':')
+            .next()
+            .unwrap_or(&reason)
+            .trim()
+            .to_owned();
+        *self.filtered_by_reason.entry(kind).or_default() += 1;
+        if self.rejections.len() < MAX_LISTED {
+            self.rejections.push(Rejection { id, reason });
+        }
+    }
+
+    /// Fills in the exit code from the counts: 1 if anything failed or the run was aborted.
+    pub fn finish(&mut self, elapsed: Duration) {
+        self.elapsed_secs = elapsed.as_secs_f64();
+        self.exit_code = if self.failed > 0 || self.aborted.is_some() {
+            ExitCode::Failed
+        } else {
+            ExitCode::Success
+        };
+    }
+
+    /// Records per second delivered (or skipped) over the run.
+    pub fn rate(&self) -> f64 {
+        if self.elapsed_secs > 0.0 {
+            self.read as f64 / self.elapsed_secs
+        } else {
+            0.0
+        }
+    }
+
+    /// The human-readable summary table (for stderr).
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let delivered_label = match self.mode {
+            Mode::DryRun => "would send",
+            _ => "delivered",
+        };
+        let _ = writeln!(
+            out,
+            "\n{} — {}",
+            self.job,
+            self.mode.as_str().replace('_', " ")
+        );
+        if let Some(from) = &self.read_from {
+            let _ = writeln!(out, "  read from   {from}");
+        }
+        let rows: [(&str, String); 7] = [
+            ("read", self.read.to_string()),
+            ("filtered", self.filtered.to_string()),
+            (delivered_label, self.delivered.to_string()),
+            ("failed", self.failed.to_string()),
+            (
+                "skipped",
+                format!("{} (unchanged since last delivery)", self.skipped),
+            ),
+            ("requests", self.requests.to_string()),
+            ("time", format!("{:.2} s", self.elapsed_secs)),
+        ];
+        for (label, value) in rows {
+            let _ = writeln!(out, "  {label:<11} {value}");
+        }
+        if let Some(w) = &self.watermark_after {
+            let _ = writeln!(out, "  watermark   {w}");
+        }
+        if !self.filtered_by_reason.is_empty() {
+            let _ = writeln!(out, "\n  filtered records by reason:");
+            for (reason, count) in &self.filtered_by_reason {
+                let _ = writeln!(out, "    {count:>6}  {reason}");
+            }
+            let _ = writeln!(out, "  first filtered records (all are in --json):");
+            for r in self.rejections.iter().take(10) {
+                let _ = writeln!(out, "    {:<16} {}", r.id, r.reason);
+            }
+        }
+        if !self.failures.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n  failed records (parked; retry with --replay-failed):"
+            );
+            for f in self.failures.iter().take(10) {
+                let _ = writeln!(
+                    out,
+                    "    {:<32} after {} attempt(s): {}",
+                    f.key, f.attempts, f.error
+                );
+            }
+            if self.failures.len() > 10 {
+                let _ = writeln!(out, "    … and {} more", self.failed - 10);
+            }
+        }
+        if self.parked_total > 0 {
+            let _ = writeln!(
+                out,
+                "\n  {} record(s) of this job are parked as failed; run with --replay-failed to send them again.",
+                self.parked_total
+            );
+        }
+        if let Some(reason) = &self.aborted {
+            let _ = writeln!(out, "\n  ABORTED: {reason}");
+        }
+        out
+    }
+}

@@ -1,0 +1,328 @@
+//! The generic runner against an in-test sink: batching, diffing, retries, parking, replay,
+//! dry runs, aborted sources and watermarks.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::stream;
+use serde_json::{Map, json};
+use sync_examples::{
+    BoxError, Delivery, ExitCode, Item, JobConfig, Outcome, Progress, RetrySchedule, RunContext,
+    Sink, SourceRecord, StateStore, Verdict, replay_failed, run,
+};
+
+/// A sink that records every batch and fails keys according to a script: `key → remaining
+/// failures` (u32::MAX = always), retryable or not.
+#[derive(Default)]
+struct ScriptedSink {
+    batches: Mutex<Vec<Vec<String>>>,
+    failures: Mutex<HashMap<String, (u32, bool)>>,
+}
+
+impl ScriptedSink {
+    fn fail(&self, key: &str, times: u32, retryable: bool) {
+        self.failures
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), (times, retryable));
+    }
+    fn sent_keys(&self) -> Vec<String> {
+        self.batches
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+    fn batch_count(&self) -> usize {
+        self.batches.lock().unwrap().len()
+    }
+}
+
+impl Sink for ScriptedSink {
+    async fn deliver(&self, batch: &[Item]) -> Delivery {
+        tokio::task::yield_now().await;
+        self.batches
+            .lock()
+            .unwrap()
+            .push(batch.iter().map(|i| i.key.clone()).collect());
+        let mut failures = self.failures.lock().unwrap();
+        let outcomes = batch
+            .iter()
+            .map(|item| match failures.get_mut(&item.key) {
+                Some((left, retryable)) if *left > 0 => {
+                    *left = left.saturating_sub(1);
+                    Outcome::failed(format!("HTTP 503 for {}", item.key), *retryable)
+                }
+                _ => Outcome::Delivered,
+            })
+            .collect();
+        Delivery {
+            outcomes,
+            requests: 1,
+        }
+    }
+}
+
+fn job() -> JobConfig {
+    JobConfig {
+        batch_size: 10,
+        concurrency: 3,
+        retry: RetrySchedule {
+            attempts: 3,
+            delay: Duration::from_millis(5),
+        },
+        ..JobConfig::named("test-job")
+    }
+}
+
+fn ctx<'a>(job: &'a JobConfig, state: &'a StateStore) -> RunContext<'a> {
+    RunContext {
+        job,
+        state,
+        dry_run: false,
+        force: false,
+        read_from: None,
+        progress: Progress::hidden(),
+    }
+}
+
+fn record(n: u32, name: &str) -> Result<SourceRecord, BoxError> {
+    let key = format!("user{n}@example.com");
+    let mut fields = Map::new();
+    fields.insert("email".into(), json!(key));
+    fields.insert("name".into(), json!(name));
+    Ok(SourceRecord {
+        id: format!("C{n}"),
+        watermark: Some(
+            format!("2024-01-{:02}T10:00:00", 1 + n % 28)
+                .parse()
+                .unwrap(),
+        ),
+        verdict: Verdict::Send(vec![Item { key, fields }]),
+    })
+}
+
+fn records(count: u32) -> Vec<Result<SourceRecord, BoxError>> {
+    (0..count).map(|n| record(n, "Name")).collect()
+}
+
+#[tokio::test]
+async fn delivers_in_batches_and_advances_the_watermark() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let sink = ScriptedSink::default();
+    let summary = run(ctx(&job, &state), stream::iter(records(95)), &sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.read, 95);
+    assert_eq!(summary.delivered, 95);
+    assert_eq!(summary.requests, 10);
+    assert_eq!(sink.batch_count(), 10);
+    assert_eq!(summary.exit_code, ExitCode::Success);
+    assert_eq!(
+        state.watermark("test-job").unwrap().unwrap().to_string(),
+        "2024-01-28T10:00:00"
+    );
+    assert_eq!(state.snapshot_count("test-job").unwrap(), 95);
+    assert_eq!(state.run_count("test-job").unwrap(), 1);
+    let mut sent = sink.sent_keys();
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), 95, "every record exactly once");
+}
+
+#[tokio::test]
+async fn unchanged_records_are_skipped_and_changed_ones_sent() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let sink = ScriptedSink::default();
+    run(ctx(&job, &state), stream::iter(records(20)), &sink)
+        .await
+        .unwrap();
+
+    let sink = ScriptedSink::default();
+    let mut second = records(20);
+    second[3] = record(3, "Renamed");
+    let summary = run(ctx(&job, &state), stream::iter(second), &sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.skipped, 19);
+    assert_eq!(summary.delivered, 1);
+    assert_eq!(sink.sent_keys(), vec!["user3@example.com"]);
+
+    // --force sends everything again.
+    let sink = ScriptedSink::default();
+    let mut forced = ctx(&job, &state);
+    forced.force = true;
+    let summary = run(forced, stream::iter(records(20)), &sink).await.unwrap();
+    assert_eq!(summary.delivered, 20);
+}
+
+#[tokio::test]
+async fn retries_then_parks_and_replay_delivers() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let sink = ScriptedSink::default();
+    sink.fail("user1@example.com", 2, true); // succeeds on the 3rd attempt
+    sink.fail("user2@example.com", u32::MAX, true); // fails all 3 attempts
+    sink.fail("user3@example.com", u32::MAX, false); // rejected: no retry
+    let summary = run(ctx(&job, &state), stream::iter(records(5)), &sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.delivered, 3);
+    assert_eq!(summary.failed, 2);
+    assert_eq!(summary.exit_code, ExitCode::Failed);
+    assert_eq!(summary.requests, 3, "1 batch + 2 retries");
+    let sent = sink.sent_keys();
+    assert_eq!(sent.iter().filter(|k| *k == "user1@example.com").count(), 3);
+    assert_eq!(sent.iter().filter(|k| *k == "user2@example.com").count(), 3);
+    assert_eq!(sent.iter().filter(|k| *k == "user3@example.com").count(), 1);
+
+    let parked = state.failed("test-job").unwrap();
+    let by_key: HashMap<_, _> = parked.iter().map(|f| (f.key.as_str(), f)).collect();
+    assert_eq!(by_key["user2@example.com"].attempts, 3);
+    assert_eq!(by_key["user3@example.com"].attempts, 1);
+    assert!(by_key["user2@example.com"].error.contains("HTTP 503"));
+    // Parked records count as settled: the watermark moved past them.
+    assert!(state.watermark("test-job").unwrap().is_some());
+
+    // Replay: user2 now works, user3 is still rejected.
+    let replay_sink = ScriptedSink::default();
+    replay_sink.fail("user3@example.com", u32::MAX, false);
+    let summary = replay_failed(ctx(&job, &state), &replay_sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.read, 2);
+    assert_eq!(summary.delivered, 1);
+    assert_eq!(summary.failed, 1);
+    assert_eq!(summary.parked_total, 1);
+    let parked = state.failed("test-job").unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].key, "user3@example.com");
+    assert_eq!(parked[0].attempts, 2);
+    assert!(
+        state
+            .snapshot("test-job", "user2@example.com")
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn dry_run_sends_nothing_and_changes_no_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let job = job();
+    {
+        let state = StateStore::open(&path).unwrap();
+        run(
+            ctx(&job, &state),
+            stream::iter(records(5)),
+            &ScriptedSink::default(),
+        )
+        .await
+        .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let state = StateStore::open_read_only(&path).unwrap();
+    let sink = ScriptedSink::default();
+    let mut dry = ctx(&job, &state);
+    dry.dry_run = true;
+    let mut changed = records(8);
+    changed[0] = record(0, "Changed");
+    let summary = run(dry, stream::iter(changed), &sink).await.unwrap();
+    assert_eq!(sink.batch_count(), 0);
+    assert_eq!(summary.delivered, 4, "1 changed + 3 new would be sent");
+    assert_eq!(summary.skipped, 4);
+    drop(state);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[tokio::test]
+async fn rejected_records_are_counted_with_reasons() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let mut input = records(3);
+    input.push(Ok(SourceRecord {
+        id: "C-bad".into(),
+        watermark: None,
+        verdict: Verdict::Reject("email has no @: \"nope\"".into()),
+    }));
+    let summary = run(
+        ctx(&job, &state),
+        stream::iter(input),
+        &ScriptedSink::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.filtered, 1);
+    assert_eq!(summary.rejections[0].id, "C-bad");
+    assert_eq!(summary.filtered_by_reason["email has no @"], 1);
+    assert_eq!(summary.exit_code, ExitCode::Success);
+}
+
+#[tokio::test]
+async fn a_source_error_aborts_without_moving_the_watermark() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let mut input = records(15);
+    input.push(Err("connection reset by peer".into()));
+    input.extend(records(30).into_iter().skip(15));
+    let sink = ScriptedSink::default();
+    let summary = run(ctx(&job, &state), stream::iter(input), &sink)
+        .await
+        .unwrap();
+    assert!(
+        summary
+            .aborted
+            .as_deref()
+            .unwrap()
+            .contains("connection reset")
+    );
+    assert_eq!(summary.exit_code, ExitCode::Failed);
+    assert_eq!(
+        summary.delivered, 15,
+        "what was read is still delivered and recorded"
+    );
+    assert_eq!(state.watermark("test-job").unwrap(), None);
+
+    // The re-run delivers only the rest.
+    let sink = ScriptedSink::default();
+    let summary = run(ctx(&job, &state), stream::iter(records(30)), &sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.skipped, 15);
+    assert_eq!(summary.delivered, 15);
+    assert!(state.watermark("test-job").unwrap().is_some());
+}
+
+#[tokio::test]
+async fn read_from_uses_since_then_watermark_minus_overlap_then_default() {
+    let state = StateStore::in_memory().unwrap();
+    let job = JobConfig {
+        overlap: Duration::from_secs(6 * 3600),
+        ..job()
+    };
+    let default = "2024-01-01T00:00".parse().unwrap();
+    assert_eq!(
+        sync_examples::read_from(&state, &job, None, default).unwrap(),
+        default
+    );
+    state
+        .set_watermark("test-job", "2024-02-01T03:00".parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        sync_examples::read_from(&state, &job, None, default)
+            .unwrap()
+            .to_string(),
+        "2024-01-31T21:00:00"
+    );
+    let since = "2023-05-05T00:00".parse().unwrap();
+    assert_eq!(
+        sync_examples::read_from(&state, &job, Some(since), default).unwrap(),
+        since
+    );
+}
