@@ -37,6 +37,7 @@ impl Default for RetrySchedule {
 #[serde(deny_unknown_fields, default)]
 pub struct JobConfig {
     /// The job's name: the key of its watermark, snapshots and failures in the state file.
+    /// Empty means "the binary's default" (see [`JobConfig::default_name`]).
     pub name: String,
     /// Records per delivery request.
     pub batch_size: usize,
@@ -58,6 +59,13 @@ impl JobConfig {
         Self {
             name: name.to_owned(),
             ..Self::default()
+        }
+    }
+
+    /// Uses `name` if the config left the job name empty.
+    pub fn default_name(&mut self, name: &str) {
+        if self.name.trim().is_empty() {
+            self.name = name.to_owned();
         }
     }
 
@@ -84,7 +92,7 @@ impl JobConfig {
 impl Default for JobConfig {
     fn default() -> Self {
         Self {
-            name: "sync".into(),
+            name: String::new(),
             batch_size: 500,
             concurrency: 2,
             overlap: Duration::from_secs(6 * 3600),
@@ -151,7 +159,10 @@ mod tests {
 
     #[test]
     fn defaults_are_the_templates() {
-        let cfg: Cfg = parse_toml("").unwrap();
+        let mut cfg: Cfg = parse_toml("").unwrap();
+        assert!(cfg.job.validate().is_err(), "the name must be filled in");
+        cfg.job.default_name("x");
+        cfg.job.validate().unwrap();
         assert_eq!(cfg.job.retry.attempts, 3);
         assert_eq!(cfg.job.retry.delay, Duration::from_secs(60));
         assert_eq!(cfg.job.batch_size, 500);

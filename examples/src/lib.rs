@@ -53,6 +53,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod directo_to_smaily;
 pub mod email;
 pub mod env;
 mod error;
