@@ -93,6 +93,8 @@ pub struct Summary {
     pub parked_total: u64,
     /// Why the run stopped early, if it did.
     pub aborted: Option<String>,
+    /// The process's peak resident memory so far, in KiB (Linux `VmHWM`; absent elsewhere).
+    pub peak_memory_kib: Option<u64>,
     /// The process exit code this run maps to.
     pub exit_code: ExitCode,
 }
@@ -119,6 +121,7 @@ impl Summary {
             failures: Vec::new(),
             parked_total: 0,
             aborted: None,
+            peak_memory_kib: None,
             exit_code: ExitCode::Success,
         }
     }
@@ -142,6 +145,7 @@ impl Summary {
     /// Fills in the exit code from the counts: 1 if anything failed or the run was aborted.
     pub fn finish(&mut self, elapsed: Duration) {
         self.elapsed_secs = elapsed.as_secs_f64();
+        self.peak_memory_kib = peak_memory_kib();
         self.exit_code = if self.failed > 0 || self.aborted.is_some() {
             ExitCode::Failed
         } else {
@@ -229,5 +233,24 @@ impl Summary {
             let _ = writeln!(out, "\n  ABORTED: {reason}");
         }
         out
+    }
+}
+
+/// The process's peak resident set size in KiB (`VmHWM` from `/proc/self/status`), on Linux.
+pub fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn peak_memory_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(super::peak_memory_kib().unwrap() > 100);
+        }
     }
 }

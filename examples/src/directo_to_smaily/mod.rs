@@ -2,6 +2,7 @@
 //! Smaily"): Directo customers changed since the last run → valid emails only → mapped fields →
 //! Smaily subscriber upserts in batches.
 
+pub mod demo;
 mod mapping;
 
 pub use mapping::{
