@@ -1,0 +1,27 @@
+//! Per-item outcomes of batch helpers.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+
+/// Why one item of a batch failed. One bad item never sinks the others.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ItemError {
+    /// The service accepted the request but rejected this item (HTTP 200 with an `ERROR`
+    /// result or a `failed*` entry); `message` is the service's text, verbatim.
+    #[error("rejected by the service: {message}")]
+    Rejected {
+        /// The service's message.
+        message: String,
+    },
+    /// The item was invalid (not sent) or its chunk's request failed; the error is shared by
+    /// every item of that chunk.
+    #[error(transparent)]
+    Failed(Arc<Error>),
+}
+
+impl From<Error> for ItemError {
+    fn from(e: Error) -> Self {
+        ItemError::Failed(Arc::new(e))
+    }
+}

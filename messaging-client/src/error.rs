@@ -1,0 +1,134 @@
+//! The crate's single error type.
+
+use std::time::Duration;
+
+/// Everything that can go wrong when talking to the messaging API.
+///
+/// The API key never appears in any variant: it travels in the `Authorization` header only.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client could not be built (bad base URL, plain http without `allow_http`, ...).
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+    /// The input was rejected before anything was sent. `field` names the offending record and
+    /// field (for example `orders[3].externalOrderId` or `eventTypeKey`).
+    #[error("invalid input in {field}: {reason}")]
+    InvalidInput {
+        /// Which record/field is wrong.
+        field: String,
+        /// Why it is wrong.
+        reason: String,
+    },
+    /// The connection could not be established: the request provably never reached the service.
+    #[error("could not connect to the messaging API")]
+    Connect(#[source] reqwest::Error),
+    /// The request (or reading its response) timed out; it may or may not have been processed.
+    #[error("request to the messaging API timed out")]
+    Timeout(#[source] reqwest::Error),
+    /// Any other transport failure (connection reset, broken body, ...).
+    #[error("transport error talking to the messaging API")]
+    Transport(#[source] reqwest::Error),
+    /// HTTP 401: the API key is wrong or missing.
+    #[error("unauthorized (HTTP 401): check the API key")]
+    Unauthorized {
+        /// The response body, verbatim.
+        body: String,
+    },
+    /// HTTP 429: the service throttled the request (it was not processed).
+    #[error("rate limited by the messaging API (HTTP 429)")]
+    RateLimited {
+        /// The server's `Retry-After` hint, if it sent one.
+        retry_after: Option<Duration>,
+        /// The response body, verbatim.
+        body: String,
+    },
+    /// Any other non-2xx answer. `message` is the service's message (the `message` /
+    /// `errorMessage` JSON field, or the whole plain-text body); `body` is the body verbatim.
+    #[error("messaging API error (HTTP {status}): {message}")]
+    Api {
+        /// HTTP status code.
+        status: u16,
+        /// The service's message.
+        message: String,
+        /// The response body, verbatim.
+        body: String,
+    },
+    /// A 2xx response whose body is not the documented shape.
+    #[error("could not decode {expected} at `{path}`: {message} (body starts: {snippet:?})")]
+    Decode {
+        /// What we tried to decode.
+        expected: &'static str,
+        /// JSON path of the failure (`results[0].status`).
+        path: String,
+        /// The decoder's message.
+        message: String,
+        /// The first bytes of the body.
+        snippet: String,
+    },
+    /// A contact import session ended in `ERROR`.
+    #[error("contact import {session_id} failed: {description}")]
+    ImportFailed {
+        /// The `asyncSessionId`.
+        session_id: String,
+        /// The service's description, verbatim (may be empty).
+        description: String,
+    },
+    /// A contact import session did not finish within the allowed time.
+    #[error("contact import {session_id} still {status} after {waited:?}")]
+    ImportTimedOut {
+        /// The `asyncSessionId`.
+        session_id: String,
+        /// The last status seen.
+        status: String,
+        /// How long we waited.
+        waited: Duration,
+    },
+}
+
+impl Error {
+    /// Whether repeating the same request later could succeed (connect/timeout/transport errors,
+    /// 429 and 5xx). Whether the client *does* retry also depends on the operation's idempotency.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connect(_) | Error::Timeout(_) | Error::Transport(_) => true,
+            Error::RateLimited { .. } => true,
+            Error::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+
+    /// Whether the request provably did not reach (or was not processed by) the service:
+    /// a connect failure or a 429. Only these are retried for non-idempotent operations.
+    pub fn provably_not_processed(&self) -> bool {
+        matches!(self, Error::Connect(_) | Error::RateLimited { .. })
+    }
+
+    /// The server's retry hint, for 429 answers that carried one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, for errors that carry one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Unauthorized { .. } => Some(401),
+            Error::RateLimited { .. } => Some(429),
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

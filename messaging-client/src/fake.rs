@@ -1,0 +1,745 @@
+//! A stateful, in-process HTTP fake of the messaging API (feature `fake`), on loopback.
+//!
+//! It follows the reference, quirks included: one-result collections come back as a single
+//! object with numbers and booleans as strings, events/orders/unsubscribes answer with an
+//! empty body, attach/detach answer in plain text, validation errors are plain text 400s.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use messaging_client::fake::FakeMessaging;
+//! let fake = FakeMessaging::start().await;
+//! let client = fake.client();
+//! client.add_unsubscribed(["gone@example.com"]).await.unwrap();
+//! assert!(fake.unsubscribed().contains("gone@example.com"));
+//! fake.fail_next(1, 500);
+//! client.account_info().await.unwrap(); // retried past the injected 500
+//! # });
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::client::{Client, RateLimits, RetryPolicy};
+
+/// The API key the fake accepts unless told otherwise.
+pub const FAKE_API_KEY: &str = "fake-api-key";
+
+/// A request as the fake received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path, including the `/api` prefix.
+    pub path: String,
+    /// Query string (undecoded), if any.
+    pub query: Option<String>,
+    /// `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// The raw body.
+    pub body: String,
+}
+
+impl ReceivedRequest {
+    /// The body parsed as JSON (`Value::Null` if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// An event the fake accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// 1 or 2 (the API version path).
+    pub version: u8,
+    /// The request body.
+    pub body: Value,
+}
+
+#[derive(Debug, Clone)]
+enum Fault {
+    Status(u16),
+    RateLimit(Option<u64>),
+    Drop,
+}
+
+#[derive(Debug, Clone)]
+struct StatusEntry {
+    status: String,
+    delivered: bool,
+    failed: bool,
+}
+
+#[derive(Debug, Clone)]
+struct ImportSession {
+    polls_left: u32,
+    failed: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Segment {
+    name: String,
+    kind: String,
+    members: BTreeSet<i64>,
+}
+
+#[derive(Debug, Default)]
+struct FakeState {
+    api_key: String,
+    requests: Vec<ReceivedRequest>,
+    faults: VecDeque<Fault>,
+    delay: Option<Duration>,
+    unsubscribed: BTreeSet<String>,
+    events: Vec<RecordedEvent>,
+    orders: BTreeMap<String, Value>,
+    statuses: BTreeMap<String, StatusEntry>,
+    next_request: u64,
+    contacts: BTreeMap<i64, Value>,
+    next_contact: i64,
+    imports: HashMap<String, ImportSession>,
+    next_import: u64,
+    import_polls: u32,
+    fail_imports: bool,
+    address_books: Vec<Value>,
+    segments: BTreeMap<i64, Segment>,
+}
+
+/// The fake server. Dropping it stops the server.
+pub struct FakeMessaging {
+    addr: SocketAddr,
+    state: Arc<Mutex<FakeState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeMessaging {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for FakeMessaging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeMessaging")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl FakeMessaging {
+    /// Starts the fake on `127.0.0.1:0` with the default catalog (`Main` address book with
+    /// fields `Birthday` 15867 and `Gender` 15868) and no other data.
+    pub async fn start() -> Self {
+        let state = FakeState {
+            api_key: FAKE_API_KEY.into(),
+            next_contact: 1000,
+            import_polls: 2,
+            address_books: vec![json!({
+                "addressBookId": "7200", "name": "Main",
+                "fieldGroups": { "name": "Personal", "fields": [
+                    { "id": "15867", "name": "Birthday",
+                      "description": { "type": "date", "required": "false", "readonly": "false" } },
+                    { "id": "15868", "name": "Gender",
+                      "description": { "type": "combobox", "allowedValues": { "possibleValues": ["M", "F"] },
+                                       "required": "false", "readonly": "false" } } ] }
+            })],
+            ..Default::default()
+        };
+        let state = Arc::new(Mutex::new(state));
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeMessaging { addr, state, task }
+    }
+
+    /// The base URL to give [`ClientBuilder::base_url`](crate::ClientBuilder::base_url)
+    /// (`http://127.0.0.1:<port>/api`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    /// The API key the fake accepts.
+    pub fn api_key(&self) -> String {
+        self.lock().api_key.clone()
+    }
+
+    /// A client wired to this fake: plain http allowed, millisecond retry backoff.
+    pub fn client(&self) -> Client {
+        Client::builder(self.api_key())
+            .base_url(self.base_url())
+            .allow_http(true)
+            .retry(RetryPolicy {
+                max_retries: 3,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                jitter: true,
+            })
+            .rate_limit(RateLimits::documented())
+            .build()
+            .expect("fake client")
+    }
+
+    fn lock(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    // ---- fault injection -------------------------------------------------------------
+
+    /// The next `n` requests fail with `status` (plain-text body `injected failure`).
+    pub fn fail_next(&self, n: usize, status: u16) {
+        self.lock()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Status(status), n));
+    }
+
+    /// The next `n` requests get a 429, with `Retry-After: <secs>` when given.
+    pub fn rate_limit_next(&self, n: usize, retry_after_secs: Option<u64>) {
+        self.lock()
+            .faults
+            .extend(std::iter::repeat_n(Fault::RateLimit(retry_after_secs), n));
+    }
+
+    /// The next `n` requests are processed by nobody and the connection is dropped
+    /// mid-response (the client sees a transport error after sending).
+    pub fn drop_next(&self, n: usize) {
+        self.lock()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Drop, n));
+    }
+
+    /// Delays every response by `delay` (`None` to stop).
+    pub fn set_delay(&self, delay: Option<Duration>) {
+        self.lock().delay = delay;
+    }
+
+    /// Changes the accepted API key.
+    pub fn set_api_key(&self, key: impl Into<String>) {
+        self.lock().api_key = key.into();
+    }
+
+    /// How many status polls a contact import session takes to finish (default 2).
+    pub fn set_import_polls(&self, polls: u32) {
+        self.lock().import_polls = polls;
+    }
+
+    /// Make new contact import sessions end in `ERROR`.
+    pub fn fail_imports(&self, fail: bool) {
+        self.lock().fail_imports = fail;
+    }
+
+    // ---- seeds -------------------------------------------------------------------
+
+    /// Adds a contact (the API's JSON shape) and returns its id.
+    pub fn seed_contact(&self, contact: Value) -> i64 {
+        let mut s = self.lock();
+        insert_contact(&mut s, contact)
+    }
+
+    /// Adds a segment and returns its id.
+    pub fn seed_segment(&self, id: i64, name: &str, kind: &str) -> i64 {
+        self.lock().segments.insert(
+            id,
+            Segment {
+                name: name.into(),
+                kind: kind.into(),
+                members: BTreeSet::new(),
+            },
+        );
+        id
+    }
+
+    /// Replaces the address books (the API's JSON shape, one object per book).
+    pub fn seed_address_books(&self, books: Vec<Value>) {
+        self.lock().address_books = books;
+    }
+
+    /// Sets a message status (as the status endpoint will report it).
+    pub fn set_message_status(
+        &self,
+        request_id: &str,
+        status: &str,
+        delivered: bool,
+        failed: bool,
+    ) {
+        self.lock().statuses.insert(
+            request_id.into(),
+            StatusEntry {
+                status: status.into(),
+                delivered,
+                failed,
+            },
+        );
+    }
+
+    // ---- state -------------------------------------------------------------------
+
+    /// Every request received, faults included, in order.
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// The unsubscribed email set.
+    pub fn unsubscribed(&self) -> BTreeSet<String> {
+        self.lock().unsubscribed.clone()
+    }
+
+    /// Events accepted so far.
+    pub fn events(&self) -> Vec<RecordedEvent> {
+        self.lock().events.clone()
+    }
+
+    /// Orders by `externalOrderId` (as last sent).
+    pub fn orders(&self) -> BTreeMap<String, Value> {
+        self.lock().orders.clone()
+    }
+
+    /// Contacts by id.
+    pub fn contacts(&self) -> BTreeMap<i64, Value> {
+        self.lock().contacts.clone()
+    }
+
+    /// Contact ids in a segment.
+    pub fn segment_members(&self, id: i64) -> BTreeSet<i64> {
+        self.lock()
+            .segments
+            .get(&id)
+            .map(|s| s.members.clone())
+            .unwrap_or_default()
+    }
+
+    /// Known request ids (sent messages) and their status names.
+    pub fn message_statuses(&self) -> BTreeMap<String, String> {
+        self.lock()
+            .statuses
+            .iter()
+            .map(|(k, v)| (k.clone(), v.status.clone()))
+            .collect()
+    }
+}
+
+type Shared = Arc<Mutex<FakeState>>;
+
+fn text(status: u16, body: impl Into<String>) -> Response {
+    let mut r = Response::new(Body::from(body.into()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+fn empty() -> Response {
+    StatusCode::OK.into_response()
+}
+
+fn ok_json(v: Value) -> Response {
+    axum::Json(v).into_response()
+}
+
+fn bad(msg: impl Into<String>) -> Response {
+    text(400, msg)
+}
+
+/// One result as an object with string scalars (the XML-mapped quirk), several as an array.
+fn one_or_many(items: Vec<Value>) -> Value {
+    if items.len() == 1 {
+        stringify_scalars(items.into_iter().next().expect("one"))
+    } else {
+        Value::Array(items)
+    }
+}
+
+fn stringify_scalars(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, stringify_scalars(v)))
+                .collect(),
+        ),
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        other => other,
+    }
+}
+
+fn authorized(headers: &HeaderMap, key: &str) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(encoded) = value.strip_prefix("Basic ") else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let decoded = String::from_utf8_lossy(&decoded);
+    decoded
+        .split_once(':')
+        .is_some_and(|(_, password)| password == key)
+}
+
+fn query_map(uri: &Uri) -> HashMap<String, String> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+async fn handle(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (fault, delay) = {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        s.requests.push(ReceivedRequest {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            query: uri.query().map(str::to_owned),
+            content_type: headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            authorization: headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        (s.faults.pop_front(), s.delay)
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    match fault {
+        Some(Fault::Status(status)) => return text(status, "injected failure"),
+        Some(Fault::RateLimit(after)) => {
+            let mut r = text(
+                429,
+                "Too many requests: More than 200 requests per 1 second",
+            );
+            if let Some(secs) = after {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            return r;
+        }
+        Some(Fault::Drop) => {
+            let broken = futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("dropped"))
+            });
+            return Response::new(Body::from_stream(broken));
+        }
+        None => {}
+    }
+    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    if !authorized(&headers, &s.api_key) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"status": 401, "message": "Unauthorized"})),
+        )
+            .into_response();
+    }
+    let json_body = || serde_json::from_slice::<Value>(&body);
+    let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
+    let Some(("api", rest)) = segments.split_first().map(|(a, b)| (*a, b)) else {
+        return text(404, "Not Found");
+    };
+    let query = query_map(&uri);
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !body.is_empty() && !is_json {
+        return text(415, "Unsupported Media Type");
+    }
+    match (method.as_str(), rest) {
+        ("GET", ["v1", "account", "info"]) => ok_json(
+            json!({"userEmail": "api-user", "organisationName": "Fake Org", "orgId": 123456}),
+        ),
+        ("POST", ["v1", "emails", "unsubscribed", action @ ("add" | "delete")]) => {
+            let Ok(v) = json_body() else {
+                return bad("Malformed JSON");
+            };
+            let Some(emails) = v.get("emails").and_then(Value::as_array) else {
+                return bad("emails is required");
+            };
+            for e in emails.iter().filter_map(Value::as_str) {
+                if *action == "add" {
+                    s.unsubscribed.insert(e.to_string());
+                } else {
+                    s.unsubscribed.remove(e);
+                }
+            }
+            empty()
+        }
+        ("POST", [version @ ("v1" | "v2"), "event"]) => event(&mut s, version, &body),
+        ("POST", ["v1", "message", id, "smartsend"]) => match json_body() {
+            Ok(v) => smartsend(&mut s, id, &v),
+            Err(_) => bad("Malformed JSON"),
+        },
+        ("POST", ["v1", "message", channel @ ("email" | "sms")]) => match json_body() {
+            Ok(v) => plain_send(&mut s, channel, &v),
+            Err(_) => bad("Malformed JSON"),
+        },
+        ("GET", ["v1", "message", "status"]) => {
+            let ids = query.get("ids").cloned().unwrap_or_default();
+            let results: Vec<Value> = ids
+                .split(',')
+                .filter_map(|id| {
+                    s.statuses.get(id).map(|e| {
+                        json!({"id": 0, "requestId": id, "status": e.status, "delivered": e.delivered, "failed": e.failed})
+                    })
+                })
+                .collect();
+            ok_json(json!({ "results": one_or_many(results) }))
+        }
+        ("POST", ["v1", "orders"]) => match json_body() {
+            Ok(v) => orders(&mut s, &v),
+            Err(_) => bad("Malformed JSON"),
+        },
+        ("DELETE", ["v1", "orders"]) => delete_orders(&mut s, &query),
+        _ => contacts_routes(&mut s, &method, rest, &query, &body),
+    }
+}
+
+fn event(s: &mut FakeState, version: &str, body: &[u8]) -> Response {
+    if body.len() > 20 * 1024 {
+        return bad("Request body is larger than 20 KB");
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return bad("Malformed JSON");
+    };
+    if v.get("eventTypeKey")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return bad("eventTypeKey is required");
+    }
+    let params = v
+        .get("params")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if version == "v1"
+        && params
+            .iter()
+            .any(|p| !p.get("value").is_some_and(Value::is_string))
+    {
+        return bad("params[].value must be a string in v1");
+    }
+    s.events.push(RecordedEvent {
+        version: if version == "v1" { 1 } else { 2 },
+        body: v,
+    });
+    empty()
+}
+
+fn new_request_id(s: &mut FakeState) -> String {
+    s.next_request += 1;
+    format!("00000000-0000-4000-8000-{:012x}", s.next_request)
+}
+
+fn queue(s: &mut FakeState, locator: Option<&str>, email: bool) -> Value {
+    if email && locator.is_some_and(|l| !l.contains('@')) {
+        let l = locator.unwrap_or_default();
+        return json!({"id": 0, "locator": l, "status": "ERROR", "message": format!("'{l}' is not valid email")});
+    }
+    let request_id = new_request_id(s);
+    s.statuses.insert(
+        request_id.clone(),
+        StatusEntry {
+            status: "DELIVERED".into(),
+            delivered: true,
+            failed: false,
+        },
+    );
+    let mut r = json!({"id": 0, "status": "OK", "requestId": request_id});
+    if let Some(l) = locator {
+        r["locator"] = json!(l);
+    }
+    r
+}
+
+fn smartsend(s: &mut FakeState, id: &str, v: &Value) -> Response {
+    if id.parse::<i64>().is_err() {
+        return text(404, "Message not found");
+    }
+    let Some(recipients) = v.get("recipients").and_then(Value::as_array) else {
+        return bad("recipients is required");
+    };
+    if recipients.is_empty() || recipients.len() > 1000 {
+        return bad("Up to a thousand recipients are transmitted in one request");
+    }
+    let email = v.get("email").and_then(Value::as_bool).unwrap_or(false);
+    let mut results = Vec::new();
+    for r in recipients {
+        if !r
+            .get("jsonParam")
+            .is_none_or(|p| p.is_string() || p.is_null())
+        {
+            return bad("jsonParam must be a string");
+        }
+        if let Some(Value::String(p)) = r.get("jsonParam")
+            && serde_json::from_str::<Value>(p).is_err()
+        {
+            return bad("jsonParam is not valid JSON");
+        }
+        let locator = r.get("locator").and_then(Value::as_str);
+        if locator.is_none() && r.get("contactId").is_none() {
+            return bad("locator or contactId is required");
+        }
+        results.push(queue(s, locator, email));
+    }
+    ok_json(json!({"id": 0, "results": one_or_many(results)}))
+}
+
+fn plain_send(s: &mut FakeState, channel: &str, v: &Value) -> Response {
+    let key = if channel == "email" {
+        "emails"
+    } else {
+        "phoneNumbers"
+    };
+    let targets: Vec<String> = v
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if targets.is_empty() && !(channel == "sms" && v.get("groupId").is_some()) {
+        return bad(format!("{key} is required"));
+    }
+    let results: Vec<Value> = targets
+        .iter()
+        .map(|t| queue(s, Some(t), channel == "email"))
+        .collect();
+    ok_json(json!({"results": one_or_many(results)}))
+}
+
+const ORDER_STATUSES: &[&str] = &[
+    "INITIALIZED",
+    "IN_PROGRESS",
+    "DELIVERED",
+    "CANCELLED",
+    "ABANDONED_SHOPPING_CART",
+];
+
+fn has_offset(date: &str) -> bool {
+    date.parse::<jiff::Timestamp>().is_ok()
+}
+
+fn orders(s: &mut FakeState, v: &Value) -> Response {
+    let Some(orders) = v.get("orders").and_then(Value::as_array) else {
+        return bad("orders is required");
+    };
+    if orders.is_empty() || orders.len() > 1000 {
+        return bad("One request can contain from 1 to 1,000 orders");
+    }
+    for (i, o) in orders.iter().enumerate() {
+        for field in ["externalOrderId", "status", "date", "currency"] {
+            if o.get(field)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return bad(format!("orders[{i}].{field} is required"));
+            }
+        }
+        if !o
+            .get("totalCost")
+            .is_some_and(|c| c.is_number() || c.is_string())
+        {
+            return bad(format!("orders[{i}].totalCost is required"));
+        }
+        let status = o["status"].as_str().unwrap_or_default();
+        if !ORDER_STATUSES.contains(&status) {
+            return bad(format!("orders[{i}].status: unknown status {status}"));
+        }
+        if !has_offset(o["date"].as_str().unwrap_or_default()) {
+            return bad(format!("orders[{i}].date must be ISO 8601 with an offset"));
+        }
+    }
+    for o in orders {
+        s.orders.insert(
+            o["externalOrderId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            o.clone(),
+        );
+    }
+    empty()
+}
+
+fn delete_orders(s: &mut FakeState, q: &HashMap<String, String>) -> Response {
+    if let Some(id) = q.get("externalOrderId") {
+        s.orders.remove(id);
+        return empty();
+    }
+    let parse = |k: &str| {
+        q.get(k)
+            .and_then(|v| v.parse::<jiff::civil::DateTime>().ok())
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp())
+    };
+    match (parse("from"), parse("to")) {
+        (Some(from), Some(to))
+            if from < to && to.duration_since(from) <= jiff::SignedDuration::from_hours(24) =>
+        {
+            s.orders.retain(|_, o| {
+                let t = o["date"]
+                    .as_str()
+                    .and_then(|d| d.parse::<jiff::Timestamp>().ok());
+                !t.is_some_and(|t| t >= from && t < to)
+            });
+            empty()
+        }
+        _ => bad("externalOrderId, or from and to (from < to, at most 24 hours), are required"),
+    }
+}
+
+fn insert_contact(s: &mut FakeState, mut contact: Value) -> i64 {
+    let id = match contact.get("id").and_then(Value::as_i64) {
+        Some(id) if id > 0 => id,
+        _ => {
+            s.next_contact += 1;
+            s.next_contact
+        }
+    };
+    s.next_contact = s.next_contact.max(id);
+    contact["id"] = json!(id);
+    s.contacts.insert(id, contact);
+    id
+}
+
+fn contacts_routes(
+    _s: &mut FakeState,
+    _method: &Method,
+    _rest: &[&str],
+    _query: &HashMap<String, String>,
+    _body: &[u8],
+) -> Response {
+    text(404, "Not Found")
+}

@@ -1,0 +1,238 @@
+//! Orders: the documented example byte-for-byte in meaning, exact money, chunking, per-order
+//! outcomes, deletion.
+
+mod common;
+
+use common::*;
+use messaging_client::{Error, ItemError, Order, OrderDeletion, OrderItem, OrderStatus};
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+fn documented_order() -> Order {
+    let mut o = Order::new(
+        "100500",
+        OrderStatus::Initialized,
+        "1000".parse().unwrap(),
+        "USD",
+        "2017-03-08T09:30:00+02:00[+02:00]".parse().unwrap(),
+    );
+    o.external_customer_id = Some("12345".into());
+    o.email = Some("mail@example.com".into());
+    o.phone = Some("380942583691".into());
+    o.first_name = Some("John".into());
+    o.last_name = Some("Smith".into());
+    o.shipping = Some("10".parse().unwrap());
+    o.discount = Some("0".parse().unwrap());
+    o.delivery_method = Some("express".into());
+    o.payment_method = Some("cash".into());
+    o.delivery_address = Some("First str. 1".into());
+    let mut item = OrderItem::new("200600", "Super Device", 1, "990".parse().unwrap());
+    item.category = Some("devices".into());
+    item.url = Some("http://example.com/item/200600".into());
+    item.image_url = Some("http://example.com/item/200600/image.png".into());
+    item.description = Some("High quality".into());
+    o.items.push(item);
+    o
+}
+
+fn simple(id: usize) -> Order {
+    let mut o = Order::new(
+        id.to_string(),
+        OrderStatus::Delivered,
+        "19.99".parse().unwrap(),
+        "EUR",
+        "2024-01-02T03:04:05Z[UTC]".parse().unwrap(),
+    );
+    o.external_customer_id = Some(format!("c{id}"));
+    o
+}
+
+#[tokio::test]
+async fn the_documented_orders_example() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/orders"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = client(&server).push_orders(&[documented_order()]).await;
+    assert!(out[0].result.is_ok());
+    assert_eq!(out[0].external_order_id, "100500");
+    assert_eq!(
+        only_body(&server, "/api/v1/orders").await,
+        fixture("orders_example.json")
+    );
+}
+
+#[tokio::test]
+async fn money_is_exact_and_every_status_and_optional_field_is_spelled_right() {
+    let server = server().await;
+    Mock::given(path("/api/v1/orders"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let statuses = [
+        (OrderStatus::Initialized, "INITIALIZED"),
+        (OrderStatus::InProgress, "IN_PROGRESS"),
+        (OrderStatus::Delivered, "DELIVERED"),
+        (OrderStatus::Cancelled, "CANCELLED"),
+        (
+            OrderStatus::AbandonedShoppingCart,
+            "ABANDONED_SHOPPING_CART",
+        ),
+    ];
+    let orders: Vec<Order> = statuses
+        .iter()
+        .enumerate()
+        .map(|(i, (status, _))| {
+            let mut o = simple(i);
+            o.status = *status;
+            o.total_cost = "1000.10".parse().unwrap();
+            o.taxes = Some("0.30".parse().unwrap());
+            o.restore_url = Some("https://shop/cart".into());
+            o.status_description = Some("desc".into());
+            o.store_id = Some("s1".into());
+            o.source = Some("offline".into());
+            o.additional_info = Some(json!({"comment": "x"}).as_object().unwrap().clone());
+            o.date = "2024-06-01T12:00:00-05:00[-05:00]".parse().unwrap();
+            o
+        })
+        .collect();
+    let out = client(&server).push_orders(&orders).await;
+    assert!(out.iter().all(|o| o.result.is_ok()));
+    let req = &server.received_requests().await.unwrap()[0];
+    let raw = String::from_utf8(req.body.clone()).unwrap();
+    assert!(raw.contains(r#""totalCost":1000.10"#), "{raw}");
+    assert!(raw.contains(r#""taxes":0.30"#), "{raw}");
+    let body: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    for (i, (_, wire)) in statuses.iter().enumerate() {
+        let o = &body["orders"][i];
+        assert_eq!(o["status"], *wire);
+        assert_eq!(o["date"], "2024-06-01T12:00:00-05:00");
+        assert_eq!(o["restoreUrl"], "https://shop/cart");
+        assert_eq!(o["statusDescription"], "desc");
+        assert_eq!(o["storeId"], "s1");
+        assert_eq!(o["source"], "offline");
+        assert_eq!(o["additionalInfo"], json!({"comment": "x"}));
+        assert!(
+            o.get("items").is_none() && o.get("email").is_none(),
+            "absent fields are omitted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn orders_are_chunked_by_1000_with_per_order_outcomes() {
+    let server = server().await;
+    Mock::given(path("/api/v1/orders"))
+        .respond_with(|req: &wiremock::Request| {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            let orders = body["orders"].as_array().unwrap();
+            // The service reports one failed order inside a 200.
+            if orders.iter().any(|o| o["externalOrderId"] == "1500") {
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"failedOrders": {"externalOrderId": "1500", "message": "bad currency"}}),
+                )
+            } else {
+                ResponseTemplate::new(200)
+            }
+        })
+        .expect(3)
+        .mount(&server)
+        .await;
+    let mut orders: Vec<Order> = (0..2300).map(simple).collect();
+    orders[7].external_customer_id = None; // no contact identifier: invalid, not sent
+    let out = client(&server).push_orders(&orders).await;
+    assert_eq!(out.len(), 2300);
+    let mut sizes: Vec<usize> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["orders"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, vec![299, 1000, 1000]);
+    for (i, o) in out.iter().enumerate() {
+        assert_eq!(o.index, i);
+        match i {
+            7 => match &o.result {
+                Err(ItemError::Failed(e)) => match &**e {
+                    Error::InvalidInput { field, .. } => {
+                        assert_eq!(field, "orders[7].externalCustomerId")
+                    }
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            },
+            1500 => assert!(
+                matches!(&o.result, Err(ItemError::Rejected { message }) if message == "bad currency")
+            ),
+            _ => assert!(o.result.is_ok(), "{i}: {:?}", o.result),
+        }
+    }
+}
+
+#[tokio::test]
+async fn orders_are_retried_as_upserts_and_failed_chunks_fail_their_orders() {
+    let server = server().await;
+    Mock::given(path("/api/v1/orders"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let out = client(&server).push_orders(&[simple(1), simple(2)]).await;
+    for o in out {
+        assert!(matches!(o.result, Err(ItemError::Failed(ref e)) if e.status() == Some(500)));
+    }
+}
+
+#[tokio::test]
+async fn delete_orders_by_id_and_by_range() {
+    let server = server().await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/orders"))
+        .and(query_param("externalOrderId", "100 500"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/orders"))
+        .and(query_param("from", "2024-01-01T00:00:00"))
+        .and(query_param("to", "2024-01-01T12:00:00"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    client
+        .delete_orders(&OrderDeletion::ExternalOrderId("100 500".into()))
+        .await
+        .unwrap();
+    let from: jiff::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
+    let to: jiff::Timestamp = "2024-01-01T12:00:00Z".parse().unwrap();
+    client
+        .delete_orders(&OrderDeletion::Range { from, to })
+        .await
+        .unwrap();
+    let too_long: jiff::Timestamp = "2024-01-02T00:00:01Z".parse().unwrap();
+    for bad in [
+        OrderDeletion::Range { from: to, to: from },
+        OrderDeletion::Range { from, to: too_long },
+        OrderDeletion::ExternalOrderId(" ".into()),
+    ] {
+        assert!(matches!(
+            client.delete_orders(&bad).await,
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+}

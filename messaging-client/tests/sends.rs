@@ -1,0 +1,389 @@
+//! Unsubscribes, events, smartsend, plain sends and statuses: the exact JSON the server
+//! receives, and the decoding quirks.
+
+mod common;
+
+use common::*;
+use messaging_client::{
+    DeliveryStatus, EmailMessage, Error, EventV1, EventV2, ItemError, Recipient, SmartSend,
+    SmsMessage,
+};
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+#[tokio::test]
+async fn unsubscribed_add_and_delete() {
+    let server = server().await;
+    for action in ["add", "delete"] {
+        Mock::given(method("POST"))
+            .and(path(format!("/api/v1/emails/unsubscribed/{action}")))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+    client
+        .add_unsubscribed(["test1@mail.com", "test2@mail.com"])
+        .await
+        .unwrap();
+    client
+        .remove_unsubscribed(vec!["test1@mail.com".to_string()])
+        .await
+        .unwrap();
+    client.add_unsubscribed(Vec::<String>::new()).await.unwrap(); // nothing sent
+    assert_eq!(
+        only_body(&server, "/api/v1/emails/unsubscribed/add").await,
+        json!({"emails": ["test1@mail.com", "test2@mail.com"]})
+    );
+    assert_eq!(
+        only_body(&server, "/api/v1/emails/unsubscribed/delete").await,
+        json!({"emails": ["test1@mail.com"]})
+    );
+}
+
+#[tokio::test]
+async fn event_v1_matches_the_documented_example() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/event"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let event = EventV1::new("testEvent")
+        .key_value("example@email.com")
+        .param("discount", "5%")
+        .param("link", "https://example.site.com/items_for_sale");
+    client(&server).generate_event(&event).await.unwrap();
+    assert_eq!(
+        only_body(&server, "/api/v1/event").await,
+        fixture("event_v1_example.json")
+    );
+}
+
+#[tokio::test]
+async fn event_v2_sends_nested_json_unescaped() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/event"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(""))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let event = EventV2::new("create_contact")
+        .key_value("site@com.net")
+        .param("email", "site@ukr.net")
+        .param("phone", "380501234567")
+        .param("externalCustomerId", "AV13760")
+        .param(
+            "json",
+            json!({"profileInputs": [{"profileInputId": 10001, "value": "2020-11-23"}]}),
+        );
+    client(&server).generate_event_v2(&event).await.unwrap();
+    assert_eq!(
+        only_body(&server, "/api/v2/event").await,
+        fixture("event_v2_example.json")
+    );
+}
+
+#[tokio::test]
+async fn invalid_events_are_refused_before_sending_naming_the_field() {
+    let server = server().await; // the catch-all fails on any request
+    let client = client(&server);
+    let cases = [
+        (EventV1::new("bad,key").key_value("k"), "eventTypeKey"),
+        (EventV1::new("ok").key_value("k".repeat(301)), "keyValue"),
+        (EventV1::new("ok"), "keyValue"),
+        (
+            EventV1::new("ok")
+                .key_value("k")
+                .param("big", "x".repeat(21 * 1024)),
+            "body",
+        ),
+    ];
+    for (event, want) in cases {
+        match client.generate_event(&event).await.unwrap_err() {
+            Error::InvalidInput { field, .. } => assert_eq!(field, want),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn smartsend_matches_the_documented_example_and_escapes_json_param() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/message/4242/smartsend"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"id":"0","results":{"id":"0","locator":"example@mail.com","status":"OK","requestId":"8b2e65d9"}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let send = SmartSend {
+        recipients: vec![
+            Recipient::locator("example@mail.com")
+                .with_params(json!({"discount": "5%", "link": "https://site.com/items_for_sale"})),
+        ],
+        email: true,
+        from_name: None,
+    };
+    let out = client(&server).smartsend(4242, &send).await;
+    let body = only_body(&server, "/api/v1/message/4242/smartsend").await;
+    assert_eq!(body, fixture("smartsend_example.json"));
+    assert!(body["recipients"][0]["jsonParam"].is_string());
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].result.as_ref().unwrap(), "8b2e65d9");
+}
+
+#[tokio::test]
+async fn smartsend_push_by_contact_id_and_sms_sender() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/9/smartsend"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id":0,"results":[
+            {"id":0,"status":"OK","requestId":"r1"},
+            {"id":0,"locator":"380501234567","status":"OK","requestId":"r2"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let send = SmartSend {
+        recipients: vec![
+            Recipient::contact(449790707),
+            Recipient::locator("380501234567")
+                .with_language("uk")
+                .with_external_request_id("ext-1"),
+        ],
+        email: false,
+        from_name: Some("V-COMP".into()),
+    };
+    let out = client(&server).smartsend(9, &send).await;
+    assert_eq!(
+        only_body(&server, "/api/v1/message/9/smartsend").await,
+        json!({"recipients": [
+            {"jsonParam": null, "contactId": 449790707},
+            {"jsonParam": null, "locator": "380501234567", "languageCode": "uk", "externalRequestId": "ext-1"}],
+         "email": false, "fromName": "V-COMP"})
+    );
+    assert_eq!(out[0].result.as_deref().unwrap(), "r1");
+    assert_eq!(out[1].result.as_deref().unwrap(), "r2");
+}
+
+#[tokio::test]
+async fn smartsend_surfaces_error_results_and_invalid_recipients_per_item() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/1/smartsend"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id":0,"results":[
+            {"id":0,"locator":"bad","status":"ERROR","message":"'bad' is not valid email"},
+            {"id":0,"locator":"good@x.com","status":"OK","requestId":"ok-1"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let send = SmartSend {
+        recipients: vec![
+            Recipient::locator("bad"),
+            Recipient::default(),
+            Recipient::locator("good@x.com"),
+        ],
+        email: true,
+        from_name: None,
+    };
+    let out = client(&server).smartsend(1, &send).await;
+    assert_eq!(out.len(), 3);
+    match &out[0].result {
+        Err(ItemError::Rejected { message }) => assert_eq!(message, "'bad' is not valid email"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(&out[1].result, Err(ItemError::Failed(e)) if matches!(**e, Error::InvalidInput { .. }))
+    );
+    assert_eq!(out[2].result.as_deref().unwrap(), "ok-1");
+    let body = only_body(&server, "/api/v1/message/1/smartsend").await;
+    assert_eq!(
+        body["recipients"].as_array().unwrap().len(),
+        2,
+        "the invalid recipient is not sent"
+    );
+}
+
+#[tokio::test]
+async fn smartsend_chunks_by_1000_and_matches_results_by_locator() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/3/smartsend"))
+        .respond_with(|req: &wiremock::Request| {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            // Answer in reverse order, dropping the first recipient, so matching must use locators.
+            let results: Vec<_> = body["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .skip(1)
+                .rev()
+                .map(|r| json!({"id":0,"locator":r["locator"],"status":"OK","requestId":format!("id-{}", r["locator"].as_str().unwrap())}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({"id":0,"results":results}))
+        })
+        .expect(3)
+        .mount(&server)
+        .await;
+    let recipients: Vec<_> = (0..2500)
+        .map(|i| Recipient::locator(format!("u{i}@x.com")))
+        .collect();
+    let send = SmartSend {
+        recipients,
+        email: true,
+        from_name: None,
+    };
+    let out = client(&server).smartsend(3, &send).await;
+    let sizes: Vec<usize> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["recipients"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    let mut sorted = sizes.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec![500, 1000, 1000]);
+    assert_eq!(out.len(), 2500);
+    for (i, o) in out.iter().enumerate() {
+        assert_eq!(o.index, i);
+        if i % 1000 == 0 {
+            assert!(matches!(o.result, Err(ItemError::Rejected { .. })), "{i}");
+        } else {
+            assert_eq!(o.result.as_deref().unwrap(), format!("id-u{i}@x.com"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn smartsend_failed_chunk_fails_its_recipients_only() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/2/smartsend"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("Message not found"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let send = SmartSend {
+        recipients: vec![Recipient::locator("a@x.com"), Recipient::locator("b@x.com")],
+        email: true,
+        from_name: None,
+    };
+    let out = client(&server).smartsend(2, &send).await;
+    for o in out {
+        match o.result {
+            Err(ItemError::Failed(e)) => assert_eq!(e.status(), Some(400)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn plain_email_and_sms() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/email"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("smartsend_response.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/message/sms"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"results":{"id":"0","locator":"380999135853","status":"OK","requestId":"sms-1"}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let email = EmailMessage {
+        from: "sender@gmail.com".into(),
+        subject: "Subject".into(),
+        html_text: "<html><body><h1>TEST</h1></body></html>".into(),
+        plain_text: Some("plainText".into()),
+        emails: vec!["receive1@gmail.com".into(), "receive2@gmail.com".into()],
+        tags: vec!["tag1".into()],
+        ..Default::default()
+    };
+    let results = client.send_email(&email).await.unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| r.is_ok()));
+    assert_eq!(
+        only_body(&server, "/api/v1/message/email").await,
+        json!({"from":"sender@gmail.com","subject":"Subject","htmlText":"<html><body><h1>TEST</h1></body></html>",
+               "plainText":"plainText","emails":["receive1@gmail.com","receive2@gmail.com"],"tags":["tag1"]})
+    );
+    let sms = SmsMessage {
+        from: "alpha".into(),
+        text: "smstext".into(),
+        phone_numbers: vec!["380999135853".into()],
+        ..Default::default()
+    };
+    let results = client.send_sms(&sms).await.unwrap();
+    assert_eq!(results[0].request_id.as_deref(), Some("sms-1"));
+    assert_eq!(results[0].id, Some(0));
+    assert_eq!(
+        only_body(&server, "/api/v1/message/sms").await,
+        json!({"from":"alpha","text":"smstext","phoneNumbers":["380999135853"]})
+    );
+    assert!(matches!(
+        client.send_sms(&SmsMessage::default()).await,
+        Err(Error::InvalidInput { .. })
+    ));
+}
+
+#[tokio::test]
+async fn statuses_single_object_with_string_booleans() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/message/status"))
+        .and(query_param("ids", "3ff28330-f8ef-4636-92ac-86345c16995e"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_single.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = client(&server)
+        .message_statuses(&["3ff28330-f8ef-4636-92ac-86345c16995e"])
+        .await
+        .unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].status, DeliveryStatus::Delivered);
+    assert!(s[0].delivered && !s[0].failed);
+}
+
+#[tokio::test]
+async fn statuses_are_chunked_and_comma_joined() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/status"))
+        .respond_with(|req: &wiremock::Request| {
+            let ids = req.url.query_pairs().find(|(k, _)| k == "ids").unwrap().1.to_string();
+            let results: Vec<_> = ids
+                .split(',')
+                .map(|id| json!({"id":1,"requestId":id,"status":"UNDELIVERED","failed":true,"delivered":false}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({"results": results}))
+        })
+        .expect(3)
+        .mount(&server)
+        .await;
+    let ids: Vec<String> = (0..250).map(|i| format!("r{i}")).collect();
+    let s = client(&server).message_statuses(&ids).await.unwrap();
+    assert_eq!(s.len(), 250);
+    assert_eq!(s[0].request_id, "r0");
+    assert_eq!(s[249].request_id, "r249");
+    assert_eq!(s[7].status, DeliveryStatus::Other("UNDELIVERED".into()));
+    assert!(s[7].failed);
+    let first = &server.received_requests().await.unwrap()[0];
+    assert_eq!(
+        first.url.query_pairs().next().unwrap().1.split(',').count(),
+        100
+    );
+}
