@@ -331,7 +331,6 @@ impl Request {
 
 /// A successful (2xx) response.
 pub(crate) struct Response {
-    pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
 }
 
@@ -490,7 +489,7 @@ impl Client {
             "messaging response"
         );
         if status.is_success() {
-            Ok(Response { headers, body })
+            Ok(Response { body })
         } else {
             Err(status_error(status.as_u16(), &headers, &body))
         }

@@ -46,16 +46,19 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![allow(dead_code)] // TEMP: contacts/catalog/segments land in the next commit
 
 mod account;
 mod batch;
+mod catalog;
 mod client;
+mod contacts;
 mod de;
 mod error;
 mod events;
 mod messages;
 mod orders;
+mod paging;
+mod segments;
 mod unsubscribed;
 mod wire;
 
@@ -64,7 +67,15 @@ pub mod fake;
 
 pub use account::AccountInfo;
 pub use batch::ItemError;
+pub use catalog::{
+    AddressBook, AllowedValues, FieldCatalog, FieldDescription, FieldGroup, FieldInfo,
+};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimits, RetryPolicy};
+pub use contacts::{
+    Address, CONTACTS_CHUNK, Channel, Contact, ContactField, ContactGroup, ContactQuery, DedupeOn,
+    ImportChunk, ImportOptions, ImportSession, ImportState, ImportStatus, MAX_PAGE_SIZE,
+    Subscription,
+};
 pub use error::{Error, Result};
 pub use events::{
     CONTACT_PARAMS, Event, EventParam, EventV1, EventV2, FORBIDDEN_KEY_CHARS, MAX_EVENT_BODY_BYTES,
@@ -75,6 +86,7 @@ pub use messages::{
     STATUS_CHUNK, SendResult, SmartSend, SmsMessage,
 };
 pub use orders::{ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus};
+pub use segments::Segment;
 
 /// Re-exported so callers need not depend on them directly.
 pub use jiff;

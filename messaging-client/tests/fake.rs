@@ -175,7 +175,10 @@ async fn smartsend_statuses_round_trip_with_quirks() {
     );
     let id = out[0].result.clone().unwrap();
     // One id: the fake answers with a single object and string booleans.
-    let statuses = client.message_statuses(&[id.clone()]).await.unwrap();
+    let statuses = client
+        .message_statuses(std::slice::from_ref(&id))
+        .await
+        .unwrap();
     assert_eq!(statuses[0].status, DeliveryStatus::Delivered);
     assert!(statuses[0].delivered);
 
@@ -241,4 +244,171 @@ async fn orders_upsert_by_external_order_id_and_delete() {
         .await
         .unwrap();
     assert!(fake.orders().is_empty());
+}
+
+#[tokio::test]
+async fn contacts_import_session_finishes_after_a_few_polls() {
+    let fake = FakeMessaging::start().await;
+    let client = fake.client();
+    let catalog = client.field_catalog().await.unwrap();
+    let mut ann = messaging_client::Contact::email("ann@x.com");
+    ann.fields = catalog.resolve([("Gender", "F")]).unwrap();
+    ann.external_customer_id = Some("C1".into());
+    let options = messaging_client::ImportOptions {
+        dedupe_on: Some(messaging_client::DedupeOn::Email),
+        custom_fields_ids: Some(vec![catalog.id("Gender").unwrap()]),
+        group_names: vec!["VIP".into()],
+        ..Default::default()
+    };
+    let chunks = client
+        .import_contacts(std::slice::from_ref(&ann), &options)
+        .await;
+    let session = chunks[0]
+        .result
+        .as_ref()
+        .unwrap()
+        .async_session_id
+        .clone()
+        .unwrap();
+    let status = client
+        .wait_for_import(
+            &session,
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.status, messaging_client::ImportState::Finished);
+    assert_eq!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.path.contains("importstatus"))
+            .count(),
+        3
+    );
+    // Same externalCustomerId: updated, not duplicated.
+    ann.first_name = Some("Ann".into());
+    client
+        .import_contacts(std::slice::from_ref(&ann), &options)
+        .await;
+    let contacts = fake.contacts();
+    assert_eq!(contacts.len(), 1);
+    let (id, stored) = contacts.into_iter().next().unwrap();
+    assert_eq!(stored["firstName"], "Ann");
+    assert_eq!(stored["fields"], json!([{"id": 15868, "value": "F"}]));
+
+    let segments = client.list_segments(Some("vip")).await.unwrap();
+    assert_eq!(segments.len(), 1);
+    assert!(fake.segment_members(segments[0].id).contains(&id));
+
+    fake.fail_imports(true);
+    let chunks = client
+        .import_contacts(std::slice::from_ref(&ann), &options)
+        .await;
+    let session = chunks[0]
+        .result
+        .as_ref()
+        .unwrap()
+        .async_session_id
+        .clone()
+        .unwrap();
+    assert!(matches!(
+        client
+            .wait_for_import(
+                &session,
+                std::time::Duration::from_millis(1),
+                std::time::Duration::from_secs(5)
+            )
+            .await,
+        Err(Error::ImportFailed { .. })
+    ));
+}
+
+#[tokio::test]
+async fn single_contacts_search_and_segments_on_the_fake() {
+    use futures::TryStreamExt;
+    let fake = FakeMessaging::start().await;
+    let client = fake.client();
+    for i in 0..7 {
+        fake.seed_contact(
+            json!({"channels": [{"type": "email", "value": format!("user{i}@x.com")}],
+                                 "externalCustomerId": format!("E{i}")}),
+        );
+    }
+    let query = messaging_client::ContactQuery {
+        email: Some("user".into()),
+        page_size: Some(3),
+        ..Default::default()
+    };
+    let all: Vec<_> = client.search_contacts(&query).try_collect().await.unwrap();
+    assert_eq!(all.len(), 7);
+    let searches = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/contacts")
+        .count();
+    assert_eq!(searches, 3);
+
+    let id = client
+        .add_contact(&messaging_client::Contact::email("new@x.com"))
+        .await
+        .unwrap();
+    let mut got = client.get_contact(id).await.unwrap().unwrap();
+    got.last_name = Some("Smith".into());
+    client.update_contact(id, &got).await.unwrap();
+    assert_eq!(fake.contacts()[&id]["lastName"], "Smith");
+    assert!(
+        client
+            .update_contact(123456789, &got)
+            .await
+            .unwrap_err()
+            .status()
+            == Some(404)
+    );
+
+    let seg = fake.seed_segment(10, "Newsletter", "Static");
+    fake.seed_segment(11, "Smart", "Dynamic");
+    assert_eq!(
+        client.attach_contacts(seg, &[id]).await.unwrap(),
+        "Contacts were attached"
+    );
+    let members: Vec<_> = client
+        .segment_contacts(seg, None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(members[0].id, Some(id));
+    assert_eq!(
+        client.detach_contacts(seg, &[id]).await.unwrap(),
+        "Contacts were detached"
+    );
+    assert!(fake.segment_members(seg).is_empty());
+    assert_eq!(
+        client
+            .attach_contacts(11, &[id])
+            .await
+            .unwrap_err()
+            .status(),
+        Some(400)
+    );
+
+    assert!(client.delete_contact(id).await.unwrap());
+    assert!(!client.delete_contact(id).await.unwrap());
+    client
+        .delete_contact_by_external_id("E0", true)
+        .await
+        .unwrap();
+    assert_eq!(fake.contacts().len(), 6);
+
+    let sub = messaging_client::Subscription {
+        contact: messaging_client::Contact::email("sub@x.com"),
+        groups: vec!["Subscribers".into()],
+        form_type: None,
+    };
+    client.subscribe_contact(&sub).await.unwrap();
+    assert!(
+        fake.events()
+            .iter()
+            .any(|e| e.body["eventTypeKey"] == "subscribeFromAPI")
+    );
 }

@@ -1,0 +1,121 @@
+//! Segments (groups): list, members, attach/detach contacts to static segments.
+
+use futures::{Stream, TryStreamExt};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, Request};
+use crate::contacts::{Contact, MAX_PAGE_SIZE, page_size};
+use crate::de;
+use crate::error::{Error, Result};
+use crate::paging::all_pages;
+
+/// A segment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Segment {
+    /// Id.
+    #[serde(deserialize_with = "de::i64_lenient")]
+    pub id: i64,
+    /// Name.
+    #[serde(default, deserialize_with = "de::string_lenient")]
+    pub name: String,
+    /// `Static`, `Dynamic` or `Combined` (`type` on the wire).
+    #[serde(rename = "type", default, deserialize_with = "de::string_lenient")]
+    pub kind: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContactIds<'a> {
+    contact_ids: &'a [i64],
+}
+
+impl Client {
+    /// Lists every segment (optionally those whose name matches `name`), paging to the end.
+    /// Idempotent.
+    pub async fn list_segments(&self, name: Option<&str>) -> Result<Vec<Segment>> {
+        let client = self.clone();
+        let name = name.map(str::to_owned);
+        all_pages(MAX_PAGE_SIZE, move |start| {
+            let client = client.clone();
+            let name = name.clone();
+            async move {
+                let mut req = Request::new(Method::GET, &["v1", "groups"]);
+                if let Some(n) = name {
+                    req = req.query("name", n);
+                }
+                let req = req
+                    .query("startindex", start)
+                    .query("maxrows", MAX_PAGE_SIZE);
+                client
+                    .send(req)
+                    .await?
+                    .decode_opt::<Vec<Segment>>("segments")
+                    .map(Option::unwrap_or_default)
+            }
+        })
+        .try_collect()
+        .await
+    }
+
+    /// Streams the contacts of a segment, `page_size` (≤ 500, default 500) at a time, to the end.
+    /// Idempotent.
+    pub fn segment_contacts(
+        &self,
+        segment_id: i64,
+        page_size_hint: Option<u32>,
+    ) -> impl Stream<Item = Result<Contact>> + Send + 'static {
+        let client = self.clone();
+        let rows = page_size(page_size_hint).unwrap_or(MAX_PAGE_SIZE);
+        all_pages(rows, move |start| {
+            let client = client.clone();
+            async move {
+                let rows = page_size(page_size_hint)?;
+                let req = Request::new(
+                    Method::GET,
+                    &["v1", "group", &segment_id.to_string(), "contacts"],
+                )
+                .query("startindex", start)
+                .query("maxrows", rows);
+                client
+                    .send(req)
+                    .await?
+                    .decode_opt::<Vec<Contact>>("segment contacts")
+                    .map(Option::unwrap_or_default)
+            }
+        })
+    }
+
+    /// Adds contacts to a static segment; returns the service's plain-text answer. Idempotent.
+    pub async fn attach_contacts(&self, segment_id: i64, contact_ids: &[i64]) -> Result<String> {
+        self.membership(segment_id, "attach", contact_ids).await
+    }
+
+    /// Removes contacts from a static segment; returns the service's plain-text answer
+    /// (e.g. `Contacts were detached`). Idempotent.
+    pub async fn detach_contacts(&self, segment_id: i64, contact_ids: &[i64]) -> Result<String> {
+        self.membership(segment_id, "detach", contact_ids).await
+    }
+
+    async fn membership(
+        &self,
+        segment_id: i64,
+        action: &str,
+        contact_ids: &[i64],
+    ) -> Result<String> {
+        if contact_ids.is_empty() {
+            // The service may read an empty detach as "remove everyone": never send one.
+            return Err(Error::invalid(
+                "contactIds",
+                "at least one contact id is required",
+            ));
+        }
+        let req = Request::new(
+            Method::POST,
+            &["v1", "group", &segment_id.to_string(), "contacts", action],
+        )
+        .json(&ContactIds { contact_ids })?;
+        Ok(self.send(req).await?.text())
+    }
+}

@@ -1,0 +1,428 @@
+//! Contacts, import status, catalog and segments against wiremock: exact JSON, paging, quirks.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::TryStreamExt;
+use messaging_client::{
+    Channel, Contact, ContactField, ContactQuery, DedupeOn, Error, FieldCatalog, ImportOptions,
+    ImportState, Subscription,
+};
+use serde_json::json;
+use wiremock::matchers::{body_json, method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+#[tokio::test]
+async fn the_documented_contacts_example() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/contacts"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"asyncSessionId": "5b2b0a4e-1"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut contact = Contact::email("test@mail.com");
+    contact.fields.push(ContactField {
+        id: 12345,
+        value: "...".into(),
+    });
+    let options = ImportOptions {
+        custom_fields_ids: Some(vec![12345]),
+        ..Default::default()
+    };
+    let chunks = client(&server).import_contacts(&[contact], &options).await;
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(
+        chunks[0]
+            .result
+            .as_ref()
+            .unwrap()
+            .async_session_id
+            .as_deref(),
+        Some("5b2b0a4e-1")
+    );
+    assert_eq!(
+        only_body(&server, "/api/v1/contacts").await,
+        fixture("contacts_example.json")
+    );
+}
+
+#[tokio::test]
+async fn every_import_option_is_spelled_as_documented() {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"asyncSessionId":123,"failedContacts":{"email":"x"}}"#),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut c = Contact::email("a@b.c");
+    c.first_name = Some("Ann".into());
+    c.external_customer_id = Some("C1".into());
+    c.channels.push(Channel::sms("380501234567"));
+    c.time_zone = Some("Europe/Kyiv".into());
+    let options = ImportOptions {
+        dedupe_on: Some(DedupeOn::FieldId),
+        field_id: Some(77),
+        contact_fields: Some(vec!["firstName".into(), "timeZone".into()]),
+        custom_fields_ids: Some(vec![1, 2]),
+        group_names: vec!["VIP".into()],
+        group_names_exclude: vec!["Old".into()],
+        restore_deleted: Some(true),
+        event_key_for_new_contacts: Some("newContact".into()),
+    };
+    let chunks = client(&server).import_contacts(&[c], &options).await;
+    let session = chunks[0].result.as_ref().unwrap();
+    assert_eq!(session.async_session_id.as_deref(), Some("123"));
+    assert_eq!(session.failed_contacts, vec![json!({"email": "x"})]);
+    assert_eq!(
+        only_body(&server, "/api/v1/contacts").await,
+        json!({"contacts": [{"firstName": "Ann", "externalCustomerId": "C1", "timeZone": "Europe/Kyiv",
+                             "channels": [{"type": "email", "value": "a@b.c"}, {"type": "sms", "value": "380501234567"}]}],
+               "dedupeOn": "fieldId", "fieldId": 77, "contactFields": ["firstName", "timeZone"],
+               "customFieldsIDs": [1, 2], "groupNames": ["VIP"], "groupNamesExclude": ["Old"],
+               "restoreDeleted": true, "eventKeyForNewContacts": "newContact"})
+    );
+}
+
+#[tokio::test]
+async fn contacts_are_chunked_by_3000_and_bad_options_send_nothing() {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"asyncSessionId": "s"})))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let contacts: Vec<Contact> = (0..7000)
+        .map(|i| Contact::email(format!("u{i}@x.com")))
+        .collect();
+    let client = client(&server);
+    let chunks = client
+        .import_contacts(
+            &contacts,
+            &ImportOptions {
+                dedupe_on: Some(DedupeOn::Email),
+                ..Default::default()
+            },
+        )
+        .await;
+    let ranges: Vec<_> = chunks.iter().map(|c| c.range.clone()).collect();
+    assert_eq!(ranges, vec![0..3000, 3000..6000, 6000..7000]);
+    let bad = ImportOptions {
+        dedupe_on: Some(DedupeOn::FieldId),
+        ..Default::default()
+    };
+    assert!(
+        client.import_contacts(&contacts[..1], &bad).await[0]
+            .result
+            .is_err()
+    );
+    let bad = ImportOptions {
+        event_key_for_new_contacts: Some("a/b".into()),
+        ..Default::default()
+    };
+    assert!(
+        client.import_contacts(&contacts[..1], &bad).await[0]
+            .result
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn wait_for_import_polls_to_the_end() {
+    let server = server().await;
+    Mock::given(path("/api/v1/importstatus/abc-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "IMPORTING"})))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/importstatus/abc-1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "FINISHED", "mapping": {"id": 1}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/importstatus/bad"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "ERROR", "description": "broken file"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/importstatus/slow"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "STARTED"})))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let done = client
+        .wait_for_import("abc-1", Duration::from_millis(1), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(done.status, ImportState::Finished);
+    assert_eq!(done.mapping, vec![json!({"id": 1})]);
+    match client
+        .wait_for_import("bad", Duration::from_millis(1), Duration::from_secs(5))
+        .await
+    {
+        Err(Error::ImportFailed { description, .. }) => assert_eq!(description, "broken file"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        client
+            .wait_for_import("slow", Duration::from_millis(5), Duration::from_millis(20))
+            .await,
+        Err(Error::ImportTimedOut { .. })
+    ));
+}
+
+#[tokio::test]
+async fn single_contact_crud() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contact/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"id":"42","firstName":"Ann","channels":{"type":"email","value":"a@b.c"},
+                "fields":{"id":"15868","value":"F"},"groups":{"id":"3","name":"VIP","type":"Static"}}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contact/43"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("Contact not found"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/contact"))
+        .and(body_json(
+            json!({"channels": [{"type": "email", "value": "n@b.c"}]}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 99})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v1/contact/42"))
+        .and(body_json(json!({"lastName": "Smith"})))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/contact/42"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/contact/43"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/contact"))
+        .and(query_param("externalCustomerId", "C-1"))
+        .and(query_param("erase", "true"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let c = client.get_contact(42).await.unwrap().unwrap();
+    assert_eq!(c.id, Some(42));
+    assert_eq!(c.email_address(), Some("a@b.c"));
+    assert_eq!(
+        c.fields,
+        vec![ContactField {
+            id: 15868,
+            value: "F".into()
+        }]
+    );
+    assert_eq!(c.groups[0].id, Some(3));
+    assert_eq!(client.get_contact(43).await.unwrap(), None);
+    assert_eq!(
+        client.add_contact(&Contact::email("n@b.c")).await.unwrap(),
+        99
+    );
+    let update = Contact {
+        last_name: Some("Smith".into()),
+        ..Default::default()
+    };
+    client.update_contact(42, &update).await.unwrap();
+    assert!(client.delete_contact(42).await.unwrap());
+    assert!(!client.delete_contact(43).await.unwrap());
+    client
+        .delete_contact_by_external_id("C-1", true)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn search_pages_until_a_short_page_on_the_search_bucket() {
+    let server = server().await;
+    for (start, n) in [(1, 2), (3, 2), (5, 1)] {
+        let page: Vec<_> = (0..n)
+            .map(|i| json!({"id": start + i, "channels": [{"type": "email", "value": "a@x.com"}]}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/api/v1/contacts"))
+            .and(query_param("email", "a@x.com"))
+            .and(query_param("startindex", start.to_string()))
+            .and(query_param("maxrows", "2"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(page)
+                    .insert_header("TotalCount", "2"),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let query = ContactQuery {
+        email: Some("a@x.com".into()),
+        page_size: Some(2),
+        ..Default::default()
+    };
+    let found: Vec<Contact> = client(&server)
+        .search_contacts(&query)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|c| c.id.unwrap()).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    let bad = ContactQuery {
+        page_size: Some(501),
+        ..Default::default()
+    };
+    let err = client(&server)
+        .search_contacts(&bad)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }));
+}
+
+#[tokio::test]
+async fn subscribe_sends_contact_and_groups() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/contact/subscribe"))
+        .and(body_json(json!({"contact": {"firstName": "Ann", "channels": [{"type": "email", "value": "test@mail.com"}]},
+                              "groups": ["Subscribers"]})))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut contact = Contact::email("test@mail.com");
+    contact.first_name = Some("Ann".into());
+    let sub = Subscription {
+        contact,
+        groups: vec!["Subscribers".into()],
+        form_type: None,
+    };
+    assert_eq!(client(&server).subscribe_contact(&sub).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn address_books_one_or_many_and_field_names() {
+    let server = server().await;
+    Mock::given(path("/api/v1/addressbooks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("addressbooks.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let books = client(&server).address_books().await.unwrap();
+    assert_eq!(books.len(), 1);
+    assert_eq!(books[0].address_book_id, Some(7200));
+    assert_eq!(books[0].field_groups[0].fields.len(), 2);
+    let gender = &books[0].field_groups[0].fields[1];
+    assert_eq!(
+        gender
+            .description
+            .allowed_values
+            .as_ref()
+            .unwrap()
+            .possible_values,
+        vec!["M", "F"]
+    );
+    assert!(!gender.description.required);
+    let catalog = FieldCatalog::new(&books);
+    assert_eq!(catalog.id("Birthday"), Some(15867));
+    assert_eq!(catalog.id("gender"), Some(15868));
+    assert_eq!(
+        catalog.resolve([("Gender", "F")]).unwrap(),
+        vec![ContactField {
+            id: 15868,
+            value: "F".into()
+        }]
+    );
+    match catalog.resolve([("Shoe size", "42")]).unwrap_err() {
+        Error::InvalidInput { field, .. } => assert_eq!(field, "fields.Shoe size"),
+        other => panic!("{other:?}"),
+    }
+    assert!(catalog.resolve([("Gender", "X")]).is_err());
+}
+
+#[tokio::test]
+async fn segments_list_members_attach_detach() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/groups"))
+        .and(query_param("startindex", "1"))
+        .and(query_param("maxrows", "500"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 1, "name": "VIP", "type": "Static"}, {"id": "2", "name": "All", "type": "Dynamic"}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/group/1/contacts"))
+        .and(query_param("startindex", "1"))
+        .and(query_param("maxrows", "500"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 5}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for action in ["attach", "detach"] {
+        Mock::given(method("POST"))
+            .and(path(format!("/api/v1/group/1/contacts/{action}")))
+            .and(body_json(json!({"contactIds": [1, 2, 3]})))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(format!("Contacts were {action}ed")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+    let segments = client.list_segments(None).await.unwrap();
+    assert_eq!(segments.len(), 2);
+    assert_eq!((segments[1].id, segments[1].kind.as_str()), (2, "Dynamic"));
+    let members: Vec<Contact> = client
+        .segment_contacts(1, None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(members[0].id, Some(5));
+    assert_eq!(
+        client.attach_contacts(1, &[1, 2, 3]).await.unwrap(),
+        "Contacts were attached"
+    );
+    assert_eq!(
+        client.detach_contacts(1, &[1, 2, 3]).await.unwrap(),
+        "Contacts were detached"
+    );
+    assert!(matches!(
+        client.detach_contacts(1, &[]).await,
+        Err(Error::InvalidInput { .. })
+    ));
+}
