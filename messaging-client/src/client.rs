@@ -357,6 +357,19 @@ impl Response {
         }
     }
 
+    /// For answers whose body is optional and loosely specified (orders, contact imports): the
+    /// decoded body, or `None` when it is empty or not the expected JSON (logged, not an error:
+    /// the request was accepted).
+    pub(crate) fn decode_lenient<T: DeserializeOwned>(&self, expected: &'static str) -> Option<T> {
+        match self.decode_opt(expected) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring an unexpected 2xx body");
+                None
+            }
+        }
+    }
+
     /// The body as text (lossy UTF-8).
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()

@@ -433,7 +433,7 @@ impl Client {
                     let req = Request::new(Method::POST, &["v1", "contacts"]).json(&body)?;
                     let resp = self.send(req).await?;
                     Ok::<_, Error>(
-                        resp.decode_opt::<ImportSession>("contacts import response")?
+                        resp.decode_lenient::<ImportSession>("contacts import response")
                             .unwrap_or(ImportSession {
                                 async_session_id: None,
                                 failed_contacts: Vec::new(),
@@ -596,7 +596,8 @@ impl Client {
                 client
                     .send(req)
                     .await?
-                    .decode::<Vec<Contact>>("contacts page")
+                    .decode_opt::<de::List<Contact>>("contacts page")
+                    .map(|l| l.map(|l| l.0).unwrap_or_default())
             }
         })
     }

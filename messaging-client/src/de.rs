@@ -85,6 +85,11 @@ pub(crate) fn string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<String, 
     Ok(opt_string(d)?.unwrap_or_default())
 }
 
+/// A top-level list that may arrive as a single object (or be empty/null).
+#[derive(Deserialize)]
+#[serde(transparent, bound = "T: DeserializeOwned")]
+pub(crate) struct List<T>(#[serde(deserialize_with = "one_or_many")] pub(crate) Vec<T>);
+
 #[cfg(test)]
 mod tests {
     use super::*;

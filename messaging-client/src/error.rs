@@ -122,6 +122,13 @@ impl Error {
         }
     }
 
+    /// Whether the service refused the request as a repeat of an identical one ("Duplicated
+    /// request"; undocumented, seen by the official plugins, which treat it as success for
+    /// upserts). The client does not decide this for you.
+    pub fn is_duplicated_request(&self) -> bool {
+        matches!(self, Error::Api { message, .. } if message.contains("Duplicated request"))
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidInput {
             field: field.into(),

@@ -507,3 +507,40 @@ fn match_results(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".*".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(".*", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_param_is_a_string_that_parses_back_to_the_params(params in arb_json()) {
+            let r = Recipient::locator("a@b.c").with_params(params.clone());
+            let body = serde_json::to_value(r.body(0).unwrap()).unwrap();
+            match &body["jsonParam"] {
+                serde_json::Value::String(s) => {
+                    proptest::prop_assert_eq!(serde_json::from_str::<serde_json::Value>(s).unwrap(), params)
+                }
+                serde_json::Value::Null => proptest::prop_assert!(params.is_null()),
+                other => proptest::prop_assert!(false, "jsonParam was {other}"),
+            }
+        }
+    }
+}

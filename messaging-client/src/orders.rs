@@ -301,9 +301,11 @@ impl Client {
             };
             let res = async {
                 let req = Request::new(Method::POST, &["v1", "orders"]).json(&body)?;
-                self.send(req)
-                    .await?
-                    .decode_opt::<OrdersResponse>("orders response")
+                Ok::<_, Error>(
+                    self.send(req)
+                        .await?
+                        .decode_lenient::<OrdersResponse>("orders response"),
+                )
             }
             .await;
             (indices, res)

@@ -51,8 +51,8 @@ impl Client {
                 client
                     .send(req)
                     .await?
-                    .decode_opt::<Vec<Segment>>("segments")
-                    .map(Option::unwrap_or_default)
+                    .decode_opt::<de::List<Segment>>("segments")
+                    .map(|l| l.map(|l| l.0).unwrap_or_default())
             }
         })
         .try_collect()
@@ -81,8 +81,8 @@ impl Client {
                 client
                     .send(req)
                     .await?
-                    .decode_opt::<Vec<Contact>>("segment contacts")
-                    .map(Option::unwrap_or_default)
+                    .decode_opt::<de::List<Contact>>("segment contacts")
+                    .map(|l| l.map(|l| l.0).unwrap_or_default())
             }
         })
     }

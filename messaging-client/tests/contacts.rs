@@ -426,3 +426,35 @@ async fn segments_list_members_attach_detach() {
         Err(Error::InvalidInput { .. })
     ));
 }
+
+#[tokio::test]
+async fn search_accepts_a_single_object_and_imports_accept_odd_bodies() {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .and(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"id":"8","channels":{"type":"sms","value":"380"}}"#),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/contacts"))
+        .and(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("Accepted"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let found: Vec<Contact> = client
+        .search_contacts(&ContactQuery::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].channels[0], Channel::sms("380"));
+    let chunks = client
+        .import_contacts(&[Contact::email("a@b.c")], &ImportOptions::default())
+        .await;
+    assert_eq!(chunks[0].result.as_ref().unwrap().async_session_id, None);
+}

@@ -314,3 +314,101 @@ fn only_https_unless_allowed() {
     ));
     assert!(Client::builder(KEY).build().is_ok());
 }
+
+#[tokio::test]
+async fn json_with_a_wrong_content_type_still_decodes() {
+    let server = server().await;
+    Mock::given(path("/api/v1/account/info"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"userEmail":"u","organisationName":"O","orgId":1}"#)
+                .insert_header("content-type", "text/html"),
+        )
+        .mount(&server)
+        .await;
+    assert_eq!(
+        client(&server)
+            .account_info()
+            .await
+            .unwrap()
+            .organisation_name,
+        "O"
+    );
+}
+
+async fn time_requests(limits: RateLimits, search: bool) -> Duration {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/event"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = Client::builder(KEY)
+        .base_url(format!("{}/api", server.uri()))
+        .allow_http(true)
+        .rate_limit(limits)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..6 {
+        if search {
+            use futures::TryStreamExt;
+            let q = messaging_client::ContactQuery::default();
+            client
+                .search_contacts(&q)
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap();
+        } else {
+            client
+                .generate_event(&EventV1::new("ev").key_value("k"))
+                .await
+                .unwrap();
+        }
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn contact_search_and_events_draw_from_their_own_buckets() {
+    let four = std::num::NonZeroU32::new(4);
+    let only_search = RateLimits {
+        contact_search: four,
+        ..RateLimits::unlimited()
+    };
+    let only_events = RateLimits {
+        events: four,
+        ..RateLimits::unlimited()
+    };
+    let only_default = RateLimits {
+        default: four,
+        ..RateLimits::unlimited()
+    };
+    // 4 at once, then one per 250 ms: 6 requests need >= 500 ms in their own bucket.
+    assert!(time_requests(only_search, true).await >= Duration::from_millis(450));
+    assert!(time_requests(only_events, false).await >= Duration::from_millis(450));
+    assert!(time_requests(only_default, true).await < Duration::from_millis(400));
+    assert!(time_requests(only_default, false).await < Duration::from_millis(400));
+    assert!(time_requests(only_search, false).await < Duration::from_millis(400));
+}
+
+#[test]
+fn duplicated_request_is_recognisable() {
+    let e = Error::Api {
+        status: 400,
+        message: "Duplicated request".into(),
+        body: "Duplicated request".into(),
+    };
+    assert!(e.is_duplicated_request());
+    assert!(
+        !Error::Api {
+            status: 400,
+            message: "x".into(),
+            body: String::new()
+        }
+        .is_duplicated_request()
+    );
+}

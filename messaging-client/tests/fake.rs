@@ -412,3 +412,83 @@ async fn single_contacts_search_and_segments_on_the_fake() {
             .any(|e| e.body["eventTypeKey"] == "subscribeFromAPI")
     );
 }
+
+#[tokio::test]
+async fn documented_orders_and_contacts_examples_reach_the_fake_unchanged() {
+    let fake = FakeMessaging::start().await;
+    let client = fake.client();
+    let mut o = Order::new(
+        "100500",
+        OrderStatus::Initialized,
+        "1000".parse().unwrap(),
+        "USD",
+        "2017-03-08T09:30:00+02:00[+02:00]".parse().unwrap(),
+    );
+    o.external_customer_id = Some("12345".into());
+    o.email = Some("mail@example.com".into());
+    o.phone = Some("380942583691".into());
+    o.first_name = Some("John".into());
+    o.last_name = Some("Smith".into());
+    o.shipping = Some("10".parse().unwrap());
+    o.discount = Some("0".parse().unwrap());
+    o.delivery_method = Some("express".into());
+    o.payment_method = Some("cash".into());
+    o.delivery_address = Some("First str. 1".into());
+    let mut item = OrderItem::new("200600", "Super Device", 1, "990".parse().unwrap());
+    item.category = Some("devices".into());
+    item.url = Some("http://example.com/item/200600".into());
+    item.image_url = Some("http://example.com/item/200600/image.png".into());
+    item.description = Some("High quality".into());
+    o.items.push(item);
+    assert!(client.push_orders(&[o]).await[0].result.is_ok());
+    assert_eq!(
+        last_body(&fake, "/api/v1/orders"),
+        fixture("orders_example.json")
+    );
+
+    let mut contact = messaging_client::Contact::email("test@mail.com");
+    contact.fields.push(messaging_client::ContactField {
+        id: 12345,
+        value: "...".into(),
+    });
+    let options = messaging_client::ImportOptions {
+        custom_fields_ids: Some(vec![12345]),
+        ..Default::default()
+    };
+    assert!(
+        client.import_contacts(&[contact], &options).await[0]
+            .result
+            .is_ok()
+    );
+    assert_eq!(
+        last_body(&fake, "/api/v1/contacts"),
+        fixture("contacts_example.json")
+    );
+}
+
+#[tokio::test]
+async fn fake_delay_trips_the_client_timeout_and_wrong_media_type_is_415() {
+    let fake = FakeMessaging::start().await;
+    fake.set_delay(Some(std::time::Duration::from_millis(300)));
+    let client = Client::builder(fake.api_key())
+        .base_url(fake.base_url())
+        .allow_http(true)
+        .timeout(std::time::Duration::from_millis(50))
+        .retry(messaging_client::RetryPolicy::none())
+        .build()
+        .unwrap();
+    assert!(matches!(
+        client.account_info().await,
+        Err(Error::Timeout(_))
+    ));
+    fake.set_delay(None);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/orders", fake.base_url()))
+        .basic_auth("user", Some(fake.api_key()))
+        .header("content-type", "text/plain")
+        .body("orders")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+}

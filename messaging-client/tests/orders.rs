@@ -236,3 +236,34 @@ async fn delete_orders_by_id_and_by_range() {
         ));
     }
 }
+
+#[tokio::test]
+async fn a_plain_text_200_counts_as_accepted() {
+    let server = server().await;
+    Mock::given(path("/api/v1/orders"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("OK"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = client(&server).push_orders(&[simple(1)]).await;
+    assert!(out[0].result.is_ok());
+}
+
+#[tokio::test]
+async fn unattributed_failed_orders_reject_the_whole_chunk() {
+    let server = server().await;
+    Mock::given(path("/api/v1/orders"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"failedOrders": [{"message": "invalid date"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = client(&server).push_orders(&[simple(1), simple(2)]).await;
+    for o in out {
+        assert!(
+            matches!(o.result, Err(ItemError::Rejected { ref message }) if message == "invalid date")
+        );
+    }
+}
