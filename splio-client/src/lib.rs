@@ -1,1 +1,68 @@
 //! Typed async client for the Splio REST API and Datahub SFTP file import.
+//!
+//! * REST (`https://api.splio.com`): [`Client`] authenticates with an API key (JWT cached, shared
+//!   by clones, refreshed before expiry and once on 401), knows the universe [`UniqueKey`], and
+//!   covers contacts (get/create/patch/delete, [`upsert`](Client::upsert),
+//!   [`upsert_many`](Client::upsert_many), bulk create/delete, opt-out, subscribe/unsubscribe),
+//!   custom fields, lists and blacklists.
+//! * Datahub file import: [`datahub::ContactCsvWriter`] writes contacts files the importer
+//!   accepts (SFTP upload: next commit).
+//! * `fake` feature: [`fake::FakeSplio`], a stateful in-process fake of the REST API.
+//!
+//! ```
+//! # #[cfg(feature = "fake")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> splio_client::Result<()> {
+//! use splio_client::{Client, ContactData, CustomFieldValue, UpsertAction};
+//!
+//! let fake = splio_client::fake::FakeSplio::start().await;
+//! let client = Client::builder(fake.api_key())
+//!     .base_url(fake.base_url())
+//!     .allow_http(true)
+//!     .build()?;
+//!
+//! let jane = ContactData::with_email("Jane+news@example.com")
+//!     .firstname("Jane")
+//!     .custom_field(CustomFieldValue::by_id(1, "mrs"));
+//! assert_eq!(client.upsert(&jane).await?, UpsertAction::Created);
+//! assert_eq!(client.upsert(&jane.clone().lastname("Doe")).await?, UpsertAction::Updated);
+//!
+//! let stored = client.get_contact("jane+news@example.com").await?;
+//! assert_eq!(stored.lastname.as_deref(), Some("Doe"));
+//! # Ok(()) }
+//! # #[cfg(not(feature = "fake"))]
+//! # fn main() {}
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod blacklists;
+mod client;
+mod contacts;
+pub mod datahub;
+mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
+mod fields;
+mod lenient;
+mod lists;
+mod page;
+mod universe;
+
+pub use blacklists::{
+    BLACKLIST_BATCH_MAX, BlacklistEntry, BlacklistFailure, BlacklistResult, BlacklistSource,
+    Channel, RemoveSource,
+};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, RateLimitStatus, RateLimits, RetryConfig,
+};
+pub use contacts::{
+    BULK_MAX, Contact, ContactData, ContactFieldValue, ItemOutcome, ListRef, MultiStatus,
+    MultiStatusItem, UpsertAction, UpsertOutcome,
+};
+pub use error::{ApiErrorItem, Error, Result};
+pub use fields::{CreatedField, CustomFieldValue, Field, FieldRef, FieldType, FieldValue};
+pub use lists::MailingList;
+pub use page::Page;
+pub use universe::UniqueKey;

@@ -1,0 +1,230 @@
+//! Blacklists: add, remove, list by source.
+
+use futures::Stream;
+use serde::Deserialize;
+
+use crate::client::{Client, Idempotency, Request, segment};
+use crate::error::{Error, Result};
+use crate::lenient;
+
+/// Most touchpoints sent in one blacklist request.
+pub const BLACKLIST_BATCH_MAX: usize = 1000;
+
+/// A blacklist channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// Email addresses.
+    Email,
+    /// Cellphone numbers.
+    Cellphone,
+}
+
+impl Channel {
+    fn singular(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Cellphone => "cellphone",
+        }
+    }
+    fn plural(self) -> &'static str {
+        match self {
+            Channel::Email => "emails",
+            Channel::Cellphone => "cellphones",
+        }
+    }
+}
+
+/// Where a blacklist entry came from (`source`). Not every source exists on every channel:
+/// `unsub` and `fbl` are email-only, `stop` is cellphone-only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BlacklistSource {
+    /// Added by the customer.
+    Custom,
+    /// Unsubscribed (email).
+    Unsub,
+    /// Soft bounces.
+    Soft,
+    /// Feedback loop (email).
+    Fbl,
+    /// Hard bounces.
+    Bounce,
+    /// STOP answers (cellphone).
+    Stop,
+}
+
+impl BlacklistSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            BlacklistSource::Custom => "custom",
+            BlacklistSource::Unsub => "unsub",
+            BlacklistSource::Soft => "soft",
+            BlacklistSource::Fbl => "fbl",
+            BlacklistSource::Bounce => "bounce",
+            BlacklistSource::Stop => "stop",
+        }
+    }
+}
+
+/// Which entries a removal applies to (`DELETE /data/blacklists/{channel}/{source}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RemoveSource {
+    /// Entries added by the customer.
+    Custom,
+    /// Unsubscriptions (email only).
+    Unsub,
+    /// Every source.
+    All,
+}
+
+/// A blacklist entry. The touchpoint is called `number` even for emails.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct BlacklistEntry {
+    /// The email or cellphone.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub number: Option<String>,
+    /// When it was blacklisted.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub creation_date: Option<String>,
+    /// Source (`custom`, `unsub`, …).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub source: Option<String>,
+}
+
+/// A failed touchpoint in a blacklist answer.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct BlacklistFailure {
+    /// The touchpoint.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub touchpoint: Option<String>,
+    /// Message, e.g. "Touchpoint john@doe.com is already blacklisted.".
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub error: Option<String>,
+    /// Key, e.g. `touchpoint_already_exist`, `touchpoint_not_blacklisted`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub error_key: Option<String>,
+}
+
+/// Answer of a blacklist add/remove (`200`, `207` partial, or `400` when every item failed).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct BlacklistResult {
+    /// Touchpoints that succeeded.
+    #[serde(default, deserialize_with = "lenient::vec_or_empty")]
+    pub successes: Vec<serde_json::Value>,
+    /// Touchpoints that failed, with why.
+    #[serde(default, deserialize_with = "lenient::vec_or_empty")]
+    pub failures: Vec<BlacklistFailure>,
+}
+
+impl BlacklistResult {
+    fn merge(&mut self, other: BlacklistResult) {
+        self.successes.extend(other.successes);
+        self.failures.extend(other.failures);
+    }
+}
+
+impl Client {
+    /// Add touchpoints to a blacklist (`POST /data/blacklists/{channel}`, 1,000 per request).
+    /// Per-touchpoint failures (e.g. already blacklisted) are in `failures`, also when Splio
+    /// answers 400 because all failed. Not idempotent (a repeat reports "already blacklisted").
+    pub async fn blacklist_add(
+        &self,
+        channel: Channel,
+        touchpoints: &[String],
+    ) -> Result<BlacklistResult> {
+        let path = format!("/data/blacklists/{}", channel.singular());
+        self.blacklist_change(Request::new(reqwest::Method::POST, path), touchpoints)
+            .await
+    }
+
+    /// Remove touchpoints from a blacklist (`DELETE /data/blacklists/{channel}/{source}` with a
+    /// body, 1,000 per request). Idempotent.
+    pub async fn blacklist_remove(
+        &self,
+        channel: Channel,
+        source: RemoveSource,
+        touchpoints: &[String],
+    ) -> Result<BlacklistResult> {
+        let source = match source {
+            RemoveSource::Custom => "custom",
+            RemoveSource::Unsub if channel == Channel::Email => "unsub",
+            RemoveSource::Unsub => {
+                return Err(Error::invalid(
+                    "blacklist removal",
+                    "source",
+                    "unsub exists for emails only",
+                ));
+            }
+            RemoveSource::All => "all",
+        };
+        let path = format!(
+            "/data/blacklists/{}/{}",
+            channel.singular(),
+            segment(source)
+        );
+        self.blacklist_change(
+            Request::delete(path).idempotency(Idempotency::Idempotent),
+            touchpoints,
+        )
+        .await
+    }
+
+    async fn blacklist_change(
+        &self,
+        template: Request,
+        touchpoints: &[String],
+    ) -> Result<BlacklistResult> {
+        let mut total = BlacklistResult::default();
+        for chunk in touchpoints.chunks(BLACKLIST_BATCH_MAX) {
+            let request = template.clone().json(serde_json::json!({ "data": chunk }));
+            let part = match self
+                .json::<BlacklistResult>(request, "blacklist result")
+                .await
+            {
+                Ok(r) => r,
+                // 400 "all failed": Splio's body carries failures in the same shape.
+                Err(Error::Api {
+                    status: 400,
+                    message: Some(body),
+                    ..
+                }) => match serde_json::from_str::<BlacklistResult>(&body) {
+                    Ok(r) if !r.failures.is_empty() => r,
+                    _ => {
+                        return Err(Error::Api {
+                            status: 400,
+                            errors: Vec::new(),
+                            message: Some(body),
+                        });
+                    }
+                },
+                Err(e) => return Err(e),
+            };
+            total.merge(part);
+        }
+        Ok(total)
+    }
+
+    /// Stream a channel's blacklist, optionally only one source (`GET /data/blacklists/emails` or
+    /// `/cellphones`, paged). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: splio_client::Client) -> splio_client::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use splio_client::{BlacklistSource, Channel};
+    /// let unsubscribed: Vec<_> = client.blacklist(Channel::Email, Some(BlacklistSource::Unsub)).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn blacklist(
+        &self,
+        channel: Channel,
+        source: Option<BlacklistSource>,
+    ) -> impl Stream<Item = Result<BlacklistEntry>> + Send + 'static {
+        let path = format!("/data/blacklists/{}", channel.plural());
+        self.paged(move || {
+            let r = Request::get(path.clone());
+            match source {
+                Some(s) => r.query("source", s.as_str()),
+                None => r,
+            }
+        })
+    }
+}

@@ -1,0 +1,685 @@
+//! Contacts: get, create, patch, delete, subscribe/unsubscribe, bulk create/delete, opt-out, upsert.
+
+use std::collections::{HashMap, VecDeque};
+
+use futures::StreamExt;
+use jiff::civil::DateTime;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::client::{Client, Idempotency, Request, segment};
+use crate::error::{Error, Result};
+use crate::fields::{CustomFieldValue, DATE_FORMAT, FieldRef};
+use crate::lenient;
+use crate::universe::UniqueKey;
+
+/// Most items Splio accepts in one bulk request.
+pub const BULK_MAX: usize = 1000;
+
+/// A contact as Splio returns it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct Contact {
+    /// Internal database id (not the unique key). Absent in subscribe/unsubscribe answers.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub id: Option<i64>,
+    /// Email.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub email: Option<String>,
+    /// Cellphone.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub cellphone: Option<String>,
+    /// First name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub firstname: Option<String>,
+    /// Last name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub lastname: Option<String>,
+    /// Language code.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub language: Option<String>,
+    /// Creation date as sent (`2019-01-03` or `2018-01-24 15:00:00`; some answers call it `date_added`).
+    #[serde(
+        default,
+        alias = "date_added",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub creation_date: Option<String>,
+    /// Custom field values.
+    #[serde(default, deserialize_with = "lenient::vec_or_empty")]
+    pub custom_fields: Vec<ContactFieldValue>,
+    /// List memberships.
+    #[serde(default, deserialize_with = "lenient::vec_or_empty")]
+    pub lists: Vec<ListRef>,
+    /// Loyalty cards, as sent.
+    #[serde(default, deserialize_with = "lenient::vec_or_empty")]
+    pub loyalty: Vec<Value>,
+}
+
+impl Contact {
+    /// The value of a custom field, by id or name.
+    pub fn custom_field(&self, field: &FieldRef) -> Option<&str> {
+        self.custom_fields
+            .iter()
+            .find(|f| match field {
+                FieldRef::Id(id) => f.id == Some(i64::from(*id)),
+                FieldRef::Name(name) => f.name.as_deref() == Some(name),
+            })
+            .and_then(|f| f.value.as_deref())
+    }
+}
+
+/// A custom field value inside a [`Contact`].
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct ContactFieldValue {
+    /// Field id.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub id: Option<i64>,
+    /// Field name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub name: Option<String>,
+    /// Value (strings, numbers and bools are all read as text).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub value: Option<String>,
+    /// `""`, `text`, `double`, `string`, …
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub data_type: Option<String>,
+}
+
+/// A list membership `{id, name}`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct ListRef {
+    /// List id.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub id: Option<i64>,
+    /// List name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub name: Option<String>,
+}
+
+/// The writable part of a contact, for create, patch and upsert. Absent fields are not sent
+/// (absence means "leave unchanged"). Emails are sent lowercased.
+///
+/// `lists` are list ids to subscribe to: sent as `lists` on create; after a patch they are added
+/// with `subscribe`, because `lists` on PATCH would replace every membership.
+///
+/// ```
+/// use splio_client::{ContactData, CustomFieldValue};
+/// let c = ContactData::with_email("Jane+news@Example.com")
+///     .firstname("Jane")
+///     .custom_field(CustomFieldValue::by_id(3, 42))
+///     .list(7);
+/// assert_eq!(c.email.as_deref(), Some("Jane+news@Example.com"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContactData {
+    /// Email.
+    pub email: Option<String>,
+    /// Cellphone, e.g. `+331122334455`.
+    pub cellphone: Option<String>,
+    /// First name.
+    pub firstname: Option<String>,
+    /// Last name.
+    pub lastname: Option<String>,
+    /// Language (`en`, `fr`, …).
+    pub language: Option<String>,
+    /// Creation date (API user's time zone), sent as `YYYY-MM-DD HH:MM:SS`.
+    pub creation_date: Option<DateTime>,
+    /// Custom field values.
+    pub custom_fields: Vec<CustomFieldValue>,
+    /// List ids to subscribe the contact to (never removes memberships).
+    pub lists: Vec<u64>,
+    /// Double opt-in settings, sent verbatim on create (`{"enabled":true}` or the legacy form).
+    pub double_optin: Option<Value>,
+}
+
+impl ContactData {
+    /// A contact with this email.
+    pub fn with_email(email: impl Into<String>) -> Self {
+        ContactData {
+            email: Some(email.into()),
+            ..Self::default()
+        }
+    }
+    /// A contact with this cellphone.
+    pub fn with_cellphone(cellphone: impl Into<String>) -> Self {
+        ContactData {
+            cellphone: Some(cellphone.into()),
+            ..Self::default()
+        }
+    }
+    /// Set the first name.
+    pub fn firstname(mut self, v: impl Into<String>) -> Self {
+        self.firstname = Some(v.into());
+        self
+    }
+    /// Set the last name.
+    pub fn lastname(mut self, v: impl Into<String>) -> Self {
+        self.lastname = Some(v.into());
+        self
+    }
+    /// Set the language.
+    pub fn language(mut self, v: impl Into<String>) -> Self {
+        self.language = Some(v.into());
+        self
+    }
+    /// Set the cellphone.
+    pub fn cellphone(mut self, v: impl Into<String>) -> Self {
+        self.cellphone = Some(v.into());
+        self
+    }
+    /// Set the creation date.
+    pub fn creation_date(mut self, v: DateTime) -> Self {
+        self.creation_date = Some(v);
+        self
+    }
+    /// Add a custom field value.
+    pub fn custom_field(mut self, v: CustomFieldValue) -> Self {
+        self.custom_fields.push(v);
+        self
+    }
+    /// Subscribe to a list.
+    pub fn list(mut self, id: u64) -> Self {
+        self.lists.push(id);
+        self
+    }
+
+    /// This contact's unique key under `key`, or a clear error when it is missing.
+    pub fn key_for(&self, key: &UniqueKey) -> Result<String> {
+        let value = match key {
+            UniqueKey::Email => self.email.as_deref().map(|e| e.trim().to_lowercase()),
+            UniqueKey::Cellphone => self.cellphone.as_deref().map(|c| c.trim().to_string()),
+            UniqueKey::CustomField(id) => self
+                .custom_fields
+                .iter()
+                .find(|f| {
+                    f.field == FieldRef::Id(*id) || f.field == FieldRef::Name(format!("c{id}"))
+                })
+                .and_then(|f| f.value.as_ref().map(|v| v.to_wire())),
+        };
+        match value {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(Error::invalid(
+                format!("{self:?}"),
+                key.as_wire(),
+                "the universe unique key is missing or empty",
+            )),
+        }
+    }
+
+    fn validate(&self, record: &str) -> Result<()> {
+        for (name, value) in [
+            ("email", &self.email),
+            ("cellphone", &self.cellphone),
+            ("firstname", &self.firstname),
+            ("lastname", &self.lastname),
+            ("language", &self.language),
+        ] {
+            if value.as_deref().is_some_and(|v| v.contains(['\n', '\r'])) {
+                return Err(Error::invalid(record, name, "contains a line break"));
+            }
+        }
+        for f in &self.custom_fields {
+            if let Some(v) = &f.value {
+                v.check(v.field_type(), &format!("{:?}", f.field))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The common attributes; `skip` drops the unique-key attribute (it cannot be patched).
+    fn attributes(&self, skip: Option<&UniqueKey>) -> Map<String, Value> {
+        let mut m = Map::new();
+        let mut put = |name: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                m.insert(name.into(), Value::String(v.clone()));
+            }
+        };
+        if skip != Some(&UniqueKey::Email) {
+            put(
+                "email",
+                &self.email.as_ref().map(|e| e.trim().to_lowercase()),
+            );
+        }
+        if skip != Some(&UniqueKey::Cellphone) {
+            put("cellphone", &self.cellphone);
+        }
+        put("firstname", &self.firstname);
+        put("lastname", &self.lastname);
+        put("language", &self.language);
+        put(
+            "creation_date",
+            &self
+                .creation_date
+                .map(|d| d.strftime(DATE_FORMAT).to_string()),
+        );
+        let fields: Vec<Value> = self
+            .custom_fields
+            .iter()
+            .filter(|f| match skip {
+                Some(UniqueKey::CustomField(id)) => {
+                    f.field != FieldRef::Id(*id) && f.field != FieldRef::Name(format!("c{id}"))
+                }
+                _ => true,
+            })
+            .map(CustomFieldValue::to_json)
+            .collect();
+        if !fields.is_empty() {
+            m.insert("custom_fields".into(), Value::Array(fields));
+        }
+        m
+    }
+
+    /// Body of `POST /data/contacts` (and of each bulk item).
+    pub(crate) fn create_body(&self) -> Value {
+        let mut m = self.attributes(None);
+        if !self.lists.is_empty() {
+            let lists = self.lists.iter().map(|id| json!({ "id": id })).collect();
+            m.insert("lists".into(), Value::Array(lists));
+        }
+        if let Some(d) = &self.double_optin {
+            m.insert("double_optin".into(), d.clone());
+        }
+        Value::Object(m)
+    }
+
+    /// Body of `PATCH /data/contacts/{key}`: never `lists` (that would replace memberships).
+    pub(crate) fn patch_body(&self, key: &UniqueKey) -> Value {
+        Value::Object(self.attributes(Some(key)))
+    }
+}
+
+/// One item of a 207 multi-status answer.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct MultiStatusItem {
+    /// The contact key the item is about.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub contact_id: Option<String>,
+    /// Per-item status (201, 204, 200, 400, 404).
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub code: Option<i64>,
+    /// Per-item message.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub description: Option<String>,
+}
+
+/// A 207 multi-status answer `{time, errors, items}`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct MultiStatus {
+    /// Processing time.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub time: Option<i64>,
+    /// Number of failed items.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub errors: Option<i64>,
+    /// Per-item results.
+    #[serde(default, deserialize_with = "lenient::vec_or_empty")]
+    pub items: Vec<MultiStatusItem>,
+}
+
+/// The outcome of one item of a batch helper.
+#[derive(Debug)]
+pub struct ItemOutcome<T> {
+    /// Position of the item in the input.
+    pub index: usize,
+    /// The item's unique key (empty when it had none).
+    pub key: String,
+    /// What happened to it.
+    pub result: Result<T>,
+}
+
+/// What an upsert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpsertAction {
+    /// The contact did not exist and was created.
+    Created,
+    /// The contact existed and was patched.
+    Updated,
+}
+
+/// Per-item result of [`Client::upsert_many`].
+pub type UpsertOutcome = ItemOutcome<UpsertAction>;
+
+fn contact_path(key: &str) -> String {
+    format!("/data/contacts/{}", segment(key))
+}
+
+impl Client {
+    /// `GET /data/contacts/{key}` (key percent-encoded). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: splio_client::Client) -> splio_client::Result<()> {
+    /// let contact = client.get_contact("jane+news@example.com").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_contact(&self, key: &str) -> Result<Contact> {
+        self.json(Request::get(contact_path(key)), "contact").await
+    }
+
+    /// `POST /data/contacts`. Not idempotent (a repeat fails with "already exists"): retried only
+    /// when the request provably did not reach Splio.
+    pub async fn create_contact(&self, contact: &ContactData) -> Result<Contact> {
+        let key = self.unique_key().await?;
+        let id = contact.key_for(&key)?;
+        contact.validate(&id)?;
+        self.json(
+            Request::post("/data/contacts", contact.create_body()),
+            "contact",
+        )
+        .await
+    }
+
+    /// `PATCH /data/contacts/{key}` with the given attributes. Idempotent. `contact.lists` and the
+    /// unique-key attribute are not sent (use [`subscribe`](Self::subscribe)); a missing contact is
+    /// a 404 error (see [`Error::is_not_found`]).
+    pub async fn patch_contact(&self, key: &str, contact: &ContactData) -> Result<Contact> {
+        let universe_key = self.unique_key().await?;
+        contact.validate(key)?;
+        let body = contact.patch_body(&universe_key);
+        self.json(Request::patch(contact_path(key), body), "contact")
+            .await
+    }
+
+    /// `DELETE /data/contacts/{key}`. Idempotent.
+    pub async fn delete_contact(&self, key: &str) -> Result<()> {
+        self.send(Request::delete(contact_path(key)))
+            .await
+            .map(drop)
+    }
+
+    /// Add memberships: `POST /data/contacts/{key}/lists/subscribe`. Idempotent.
+    pub async fn subscribe(&self, key: &str, list_ids: &[u64]) -> Result<Contact> {
+        self.lists_change(key, list_ids, "subscribe").await
+    }
+
+    /// Remove memberships: `POST /data/contacts/{key}/lists/unsubscribe`. Idempotent.
+    pub async fn unsubscribe(&self, key: &str, list_ids: &[u64]) -> Result<Contact> {
+        self.lists_change(key, list_ids, "unsubscribe").await
+    }
+
+    async fn lists_change(&self, key: &str, list_ids: &[u64], action: &str) -> Result<Contact> {
+        let path = format!("{}/lists/{action}", contact_path(key));
+        let request = Request::post(path, json!({ "list_ids": list_ids }))
+            .idempotency(Idempotency::Idempotent);
+        self.json(request, "contact").await
+    }
+
+    /// Create or update one contact: PATCH, then POST on 404; list ids are subscribed after a
+    /// patch. Idempotent as a whole.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: splio_client::Client) -> splio_client::Result<()> {
+    /// use splio_client::{ContactData, UpsertAction};
+    /// let action = client.upsert(&ContactData::with_email("jane@example.com").firstname("Jane")).await?;
+    /// assert!(matches!(action, UpsertAction::Created | UpsertAction::Updated));
+    /// # Ok(()) }
+    /// ```
+    pub async fn upsert(&self, contact: &ContactData) -> Result<UpsertAction> {
+        let universe_key = self.unique_key().await?;
+        let key = contact.key_for(&universe_key)?;
+        match self.patch_contact(&key, contact).await {
+            Ok(_) => {
+                if !contact.lists.is_empty() {
+                    self.subscribe(&key, &contact.lists).await?;
+                }
+                Ok(UpsertAction::Updated)
+            }
+            Err(e) if e.is_not_found() => match self.create_contact(contact).await {
+                Ok(_) => Ok(UpsertAction::Created),
+                // Created concurrently by someone else: patch it after all.
+                Err(e) if e.is_already_exists() => {
+                    self.patch_contact(&key, contact).await?;
+                    if !contact.lists.is_empty() {
+                        self.subscribe(&key, &contact.lists).await?;
+                    }
+                    Ok(UpsertAction::Updated)
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create many contacts with `POST /data/contacts/bulk` (1,000 per request, chunks run
+    /// concurrently within the rate limit). Returns one outcome per input item, in input order;
+    /// items without a unique key fail locally and are not sent. Not idempotent.
+    pub async fn bulk_create(&self, contacts: &[ContactData]) -> Result<Vec<ItemOutcome<()>>> {
+        let universe_key = self.unique_key().await?;
+        let mut outcomes: Vec<Option<ItemOutcome<()>>> =
+            (0..contacts.len()).map(|_| None).collect();
+        let mut valid = Vec::new();
+        for (index, c) in contacts.iter().enumerate() {
+            match c
+                .key_for(&universe_key)
+                .and_then(|k| c.validate(&k).map(|_| k))
+            {
+                Ok(key) => valid.push((index, key)),
+                Err(e) => {
+                    outcomes[index] = Some(ItemOutcome {
+                        index,
+                        key: String::new(),
+                        result: Err(e),
+                    })
+                }
+            }
+        }
+        let chunks: Vec<Vec<(usize, String)>> = valid.chunks(BULK_MAX).map(<[_]>::to_vec).collect();
+        let results = futures::stream::iter(chunks.into_iter().map(|chunk| async move {
+            let body = json!({
+                "contacts": chunk.iter().map(|(i, _)| contacts[*i].create_body()).collect::<Vec<_>>()
+            });
+            let result = self
+                .json::<MultiStatus>(Request::post("/data/contacts/bulk", body), "multi-status")
+                .await;
+            (chunk, result)
+        }))
+        .buffer_unordered(self.inner.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+        for (chunk, result) in results {
+            for o in multi_status_outcomes(&chunk, result, 201) {
+                let index = o.index;
+                outcomes[index] = Some(o);
+            }
+        }
+        Ok(outcomes.into_iter().flatten().collect())
+    }
+
+    /// Delete many contacts by key with `DELETE /data/contacts/bulk` (1,000 per request; Splio
+    /// deletes asynchronously). Per-item outcomes (204 deleted, 404 unknown). Idempotent.
+    pub async fn bulk_delete(&self, keys: &[String]) -> Vec<ItemOutcome<()>> {
+        self.key_batches(keys, Request::delete("/data/contacts/bulk"), 204)
+            .await
+    }
+
+    /// Opt many contacts out of all lists with `POST /data/contacts/optout` (1,000 per request).
+    /// Idempotent.
+    pub async fn optout(&self, keys: &[String]) -> Vec<ItemOutcome<()>> {
+        let template = Request::new(reqwest::Method::POST, "/data/contacts/optout")
+            .idempotency(Idempotency::Idempotent);
+        self.key_batches(keys, template, 200).await
+    }
+
+    async fn key_batches(
+        &self,
+        keys: &[String],
+        template: Request,
+        success: i64,
+    ) -> Vec<ItemOutcome<()>> {
+        let indexed: Vec<(usize, String)> = keys.iter().cloned().enumerate().collect();
+        let chunks: Vec<Vec<(usize, String)>> =
+            indexed.chunks(BULK_MAX).map(<[_]>::to_vec).collect();
+        let template = &template;
+        let mut results = futures::stream::iter(chunks.into_iter().map(|chunk| async move {
+            let body = json!({ "contacts": chunk.iter().map(|(_, k)| k).collect::<Vec<_>>() });
+            let result = self
+                .json::<MultiStatus>(template.clone().json(body), "multi-status")
+                .await;
+            (chunk, result)
+        }))
+        .buffer_unordered(self.inner.concurrency)
+        .flat_map(|(chunk, result)| {
+            futures::stream::iter(multi_status_outcomes(&chunk, result, success))
+        })
+        .collect::<Vec<_>>()
+        .await;
+        results.sort_by_key(|o| o.index);
+        results
+    }
+
+    /// Create or update many contacts: bulk-create them (1,000 per request), then PATCH (and
+    /// subscribe lists for) the ones Splio reports as already existing. One outcome per input
+    /// item, in input order; one bad item never sinks the rest.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: splio_client::Client) -> splio_client::Result<()> {
+    /// use splio_client::ContactData;
+    /// let batch = vec![ContactData::with_email("a@example.com"), ContactData::with_email("b@example.com")];
+    /// for outcome in client.upsert_many(&batch).await? {
+    ///     if let Err(e) = &outcome.result { eprintln!("{}: {e}", outcome.key); }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn upsert_many(&self, contacts: &[ContactData]) -> Result<Vec<UpsertOutcome>> {
+        let created = self.bulk_create(contacts).await?;
+        let results = futures::stream::iter(created.into_iter().map(|o| async move {
+            let result = match o.result {
+                Ok(()) => Ok(UpsertAction::Created),
+                Err(e) if e.is_already_exists() => {
+                    let contact = &contacts[o.index];
+                    match self.patch_contact(&o.key, contact).await {
+                        Ok(_) if !contact.lists.is_empty() => self
+                            .subscribe(&o.key, &contact.lists)
+                            .await
+                            .map(|_| UpsertAction::Updated),
+                        Ok(_) => Ok(UpsertAction::Updated),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            ItemOutcome {
+                index: o.index,
+                key: o.key,
+                result,
+            }
+        }))
+        .buffer_unordered(self.inner.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+        let mut results = results;
+        results.sort_by_key(|o| o.index);
+        Ok(results)
+    }
+}
+
+/// Match a multi-status answer back to the chunk's items (by key, in order; by position when the
+/// answer has no keys). A failed request fails every item of its chunk.
+fn multi_status_outcomes(
+    chunk: &[(usize, String)],
+    result: Result<MultiStatus>,
+    success: i64,
+) -> Vec<ItemOutcome<()>> {
+    let status = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let code = e.status().unwrap_or(0);
+            let description = e.to_string();
+            return chunk
+                .iter()
+                .map(|(index, key)| ItemOutcome {
+                    index: *index,
+                    key: key.clone(),
+                    result: Err(Error::Item {
+                        key: key.clone(),
+                        code,
+                        description: description.clone(),
+                    }),
+                })
+                .collect();
+        }
+    };
+    let mut by_key: HashMap<String, VecDeque<usize>> = HashMap::new();
+    for (pos, (_, key)) in chunk.iter().enumerate() {
+        by_key.entry(key.to_lowercase()).or_default().push_back(pos);
+    }
+    let mut items: Vec<Option<&MultiStatusItem>> = vec![None; chunk.len()];
+    for (n, item) in status.items.iter().enumerate() {
+        let pos = match &item.contact_id {
+            Some(id) => by_key
+                .get_mut(&id.to_lowercase())
+                .and_then(VecDeque::pop_front),
+            None => (n < chunk.len()).then_some(n),
+        };
+        if let Some(pos) = pos {
+            items[pos] = Some(item);
+        }
+    }
+    chunk
+        .iter()
+        .zip(items)
+        .map(|((index, key), item)| {
+            let result = match item {
+                Some(item)
+                    if item
+                        .code
+                        .is_some_and(|c| c == success || (200..300).contains(&c)) =>
+                {
+                    Ok(())
+                }
+                Some(item) => Err(Error::Item {
+                    key: key.clone(),
+                    code: item.code.unwrap_or(0).clamp(0, u16::MAX as i64) as u16,
+                    description: item.description.clone().unwrap_or_default(),
+                }),
+                None => Err(Error::Item {
+                    key: key.clone(),
+                    code: 0,
+                    description: "Splio returned no result for this item".into(),
+                }),
+            };
+            ItemOutcome {
+                index: *index,
+                key: key.clone(),
+                result,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::FieldValue;
+
+    #[test]
+    fn patch_body_omits_key_and_lists() {
+        let c = ContactData::with_email("A@B.com").firstname("A").list(3);
+        assert_eq!(c.patch_body(&UniqueKey::Email), json!({"firstname":"A"}));
+        assert_eq!(
+            c.create_body(),
+            json!({"email":"a@b.com","firstname":"A","lists":[{"id":3}]})
+        );
+        let c = ContactData::default().custom_field(CustomFieldValue::by_id(0, "K1"));
+        assert_eq!(c.key_for(&UniqueKey::CustomField(0)).unwrap(), "K1");
+        assert_eq!(c.patch_body(&UniqueKey::CustomField(0)), json!({}));
+        assert!(ContactData::default().key_for(&UniqueKey::Email).is_err());
+        let d = ContactData::with_email("x@y.z")
+            .creation_date(jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0));
+        assert_eq!(d.create_body()["creation_date"], "2024-01-02 03:04:05");
+        let f = ContactData::with_email("x@y.z")
+            .custom_field(CustomFieldValue::by_name("n", FieldValue::Double(f64::NAN)));
+        assert!(f.validate("x").is_err());
+    }
+
+    #[test]
+    fn multi_status_matches_by_key() {
+        let chunk = vec![(0, "a@x.com".to_string()), (1, "b@x.com".to_string())];
+        let status: MultiStatus = serde_json::from_str(
+            r#"{"time":59,"errors":1,"items":[{"contact_id":"B@x.com","code":400,"description":"Contact with unique key b@x.com already exists"},{"contact_id":"a@x.com","code":"201","description":""}]}"#,
+        )
+        .unwrap();
+        let out = multi_status_outcomes(&chunk, Ok(status), 201);
+        assert!(out[0].result.is_ok());
+        assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+    }
+}

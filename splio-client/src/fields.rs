@@ -1,0 +1,318 @@
+//! Custom fields: definitions (list, create, delete) and typed values.
+
+use futures::Stream;
+use jiff::civil::DateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, Idempotency, Request, segment};
+use crate::error::{Error, Result};
+use crate::lenient;
+
+/// The type of a custom field (`POST /data/fields` `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// Free text.
+    Text,
+    /// Integer.
+    Int,
+    /// Floating point.
+    Double,
+    /// Date and time, sent as `YYYY-MM-DD HH:MM:SS`.
+    Date,
+}
+
+impl FieldType {
+    fn lenient(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" | "string" => Some(FieldType::Text),
+            "int" | "integer" => Some(FieldType::Int),
+            "double" | "float" => Some(FieldType::Double),
+            "date" | "datetime" => Some(FieldType::Date),
+            _ => None,
+        }
+    }
+}
+
+/// The date format Splio uses for custom field values and `creation_date`.
+pub(crate) const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// A typed custom-field value; encoded on the wire as a string.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// Text.
+    Text(String),
+    /// Integer.
+    Int(i64),
+    /// Double (must be finite).
+    Double(f64),
+    /// Date, sent as `YYYY-MM-DD HH:MM:SS` in the API user's time zone.
+    Date(DateTime),
+}
+
+impl FieldValue {
+    /// The field type this value belongs to.
+    pub fn field_type(&self) -> FieldType {
+        match self {
+            FieldValue::Text(_) => FieldType::Text,
+            FieldValue::Int(_) => FieldType::Int,
+            FieldValue::Double(_) => FieldType::Double,
+            FieldValue::Date(_) => FieldType::Date,
+        }
+    }
+
+    /// The wire string.
+    pub fn to_wire(&self) -> String {
+        match self {
+            FieldValue::Text(s) => s.clone(),
+            FieldValue::Int(i) => i.to_string(),
+            FieldValue::Double(d) => d.to_string(),
+            FieldValue::Date(d) => d.strftime(DATE_FORMAT).to_string(),
+        }
+    }
+
+    /// Parse a raw value (e.g. from a warehouse column) as a field of type `ty`, failing with a
+    /// clear [`Error::InvalidInput`] before anything is sent. Dates accept `YYYY-MM-DD HH:MM:SS`,
+    /// `YYYY-MM-DDTHH:MM:SS` and `YYYY-MM-DD`.
+    ///
+    /// ```
+    /// use splio_client::{FieldType, FieldValue};
+    /// assert_eq!(FieldValue::parse(FieldType::Int, "42").unwrap(), FieldValue::Int(42));
+    /// assert_eq!(FieldValue::parse(FieldType::Date, "2024-05-01").unwrap().to_wire(), "2024-05-01 00:00:00");
+    /// assert!(FieldValue::parse(FieldType::Int, "4.2").is_err());
+    /// ```
+    pub fn parse(ty: FieldType, raw: &str) -> Result<Self> {
+        let fail = |why: &str| Error::invalid(format!("value {raw:?}"), format!("{ty:?}"), why);
+        let t = raw.trim();
+        Ok(match ty {
+            FieldType::Text => FieldValue::Text(raw.to_string()),
+            FieldType::Int => FieldValue::Int(t.parse().map_err(|_| fail("not an integer"))?),
+            FieldType::Double => {
+                let d: f64 = t.parse().map_err(|_| fail("not a number"))?;
+                if !d.is_finite() {
+                    return Err(fail("not a finite number"));
+                }
+                FieldValue::Double(d)
+            }
+            FieldType::Date => FieldValue::Date(
+                DateTime::strptime(DATE_FORMAT, t)
+                    .or_else(|_| t.parse::<DateTime>())
+                    .map_err(|_| fail("not a date (YYYY-MM-DD HH:MM:SS)"))?,
+            ),
+        })
+    }
+
+    /// Check this value against a field's declared type.
+    pub fn check(&self, ty: FieldType, field: &str) -> Result<()> {
+        if self.field_type() == ty {
+            return match self {
+                FieldValue::Double(d) if !d.is_finite() => Err(Error::invalid(
+                    "custom field",
+                    field,
+                    "double must be finite",
+                )),
+                _ => Ok(()),
+            };
+        }
+        Err(Error::invalid(
+            "custom field",
+            field,
+            format!(
+                "value {:?} is {:?} but the field is of type {ty:?}",
+                self.to_wire(),
+                self.field_type()
+            ),
+        ))
+    }
+}
+
+impl From<&str> for FieldValue {
+    fn from(s: &str) -> Self {
+        FieldValue::Text(s.to_string())
+    }
+}
+impl From<String> for FieldValue {
+    fn from(s: String) -> Self {
+        FieldValue::Text(s)
+    }
+}
+impl From<i64> for FieldValue {
+    fn from(i: i64) -> Self {
+        FieldValue::Int(i)
+    }
+}
+impl From<f64> for FieldValue {
+    fn from(d: f64) -> Self {
+        FieldValue::Double(d)
+    }
+}
+impl From<DateTime> for FieldValue {
+    fn from(d: DateTime) -> Self {
+        FieldValue::Date(d)
+    }
+}
+
+/// How a custom field is addressed in a contact body: by numeric id (preferred) or by name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FieldRef {
+    /// Numeric id (`c5` → 5).
+    Id(u32),
+    /// Field name.
+    Name(String),
+}
+
+/// A custom field value in a contact write: `{"id":5,"value":"…"}` or `{"name":"foo","value":"…"}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomFieldValue {
+    /// Which field.
+    pub field: FieldRef,
+    /// The value; `None` clears it (sent as `""`).
+    pub value: Option<FieldValue>,
+}
+
+impl CustomFieldValue {
+    /// A value for the field with numeric id `id` (preferred addressing).
+    pub fn by_id(id: u32, value: impl Into<FieldValue>) -> Self {
+        CustomFieldValue {
+            field: FieldRef::Id(id),
+            value: Some(value.into()),
+        }
+    }
+
+    /// A value for the field named `name`.
+    pub fn by_name(name: impl Into<String>, value: impl Into<FieldValue>) -> Self {
+        CustomFieldValue {
+            field: FieldRef::Name(name.into()),
+            value: Some(value.into()),
+        }
+    }
+
+    /// Clear the field (sends an empty string).
+    pub fn cleared(field: FieldRef) -> Self {
+        CustomFieldValue { field, value: None }
+    }
+
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let value = self
+            .value
+            .as_ref()
+            .map(FieldValue::to_wire)
+            .unwrap_or_default();
+        match &self.field {
+            FieldRef::Id(id) => serde_json::json!({ "id": id, "value": value }),
+            FieldRef::Name(name) => serde_json::json!({ "name": name, "value": value }),
+        }
+    }
+}
+
+/// A custom field definition from `GET /data/fields/contacts`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Field {
+    /// Numeric id (`c5` → 5).
+    #[serde(deserialize_with = "lenient::opt_i64", default)]
+    pub id: Option<i64>,
+    /// Internal id (may be null).
+    #[serde(deserialize_with = "lenient::opt_i64", default)]
+    pub intid: Option<i64>,
+    /// Field name.
+    #[serde(default)]
+    pub name: String,
+    /// Whether Splio created it.
+    #[serde(default)]
+    pub is_system: Option<bool>,
+    /// Fill rate (may be null).
+    #[serde(deserialize_with = "lenient::opt_i64", default)]
+    pub filling: Option<i64>,
+    /// Distinct values (may be null).
+    #[serde(deserialize_with = "lenient::opt_i64", default)]
+    pub unique_values: Option<i64>,
+    /// Display label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Translation key.
+    #[serde(default)]
+    pub translation_key: Option<String>,
+    /// Field key.
+    #[serde(default)]
+    pub field_key: Option<String>,
+    /// Declared type, when the service reports it (`data_type`).
+    #[serde(default, deserialize_with = "field_type_opt")]
+    pub data_type: Option<FieldType>,
+}
+
+fn field_type_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<FieldType>, D::Error> {
+    Ok(lenient::opt_string(d)?.and_then(|s| FieldType::lenient(&s)))
+}
+
+/// Answer of `POST /data/fields`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct CreatedField {
+    /// Numeric id of the new field.
+    #[serde(deserialize_with = "lenient::opt_i64", default)]
+    pub id: Option<i64>,
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// Its type.
+    #[serde(default, deserialize_with = "field_type_opt")]
+    pub data_type: Option<FieldType>,
+}
+
+impl Client {
+    /// Stream every contact custom field (`GET /data/fields/contacts`, paged). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: splio_client::Client) -> splio_client::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let fields: Vec<splio_client::Field> = client.contact_fields().try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn contact_fields(&self) -> impl Stream<Item = Result<Field>> + Send + 'static {
+        self.paged(|| Request::get("/data/fields/contacts"))
+    }
+
+    /// Create a contact custom field (`POST /data/fields`, scope `contacts`). Not idempotent.
+    pub async fn create_contact_field(&self, name: &str, ty: FieldType) -> Result<CreatedField> {
+        if name.trim().is_empty() {
+            return Err(Error::invalid("new field", "name", "must not be empty"));
+        }
+        let body = serde_json::json!({ "scope": "contacts", "name": name, "type": ty });
+        self.json(Request::post("/data/fields", body), "created field")
+            .await
+    }
+
+    /// Delete a contact custom field by numeric id (`DELETE /data/fields/contacts/{id}`). Idempotent
+    /// (a second delete answers 404).
+    pub async fn delete_contact_field(&self, id: u32) -> Result<()> {
+        let path = format!("/data/fields/contacts/{}", segment(&id.to_string()));
+        self.send(Request::delete(path).idempotency(Idempotency::Idempotent))
+            .await
+            .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values() {
+        let d = FieldValue::parse(FieldType::Date, "2024-01-02 03:04:05").unwrap();
+        assert_eq!(d.to_wire(), "2024-01-02 03:04:05");
+        assert!(FieldValue::parse(FieldType::Double, "NaN").is_err());
+        assert_eq!(
+            FieldValue::parse(FieldType::Double, "1.5")
+                .unwrap()
+                .to_wire(),
+            "1.5"
+        );
+        let err = FieldValue::Int(3)
+            .check(FieldType::Date, "birthday")
+            .unwrap_err();
+        assert!(err.to_string().contains("birthday"), "{err}");
+        assert_eq!(
+            CustomFieldValue::by_id(5, 7).to_json(),
+            serde_json::json!({"id":5,"value":"7"})
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! The client against the in-process fake: the same behaviour Splio documents.
+#![cfg(feature = "fake")]
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use splio_client::fake::FakeSplio;
+use splio_client::{
+    BlacklistSource, Channel, Client, ContactData, CustomFieldValue, Error, FieldRef, FieldType,
+    FieldValue, RateLimits, RemoveSource, RetryConfig, UniqueKey, UpsertAction,
+};
+
+fn client(fake: &FakeSplio) -> Client {
+    Client::builder(fake.api_key())
+        .base_url(fake.base_url())
+        .allow_http(true)
+        .rate_limit(RateLimits::unlimited())
+        .retry(RetryConfig {
+            max_retries: 3,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(20),
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn upsert_creates_then_patches_and_keeps_memberships() {
+    let fake = FakeSplio::start().await;
+    let news = fake.seed_list("news");
+    let promo = fake.seed_list("promo");
+    let c = client(&fake);
+    let jane = ContactData::with_email("Jane+News@Example.com")
+        .firstname("Jane")
+        .list(news);
+    assert_eq!(c.upsert(&jane).await.unwrap(), UpsertAction::Created);
+    c.subscribe("jane+news@example.com", &[promo])
+        .await
+        .unwrap();
+    let again = ContactData::with_email("jane+news@example.com").lastname("Doe");
+    assert_eq!(c.upsert(&again).await.unwrap(), UpsertAction::Updated);
+    let stored = fake.contact("jane+news@example.com").unwrap();
+    assert_eq!(stored.firstname.as_deref(), Some("Jane"));
+    assert_eq!(stored.lastname.as_deref(), Some("Doe"));
+    assert_eq!(
+        stored.lists.iter().copied().collect::<Vec<_>>(),
+        vec![news, promo]
+    );
+    // The key went percent-encoded in the path, and PATCH never carried `lists` or the key.
+    let reqs = fake.requests();
+    let patch = reqs.iter().rfind(|r| r.method == "PATCH").unwrap();
+    assert_eq!(patch.path, "/data/contacts/jane%2Bnews%40example.com");
+    assert_eq!(patch.body, Some(serde_json::json!({"lastname": "Doe"})));
+    assert!(
+        patch
+            .authorization
+            .as_deref()
+            .unwrap()
+            .starts_with("Bearer ")
+    );
+    assert_eq!(patch.content_type.as_deref(), Some("application/json"));
+    assert!(
+        patch
+            .user_agent
+            .as_deref()
+            .unwrap()
+            .starts_with("splio-client/")
+    );
+    assert_eq!(fake.auth_count(), 1, "one token shared by all requests");
+}
+
+#[tokio::test]
+async fn upsert_many_bulk_creates_and_patches_existing() {
+    let fake = FakeSplio::start().await;
+    fake.seed_contact(ContactData::with_email("old@x.com").firstname("Old"));
+    let c = client(&fake);
+    let mut batch: Vec<ContactData> = (0..1500)
+        .map(|i| ContactData::with_email(format!("u{i}@x.com")))
+        .collect();
+    batch.push(ContactData::with_email("old@x.com").firstname("New"));
+    batch.push(ContactData::default().firstname("no key"));
+    batch.push(ContactData::with_email("bad-email"));
+    let out = c.upsert_many(&batch).await.unwrap();
+    assert_eq!(out.len(), batch.len());
+    assert!(out.iter().enumerate().all(|(i, o)| o.index == i));
+    assert!(
+        out[..1500]
+            .iter()
+            .all(|o| matches!(o.result, Ok(UpsertAction::Created)))
+    );
+    assert!(matches!(out[1500].result, Ok(UpsertAction::Updated)));
+    assert!(matches!(out[1501].result, Err(Error::InvalidInput { .. })));
+    assert!(
+        matches!(&out[1502].result, Err(Error::Item { code: 400, .. })),
+        "{:?}",
+        out[1502].result
+    );
+    assert_eq!(
+        fake.contact("old@x.com").unwrap().firstname.as_deref(),
+        Some("New")
+    );
+    let bulk_posts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/data/contacts/bulk")
+        .count();
+    assert_eq!(bulk_posts, 2, "1,000 per request");
+}
+
+#[tokio::test]
+async fn custom_key_universe_and_typed_fields() {
+    let fake = FakeSplio::start().await;
+    fake.set_unique_key(UniqueKey::CustomField(7));
+    let birthday = fake.seed_field("birthday", FieldType::Date);
+    let c = client(&fake);
+    assert_eq!(c.unique_key().await.unwrap(), UniqueKey::CustomField(7));
+    let when = FieldValue::parse(FieldType::Date, "1990-02-03").unwrap();
+    let contact = ContactData::with_email("k@x.com")
+        .custom_field(CustomFieldValue::by_id(7, "K 1/2"))
+        .custom_field(CustomFieldValue::by_name("birthday", when));
+    assert_eq!(c.upsert(&contact).await.unwrap(), UpsertAction::Created);
+    let got = c.get_contact("K 1/2").await.unwrap();
+    assert_eq!(
+        got.custom_field(&FieldRef::Id(birthday)),
+        Some("1990-02-03 00:00:00")
+    );
+    // Wrong type caught by Splio (the fake) with its wrong_type envelope.
+    let err = c
+        .patch_contact(
+            "K 1/2",
+            &ContactData::default().custom_field(CustomFieldValue::by_id(birthday, "soon")),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Api { status: 400, errors, .. } if errors[0].error == "wrong_type"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn token_expiry_and_401_reauthenticate_once() {
+    let fake = FakeSplio::start().await;
+    let c = client(&fake);
+    c.unique_key().await.unwrap();
+    fake.expire_tokens();
+    let clones: Vec<Client> = (0..8).map(|_| c.clone()).collect();
+    let results =
+        futures::future::join_all(clones.iter().map(|c| c.get_contact("nobody@x.com"))).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().is_not_found())
+    );
+    assert_eq!(
+        fake.auth_count(),
+        2,
+        "no thundering herd: one re-authentication"
+    );
+    let bad = Client::builder("wrong")
+        .base_url(fake.base_url())
+        .allow_http(true)
+        .build()
+        .unwrap();
+    let err = bad.get_contact("a@b.c").await.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
+    assert!(!format!("{err:?} {err} {bad:?}").contains("wrong\""));
+}
+
+#[tokio::test]
+async fn retries_and_rate_limits() {
+    let fake = FakeSplio::start().await;
+    let c = client(&fake);
+    c.unique_key().await.unwrap();
+    fake.seed_contact(ContactData::with_email("a@x.com"));
+    let before = fake.requests().len();
+    fake.fail_next(2, 503);
+    c.get_contact("a@x.com").await.unwrap();
+    assert_eq!(fake.requests().len() - before, 3);
+    // A create is not retried on 503 (it may have been processed) …
+    fake.fail_next(1, 503);
+    let err = c
+        .create_contact(&ContactData::with_email("b@x.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    // … but is retried on 429, after rateLimit-reset (capped by max_delay).
+    fake.rate_limit_next(1, 0);
+    c.create_contact(&ContactData::with_email("b@x.com"))
+        .await
+        .unwrap();
+    let limit = c.last_rate_limit().unwrap();
+    assert_eq!(limit.limit, Some(10));
+    fake.rate_limit_next(5, 0);
+    let err = c.get_contact("a@x.com").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }));
+    assert_eq!(err.retry_after(), Some(Duration::ZERO));
+}
+
+#[tokio::test]
+async fn fields_lists_blacklists_pages() {
+    let fake = FakeSplio::start().await;
+    let c = client(&fake);
+    let created = c
+        .create_contact_field("loyalty_tier", FieldType::Text)
+        .await
+        .unwrap();
+    let fields: Vec<_> = c.contact_fields().try_collect().await.unwrap();
+    assert_eq!(fields.len(), 3);
+    assert_eq!(fields[2].name, "loyalty_tier");
+    c.delete_contact_field(created.id.unwrap() as u32)
+        .await
+        .unwrap();
+    assert!(c.delete_contact_field(99).await.unwrap_err().is_not_found());
+    for i in 0..3 {
+        fake.seed_list(&format!("l{i}"));
+    }
+    assert_eq!(c.lists().try_collect::<Vec<_>>().await.unwrap().len(), 3);
+
+    let many: Vec<String> = (0..2100).map(|i| format!("b{i}@x.com")).collect();
+    let added = c.blacklist_add(Channel::Email, &many).await.unwrap();
+    assert_eq!(added.successes.len(), 2100);
+    let again = c.blacklist_add(Channel::Email, &many[..2]).await.unwrap();
+    assert_eq!(
+        again.failures[0].error_key.as_deref(),
+        Some("touchpoint_already_exist")
+    );
+    fake.seed_blacklist(Channel::Email, "u@x.com", "unsub");
+    let unsub: Vec<_> = c
+        .blacklist(Channel::Email, Some(BlacklistSource::Unsub))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(unsub.len(), 1);
+    let all: Vec<_> = c
+        .blacklist(Channel::Email, None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2101);
+    let removed = c
+        .blacklist_remove(Channel::Email, RemoveSource::All, &many[..10])
+        .await
+        .unwrap();
+    assert_eq!(removed.successes.len(), 10);
+    assert!(
+        c.blacklist_remove(Channel::Cellphone, RemoveSource::Unsub, &many[..1])
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn bulk_delete_optout_and_single_ops() {
+    let fake = FakeSplio::start().await;
+    let list = fake.seed_list("l");
+    let c = client(&fake);
+    for e in ["a@x.com", "b@x.com", "c@x.com"] {
+        fake.seed_contact(ContactData::with_email(e).list(list));
+    }
+    let out = c.optout(&["a@x.com".into(), "zz@x.com".into()]).await;
+    assert!(out[0].result.is_ok());
+    assert!(out[1].result.as_ref().unwrap_err().is_not_found());
+    assert!(fake.contact("a@x.com").unwrap().lists.is_empty());
+    let out = c.bulk_delete(&["b@x.com".into()]).await;
+    assert!(out[0].result.is_ok());
+    c.delete_contact("c@x.com").await.unwrap();
+    assert_eq!(fake.contacts().len(), 1);
+    let err = c
+        .create_contact(&ContactData::with_email("a@x.com"))
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err}");
+    let err = c.subscribe("a@x.com", &[999]).await.unwrap_err();
+    assert!(err.to_string().contains("list 999 does not exist"), "{err}");
+}
