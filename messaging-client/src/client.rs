@@ -525,11 +525,7 @@ pub(crate) fn status_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Err
     match status {
         401 => Error::Unauthorized { body: text },
         429 => Error::RateLimited {
-            retry_after: headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs),
+            retry_after: retry_after(headers),
             body: text,
         },
         _ => Error::Api {
@@ -538,6 +534,29 @@ pub(crate) fn status_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Err
             body: text,
         },
     }
+}
+
+/// The server's wait hint: `Retry-After` (seconds or an HTTP date), else `RateLimit-Reset`
+/// (seconds). The service documents neither; both are honoured if they appear.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(value) = header(RETRY_AFTER.as_str()) {
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        if let Ok(at) = jiff::fmt::rfc2822::parse(value) {
+            let wait = at.timestamp().duration_since(jiff::Timestamp::now());
+            return Some(Duration::try_from(wait).unwrap_or(Duration::ZERO));
+        }
+    }
+    header("ratelimit-reset")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// The service's message: `message` or `errorMessage` of a JSON object, else the text itself.
@@ -634,6 +653,32 @@ mod tests {
             status_error(401, &h, b"{\"status\":401}"),
             Error::Unauthorized { .. }
         ));
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit-reset", HeaderValue::from_static("3"));
+        assert_eq!(
+            status_error(429, &h, b"").retry_after(),
+            Some(Duration::from_secs(3))
+        );
+        let mut h = HeaderMap::new();
+        let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(120);
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&soon)
+            .unwrap();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(&date).unwrap());
+        let wait = status_error(429, &h, b"").retry_after().unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        let mut h = HeaderMap::new();
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(
+            status_error(429, &h, b"").retry_after(),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]

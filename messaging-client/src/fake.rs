@@ -269,6 +269,28 @@ impl FakeMessaging {
         self.lock().address_books = books;
     }
 
+    /// Adds emails to the unsubscribed set.
+    pub fn seed_unsubscribed<I: IntoIterator<Item = S>, S: Into<String>>(&self, emails: I) {
+        self.lock()
+            .unsubscribed
+            .extend(emails.into_iter().map(Into::into));
+    }
+
+    /// Stores an order (the API's JSON shape, keyed by its `externalOrderId`).
+    pub fn seed_order(&self, order: Value) {
+        let id = order
+            .get("externalOrderId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.lock().orders.insert(id, order);
+    }
+
+    /// Forgets the requests received so far (state is kept).
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
     /// Sets a message status (as the status endpoint will report it).
     pub fn set_message_status(
         &self,

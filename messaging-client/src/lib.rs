@@ -7,6 +7,48 @@
 //! provably did not reach the service), tracing and lenient decoding of the service's quirks
 //! (one-or-many collections, numbers and booleans as strings, empty and plain-text bodies).
 //!
+//! # Operations
+//!
+//! | Method | HTTP | Idempotent (retried on any transient failure) |
+//! |---|---|---|
+//! | [`Client::account_info`] | `GET /v1/account/info` | yes |
+//! | [`Client::add_unsubscribed`], [`Client::remove_unsubscribed`] | `POST /v1/emails/unsubscribed/add\|delete` | yes |
+//! | [`Client::generate_event`], [`Client::generate_event_v2`] | `POST /v1/event`, `/v2/event` | **no** |
+//! | [`Client::smartsend`] (chunks of 1,000) | `POST /v1/message/{id}/smartsend` | **no** |
+//! | [`Client::send_email`], [`Client::send_sms`] | `POST /v1/message/email\|sms` | **no** |
+//! | [`Client::message_statuses`] (chunks of 100) | `GET /v1/message/status?ids=` | yes |
+//! | [`Client::push_orders`] (chunks of 1,000) | `POST /v1/orders` | yes (upsert by `externalOrderId`) |
+//! | [`Client::delete_orders`] | `DELETE /v1/orders` | yes |
+//! | [`Client::import_contacts`] (chunks of 3,000), [`Client::import_status`], [`Client::wait_for_import`] | `POST /v1/contacts`, `GET /v1/importstatus/{id}` | yes |
+//! | [`Client::get_contact`], [`Client::update_contact`], [`Client::delete_contact`], [`Client::delete_contact_by_external_id`] | `GET\|PUT\|DELETE /v1/contact/{id}`, `DELETE /v1/contact?externalCustomerId=` | yes |
+//! | [`Client::add_contact`], [`Client::subscribe_contact`] | `POST /v1/contact`, `/v1/contact/subscribe` | **no** |
+//! | [`Client::search_contacts`] (stream, 50/s bucket) | `GET /v1/contacts` | yes |
+//! | [`Client::address_books`], [`Client::field_catalog`] | `GET /v1/addressbooks` | yes |
+//! | [`Client::list_segments`], [`Client::segment_contacts`] | `GET /v1/groups`, `/v1/group/{id}/contacts` | yes |
+//! | [`Client::attach_contacts`], [`Client::detach_contacts`] | `POST /v1/group/{id}/contacts/attach\|detach` | yes |
+//!
+//! Non-idempotent operations are retried only when the request provably did not reach the
+//! service (connect failure, 429).
+//!
+//! # Choices where the reference is silent or uncertain
+//!
+//! * Money is sent as an exact JSON number (`1000.10`, never through `f64`); dates as
+//!   `YYYY-MM-DDTHH:MM:SS±HH:MM` from a [`jiff::Zoned`] (sub-seconds dropped); order deletion
+//!   ranges as UTC `YYYY-MM-DDTHH:MM:SS` query parameters.
+//! * Smartsend sends `jsonParam` and `fromName` as `null` when unset (as the documented
+//!   examples do); `externalRequestId` is per recipient. Results are matched to recipients by
+//!   position, or by locator when the counts differ; a recipient without a result is rejected.
+//! * Orders need `externalCustomerId`, `email` or `phone`. A `failedOrders` entry without an
+//!   `externalOrderId` rejects its whole chunk (re-sending an upsert is harmless). A 2xx body
+//!   that is not JSON counts as accepted (orders, contact imports).
+//! * Events without `keyValue` must carry a contact parameter (`contactId`,
+//!   `externalCustomerId`, `email`, `phone`, `pushToken`). Lengths count characters.
+//! * Status requests are chunked to 100 ids (no documented limit). An empty detach is refused
+//!   (the service may read it as "remove everyone"). Contact search pages until a short page
+//!   (the `TotalCount` header is unreliable).
+//! * `Retry-After` (seconds or HTTP date) and `RateLimit-Reset` are honoured if present.
+//!   "Duplicated request" errors are reported, see [`Error::is_duplicated_request`].
+//!
 //! ```
 //! # #[cfg(feature = "fake")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -492,3 +492,16 @@ async fn fake_delay_trips_the_client_timeout_and_wrong_media_type_is_415() {
         .unwrap();
     assert_eq!(resp.status(), 415);
 }
+
+#[tokio::test]
+async fn seeds_and_request_log_helpers() {
+    let fake = FakeMessaging::start().await;
+    fake.seed_unsubscribed(["x@y.z"]);
+    fake.seed_order(json!({"externalOrderId": "7", "status": "DELIVERED"}));
+    assert!(fake.unsubscribed().contains("x@y.z"));
+    assert_eq!(fake.orders()["7"]["status"], "DELIVERED");
+    fake.client().account_info().await.unwrap();
+    assert_eq!(fake.requests().len(), 1);
+    fake.clear_requests();
+    assert!(fake.requests().is_empty());
+}
