@@ -505,3 +505,11 @@ async fn seeds_and_request_log_helpers() {
     fake.clear_requests();
     assert!(fake.requests().is_empty());
 }
+
+#[tokio::test]
+async fn idempotent_reads_are_retried_after_a_dropped_connection() {
+    let fake = FakeMessaging::start().await;
+    fake.drop_next(1);
+    fake.client().account_info().await.unwrap();
+    assert_eq!(fake.requests().len(), 2);
+}
