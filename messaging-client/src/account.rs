@@ -29,14 +29,11 @@ impl Client {
     ///
     /// ```
     /// # #[cfg(feature = "fake")]
-    /// # tokio_test_block(async {
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let fake = messaging_client::fake::FakeMessaging::start().await;
     /// let info = fake.client().account_info().await.unwrap();
     /// assert_eq!(info.organisation_name, "Fake Org");
     /// # });
-    /// # #[cfg(feature = "fake")]
-    /// # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
-    /// #     tokio::runtime::Runtime::new().unwrap().block_on(f) }
     /// ```
     pub async fn account_info(&self) -> Result<AccountInfo> {
         self.send(Request::new(Method::GET, &["v1", "account", "info"]))

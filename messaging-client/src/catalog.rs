@@ -180,6 +180,13 @@ impl FieldCatalog {
 
 impl Client {
     /// Lists the address books with their custom fields. Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// for book in client.address_books().await? {
+    ///     println!("{} has {} field groups", book.name, book.field_groups.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn address_books(&self) -> Result<Vec<AddressBook>> {
         let resp = self
             .send(Request::new(Method::GET, &["v1", "addressbooks"]))
@@ -191,6 +198,13 @@ impl Client {
     }
 
     /// Reads the address books into a [`FieldCatalog`] for name → id resolution.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// let catalog = client.field_catalog().await?;
+    /// let mut contact = messaging_client::Contact::email("a@example.com");
+    /// contact.fields = catalog.resolve([("Gender", "F")])?;
+    /// # Ok(()) }
+    /// ```
     pub async fn field_catalog(&self) -> Result<FieldCatalog> {
         Ok(FieldCatalog::new(&self.address_books().await?))
     }

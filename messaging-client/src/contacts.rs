@@ -452,6 +452,12 @@ impl Client {
     }
 
     /// One read of an import session's status. Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// let status = client.import_status("5b2b0a4e-0000").await?;
+    /// println!("{:?}", status.status);
+    /// # Ok(()) }
+    /// ```
     pub async fn import_status(&self, session_id: &str) -> Result<ImportStatus> {
         self.send(Request::new(
             Method::GET,
@@ -463,6 +469,12 @@ impl Client {
 
     /// Polls an import session every `interval` until it is `FINISHED` (returned), `ERROR`
     /// ([`Error::ImportFailed`]) or `timeout` has passed ([`Error::ImportTimedOut`]).
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use std::time::Duration;
+    /// client.wait_for_import("5b2b0a4e-0000", Duration::from_secs(10), Duration::from_secs(20 * 60)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_import(
         &self,
         session_id: &str,
@@ -493,6 +505,13 @@ impl Client {
     }
 
     /// Reads one contact; `None` if it does not exist (404). Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// if let Some(contact) = client.get_contact(42).await? {
+    ///     println!("{:?}", contact.email_address());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn get_contact(&self, id: i64) -> Result<Option<Contact>> {
         match self
             .send(Request::new(
@@ -509,6 +528,11 @@ impl Client {
 
     /// Adds (or, on current accounts, updates) one contact and returns its id. **Not
     /// idempotent** (older accounts create duplicates): retried only when not processed.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// let id = client.add_contact(&messaging_client::Contact::email("a@example.com")).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn add_contact(&self, contact: &Contact) -> Result<i64> {
         let req = Request::new(Method::POST, &["v1", "contact"])
             .json(contact)?
@@ -523,12 +547,24 @@ impl Client {
     }
 
     /// Updates one contact by id (never creates; 404 if absent). Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// let mut contact = client.get_contact(42).await?.expect("exists");
+    /// contact.first_name = Some("Ann".into());
+    /// client.update_contact(42, &contact).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn update_contact(&self, id: i64, contact: &Contact) -> Result<()> {
         let req = Request::new(Method::PUT, &["v1", "contact", &id.to_string()]).json(contact)?;
         self.send(req).await.map(drop)
     }
 
     /// Deletes one contact by id; `false` if it did not exist. Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// let existed = client.delete_contact(42).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_contact(&self, id: i64) -> Result<bool> {
         match self
             .send(Request::new(
@@ -545,6 +581,11 @@ impl Client {
 
     /// Deletes the contact with an `externalCustomerId`; `erase = true` removes its data for
     /// good (GDPR). Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// client.delete_contact_by_external_id("C-1", true).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_contact_by_external_id(
         &self,
         external_customer_id: &str,
@@ -605,6 +646,13 @@ impl Client {
     /// Subscribes a contact through the double opt-in flow (raises `subscribeFromAPI` or
     /// `subscribeUpdateFromAPI`). **Not idempotent.** Returns the contact id when the service
     /// reports one.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use messaging_client::{Contact, Subscription};
+    /// let sub = Subscription { contact: Contact::email("a@example.com"), groups: vec!["Subscribers".into()], form_type: None };
+    /// client.subscribe_contact(&sub).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn subscribe_contact(&self, subscription: &Subscription) -> Result<Option<i64>> {
         if subscription.contact.channels.is_empty() {
             return Err(Error::invalid(

@@ -174,6 +174,13 @@ impl Client {
 
     /// Generates a v2 event (any JSON values, no escaping). **Not idempotent** (see
     /// [`generate_event`](Self::generate_event)).
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use messaging_client::EventV2;
+    /// client.generate_event_v2(&EventV2::new("cart").key_value("a@example.com")
+    ///     .param("items", serde_json::json!([{"sku": "A1", "qty": 2}]))).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn generate_event_v2(&self, event: &EventV2) -> Result<()> {
         self.post_event("v2", event.encode()?).await
     }

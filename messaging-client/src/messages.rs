@@ -382,6 +382,15 @@ impl Client {
     /// Sends a plain email. **Not idempotent** (retried only on connect failure or 429).
     /// Per-recipient `ERROR` results are returned, not turned into errors; check
     /// [`SendResult::is_ok`].
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use messaging_client::EmailMessage;
+    /// let results = client.send_email(&EmailMessage {
+    ///     from: "shop@example.com".into(), subject: "Hi".into(), html_text: "<p>Hi</p>".into(),
+    ///     emails: vec!["a@example.com".into()], ..Default::default() }).await?;
+    /// assert!(results.iter().all(|r| r.is_ok()));
+    /// # Ok(()) }
+    /// ```
     pub async fn send_email(&self, message: &EmailMessage) -> Result<Vec<SendResult>> {
         if message.emails.is_empty() {
             return Err(Error::invalid(
@@ -400,6 +409,13 @@ impl Client {
     }
 
     /// Sends a plain SMS. **Not idempotent** (retried only on connect failure or 429).
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use messaging_client::SmsMessage;
+    /// client.send_sms(&SmsMessage { from: "SHOP".into(), text: "Hi".into(),
+    ///     phone_numbers: vec!["380501234567".into()], ..Default::default() }).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send_sms(&self, message: &SmsMessage) -> Result<Vec<SendResult>> {
         if message.phone_numbers.is_empty() && message.group_id.is_none() {
             return Err(Error::invalid(

@@ -354,6 +354,16 @@ impl Client {
 
     /// Schedules an asynchronous deletion of orders, by id or by a UTC range of at most 24 h.
     /// Idempotent (retried).
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use messaging_client::OrderDeletion;
+    /// client.delete_orders(&OrderDeletion::ExternalOrderId("100500".into())).await?;
+    /// client.delete_orders(&OrderDeletion::Range {
+    ///     from: "2024-01-01T00:00:00Z".parse().unwrap(),
+    ///     to: "2024-01-01T12:00:00Z".parse().unwrap(),
+    /// }).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_orders(&self, what: &OrderDeletion) -> Result<()> {
         let req = Request::new(Method::DELETE, &["v1", "orders"]);
         let req = match what {

@@ -34,6 +34,11 @@ struct ContactIds<'a> {
 impl Client {
     /// Lists every segment (optionally those whose name matches `name`), paging to the end.
     /// Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// let vip = client.list_segments(Some("VIP")).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn list_segments(&self, name: Option<&str>) -> Result<Vec<Segment>> {
         let client = self.clone();
         let name = name.map(str::to_owned);
@@ -61,6 +66,12 @@ impl Client {
 
     /// Streams the contacts of a segment, `page_size` (≤ 500, default 500) at a time, to the end.
     /// Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use futures::TryStreamExt;
+    /// let members: Vec<_> = client.segment_contacts(7, None).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn segment_contacts(
         &self,
         segment_id: i64,
@@ -88,12 +99,22 @@ impl Client {
     }
 
     /// Adds contacts to a static segment; returns the service's plain-text answer. Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// client.attach_contacts(7, &[1001, 1002]).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn attach_contacts(&self, segment_id: i64, contact_ids: &[i64]) -> Result<String> {
         self.membership(segment_id, "attach", contact_ids).await
     }
 
     /// Removes contacts from a static segment; returns the service's plain-text answer
     /// (e.g. `Contacts were detached`). Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// client.detach_contacts(7, &[1001]).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn detach_contacts(&self, segment_id: i64, contact_ids: &[i64]) -> Result<String> {
         self.membership(segment_id, "detach", contact_ids).await
     }

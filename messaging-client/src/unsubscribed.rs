@@ -30,6 +30,11 @@ impl Client {
     }
 
     /// Removes email addresses from the unsubscribed list. Idempotent (retried).
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// client.remove_unsubscribed(["back@example.com"]).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn remove_unsubscribed<I, S>(&self, emails: I) -> Result<()>
     where
         I: IntoIterator<Item = S>,
