@@ -1,5 +1,5 @@
 //! Datahub contacts files: the `;`-separated CSV that Splio's automatic import picks up from
-//! `/imports/` (uploaded over SFTP).
+//! `/imports/` (upload them with [`crate::sftp::SftpUploader`]).
 //!
 //! Rules followed: UTF-8 without BOM, `;` separator, a header row with the exact (case-sensitive)
 //! column names, values quoted only when they hold `;` or `"` (quotes doubled), no multi-line

@@ -199,7 +199,6 @@ impl Error {
         }
     }
 
-    #[allow(dead_code)] // used by the SFTP uploader
     pub(crate) fn sftp(
         action: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,

@@ -6,7 +6,7 @@
 //!   [`upsert_many`](Client::upsert_many), bulk create/delete, opt-out, subscribe/unsubscribe),
 //!   custom fields, lists and blacklists.
 //! * Datahub file import: [`datahub::ContactCsvWriter`] writes contacts files the importer
-//!   accepts (SFTP upload: next commit).
+//!   accepts and [`sftp::SftpUploader`] drops them atomically into `/imports/`.
 //! * `fake` feature: [`fake::FakeSplio`], a stateful in-process fake of the REST API.
 //!
 //! ```
@@ -48,6 +48,7 @@ mod fields;
 mod lenient;
 mod lists;
 mod page;
+pub mod sftp;
 mod universe;
 
 pub use blacklists::{
