@@ -9,9 +9,14 @@ use serde_json::{Map, Value, json};
 
 use crate::client::{Client, Idempotency, Request, segment};
 use crate::error::{Error, Result};
-use crate::fields::{CustomFieldValue, DATE_FORMAT, FieldRef};
+use crate::fields::{CustomFieldValue, FieldRef};
 use crate::lenient;
 use crate::universe::UniqueKey;
+
+/// `creation_date` format. The OpenAPI pattern for this field,
+/// `(00|[0-9]|1[0-9]|2[0-3])` for the hour, rejects zero-padded hours 01–09, so the hour is sent
+/// unpadded (`2024-01-02 3:04:05`), which also reads as `YYYY-MM-DD HH:MM:SS`.
+const CREATION_DATE_FORMAT: &str = "%Y-%m-%d %-H:%M:%S";
 
 /// Most items Splio accepts in one bulk request.
 pub const BULK_MAX: usize = 1000;
@@ -122,7 +127,8 @@ pub struct ContactData {
     pub lastname: Option<String>,
     /// Language (`en`, `fr`, …).
     pub language: Option<String>,
-    /// Creation date (API user's time zone), sent as `YYYY-MM-DD HH:MM:SS`.
+    /// Creation date (API user's time zone), sent as `YYYY-MM-DD H:MM:SS` (unpadded hour, as the
+    /// OpenAPI pattern requires).
     pub creation_date: Option<DateTime>,
     /// Custom field values.
     pub custom_fields: Vec<CustomFieldValue>,
@@ -250,7 +256,7 @@ impl ContactData {
             "creation_date",
             &self
                 .creation_date
-                .map(|d| d.strftime(DATE_FORMAT).to_string()),
+                .map(|d| d.strftime(CREATION_DATE_FORMAT).to_string()),
         );
         let fields: Vec<Value> = self
             .custom_fields
@@ -665,7 +671,10 @@ mod tests {
         assert!(ContactData::default().key_for(&UniqueKey::Email).is_err());
         let d = ContactData::with_email("x@y.z")
             .creation_date(jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0));
-        assert_eq!(d.create_body()["creation_date"], "2024-01-02 03:04:05");
+        assert_eq!(d.create_body()["creation_date"], "2024-01-02 3:04:05");
+        let d = ContactData::with_email("x@y.z")
+            .creation_date(jiff::civil::date(2024, 1, 2).at(0, 0, 0, 0));
+        assert_eq!(d.create_body()["creation_date"], "2024-01-02 0:00:00");
         let f = ContactData::with_email("x@y.z")
             .custom_field(CustomFieldValue::by_name("n", FieldValue::Double(f64::NAN)));
         assert!(f.validate("x").is_err());

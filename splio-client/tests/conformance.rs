@@ -1,0 +1,162 @@
+//! Every request the crate can make, sent through a request-validating Prism mock of Splio's
+//! OpenAPI document (`prism mock --errors`): any schema violation Prism reports (a 4xx answer
+//! instead of the documented example) fails the test. Also decodes every example response.
+mod common;
+
+use futures::TryStreamExt;
+use splio_client::{
+    BlacklistSource, Channel, Client, ContactData, CustomFieldValue, FieldType, FieldValue,
+    RateLimits, RemoveSource, RetryConfig, UniqueKey,
+};
+
+#[tokio::test]
+async fn every_request_conforms_to_the_openapi_document() {
+    let log = std::env::temp_dir().join(format!("splio-prism-{}.log", std::process::id()));
+    let Some(prism) = common::start_prism("every_request_conforms_to_the_openapi_document", &log)
+    else {
+        return;
+    };
+    let base = format!("http://127.0.0.1:{}", prism.port);
+    let build = |key: Option<UniqueKey>| {
+        let b = Client::builder("XXXXYYYYZZZZ")
+            .base_url(&base)
+            .allow_http(true)
+            .rate_limit(RateLimits::unlimited())
+            .retry(RetryConfig::none());
+        match key {
+            Some(k) => b.unique_key(k),
+            None => b,
+        }
+        .build()
+        .unwrap()
+    };
+    let discover = build(None);
+    let c = build(Some(UniqueKey::Email));
+    let mut failures: Vec<String> = Vec::new();
+    macro_rules! check {
+        ($name:expr, $call:expr) => {
+            if let Err(e) = $call {
+                failures.push(format!("{}: {e}", $name));
+            }
+        };
+    }
+
+    check!(
+        "unique key",
+        discover
+            .unique_key()
+            .await
+            .map(|k| assert_eq!(k, UniqueKey::CustomField(0)))
+    );
+    let full = ContactData::with_email("Jane+news@Example.com")
+        .firstname("Jane")
+        .lastname("Doe")
+        .cellphone("+331122334455")
+        .language("en")
+        .creation_date(jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0))
+        .custom_field(CustomFieldValue::by_id(3, FieldValue::Int(4)))
+        .custom_field(CustomFieldValue::by_name("tier", "gold"))
+        .list(25);
+    let mut with_optin = full.clone();
+    with_optin.double_optin = Some(serde_json::json!({"enabled": true}));
+    check!("get contact", c.get_contact("jane+news@example.com").await);
+    check!("create contact", c.create_contact(&with_optin).await);
+    check!(
+        "patch contact",
+        c.patch_contact("jane+news@example.com", &full).await
+    );
+    check!(
+        "delete contact",
+        c.delete_contact("jane+news@example.com").await
+    );
+    check!(
+        "subscribe",
+        c.subscribe("jane+news@example.com", &[25, 26]).await
+    );
+    check!(
+        "unsubscribe",
+        c.unsubscribe("jane+news@example.com", &[25]).await
+    );
+    check!("upsert", c.upsert(&full).await);
+    let batch = vec![full.clone(), ContactData::with_email("b@example.com")];
+    check!("bulk create", c.bulk_create(&batch).await.map(|_| ()));
+    check!("upsert many", c.upsert_many(&batch).await.map(|_| ()));
+    // The documented 207 examples answer for these two keys: one 404, one success.
+    let keys = ["jdoe@yahoo.com".to_string(), "jdoe@msn.com".to_string()];
+    for (name, outcomes) in [
+        ("bulk delete", c.bulk_delete(&keys).await),
+        ("optout", c.optout(&keys).await),
+    ] {
+        let ok = outcomes.len() == 2
+            && outcomes[0].result.as_ref().is_err_and(|e| e.is_not_found())
+            && outcomes[1].result.is_ok();
+        if !ok {
+            failures.push(format!("{name}: {outcomes:?}"));
+        }
+    }
+    check!("fields", c.contact_fields().try_collect::<Vec<_>>().await);
+    check!(
+        "create field",
+        c.create_contact_field("my_field_name", FieldType::Date)
+            .await
+    );
+    check!("delete field", c.delete_contact_field(5).await);
+    check!("lists", c.lists().try_collect::<Vec<_>>().await);
+    for source in [
+        None,
+        Some(BlacklistSource::Custom),
+        Some(BlacklistSource::Unsub),
+        Some(BlacklistSource::Bounce),
+    ] {
+        check!(
+            "email blacklist",
+            c.blacklist(Channel::Email, source)
+                .try_collect::<Vec<_>>()
+                .await
+        );
+    }
+    check!(
+        "cellphone blacklist",
+        c.blacklist(Channel::Cellphone, Some(BlacklistSource::Stop))
+            .try_collect::<Vec<_>>()
+            .await
+    );
+    check!(
+        "blacklist add",
+        c.blacklist_add(Channel::Email, &["a@b.com".into()]).await
+    );
+    check!(
+        "blacklist add sms",
+        c.blacklist_add(Channel::Cellphone, &["33614021388".into()])
+            .await
+    );
+    check!(
+        "blacklist remove",
+        c.blacklist_remove(Channel::Email, RemoveSource::Unsub, &["a@b.com".into()])
+            .await
+    );
+    check!(
+        "blacklist remove all",
+        c.blacklist_remove(
+            Channel::Cellphone,
+            RemoveSource::All,
+            &["33614021388".into()]
+        )
+        .await
+    );
+
+    drop(prism);
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    let violations: Vec<&str> = log_text
+        .lines()
+        .filter(|l| {
+            l.contains("Request") && l.contains("violation")
+                || l.contains("[VALIDATOR]") && l.contains("error")
+        })
+        .collect();
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        failures.is_empty() && violations.is_empty(),
+        "failures: {failures:#?}\nprism violations: {violations:#?}"
+    );
+}
