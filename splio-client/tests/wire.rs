@@ -1,0 +1,351 @@
+//! Wire-level assertions with wiremock: auth, headers, paths, bodies, retries, error bodies.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use serde_json::json;
+use splio_client::{Channel, Client, ContactData, Error, RateLimits, RetryConfig, UniqueKey};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "secret-api-key-123";
+
+fn fixture(name: &str) -> serde_json::Value {
+    let p = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn client(server: &MockServer) -> Client {
+    Client::builder(KEY)
+        .base_url(server.uri())
+        .allow_http(true)
+        .unique_key(UniqueKey::Email)
+        .rate_limit(RateLimits::unlimited())
+        .retry(RetryConfig {
+            max_retries: 3,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(10),
+        })
+        .build()
+        .unwrap()
+}
+
+async fn server_with_auth(expected_auths: u64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/authenticate"))
+        .and(header("content-type", "application/json"))
+        .and(header("accept", "application/json"))
+        .and(body_json(json!({"api_key": KEY})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": "tok"})))
+        .expect(expected_auths)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Mounted last: any request nothing else matched fails loudly.
+async fn catch_all(server: &MockServer) {
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(599).set_body_string("unexpected request"))
+        .expect(0)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn patch_sends_exact_path_headers_and_body() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("PATCH"))
+        .and(path("/data/contacts/a%2Bb%40x.com"))
+        .and(header("authorization", "Bearer tok"))
+        .and(header("content-type", "application/json"))
+        .and(header(
+            "user-agent",
+            concat!("splio-client/", env!("CARGO_PKG_VERSION")),
+        ))
+        .and(body_json(
+            json!({"firstname": "A", "custom_fields": [{"id": 2, "value": "7"}]}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("contact.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/a%2Bb%40x.com/lists/subscribe"))
+        .and(body_json(json!({"list_ids": [5]})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"email": "a+b@x.com", "lists": [{"id": 5}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let contact = ContactData::with_email("A+B@x.com")
+        .firstname("A")
+        .custom_field(splio_client::CustomFieldValue::by_id(2, 7))
+        .list(5);
+    assert_eq!(
+        c.upsert(&contact).await.unwrap(),
+        splio_client::UpsertAction::Updated
+    );
+}
+
+#[tokio::test]
+async fn fixture_contact_decodes() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/jdoe%40personal.com"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("contact.json")))
+        .mount(&server)
+        .await;
+    let got = client(&server)
+        .get_contact("jdoe@personal.com")
+        .await
+        .unwrap();
+    assert_eq!(got.id, Some(1));
+    assert_eq!(
+        got.custom_field(&splio_client::FieldRef::Name("civility".into())),
+        Some("mr")
+    );
+    assert_eq!(got.lists.len(), 2);
+    assert_eq!(got.creation_date.as_deref(), Some("2019-01-03"));
+}
+
+#[tokio::test]
+async fn pages_decode_leniently_and_stream_stops() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("GET"))
+        .and(path("/data/fields/contacts"))
+        .and(query_param("per_page", "1000"))
+        .and(query_param("page_number", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("fields_page.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/v1/lists"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("lists_page_sort_array.json")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let fields: Vec<_> = c.contact_fields().try_collect().await.unwrap();
+    assert_eq!(fields[0].intid, None);
+    assert_eq!(fields[1].name, "civility");
+    let lists: Vec<_> = c.lists().try_collect().await.unwrap();
+    assert_eq!(lists[0].id, Some(1));
+}
+
+#[tokio::test]
+async fn refreshes_once_on_401_then_gives_up() {
+    let server = server_with_auth(2).await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/a%40x.com"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!("Authentication failed.")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let err = client(&server).get_contact("a@x.com").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Unauthorized { message, .. } if message == "Authentication failed."),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn token_without_exp_is_refreshed_after_ttl_and_shared_by_concurrent_callers() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/authenticate"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"token": "opaque"}))
+                .set_delay(Duration::from_millis(30)),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/universes/unique-key"))
+        .and(header("authorization", "Bearer opaque"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"unique_key": "cellphone"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/%2B3361"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"cellphone": "+3361"})))
+        .expect(10)
+        .mount(&server)
+        .await;
+    let c = Client::builder(KEY)
+        .base_url(server.uri())
+        .allow_http(true)
+        .rate_limit(RateLimits::unlimited())
+        .token_ttl(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let calls = (0..5).map(|_| {
+        let c = c.clone();
+        async move { c.get_contact("+3361").await }
+    });
+    let (key, results) = tokio::join!(c.unique_key(), futures::future::join_all(calls));
+    assert_eq!(key.unwrap(), UniqueKey::Cellphone);
+    assert!(results.iter().all(Result::is_ok));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    for _ in 0..5 {
+        c.get_contact("+3361").await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn retries_idempotent_reads_but_not_creates_on_5xx() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/a%40x.com"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(4)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    assert_eq!(
+        c.get_contact("a@x.com").await.unwrap_err().status(),
+        Some(503)
+    );
+    assert_eq!(
+        c.create_contact(&ContactData::with_email("a@x.com"))
+            .await
+            .unwrap_err()
+            .status(),
+        Some(502)
+    );
+}
+
+#[tokio::test]
+async fn create_is_retried_after_429_with_rate_limit_headers() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("rateLimit-limit", "20")
+                .insert_header("rateLimit-remaining", "0")
+                .insert_header("rateLimit-reset", "0")
+                .set_body_json(json!({"message": "API rate limit exceeded"})),
+        )
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts"))
+        .and(body_json(json!({"email": "a@x.com"})))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 3, "email": "a@x.com"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    c.create_contact(&ContactData::with_email("a@x.com"))
+        .await
+        .unwrap();
+    assert_eq!(c.last_rate_limit().unwrap().remaining, Some(0));
+}
+
+#[tokio::test]
+async fn service_errors_are_verbatim_and_items_from_207() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"status":400,"errors":[{"error_key":"contact_key","error":"wrong_contact_key","error_description":"Bad key formating against universe key, c0 is empty"}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .and(body_json(
+            json!({"contacts": [{"email": "hhogan@gmail.com"}, {"email": "jdoe@msn.com"}]}),
+        ))
+        .respond_with(ResponseTemplate::new(207).set_body_json(fixture("bulk_create_207.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/data/blacklists/email"))
+        .and(body_json(json!({"data": ["john@doe.com"]})))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(fixture("blacklist_all_failed_400.json")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let err = c
+        .create_contact(&ContactData::with_email("x@y.z"))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Api {
+            status: 400,
+            errors,
+            ..
+        } => assert_eq!(errors[0].error, "wrong_contact_key"),
+        other => panic!("{other}"),
+    }
+    let out = c
+        .bulk_create(&[
+            ContactData::with_email("hhogan@gmail.com"),
+            ContactData::with_email("jdoe@msn.com"),
+        ])
+        .await
+        .unwrap();
+    assert!(out[0].result.as_ref().unwrap_err().is_already_exists());
+    assert!(out[1].result.is_ok());
+    let r = c
+        .blacklist_add(Channel::Email, &["john@doe.com".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        r.failures[0].error_key.as_deref(),
+        Some("touchpoint_already_exist")
+    );
+}
+
+#[tokio::test]
+async fn secrets_never_printed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/authenticate"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!("Authentication failed.")))
+        .mount(&server)
+        .await;
+    let builder = Client::builder(KEY).base_url(server.uri()).allow_http(true);
+    assert!(!format!("{builder:?}").contains(KEY));
+    let c = builder.build().unwrap();
+    assert!(!format!("{c:?}").contains(KEY));
+    let err = c.get_contact("a@x.com").await.unwrap_err();
+    assert!(
+        matches!(err, Error::Unauthorized { status: 400, .. }),
+        "{err}"
+    );
+    assert!(!format!("{err:?} {err}").contains(KEY));
+    assert!(
+        Client::builder(KEY)
+            .base_url("http://api.splio.com")
+            .build()
+            .is_err()
+    );
+}
