@@ -36,7 +36,8 @@
 //!   `YYYY-MM-DDTHH:MM:SS±HH:MM` from a [`jiff::Zoned`] (sub-seconds dropped); order deletion
 //!   ranges as UTC `YYYY-MM-DDTHH:MM:SS` query parameters.
 //! * Smartsend sends `jsonParam` and `fromName` as `null` when unset (as the documented
-//!   examples do); `externalRequestId` is per recipient. Results are matched to recipients by
+//!   examples do); `externalRequestId` can be set per recipient and/or at the top level
+//!   (its position is uncertain; each is omitted when unset). Results are matched to recipients by
 //!   position, or by locator when the counts differ; a recipient without a result is rejected.
 //! * Orders need `externalCustomerId`, `email` or `phone`. A `failedOrders` entry without an
 //!   `externalOrderId` rejects its whole chunk (re-sending an upsert is harmless). A 2xx body
@@ -79,6 +80,7 @@
 //!     recipients: vec![Recipient::locator("a@example.com").with_params(serde_json::json!({"discount": "5%"}))],
 //!     email: true,
 //!     from_name: None,
+//!     external_request_id: None,
 //! };
 //! let sent = client.smartsend(7, &send).await;
 //! let request_id = sent[0].result.clone().unwrap();

@@ -23,6 +23,10 @@ pub struct SmartSend {
     pub email: bool,
     /// Sender name only (SMS alpha name); `None` = the name set in the message (sent as `null`).
     pub from_name: Option<String>,
+    /// A request-level `externalRequestId`. The reference is unsure whether the service reads
+    /// it per recipient ([`Recipient::external_request_id`]) or at the top level; set whichever
+    /// your account honours. Omitted when `None`.
+    pub external_request_id: Option<String>,
 }
 
 /// One smartsend recipient: a locator (email, phone, push token) or a contact id, with its own
@@ -90,6 +94,8 @@ struct SmartSendBody<'a> {
     recipients: Vec<RecipientBody<'a>>,
     email: bool,
     from_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_request_id: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -306,6 +312,7 @@ impl Client {
     ///         .with_params(serde_json::json!({"discount": "5%"}))],
     ///     email: true,
     ///     from_name: None,
+    ///     external_request_id: None,
     /// };
     /// for outcome in client.smartsend(4242, &send).await {
     ///     match outcome.result {
@@ -340,6 +347,7 @@ impl Client {
                     recipients,
                     email: send.email,
                     from_name: send.from_name.as_deref(),
+                    external_request_id: send.external_request_id.as_deref(),
                 };
                 let res = async {
                     let req = Request::new(

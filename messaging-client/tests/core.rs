@@ -173,6 +173,7 @@ async fn smartsend_is_not_retried_on_timeout() {
         recipients: vec![Recipient::locator("a@b.c")],
         email: true,
         from_name: None,
+        external_request_id: None,
     };
     let out = client.smartsend(5, &send).await;
     let err = out[0].result.clone().unwrap_err();

@@ -167,6 +167,7 @@ async fn smartsend_statuses_round_trip_with_quirks() {
         ],
         email: true,
         from_name: None,
+        external_request_id: None,
     };
     let out = client.smartsend(77, &send).await;
     assert_eq!(
@@ -189,6 +190,7 @@ async fn smartsend_statuses_round_trip_with_quirks() {
         ],
         email: true,
         from_name: Some("Shop".into()),
+        external_request_id: None,
     };
     let out = client.smartsend(77, &send).await;
     assert!(

@@ -129,6 +129,7 @@ async fn smartsend_matches_the_documented_example_and_escapes_json_param() {
         ],
         email: true,
         from_name: None,
+        external_request_id: None,
     };
     let out = client(&server).smartsend(4242, &send).await;
     let body = only_body(&server, "/api/v1/message/4242/smartsend").await;
@@ -159,6 +160,7 @@ async fn smartsend_push_by_contact_id_and_sms_sender() {
         ],
         email: false,
         from_name: Some("V-COMP".into()),
+        external_request_id: None,
     };
     let out = client(&server).smartsend(9, &send).await;
     assert_eq!(
@@ -192,6 +194,7 @@ async fn smartsend_surfaces_error_results_and_invalid_recipients_per_item() {
         ],
         email: true,
         from_name: None,
+        external_request_id: None,
     };
     let out = client(&server).smartsend(1, &send).await;
     assert_eq!(out.len(), 3);
@@ -238,6 +241,7 @@ async fn smartsend_chunks_by_1000_and_matches_results_by_locator() {
         recipients,
         email: true,
         from_name: None,
+        external_request_id: None,
     };
     let out = client(&server).smartsend(3, &send).await;
     let sizes: Vec<usize> = server
@@ -278,6 +282,7 @@ async fn smartsend_failed_chunk_fails_its_recipients_only() {
         recipients: vec![Recipient::locator("a@x.com"), Recipient::locator("b@x.com")],
         email: true,
         from_name: None,
+        external_request_id: None,
     };
     let out = client(&server).smartsend(2, &send).await;
     for o in out {
@@ -385,5 +390,29 @@ async fn statuses_are_chunked_and_comma_joined() {
     assert_eq!(
         first.url.query_pairs().next().unwrap().1.split(',').count(),
         100
+    );
+}
+
+#[tokio::test]
+async fn smartsend_top_level_external_request_id_when_asked() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/8/smartsend"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id":0,"results":[{"id":0,"locator":"a@x.com","status":"OK","requestId":"r"}]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let send = SmartSend {
+        recipients: vec![Recipient::locator("a@x.com")],
+        email: true,
+        from_name: None,
+        external_request_id: Some("batch-42".into()),
+    };
+    client(&server).smartsend(8, &send).await;
+    assert_eq!(
+        only_body(&server, "/api/v1/message/8/smartsend").await,
+        json!({"recipients": [{"jsonParam": null, "locator": "a@x.com"}], "email": true, "fromName": null,
+               "externalRequestId": "batch-42"})
     );
 }
