@@ -47,6 +47,8 @@
 //! * Status requests are chunked to 100 ids (no documented limit). An empty detach is refused
 //!   (the service may read it as "remove everyone"). Contact search pages until a short page
 //!   (the `TotalCount` header is unreliable).
+//! * Attach/detach send `{"contactIds": [...]}`; order deletion uses query parameters;
+//!   `dedupeOn` is an open enum ([`DedupeOn::Other`] sends any value verbatim).
 //! * `Retry-After` (seconds or HTTP date) and `RateLimit-Reset` are honoured if present.
 //!   "Duplicated request" errors are reported, see [`Error::is_duplicated_request`].
 //!
