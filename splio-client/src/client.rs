@@ -231,6 +231,7 @@ impl ClientBuilder {
                 other_limiter: limiter(self.rate_limits.other_per_second),
                 unique_key,
                 last_rate_limit: std::sync::Mutex::new(None),
+                paused_until: std::sync::Mutex::new([None, None]),
                 concurrency: self.concurrency,
             }),
         })
@@ -262,6 +263,9 @@ pub(crate) struct Inner {
     other_limiter: Option<DefaultDirectRateLimiter>,
     pub(crate) unique_key: OnceCell<UniqueKey>,
     last_rate_limit: std::sync::Mutex<Option<RateLimitStatus>>,
+    /// Per endpoint group (contacts, other): when Splio said the window is exhausted
+    /// (`rateLimit-remaining: 0` or a 429), wait until `rateLimit-reset` before sending more.
+    paused_until: std::sync::Mutex<[Option<Instant>; 2]>,
     pub(crate) concurrency: usize,
 }
 
@@ -446,6 +450,16 @@ impl Client {
         } else {
             &self.inner.other_limiter
         };
+        let group = usize::from(!request.is_contacts());
+        let pause = self
+            .inner
+            .paused_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())[group];
+        if let Some(until) = pause.filter(|u| *u > Instant::now()) {
+            tracing::debug!(wait = ?(until - Instant::now()), "rate-limit window exhausted: waiting");
+            tokio::time::sleep_until(until.into()).await;
+        }
         if let Some(l) = limiter {
             l.until_ready().await;
         }
@@ -485,6 +499,16 @@ impl Client {
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport_error)?;
         let rate = RateLimitStatus::from_headers(&headers);
+        let exhausted =
+            status == StatusCode::TOO_MANY_REQUESTS || rate.is_some_and(|r| r.remaining == Some(0));
+        if let Some(wait) = retry_after(&headers).filter(|_| exhausted) {
+            let wait = wait.min(self.inner.retry.max_delay);
+            let group = usize::from(!request.is_contacts());
+            self.inner
+                .paused_until
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())[group] = Some(Instant::now() + wait);
+        }
         if rate.is_some() {
             *self
                 .inner
@@ -752,6 +776,14 @@ mod tests {
         assert!(
             matches!(e, Error::Api { status: 502, message: Some(ref m), .. } if m.contains("oops"))
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_error_body_maps_without_panicking(status in 400u16..600, body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let e = error_from_response(StatusCode::from_u16(status).unwrap(), &HeaderMap::new(), &body);
+            proptest::prop_assert_eq!(e.status(), Some(status));
+        }
     }
 
     #[test]

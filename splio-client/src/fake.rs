@@ -346,6 +346,33 @@ fn envelope(
     )
 }
 
+/// The OpenAPI pattern for `creation_date`: hours are `00`, `0`–`9` or `10`–`23` (no `01`–`09`).
+fn creation_date_matches(value: &str) -> bool {
+    let Some((date, time)) = value.split_once(' ') else {
+        return false;
+    };
+    let d: Vec<&str> = date.split('-').collect();
+    let t: Vec<&str> = time.split(':').collect();
+    let num = |s: &str, max: u32| {
+        s.chars().all(|c| c.is_ascii_digit()) && s.parse::<u32>().is_ok_and(|n| n <= max)
+    };
+    let hour_ok = t.first().is_some_and(|h| {
+        *h == "00" || (h.len() == 1 || !h.starts_with('0')) && num(h, 23) && !h.is_empty()
+    });
+    d.len() == 3
+        && d[0].len() == 4
+        && num(d[0], 9999)
+        && (1..=2).contains(&d[1].len())
+        && num(d[1], 12)
+        && (1..=2).contains(&d[2].len())
+        && num(d[2], 31)
+        && t.len() == 3
+        && hour_ok
+        && t[1..]
+            .iter()
+            .all(|p| (1..=2).contains(&p.len()) && num(p, 59))
+}
+
 fn decode_segment(seg: &str) -> String {
     url::form_urlencoded::parse(format!("k={seg}").as_bytes())
         .next()
@@ -710,6 +737,14 @@ impl State {
             }
             c.email = Some(email);
         }
+        if let Some(date) = text("creation_date").filter(|d| !creation_date_matches(d)) {
+            return Err(envelope(
+                StatusCode::BAD_REQUEST,
+                "creation_date",
+                "wrong_value",
+                format!("{date} does not match the date format."),
+            ));
+        }
         for (name, slot) in [
             ("cellphone", &mut c.cellphone),
             ("firstname", &mut c.firstname),
@@ -844,7 +879,11 @@ impl State {
             return e;
         }
         if c.creation_date.is_none() {
-            c.creation_date = Some(jiff::Zoned::now().strftime("%Y-%m-%d %H:%M:%S").to_string());
+            c.creation_date = Some(
+                jiff::Zoned::now()
+                    .strftime("%Y-%m-%d %-H:%M:%S")
+                    .to_string(),
+            );
         }
         self.next_id += 1;
         let json = self.contact_json(&c, true);
@@ -1075,5 +1114,28 @@ impl State {
             status,
             json!({"successes": successes, "failures": failures}),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn creation_date_pattern() {
+        for ok in [
+            "2024-01-02 3:04:05",
+            "2024-1-2 00:00:00",
+            "2024-12-31 23:59:59",
+            "2024-01-02 0:0:0",
+        ] {
+            assert!(super::creation_date_matches(ok), "{ok}");
+        }
+        for bad in [
+            "2024-01-02 03:04:05",
+            "2024-01-02",
+            "2024-13-02 3:04:05",
+            "2024-01-02 24:00:00",
+        ] {
+            assert!(!super::creation_date_matches(bad), "{bad}");
+        }
     }
 }

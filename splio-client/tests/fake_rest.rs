@@ -274,3 +274,17 @@ async fn bulk_delete_optout_and_single_ops() {
     let err = c.subscribe("a@x.com", &[999]).await.unwrap_err();
     assert!(err.to_string().contains("list 999 does not exist"), "{err}");
 }
+
+#[tokio::test]
+async fn creation_date_is_accepted_by_the_fake_pattern() {
+    let fake = FakeSplio::start().await;
+    let c = client(&fake);
+    let d = jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0);
+    c.create_contact(&ContactData::with_email("d@x.com").creation_date(d))
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.contact("d@x.com").unwrap().creation_date.as_deref(),
+        Some("2024-01-02 3:04:05")
+    );
+}

@@ -349,3 +349,62 @@ async fn secrets_never_printed() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn waits_for_reset_when_the_window_is_exhausted() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/a%40x.com"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("rateLimit-limit", "20")
+                .insert_header("rateLimit-remaining", "0")
+                .insert_header("rateLimit-reset", "0.25")
+                .set_body_json(json!({"email": "a@x.com"})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = Client::builder(KEY)
+        .base_url(server.uri())
+        .allow_http(true)
+        .unique_key(UniqueKey::Email)
+        .rate_limit(RateLimits::unlimited())
+        .build()
+        .unwrap();
+    c.get_contact("a@x.com").await.unwrap();
+    let start = std::time::Instant::now();
+    c.get_contact("a@x.com").await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn client_side_limiter_spaces_requests() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/a%40x.com"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"email": "a@x.com"})))
+        .expect(25)
+        .mount(&server)
+        .await;
+    let c = Client::builder(KEY)
+        .base_url(server.uri())
+        .allow_http(true)
+        .unique_key(UniqueKey::Email)
+        .build()
+        .unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..25 {
+        c.get_contact("a@x.com").await.unwrap();
+    }
+    // Default 20/s for contacts: a burst of 20, then one every 50 ms.
+    assert!(
+        start.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        start.elapsed()
+    );
+}
