@@ -126,6 +126,21 @@ impl Client {
     /// Add touchpoints to a blacklist (`POST /data/blacklists/{channel}`, 1,000 per request).
     /// Per-touchpoint failures (e.g. already blacklisted) are in `failures`, also when Splio
     /// answers 400 because all failed. Not idempotent (a repeat reports "already blacklisted").
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::Channel;
+    /// let r = client.blacklist_add(Channel::Email, &["a@example.com".into()]).await?;
+    /// assert_eq!(r.successes.len(), 1);
+    /// let again = client.blacklist_add(Channel::Email, &["a@example.com".into()]).await?;
+    /// assert_eq!(again.failures[0].error_key.as_deref(), Some("touchpoint_already_exist"));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn blacklist_add(
         &self,
         channel: Channel,
@@ -138,6 +153,20 @@ impl Client {
 
     /// Remove touchpoints from a blacklist (`DELETE /data/blacklists/{channel}/{source}` with a
     /// body, 1,000 per request). Idempotent.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::{Channel, RemoveSource};
+    /// fake.seed_blacklist(Channel::Email, "a@example.com", "custom");
+    /// let r = client.blacklist_remove(Channel::Email, RemoveSource::Custom, &["a@example.com".into()]).await?;
+    /// assert_eq!(r.successes.len(), 1);
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn blacklist_remove(
         &self,
         channel: Channel,

@@ -363,6 +363,20 @@ impl Client {
 
     /// `POST /data/contacts`. Not idempotent (a repeat fails with "already exists"): retried only
     /// when the request provably did not reach Splio.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::ContactData;
+    /// let created = client.create_contact(&ContactData::with_email("new@example.com").firstname("New")).await?;
+    /// assert!(created.id.is_some());
+    /// assert!(client.create_contact(&ContactData::with_email("new@example.com")).await.unwrap_err().is_already_exists());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn create_contact(&self, contact: &ContactData) -> Result<Contact> {
         let key = self.unique_key().await?;
         let id = contact.key_for(&key)?;
@@ -377,6 +391,21 @@ impl Client {
     /// `PATCH /data/contacts/{key}` with the given attributes. Idempotent. `contact.lists` and the
     /// unique-key attribute are not sent (use [`subscribe`](Self::subscribe)); a missing contact is
     /// a 404 error (see [`Error::is_not_found`]).
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::ContactData;
+    /// fake.seed_contact(ContactData::with_email("a@example.com"));
+    /// let patched = client.patch_contact("a@example.com", &ContactData::default().lastname("Doe")).await?;
+    /// assert_eq!(patched.lastname.as_deref(), Some("Doe"));
+    /// assert!(client.patch_contact("nobody@example.com", &ContactData::default()).await.unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn patch_contact(&self, key: &str, contact: &ContactData) -> Result<Contact> {
         let universe_key = self.unique_key().await?;
         contact.validate(key)?;
@@ -386,6 +415,19 @@ impl Client {
     }
 
     /// `DELETE /data/contacts/{key}`. Idempotent.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
+    /// client.delete_contact("a@example.com").await?;
+    /// assert!(fake.contact("a@example.com").is_none());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn delete_contact(&self, key: &str) -> Result<()> {
         self.send(Request::delete(contact_path(key)))
             .await
@@ -393,11 +435,39 @@ impl Client {
     }
 
     /// Add memberships: `POST /data/contacts/{key}/lists/subscribe`. Idempotent.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// let list = fake.seed_list("newsletter");
+    /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
+    /// client.subscribe("a@example.com", &[list]).await?;
+    /// assert!(fake.contact("a@example.com").unwrap().lists.contains(&list));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn subscribe(&self, key: &str, list_ids: &[u64]) -> Result<Contact> {
         self.lists_change(key, list_ids, "subscribe").await
     }
 
     /// Remove memberships: `POST /data/contacts/{key}/lists/unsubscribe`. Idempotent.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// let list = fake.seed_list("newsletter");
+    /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com").list(list));
+    /// client.unsubscribe("a@example.com", &[list]).await?;
+    /// assert!(fake.contact("a@example.com").unwrap().lists.is_empty());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn unsubscribe(&self, key: &str, list_ids: &[u64]) -> Result<Contact> {
         self.lists_change(key, list_ids, "unsubscribe").await
     }
@@ -448,6 +518,21 @@ impl Client {
     /// Create many contacts with `POST /data/contacts/bulk` (1,000 per request, chunks run
     /// concurrently within the rate limit). Returns one outcome per input item, in input order;
     /// items without a unique key fail locally and are not sent. Not idempotent.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::ContactData;
+    /// fake.seed_contact(ContactData::with_email("taken@example.com"));
+    /// let out = client.bulk_create(&[ContactData::with_email("new@example.com"), ContactData::with_email("taken@example.com")]).await?;
+    /// assert!(out[0].result.is_ok());
+    /// assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn bulk_create(&self, contacts: &[ContactData]) -> Result<Vec<ItemOutcome<()>>> {
         let universe_key = self.unique_key().await?;
         let mut outcomes: Vec<Option<ItemOutcome<()>>> =
@@ -492,6 +577,19 @@ impl Client {
 
     /// Delete many contacts by key with `DELETE /data/contacts/bulk` (1,000 per request; Splio
     /// deletes asynchronously). Per-item outcomes (204 deleted, 404 unknown). Idempotent.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
+    /// let out = client.bulk_delete(&["a@example.com".into(), "nobody@example.com".into()]).await;
+    /// assert!(out[0].result.is_ok() && out[1].result.as_ref().unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn bulk_delete(&self, keys: &[String]) -> Vec<ItemOutcome<()>> {
         self.key_batches(keys, Request::delete("/data/contacts/bulk"), 204)
             .await
@@ -499,6 +597,21 @@ impl Client {
 
     /// Opt many contacts out of all lists with `POST /data/contacts/optout` (1,000 per request).
     /// Idempotent.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// let list = fake.seed_list("newsletter");
+    /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com").list(list));
+    /// let out = client.optout(&["a@example.com".into()]).await;
+    /// assert!(out[0].result.is_ok());
+    /// assert!(fake.contact("a@example.com").unwrap().lists.is_empty());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn optout(&self, keys: &[String]) -> Vec<ItemOutcome<()>> {
         let template = Request::new(reqwest::Method::POST, "/data/contacts/optout")
             .idempotency(Idempotency::Idempotent);

@@ -195,6 +195,20 @@ impl FakeSplio {
         format!("http://{}", self.addr)
     }
 
+    /// A client for this fake: its base URL, plain http allowed, millisecond retry backoff.
+    pub fn client(&self) -> crate::Client {
+        crate::Client::builder(API_KEY)
+            .base_url(self.base_url())
+            .allow_http(true)
+            .retry(crate::RetryConfig {
+                max_retries: 3,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(50),
+            })
+            .build()
+            .expect("loopback client")
+    }
+
     /// The API key the fake accepts.
     pub fn api_key(&self) -> &'static str {
         API_KEY

@@ -258,6 +258,75 @@ pub struct CreatedField {
     pub data_type: Option<FieldType>,
 }
 
+/// The declared types of custom fields, to turn raw values (e.g. warehouse columns) into typed
+/// values and to check a contact before it is sent, with a clear error naming the field.
+///
+/// ```
+/// use splio_client::{ContactData, CustomFieldValue, FieldRef, FieldSchema, FieldType};
+/// let schema = FieldSchema::default()
+///     .with(FieldRef::Id(5), FieldType::Date)
+///     .with(FieldRef::Name("points".into()), FieldType::Int);
+/// let birthday = schema.value(FieldRef::Id(5), "1990-02-03 00:00:00").unwrap();
+/// assert!(schema.value(FieldRef::Name("points".into()), "many").is_err());
+/// let contact = ContactData::with_email("a@b.c").custom_field(CustomFieldValue::by_id(5, 12));
+/// assert!(schema.check(&contact).is_err()); // an Int sent to a date field
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldSchema {
+    types: std::collections::HashMap<FieldRef, FieldType>,
+}
+
+impl FieldSchema {
+    /// Declare a field's type.
+    pub fn with(mut self, field: FieldRef, ty: FieldType) -> Self {
+        self.types.insert(field, ty);
+        self
+    }
+
+    /// Learn the types the service reported (`data_type`) for listed fields, by id and by name.
+    pub fn from_fields<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Self {
+        let mut schema = FieldSchema::default();
+        for f in fields {
+            let Some(ty) = f.data_type else { continue };
+            if let Some(id) = f.id.and_then(|id| u32::try_from(id).ok()) {
+                schema.types.insert(FieldRef::Id(id), ty);
+            }
+            schema.types.insert(FieldRef::Name(f.name.clone()), ty);
+        }
+        schema
+    }
+
+    /// The declared type of a field.
+    pub fn field_type(&self, field: &FieldRef) -> Option<FieldType> {
+        self.types.get(field).copied()
+    }
+
+    /// Parse a raw value for `field` by its declared type (undeclared fields are text).
+    pub fn value(&self, field: FieldRef, raw: &str) -> Result<CustomFieldValue> {
+        let ty = self.field_type(&field).unwrap_or(FieldType::Text);
+        let value = FieldValue::parse(ty, raw).map_err(|e| match e {
+            Error::InvalidInput { reason, .. } => {
+                Error::invalid(format!("value {raw:?}"), format!("{field:?}"), reason)
+            }
+            other => other,
+        })?;
+        Ok(CustomFieldValue {
+            field,
+            value: Some(value),
+        })
+    }
+
+    /// Check every custom field value of a contact against its declared type.
+    pub fn check(&self, contact: &crate::ContactData) -> Result<()> {
+        for f in &contact.custom_fields {
+            if let (Some(ty), Some(v)) = (self.field_type(&f.field), &f.value) {
+                v.check(ty, &format!("{:?}", f.field))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Client {
     /// Stream every contact custom field (`GET /data/fields/contacts`, paged). Idempotent.
     ///
@@ -272,6 +341,19 @@ impl Client {
     }
 
     /// Create a contact custom field (`POST /data/fields`, scope `contacts`). Not idempotent.
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::FieldType;
+    /// let field = client.create_contact_field("loyalty_tier", FieldType::Text).await?;
+    /// assert_eq!(field.data_type, Some(FieldType::Text));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn create_contact_field(&self, name: &str, ty: FieldType) -> Result<CreatedField> {
         if name.trim().is_empty() {
             return Err(Error::invalid("new field", "name", "must not be empty"));
@@ -283,6 +365,19 @@ impl Client {
 
     /// Delete a contact custom field by numeric id (`DELETE /data/fields/contacts/{id}`). Idempotent
     /// (a second delete answers 404).
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// let id = fake.seed_field("old", splio_client::FieldType::Int);
+    /// client.delete_contact_field(id).await?;
+    /// assert!(client.delete_contact_field(id).await.unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
     pub async fn delete_contact_field(&self, id: u32) -> Result<()> {
         let path = format!("/data/fields/contacts/{}", segment(&id.to_string()));
         self.send(Request::delete(path).idempotency(Idempotency::Idempotent))

@@ -63,7 +63,9 @@ pub use contacts::{
     MultiStatusItem, UpsertAction, UpsertOutcome,
 };
 pub use error::{ApiErrorItem, Error, Result};
-pub use fields::{CreatedField, CustomFieldValue, Field, FieldRef, FieldType, FieldValue};
+pub use fields::{
+    CreatedField, CustomFieldValue, Field, FieldRef, FieldSchema, FieldType, FieldValue,
+};
 pub use lists::MailingList;
 pub use page::Page;
 pub use universe::UniqueKey;
