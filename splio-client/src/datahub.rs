@@ -10,7 +10,10 @@
 //! Choices where Splio's documentation is silent (configurable): `dateOfCreation` is written as
 //! `YYYYMMDD` (the only format seen in public code); `subscriptions` as `+id` / `-id`, comma
 //! separated; custom columns are named by the caller (`c<id>` or the field name, whichever the
-//! universe's import is configured for).
+//! universe's import is configured for). When the universe is keyed by a custom field, make
+//! `Column::custom("customer_key")` the first column. The first column is the contact key: rows
+//! with an empty key are rejected. Files are built in memory (one file holds at most 200,000
+//! lines, a few tens of MB).
 //!
 //! ```
 //! use splio_client::datahub::{Column, ContactCsvWriter, DatahubContact, Subscription};

@@ -420,3 +420,33 @@ impl SftpUploader {
         self.sftp.close().await.map_err(|e| Error::sftp("close", e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_redacts_secrets() {
+        let c = SftpConfig::new(
+            "h",
+            "u",
+            SftpAuth::password("hunter2"),
+            HostKeyCheck::InsecureAcceptAnyForTestsOnly,
+        );
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let k = SftpAuth::KeyFile {
+            path: "/k".into(),
+            passphrase: Some(SecretString::from("pp-secret")),
+        };
+        assert!(!format!("{k:?}").contains("pp-secret"));
+    }
+
+    #[test]
+    fn report_rows() {
+        let r = Report {
+            name: "r.csv".into(),
+            contents: b"email;status\na@b.c;OK\n".to_vec(),
+        };
+        assert_eq!(r.rows().unwrap()[0]["status"], "OK");
+    }
+}

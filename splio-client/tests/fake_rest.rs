@@ -288,3 +288,31 @@ async fn creation_date_is_accepted_by_the_fake_pattern() {
         Some("2024-01-02 3:04:05")
     );
 }
+
+#[tokio::test]
+async fn timeouts_are_retried_for_reads_only() {
+    let fake = FakeSplio::start().await;
+    fake.seed_contact(ContactData::with_email("a@x.com"));
+    let c = Client::builder(fake.api_key())
+        .base_url(fake.base_url())
+        .allow_http(true)
+        .unique_key(UniqueKey::Email)
+        .timeout(Duration::from_millis(100))
+        .retry(RetryConfig {
+            max_retries: 2,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        })
+        .build()
+        .unwrap();
+    c.get_contact("a@x.com").await.unwrap();
+    fake.delay_next(1, Duration::from_millis(300));
+    c.get_contact("a@x.com").await.unwrap();
+    fake.delay_next(1, Duration::from_millis(300));
+    let err = c
+        .create_contact(&ContactData::with_email("b@x.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err}");
+    assert!(err.is_retryable());
+}
