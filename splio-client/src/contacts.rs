@@ -350,6 +350,27 @@ fn contact_path(key: &str) -> String {
 }
 
 impl Client {
+    /// Stream every contact (`GET /data/contacts`, 1,000 per page). Idempotent. (The search
+    /// filter `fields` is not offered: its query-string encoding is undocumented.)
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use futures::TryStreamExt;
+    /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
+    /// let all: Vec<splio_client::Contact> = client.contacts().try_collect().await?;
+    /// assert_eq!(all[0].email.as_deref(), Some("a@example.com"));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
+    pub fn contacts(&self) -> impl futures::Stream<Item = Result<Contact>> + Send + 'static {
+        self.paged(|| Request::get("/data/contacts"))
+    }
+
     /// `GET /data/contacts/{key}` (key percent-encoded). Idempotent.
     ///
     /// ```no_run

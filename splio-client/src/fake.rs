@@ -479,6 +479,14 @@ async fn handle(
             json!({"unique_key": s.unique_key.as_wire()}),
         ),
         (&Method::GET, ["ping"]) => (StatusCode::OK, json!({"user_id": 1})),
+        (&Method::GET, ["data", "contacts"]) => {
+            let elements: Vec<Value> = s
+                .contacts
+                .values()
+                .map(|c| s.contact_json(c, true))
+                .collect();
+            page(&query, elements, 20)
+        }
         (&Method::POST, ["data", "contacts"]) => s.create_contact(&body),
         (&Method::POST, ["data", "contacts", "bulk"]) => s.bulk_create(&body),
         (&Method::DELETE, ["data", "contacts", "bulk"]) => s.bulk_keys(&body, |s, key| {

@@ -41,6 +41,23 @@ impl UniqueKey {
 }
 
 impl Client {
+    /// `GET /ping`: checks the credentials and returns the API user's id. Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: splio_client::Client) -> splio_client::Result<()> {
+    /// let user_id = client.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn ping(&self) -> Result<Option<i64>> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
+            user_id: Option<i64>,
+        }
+        let a: Answer = self.json(Request::get("/ping"), "ping").await?;
+        Ok(a.user_id)
+    }
+
     /// The universe's unique key, fetched once with `GET /universes/unique-key` and cached for all
     /// clones (or as declared with [`ClientBuilder::unique_key`](crate::ClientBuilder::unique_key)).
     /// Idempotent.
