@@ -815,6 +815,17 @@ mod tests {
     }
 
     #[test]
+    fn contact_decodes_leniently() {
+        let c: Contact = serde_json::from_str(
+            r#"{"email":"a@b.c","date_added":"2018-01-24 15:00:00","custom_fields":[{"id":"3","name":"n","value":12.5,"data_type":"double"}],"lists":{},"loyalty":null}"#,
+        )
+        .unwrap();
+        assert_eq!(c.creation_date.as_deref(), Some("2018-01-24 15:00:00"));
+        assert_eq!(c.custom_field(&FieldRef::Id(3)), Some("12.5"));
+        assert!(c.lists.is_empty() && c.id.is_none());
+    }
+
+    #[test]
     fn multi_status_matches_by_key() {
         let chunk = vec![(0, "a@x.com".to_string()), (1, "b@x.com".to_string())];
         let status: MultiStatus = serde_json::from_str(

@@ -316,3 +316,39 @@ async fn timeouts_are_retried_for_reads_only() {
     assert!(matches!(err, Error::Timeout(_)), "{err}");
     assert!(err.is_retryable());
 }
+
+#[tokio::test]
+async fn documented_contact_errors() {
+    let fake = FakeSplio::start().await;
+    let c = client(&fake);
+    let unknown_field =
+        ContactData::with_email("a@x.com").custom_field(CustomFieldValue::by_id(145, "x"));
+    let err = c.create_contact(&unknown_field).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Custom field not found for id 145."),
+        "{err}"
+    );
+    let mut optin = ContactData::with_email("a@x.com");
+    optin.double_optin = Some(serde_json::json!({"enabled": true}));
+    let err = c.create_contact(&optin).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("double optin option should have some lists"),
+        "{err}"
+    );
+    let err = c
+        .create_contact(&ContactData::with_email("not an email"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Api { errors, .. } if errors[0].error == "wrong_email"),
+        "{err}"
+    );
+    let err = c
+        .create_contact(&ContactData::with_email("a@x.com").list(777))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("list 777 does not exist"), "{err}");
+    assert!(fake.contacts().is_empty());
+}
