@@ -4,7 +4,8 @@
 //! custom fields with types, lists, blacklists, JWT tokens that expire, `207` multi-status bulk
 //! answers, `429` with `rateLimit-reset`, bare-string 401 bodies, and the `{status, errors}`
 //! envelope. Fault injection: [`fail_next`](FakeSplio::fail_next),
-//! [`rate_limit_next`](FakeSplio::rate_limit_next), [`delay_next`](FakeSplio::delay_next).
+//! [`rate_limit_next`](FakeSplio::rate_limit_next), [`delay_next`](FakeSplio::delay_next),
+//! [`drop_next`](FakeSplio::drop_next).
 //!
 //! It starts with the spec's example fields `0 ext_id` (system, text) and `1 civility` (text),
 //! an email unique key, and accepts the API key [`FakeSplio::api_key`].
@@ -88,6 +89,7 @@ pub struct RecordedRequest {
 #[derive(Clone, Debug)]
 enum Fault {
     Status(u16),
+    Drop,
     RateLimit(u64),
     Delay(Duration),
 }
@@ -255,6 +257,14 @@ impl FakeSplio {
         self.state()
             .faults
             .extend(std::iter::repeat_n(Fault::RateLimit(reset_secs), n));
+    }
+
+    /// Drop the connection on the next `n` requests after they were received (headers sent,
+    /// body cut off), as when a proxy or the network fails mid-answer. The request is not applied.
+    pub fn drop_next(&self, n: usize) {
+        self.state()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Drop, n));
     }
 
     /// Delay the next `n` requests by `delay` before answering normally.
@@ -438,6 +448,15 @@ async fn handle(
                 axum::Json(json!({"message": "API rate limit exceeded"})),
             )
                 .into_response();
+        }
+        Some(Fault::Drop) => {
+            let broken = futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "fake: connection dropped",
+                ))
+            });
+            return (StatusCode::OK, axum::body::Body::from_stream(broken)).into_response();
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         None => {}

@@ -352,3 +352,26 @@ async fn documented_contact_errors() {
     assert!(err.to_string().contains("list 777 does not exist"), "{err}");
     assert!(fake.contacts().is_empty());
 }
+
+#[tokio::test]
+async fn dropped_connections_retry_reads_but_not_creates() {
+    let fake = FakeSplio::start().await;
+    fake.seed_contact(ContactData::with_email("a@x.com"));
+    let c = client(&fake);
+    c.unique_key().await.unwrap();
+    fake.drop_next(1);
+    c.get_contact("a@x.com").await.unwrap();
+    fake.drop_next(1);
+    let err = c
+        .create_contact(&ContactData::with_email("b@x.com"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Transport { connect: false, .. }),
+        "{err}"
+    );
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "source chain kept"
+    );
+}
