@@ -9,6 +9,16 @@
 //!   accepts and [`sftp::SftpUploader`] drops them atomically into `/imports/`.
 //! * `fake` feature: [`fake::FakeSplio`], a stateful in-process fake of the REST API.
 //!
+//! Retries and limits: reads, PATCH, DELETE, subscribe/unsubscribe and opt-out are idempotent and
+//! retried on connect errors, timeouts, 429 and 5xx; creates, bulk creates, field creation and
+//! blacklist adds are retried only on connect errors and 429. Waits honour `rateLimit-reset`.
+//! Client-side limits default to Splio's 20 requests/s for `/data/contacts*` and 10/s elsewhere.
+//!
+//! Choices where the reference is silent: emails are lowercased; `creation_date` is sent with an
+//! unpadded hour (`2024-01-02 3:04:05`) because the OpenAPI pattern rejects `03`; custom fields are
+//! addressed by id or by name, as the caller chooses; bulk per-item results are matched back to
+//! inputs by key (case-insensitively), else by position.
+//!
 //! ```
 //! # #[cfg(feature = "fake")]
 //! # #[tokio::main(flavor = "current_thread")]
