@@ -1,0 +1,509 @@
+//! Subscribers (`contact.php`, `contact/forget.php`): get, upsert one or many, unsubscribe,
+//! delete, forget, and the subscribers of a segment as a stream.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use futures::stream::{self, Stream, StreamExt, TryStreamExt};
+use indexmap::IndexMap;
+use jiff::Zoned;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::client::{Client, Request};
+use crate::de::{parse_smaily_time, value_to_bool, value_to_i64, value_to_text};
+use crate::error::{Error, Result};
+use crate::fields::CustomFields;
+
+/// Body codes that mean "something in the submitted rows is invalid": on a batch they trigger
+/// bisection, on a single row they reject it.
+const ROW_ERROR_CODES: [u16; 3] = [203, 204, 207];
+
+/// Largest page `contact.php?list=` serves (and its default).
+pub const MAX_SEGMENT_PAGE: u32 = 25_000;
+
+/// Emails per `contact/forget.php` request (the documented recommendation).
+pub const FORGET_CHUNK: usize = 10_000;
+
+/// A subscriber to create or update (`POST contact.php`), keyed by email.
+///
+/// `is_unsubscribed: None` leaves it out of the request: an existing contact keeps its status,
+/// a new one is created subscribed. `Some(false)` re-subscribes explicitly.
+///
+/// ```
+/// use smaily_client::Subscriber;
+/// let s = Subscriber::new("mari@example.com")
+///     .field("first_name", "Mari").unwrap()
+///     .subscribed(true);
+/// assert_eq!(s.is_unsubscribed, Some(false));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// The key.
+    pub email: String,
+    /// `Some(true)` unsubscribes, `Some(false)` (re)subscribes, `None` keeps the current status.
+    pub is_unsubscribed: Option<bool>,
+    /// Custom fields (auto-created by Smaily on first use).
+    pub fields: CustomFields,
+}
+
+impl Subscriber {
+    /// A subscriber with no fields and no status change.
+    pub fn new(email: impl Into<String>) -> Self {
+        Subscriber {
+            email: email.into(),
+            is_unsubscribed: None,
+            fields: CustomFields::new(),
+        }
+    }
+
+    /// Sets the subscription status explicitly (`true` = subscribed).
+    pub fn subscribed(mut self, subscribed: bool) -> Self {
+        self.is_unsubscribed = Some(!subscribed);
+        self
+    }
+
+    /// Adds a custom field; the name must be valid `[a-z0-9_]` ([`FieldName::new`]).
+    pub fn field(mut self, name: &str, value: impl Into<String>) -> Result<Self> {
+        self.fields.insert(name, value)?;
+        Ok(self)
+    }
+
+    /// The JSON object sent for this subscriber.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("email".into(), Value::String(self.email.clone()));
+        if let Some(u) = self.is_unsubscribed {
+            m.insert("is_unsubscribed".into(), json!(u8::from(u)));
+        }
+        for (k, v) in self.fields.iter() {
+            m.insert(k.to_string(), Value::String(v.to_string()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// A subscriber as Smaily returns it (`GET contact.php`). Numbers and flags may arrive as
+/// strings; times are Tallinn-local and decode with the right offset.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Contact {
+    /// Email address.
+    pub email: String,
+    /// Whether the contact is unsubscribed.
+    pub is_unsubscribed: bool,
+    /// Created.
+    pub created_at: Option<Zoned>,
+    /// Subscribed.
+    pub subscribed_at: Option<Zoned>,
+    /// Last modified.
+    pub modified_at: Option<Zoned>,
+    /// Unsubscribed.
+    pub unsubscribed_at: Option<Zoned>,
+    /// Last delivery code (0 nothing sent, 200 delivered, SMTP codes, 1001, 1002).
+    pub last_response_code: Option<i64>,
+    /// Last delivery attempt.
+    pub last_response_at: Option<Zoned>,
+    /// Last open.
+    pub last_open_at: Option<Zoned>,
+    /// Opens.
+    pub total_opens: Option<u64>,
+    /// Last click.
+    pub last_click_at: Option<Zoned>,
+    /// Clicks.
+    pub total_clicks: Option<u64>,
+    /// Every other key: the custom fields, as text.
+    pub fields: IndexMap<String, String>,
+}
+
+impl<'de> Deserialize<'de> for Contact {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let mut map = Map::<String, Value>::deserialize(d)?;
+        let email = match map.remove("email") {
+            Some(Value::String(s)) => s,
+            _ => return Err(de::Error::custom("contact without an `email`")),
+        };
+        let mut time = |key: &str| -> std::result::Result<Option<Zoned>, D::Error> {
+            match map.remove(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => {
+                    parse_smaily_time(&s).map_err(|e| de::Error::custom(format!("{key}: {e}")))
+                }
+                Some(v) => Err(de::Error::custom(format!(
+                    "{key}: expected a time, got {v}"
+                ))),
+            }
+        };
+        let created_at = time("created_at")?;
+        let subscribed_at = time("subscribed_at")?;
+        let modified_at = time("modified_at")?;
+        let unsubscribed_at = time("unsubscribed_at")?;
+        let last_response_at = time("last_response_at")?;
+        let last_open_at = time("last_open_at")?;
+        let last_click_at = time("last_click_at")?;
+        let mut int = |key: &str| -> std::result::Result<Option<i64>, D::Error> {
+            match map.remove(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(v) => value_to_i64(&v).map(Some).ok_or_else(|| {
+                    de::Error::custom(format!("{key}: expected an integer, got {v}"))
+                }),
+            }
+        };
+        let last_response_code = int("last_response_code")?;
+        let total_opens = int("total_opens")?.map(|n| n.max(0) as u64);
+        let total_clicks = int("total_clicks")?.map(|n| n.max(0) as u64);
+        let is_unsubscribed = match map.remove("is_unsubscribed") {
+            None | Some(Value::Null) => false,
+            Some(v) => value_to_bool(&v).ok_or_else(|| {
+                de::Error::custom(format!("is_unsubscribed: expected 0/1, got {v}"))
+            })?,
+        };
+        let fields = map
+            .into_iter()
+            .map(|(k, v)| {
+                let text = value_to_text(&v);
+                (k, text)
+            })
+            .collect();
+        Ok(Contact {
+            email,
+            is_unsubscribed,
+            created_at,
+            subscribed_at,
+            modified_at,
+            unsubscribed_at,
+            last_response_code,
+            last_response_at,
+            last_open_at,
+            total_opens,
+            last_click_at,
+            total_clicks,
+            fields,
+        })
+    }
+}
+
+/// One object, or a one-element list of one (seen in the wild for `GET contact.php?email=`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrList {
+    One(Box<Contact>),
+    List(Vec<Contact>),
+}
+
+/// What happened to one subscriber of an [`Client::upsert_many`] call.
+#[derive(Debug, Clone)]
+pub struct UpsertOutcome {
+    /// The subscriber's email, as given.
+    pub email: String,
+    /// The result.
+    pub result: UpsertResult,
+}
+
+/// The result for one subscriber of a batch upsert.
+#[derive(Debug, Clone)]
+pub enum UpsertResult {
+    /// Smaily accepted the row (code 101).
+    Delivered,
+    /// Smaily refused this row on its own (203, 204 or 207), with the server's message.
+    /// Re-sending it unchanged will not help.
+    Rejected {
+        /// Smaily's code.
+        code: u16,
+        /// The server's message, verbatim.
+        message: String,
+    },
+    /// The request carrying this row failed after all retries (transport, 5xx, 429, 205, auth,
+    /// ...). The row may be re-sent later; the same error is shared by its whole chunk.
+    Failed(Arc<Error>),
+}
+
+impl UpsertOutcome {
+    /// Whether the row was delivered.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self.result, UpsertResult::Delivered)
+    }
+}
+
+/// Options for [`Client::segment_subscribers`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SegmentQuery {
+    /// Fields to return (`email` always comes); empty = Smaily's default set.
+    pub fields: Vec<String>,
+    /// Rows per page (default and cap [`MAX_SEGMENT_PAGE`]).
+    pub page_size: Option<u32>,
+}
+
+impl SegmentQuery {
+    /// Asks for these fields only.
+    pub fn fields<I, S>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fields = fields.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Rows per page (1..=25,000).
+    pub fn page_size(mut self, n: u32) -> Self {
+        self.page_size = Some(n.clamp(1, MAX_SEGMENT_PAGE));
+        self
+    }
+}
+
+/// Smaily's well-known segment ids (a plugin convention): every subscriber.
+pub const SEGMENT_ALL: u64 = 1;
+/// Smaily's well-known segment ids (a plugin convention): the unsubscribed.
+pub const SEGMENT_UNSUBSCRIBED: u64 = 2;
+
+#[derive(Deserialize)]
+struct Ok101 {}
+
+impl Client {
+    /// Gets a subscriber by email (`GET contact.php?email=`). A miss (code 206 on HTTP 200) is
+    /// `Ok(None)`. Idempotent (a read).
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let client = fake.client();
+    /// assert!(client.subscriber("nobody@example.com").await.unwrap().is_none());
+    /// # });
+    /// ```
+    pub async fn subscriber(&self, email: &str) -> Result<Option<Contact>> {
+        let req = Request::get("contact.php").query("email", email);
+        match self.read::<OneOrList>(req, "a subscriber").await {
+            Ok(OneOrList::One(c)) => Ok(Some(*c)),
+            Ok(OneOrList::List(list)) => Ok(list.into_iter().next()),
+            Err(Error::Api { code: 206, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates or updates one subscriber (`POST contact.php`). Does not trigger workflows.
+    /// Idempotent (keyed by email): transient failures are retried.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use smaily_client::Subscriber;
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let client = fake.client();
+    /// client.upsert(&Subscriber::new("mari@example.com").field("first_name", "Mari").unwrap()).await.unwrap();
+    /// assert_eq!(fake.subscriber("mari@example.com").unwrap().fields["first_name"], "Mari");
+    /// # });
+    /// ```
+    pub async fn upsert(&self, subscriber: &Subscriber) -> Result<()> {
+        self.write::<Ok101>(Request::post("contact.php", subscriber.to_json()), "result")
+            .await
+            .map(drop)
+    }
+
+    /// Creates or updates any number of subscribers: chunks of the configured batch size
+    /// (default 500) sent as JSON arrays, several at once within the rate limit. A chunk
+    /// answered 203/204/207 is split in halves and re-sent until the bad rows are isolated, so
+    /// good rows are never lost and each bad row carries the server's message. Returns one
+    /// outcome per input row, in input order. Idempotent: transient failures are retried.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use smaily_client::{Subscriber, UpsertResult};
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let client = fake.client();
+    /// let rows = vec![Subscriber::new("a@example.com"), Subscriber::new("not-an-email"), Subscriber::new("b@example.com")];
+    /// let outcomes = client.upsert_many(rows).await;
+    /// assert!(outcomes[0].is_delivered() && outcomes[2].is_delivered());
+    /// assert!(matches!(outcomes[1].result, UpsertResult::Rejected { code: 204, .. }));
+    /// # });
+    /// ```
+    pub async fn upsert_many<I>(&self, subscribers: I) -> Vec<UpsertOutcome>
+    where
+        I: IntoIterator<Item = Subscriber>,
+    {
+        let rows: Vec<Subscriber> = subscribers.into_iter().collect();
+        let mut results: Vec<Option<UpsertResult>> = vec![None; rows.len()];
+        let indices: Vec<usize> = (0..rows.len()).collect();
+        let rows_ref = &rows;
+        let mut done = stream::iter(indices.chunks(self.batch_size()))
+            .map(|chunk| self.upsert_chunk(rows_ref, chunk.to_vec()))
+            .buffer_unordered(self.concurrency());
+        while let Some(chunk_results) = done.next().await {
+            for (i, r) in chunk_results {
+                results[i] = Some(r);
+            }
+        }
+        drop(done);
+        rows.into_iter()
+            .zip(results)
+            .map(|(row, result)| UpsertOutcome {
+                email: row.email,
+                result: result.expect("every row gets a result"),
+            })
+            .collect()
+    }
+
+    /// Sends one chunk, bisecting on row errors. Returns (row index, result) pairs.
+    async fn upsert_chunk(
+        &self,
+        rows: &[Subscriber],
+        chunk: Vec<usize>,
+    ) -> Vec<(usize, UpsertResult)> {
+        let mut out = Vec::with_capacity(chunk.len());
+        let mut queue = VecDeque::from([chunk]);
+        while let Some(part) = queue.pop_front() {
+            let body = if part.len() == 1 {
+                rows[part[0]].to_json()
+            } else {
+                Value::Array(part.iter().map(|&i| rows[i].to_json()).collect())
+            };
+            match self
+                .write::<Ok101>(Request::post("contact.php", body), "result")
+                .await
+            {
+                Ok(_) => out.extend(part.into_iter().map(|i| (i, UpsertResult::Delivered))),
+                Err(Error::Api { code, message }) if ROW_ERROR_CODES.contains(&code) => {
+                    if part.len() == 1 {
+                        out.push((part[0], UpsertResult::Rejected { code, message }));
+                    } else {
+                        tracing::debug!(rows = part.len(), code, "batch refused; bisecting");
+                        let mut left = part;
+                        let right = left.split_off(left.len() / 2);
+                        queue.push_back(left);
+                        queue.push_back(right);
+                    }
+                }
+                Err(e) => {
+                    let e = Arc::new(e);
+                    out.extend(
+                        part.into_iter()
+                            .map(|i| (i, UpsertResult::Failed(Arc::clone(&e)))),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Unsubscribes an address (`POST contact.php` with `is_unsubscribed: 1`). Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// fake.client().unsubscribe("jaan@example.com").await.unwrap();
+    /// assert!(fake.subscriber("jaan@example.com").unwrap().is_unsubscribed);
+    /// # });
+    /// ```
+    pub async fn unsubscribe(&self, email: &str) -> Result<()> {
+        let body = json!({"email": email, "is_unsubscribed": 1});
+        self.write::<Ok101>(Request::post("contact.php", body), "result")
+            .await
+            .map(drop)
+    }
+
+    /// Deletes a subscriber (`POST contact.php` with `is_deleted: 1`): custom data is purged,
+    /// the subscription status is kept. Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let client = fake.client();
+    /// client.upsert(&smaily_client::Subscriber::new("x@example.com")).await.unwrap();
+    /// client.delete("x@example.com").await.unwrap();
+    /// assert!(client.subscriber("x@example.com").await.unwrap().is_none());
+    /// # });
+    /// ```
+    pub async fn delete(&self, email: &str) -> Result<()> {
+        let body = json!({"email": email, "is_deleted": 1});
+        self.write::<Ok101>(Request::post("contact.php", body), "result")
+            .await
+            .map(drop)
+    }
+
+    /// Erases subscribers for good, statistics included (`POST contact/forget.php`, a JSON
+    /// array of emails, chunks of [`FORGET_CHUNK`]). Irreversible; idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// fake.seed_subscribers([smaily_client::Subscriber::new("gone@example.com")]);
+    /// fake.client().forget(["gone@example.com"]).await.unwrap();
+    /// assert!(fake.subscriber("gone@example.com").is_none());
+    /// # });
+    /// ```
+    pub async fn forget<I, S>(&self, emails: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let emails: Vec<String> = emails.into_iter().map(Into::into).collect();
+        for chunk in emails.chunks(FORGET_CHUNK) {
+            let body = Value::Array(chunk.iter().cloned().map(Value::String).collect());
+            self.write::<Ok101>(Request::post("contact/forget.php", body), "result")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One page of a segment's subscribers (`GET contact.php?list=&offset=&limit=&fields=`);
+    /// `page` is a page index. Idempotent.
+    pub async fn segment_page(
+        &self,
+        segment: u64,
+        page: u32,
+        query: &SegmentQuery,
+    ) -> Result<Vec<Contact>> {
+        let limit = query.page_size.unwrap_or(MAX_SEGMENT_PAGE);
+        let mut req = Request::get("contact.php")
+            .query("list", segment)
+            .query("offset", page)
+            .query("limit", limit);
+        if !query.fields.is_empty() {
+            req = req.query("fields", query.fields.join(","));
+        }
+        self.read(req, "a list of subscribers").await
+    }
+
+    /// Every subscriber of a segment, paging to the end (a short or empty page ends it).
+    /// [`SEGMENT_UNSUBSCRIBED`] (2) lists the unsubscribed. Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use futures::TryStreamExt;
+    /// use smaily_client::{SegmentQuery, Subscriber, SEGMENT_UNSUBSCRIBED};
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// fake.seed_subscribers([Subscriber::new("a@example.com").subscribed(false)]);
+    /// let gone: Vec<_> = fake.client()
+    ///     .segment_subscribers(SEGMENT_UNSUBSCRIBED, SegmentQuery::default().fields(["email", "unsubscribed_at"]))
+    ///     .try_collect().await.unwrap();
+    /// assert_eq!(gone[0].email, "a@example.com");
+    /// # });
+    /// ```
+    pub fn segment_subscribers(
+        &self,
+        segment: u64,
+        query: SegmentQuery,
+    ) -> impl Stream<Item = Result<Contact>> + Send + 'static {
+        let client = self.clone();
+        let limit = query.page_size.unwrap_or(MAX_SEGMENT_PAGE) as usize;
+        stream::try_unfold(Some(0u32), move |page| {
+            let client = client.clone();
+            let query = query.clone();
+            async move {
+                let Some(page) = page else { return Ok(None) };
+                let rows = client.segment_page(segment, page, &query).await?;
+                let next = (rows.len() >= limit).then_some(page + 1);
+                Ok(Some((stream::iter(rows.into_iter().map(Ok)), next)))
+            }
+        })
+        .try_flatten()
+    }
+}
+
+/// Serialises as the JSON object sent to Smaily.
+impl Serialize for Subscriber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}

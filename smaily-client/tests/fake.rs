@@ -1,0 +1,362 @@
+//! The client against the fake, in both body encodings: the fake follows the reference, so
+//! these double as conformance tests of the fake.
+#![cfg(feature = "fake")]
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use serde_json::json;
+use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
+use smaily_client::{
+    AutomationTrigger, BodyEncoding, Client, Error, SEGMENT_ALL, SEGMENT_UNSUBSCRIBED,
+    SegmentQuery, Subscriber, UpsertResult,
+};
+
+const ENCODINGS: [BodyEncoding; 2] = [BodyEncoding::Json, BodyEncoding::Form];
+
+fn client(fake: &FakeSmaily, encoding: BodyEncoding) -> Client {
+    fake.client_builder()
+        .body_encoding(encoding)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn upsert_get_unsubscribe_delete_forget_in_both_encodings() {
+    for enc in ENCODINGS {
+        let fake = FakeSmaily::start().await;
+        let c = client(&fake, enc);
+        let sub = Subscriber::new("Mari@example.com")
+            .field("first_name", "Mari")
+            .unwrap();
+        c.upsert(&sub).await.unwrap();
+        let req = fake.requests().pop().unwrap();
+        assert_eq!(req.method, "POST");
+        assert_eq!(req.path, "/api/contact.php");
+        let expected_ct = match enc {
+            BodyEncoding::Json => "application/json",
+            BodyEncoding::Form => "application/x-www-form-urlencoded",
+        };
+        assert_eq!(req.content_type.as_deref(), Some(expected_ct));
+        assert_eq!(
+            req.body_json(),
+            json!({"email":"Mari@example.com","first_name":"Mari"})
+        );
+        assert!(req.authorization.unwrap().starts_with("Basic "));
+
+        let got = c.subscriber("mari@example.com").await.unwrap().unwrap();
+        assert_eq!(got.fields["first_name"], "Mari");
+        assert!(!got.is_unsubscribed);
+        assert!(got.created_at.is_some());
+
+        c.unsubscribe("mari@example.com").await.unwrap();
+        assert!(fake.subscriber("mari@example.com").unwrap().is_unsubscribed);
+        // Omitting is_unsubscribed keeps the status ...
+        c.upsert(
+            &Subscriber::new("mari@example.com")
+                .field("city", "Tartu")
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let stored = fake.subscriber("mari@example.com").unwrap();
+        assert!(stored.is_unsubscribed);
+        assert_eq!(stored.fields["first_name"], "Mari");
+        // ... an explicit subscribe re-subscribes.
+        c.upsert(&Subscriber::new("mari@example.com").subscribed(true))
+            .await
+            .unwrap();
+        assert!(!fake.subscriber("mari@example.com").unwrap().is_unsubscribed);
+
+        c.delete("mari@example.com").await.unwrap();
+        let stored = fake.subscriber("mari@example.com").unwrap();
+        assert!(stored.is_deleted && stored.fields.is_empty());
+        assert!(c.subscriber("mari@example.com").await.unwrap().is_none());
+
+        c.forget(["mari@example.com"]).await.unwrap();
+        assert!(fake.subscriber("mari@example.com").is_none());
+        let req = fake.requests().pop().unwrap();
+        assert_eq!(req.path, "/api/contact/forget.php");
+        assert_eq!(req.body_json(), json!(["mari@example.com"]));
+    }
+}
+
+#[tokio::test]
+async fn real_codes_for_bad_rows() {
+    for enc in ENCODINGS {
+        let fake = FakeSmaily::start().await;
+        let c = client(&fake, enc);
+        let err = c.upsert(&Subscriber::new("no-at-sign")).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Api { code: 204, message } if message == "Invalid email address provided - no-at-sign"),
+            "{err:?}"
+        );
+        let err = c.upsert(&Subscriber::new("")).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Api { code: 207, message } if message.contains("email")),
+            "{err:?}"
+        );
+        let err = c
+            .upsert(&Subscriber::new("a@example.test"))
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, Error::Api { code: 203, .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn batch_upsert_isolates_bad_rows_and_loses_no_good_row() {
+    for enc in ENCODINGS {
+        let fake = FakeSmaily::start().await;
+        let c = fake
+            .client_builder()
+            .body_encoding(enc)
+            .batch_size(100)
+            .build()
+            .unwrap();
+        let rows: Vec<Subscriber> = (0..1000)
+            .map(|i| match i {
+                17 => Subscriber::new("broken"),
+                503 => Subscriber::new("x@reserved.test"),
+                999 => Subscriber::new(""),
+                _ => Subscriber::new(format!("u{i:04}@example.com"))
+                    .field("n", i.to_string())
+                    .unwrap(),
+            })
+            .collect();
+        let out = c.upsert_many(rows).await;
+        assert_eq!(out.len(), 1000);
+        let rejected: Vec<(usize, u16)> = out
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| match &o.result {
+                UpsertResult::Rejected { code, .. } => Some((i, *code)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rejected, [(17, 204), (503, 203), (999, 207)]);
+        assert_eq!(out.iter().filter(|o| o.is_delivered()).count(), 997);
+        assert_eq!(fake.subscriber_count(), 997);
+        assert_eq!(
+            fake.subscriber("u0018@example.com").unwrap().fields["n"],
+            "18"
+        );
+        // 10 chunks + 3 bisections of 100 rows (2 + 2·log2(100)-ish requests each).
+        assert_eq!(c.requests_sent(), fake.request_count());
+        assert!(c.requests_sent() < 10 + 3 * 16, "{}", c.requests_sent());
+    }
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried_and_reported_per_row() {
+    let fake = FakeSmaily::start().await;
+    let c = fake
+        .client_builder()
+        .retry(smaily_client::RetryPolicy::fast(4))
+        .batch_size(2)
+        .concurrency(1)
+        .build()
+        .unwrap();
+    fake.fail_next(1, 503);
+    fake.rate_limit_next(1, 0);
+    fake.fail_next_with_code(1, 205, "Could not add or update provided contact");
+    fake.drop_next(1);
+    let out = c
+        .upsert_many((0..4).map(|i| Subscriber::new(format!("u{i}@example.com"))))
+        .await;
+    assert!(out.iter().all(|o| o.is_delivered()), "{out:?}");
+    assert_eq!(fake.request_count(), 6);
+    assert_eq!(fake.subscriber_count(), 4);
+
+    fake.fail_next(5, 500);
+    let out = c.upsert_many([Subscriber::new("late@example.com")]).await;
+    assert!(
+        matches!(&out[0].result, UpsertResult::Failed(e) if matches!(**e, Error::Server { status: 500, .. }))
+    );
+    assert!(fake.subscriber("late@example.com").is_none());
+}
+
+#[tokio::test]
+async fn auth_plan_block_and_unknown_scripts() {
+    let fake = FakeSmaily::start().await;
+    let wrong = Client::builder("x", FAKE_USER, "wrong")
+        .base_url(fake.base_url())
+        .allow_http(true)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        wrong.subscriber("a@example.com").await,
+        Err(Error::Unauthorized { .. })
+    ));
+    fake.set_plan_blocked(true);
+    assert!(matches!(
+        wrong.subscriber("a@example.com").await,
+        Err(Error::PlanBlocked { .. })
+    ));
+    fake.set_plan_blocked(false);
+    let lost = Client::builder("x", FAKE_USER, FAKE_PASSWORD)
+        .base_url(format!("{}nope/", fake.base_url()))
+        .allow_http(true)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        lost.subscriber("a@example.com").await,
+        Err(Error::NotFound { body }) if body.is_empty()
+    ));
+}
+
+#[tokio::test]
+async fn segments_1_and_2_stream_to_the_end() {
+    let fake = FakeSmaily::start().await;
+    fake.seed_subscribers(
+        (0..25).map(|i| Subscriber::new(format!("s{i:02}@example.com")).subscribed(i % 5 != 0)),
+    );
+    let c = fake.client();
+    let all: Vec<_> = c
+        .segment_subscribers(SEGMENT_ALL, SegmentQuery::default().page_size(10))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 25);
+    assert!(
+        all.windows(2).all(|w| w[0].email < w[1].email),
+        "sorted by email"
+    );
+    let gone: Vec<_> = c
+        .segment_subscribers(
+            SEGMENT_UNSUBSCRIBED,
+            SegmentQuery::default()
+                .fields(["email", "unsubscribed_at"])
+                .page_size(2),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let emails: Vec<_> = gone.iter().map(|c| c.email.as_str()).collect();
+    assert_eq!(
+        emails,
+        [
+            "s00@example.com",
+            "s05@example.com",
+            "s10@example.com",
+            "s15@example.com",
+            "s20@example.com"
+        ]
+    );
+    assert!(
+        gone.iter()
+            .all(|c| c.unsubscribed_at.is_some() && c.fields.is_empty())
+    );
+    // 5 rows, pages of 2: 2 + 2 + 1 (short page ends it).
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|r| r.query.as_deref().is_some_and(|q| q.contains("list=2")))
+        .count();
+    assert_eq!(pages, 3);
+}
+
+#[tokio::test]
+async fn automation_triggers_are_logged_not_repeated() {
+    for enc in ENCODINGS {
+        let fake = FakeSmaily::start().await;
+        let c = client(&fake, enc);
+        fake.seed_subscribers([Subscriber::new("gone@example.com").subscribed(false)]);
+        let t = AutomationTrigger::new([Subscriber::new("gone@example.com")
+            .field("cart", "3")
+            .unwrap()])
+        .workflow(1)
+        .force_opt_in(false)
+        .abandoned_cart(true);
+        assert_eq!(
+            c.trigger_automation(&t).await.unwrap(),
+            ["gone@example.com"]
+        );
+        let log = fake.triggers();
+        assert_eq!(log.len(), 1);
+        assert!(!log[0].force_opt_in);
+        let stored = fake.subscriber("gone@example.com").unwrap();
+        assert!(stored.is_unsubscribed, "force_opt_in=false keeps consent");
+        assert_eq!(stored.fields["cart"], "3");
+        let req = fake.requests().pop().unwrap();
+        let sent = req.body_json();
+        assert_eq!(sent["addresses"][0]["email"], "gone@example.com");
+        // A 500 after processing is not retried: one more request, one more trigger.
+        fake.fail_next(1, 500);
+        assert!(c.trigger_automation(&t).await.is_err());
+        assert_eq!(fake.triggers().len(), 1);
+        let err = c
+            .trigger_automation(
+                &AutomationTrigger::new([Subscriber::new("a@example.com")]).workflow(99),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(221));
+        // Default force_opt_in re-subscribes.
+        c.trigger_automation(&AutomationTrigger::new([Subscriber::new(
+            "gone@example.com",
+        )]))
+        .await
+        .unwrap();
+        assert!(!fake.subscriber("gone@example.com").unwrap().is_unsubscribed);
+    }
+}
+
+#[tokio::test]
+async fn enforced_rate_limit_meets_the_client_limiter() {
+    let fake = FakeSmaily::start().await;
+    fake.enforce_rate_limit(Some(5));
+    // Without a client limiter, a burst earns 429s that are retried after Retry-After.
+    let greedy = fake
+        .client_builder()
+        .retry(smaily_client::RetryPolicy::fast(0))
+        .build()
+        .unwrap();
+    let results =
+        futures::future::join_all((0..8).map(|_| greedy.subscriber("a@example.com"))).await;
+    assert_eq!(
+        results.iter().filter(|r| matches!(r, Err(Error::RateLimited { retry_after: Some(d), .. }) if *d == Duration::from_secs(1))).count(),
+        3
+    );
+    assert_eq!(fake.rate_limited_count(), 3);
+    // With a client limit under the enforced one, a sustained run earns none.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    fake.clear_requests();
+    let polite = fake.client_builder().rate_limit(4).build().unwrap();
+    let started = Instant::now();
+    for _ in 0..8 {
+        polite.subscriber("a@example.com").await.unwrap();
+    }
+    assert_eq!(fake.rate_limited_count(), 0);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    fake.enforce_rate_limit(None);
+}
+
+#[tokio::test]
+async fn holds_100k_subscribers() {
+    let fake = FakeSmaily::start().await;
+    let started = Instant::now();
+    fake.seed_subscribers((0..100_000).map(|i| {
+        Subscriber::new(format!("bulk{i:06}@example.com"))
+            .field("n", i.to_string())
+            .unwrap()
+    }));
+    assert_eq!(fake.subscriber_count(), 100_000);
+    let c = fake.client();
+    let rows: Vec<_> = c
+        .segment_subscribers(SEGMENT_ALL, SegmentQuery::default().fields(["email"]))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 100_000);
+    assert_eq!(
+        fake.request_count(),
+        5,
+        "4 full pages of 25,000 and an empty one"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
