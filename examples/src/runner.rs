@@ -98,7 +98,7 @@ impl Delivery {
 /// panic or give up on the whole batch because of one bad item.
 pub trait Sink: Sync {
     /// Delivers `batch` (at most `job.batch_size` items).
-    fn deliver(&self, batch: &[Item]) -> impl Future<Output = Delivery> + Send;
+    fn deliver(&self, batch: &[Item]) -> impl Future<Output = Delivery>;
 }
 
 /// Everything a run needs besides its source and sink.

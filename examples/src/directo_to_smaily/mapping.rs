@@ -73,12 +73,20 @@ impl Default for DirectoConfig {
 pub struct SmailyConfig {
     /// Requests per second (Smaily documents 5 per IP); 0 turns the limiter off.
     pub requests_per_second: u32,
+    /// How often the client retries one request on a transient error (connect, timeout, 429,
+    /// 5xx, code 205) before the record counts as a failed attempt.
+    pub transport_retries: usize,
+    /// First backoff delay of those retries (exponential with jitter, `Retry-After` honoured).
+    #[serde(with = "crate::config::duration_str")]
+    pub transport_retry_delay: std::time::Duration,
 }
 
 impl Default for SmailyConfig {
     fn default() -> Self {
         Self {
             requests_per_second: 5,
+            transport_retries: 4,
+            transport_retry_delay: std::time::Duration::from_secs(1),
         }
     }
 }
