@@ -1,0 +1,369 @@
+//! End to end: the built `directo-to-smaily` binary against the Directo and Smaily fakes started
+//! here, on loopback.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::Value;
+use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
+use sync_examples::directo_to_smaily::demo;
+use sync_examples::directo_to_smaily::directo::Customer;
+use sync_examples::directo_to_smaily::directo::fake::{FAKE_KEY, FakeDirecto};
+
+const BIN: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
+
+struct World {
+    directo: FakeDirecto,
+    smaily: FakeSmaily,
+    dir: tempfile::TempDir,
+    smaily_url: String,
+}
+
+impl World {
+    async fn start(customers: usize) -> World {
+        let directo = FakeDirecto::start().await.unwrap();
+        let now = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
+            .datetime();
+        directo.seed_customers(demo::customers(customers, now, 600).into_iter().map(|c| {
+            Customer {
+                attrs: c.attrs,
+                datafields: c.datafields,
+            }
+        }));
+        let smaily = FakeSmaily::start().await;
+        let smaily_url = smaily.base_url();
+        World {
+            directo,
+            smaily,
+            dir: tempfile::tempdir().unwrap(),
+            smaily_url,
+        }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
+
+    fn config(&self, extra: &str) -> PathBuf {
+        let path = self.dir.path().join("config.toml");
+        let text = format!(
+            "[job]\n{extra}\n[job.retry]\nattempts = 3\ndelay = \"10ms\"\n\
+             [smaily]\nrequests_per_second = 0\ntransport_retries = 0\ntransport_retry_delay = \"1ms\"\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.current_dir(self.dir.path())
+            .env_remove("DIRECTO_TOKEN")
+            .env_remove("SMAILY_SUBDOMAIN")
+            .env_remove("SYNC_CONFIG")
+            .env_remove("SYNC_STATE")
+            .env("RUST_LOG", "warn")
+            .env("DIRECTO_URL", self.directo.url())
+            .env("DIRECTO_KEY", FAKE_KEY)
+            .env("SMAILY_BASE_URL", &self.smaily_url)
+            .env("SMAILY_USER", FAKE_USER)
+            .env("SMAILY_PASSWORD", FAKE_PASSWORD)
+            .arg("--state")
+            .arg(self.state())
+            .args(args)
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
+        let output = self.command(args).output().await.unwrap();
+        let code = output.status.code().unwrap_or(-1);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let summary = stdout
+            .rfind("\n{")
+            .map(|i| &stdout[i + 1..])
+            .or_else(|| stdout.starts_with('{').then_some(&stdout[..]))
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or(Value::Null);
+        (code, summary, output)
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Subscriber rows the Smaily fake received in `contact.php` POSTs (batches counted per row).
+fn rows_received(smaily: &FakeSmaily) -> usize {
+    smaily
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("contact.php"))
+        .map(|r| match r.body_json() {
+            Value::Array(rows) => rows.len(),
+            Value::Object(_) => 1,
+            _ => 0,
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn full_run_filters_bad_records_then_rerun_sends_nothing() {
+    let world = World::start(1000).await;
+    let config = world.config("batch_size = 100");
+    let config = config.to_str().unwrap();
+    let (code, summary, output) = world.run(&["--config", config, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    let deliverable = demo::deliverable(1000) as u64;
+    assert_eq!(summary["read"], 1000);
+    assert_eq!(summary["delivered"], deliverable, "{summary:#}");
+    assert_eq!(summary["filtered"], 1000 - deliverable);
+    assert_eq!(summary["filtered_by_reason"]["no email"], 40);
+    assert_eq!(
+        summary["filtered_by_reason"]["reserved top-level domain"],
+        20
+    );
+    assert_eq!(
+        summary["rejections"].as_array().unwrap().len() as u64,
+        1000 - deliverable
+    );
+    assert_eq!(summary["requests"], 10);
+    assert_eq!(summary["exit_code"], "success");
+    assert_eq!(world.smaily.subscriber_count() as u64, deliverable);
+    let c = world.smaily.subscriber("customer0@example.com").unwrap();
+    assert_eq!(c.fields["directo_code"], "C000001");
+    assert_eq!(c.fields["name"], "Mari Tamm");
+    // "several" addresses in one field: the first one only (default).
+    assert!(world.smaily.subscriber("customer37@example.com").is_some());
+    assert!(world.smaily.subscriber("accounts37@example.org").is_none());
+
+    let posts_before = rows_received(&world.smaily);
+    let (code, summary, output) = world.run(&["--config", config, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    // The re-run reads from (watermark - 6h overlap): fewer customers, all unchanged.
+    let read = summary["read"].as_u64().unwrap();
+    assert!(read > 0 && read < 1000, "{read}");
+    assert_eq!(
+        summary["skipped"].as_u64().unwrap(),
+        read - summary["filtered"].as_u64().unwrap()
+    );
+    assert_eq!(summary["delivered"], 0);
+    assert_eq!(summary["requests"], 0);
+    assert_eq!(rows_received(&world.smaily), posts_before);
+}
+
+#[tokio::test]
+async fn dry_run_sends_nothing_and_changes_no_state() {
+    let world = World::start(300).await;
+    let (code, summary, output) = world.run(&["--dry-run", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(world.smaily.request_count(), 0);
+    assert!(
+        !world.state().exists(),
+        "a dry run must not create the state file"
+    );
+    assert_eq!(summary["mode"], "dry_run");
+    assert_eq!(summary["delivered"], demo::deliverable(300) as u64);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first[0]["email"], "customer0@example.com");
+
+    // After a real run, a dry run still leaves the file byte for byte as it was.
+    let (code, _, _) = world.run(&[]).await;
+    assert_eq!(code, 0);
+    let before = std::fs::read(world.state()).unwrap();
+    let requests = world.smaily.request_count();
+    let (code, _, _) = world.run(&["--dry-run", "--force"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(world.smaily.request_count(), requests);
+    assert_eq!(std::fs::read(world.state()).unwrap(), before);
+}
+
+#[tokio::test]
+async fn twenty_percent_server_errors_lose_nothing() {
+    let world = World::start(1000).await;
+    let proxy = common::proxy::start(world.smaily_url.trim_end_matches("/api/")).await;
+    proxy.faults.fail_every.store(5, Ordering::SeqCst);
+    let world = World {
+        smaily_url: format!("{}/api/", proxy.url),
+        ..world
+    };
+    let config = world.config("batch_size = 50");
+    let (code, summary, output) = world
+        .run(&["--config", config.to_str().unwrap(), "--json"])
+        .await;
+    let deliverable = demo::deliverable(1000) as u64;
+    assert!(
+        proxy.faults.failed.load(Ordering::SeqCst) >= 4,
+        "faults were injected: {summary:#} {}",
+        stderr(&output)
+    );
+    let delivered = summary["delivered"].as_u64().unwrap();
+    let failed = summary["failed"].as_u64().unwrap();
+    assert_eq!(delivered + failed, deliverable, "{}", stderr(&output));
+    assert_eq!(code, if failed == 0 { 0 } else { 1 });
+    assert_eq!(world.smaily.subscriber_count() as u64, delivered);
+
+    // Whatever was parked goes out on replay.
+    proxy.faults.fail_every.store(0, Ordering::SeqCst);
+    let (code, summary, _) = world.run(&["--replay-failed", "--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(summary["delivered"].as_u64().unwrap(), failed);
+    assert_eq!(world.smaily.subscriber_count() as u64, deliverable);
+}
+
+#[tokio::test]
+async fn failures_are_parked_then_replayed() {
+    let world = World::start(200).await;
+    let config = world.config("batch_size = 100");
+    let config = config.to_str().unwrap();
+    let deliverable = demo::deliverable(200) as u64;
+    // The credentials check (1 request) and 2 batches x 3 attempts all get 503.
+    world.smaily.fail_next(7, 503);
+    let (code, summary, output) = world.run(&["--config", config, "--json"]).await;
+    assert_eq!(code, 1, "{}", stderr(&output));
+    assert_eq!(summary["failed"], deliverable);
+    assert_eq!(summary["parked_total"], deliverable);
+    assert!(
+        summary["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("503")
+    );
+    assert_eq!(summary["failures"][0]["attempts"], 3);
+    assert!(
+        summary["watermark_after"].is_string(),
+        "parked records are settled"
+    );
+    assert_eq!(world.smaily.subscriber_count(), 0);
+
+    let (code, summary, output) = world.run(&["--replay-failed", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["mode"], "replay_failed");
+    assert_eq!(summary["delivered"], deliverable);
+    assert_eq!(summary["parked_total"], 0);
+    assert_eq!(world.smaily.subscriber_count() as u64, deliverable);
+
+    // Nothing left to replay.
+    let (code, summary, _) = world.run(&["--replay-failed", "--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(summary["read"], 0);
+}
+
+#[tokio::test]
+async fn killed_mid_run_then_rerun_loses_nothing_and_duplicates_only_in_flight() {
+    let world = World::start(2000).await;
+    let config = world.config("batch_size = 50\nconcurrency = 2");
+    let config = config.to_str().unwrap();
+    world.smaily.set_delay(Some(Duration::from_millis(40)));
+    let mut child = world.command(&["--config", config]).spawn().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while world.smaily.subscriber_count() < 300 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.start_kill().unwrap();
+    let status = child.wait().await.unwrap();
+    assert!(!status.success());
+    let deliverable = demo::deliverable(2000);
+    assert!(
+        world.smaily.subscriber_count() < deliverable,
+        "killed before the end"
+    );
+
+    world.smaily.set_delay(None);
+    let (code, summary, output) = world.run(&["--config", config, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(world.smaily.subscriber_count(), deliverable, "nothing lost");
+    let resumed = summary["skipped"].as_u64().unwrap();
+    assert!(
+        resumed >= 250,
+        "the re-run skipped what was recorded: {resumed}"
+    );
+    assert_eq!(
+        summary["delivered"].as_u64().unwrap() + resumed,
+        deliverable as u64
+    );
+    // Rows sent twice: at most the batches in flight at the kill.
+    let duplicates = rows_received(&world.smaily) - deliverable;
+    assert!(duplicates <= 2 * 50, "{duplicates} duplicate rows");
+}
+
+#[tokio::test]
+async fn exit_code_2_for_usage_and_configuration_errors() {
+    let world = World::start(10).await;
+    // Unknown flag (clap).
+    let (code, _, _) = world.run(&["--no-such-flag"]).await;
+    assert_eq!(code, 2);
+    // Bad config key.
+    let bad = world.dir.path().join("bad.toml");
+    std::fs::write(&bad, "[job]\nbatchsize = 1\n").unwrap();
+    let (code, _, output) = world.run(&["--config", bad.to_str().unwrap()]).await;
+    assert_eq!(code, 2);
+    assert!(stderr(&output).contains("batchsize"), "{}", stderr(&output));
+    // Missing credentials: one line naming the variable.
+    let output = world
+        .command(&[])
+        .env_remove("SMAILY_PASSWORD")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(text.contains("SMAILY_PASSWORD"), "{text}");
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    // Plain http to a non-loopback host.
+    let output = world
+        .command(&[])
+        .env("SMAILY_BASE_URL", "http://example.com/api/")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    // Wrong Smaily password, wrong Directo key.
+    let output = world
+        .command(&[])
+        .env("SMAILY_PASSWORD", "wrong")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let output = world
+        .command(&[])
+        .env("DIRECTO_KEY", "wrong")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Directo refused"));
+    assert_eq!(world.smaily.subscriber_count(), 0);
+}
+
+#[tokio::test]
+async fn sandbox_runs_with_no_credentials_and_in_memory_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(BIN)
+        .current_dir(dir.path())
+        .env_remove("SMAILY_USER")
+        .env_remove("DIRECTO_KEY")
+        .args(["--sandbox", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["read"], 3000);
+    assert_eq!(summary["delivered"], demo::deliverable(3000) as u64);
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "no files left behind"
+    );
+    let _ = Path::new(BIN);
+}
