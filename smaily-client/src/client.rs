@@ -357,7 +357,6 @@ impl Request {
     }
 
     /// Always JSON, whatever the client's [`BodyEncoding`].
-    #[allow(dead_code)] // TEMP until message/send.php lands
     pub(crate) fn json_only(mut self) -> Self {
         self.json_only = true;
         self

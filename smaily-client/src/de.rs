@@ -23,24 +23,31 @@ impl<'de> Deserialize<'de> for LenientU16 {
     }
 }
 
-/// An integer from a JSON number or a numeric string (`"12"`, `" 3 "`, `"1.0"`).
-pub(crate) fn value_to_i64(v: &Value) -> Option<i64> {
+/// An integer from a JSON number or a numeric string (`"12"`, `" 3 "`, `"1.0"`), with the
+/// full `u64` and `i64` ranges; floats only when whole and exactly representable.
+pub(crate) fn value_to_int(v: &Value) -> Option<i128> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let whole = |f: f64| (f.fract() == 0.0 && f.abs() <= EXACT).then_some(f as i128);
     match v {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+            .or_else(|| n.as_f64().and_then(whole)),
         Value::String(s) => {
             let s = s.trim();
-            s.parse::<i64>().ok().or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.fract() == 0.0)
-                    .map(|f| f as i64)
-            })
+            s.parse::<i128>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().and_then(whole))
         }
-        Value::Bool(b) => Some(i64::from(*b)),
+        Value::Bool(b) => Some(i128::from(*b)),
         _ => None,
     }
+}
+
+/// [`value_to_int`] narrowed to `i64`.
+pub(crate) fn value_to_i64(v: &Value) -> Option<i64> {
+    value_to_int(v).and_then(|n| i64::try_from(n).ok())
 }
 
 /// A boolean from `true`/`false`, `0`/`1`, `"0"`/`"1"`, `"true"`/`"false"`.
@@ -97,19 +104,18 @@ pub(crate) mod opt_time {
 }
 
 /// serde helper: an optional integer that may be a string.
-#[allow(dead_code)] // TEMP
 pub(crate) mod opt_int {
     use super::*;
 
     pub(crate) fn deserialize<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
     where
         D: Deserializer<'de>,
-        T: TryFrom<i64>,
+        T: TryFrom<i128>,
     {
         match Option::<Value>::deserialize(d)? {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(v) => value_to_i64(&v)
+            Some(v) => value_to_int(&v)
                 .and_then(|n| T::try_from(n).ok())
                 .map(Some)
                 .ok_or_else(|| de::Error::custom(format!("expected an integer, got {v}"))),
@@ -124,17 +130,16 @@ pub(crate) mod int {
     pub(crate) fn deserialize<'de, D, T>(d: D) -> Result<T, D::Error>
     where
         D: Deserializer<'de>,
-        T: TryFrom<i64>,
+        T: TryFrom<i128>,
     {
         let v = Value::deserialize(d)?;
-        value_to_i64(&v)
+        value_to_int(&v)
             .and_then(|n| T::try_from(n).ok())
             .ok_or_else(|| de::Error::custom(format!("expected an integer, got {v}")))
     }
 }
 
 /// serde helper: a boolean that may be `0`/`1` or a string.
-#[allow(dead_code)] // TEMP
 pub(crate) mod boolish {
     use super::*;
 
@@ -180,6 +185,13 @@ mod tests {
         assert_eq!(value_to_i64(&"12".into()), Some(12));
         assert_eq!(value_to_i64(&serde_json::json!(3)), Some(3));
         assert_eq!(value_to_i64(&"x".into()), None);
+        assert_eq!(value_to_i64(&serde_json::json!(1e300)), None);
+        assert_eq!(value_to_i64(&serde_json::json!(u64::MAX)), None);
+        assert_eq!(
+            value_to_int(&serde_json::json!(u64::MAX)),
+            Some(i128::from(u64::MAX))
+        );
+        assert_eq!(value_to_i64(&"2.0".into()), Some(2));
         assert_eq!(value_to_bool(&"1".into()), Some(true));
         assert_eq!(value_to_bool(&"0".into()), Some(false));
         assert_eq!(value_to_bool(&serde_json::json!(1)), Some(true));
@@ -200,6 +212,12 @@ mod tests {
         #[test]
         fn integers_survive_as_strings(n in proptest::num::i64::ANY) {
             proptest::prop_assert_eq!(value_to_i64(&Value::String(n.to_string())), Some(n));
+        }
+
+        #[test]
+        fn u64_survives_as_number_and_string(n in proptest::num::u64::ANY) {
+            proptest::prop_assert_eq!(value_to_int(&serde_json::json!(n)), Some(i128::from(n)));
+            proptest::prop_assert_eq!(value_to_int(&Value::String(n.to_string())), Some(i128::from(n)));
         }
     }
 }

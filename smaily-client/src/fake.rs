@@ -549,6 +549,10 @@ fn process(state: &Mutex<FakeState>, req: &ReceivedRequest) -> Response {
         ("GET", "workflows.php") => ok(Value::Array(s.workflows.clone())),
         ("POST", "message/send.php") => send_message(&mut s, req, &body),
         ("POST", "unsubscribe.php") => unsubscribe_from_campaign(&mut s, &body),
+        ("GET", "organizations/users.php") => ok(json!([{
+            "id": 1, "email": "owner@example.com", "first_name": "Fake", "last_name": "Owner",
+            "is_owner": true, "role": {"id": 1, "name": "Owner"}
+        }])),
         (_, known)
             if [
                 "contact.php",

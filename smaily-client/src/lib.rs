@@ -35,11 +35,15 @@
 #![deny(missing_docs)]
 
 mod automations;
+mod campaigns;
 mod client;
 mod de;
 mod error;
 mod fields;
 pub mod form;
+mod messages;
+mod organizations;
+mod segments;
 mod subscribers;
 
 #[cfg(feature = "fake")]
@@ -48,12 +52,22 @@ pub mod fake;
 pub use automations::{
     AutomationTrigger, FormWorkflow, TemplateRef, Workflow, WorkflowQuery, WorkflowSection,
 };
+pub use campaigns::{
+    AbTest, AbTestLaunch, Campaign, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStats,
+    CampaignStatus,
+};
 pub use client::{
     BodyEncoding, Client, ClientBuilder, DEFAULT_BATCH_SIZE, DOCUMENTED_RATE_LIMIT, RetryPolicy,
 };
 pub use de::{SMAILY_TZ, format_smaily_time, parse_smaily_time};
 pub use error::{Error, Result};
 pub use fields::{CustomFields, FieldName, READ_ONLY_KEYS, RESERVED_KEYS};
+pub use messages::{
+    ActionsEncoding, Address, Attachment, HistoryEntry, LogQuery, LogSelector, Message,
+    MessageAction,
+};
+pub use organizations::{OrganizationUser, Role, Template, TemplateQuery};
+pub use segments::{FilterType, Operator, Rule, Segment, SegmentDefinition, SegmentRules};
 pub use subscribers::{
     Contact, FORGET_CHUNK, MAX_SEGMENT_PAGE, SEGMENT_ALL, SEGMENT_UNSUBSCRIBED, SegmentQuery,
     Subscriber, UpsertOutcome, UpsertResult,

@@ -360,3 +360,78 @@ async fn holds_100k_subscribers() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn segments_campaign_unsubscribe_messages_and_users() {
+    for enc in ENCODINGS {
+        let fake = FakeSmaily::start().await;
+        let c = client(&fake, enc);
+        fake.seed_subscribers([
+            Subscriber::new("a@example.com"),
+            Subscriber::new("b@example.com").subscribed(false),
+        ]);
+        let segs = c.segments().await.unwrap();
+        assert_eq!(
+            segs.iter()
+                .map(|s| (s.id, s.subscribers_count))
+                .collect::<Vec<_>>(),
+            [(1, Some(2)), (2, Some(1))]
+        );
+        assert_eq!(c.segment(2).await.unwrap().filter_data.len(), 1);
+        assert_eq!(c.segment(3).await.unwrap_err().code(), Some(208));
+
+        c.unsubscribe_from_campaign("a@example.com", 5)
+            .await
+            .unwrap();
+        assert!(fake.subscriber("a@example.com").unwrap().is_unsubscribed);
+        let req = fake.requests().pop().unwrap();
+        assert_eq!(
+            req.body_json()["campaign_id"].to_string().trim_matches('"'),
+            "5"
+        );
+
+        // message/send.php is JSON whatever the client's encoding.
+        let ids = c
+            .send_message(&smaily_client::Message::new(
+                1,
+                ["a@example.com", "b@example.com"],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(
+            fake.requests().pop().unwrap().content_type.as_deref(),
+            Some("application/json")
+        );
+        let err = c
+            .send_message(&smaily_client::Message::new(42, ["a@example.com"]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(221));
+        assert_eq!(fake.sent_messages().len(), 1);
+
+        let users = c.organization_users(0, 250).await.unwrap();
+        assert!(users[0].is_owner);
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_gives_201() {
+    let fake = FakeSmaily::start().await;
+    let http = reqwest::Client::new();
+    let body: serde_json::Value = http
+        .get(
+            format!("{}autoresponder.php", fake.base_url()).replace("autoresponder", "unsubscribe"),
+        )
+        .basic_auth(FAKE_USER, Some(FAKE_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        json!({"code": 201, "message": "Data must be posted with POST method."})
+    );
+}

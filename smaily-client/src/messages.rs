@@ -1,0 +1,296 @@
+//! Transactional messages (`message/send.php`, `message/action/log.php`) and the subscriber
+//! action log (`history.php`).
+
+use jiff::{Timestamp, Zoned};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::client::{Client, Request};
+use crate::error::{Error, Result};
+
+/// A sender or reply-to address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Address {
+    /// Email.
+    pub email: String,
+    /// Display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// An attachment: base64 `content` or a public `url`, plus a file name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    /// Base64 content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Public URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// File name (required).
+    pub filename: String,
+}
+
+/// A message to send through a workflow (`POST message/send.php`, always JSON).
+///
+/// ```
+/// let m = smaily_client::Message::new(12, ["mari@example.com"]).context("order", "1001");
+/// assert_eq!(m.context["order"], "1001");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// The workflow whose sections are sent.
+    pub autoresponder_id: u64,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Sender override.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Address>,
+    /// Reply-to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Address>,
+    /// Template context shared by every recipient (values are text).
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub context: Map<String, Value>,
+    /// Attachments (only if enabled on the account).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+impl Message {
+    /// A message from workflow `autoresponder_id` to these recipients.
+    pub fn new<I, S>(autoresponder_id: u64, to: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Message {
+            autoresponder_id,
+            to: to.into_iter().map(Into::into).collect(),
+            from: None,
+            reply_to: None,
+            context: Map::new(),
+            attachments: Vec::new(),
+        }
+    }
+
+    /// Adds a context value.
+    pub fn context(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.context.insert(key.into(), Value::String(value.into()));
+        self
+    }
+}
+
+#[derive(Deserialize)]
+struct Sent {
+    #[serde(default)]
+    message_ids: Vec<Value>,
+}
+
+/// Selects rows of an action log: from a sequence id, for one message, or a time range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogSelector {
+    /// `since_seq_id` (0 = from the first row; needs a `limit`; no paging).
+    SinceSeqId(u64),
+    /// `message_id` (message action log only).
+    MessageId(u64),
+    /// `start_at` / `end_at` (sent as UNIX seconds, UTC).
+    Range {
+        /// Start.
+        start: Timestamp,
+        /// End (not before start: else code 224).
+        end: Timestamp,
+    },
+}
+
+/// How `history.php` multi-value `actions` are sent (undocumented: comma-separated was
+/// verified live; older docs used brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActionsEncoding {
+    /// `actions=click,view` (default).
+    #[default]
+    Comma,
+    /// `actions[]=click&actions[]=view`.
+    Brackets,
+}
+
+/// A query of the subscriber action log (`GET history.php`) or message action log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogQuery {
+    /// Which rows.
+    pub selector: LogSelector,
+    /// Rows per page (≤ 10,000).
+    pub limit: Option<u32>,
+    /// Page index (not with `SinceSeqId`).
+    pub page: Option<u32>,
+    /// Actions to keep (`bounce`, `click`, `complaint`, `create`, `delete`, `modify`, `optin`,
+    /// `optout`, `send`, `view`); empty = all. Subscriber log only.
+    pub actions: Vec<String>,
+    /// How `actions` are encoded.
+    pub actions_encoding: ActionsEncoding,
+}
+
+impl LogQuery {
+    /// Rows after a sequence id, `limit` at a time.
+    pub fn since(seq_id: u64, limit: u32) -> Self {
+        LogQuery {
+            selector: LogSelector::SinceSeqId(seq_id),
+            limit: Some(limit.min(10_000)),
+            page: None,
+            actions: Vec::new(),
+            actions_encoding: ActionsEncoding::Comma,
+        }
+    }
+
+    /// Rows in a time range.
+    pub fn range(start: Timestamp, end: Timestamp) -> Self {
+        LogQuery {
+            selector: LogSelector::Range { start, end },
+            limit: None,
+            page: None,
+            actions: Vec::new(),
+            actions_encoding: ActionsEncoding::Comma,
+        }
+    }
+
+    fn apply(&self, mut req: Request, allow_message_id: bool) -> Result<Request> {
+        match &self.selector {
+            LogSelector::SinceSeqId(id) => {
+                if self.limit.is_none() {
+                    return Err(Error::invalid("limit", "since_seq_id requires a limit"));
+                }
+                if self.page.is_some() {
+                    return Err(Error::invalid("offset", "not allowed with since_seq_id"));
+                }
+                req = req.query("since_seq_id", id);
+            }
+            LogSelector::MessageId(id) if allow_message_id => req = req.query("message_id", id),
+            LogSelector::MessageId(_) => {
+                return Err(Error::invalid(
+                    "message_id",
+                    "only for the message action log",
+                ));
+            }
+            LogSelector::Range { start, end } => {
+                if end < start {
+                    return Err(Error::invalid("end_at", "end cannot be before start"));
+                }
+                req = req
+                    .query("start_at", start.as_second())
+                    .query("end_at", end.as_second());
+            }
+        }
+        req = req
+            .query_opt("limit", self.limit.map(|l| l.min(10_000)))
+            .query_opt("offset", self.page);
+        if !self.actions.is_empty() {
+            req = match self.actions_encoding {
+                ActionsEncoding::Comma => req.query("actions", self.actions.join(",")),
+                ActionsEncoding::Brackets => self
+                    .actions
+                    .iter()
+                    .fold(req, |r, a| r.query("actions[]", a)),
+            };
+        }
+        Ok(req)
+    }
+}
+
+/// A row of the subscriber action log.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct HistoryEntry {
+    /// Sequence id (only when querying by `since_seq_id`).
+    #[serde(default, deserialize_with = "crate::de::opt_int::deserialize")]
+    pub seq_id: Option<u64>,
+    /// Email.
+    pub email: String,
+    /// When (Tallinn-local on the wire).
+    #[serde(default, deserialize_with = "crate::de::opt_time::deserialize")]
+    pub time: Option<Zoned>,
+    /// Campaign id.
+    #[serde(default, deserialize_with = "crate::de::opt_int::deserialize")]
+    pub campaign_id: Option<u64>,
+    /// Campaign name.
+    #[serde(default)]
+    pub campaign_name: Option<String>,
+    /// Action (`click`, `optout`, ...).
+    pub action: String,
+    /// Action detail (a URL for clicks, ...), as sent.
+    #[serde(default)]
+    pub value: Value,
+}
+
+/// A row of the message action log.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct MessageAction {
+    /// Sequence id.
+    #[serde(deserialize_with = "crate::de::int::deserialize")]
+    pub seq_id: u64,
+    /// Message id.
+    #[serde(deserialize_with = "crate::de::int::deserialize")]
+    pub message_id: u64,
+    /// Email.
+    pub email: String,
+    /// Campaign id.
+    #[serde(default, deserialize_with = "crate::de::opt_int::deserialize")]
+    pub campaign_id: Option<u64>,
+    /// Section id.
+    #[serde(default, deserialize_with = "crate::de::opt_int::deserialize")]
+    pub section_id: Option<u64>,
+    /// `bounce`, `click`, `complaint`, `optout`, `send` or `view`.
+    pub action: String,
+    /// Detail object, as sent.
+    #[serde(default)]
+    pub value: Value,
+    /// When (RFC 3339).
+    #[serde(default, deserialize_with = "crate::de::opt_time::deserialize")]
+    pub created_at: Option<Zoned>,
+}
+
+impl Client {
+    /// Sends a workflow's message to recipients (`POST message/send.php`, always JSON; skips
+    /// workflow filters and delays); returns the message ids. **Not idempotent**: retried only
+    /// when provably not processed.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let ids = fake.client()
+    ///     .send_message(&smaily_client::Message::new(1, ["mari@example.com"]).context("code", "X1"))
+    ///     .await.unwrap();
+    /// assert_eq!(ids.len(), 1);
+    /// assert_eq!(fake.sent_messages()[0]["context"]["code"], "X1");
+    /// # });
+    /// ```
+    pub async fn send_message(&self, message: &Message) -> Result<Vec<u64>> {
+        if message.to.is_empty() {
+            return Err(Error::invalid("to", "at least one recipient is required"));
+        }
+        let body =
+            serde_json::to_value(message).map_err(|e| Error::invalid("message", e.to_string()))?;
+        let req = Request::post("message/send.php", body)
+            .json_only()
+            .not_idempotent();
+        let sent: Sent = self.write(req, "message ids").await?;
+        Ok(sent
+            .message_ids
+            .iter()
+            .filter_map(crate::de::value_to_i64)
+            .filter_map(|n| u64::try_from(n).ok())
+            .collect())
+    }
+
+    /// The message action log (`GET message/action/log.php`; 30 days' retention). Idempotent.
+    pub async fn message_log(&self, query: &LogQuery) -> Result<Vec<MessageAction>> {
+        let req = query.apply(Request::get("message/action/log.php"), true)?;
+        self.read(req, "message actions").await
+    }
+
+    /// The subscriber action log (`GET history.php`; 30 days' retention). Idempotent.
+    pub async fn subscriber_history(&self, query: &LogQuery) -> Result<Vec<HistoryEntry>> {
+        let req = query.apply(Request::get("history.php"), false)?;
+        self.read(req, "subscriber actions").await
+    }
+}

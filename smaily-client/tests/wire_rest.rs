@@ -1,0 +1,461 @@
+//! Wire tests for segments, campaigns, A/B tests, templates, users, messages and action logs.
+
+use jiff::Timestamp;
+use serde_json::json;
+use smaily_client::{
+    AbTestLaunch, ActionsEncoding, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStatus,
+    Client, Error, FilterType, LogQuery, LogSelector, Message, Operator, RetryPolicy, Rule,
+    SegmentDefinition, TemplateQuery,
+};
+use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn setup() -> (MockServer, Client) {
+    let s = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(599))
+        .with_priority(u8::MAX)
+        .expect(0)
+        .named("unexpected request")
+        .mount(&s)
+        .await;
+    let c = Client::builder("acme", "user", "s3cret")
+        .base_url(format!("{}/api/", s.uri()))
+        .allow_http(true)
+        .rate_limit(0)
+        .retry(RetryPolicy::fast(2))
+        .build()
+        .unwrap();
+    (s, c)
+}
+
+fn html(body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "text/html")
+}
+
+#[tokio::test]
+async fn segments_list_get_and_save() {
+    let (s, c) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/list.php"))
+        .and(query_param_is_missing("id"))
+        .respond_with(html(
+            r#"[{"id":1,"name":"All","subscribers_count":"12"},{"id":"2","name":"Unsub"}]"#,
+        ))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/list.php"))
+        .and(query_param("id", "7"))
+        .respond_with(html(r#"{"id":7,"name":"VIP","filter_type":"ANY","filter_data":[["store",["Equal","12"]],["total_opens",["GreaterThan",3]]],"subscribers_count":4}"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/list.php"))
+        .and(query_param("id", "8"))
+        .respond_with(html(
+            r#"{"code":208,"message":"Could not find list with ID - 8"}"#,
+        ))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/list.php"))
+        .and(body_json(
+            json!({"name":"VIP","filter_type":"ALL","filter_data":[["store",["Equal","12"]]]}),
+        ))
+        // Sent twice: a 500 on a create is not retried, then a real create.
+        .respond_with(html(r#"{"code":101,"message":"OK","id":"9"}"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/list.php"))
+        .and(body_json(json!({"id":9,"name":"VIP","filter_type":"ALL","filter_data":[["store",["Equal","12"]]]})))
+        .respond_with(html(r#"{"code":217,"message":"Unknown column in filter data - store"}"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let list = c.segments().await.unwrap();
+    assert_eq!(
+        (
+            list[0].subscribers_count,
+            list[1].id,
+            list[1].subscribers_count
+        ),
+        (Some(12), 2, None)
+    );
+    let seg = c.segment(7).await.unwrap();
+    assert_eq!(seg.filter_type, FilterType::Any);
+    assert_eq!(
+        seg.filter_data[1],
+        Rule {
+            field: "total_opens".into(),
+            operator: Operator::GreaterThan,
+            value: "3".into()
+        }
+    );
+    assert_eq!(c.segment(8).await.unwrap_err().code(), Some(208));
+    let mut def = SegmentDefinition {
+        id: None,
+        name: "VIP".into(),
+        filter_type: FilterType::All,
+        filter_data: vec![Rule {
+            field: "store".into(),
+            operator: Operator::Equal,
+            value: "12".into(),
+        }],
+    };
+    assert_eq!(c.save_segment(&def).await.unwrap(), 9);
+    def.id = Some(9);
+    let err = c.save_segment(&def).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Api { code: 217, ref message } if message == "Unknown column in filter data - store")
+    );
+}
+
+#[tokio::test]
+async fn campaigns_list_launch_stats_and_unsubscribe() {
+    let (s, c) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/campaign.php"))
+        .and(query_param("status[]", "COMPLETED"))
+        .and(query_param("tags[]", "news"))
+        .and(query_param("sort_by", "created_at"))
+        .and(query_param("sort_order", "DESC"))
+        .and(query_param("page", "1"))
+        .respond_with(html(r#"[
+            {"id":"5","name":"May","template":{"id":1,"name":"T","preview_url":"https://p"},"tags":["news"],"created_at":"2024-05-01 10:00:00","completed_at":"2024-05-01 11:00:00","status":"COMPLETED"},
+            {"id":6,"name":"Old","template":"DELETED","tags":[],"created_at":"2024-01-01 10:00:00","completed_at":null,"status":"COMPLETED"}]"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let q = CampaignQuery {
+        status: vec![CampaignStatus::Completed],
+        tags: vec!["news".into()],
+        sort_order: Some("DESC".into()),
+        page: Some(1),
+        ..Default::default()
+    };
+    let list = c.campaigns(&q).await.unwrap();
+    assert_eq!(list[0].template.as_ref().unwrap().id, 1);
+    assert!(list[1].template.is_none());
+    assert_eq!(
+        list[0].created_at.as_ref().unwrap().offset().seconds(),
+        3 * 3600
+    );
+
+    Mock::given(method("POST"))
+        .and(path("/api/campaign.php"))
+        .and(body_json(json!({
+            "subject":"Hi","from":"news@example.com","from_name":"News","template_id":3,
+            "list":[1,2],"due":"2024-12-24 18:00:00","tags":["xmas"],"save_as_draft":1
+        })))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1) // not idempotent: a 503 is not retried
+        .mount(&s)
+        .await;
+    let due: jiff::Zoned = "2024-12-24T16:00:00Z"
+        .parse::<Timestamp>()
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC);
+    let launch = CampaignLaunch {
+        subject: "Hi".into(),
+        from: "news@example.com".into(),
+        from_name: Some("News".into()),
+        reply_to: None,
+        content: CampaignContent::Template(3),
+        lists: vec![1, 2],
+        due: Some(due),
+        tags: vec!["xmas".into()],
+        save_as_draft: true,
+    };
+    assert!(matches!(
+        c.launch_campaign(&launch).await,
+        Err(Error::Server { status: 503, .. })
+    ));
+
+    Mock::given(method("POST"))
+        .and(path("/api/campaign.php"))
+        .and(body_json(
+            json!({"subject":"Hi","from":"news@example.com","html":"https://x/y.html","list":1}),
+        ))
+        .respond_with(html(
+            r#"{"code":209,"message":"Could not load content from remote URL - https://x/y.html"}"#,
+        ))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let launch = CampaignLaunch {
+        from_name: None,
+        content: CampaignContent::HtmlUrl("https://x/y.html".into()),
+        lists: vec![1],
+        due: None,
+        tags: vec![],
+        save_as_draft: false,
+        ..launch
+    };
+    assert_eq!(
+        c.launch_campaign(&launch).await.unwrap_err().code(),
+        Some(209)
+    );
+
+    Mock::given(method("GET"))
+        .and(path("/api/campaign.php"))
+        .and(query_param("id", "5"))
+        .and(query_param("detailed", "1"))
+        .and(query_param("offset", "0"))
+        .and(query_param("limit", "10000"))
+        .respond_with(html(r#"{"total_count":"3","delivered_count":2,"opened_unique_count":1,"addresses":[{"email":"a@x.ee","delivered":1}]}"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/campaign.php"))
+        .and(query_param("id", "99"))
+        .respond_with(html(
+            r#"{"code":216,"message":"Could not find campaign matching provided ID"}"#,
+        ))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let stats = c.campaign_stats(5, Some((0, 50_000))).await.unwrap();
+    assert_eq!(
+        (stats.count("total_count"), stats.count("delivered_count")),
+        (Some(3), Some(2))
+    );
+    assert_eq!(stats.addresses[0]["email"], "a@x.ee");
+    assert_eq!(
+        c.campaign_stats(99, None).await.unwrap_err().code(),
+        Some(216)
+    );
+
+    Mock::given(method("POST"))
+        .and(path("/api/unsubscribe.php"))
+        .and(body_json(json!({"email":"a@x.ee","campaign_id":5})))
+        .respond_with(html(r#"{"code":101,"message":"OK"}"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    c.unsubscribe_from_campaign("a@x.ee", 5).await.unwrap();
+}
+
+#[tokio::test]
+async fn ab_tests_templates_and_users() {
+    let (s, c) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/split.php"))
+        .and(query_param("offset", "2"))
+        .and(query_param("limit", "10"))
+        .respond_with(html(r#"[{"id":4,"name":"Subject test","status":"PENDING","tags":[],"created_at":"2024-02-01 08:00:00","size":20}]"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/split.php"))
+        .and(query_param("id", "4"))
+        .respond_with(html(r#"{"total_count":10,"click_count":"2"}"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/split.php"))
+        .and(body_json(
+            json!({"splits":[5,6],"list":1,"save_as_draft":1}),
+        ))
+        .respond_with(html(r#"{"code":101,"message":"OK","id":12}"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/templates.php"))
+        .and(query_param("limit", "1000"))
+        .and(query_param("sort_by", "name"))
+        .and(query_param("sort_order", "asc"))
+        .respond_with(html(r#"[{"id":1,"type":"wysiwyg","name":"N","created_at":"2024-01-01T10:00:00+02:00","modified_at":"2024-06-01T10:00:00+03:00","preview_url":"https://p"}]"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/organizations/users.php"))
+        .and(query_param("page", "0"))
+        .and(query_param("limit", "250"))
+        .respond_with(html(r#"[{"id":1,"email":"o@x.ee","first_name":"O","last_name":"W","is_owner":"1","role":{"id":"2","name":"Admin"}}]"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let q = CampaignQuery {
+        limit: Some(10),
+        page: Some(2),
+        ..Default::default()
+    };
+    let tests = c.ab_tests(&q).await.unwrap();
+    assert_eq!(
+        (tests[0].id, tests[0].status),
+        (4, Some(CampaignStatus::Pending))
+    );
+    assert_eq!(tests[0].extra["size"], 20);
+    assert_eq!(
+        c.ab_test_stats(4).await.unwrap().count("click_count"),
+        Some(2)
+    );
+    let launch = AbTestLaunch {
+        splits: vec![5, 6],
+        list: 1,
+        save_as_draft: true,
+    };
+    assert_eq!(c.launch_ab_test(&launch).await.unwrap(), 12);
+    assert!(matches!(
+        c.launch_ab_test(&AbTestLaunch {
+            splits: vec![5],
+            ..launch
+        })
+        .await,
+        Err(Error::InvalidInput { .. })
+    ));
+    let t = c
+        .templates(&TemplateQuery {
+            limit: Some(5000),
+            sort_by: Some("name".into()),
+            sort_order: Some("asc".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(t[0].kind, "wysiwyg");
+    assert_eq!(
+        t[0].modified_at.as_ref().unwrap().timestamp().to_string(),
+        "2024-06-01T07:00:00Z"
+    );
+    let users = c.organization_users(0, 1000).await.unwrap();
+    assert!(users[0].is_owner);
+    assert_eq!(users[0].role.name, "Admin");
+}
+
+#[tokio::test]
+async fn send_message_is_json_only_and_not_retried() {
+    let s = MockServer::start().await;
+    let c = Client::builder("acme", "user", "s3cret")
+        .base_url(format!("{}/api/", s.uri()))
+        .allow_http(true)
+        .rate_limit(0)
+        .retry(RetryPolicy::fast(2))
+        .body_encoding(smaily_client::BodyEncoding::Form)
+        .build()
+        .unwrap();
+    let expected = json!({
+        "autoresponder_id": 3,
+        "to": ["a@x.ee", "b@x.ee"],
+        "from": {"email": "shop@x.ee", "name": "Shop"},
+        "context": {"order": "1001"},
+        "attachments": [{"url": "https://x/i.pdf", "filename": "i.pdf"}]
+    });
+    Mock::given(method("POST"))
+        .and(path("/api/message/send.php"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(&expected))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/message/send.php"))
+        .respond_with(html(
+            r#"{"code":101,"message":"OK","message_ids":[11,"12"]}"#,
+        ))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let mut m = Message::new(3, ["a@x.ee", "b@x.ee"]).context("order", "1001");
+    m.from = Some(smaily_client::Address {
+        email: "shop@x.ee".into(),
+        name: Some("Shop".into()),
+    });
+    m.attachments.push(smaily_client::Attachment {
+        content: None,
+        url: Some("https://x/i.pdf".into()),
+        filename: "i.pdf".into(),
+    });
+    assert!(matches!(
+        c.send_message(&m).await,
+        Err(Error::Server { status: 500, .. })
+    ));
+    assert_eq!(c.send_message(&m).await.unwrap(), [11, 12]);
+    assert_eq!(c.requests_sent(), 2);
+}
+
+#[tokio::test]
+async fn action_logs() {
+    let (s, c) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/history.php"))
+        .and(query_param("since_seq_id", "0"))
+        .and(query_param("limit", "10000"))
+        .and(query_param("actions", "click,optout"))
+        .respond_with(html(r#"[{"seq_id":"1","email":"a@x.ee","time":"2024-07-01 12:00:00","campaign_id":5,"campaign_name":"May","action":"click","value":"https://shop"}]"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/history.php"))
+        .and(query_param("start_at", "1700000000"))
+        .and(query_param("end_at", "1700086400"))
+        .and(query_param("actions[]", "view"))
+        .and(query_param("offset", "1"))
+        .respond_with(html(
+            r#"{"code":224,"message":"End date cannot be before start"}"#,
+        ))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/message/action/log.php"))
+        .and(query_param("message_id", "11"))
+        .respond_with(html(r#"[{"seq_id":18446744073709551615,"message_id":11,"email":"a@x.ee","campaign_id":1,"section_id":2,"action":"view","value":{"ip":"1.2.3.4"},"created_at":"2024-07-01T09:00:00+00:00"}]"#))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let mut q = LogQuery::since(0, 50_000);
+    q.actions = vec!["click".into(), "optout".into()];
+    let rows = c.subscriber_history(&q).await.unwrap();
+    assert_eq!(rows[0].seq_id, Some(1));
+    assert_eq!(
+        rows[0].time.as_ref().unwrap().timestamp().to_string(),
+        "2024-07-01T09:00:00Z"
+    );
+    let start = Timestamp::from_second(1_700_000_000).unwrap();
+    let end = Timestamp::from_second(1_700_086_400).unwrap();
+    let mut q = LogQuery::range(start, end);
+    q.actions = vec!["view".into()];
+    q.actions_encoding = ActionsEncoding::Brackets;
+    q.page = Some(1);
+    assert_eq!(
+        c.subscriber_history(&q).await.unwrap_err().code(),
+        Some(224)
+    );
+    assert!(matches!(
+        c.subscriber_history(&LogQuery::range(end, start)).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    let mut q = LogQuery::range(start, end);
+    q.selector = LogSelector::MessageId(11);
+    assert!(matches!(
+        c.subscriber_history(&q).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    let actions = c.message_log(&q).await.unwrap();
+    assert_eq!(actions[0].seq_id, u64::MAX, "seq_id is a full u64");
+    assert_eq!(actions[0].value["ip"], "1.2.3.4");
+    assert_eq!(
+        actions[0]
+            .created_at
+            .as_ref()
+            .unwrap()
+            .timestamp()
+            .to_string(),
+        "2024-07-01T09:00:00Z"
+    );
+}
