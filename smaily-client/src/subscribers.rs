@@ -64,7 +64,7 @@ impl Subscriber {
         self
     }
 
-    /// Adds a custom field; the name must be valid `[a-z0-9_]` ([`FieldName::new`]).
+    /// Adds a custom field; the name must be valid `[a-z0-9_]` ([`FieldName::new`](crate::FieldName::new)).
     pub fn field(mut self, name: &str, value: impl Into<String>) -> Result<Self> {
         self.fields.insert(name, value)?;
         Ok(self)

@@ -435,3 +435,61 @@ async fn wrong_method_gives_201() {
         json!({"code": 201, "message": "Data must be posted with POST method."})
     );
 }
+
+#[tokio::test]
+async fn timeouts_retry_upserts_but_not_triggers() {
+    let fake = FakeSmaily::start().await;
+    let c = fake
+        .client_builder()
+        .timeout(Duration::from_millis(150))
+        .retry(smaily_client::RetryPolicy::fast(1))
+        .build()
+        .unwrap();
+    fake.set_delay(Some(Duration::from_millis(400)));
+    let err = c
+        .upsert(&Subscriber::new("slow@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(
+        fake.request_count(),
+        2,
+        "upsert retried once after a timeout"
+    );
+    fake.clear_requests();
+    let err = c
+        .trigger_automation(&AutomationTrigger::new([Subscriber::new(
+            "slow@example.com",
+        )]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert_eq!(
+        fake.request_count(),
+        1,
+        "a trigger that may have run is never repeated"
+    );
+    fake.set_delay(None);
+}
+
+#[tokio::test]
+async fn upserts_100k_rows_in_200_requests() {
+    let fake = FakeSmaily::start().await;
+    fake.record_requests(false);
+    let c = fake.client_builder().concurrency(5).build().unwrap();
+    let started = Instant::now();
+    let out = c
+        .upsert_many((0..100_000).map(|i| {
+            Subscriber::new(format!("row{i:06}@example.com"))
+                .field("first_name", "Mari")
+                .unwrap()
+        }))
+        .await;
+    let elapsed = started.elapsed();
+    assert!(out.iter().all(|o| o.is_delivered()));
+    assert_eq!(fake.subscriber_count(), 100_000);
+    assert_eq!((c.requests_sent(), fake.request_count()), (200, 200));
+    assert!(fake.requests().is_empty());
+    eprintln!("100,000 upserts in 200 requests: {elapsed:?}");
+}
