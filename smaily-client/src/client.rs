@@ -381,6 +381,17 @@ pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8], expected: &'static s
     })
 }
 
+/// Decodes an already parsed JSON value, naming the path on failure.
+pub(crate) fn decode_value<T: DeserializeOwned>(value: Value, expected: &'static str) -> Result<T> {
+    let text = value.to_string();
+    serde_path_to_error::deserialize(value).map_err(|e| Error::Decode {
+        expected,
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+        snippet: snippet(text.as_bytes()),
+    })
+}
+
 fn snippet(body: &[u8]) -> String {
     String::from_utf8_lossy(body).chars().take(200).collect()
 }

@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::client::{Client, Request};
+use crate::client::{Client, Request, decode_value};
 use crate::de::{parse_smaily_time, value_to_bool, value_to_i64, value_to_text};
 use crate::error::{Error, Result};
 use crate::fields::CustomFields;
@@ -185,14 +185,6 @@ impl<'de> Deserialize<'de> for Contact {
     }
 }
 
-/// One object, or a one-element list of one (seen in the wild for `GET contact.php?email=`).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrList {
-    One(Box<Contact>),
-    List(Vec<Contact>),
-}
-
 /// What happened to one subscriber of an [`Client::upsert_many`] call.
 #[derive(Debug, Clone)]
 pub struct UpsertOutcome {
@@ -275,9 +267,13 @@ impl Client {
     /// ```
     pub async fn subscriber(&self, email: &str) -> Result<Option<Contact>> {
         let req = Request::get("contact.php").query("email", email);
-        match self.read::<OneOrList>(req, "a subscriber").await {
-            Ok(OneOrList::One(c)) => Ok(Some(*c)),
-            Ok(OneOrList::List(list)) => Ok(list.into_iter().next()),
+        // An object, or (seen in the wild) a one-element list of one.
+        match self.read::<Value>(req, "a subscriber").await {
+            Ok(Value::Array(list)) => match list.into_iter().next() {
+                Some(hit) => decode_value(hit, "a subscriber").map(Some),
+                None => Ok(None),
+            },
+            Ok(hit) => decode_value(hit, "a subscriber").map(Some),
             Err(Error::Api { code: 206, .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -505,5 +501,53 @@ impl Client {
 impl Serialize for Subscriber {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.to_json().serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn contact_numbers_decode_as_numbers_or_strings(
+            unsub in proptest::bool::ANY,
+            opens in 0u32..1_000_000,
+            code in 0i64..2000,
+            as_strings in proptest::bool::ANY,
+            field in "[a-z_]{1,10}",
+            value in "\\PC{0,12}",
+        ) {
+            let n = |v: i64| if as_strings { json!(v.to_string()) } else { json!(v) };
+            let mut obj = json!({
+                "email": "a@example.com",
+                "is_unsubscribed": n(i64::from(unsub)),
+                "total_opens": n(i64::from(opens)),
+                "last_response_code": n(code),
+                "created_at": "2021-03-28 04:30:00",
+            });
+            if !["email", "is_unsubscribed", "total_opens", "last_response_code", "created_at"].contains(&field.as_str()) {
+                obj[&field] = json!(value);
+            }
+            let c: Contact = serde_json::from_value(obj.clone()).unwrap();
+            proptest::prop_assert_eq!(c.is_unsubscribed, unsub);
+            proptest::prop_assert_eq!(c.total_opens, Some(u64::from(opens)));
+            proptest::prop_assert_eq!(c.last_response_code, Some(code));
+            // 04:30 on the spring-forward night: after the gap, EEST.
+            proptest::prop_assert_eq!(c.created_at.unwrap().offset().seconds(), 3 * 3600);
+            if let Some(v) = obj.get(&field).filter(|_| !["email", "is_unsubscribed", "total_opens", "last_response_code", "created_at"].contains(&field.as_str())) {
+                proptest::prop_assert_eq!(c.fields.get(&field).map(String::as_str), v.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn subscriber_json_omits_absent_status() {
+        let s = Subscriber::new("a@example.com").field("x", "").unwrap();
+        assert_eq!(s.to_json(), json!({"email": "a@example.com", "x": ""}));
+        assert_eq!(
+            s.subscribed(false).to_json(),
+            json!({"email": "a@example.com", "is_unsubscribed": 1, "x": ""})
+        );
     }
 }

@@ -493,3 +493,21 @@ async fn upserts_100k_rows_in_200_requests() {
     assert!(fake.requests().is_empty());
     eprintln!("100,000 upserts in 200 requests: {elapsed:?}");
 }
+
+#[tokio::test]
+async fn forget_chunks_at_10000() {
+    let fake = FakeSmaily::start().await;
+    fake.seed_subscribers((0..10_001).map(|i| Subscriber::new(format!("f{i}@example.com"))));
+    let c = fake.client();
+    c.forget((0..10_001).map(|i| format!("f{i}@example.com")))
+        .await
+        .unwrap();
+    assert_eq!(fake.request_count(), 2);
+    assert_eq!(fake.subscriber_count(), 0);
+    let sizes: Vec<usize> = fake
+        .requests()
+        .iter()
+        .map(|r| r.body_json().as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [10_000, 1]);
+}

@@ -623,3 +623,133 @@ async fn client_side_rate_limit_spaces_requests() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn every_documented_body_code_is_a_typed_error_with_the_verbatim_message() {
+    let codes: [(u16, &str); 24] = [
+        (201, "Data must be posted with POST method."),
+        (202, "Forbidden"),
+        (203, "Invalid data submitted"),
+        (204, "Invalid email address provided - x"),
+        (205, "Could not add or update provided contact"),
+        (207, "Following fields are required - email"),
+        (208, "Could not find list with ID - 9"),
+        (209, "Could not load content from remote URL - https://x"),
+        (210, "Invalid due date provided"),
+        (211, "Invalid From address provided"),
+        (212, "Launch failed with error - boom"),
+        (213, "Invalid win date provided"),
+        (214, "Invalid winning condition provided"),
+        (215, "Invalid campaign ID provided"),
+        (216, "Could not find campaign matching provided ID"),
+        (217, "Unknown column in filter data - x"),
+        (218, "Unknown operator \"X\" for field \"y\""),
+        (219, "Could not find list with ID - 9"),
+        (220, "Could not find statistics entry by email - a@x.ee"),
+        (221, "Invalid autoresponder ID provided"),
+        (223, "Missing start or end date"),
+        (224, "End date cannot be before start"),
+        (225, "Database insert failed"),
+        (226, "Failed to download file from URL"),
+    ];
+    let s = server().await;
+    for (code, message) in codes {
+        s.reset().await;
+        Mock::given(method("POST"))
+            .and(path("/api/contact.php"))
+            .respond_with(html(&json!({"code": code, "message": message}).to_string()))
+            .mount(&s)
+            .await;
+        let c = client(&s);
+        let err = c
+            .upsert(&Subscriber::new("a@example.com"))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Api {
+                code: c2,
+                message: m,
+            } => {
+                assert_eq!((*c2, m.as_str()), (code, message));
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+        let transient = matches!(code, 205 | 225);
+        assert_eq!(err.is_retryable(), transient, "{code}");
+        let expected_hits = if transient { 3 } else { 1 };
+        assert_eq!(c.requests_sent(), expected_hits, "{code}");
+    }
+}
+
+#[tokio::test]
+async fn trigger_in_form_encoding() {
+    let s = server().await;
+    catch_all(&s).await;
+    Mock::given(method("POST"))
+        .and(path("/api/autoresponder.php"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .respond_with(html(
+            r#"{"code":101,"message":"OK","addresses":["a@example.com"]}"#,
+        ))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let c = builder(&s)
+        .body_encoding(BodyEncoding::Form)
+        .build()
+        .unwrap();
+    let t = AutomationTrigger::new([Subscriber::new("a@example.com").field("cart", "2").unwrap()])
+        .workflow(4)
+        .force_opt_in(false)
+        .abandoned_cart(true);
+    c.trigger_automation(&t).await.unwrap();
+    let req = &s.received_requests().await.unwrap()[0];
+    assert_eq!(
+        form_json(req),
+        json!({
+            "autoresponder": "4",
+            "addresses": [{"email": "a@example.com", "cart": "2"}],
+            "force_opt_in": "0",
+            "is_abandoned_cart": "1"
+        })
+    );
+}
+
+#[tokio::test]
+async fn decode_errors_name_the_field_and_keep_a_snippet() {
+    let s = server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/contact.php"))
+        .respond_with(html(r#"{"email":"a@x.ee","created_at":"last tuesday"}"#))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/list.php"))
+        .respond_with(html(r#"[{"id":1,"name":"A"},{"id":"two","name":"B"}]"#))
+        .mount(&s)
+        .await;
+    let c = client(&s);
+    match c.subscriber("a@x.ee").await.unwrap_err() {
+        Error::Decode {
+            message, snippet, ..
+        } => {
+            assert!(message.contains("created_at"), "{message}");
+            assert!(snippet.contains("last tuesday"), "{snippet}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match c.segments().await.unwrap_err() {
+        Error::Decode { path, .. } => assert_eq!(path, "[1].id"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn empty_batches_send_nothing() {
+    let s = server().await;
+    catch_all(&s).await;
+    let c = client(&s);
+    assert!(c.upsert_many(Vec::<Subscriber>::new()).await.is_empty());
+    c.forget(Vec::<String>::new()).await.unwrap();
+    assert_eq!(c.requests_sent(), 0);
+}
