@@ -56,6 +56,7 @@ pub mod config;
 pub mod directo_to_smaily;
 pub mod email;
 pub mod env;
+pub mod messaging;
 mod error;
 pub mod progress;
 mod runner;

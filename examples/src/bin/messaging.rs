@@ -1,0 +1,9 @@
+//! `messaging`: the messaging API guide as a command line. See docs/messaging.md.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = sync_examples::messaging::Cli::parse();
+    sync_examples::messaging::main(cli).await.into()
+}

@@ -1,0 +1,532 @@
+//! End to end: the built `messaging` binary against the messaging fake started here (and a
+//! fault-injecting proxy in front of it), on loopback.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use messaging_client::fake::FakeMessaging;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_messaging");
+
+struct World {
+    fake: FakeMessaging,
+    dir: tempfile::TempDir,
+    base_url: String,
+}
+
+impl World {
+    async fn start() -> World {
+        let fake = FakeMessaging::start().await;
+        let base_url = fake.base_url();
+        World {
+            fake,
+            dir: tempfile::tempdir().unwrap(),
+            base_url,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    fn config(&self, job: &str, attempts: u32) -> String {
+        self.write(
+            "config.toml",
+            &format!(
+                "[job]\n{job}\n[job.retry]\nattempts = {attempts}\ndelay = \"1ms\"\n\
+                 [messaging]\nretries = 0\nretry_delay = \"1ms\"\n"
+            ),
+        )
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.current_dir(self.dir.path())
+            .env_remove("SYNC_CONFIG")
+            .env_remove("SYNC_STATE")
+            .env("RUST_LOG", "warn")
+            .env("MESSAGING_BASE_URL", &self.base_url)
+            .env("MESSAGING_API_KEY", self.fake.api_key())
+            .args(args)
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
+        let output = self.command(args).output().await.unwrap();
+        let code = output.status.code().unwrap_or(-1);
+        let summary = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        (code, summary, output)
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `n` orders as CSV; every 25th row is bad (a rotating fault: amount, status, date, customer).
+fn orders_csv(n: usize) -> (String, usize) {
+    let mut text = String::from("externalOrderId,email,status,totalCost,currency,date\n");
+    let mut bad = 0;
+    for i in 0..n {
+        let (mut email, mut status, mut cost, mut date) = (
+            format!("c{}@example.com", i % 300),
+            "DELIVERED".to_owned(),
+            format!("{}.50", i),
+            "2024-03-01T10:00:00+02:00".to_owned(),
+        );
+        if i % 25 == 3 {
+            bad += 1;
+            match (i / 25) % 4 {
+                0 => cost = "12.5x".into(),
+                1 => status = "SHIPPED".into(),
+                2 => date = "last week".into(),
+                _ => email = String::new(),
+            }
+        }
+        text.push_str(&format!("O{i},{email},{status},{cost},EUR,{date}\n"));
+    }
+    (text, n - bad)
+}
+
+fn recipients_csv(n: usize) -> String {
+    let mut text = String::from("email,discount\n");
+    for i in 0..n {
+        text.push_str(&format!("r{i}@example.com,{}%\n", i % 30));
+    }
+    text
+}
+
+/// How many times each locator was in a smartsend request the fake received.
+fn sends_per_locator(fake: &FakeMessaging) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for r in fake.requests() {
+        if r.method == "POST" && r.path.ends_with("/smartsend") {
+            for rec in r.json()["recipients"].as_array().into_iter().flatten() {
+                *counts
+                    .entry(rec["locator"].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+#[tokio::test]
+async fn orders_push_filters_bad_records_then_rerun_sends_nothing() {
+    let world = World::start().await;
+    let (csv, good) = orders_csv(500);
+    let file = world.write("orders.csv", &csv);
+    let (code, summary, output) = world.run(&["orders", "push", &file, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["read"], 500);
+    assert_eq!(summary["filtered"], (500 - good) as u64);
+    assert_eq!(summary["delivered"], good as u64);
+    assert_eq!(world.fake.orders().len(), good);
+    let o = &world.fake.orders()["O10"];
+    assert_eq!(o["status"], "DELIVERED");
+    assert_eq!(o["totalCost"].as_f64(), Some(10.5));
+    assert!(
+        world
+            .fake
+            .requests()
+            .iter()
+            .any(|r| r.body.contains("\"totalCost\":10.50")),
+        "money keeps its digits"
+    );
+    assert_eq!(o["date"], "2024-03-01T10:00:00+02:00");
+    let reasons = summary["filtered_by_reason"].as_object().unwrap();
+    for reason in [
+        "invalid totalCost",
+        "invalid status",
+        "invalid date",
+        "missing customer",
+    ] {
+        assert!(reasons.contains_key(reason), "{reasons:?}");
+    }
+    assert!(world.path("sync-state.db").exists(), "default state file");
+
+    // Unchanged records are not sent again; a changed one is.
+    world.fake.clear_requests();
+    let file = world.write(
+        "orders.csv",
+        &csv.replace(
+            "O10,c10@example.com,DELIVERED,10.50",
+            "O10,c10@example.com,CANCELLED,10.50",
+        ),
+    );
+    let (code, summary, _) = world.run(&["orders", "push", &file, "--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(summary["delivered"], 1);
+    assert_eq!(summary["skipped"], (good - 1) as u64);
+    assert_eq!(world.fake.orders()["O10"]["status"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn dry_run_sends_nothing_and_changes_no_state() {
+    let world = World::start().await;
+    let (csv, good) = orders_csv(60);
+    let file = world.write("orders.csv", &csv);
+    let output = world
+        .command(&["orders", "push", &file, "--dry-run"])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: usize = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(printed, good);
+    assert!(world.fake.orders().is_empty());
+    assert!(!world.path("sync-state.db").exists());
+    assert!(
+        world.fake.requests().is_empty(),
+        "not even the credentials check"
+    );
+}
+
+#[tokio::test]
+async fn twenty_percent_server_errors_lose_nothing() {
+    let world = World::start().await;
+    let proxy = common::proxy::start(world.base_url.trim_end_matches("/api")).await;
+    let world = World {
+        base_url: format!("{}/api", proxy.url),
+        ..world
+    };
+    let (csv, good) = orders_csv(1000);
+    let file = world.write("orders.csv", &csv);
+    let config = world.config("batch_size = 40", 3);
+    let (code, _, output) = world.run(&["account"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    proxy.faults.fail_every.store(5, Ordering::SeqCst);
+    let (code, summary, output) = world
+        .run(&["orders", "push", &file, "--config", &config, "--json"])
+        .await;
+    assert!(
+        proxy.faults.failed.load(Ordering::SeqCst) >= 5,
+        "{}",
+        stderr(&output)
+    );
+    let delivered = summary["delivered"].as_u64().unwrap();
+    let failed = summary["failed"].as_u64().unwrap();
+    assert_eq!(delivered + failed, good as u64, "{}", stderr(&output));
+    assert_eq!(code, if failed == 0 { 0 } else { 1 });
+    assert_eq!(world.fake.orders().len() as u64, delivered);
+
+    proxy.faults.fail_every.store(0, Ordering::SeqCst);
+    let (code, summary, _) = world
+        .run(&[
+            "orders",
+            "push",
+            "--replay-failed",
+            "--config",
+            &config,
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0);
+    assert_eq!(summary["delivered"].as_u64().unwrap(), failed);
+    assert_eq!(world.fake.orders().len(), good);
+}
+
+#[tokio::test]
+async fn failed_sends_are_parked_never_resent_blindly_and_replayed_on_request() {
+    let world = World::start().await;
+    let proxy = common::proxy::start(world.base_url.trim_end_matches("/api")).await;
+    let world = World {
+        base_url: format!("{}/api", proxy.url),
+        ..world
+    };
+    let file = world.write(
+        "recipients.csv",
+        &(recipients_csv(300) + "broken-address,5%\n"),
+    );
+    // Attempts = 3 in the job: sends must still go once.
+    let config = world.config("batch_size = 20", 3);
+    proxy.faults.fail_every.store(5, Ordering::SeqCst);
+    let args = [
+        "send",
+        "42",
+        "--recipients",
+        &file,
+        "--config",
+        &config,
+        "--json",
+    ];
+    let (code, summary, output) = world.run(&args).await;
+    assert_eq!(code, 1, "{}", stderr(&output));
+    assert_eq!(summary["filtered"], 1, "the broken address is never sent");
+    let failed = summary["failed"].as_u64().unwrap();
+    assert!(failed >= 20, "{summary:#}");
+    assert_eq!(summary["delivered"].as_u64().unwrap() + failed, 300);
+    assert!(
+        summary["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["attempts"] == 1),
+        "a send is tried once"
+    );
+    let counts = sends_per_locator(&world.fake);
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "one attempt per recipient"
+    );
+
+    // A normal re-run neither re-sends the delivered nor the parked recipients.
+    proxy.faults.fail_every.store(0, Ordering::SeqCst);
+    let (code, summary, _) = world.run(&args).await;
+    assert_eq!(code, 0);
+    assert_eq!(summary["delivered"], 0);
+    assert_eq!(summary["filtered"].as_u64().unwrap(), failed + 1);
+    assert_eq!(summary["parked_total"].as_u64().unwrap(), failed);
+
+    // --replay-failed sends exactly the parked ones.
+    let ids = world.path("ids.csv");
+    let (code, summary, output) = world
+        .run(&[
+            "send",
+            "42",
+            "--replay-failed",
+            "--config",
+            &config,
+            "--json",
+            "--request-ids",
+            ids.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"].as_u64().unwrap(), failed);
+    let delivered_total = world.fake.message_statuses().len();
+    assert_eq!(delivered_total, 300);
+    let ids = std::fs::read_to_string(ids).unwrap();
+    assert_eq!(ids.lines().count() as u64, failed);
+
+    // Their statuses.
+    let first_id = ids
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let (code, statuses, _) = world.run(&["status", &first_id, "--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(statuses[0]["requestId"], first_id.as_str());
+}
+
+#[tokio::test]
+async fn send_killed_mid_run_then_rerun_sends_nobody_twice() {
+    let world = World::start().await;
+    let file = world.write("recipients.csv", &recipients_csv(2000));
+    let config = world.config("batch_size = 50\nconcurrency = 2", 1);
+    world.fake.set_delay(Some(Duration::from_millis(30)));
+    let args = ["send", "7", "--recipients", &file, "--config", &config];
+    let mut child = world.command(&args).spawn().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while world.fake.message_statuses().len() < 300 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.start_kill().unwrap();
+    assert!(!child.wait().await.unwrap().success());
+    assert!(
+        world.fake.message_statuses().len() < 2000,
+        "killed before the end"
+    );
+
+    world.fake.set_delay(None);
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let (code, summary, output) = world.run(&json_args).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    let counts = sends_per_locator(&world.fake);
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "nobody got the message twice"
+    );
+    // Recipients whose batch was in flight at the kill are parked (outcome unknown), the rest
+    // were either skipped (delivered before) or sent now: nothing is lost.
+    let unknown = summary["parked_total"].as_u64().unwrap();
+    assert!(unknown <= 2 * 50, "{unknown}");
+    assert_eq!(
+        summary["skipped"].as_u64().unwrap() + summary["delivered"].as_u64().unwrap() + unknown,
+        2000
+    );
+    assert_eq!(summary["filtered"].as_u64().unwrap(), unknown);
+    assert!(
+        counts.len() as u64 >= 2000 - unknown,
+        "everyone not parked got it"
+    );
+}
+
+#[tokio::test]
+async fn contacts_push_resolves_custom_fields_by_name() {
+    let world = World::start().await;
+    let file = world.write(
+        "contacts.csv",
+        "email;firstName;Gender;Birthday\nann@example.com;Ann;F;1990-01-31\nbob@example.com;Bob;X;\nnot-an-email;Eve;F;\ncid@example.com;Cid;;\n",
+    );
+    let (code, summary, output) = world.run(&["contacts", "push", &file, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 2);
+    assert_eq!(summary["filtered"], 2);
+    let contacts = world.fake.contacts();
+    let ann = contacts
+        .values()
+        .find(|c| c.to_string().contains("ann@example.com"))
+        .unwrap();
+    let fields = ann["fields"].as_array().unwrap();
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["id"].to_string().contains("15868") && f["value"] == "F"),
+        "{ann}"
+    );
+    assert!(
+        fields.iter().any(|f| f["id"].to_string().contains("15867")),
+        "{ann}"
+    );
+}
+
+#[tokio::test]
+async fn one_shot_commands() {
+    let world = World::start().await;
+    let (code, account, _) = world.run(&["account", "--json"]).await;
+    assert_eq!(code, 0);
+    assert!(account["organisationName"].is_string());
+
+    let (code, _, _) = world
+        .run(&["unsubscribe", "add", "a@example.com", "b@example.com"])
+        .await;
+    assert_eq!(code, 0);
+    assert!(world.fake.unsubscribed().contains("b@example.com"));
+    let (code, _, _) = world.run(&["unsubscribe", "remove", "a@example.com"]).await;
+    assert_eq!(code, 0);
+    assert!(!world.fake.unsubscribed().contains("a@example.com"));
+
+    let (code, _, output) = world
+        .run(&[
+            "event",
+            "purchase",
+            "--key",
+            "b@example.com",
+            "--param",
+            "amount=10",
+            "--param",
+            "sku=A=1",
+        ])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    let events = world.fake.events();
+    assert_eq!(events.len(), 1);
+    let body = format!("{:?}", events[0]);
+    assert!(body.contains("purchase") && body.contains("A=1"), "{body}");
+
+    let (code, fields, _) = world.run(&["fields", "--json"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        fields
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Gender")
+    );
+}
+
+#[tokio::test]
+async fn exit_code_2_for_usage_and_configuration_errors() {
+    let world = World::start().await;
+    // Usage.
+    let (code, _, _) = world.run(&["event"]).await;
+    assert_eq!(code, 2);
+    let (code, _, _) = world.run(&["event", "x", "--param", "novalue"]).await;
+    assert_eq!(code, 2);
+    // Bad input.
+    let (code, _, output) = world.run(&["unsubscribe", "add", "nope"]).await;
+    assert_eq!(code, 2, "{}", stderr(&output));
+    // Missing file, bad config.
+    let (code, _, output) = world.run(&["orders", "push", "missing.csv"]).await;
+    assert_eq!(code, 2);
+    assert!(stderr(&output).contains("missing.csv"));
+    let config = world.write("bad.toml", "[job]\nbatch_sise = 3\n");
+    let (code, _, _) = world
+        .run(&["orders", "push", "--sandbox", "--config", &config])
+        .await;
+    assert_eq!(code, 2);
+    // Wrong key: one line, exit 2, nothing parked.
+    let (code, out, output) = world
+        .run(&["contacts", "push", "--sandbox", "--json"])
+        .await;
+    assert_eq!(
+        code,
+        0,
+        "the sandbox needs no credentials: {}",
+        stderr(&output)
+    );
+    assert_eq!(
+        out["delivered"].as_u64().unwrap() + out["filtered"].as_u64().unwrap(),
+        3000
+    );
+    let output = world
+        .command(&["orders", "push", "--sandbox", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let wrong = |args: &[&str]| {
+        let mut cmd = world.command(args);
+        cmd.env("MESSAGING_API_KEY", "wrong-key");
+        cmd
+    };
+    let file = world.write("o.csv", &orders_csv(10).0);
+    let output = wrong(&["orders", "push", &file, "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(world.fake.orders().is_empty());
+    let output = wrong(&["account", "--json"]).output().await.unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(out["error"].is_string());
+    assert_eq!(
+        stderr(&output)
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1
+    );
+    // Plain http to a non-loopback host is refused.
+    let output = world
+        .command(&["account"])
+        .env("MESSAGING_BASE_URL", "http://10.1.2.3/api")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("loopback"));
+}
