@@ -1,1 +1,79 @@
-//! Typed, streaming async client for the Directo ERP XML data-exchange interface.
+//! Typed, streaming async client for the Directo ERP XML data-exchange interface
+//! (`xmlcore.asp`: legacy per-company URLs with `key=`, XML Direct and BI Direct with `token=`).
+//!
+//! Read and write Directo data without touching XML:
+//!
+//! - **Reads** (`get=1&what=…`, filters, `ts` "changed since") stream typed records while the
+//!   response is still arriving: [`Client::customers`], [`Client::read`] for any
+//!   [`FromRecord`] type, [`Client::records`] for any `what` as a generic [`Record`]. Memory is
+//!   bounded by one record, whatever the response size.
+//! - **Writes** (`put=1&what=…&xmldata=…`, `xd_update=1` for updates) are built from typed
+//!   values with correct escaping; the `<results>` answer comes back as one [`PutResult`] per
+//!   document (Type 0 and 30 are success; the rest typed [`PutStatus`] failures).
+//! - Errors inside a 200 (`<result type="5" desc="Unauthorized"/>`, `<err>…</err>`,
+//!   `<error desc code/>`) are [`Error`]s; malformed XML gives the byte offset and record number.
+//! - [`RecordReader`] runs the same parser synchronously over any `BufRead`.
+//! - Feature `fake`: [`fake::FakeDirecto`], a stateful in-process Directo for tests and sandboxes.
+//!
+//! ## Idempotency
+//! | operation | idempotent | retried on |
+//! |---|---|---|
+//! | reads (`get=1`) | yes | connect errors, timeouts, 429, 5xx (before the body starts) |
+//! | writes (`put=1`) | no | only connect failures and 429 (the request provably did not arrive) |
+//!
+//! Directo says "put = create or update" and "on failure, retry after ≥ 60 s", but a repeated
+//! create can be answered "Duplicate" (11) and invoices without a fixed number could be created
+//! twice, so puts are never blindly repeated.
+//!
+//! ## Example
+//! ```
+//! # #[cfg(feature = "fake")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use directo_client::{fake::FakeDirecto, Auth, Client, Customer, PutMode, Query, RetryPolicy};
+//! use futures::TryStreamExt;
+//!
+//! let fake = FakeDirecto::start().await;
+//! let client = Client::builder(Auth::token(FakeDirecto::TOKEN))
+//!     .base_url(fake.base_url())
+//!     .allow_http(true)
+//!     .retry(RetryPolicy::fast(2))
+//!     .build()?;
+//!
+//! let mut tom = Customer::new("C1");
+//! tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
+//! tom.email = Some("tom@example.ee".into());
+//! let results = client.put_customers(&[tom], PutMode::Create).await?;
+//! assert!(results[0].is_success());
+//!
+//! let back: Vec<Customer> = client
+//!     .customers(Query::new().since(jiff::civil::date(2000, 1, 1)))
+//!     .try_collect()
+//!     .await?;
+//! assert_eq!(back[0].name.as_deref(), Some(r#"Tom & "Jerry" <OÜ>"#));
+//! # Ok::<(), directo_client::Error>(()) }).unwrap();
+//! ```
+
+mod client;
+mod customer;
+mod documents;
+mod error;
+mod query;
+mod reader;
+mod record;
+mod values;
+mod write;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use client::{
+    Auth, BI_DIRECT_URL, Client, ClientBuilder, ReadMethod, RecordStream, RetryPolicy,
+    XML_DIRECT_URL,
+};
+pub use customer::{Customer, DataField};
+pub use documents::{Contact, Invoice, InvoiceRow, Item, Order, OrderRow, Receipt, ReceiptRow};
+pub use error::{Error, Result};
+pub use query::{Query, Since};
+pub use reader::RecordReader;
+pub use record::{FromRecord, Record};
+pub use write::{PutMode, PutResult, PutStatus, ToRecord, parse_put_results, to_xmldata};

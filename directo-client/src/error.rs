@@ -1,0 +1,129 @@
+//! The crate's one [`Error`] type.
+
+use std::time::Duration;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to Directo.
+///
+/// Secrets (the appkey or token) never appear in an error: requests carry them in the body
+/// (POST) and errors keep only the URL without its query.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client configuration is invalid (bad base URL, http without `allow_http`, …).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A value was rejected before anything was sent (which record / field and why).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The request did not complete (connect, TLS, body read). The source chain is kept.
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The request or the response body timed out.
+    #[error("timed out: {0}")]
+    Timeout(#[source] reqwest::Error),
+    /// Reading the streamed body failed.
+    #[error("reading the response failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// Directo refused the key or token (`<result type="5" desc="Unauthorized"/>`, or HTTP 401/403).
+    #[error("unauthorized: {desc}")]
+    Unauthorized {
+        /// Directo's description, verbatim.
+        desc: String,
+    },
+    /// An HTTP status other than 2xx. `body` is a short snippet.
+    #[error("HTTP {status}: {body}")]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// `Retry-After`, when the server sent one.
+        retry_after: Option<Duration>,
+        /// The first bytes of the body.
+        body: String,
+    },
+    /// Directo's own error, reported inside a 200: `<result type desc/>`, `<err>…</err>`,
+    /// `<error desc code/>` or a root `err_reason` attribute. Code and message are verbatim.
+    #[error("Directo error {}: {desc}", code.map_or_else(|| "(no code)".to_string(), |c| c.to_string()))]
+    Api {
+        /// The numeric code (`type` / `code`), when there is one.
+        code: Option<i32>,
+        /// The description or text, verbatim.
+        desc: String,
+    },
+    /// Malformed XML: where (byte offset) and in which record (1-based; 0 = before the first).
+    #[error("malformed XML at byte {offset} (record {record}): {source}")]
+    Xml {
+        /// Byte offset in the response body.
+        offset: u64,
+        /// 1-based number of the record being read (0 = in the envelope before any record).
+        record: u64,
+        /// The parser's error.
+        #[source]
+        source: quick_xml::Error,
+    },
+    /// Well-formed XML that is not what was expected (unknown envelope, undecodable value).
+    #[error("unexpected response at byte {offset} (record {record}): expected {expected}: {found}")]
+    Decode {
+        /// What the parser expected.
+        expected: &'static str,
+        /// What it found (a short snippet).
+        found: String,
+        /// Byte offset in the body.
+        offset: u64,
+        /// 1-based record number (0 = envelope).
+        record: u64,
+    },
+    /// The document declares an encoding this crate cannot decode (unknown label or UTF-16).
+    #[error("unsupported XML encoding {0:?} (Directo documents are UTF-8)")]
+    UnsupportedEncoding(String),
+}
+
+impl Error {
+    /// Whether repeating the same request may succeed: transport failures, timeouts,
+    /// 429 and 5xx. (Whether it is *safe* to repeat depends on the operation; see
+    /// [`crate::Client`].)
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(_) | Error::Timeout(_) | Error::Io(_) => true,
+            Error::Status { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// The server's `Retry-After`, if it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether the request provably never reached the service (connect failure or 429).
+    pub fn not_processed(&self) -> bool {
+        match self {
+            Error::Transport(e) => e.is_connect(),
+            Error::Status { status, .. } => *status == 429,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
+        let e = e.without_url();
+        if e.is_timeout() {
+            Error::Timeout(e)
+        } else {
+            Error::Transport(e)
+        }
+    }
+
+    /// Maps a Directo `type`/`code` to the right variant (5 = Unauthorized).
+    pub(crate) fn api(code: Option<i32>, desc: String) -> Self {
+        if code == Some(5) {
+            Error::Unauthorized { desc }
+        } else {
+            Error::Api { code, desc }
+        }
+    }
+}
