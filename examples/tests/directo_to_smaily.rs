@@ -367,3 +367,51 @@ async fn sandbox_runs_with_no_credentials_and_in_memory_state() {
     );
     let _ = Path::new(BIN);
 }
+
+#[tokio::test]
+async fn unsubscribe_closed_and_all_addresses_when_configured() {
+    let world = World::start(100).await;
+    let config = world.config("batch_size = 100\n");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = format!("unsubscribe_closed = true\n[emails]\nmultiple = \"all\"\n{text}");
+    std::fs::write(&config, text).unwrap();
+    let (code, summary, output) = world
+        .run(&["--config", config.to_str().unwrap(), "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    // Customer 41 is closed; customer 37 has two addresses.
+    assert!(
+        world
+            .smaily
+            .subscriber("customer41@example.com")
+            .unwrap()
+            .is_unsubscribed
+    );
+    assert!(
+        !world
+            .smaily
+            .subscriber("customer40@example.com")
+            .unwrap()
+            .is_unsubscribed
+    );
+    assert!(world.smaily.subscriber("accounts37@example.org").is_some());
+    assert_eq!(summary["delivered"], demo::deliverable(100) as u64 + 2);
+}
+
+#[tokio::test]
+async fn every_repeats_the_run_until_stopped() {
+    let world = World::start(20).await;
+    let mut child = world
+        .command(&["--every", "50ms"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let state = sync_examples::StateStore::open(&world.state()).unwrap();
+    let runs = state.run_count("directo-to-smaily").unwrap();
+    assert!(runs >= 2, "{runs} runs");
+    assert_eq!(world.smaily.subscriber_count(), demo::deliverable(20));
+}
