@@ -17,15 +17,23 @@ use sync_examples::directo_to_smaily::directo::fake::{FAKE_KEY, FakeDirecto};
 
 const BIN: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 
-async fn run(customers: usize, requests_per_second: u32, enforce: Option<u32>) -> (Value, f64, u64) {
+async fn run(
+    customers: usize,
+    requests_per_second: u32,
+    enforce: Option<u32>,
+) -> (Value, f64, u64) {
     let directo = FakeDirecto::start().await.unwrap();
     let now = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
         .datetime();
-    directo.seed_customers(demo::customers(customers, now, 600).into_iter().map(|c| Customer {
-        attrs: c.attrs,
-        datafields: c.datafields,
-    }));
+    directo.seed_customers(
+        demo::customers(customers, now, 600)
+            .into_iter()
+            .map(|c| Customer {
+                attrs: c.attrs,
+                datafields: c.datafields,
+            }),
+    );
     let smaily = FakeSmaily::start().await;
     smaily.record_requests(false);
     smaily.enforce_rate_limit(enforce);
@@ -55,7 +63,11 @@ async fn run(customers: usize, requests_per_second: u32, enforce: Option<u32>) -
         .await
         .unwrap();
     let wall = started.elapsed().as_secs_f64();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["delivered"], demo::deliverable(customers) as u64);
     assert_eq!(smaily.subscriber_count(), demo::deliverable(customers));
@@ -97,5 +109,8 @@ async fn main() {
         "requests {requests} · bound {bound:.2} s (with the limiter's burst of 5: {tight:.2} s) · run {secs:.2} s · {:+.1}% vs bound · 429s {limited}",
         (secs / bound - 1.0) * 100.0
     );
-    assert!(secs <= bound * 1.05, "the run took more than 5% over the rate-limit bound");
+    assert!(
+        secs <= bound * 1.05,
+        "the run took more than 5% over the rate-limit bound"
+    );
 }
