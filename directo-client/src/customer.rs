@@ -1,5 +1,7 @@
 //! Customers (`what=customer`): the typed [`Customer`], its read stream and its writes.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
 use jiff::civil::DateTime;
 use rust_decimal::Decimal;
@@ -100,14 +102,14 @@ impl Customer {
     }
 }
 
-fn opt(v: String) -> Option<String> {
-    (!v.is_empty()).then_some(v)
+fn opt(v: Cow<'_, str>) -> Option<String> {
+    (!v.is_empty()).then(|| v.into_owned())
 }
 
 /// Parses `v` as `T`, or keeps it raw in `extra`.
 fn parsed<T: std::str::FromStr>(
-    key: String,
-    v: String,
+    key: &str,
+    v: Cow<'_, str>,
     extra: &mut IndexMap<String, String>,
 ) -> Option<T> {
     if v.trim().is_empty() {
@@ -116,28 +118,19 @@ fn parsed<T: std::str::FromStr>(
     match v.trim().parse() {
         Ok(x) => Some(x),
         Err(_) => {
-            extra.insert(key, v);
+            extra.insert(key.to_string(), v.into_owned());
             None
         }
     }
 }
 
-pub(crate) fn datafields_of(children: Vec<Record>, other: &mut Vec<Record>) -> Vec<DataField> {
-    let mut out = Vec::new();
-    for child in children {
-        if child.tag.eq_ignore_ascii_case("datafields") {
-            for mut d in child.children {
-                out.push(DataField {
-                    code: d.attrs.shift_remove("code").unwrap_or_default(),
-                    content: d.attrs.shift_remove("content").unwrap_or_default(),
-                    param: d.attrs.shift_remove("param").unwrap_or_default(),
-                });
-            }
-        } else {
-            other.push(child);
-        }
-    }
-    out
+/// `<datafields><data …/>…</datafields>` as [`DataField`]s.
+pub(crate) fn datafields_from(child: Record) -> impl Iterator<Item = DataField> {
+    child.children.into_iter().map(|mut d| DataField {
+        code: d.attrs.shift_remove("code").unwrap_or_default(),
+        content: d.attrs.shift_remove("content").unwrap_or_default(),
+        param: d.attrs.shift_remove("param").unwrap_or_default(),
+    })
 }
 
 pub(crate) fn datafields_record(fields: &[DataField]) -> Option<Record> {
@@ -157,11 +150,23 @@ pub(crate) fn datafields_record(fields: &[DataField]) -> Option<Record> {
 }
 
 impl FromRecord for Customer {
-    fn from_record(record: Record) -> Self {
-        let mut c = Customer::default();
-        for (k, v) in record.attrs {
-            match k.as_str() {
-                "code" => c.code = v,
+    fn start(_tag: &str) -> Self {
+        Customer::default()
+    }
+
+    fn child(&mut self, child: Record) {
+        if child.tag.eq_ignore_ascii_case("datafields") {
+            self.datafields.extend(datafields_from(child));
+        } else {
+            self.children.push(child);
+        }
+    }
+
+    fn attr(&mut self, k: &str, v: Cow<'_, str>) {
+        let c = self;
+        {
+            match k {
+                "code" => c.code = v.into_owned(),
                 "name" => c.name = opt(v),
                 "object" => c.object = opt(v),
                 "address1" => c.address1 = opt(v),
@@ -195,23 +200,21 @@ impl FromRecord for Customer {
                     "1" => c.closed = true,
                     "0" | "" => {}
                     _ => {
-                        c.extra.insert(k, v);
+                        c.extra.insert(k.to_string(), v.into_owned());
                     }
                 },
                 "ts" => match parse_ts(&v) {
                     Some(ts) => c.ts = Some(ts),
                     None if v.trim().is_empty() => {}
                     None => {
-                        c.extra.insert(k, v);
+                        c.extra.insert(k.to_string(), v.into_owned());
                     }
                 },
                 _ => {
-                    c.extra.insert(k, v);
+                    c.extra.insert(k.to_string(), v.into_owned());
                 }
             }
         }
-        c.datafields = datafields_of(record.children, &mut c.children);
-        c
     }
 }
 

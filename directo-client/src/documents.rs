@@ -7,11 +7,13 @@
 //! They read with [`Client::read`](crate::Client::read) and write with
 //! [`Client::put`](crate::Client::put).
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
 use jiff::civil::{Date, DateTime};
 use rust_decimal::Decimal;
 
-use crate::customer::{DataField, datafields_of, datafields_record};
+use crate::customer::{DataField, datafields_from, datafields_record};
 use crate::record::{FromRecord, Record};
 use crate::values::{fmt_ts, parse_ts};
 use crate::write::ToRecord;
@@ -106,41 +108,42 @@ macro_rules! document {
         }
 
         impl FromRecord for $name {
-            fn from_record(record: Record) -> Self {
-                let mut out = $name::default();
-                for (k, v) in record.attrs {
-                    match k.as_str() {
-                        $( stringify!($field) => {
-                            if v.trim().is_empty() {
-                                continue;
-                            }
-                            match <$ty as AttrValue>::parse(&v) {
-                                Some(x) => out.$field = Some(x),
-                                None => {
-                                    out.extra.insert(k, v);
-                                }
-                            }
-                        } )*
-                        _ => {
-                            out.extra.insert(k, v);
+            fn start(_tag: &str) -> Self {
+                $name::default()
+            }
+
+            fn attr(&mut self, k: &str, v: Cow<'_, str>) {
+                match k {
+                    $( stringify!($field) => {
+                        if v.trim().is_empty() {
+                            return;
                         }
+                        match <$ty as AttrValue>::parse(&v) {
+                            Some(x) => self.$field = Some(x),
+                            None => {
+                                self.extra.insert(k.to_string(), v.into_owned());
+                            }
+                        }
+                    } )*
+                    _ => {
+                        self.extra.insert(k.to_string(), v.into_owned());
                     }
                 }
-                #[allow(unused_mut)]
-                let mut children = record.children;
+            }
+
+            fn child(&mut self, child: Record) {
                 $(
-                    let mut others = Vec::new();
-                    for child in children {
-                        if child.tag.eq_ignore_ascii_case("rows") {
-                            out.rows.extend(child.children.into_iter().map(<$row>::from_record));
-                        } else {
-                            others.push(child);
-                        }
+                    if child.tag.eq_ignore_ascii_case("rows") {
+                        let rows: &mut Vec<$row> = &mut self.rows;
+                        rows.extend(child.children.into_iter().map(<$row>::from_record));
+                        return;
                     }
-                    children = others;
                 )?
-                out.datafields = datafields_of(children, &mut out.children);
-                out
+                if child.tag.eq_ignore_ascii_case("datafields") {
+                    self.datafields.extend(datafields_from(child));
+                } else {
+                    self.children.push(child);
+                }
             }
         }
 

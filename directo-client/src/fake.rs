@@ -447,7 +447,9 @@ pub fn synthetic_customer(i: u64) -> Customer {
         )
     });
     c.regno = Some(format!("{:08}", 10_000_000 + i % 89_999_999));
-    c.vatregno = i.is_multiple_of(3).then(|| format!("EE{:09}", 100_000_000 + i % 899_999_999));
+    c.vatregno = i
+        .is_multiple_of(3)
+        .then(|| format!("EE{:09}", 100_000_000 + i % 899_999_999));
     c.class = Some(["RETAIL", "WHOLESALE", "VIP"][(i % 3) as usize].into());
     c.payterm = Some("14".into());
     c.vatregion = Some((i % 3) as i32);

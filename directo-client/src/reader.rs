@@ -18,11 +18,11 @@ use crate::error::{Error, Result};
 use crate::record::{FromRecord, Record};
 
 /// What the core wants after an event.
-pub(crate) enum Step {
+pub(crate) enum Step<T> {
     /// Keep reading.
     More,
     /// A complete record.
-    Record(Record),
+    Record(T),
     /// The document is finished.
     Done,
 }
@@ -42,12 +42,14 @@ enum Root {
 }
 
 /// The state machine shared by the sync and async readers.
-pub(crate) struct Core {
+pub(crate) struct Core<T> {
     tag: String,
+    /// The record being built (top level).
+    top: Option<T>,
     root: Root,
     /// Element depth (root = 1 once inside).
     depth: usize,
-    /// Records being built (outermost first).
+    /// Child elements being built inside `top` (outermost first).
     stack: Vec<Record>,
     /// Depth of an element being skipped (unknown element outside records).
     skip_depth: Option<usize>,
@@ -78,10 +80,11 @@ fn error_root(e: &BytesStart<'_>) -> Error {
     Error::api(code, desc)
 }
 
-impl Core {
+impl<T: FromRecord> Core<T> {
     pub(crate) fn new(tag: &str) -> Self {
         Core {
             tag: tag.to_string(),
+            top: None,
             root: Root::None,
             depth: 0,
             stack: Vec::new(),
@@ -104,11 +107,11 @@ impl Core {
             expected,
             found: found.into(),
             offset,
-            record: self.records + u64::from(!self.stack.is_empty()),
+            record: self.records + u64::from(self.top.is_some()),
         }
     }
 
-    fn open_record(&self, e: &BytesStart<'_>, offset: u64) -> Result<Record> {
+    fn open_child(&self, e: &BytesStart<'_>, offset: u64) -> Result<Record> {
         let mut rec = Record::new(e.name().as_ref());
         for attr in e.attributes() {
             let attr = attr.map_err(|err| self.xml_err(offset, err.into()))?;
@@ -122,13 +125,59 @@ impl Core {
     }
 
     /// A record or child element starts.
-    fn start_record(&mut self, e: &BytesStart<'_>, offset: u64) -> Result<Step> {
-        let rec = self.open_record(e, offset)?;
-        self.stack.push(rec);
+    fn start_record(&mut self, e: &BytesStart<'_>, offset: u64) -> Result<Step<T>> {
+        if self.top.is_some() {
+            let child = self.open_child(e, offset)?;
+            self.stack.push(child);
+            return Ok(Step::More);
+        }
+        let mut top = T::start(e.name().as_ref());
+        for attr in e.attributes() {
+            let attr = attr.map_err(|err| self.xml_err(offset, err.into()))?;
+            let value = attr
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|err| self.xml_err(offset, err))?;
+            top.attr(attr.key.as_ref(), value);
+        }
+        self.top = Some(top);
         Ok(Step::More)
     }
 
-    fn on_end(&mut self) -> Result<Step> {
+    /// The innermost open element (child or record) ends.
+    fn close_record(&mut self) -> Step<T> {
+        match self.stack.pop() {
+            Some(child) => {
+                match (self.stack.last_mut(), self.top.as_mut()) {
+                    (Some(parent), _) => parent.children.push(child),
+                    (None, Some(top)) => top.child(child),
+                    (None, None) => {}
+                }
+                Step::More
+            }
+            None => match self.top.take() {
+                Some(top) => {
+                    self.records += 1;
+                    Step::Record(top)
+                }
+                None => Step::More,
+            },
+        }
+    }
+
+    fn add_text(&mut self, text: &str) {
+        if self.root == Root::ErrText {
+            self.err_text.push_str(text);
+        } else if let Some(rec) = self.stack.last_mut() {
+            if rec.text.is_none() && text.trim().is_empty() {
+                return;
+            }
+            rec.text.get_or_insert_with(String::new).push_str(text);
+        } else if let Some(top) = self.top.as_mut() {
+            top.text(text);
+        }
+    }
+
+    fn on_end(&mut self) -> Result<Step<T>> {
         let depth = self.depth;
         self.depth = self.depth.saturating_sub(1);
         if let Some(skip) = self.skip_depth {
@@ -137,8 +186,8 @@ impl Core {
             }
             return Ok(Step::More);
         }
-        if let Some(rec) = self.stack.pop() {
-            return Ok(self.close_record(rec));
+        if self.top.is_some() {
+            return Ok(self.close_record());
         }
         if depth == 1 {
             let root = std::mem::replace(&mut self.root, Root::Closed);
@@ -151,32 +200,8 @@ impl Core {
         Ok(Step::More)
     }
 
-    fn close_record(&mut self, rec: Record) -> Step {
-        match self.stack.last_mut() {
-            Some(parent) => {
-                parent.children.push(rec);
-                Step::More
-            }
-            None => {
-                self.records += 1;
-                Step::Record(rec)
-            }
-        }
-    }
-
-    fn add_text(&mut self, text: &str) {
-        if self.root == Root::ErrText {
-            self.err_text.push_str(text);
-        } else if let Some(rec) = self.stack.last_mut() {
-            if rec.text.is_none() && text.trim().is_empty() {
-                return;
-            }
-            rec.text.get_or_insert_with(String::new).push_str(text);
-        }
-    }
-
     /// Feeds one event. `offset` is the reader's position (for error messages).
-    pub(crate) fn event(&mut self, ev: Event<'_>, offset: u64) -> Result<Step> {
+    pub(crate) fn event(&mut self, ev: Event<'_>, offset: u64) -> Result<Step<T>> {
         match ev {
             Event::Decl(decl) => {
                 // Directo sends UTF-8 (documented). Anything else is refused before a
@@ -251,12 +276,12 @@ impl Core {
             .ok_or_else(|| self.decode_err(offset, "a predefined entity", format!("&{name};")))
     }
 
-    fn on_start(&mut self, e: &BytesStart<'_>, offset: u64) -> Result<Step> {
+    fn on_start(&mut self, e: &BytesStart<'_>, offset: u64) -> Result<Step<T>> {
         self.depth += 1;
         if self.skip_depth.is_some() {
             return Ok(Step::More);
         }
-        if !self.stack.is_empty() {
+        if self.top.is_some() {
             return self.start_record(e, offset);
         }
         let name = e.name();
@@ -324,7 +349,7 @@ impl Core {
 pub struct RecordReader<R: BufRead, T = Record> {
     reader: Reader<R>,
     buf: Vec<u8>,
-    core: Core,
+    core: Core<T>,
     done: bool,
     _t: PhantomData<fn() -> T>,
 }
@@ -359,7 +384,7 @@ impl<R: BufRead, T: FromRecord> Iterator for RecordReader<R, T> {
             };
             match step {
                 Ok(Step::More) => {}
-                Ok(Step::Record(rec)) => return Some(Ok(T::from_record(rec))),
+                Ok(Step::Record(rec)) => return Some(Ok(rec)),
                 Ok(Step::Done) => self.done = true,
                 Err(e) => {
                     self.done = true;
@@ -380,16 +405,16 @@ where
     R: tokio::io::AsyncBufRead + Unpin,
     T: FromRecord,
 {
-    struct State<R> {
+    struct State<R, T> {
         reader: Reader<R>,
         buf: Vec<u8>,
-        core: Core,
+        core: Core<T>,
         done: bool,
     }
     let state = State {
         reader: Reader::from_reader(input),
         buf: Vec::with_capacity(8 * 1024),
-        core: Core::new(tag),
+        core: Core::<T>::new(tag),
         done: false,
     };
     futures::stream::unfold(state, |mut s| async move {
@@ -401,7 +426,7 @@ where
             };
             match step {
                 Ok(Step::More) => {}
-                Ok(Step::Record(rec)) => return Some((Ok(T::from_record(rec)), s)),
+                Ok(Step::Record(rec)) => return Some((Ok(rec), s)),
                 Ok(Step::Done) => s.done = true,
                 Err(e) => {
                     s.done = true;

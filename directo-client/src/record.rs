@@ -1,5 +1,7 @@
 //! The generic [`Record`]: one element with its attributes (in document order) and children.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
 
 /// Any Directo record: an element whose fields are attributes, with nested collections
@@ -54,13 +56,49 @@ impl Record {
     }
 }
 
-/// A record type the reader can build: its element name and how to build it from a [`Record`].
+/// A record type the reader can build, attribute by attribute, straight from the parser's
+/// borrowed values (no intermediate map for typed records).
 pub trait FromRecord: Sized + Send + 'static {
-    /// Builds the value. Never fails: values that do not parse stay as raw attributes.
-    fn from_record(record: Record) -> Self;
+    /// Starts a record for the element `tag`.
+    fn start(tag: &str) -> Self;
+    /// One attribute, unescaped. Values that do not parse must be kept raw, never dropped.
+    fn attr(&mut self, name: &str, value: Cow<'_, str>);
+    /// One complete child element (`<datafields>`, `<rows>`, …).
+    fn child(&mut self, child: Record);
+    /// Text content directly inside the record (rare; ignored by default).
+    fn text(&mut self, _text: &str) {}
+    /// Builds the value from a generic [`Record`].
+    fn from_record(record: Record) -> Self {
+        let mut out = Self::start(&record.tag);
+        for (k, v) in record.attrs {
+            out.attr(&k, Cow::Owned(v));
+        }
+        for c in record.children {
+            out.child(c);
+        }
+        if let Some(t) = record.text {
+            out.text(&t);
+        }
+        out
+    }
 }
 
 impl FromRecord for Record {
+    fn start(tag: &str) -> Self {
+        Record::new(tag)
+    }
+    fn attr(&mut self, name: &str, value: Cow<'_, str>) {
+        self.attrs.insert(name.to_string(), value.into_owned());
+    }
+    fn child(&mut self, child: Record) {
+        self.children.push(child);
+    }
+    fn text(&mut self, text: &str) {
+        if self.text.is_none() && text.trim().is_empty() {
+            return;
+        }
+        self.text.get_or_insert_with(String::new).push_str(text);
+    }
     fn from_record(record: Record) -> Self {
         record
     }
