@@ -130,6 +130,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     method: ReadMethod,
     routing_in_query: bool,
+    key_attribute: Option<String>,
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
@@ -144,6 +145,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("method", &self.method)
             .field("routing_in_query", &self.routing_in_query)
+            .field("key_attribute", &self.key_attribute)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
@@ -172,6 +174,15 @@ impl ClientBuilder {
     /// are always in the body only.
     pub fn routing_in_query(mut self, on: bool) -> Self {
         self.routing_in_query = on;
+        self
+    }
+
+    /// Legacy installs that authenticate writes by an attribute on every record
+    /// (`<delivery appkey="…">`, `<customer key="…">`): name the attribute here and each
+    /// written record carries the appkey or token in it (inside the POST body). The form
+    /// field is sent too. Default: none.
+    pub fn key_attribute(mut self, name: impl Into<String>) -> Self {
+        self.key_attribute = Some(name.into());
         self
     }
 
@@ -247,6 +258,7 @@ impl ClientBuilder {
                 auth: self.auth,
                 method: self.method,
                 routing_in_query: self.routing_in_query,
+                key_attribute: self.key_attribute,
                 retry: self.retry,
                 limiter: self
                     .rate_limit
@@ -289,6 +301,7 @@ struct Inner {
     auth: Auth,
     method: ReadMethod,
     routing_in_query: bool,
+    key_attribute: Option<String>,
     retry: RetryPolicy,
     limiter: Option<DefaultDirectRateLimiter>,
     requests: AtomicU64,
@@ -350,6 +363,7 @@ impl Client {
             base_url: None,
             method: ReadMethod::Post,
             routing_in_query: true,
+            key_attribute: None,
             timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
@@ -412,6 +426,12 @@ impl Client {
         }
         .try_flatten_stream()
         .boxed()
+    }
+
+    /// The attribute name and secret to stamp on every written record, if configured.
+    pub(crate) fn record_key(&self) -> Option<(&str, &str)> {
+        let name = self.inner.key_attribute.as_deref()?;
+        Some((name, self.inner.auth.param().1))
     }
 
     /// Posts an `xmldata` document; returns the answer's body.

@@ -527,7 +527,10 @@ fn put(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str) -> String {
     let doctype = what.to_uppercase();
     let submit = format!("{}{}s", what[..1].to_uppercase(), &what[1..]);
     let mut out = Vec::new();
-    for r in records {
+    for mut r in records {
+        // Legacy installs authenticate by a per-record attribute; it is not data.
+        r.attrs.shift_remove("appkey");
+        r.attrs.shift_remove("key");
         let result = |code: u32, desc: &str, docid: &str| {
             let mut x = String::new();
             write_record(

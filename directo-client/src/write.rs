@@ -329,7 +329,20 @@ impl Client {
                 )));
             }
         }
-        let xml = to_xmldata(what, records);
+        let xml = match self.record_key() {
+            Some((name, secret)) => {
+                let stamped: Vec<Record> = records
+                    .iter()
+                    .map(|r| {
+                        let mut r = r.clone();
+                        r.attrs.insert(name.to_string(), secret.to_string());
+                        r
+                    })
+                    .collect();
+                to_xmldata(what, &stamped)
+            }
+            None => to_xmldata(what, records),
+        };
         let body = self.put_xml(what, xml, mode).await?;
         parse_put_results(&body)
     }

@@ -440,3 +440,32 @@ async fn invalid_ts_and_unknown_request_are_errors_from_the_fake() {
     assert!(fake.requests().is_empty(), "caught before sending");
     let _ = RetryPolicy::none();
 }
+
+#[tokio::test]
+async fn legacy_key_attribute_on_every_written_record() {
+    let fake = FakeDirecto::start().await;
+    let client = Client::builder(Auth::app_key(FakeDirecto::APP_KEY))
+        .base_url(fake.base_url())
+        .allow_http(true)
+        .key_attribute("appkey")
+        .build()
+        .unwrap();
+    let res = client
+        .put_customers(&[Customer::new("A"), Customer::new("B")], PutMode::Create)
+        .await
+        .unwrap();
+    assert_eq!(res.len(), 2);
+    let put = &fake.puts()[0];
+    assert_eq!(
+        put.xmldata
+            .matches(&format!(r#"appkey="{}""#, FakeDirecto::APP_KEY))
+            .count(),
+        2
+    );
+    let req = &fake.requests()[0];
+    assert!(
+        req.query.iter().all(|(_, v)| v != FakeDirecto::APP_KEY),
+        "never in the URL"
+    );
+    assert!(!format!("{client:?}").contains(FakeDirecto::APP_KEY));
+}
