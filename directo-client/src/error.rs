@@ -87,6 +87,11 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(_) | Error::Timeout(_) | Error::Io(_) => true,
+            // The body stream broke mid-response (cut connection, idle timeout).
+            Error::Xml {
+                source: quick_xml::Error::Io(_),
+                ..
+            } => true,
             Error::Status { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }

@@ -21,6 +21,12 @@
 //! | reads (`get=1`) | yes | connect errors, timeouts, 429, 5xx (before the body starts) |
 //! | writes (`put=1`) | no | only connect failures and 429 (the request provably did not arrive) |
 //!
+//! A read is retried only until its body starts. If the body breaks later (cut connection,
+//! idle [`timeout`](ClientBuilder::timeout)), the stream ends with an error for which
+//! [`Error::is_retryable`] is true, after the records already yielded; run the read again
+//! (with `ts` at your high-water mark minus an overlap: Directo does not document whether
+//! the `ts` filter is `>` or `>=`, nor its time zone, which is Europe/Tallinn local time).
+//!
 //! Directo says "put = create or update" and "on failure, retry after ≥ 60 s", but a repeated
 //! create can be answered "Duplicate" (11) and invoices without a fixed number could be created
 //! twice, so puts are never blindly repeated.

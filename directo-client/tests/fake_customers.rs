@@ -247,6 +247,8 @@ async fn a_cut_connection_mid_body_is_an_error_after_the_records_already_read() 
     let items: Vec<Result<Customer, Error>> = fake.client().customers(Query::new()).collect().await;
     let last = items.last().unwrap();
     assert!(last.is_err(), "must end with an error");
+    let err = last.as_ref().unwrap_err();
+    assert!(err.is_retryable(), "a cut body is transient: {err:?}");
     assert!(items.len() > 1 && items.len() < 2_000, "{}", items.len());
     assert!(items[..items.len() - 1].iter().all(Result::is_ok));
 }
