@@ -9,11 +9,10 @@
 
 use std::time::Instant;
 
+use directo_client::fake::FakeDirecto;
 use serde_json::Value;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
 use sync_examples::directo_to_smaily::demo;
-use sync_examples::directo_to_smaily::directo::Customer;
-use sync_examples::directo_to_smaily::directo::fake::{FAKE_KEY, FakeDirecto};
 
 const BIN: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 
@@ -22,17 +21,13 @@ async fn run(
     requests_per_second: u32,
     enforce: Option<u32>,
 ) -> (Value, f64, u64) {
-    let directo = FakeDirecto::start().await.unwrap();
+    let directo = FakeDirecto::start().await;
     let now = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
         .datetime();
-    directo.seed_customers(
-        demo::customers(customers, now, 600)
-            .into_iter()
-            .map(|c| Customer {
-                attrs: c.attrs,
-                datafields: c.datafields,
-            }),
+    sync_examples::directo_to_smaily::directo::seed(
+        &directo,
+        &demo::customers(customers, now, 600),
     );
     let smaily = FakeSmaily::start().await;
     smaily.record_requests(false);
@@ -48,9 +43,9 @@ async fn run(
     let output = tokio::process::Command::new(BIN)
         .current_dir(dir.path())
         .env("RUST_LOG", "warn")
-        .env("DIRECTO_URL", directo.url())
-        .env("DIRECTO_KEY", FAKE_KEY)
-        .env_remove("DIRECTO_TOKEN")
+        .env("DIRECTO_URL", directo.base_url())
+        .env("DIRECTO_TOKEN", FakeDirecto::TOKEN)
+        .env_remove("DIRECTO_KEY")
         .env("SMAILY_BASE_URL", smaily.base_url())
         .env("SMAILY_USER", FAKE_USER)
         .env("SMAILY_PASSWORD", FAKE_PASSWORD)

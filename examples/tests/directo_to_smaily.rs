@@ -8,11 +8,10 @@ use std::process::Output;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use directo_client::fake::FakeDirecto;
 use serde_json::Value;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
 use sync_examples::directo_to_smaily::demo;
-use sync_examples::directo_to_smaily::directo::Customer;
-use sync_examples::directo_to_smaily::directo::fake::{FAKE_KEY, FakeDirecto};
 
 const BIN: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 
@@ -25,16 +24,14 @@ struct World {
 
 impl World {
     async fn start(customers: usize) -> World {
-        let directo = FakeDirecto::start().await.unwrap();
+        let directo = FakeDirecto::start().await;
         let now = jiff::Timestamp::now()
             .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
             .datetime();
-        directo.seed_customers(demo::customers(customers, now, 600).into_iter().map(|c| {
-            Customer {
-                attrs: c.attrs,
-                datafields: c.datafields,
-            }
-        }));
+        sync_examples::directo_to_smaily::directo::seed(
+            &directo,
+            &demo::customers(customers, now, 600),
+        );
         let smaily = FakeSmaily::start().await;
         let smaily_url = smaily.base_url();
         World {
@@ -62,13 +59,13 @@ impl World {
     fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(BIN);
         cmd.current_dir(self.dir.path())
-            .env_remove("DIRECTO_TOKEN")
+            .env_remove("DIRECTO_KEY")
             .env_remove("SMAILY_SUBDOMAIN")
             .env_remove("SYNC_CONFIG")
             .env_remove("SYNC_STATE")
             .env("RUST_LOG", "warn")
-            .env("DIRECTO_URL", self.directo.url())
-            .env("DIRECTO_KEY", FAKE_KEY)
+            .env("DIRECTO_URL", self.directo.base_url())
+            .env("DIRECTO_TOKEN", FakeDirecto::TOKEN)
             .env("SMAILY_BASE_URL", &self.smaily_url)
             .env("SMAILY_USER", FAKE_USER)
             .env("SMAILY_PASSWORD", FAKE_PASSWORD)
@@ -337,7 +334,7 @@ async fn exit_code_2_for_usage_and_configuration_errors() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let output = world
         .command(&[])
-        .env("DIRECTO_KEY", "wrong")
+        .env("DIRECTO_TOKEN", "wrong")
         .output()
         .await
         .unwrap();

@@ -5,46 +5,50 @@ use futures::StreamExt;
 use serde_json::Value;
 use smaily_client::{Subscriber, UpsertResult};
 
-use super::directo::{Auth, DirectoError, DirectoReader, XML_DIRECT_URL};
 use super::{Config, prepare};
 use crate::{BoxError, CommonArgs, Delivery, Error, Item, Outcome, RunContext, Sink, Summary, env};
+use directo_client::Auth;
 
 /// The two ends of the job.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     /// Where customers come from.
-    pub directo: DirectoReader,
+    pub directo: directo_client::Client,
     /// Where subscribers go.
     pub smaily: smaily_client::Client,
 }
 
 /// Builds the endpoints from `DIRECTO_*` and `SMAILY_*` environment variables.
 pub fn endpoints_from_env(config: &Config) -> Result<Endpoints, Error> {
-    let auth = match (env::optional("DIRECTO_KEY"), env::optional("DIRECTO_TOKEN")) {
+    let (auth, is_token) = match (env::optional("DIRECTO_KEY"), env::optional("DIRECTO_TOKEN")) {
         (Some(_), Some(_)) => {
             return Err(Error::Config(
                 "set DIRECTO_KEY (legacy app key) or DIRECTO_TOKEN (XML Direct), not both".into(),
             ));
         }
-        (Some(key), None) => Auth::Key(key.into()),
-        (None, Some(token)) => Auth::Token(token.into()),
+        (Some(key), None) => (Auth::app_key(key), false),
+        (None, Some(token)) => (Auth::token(token), true),
         (None, None) => {
             return Err(Error::Config(
                 "DIRECTO_KEY or DIRECTO_TOKEN is not set (Directo credentials); set one in the environment or .env, or try --sandbox".into(),
             ));
         }
     };
-    let directo_url = match (&auth, env::optional("DIRECTO_URL")) {
-        (_, Some(url)) => url,
-        (Auth::Token(_), None) => XML_DIRECT_URL.to_owned(),
-        (Auth::Key(_), None) => {
+    let mut builder = directo_client::Client::builder(auth).timeout(config.directo.timeout);
+    match env::optional("DIRECTO_URL") {
+        Some(url) => {
+            let (url, allow_http) = env::base_url("DIRECTO_URL", &url)?;
+            builder = builder.base_url(url.to_string()).allow_http(allow_http);
+        }
+        None if is_token => {} // XML Direct's fixed URL
+        None => {
             return Err(Error::Config(
                 "DIRECTO_URL is not set (your company's xmlcore URL, e.g. https://login.directo.ee/xmlcore/<db>/xmlcore.asp)".into(),
             ));
         }
-    };
-    let (directo_url, _) = env::base_url("DIRECTO_URL", &directo_url)?;
-    let directo = DirectoReader::new(directo_url, auth, config.directo.timeout)
+    }
+    let directo = builder
+        .build()
         .map_err(|e| Error::Config(format!("Directo client: {e}")))?;
 
     let user = env::required("SMAILY_USER", "the Smaily API user")?;
@@ -212,10 +216,11 @@ pub async fn run_once(
         crate::replay_failed(ctx, &sink).await?
     } else {
         tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
-        let stream = match endpoints.directo.customers_since(read_from).await {
-            Ok(stream) => stream,
-            Err(e) => return Err(source_error(e)),
-        };
+        let query = directo_client::Query::new().since(read_from);
+        let stream = endpoints
+            .directo
+            .records("customer", query)
+            .map(|r| r.map_err(|e| Box::new(e) as BoxError));
         // An authorization error arrives as the stream's first item: make it a config error.
         let mut stream = stream.peekable();
         if let Some(Err(_)) = std::pin::Pin::new(&mut stream).peek().await
@@ -233,8 +238,10 @@ pub async fn run_once(
 }
 
 fn source_error(e: BoxError) -> Error {
-    if let Some(DirectoError::Unauthorized(_)) = e.downcast_ref::<DirectoError>() {
-        Error::Config(e.to_string())
+    if let Some(directo_client::Error::Unauthorized { .. }) =
+        e.downcast_ref::<directo_client::Error>()
+    {
+        Error::Config(format!("Directo refused the credentials: {e}"))
     } else {
         Error::Source(e)
     }
@@ -262,7 +269,7 @@ pub async fn check_smaily(client: &smaily_client::Client) -> Result<(), Error> {
 /// The sandbox: both fakes, seeded, and endpoints pointing at them.
 pub struct Sandbox {
     /// The Directo fake.
-    pub directo: super::directo::fake::FakeDirecto,
+    pub directo: directo_client::fake::FakeDirecto,
     /// The Smaily fake.
     pub smaily: smaily_client::fake::FakeSmaily,
 }
@@ -273,30 +280,18 @@ pub const SANDBOX_CUSTOMERS: usize = 3_000;
 impl Sandbox {
     /// Starts both fakes with `customers` demo customers changed within the last 12 hours.
     pub async fn start(customers: usize, config: &Config) -> Result<(Self, Endpoints), Error> {
-        let directo = super::directo::fake::FakeDirecto::start()
-            .await
-            .map_err(|e| Error::Source(Box::new(e)))?;
+        let directo = directo_client::fake::FakeDirecto::start().await;
         let tz = config.time_zone()?;
         let now = jiff::Timestamp::now().to_zoned(tz).datetime();
-        directo.seed_customers(
-            super::demo::customers(customers, now, 12 * 60)
-                .into_iter()
-                .map(|c| super::directo::Customer {
-                    attrs: c.attrs,
-                    datafields: c.datafields,
-                }),
-        );
+        super::directo::seed(&directo, &super::demo::customers(customers, now, 12 * 60));
         let smaily = smaily_client::fake::FakeSmaily::start().await;
-        let url = directo
-            .url()
-            .parse()
-            .map_err(|e| Error::Config(format!("{e}")))?;
-        let reader = DirectoReader::new(
-            url,
-            Auth::Key(super::directo::fake::FAKE_KEY.to_owned().into()),
-            config.directo.timeout,
-        )
-        .map_err(Error::Source)?;
+        let reader =
+            directo_client::Client::builder(Auth::token(directo_client::fake::FakeDirecto::TOKEN))
+                .base_url(directo.base_url())
+                .allow_http(true)
+                .timeout(config.directo.timeout)
+                .build()
+                .map_err(|e| Error::Config(format!("Directo client: {e}")))?;
         let client = tune_smaily(smaily.client_builder(), config)
             .build()
             .map_err(|e| Error::Config(format!("Smaily client: {e}")))?;
@@ -359,7 +354,7 @@ pub async fn main(args: CommonArgs) -> crate::ExitCode {
         eprintln!(
             "\nsandbox: the Smaily fake now holds {} subscribers ({} Directo requests, {} Smaily requests incl. the credentials check).",
             sandbox.smaily.subscriber_count(),
-            sandbox.directo.request_count(),
+            sandbox.directo.requests().len(),
             sandbox.smaily.request_count()
         );
     }
