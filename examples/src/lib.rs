@@ -56,10 +56,11 @@ pub mod config;
 pub mod directo_to_smaily;
 pub mod email;
 pub mod env;
-pub mod messaging;
 mod error;
+pub mod messaging;
 pub mod progress;
 mod runner;
+pub mod segment_to_splio;
 pub mod state;
 pub mod summary;
 

@@ -1,0 +1,10 @@
+//! `segment-to-splio`: a reverse-ETL activation of a segment file in Splio. See
+//! docs/segment-to-splio.md.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = sync_examples::segment_to_splio::Cli::parse();
+    sync_examples::segment_to_splio::main(cli).await.into()
+}
