@@ -409,9 +409,9 @@ pub async fn run_once(
         summary.requests = sink.requests.load(Ordering::Relaxed);
     }
     if not_inserted > 0 {
-        tracing::info!(
+        tracing::warn!(
             count = not_inserted,
-            "new contacts skipped (run with --insert to create them)"
+            "new contacts counted as skipped, not created (run with --insert to create them)"
         );
     }
     Ok(summary)
