@@ -126,10 +126,17 @@ fn parsed<T: std::str::FromStr>(
 
 /// `<datafields><data …/>…</datafields>` as [`DataField`]s.
 pub(crate) fn datafields_from(child: Record) -> impl Iterator<Item = DataField> {
-    child.children.into_iter().map(|mut d| DataField {
-        code: d.attrs.shift_remove("code").unwrap_or_default(),
-        content: d.attrs.shift_remove("content").unwrap_or_default(),
-        param: d.attrs.shift_remove("param").unwrap_or_default(),
+    child.children.into_iter().map(|d| {
+        let mut field = DataField::default();
+        for (k, v) in d.attrs {
+            match k.as_str() {
+                "code" => field.code = v,
+                "content" => field.content = v,
+                "param" => field.param = v,
+                _ => {}
+            }
+        }
+        field
     })
 }
 

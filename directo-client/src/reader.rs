@@ -113,7 +113,7 @@ impl<T: FromRecord> Core<T> {
 
     fn open_child(&self, e: &BytesStart<'_>, offset: u64) -> Result<Record> {
         let mut rec = Record::new(e.name().as_ref());
-        for attr in e.attributes() {
+        for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| self.xml_err(offset, err.into()))?;
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
@@ -132,7 +132,7 @@ impl<T: FromRecord> Core<T> {
             return Ok(Step::More);
         }
         let mut top = T::start(e.name().as_ref());
-        for attr in e.attributes() {
+        for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| self.xml_err(offset, err.into()))?;
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
