@@ -191,7 +191,7 @@ impl FakeDirecto {
 
     /// Answers customer reads with `count` synthetic customers generated on the fly (never
     /// held in memory), instead of the seeded ones; for streaming and memory tests.
-    /// Each is about 1 KiB on the wire. `None` goes back to the seeded customers.
+    /// Each is about 500 bytes on the wire. `None` goes back to the seeded customers.
     pub fn generate_customers(&self, count: Option<u64>) {
         self.state().synthetic = count;
     }

@@ -1,0 +1,174 @@
+//! The reference's documented shapes (tests/fixtures), read with the synchronous reader: the
+//! same parser core the async client streams through.
+
+use directo_client::{Customer, Error, Item, Receipt, Record, RecordReader};
+use jiff::civil::date;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn read<T: directo_client::FromRecord>(name: &str, tag: &str) -> Result<Vec<T>, Error> {
+    RecordReader::new(&fixture(name)[..], tag).collect()
+}
+
+#[test]
+fn customer_example_from_the_reference() {
+    let c: Vec<Customer> = read("customers.xml", "customer").unwrap();
+    assert_eq!(c.len(), 1);
+    let c = &c[0];
+    assert_eq!(c.code, "CUST001");
+    assert_eq!(c.name.as_deref(), Some("Test Customer OÜ"));
+    assert_eq!(c.address1.as_deref(), Some("Test Street 123"));
+    assert_eq!(c.address2.as_deref(), Some("Tallinn"));
+    assert_eq!(c.country.as_deref(), Some("EE"));
+    assert_eq!(c.email(), Some("test@example.com"));
+    assert_eq!(c.phone.as_deref(), Some("+372 5551234"));
+    assert_eq!(c.regno.as_deref(), Some("12345678"));
+    assert_eq!(c.balance, Some(0.into()));
+    assert_eq!(c.creditlimit, Some(0.into()));
+    assert!(!c.closed);
+    assert_eq!(c.ts, Some(date(2024, 1, 15).at(10, 30, 0, 0)));
+    assert_eq!(c.datafields.len(), 1);
+    assert_eq!(c.datafields[0].code, "EXTRAFIELD");
+    assert_eq!(c.datafields[0].content, "some value");
+    assert_eq!(c.datafields[0].param, "");
+    assert!(c.extra.is_empty(), "{:?}", c.extra);
+}
+
+#[test]
+fn legacy_customers_keep_unknown_attributes_in_order() {
+    let c: Vec<Customer> = read("customers_legacy.xml", "customer").unwrap();
+    assert_eq!(c.len(), 3);
+    assert_eq!(c[0].balance, Some("12.50".parse().unwrap()));
+    assert_eq!(c[2].balance, Some("-3.10".parse().unwrap()));
+    assert_eq!(c[0].extra.keys().collect::<Vec<_>>(), ["pricelist"]);
+    // Empty and missing e-mails are both "no e-mail".
+    assert_eq!(c[1].email(), None);
+    assert_eq!(c[2].email(), None);
+}
+
+#[test]
+fn every_envelope_shape() {
+    let no_container: Vec<Customer> = read("customers_no_container.xml", "customer").unwrap();
+    assert_eq!(
+        no_container
+            .iter()
+            .map(|c| c.code.as_str())
+            .collect::<Vec<_>>(),
+        ["C1", "C2"]
+    );
+    assert_eq!(
+        no_container[0].ts,
+        Some(date(2024, 1, 15).at(10, 30, 0, 123_000_000))
+    );
+    assert_eq!(no_container[1].ts, Some(date(2024, 1, 16).at(0, 0, 0, 0)));
+
+    let bare: Vec<Customer> = read("customer_bare.xml", "customer").unwrap();
+    assert_eq!(bare.len(), 1);
+    assert!(bare[0].closed);
+
+    for empty in ["empty.xml", "empty_self_closing.xml"] {
+        let none: Vec<Customer> = read(empty, "customer").unwrap();
+        assert!(none.is_empty(), "{empty}");
+    }
+    // The IN-schema example (plural container as the root) reads too.
+    let input: Vec<Customer> = read("customer_input.xml", "customer").unwrap();
+    assert_eq!(input[0].vatregno.as_deref(), Some("EE123456789"));
+    assert_eq!(input[0].extra.get("type").map(String::as_str), Some("0"));
+}
+
+#[test]
+fn error_documents() {
+    let err = read::<Record>("unauthorized.xml", "customer").unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+    let err = read::<Record>("token_required.xml", "customer").unwrap_err();
+    assert!(
+        matches!(err, Error::Api { code: None, ref desc } if desc == "token required"),
+        "{err:?}"
+    );
+    let err = read::<Record>("legacy_error.xml", "customer").unwrap_err();
+    assert!(matches!(err, Error::Api { code: Some(3), .. }), "{err:?}");
+    let err = read::<Record>("invalid_url.xml", "customer").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Api {
+                code: Some(404),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn items_with_datafields_and_supplier_items() {
+    let items: Vec<Item> = read("items.xml", "item").unwrap();
+    let item = &items[0];
+    assert_eq!(item.code.as_deref(), Some("000001"));
+    assert_eq!(item.class.as_deref(), Some("NÕUD"));
+    assert_eq!(item.salesprice, Some("4.90".parse().unwrap()));
+    assert_eq!(item.closed, Some(false));
+    assert_eq!(item.datafields[0].content, "valge");
+    let suppliers = item
+        .children
+        .iter()
+        .find(|c| c.tag == "supplieritems")
+        .unwrap();
+    assert_eq!(suppliers.children[0].get("supplieritem"), Some("CUP-1"));
+}
+
+#[test]
+fn receipts_without_a_container() {
+    let receipts: Vec<Receipt> = read("receipts.xml", "receipt").unwrap();
+    let r = &receipts[0];
+    assert_eq!(r.number, Some(100001));
+    assert_eq!(r.confirmed, Some(true));
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.rows[0].invoice.as_deref(), Some("2024001"));
+    assert_eq!(r.rows[0].received, Some("125.50".parse().unwrap()));
+    assert_eq!(r.rows[0].customername.as_deref(), Some("Test Customer OÜ"));
+}
+
+#[test]
+fn generic_records_keep_everything() {
+    let recs: Vec<Record> = read("items.xml", "item").unwrap();
+    let r = &recs[0];
+    assert_eq!(r.tag, "item");
+    assert_eq!(
+        r.attrs.keys().take(3).collect::<Vec<_>>(),
+        ["code", "name", "class"]
+    );
+    assert_eq!(r.children.len(), 2);
+}
+
+#[test]
+fn a_declared_windows_1257_document_is_decoded_or_refused_never_garbled() {
+    match read::<Customer>("customers_windows1257.xml", "customer") {
+        Ok(c) => assert_eq!(c[0].name.as_deref(), Some("Tõnu Ülemiste OÜ")),
+        Err(e) => assert!(
+            matches!(e, Error::UnsupportedEncoding(_)),
+            "must be a clear encoding error, got {e:?}"
+        ),
+    }
+}
+
+#[test]
+fn utf16_declaration_is_refused() {
+    let err = read::<Customer>("declared_utf16.xml", "customer").unwrap_err();
+    assert!(matches!(err, Error::UnsupportedEncoding(_)), "{err:?}");
+}
+
+#[test]
+fn truncated_body_is_an_error_not_a_short_list() {
+    let body = br#"<transport><customers><customer code="A"/><customer code="B"/>"#;
+    let out: Vec<Result<Customer, Error>> = RecordReader::new(&body[..], "customer").collect();
+    assert_eq!(out.len(), 3);
+    assert!(out[0].is_ok() && out[1].is_ok());
+    assert!(out[2].is_err(), "{:?}", out[2]);
+}
