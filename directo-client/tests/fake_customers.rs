@@ -471,3 +471,73 @@ async fn legacy_key_attribute_on_every_written_record() {
     );
     assert!(!format!("{client:?}").contains(FakeDirecto::APP_KEY));
 }
+
+#[tokio::test]
+async fn invoices_orders_and_receipts_are_written_from_typed_values() {
+    use directo_client::{Invoice, InvoiceRow, Order, OrderRow, Receipt, ReceiptRow};
+    let fake = FakeDirecto::start().await;
+    let client = fake.client();
+    let invoice = Invoice {
+        number: Some(1001),
+        customercode: Some("C1".into()),
+        customername: Some(r#"Tom & "Jerry" <OÜ>"#.into()),
+        date: Some(date(2026, 6, 11)),
+        confirm: Some(true),
+        rows: vec![InvoiceRow {
+            item: Some("SKU-1".into()),
+            quantity: Some(2.into()),
+            price: Some("9.90".parse().unwrap()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let res = client
+        .put(&[invoice.clone()], PutMode::Create)
+        .await
+        .unwrap();
+    assert_eq!(res[0].status, PutStatus::Ok);
+    assert_eq!(res[0].doctype.as_deref(), Some("INVOICE"));
+    let put = &fake.puts()[0];
+    assert_eq!(put.what, "invoice");
+    assert_eq!(
+        put.xmldata,
+        r#"<?xml version="1.0" encoding="UTF-8"?><invoices><invoice number="1001" customercode="C1" customername="Tom &amp; &quot;Jerry&quot; &lt;OÜ&gt;" date="2026-06-11" confirm="1"><rows><row item="SKU-1" quantity="2" price="9.90"/></rows></invoice></invoices>"#
+    );
+    // What the fake stored parses back into the same invoice.
+    let stored = fake.records("invoice");
+    assert_eq!(
+        <Invoice as directo_client::FromRecord>::from_record(stored[0].clone()),
+        invoice
+    );
+
+    let order = Order {
+        number: Some(5),
+        customercode: Some("C1".into()),
+        rows: vec![OrderRow {
+            item: Some("SKU-2".into()),
+            quantity: Some(1.into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let receipt = Receipt {
+        number: Some(77),
+        date: Some(date(2026, 6, 11)),
+        confirm: Some(true),
+        rows: vec![ReceiptRow {
+            invoice: Some("1001".into()),
+            customer: Some("C1".into()),
+            payment: Some("19.80".parse().unwrap()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    assert!(client.put(&[order], PutMode::Create).await.unwrap()[0].is_success());
+    assert!(client.put(&[receipt], PutMode::Update).await.unwrap()[0].is_success());
+    let puts = fake.puts();
+    assert_eq!(puts[1].what, "order");
+    assert!(puts[1].xmldata.contains(r#"<orders><order number="5" customercode="C1"><rows><row item="SKU-2" quantity="1"/></rows></order></orders>"#));
+    assert_eq!(puts[2].what, "receipt");
+    assert!(puts[2].update);
+    assert!(puts[2].xmldata.contains(r#"<receipt number="77" date="2026-06-11" confirm="1"><rows><row invoice="1001" customer="C1" payment="19.80"/></rows></receipt>"#));
+}
