@@ -4,6 +4,7 @@
 //! are the snapshot in the state store) → Splio contacts API. See docs/segment-to-splio.md.
 
 pub mod demo;
+pub mod sftp;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -37,7 +38,7 @@ pub struct Cli {
     /// Create contacts that do not exist in Splio yet (without it they are counted as skipped).
     #[arg(long)]
     pub insert: bool,
-    /// How to deliver: `api` (REST upserts). Datahub files over SFTP are not available yet.
+    /// How to deliver: `api` (REST: PATCH existing, bulk create new) or `sftp` (Datahub files).
     #[arg(long, value_enum, default_value = "api")]
     pub delivery: DeliveryKind,
     /// The common sync flags.
@@ -50,6 +51,8 @@ pub struct Cli {
 pub enum DeliveryKind {
     /// REST: PATCH existing contacts, bulk create new ones.
     Api,
+    /// Datahub contacts files uploaded over SFTP into `/imports/`.
+    Sftp,
 }
 
 /// The TOML config.
@@ -67,6 +70,8 @@ pub struct Config {
     pub ignore: Vec<String>,
     /// Client settings.
     pub splio: SplioConfig,
+    /// Datahub/SFTP settings (`--delivery sftp`).
+    pub sftp: sftp::SftpSettings,
 }
 
 /// The segment file's shape.
@@ -331,11 +336,20 @@ fn client_error(e: &splio_client::Error) -> Error {
     }
 }
 
+/// What a run talks to.
+pub struct Endpoints {
+    /// The REST client (needed for `--delivery api`, and to know the existing contacts
+    /// without `--insert`).
+    pub rest: Option<splio_client::Client>,
+    /// SFTP settings and the universe (`--delivery sftp`).
+    pub sftp: Option<(splio_client::sftp::SftpConfig, String)>,
+}
+
 /// Runs the activation once per the flags.
 pub async fn run_once(
     cli: &Cli,
     config: &Config,
-    client: &splio_client::Client,
+    endpoints: &Endpoints,
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let args = &cli.common;
@@ -354,19 +368,12 @@ pub async fn run_once(
             ));
         }
     };
-    let existing = if args.dry_run && !args.sandbox {
+    let existing = match &endpoints.rest {
         // A dry run reads nothing from Splio: every record without a snapshot counts as new.
-        HashSet::new()
-    } else {
-        existing_keys(client).await?
-    };
-    let sink = SplioSink {
-        client: client.clone(),
-        state,
-        job: config.job.name.clone(),
-        existing,
-        requests: AtomicU64::new(1),
-        concurrency: config.job.concurrency * 4,
+        _ if args.dry_run && !args.sandbox => HashSet::new(),
+        // Datahub files with --insert need no API: the import creates or updates.
+        None => HashSet::new(),
+        Some(client) => existing_keys(client).await?,
     };
     let ctx = RunContext {
         job: &config.job,
@@ -376,11 +383,6 @@ pub async fn run_once(
         read_from: None,
         progress: args.progress(),
     };
-    if args.replay_failed {
-        let mut summary = crate::replay_failed(ctx, &sink).await?;
-        summary.requests = sink.requests.load(Ordering::Relaxed);
-        return Ok(summary);
-    }
     let mut not_inserted = 0u64;
     let mut records = Vec::with_capacity(rows.len());
     for row in rows {
@@ -389,7 +391,7 @@ pub async fn run_once(
             && let Verdict::Send(items) = &record.verdict
         {
             let new = items.iter().all(|i| {
-                !sink.existing.contains(&i.key)
+                !existing.contains(&i.key)
                     && state
                         .snapshot(&config.job.name, &i.key)
                         .ok()
@@ -403,11 +405,55 @@ pub async fn run_once(
         }
         records.push(Ok(record));
     }
-    let mut summary = crate::run(ctx, futures::stream::iter(records), &sink).await?;
+    let records = futures::stream::iter(records);
+    let mut summary = match (&endpoints.sftp, &endpoints.rest) {
+        (Some((sftp_config, universe)), _) => {
+            if args.dry_run {
+                // Nothing is uploaded: no connection either.
+                if args.replay_failed {
+                    crate::replay_failed(ctx, &NoSink).await?
+                } else {
+                    crate::run(ctx, records, &NoSink).await?
+                }
+            } else {
+                let sink = sftp::SftpSink {
+                    uploader: sftp::connect(sftp_config).await?,
+                    universe: universe.clone(),
+                    subsequence: config.sftp.subsequence.clone(),
+                    state,
+                    job: config.job.name.clone(),
+                };
+                let summary = if args.replay_failed {
+                    crate::replay_failed(ctx, &sink).await?
+                } else {
+                    crate::run(ctx, records, &sink).await?
+                };
+                let _ = sink.uploader.close().await;
+                summary
+            }
+        }
+        (None, Some(client)) => {
+            let sink = SplioSink {
+                client: client.clone(),
+                state,
+                job: config.job.name.clone(),
+                existing,
+                requests: AtomicU64::new(1),
+                concurrency: config.job.concurrency * 4,
+            };
+            let mut summary = if args.replay_failed {
+                crate::replay_failed(ctx, &sink).await?
+            } else {
+                crate::run(ctx, records, &sink).await?
+            };
+            if !args.dry_run {
+                summary.requests = sink.requests.load(Ordering::Relaxed);
+            }
+            summary
+        }
+        (None, None) => return Err(Error::Config("no delivery configured".into())),
+    };
     summary.skipped += not_inserted;
-    if !args.dry_run {
-        summary.requests = sink.requests.load(Ordering::Relaxed);
-    }
     if not_inserted > 0 {
         tracing::warn!(
             count = not_inserted,
@@ -415,6 +461,19 @@ pub async fn run_once(
         );
     }
     Ok(summary)
+}
+
+/// The sink of a dry run without a connection (the runner never calls it in a dry run).
+struct NoSink;
+
+impl Sink for NoSink {
+    async fn deliver(&self, batch: &[Item]) -> Delivery {
+        Delivery::all(
+            batch.len(),
+            Outcome::failed("dry run: nothing is delivered", false),
+            0,
+        )
+    }
 }
 
 fn tune(builder: splio_client::ClientBuilder, config: &SplioConfig) -> splio_client::ClientBuilder {
@@ -453,7 +512,12 @@ pub async fn main(cli: Cli) -> ExitCode {
         env::load_dotenv()?;
         let config = Config::load(args.config.as_deref())?;
         let state = args.open_state()?;
-        let (fake, client) = if args.sandbox {
+        let (fake, rest) = if args.sandbox {
+            if cli.delivery == DeliveryKind::Sftp {
+                return Err(Error::Config(
+                    "the sandbox has no SFTP server; use --delivery api with --sandbox".into(),
+                ));
+            }
             let fake = splio_client::fake::FakeSplio::start().await;
             demo::seed(&fake);
             let sandbox = SplioConfig {
@@ -468,18 +532,30 @@ pub async fn main(cli: Cli) -> ExitCode {
             )
             .build()
             .map_err(|e| Error::Config(format!("Splio client: {e}")))?;
-            (Some(fake), client)
+            (Some(fake), Some(client))
+        } else if cli.delivery == DeliveryKind::Api || !cli.insert {
+            (None, Some(client_from_env(&config.splio)?))
         } else {
-            (None, client_from_env(&config.splio)?)
+            (None, None)
         };
-        Ok::<_, Error>((config, state, fake, client))
+        let sftp = if cli.delivery == DeliveryKind::Sftp {
+            let universe = env::required(
+                "SPLIO_UNIVERSE",
+                "the Splio universe, for Datahub file names",
+            )?;
+            Some((sftp::config_from_env(&config.sftp)?, universe))
+        } else {
+            None
+        };
+        let endpoints = Endpoints { rest, sftp };
+        Ok::<_, Error>((config, state, fake, endpoints))
     };
-    let (config, state, fake, client) = match setup.await {
+    let (config, state, fake, endpoints) = match setup.await {
         Ok(ok) => ok,
         Err(e) => return crate::messaging::report(args.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = crate::main_loop(&args, || run_once(&cli, &config, &client, &state)).await;
+    let code = crate::main_loop(&args, || run_once(&cli, &config, &endpoints, &state)).await;
     if let Some(fake) = fake
         && !args.json
     {

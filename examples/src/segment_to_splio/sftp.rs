@@ -1,0 +1,196 @@
+//! `--delivery sftp`: each batch becomes a Datahub contacts file (`;`-separated CSV) uploaded
+//! atomically into the universe's `/imports/` directory, which Splio's automatic import picks up.
+//!
+//! A file's columns are the email plus every attribute that changed for at least one of its
+//! rows; each row carries its current values for those columns (so a row whose attribute did
+//! not change re-sends the same value). The snapshot is updated when the upload succeeded: a
+//! file on the server counts as delivered (Splio reports its own per-row problems in
+//! `/reports/`).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use splio_client::datahub::{Column, ContactCsvWriter, DatahubContact};
+use splio_client::sftp::{HostKeyCheck, SftpAuth, SftpConfig, SftpUploader};
+
+use super::{STANDARD, changed};
+use crate::messaging::input::text;
+use crate::{Delivery, Error, Item, Outcome, Sink, StateStore, env};
+
+/// `[sftp]` settings (the credentials come from the environment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SftpSettings {
+    /// The Datahub sub-sequence in the file names, as set up for the universe's import.
+    pub subsequence: String,
+    /// Where uploads go.
+    pub imports_dir: String,
+    /// The server's SHA256 host key fingerprint (`SHA256:…`); else `known_hosts` is used.
+    pub host_key_fingerprint: Option<String>,
+    /// A known_hosts file (default `~/.ssh/known_hosts`).
+    pub known_hosts: Option<PathBuf>,
+}
+
+impl Default for SftpSettings {
+    fn default() -> Self {
+        Self {
+            subsequence: "contacts".into(),
+            imports_dir: "/imports".into(),
+            host_key_fingerprint: None,
+            known_hosts: None,
+        }
+    }
+}
+
+/// The SFTP connection settings from `SPLIO_SFTP_HOST`, `SPLIO_SFTP_PORT`, `SPLIO_SFTP_USER`,
+/// and `SPLIO_SFTP_PASSWORD` or `SPLIO_SFTP_KEY` (a private key file).
+pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
+    let host = env::required("SPLIO_SFTP_HOST", "the Splio SFTP host")?;
+    let user = env::required("SPLIO_SFTP_USER", "the Splio SFTP user")?;
+    let auth = match (
+        env::optional("SPLIO_SFTP_PASSWORD"),
+        env::optional("SPLIO_SFTP_KEY"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Config(
+                "set SPLIO_SFTP_PASSWORD or SPLIO_SFTP_KEY, not both".into(),
+            ));
+        }
+        (Some(password), None) => SftpAuth::password(password),
+        (None, Some(key)) => SftpAuth::key_file(key),
+        (None, None) => {
+            return Err(Error::Config(
+                "SPLIO_SFTP_PASSWORD or SPLIO_SFTP_KEY is not set (SFTP credentials)".into(),
+            ));
+        }
+    };
+    let host_key = match (&settings.host_key_fingerprint, &settings.known_hosts) {
+        (Some(fp), _) => HostKeyCheck::Fingerprint(fp.clone()),
+        (None, Some(path)) => HostKeyCheck::KnownHosts(path.clone()),
+        (None, None) => {
+            let home = std::env::var_os("HOME").ok_or_else(|| {
+                Error::Config(
+                    "no host key to check: set sftp.host_key_fingerprint or sftp.known_hosts"
+                        .into(),
+                )
+            })?;
+            HostKeyCheck::KnownHosts(PathBuf::from(home).join(".ssh/known_hosts"))
+        }
+    };
+    let mut config = SftpConfig::new(host, user, auth, host_key).imports_dir(&settings.imports_dir);
+    if let Some(port) = env::optional("SPLIO_SFTP_PORT") {
+        let port = port
+            .parse()
+            .map_err(|_| Error::Config(format!("SPLIO_SFTP_PORT is not a port: {port:?}")))?;
+        config = config.port(port);
+    }
+    Ok(config)
+}
+
+/// Connects (a wrong password or host key is a configuration error).
+pub async fn connect(config: &SftpConfig) -> Result<SftpUploader, Error> {
+    SftpUploader::connect(config).await.map_err(|e| {
+        let line = crate::messaging::error_chain(&e);
+        match e {
+            splio_client::Error::SftpAuth { .. }
+            | splio_client::Error::HostKeyRejected { .. }
+            | splio_client::Error::Config(_) => Error::Config(line),
+            _ => Error::Source(line.into()),
+        }
+    })
+}
+
+/// Writes and uploads one Datahub file per batch.
+pub struct SftpSink<'a> {
+    /// The open connection.
+    pub uploader: SftpUploader,
+    /// `SPLIO_UNIVERSE`.
+    pub universe: String,
+    /// The file names' sub-sequence.
+    pub subsequence: String,
+    /// The last delivered attributes.
+    pub state: &'a StateStore,
+    /// The job (state key).
+    pub job: String,
+}
+
+fn column(name: &str) -> Column {
+    match name {
+        "email" => Column::Email,
+        "firstname" => Column::Firstname,
+        "lastname" => Column::Lastname,
+        "cellphone" => Column::Cellphone,
+        "language" => Column::Language,
+        other => Column::custom(other),
+    }
+}
+
+/// The file's columns (email first, then the changed attributes in first-seen order) and rows.
+pub fn rows(
+    batch: &[Item],
+    before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
+) -> (Vec<String>, Vec<DatahubContact>) {
+    let mut names = vec!["email".to_owned()];
+    for item in batch {
+        for name in changed(before(item).as_ref(), &item.fields).keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    let rows = batch
+        .iter()
+        .map(|item| {
+            let mut row = DatahubContact::new(item.key.clone());
+            for name in &names[1..] {
+                let value = text(&item.fields, name);
+                match name.as_str() {
+                    "firstname" => row.firstname = value,
+                    "lastname" => row.lastname = value,
+                    "cellphone" => row.cellphone = value,
+                    "language" => row.language = value,
+                    other => {
+                        debug_assert!(!STANDARD.contains(&other));
+                        row.custom
+                            .insert(other.to_owned(), value.unwrap_or_default());
+                    }
+                }
+            }
+            row
+        })
+        .collect();
+    (names, rows)
+}
+
+impl Sink for SftpSink<'_> {
+    async fn deliver(&self, batch: &[Item]) -> Delivery {
+        let (names, contacts) = rows(batch, |item| {
+            self.state.snapshot(&self.job, &item.key).ok().flatten()
+        });
+        let files = ContactCsvWriter::new(self.universe.clone(), self.subsequence.clone())
+            .map(|w| w.columns(names.iter().map(|n| column(n)).collect()))
+            .and_then(|w| w.write(&contacts));
+        let files = match files {
+            Ok(files) => files,
+            Err(e) => {
+                let error = crate::messaging::error_chain(&e);
+                return Delivery::all(batch.len(), Outcome::failed(error, false), 0);
+            }
+        };
+        match self.uploader.upload_all(&files).await {
+            Ok(paths) => {
+                tracing::info!(files = ?paths, rows = batch.len(), "uploaded");
+                Delivery::all(batch.len(), Outcome::Delivered, files.len() as u64)
+            }
+            Err(e) => {
+                let retryable = !matches!(e, splio_client::Error::InvalidInput { .. });
+                let error = crate::messaging::error_chain(&e);
+                Delivery::all(
+                    batch.len(),
+                    Outcome::failed(error, retryable),
+                    files.len() as u64,
+                )
+            }
+        }
+    }
+}

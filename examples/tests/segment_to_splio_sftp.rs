@@ -1,0 +1,170 @@
+//! `segment-to-splio --delivery sftp` against a real OpenSSH SFTP server on loopback (started by
+//! splio-client's test helper; skipped when sshd is missing, failing under CI).
+
+#[path = "../../splio-client/tests/common/mod.rs"]
+mod servers;
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
+
+fn run(s: &servers::Sshd, work: &Path, args: &[&str]) -> (i32, Value, Output) {
+    let output = std::process::Command::new(BIN)
+        .current_dir(work)
+        .env_remove("SPLIO_API_KEY")
+        .env_remove("SPLIO_SFTP_PASSWORD")
+        .env_remove("SYNC_CONFIG")
+        .env_remove("SYNC_STATE")
+        .env("RUST_LOG", "warn")
+        .env("SPLIO_UNIVERSE", "uni")
+        .env("SPLIO_SFTP_HOST", "127.0.0.1")
+        .env("SPLIO_SFTP_PORT", s.server.port.to_string())
+        .env("SPLIO_SFTP_USER", &s.user)
+        .env("SPLIO_SFTP_KEY", &s.client_key)
+        .args(args)
+        .output()
+        .unwrap();
+    let summary = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), summary, output)
+}
+
+fn imports(s: &servers::Sshd) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(s.dir.path().join("imports"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn read(s: &servers::Sshd, name: &str) -> String {
+    std::fs::read_to_string(s.dir.path().join("imports").join(name)).unwrap()
+}
+
+fn segment(n: usize, tier: &str) -> String {
+    let mut text = String::from("email,firstname,tier\n");
+    for i in 0..n {
+        if i % 50 == 5 {
+            text.push_str(&format!("bad{i},B{i},{tier}\n"));
+        } else {
+            text.push_str(&format!("M{i}@Example.com,M{i},{tier}\n"));
+        }
+    }
+    text
+}
+
+#[test]
+fn datahub_files_carry_only_changed_columns_and_the_snapshot_follows_uploads() {
+    let Some(s) = servers::start_sshd("segment_to_splio_sftp") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[job]\nbatch_size = 100\n[job.retry]\nattempts = 2\ndelay = \"1ms\"\n\
+             [sftp]\nsubsequence = \"PRCL\"\nimports_dir = \"{}/imports\"\nhost_key_fingerprint = \"{}\"\n",
+            s.dir.path().display(),
+            s.host_fingerprint
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let file = work.path().join("segment.csv");
+    std::fs::write(&file, segment(250, "gold")).unwrap();
+    let file = file.to_str().unwrap();
+    let good = 245;
+
+    // Without --insert the existing contacts must be read through the API: a config error here.
+    let (code, _, output) = run(
+        &s,
+        work.path(),
+        &[file, "--delivery", "sftp", "--config", config],
+    );
+    assert_eq!(code, 2, "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SPLIO_API_KEY"));
+
+    let args = [
+        file,
+        "--delivery",
+        "sftp",
+        "--insert",
+        "--config",
+        config,
+        "--json",
+    ];
+    let (code, summary, output) = run(&s, work.path(), &args);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(summary["delivered"], good);
+    assert_eq!(summary["filtered"], 5);
+    let first = imports(&s);
+    assert_eq!(first.len(), 3, "one file per batch: {first:?}");
+    assert!(
+        first
+            .iter()
+            .all(|n| n.starts_with("uni_contacts_PRCL_") && n.ends_with(".csv"))
+    );
+    let mut rows = 0;
+    for name in &first {
+        let text = read(&s, name);
+        assert!(text.starts_with("email;firstname;tier\n"), "{text}");
+        rows += text.lines().count() - 1;
+    }
+    assert_eq!(rows, good);
+    assert!(read(&s, &first[0]).contains("m0@example.com;M0;gold"));
+
+    // Nothing changed: nothing uploaded.
+    let (code, summary, _) = run(&s, work.path(), &args);
+    assert_eq!(code, 0);
+    assert_eq!(summary["skipped"], good);
+    assert_eq!(imports(&s).len(), 3);
+
+    // One attribute changed: the new files carry only it.
+    std::fs::write(file, segment(250, "silver")).unwrap();
+    let (code, summary, _) = run(&s, work.path(), &args);
+    assert_eq!(code, 0);
+    assert_eq!(summary["delivered"], good);
+    let new: Vec<String> = imports(&s)
+        .into_iter()
+        .filter(|n| !first.contains(n))
+        .collect();
+    assert_eq!(new.len(), 3);
+    for name in &new {
+        let text = read(&s, name);
+        assert!(text.starts_with("email;tier\n"), "{text}");
+        assert!(text.lines().skip(1).all(|l| l.ends_with(";silver")));
+    }
+
+    // A wrong host key is a configuration error and uploads nothing.
+    let bad = work.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        format!(
+            "[sftp]\nimports_dir = \"{}/imports\"\nhost_key_fingerprint = \"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n",
+            s.dir.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(file, segment(250, "bronze")).unwrap();
+    let (code, _, output) = run(
+        &s,
+        work.path(),
+        &[
+            file,
+            "--delivery",
+            "sftp",
+            "--insert",
+            "--config",
+            bad.to_str().unwrap(),
+            "--state",
+            "other.db",
+        ],
+    );
+    assert_eq!(code, 2, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(imports(&s).len(), 6);
+}
