@@ -543,6 +543,9 @@ pub async fn main(cli: Cli) -> ExitCode {
                 "SPLIO_UNIVERSE",
                 "the Splio universe, for Datahub file names",
             )?;
+            // Bad file-name parts are a configuration error, not every record parked.
+            splio_client::datahub::ContactCsvWriter::new(&universe, &config.sftp.subsequence)
+                .map_err(|e| Error::Config(crate::messaging::error_chain(&e)))?;
             Some((sftp::config_from_env(&config.sftp)?, universe))
         } else {
             None
