@@ -321,9 +321,15 @@ impl Client {
         let rows: Vec<Subscriber> = subscribers.into_iter().collect();
         let mut results: Vec<Option<UpsertResult>> = vec![None; rows.len()];
         let indices: Vec<usize> = (0..rows.len()).collect();
+        // Owned chunks keep the returned future `Send` (a closure over borrowed slices is not
+        // general enough for the compiler to prove it).
+        let chunks: Vec<Vec<usize>> = indices
+            .chunks(self.batch_size())
+            .map(<[usize]>::to_vec)
+            .collect();
         let rows_ref = &rows;
-        let mut done = stream::iter(indices.chunks(self.batch_size()))
-            .map(|chunk| self.upsert_chunk(rows_ref, chunk.to_vec()))
+        let mut done = stream::iter(chunks)
+            .map(move |chunk| self.upsert_chunk(rows_ref, chunk))
             .buffer_unordered(self.concurrency());
         while let Some(chunk_results) = done.next().await {
             for (i, r) in chunk_results {

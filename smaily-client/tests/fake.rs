@@ -105,6 +105,21 @@ async fn real_codes_for_bad_rows() {
 }
 
 #[tokio::test]
+async fn batch_upsert_runs_on_a_spawned_task() {
+    // `upsert_many`'s future must be `Send`, so a sync can run it on another task.
+    let fake = FakeSmaily::start().await;
+    let c = fake.client();
+    let rows: Vec<Subscriber> = (0..3)
+        .map(|i| Subscriber::new(format!("spawned{i}@example.com")))
+        .collect();
+    let out = tokio::spawn(async move { c.upsert_many(rows).await })
+        .await
+        .unwrap();
+    assert!(out.iter().all(|o| o.is_delivered()));
+    assert_eq!(fake.subscriber_count(), 3);
+}
+
+#[tokio::test]
 async fn batch_upsert_isolates_bad_rows_and_loses_no_good_row() {
     for enc in ENCODINGS {
         let fake = FakeSmaily::start().await;
