@@ -91,7 +91,7 @@ impl Recipient {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SmartSendBody<'a> {
-    recipients: Vec<RecipientBody<'a>>,
+    recipients: Vec<&'a RecipientBody<'a>>,
     email: bool,
     from_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -331,18 +331,18 @@ impl Client {
                 Err(e) => outcomes[i] = Some(outcome(i, r, Err(e.into()))),
             }
         }
-        let chunks: Vec<Vec<(usize, RecipientBody<'_>)>> = {
-            let mut it = valid.into_iter().peekable();
-            let mut chunks = Vec::new();
-            while it.peek().is_some() {
-                chunks.push(it.by_ref().take(SMARTSEND_CHUNK).collect());
-            }
-            chunks
-        };
+        // Chunks hold positions into `valid` (owned, lifetime-free), which keeps this future `Send`.
+        let positions: Vec<usize> = (0..valid.len()).collect();
+        let chunks: Vec<Vec<usize>> = positions
+            .chunks(SMARTSEND_CHUNK)
+            .map(<[usize]>::to_vec)
+            .collect();
+        let valid = &valid;
         let results: Vec<_> = stream::iter(chunks)
-            .map(|chunk| async move {
-                let (indices, recipients): (Vec<usize>, Vec<RecipientBody<'_>>) =
-                    chunk.into_iter().unzip();
+            .map(move |chunk| async move {
+                let indices: Vec<usize> = chunk.iter().map(|&p| valid[p].0).collect();
+                let recipients: Vec<&RecipientBody<'_>> =
+                    chunk.iter().map(|&p| &valid[p].1).collect();
                 let body = SmartSendBody {
                     recipients,
                     email: send.email,

@@ -515,3 +515,32 @@ async fn idempotent_reads_are_retried_after_a_dropped_connection() {
     fake.client().account_info().await.unwrap();
     assert_eq!(fake.requests().len(), 2);
 }
+
+#[tokio::test]
+async fn batch_futures_run_on_spawned_tasks() {
+    // Batch helpers must return `Send` futures so callers can spawn them.
+    let fake = FakeMessaging::start().await;
+    let client = fake.client();
+    let recipients: Vec<Recipient> = (0..1_500)
+        .map(|i| Recipient::locator(format!("r{i}@mail.com")))
+        .collect();
+    let send = SmartSend {
+        recipients,
+        email: true,
+        from_name: None,
+        external_request_id: None,
+    };
+    let c = client.clone();
+    let out = tokio::spawn(async move { c.smartsend(77, &send).await })
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 1_500);
+    assert!(out.iter().all(|o| o.result.is_ok()));
+    // 1,500 recipients are two smartsend chunks (1,000 + 500).
+    let chunks = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/message/77/smartsend")
+        .count();
+    assert_eq!(chunks, 2);
+}
