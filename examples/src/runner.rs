@@ -94,11 +94,12 @@ impl Delivery {
     }
 }
 
-/// The destination of a sync: delivers a batch and reports per-item outcomes. It must never
+/// The destination of a sync: delivers a batch and reports per-item outcomes (as a `Send` future, so
+/// a run can go on any task). It must never
 /// panic or give up on the whole batch because of one bad item.
 pub trait Sink: Sync {
     /// Delivers `batch` (at most `job.batch_size` items).
-    fn deliver(&self, batch: &[Item]) -> impl Future<Output = Delivery>;
+    fn deliver(&self, batch: &[Item]) -> impl Future<Output = Delivery> + Send;
 }
 
 /// Everything a run needs besides its source and sink.
