@@ -94,9 +94,9 @@ impl Delivery {
     }
 }
 
-/// The destination of a sync: delivers a batch and reports per-item outcomes (as a `Send` future, so
-/// a run can go on any task). It must never
-/// panic or give up on the whole batch because of one bad item.
+/// The destination of a sync: delivers a batch and reports per-item outcomes, as a `Send` future so
+/// a run can go on any task. It must never panic or give up on the whole batch because of one bad
+/// item.
 pub trait Sink: Sync {
     /// Delivers `batch` (at most `job.batch_size` items).
     fn deliver(&self, batch: &[Item]) -> impl Future<Output = Delivery> + Send;
