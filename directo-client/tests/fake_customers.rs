@@ -492,7 +492,7 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
         ..Default::default()
     };
     let res = client
-        .put(&[invoice.clone()], PutMode::Create)
+        .put(std::slice::from_ref(&invoice), PutMode::Create)
         .await
         .unwrap();
     assert_eq!(res[0].status, PutStatus::Ok);
