@@ -129,15 +129,22 @@ pub(crate) fn datafields_from(child: Record) -> impl Iterator<Item = DataField> 
     child.children.into_iter().map(|d| {
         let mut field = DataField::default();
         for (k, v) in d.attrs {
-            match k.as_str() {
-                "code" => field.code = v,
-                "content" => field.content = v,
-                "param" => field.param = v,
-                _ => {}
-            }
+            field.set(&k, Cow::Owned(v));
         }
         field
     })
+}
+
+impl DataField {
+    /// Sets `code`, `content` or `param`; other attributes of `<data>` are not kept.
+    fn set(&mut self, name: &str, value: Cow<'_, str>) {
+        match name {
+            "code" => self.code = value.into_owned(),
+            "content" => self.content = value.into_owned(),
+            "param" => self.param = value.into_owned(),
+            _ => {}
+        }
+    }
 }
 
 pub(crate) fn datafields_record(fields: &[DataField]) -> Option<Record> {
@@ -166,6 +173,20 @@ impl FromRecord for Customer {
             self.datafields.extend(datafields_from(child));
         } else {
             self.children.push(child);
+        }
+    }
+
+    fn nested_start(&mut self, parent: &str, tag: &str) -> bool {
+        let data = parent.eq_ignore_ascii_case("datafields") && tag.eq_ignore_ascii_case("data");
+        if data {
+            self.datafields.push(DataField::default());
+        }
+        data
+    }
+
+    fn nested_attr(&mut self, name: &str, value: Cow<'_, str>) {
+        if let Some(field) = self.datafields.last_mut() {
+            field.set(name, value);
         }
     }
 

@@ -59,6 +59,7 @@
 //! # Ok::<(), directo_client::Error>(()) }).unwrap();
 //! ```
 
+mod attrs;
 mod client;
 mod customer;
 mod documents;

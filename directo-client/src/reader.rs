@@ -14,6 +14,7 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
+use crate::attrs::Attrs;
 use crate::error::{Error, Result};
 use crate::record::{FromRecord, Record};
 
@@ -72,6 +73,15 @@ fn attr_of(e: &BytesStart<'_>, name: &str) -> Option<String> {
     })
 }
 
+/// Malformed XML while reading the record after the `records` already read.
+fn xml_err(records: u64, offset: u64, source: quick_xml::Error) -> Error {
+    Error::Xml {
+        offset,
+        record: records + 1,
+        source,
+    }
+}
+
 fn error_root(e: &BytesStart<'_>) -> Error {
     let code = attr_of(e, "type")
         .or_else(|| attr_of(e, "code"))
@@ -95,11 +105,7 @@ impl<T: FromRecord> Core<T> {
     }
 
     fn xml_err(&self, offset: u64, source: quick_xml::Error) -> Error {
-        Error::Xml {
-            offset,
-            record: self.records + 1,
-            source,
-        }
+        xml_err(self.records, offset, source)
     }
 
     fn decode_err(&self, offset: u64, expected: &'static str, found: impl Into<String>) -> Error {
@@ -113,31 +119,36 @@ impl<T: FromRecord> Core<T> {
 
     fn open_child(&self, e: &BytesStart<'_>, offset: u64) -> Result<Record> {
         let mut rec = Record::new(e.name().as_ref());
-        for attr in e.attributes().with_checks(false) {
-            let attr = attr.map_err(|err| self.xml_err(offset, err.into()))?;
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| self.xml_err(offset, err))?;
-            rec.attrs
-                .insert(attr.key.as_ref().to_string(), value.into_owned());
+        for attr in Attrs::of(e) {
+            let (name, value) = attr.map_err(|err| self.xml_err(offset, err))?;
+            rec.attrs.insert(name.to_string(), value.into_owned());
         }
         Ok(rec)
     }
 
-    /// A record or child element starts.
+    /// A record or an element inside one starts.
     fn start_record(&mut self, e: &BytesStart<'_>, offset: u64) -> Result<Step<T>> {
-        if self.top.is_some() {
+        if let Some(top) = self.top.as_mut() {
+            let name = e.name();
+            if let Some(parent) = self.stack.last()
+                && top.nested_start(&parent.tag, name.as_ref())
+            {
+                for attr in Attrs::of(e) {
+                    let (name, value) = attr.map_err(|err| xml_err(self.records, offset, err))?;
+                    top.nested_attr(name, value);
+                }
+                // Taken whole: whatever it contains is skipped.
+                self.skip_depth = Some(self.depth);
+                return Ok(Step::More);
+            }
             let child = self.open_child(e, offset)?;
             self.stack.push(child);
             return Ok(Step::More);
         }
         let mut top = T::start(e.name().as_ref());
-        for attr in e.attributes().with_checks(false) {
-            let attr = attr.map_err(|err| self.xml_err(offset, err.into()))?;
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| self.xml_err(offset, err))?;
-            top.attr(attr.key.as_ref(), value);
+        for attr in Attrs::of(e) {
+            let (name, value) = attr.map_err(|err| self.xml_err(offset, err))?;
+            top.attr(name, value);
         }
         self.top = Some(top);
         Ok(Step::More)

@@ -67,6 +67,15 @@ pub trait FromRecord: Sized + Send + 'static {
     fn child(&mut self, child: Record);
     /// Text content directly inside the record (rare; ignored by default).
     fn text(&mut self, _text: &str) {}
+    /// An element `tag` starts inside the child element `parent` (e.g. `data` inside
+    /// `datafields`). Return `true` to take it directly: its attributes then arrive through
+    /// [`nested_attr`](Self::nested_attr), its content is skipped, and no generic [`Record`] is
+    /// built for it (the fast path for repeated nested rows). The default takes nothing.
+    fn nested_start(&mut self, _parent: &str, _tag: &str) -> bool {
+        false
+    }
+    /// One attribute of the element last taken by [`nested_start`](Self::nested_start).
+    fn nested_attr(&mut self, _name: &str, _value: Cow<'_, str>) {}
     /// Builds the value from a generic [`Record`].
     fn from_record(record: Record) -> Self {
         let mut out = Self::start(&record.tag);

@@ -172,3 +172,41 @@ fn truncated_body_is_an_error_not_a_short_list() {
     assert!(out[0].is_ok() && out[1].is_ok());
     assert!(out[2].is_err(), "{:?}", out[2]);
 }
+
+#[test]
+fn typed_datafields_match_the_generic_record_path() {
+    // `<data>` taken straight into `DataField` (the fast path) must equal what the generic
+    // `Record` → `Customer` conversion gives, whatever the markup around it.
+    let xml = br#"<transport><customers>
+      <customer code="C1" name="Tom &amp; &quot;Jerry&quot; &lt;O&#220;&gt;">
+        <datafields>
+          <data code="A" content="1 &amp; 2" param="p"/>
+          <data code='B' content="multi
+line"><note>ignored</note></data>
+          <DATA code="C" content="" extra="dropped"/>
+        </datafields>
+        <contacts><contact name="Mari"/></contacts>
+      </customer>
+    </customers></transport>"#;
+    let typed: Vec<Customer> = RecordReader::new(&xml[..], "customer")
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let generic: Vec<Customer> = RecordReader::<_, Record>::new(&xml[..], "customer")
+        .map(|r| r.map(<Customer as directo_client::FromRecord>::from_record))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(typed, generic);
+    let c = &typed[0];
+    assert_eq!(c.name.as_deref(), Some(r#"Tom & "Jerry" <OÜ>"#));
+    let fields: Vec<_> = c
+        .datafields
+        .iter()
+        .map(|d| (d.code.as_str(), d.content.as_str(), d.param.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [("A", "1 & 2", "p"), ("B", "multi line", ""), ("C", "", "")]
+    );
+    assert_eq!(c.children.len(), 1);
+    assert_eq!(c.children[0].tag, "contacts");
+}
