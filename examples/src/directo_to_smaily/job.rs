@@ -5,7 +5,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use smaily_client::{Subscriber, UpsertResult};
 
-use super::{Config, prepare};
+use super::{Config, DirectoConfig, prepare};
 use crate::{BoxError, CommonArgs, Delivery, Error, Item, Outcome, RunContext, Sink, Summary, env};
 use directo_client::Auth;
 
@@ -20,36 +20,7 @@ pub struct Endpoints {
 
 /// Builds the endpoints from `DIRECTO_*` and `SMAILY_*` environment variables.
 pub fn endpoints_from_env(config: &Config) -> Result<Endpoints, Error> {
-    let (auth, is_token) = match (env::optional("DIRECTO_KEY"), env::optional("DIRECTO_TOKEN")) {
-        (Some(_), Some(_)) => {
-            return Err(Error::Config(
-                "set DIRECTO_KEY (legacy app key) or DIRECTO_TOKEN (XML Direct), not both".into(),
-            ));
-        }
-        (Some(key), None) => (Auth::app_key(key), false),
-        (None, Some(token)) => (Auth::token(token), true),
-        (None, None) => {
-            return Err(Error::Config(
-                "DIRECTO_KEY or DIRECTO_TOKEN is not set (Directo credentials); set one in the environment or .env, or try --sandbox".into(),
-            ));
-        }
-    };
-    let mut builder = directo_client::Client::builder(auth).timeout(config.directo.timeout);
-    match env::optional("DIRECTO_URL") {
-        Some(url) => {
-            let (url, allow_http) = env::base_url("DIRECTO_URL", &url)?;
-            builder = builder.base_url(url.to_string()).allow_http(allow_http);
-        }
-        None if is_token => {} // XML Direct's fixed URL
-        None => {
-            return Err(Error::Config(
-                "DIRECTO_URL is not set (your company's xmlcore URL, e.g. https://login.directo.ee/xmlcore/<db>/xmlcore.asp)".into(),
-            ));
-        }
-    }
-    let directo = builder
-        .build()
-        .map_err(|e| Error::Config(format!("Directo client: {e}")))?;
+    let directo = directo_from_env(&config.directo)?;
 
     let user = env::required("SMAILY_USER", "the Smaily API user")?;
     let password = env::required("SMAILY_PASSWORD", "the Smaily API password")?;
@@ -77,6 +48,42 @@ pub fn endpoints_from_env(config: &Config) -> Result<Endpoints, Error> {
         .build()
         .map_err(|e| Error::Config(format!("Smaily client: {e}")))?;
     Ok(Endpoints { directo, smaily })
+}
+
+/// A Directo client from `DIRECTO_URL` and `DIRECTO_KEY` (legacy app key) or `DIRECTO_TOKEN`
+/// (XML Direct, whose URL is fixed unless `DIRECTO_URL` overrides it). Shared by every sync that
+/// reads Directo.
+pub(crate) fn directo_from_env(config: &DirectoConfig) -> Result<directo_client::Client, Error> {
+    let (auth, is_token) = match (env::optional("DIRECTO_KEY"), env::optional("DIRECTO_TOKEN")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Config(
+                "set DIRECTO_KEY (legacy app key) or DIRECTO_TOKEN (XML Direct), not both".into(),
+            ));
+        }
+        (Some(key), None) => (Auth::app_key(key), false),
+        (None, Some(token)) => (Auth::token(token), true),
+        (None, None) => {
+            return Err(Error::Config(
+                "DIRECTO_KEY or DIRECTO_TOKEN is not set (Directo credentials); set one in the environment or .env, or try --sandbox".into(),
+            ));
+        }
+    };
+    let mut builder = directo_client::Client::builder(auth).timeout(config.timeout);
+    match env::optional("DIRECTO_URL") {
+        Some(url) => {
+            let (url, allow_http) = env::base_url("DIRECTO_URL", &url)?;
+            builder = builder.base_url(url.to_string()).allow_http(allow_http);
+        }
+        None if is_token => {} // XML Direct's fixed URL
+        None => {
+            return Err(Error::Config(
+                "DIRECTO_URL is not set (your company's xmlcore URL, e.g. https://login.directo.ee/xmlcore/<db>/xmlcore.asp)".into(),
+            ));
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Config(format!("Directo client: {e}")))
 }
 
 /// Applies the job's Smaily settings to a client builder.
@@ -217,17 +224,8 @@ pub async fn run_once(
     } else {
         tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
         let query = directo_client::Query::new().since(read_from);
-        let stream = endpoints
-            .directo
-            .records("customer", query)
-            .map(|r| r.map_err(|e| Box::new(e) as BoxError));
-        // An authorization error arrives as the stream's first item: make it a config error.
-        let mut stream = stream.peekable();
-        if let Some(Err(_)) = std::pin::Pin::new(&mut stream).peek().await
-            && let Some(Err(e)) = stream.next().await
-        {
-            return Err(source_error(e));
-        }
+        let stream =
+            open_read::<directo_client::Record>(&endpoints.directo, "customer", query).await?;
         let records = stream.map(|customer| customer.map(|c| prepare(config, &c)));
         crate::run(ctx, records, &sink).await?
     };
@@ -235,6 +233,39 @@ pub async fn run_once(
         summary.requests = endpoints.smaily.requests_sent() - requests_before;
     }
     Ok(summary)
+}
+
+/// Starts a Directo read of `what` and waits for its first record, so that refused credentials
+/// (which arrive as the stream's first item) become a configuration error (exit 2) instead of an
+/// aborted run. Later errors stay in the stream and abort the run as source errors.
+pub(crate) async fn open_read<T: directo_client::FromRecord>(
+    client: &directo_client::Client,
+    what: &str,
+    query: directo_client::Query,
+) -> Result<impl futures::Stream<Item = Result<T, BoxError>> + use<T>, Error> {
+    let mut stream = client
+        .read::<T>(what, query)
+        .map(|r| r.map_err(|e| Box::new(e) as BoxError))
+        .peekable();
+    if let Some(Err(_)) = std::pin::Pin::new(&mut stream).peek().await
+        && let Some(Err(e)) = stream.next().await
+    {
+        return Err(source_error(e));
+    }
+    Ok(stream)
+}
+
+/// A Directo client for a sandbox fake.
+pub(crate) fn sandbox_directo(
+    fake: &directo_client::fake::FakeDirecto,
+    config: &DirectoConfig,
+) -> Result<directo_client::Client, Error> {
+    directo_client::Client::builder(Auth::token(directo_client::fake::FakeDirecto::TOKEN))
+        .base_url(fake.base_url())
+        .allow_http(true)
+        .timeout(config.timeout)
+        .build()
+        .map_err(|e| Error::Config(format!("Directo client: {e}")))
 }
 
 fn source_error(e: BoxError) -> Error {
@@ -285,13 +316,7 @@ impl Sandbox {
         let now = jiff::Timestamp::now().to_zoned(tz).datetime();
         super::directo::seed(&directo, &super::demo::customers(customers, now, 12 * 60));
         let smaily = smaily_client::fake::FakeSmaily::start().await;
-        let reader =
-            directo_client::Client::builder(Auth::token(directo_client::fake::FakeDirecto::TOKEN))
-                .base_url(directo.base_url())
-                .allow_http(true)
-                .timeout(config.directo.timeout)
-                .build()
-                .map_err(|e| Error::Config(format!("Directo client: {e}")))?;
+        let reader = sandbox_directo(&directo, &config.directo)?;
         let client = tune_smaily(smaily.client_builder(), config)
             .build()
             .map_err(|e| Error::Config(format!("Smaily client: {e}")))?;

@@ -110,3 +110,80 @@ pub fn recipients(n: usize) -> Vec<Row> {
 pub fn seed(fake: &messaging_client::fake::FakeMessaging) {
     fake.seed_unsubscribed((0..20).map(|i| format!("unsubscribed{i}@example.com")));
 }
+
+/// How many demo invoices the `directo-orders` sandbox seeds.
+pub const INVOICES: usize = 500;
+
+/// `n` demo Directo invoices changed within the hour before `now` (Directo local time), and
+/// the receipts paying some of them, as records for the Directo fake. Of every 50 invoices:
+/// one has no email, one a total that is not a number, one a number that is not a number; a
+/// third of the rest are paid in full, one in ten half paid.
+pub fn invoices(
+    n: usize,
+    now: jiff::civil::DateTime,
+) -> (Vec<directo_client::Record>, Vec<directo_client::Record>) {
+    use directo_client::{Invoice, InvoiceRow, Receipt, ReceiptRow, ToRecord};
+    let ts = |i: usize| {
+        now.checked_sub(jiff::SignedDuration::from_secs(60 + (i as i64 * 7) % 3600))
+            .unwrap_or(now)
+    };
+    let mut invoices = Vec::with_capacity(n);
+    let mut receipts = Vec::new();
+    for i in 0..n {
+        let number = 100_000 + i as i64;
+        let quantity: rust_decimal::Decimal =
+            ["1", "2", "0.5", "3.25"][i % 4].parse().unwrap_or_default();
+        let price = rust_decimal::Decimal::new(1000 + (i as i64 % 90) * 10, 2);
+        let total = (quantity * price).round_dp(2);
+        let mut invoice = Invoice {
+            number: Some(number),
+            customercode: Some(format!("C{:06}", i % 1000 + 1)),
+            customername: Some(format!("Customer {i}")),
+            date: Some(now.date()),
+            currency: Some("EUR".into()),
+            email: (i % 50 != 7).then(|| format!("customer{}@example.com", i % 1000)),
+            ts: Some(ts(i)),
+            rows: vec![InvoiceRow {
+                item: Some(format!("SKU-{}", i % 40)),
+                description: Some(format!("Product {}", i % 40)),
+                quantity: Some(quantity),
+                price: Some(price),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let total_text = if i % 50 == 13 {
+            "n/a".to_owned()
+        } else {
+            total.to_string()
+        };
+        invoice.extra.insert("total".into(), total_text);
+        if i % 50 == 29 {
+            invoice.number = None;
+            invoice.extra.insert("number".into(), format!("X-{i}"));
+        }
+        let received = match i % 10 {
+            0 | 3 | 6 => Some(total),
+            9 => Some((total / rust_decimal::Decimal::TWO).round_dp(2)),
+            _ => None,
+        };
+        if let Some(received) = received {
+            receipts.push(
+                Receipt {
+                    number: Some(500_000 + i as i64),
+                    confirmed: Some(true),
+                    ts: Some(ts(i)),
+                    rows: vec![ReceiptRow {
+                        invoice: Some(number.to_string()),
+                        received: Some(received),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }
+                .to_record(),
+            );
+        }
+        invoices.push(invoice.to_record());
+    }
+    (invoices, receipts)
+}

@@ -5,6 +5,7 @@
 
 pub mod contacts;
 pub mod demo;
+pub mod directo_orders;
 pub mod input;
 pub mod oneshot;
 pub mod orders;
@@ -98,6 +99,13 @@ pub enum Command {
         /// `push`.
         #[command(subcommand)]
         action: PushAction,
+    },
+    /// Sync Directo invoices changed since the last run to orders (DELIVERED when paid,
+    /// else INITIALIZED), for RFM segments. Directo credentials from DIRECTO_*.
+    DirectoOrders {
+        /// The common sync flags.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Push contacts (custom fields by name).
     Contacts {
@@ -436,7 +444,11 @@ pub async fn main(cli: Cli) -> ExitCode {
         eprintln!("error: {}", e.one_line());
         return e.exit_code();
     }
-    let (push, file, request_ids, common) = match cli.command {
+    let command = match cli.command {
+        Command::DirectoOrders { common } => return directo_orders::main(common).await,
+        other => other,
+    };
+    let (push, file, request_ids, common) = match command {
         Command::Send {
             message_id,
             recipients,

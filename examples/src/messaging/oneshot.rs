@@ -151,9 +151,10 @@ pub async fn run(command: Command, client: &Client) -> Result<(Value, String), E
             }
             Ok((Value::Array(rows), lines.join("\n")))
         }
-        Command::Send { .. } | Command::Orders { .. } | Command::Contacts { .. } => {
-            Err(Error::Config("not a one-shot command".into()))
-        }
+        Command::Send { .. }
+        | Command::Orders { .. }
+        | Command::Contacts { .. }
+        | Command::DirectoOrders { .. } => Err(Error::Config("not a one-shot command".into())),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use jiff::Zoned;
 use jiff::tz::TimeZone;
-use messaging_client::{Order, OrderStatus};
+use messaging_client::{Order, OrderItem, OrderStatus};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
@@ -34,6 +34,7 @@ pub const COLUMNS: &[&str] = &[
     "deliveryMethod",
     "paymentMethod",
     "deliveryAddress",
+    "items",
 ];
 
 /// Turns a row into a record: one item keyed by `externalOrderId`, or a rejection naming the
@@ -126,7 +127,51 @@ pub fn order(fields: &Map<String, Value>, tz: &TimeZone) -> Result<Order, String
     order.delivery_method = text(fields, "deliveryMethod");
     order.payment_method = text(fields, "paymentMethod");
     order.delivery_address = text(fields, "deliveryAddress");
+    order.items = items(fields)?;
     Ok(order)
+}
+
+/// The `items` column: a JSON array (or, in a CSV cell, its JSON text) of objects with
+/// `externalItemId`, `name`, `quantity` (a whole number), `cost`, and optionally `category`,
+/// `url`, `imageUrl`, `description`.
+fn items(fields: &Map<String, Value>) -> Result<Vec<OrderItem>, String> {
+    let list = match fields.get("items") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
+        Some(Value::String(s)) => {
+            serde_json::from_str::<Value>(s).map_err(|e| format!("invalid items: not JSON: {e}"))?
+        }
+        Some(other) => other.clone(),
+    };
+    let Value::Array(list) = list else {
+        return Err("invalid items: not a list".into());
+    };
+    list.iter()
+        .enumerate()
+        .map(|(n, v)| {
+            let Value::Object(item) = v else {
+                return Err(format!("invalid items: item {n} is not an object"));
+            };
+            let field = |name: &str| {
+                text(item, name).ok_or_else(|| format!("invalid items: item {n} has no {name}"))
+            };
+            let quantity = match item.get("quantity") {
+                Some(Value::Number(q)) => q.as_i64(),
+                Some(Value::String(q)) => q.trim().parse().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| format!("invalid items: item {n} quantity is not a whole number"))?;
+            let cost = money(item, "cost")
+                .map_err(|e| format!("invalid items: item {n}: {e}"))?
+                .ok_or_else(|| format!("invalid items: item {n} has no cost"))?;
+            let mut out = OrderItem::new(field("externalItemId")?, field("name")?, quantity, cost);
+            out.category = text(item, "category");
+            out.url = text(item, "url");
+            out.image_url = text(item, "imageUrl");
+            out.description = text(item, "description");
+            Ok(out)
+        })
+        .collect()
 }
 
 /// Delivers orders with [`messaging_client::Client::push_orders`].

@@ -44,3 +44,28 @@ pub fn seed(fake: &splio_client::fake::FakeSplio) {
         fake.seed_contact(ContactData::with_email(format!("member{i}@example.com")));
     }
 }
+
+/// Demo Directo customers for `--sandbox --source directo`.
+pub const CUSTOMERS: usize = 3_000;
+
+/// A Directo fake seeded with [`CUSTOMERS`] demo customers changed within the last 12 hours
+/// (the same demo data as `directo-to-smaily --sandbox`).
+pub async fn directo_customers(
+    config: &crate::directo_to_smaily::DirectoConfig,
+) -> Result<directo_client::fake::FakeDirecto, crate::Error> {
+    let tz = jiff::tz::TimeZone::get(&config.time_zone)
+        .map_err(|e| crate::Error::Config(format!("directo.time_zone: {e}")))?;
+    let fake = directo_client::fake::FakeDirecto::start().await;
+    let now = jiff::Timestamp::now().to_zoned(tz).datetime();
+    let customers = crate::directo_to_smaily::demo::customers(CUSTOMERS, now, 12 * 60);
+    crate::directo_to_smaily::directo::seed(&fake, &customers);
+    Ok(fake)
+}
+
+/// Seeds the Splio fake with every other demo Directo customer, so a sandbox run without
+/// `--insert` has contacts to update.
+pub fn seed_customers(fake: &splio_client::fake::FakeSplio) {
+    for i in (0..CUSTOMERS).step_by(2) {
+        fake.seed_contact(ContactData::with_email(format!("customer{i}@example.com")));
+    }
+}

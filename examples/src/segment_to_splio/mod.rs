@@ -1,7 +1,9 @@
 //! `segment-to-splio`: a reverse-ETL activation. A segment file (CSV with a header row, keyed by
 //! the `email` column unless configured) → mapped to Splio standard and custom attributes → only
 //! the attributes that changed since the last activation are sent (the last delivered values
-//! are the snapshot in the state store) → Splio contacts API. See docs/segment-to-splio.md.
+//! are the snapshot in the state store) → Splio contacts API. With `--source directo` the
+//! segment is instead the Directo customers changed since the last run (the same watermark rules
+//! as `directo-to-smaily`). See docs/segment-to-splio.md.
 
 pub mod demo;
 pub mod sftp;
@@ -11,20 +13,28 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::cell::Cell;
+
+use futures::stream::LocalBoxStream;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use splio_client::{ContactData, CustomFieldValue, FieldRef};
 
 use crate::config::duration_str;
+use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo};
+use crate::directo_to_smaily::{CustomerFields, DirectoConfig};
 use crate::messaging::input::{self, Row};
 use crate::{
-    CommonArgs, Delivery, Error, ExitCode, Item, JobConfig, Outcome, RunContext, Sink,
+    BoxError, CommonArgs, Delivery, Error, ExitCode, Item, JobConfig, Outcome, RunContext, Sink,
     SourceRecord, StateStore, Summary, Verdict, env,
 };
 
 /// The default job name (the state key).
 pub const JOB_NAME: &str = "segment-to-splio";
+
+/// The default job name with `--source directo` (its own watermark and snapshots).
+pub const DIRECTO_JOB_NAME: &str = "segment-to-splio-directo";
 
 /// Splio's standard contact attributes; every other mapped attribute is a custom field.
 pub const STANDARD: &[&str] = &["email", "cellphone", "firstname", "lastname", "language"];
@@ -35,6 +45,10 @@ pub const STANDARD: &[&str] = &["email", "cellphone", "firstname", "lastname", "
 pub struct Cli {
     /// The segment file (CSV with a header row); optional with --sandbox (demo segment).
     pub segment: Option<PathBuf>,
+    /// Where the segment comes from: `csv` (the file) or `directo` (Directo customers changed
+    /// since the last run; credentials from DIRECTO_*).
+    #[arg(long, value_enum, default_value = "csv")]
+    pub source: SourceKind,
     /// Create contacts that do not exist in Splio yet (without it they are counted as skipped).
     #[arg(long)]
     pub insert: bool,
@@ -44,6 +58,15 @@ pub struct Cli {
     /// The common sync flags.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `--source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceKind {
+    /// The segment file given as the argument.
+    Csv,
+    /// Directo customers changed since the last run.
+    Directo,
 }
 
 /// `--delivery`.
@@ -72,6 +95,8 @@ pub struct Config {
     pub splio: SplioConfig,
     /// Datahub/SFTP settings (`--delivery sftp`).
     pub sftp: sftp::SftpSettings,
+    /// Reading Directo (`--source directo`): its time zone and read timeout.
+    pub directo: DirectoConfig,
 }
 
 /// The segment file's shape.
@@ -114,13 +139,14 @@ impl Default for SplioConfig {
 }
 
 impl Config {
-    /// Loads `path` (or the defaults) and checks it.
-    pub fn load(path: Option<&Path>) -> Result<Self, Error> {
+    /// Loads `path` (or the defaults), names the job `default_job` unless the file does, and
+    /// checks it.
+    pub fn load(path: Option<&Path>, default_job: &str) -> Result<Self, Error> {
         let mut config: Config = match path {
             Some(path) => crate::config::load_toml(path)?,
             None => Config::default(),
         };
-        config.job.default_name(JOB_NAME);
+        config.job.default_name(default_job);
         config.job.validate()?;
         if config.source.key_column.trim().is_empty() {
             return Err(Error::Config("source.key_column must not be empty".into()));
@@ -133,6 +159,12 @@ impl Config {
                 )));
             }
         }
+        jiff::tz::TimeZone::get(&config.directo.time_zone).map_err(|e| {
+            Error::Config(format!(
+                "directo.time_zone = {:?}: {e}",
+                config.directo.time_zone
+            ))
+        })?;
         Ok(config)
     }
 
@@ -160,6 +192,47 @@ pub fn prepare(config: &Config, row: Row) -> SourceRecord {
     SourceRecord {
         id: row.position,
         watermark: None,
+        verdict,
+    }
+}
+
+/// Maps one Directo customer like a segment row. Only the key column and the columns named in
+/// `[mapping]` are taken (a customer has dozens of attributes, `ts` among them), each looked up
+/// as an attribute, else as an extra field (datafield) code. When the key field holds several
+/// addresses, the first valid one is used. The watermark is the customer's `ts`.
+pub fn prepare_customer<C: CustomerFields + ?Sized>(config: &Config, customer: &C) -> SourceRecord {
+    let id = customer
+        .attr("code")
+        .filter(|c| !c.is_empty())
+        .unwrap_or("(no code)")
+        .to_owned();
+    let watermark = customer.changed_at();
+    let key_column = &config.source.key_column;
+    let raw = customer.attr(key_column).unwrap_or("");
+    let verdict = match crate::email::extract(raw, crate::email::MultipleEmails::First) {
+        Err(reason) => Verdict::Reject(reason),
+        Ok(addresses) => {
+            let mut fields = Map::new();
+            fields.insert(key_column.clone(), Value::String(addresses[0].clone()));
+            for column in config.mapping.keys().filter(|c| *c != key_column) {
+                let value = customer
+                    .attr(column)
+                    .or_else(|| customer.datafield(column))
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty());
+                if let Some(value) = value {
+                    fields.insert(column.clone(), Value::String(value.to_owned()));
+                }
+            }
+            match map_row(config, &fields) {
+                Ok(item) => Verdict::Send(vec![item]),
+                Err(reason) => Verdict::Reject(reason),
+            }
+        }
+    };
+    SourceRecord {
+        id,
+        watermark,
         verdict,
     }
 }
@@ -343,6 +416,8 @@ pub struct Endpoints {
     pub rest: Option<splio_client::Client>,
     /// SFTP settings and the universe (`--delivery sftp`).
     pub sftp: Option<(splio_client::sftp::SftpConfig, String)>,
+    /// Where customers come from (`--source directo`).
+    pub directo: Option<directo_client::Client>,
 }
 
 /// Runs the activation once per the flags.
@@ -353,21 +428,6 @@ pub async fn run_once(
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let args = &cli.common;
-    let rows = match (&cli.segment, args.sandbox || args.replay_failed) {
-        (Some(path), _) => input::read_rows(path)?,
-        (None, true) => {
-            if args.replay_failed {
-                Vec::new()
-            } else {
-                demo::segment(demo::RECORDS)
-            }
-        }
-        (None, false) => {
-            return Err(Error::Config(
-                "no segment file given (or use --sandbox for a demo segment)".into(),
-            ));
-        }
-    };
     let existing = match &endpoints.rest {
         // A dry run reads nothing from Splio: every record without a snapshot counts as new.
         _ if args.dry_run && !args.sandbox => HashSet::new(),
@@ -375,18 +435,57 @@ pub async fn run_once(
         None => HashSet::new(),
         Some(client) => existing_keys(client).await?,
     };
+    let (source, read_from): (LocalBoxStream<'_, Result<SourceRecord, BoxError>>, _) = match (
+        &endpoints.directo,
+        &cli.segment,
+    ) {
+        _ if args.replay_failed => (futures::stream::empty().boxed_local(), None),
+        (Some(directo), None) => {
+            let tz = jiff::tz::TimeZone::get(&config.directo.time_zone)
+                .map_err(|e| Error::Config(format!("directo.time_zone: {e}")))?;
+            let since = args.since.map(|s| s.resolve(&tz));
+            let read_from =
+                crate::read_from(state, &config.job, since, crate::cli::yesterday(&tz))?;
+            tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
+            let query = directo_client::Query::new().since(read_from);
+            let customers = open_read::<directo_client::Record>(directo, "customer", query)
+                .await?
+                .map(|c| c.map(|c| prepare_customer(config, &c)));
+            (customers.boxed_local(), Some(read_from))
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::Config(
+                "--source directo reads no segment file; drop the file argument".into(),
+            ));
+        }
+        (None, Some(path)) => {
+            let rows = input::read_rows(path)?;
+            let records = rows.into_iter().map(|row| Ok(prepare(config, row)));
+            (futures::stream::iter(records).boxed_local(), None)
+        }
+        (None, None) if args.sandbox => {
+            let rows = demo::segment(demo::RECORDS);
+            let records = rows.into_iter().map(|row| Ok(prepare(config, row)));
+            (futures::stream::iter(records).boxed_local(), None)
+        }
+        (None, None) => {
+            return Err(Error::Config(
+                "no segment file given (or use --sandbox for a demo segment, or --source directo)"
+                    .into(),
+            ));
+        }
+    };
     let ctx = RunContext {
         job: &config.job,
         state,
         dry_run: args.dry_run,
         force: args.force,
-        read_from: None,
+        read_from,
         progress: args.progress(),
     };
-    let mut not_inserted = 0u64;
-    let mut records = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut record = prepare(config, row);
+    let not_inserted = Cell::new(0u64);
+    let records = source.map(|record| {
+        let mut record = record?;
         if !cli.insert
             && let Verdict::Send(items) = &record.verdict
         {
@@ -399,13 +498,12 @@ pub async fn run_once(
                         .is_none()
             });
             if new {
-                not_inserted += 1;
+                not_inserted.set(not_inserted.get() + 1);
                 record.verdict = Verdict::Send(Vec::new());
             }
         }
-        records.push(Ok(record));
-    }
-    let records = futures::stream::iter(records);
+        Ok(record)
+    });
     let mut summary = match (&endpoints.sftp, &endpoints.rest) {
         (Some((sftp_config, universe)), _) => {
             if args.dry_run {
@@ -437,7 +535,7 @@ pub async fn run_once(
                 client: client.clone(),
                 state,
                 job: config.job.name.clone(),
-                existing,
+                existing: existing.clone(),
                 requests: AtomicU64::new(1),
                 concurrency: config.job.concurrency * 4,
             };
@@ -453,6 +551,7 @@ pub async fn run_once(
         }
         (None, None) => return Err(Error::Config("no delivery configured".into())),
     };
+    let not_inserted = not_inserted.get();
     summary.skipped += not_inserted;
     if not_inserted > 0 {
         tracing::warn!(
@@ -510,8 +609,21 @@ pub async fn main(cli: Cli) -> ExitCode {
     let args = cli.common.clone();
     let setup = async {
         env::load_dotenv()?;
-        let config = Config::load(args.config.as_deref())?;
+        let job_name = match cli.source {
+            SourceKind::Csv => JOB_NAME,
+            SourceKind::Directo => DIRECTO_JOB_NAME,
+        };
+        let config = Config::load(args.config.as_deref(), job_name)?;
         let state = args.open_state()?;
+        let (directo_fake, directo) = match (cli.source, args.sandbox) {
+            (SourceKind::Csv, _) => (None, None),
+            (SourceKind::Directo, false) => (None, Some(directo_from_env(&config.directo)?)),
+            (SourceKind::Directo, true) => {
+                let fake = demo::directo_customers(&config.directo).await?;
+                let client = sandbox_directo(&fake, &config.directo)?;
+                (Some(fake), Some(client))
+            }
+        };
         let (fake, rest) = if args.sandbox {
             if cli.delivery == DeliveryKind::Sftp {
                 return Err(Error::Config(
@@ -520,6 +632,9 @@ pub async fn main(cli: Cli) -> ExitCode {
             }
             let fake = splio_client::fake::FakeSplio::start().await;
             demo::seed(&fake);
+            if directo_fake.is_some() {
+                demo::seed_customers(&fake);
+            }
             let sandbox = SplioConfig {
                 rate_limit: false,
                 ..config.splio.clone()
@@ -550,10 +665,14 @@ pub async fn main(cli: Cli) -> ExitCode {
         } else {
             None
         };
-        let endpoints = Endpoints { rest, sftp };
-        Ok::<_, Error>((config, state, fake, endpoints))
+        let endpoints = Endpoints {
+            rest,
+            sftp,
+            directo,
+        };
+        Ok::<_, Error>((config, state, fake, directo_fake, endpoints))
     };
-    let (config, state, fake, endpoints) = match setup.await {
+    let (config, state, fake, _directo_fake, endpoints) = match setup.await {
         Ok(ok) => ok,
         Err(e) => return crate::messaging::report(args.json, &e),
     };

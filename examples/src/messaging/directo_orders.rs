@@ -1,0 +1,625 @@
+//! `messaging directo-orders`: Directo invoices changed since the last run → messaging orders
+//! (`DELIVERED` when paid, else `INITIALIZED`), for RFM segments. See docs/messaging.md.
+//!
+//! Each run reads, with the same since/overlap/watermark rules as `directo-to-smaily`:
+//!
+//! 1. the receipts (`what=receipt`) changed since the start point minus
+//!    `invoices.receipts_lookback`, summing each receipt row's `received` per referenced
+//!    invoice number (rows of receipts marked `confirmed="0"` do not count);
+//! 2. the invoices (`what=invoice`) changed since the start point, each mapped to one order;
+//! 3. with `invoices.reread_paid`, the invoices that a receipt changed since the start point
+//!    refers to but that step 2 did not return (an old invoice paid today), by `number=`.
+//!
+//! An invoice is paid when its `invoices.balance_attribute` (if configured and present) is
+//! zero or less, else when the receipts read in the run cover its total. Orders are upserts
+//! keyed by `externalOrderId` (the invoice number), so a status change is simply sent again;
+//! unchanged orders are skipped by the toolkit's snapshot.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use directo_client::{Invoice, Query, Receipt};
+use futures::{StreamExt, TryStreamExt};
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::orders::OrdersSink;
+use super::{ClientConfig, client_error, report};
+use crate::config::duration_str;
+use crate::directo_to_smaily::DirectoConfig;
+use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo};
+use crate::email::{self, MultipleEmails};
+use crate::{
+    BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, SourceRecord, StateStore,
+    Summary, Verdict,
+};
+
+/// The job's name in the state file unless the config says otherwise.
+pub const JOB_NAME: &str = "messaging-directo-orders";
+
+/// The TOML config of `directo-orders` (`--config`). Every table and key is optional.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Batch size, concurrency, watermark overlap, retry schedule.
+    pub job: JobConfig,
+    /// Reading Directo: its time zone (of `ts` and invoice dates) and read timeout.
+    pub directo: DirectoConfig,
+    /// The messaging client.
+    pub messaging: ClientConfig,
+    /// How invoices become orders.
+    pub invoices: InvoiceRules,
+}
+
+/// The `[invoices]` table: where the total is, and when an invoice counts as paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InvoiceRules {
+    /// Invoice attributes holding the total, first present wins. The reference documents no
+    /// total attribute on invoice reads, so this is configurable.
+    pub total_attributes: Vec<String>,
+    /// Without any of those attributes, use the sum of the rows' `quantity × price`.
+    pub total_from_rows: bool,
+    /// An invoice attribute holding the open balance (e.g. `"balance"`); when configured and
+    /// present, the invoice is paid when it is zero or less, whatever the receipts say.
+    pub balance_attribute: Option<String>,
+    /// How far before the run's start point receipts are read, so payments made in several
+    /// parts over time add up.
+    #[serde(with = "duration_str")]
+    pub receipts_lookback: Duration,
+    /// Also read (by `number=`) invoices that receipts changed in this run refer to, when the
+    /// invoice itself did not change (an old invoice paid now).
+    pub reread_paid: bool,
+    /// The currency of invoices that carry none.
+    pub default_currency: String,
+}
+
+impl Default for InvoiceRules {
+    fn default() -> Self {
+        Self {
+            total_attributes: vec!["total".into(), "sum".into()],
+            total_from_rows: true,
+            balance_attribute: None,
+            receipts_lookback: Duration::from_secs(90 * 24 * 3600),
+            reread_paid: true,
+            default_currency: "EUR".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path` (or the defaults) and checks it.
+    pub fn load(path: Option<&Path>) -> Result<Self, Error> {
+        let mut config: Config = match path {
+            Some(path) => crate::config::load_toml(path)?,
+            None => Config::default(),
+        };
+        config.job.default_name(JOB_NAME);
+        config.job.validate()?;
+        config.time_zone()?;
+        if config.invoices.default_currency.trim().is_empty() {
+            return Err(Error::Config(
+                "invoices.default_currency must not be empty".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The zone of Directo's `ts` values and invoice dates.
+    pub fn time_zone(&self) -> Result<TimeZone, Error> {
+        TimeZone::get(&self.directo.time_zone).map_err(|e| {
+            Error::Config(format!(
+                "directo.time_zone = {:?}: {e}",
+                self.directo.time_zone
+            ))
+        })
+    }
+}
+
+/// An invoice number as receipts and orders use it: trimmed, leading zeros dropped when numeric.
+fn normalize(number: &str) -> String {
+    let number = number.trim();
+    number
+        .parse::<i64>()
+        .map_or_else(|_| number.to_owned(), |n| n.to_string())
+}
+
+/// What the receipts read in a run say about payments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payments {
+    received: HashMap<String, Decimal>,
+    /// Invoice numbers with a receipt changed at or after the run's start point.
+    pub recent: BTreeSet<String>,
+}
+
+impl Payments {
+    /// Adds a receipt's rows (unless the receipt is explicitly unconfirmed).
+    pub fn add(&mut self, receipt: &Receipt, read_from: DateTime) {
+        if receipt.confirmed == Some(false) {
+            return;
+        }
+        let recent = receipt.ts.is_some_and(|ts| ts >= read_from);
+        for row in &receipt.rows {
+            let Some(invoice) = row.invoice.as_deref().map(normalize) else {
+                continue;
+            };
+            if invoice.is_empty() {
+                continue;
+            }
+            *self.received.entry(invoice.clone()).or_default() += row.received.unwrap_or_default();
+            if recent {
+                self.recent.insert(invoice);
+            }
+        }
+    }
+
+    /// The amount received for an invoice.
+    pub fn received(&self, number: &str) -> Decimal {
+        self.received.get(number).copied().unwrap_or_default()
+    }
+}
+
+/// A row quantity as a whole number: rounded half away from zero (`2.5` → 3, `-0.5` → -1).
+pub fn whole_quantity(quantity: Decimal) -> Option<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    quantity
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+        .to_i64()
+}
+
+/// The order items of an invoice's rows: rows without an item code and description, and rows
+/// whose quantity is missing or rounds to zero, are skipped. `cost` is the row's unit `price`.
+fn items(invoice: &Invoice) -> Vec<Value> {
+    invoice
+        .rows
+        .iter()
+        .filter_map(|row| {
+            fn text(v: &Option<String>) -> Option<&str> {
+                v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+            }
+            let code = text(&row.item);
+            let description = text(&row.description);
+            let id = code.or(description)?;
+            let quantity = whole_quantity(row.quantity?).filter(|q| *q != 0)?;
+            let mut item = json!({
+                "externalItemId": id,
+                "name": description.unwrap_or(id),
+                "quantity": quantity,
+                "cost": row.price.unwrap_or_default().to_string(),
+            });
+            if let (Some(_), Some(d)) = (code, description) {
+                item["description"] = Value::String(d.to_owned());
+            }
+            Some(item)
+        })
+        .collect()
+}
+
+/// The invoice's total per the rules.
+fn total(
+    invoice: &Invoice,
+    record: &directo_client::Record,
+    rules: &InvoiceRules,
+) -> Result<Decimal, String> {
+    for name in &rules.total_attributes {
+        if let Some(raw) = record.get(name).filter(|v| !v.trim().is_empty()) {
+            return raw
+                .trim()
+                .parse::<Decimal>()
+                .map_err(|_| format!("invalid total: {name}={raw:?} is not a number"));
+        }
+    }
+    if rules.total_from_rows && !invoice.rows.is_empty() {
+        return Ok(invoice
+            .rows
+            .iter()
+            .map(|r| r.quantity.unwrap_or_default() * r.price.unwrap_or_default())
+            .sum::<Decimal>()
+            .round_dp(2));
+    }
+    Err(format!(
+        "missing total: none of {:?} is set",
+        rules.total_attributes
+    ))
+}
+
+/// Whether an invoice is paid (see the module docs).
+fn is_paid(
+    record: &directo_client::Record,
+    number: &str,
+    total: Decimal,
+    payments: &Payments,
+    rules: &InvoiceRules,
+) -> Result<bool, String> {
+    if let Some(name) = &rules.balance_attribute
+        && let Some(raw) = record.get(name).filter(|v| !v.trim().is_empty())
+    {
+        let balance: Decimal = raw
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid balance: {name}={raw:?} is not a number"))?;
+        return Ok(balance <= Decimal::ZERO);
+    }
+    Ok(payments.received(number) >= total)
+}
+
+/// Maps one invoice to an order record, or rejects it with the reason.
+pub fn prepare(
+    invoice: &Invoice,
+    payments: &Payments,
+    rules: &InvoiceRules,
+    tz: &TimeZone,
+) -> SourceRecord {
+    let record = directo_client::ToRecord::to_record(invoice);
+    let id = record
+        .get("number")
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or("(no number)")
+        .to_owned();
+    let verdict = match order_fields(invoice, &record, payments, rules, tz) {
+        Ok(item) => Verdict::Send(vec![item]),
+        Err(reason) => Verdict::Reject(reason),
+    };
+    SourceRecord {
+        id,
+        watermark: invoice.ts,
+        verdict,
+    }
+}
+
+fn order_fields(
+    invoice: &Invoice,
+    record: &directo_client::Record,
+    payments: &Payments,
+    rules: &InvoiceRules,
+    tz: &TimeZone,
+) -> Result<Item, String> {
+    let number = match (invoice.number, record.get("number")) {
+        (Some(n), _) if n > 0 => n.to_string(),
+        (_, Some(raw)) if !raw.trim().is_empty() => {
+            return Err(format!("invalid invoice number: {raw:?}"));
+        }
+        _ => return Err("missing invoice number".into()),
+    };
+    let total = total(invoice, record, rules)?;
+    if total < Decimal::ZERO {
+        return Err(format!("negative total (a credit invoice): {total}"));
+    }
+    let email = email::extract(
+        invoice.email.as_deref().unwrap_or(""),
+        MultipleEmails::First,
+    )?
+    .remove(0);
+    let date = invoice
+        .date
+        .ok_or_else(|| match record.get("date") {
+            Some(raw) => format!("invalid date: {raw:?}"),
+            None => "missing invoice date".to_owned(),
+        })?
+        .to_datetime(jiff::civil::Time::midnight())
+        .to_zoned(tz.clone())
+        .map_err(|e| format!("invalid date: {e}"))?;
+    let paid = is_paid(record, &number, total, payments, rules)?;
+    let currency = invoice
+        .currency
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .unwrap_or(&rules.default_currency);
+    let mut fields = Map::new();
+    fields.insert("externalOrderId".into(), number.clone().into());
+    if let Some(code) = invoice
+        .customercode
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+    {
+        fields.insert("externalCustomerId".into(), code.trim().into());
+    }
+    fields.insert("email".into(), email.into());
+    let status = if paid { "DELIVERED" } else { "INITIALIZED" };
+    fields.insert("status".into(), status.into());
+    fields.insert("totalCost".into(), total.to_string().into());
+    fields.insert("currency".into(), currency.to_ascii_uppercase().into());
+    fields.insert("date".into(), date.to_string().into());
+    let items = items(invoice);
+    if !items.is_empty() {
+        fields.insert("items".into(), Value::Array(items));
+    }
+    Ok(Item {
+        key: number,
+        fields,
+    })
+}
+
+/// Reads the receipts changed since `read_from - receipts_lookback`.
+pub async fn read_payments(
+    directo: &directo_client::Client,
+    read_from: DateTime,
+    rules: &InvoiceRules,
+) -> Result<Payments, Error> {
+    let lookback = jiff::SignedDuration::try_from(rules.receipts_lookback)
+        .map_err(|e| Error::Config(format!("invoices.receipts_lookback: {e}")))?;
+    let from = read_from.checked_sub(lookback).unwrap_or(DateTime::MIN);
+    tracing::info!(from = %from, "reading Directo receipts");
+    let mut payments = Payments::default();
+    let mut receipts =
+        std::pin::pin!(open_read::<Receipt>(directo, "receipt", Query::new().since(from)).await?);
+    while let Some(receipt) = receipts.try_next().await.map_err(Error::Source)? {
+        payments.add(&receipt, read_from);
+    }
+    Ok(payments)
+}
+
+/// Runs the sync once per the flags: a normal run, a dry run, or a replay of parked orders.
+pub async fn run_once(
+    args: &CommonArgs,
+    config: &Config,
+    directo: &directo_client::Client,
+    messaging: &messaging_client::Client,
+    state: &StateStore,
+) -> Result<Summary, Error> {
+    let tz = config.time_zone()?;
+    let sink = OrdersSink {
+        client: messaging.clone(),
+        tz: tz.clone(),
+    };
+    let since = args.since.map(|s| s.resolve(&tz));
+    let read_from = crate::read_from(state, &config.job, since, crate::cli::yesterday(&tz))?;
+    let ctx = RunContext {
+        job: &config.job,
+        state,
+        dry_run: args.dry_run,
+        force: args.force,
+        read_from: (!args.replay_failed).then_some(read_from),
+        progress: args.progress(),
+    };
+    if args.replay_failed {
+        return crate::replay_failed(ctx, &sink).await;
+    }
+    let rules = &config.invoices;
+    let payments = read_payments(directo, read_from, rules).await?;
+    tracing::info!(from = %read_from, "reading Directo invoices");
+    let seen = Mutex::new(HashSet::new());
+    let changed = open_read::<Invoice>(directo, "invoice", Query::new().since(read_from))
+        .await?
+        .inspect(|invoice| {
+            if let Ok(Invoice {
+                number: Some(n), ..
+            }) = invoice
+            {
+                seen.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(n.to_string());
+            }
+        });
+    // Runs once the changed invoices are all read, so it knows which ones were not.
+    let paid_since = futures::stream::once(async {
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        let missing: Vec<String> = if rules.reread_paid {
+            payments
+                .recent
+                .iter()
+                .filter(|n| !seen.contains(*n))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !missing.is_empty() {
+            tracing::info!(
+                count = missing.len(),
+                "re-reading invoices paid since the last run"
+            );
+        }
+        futures::stream::iter(missing)
+            .map(|n| {
+                directo
+                    .read::<Invoice>("invoice", Query::new().filter("number", n))
+                    .map_err(|e| Box::new(e) as BoxError)
+            })
+            .flatten()
+    })
+    .flatten();
+    let records = changed
+        .chain(paid_since)
+        .map(|invoice| invoice.map(|i| prepare(&i, &payments, rules, &tz)));
+    crate::run(ctx, records, &sink).await
+}
+
+/// The sandbox's Directo fake, seeded with demo invoices and receipts.
+pub async fn sandbox_directo_fake(tz: &TimeZone) -> directo_client::fake::FakeDirecto {
+    let fake = directo_client::fake::FakeDirecto::start().await;
+    let now = jiff::Timestamp::now().to_zoned(tz.clone()).datetime();
+    let (invoices, receipts) = super::demo::invoices(super::demo::INVOICES, now);
+    fake.seed_records("invoice", invoices);
+    fake.seed_records("receipt", receipts);
+    fake
+}
+
+/// The whole subcommand: config → clients (or the sandbox) → runs → exit code.
+pub async fn main(args: CommonArgs) -> ExitCode {
+    let setup = async {
+        let config = Config::load(args.config.as_deref())?;
+        let state = args.open_state()?;
+        let tz = config.time_zone()?;
+        let (fakes, directo, messaging) = if args.sandbox {
+            let directo_fake = sandbox_directo_fake(&tz).await;
+            let directo = sandbox_directo(&directo_fake, &config.directo)?;
+            let (messaging_fake, messaging) = super::sandbox(&config.messaging).await?;
+            (Some((directo_fake, messaging_fake)), directo, messaging)
+        } else {
+            let directo = directo_from_env(&config.directo)?;
+            (None, directo, super::client_from_env(&config.messaging)?)
+        };
+        if !args.dry_run {
+            // Wrong credentials are a configuration error, not every order parked.
+            messaging.account_info().await.map_err(client_error)?;
+        }
+        Ok::<_, Error>((config, state, fakes, directo, messaging))
+    };
+    let (config, state, fakes, directo, messaging) = match setup.await {
+        Ok(ok) => ok,
+        Err(e) => return report(args.json, &e),
+    };
+    tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
+    let code = crate::main_loop(&args, || {
+        run_once(&args, &config, &directo, &messaging, &state)
+    })
+    .await;
+    if let Some((directo_fake, messaging_fake)) = fakes
+        && !args.json
+    {
+        eprintln!(
+            "\nsandbox: the messaging fake now holds {} orders ({} Directo requests, {} messaging requests).",
+            messaging_fake.orders().len(),
+            directo_fake.requests().len(),
+            messaging_fake.requests().len()
+        );
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use directo_client::{InvoiceRow, ReceiptRow};
+
+    fn invoice(number: i64, total: &str, email: &str) -> Invoice {
+        let mut inv = Invoice {
+            number: Some(number),
+            customercode: Some("C1".into()),
+            date: Some(jiff::civil::date(2024, 7, 1)),
+            currency: Some("eur".into()),
+            email: Some(email.into()),
+            rows: vec![
+                InvoiceRow {
+                    item: Some("SKU-1".into()),
+                    description: Some("Mug".into()),
+                    quantity: Some("2.5".parse().unwrap()),
+                    price: Some("4.00".parse().unwrap()),
+                    ..Default::default()
+                },
+                InvoiceRow {
+                    description: Some("note".into()),
+                    quantity: Some(Decimal::ZERO),
+                    ..Default::default()
+                },
+                InvoiceRow::default(),
+            ],
+            ..Default::default()
+        };
+        inv.extra.insert("total".into(), total.into());
+        inv
+    }
+
+    fn receipt(invoice: &str, received: &str, ts: &str) -> Receipt {
+        Receipt {
+            number: Some(1),
+            ts: Some(ts.parse().unwrap()),
+            rows: vec![ReceiptRow {
+                invoice: Some(invoice.into()),
+                received: Some(received.parse().unwrap()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn fields(record: SourceRecord) -> Map<String, Value> {
+        match record.verdict {
+            Verdict::Send(mut items) => items.remove(0).fields,
+            Verdict::Reject(reason) => panic!("rejected: {reason}"),
+        }
+    }
+
+    #[test]
+    fn quantities_round_half_away_from_zero() {
+        let q = |s: &str| whole_quantity(s.parse().unwrap());
+        assert_eq!(q("2.5"), Some(3));
+        assert_eq!(q("2.49"), Some(2));
+        assert_eq!(q("-0.5"), Some(-1));
+        assert_eq!(q("0.4"), Some(0));
+    }
+
+    #[test]
+    fn paid_when_receipts_cover_the_total() {
+        let tz = TimeZone::get("Europe/Tallinn").unwrap();
+        let rules = InvoiceRules::default();
+        let from: DateTime = "2024-07-01T00:00".parse().unwrap();
+        let mut payments = Payments::default();
+        payments.add(&receipt("0042", "5.00", "2024-06-01T10:00"), from);
+        let o = fields(prepare(
+            &invoice(42, "10.00", "a@example.com"),
+            &payments,
+            &rules,
+            &tz,
+        ));
+        assert_eq!(o["status"], "INITIALIZED");
+        assert!(payments.recent.is_empty(), "an old receipt is not recent");
+        payments.add(&receipt("42", "5.00", "2024-07-02T10:00"), from);
+        assert_eq!(payments.recent, BTreeSet::from(["42".to_owned()]));
+        let o = fields(prepare(
+            &invoice(42, "10.00", "a@example.com"),
+            &payments,
+            &rules,
+            &tz,
+        ));
+        assert_eq!(o["status"], "DELIVERED");
+        assert_eq!(o["externalOrderId"], "42");
+        assert_eq!(o["externalCustomerId"], "C1");
+        assert_eq!(o["totalCost"], "10.00");
+        assert_eq!(o["currency"], "EUR");
+        assert_eq!(o["date"], "2024-07-01T00:00:00+03:00[Europe/Tallinn]");
+        assert_eq!(
+            o["items"],
+            json!([{"externalItemId": "SKU-1", "name": "Mug", "description": "Mug", "quantity": 3, "cost": "4.00"}])
+        );
+        let order = super::super::orders::order(&o, &tz).unwrap();
+        assert_eq!(order.items[0].quantity, 3);
+
+        let mut unconfirmed = receipt("43", "99", "2024-07-02T10:00");
+        unconfirmed.confirmed = Some(false);
+        payments.add(&unconfirmed, from);
+        assert_eq!(payments.received("43"), Decimal::ZERO);
+    }
+
+    #[test]
+    fn balance_attribute_wins_and_total_falls_back_to_rows() {
+        let tz = TimeZone::UTC;
+        let rules = InvoiceRules {
+            balance_attribute: Some("balance".into()),
+            ..InvoiceRules::default()
+        };
+        let mut inv = invoice(7, "", "a@example.com");
+        inv.extra.insert("balance".into(), "0.00".into());
+        let o = fields(prepare(&inv, &Payments::default(), &rules, &tz));
+        assert_eq!(o["status"], "DELIVERED");
+        assert_eq!(o["totalCost"], "10.00", "2.5 × 4.00 from the rows");
+    }
+
+    #[test]
+    fn bad_invoices_are_rejected_with_a_reason() {
+        let tz = TimeZone::UTC;
+        let rules = InvoiceRules::default();
+        let p = Payments::default();
+        let reason = |inv: &Invoice| match prepare(inv, &p, &rules, &tz).verdict {
+            Verdict::Reject(r) => r,
+            Verdict::Send(_) => panic!("sent"),
+        };
+        assert!(reason(&invoice(1, "ten", "a@example.com")).starts_with("invalid total"));
+        assert!(reason(&invoice(1, "1", "nobody")).contains("no @"));
+        assert!(reason(&invoice(1, "-5", "a@example.com")).starts_with("negative total"));
+        let mut bad = invoice(1, "1", "a@example.com");
+        bad.number = None;
+        bad.extra.insert("number".into(), "A-17".into());
+        assert_eq!(reason(&bad), "invalid invoice number: \"A-17\"");
+        let mut no_date = invoice(1, "1", "a@example.com");
+        no_date.date = None;
+        assert_eq!(reason(&no_date), "missing invoice date");
+    }
+}
