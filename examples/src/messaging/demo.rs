@@ -167,7 +167,9 @@ pub fn invoices(
             9 => Some((total / rust_decimal::Decimal::TWO).round_dp(2)),
             _ => None,
         };
-        if let Some(received) = received {
+        if let Some(received) = received
+            && invoice.number.is_some()
+        {
             receipts.push(
                 Receipt {
                     number: Some(500_000 + i as i64),

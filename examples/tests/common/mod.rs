@@ -1,1 +1,2 @@
+pub mod directo;
 pub mod proxy;

@@ -1,0 +1,315 @@
+//! End to end: the built `messaging directo-orders` against the Directo and messaging fakes
+//! started here (and a fault-injecting proxy in front of the messaging fake), on loopback.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::atomic::Ordering;
+
+use common::directo::{invoice, receipt};
+use directo_client::fake::FakeDirecto;
+use messaging_client::fake::FakeMessaging;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_messaging");
+
+struct World {
+    directo: FakeDirecto,
+    messaging: FakeMessaging,
+    messaging_url: String,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    /// The fakes, seeded with: 1001 paid in full (two receipts), 1002 half paid and older,
+    /// 1003 without an email, 1004 with a total that is not a number, `A-5` with a number that
+    /// is not one, 1006 unpaid with a fractional and an empty row.
+    async fn start() -> World {
+        let directo = FakeDirecto::start().await;
+        directo.seed_records(
+            "invoice",
+            [
+                invoice(
+                    "1001",
+                    "ann@example.com",
+                    "12.50",
+                    "2024-03-01T10:00:00",
+                    &[
+                        ("SKU-1", "Mug", "2", "5.00"),
+                        ("SKU-2", "Spoon", "1", "2.50"),
+                    ],
+                ),
+                invoice(
+                    "1002",
+                    "bob@example.com",
+                    "40.00",
+                    "2024-02-20T09:00:00",
+                    &[("SKU-3", "Teapot", "1", "40.00")],
+                ),
+                invoice("1003", "", "9.00", "2024-03-01T11:00:00", &[]),
+                invoice("1004", "cy@example.com", "ten", "2024-03-01T11:00:00", &[]),
+                invoice("A-5", "dee@example.com", "5", "2024-03-01T11:00:00", &[]),
+                invoice(
+                    "1006",
+                    "eve@example.com",
+                    "7.75",
+                    "2024-03-01T12:00:00",
+                    &[
+                        ("SKU-4", "Tea", "2.5", "3.10"),
+                        ("", "delivery note", "0", "0"),
+                        ("", "", "1", "1"),
+                    ],
+                ),
+            ],
+        );
+        directo.seed_records(
+            "receipt",
+            [
+                receipt(1, "1001", "10.00", "2024-03-01T12:00:00"),
+                receipt(2, "1001", "2.50", "2024-03-01T13:00:00"),
+                receipt(3, "1002", "20.00", "2024-02-21T09:00:00"),
+            ],
+        );
+        let messaging = FakeMessaging::start().await;
+        let messaging_url = messaging.base_url();
+        World {
+            directo,
+            messaging,
+            messaging_url,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn config(&self, job: &str) -> String {
+        let path = self.path("config.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[job]\n{job}\n[job.retry]\nattempts = 1\ndelay = \"1ms\"\n\
+                 [messaging]\nretries = 0\nretry_delay = \"1ms\"\n"
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.current_dir(self.dir.path())
+            .env_remove("SYNC_CONFIG")
+            .env_remove("SYNC_STATE")
+            .env_remove("DIRECTO_KEY")
+            .env("RUST_LOG", "warn")
+            .envs(common::directo::env(&self.directo))
+            .env("MESSAGING_BASE_URL", &self.messaging_url)
+            .env("MESSAGING_API_KEY", self.messaging.api_key())
+            .arg("directo-orders")
+            .args(args)
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
+        let output = self.command(args).output().await.unwrap();
+        let code = output.status.code().unwrap_or(-1);
+        let summary = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        (code, summary, output)
+    }
+
+    fn order_posts(&self) -> usize {
+        self.messaging
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/orders"))
+            .count()
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn invoices_become_orders_paid_ones_delivered_and_reruns_send_only_news() {
+    let world = World::start().await;
+    let args = ["--since", "2024-02-01", "--json"];
+    let (code, summary, output) = world.run(&args).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["read"], 6);
+    assert_eq!(summary["delivered"], 3);
+    assert_eq!(summary["filtered"], 3);
+    let reasons = summary["filtered_by_reason"].as_object().unwrap();
+    for reason in ["no email", "invalid total", "invalid invoice number"] {
+        assert_eq!(reasons[reason], 1, "{reasons:?}");
+    }
+    assert_eq!(summary["watermark_after"], "2024-03-01T12:00:00");
+
+    let orders = world.messaging.orders();
+    assert_eq!(
+        orders.keys().collect::<Vec<_>>(),
+        ["1001", "1002", "1006"],
+        "bad invoices do not stop the rest"
+    );
+    let paid = &orders["1001"];
+    assert_eq!(paid["status"], "DELIVERED", "two receipts cover 12.50");
+    assert_eq!(paid["totalCost"].as_f64(), Some(12.5));
+    assert_eq!(paid["currency"], "EUR");
+    assert_eq!(paid["email"], "ann@example.com");
+    assert_eq!(paid["externalCustomerId"], "C-1001");
+    assert_eq!(paid["date"], "2024-03-01T00:00:00+02:00");
+    assert_eq!(
+        paid["items"],
+        json!([
+            {"externalItemId": "SKU-1", "name": "Mug", "description": "Mug", "quantity": 2, "cost": 5.0},
+            {"externalItemId": "SKU-2", "name": "Spoon", "description": "Spoon", "quantity": 1, "cost": 2.5},
+        ])
+    );
+    assert_eq!(orders["1002"]["status"], "INITIALIZED", "half paid");
+    let unpaid = &orders["1006"];
+    assert_eq!(unpaid["status"], "INITIALIZED");
+    assert_eq!(
+        unpaid["items"],
+        json!([{"externalItemId": "SKU-4", "name": "Tea", "description": "Tea", "quantity": 3, "cost": 3.1}]),
+        "2.5 rounds to 3; the zero and the empty row are skipped"
+    );
+
+    // Nothing changed: nothing is sent (the watermark minus the overlap re-reads, the
+    // snapshot skips).
+    let posts = world.order_posts();
+    let (code, summary, _) = world.run(&["--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(summary["read_from"], "2024-03-01T06:00:00");
+    assert_eq!(summary["delivered"], 0);
+    assert_eq!(summary["skipped"], 2, "1001 and 1006 re-read, unchanged");
+    assert_eq!(world.order_posts(), posts, "no order sent again");
+
+    // The rest of 1002 is paid now: the old invoice is read again by number and goes out
+    // DELIVERED, although the invoice itself did not change.
+    world.directo.seed_records(
+        "receipt",
+        [receipt(4, "1002", "20.00", "2024-03-02T08:00:00")],
+    );
+    let (code, summary, output) = world.run(&["--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1);
+    assert_eq!(world.messaging.orders()["1002"]["status"], "DELIVERED");
+    assert!(
+        world
+            .directo
+            .requests()
+            .iter()
+            .any(|r| r.param("what") == Some("invoice") && r.param("number") == Some("1002")),
+        "re-read by number"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_park_orders_that_replay_delivers() {
+    let world = World::start().await;
+    let proxy = common::proxy::start(world.messaging_url.trim_end_matches("/api")).await;
+    let world = World {
+        messaging_url: format!("{}/api", proxy.url),
+        ..world
+    };
+    let config = world.config("batch_size = 1\nconcurrency = 1");
+    // Request 1 is the credentials check; then every second request fails with a 500.
+    proxy.faults.fail_every.store(2, Ordering::SeqCst);
+    let (code, summary, output) = world
+        .run(&["--since", "2024-02-01", "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 1, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1);
+    assert_eq!(summary["failed"], 2);
+    assert_eq!(summary["parked_total"], 2);
+    assert_eq!(world.messaging.orders().len(), 1);
+    assert!(
+        summary["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("500"),
+        "{summary}"
+    );
+
+    proxy.faults.fail_every.store(0, Ordering::SeqCst);
+    let (code, summary, output) = world
+        .run(&["--replay-failed", "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 2);
+    assert_eq!(summary["parked_total"], 0);
+    let orders = world.messaging.orders();
+    assert_eq!(orders.len(), 3);
+    assert_eq!(orders["1001"]["status"], "DELIVERED");
+    assert_eq!(orders["1006"]["status"], "INITIALIZED");
+}
+
+#[tokio::test]
+async fn dry_run_sends_nothing_and_changes_no_state() {
+    let world = World::start().await;
+    let output = world
+        .command(&["--since", "2024-02-01", "--dry-run"])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .flat_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    assert_eq!(printed.len(), 3);
+    assert!(printed.iter().any(|o| o["externalOrderId"] == "1001"
+        && o["status"] == "DELIVERED"
+        && o["totalCost"] == "12.50"));
+    assert!(
+        world.messaging.requests().is_empty(),
+        "not even the account"
+    );
+    assert!(!world.path("sync-state.db").exists());
+}
+
+#[tokio::test]
+async fn credentials_and_sandbox() {
+    let world = World::start().await;
+    let output = world
+        .command(&["--since", "2024-02-01"])
+        .env("DIRECTO_TOKEN", "wrong")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Directo refused the credentials"));
+    assert!(world.messaging.orders().is_empty());
+
+    let output = world
+        .command(&[])
+        .env_remove("DIRECTO_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("DIRECTO_KEY or DIRECTO_TOKEN"));
+
+    let output = world
+        .command(&["--sandbox", "--json"])
+        .env_remove("DIRECTO_TOKEN")
+        .env_remove("MESSAGING_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["read"], 500);
+    assert_eq!(summary["filtered"], 30);
+    assert_eq!(summary["delivered"], 470);
+}
