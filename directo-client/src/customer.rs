@@ -349,6 +349,21 @@ impl Client {
 
     /// Creates (`mode = Create`) or updates (`Update`, sends `xd_update=1`) customers in one
     /// `put=1&what=customer` request; one [`PutResult`] per document. Not blindly retried.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Customer, PutMode};
+    /// let fake = FakeDirecto::start().await;
+    /// let mut tom = Customer::new("C42");
+    /// tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
+    /// tom.email = Some("tom@example.ee".into());
+    /// let results = fake.client().put_customers(&[tom.clone()], PutMode::Create).await?;
+    /// assert!(results[0].is_success());
+    /// assert_eq!(fake.customers()[0].name, tom.name); // escaped on the wire, intact here
+    /// assert!(!fake.puts()[0].update); // `xd_update=1` only with `PutMode::Update`
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn put_customers(
         &self,
         customers: &[Customer],

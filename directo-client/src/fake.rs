@@ -130,7 +130,20 @@ impl FakeDirecto {
     /// The legacy appkey the fake accepts (`key=`).
     pub const APP_KEY: &'static str = "0123456789ABCDEF0123456789ABCDEF";
 
-    /// Starts the fake on `127.0.0.1` (random port).
+    /// Starts the fake on `127.0.0.1` (random port), with no data.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Customer, Query};
+    /// use futures::TryStreamExt;
+    /// let fake = FakeDirecto::start().await;
+    /// assert!(fake.base_url().starts_with("http://127.0.0.1:"));
+    /// fake.seed_customers([Customer::new("C1"), Customer::new("C2")]);
+    /// let read: Vec<Customer> = fake.client().customers(Query::new()).try_collect().await?;
+    /// assert_eq!(read.len(), 2);
+    /// assert_eq!(fake.requests().len(), 1);
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(State {
             next_docid: 100_001,

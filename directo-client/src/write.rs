@@ -308,6 +308,20 @@ impl Client {
     /// second document (invoices without a fixed number), so a put is retried only when the
     /// request provably did not reach Directo (connect failure, 429). The reference advises
     /// waiting at least 60 s before retrying a failed put yourself.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, PutMode, Record};
+    /// let fake = FakeDirecto::start().await;
+    /// let project = Record::new("project").attr("code", "P1").attr("name", "Kevad 2026");
+    /// let results = fake.client().put_records("project", &[project], PutMode::Update).await?;
+    /// assert_eq!(results.len(), 1);
+    /// let put = &fake.puts()[0];
+    /// assert_eq!((put.what.as_str(), put.update), ("project", true));
+    /// assert!(put.xmldata.contains(r#"<project code="P1" name="Kevad 2026""#));
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn put_records(
         &self,
         what: &str,
