@@ -138,6 +138,18 @@ impl std::fmt::Debug for FakeMessaging {
 impl FakeMessaging {
     /// Starts the fake on `127.0.0.1:0` with the default catalog (`Main` address book with
     /// fields `Birthday` 15867 and `Gender` 15868) and no other data.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use messaging_client::fake::FakeMessaging;
+    /// let fake = FakeMessaging::start().await;
+    /// fake.client().add_unsubscribed(["a@example.com"]).await?;
+    /// assert!(fake.unsubscribed().contains("a@example.com"));
+    /// let request = &fake.requests()[0];
+    /// assert_eq!(request.method, "POST");
+    /// assert!(request.authorization.as_deref().unwrap_or_default().starts_with("Basic "));
+    /// # Ok::<(), messaging_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn start() -> Self {
         let state = FakeState {
             api_key: FAKE_API_KEY.into(),
