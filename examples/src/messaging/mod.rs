@@ -1,7 +1,7 @@
 //! `messaging`: the messaging API guide as a CLI over `messaging-client`. One-shot commands
-//! (`account`, `unsubscribe`, `event`, `status`, `fields`) and file pushes that run through the
-//! sync toolkit (`orders push`, `contacts push`, `send`: state, dry run, replay, summary).
-//! See docs/messaging.md.
+//! (`account`, `unsubscribe`, `event`, `status`, `fields`), and syncs that run through the sync
+//! toolkit (state, dry run, replay, summary): the file pushes `orders push`, `contacts push` and
+//! `send`, and `directo-orders` (Directo invoices → orders). See docs/messaging.md.
 
 pub mod contacts;
 pub mod demo;
