@@ -5,7 +5,9 @@
 //! - `snapshots`: the last payload delivered per key, for "send only what changed";
 //! - `failed`: records that still failed after every retry (the "incomplete executions"), with the
 //!   payload to replay, the last error and the attempt count;
-//! - `runs`: a log of every run with its counts.
+//! - `runs`: a log of every run with its counts;
+//! - `report_rows`: how many rows of each delivery report a job has already read (Splio Datahub
+//!   reports, which can grow during the day).
 //!
 //! Every method takes `&self` (a mutex guards the connection), so the store can be shared by the
 //! pipeline stages of one run.
@@ -101,6 +103,13 @@ CREATE TABLE IF NOT EXISTS runs (
     requests INTEGER NOT NULL,
     aborted TEXT,
     summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS report_rows (
+    job TEXT NOT NULL,
+    name TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    read_at TEXT NOT NULL,
+    PRIMARY KEY (job, name)
 );
 ";
 
@@ -286,6 +295,60 @@ impl StateStore {
             .or_else(|e| if is_missing_table(&e) { Ok(0) } else { Err(e) })
     }
 
+    /// Turns a delivered record into a parked failure, when the destination reports later that
+    /// it refused it: the last delivered payload is parked with `error` (for `--replay-failed`)
+    /// and its snapshot removed (so a normal run sends it again in full). Returns whether the key
+    /// had a snapshot; without one nothing changes.
+    pub fn park_delivered(&self, job: &str, key: &str, error: &str) -> Result<bool, StateError> {
+        if self.read_only {
+            return Ok(false);
+        }
+        let Some(fields) = self.snapshot(job, key)? else {
+            return Ok(false);
+        };
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE job = ?1 AND key = ?2",
+            params![job, key],
+        )?;
+        tx.execute(
+            "INSERT INTO failed (job, key, payload, error, attempts, first_failed_at, last_failed_at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
+             ON CONFLICT (job, key) DO UPDATE SET payload = excluded.payload, error = excluded.error,
+                 attempts = failed.attempts + 1, last_failed_at = excluded.last_failed_at",
+            params![job, key, Value::Object(fields).to_string(), error, now()],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// How many rows of report `name` the job has already read.
+    pub fn report_rows_read(&self, job: &str, name: &str) -> Result<u64, StateError> {
+        self.conn()
+            .query_row(
+                "SELECT rows FROM report_rows WHERE job = ?1 AND name = ?2",
+                [job, name],
+                |row| row.get::<_, i64>(0).map(|n| n as u64),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .or_else(|e| if is_missing_table(&e) { Ok(0) } else { Err(e) })
+    }
+
+    /// Records that the first `rows` rows of report `name` were read.
+    pub fn set_report_rows_read(&self, job: &str, name: &str, rows: u64) -> Result<(), StateError> {
+        if self.read_only {
+            return Ok(());
+        }
+        self.conn().execute(
+            "INSERT INTO report_rows (job, name, rows, read_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (job, name) DO UPDATE SET rows = excluded.rows, read_at = excluded.read_at",
+            params![job, name, rows as i64, now()],
+        )?;
+        Ok(())
+    }
+
     /// Appends a run to the run log.
     pub fn log_run(&self, summary: &Summary) -> Result<(), StateError> {
         if self.read_only {
@@ -384,6 +447,35 @@ mod tests {
             store.snapshot("j", "a@example.com").unwrap(),
             Some(a.fields)
         );
+    }
+
+    #[test]
+    fn a_refused_delivery_is_parked_with_its_payload_and_loses_its_snapshot() {
+        let store = StateStore::in_memory().unwrap();
+        let a = item("a@example.com", "A");
+        store
+            .record_outcomes("j", std::slice::from_ref(&a), &[])
+            .unwrap();
+        assert!(store.park_delivered("j", &a.key, "rejected: bad").unwrap());
+        assert_eq!(store.snapshot("j", &a.key).unwrap(), None);
+        let failed = store.failed("j").unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].item(), a);
+        assert_eq!(failed[0].error, "rejected: bad");
+        assert!(
+            !store
+                .park_delivered("j", "nobody@example.com", "x")
+                .unwrap()
+        );
+        assert!(
+            !store.park_delivered("j", &a.key, "again").unwrap(),
+            "no snapshot left"
+        );
+
+        assert_eq!(store.report_rows_read("j", "r.csv").unwrap(), 0);
+        store.set_report_rows_read("j", "r.csv", 12).unwrap();
+        assert_eq!(store.report_rows_read("j", "r.csv").unwrap(), 12);
+        assert_eq!(store.report_rows_read("other", "r.csv").unwrap(), 0);
     }
 
     #[test]

@@ -168,3 +168,106 @@ fn datahub_files_carry_only_changed_columns_and_the_snapshot_follows_uploads() {
     assert_eq!(code, 2, "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(imports(&s).len(), 6);
 }
+
+#[test]
+fn contacts_refused_in_a_datahub_report_are_parked_and_replayed() {
+    let Some(s) = servers::start_sshd("segment_to_splio_sftp_reports") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[job]\nbatch_size = 100\n[job.retry]\nattempts = 1\ndelay = \"1ms\"\n\
+             [sftp]\nsubsequence = \"PRCL\"\nimports_dir = \"{dir}/imports\"\nreports_dir = \"{dir}/reports\"\n\
+             host_key_fingerprint = \"{fp}\"\n",
+            dir = s.dir.path().display(),
+            fp = s.host_fingerprint
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let file = work.path().join("segment.csv");
+    std::fs::write(&file, segment(20, "gold")).unwrap();
+    let file = file.to_str().unwrap();
+    let args = [
+        file,
+        "--delivery",
+        "sftp",
+        "--insert",
+        "--config",
+        config,
+        "--json",
+    ];
+    let (code, summary, output) = run(&s, work.path(), &args);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(summary["delivered"], 19);
+    assert_eq!(imports(&s).len(), 1);
+
+    // Splio's import refuses m1 (and a contact this job never sent); other files are no reports.
+    let reports = s.dir.path().join("reports");
+    let report = reports.join("report_client_2024-03-01.csv");
+    std::fs::write(
+        &report,
+        "email;status;message\nm0@example.com;OK;\nM1@Example.com;KO;invalid value for tier\nnobody@example.com;KO;x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        reports.join("notes.txt"),
+        "email;status\nm2@example.com;KO\n",
+    )
+    .unwrap();
+    let (code, summary, output) = run(&s, work.path(), &args);
+    assert_eq!(code, 1, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        summary["skipped"], 19,
+        "uploaded before the report was read"
+    );
+    assert_eq!(summary["failed"], 1);
+    assert_eq!(summary["parked_total"], 1);
+    assert_eq!(summary["failures"][0]["key"], "m1@example.com");
+    let error = summary["failures"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("report_client_2024-03-01.csv") && error.contains("invalid value for tier"),
+        "{error}"
+    );
+
+    // Rows already read are not counted again.
+    let (code, summary, _) = run(
+        &s,
+        work.path(),
+        &[
+            "--replay-failed",
+            "--delivery",
+            "sftp",
+            "--insert",
+            "--config",
+            config,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(summary["delivered"], 1);
+    assert_eq!(summary["parked_total"], 0);
+    let files = imports(&s);
+    assert_eq!(files.len(), 2);
+    assert_eq!(
+        read(&s, &files[1]),
+        "email;firstname;tier\nm1@example.com;M1;gold\n",
+        "the refused contact goes again in full"
+    );
+
+    // A report that grows during the day: only its new rows are read.
+    let mut text = std::fs::read_to_string(&report).unwrap();
+    text.push_str("m2@example.com;REJECTED;\n");
+    std::fs::write(&report, text).unwrap();
+    let (code, summary, _) = run(&s, work.path(), &args);
+    assert_eq!(code, 1);
+    assert_eq!(summary["failed"], 1);
+    assert_eq!(summary["failures"][0]["key"], "m2@example.com");
+    assert_eq!(
+        summary["failures"][0]["error"],
+        "refused by the Datahub import (report_client_2024-03-01.csv): REJECTED"
+    );
+}

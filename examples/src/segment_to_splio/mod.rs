@@ -521,11 +521,21 @@ pub async fn run_once(
                     state,
                     job: config.job.name.clone(),
                 };
-                let summary = if args.replay_failed {
+                let mut summary = if args.replay_failed {
                     crate::replay_failed(ctx, &sink).await?
                 } else {
                     crate::run(ctx, records, &sink).await?
                 };
+                if config.sftp.reports.enabled {
+                    let refused = sftp::read_reports(
+                        &sink.uploader,
+                        &config.sftp.reports,
+                        state,
+                        &config.job.name,
+                    )
+                    .await?;
+                    count_refused(&mut summary, refused, state, &config.job.name)?;
+                }
                 let _ = sink.uploader.close().await;
                 summary
             }
@@ -560,6 +570,36 @@ pub async fn run_once(
         );
     }
     Ok(summary)
+}
+
+/// Counts contacts that a Datahub report refused as failures of this run (they were counted as
+/// delivered by the run that uploaded them, and are now parked for `--replay-failed`).
+fn count_refused(
+    summary: &mut Summary,
+    refused: Vec<sftp::Refused>,
+    state: &StateStore,
+    job: &str,
+) -> Result<(), Error> {
+    if refused.is_empty() {
+        return Ok(());
+    }
+    tracing::warn!(
+        count = refused.len(),
+        "contacts refused by the Datahub import are parked"
+    );
+    summary.failed += refused.len() as u64;
+    for r in refused {
+        if summary.failures.len() < crate::summary::MAX_LISTED {
+            summary.failures.push(crate::summary::Failure {
+                key: r.key,
+                error: r.error,
+                attempts: 1,
+            });
+        }
+    }
+    summary.parked_total = state.failed_count(job)?;
+    summary.exit_code = ExitCode::Failed;
+    Ok(())
 }
 
 /// The sink of a dry run without a connection (the runner never calls it in a dry run).

@@ -4,8 +4,9 @@
 //! A file's columns are the email plus every attribute that changed for at least one of its
 //! rows; each row carries its current values for those columns (so a row whose attribute did
 //! not change re-sends the same value). The snapshot is updated when the upload succeeded: a
-//! file on the server counts as delivered (Splio reports its own per-row problems in
-//! `/reports/`).
+//! file on the server counts as delivered. Splio's import runs later and writes its per-row
+//! verdicts to `/reports/`; each SFTP run reads the report rows it has not read yet
+//! ([`read_reports`]) and turns the rejected ones into parked failures.
 
 use std::path::PathBuf;
 
@@ -29,6 +30,45 @@ pub struct SftpSettings {
     pub host_key_fingerprint: Option<String>,
     /// A known_hosts file (default `~/.ssh/known_hosts`).
     pub known_hosts: Option<PathBuf>,
+    /// Where Splio writes its import reports.
+    pub reports_dir: String,
+    /// Reading the reports back (`[sftp.reports]`).
+    pub reports: ReportSettings,
+}
+
+/// `[sftp.reports]`: how to read Splio's import reports. The reference documents only their
+/// name (`report_client_YYYY-MM-DD.csv`) and separator (`;`), not their columns, so the columns
+/// and the values meaning "rejected" are settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// Read the reports after each SFTP run.
+    pub enabled: bool,
+    /// Only files whose name starts with this are reports.
+    pub prefix: String,
+    /// The column holding the contact's email.
+    pub key_column: String,
+    /// The column holding the row's verdict.
+    pub status_column: String,
+    /// Verdicts meaning the row was refused (compared case-insensitively).
+    pub rejected: Vec<String>,
+    /// A column explaining the verdict, if the reports have one.
+    pub reason_column: Option<String>,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prefix: "report".into(),
+            key_column: "email".into(),
+            status_column: "status".into(),
+            rejected: ["KO", "ERROR", "REJECTED", "INVALID"]
+                .map(String::from)
+                .to_vec(),
+            reason_column: Some("message".into()),
+        }
+    }
 }
 
 impl Default for SftpSettings {
@@ -38,6 +78,8 @@ impl Default for SftpSettings {
             imports_dir: "/imports".into(),
             host_key_fingerprint: None,
             known_hosts: None,
+            reports_dir: "/reports".into(),
+            reports: ReportSettings::default(),
         }
     }
 }
@@ -77,7 +119,9 @@ pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
             HostKeyCheck::KnownHosts(PathBuf::from(home).join(".ssh/known_hosts"))
         }
     };
-    let mut config = SftpConfig::new(host, user, auth, host_key).imports_dir(&settings.imports_dir);
+    let mut config = SftpConfig::new(host, user, auth, host_key)
+        .imports_dir(&settings.imports_dir)
+        .reports_dir(&settings.reports_dir);
     if let Some(port) = env::optional("SPLIO_SFTP_PORT") {
         let port = port
             .parse()
@@ -193,4 +237,86 @@ impl Sink for SftpSink<'_> {
             }
         }
     }
+}
+
+/// A report row that refused a contact, now parked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The contact's key.
+    pub key: String,
+    /// Why, with the report's name.
+    pub error: String,
+}
+
+/// Reads the rows of the reports in `reports_dir` that this job has not read yet. Each row whose
+/// status is one of `settings.rejected` parks its contact (if this job delivered it: the last
+/// delivered attributes become the parked payload, and the snapshot goes, so the next run sends
+/// the contact in full). Returns the parked ones. A report that cannot be read or lacks the
+/// configured columns is skipped with a warning and read again next time.
+pub async fn read_reports(
+    uploader: &SftpUploader,
+    settings: &ReportSettings,
+    state: &StateStore,
+    job: &str,
+) -> Result<Vec<Refused>, Error> {
+    let names = match uploader.list_reports().await {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::warn!(error = %crate::messaging::error_chain(&e), "cannot list the Datahub reports");
+            return Ok(Vec::new());
+        }
+    };
+    let mut refused = Vec::new();
+    for name in names.iter().filter(|n| n.starts_with(&settings.prefix)) {
+        let done = state.report_rows_read(job, name)?;
+        let rows = match uploader.read_report(name).await.and_then(|r| r.rows()) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(report = %name, error = %crate::messaging::error_chain(&e), "cannot read a Datahub report");
+                continue;
+            }
+        };
+        if rows.len() as u64 <= done {
+            continue;
+        }
+        let column = |row: &indexmap::IndexMap<String, String>, name: &str| {
+            row.iter()
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+        };
+        let first = &rows[0];
+        if column(first, &settings.key_column).is_none()
+            || column(first, &settings.status_column).is_none()
+        {
+            tracing::warn!(
+                report = %name,
+                columns = ?first.keys().collect::<Vec<_>>(),
+                "the Datahub report lacks sftp.reports.key_column or status_column; not read"
+            );
+            continue;
+        }
+        for row in &rows[done as usize..] {
+            let status = column(row, &settings.status_column).unwrap_or_default();
+            if !settings
+                .rejected
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&status))
+            {
+                continue;
+            }
+            let key = crate::email::key(&column(row, &settings.key_column).unwrap_or_default());
+            let reason = settings
+                .reason_column
+                .as_deref()
+                .and_then(|c| column(row, c))
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| status.clone());
+            let error = format!("refused by the Datahub import ({name}): {reason}");
+            if state.park_delivered(job, &key, &error)? {
+                refused.push(Refused { key, error });
+            }
+        }
+        state.set_report_rows_read(job, name, rows.len() as u64)?;
+    }
+    Ok(refused)
 }
