@@ -623,3 +623,15 @@ mod tests {
         assert_eq!(reason(&no_date), "missing invoice date");
     }
 }
+
+#[cfg(test)]
+mod shipped_config {
+    #[test]
+    fn the_example_config_is_the_default() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/directo-orders.toml");
+        let config = super::Config::load(Some(std::path::Path::new(path))).unwrap();
+        let mut default = super::Config::default();
+        default.job.default_name(super::JOB_NAME);
+        assert_eq!(config, default);
+    }
+}
