@@ -264,6 +264,39 @@ mod tests {
     }
 
     #[test]
+    fn items_come_as_json_or_json_text_and_are_checked() {
+        let tz = TimeZone::UTC;
+        let mut fields = row(&[
+            ("externalOrderId", "A1"),
+            ("status", "INITIALIZED"),
+            ("totalCost", "8"),
+            ("date", "2024-01-15"),
+            ("currency", "EUR"),
+            ("email", "a@example.com"),
+            (
+                "items",
+                r#"[{"externalItemId":"S1","name":"Mug","quantity":2,"cost":"4.00"}]"#,
+            ),
+        ]);
+        let o = order(&fields, &tz).unwrap();
+        assert_eq!(
+            o.items,
+            vec![OrderItem::new("S1", "Mug", 2, "4.00".parse().unwrap())]
+        );
+        fields.insert(
+            "items".into(),
+            serde_json::json!([{"externalItemId": "S1", "name": "Mug", "quantity": 1.5, "cost": 4}]),
+        );
+        assert!(order(&fields, &tz).unwrap_err().contains("whole number"));
+        fields.insert("items".into(), "[{".into());
+        assert!(
+            order(&fields, &tz)
+                .unwrap_err()
+                .starts_with("invalid items")
+        );
+    }
+
+    #[test]
     fn civil_dates_are_read_in_the_zone() {
         let tz = TimeZone::get("Europe/Tallinn").unwrap();
         let d = parse_date("2024-07-01", &tz).unwrap();
