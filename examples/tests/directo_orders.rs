@@ -248,6 +248,124 @@ async fn server_errors_park_orders_that_replay_delivers() {
     assert_eq!(orders["1006"]["status"], "INITIALIZED");
 }
 
+/// `n` more invoices, numbered from 5001, each for one 10.00 item, all unpaid.
+fn seed_many(directo: &FakeDirecto, n: usize) -> Vec<String> {
+    let numbers: Vec<String> = (5001..5001 + n).map(|i| i.to_string()).collect();
+    directo.seed_records(
+        "invoice",
+        numbers.iter().map(|number| {
+            invoice(
+                number,
+                &format!("c{number}@example.com"),
+                "10.00",
+                "2024-03-02T10:00:00",
+                &[("SKU-9", "Thing", "1", "10.00")],
+            )
+        }),
+    );
+    numbers
+}
+
+/// Orders the messaging fake received, counted per `externalOrderId` over every POST.
+fn posted_per_order(messaging: &FakeMessaging) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for request in messaging.requests() {
+        if request.method != "POST" || !request.path.ends_with("/orders") {
+            continue;
+        }
+        let body: Value = serde_json::from_str(&request.body).unwrap();
+        let orders = body["orders"].as_array().cloned().unwrap_or_default();
+        for order in orders {
+            let id = order["externalOrderId"].as_str().unwrap().to_owned();
+            *counts.entry(id).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test]
+async fn twenty_percent_server_errors_lose_nothing() {
+    let world = World::start().await;
+    let numbers = seed_many(&world.directo, 400);
+    let proxy = common::proxy::start(world.messaging_url.trim_end_matches("/api")).await;
+    let world = World {
+        messaging_url: format!("{}/api", proxy.url),
+        ..world
+    };
+    let config = world.config("batch_size = 10\nconcurrency = 2");
+    proxy.faults.fail_every.store(5, Ordering::SeqCst);
+    let (code, summary, output) = world
+        .run(&["--since", "2024-02-01", "--config", &config, "--json"])
+        .await;
+    assert!(
+        proxy.faults.failed.load(Ordering::SeqCst) >= 5,
+        "{}",
+        stderr(&output)
+    );
+    let delivered = summary["delivered"].as_u64().unwrap();
+    let failed = summary["failed"].as_u64().unwrap();
+    // 400 + 1001, 1002 and 1006 are sendable; the other three seeded invoices are filtered.
+    assert_eq!(delivered + failed, 403, "{}", stderr(&output));
+    assert!(failed > 0);
+    assert_eq!(code, 1);
+    assert_eq!(world.messaging.orders().len() as u64, delivered);
+
+    proxy.faults.fail_every.store(0, Ordering::SeqCst);
+    let (code, summary, output) = world
+        .run(&["--replay-failed", "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"].as_u64().unwrap(), failed);
+    let orders = world.messaging.orders();
+    assert_eq!(orders.len(), 403);
+    assert!(numbers.iter().all(|n| orders[n]["status"] == "INITIALIZED"));
+}
+
+#[tokio::test]
+async fn killed_mid_run_then_rerun_loses_nothing() {
+    let world = World::start().await;
+    let numbers = seed_many(&world.directo, 600);
+    let config = world.config("batch_size = 10\nconcurrency = 2");
+    world
+        .messaging
+        .set_delay(Some(std::time::Duration::from_millis(20)));
+    let args = ["--since", "2024-02-01", "--config", &config];
+    let mut child = world.command(&args).spawn().unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while world.messaging.orders().len() < 100 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.start_kill().unwrap();
+    assert!(!child.wait().await.unwrap().success());
+    assert!(
+        world.messaging.orders().len() < 603,
+        "killed before the end"
+    );
+
+    world.messaging.set_delay(None);
+    let (code, summary, output) = world
+        .run(&["--since", "2024-02-01", "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["failed"], 0);
+    let orders = world.messaging.orders();
+    assert_eq!(orders.len(), 603, "nothing lost");
+    assert!(numbers.iter().all(|n| orders.contains_key(n)));
+    // The watermark did not move (the first run never completed), so the rerun reads the same
+    // invoices; those delivered before the kill are unchanged and skipped, so only orders in
+    // flight at the kill (at most `concurrency` batches) can reach the service twice, and an
+    // order upsert by `externalOrderId` makes that harmless.
+    let posted = posted_per_order(&world.messaging);
+    assert_eq!(posted.len(), 603);
+    let twice = posted.values().filter(|&&n| n > 1).count();
+    assert!(twice <= 2 * 10, "{twice} orders sent twice");
+    assert!(summary["skipped"].as_u64().unwrap() >= 100 - 20);
+}
+
 #[tokio::test]
 async fn dry_run_sends_nothing_and_changes_no_state() {
     let world = World::start().await;
