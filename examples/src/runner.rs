@@ -377,7 +377,7 @@ where
                                 if skip_unchanged
                                     && state.snapshot(&job.name, &item.key)?.as_ref() == Some(&item.fields)
                                 {
-                                    summary.skipped += 1;
+                                    summary.skip(crate::summary::UNCHANGED, 1);
                                 } else {
                                     building.push(item);
                                 }

@@ -11,6 +11,9 @@ use crate::error::ExitCode;
 /// How many rejected records a summary lists by name (all are counted).
 pub const MAX_LISTED: usize = 1_000;
 
+/// The reason the toolkit skips a record: its fields equal what was last delivered.
+pub const UNCHANGED: &str = "unchanged since last delivery";
+
 /// The kind of run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,8 +78,11 @@ pub struct Summary {
     pub delivered: u64,
     /// Records that failed every attempt and were parked for `--replay-failed`.
     pub failed: u64,
-    /// Records skipped because they equal what was last delivered.
+    /// Records not sent although valid: unchanged since the last delivery, or new contacts a
+    /// sync may only update (see `skipped_by_reason`).
     pub skipped: u64,
+    /// Skipped records by reason ([`UNCHANGED`] or a sync's own).
+    pub skipped_by_reason: BTreeMap<String, u64>,
     /// Delivery requests made (batches, including retries).
     pub requests: u64,
     /// The watermark before the run.
@@ -113,6 +119,7 @@ impl Summary {
             delivered: 0,
             failed: 0,
             skipped: 0,
+            skipped_by_reason: BTreeMap::new(),
             requests: 0,
             watermark_before: None,
             watermark_after: None,
@@ -124,6 +131,15 @@ impl Summary {
             peak_memory_kib: None,
             exit_code: ExitCode::Success,
         }
+    }
+
+    /// Counts `count` records skipped for `reason`.
+    pub fn skip(&mut self, reason: &str, count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.skipped += count;
+        *self.skipped_by_reason.entry(reason.to_owned()).or_default() += count;
     }
 
     /// Counts a filtered record.
@@ -162,6 +178,19 @@ impl Summary {
         }
     }
 
+    /// `12 (unchanged since last delivery: 10, …)`, or just the count when nothing was skipped.
+    fn skipped_line(&self) -> String {
+        if self.skipped_by_reason.is_empty() {
+            return self.skipped.to_string();
+        }
+        let reasons: Vec<String> = self
+            .skipped_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        format!("{} ({})", self.skipped, reasons.join(", "))
+    }
+
     /// The human-readable summary table (for stderr).
     pub fn table(&self) -> String {
         let mut out = String::new();
@@ -183,10 +212,7 @@ impl Summary {
             ("filtered", self.filtered.to_string()),
             (delivered_label, self.delivered.to_string()),
             ("failed", self.failed.to_string()),
-            (
-                "skipped",
-                format!("{} (unchanged since last delivery)", self.skipped),
-            ),
+            ("skipped", self.skipped_line()),
             ("requests", self.requests.to_string()),
             ("time", format!("{:.2} s", self.elapsed_secs)),
         ];
@@ -247,6 +273,26 @@ pub fn peak_memory_kib() -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_says_why_records_were_skipped() {
+        let mut summary = Summary::new("job", Mode::Run);
+        assert!(summary.table().contains("skipped     0\n"));
+        summary.skip(UNCHANGED, 10);
+        summary.skip("new contact, not created without --insert", 2);
+        summary.skip(UNCHANGED, 0);
+        assert_eq!(summary.skipped, 12);
+        assert!(
+            summary.table().contains(
+                "skipped     12 (new contact, not created without --insert: 2, \
+                 unchanged since last delivery: 10)\n"
+            ),
+            "{}",
+            summary.table()
+        );
+    }
+
     #[test]
     fn peak_memory_is_read_on_linux() {
         if cfg!(target_os = "linux") {

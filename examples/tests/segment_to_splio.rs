@@ -113,6 +113,10 @@ async fn updates_existing_skips_new_without_insert_and_sends_only_changes() {
         (good - 9) as u64,
         "new ones without --insert"
     );
+    assert_eq!(
+        summary["skipped_by_reason"]["new contact, not created without --insert"],
+        (good - 9) as u64
+    );
     assert_eq!(world.fake.contacts().len(), 10);
     let m1 = world.fake.contact("m1@example.com").unwrap();
     assert_eq!(m1.firstname.as_deref(), Some("M1"));
@@ -124,6 +128,10 @@ async fn updates_existing_skips_new_without_insert_and_sends_only_changes() {
     assert_eq!(code, 0, "{}", stderr(&output));
     assert_eq!(summary["delivered"], (good - 9) as u64);
     assert_eq!(summary["skipped"], 9, "unchanged");
+    assert_eq!(
+        summary["skipped_by_reason"],
+        serde_json::json!({ "unchanged since last delivery": 9 })
+    );
     assert_eq!(world.fake.contacts().len(), good + 1);
 
     // One attribute changes for everyone: only it (and the key) goes out.

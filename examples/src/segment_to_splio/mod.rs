@@ -36,6 +36,9 @@ pub const JOB_NAME: &str = "segment-to-splio";
 /// The default job name with `--source directo` (its own watermark and snapshots).
 pub const DIRECTO_JOB_NAME: &str = "segment-to-splio-directo";
 
+/// The skip reason of new contacts when `--insert` is not given.
+pub const NOT_INSERTED: &str = "new contact, not created without --insert";
+
 /// Splio's standard contact attributes; every other mapped attribute is a custom field.
 pub const STANDARD: &[&str] = &["email", "cellphone", "firstname", "lastname", "language"];
 
@@ -562,7 +565,7 @@ pub async fn run_once(
         (None, None) => return Err(Error::Config("no delivery configured".into())),
     };
     let not_inserted = not_inserted.get();
-    summary.skipped += not_inserted;
+    summary.skip(NOT_INSERTED, not_inserted);
     if not_inserted > 0 {
         tracing::warn!(
             count = not_inserted,
