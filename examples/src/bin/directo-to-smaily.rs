@@ -13,7 +13,7 @@ struct Cli {
     common: CommonArgs,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     sync_examples::directo_to_smaily::main(cli.common)

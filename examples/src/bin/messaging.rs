@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let cli = sync_examples::messaging::Cli::parse();
     sync_examples::messaging::main(cli).await.into()

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let cli = sync_examples::segment_to_splio::Cli::parse();
     sync_examples::segment_to_splio::main(cli).await.into()
