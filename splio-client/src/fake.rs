@@ -138,7 +138,20 @@ impl std::fmt::Debug for FakeSplio {
 }
 
 impl FakeSplio {
-    /// Start the fake on `127.0.0.1` with a free port.
+    /// Start the fake on `127.0.0.1` with a free port: the system fields, no contacts.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use splio_client::fake::FakeSplio;
+    /// use splio_client::{ContactData, UpsertAction};
+    /// let fake = FakeSplio::start().await;
+    /// let client = fake.client();
+    /// let ann = ContactData::with_email("ann@example.com");
+    /// assert_eq!(client.upsert(&ann).await?, UpsertAction::Created);
+    /// assert_eq!(client.upsert(&ann).await?, UpsertAction::Updated);
+    /// assert_eq!(fake.contacts().len(), 1);
+    /// # Ok::<(), splio_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn start() -> FakeSplio {
         let mut fields = BTreeMap::new();
         fields.insert(

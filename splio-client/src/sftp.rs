@@ -244,6 +244,20 @@ fn join(dir: &str, name: &str) -> String {
 
 impl SftpUploader {
     /// Connect, verify the host key, authenticate and open the SFTP subsystem.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> splio_client::Result<()> {
+    /// use splio_client::sftp::{HostKeyCheck, SftpAuth, SftpConfig, SftpUploader};
+    /// let config = SftpConfig::new(
+    ///     "sftp.splio.com",
+    ///     "myuniverse",
+    ///     SftpAuth::password(std::env::var("SPLIO_SFTP_PASSWORD").unwrap()),
+    ///     HostKeyCheck::Fingerprint("SHA256:…".into()),
+    /// );
+    /// let sftp = SftpUploader::connect(&config).await?;
+    /// sftp.close().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(config: &SftpConfig) -> Result<Self> {
         let ssh_config = Arc::new(client::Config {
             inactivity_timeout: Some(config.timeout * 4),
@@ -321,6 +335,16 @@ impl SftpUploader {
 
     /// Upload one file atomically (temporary name, then rename); returns its final remote path.
     /// Fails when a file of that name already exists.
+    ///
+    /// ```no_run
+    /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
+    /// use splio_client::datahub::{ContactCsvWriter, DatahubContact};
+    /// let files = ContactCsvWriter::new("myuniverse", "PRCL")?
+    ///     .write(&[DatahubContact::new("ann@example.com")])?;
+    /// let path = sftp.upload(&files[0]).await?;
+    /// assert!(path.starts_with("/imports/"));
+    /// # Ok(()) }
+    /// ```
     pub async fn upload(&self, file: &DatahubFile) -> Result<String> {
         if file.name.contains('/') || file.name.starts_with('.') || file.name.is_empty() {
             return Err(Error::invalid(
@@ -364,6 +388,18 @@ impl SftpUploader {
     }
 
     /// Upload several files, in order, each atomically.
+    ///
+    /// ```no_run
+    /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
+    /// use splio_client::datahub::{ContactCsvWriter, DatahubContact};
+    /// let contacts: Vec<DatahubContact> =
+    ///     (0..500_000).map(|i| DatahubContact::new(format!("c{i}@example.com"))).collect();
+    /// // 200,000 lines per file: three files, uploaded one after the other.
+    /// let files = ContactCsvWriter::new("myuniverse", "PRCL")?.write(&contacts)?;
+    /// let paths = sftp.upload_all(&files).await?;
+    /// assert_eq!(paths.len(), files.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_all(&self, files: &[DatahubFile]) -> Result<Vec<String>> {
         let mut paths = Vec::with_capacity(files.len());
         for f in files {
@@ -374,11 +410,26 @@ impl SftpUploader {
 
     /// Names of the files in the imports directory (e.g. to see what the importer has not
     /// picked up yet), sorted.
+    ///
+    /// ```no_run
+    /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
+    /// let waiting = sftp.list_imports().await?;
+    /// println!("{} files not imported yet", waiting.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_imports(&self) -> Result<Vec<String>> {
         self.list(&self.imports_dir).await
     }
 
     /// Names of the report files in the reports directory, sorted.
+    ///
+    /// ```no_run
+    /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
+    /// for name in sftp.list_reports().await? {
+    ///     println!("{name}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_reports(&self) -> Result<Vec<String>> {
         self.list(&self.reports_dir).await
     }
@@ -399,6 +450,17 @@ impl SftpUploader {
     }
 
     /// Read one report from the reports directory.
+    ///
+    /// ```no_run
+    /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
+    /// if let Some(name) = sftp.list_reports().await?.last() {
+    ///     let report = sftp.read_report(name).await?;
+    ///     for row in report.rows()? {
+    ///         println!("{row:?}"); // column name → value
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn read_report(&self, name: &str) -> Result<Report> {
         if name.contains('/') {
             return Err(Error::invalid(name, "name", "must be a plain file name"));
@@ -416,6 +478,12 @@ impl SftpUploader {
     }
 
     /// Close the SFTP session.
+    ///
+    /// ```no_run
+    /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
+    /// sftp.close().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn close(self) -> Result<()> {
         self.sftp.close().await.map_err(|e| Error::sftp("close", e))
     }
