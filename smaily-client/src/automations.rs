@@ -145,17 +145,38 @@ pub struct TemplateRef {
 
 /// A triggerable ("form submitted") workflow as the undocumented `workflows.php` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "RawFormWorkflow")]
 #[non_exhaustive]
 pub struct FormWorkflow {
     /// Id.
-    #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
-    /// `title` (older plugins) or `name` (newer).
-    #[serde(default, alias = "name")]
+    /// `title` (older plugins) or `name` (newer); `title` wins when both are sent.
     pub title: String,
     /// `is_enabled`, when sent.
-    #[serde(default, deserialize_with = "opt_bool")]
     pub is_enabled: Option<bool>,
+}
+
+/// The wire form: the service may send `title`, `name`, or both.
+#[derive(Deserialize)]
+struct RawFormWorkflow {
+    #[serde(deserialize_with = "crate::de::int::deserialize")]
+    id: u64,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    is_enabled: Option<bool>,
+}
+
+impl From<RawFormWorkflow> for FormWorkflow {
+    fn from(raw: RawFormWorkflow) -> Self {
+        FormWorkflow {
+            id: raw.id,
+            title: raw.title.or(raw.name).unwrap_or_default(),
+            is_enabled: raw.is_enabled,
+        }
+    }
 }
 
 fn opt_bool<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<bool>, D::Error> {
@@ -234,8 +255,36 @@ impl Client {
 
     /// Lists the workflows that can be triggered (`GET workflows.php?trigger_type=form_submitted`,
     /// undocumented but used by the official plugins; treat as unstable). Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let workflows = fake.client().form_workflows().await?;
+    /// assert_eq!(workflows[0].title, "Welcome");
+    /// let request = fake.requests().pop().unwrap();
+    /// assert_eq!(request.query_pairs(), [("trigger_type".into(), "form_submitted".into())]);
+    /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn form_workflows(&self) -> Result<Vec<FormWorkflow>> {
         let req = Request::get("workflows.php").query("trigger_type", "form_submitted");
         self.read(req, "a list of workflows").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FormWorkflow;
+
+    #[test]
+    fn form_workflows_take_title_or_name_or_both() {
+        let flows: Vec<FormWorkflow> = serde_json::from_str(
+            r#"[{"id": "1", "title": "Old"}, {"id": 2, "name": "New", "is_enabled": "1"},
+                {"id": 3, "title": "Both", "name": "Ignored"}, {"id": 4}]"#,
+        )
+        .unwrap();
+        let titles: Vec<_> = flows.iter().map(|f| (f.id, f.title.as_str())).collect();
+        assert_eq!(titles, [(1, "Old"), (2, "New"), (3, "Both"), (4, "")]);
+        assert_eq!(flows[1].is_enabled, Some(true));
     }
 }

@@ -273,6 +273,20 @@ struct Ok101 {}
 
 impl Client {
     /// Lists campaigns (`GET campaign.php`). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// use smaily_client::{CampaignQuery, CampaignStatus};
+    /// let query = CampaignQuery {
+    ///     status: vec![CampaignStatus::Completed],
+    ///     limit: Some(50),
+    ///     ..Default::default()
+    /// };
+    /// for campaign in client.campaigns(&query).await? {
+    ///     println!("{campaign:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn campaigns(&self, query: &CampaignQuery) -> Result<Vec<Campaign>> {
         let req = query.apply(Request::get("campaign.php"), "page");
         self.read(req, "a list of campaigns").await
@@ -280,6 +294,26 @@ impl Client {
 
     /// Launches (or drafts) a campaign (`POST campaign.php`), returning its id. **Not
     /// idempotent**: retried only when provably not processed.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// use smaily_client::{CampaignContent, CampaignLaunch};
+    /// let id = client
+    ///     .launch_campaign(&CampaignLaunch {
+    ///         subject: "Spring sale".into(),
+    ///         from: "news@example.com".into(),
+    ///         from_name: Some("Example OÜ".into()),
+    ///         reply_to: None,
+    ///         content: CampaignContent::Template(12),
+    ///         lists: vec![1],
+    ///         due: None, // now
+    ///         tags: vec!["spring".into()],
+    ///         save_as_draft: true,
+    ///     })
+    ///     .await?;
+    /// println!("campaign {id} saved as a draft");
+    /// # Ok(()) }
+    /// ```
     pub async fn launch_campaign(&self, campaign: &CampaignLaunch) -> Result<u64> {
         let req = Request::post("campaign.php", campaign.to_json()?).not_idempotent();
         let created: Created = self.write(req, "a campaign id").await?;
@@ -289,6 +323,15 @@ impl Client {
     /// A campaign's statistics (`GET campaign.php?id=`); `detailed: Some((page, limit))` adds
     /// per-address rows (`detailed=1&offset&limit`, limit ≤ 10,000). An unknown id gives code
     /// 216. Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// let totals = client.campaign_stats(42, None).await?;
+    /// // With per-address rows: page 0, 1,000 rows.
+    /// let detailed = client.campaign_stats(42, Some((0, 1_000))).await?;
+    /// println!("{totals:?}\n{detailed:?}");
+    /// # Ok(()) }
+    /// ```
     pub async fn campaign_stats(
         &self,
         id: u64,
@@ -306,6 +349,19 @@ impl Client {
 
     /// Unsubscribes an address with attribution to a campaign (`POST unsubscribe.php`).
     /// Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use smaily_client::{fake::FakeSmaily, Subscriber};
+    /// let fake = FakeSmaily::start().await;
+    /// fake.seed_subscribers([Subscriber::new("mari@example.com")]);
+    /// fake.client().unsubscribe_from_campaign("mari@example.com", 42).await?;
+    /// assert!(fake.subscriber("mari@example.com").unwrap().is_unsubscribed);
+    /// let body = fake.requests().pop().unwrap().body_json();
+    /// assert_eq!(body, serde_json::json!({"email": "mari@example.com", "campaign_id": 42}));
+    /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn unsubscribe_from_campaign(&self, email: &str, campaign_id: u64) -> Result<()> {
         let body = json!({"email": email, "campaign_id": campaign_id});
         self.write::<Ok101>(Request::post("unsubscribe.php", body), "result")
@@ -314,12 +370,27 @@ impl Client {
     }
 
     /// Lists A/B tests (`GET split.php`; `page` is sent as `offset`). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// use smaily_client::CampaignQuery;
+    /// let tests = client.ab_tests(&CampaignQuery { limit: Some(20), ..Default::default() }).await?;
+    /// println!("{} A/B tests", tests.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn ab_tests(&self, query: &CampaignQuery) -> Result<Vec<AbTest>> {
         let req = query.apply(Request::get("split.php"), "offset");
         self.read(req, "a list of A/B tests").await
     }
 
     /// An A/B test's statistics (`GET split.php?id=`). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// let stats = client.ab_test_stats(7).await?;
+    /// println!("{stats:?}");
+    /// # Ok(()) }
+    /// ```
     pub async fn ab_test_stats(&self, id: u64) -> Result<CampaignStats> {
         self.read(
             Request::get("split.php").query("id", id),
@@ -330,6 +401,16 @@ impl Client {
 
     /// Launches (or drafts) an A/B test (`POST split.php`), returning its id. **Not
     /// idempotent**: retried only when provably not processed.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// use smaily_client::AbTestLaunch;
+    /// // Two campaign drafts (ids 41 and 42) tried on segment 1.
+    /// let test = AbTestLaunch { splits: vec![41, 42], list: 1, save_as_draft: false };
+    /// let id = client.launch_ab_test(&test).await?;
+    /// println!("A/B test {id} launched");
+    /// # Ok(()) }
+    /// ```
     pub async fn launch_ab_test(&self, test: &AbTestLaunch) -> Result<u64> {
         if test.splits.len() < 2 {
             return Err(Error::invalid(

@@ -201,6 +201,17 @@ impl FakeSmaily {
     /// Starts the fake on `127.0.0.1:<free port>`, with no subscribers, segments 1 and 2,
     /// workflow 1 ("Welcome", ACTIVE, form submitted), credentials [`FAKE_USER`] /
     /// [`FAKE_PASSWORD`], no enforced rate limit.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use smaily_client::{fake::FakeSmaily, Subscriber};
+    /// let fake = FakeSmaily::start().await;
+    /// fake.client().upsert(&Subscriber::new("mari@example.com")).await?;
+    /// assert_eq!(fake.subscriber_count(), 1);
+    /// assert_eq!(fake.requests()[0].path, "/api/contact.php");
+    /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(FakeState {
             user: FAKE_USER.into(),

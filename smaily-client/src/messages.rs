@@ -283,12 +283,32 @@ impl Client {
     }
 
     /// The message action log (`GET message/action/log.php`; 30 days' retention). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// use smaily_client::LogQuery;
+    /// // Poll from the last sequence id seen, 1,000 rows at a time.
+    /// let actions = client.message_log(&LogQuery::since(0, 1_000)).await?;
+    /// println!("{} message actions", actions.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn message_log(&self, query: &LogQuery) -> Result<Vec<MessageAction>> {
         let req = query.apply(Request::get("message/action/log.php"), true)?;
         self.read(req, "message actions").await
     }
 
     /// The subscriber action log (`GET history.php`; 30 days' retention). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// use smaily_client::LogQuery;
+    /// let end = jiff::Timestamp::now();
+    /// let start = end - jiff::SignedDuration::from_hours(24);
+    /// for entry in client.subscriber_history(&LogQuery::range(start, end)).await? {
+    ///     println!("{entry:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn subscriber_history(&self, query: &LogQuery) -> Result<Vec<HistoryEntry>> {
         let req = query.apply(Request::get("history.php"), false)?;
         self.read(req, "subscriber actions").await

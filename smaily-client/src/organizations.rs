@@ -79,6 +79,16 @@ pub struct Role {
 
 impl Client {
     /// Lists templates (`GET templates.php`). Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// use smaily_client::TemplateQuery;
+    /// let query = TemplateQuery { limit: Some(100), ..Default::default() };
+    /// for template in client.templates(&query).await? {
+    ///     println!("{} {}", template.id, template.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn templates(&self, query: &TemplateQuery) -> Result<Vec<Template>> {
         let req = Request::get("templates.php")
             .query_opt("limit", query.limit.map(|l| l.min(1_000)))
@@ -90,6 +100,18 @@ impl Client {
 
     /// One page of the organisation's users (`GET organizations/users.php?page=&limit=`,
     /// limit ≤ 250). Also a cheap credential check. Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let users = fake.client().organization_users(1, 500).await?;
+    /// assert!(!users.is_empty());
+    /// let request = fake.requests().pop().unwrap();
+    /// let query = request.query_pairs();
+    /// assert_eq!(query, [("page".into(), "1".into()), ("limit".into(), "250".into())]);
+    /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn organization_users(&self, page: u32, limit: u32) -> Result<Vec<OrganizationUser>> {
         let req = Request::get("organizations/users.php")
             .query("page", page)

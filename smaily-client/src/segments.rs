@@ -136,6 +136,18 @@ impl Client {
     }
 
     /// One segment with its rules (`GET list.php?id=`); unknown ids give code 208. Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use smaily_client::FilterType;
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let unsubscribed = fake.client().segment(2).await?;
+    /// assert_eq!(unsubscribed.filter_type, FilterType::All);
+    /// assert_eq!(unsubscribed.filter_data[0].field, "is_unsubscribed");
+    /// assert!(fake.client().segment(99).await.is_err()); // code 208
+    /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn segment(&self, id: u64) -> Result<SegmentRules> {
         self.read(Request::get("list.php").query("id", id), "a segment")
             .await
@@ -144,6 +156,25 @@ impl Client {
     /// Creates or updates a segment (`POST list.php`), returning its id. Updating (`id` set)
     /// is idempotent; creating is not (a repeat creates a second segment), so it is retried
     /// only when provably not processed.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
+    /// use smaily_client::{FilterType, Operator, Rule, SegmentDefinition};
+    /// let id = client
+    ///     .save_segment(&SegmentDefinition {
+    ///         id: None, // create
+    ///         name: "Tallinn".into(),
+    ///         filter_type: FilterType::All,
+    ///         filter_data: vec![Rule {
+    ///             field: "city".into(),
+    ///             operator: Operator::Equal,
+    ///             value: "Tallinn".into(),
+    ///         }],
+    ///     })
+    ///     .await?;
+    /// println!("segment {id}");
+    /// # Ok(()) }
+    /// ```
     pub async fn save_segment(&self, segment: &SegmentDefinition) -> Result<u64> {
         if segment.name.trim().is_empty() {
             return Err(Error::invalid("segment.name", "required"));

@@ -450,6 +450,18 @@ impl Client {
 
     /// One page of a segment's subscribers (`GET contact.php?list=&offset=&limit=&fields=`);
     /// `page` is a page index. Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use smaily_client::{fake::FakeSmaily, SegmentQuery, Subscriber};
+    /// let fake = FakeSmaily::start().await;
+    /// fake.seed_subscribers((0..3).map(|i| Subscriber::new(format!("s{i}@example.com"))));
+    /// let first = fake.client().segment_page(1, 0, &SegmentQuery::default()).await?;
+    /// assert_eq!(first.len(), 3);
+    /// assert!(fake.requests().pop().unwrap().query_pairs().contains(&("list".into(), "1".into())));
+    /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
+    /// ```
     pub async fn segment_page(
         &self,
         segment: u64,
