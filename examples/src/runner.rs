@@ -37,6 +37,9 @@ pub enum Verdict {
     Send(Vec<Item>),
     /// Do not send; counted and listed in the summary with this reason.
     Reject(String),
+    /// Valid, but deliberately not sent this time (e.g. a new contact when the sync may only
+    /// update); counted as skipped with this reason.
+    Skip(String),
 }
 
 /// One record read from the source, validated and mapped.
@@ -100,6 +103,13 @@ impl Delivery {
 pub trait Sink: Sync {
     /// Delivers `batch` (at most `job.batch_size` items).
     fn deliver(&self, batch: &[Item]) -> impl Future<Output = Delivery> + Send;
+
+    /// Called once after the last batch of a run that sends (not on a dry run), before the
+    /// summary is final and logged. A sink that learns outcomes late (a file import's report
+    /// read back) or counts its own requests settles them here. The default does nothing.
+    fn finish(&self, _summary: &mut Summary) -> impl Future<Output = Result<(), Error>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// Everything a run needs besides its source and sink.
@@ -258,7 +268,7 @@ where
     } else {
         summary.watermark_after = summary.watermark_before.clone();
     }
-    conclude(ctx, summary, started)
+    conclude(ctx, summary, started, sink).await
 }
 
 /// Sends the job's parked failures again (`--replay-failed`). Delivered ones are removed from the
@@ -283,14 +293,18 @@ pub async fn replay_failed<K: Sink>(ctx: RunContext<'_>, sink: &K) -> Result<Sum
     let started = Instant::now();
     let mut ignored = None;
     pump(&mut ctx, &mut summary, source, sink, false, &mut ignored).await?;
-    conclude(ctx, summary, started)
+    conclude(ctx, summary, started, sink).await
 }
 
-fn conclude(
+async fn conclude<K: Sink>(
     mut ctx: RunContext<'_>,
     mut summary: Summary,
     started: Instant,
+    sink: &K,
 ) -> Result<Summary, Error> {
+    if !ctx.dry_run {
+        sink.finish(&mut summary).await?;
+    }
     ctx.progress.update(&summary);
     ctx.progress.finish();
     summary.parked_total = ctx.state.failed_count(&ctx.job.name)?;
@@ -372,6 +386,7 @@ where
                     }
                     match record.verdict {
                         Verdict::Reject(reason) => summary.reject(record.id, reason),
+                        Verdict::Skip(reason) => summary.skip(&reason, 1),
                         Verdict::Send(items) => {
                             for item in items {
                                 if skip_unchanged

@@ -117,6 +117,26 @@ async fn updates_existing_skips_new_without_insert_and_sends_only_changes() {
         summary["skipped_by_reason"]["new contact, not created without --insert"],
         (good - 9) as u64
     );
+    let logged: (i64, i64) = rusqlite::Connection::open(world.path("sync-state.db"))
+        .unwrap()
+        .query_row(
+            "SELECT skipped, requests FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        logged,
+        (
+            summary["skipped"].as_i64().unwrap(),
+            summary["requests"].as_i64().unwrap()
+        ),
+        "the run log has the final counts"
+    );
+    assert_eq!(
+        summary["requests"], 10,
+        "listing the contacts, then 9 PATCHes"
+    );
     assert_eq!(world.fake.contacts().len(), 10);
     let m1 = world.fake.contact("m1@example.com").unwrap();
     assert_eq!(m1.firstname.as_deref(), Some("M1"));

@@ -227,6 +227,15 @@ fn contacts_refused_in_a_datahub_report_are_parked_and_replayed() {
     assert_eq!(summary["failed"], 1);
     assert_eq!(summary["parked_total"], 1);
     assert_eq!(summary["failures"][0]["key"], "m1@example.com");
+    let logged: (i64, i64) = rusqlite::Connection::open(work.path().join("sync-state.db"))
+        .unwrap()
+        .query_row(
+            "SELECT failed, skipped FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(logged, (1, 19), "the run log counts the refusal too");
     let error = summary["failures"][0]["error"].as_str().unwrap();
     assert!(
         error.contains("report_client_2024-03-01.csv") && error.contains("invalid value for tier"),

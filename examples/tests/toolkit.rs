@@ -326,3 +326,64 @@ async fn read_from_uses_since_then_watermark_minus_overlap_then_default() {
         since
     );
 }
+
+/// A sink that learns late that one delivered key failed, as a file import's report would say.
+#[derive(Default)]
+struct LateReportSink {
+    inner: ScriptedSink,
+    finished: Mutex<u32>,
+}
+
+impl Sink for LateReportSink {
+    async fn deliver(&self, batch: &[Item]) -> Delivery {
+        self.inner.deliver(batch).await
+    }
+
+    async fn finish(
+        &self,
+        summary: &mut sync_examples::Summary,
+    ) -> Result<(), sync_examples::Error> {
+        *self.finished.lock().unwrap() += 1;
+        summary.failed += 1;
+        summary.requests += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn skip_verdicts_are_counted_by_reason_and_the_sink_settles_before_the_run_is_final() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let sink = LateReportSink::default();
+    let source = records(12).into_iter().map(|r| {
+        let mut r = r?;
+        if r.id.ends_with('3') || r.id.ends_with('7') {
+            r.verdict = Verdict::Skip("new contact, not created".into());
+        }
+        Ok(r)
+    });
+    let summary = run(ctx(&job, &state), stream::iter(source), &sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.read, 12);
+    assert_eq!(summary.skipped, 2);
+    assert_eq!(summary.skipped_by_reason["new contact, not created"], 2);
+    assert_eq!(summary.delivered, 10);
+    assert_eq!(
+        sink.inner.sent_keys().len(),
+        10,
+        "skipped records are not sent"
+    );
+    assert_eq!(*sink.finished.lock().unwrap(), 1);
+    // What `finish` settled is in the final summary: requests, failures and the exit code.
+    assert_eq!((summary.failed, summary.requests), (1, 2));
+    assert_eq!(summary.exit_code, ExitCode::Failed);
+
+    // A dry run sends nothing, so there is nothing to settle.
+    let dry = RunContext {
+        dry_run: true,
+        ..ctx(&job, &state)
+    };
+    run(dry, stream::iter(records(3)), &sink).await.unwrap();
+    assert_eq!(*sink.finished.lock().unwrap(), 1);
+}

@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use std::cell::Cell;
-
 use futures::stream::LocalBoxStream;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -390,6 +388,13 @@ impl Sink for SplioSink<'_> {
             requests: 0,
         }
     }
+
+    /// The run's request count is the sink's own: one per PATCH and per bulk create, plus the
+    /// listing of existing contacts.
+    async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
+        summary.requests = self.requests.load(Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// Every contact key (lower-cased email) that exists in Splio, read once per run.
@@ -486,7 +491,6 @@ pub async fn run_once(
         read_from,
         progress: args.progress(),
     };
-    let not_inserted = Cell::new(0u64);
     let records = source.map(|record| {
         let mut record = record?;
         if !cli.insert
@@ -501,13 +505,12 @@ pub async fn run_once(
                         .is_none()
             });
             if new {
-                not_inserted.set(not_inserted.get() + 1);
-                record.verdict = Verdict::Send(Vec::new());
+                record.verdict = Verdict::Skip(NOT_INSERTED.into());
             }
         }
         Ok(record)
     });
-    let mut summary = match (&endpoints.sftp, &endpoints.rest) {
+    let summary = match (&endpoints.sftp, &endpoints.rest) {
         (Some((sftp_config, universe)), _) => {
             if args.dry_run {
                 // Nothing is uploaded: no connection either.
@@ -523,22 +526,17 @@ pub async fn run_once(
                     subsequence: config.sftp.subsequence.clone(),
                     state,
                     job: config.job.name.clone(),
+                    reports: config
+                        .sftp
+                        .reports
+                        .enabled
+                        .then(|| config.sftp.reports.clone()),
                 };
-                let mut summary = if args.replay_failed {
+                let summary = if args.replay_failed {
                     crate::replay_failed(ctx, &sink).await?
                 } else {
                     crate::run(ctx, records, &sink).await?
                 };
-                if config.sftp.reports.enabled {
-                    let refused = sftp::read_reports(
-                        &sink.uploader,
-                        &config.sftp.reports,
-                        state,
-                        &config.job.name,
-                    )
-                    .await?;
-                    count_refused(&mut summary, refused, state, &config.job.name)?;
-                }
                 let _ = sink.uploader.close().await;
                 summary
             }
@@ -552,57 +550,21 @@ pub async fn run_once(
                 requests: AtomicU64::new(1),
                 concurrency: config.job.concurrency * 4,
             };
-            let mut summary = if args.replay_failed {
+            if args.replay_failed {
                 crate::replay_failed(ctx, &sink).await?
             } else {
                 crate::run(ctx, records, &sink).await?
-            };
-            if !args.dry_run {
-                summary.requests = sink.requests.load(Ordering::Relaxed);
             }
-            summary
         }
         (None, None) => return Err(Error::Config("no delivery configured".into())),
     };
-    let not_inserted = not_inserted.get();
-    summary.skip(NOT_INSERTED, not_inserted);
-    if not_inserted > 0 {
+    if let Some(count) = summary.skipped_by_reason.get(NOT_INSERTED) {
         tracing::warn!(
-            count = not_inserted,
+            count,
             "new contacts counted as skipped, not created (run with --insert to create them)"
         );
     }
     Ok(summary)
-}
-
-/// Counts contacts that a Datahub report refused as failures of this run (they were counted as
-/// delivered by the run that uploaded them, and are now parked for `--replay-failed`).
-fn count_refused(
-    summary: &mut Summary,
-    refused: Vec<sftp::Refused>,
-    state: &StateStore,
-    job: &str,
-) -> Result<(), Error> {
-    if refused.is_empty() {
-        return Ok(());
-    }
-    tracing::warn!(
-        count = refused.len(),
-        "contacts refused by the Datahub import are parked"
-    );
-    summary.failed += refused.len() as u64;
-    for r in refused {
-        if summary.failures.len() < crate::summary::MAX_LISTED {
-            summary.failures.push(crate::summary::Failure {
-                key: r.key,
-                error: r.error,
-                attempts: 1,
-            });
-        }
-    }
-    summary.parked_total = state.failed_count(job)?;
-    summary.exit_code = ExitCode::Failed;
-    Ok(())
 }
 
 /// The sink of a dry run without a connection (the runner never calls it in a dry run).

@@ -16,7 +16,7 @@ use splio_client::sftp::{HostKeyCheck, SftpAuth, SftpConfig, SftpUploader};
 
 use super::{STANDARD, changed};
 use crate::messaging::input::text;
-use crate::{Delivery, Error, Item, Outcome, Sink, StateStore, env};
+use crate::{Delivery, Error, Item, Outcome, Sink, StateStore, Summary, env};
 
 /// `[sftp]` settings (the credentials come from the environment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,6 +156,8 @@ pub struct SftpSink<'a> {
     pub state: &'a StateStore,
     /// The job (state key).
     pub job: String,
+    /// Read the Datahub reports back at the end of each run (`[sftp.reports]`), if enabled.
+    pub reports: Option<ReportSettings>,
 }
 
 fn column(name: &str) -> Column {
@@ -236,6 +238,34 @@ impl Sink for SftpSink<'_> {
                 )
             }
         }
+    }
+
+    /// Reads the report rows not read yet; contacts they refuse are parked (snapshot removed, so
+    /// a replay sends them in full) and count as failures of this run. They were counted as
+    /// delivered by the run that uploaded them: the import runs later, on Splio's side.
+    async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
+        let Some(settings) = &self.reports else {
+            return Ok(());
+        };
+        let refused = read_reports(&self.uploader, settings, self.state, &self.job).await?;
+        if refused.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            count = refused.len(),
+            "contacts refused by the Datahub import are parked"
+        );
+        summary.failed += refused.len() as u64;
+        for r in refused {
+            if summary.failures.len() < crate::summary::MAX_LISTED {
+                summary.failures.push(crate::summary::Failure {
+                    key: r.key,
+                    error: r.error,
+                    attempts: 1,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
