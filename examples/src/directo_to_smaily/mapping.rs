@@ -58,6 +58,14 @@ pub struct DirectoConfig {
     pub timeout: std::time::Duration,
 }
 
+impl DirectoConfig {
+    /// The zone of Directo's `ts` values and document dates.
+    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, Error> {
+        jiff::tz::TimeZone::get(&self.time_zone)
+            .map_err(|e| Error::Config(format!("directo.time_zone = {:?}: {e}", self.time_zone)))
+    }
+}
+
 impl Default for DirectoConfig {
     fn default() -> Self {
         Self {
@@ -176,12 +184,7 @@ impl Config {
 
     /// The configured Directo time zone.
     pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, Error> {
-        jiff::tz::TimeZone::get(&self.directo.time_zone).map_err(|e| {
-            Error::Config(format!(
-                "directo.time_zone = {:?}: {e}",
-                self.directo.time_zone
-            ))
-        })
+        self.directo.time_zone()
     }
 }
 

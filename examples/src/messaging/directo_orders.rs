@@ -15,9 +15,9 @@
 //! keyed by `externalOrderId` (the invoice number), so a status change is simply sent again;
 //! unchanged orders are skipped by the toolkit's snapshot.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use directo_client::{Invoice, Query, Receipt};
@@ -112,12 +112,7 @@ impl Config {
 
     /// The zone of Directo's `ts` values and invoice dates.
     pub fn time_zone(&self) -> Result<TimeZone, Error> {
-        TimeZone::get(&self.directo.time_zone).map_err(|e| {
-            Error::Config(format!(
-                "directo.time_zone = {:?}: {e}",
-                self.directo.time_zone
-            ))
-        })
+        self.directo.time_zone()
     }
 }
 
@@ -384,7 +379,7 @@ pub async fn run_once(
     let rules = &config.invoices;
     let payments = read_payments(directo, read_from, rules).await?;
     tracing::info!(from = %read_from, "reading Directo invoices");
-    let seen = Mutex::new(HashSet::new());
+    let seen = RefCell::new(HashSet::new());
     let changed = open_read::<Invoice>(directo, "invoice", Query::new().since(read_from))
         .await?
         .inspect(|invoice| {
@@ -392,14 +387,12 @@ pub async fn run_once(
                 number: Some(n), ..
             }) = invoice
             {
-                seen.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(n.to_string());
+                seen.borrow_mut().insert(n.to_string());
             }
         });
     // Runs once the changed invoices are all read, so it knows which ones were not.
     let paid_since = futures::stream::once(async {
-        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = seen.borrow();
         let missing: Vec<String> = if rules.reread_paid {
             payments
                 .recent

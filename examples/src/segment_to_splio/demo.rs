@@ -53,8 +53,7 @@ pub const CUSTOMERS: usize = 3_000;
 pub async fn directo_customers(
     config: &crate::directo_to_smaily::DirectoConfig,
 ) -> Result<directo_client::fake::FakeDirecto, crate::Error> {
-    let tz = jiff::tz::TimeZone::get(&config.time_zone)
-        .map_err(|e| crate::Error::Config(format!("directo.time_zone: {e}")))?;
+    let tz = config.time_zone()?;
     let fake = directo_client::fake::FakeDirecto::start().await;
     let now = jiff::Timestamp::now().to_zoned(tz).datetime();
     let customers = crate::directo_to_smaily::demo::customers(CUSTOMERS, now, 12 * 60);

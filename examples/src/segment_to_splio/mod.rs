@@ -160,12 +160,7 @@ impl Config {
                 )));
             }
         }
-        jiff::tz::TimeZone::get(&config.directo.time_zone).map_err(|e| {
-            Error::Config(format!(
-                "directo.time_zone = {:?}: {e}",
-                config.directo.time_zone
-            ))
-        })?;
+        config.directo.time_zone()?;
         Ok(config)
     }
 
@@ -304,7 +299,7 @@ pub struct SplioSink<'a> {
     /// The job (state key).
     pub job: String,
     /// Keys that exist in Splio.
-    pub existing: HashSet<String>,
+    pub existing: &'a HashSet<String>,
     /// Requests sent (for the summary).
     pub requests: AtomicU64,
     /// Concurrent PATCHes.
@@ -449,8 +444,7 @@ pub async fn run_once(
     ) {
         _ if args.replay_failed => (futures::stream::empty().boxed_local(), None),
         (Some(directo), None) => {
-            let tz = jiff::tz::TimeZone::get(&config.directo.time_zone)
-                .map_err(|e| Error::Config(format!("directo.time_zone: {e}")))?;
+            let tz = config.directo.time_zone()?;
             let since = args.since.map(|s| s.resolve(&tz));
             let read_from =
                 crate::read_from(state, &config.job, since, crate::cli::yesterday(&tz))?;
@@ -546,7 +540,7 @@ pub async fn run_once(
                 client: client.clone(),
                 state,
                 job: config.job.name.clone(),
-                existing: existing.clone(),
+                existing: &existing,
                 requests: AtomicU64::new(1),
                 concurrency: config.job.concurrency * 4,
             };
