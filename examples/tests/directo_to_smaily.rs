@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::output::stderr;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::Ordering;
@@ -88,10 +90,6 @@ impl World {
             .unwrap_or(Value::Null);
         (code, summary, output)
     }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Subscriber rows the Smaily fake received in `contact.php` POSTs (batches counted per row).

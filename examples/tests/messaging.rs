@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::output::{code_and_summary, stderr};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Output;
@@ -66,14 +68,9 @@ impl World {
 
     async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
         let output = self.command(args).output().await.unwrap();
-        let code = output.status.code().unwrap_or(-1);
-        let summary = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        let (code, summary) = code_and_summary(&output);
         (code, summary, output)
     }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// `n` orders as CSV; every 25th row is bad (a rotating fault: amount, status, date, customer).

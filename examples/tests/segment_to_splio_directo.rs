@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::output::{code_and_summary, dry_run_items, stderr};
+
 use std::path::PathBuf;
 use std::process::Output;
 use std::sync::atomic::Ordering;
@@ -101,8 +103,7 @@ impl World {
 
     async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
         let output = self.command(args).output().await.unwrap();
-        let code = output.status.code().unwrap_or(-1);
-        let summary = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        let (code, summary) = code_and_summary(&output);
         (code, summary, output)
     }
 
@@ -110,10 +111,6 @@ impl World {
         let contact = self.splio.contact(email)?;
         contact.custom_fields.get(&self.tier).cloned()
     }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[tokio::test]
@@ -261,16 +258,7 @@ async fn dry_run_sends_nothing_and_changes_no_state() {
         .await
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-    let printed: Vec<Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .flat_map(|l| {
-            serde_json::from_str::<Value>(l)
-                .unwrap()
-                .as_array()
-                .unwrap()
-                .clone()
-        })
-        .collect();
+    let printed = dry_run_items(&output);
     assert_eq!(printed.len(), 3);
     assert!(printed.iter().any(|c| c["email"] == "ann@example.com"
         && c["firstname"] == "Ann"

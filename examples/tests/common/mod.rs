@@ -1,2 +1,3 @@
 pub mod directo;
+pub mod output;
 pub mod proxy;
