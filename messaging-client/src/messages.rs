@@ -331,18 +331,17 @@ impl Client {
                 Err(e) => outcomes[i] = Some(outcome(i, r, Err(e.into()))),
             }
         }
-        // Chunks hold positions into `valid` (owned, lifetime-free), which keeps this future `Send`.
-        let positions: Vec<usize> = (0..valid.len()).collect();
-        let chunks: Vec<Vec<usize>> = positions
-            .chunks(SMARTSEND_CHUNK)
-            .map(<[usize]>::to_vec)
+        // Chunks are ranges into `valid` (owned, lifetime-free), which keeps this future `Send`.
+        let chunks: Vec<std::ops::Range<usize>> = (0..valid.len())
+            .step_by(SMARTSEND_CHUNK)
+            .map(|start| start..(start + SMARTSEND_CHUNK).min(valid.len()))
             .collect();
         let valid = &valid;
         let results: Vec<_> = stream::iter(chunks)
             .map(move |chunk| async move {
-                let indices: Vec<usize> = chunk.iter().map(|&p| valid[p].0).collect();
-                let recipients: Vec<&RecipientBody<'_>> =
-                    chunk.iter().map(|&p| &valid[p].1).collect();
+                let part = &valid[chunk];
+                let indices: Vec<usize> = part.iter().map(|(i, _)| *i).collect();
+                let recipients: Vec<&RecipientBody<'_>> = part.iter().map(|(_, r)| r).collect();
                 let body = SmartSendBody {
                     recipients,
                     email: send.email,
