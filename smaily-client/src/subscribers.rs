@@ -2,6 +2,7 @@
 //! delete, forget, and the subscribers of a segment as a stream.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
@@ -320,12 +321,12 @@ impl Client {
     {
         let rows: Vec<Subscriber> = subscribers.into_iter().collect();
         let mut results: Vec<Option<UpsertResult>> = vec![None; rows.len()];
-        let indices: Vec<usize> = (0..rows.len()).collect();
-        // Owned chunks keep the returned future `Send` (a closure over borrowed slices is not
-        // general enough for the compiler to prove it).
-        let chunks: Vec<Vec<usize>> = indices
-            .chunks(self.batch_size())
-            .map(<[usize]>::to_vec)
+        // Chunks are ranges of row positions (owned, lifetime-free), which keeps the returned
+        // future `Send` (a closure over borrowed slices is not general enough for the compiler).
+        let size = self.batch_size();
+        let chunks: Vec<Range<usize>> = (0..rows.len())
+            .step_by(size)
+            .map(|start| start..(start + size).min(rows.len()))
             .collect();
         let rows_ref = &rows;
         let mut done = stream::iter(chunks)
@@ -350,15 +351,15 @@ impl Client {
     async fn upsert_chunk(
         &self,
         rows: &[Subscriber],
-        chunk: Vec<usize>,
+        chunk: Range<usize>,
     ) -> Vec<(usize, UpsertResult)> {
         let mut out = Vec::with_capacity(chunk.len());
         let mut queue = VecDeque::from([chunk]);
         while let Some(part) = queue.pop_front() {
             let body = if part.len() == 1 {
-                rows[part[0]].to_json()
+                rows[part.start].to_json()
             } else {
-                Value::Array(part.iter().map(|&i| rows[i].to_json()).collect())
+                Value::Array(rows[part.clone()].iter().map(Subscriber::to_json).collect())
             };
             match self
                 .write::<Ok101>(Request::post("contact.php", body), "result")
@@ -367,13 +368,12 @@ impl Client {
                 Ok(_) => out.extend(part.into_iter().map(|i| (i, UpsertResult::Delivered))),
                 Err(Error::Api { code, message }) if ROW_ERROR_CODES.contains(&code) => {
                     if part.len() == 1 {
-                        out.push((part[0], UpsertResult::Rejected { code, message }));
+                        out.push((part.start, UpsertResult::Rejected { code, message }));
                     } else {
                         tracing::debug!(rows = part.len(), code, "batch refused; bisecting");
-                        let mut left = part;
-                        let right = left.split_off(left.len() / 2);
-                        queue.push_back(left);
-                        queue.push_back(right);
+                        let mid = part.start + part.len() / 2;
+                        queue.push_back(part.start..mid);
+                        queue.push_back(mid..part.end);
                     }
                 }
                 Err(e) => {
