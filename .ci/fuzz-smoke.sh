@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 tools="$PWD/target/tools"
 if [ ! -x "$tools/bin/cargo-fuzz" ]; then
     cargo install cargo-fuzz --locked --root "$tools" --target-dir "$PWD/target/tools-build"
+    rm -rf "$PWD/target/tools-build"
 fi
 export PATH="$tools/bin:$PATH" RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="$PWD/target/fuzz"
