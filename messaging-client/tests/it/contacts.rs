@@ -1,6 +1,6 @@
 //! Contacts, import status, catalog and segments against wiremock: exact JSON, paging, quirks.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The request path: auth, headers, errors, retries and idempotency, rate limits, redaction.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

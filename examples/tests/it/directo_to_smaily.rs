@@ -1,7 +1,7 @@
 //! End to end: the built `directo-to-smaily` binary against the Directo and Smaily fakes started
 //! here, on loopback.
 
-mod common;
+use crate::common;
 
 use common::output::stderr;
 

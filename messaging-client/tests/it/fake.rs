@@ -2,7 +2,7 @@
 //! quirks, and fault injection.
 #![cfg(feature = "fake")]
 
-mod common;
+use crate::common;
 
 use common::fixture;
 use messaging_client::fake::FakeMessaging;

@@ -1,5 +1,5 @@
 //! Datahub upload against a real OpenSSH SFTP server on loopback.
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

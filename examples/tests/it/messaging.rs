@@ -1,7 +1,7 @@
 //! End to end: the built `messaging` binary against the messaging fake started here (and a
 //! fault-injecting proxy in front of it), on loopback.
 
-mod common;
+use crate::common;
 
 use common::output::{code_and_summary, stderr};
 

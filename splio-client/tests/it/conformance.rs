@@ -1,7 +1,7 @@
 //! Every request the crate can make, sent through a request-validating Prism mock of Splio's
 //! OpenAPI document (`prism mock --errors`): any schema violation Prism reports (a 4xx answer
 //! instead of the documented example) fails the test. Also decodes every example response.
-mod common;
+use crate::common;
 
 use futures::TryStreamExt;
 use splio_client::{

@@ -1,8 +1,7 @@
 //! `segment-to-splio --delivery sftp` against a real OpenSSH SFTP server on loopback (started by
 //! splio-client's test helper; skipped when sshd is missing, failing under CI).
 
-#[path = "../../splio-client/tests/common/mod.rs"]
-mod servers;
+use crate::splio_servers as servers;
 
 use std::path::Path;
 use std::process::Output;

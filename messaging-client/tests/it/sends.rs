@@ -1,7 +1,7 @@
 //! Unsubscribes, events, smartsend, plain sends and statuses: the exact JSON the server
 //! receives, and the decoding quirks.
 
-mod common;
+use crate::common;
 
 use common::*;
 use messaging_client::{

@@ -1,7 +1,7 @@
 //! End to end: the built `segment-to-splio --source directo` against the Directo and Splio
 //! fakes started here (and a fault-injecting proxy in front of the Splio fake), on loopback.
 
-mod common;
+use crate::common;
 
 use common::output::{code_and_summary, dry_run_items, stderr};
 

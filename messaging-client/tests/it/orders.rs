@@ -1,7 +1,7 @@
 //! Orders: the documented example byte-for-byte in meaning, exact money, chunking, per-order
 //! outcomes, deletion.
 
-mod common;
+use crate::common;
 
 use common::*;
 use messaging_client::{Error, ItemError, Order, OrderDeletion, OrderItem, OrderStatus};

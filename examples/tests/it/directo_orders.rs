@@ -1,7 +1,7 @@
 //! End to end: the built `messaging directo-orders` against the Directo and messaging fakes
 //! started here (and a fault-injecting proxy in front of the messaging fake), on loopback.
 
-mod common;
+use crate::common;
 
 use common::output::{code_and_summary, dry_run_items, stderr};
 

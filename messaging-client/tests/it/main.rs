@@ -1,0 +1,10 @@
+//! The crate's integration tests, as modules of one test binary: one link and one
+//! executable instead of one per file.
+
+mod common;
+mod contacts;
+mod core;
+mod decode_props;
+mod fake;
+mod orders;
+mod sends;

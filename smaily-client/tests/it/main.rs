@@ -1,0 +1,6 @@
+//! The crate's integration tests, as modules of one test binary: one link and one
+//! executable instead of one per file.
+
+mod fake;
+mod wire;
+mod wire_rest;

@@ -1,0 +1,8 @@
+//! The crate's integration tests, as modules of one test binary: one link and one
+//! executable instead of one per file.
+
+mod common;
+mod conformance;
+mod fake_rest;
+mod sftp;
+mod wire;
