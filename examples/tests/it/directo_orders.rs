@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::output::{code_and_summary, dry_run_items, stderr};
+use common::sync_bin::{self, dry_run_items, stderr};
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -101,25 +101,18 @@ impl World {
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.current_dir(self.dir.path())
-            .env_remove("SYNC_CONFIG")
-            .env_remove("SYNC_STATE")
-            .env_remove("DIRECTO_KEY")
-            .env("RUST_LOG", "warn")
+        let mut cmd = sync_bin::command(BIN, self.dir.path());
+        cmd.env_remove("DIRECTO_KEY")
             .envs(common::directo::env(&self.directo))
             .env("MESSAGING_BASE_URL", &self.messaging_url)
             .env("MESSAGING_API_KEY", self.messaging.api_key())
             .arg("directo-orders")
-            .args(args)
-            .kill_on_drop(true);
+            .args(args);
         cmd
     }
 
     async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
-        let output = self.command(args).output().await.unwrap();
-        let (code, summary) = code_and_summary(&output);
-        (code, summary, output)
+        sync_bin::run(self.command(args)).await
     }
 
     fn order_posts(&self) -> usize {

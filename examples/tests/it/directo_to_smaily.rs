@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::output::stderr;
+use common::sync_bin::{self, stderr};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -59,13 +59,9 @@ impl World {
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.current_dir(self.dir.path())
-            .env_remove("DIRECTO_KEY")
+        let mut cmd = sync_bin::command(BIN, self.dir.path());
+        cmd.env_remove("DIRECTO_KEY")
             .env_remove("SMAILY_SUBDOMAIN")
-            .env_remove("SYNC_CONFIG")
-            .env_remove("SYNC_STATE")
-            .env("RUST_LOG", "warn")
             .env("DIRECTO_URL", self.directo.base_url())
             .env("DIRECTO_TOKEN", FakeDirecto::TOKEN)
             .env("SMAILY_BASE_URL", &self.smaily_url)
@@ -73,22 +69,12 @@ impl World {
             .env("SMAILY_PASSWORD", FAKE_PASSWORD)
             .arg("--state")
             .arg(self.state())
-            .args(args)
-            .kill_on_drop(true);
+            .args(args);
         cmd
     }
 
     async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
-        let output = self.command(args).output().await.unwrap();
-        let code = output.status.code().unwrap_or(-1);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let summary = stdout
-            .rfind("\n{")
-            .map(|i| &stdout[i + 1..])
-            .or_else(|| stdout.starts_with('{').then_some(&stdout[..]))
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or(Value::Null);
-        (code, summary, output)
+        sync_bin::run(self.command(args)).await
     }
 }
 

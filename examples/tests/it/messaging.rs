@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::output::{code_and_summary, stderr};
+use common::sync_bin::{self, stderr};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -54,22 +54,15 @@ impl World {
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.current_dir(self.dir.path())
-            .env_remove("SYNC_CONFIG")
-            .env_remove("SYNC_STATE")
-            .env("RUST_LOG", "warn")
-            .env("MESSAGING_BASE_URL", &self.base_url)
+        let mut cmd = sync_bin::command(BIN, self.dir.path());
+        cmd.env("MESSAGING_BASE_URL", &self.base_url)
             .env("MESSAGING_API_KEY", self.fake.api_key())
-            .args(args)
-            .kill_on_drop(true);
+            .args(args);
         cmd
     }
 
     async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
-        let output = self.command(args).output().await.unwrap();
-        let (code, summary) = code_and_summary(&output);
-        (code, summary, output)
+        sync_bin::run(self.command(args)).await
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::output::{code_and_summary, dry_run_items, stderr};
+use common::sync_bin::{self, dry_run_items, stderr};
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -86,25 +86,18 @@ impl World {
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.current_dir(self.dir.path())
-            .env_remove("SYNC_CONFIG")
-            .env_remove("SYNC_STATE")
-            .env_remove("DIRECTO_KEY")
-            .env("RUST_LOG", "warn")
+        let mut cmd = sync_bin::command(BIN, self.dir.path());
+        cmd.env_remove("DIRECTO_KEY")
             .envs(common::directo::env(&self.directo))
             .env("SPLIO_BASE_URL", &self.splio_url)
             .env("SPLIO_API_KEY", self.splio.api_key())
             .args(["--source", "directo"])
-            .args(args)
-            .kill_on_drop(true);
+            .args(args);
         cmd
     }
 
     async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
-        let output = self.command(args).output().await.unwrap();
-        let (code, summary) = code_and_summary(&output);
-        (code, summary, output)
+        sync_bin::run(self.command(args)).await
     }
 
     fn tier(&self, email: &str) -> Option<String> {

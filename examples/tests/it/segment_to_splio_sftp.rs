@@ -1,6 +1,7 @@
 //! `segment-to-splio --delivery sftp` against a real OpenSSH SFTP server on loopback (started by
 //! splio-client's test helper; skipped when sshd is missing, failing under CI).
 
+use crate::common::sync_bin::code_and_summary;
 use crate::splio_servers as servers;
 
 use std::path::Path;
@@ -26,8 +27,8 @@ fn run(s: &servers::Sshd, work: &Path, args: &[&str]) -> (i32, Value, Output) {
         .args(args)
         .output()
         .unwrap();
-    let summary = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
-    (output.status.code().unwrap_or(-1), summary, output)
+    let (code, summary) = code_and_summary(&output);
+    (code, summary, output)
 }
 
 fn imports(s: &servers::Sshd) -> Vec<String> {

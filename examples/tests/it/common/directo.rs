@@ -1,6 +1,5 @@
 //! Directo records for the end-to-end tests: invoices, receipts and customers to seed
 //! `FakeDirecto` with, and the `DIRECTO_*` variables that point a sync at the fake.
-#![allow(dead_code)] // each test binary uses a part
 
 use directo_client::fake::FakeDirecto;
 use directo_client::{Customer, Invoice, InvoiceRow, Receipt, ReceiptRow, Record, ToRecord};

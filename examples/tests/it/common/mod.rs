@@ -1,3 +1,3 @@
 pub mod directo;
-pub mod output;
 pub mod proxy;
+pub mod sync_bin;

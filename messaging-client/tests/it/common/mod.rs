@@ -1,5 +1,4 @@
 //! Shared test helpers: a wiremock server with a loud catch-all, a fast client, fixtures.
-#![allow(dead_code)]
 
 use std::time::Duration;
 
