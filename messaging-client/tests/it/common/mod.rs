@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use messaging_client::{Client, RateLimits, RetryPolicy};
+use messaging_client::{Client, Order, OrderItem, OrderStatus, RateLimits, RetryPolicy};
 use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -73,4 +73,32 @@ pub fn assert_request_basics(r: &Request) {
             "application/json; charset=UTF-8"
         );
     }
+}
+
+/// The API guide's order example (`POST /v1/orders`), as an `Order`.
+pub fn documented_order() -> Order {
+    let mut o = Order::new(
+        "100500",
+        OrderStatus::Initialized,
+        "1000".parse().unwrap(),
+        "USD",
+        "2017-03-08T09:30:00+02:00[+02:00]".parse().unwrap(),
+    );
+    o.external_customer_id = Some("12345".into());
+    o.email = Some("mail@example.com".into());
+    o.phone = Some("380942583691".into());
+    o.first_name = Some("John".into());
+    o.last_name = Some("Smith".into());
+    o.shipping = Some("10".parse().unwrap());
+    o.discount = Some("0".parse().unwrap());
+    o.delivery_method = Some("express".into());
+    o.payment_method = Some("cash".into());
+    o.delivery_address = Some("First str. 1".into());
+    let mut item = OrderItem::new("200600", "Super Device", 1, "990".parse().unwrap());
+    item.category = Some("devices".into());
+    item.url = Some("http://example.com/item/200600".into());
+    item.image_url = Some("http://example.com/item/200600/image.png".into());
+    item.description = Some("High quality".into());
+    o.items.push(item);
+    o
 }
