@@ -18,7 +18,7 @@ use crate::config::{JobConfig, RetrySchedule};
 use crate::error::{BoxError, Error};
 use crate::progress::Progress;
 use crate::state::StateStore;
-use crate::summary::{Failure, Mode, Summary};
+use crate::summary::{Mode, Summary};
 
 /// One record to deliver: its key (what the destination upserts on, e.g. the email) and its
 /// mapped fields.
@@ -415,17 +415,10 @@ fn record(
 ) -> Result<(), Error> {
     state.record_outcomes(job, &done.delivered, &done.failed)?;
     summary.delivered += done.delivered.len() as u64;
-    summary.failed += done.failed.len() as u64;
     summary.requests += done.requests;
     for (item, error, attempts) in done.failed {
         tracing::warn!(job, key = %item.key, attempts, %error, "record parked as failed");
-        if summary.failures.len() < crate::summary::MAX_LISTED {
-            summary.failures.push(Failure {
-                key: item.key,
-                error,
-                attempts,
-            });
-        }
+        summary.fail(item.key, error, attempts);
     }
     Ok(())
 }

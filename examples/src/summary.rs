@@ -158,6 +158,18 @@ impl Summary {
         }
     }
 
+    /// Counts a record parked as failed after `attempts` attempts.
+    pub fn fail(&mut self, key: String, error: String, attempts: u32) {
+        self.failed += 1;
+        if self.failures.len() < MAX_LISTED {
+            self.failures.push(Failure {
+                key,
+                error,
+                attempts,
+            });
+        }
+    }
+
     /// Fills in the exit code from the counts: 1 if anything failed or the run was aborted.
     pub fn finish(&mut self, elapsed: Duration) {
         self.elapsed_secs = elapsed.as_secs_f64();

@@ -255,15 +255,8 @@ impl Sink for SftpSink<'_> {
             count = refused.len(),
             "contacts refused by the Datahub import are parked"
         );
-        summary.failed += refused.len() as u64;
         for r in refused {
-            if summary.failures.len() < crate::summary::MAX_LISTED {
-                summary.failures.push(crate::summary::Failure {
-                    key: r.key,
-                    error: r.error,
-                    attempts: 1,
-                });
-            }
+            summary.fail(r.key, r.error, 1);
         }
         Ok(())
     }
