@@ -57,6 +57,19 @@ pub struct CommonArgs {
 }
 
 impl CommonArgs {
+    /// Where an incremental read of a source in `tz` starts: `--since`, else the job's stored
+    /// watermark minus its overlap, else the start of yesterday (the first run, as the Make
+    /// template does). See [`crate::read_from`].
+    pub fn read_from(
+        &self,
+        state: &StateStore,
+        job: &crate::JobConfig,
+        tz: &TimeZone,
+    ) -> Result<DateTime, Error> {
+        let since = self.since.map(|s| s.resolve(tz));
+        crate::read_from(state, job, since, yesterday(tz))
+    }
+
     /// Opens the state store these flags ask for: read-only for `--dry-run`, in memory for
     /// `--sandbox` without `--state`, else the file (default `./sync-state.db`).
     pub fn open_state(&self) -> Result<StateStore, Error> {

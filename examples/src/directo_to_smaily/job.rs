@@ -205,8 +205,7 @@ pub async fn run_once(
     let tz = config.time_zone()?;
     let sink = SmailySink::new(endpoints.smaily.clone());
     let requests_before = endpoints.smaily.requests_sent();
-    let since = args.since.map(|s| s.resolve(&tz));
-    let read_from = crate::read_from(state, &config.job, since, crate::cli::yesterday(&tz))?;
+    let read_from = args.read_from(state, &config.job, &tz)?;
     let ctx = RunContext {
         job: &config.job,
         state,

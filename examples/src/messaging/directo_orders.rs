@@ -363,8 +363,7 @@ pub async fn run_once(
         client: messaging.clone(),
         tz: tz.clone(),
     };
-    let since = args.since.map(|s| s.resolve(&tz));
-    let read_from = crate::read_from(state, &config.job, since, crate::cli::yesterday(&tz))?;
+    let read_from = args.read_from(state, &config.job, &tz)?;
     let ctx = RunContext {
         job: &config.job,
         state,

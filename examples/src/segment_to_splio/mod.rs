@@ -445,9 +445,7 @@ pub async fn run_once(
         _ if args.replay_failed => (futures::stream::empty().boxed_local(), None),
         (Some(directo), None) => {
             let tz = config.directo.time_zone()?;
-            let since = args.since.map(|s| s.resolve(&tz));
-            let read_from =
-                crate::read_from(state, &config.job, since, crate::cli::yesterday(&tz))?;
+            let read_from = args.read_from(state, &config.job, &tz)?;
             tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
             let query = directo_client::Query::new().since(read_from);
             let customers = open_read::<directo_client::Record>(directo, "customer", query)
