@@ -192,6 +192,11 @@ pub fn prepare(config: &Config, row: Row) -> SourceRecord {
     }
 }
 
+/// A segment's rows as the runner's source.
+fn segment(config: &Config, rows: Vec<Row>) -> LocalBoxStream<'_, Result<SourceRecord, BoxError>> {
+    futures::stream::iter(rows.into_iter().map(|row| Ok(prepare(config, row)))).boxed_local()
+}
+
 /// Maps one Directo customer like a segment row. Only the key column and the columns named in
 /// `[mapping]` are taken (a customer has dozens of attributes, `ts` among them), each looked up
 /// as an attribute, else as an extra field (datafield) code. When the key field holds several
@@ -458,16 +463,8 @@ pub async fn run_once(
                 "--source directo reads no segment file; drop the file argument".into(),
             ));
         }
-        (None, Some(path)) => {
-            let rows = input::read_rows(path)?;
-            let records = rows.into_iter().map(|row| Ok(prepare(config, row)));
-            (futures::stream::iter(records).boxed_local(), None)
-        }
-        (None, None) if args.sandbox => {
-            let rows = demo::segment(demo::RECORDS);
-            let records = rows.into_iter().map(|row| Ok(prepare(config, row)));
-            (futures::stream::iter(records).boxed_local(), None)
-        }
+        (None, Some(path)) => (segment(config, input::read_rows(path)?), None),
+        (None, None) if args.sandbox => (segment(config, demo::segment(demo::RECORDS)), None),
         (None, None) => {
             return Err(Error::Config(
                 "no segment file given (or use --sandbox for a demo segment, or --source directo)"
