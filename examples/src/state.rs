@@ -113,6 +113,14 @@ CREATE TABLE IF NOT EXISTS report_rows (
 );
 ";
 
+/// Parks a record (job, key, payload, error, attempts, time); a record parked again keeps its
+/// first time and adds up its attempts.
+const PARK: &str =
+    "INSERT INTO failed (job, key, payload, error, attempts, first_failed_at, last_failed_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+    ON CONFLICT (job, key) DO UPDATE SET payload = excluded.payload, error = excluded.error,
+        attempts = failed.attempts + excluded.attempts, last_failed_at = excluded.last_failed_at";
+
 fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
@@ -236,12 +244,7 @@ impl StateStore {
                 snap.execute(params![job, item.key, payload, at])?;
                 unpark.execute(params![job, item.key])?;
             }
-            let mut park = tx.prepare_cached(
-                "INSERT INTO failed (job, key, payload, error, attempts, first_failed_at, last_failed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-                 ON CONFLICT (job, key) DO UPDATE SET payload = excluded.payload, error = excluded.error,
-                     attempts = failed.attempts + excluded.attempts, last_failed_at = excluded.last_failed_at",
-            )?;
+            let mut park = tx.prepare_cached(PARK)?;
             for (item, error, attempts) in failed {
                 let payload = Value::Object(item.fields.clone()).to_string();
                 park.execute(params![job, item.key, payload, error, attempts, at])?;
@@ -312,13 +315,8 @@ impl StateStore {
             "DELETE FROM snapshots WHERE job = ?1 AND key = ?2",
             params![job, key],
         )?;
-        tx.execute(
-            "INSERT INTO failed (job, key, payload, error, attempts, first_failed_at, last_failed_at)
-             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
-             ON CONFLICT (job, key) DO UPDATE SET payload = excluded.payload, error = excluded.error,
-                 attempts = failed.attempts + 1, last_failed_at = excluded.last_failed_at",
-            params![job, key, Value::Object(fields).to_string(), error, now()],
-        )?;
+        let payload = Value::Object(fields).to_string();
+        tx.execute(PARK, params![job, key, payload, error, 1, now()])?;
         tx.commit()?;
         Ok(true)
     }
