@@ -203,7 +203,6 @@ impl FakeSmaily {
     /// [`FAKE_PASSWORD`], no enforced rate limit.
     ///
     /// ```
-    /// # #[cfg(feature = "fake")]
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// use smaily_client::{fake::FakeSmaily, Subscriber};
     /// let fake = FakeSmaily::start().await;
