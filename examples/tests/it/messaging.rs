@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::sync_bin::{self, stderr};
+use common::sync_bin::{self, dry_run_items, stderr};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -175,17 +175,7 @@ async fn dry_run_sends_nothing_and_changes_no_state() {
         .await
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-    let printed: usize = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l)
-                .unwrap()
-                .as_array()
-                .unwrap()
-                .len()
-        })
-        .sum();
-    assert_eq!(printed, good);
+    assert_eq!(dry_run_items(&output).len(), good);
     assert!(world.fake.orders().is_empty());
     assert!(!world.path("sync-state.db").exists());
     assert!(

@@ -1,7 +1,7 @@
 //! `segment-to-splio --delivery sftp` against a real OpenSSH SFTP server on loopback (started by
 //! splio-client's test helper; skipped when sshd is missing, failing under CI).
 
-use crate::common::sync_bin::code_and_summary;
+use crate::common::sync_bin::{code_and_summary, stderr};
 use crate::splio_servers as servers;
 
 use std::path::Path;
@@ -45,6 +45,26 @@ fn read(s: &servers::Sshd, name: &str) -> String {
     std::fs::read_to_string(s.dir.path().join("imports").join(name)).unwrap()
 }
 
+/// Writes `text` to `name` in `dir`; returns its path.
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// A config sending Datahub files to the test server (imports and reports in its directory),
+/// with `attempts` delivery attempts.
+fn write_config(s: &servers::Sshd, dir: &Path, attempts: u32) -> String {
+    let server = s.dir.path().display();
+    let config = format!(
+        "[job]\nbatch_size = 100\n[job.retry]\nattempts = {attempts}\ndelay = \"1ms\"\n\
+         [sftp]\nsubsequence = \"PRCL\"\nimports_dir = \"{server}/imports\"\n\
+         reports_dir = \"{server}/reports\"\nhost_key_fingerprint = \"{}\"\n",
+        s.host_fingerprint
+    );
+    write(dir, "config.toml", &config)
+}
+
 fn segment(n: usize, tier: &str) -> String {
     let mut text = String::from("email,firstname,tier\n");
     for i in 0..n {
@@ -63,21 +83,8 @@ fn datahub_files_carry_only_changed_columns_and_the_snapshot_follows_uploads() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let config = work.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[job]\nbatch_size = 100\n[job.retry]\nattempts = 2\ndelay = \"1ms\"\n\
-             [sftp]\nsubsequence = \"PRCL\"\nimports_dir = \"{}/imports\"\nhost_key_fingerprint = \"{}\"\n",
-            s.dir.path().display(),
-            s.host_fingerprint
-        ),
-    )
-    .unwrap();
-    let config = config.to_str().unwrap();
-    let file = work.path().join("segment.csv");
-    std::fs::write(&file, segment(250, "gold")).unwrap();
-    let file = file.to_str().unwrap();
+    let config = &write_config(&s, work.path(), 2);
+    let file = &write(work.path(), "segment.csv", &segment(250, "gold"));
     let good = 245;
 
     // Without --insert the existing contacts must be read through the API: a config error here.
@@ -86,8 +93,8 @@ fn datahub_files_carry_only_changed_columns_and_the_snapshot_follows_uploads() {
         work.path(),
         &[file, "--delivery", "sftp", "--config", config],
     );
-    assert_eq!(code, 2, "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("SPLIO_API_KEY"));
+    assert_eq!(code, 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("SPLIO_API_KEY"));
 
     let args = [
         file,
@@ -99,7 +106,7 @@ fn datahub_files_carry_only_changed_columns_and_the_snapshot_follows_uploads() {
         "--json",
     ];
     let (code, summary, output) = run(&s, work.path(), &args);
-    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(code, 0, "{}", stderr(&output));
     assert_eq!(summary["delivered"], good);
     assert_eq!(summary["filtered"], 5);
     let first = imports(&s);
@@ -165,7 +172,7 @@ fn datahub_files_carry_only_changed_columns_and_the_snapshot_follows_uploads() {
             "other.db",
         ],
     );
-    assert_eq!(code, 2, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(code, 2, "{}", stderr(&output));
     assert_eq!(imports(&s).len(), 6);
 }
 
@@ -175,22 +182,8 @@ fn contacts_refused_in_a_datahub_report_are_parked_and_replayed() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let config = work.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[job]\nbatch_size = 100\n[job.retry]\nattempts = 1\ndelay = \"1ms\"\n\
-             [sftp]\nsubsequence = \"PRCL\"\nimports_dir = \"{dir}/imports\"\nreports_dir = \"{dir}/reports\"\n\
-             host_key_fingerprint = \"{fp}\"\n",
-            dir = s.dir.path().display(),
-            fp = s.host_fingerprint
-        ),
-    )
-    .unwrap();
-    let config = config.to_str().unwrap();
-    let file = work.path().join("segment.csv");
-    std::fs::write(&file, segment(20, "gold")).unwrap();
-    let file = file.to_str().unwrap();
+    let config = &write_config(&s, work.path(), 1);
+    let file = &write(work.path(), "segment.csv", &segment(20, "gold"));
     let args = [
         file,
         "--delivery",
@@ -201,7 +194,7 @@ fn contacts_refused_in_a_datahub_report_are_parked_and_replayed() {
         "--json",
     ];
     let (code, summary, output) = run(&s, work.path(), &args);
-    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(code, 0, "{}", stderr(&output));
     assert_eq!(summary["delivered"], 19);
     assert_eq!(imports(&s).len(), 1);
 
@@ -219,7 +212,7 @@ fn contacts_refused_in_a_datahub_report_are_parked_and_replayed() {
     )
     .unwrap();
     let (code, summary, output) = run(&s, work.path(), &args);
-    assert_eq!(code, 1, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(code, 1, "{}", stderr(&output));
     assert_eq!(
         summary["skipped"], 19,
         "uploaded before the report was read"
