@@ -196,15 +196,18 @@ pub trait CustomerFields {
     fn datafield(&self, code: &str) -> Option<&str>;
     /// The record's last-change time (`ts`), if present and parseable.
     fn changed_at(&self) -> Option<jiff::civil::DateTime>;
+    /// The customer's id in summaries and logs: its `code`.
+    fn id(&self) -> String {
+        self.attr("code")
+            .filter(|c| !c.is_empty())
+            .unwrap_or("(no code)")
+            .to_owned()
+    }
 }
 
 /// Applies the template's filter and the field mapping to one customer.
 pub fn prepare<C: CustomerFields + ?Sized>(config: &Config, customer: &C) -> SourceRecord {
-    let id = customer
-        .attr("code")
-        .filter(|c| !c.is_empty())
-        .unwrap_or("(no code)")
-        .to_owned();
+    let id = customer.id();
     let watermark = customer.changed_at();
     let raw_email = customer.attr("email").unwrap_or("");
     let addresses = match email::extract(raw_email, config.emails.multiple) {

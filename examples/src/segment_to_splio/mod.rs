@@ -202,11 +202,7 @@ fn segment(config: &Config, rows: Vec<Row>) -> LocalBoxStream<'_, Result<SourceR
 /// as an attribute, else as an extra field (datafield) code. When the key field holds several
 /// addresses, the first valid one is used. The watermark is the customer's `ts`.
 pub fn prepare_customer<C: CustomerFields + ?Sized>(config: &Config, customer: &C) -> SourceRecord {
-    let id = customer
-        .attr("code")
-        .filter(|c| !c.is_empty())
-        .unwrap_or("(no code)")
-        .to_owned();
+    let id = customer.id();
     let watermark = customer.changed_at();
     let key_column = &config.source.key_column;
     let raw = customer.attr(key_column).unwrap_or("");
