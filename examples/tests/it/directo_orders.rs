@@ -88,16 +88,11 @@ impl World {
     }
 
     fn config(&self, job: &str) -> String {
-        let path = self.path("config.toml");
-        std::fs::write(
-            &path,
-            format!(
-                "[job]\n{job}\n[job.retry]\nattempts = 1\ndelay = \"1ms\"\n\
-                 [messaging]\nretries = 0\nretry_delay = \"1ms\"\n"
-            ),
-        )
-        .unwrap();
-        path.to_str().unwrap().to_owned()
+        let text = format!(
+            "[job]\n{job}\n[job.retry]\nattempts = 1\ndelay = \"1ms\"\n\
+             [messaging]\nretries = 0\nretry_delay = \"1ms\"\n"
+        );
+        sync_bin::write_file(self.dir.path(), "config.toml", &text)
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {

@@ -40,9 +40,7 @@ impl World {
     }
 
     fn write(&self, name: &str, text: &str) -> String {
-        let path = self.path(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
+        sync_bin::write_file(self.dir.path(), name, text)
     }
 
     fn config(&self, job: &str) -> String {

@@ -1,7 +1,7 @@
 //! `segment-to-splio --delivery sftp` against a real OpenSSH SFTP server on loopback (started by
 //! splio-client's test helper; skipped when sshd is missing, failing under CI).
 
-use crate::common::sync_bin::{code_and_summary, stderr};
+use crate::common::sync_bin::{code_and_summary, stderr, write_file};
 use crate::splio_servers as servers;
 
 use std::path::Path;
@@ -45,13 +45,6 @@ fn read(s: &servers::Sshd, name: &str) -> String {
     std::fs::read_to_string(s.dir.path().join("imports").join(name)).unwrap()
 }
 
-/// Writes `text` to `name` in `dir`; returns its path.
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_owned()
-}
-
 /// A config sending Datahub files to the test server (imports and reports in its directory),
 /// with `attempts` delivery attempts.
 fn write_config(s: &servers::Sshd, dir: &Path, attempts: u32) -> String {
@@ -62,7 +55,7 @@ fn write_config(s: &servers::Sshd, dir: &Path, attempts: u32) -> String {
          reports_dir = \"{server}/reports\"\nhost_key_fingerprint = \"{}\"\n",
         s.host_fingerprint
     );
-    write(dir, "config.toml", &config)
+    write_file(dir, "config.toml", &config)
 }
 
 fn segment(n: usize, tier: &str) -> String {
@@ -84,7 +77,7 @@ fn datahub_files_carry_only_changed_columns_and_the_snapshot_follows_uploads() {
     };
     let work = tempfile::tempdir().unwrap();
     let config = &write_config(&s, work.path(), 2);
-    let file = &write(work.path(), "segment.csv", &segment(250, "gold"));
+    let file = &write_file(work.path(), "segment.csv", &segment(250, "gold"));
     let good = 245;
 
     // Without --insert the existing contacts must be read through the API: a config error here.
@@ -183,7 +176,7 @@ fn contacts_refused_in_a_datahub_report_are_parked_and_replayed() {
     };
     let work = tempfile::tempdir().unwrap();
     let config = &write_config(&s, work.path(), 1);
-    let file = &write(work.path(), "segment.csv", &segment(20, "gold"));
+    let file = &write_file(work.path(), "segment.csv", &segment(20, "gold"));
     let args = [
         file,
         "--delivery",

@@ -18,6 +18,14 @@ pub fn command(bin: &str, dir: &Path) -> tokio::process::Command {
     cmd
 }
 
+/// Writes `text` to the file `name` in `dir` (a config, a segment) and returns its path, ready
+/// to be passed as an argument.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
 /// Runs `cmd` to the end: the exit code, the `--json` summary and all it printed.
 pub async fn run(mut cmd: tokio::process::Command) -> (i32, Value, Output) {
     let output = cmd.output().await.unwrap();
