@@ -1,7 +1,7 @@
 //! Email address checks and splitting, as the template's "valid email" filter needs them.
 //!
 //! The check is syntactic and deliberately conservative: it rejects what a mailing service would
-//! reject (no `@`, spaces, no dot in the domain, bad labels, reserved test TLDs that Smaily refuses),
+//! reject (no `@`, whitespace, no dot in the domain, bad labels, reserved test TLDs that Smaily refuses),
 //! not every address RFC 5322 would allow.
 
 use serde::{Deserialize, Serialize};
@@ -65,33 +65,40 @@ pub fn check(address: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Splits a field on `,`, `;` and whitespace and returns the valid addresses (trimmed, lower-cased
-/// domain kept as written), or the reason none is usable.
+/// Splits a field into its addresses and returns the valid ones (trimmed, as written), or the
+/// reason none is usable.
+///
+/// The field splits only on `,`, `;` and line breaks (outside a double-quoted display name). Each
+/// part is an address, or `Name <address>`; a part with whitespace inside the address, or any
+/// other text around it, is invalid: an address is never mined out of free text. Invalid parts
+/// are dropped; a field with no valid part is refused with the first part's reason.
+///
+/// ```
+/// use sync_examples::email::{extract, MultipleEmails};
+/// assert_eq!(extract("Ann <ann@example.com>; bob@example.com", MultipleEmails::All).unwrap(),
+///     ["ann@example.com", "bob@example.com"]);
+/// assert_eq!(extract("a b@example.com", MultipleEmails::First).unwrap_err(),
+///     "email contains whitespace: \"a b@example.com\"");
+/// ```
 pub fn extract(field: &str, mode: MultipleEmails) -> Result<Vec<String>, String> {
-    let candidates: Vec<&str> = field
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-        .map(|s| s.trim_matches(|c| c == '<' || c == '>'))
-        .filter(|s| !s.is_empty())
-        .collect();
-    if candidates.is_empty() {
-        return Err("no email".into());
-    }
-    let mut valid = Vec::new();
+    let mut valid: Vec<String> = Vec::new();
     let mut first_error = None;
-    for candidate in candidates {
-        match check(candidate) {
-            Ok(()) => {
-                if !valid
-                    .iter()
-                    .any(|v: &String| v.eq_ignore_ascii_case(candidate))
-                {
-                    valid.push(candidate.to_owned());
+    let mut any = false;
+    for part in parts(field) {
+        any = true;
+        match address(part) {
+            Ok(address) => {
+                if !valid.iter().any(|v| v.eq_ignore_ascii_case(address)) {
+                    valid.push(address.to_owned());
                 }
             }
             Err(reason) => {
-                first_error.get_or_insert_with(|| format!("{reason}: {candidate:?}"));
+                first_error.get_or_insert(reason);
             }
         }
+    }
+    if !any {
+        return Err("no email".into());
     }
     if valid.is_empty() {
         return Err(first_error.unwrap_or_else(|| "no email".into()));
@@ -100,6 +107,41 @@ pub fn extract(field: &str, mode: MultipleEmails) -> Result<Vec<String>, String>
         valid.truncate(1);
     }
     Ok(valid)
+}
+
+/// The non-blank parts of a field: split on `,`, `;`, `\r` and `\n` outside double quotes.
+fn parts(field: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    field
+        .split(move |c: char| {
+            if c == '"' {
+                quoted = !quoted;
+            }
+            !quoted && matches!(c, ',' | ';' | '\r' | '\n')
+        })
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+}
+
+/// The address of one part (`addr`, `<addr>` or `Name <addr>`), checked, or why it is invalid.
+fn address(part: &str) -> Result<&str, String> {
+    let invalid = |reason: &str| format!("{reason}: {part:?}");
+    let candidate = match (part.find('<'), part.rfind('>')) {
+        (Some(open), Some(close)) if open < close => {
+            if close + 1 != part.len() {
+                return Err(invalid("text after the address"));
+            }
+            part[open + 1..close].trim()
+        }
+        (Some(_), _) => return Err(invalid("unclosed <")),
+        (None, Some(_)) => return Err(invalid("stray >")),
+        (None, None) => part,
+    };
+    if candidate.chars().any(char::is_whitespace) {
+        return Err(invalid("email contains whitespace"));
+    }
+    check(candidate).map_err(invalid)?;
+    Ok(candidate)
 }
 
 /// The key an address is stored under: trimmed and lower-cased (Smaily matches emails
@@ -148,7 +190,7 @@ mod tests {
 
     #[test]
     fn splits_several_addresses() {
-        let field = "a@example.com; B@example.com, junk  c@example.org";
+        let field = "a@example.com; B@example.com, junk\nc@example.org";
         assert_eq!(
             extract(field, MultipleEmails::First).unwrap(),
             vec!["a@example.com"]
@@ -173,6 +215,68 @@ mod tests {
         assert_eq!(
             extract("a@example.com,A@EXAMPLE.COM", MultipleEmails::All).unwrap(),
             vec!["a@example.com"]
+        );
+        assert_eq!(
+            extract("a@example.com\r\n\r\nb@example.com", MultipleEmails::All).unwrap(),
+            vec!["a@example.com", "b@example.com"]
+        );
+    }
+
+    #[test]
+    fn whitespace_is_no_separator_and_text_around_an_address_is_never_mined() {
+        for (field, reason) in [
+            ("a b@x.ee", "email contains whitespace: \"a b@x.ee\""),
+            (
+                "junk  c@example.org",
+                "email contains whitespace: \"junk  c@example.org\"",
+            ),
+            (
+                "a@exa mple.com",
+                "email contains whitespace: \"a@exa mple.com\"",
+            ),
+            (
+                "a@example.com\tb@example.com",
+                "email contains whitespace: \"a@example.com\\tb@example.com\"",
+            ),
+            ("(a@example.com)", "invalid local part: \"(a@example.com)\""),
+            (
+                "Ann <a@example.com> x",
+                "text after the address: \"Ann <a@example.com> x\"",
+            ),
+            ("Ann <a@example.com", "unclosed <: \"Ann <a@example.com\""),
+            ("a@example.com>", "stray >: \"a@example.com>\""),
+            (
+                "Ann <a b@example.com>",
+                "email contains whitespace: \"Ann <a b@example.com>\"",
+            ),
+            ("Ann <>", "empty email: \"Ann <>\""),
+        ] {
+            assert_eq!(
+                extract(field, MultipleEmails::All),
+                Err(reason.to_owned()),
+                "{field:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn name_and_angle_brackets_are_accepted() {
+        assert_eq!(
+            extract("Ann Tamm <Ann@Example.com>", MultipleEmails::All).unwrap(),
+            vec!["Ann@Example.com"]
+        );
+        assert_eq!(
+            extract("<a@example.com>", MultipleEmails::All).unwrap(),
+            vec!["a@example.com"]
+        );
+        // A quoted display name may hold the separators.
+        assert_eq!(
+            extract(
+                "\"Tamm, Ann; sales\" <a@example.com>, Bob <b@example.com>",
+                MultipleEmails::All
+            )
+            .unwrap(),
+            vec!["a@example.com", "b@example.com"]
         );
     }
 }

@@ -117,7 +117,7 @@ async fn changed_customers_update_splio_with_only_changed_attributes() {
     assert_eq!(summary["filtered"], 2);
     let reasons = summary["filtered_by_reason"].as_object().unwrap();
     assert_eq!(reasons["no email"], 1, "{reasons:?}");
-    assert_eq!(reasons["email has no @"], 1, "{reasons:?}");
+    assert_eq!(reasons["email contains whitespace"], 1, "{reasons:?}");
     assert_eq!(summary["watermark_after"], "2024-03-01T11:00:00");
     let ann = world.splio.contact("ann@example.com").unwrap();
     assert_eq!(ann.firstname.as_deref(), Some("Ann"));
