@@ -1,6 +1,7 @@
 //! The command-line flags every sync shares ([`CommonArgs`], to `#[command(flatten)]` into a
-//! binary's own parser), `--since` parsing, and the main loop ([`main_loop`]) that runs a job once
-//! or on a schedule, prints the summary and maps the outcome to an exit code.
+//! binary's own parser), `--since` parsing, the main loop ([`main_loop`]) that runs a job once
+//! or on a schedule, prints the summary and maps the outcome to an exit code, and the views that
+//! replace a run: `--status` and `--discard-failed` ([`inspect`]).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -9,10 +10,18 @@ use std::time::Duration;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 
+use crate::config::JobConfig;
 use crate::error::{Error, ExitCode};
 use crate::progress::Progress;
-use crate::state::StateStore;
+use crate::state::{FailedRecord, RunRecord, StateStore};
+use crate::stop::Stop;
 use crate::summary::Summary;
+
+/// The shortest `--every`: a tighter schedule only hammers the services (and `0s` spins).
+pub const MIN_EVERY: Duration = Duration::from_secs(10);
+
+/// How many runs `--status` lists.
+pub const STATUS_RUNS: usize = 10;
 
 /// The flags every sync binary has.
 #[derive(Debug, Clone, clap::Args)]
@@ -43,8 +52,9 @@ pub struct CommonArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Keep running and repeat the job this often (e.g. 15m, 1h); stop with Ctrl-C.
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    /// Keep running and repeat the job this often (e.g. 15m, 1h; at least 10s); stop with
+    /// Ctrl-C or SIGTERM.
+    #[arg(long, value_parser = parse_every, value_name = "DURATION")]
     pub every: Option<Duration>,
 
     /// Print a machine-readable JSON summary on stdout (and no progress or table).
@@ -54,6 +64,16 @@ pub struct CommonArgs {
     /// Run against in-process fakes seeded with demo data (no account or credentials needed).
     #[arg(long)]
     pub sandbox: bool,
+
+    /// Show the job's last runs, watermark and parked records from the state file, and exit
+    /// (nothing is read or sent; with --json as JSON).
+    #[arg(long, conflicts_with_all = ["dry_run", "replay_failed", "every", "discard_failed"])]
+    pub status: bool,
+
+    /// Remove a parked record on purpose (it will not be replayed), by its key; repeatable.
+    /// Logged in the run log.
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["dry_run", "replay_failed", "every"])]
+    pub discard_failed: Vec<String>,
 }
 
 impl CommonArgs {
@@ -70,15 +90,15 @@ impl CommonArgs {
         crate::read_from(state, job, since, yesterday(tz))
     }
 
-    /// Opens the state store these flags ask for: read-only for `--dry-run`, in memory for
-    /// `--sandbox` without `--state`, else the file (default `./sync-state.db`).
+    /// Opens the state store these flags ask for: read-only for `--dry-run` and `--status`, in
+    /// memory for `--sandbox` without `--state`, else the file (default `./sync-state.db`).
     pub fn open_state(&self) -> Result<StateStore, Error> {
         let path = match (&self.state, self.sandbox) {
             (Some(path), _) => path.clone(),
             (None, true) => return Ok(StateStore::in_memory()?),
             (None, false) => PathBuf::from("sync-state.db"),
         };
-        let store = if self.dry_run {
+        let store = if self.dry_run || self.status {
             StateStore::open_read_only(&path)
         } else {
             StateStore::open(&path)
@@ -126,6 +146,18 @@ impl Since {
             }
         }
     }
+}
+
+/// Parses `--every`: a duration of at least [`MIN_EVERY`].
+pub fn parse_every(text: &str) -> Result<Duration, String> {
+    let every = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if every < MIN_EVERY {
+        return Err(format!(
+            "--every must be at least 10s (got {text}): a tighter schedule only hammers the \
+             services; use cron or a timer for one-off runs"
+        ));
+    }
+    Ok(every)
 }
 
 /// Parses `--since`.
@@ -176,14 +208,20 @@ pub fn print_summary(args: &CommonArgs, summary: &Summary) {
     }
 }
 
-/// Runs `job` once, or every `--every` until Ctrl-C, printing each summary; returns the exit
+/// Runs `job` once, or every `--every` until stopped, printing each summary; returns the exit
 /// code of the last run. Errors print one line (`error: …`) on stderr. A configuration error
 /// stops a scheduled loop; other errors are logged and the schedule continues.
+///
+/// SIGINT and SIGTERM are listened for from here on (see [`crate::stop`]): the first ends the
+/// run going on as interrupted (exit code 3), or the wait for the next run (with the last run's
+/// code); a second one ends the process at once.
 pub async fn main_loop<F, Fut>(args: &CommonArgs, mut job: F) -> ExitCode
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Summary, Error>>,
 {
+    crate::stop::listen();
+    let stop = Stop::process();
     loop {
         let code = match job().await {
             Ok(summary) => {
@@ -205,18 +243,221 @@ where
         let Some(every) = args.every else {
             return code;
         };
-        if code == ExitCode::Usage {
+        if code == ExitCode::Usage || stop.is_requested() {
+            if stop.is_requested() {
+                eprintln!("stopped");
+            }
             return code;
         }
         tracing::info!(next_in = %humantime::format_duration(every), "waiting for the next run");
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = tokio::signal::ctrl_c() => {
+            _ = stop.requested() => {
                 eprintln!("stopped");
                 return code;
             }
         }
     }
+}
+
+/// `--status` or `--discard-failed`, if the flags ask for one: shows or changes the state of
+/// `job` instead of running it, and returns the exit code (`None`: run the job). `state` is the
+/// store [`CommonArgs::open_state`] opened (read-only for `--status`).
+pub fn inspect(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Option<ExitCode> {
+    if args.status {
+        return Some(match status(args, job, state) {
+            Ok(()) => ExitCode::Success,
+            Err(e) => report_error(args, &e),
+        });
+    }
+    if !args.discard_failed.is_empty() {
+        return Some(match discard(args, job, state) {
+            Ok(()) => ExitCode::Success,
+            Err(e) => report_error(args, &e),
+        });
+    }
+    None
+}
+
+fn report_error(args: &CommonArgs, e: &Error) -> ExitCode {
+    let line = e.one_line();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "error": line, "exit_code": e.exit_code() })
+        );
+    }
+    eprintln!("error: {line}");
+    e.exit_code()
+}
+
+/// What `--status` shows.
+#[derive(Debug, serde::Serialize)]
+struct Status {
+    job: String,
+    state: String,
+    watermark: Option<String>,
+    watermark_updated_at: Option<String>,
+    /// Where the next run without `--since` starts reading (none before a first run).
+    next_read_from: Option<String>,
+    runs: Vec<RunRecord>,
+    parked_total: usize,
+    parked: Vec<FailedRecord>,
+}
+
+fn status(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), Error> {
+    let next = crate::read_from(state, job, None, DateTime::MAX)?;
+    let parked = state.failed(&job.name)?;
+    let status = Status {
+        job: job.name.clone(),
+        state: args.state_description(),
+        watermark: state.watermark(&job.name)?.map(|w| w.to_string()),
+        watermark_updated_at: state.watermark_updated_at(&job.name)?,
+        next_read_from: (next != DateTime::MAX).then(|| next.to_string()),
+        runs: state.runs(&job.name, STATUS_RUNS)?,
+        parked_total: parked.len(),
+        parked,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).unwrap_or_default()
+        );
+    } else {
+        print!("{}", status_table(&status));
+    }
+    Ok(())
+}
+
+fn status_table(status: &Status) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — status ({})", status.job, status.state);
+    let none = || "none (no completed run yet)".to_owned();
+    let watermark = match (&status.watermark, &status.watermark_updated_at) {
+        (Some(w), Some(at)) => format!("{w} (stored {at})"),
+        (Some(w), None) => w.clone(),
+        _ => none(),
+    };
+    let _ = writeln!(out, "  watermark        {watermark}");
+    if let Some(next) = &status.next_read_from {
+        let _ = writeln!(out, "  next run reads   from {next}");
+    }
+    let _ = writeln!(out, "  parked           {}", status.parked_total);
+    if status.runs.is_empty() {
+        let _ = writeln!(out, "\n  no runs logged yet");
+    } else {
+        let _ = writeln!(out, "\n  last runs, newest first:");
+        let _ = writeln!(
+            out,
+            "    {:>5}  {:<30}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
+            "run",
+            "started",
+            "took",
+            "mode",
+            "status",
+            "read",
+            "filtered",
+            "delivered",
+            "failed",
+            "skipped"
+        );
+        for run in &status.runs {
+            let took = run
+                .elapsed_secs
+                .map_or_else(|| "-".to_owned(), |s| format!("{s:.2} s"));
+            let _ = writeln!(
+                out,
+                "    {:>5}  {:<30}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
+                run.id,
+                run.started_at,
+                took,
+                run.mode,
+                run.status.as_str(),
+                run.read,
+                run.filtered,
+                run.delivered,
+                run.failed,
+                run.skipped
+            );
+            if let Some(from) = &run.read_from {
+                let resumed = run
+                    .resumed_by
+                    .map(|id| format!("; resumed by run {id}"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "           read from {from}{resumed}");
+            }
+            if let Some(why) = &run.aborted {
+                let _ = writeln!(out, "           {why}");
+            }
+        }
+    }
+    if !status.parked.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  parked records (send again with --replay-failed, drop one with --discard-failed KEY):"
+        );
+        let _ = writeln!(
+            out,
+            "    {:<32}  {:>8}  {:<30}  {:<30}  error",
+            "key", "attempts", "first failed", "last failed"
+        );
+        for f in status.parked.iter().take(20) {
+            let _ = writeln!(
+                out,
+                "    {:<32}  {:>8}  {:<30}  {:<30}  {}",
+                f.key, f.attempts, f.first_failed_at, f.last_failed_at, f.error
+            );
+        }
+        if status.parked.len() > 20 {
+            let _ = writeln!(
+                out,
+                "    … and {} more (all are in --json)",
+                status.parked.len() - 20
+            );
+        }
+    }
+    out
+}
+
+fn discard(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), Error> {
+    let parked: Vec<String> = state
+        .failed(&job.name)?
+        .into_iter()
+        .map(|f| f.key)
+        .collect();
+    let unknown: Vec<&String> = args
+        .discard_failed
+        .iter()
+        .filter(|k| !parked.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::Config(format!(
+            "not parked in job {}: {} (see --status)",
+            job.name,
+            unknown
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let discarded = state.discard_failed(&job.name, &args.discard_failed)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "job": job.name, "discarded": discarded })
+        );
+    } else {
+        for f in &discarded {
+            println!(
+                "discarded {} (parked since {}, {} attempt(s), last error: {})",
+                f.key, f.first_failed_at, f.attempts, f.error
+            );
+        }
+    }
+    tracing::info!(job = %job.name, count = discarded.len(), "parked records discarded");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -239,6 +480,15 @@ mod tests {
             Since::Ago(Duration::from_secs(36 * 3600))
         );
         assert!(parse_since("last tuesday").is_err());
+    }
+
+    #[test]
+    fn every_has_a_floor() {
+        assert_eq!(parse_every("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_every("10s").unwrap(), MIN_EVERY);
+        assert!(parse_every("9s").unwrap_err().contains("at least 10s"));
+        assert!(parse_every("0s").is_err());
+        assert!(parse_every("soon").is_err());
     }
 
     #[test]

@@ -32,6 +32,22 @@ impl Default for RetrySchedule {
     }
 }
 
+/// What a run does when several of its records map to one destination key (the same email,
+/// Splio key or order id): the key is written once, and the records that lose are filtered with
+/// the reason `shares key <key> with <id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateKeys {
+    /// The record changed last in the source wins (its `ts`); between records with the same
+    /// change time, or none, the one read last.
+    #[default]
+    Newest,
+    /// The record read first wins.
+    First,
+    /// None of them is sent: all are filtered, and the run exits 1 so the data gets fixed.
+    Fail,
+}
+
 /// The pipeline settings every sync shares (the `[job]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,6 +65,8 @@ pub struct JobConfig {
     pub overlap: Duration,
     /// Skip records whose mapped payload equals the one last delivered.
     pub skip_unchanged: bool,
+    /// Several records of one run with the same key: `"newest"`, `"first"` or `"fail"`.
+    pub duplicate_keys: DuplicateKeys,
     /// The delivery retry schedule.
     pub retry: RetrySchedule,
 }
@@ -97,6 +115,7 @@ impl Default for JobConfig {
             concurrency: 2,
             overlap: Duration::from_secs(6 * 3600),
             skip_unchanged: true,
+            duplicate_keys: DuplicateKeys::Newest,
             retry: RetrySchedule::default(),
         }
     }

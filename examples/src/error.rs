@@ -56,6 +56,9 @@ pub enum ExitCode {
     Failed = 1,
     /// 2: usage or configuration error (bad flag, config file, missing or rejected credentials).
     Usage = 2,
+    /// 3: stopped by SIGINT or SIGTERM before the end; what was delivered is recorded, and the
+    /// next run resumes the rest.
+    Interrupted = 3,
 }
 
 impl From<ExitCode> for std::process::ExitCode {

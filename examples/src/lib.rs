@@ -23,7 +23,7 @@
 //! ```
 //! use futures::stream;
 //! use sync_examples::{Delivery, Item, JobConfig, Outcome, Progress, RunContext, Sink,
-//!     SourceRecord, StateStore, Verdict};
+//!     SourceRecord, StateStore, Stop, Verdict};
 //!
 //! struct Print;
 //! impl Sink for Print {
@@ -45,7 +45,7 @@
 //!     })
 //! });
 //! let ctx = RunContext { job: &job, state: &state, dry_run: false, force: false,
-//!     read_from: None, progress: Progress::hidden() };
+//!     read_from: None, progress: Progress::hidden(), stop: Stop::process() };
 //! let summary = sync_examples::run(ctx, stream::iter(records), &Print).await.unwrap();
 //! assert_eq!(summary.delivered, 3);
 //! # });
@@ -58,18 +58,22 @@ pub mod email;
 pub mod env;
 mod error;
 pub mod messaging;
+pub mod process;
 pub mod progress;
 mod runner;
 pub mod segment_to_splio;
+mod staging;
 pub mod state;
+pub mod stop;
 pub mod summary;
 
 pub use cli::{CommonArgs, Since, main_loop};
-pub use config::{JobConfig, RetrySchedule};
+pub use config::{DuplicateKeys, JobConfig, RetrySchedule};
 pub use error::{BoxError, Error, ExitCode};
 pub use progress::Progress;
 pub use runner::{
     Delivery, Item, Outcome, RunContext, Sink, SourceRecord, Verdict, read_from, replay_failed, run,
 };
 pub use state::StateStore;
-pub use summary::{Mode, Summary};
+pub use stop::Stop;
+pub use summary::{Mode, RunStatus, Summary};

@@ -4,6 +4,10 @@
 //! A sync supplies two things: a stream of [`SourceRecord`]s (each already validated and mapped to
 //! zero or more [`Item`]s, or rejected with a reason), and a [`Sink`] that delivers a batch of items
 //! and says, per item, whether it arrived. The runner does everything else.
+//!
+//! A run has two phases. It first reads the whole source into a staging area on disk, keeping
+//! one item per key (see [`DuplicateKeys`]), then delivers the staged items in batches. Its row
+//! in the run log is written when it starts and ended when it ends.
 
 use std::future::Future;
 use std::io::Write;
@@ -14,11 +18,14 @@ use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use jiff::civil::DateTime;
 use serde_json::{Map, Value};
 
-use crate::config::{JobConfig, RetrySchedule};
+use crate::config::{DuplicateKeys, JobConfig, RetrySchedule};
 use crate::error::{BoxError, Error};
+use crate::process::HEARTBEAT;
 use crate::progress::Progress;
-use crate::state::StateStore;
-use crate::summary::{Mode, Summary};
+use crate::staging::Staging;
+use crate::state::{Begun, RunId, StateStore};
+use crate::stop::Stop;
+use crate::summary::{DUPLICATE_KEY, Mode, Summary};
 
 /// One record to deliver: its key (what the destination upserts on, e.g. the email) and its
 /// mapped fields.
@@ -48,9 +55,33 @@ pub struct SourceRecord {
     /// The record's identifier in the source (e.g. the Directo customer code), for the summary.
     pub id: String,
     /// The record's change time in the source, if the source is incremental (Directo `ts`).
+    /// Between several records with one key, the latest wins (see [`DuplicateKeys`]).
     pub watermark: Option<DateTime>,
     /// What to do with it.
     pub verdict: Verdict,
+}
+
+impl SourceRecord {
+    /// A record the source could not decode (or the sync cannot use), filtered with `reason`:
+    /// counted and listed like any filtered record, and settled for the watermark. A source
+    /// turns a per-record error into this rather than ending the stream with it.
+    ///
+    /// ```
+    /// use sync_examples::{SourceRecord, Verdict};
+    /// let r = SourceRecord::rejected("C17", None, "invalid ts: \"31.02.2024\"");
+    /// assert_eq!(r.verdict, Verdict::Reject("invalid ts: \"31.02.2024\"".into()));
+    /// ```
+    pub fn rejected(
+        id: impl Into<String>,
+        watermark: Option<DateTime>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            watermark,
+            verdict: Verdict::Reject(reason.into()),
+        }
+    }
 }
 
 /// The outcome of one item's delivery attempt.
@@ -123,31 +154,52 @@ pub struct RunContext<'a> {
     pub dry_run: bool,
     /// Send records even if they equal what was last delivered.
     pub force: bool,
-    /// Where the source is read from, for the summary.
+    /// Where the source is read from, for the summary and the run log (the next run resumes
+    /// from here if this one does not complete).
     pub read_from: Option<DateTime>,
     /// Progress display.
     pub progress: Progress,
+    /// What stops the run early ([`Stop::process`] for the binaries: SIGINT and SIGTERM).
+    pub stop: Stop,
 }
 
-/// Where an incremental source should start reading: `--since` if given; otherwise the stored
-/// watermark minus the job's overlap; otherwise `default` (the first run).
+/// Where an incremental source should start reading: `--since` if given; otherwise the earliest
+/// unsettled point: the stored watermark minus the job's overlap, or the read-from point of an
+/// earlier run that never completed (killed, failed, interrupted) and that no completed run has
+/// covered since, whichever is earlier; `default` when there is neither (the first run), or
+/// when it is earlier than an unfinished first load's point.
 pub fn read_from(
     state: &StateStore,
     job: &JobConfig,
     since: Option<DateTime>,
     default: DateTime,
 ) -> Result<DateTime, Error> {
+    let unsettled = state.unsettled_from(&job.name)?;
     if let Some(since) = since {
+        if let Some(unsettled) = unsettled.filter(|u| *u < since) {
+            tracing::warn!(
+                job = %job.name,
+                %unsettled,
+                "an earlier run that did not complete read from {unsettled}; a run without \
+                 --since will resume from there"
+            );
+        }
         return Ok(since);
     }
-    match state.watermark(&job.name)? {
+    let from_watermark = match state.watermark(&job.name)? {
         Some(watermark) => {
             let overlap = jiff::SignedDuration::try_from(job.overlap)
                 .map_err(|e| Error::Config(format!("job.overlap: {e}")))?;
-            Ok(watermark.checked_sub(overlap).unwrap_or(DateTime::MIN))
+            Some(watermark.checked_sub(overlap).unwrap_or(DateTime::MIN))
         }
-        None => Ok(default),
-    }
+        None => None,
+    };
+    Ok(match (from_watermark, unsettled) {
+        (Some(w), Some(u)) => w.min(u),
+        (Some(w), None) => w,
+        (None, Some(u)) => u.min(default),
+        (None, None) => default,
+    })
 }
 
 struct BatchResult {
@@ -161,6 +213,7 @@ async fn deliver_with_retries<K: Sink>(
     batch: Vec<Item>,
     schedule: &RetrySchedule,
     job: &str,
+    stop: &Stop,
 ) -> BatchResult {
     let mut result = BatchResult {
         delivered: Vec::with_capacity(batch.len()),
@@ -200,7 +253,19 @@ async fn deliver_with_retries<K: Sink>(
             next_in = %humantime::format_duration(schedule.delay),
             "delivery failed; retrying"
         );
-        tokio::time::sleep(schedule.delay).await;
+        // A stop cuts the retries short: what still fails is parked with its last error.
+        let stopped = tokio::select! {
+            _ = tokio::time::sleep(schedule.delay) => stop.is_requested(),
+            _ = stop.requested() => true,
+        };
+        if stopped {
+            result.failed.extend(
+                retry
+                    .into_iter()
+                    .map(|(item, error)| (item, error, attempt)),
+            );
+            break;
+        }
         pending = retry.into_iter().map(|(item, _)| item).collect();
     }
     result
@@ -223,13 +288,21 @@ fn print_dry_run(batch: &[Item]) -> BatchResult {
 
 /// Runs the pipeline over `source` into `sink` and returns what happened.
 ///
-/// - Batches of `job.batch_size` are delivered with up to `job.concurrency` in flight; items that
-///   fail retryably are retried per `job.retry`; what still fails is parked in the state store.
-/// - Each batch's outcomes are committed to the state store as soon as the batch finishes, so a
-///   killed run resumes without re-sending what was delivered (unchanged records are skipped).
+/// - The run's row is written to the run log first (`running`, with `read_from`); a second
+///   process running the same job is refused.
+/// - The source is read to its end into a staging area, one item per key: when several records
+///   map to one key, `job.duplicate_keys` picks the one delivered, and the others are filtered
+///   (`shares key <key> with <id>`).
+/// - Batches of `job.batch_size` are then delivered with up to `job.concurrency` in flight;
+///   items that fail retryably are retried per `job.retry`; what still fails is parked in the
+///   state store. Each batch's outcomes are committed as soon as the batch finishes, so a killed
+///   run resumes without re-sending what was delivered (unchanged records are skipped).
 /// - The watermark is advanced only when the whole source was read and every record was
 ///   delivered, filtered, skipped or parked: the source's order is not assumed, so no earlier
-///   point is safe.
+///   point is safe. A run that does not get there leaves its `read_from` unsettled, and the
+///   next run reads from there (see [`read_from`]).
+/// - A stop ([`RunContext::stop`]) ends reading, lets the batches in flight settle and records
+///   them, and ends the run as interrupted.
 ///
 /// A source error aborts the run (in-flight batches still finish and are recorded) and is
 /// reported in [`Summary::aborted`]; only state-store errors are returned as `Err`.
@@ -249,18 +322,24 @@ where
     };
     let skip_unchanged = ctx.job.skip_unchanged && !ctx.force;
 
+    let run = begin(&ctx, Mode::Run)?;
     let started = Instant::now();
-    let finished = pump(
+    let pumped = pump(
         &mut ctx,
         &mut summary,
         source,
         sink,
         skip_unchanged,
         &mut highest,
+        run,
     )
-    .await?;
+    .await;
+    let finished = match pumped {
+        Ok(finished) => finished,
+        Err(e) => return Err(fail(&ctx, run, summary, e)),
+    };
 
-    if finished && summary.aborted.is_none() && !ctx.dry_run {
+    if finished && !ctx.dry_run {
         if let Some(watermark) = highest {
             ctx.state.set_watermark(&ctx.job.name, watermark)?;
         }
@@ -268,7 +347,7 @@ where
     } else {
         summary.watermark_after = summary.watermark_before.clone();
     }
-    conclude(ctx, summary, started, sink).await
+    conclude(ctx, summary, started, sink, run).await
 }
 
 /// Sends the job's parked failures again (`--replay-failed`). Delivered ones are removed from the
@@ -290,10 +369,49 @@ pub async fn replay_failed<K: Sink>(ctx: RunContext<'_>, sink: &K) -> Result<Sum
             verdict: Verdict::Send(vec![record.item()]),
         })
     }));
+    let run = begin(&ctx, Mode::ReplayFailed)?;
     let started = Instant::now();
     let mut ignored = None;
-    pump(&mut ctx, &mut summary, source, sink, false, &mut ignored).await?;
-    conclude(ctx, summary, started, sink).await
+    if let Err(e) = pump(
+        &mut ctx,
+        &mut summary,
+        source,
+        sink,
+        false,
+        &mut ignored,
+        run,
+    )
+    .await
+    {
+        return Err(fail(&ctx, run, summary, e));
+    }
+    conclude(ctx, summary, started, sink, run).await
+}
+
+/// Writes the run's row (`None` for a dry run), or refuses when another process runs the job.
+fn begin(ctx: &RunContext<'_>, mode: Mode) -> Result<Option<RunId>, Error> {
+    match ctx.state.begin_run(&ctx.job.name, mode, ctx.read_from)? {
+        Begun::Started(run) => Ok(Some(run)),
+        Begun::ReadOnly => Ok(None),
+        Begun::AlreadyRunning(other) => Err(Error::Config(format!(
+            "job {} is already running ({}, started {}); two runs of one job must not overlap",
+            ctx.job.name,
+            other.process.as_deref().unwrap_or("another process"),
+            other.started_at
+        ))),
+    }
+}
+
+/// Ends the run's row as failed with `error` (best effort: the error is what is returned).
+fn fail(ctx: &RunContext<'_>, run: Option<RunId>, mut summary: Summary, error: Error) -> Error {
+    if let Some(run) = run {
+        summary.aborted = Some(error.one_line());
+        summary.finish(std::time::Duration::ZERO);
+        if let Err(e) = ctx.state.finish_run(run, &summary) {
+            tracing::error!(job = %ctx.job.name, "cannot record the failed run: {e}");
+        }
+    }
+    error
 }
 
 async fn conclude<K: Sink>(
@@ -301,19 +419,31 @@ async fn conclude<K: Sink>(
     mut summary: Summary,
     started: Instant,
     sink: &K,
+    run: Option<RunId>,
 ) -> Result<Summary, Error> {
-    if !ctx.dry_run {
-        sink.finish(&mut summary).await?;
+    if !ctx.dry_run
+        && let Err(e) = sink.finish(&mut summary).await
+    {
+        return Err(fail(&ctx, run, summary, e));
     }
     ctx.progress.update(&summary);
     ctx.progress.finish();
     summary.parked_total = ctx.state.failed_count(&ctx.job.name)?;
     summary.finish(started.elapsed());
-    ctx.state.log_run(&summary)?;
+    if ctx.job.duplicate_keys == DuplicateKeys::Fail
+        && summary.duplicate_keys > 0
+        && summary.exit_code == crate::ExitCode::Success
+    {
+        summary.exit_code = crate::ExitCode::Failed;
+    }
+    if let Some(run) = run {
+        ctx.state.finish_run(run, &summary)?;
+    }
     Ok(summary)
 }
 
-/// Reads the source, batches, delivers and records. Returns whether the source was read to its end.
+/// Reads the source into the staging area, then delivers and records what it holds. Returns
+/// whether the source was read to its end and everything settled (no error, no stop).
 async fn pump<S, K>(
     ctx: &mut RunContext<'_>,
     summary: &mut Summary,
@@ -321,90 +451,206 @@ async fn pump<S, K>(
     sink: &K,
     skip_unchanged: bool,
     highest: &mut Option<DateTime>,
+    run: Option<RunId>,
 ) -> Result<bool, Error>
 where
     S: Stream<Item = Result<SourceRecord, BoxError>>,
     K: Sink,
 {
+    let mut staging = Staging::new(ctx.job.duplicate_keys)?;
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let read = read(ctx, summary, source, &mut staging, highest, run, &mut beat).await?;
+    let (losers, shared) = staging.losers()?;
+    summary.duplicate_keys = shared;
+    for loser in losers {
+        let reason = format!("shares key {} with {}", loser.key, loser.winner);
+        summary.reject_as(DUPLICATE_KEY, loser.id, reason);
+    }
+    match read {
+        // Nothing is sent after a stop: the run's read-from point stays unsettled, so the next
+        // run reads it all again.
+        Read::Stopped => Ok(false),
+        // What was read before a source error is still delivered and recorded.
+        Read::Aborted => {
+            deliver(ctx, summary, &staging, sink, skip_unchanged, run, &mut beat).await?;
+            Ok(false)
+        }
+        Read::Done => deliver(ctx, summary, &staging, sink, skip_unchanged, run, &mut beat).await,
+    }
+}
+
+/// How the read phase ended.
+enum Read {
+    /// The source was read to its end.
+    Done,
+    /// The source failed (see [`Summary::aborted`]).
+    Aborted,
+    /// A stop was requested.
+    Stopped,
+}
+
+/// The read phase. Returns whether the source was read to its end.
+async fn read<S>(
+    ctx: &mut RunContext<'_>,
+    summary: &mut Summary,
+    source: S,
+    staging: &mut Staging,
+    highest: &mut Option<DateTime>,
+    run: Option<RunId>,
+    beat: &mut tokio::time::Interval,
+) -> Result<Read, Error>
+where
+    S: Stream<Item = Result<SourceRecord, BoxError>>,
+{
+    let job = ctx.job;
+    let mut source = pin!(source);
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = ctx.stop.requested() => {
+                stopped(ctx, summary);
+                return Ok(Read::Stopped);
+            }
+            _ = beat.tick() => {
+                if let Some(run) = run {
+                    ctx.state.heartbeat(run)?;
+                }
+                continue;
+            }
+            next = source.next() => next,
+        };
+        match next {
+            None => return Ok(Read::Done),
+            Some(Err(e)) => {
+                let reason = Error::Source(e).one_line();
+                tracing::error!(job = %job.name, "{reason}");
+                summary.aborted = Some(reason);
+                return Ok(Read::Aborted);
+            }
+            Some(Ok(record)) => {
+                summary.read += 1;
+                if let Some(ts) = record.watermark {
+                    *highest = Some(highest.map_or(ts, |h| h.max(ts)));
+                }
+                match record.verdict {
+                    Verdict::Reject(reason) => summary.reject(record.id, reason),
+                    Verdict::Skip(reason) => summary.skip(&reason, 1),
+                    Verdict::Send(items) => {
+                        for item in items {
+                            staging.offer(&record.id, record.watermark, item)?;
+                        }
+                    }
+                }
+            }
+        }
+        ctx.progress.update(summary);
+    }
+}
+
+fn stopped(ctx: &RunContext<'_>, summary: &mut Summary) {
+    if summary.stopped_by.is_none() {
+        let by = ctx.stop.reason().unwrap_or("a stop request");
+        tracing::warn!(job = %ctx.job.name, "stopped by {by}: no new batches");
+        summary.stopped_by = Some(by.to_owned());
+    }
+}
+
+/// The delivery phase: batches from the staging area, up to `job.concurrency` in flight, each
+/// recorded as it finishes. Returns whether everything was delivered or parked (no stop).
+async fn deliver<K: Sink>(
+    ctx: &mut RunContext<'_>,
+    summary: &mut Summary,
+    staging: &Staging,
+    sink: &K,
+    skip_unchanged: bool,
+    run: Option<RunId>,
+    beat: &mut tokio::time::Interval,
+) -> Result<bool, Error> {
     let job = ctx.job;
     let state = ctx.state;
     let dry_run = ctx.dry_run;
     let batch_size = job.batch_size.max(1);
     let concurrency = job.concurrency.max(1);
-
-    let mut source = pin!(source.fuse());
-    let mut source_done = false;
-    let mut building: Vec<Item> = Vec::with_capacity(batch_size);
-    let mut waiting: Option<Vec<Item>> = None;
+    let stop = ctx.stop.clone();
+    let mut position = 0;
+    let mut exhausted = false;
     let mut in_flight = FuturesUnordered::new();
-    let launch = |batch: Vec<Item>| async move {
-        if dry_run {
-            print_dry_run(&batch)
-        } else {
-            deliver_with_retries(sink, batch, &job.retry, &job.name).await
+    let launch = |batch: Vec<Item>| {
+        let stop = stop.clone();
+        async move {
+            if dry_run {
+                print_dry_run(&batch)
+            } else {
+                deliver_with_retries(sink, batch, &job.retry, &job.name, &stop).await
+            }
         }
     };
-
     loop {
-        // Hand full batches to free delivery slots; flush the last partial batch at the end.
-        if waiting.is_none()
-            && (building.len() >= batch_size || (source_done && !building.is_empty()))
-        {
-            waiting = Some(std::mem::replace(
-                &mut building,
-                Vec::with_capacity(batch_size),
-            ));
+        let stopping = ctx.stop.is_requested();
+        if stopping {
+            stopped(ctx, summary);
         }
-        if in_flight.len() < concurrency
-            && let Some(batch) = waiting.take()
-        {
-            in_flight.push(launch(batch));
+        if !stopping && !exhausted && in_flight.len() < concurrency {
+            let batch = next_batch(
+                state,
+                &job.name,
+                staging,
+                &mut position,
+                batch_size,
+                skip_unchanged,
+                summary,
+            )?;
+            if batch.is_empty() {
+                exhausted = true;
+            } else {
+                in_flight.push(launch(batch));
+            }
+            ctx.progress.update(summary);
             continue;
         }
-        if source_done && in_flight.is_empty() && waiting.is_none() && building.is_empty() {
-            break;
+        if in_flight.is_empty() {
+            return Ok(!stopping);
         }
-        let can_read = !source_done && waiting.is_none();
         tokio::select! {
             biased;
-            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
-                record(state, &job.name, summary, done)?;
+            Some(done) = in_flight.next() => record(state, &job.name, summary, done)?,
+            _ = stop.requested(), if !stopping => {}
+            _ = beat.tick() => {
+                if let Some(run) = run {
+                    state.heartbeat(run)?;
+                }
             }
-            next = source.next(), if can_read => match next {
-                None => source_done = true,
-                Some(Err(e)) => {
-                    let reason = Error::Source(e).one_line();
-                    tracing::error!(job = %job.name, "{reason}");
-                    summary.aborted = Some(reason);
-                    source_done = true;
-                    // Deliver what was already read; the watermark stays where it was.
-                }
-                Some(Ok(record)) => {
-                    summary.read += 1;
-                    if let Some(ts) = record.watermark {
-                        *highest = Some(highest.map_or(ts, |h| h.max(ts)));
-                    }
-                    match record.verdict {
-                        Verdict::Reject(reason) => summary.reject(record.id, reason),
-                        Verdict::Skip(reason) => summary.skip(&reason, 1),
-                        Verdict::Send(items) => {
-                            for item in items {
-                                if skip_unchanged
-                                    && state.snapshot(&job.name, &item.key)?.as_ref() == Some(&item.fields)
-                                {
-                                    summary.skip(crate::summary::UNCHANGED, 1);
-                                } else {
-                                    building.push(item);
-                                }
-                            }
-                        }
-                    }
-                }
-            },
         }
         ctx.progress.update(summary);
     }
-    Ok(summary.aborted.is_none())
+}
+
+/// The next batch to send: staged items after `position`, unchanged ones skipped (and counted).
+fn next_batch(
+    state: &StateStore,
+    job: &str,
+    staging: &Staging,
+    position: &mut i64,
+    batch_size: usize,
+    skip_unchanged: bool,
+    summary: &mut Summary,
+) -> Result<Vec<Item>, Error> {
+    let mut batch = Vec::with_capacity(batch_size);
+    while batch.len() < batch_size {
+        let items = staging.next(position, batch_size - batch.len())?;
+        if items.is_empty() {
+            break;
+        }
+        for item in items {
+            if skip_unchanged && state.snapshot(job, &item.key)?.as_ref() == Some(&item.fields) {
+                summary.skip(crate::summary::UNCHANGED, 1);
+            } else {
+                batch.push(item);
+            }
+        }
+    }
+    Ok(batch)
 }
 
 fn record(

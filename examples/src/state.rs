@@ -5,9 +5,17 @@
 //! - `snapshots`: the last payload delivered per key, for "send only what changed";
 //! - `failed`: records that still failed after every retry (the "incomplete executions"), with the
 //!   payload to replay, the last error and the attempt count;
-//! - `runs`: a log of every run with its counts;
+//! - `runs`: the run log. A row is written when a run starts (`running`, with where it reads
+//!   from and which process runs it) and ends as `completed`, `failed` or `interrupted`, with its
+//!   counts and full summary. A `running` row whose process is gone (killed) reads as
+//!   `interrupted` (see [`crate::process`]); the next run marks it so;
 //! - `report_rows`: how many rows of each delivery report a job has already read (Splio Datahub
-//!   reports, which can grow during the day).
+//!   reports, which can grow during the day);
+//! - `contributions`: amounts that parts of source records contribute to a target (a receipt
+//!   row's payment of an invoice), replaced per source record.
+//!
+//! The schema has a version (`PRAGMA user_version`, [`SCHEMA_VERSION`]); [`StateStore::open`]
+//! migrates older files in place, and [`StateStore::open_read_only`] reads them as they are.
 //!
 //! Every method takes `&self` (a mutex guards the connection), so the store can be shared by the
 //! pipeline stages of one run.
@@ -16,17 +24,20 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use jiff::civil::DateTime;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rust_decimal::Decimal;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::Item;
-use crate::summary::Summary;
+use crate::process::{Liveness, ProcessId, STALE_AFTER};
+use crate::summary::{Mode, RunStatus, Summary};
 
 /// Errors of the state store (SQLite).
 pub type StateError = rusqlite::Error;
 
 /// A record parked after its last failed attempt.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailedRecord {
     /// The record's key (for Smaily: the email address).
     pub key: String,
@@ -52,10 +63,65 @@ impl FailedRecord {
     }
 }
 
+/// A run's row in the run log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunId(i64);
+
+/// What [`StateStore::begin_run`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Begun {
+    /// The run's row was written.
+    Started(RunId),
+    /// Another process is still running the job: nothing was written.
+    AlreadyRunning(Box<RunRecord>),
+    /// The store is read-only (dry run): nothing was written.
+    ReadOnly,
+}
+
+/// One run of the run log, as `--status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// The row's id (runs are numbered in the order they started).
+    pub id: i64,
+    /// `run`, `replay_failed` or `discard_failed`.
+    pub mode: String,
+    /// How it ended; `running` only while its process is alive (a row whose process is gone
+    /// reads as `interrupted`).
+    pub status: RunStatus,
+    /// When it started (UTC, RFC 3339).
+    pub started_at: String,
+    /// When it ended (UTC); absent while running and for a run whose process was killed.
+    pub finished_at: Option<String>,
+    /// How long it took (seconds), when it ended.
+    pub elapsed_secs: Option<f64>,
+    /// Where it read its source from (incremental sources).
+    pub read_from: Option<String>,
+    /// Source records read.
+    pub read: u64,
+    /// Records filtered.
+    pub filtered: u64,
+    /// Records delivered.
+    pub delivered: u64,
+    /// Records parked as failed.
+    pub failed: u64,
+    /// Records skipped.
+    pub skipped: u64,
+    /// Delivery requests.
+    pub requests: u64,
+    /// Why it failed or was interrupted.
+    pub aborted: Option<String>,
+    /// The process that ran it: pid and host name.
+    pub process: Option<String>,
+    /// The id of the later completed run that read everything this unfinished run had started
+    /// (its range is settled), if any.
+    pub resumed_by: Option<i64>,
+}
+
 /// The SQLite-backed state of all jobs in one file.
 pub struct StateStore {
     conn: Mutex<Connection>,
     read_only: bool,
+    process: ProcessId,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -66,52 +132,112 @@ impl std::fmt::Debug for StateStore {
     }
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS watermarks (
-    job TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS snapshots (
-    job TEXT NOT NULL,
-    key TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    sent_at TEXT NOT NULL,
-    PRIMARY KEY (job, key)
-);
-CREATE TABLE IF NOT EXISTS failed (
-    job TEXT NOT NULL,
-    key TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    error TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    first_failed_at TEXT NOT NULL,
-    last_failed_at TEXT NOT NULL,
-    PRIMARY KEY (job, key)
-);
-CREATE TABLE IF NOT EXISTS runs (
+/// The schema version this code writes (`PRAGMA user_version`). Version 0 is the schema before
+/// run rows were written at the start of a run; [`StateStore::open`] migrates it.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The tables of [`SCHEMA_VERSION`], by name.
+const TABLES: &[(&str, &str)] = &[
+    (
+        "watermarks",
+        "CREATE TABLE IF NOT EXISTS watermarks (
+            job TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+    ),
+    (
+        "snapshots",
+        "CREATE TABLE IF NOT EXISTS snapshots (
+            job TEXT NOT NULL,
+            key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (job, key)
+        )",
+    ),
+    (
+        "failed",
+        "CREATE TABLE IF NOT EXISTS failed (
+            job TEXT NOT NULL,
+            key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            error TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            first_failed_at TEXT NOT NULL,
+            last_failed_at TEXT NOT NULL,
+            PRIMARY KEY (job, key)
+        )",
+    ),
+    ("runs", RUNS),
+    (
+        "report_rows",
+        "CREATE TABLE IF NOT EXISTS report_rows (
+            job TEXT NOT NULL,
+            name TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (job, name)
+        )",
+    ),
+    (
+        "contributions",
+        "CREATE TABLE IF NOT EXISTS contributions (
+            job TEXT NOT NULL,
+            source TEXT NOT NULL,
+            part TEXT NOT NULL,
+            target TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            source_ts TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (job, source, part)
+        )",
+    ),
+];
+
+const RUNS: &str = "CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     job TEXT NOT NULL,
     mode TEXT NOT NULL,
+    status TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    read INTEGER NOT NULL,
-    filtered INTEGER NOT NULL,
-    delivered INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
-    skipped INTEGER NOT NULL,
-    requests INTEGER NOT NULL,
+    finished_at TEXT,
+    heartbeat_at TEXT,
+    read_from TEXT,
+    pid INTEGER,
+    host TEXT,
+    process_started TEXT,
+    read INTEGER NOT NULL DEFAULT 0,
+    filtered INTEGER NOT NULL DEFAULT 0,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0,
     aborted TEXT,
-    summary TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS report_rows (
-    job TEXT NOT NULL,
-    name TEXT NOT NULL,
-    rows INTEGER NOT NULL,
-    read_at TEXT NOT NULL,
-    PRIMARY KEY (job, name)
-);
+    settled_by INTEGER,
+    summary TEXT
+)";
+
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job, id);
+CREATE INDEX IF NOT EXISTS contributions_by_target ON contributions (job, target);
 ";
+
+/// A version-0 `runs` table (`{table}`) read in the version-1 shape: old rows are `completed`,
+/// or `failed` when they were aborted; their read-from point is in their summary.
+const RUNS_V0_AS_V1: &str = "SELECT id, job, mode,
+        CASE WHEN aborted IS NULL THEN 'completed' ELSE 'failed' END AS status,
+        started_at, finished_at, NULL AS heartbeat_at,
+        json_extract(summary, '$.read_from') AS read_from,
+        NULL AS pid, NULL AS host, NULL AS process_started,
+        read, filtered, delivered, failed, skipped, requests, aborted,
+        NULL AS settled_by, summary
+    FROM {table}";
+
+/// The columns of a run row, in the order [`RunRecord`]s are read.
+const RUN_COLUMNS: &str = "id, mode, status, started_at, finished_at, read_from, read, filtered,
+    delivered, failed, skipped, requests, aborted, pid, host, process_started, heartbeat_at,
+    settled_by, json_extract(summary, '$.elapsed_secs')";
 
 /// Parks a record (job, key, payload, error, attempts, time); a record parked again keeps its
 /// first time and adds up its attempts.
@@ -125,32 +251,111 @@ fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
+fn user_version(conn: &Connection) -> Result<i64, StateError> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Whether `table` in `schema` has `column`.
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, StateError> {
+    let mut stmt = conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?;
+    stmt.exists(params![table, column])
+}
+
+fn newer_schema(version: i64) -> StateError {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+        Some(format!(
+            "the state file has schema version {version}, newer than this program's \
+             ({SCHEMA_VERSION}): run a newer build"
+        )),
+    )
+}
+
+/// Brings a writable connection's schema to [`SCHEMA_VERSION`], in one transaction.
+fn migrate(conn: &mut Connection) -> Result<(), StateError> {
+    let version = user_version(conn)?;
+    if version > SCHEMA_VERSION {
+        return Err(newer_schema(version));
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    if has_column(&tx, "runs", "id")? && !has_column(&tx, "runs", "status")? {
+        tx.execute_batch("ALTER TABLE runs RENAME TO runs_v0;")?;
+        tx.execute_batch(RUNS)?;
+        tx.execute(
+            &format!(
+                "INSERT INTO runs (id, job, mode, status, started_at, finished_at, heartbeat_at,
+                    read_from, pid, host, process_started, read, filtered, delivered, failed,
+                    skipped, requests, aborted, settled_by, summary) {}",
+                RUNS_V0_AS_V1.replace("{table}", "runs_v0")
+            ),
+            [],
+        )?;
+        tx.execute_batch("DROP TABLE runs_v0;")?;
+    }
+    for (_, create) in TABLES {
+        tx.execute_batch(create)?;
+    }
+    tx.execute_batch(INDEXES)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
+}
+
+/// Makes a read-only connection to an older file read like [`SCHEMA_VERSION`], without writing
+/// to it: a missing table is an empty temporary one, and a version-0 `runs` table is seen through
+/// a temporary view in the new shape (temporary objects live in the connection's own temp
+/// schema, which shadows the file's).
+fn present_as_current(conn: &Connection) -> Result<(), StateError> {
+    let version = user_version(conn)?;
+    if version > SCHEMA_VERSION {
+        return Err(newer_schema(version));
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if has_column(conn, "runs", "id")? && !has_column(conn, "runs", "status")? {
+        conn.execute_batch(&format!(
+            "CREATE TEMP VIEW runs AS {}",
+            RUNS_V0_AS_V1.replace("{table}", "main.runs")
+        ))?;
+    }
+    for (name, create) in TABLES {
+        let exists: bool = conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?1")?
+            .exists([name])?
+            || conn
+                .prepare("SELECT 1 FROM sqlite_temp_master WHERE name = ?1")?
+                .exists([name])?;
+        if !exists {
+            conn.execute_batch(&create.replacen("CREATE TABLE", "CREATE TEMP TABLE", 1))?;
+        }
+    }
+    Ok(())
+}
+
 impl StateStore {
-    /// Opens (creating if needed) the state file at `path`.
+    /// Opens (creating if needed) the state file at `path`, migrating an older schema.
     pub fn open(path: &Path) -> Result<Self, StateError> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            read_only: false,
-        })
+        migrate(&mut conn)?;
+        Ok(Self::new(conn, false))
     }
 
     /// An empty store in memory (sandbox runs, tests).
     pub fn in_memory() -> Result<Self, StateError> {
-        let conn = Connection::open_in_memory()?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            read_only: false,
-        })
+        let mut conn = Connection::open_in_memory()?;
+        migrate(&mut conn)?;
+        Ok(Self::new(conn, false))
     }
 
-    /// Opens the file for reading only, for `--dry-run`: every write method becomes a no-op, and a
-    /// file that does not exist is not created (an empty in-memory store stands in for it).
+    /// Opens the file for reading only, for `--dry-run` and `--status`: every write method
+    /// becomes a no-op, a file that does not exist is not created (an empty in-memory store
+    /// stands in for it), and an older schema is read as it is (not migrated).
     pub fn open_read_only(path: &Path) -> Result<Self, StateError> {
         let conn = if path.exists() {
             let conn = Connection::open_with_flags(
@@ -158,16 +363,22 @@ impl StateStore {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            present_as_current(&conn)?;
             conn
         } else {
-            let conn = Connection::open_in_memory()?;
-            conn.execute_batch(SCHEMA)?;
+            let mut conn = Connection::open_in_memory()?;
+            migrate(&mut conn)?;
             conn
         };
-        Ok(Self {
+        Ok(Self::new(conn, true))
+    }
+
+    fn new(conn: Connection, read_only: bool) -> Self {
+        Self {
             conn: Mutex::new(conn),
-            read_only: true,
-        })
+            read_only,
+            process: ProcessId::current(),
+        }
     }
 
     /// Whether writes are ignored (dry run).
@@ -190,11 +401,20 @@ impl StateStore {
                 [job],
                 |row| row.get(0),
             )
-            .optional()
-            .or_else(missing_table_is_empty)?;
+            .optional()?;
         Ok(value.and_then(|v| v.parse().ok()))
     }
 
+    /// When the job's watermark was last stored (UTC, RFC 3339).
+    pub fn watermark_updated_at(&self, job: &str) -> Result<Option<String>, StateError> {
+        self.conn()
+            .query_row(
+                "SELECT updated_at FROM watermarks WHERE job = ?1",
+                [job],
+                |row| row.get(0),
+            )
+            .optional()
+    }
     /// Stores the job's watermark.
     pub fn set_watermark(&self, job: &str, value: DateTime) -> Result<(), StateError> {
         if self.read_only {
@@ -256,14 +476,10 @@ impl StateStore {
     /// The job's parked failures, oldest first.
     pub fn failed(&self, job: &str) -> Result<Vec<FailedRecord>, StateError> {
         let conn = self.conn();
-        let mut stmt = match conn.prepare(
+        let mut stmt = conn.prepare(
             "SELECT key, payload, error, attempts, first_failed_at, last_failed_at
              FROM failed WHERE job = ?1 ORDER BY first_failed_at, key",
-        ) {
-            Ok(stmt) => stmt,
-            Err(e) if is_missing_table(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
+        )?;
         let rows = stmt.query_map([job], |row| {
             let payload: String = row.get(1)?;
             Ok(FailedRecord {
@@ -284,18 +500,15 @@ impl StateStore {
             .query_row("SELECT COUNT(*) FROM failed WHERE job = ?1", [job], |row| {
                 row.get::<_, i64>(0).map(|n| n as u64)
             })
-            .or_else(|e| if is_missing_table(&e) { Ok(0) } else { Err(e) })
     }
 
     /// How many snapshots (keys delivered at least once) the job has.
     pub fn snapshot_count(&self, job: &str) -> Result<u64, StateError> {
-        self.conn()
-            .query_row(
-                "SELECT COUNT(*) FROM snapshots WHERE job = ?1",
-                [job],
-                |row| row.get::<_, i64>(0).map(|n| n as u64),
-            )
-            .or_else(|e| if is_missing_table(&e) { Ok(0) } else { Err(e) })
+        self.conn().query_row(
+            "SELECT COUNT(*) FROM snapshots WHERE job = ?1",
+            [job],
+            |row| row.get::<_, i64>(0).map(|n| n as u64),
+        )
     }
 
     /// Turns a delivered record into a parked failure, when the destination reports later that
@@ -331,7 +544,6 @@ impl StateStore {
             )
             .optional()
             .map(Option::unwrap_or_default)
-            .or_else(|e| if is_missing_table(&e) { Ok(0) } else { Err(e) })
     }
 
     /// Records that the first `rows` rows of report `name` were read.
@@ -347,20 +559,109 @@ impl StateStore {
         Ok(())
     }
 
-    /// Appends a run to the run log.
-    pub fn log_run(&self, summary: &Summary) -> Result<(), StateError> {
+    /// Writes the row of a run of `job` starting now: `running`, with where it reads from and
+    /// this process. First, rows of the job left `running` by a process that is gone are marked
+    /// `interrupted` (and so are this process's own leftovers, from a run that ended in an
+    /// error). If another process still runs the job, nothing is written and that run is
+    /// returned: two runs of one job must not overlap.
+    pub fn begin_run(
+        &self,
+        job: &str,
+        mode: Mode,
+        read_from: Option<DateTime>,
+    ) -> Result<Begun, StateError> {
+        if self.read_only {
+            return Ok(Begun::ReadOnly);
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let running: Vec<RunRow> = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE job = ?1 AND status = 'running' ORDER BY id"
+            ))?;
+            stmt.query_map([job], run_row)?.collect::<Result<_, _>>()?
+        };
+        for row in running {
+            let run = &row.run;
+            match self.liveness(&row) {
+                Liveness::Gone => {
+                    let reason = gone_reason(run);
+                    tx.execute(
+                        "UPDATE runs SET status = 'interrupted', aborted = ?2 WHERE id = ?1",
+                        params![run.id, reason],
+                    )?;
+                    tracing::warn!(job, run = run.id, started_at = %run.started_at, "{reason}");
+                }
+                Liveness::Alive | Liveness::Unknown => {
+                    return Ok(Begun::AlreadyRunning(Box::new(row.run)));
+                }
+            }
+        }
+        let at = now();
+        tx.execute(
+            "INSERT INTO runs (job, mode, status, started_at, heartbeat_at, read_from, pid, host,
+                               process_started)
+             VALUES (?1, ?2, 'running', ?3, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                job,
+                mode.as_str(),
+                at,
+                read_from.map(|r| r.to_string()),
+                self.process.pid,
+                self.process.host,
+                self.process.started,
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Begun::Started(RunId(id)))
+    }
+
+    /// Whether the process of a `running` row is alive. This process's own rows other than a
+    /// run it is doing count as gone: a run of this process that is still going is the caller.
+    fn liveness(&self, row: &RunRow) -> Liveness {
+        let Some(process) = &row.process else {
+            return Liveness::Gone;
+        };
+        if *process == self.process {
+            return Liveness::Gone;
+        }
+        match process.liveness() {
+            Liveness::Unknown if row.heartbeat_is_stale() => Liveness::Gone,
+            other => other,
+        }
+    }
+
+    /// Refreshes the heartbeat of a running run (see [`crate::process::HEARTBEAT`]).
+    pub fn heartbeat(&self, run: RunId) -> Result<(), StateError> {
+        if self.read_only {
+            return Ok(());
+        }
+        self.conn().execute(
+            "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",
+            params![run.0, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Ends a run's row with its summary: status, counts, the full summary as JSON. A completed
+    /// normal run also settles the earlier unfinished runs of its job that read from at or after
+    /// its own start point (it read everything they had started).
+    pub fn finish_run(&self, run: RunId, summary: &Summary) -> Result<(), StateError> {
         if self.read_only {
             return Ok(());
         }
         let json = serde_json::to_string(summary).unwrap_or_default();
-        self.conn().execute(
-            "INSERT INTO runs (job, mode, started_at, finished_at, read, filtered, delivered, failed,
-                               skipped, requests, aborted, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE runs SET status = ?2, finished_at = ?3, heartbeat_at = ?3, read = ?4,
+                 filtered = ?5, delivered = ?6, failed = ?7, skipped = ?8, requests = ?9,
+                 aborted = ?10, summary = ?11
+             WHERE id = ?1",
             params![
-                summary.job,
-                summary.mode.as_str(),
-                summary.started_at,
+                run.0,
+                summary.status.as_str(),
                 now(),
                 summary.read as i64,
                 summary.filtered as i64,
@@ -372,7 +673,59 @@ impl StateStore {
                 json
             ],
         )?;
-        Ok(())
+        let read_from = summary
+            .read_from
+            .as_deref()
+            .and_then(|r| r.parse::<DateTime>().ok());
+        if summary.status == RunStatus::Completed
+            && summary.mode == Mode::Run
+            && let Some(read_from) = read_from
+        {
+            for (id, from) in unsettled(&tx, &summary.job)? {
+                if id < run.0 && from >= read_from {
+                    tx.execute(
+                        "UPDATE runs SET settled_by = ?2 WHERE id = ?1",
+                        params![id, run.0],
+                    )?;
+                }
+            }
+        }
+        tx.commit()
+    }
+
+    /// The earliest read-from point of the job's normal runs that never completed and that no
+    /// later completed run has covered: where the next run must start reading at the latest,
+    /// so that nothing a killed, failed or interrupted run had started is skipped.
+    pub fn unsettled_from(&self, job: &str) -> Result<Option<DateTime>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let earliest = unsettled(&tx, job)?.into_iter().map(|(_, from)| from).min();
+        Ok(earliest)
+    }
+
+    /// The job's last `limit` runs, newest first. A `running` row whose process is gone reads as
+    /// `interrupted`.
+    pub fn runs(&self, job: &str, limit: usize) -> Result<Vec<RunRecord>, StateError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![job, limit as i64], run_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let gone =
+                    row.run.status == RunStatus::Running && self.liveness(&row) == Liveness::Gone;
+                let mut run = row.run;
+                if gone {
+                    run.aborted = Some(gone_reason(&run));
+                    run.status = RunStatus::Interrupted;
+                }
+                run
+            })
+            .collect())
     }
 
     /// The number of runs logged for the job.
@@ -381,20 +734,254 @@ impl StateStore {
             .query_row("SELECT COUNT(*) FROM runs WHERE job = ?1", [job], |row| {
                 row.get::<_, i64>(0).map(|n| n as u64)
             })
-            .or_else(|e| if is_missing_table(&e) { Ok(0) } else { Err(e) })
+    }
+
+    /// Removes parked records on purpose (they will not be replayed), and logs it in the run
+    /// log as a `discard_failed` run whose summary lists them. Returns the records removed;
+    /// keys that are not parked are left out. Nothing is logged when none was.
+    pub fn discard_failed(
+        &self,
+        job: &str,
+        keys: &[String],
+    ) -> Result<Vec<FailedRecord>, StateError> {
+        if self.read_only {
+            return Ok(Vec::new());
+        }
+        let parked = self.failed(job)?;
+        let discarded: Vec<FailedRecord> = parked
+            .into_iter()
+            .filter(|f| keys.contains(&f.key))
+            .collect();
+        if discarded.is_empty() {
+            return Ok(discarded);
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for record in &discarded {
+            tx.execute(
+                "DELETE FROM failed WHERE job = ?1 AND key = ?2",
+                params![job, record.key],
+            )?;
+        }
+        let at = now();
+        let summary = serde_json::json!({
+            "job": job,
+            "mode": Mode::DiscardFailed,
+            "status": RunStatus::Completed,
+            "started_at": at,
+            "elapsed_secs": 0.0,
+            "discarded": discarded,
+        });
+        tx.execute(
+            "INSERT INTO runs (job, mode, status, started_at, finished_at, heartbeat_at, pid,
+                               host, process_started, summary)
+             VALUES (?1, ?2, 'completed', ?3, ?3, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                job,
+                Mode::DiscardFailed.as_str(),
+                at,
+                self.process.pid,
+                self.process.host,
+                self.process.started,
+                summary.to_string(),
+            ],
+        )?;
+        tx.commit()?;
+        Ok(discarded)
+    }
+
+    /// What source record `source` contributes, part by part: `(part, target, amount)`.
+    pub fn contributions_of(
+        &self,
+        job: &str,
+        source: &str,
+    ) -> Result<Vec<(String, String, Decimal)>, StateError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT part, target, amount FROM contributions WHERE job = ?1 AND source = ?2
+             ORDER BY part",
+        )?;
+        let rows = stmt.query_map([job, source], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?))
+        })?;
+        rows.map(|r| r.map(|(part, target, amount)| (part, target, decimal(&amount))))
+            .collect()
+    }
+
+    /// What is contributed to `target`, source by source: `(source, amount)`.
+    pub fn contributions_to(
+        &self,
+        job: &str,
+        target: &str,
+    ) -> Result<Vec<(String, Decimal)>, StateError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT source, amount FROM contributions WHERE job = ?1 AND target = ?2",
+        )?;
+        let rows = stmt.query_map([job, target], |row| {
+            Ok((row.get(0)?, row.get::<_, String>(1)?))
+        })?;
+        rows.map(|r| r.map(|(source, amount)| (source, decimal(&amount))))
+            .collect()
+    }
+
+    /// Replaces everything `source` contributes with `parts` (`(part, target, amount)`; empty
+    /// removes it), with the source record's change time for [`Self::prune_contributions`].
+    /// Several sources are replaced in one transaction.
+    pub fn replace_contributions<'a>(
+        &self,
+        job: &str,
+        sources: impl IntoIterator<Item = (&'a str, Option<DateTime>, &'a [(String, String, Decimal)])>,
+    ) -> Result<(), StateError> {
+        if self.read_only {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now();
+        {
+            let mut clear =
+                tx.prepare_cached("DELETE FROM contributions WHERE job = ?1 AND source = ?2")?;
+            let mut add = tx.prepare_cached(
+                "INSERT INTO contributions (job, source, part, target, amount, source_ts, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (job, source, part) DO UPDATE SET target = excluded.target,
+                     amount = excluded.amount, source_ts = excluded.source_ts,
+                     updated_at = excluded.updated_at",
+            )?;
+            for (source, ts, parts) in sources {
+                clear.execute(params![job, source])?;
+                let ts = ts.map(sortable);
+                for (part, target, amount) in parts {
+                    add.execute(params![
+                        job,
+                        source,
+                        part,
+                        target,
+                        amount.to_string(),
+                        ts,
+                        at
+                    ])?;
+                }
+            }
+        }
+        tx.commit()
+    }
+
+    /// Removes the contributions of source records last changed before `before`; returns how
+    /// many parts were removed.
+    pub fn prune_contributions(&self, job: &str, before: DateTime) -> Result<u64, StateError> {
+        if self.read_only {
+            return Ok(0);
+        }
+        let removed = self.conn().execute(
+            "DELETE FROM contributions WHERE job = ?1 AND source_ts < ?2",
+            params![job, sortable(before)],
+        )?;
+        Ok(removed as u64)
     }
 }
 
-fn is_missing_table(e: &rusqlite::Error) -> bool {
-    e.to_string().contains("no such table")
+/// A civil date-time as text that sorts like the date-time (fixed width, for years 0–9999).
+fn sortable(at: DateTime) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.f").to_string()
 }
 
-fn missing_table_is_empty<T>(e: rusqlite::Error) -> Result<Option<T>, rusqlite::Error> {
-    if is_missing_table(&e) {
-        Ok(None)
-    } else {
-        Err(e)
+fn decimal(text: &str) -> Decimal {
+    text.parse().unwrap_or_default()
+}
+
+/// The job's unfinished, unsettled normal runs with a read-from point: `(id, read_from)`.
+fn unsettled(tx: &Transaction<'_>, job: &str) -> Result<Vec<(i64, DateTime)>, StateError> {
+    let mut stmt = tx.prepare(
+        "SELECT id, read_from FROM runs
+         WHERE job = ?1 AND mode = 'run' AND status <> 'completed' AND settled_by IS NULL
+             AND read_from IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([job], |row| Ok((row.get(0)?, row.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, from) = row?;
+        if let Ok(from) = from.parse() {
+            out.push((id, from));
+        }
     }
+    Ok(out)
+}
+
+/// A run row as read, with what judging a running one needs.
+struct RunRow {
+    run: RunRecord,
+    /// The process that wrote it.
+    process: Option<ProcessId>,
+    /// Its last sign of life.
+    heartbeat_at: Option<String>,
+}
+
+impl RunRow {
+    fn heartbeat_is_stale(&self) -> bool {
+        let beat = self.heartbeat_at.as_deref().unwrap_or(&self.run.started_at);
+        match beat.parse::<jiff::Timestamp>() {
+            Ok(beat) => {
+                jiff::Timestamp::now().duration_since(beat).as_secs_f64()
+                    > STALE_AFTER.as_secs_f64()
+            }
+            Err(_) => true,
+        }
+    }
+}
+
+/// A run row, selected as [`RUN_COLUMNS`].
+fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let count = |i: usize| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
+    let status: String = row.get(2)?;
+    let started_at: String = row.get(3)?;
+    let finished_at: Option<String> = row.get(4)?;
+    let pid: Option<u32> = row.get(13)?;
+    let host: Option<String> = row.get(14)?;
+    let process = pid.zip(host).map(|(pid, host)| ProcessId {
+        pid,
+        host,
+        started: row.get(15).ok().flatten(),
+    });
+    let elapsed_secs = row.get::<_, Option<f64>>(18)?.or_else(|| {
+        let start: jiff::Timestamp = started_at.parse().ok()?;
+        let end: jiff::Timestamp = finished_at.as_deref()?.parse().ok()?;
+        Some(end.duration_since(start).as_secs_f64())
+    });
+    let run = RunRecord {
+        id: row.get(0)?,
+        mode: row.get(1)?,
+        status: RunStatus::parse(&status),
+        started_at,
+        finished_at,
+        elapsed_secs,
+        read_from: row.get(5)?,
+        read: count(6)?,
+        filtered: count(7)?,
+        delivered: count(8)?,
+        failed: count(9)?,
+        skipped: count(10)?,
+        requests: count(11)?,
+        aborted: row.get(12)?,
+        process: process.as_ref().map(|p| {
+            let name = p.host.split('/').next().unwrap_or(&p.host);
+            format!("pid {} on {name}", p.pid)
+        }),
+        resumed_by: row.get(17)?,
+    };
+    Ok(RunRow {
+        run,
+        process,
+        heartbeat_at: row.get(16)?,
+    })
+}
+
+fn gone_reason(run: &RunRecord) -> String {
+    format!(
+        "the process that ran it ({}) is gone: killed, or its host restarted",
+        run.process.as_deref().unwrap_or("unknown")
+    )
 }
 
 #[cfg(test)]

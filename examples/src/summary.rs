@@ -24,6 +24,8 @@ pub enum Mode {
     DryRun,
     /// `--replay-failed`: send the parked failures again.
     ReplayFailed,
+    /// `--discard-failed`: parked records removed on purpose (logged, never a source read).
+    DiscardFailed,
 }
 
 impl Mode {
@@ -33,9 +35,52 @@ impl Mode {
             Mode::Run => "run",
             Mode::DryRun => "dry_run",
             Mode::ReplayFailed => "replay_failed",
+            Mode::DiscardFailed => "discard_failed",
         }
     }
 }
+
+/// How a run ended, as the run log and `--status` show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still going (its process is alive).
+    Running,
+    /// The source was read to its end and every record settled (delivered, filtered, skipped
+    /// or parked).
+    Completed,
+    /// Stopped by an error before the end (the source or the state file failed).
+    Failed,
+    /// Stopped before the end by a signal, or its process was killed: the next run resumes
+    /// from where it started reading.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The name stored in the run log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Reads a stored name (an unknown one reads as failed).
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "running" => RunStatus::Running,
+            "completed" => RunStatus::Completed,
+            "interrupted" => RunStatus::Interrupted,
+            _ => RunStatus::Failed,
+        }
+    }
+}
+
+/// The filter reason kind of records that lose to another record with the same key (see
+/// [`crate::config::DuplicateKeys`]); each one's reason is `shares key <key> with <id>`.
+pub const DUPLICATE_KEY: &str = "duplicate key";
 
 /// A source record the sync did not send, and why (the template's filter, made visible).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,6 +109,8 @@ pub struct Summary {
     pub job: String,
     /// What kind of run this was.
     pub mode: Mode,
+    /// How it ended: `completed`, `failed` (see `aborted`) or `interrupted` (see `stopped_by`).
+    pub status: RunStatus,
     /// When the run started (UTC, RFC 3339).
     pub started_at: String,
     /// Wall-clock seconds.
@@ -99,6 +146,11 @@ pub struct Summary {
     pub parked_total: u64,
     /// Why the run stopped early, if it did.
     pub aborted: Option<String>,
+    /// The signal that stopped the run early (`SIGTERM`, `SIGINT`), if one did.
+    pub stopped_by: Option<String>,
+    /// Keys shared by several records of this run: one record per key was delivered, the
+    /// others are filtered as [`DUPLICATE_KEY`] (or all of them, with `duplicate_keys = "fail"`).
+    pub duplicate_keys: u64,
     /// The process's peak resident memory so far, in KiB (Linux `VmHWM`; absent elsewhere).
     pub peak_memory_kib: Option<u64>,
     /// The process exit code this run maps to.
@@ -111,6 +163,7 @@ impl Summary {
         Self {
             job: job.to_owned(),
             mode,
+            status: RunStatus::Completed,
             started_at: jiff::Timestamp::now().to_string(),
             elapsed_secs: 0.0,
             read_from: None,
@@ -128,6 +181,8 @@ impl Summary {
             failures: Vec::new(),
             parked_total: 0,
             aborted: None,
+            stopped_by: None,
+            duplicate_keys: 0,
             peak_memory_kib: None,
             exit_code: ExitCode::Success,
         }
@@ -142,17 +197,21 @@ impl Summary {
         *self.skipped_by_reason.entry(reason.to_owned()).or_default() += count;
     }
 
-    /// Counts a filtered record.
+    /// Counts a filtered record, grouped by its reason's kind (the part before any `:`).
     pub fn reject(&mut self, id: String, reason: String) {
-        self.filtered += 1;
-        // Group by the reason's kind (the part before any quoted value).
         let kind = reason
             .split(':')
             .next()
             .unwrap_or(&reason)
             .trim()
             .to_owned();
-        *self.filtered_by_reason.entry(kind).or_default() += 1;
+        self.reject_as(&kind, id, reason);
+    }
+
+    /// Counts a filtered record under the reason kind `kind`.
+    pub fn reject_as(&mut self, kind: &str, id: String, reason: String) {
+        self.filtered += 1;
+        *self.filtered_by_reason.entry(kind.to_owned()).or_default() += 1;
         if self.rejections.len() < MAX_LISTED {
             self.rejections.push(Rejection { id, reason });
         }
@@ -170,11 +229,21 @@ impl Summary {
         }
     }
 
-    /// Fills in the exit code from the counts: 1 if anything failed or the run was aborted.
+    /// Fills in the status and exit code: 3 if it was interrupted, 1 if anything failed or the
+    /// run was aborted.
     pub fn finish(&mut self, elapsed: Duration) {
         self.elapsed_secs = elapsed.as_secs_f64();
         self.peak_memory_kib = peak_memory_kib();
-        self.exit_code = if self.failed > 0 || self.aborted.is_some() {
+        self.status = if self.stopped_by.is_some() {
+            RunStatus::Interrupted
+        } else if self.aborted.is_some() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Completed
+        };
+        self.exit_code = if self.status == RunStatus::Interrupted {
+            ExitCode::Interrupted
+        } else if self.failed > 0 || self.aborted.is_some() {
             ExitCode::Failed
         } else {
             ExitCode::Success
@@ -269,6 +338,12 @@ impl Summary {
         }
         if let Some(reason) = &self.aborted {
             let _ = writeln!(out, "\n  ABORTED: {reason}");
+        }
+        if let Some(signal) = &self.stopped_by {
+            let _ = writeln!(
+                out,
+                "\n  INTERRUPTED by {signal}: the batches in flight were settled; the next run resumes the rest."
+            );
         }
         out
     }

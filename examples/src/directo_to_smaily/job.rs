@@ -217,6 +217,7 @@ pub async fn run_once(
             Some(read_from)
         },
         progress: args.progress(),
+        stop: crate::Stop::process(),
     };
     let mut summary = if args.replay_failed {
         crate::replay_failed(ctx, &sink).await?
@@ -349,6 +350,9 @@ pub async fn main(args: CommonArgs) -> crate::ExitCode {
         Ok(ok) => ok,
         Err(e) => return report(&args, e),
     };
+    if let Some(code) = crate::cli::inspect(&args, &config.job, &state) {
+        return code;
+    }
     let (sandbox, endpoints) = if args.sandbox {
         match Sandbox::start(SANDBOX_CUSTOMERS, &config).await {
             Ok((sandbox, endpoints)) => (Some(sandbox), endpoints),

@@ -371,6 +371,7 @@ pub async fn run_once(
         force: args.force,
         read_from: (!args.replay_failed).then_some(read_from),
         progress: args.progress(),
+        stop: crate::Stop::process(),
     };
     if args.replay_failed {
         return crate::replay_failed(ctx, &sink).await;
@@ -435,9 +436,15 @@ pub async fn sandbox_directo_fake(tz: &TimeZone) -> directo_client::fake::FakeDi
 
 /// The whole subcommand: config → clients (or the sandbox) → runs → exit code.
 pub async fn main(args: CommonArgs) -> ExitCode {
+    let (config, state) =
+        match Config::load(args.config.as_deref()).and_then(|c| Ok((c, args.open_state()?))) {
+            Ok(ok) => ok,
+            Err(e) => return report(args.json, &e),
+        };
+    if let Some(code) = crate::cli::inspect(&args, &config.job, &state) {
+        return code;
+    }
     let setup = async {
-        let config = Config::load(args.config.as_deref())?;
-        let state = args.open_state()?;
         let tz = config.time_zone()?;
         let (fakes, directo, messaging) = if args.sandbox {
             let directo_fake = sandbox_directo_fake(&tz).await;
@@ -452,9 +459,9 @@ pub async fn main(args: CommonArgs) -> ExitCode {
             // Wrong credentials are a configuration error, not every order parked.
             messaging.account_info().await.map_err(client_error)?;
         }
-        Ok::<_, Error>((config, state, fakes, directo, messaging))
+        Ok::<_, Error>((fakes, directo, messaging))
     };
-    let (config, state, fakes, directo, messaging) = match setup.await {
+    let (fakes, directo, messaging) = match setup.await {
         Ok(ok) => ok,
         Err(e) => return report(args.json, &e),
     };

@@ -373,6 +373,7 @@ pub async fn run_push(
         force: args.force,
         read_from: None,
         progress: args.progress(),
+        stop: crate::Stop::process(),
     };
     let records =
         |prepared: Vec<crate::SourceRecord>| futures::stream::iter(prepared.into_iter().map(Ok));
@@ -472,9 +473,16 @@ pub async fn main(cli: Cli) -> ExitCode {
         } => (Push::Contacts, file, None, common),
         other => return oneshot::main(other).await,
     };
+    let (config, state) = match Config::load(common.config.as_deref(), &push.job_name())
+        .and_then(|config| Ok((config, common.open_state()?)))
+    {
+        Ok(ok) => ok,
+        Err(e) => return report(common.json, &e),
+    };
+    if let Some(code) = crate::cli::inspect(&common, &config.job, &state) {
+        return code;
+    }
     let setup = async {
-        let config = Config::load(common.config.as_deref(), &push.job_name())?;
-        let state = common.open_state()?;
         let (fake, client) = if common.sandbox {
             let (fake, client) = sandbox(&config.messaging).await?;
             (Some(fake), client)
@@ -485,9 +493,9 @@ pub async fn main(cli: Cli) -> ExitCode {
             // Wrong credentials are a configuration error, not thousands of parked records.
             client.account_info().await.map_err(client_error)?;
         }
-        Ok::<_, Error>((config, state, fake, client))
+        Ok::<_, Error>((fake, client))
     };
-    let (config, state, fake, client) = match setup.await {
+    let (fake, client) = match setup.await {
         Ok(ok) => ok,
         Err(e) => return report(common.json, &e),
     };

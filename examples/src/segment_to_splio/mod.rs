@@ -475,6 +475,7 @@ pub async fn run_once(
         force: args.force,
         read_from,
         progress: args.progress(),
+        stop: crate::Stop::process(),
     };
     let records = source.map(|record| {
         let mut record = record?;
@@ -605,6 +606,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         };
         let config = Config::load(args.config.as_deref(), job_name)?;
         let state = args.open_state()?;
+        if let Some(code) = crate::cli::inspect(&args, &config.job, &state) {
+            return Ok(Err(code));
+        }
         let (directo_fake, directo) = match (cli.source, args.sandbox) {
             (SourceKind::Csv, _) => (None, None),
             (SourceKind::Directo, false) => (None, Some(directo_from_env(&config.directo)?)),
@@ -660,10 +664,11 @@ pub async fn main(cli: Cli) -> ExitCode {
             sftp,
             directo,
         };
-        Ok::<_, Error>((config, state, fake, directo_fake, endpoints))
+        Ok::<_, Error>(Ok((config, state, fake, directo_fake, endpoints)))
     };
     let (config, state, fake, _directo_fake, endpoints) = match setup.await {
-        Ok(ok) => ok,
+        Ok(Ok(ok)) => ok,
+        Ok(Err(code)) => return code,
         Err(e) => return crate::messaging::report(args.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");

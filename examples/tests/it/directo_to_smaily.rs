@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::sync_bin::{self, stderr};
+use common::sync_bin::{self, send_signal, stderr, wait_until};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -26,13 +26,18 @@ struct World {
 
 impl World {
     async fn start(customers: usize) -> World {
+        World::start_spread(customers, 600).await
+    }
+
+    /// `customers` demo customers changed within the last `spread_minutes`.
+    async fn start_spread(customers: usize, spread_minutes: i64) -> World {
         let directo = FakeDirecto::start().await;
         let now = jiff::Timestamp::now()
             .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
             .datetime();
         sync_examples::directo_to_smaily::directo::seed(
             &directo,
-            &demo::customers(customers, now, 600),
+            &demo::customers(customers, now, spread_minutes),
         );
         let smaily = FakeSmaily::start().await;
         let smaily_url = smaily.base_url();
@@ -380,19 +385,359 @@ async fn unsubscribe_closed_and_all_addresses_when_configured() {
 }
 
 #[tokio::test]
-async fn every_repeats_the_run_until_stopped() {
+async fn every_repeats_the_run_until_ctrl_c_between_runs() {
     let world = World::start(20).await;
-    let mut child = world
-        .command(&["--every", "50ms"])
-        .stderr(std::process::Stdio::null())
+    let child = world
+        .command(&["--every", "10s"])
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert!(child.try_wait().unwrap().is_none(), "still running");
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    let state = sync_examples::StateStore::open(&world.state()).unwrap();
-    let runs = state.run_count("directo-to-smaily").unwrap();
-    assert!(runs >= 2, "{runs} runs");
+    let state = world.state();
+    wait_until(40, "a second run", || run_count(&state) >= 2).await;
+    send_signal(child.id().unwrap(), "INT");
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("stopped"), "{}", stderr(&output));
     assert_eq!(world.smaily.subscriber_count(), demo::deliverable(20));
+}
+
+/// How many runs the state file logged for the job (0 while it does not exist).
+fn run_count(state: &Path) -> u64 {
+    if !state.exists() {
+        return 0;
+    }
+    let state = sync_examples::StateStore::open_read_only(state).unwrap();
+    state.run_count("directo-to-smaily").unwrap_or(0)
+}
+
+#[tokio::test]
+async fn every_below_ten_seconds_is_refused() {
+    let world = World::start(5).await;
+    for every in ["0s", "50ms", "9s"] {
+        let (code, _, output) = world.run(&["--every", every]).await;
+        assert_eq!(code, 2, "--every {every}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains("at least 10s"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(world.smaily.subscriber_count(), 0);
+}
+
+/// The `--status --json` view of the state file.
+async fn status(world: &World) -> Value {
+    let (code, status, output) = world.run(&["--status", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    status
+}
+
+#[tokio::test]
+async fn a_first_load_killed_mid_way_is_resumed_by_the_next_plain_run() {
+    // Customers changed over the last 30 days; the first load asks for all of them.
+    let world = World::start_spread(2000, 30 * 24 * 60).await;
+    let config = world.config("batch_size = 50\nconcurrency = 2");
+    let config = config.to_str().unwrap();
+    world.smaily.set_delay(Some(Duration::from_millis(40)));
+    let mut child = world
+        .command(&["--config", config, "--since", "31d"])
+        .spawn()
+        .unwrap();
+    wait_until(30, "the first load to get going", || {
+        world.smaily.subscriber_count() >= 300
+    })
+    .await;
+    send_signal(child.id().unwrap(), "KILL");
+    assert!(!child.wait().await.unwrap().success());
+    let deliverable = demo::deliverable(2000);
+    assert!(
+        world.smaily.subscriber_count() < deliverable,
+        "killed mid-way"
+    );
+
+    // The killed run is in the log, shown as interrupted; the watermark did not move.
+    let before = status(&world).await;
+    assert_eq!(before["watermark"], Value::Null, "{before:#}");
+    assert_eq!(before["runs"][0]["status"], "interrupted", "{before:#}");
+    assert!(before["runs"][0]["read_from"].is_string(), "{before:#}");
+
+    // A plain run (no --since) resumes from where the killed one started reading.
+    world.smaily.set_delay(None);
+    let (code, summary, output) = world.run(&["--config", config, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["read_from"], before["runs"][0]["read_from"]);
+    assert_eq!(world.smaily.subscriber_count(), deliverable, "nothing lost");
+    assert_eq!(summary["status"], "completed");
+    let after = status(&world).await;
+    assert_eq!(after["runs"][0]["status"], "completed", "{after:#}");
+    assert_eq!(after["runs"][1]["status"], "interrupted", "{after:#}");
+
+    // Settled: the next plain run reads from the watermark minus the overlap again.
+    let (code, summary, _) = world.run(&["--config", config, "--json"]).await;
+    assert_eq!(code, 0);
+    assert_ne!(summary["read_from"], before["runs"][0]["read_from"]);
+    assert_eq!(summary["delivered"], 0);
+}
+
+#[tokio::test]
+async fn sigterm_settles_the_batches_in_flight_marks_the_run_interrupted_and_exits_3() {
+    let world = World::start(2000).await;
+    let config = world.config("batch_size = 50\nconcurrency = 2");
+    let config = config.to_str().unwrap();
+    world.smaily.set_delay(Some(Duration::from_millis(40)));
+    let child = world
+        .command(&["--config", config, "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(30, "the run to get going", || {
+        world.smaily.subscriber_count() >= 300
+    })
+    .await;
+    send_signal(child.id().unwrap(), "TERM");
+    let output = child.wait_with_output().await.unwrap();
+    let (code, summary) = sync_bin::code_and_summary(&output);
+    assert_eq!(code, 3, "{}", stderr(&output));
+    assert_eq!(summary["status"], "interrupted", "{summary:#}");
+    assert_eq!(summary["stopped_by"], "SIGTERM");
+    assert_eq!(summary["exit_code"], "interrupted");
+    let delivered = summary["delivered"].as_u64().unwrap() as usize;
+    assert!(delivered < demo::deliverable(2000));
+    // Every batch that was sent was answered and recorded: what Smaily holds is what was counted.
+    assert_eq!(world.smaily.subscriber_count(), delivered);
+    assert_eq!(status(&world).await["runs"][0]["status"], "interrupted");
+
+    // The next run delivers the rest, and nothing twice.
+    world.smaily.set_delay(None);
+    let (code, summary, output) = world.run(&["--config", config, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["skipped"].as_u64().unwrap() as usize, delivered);
+    assert_eq!(world.smaily.subscriber_count(), demo::deliverable(2000));
+    assert_eq!(rows_received(&world.smaily), demo::deliverable(2000));
+}
+
+#[tokio::test]
+async fn a_second_signal_stops_at_once() {
+    let world = World::start(200).await;
+    let config = world.config("batch_size = 50\nconcurrency = 1");
+    world.smaily.set_delay(Some(Duration::from_secs(20)));
+    let child = world
+        .command(&["--config", config.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    wait_until(30, "the first batch to be sent", || {
+        world.smaily.requests().iter().any(|r| r.method == "POST")
+    })
+    .await;
+    let pid = child.id().unwrap();
+    send_signal(pid, "INT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    send_signal(pid, "INT");
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "did not wait for the batch"
+    );
+    world.smaily.set_delay(None);
+    assert_eq!(status(&world).await["runs"][0]["status"], "interrupted");
+}
+
+#[tokio::test]
+async fn ctrl_c_during_a_scheduled_run_stops_the_loop() {
+    let world = World::start(200).await;
+    let child = world
+        .command(&["--every", "10s"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let state = world.state();
+    wait_until(30, "the first run", || run_count(&state) >= 1).await;
+    // The second run waits on a slow Directo answer when Ctrl-C arrives.
+    world.directo.delay_next(Duration::from_secs(3));
+    wait_until(30, "the second run to start", || {
+        world.directo.requests().len() >= 2
+    })
+    .await;
+    send_signal(child.id().unwrap(), "INT");
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the scheduled loop went on after Ctrl-C")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(run_count(&state), 2, "no third run");
+    assert_eq!(status(&world).await["runs"][0]["status"], "interrupted");
+}
+
+#[tokio::test]
+async fn customers_sharing_an_email_are_written_once_the_newest_winning() {
+    let world = World::start(0).await;
+    let customers: Vec<directo_client::Customer> = (1..=24)
+        .map(|n| {
+            common::directo::customer(
+                &format!("C{n:03}"),
+                "Office <office@example.com>",
+                &format!("Branch {n}"),
+                "",
+                // C007 is the newest; the others are older the higher their number.
+                &if n == 7 {
+                    "2024-03-02T10:00:00".to_owned()
+                } else {
+                    format!("2024-03-01T{:02}:00:00", 23 - n % 24)
+                },
+            )
+        })
+        .chain([common::directo::customer(
+            "C100",
+            "solo@example.com",
+            "Solo",
+            "",
+            "2024-03-01T12:00:00",
+        )])
+        .collect();
+    world.directo.seed_customers(customers);
+    let config = world.config("batch_size = 10");
+    let config = config.to_str().unwrap();
+    let (code, summary, output) = world
+        .run(&["--config", config, "--since", "2024-01-01", "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["read"], 25);
+    assert_eq!(summary["delivered"], 2);
+    assert_eq!(summary["filtered"], 23);
+    assert_eq!(summary["duplicate_keys"], 1);
+    assert_eq!(
+        summary["filtered_by_reason"]["duplicate key"], 23,
+        "{summary:#}"
+    );
+    let rejections = summary["rejections"].as_array().unwrap();
+    assert_eq!(rejections.len(), 23);
+    assert!(
+        rejections
+            .iter()
+            .all(|r| r["reason"] == "shares key office@example.com with C007"),
+        "{rejections:#?}"
+    );
+    assert!(rejections.iter().all(|r| r["id"] != "C007"));
+    let rows: Vec<Value> = world
+        .smaily
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("contact.php"))
+        .flat_map(|r| match r.body_json() {
+            Value::Array(rows) => rows,
+            other => vec![other],
+        })
+        .filter(|row| row["email"] == "office@example.com")
+        .collect();
+    assert_eq!(rows.len(), 1, "the key is written once: {rows:#?}");
+    assert_eq!(rows[0]["name"], "Branch 7");
+
+    // `first`: the first one read (C001) wins; `fail`: none is sent and the run exits 1.
+    let first = world.config("batch_size = 10\nduplicate_keys = \"first\"");
+    let (code, summary, _) = world
+        .run(&[
+            "--config",
+            first.to_str().unwrap(),
+            "--since",
+            "2024-01-01",
+            "--force",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        summary["rejections"][0]["reason"],
+        "shares key office@example.com with C001"
+    );
+    assert_eq!(
+        world
+            .smaily
+            .subscriber("office@example.com")
+            .unwrap()
+            .fields["name"],
+        "Branch 1"
+    );
+    let fail = world.config("batch_size = 10\nduplicate_keys = \"fail\"");
+    let before = rows_received(&world.smaily);
+    let (code, summary, _) = world
+        .run(&[
+            "--config",
+            fail.to_str().unwrap(),
+            "--since",
+            "2024-01-01",
+            "--force",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 1, "{summary:#}");
+    assert_eq!(summary["filtered_by_reason"]["duplicate key"], 24);
+    assert_eq!(summary["delivered"], 1, "solo only");
+    assert_eq!(rows_received(&world.smaily), before + 1);
+}
+
+#[tokio::test]
+async fn status_shows_runs_the_watermark_and_parked_records_and_discard_removes_one() {
+    let world = World::start(200).await;
+    // Nothing yet: no state file, and --status does not create one.
+    let (code, empty, output) = world.run(&["--status", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(empty["job"], "directo-to-smaily");
+    assert_eq!(empty["runs"], serde_json::json!([]));
+    assert!(!world.state().exists());
+
+    let config = world.config("batch_size = 100\nconcurrency = 1");
+    let config = config.to_str().unwrap();
+    world.smaily.fail_next(4, 503); // the credentials check, then the first batch's 3 attempts
+    let (code, run, _) = world.run(&["--config", config, "--json"]).await;
+    assert_eq!(code, 1);
+    let parked = run["failed"].as_u64().unwrap();
+    assert_eq!(parked, 100);
+
+    let view = status(&world).await;
+    assert_eq!(view["watermark"], run["watermark_after"]);
+    let last = &view["runs"][0];
+    assert_eq!(last["status"], "completed");
+    assert_eq!(last["mode"], "run");
+    assert_eq!(last["read"], 200);
+    assert_eq!(last["delivered"], run["delivered"]);
+    assert_eq!(last["failed"], 100);
+    assert!(last["elapsed_secs"].as_f64().unwrap() >= 0.0);
+    assert_eq!(view["parked"].as_array().unwrap().len(), 100);
+    let first = &view["parked"][0];
+    assert_eq!(first["attempts"], 3);
+    assert!(
+        first["error"].as_str().unwrap().contains("503"),
+        "{first:#}"
+    );
+    assert!(first["first_failed_at"].is_string() && first["last_failed_at"].is_string());
+
+    // The table is on stdout, without --json.
+    let (code, _, output) = world.run(&["--status"]).await;
+    assert_eq!(code, 0);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("completed") && table.contains("parked"),
+        "{table}"
+    );
+
+    // Discarding a parked record on purpose: gone from the parked list, logged as a run.
+    let key = first["key"].as_str().unwrap().to_owned();
+    let (code, discard, output) = world.run(&["--discard-failed", &key, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(discard["discarded"][0]["key"], key.as_str());
+    let (code, _, output) = world.run(&["--discard-failed", "nobody@example.com"]).await;
+    assert_eq!(code, 2, "an unknown key is a usage error");
+    assert!(
+        stderr(&output).contains("nobody@example.com"),
+        "{}",
+        stderr(&output)
+    );
+    let view = status(&world).await;
+    assert_eq!(view["parked"].as_array().unwrap().len(), 99);
+    assert_eq!(view["runs"][0]["mode"], "discard_failed");
+    let (_, replay, _) = world.run(&["--replay-failed", "--json"]).await;
+    assert_eq!(replay["read"], 99, "a discarded record is not replayed");
 }

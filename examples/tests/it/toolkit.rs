@@ -9,7 +9,7 @@ use futures::stream;
 use serde_json::{Map, json};
 use sync_examples::{
     BoxError, Delivery, ExitCode, Item, JobConfig, Outcome, Progress, RetrySchedule, RunContext,
-    Sink, SourceRecord, StateStore, Verdict, replay_failed, run,
+    Sink, SourceRecord, StateStore, Stop, Verdict, replay_failed, run,
 };
 
 /// A sink that records every batch and fails keys according to a script: `key → remaining
@@ -86,6 +86,7 @@ fn ctx<'a>(job: &'a JobConfig, state: &'a StateStore) -> RunContext<'a> {
         force: false,
         read_from: None,
         progress: Progress::hidden(),
+        stop: Stop::process(),
     }
 }
 
@@ -386,4 +387,277 @@ async fn skip_verdicts_are_counted_by_reason_and_the_sink_settles_before_the_run
     };
     run(dry, stream::iter(records(3)), &sink).await.unwrap();
     assert_eq!(*sink.finished.lock().unwrap(), 1);
+}
+
+/// A sink that takes `delay` per batch, and requests a stop after its `stop_after`-th batch.
+struct SlowSink {
+    inner: ScriptedSink,
+    delay: Duration,
+    stop_after: usize,
+    trigger: sync_examples::stop::StopTrigger,
+}
+
+impl Sink for SlowSink {
+    async fn deliver(&self, batch: &[Item]) -> Delivery {
+        tokio::time::sleep(self.delay).await;
+        let delivery = self.inner.deliver(batch).await;
+        if self.inner.batch_count() >= self.stop_after {
+            self.trigger.request("SIGTERM");
+        }
+        delivery
+    }
+}
+
+#[tokio::test]
+async fn a_stop_lets_the_batches_in_flight_settle_and_the_next_run_resumes_the_rest() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let (trigger, stop) = Stop::manual();
+    let sink = SlowSink {
+        inner: ScriptedSink::default(),
+        delay: Duration::from_millis(20),
+        stop_after: 1,
+        trigger,
+    };
+    let read_from = "2023-12-01T00:00".parse().unwrap();
+    let stopping = RunContext {
+        read_from: Some(read_from),
+        stop,
+        ..ctx(&job, &state)
+    };
+    let summary = run(stopping, stream::iter(records(100)), &sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.status, sync_examples::RunStatus::Interrupted);
+    assert_eq!(summary.stopped_by.as_deref(), Some("SIGTERM"));
+    assert_eq!(summary.exit_code, ExitCode::Interrupted);
+    // The batches in flight when the stop came (concurrency 3) were settled and recorded; no
+    // new one was started.
+    let sent = sink.inner.batch_count();
+    assert_eq!(sent, 3);
+    assert_eq!(summary.delivered as usize, sent * 10);
+    assert_eq!(
+        state.snapshot_count("test-job").unwrap() as usize,
+        sent * 10
+    );
+    assert_eq!(state.watermark("test-job").unwrap(), None, "not settled");
+    let runs = state.runs("test-job", 5).unwrap();
+    assert_eq!(runs[0].status, sync_examples::RunStatus::Interrupted);
+    assert_eq!(runs[0].delivered as usize, sent * 10);
+
+    // The next run reads from the interrupted run's start and sends only the rest.
+    let default = "2030-01-01T00:00".parse().unwrap();
+    let from = sync_examples::read_from(&state, &job, None, default).unwrap();
+    assert_eq!(from, read_from);
+    let sink = ScriptedSink::default();
+    let resumed = RunContext {
+        read_from: Some(from),
+        ..ctx(&job, &state)
+    };
+    let summary = run(resumed, stream::iter(records(100)), &sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.status, sync_examples::RunStatus::Completed);
+    assert_eq!(summary.delivered as usize, 100 - sent * 10);
+    assert_eq!(summary.skipped as usize, sent * 10);
+    assert!(state.watermark("test-job").unwrap().is_some());
+    // Settled: from now on the watermark rules again.
+    assert_eq!(state.unsettled_from("test-job").unwrap(), None);
+    assert_eq!(state.runs("test-job", 5).unwrap()[1].resumed_by, Some(2));
+}
+
+#[tokio::test]
+async fn a_stop_before_anything_is_sent_delivers_nothing() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let (trigger, stop) = Stop::manual();
+    trigger.request("SIGINT");
+    let sink = ScriptedSink::default();
+    let summary = run(
+        RunContext {
+            stop,
+            ..ctx(&job, &state)
+        },
+        stream::iter(records(30)),
+        &sink,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sink.batch_count(), 0);
+    assert_eq!(summary.delivered, 0);
+    assert_eq!(summary.exit_code, ExitCode::Interrupted);
+}
+
+#[tokio::test]
+async fn a_stop_cuts_retries_short_and_parks_what_still_fails() {
+    let state = StateStore::in_memory().unwrap();
+    let job = JobConfig {
+        retry: RetrySchedule {
+            attempts: 5,
+            delay: Duration::from_secs(60),
+        },
+        ..job()
+    };
+    let (trigger, stop) = Stop::manual();
+    let sink = ScriptedSink::default();
+    sink.fail("user1@example.com", u32::MAX, true);
+    let stopping = RunContext {
+        stop,
+        ..ctx(&job, &state)
+    };
+    let started = std::time::Instant::now();
+    let (summary, ()) = tokio::join!(
+        async {
+            run(stopping, stream::iter(records(5)), &sink)
+                .await
+                .unwrap()
+        },
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            trigger.request("SIGTERM");
+        }
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "did not wait a retry delay"
+    );
+    assert_eq!(summary.delivered, 4);
+    assert_eq!(summary.failed, 1);
+    assert_eq!(summary.failures[0].attempts, 1);
+    assert_eq!(
+        state.failed("test-job").unwrap()[0].key,
+        "user1@example.com"
+    );
+    assert_eq!(summary.exit_code, ExitCode::Interrupted);
+}
+
+#[tokio::test]
+async fn records_the_source_cannot_decode_are_filtered_and_the_watermark_still_moves() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let mut input = records(20);
+    // A per-record decode error, as a source yields it: filtered with its reason, with or
+    // without a change time of its own.
+    input[5] = Ok(SourceRecord::rejected(
+        "C5",
+        Some("2024-02-20T10:00:00".parse().unwrap()),
+        "invalid value: closed=\"maybe\" is not 0 or 1",
+    ));
+    input[9] = Ok(SourceRecord::rejected(
+        "C9",
+        None,
+        "invalid ts: \"31.02.2024\"",
+    ));
+    let summary = run(
+        ctx(&job, &state),
+        stream::iter(input),
+        &ScriptedSink::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.read, 20);
+    assert_eq!(summary.filtered, 2);
+    assert_eq!(summary.delivered, 18);
+    assert_eq!(summary.filtered_by_reason["invalid value"], 1);
+    assert_eq!(summary.filtered_by_reason["invalid ts"], 1);
+    assert_eq!(summary.rejections[1].id, "C9");
+    assert_eq!(summary.exit_code, ExitCode::Success);
+    // Every record was delivered or filtered: the watermark moves to the latest change time,
+    // the filtered record's included.
+    assert_eq!(
+        state.watermark("test-job").unwrap().unwrap().to_string(),
+        "2024-02-20T10:00:00"
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_fails_mid_way_leaves_its_range_to_the_next_run() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    state
+        .set_watermark("test-job", "2024-06-01T00:00".parse().unwrap())
+        .unwrap();
+    let mut input = records(15);
+    input.push(Err("connection reset by peer".into()));
+    let failing = RunContext {
+        read_from: Some("2024-01-01T00:00".parse().unwrap()),
+        ..ctx(&job, &state)
+    };
+    let summary = run(failing, stream::iter(input), &ScriptedSink::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.status, sync_examples::RunStatus::Failed);
+    assert_eq!(
+        state.watermark("test-job").unwrap().unwrap().to_string(),
+        "2024-06-01T00:00:00",
+        "unmoved"
+    );
+    // The next run reads from the failed run's start, earlier than watermark - overlap.
+    let default = "2030-01-01T00:00".parse().unwrap();
+    assert_eq!(
+        sync_examples::read_from(&state, &job, None, default)
+            .unwrap()
+            .to_string(),
+        "2024-01-01T00:00:00"
+    );
+    // An explicit --since still wins.
+    let since = "2024-05-01T00:00".parse().unwrap();
+    assert_eq!(
+        sync_examples::read_from(&state, &job, Some(since), default).unwrap(),
+        since
+    );
+}
+
+#[tokio::test]
+async fn several_records_with_one_key_deliver_one_winner_and_list_the_others() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    let record = |id: &str, key: &str, name: &str, ts: &str| {
+        let mut fields = Map::new();
+        fields.insert("email".into(), json!(key));
+        fields.insert("name".into(), json!(name));
+        Ok(SourceRecord {
+            id: id.into(),
+            watermark: Some(ts.parse().unwrap()),
+            verdict: Verdict::Send(vec![Item {
+                key: key.into(),
+                fields,
+            }]),
+        })
+    };
+    let input = vec![
+        record("C1", "shared@example.com", "old", "2024-01-01T00:00"),
+        record("C2", "solo@example.com", "solo", "2024-01-01T00:00"),
+        record("C3", "shared@example.com", "new", "2024-01-03T00:00"),
+        record("C4", "shared@example.com", "middle", "2024-01-02T00:00"),
+    ];
+    let sink = ScriptedSink::default();
+    let summary = run(ctx(&job, &state), stream::iter(input), &sink)
+        .await
+        .unwrap();
+    assert_eq!(sink.sent_keys(), ["solo@example.com", "shared@example.com"]);
+    assert_eq!(
+        state
+            .snapshot("test-job", "shared@example.com")
+            .unwrap()
+            .unwrap()["name"],
+        "new"
+    );
+    assert_eq!(summary.delivered, 2);
+    assert_eq!(summary.filtered, 2);
+    assert_eq!(summary.duplicate_keys, 1);
+    assert_eq!(summary.filtered_by_reason["duplicate key"], 2);
+    let listed: Vec<(&str, &str)> = summary
+        .rejections
+        .iter()
+        .map(|r| (r.id.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("C1", "shares key shared@example.com with C3"),
+            ("C4", "shares key shared@example.com with C3"),
+        ]
+    );
+    assert_eq!(summary.exit_code, ExitCode::Success);
 }

@@ -63,3 +63,22 @@ pub fn dry_run_items(output: &Output) -> Vec<Value> {
         })
         .collect()
 }
+
+/// Sends `signal` (`TERM`, `INT`, `KILL`) to process `pid` with the system's `kill`, as systemd,
+/// cron or a terminal would.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -s {signal} {pid}");
+}
+
+/// Waits (polling every 10 ms, at most `secs` seconds) until `done` holds.
+pub async fn wait_until(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
