@@ -335,7 +335,7 @@ fn status_table(status: &Status) -> String {
     let _ = writeln!(out, "{} — status ({})", status.job, status.state);
     let none = || "none (no completed run yet)".to_owned();
     let watermark = match (&status.watermark, &status.watermark_updated_at) {
-        (Some(w), Some(at)) => format!("{w} (stored {at})"),
+        (Some(w), Some(at)) => format!("{w} (source time; stored {})", to_the_second(at)),
         (Some(w), None) => w.clone(),
         _ => none(),
     };
@@ -350,7 +350,7 @@ fn status_table(status: &Status) -> String {
         let _ = writeln!(out, "\n  last runs, newest first:");
         let _ = writeln!(
             out,
-            "    {:>5}  {:<30}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
+            "    {:>5}  {:<20}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
             "run",
             "started",
             "took",
@@ -368,9 +368,9 @@ fn status_table(status: &Status) -> String {
                 .map_or_else(|| "-".to_owned(), |s| format!("{s:.2} s"));
             let _ = writeln!(
                 out,
-                "    {:>5}  {:<30}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
+                "    {:>5}  {:<20}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
                 run.id,
-                run.started_at,
+                to_the_second(&run.started_at),
                 took,
                 run.mode,
                 run.status.as_str(),
@@ -399,14 +399,18 @@ fn status_table(status: &Status) -> String {
         );
         let _ = writeln!(
             out,
-            "    {:<32}  {:>8}  {:<30}  {:<30}  error",
+            "    {:<32}  {:>8}  {:<20}  {:<20}  error",
             "key", "attempts", "first failed", "last failed"
         );
         for f in status.parked.iter().take(20) {
             let _ = writeln!(
                 out,
-                "    {:<32}  {:>8}  {:<30}  {:<30}  {}",
-                f.key, f.attempts, f.first_failed_at, f.last_failed_at, f.error
+                "    {:<32}  {:>8}  {:<20}  {:<20}  {}",
+                f.key,
+                f.attempts,
+                to_the_second(&f.first_failed_at),
+                to_the_second(&f.last_failed_at),
+                f.error
             );
         }
         if status.parked.len() > 20 {
@@ -418,6 +422,13 @@ fn status_table(status: &Status) -> String {
         }
     }
     out
+}
+
+/// An RFC 3339 UTC time shown to the second (`2026-01-10T10:00:05Z`).
+fn to_the_second(at: &str) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| at.to_owned())
 }
 
 fn discard(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), Error> {

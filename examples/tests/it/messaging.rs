@@ -508,3 +508,63 @@ async fn exit_code_2_for_usage_and_configuration_errors() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("loopback"));
 }
+
+#[tokio::test]
+async fn one_order_id_or_recipient_twice_in_a_file_is_sent_once_and_status_shows_the_jobs() {
+    let world = World::start().await;
+    let file = world.write(
+        "orders.csv",
+        "externalOrderId,email,status,totalCost,currency,date\n\
+         O1,a@example.com,INITIALIZED,10.00,EUR,2024-03-01\n\
+         O2,b@example.com,DELIVERED,5.00,EUR,2024-03-01\n\
+         O1,a@example.com,DELIVERED,10.00,EUR,2024-03-01\n",
+    );
+    let config = world.config("", 1);
+    let (code, summary, output) = world
+        .run(&["orders", "push", &file, "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 2);
+    assert_eq!(summary["duplicate_keys"], 1);
+    assert_eq!(summary["rejections"][0]["id"], "line 2");
+    assert_eq!(
+        summary["rejections"][0]["reason"],
+        "shares key O1 with line 4"
+    );
+    let posted: Vec<Value> = world
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/orders"))
+        .flat_map(|r| r.json()["orders"].as_array().cloned().unwrap_or_default())
+        .filter(|o| o["externalOrderId"] == "O1")
+        .collect();
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert_eq!(posted[0]["status"], "DELIVERED", "the row read last wins");
+
+    // A recipient listed twice gets the message once (sends are not idempotent).
+    let recipients = world.write(
+        "recipients.csv",
+        "email,discount\nr1@example.com,5%\nr2@example.com,5%\nR1@example.com,10%\n",
+    );
+    let (code, summary, output) = world
+        .run(&["send", "42", "--recipients", &recipients, "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 2);
+    assert_eq!(sends_per_locator(&world.fake).values().sum::<usize>(), 2);
+
+    // Each sync subcommand has its own job, and its own status.
+    let (code, orders, _) = world.run(&["orders", "push", "--status", "--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(orders["job"], "messaging-orders");
+    assert_eq!(orders["runs"][0]["status"], "completed");
+    assert_eq!(orders["runs"][0]["filtered"], 1);
+    let (code, sends, _) = world.run(&["send", "42", "--status", "--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(sends["job"], "messaging-send-42");
+    assert_eq!(sends["runs"][0]["delivered"], 2);
+    let (code, contacts, _) = world.run(&["contacts", "push", "--status", "--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(contacts["runs"], serde_json::json!([]));
+}

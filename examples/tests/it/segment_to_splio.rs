@@ -312,3 +312,49 @@ async fn exit_codes_and_sandbox() {
     assert_eq!(summary["read"], 3000);
     assert!(summary["filtered"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn one_email_twice_in_a_segment_is_written_once_and_status_shows_the_job() {
+    let world = World::start().await;
+    let file = world.write(
+        "segment.csv",
+        "email,firstname,tier\nAnn@Example.com,Ann,gold\nb@example.com,Bob,silver\n\
+         ann@example.com,Annie,platinum\n",
+    );
+    let config = world.config("");
+    let (code, summary, output) = world
+        .run(&[&file, "--insert", "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 2);
+    assert_eq!(summary["filtered_by_reason"]["duplicate key"], 1);
+    assert_eq!(
+        summary["rejections"][0]["reason"],
+        "shares key ann@example.com with line 4"
+    );
+    let writes = world
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .filter(|r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains("ann@example.com"))
+        })
+        .count();
+    assert_eq!(writes, 1, "the key is written once");
+    let ann = world.fake.contact("ann@example.com").unwrap();
+    assert_eq!(
+        ann.firstname.as_deref(),
+        Some("Annie"),
+        "the row read last wins"
+    );
+
+    let (code, status, output) = world.run(&["--status", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(status["job"], "segment-to-splio");
+    assert_eq!(status["runs"][0]["status"], "completed");
+    assert_eq!(status["runs"][0]["delivered"], 2);
+    assert_eq!(status["watermark"], Value::Null, "a file has no watermark");
+}
