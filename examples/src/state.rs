@@ -808,6 +808,13 @@ impl StateStore {
             .collect()
     }
 
+    /// Whether the job keeps any contribution.
+    pub fn has_contributions(&self, job: &str) -> Result<bool, StateError> {
+        self.conn()
+            .prepare_cached("SELECT 1 FROM contributions WHERE job = ?1 LIMIT 1")?
+            .exists([job])
+    }
+
     /// What is contributed to `target`, source by source: `(source, amount)`.
     pub fn contributions_to(
         &self,

@@ -3,15 +3,20 @@
 //!
 //! Each run reads, with the same since/overlap/watermark rules as `directo-to-smaily`:
 //!
-//! 1. the receipts (`what=receipt`) changed since the start point minus
-//!    `invoices.receipts_lookback`, summing each receipt row's `received` per referenced
-//!    invoice number (rows of receipts marked `confirmed="0"` do not count);
+//! 1. the receipts (`what=receipt`) changed since the start point. What each receipt row pays
+//!    (`received`, per referenced invoice number) is kept in the state file, keyed by receipt
+//!    and row, so a receipt read again replaces what it paid before instead of adding to it,
+//!    and a receipt marked `confirmed="0"` pays nothing. Only while the state holds no receipt
+//!    yet (the first run) are they read from the start point minus
+//!    `invoices.receipts_lookback`, to load the payments made in parts before it; receipts last
+//!    changed before that lookback are dropped from the state;
 //! 2. the invoices (`what=invoice`) changed since the start point, each mapped to one order;
 //! 3. with `invoices.reread_paid`, the invoices that a receipt changed since the start point
-//!    refers to but that step 2 did not return (an old invoice paid today), by `number=`.
+//!    pays (or no longer pays) but that step 2 did not return (an old invoice paid today), by
+//!    `number=`.
 //!
 //! An invoice is paid when its `invoices.balance_attribute` (if configured and present) is
-//! zero or less, else when the receipts read in the run cover its total. Orders are upserts
+//! zero or less, else when the receipts kept for it cover its total. Orders are upserts
 //! keyed by `externalOrderId` (the invoice number), so a status change is simply sent again;
 //! unchanged orders are skipped by the toolkit's snapshot.
 
@@ -68,8 +73,10 @@ pub struct InvoiceRules {
     /// An invoice attribute holding the open balance (e.g. `"balance"`); when configured and
     /// present, the invoice is paid when it is zero or less, whatever the receipts say.
     pub balance_attribute: Option<String>,
-    /// How far before the run's start point receipts are read, so payments made in several
-    /// parts over time add up.
+    /// How far before the first run's start point receipts are read (later runs read only the
+    /// receipts changed since the watermark; the state keeps the others), so payments made in
+    /// several parts over time add up. Receipts last changed longer ago than this before a
+    /// run's start point stop counting.
     #[serde(with = "duration_str")]
     pub receipts_lookback: Duration,
     /// Also read (by `number=`) invoices that receipts changed in this run refer to, when the
@@ -124,38 +131,104 @@ fn normalize(number: &str) -> String {
         .map_or_else(|_| number.to_owned(), |n| n.to_string())
 }
 
-/// What the receipts read in a run say about payments.
+/// One receipt row's payment: (the row's key within the receipt, invoice number, amount).
+pub type Part = (String, String, Decimal);
+
+/// What the receipts say about payments: those read in this run, over what the state keeps of
+/// earlier runs' receipts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Payments {
-    received: HashMap<String, Decimal>,
-    /// Invoice numbers with a receipt changed at or after the run's start point.
+    /// The receipts read in this run, by key (`receipt <number>`): change time and parts.
+    read: HashMap<String, (Option<DateTime>, Vec<Part>)>,
+    /// Invoice numbers whose payments a receipt changed at or after the run's start point:
+    /// new or edited rows, and the invoices an edited or unconfirmed receipt no longer pays.
     pub recent: BTreeSet<String>,
 }
 
 impl Payments {
-    /// Adds a receipt's rows (unless the receipt is explicitly unconfirmed).
-    pub fn add(&mut self, receipt: &Receipt, read_from: DateTime) {
-        if receipt.confirmed == Some(false) {
-            return;
-        }
-        let recent = receipt.ts.is_some_and(|ts| ts >= read_from);
-        for row in &receipt.rows {
-            let Some(invoice) = row.invoice.as_deref().map(normalize) else {
-                continue;
-            };
-            if invoice.is_empty() {
-                continue;
-            }
-            *self.received.entry(invoice.clone()).or_default() += row.received.unwrap_or_default();
-            if recent {
-                self.recent.insert(invoice);
-            }
-        }
+    /// The key a receipt's payments are kept under, if it has a number.
+    pub fn key(receipt: &Receipt) -> Option<String> {
+        receipt.number.map(|n| format!("receipt {n}"))
     }
 
-    /// The amount received for an invoice.
-    pub fn received(&self, number: &str) -> Decimal {
-        self.received.get(number).copied().unwrap_or_default()
+    /// What a receipt pays, row by row (nothing when it is explicitly unconfirmed). A row is
+    /// keyed by its `rn`, else its position.
+    pub fn parts(receipt: &Receipt) -> Vec<Part> {
+        if receipt.confirmed == Some(false) {
+            return Vec::new();
+        }
+        receipt
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(n, row)| {
+                let invoice = row.invoice.as_deref().map(normalize)?;
+                if invoice.is_empty() {
+                    return None;
+                }
+                let part = row
+                    .rn
+                    .map_or_else(|| format!("#{}", n + 1), |rn| rn.to_string());
+                Some((part, invoice, row.received.unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    /// Adds a receipt read in this run; `kept` is what the state holds of it from an earlier
+    /// run. A later read of the same receipt in the run replaces the earlier one.
+    pub fn add(&mut self, receipt: &Receipt, kept: &[Part], read_from: DateTime) {
+        let Some(key) = Self::key(receipt) else {
+            tracing::warn!("a receipt without a number is ignored (it cannot be kept)");
+            return;
+        };
+        let parts = Self::parts(receipt);
+        let paid = |parts: &[Part], invoice: &str| -> Decimal {
+            parts
+                .iter()
+                .filter(|(_, i, _)| i == invoice)
+                .map(|(_, _, amount)| *amount)
+                .sum()
+        };
+        if receipt.ts.is_some_and(|ts| ts >= read_from) {
+            self.recent
+                .extend(parts.iter().map(|(_, invoice, _)| invoice.clone()));
+        }
+        // An invoice the receipt paid differently before, or no longer pays, changed too.
+        let before = self
+            .read
+            .get(&key)
+            .map_or(kept, |(_, parts)| parts.as_slice());
+        for (_, invoice, _) in before {
+            if paid(before, invoice) != paid(&parts, invoice) {
+                self.recent.insert(invoice.clone());
+            }
+        }
+        self.read.insert(key, (receipt.ts, parts));
+    }
+
+    /// The amount received for an invoice: this run's receipts, plus the `kept` ones (the
+    /// state's `(receipt key, amount)` for the invoice) that this run did not read again.
+    pub fn received(&self, number: &str, kept: &[(String, Decimal)]) -> Decimal {
+        let earlier: Decimal = kept
+            .iter()
+            .filter(|(source, _)| !self.read.contains_key(source))
+            .map(|(_, amount)| *amount)
+            .sum();
+        let now: Decimal = self
+            .read
+            .values()
+            .flat_map(|(_, parts)| parts)
+            .filter(|(_, invoice, _)| invoice == number)
+            .map(|(_, _, amount)| *amount)
+            .sum();
+        earlier + now
+    }
+
+    /// The receipts read in this run, to keep in the state: key, change time, parts.
+    pub fn receipts(&self) -> impl Iterator<Item = (&str, Option<DateTime>, &[Part])> {
+        self.read
+            .iter()
+            .map(|(key, (ts, parts))| (key.as_str(), *ts, parts.as_slice()))
     }
 }
 
@@ -223,12 +296,11 @@ fn total(
     ))
 }
 
-/// Whether an invoice is paid (see the module docs).
+/// Whether an invoice is paid (see the module docs), `received` being what its receipts pay.
 fn is_paid(
     record: &directo_client::Record,
-    number: &str,
     total: Decimal,
-    payments: &Payments,
+    received: Decimal,
     rules: &InvoiceRules,
 ) -> Result<bool, String> {
     if let Some(name) = &rules.balance_attribute
@@ -240,13 +312,14 @@ fn is_paid(
             .map_err(|_| format!("invalid balance: {name}={raw:?} is not a number"))?;
         return Ok(balance <= Decimal::ZERO);
     }
-    Ok(payments.received(number) >= total)
+    Ok(received >= total)
 }
 
-/// Maps one invoice to an order record, or rejects it with the reason.
+/// Maps one invoice to an order record, or rejects it with the reason; `received` is what its
+/// receipts pay ([`Payments::received`]).
 pub fn prepare(
     invoice: &Invoice,
-    payments: &Payments,
+    received: Decimal,
     rules: &InvoiceRules,
     tz: &TimeZone,
 ) -> SourceRecord {
@@ -256,7 +329,7 @@ pub fn prepare(
         .filter(|n| !n.trim().is_empty())
         .unwrap_or("(no number)")
         .to_owned();
-    let verdict = match order_fields(invoice, &record, payments, rules, tz) {
+    let verdict = match order_fields(invoice, &record, received, rules, tz) {
         Ok(item) => Verdict::Send(vec![item]),
         Err(reason) => Verdict::Reject(reason),
     };
@@ -270,7 +343,7 @@ pub fn prepare(
 fn order_fields(
     invoice: &Invoice,
     record: &directo_client::Record,
-    payments: &Payments,
+    received: Decimal,
     rules: &InvoiceRules,
     tz: &TimeZone,
 ) -> Result<Item, String> {
@@ -299,7 +372,7 @@ fn order_fields(
         .to_datetime(jiff::civil::Time::midnight())
         .to_zoned(tz.clone())
         .map_err(|e| format!("invalid date: {e}"))?;
-    let paid = is_paid(record, &number, total, payments, rules)?;
+    let paid = is_paid(record, total, received, rules)?;
     let currency = invoice
         .currency
         .as_deref()
@@ -331,21 +404,44 @@ fn order_fields(
     })
 }
 
-/// Reads the receipts changed since `read_from - receipts_lookback`.
+/// Reads the receipts changed since `read_from` (since `read_from - receipts_lookback` while
+/// the state keeps none for `job`), keeps what each pays in the state (replacing what it paid
+/// before), and drops receipts last changed before `read_from - receipts_lookback`. A stop
+/// request ends the read early, keeping nothing of it (the run then ends as interrupted).
 pub async fn read_payments(
     directo: &directo_client::Client,
+    state: &StateStore,
+    job: &str,
     read_from: DateTime,
     rules: &InvoiceRules,
 ) -> Result<Payments, Error> {
     let lookback = jiff::SignedDuration::try_from(rules.receipts_lookback)
         .map_err(|e| Error::Config(format!("invoices.receipts_lookback: {e}")))?;
-    let from = read_from.checked_sub(lookback).unwrap_or(DateTime::MIN);
+    let oldest = read_from.checked_sub(lookback).unwrap_or(DateTime::MIN);
+    let from = if state.has_contributions(job)? {
+        read_from
+    } else {
+        oldest
+    };
     tracing::info!(from = %from, "reading Directo receipts");
+    let stop = crate::Stop::process();
     let mut payments = Payments::default();
-    let mut receipts =
-        std::pin::pin!(open_read::<Receipt>(directo, "receipt", Query::new().since(from)).await?);
+    let receipts = open_read::<Receipt>(directo, "receipt", Query::new().since(from)).await?;
+    let mut receipts = std::pin::pin!(receipts.take_until(stop.requested()));
     while let Some(receipt) = receipts.try_next().await.map_err(Error::Source)? {
-        payments.add(&receipt, read_from);
+        let kept = match Payments::key(&receipt) {
+            Some(key) => state.contributions_of(job, &key)?,
+            None => Vec::new(),
+        };
+        payments.add(&receipt, &kept, read_from);
+    }
+    if stop.is_requested() {
+        return Ok(payments);
+    }
+    state.replace_contributions(job, payments.receipts())?;
+    let dropped = state.prune_contributions(job, oldest)?;
+    if dropped > 0 {
+        tracing::info!(dropped, "receipt rows older than the lookback dropped");
     }
     Ok(payments)
 }
@@ -377,7 +473,12 @@ pub async fn run_once(
         return crate::replay_failed(ctx, &sink).await;
     }
     let rules = &config.invoices;
-    let payments = read_payments(directo, read_from, rules).await?;
+    let job = config.job.name.as_str();
+    let payments = read_payments(directo, state, job, read_from, rules).await?;
+    if ctx.stop.is_requested() {
+        // Stopped while reading receipts: nothing more is read, and the run ends interrupted.
+        return crate::run(ctx, futures::stream::empty(), &sink).await;
+    }
     tracing::info!(from = %read_from, "reading Directo invoices");
     let seen = RefCell::new(HashSet::new());
     let changed = open_read::<Invoice>(directo, "invoice", Query::new().since(read_from))
@@ -420,7 +521,13 @@ pub async fn run_once(
     .flatten();
     let records = changed
         .chain(paid_since)
-        .map(|invoice| invoice.map(|i| prepare(&i, &payments, rules, &tz)));
+        .map(|invoice| -> Result<_, BoxError> {
+            let invoice = invoice?;
+            let number = invoice.number.map(|n| n.to_string()).unwrap_or_default();
+            let kept = state.contributions_to(job, &number)?;
+            let received = payments.received(&number, &kept);
+            Ok(prepare(&invoice, received, rules, &tz))
+        });
     crate::run(ctx, records, &sink).await
 }
 
@@ -551,20 +658,23 @@ mod tests {
         let rules = InvoiceRules::default();
         let from: DateTime = "2024-07-01T00:00".parse().unwrap();
         let mut payments = Payments::default();
-        payments.add(&receipt("0042", "5.00", "2024-06-01T10:00"), from);
+        payments.add(&receipt("0042", "5.00", "2024-06-01T10:00"), &[], from);
+        assert!(payments.recent.is_empty(), "an old receipt is not recent");
+        let received = payments.received("42", &[]);
         let o = fields(prepare(
             &invoice(42, "10.00", "a@example.com"),
-            &payments,
+            received,
             &rules,
             &tz,
         ));
         assert_eq!(o["status"], "INITIALIZED");
-        assert!(payments.recent.is_empty(), "an old receipt is not recent");
-        payments.add(&receipt("42", "5.00", "2024-07-02T10:00"), from);
+        let mut second = receipt("42", "5.00", "2024-07-02T10:00");
+        second.number = Some(2);
+        payments.add(&second, &[], from);
         assert_eq!(payments.recent, BTreeSet::from(["42".to_owned()]));
         let o = fields(prepare(
             &invoice(42, "10.00", "a@example.com"),
-            &payments,
+            payments.received("42", &[]),
             &rules,
             &tz,
         ));
@@ -582,9 +692,44 @@ mod tests {
         assert_eq!(order.items[0].quantity, 3);
 
         let mut unconfirmed = receipt("43", "99", "2024-07-02T10:00");
+        unconfirmed.number = Some(3);
         unconfirmed.confirmed = Some(false);
-        payments.add(&unconfirmed, from);
-        assert_eq!(payments.received("43"), Decimal::ZERO);
+        payments.add(&unconfirmed, &[], from);
+        assert_eq!(payments.received("43", &[]), Decimal::ZERO);
+    }
+
+    #[test]
+    fn a_receipt_read_again_replaces_what_it_paid_and_kept_ones_still_count() {
+        let from: DateTime = "2024-07-01T00:00".parse().unwrap();
+        let dec = |s: &str| s.parse::<Decimal>().unwrap();
+        // Kept from earlier runs: receipt 1 paid 42 in full (10.00), receipt 9 paid 7.
+        let kept_42 = [("receipt 1".to_owned(), dec("10.00"))];
+        let kept_7 = [("receipt 9".to_owned(), dec("3.00"))];
+        let mut payments = Payments::default();
+        assert_eq!(payments.received("42", &kept_42), dec("10.00"));
+        // Receipt 1 is edited: it now pays 43, not 42.
+        let edited = receipt("43", "10.00", "2024-07-02T10:00");
+        let kept_parts = [("#1".to_owned(), "42".to_owned(), dec("10.00"))];
+        payments.add(&edited, &kept_parts, from);
+        assert_eq!(payments.received("42", &kept_42), Decimal::ZERO, "replaced");
+        assert_eq!(payments.received("43", &[]), dec("10.00"));
+        assert_eq!(
+            payments.received("7", &kept_7),
+            dec("3.00"),
+            "not read: kept"
+        );
+        assert_eq!(
+            payments.recent,
+            BTreeSet::from(["42".to_owned(), "43".to_owned()]),
+            "the invoice it no longer pays changed too"
+        );
+        let kept: Vec<_> = payments.receipts().collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].0, "receipt 1");
+        assert_eq!(
+            kept[0].2,
+            [("#1".to_owned(), "43".to_owned(), dec("10.00"))]
+        );
     }
 
     #[test]
@@ -596,7 +741,7 @@ mod tests {
         };
         let mut inv = invoice(7, "", "a@example.com");
         inv.extra.insert("balance".into(), "0.00".into());
-        let o = fields(prepare(&inv, &Payments::default(), &rules, &tz));
+        let o = fields(prepare(&inv, Decimal::ZERO, &rules, &tz));
         assert_eq!(o["status"], "DELIVERED");
         assert_eq!(o["totalCost"], "10.00", "2.5 × 4.00 from the rows");
     }
@@ -605,8 +750,7 @@ mod tests {
     fn bad_invoices_are_rejected_with_a_reason() {
         let tz = TimeZone::UTC;
         let rules = InvoiceRules::default();
-        let p = Payments::default();
-        let reason = |inv: &Invoice| match prepare(inv, &p, &rules, &tz).verdict {
+        let reason = |inv: &Invoice| match prepare(inv, Decimal::ZERO, &rules, &tz).verdict {
             Verdict::Reject(r) => r,
             other => panic!("not rejected: {other:?}"),
         };

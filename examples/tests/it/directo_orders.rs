@@ -407,3 +407,124 @@ async fn credentials_and_sandbox() {
     assert_eq!(summary["filtered"], 30);
     assert_eq!(summary["delivered"], 470);
 }
+
+/// The `ts` filters of the receipt reads Directo received, in order.
+fn receipt_reads(directo: &FakeDirecto) -> Vec<String> {
+    directo
+        .requests()
+        .iter()
+        .filter(|r| r.param("what") == Some("receipt"))
+        .map(|r| r.param("ts").unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn later_runs_read_only_the_receipts_changed_since_the_watermark() {
+    let world = World::start().await;
+    let (code, _, output) = world.run(&["--since", "2024-02-01", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    // The first run reads 90 days of receipts before its start, to sum payments made in parts.
+    assert_eq!(receipt_reads(&world.directo), ["03.11.2023 00:00"]);
+
+    let (code, summary, output) = world.run(&["--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["read_from"], "2024-03-01T06:00:00");
+    assert_eq!(
+        receipt_reads(&world.directo),
+        ["03.11.2023 00:00", "01.03.2024 06:00"],
+        "no lookback once the receipts are in the state"
+    );
+    assert_eq!(summary["delivered"], 0, "{summary:#}");
+
+    // The receipts are kept per receipt and row: a payment read by an earlier run still
+    // counts. 1002 was half paid on 21.02 (read by the first run only); the rest arrives now.
+    world.directo.seed_records(
+        "receipt",
+        [receipt(4, "1002", "20.00", "2024-03-02T08:00:00")],
+    );
+    let (code, summary, output) = world.run(&["--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1);
+    assert_eq!(world.messaging.orders()["1002"]["status"], "DELIVERED");
+    assert_eq!(receipt_reads(&world.directo)[2], "01.03.2024 06:00");
+}
+
+#[tokio::test]
+async fn an_edited_receipt_replaces_its_earlier_contribution() {
+    let world = World::start().await;
+    // 1007 (30.00) was paid in full by receipt 5 on 25.02.
+    world.directo.seed_records(
+        "invoice",
+        [invoice(
+            "1007",
+            "fay@example.com",
+            "30.00",
+            "2024-02-20T09:00:00",
+            &[("SKU-7", "Kettle", "1", "30.00")],
+        )],
+    );
+    world.directo.seed_records(
+        "receipt",
+        [receipt(5, "1007", "30.00", "2024-02-25T09:00:00")],
+    );
+    let (code, _, output) = world.run(&["--since", "2024-02-01", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(world.messaging.orders()["1007"]["status"], "DELIVERED");
+
+    // Receipt 5 is corrected to 10.00: it replaces what it paid, it does not add to it.
+    world.directo.seed_records(
+        "receipt",
+        [receipt(5, "1007", "10.00", "2024-03-02T09:00:00")],
+    );
+    let (code, summary, output) = world.run(&["--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1, "{summary:#}");
+    assert_eq!(world.messaging.orders()["1007"]["status"], "INITIALIZED");
+    let state = sync_examples::StateStore::open_read_only(&world.path("sync-state.db")).unwrap();
+    assert_eq!(
+        state
+            .contributions_to("messaging-directo-orders", "1007")
+            .unwrap(),
+        [("receipt 5".to_owned(), "10.00".parse().unwrap())]
+    );
+
+    // Unconfirmed, it pays nothing any more.
+    let mut unconfirmed = receipt(1, "1001", "10.00", "2024-03-02T10:00:00");
+    unconfirmed.attrs.insert("confirmed".into(), "0".into());
+    world.directo.seed_records("receipt", [unconfirmed]);
+    let (code, _, output) = world.run(&["--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(world.messaging.orders()["1001"]["status"], "INITIALIZED");
+}
+
+#[tokio::test]
+async fn a_state_without_kept_receipts_reads_the_lookback_again() {
+    let world = World::start().await;
+    let (code, _, output) = world.run(&["--since", "2024-02-01", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    // A state file from before the receipts were kept has a watermark but no receipts.
+    rusqlite::Connection::open(world.path("sync-state.db"))
+        .unwrap()
+        .execute("DELETE FROM contributions", [])
+        .unwrap();
+    let (code, _, output) = world.run(&["--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(
+        receipt_reads(&world.directo),
+        ["03.11.2023 00:00", "02.12.2023 06:00"]
+    );
+}
+
+#[tokio::test]
+async fn status_of_the_job() {
+    let world = World::start().await;
+    let (code, _, _) = world.run(&["--since", "2024-02-01", "--json"]).await;
+    assert_eq!(code, 0);
+    let (code, status, output) = world.run(&["--status", "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(status["job"], "messaging-directo-orders");
+    assert_eq!(status["watermark"], "2024-03-01T12:00:00");
+    assert_eq!(status["next_read_from"], "2024-03-01T06:00:00");
+    assert_eq!(status["runs"][0]["read_from"], "2024-02-01T00:00:00");
+    assert_eq!(status["runs"][0]["delivered"], 3);
+}
