@@ -514,7 +514,7 @@ where
             }
             _ = beat.tick() => {
                 if let Some(run) = run {
-                    ctx.state.heartbeat(run)?;
+                    ctx.state.heartbeat(run, summary)?;
                 }
                 continue;
             }
@@ -614,11 +614,16 @@ async fn deliver<K: Sink>(
         }
         tokio::select! {
             biased;
-            Some(done) = in_flight.next() => record(state, &job.name, summary, done)?,
+            Some(done) = in_flight.next() => {
+                record(state, &job.name, summary, done)?;
+                if let Some(run) = run {
+                    state.heartbeat(run, summary)?;
+                }
+            }
             _ = stop.requested(), if !stopping => {}
             _ = beat.tick() => {
                 if let Some(run) = run {
-                    state.heartbeat(run)?;
+                    state.heartbeat(run, summary)?;
                 }
             }
         }

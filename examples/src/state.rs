@@ -632,15 +632,28 @@ impl StateStore {
         }
     }
 
-    /// Refreshes the heartbeat of a running run (see [`crate::process::HEARTBEAT`]).
-    pub fn heartbeat(&self, run: RunId) -> Result<(), StateError> {
+    /// Refreshes the heartbeat of a running run (see [`crate::process::HEARTBEAT`]) and its
+    /// counts so far, so a run that is killed shows how far it got.
+    pub fn heartbeat(&self, run: RunId, summary: &Summary) -> Result<(), StateError> {
         if self.read_only {
             return Ok(());
         }
-        self.conn().execute(
-            "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",
-            params![run.0, now()],
-        )?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE runs SET heartbeat_at = ?2, read = ?3, filtered = ?4, delivered = ?5,
+                     failed = ?6, skipped = ?7, requests = ?8
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                run.0,
+                now(),
+                summary.read as i64,
+                summary.filtered as i64,
+                summary.delivered as i64,
+                summary.failed as i64,
+                summary.skipped as i64,
+                summary.requests as i64,
+            ])?;
         Ok(())
     }
 

@@ -460,6 +460,11 @@ async fn a_first_load_killed_mid_way_is_resumed_by_the_next_plain_run() {
     assert_eq!(before["watermark"], Value::Null, "{before:#}");
     assert_eq!(before["runs"][0]["status"], "interrupted", "{before:#}");
     assert!(before["runs"][0]["read_from"].is_string(), "{before:#}");
+    let got_to = before["runs"][0]["delivered"].as_u64().unwrap();
+    assert!(
+        got_to >= 250,
+        "the log shows how far the killed run got: {before:#}"
+    );
 
     // A plain run (no --since) resumes from where the killed one started reading.
     world.smaily.set_delay(None);
