@@ -153,8 +153,8 @@ pub fn parse_every(text: &str) -> Result<Duration, String> {
     let every = humantime::parse_duration(text).map_err(|e| e.to_string())?;
     if every < MIN_EVERY {
         return Err(format!(
-            "--every must be at least 10s (got {text}): a tighter schedule only hammers the \
-             services; use cron or a timer for one-off runs"
+            "{text} is too short: the schedule must be at least 10s (a tighter one only \
+             hammers the services)"
         ));
     }
     Ok(every)

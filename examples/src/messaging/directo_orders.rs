@@ -13,7 +13,8 @@
 //! 2. the invoices (`what=invoice`) changed since the start point, each mapped to one order;
 //! 3. with `invoices.reread_paid`, the invoices that a receipt changed since the start point
 //!    pays (or no longer pays) but that step 2 did not return (an old invoice paid today), by
-//!    `number=`.
+//!    `number=`; not those whose last delivered order already has the status their payments
+//!    give (a receipt re-read in the overlap).
 //!
 //! An invoice is paid when its `invoices.balance_attribute` (if configured and present) is
 //! zero or less, else when the receipts kept for it cover its total. Orders are upserts
@@ -499,6 +500,7 @@ pub async fn run_once(
                 .recent
                 .iter()
                 .filter(|n| !seen.contains(*n))
+                .filter(|n| args.force || status_may_change(state, job, n, &payments, rules))
                 .cloned()
                 .collect()
         } else {
@@ -529,6 +531,37 @@ pub async fn run_once(
             Ok(prepare(&invoice, received, rules, &tz))
         });
     crate::run(ctx, records, &sink).await
+}
+
+/// Whether an invoice not changed itself, whose payments changed, needs reading again: unless its
+/// last delivered order (the snapshot) already has the status its payments give now. Without a
+/// snapshot, with a balance attribute (the invoice decides), or when in doubt: yes.
+fn status_may_change(
+    state: &StateStore,
+    job: &str,
+    number: &str,
+    payments: &Payments,
+    rules: &InvoiceRules,
+) -> bool {
+    if rules.balance_attribute.is_some() {
+        return true;
+    }
+    let Ok(Some(order)) = state.snapshot(job, number) else {
+        return true;
+    };
+    let total = order
+        .get("totalCost")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<Decimal>().ok());
+    let (Some(total), Ok(kept)) = (total, state.contributions_to(job, number)) else {
+        return true;
+    };
+    let status = if payments.received(number, &kept) >= total {
+        "DELIVERED"
+    } else {
+        "INITIALIZED"
+    };
+    order.get("status").and_then(Value::as_str) != Some(status)
 }
 
 /// The sandbox's Directo fake, seeded with demo invoices and receipts.

@@ -447,6 +447,21 @@ async fn later_runs_read_only_the_receipts_changed_since_the_watermark() {
     assert_eq!(summary["delivered"], 1);
     assert_eq!(world.messaging.orders()["1002"]["status"], "DELIVERED");
     assert_eq!(receipt_reads(&world.directo)[2], "01.03.2024 06:00");
+    let by_number = |directo: &FakeDirecto| {
+        directo
+            .requests()
+            .iter()
+            .filter(|r| r.param("number") == Some("1002"))
+            .count()
+    };
+    assert_eq!(by_number(&world.directo), 1);
+
+    // The next run reads receipt 4 again (the overlap), but 1002's order already says
+    // DELIVERED: the invoice is not read again.
+    let (code, summary, _) = world.run(&["--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(summary["delivered"], 0);
+    assert_eq!(by_number(&world.directo), 1);
 }
 
 #[tokio::test]
