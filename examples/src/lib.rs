@@ -14,11 +14,14 @@
 //!   [`Verdict::Reject`] with a reason that the summary lists);
 //! - a **sink**: a [`Sink`] that delivers a batch of items and returns one [`Outcome`] per item.
 //!
-//! [`run`] then diffs each item against the last delivered snapshot, batches, delivers with
-//! bounded concurrency, retries per the [`RetrySchedule`], parks what still fails in the
-//! [`StateStore`], and advances the watermark only when everything read was settled. [`replay_failed`]
-//! sends the parked records again. [`CommonArgs`] holds the flags every binary shares, and
-//! [`main_loop`] runs a job once or on a schedule and turns its [`Summary`] into an [`ExitCode`].
+//! [`run`] then logs the run's start, reads the source keeping one item per key (see
+//! [`DuplicateKeys`]), diffs each item against the last delivered snapshot, batches, delivers
+//! with bounded concurrency, retries per the [`RetrySchedule`], parks what still fails in the
+//! [`StateStore`], and advances the watermark only when everything read was settled; a run that
+//! does not get there (stopped by a [`Stop`], failed, killed) is resumed by the next one (see
+//! [`read_from`]). [`replay_failed`] sends the parked records again. [`CommonArgs`] holds the
+//! flags every binary shares, and [`main_loop`] runs a job once or on a schedule (stopping
+//! cleanly on SIGINT and SIGTERM) and turns its [`Summary`] into an [`ExitCode`].
 //!
 //! ```
 //! use futures::stream;

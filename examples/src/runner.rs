@@ -647,8 +647,14 @@ fn next_batch(
         if items.is_empty() {
             break;
         }
-        for item in items {
-            if skip_unchanged && state.snapshot(job, &item.key)?.as_ref() == Some(&item.fields) {
+        if !skip_unchanged {
+            batch.extend(items);
+            continue;
+        }
+        let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+        let snapshots = state.snapshots(job, &keys)?;
+        for (item, snapshot) in items.into_iter().zip(snapshots) {
+            if snapshot.as_ref() == Some(&item.fields) {
                 summary.skip(crate::summary::UNCHANGED, 1);
             } else {
                 batch.push(item);

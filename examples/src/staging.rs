@@ -6,7 +6,7 @@
 //! database on disk (deleted when the run ends): memory stays flat however large the source.
 
 use jiff::civil::DateTime;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde_json::Value;
 
 use crate::Item;
@@ -35,6 +35,7 @@ impl Staging {
         conn.execute_batch(
             "PRAGMA journal_mode = OFF;
              PRAGMA synchronous = OFF;
+             PRAGMA locking_mode = EXCLUSIVE;
              CREATE TABLE items (
                  key TEXT PRIMARY KEY,
                  seq INTEGER NOT NULL,
@@ -61,21 +62,23 @@ impl Staging {
         let seq = self.seq;
         let ts = ts.map(|t| t.to_string());
         let payload = Value::Object(item.fields).to_string();
-        let current: Option<(i64, String, Option<String>)> = self
+        // A key seen for the first time (the common case) takes one statement.
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO items (key, seq, id, ts, payload) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO NOTHING",
+            )?
+            .execute(params![item.key, seq, id, ts, payload])?;
+        if inserted == 1 {
+            return Ok(());
+        }
+        let (old_seq, old_id, old_ts): (i64, String, Option<String>) = self
             .conn
             .prepare_cached("SELECT seq, id, ts FROM items WHERE key = ?1")?
             .query_row([&item.key], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
-            .optional()?;
-        let Some((old_seq, old_id, old_ts)) = current else {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO items (key, seq, id, ts, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![item.key, seq, id, ts, payload])?;
-            return Ok(());
-        };
+            })?;
         let lose = |seq: i64, id: &str| {
             self.conn
                 .prepare_cached("INSERT INTO losers (seq, id, key) VALUES (?1, ?2, ?3)")?

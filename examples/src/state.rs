@@ -438,6 +438,29 @@ impl StateStore {
         Ok(payload.and_then(|p| serde_json::from_str(&p).ok()))
     }
 
+    /// The payloads last delivered for `keys`, in their order, read in one transaction (one
+    /// lock of the file instead of one per key).
+    pub fn snapshots(
+        &self,
+        job: &str,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Map<String, Value>>>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut out = Vec::with_capacity(keys.len());
+        {
+            let mut stmt =
+                tx.prepare_cached("SELECT payload FROM snapshots WHERE job = ?1 AND key = ?2")?;
+            for key in keys {
+                let payload: Option<String> =
+                    stmt.query_row([job, key], |row| row.get(0)).optional()?;
+                out.push(payload.and_then(|p| serde_json::from_str(&p).ok()));
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Records a batch's outcomes in one transaction: delivered items get their snapshot stored and
     /// any parked failure for their key cleared; failed items are parked (or their attempt count and
     /// error updated).
