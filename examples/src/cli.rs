@@ -212,9 +212,10 @@ pub fn print_summary(args: &CommonArgs, summary: &Summary) {
 /// code of the last run. Errors print one line (`error: …`) on stderr. A configuration error
 /// stops a scheduled loop; other errors are logged and the schedule continues.
 ///
-/// SIGINT and SIGTERM are listened for from here on (see [`crate::stop`]): the first ends the
-/// run going on as interrupted (exit code 3), or the wait for the next run (with the last run's
-/// code); a second one ends the process at once.
+/// SIGINT and SIGTERM are listened for from here on at the latest (a binary calls
+/// [`crate::stop::listen`] when it starts; see [`crate::stop`]): the first ends the run going on
+/// as interrupted (exit code 3), or the wait for the next run (with the last run's code); a
+/// second one ends the process at once.
 pub async fn main_loop<F, Fut>(args: &CommonArgs, mut job: F) -> ExitCode
 where
     F: FnMut() -> Fut,

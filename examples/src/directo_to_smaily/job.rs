@@ -333,6 +333,7 @@ impl Sandbox {
 /// The whole binary: flags → config → endpoints (or sandbox) → runs → exit code.
 pub async fn main(args: CommonArgs) -> crate::ExitCode {
     crate::progress::init_logging();
+    crate::stop::listen();
     let setup = async {
         env::load_dotenv()?;
         let config = match &args.config {

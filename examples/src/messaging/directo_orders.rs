@@ -576,6 +576,7 @@ pub async fn sandbox_directo_fake(tz: &TimeZone) -> directo_client::fake::FakeDi
 
 /// The whole subcommand: config → clients (or the sandbox) → runs → exit code.
 pub async fn main(args: CommonArgs) -> ExitCode {
+    crate::stop::listen();
     let (config, state) =
         match Config::load(args.config.as_deref()).and_then(|c| Ok((c, args.open_state()?))) {
             Ok(ok) => ok,

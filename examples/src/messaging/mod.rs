@@ -473,6 +473,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         } => (Push::Contacts, file, None, common),
         other => return oneshot::main(other).await,
     };
+    crate::stop::listen();
     let (config, state) = match Config::load(common.config.as_deref(), &push.job_name())
         .and_then(|config| Ok((config, common.open_state()?)))
     {

@@ -597,6 +597,7 @@ pub fn client_from_env(config: &SplioConfig) -> Result<splio_client::Client, Err
 /// The whole binary.
 pub async fn main(cli: Cli) -> ExitCode {
     crate::progress::init_logging();
+    crate::stop::listen();
     let args = cli.common.clone();
     let setup = async {
         env::load_dotenv()?;
