@@ -124,15 +124,26 @@ async fn run(dir: &Path, directo: &FakeDirecto, messaging: &FakeMessaging) -> Va
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn print(title: &str, summary: &Value, reads: &Reads) {
+/// The state file's size with its write-ahead log, in KiB.
+fn state_kib(dir: &Path) -> u64 {
+    ["state.db", "state.db-wal"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(dir.join(name)).ok())
+        .map(|m| m.len())
+        .sum::<u64>()
+        / 1024
+}
+
+fn print(title: &str, summary: &Value, reads: &Reads, dir: &Path) {
     println!("## {title}");
     println!(
-        "Directo requests {} · orders read {} · delivered {} · skipped {} · run {:.2} s",
+        "Directo requests {} · orders read {} · delivered {} · skipped {} · run {:.2} s · state file {} KiB",
         reads.requests,
         summary["read"],
         summary["delivered"],
         summary["skipped"],
-        summary["elapsed_secs"].as_f64().unwrap_or_default()
+        summary["elapsed_secs"].as_f64().unwrap_or_default(),
+        state_kib(dir)
     );
     for (label, (requests, records)) in &reads.records {
         println!("  {label}: {requests} request(s), {records} record(s)");
@@ -178,7 +189,7 @@ async fn main() {
     );
 
     let first = run(dir.path(), &directo, &messaging).await;
-    print("first run", &first, &reads(&directo, 0).await);
+    print("first run", &first, &reads(&directo, 0).await, dir.path());
 
     // 20 new receipts since the last run, each paying (again) an invoice of a month ago.
     // (Counting the first run's reads sent requests of its own: the second run's start after.)
@@ -193,5 +204,6 @@ async fn main() {
         "steady-state run (20 new receipts)",
         &second,
         &reads(&directo, seen).await,
+        dir.path(),
     );
 }

@@ -229,17 +229,7 @@ where
                 print_summary(args, &summary);
                 summary.exit_code
             }
-            Err(err) => {
-                let line = err.one_line();
-                if args.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "error": line, "exit_code": err.exit_code() })
-                    );
-                }
-                eprintln!("error: {line}");
-                err.exit_code()
-            }
+            Err(err) => report_error(args, &err),
         };
         let Some(every) = args.every else {
             return code;
@@ -280,6 +270,8 @@ pub fn inspect(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Option
     None
 }
 
+/// Prints an error as one line on stderr (and as JSON on stdout with `--json`) and returns its
+/// exit code.
 fn report_error(args: &CommonArgs, e: &Error) -> ExitCode {
     let line = e.one_line();
     if args.json {
