@@ -101,6 +101,8 @@ mod contacts;
 mod de;
 mod error;
 mod events;
+mod import;
+mod import_status;
 mod messages;
 mod orders;
 mod paging;
@@ -118,8 +120,7 @@ pub use catalog::{
 };
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimits, RetryPolicy};
 pub use contacts::{
-    Address, CONTACTS_CHUNK, Channel, Contact, ContactField, ContactGroup, ContactQuery, DedupeOn,
-    ImportChunk, ImportOptions, ImportSession, ImportState, ImportStatus, MAX_PAGE_SIZE,
+    Address, Channel, Contact, ContactField, ContactGroup, ContactQuery, MAX_PAGE_SIZE,
     Subscription,
 };
 pub use error::{Error, Result};
@@ -127,6 +128,11 @@ pub use events::{
     CONTACT_PARAMS, Event, EventParam, EventV1, EventV2, FORBIDDEN_KEY_CHARS, MAX_EVENT_BODY_BYTES,
     MAX_EVENT_TYPE_KEY_CHARS, MAX_KEY_VALUE_CHARS,
 };
+pub use import::{
+    CONTACTS_CHUNK, CustomFields, DedupeOn, FailedContact, ImportChunk, ImportOptions,
+    ImportSession, StandardFields,
+};
+pub use import_status::{ImportMapping, ImportPolling, ImportState, ImportStatus};
 pub use messages::{
     DeliveryStatus, EmailMessage, MessageStatus, Recipient, RecipientOutcome, SMARTSEND_CHUNK,
     STATUS_CHUNK, SendResult, SmartSend, SmsMessage,

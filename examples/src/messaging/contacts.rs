@@ -3,7 +3,7 @@
 //! `lastName`, `phone`, `externalCustomerId`, `languageCode`, `timeZone`; every other column is
 //! a custom field by name, resolved to its id through the field catalog (`GET /v1/addressbooks`).
 
-use messaging_client::{Channel, Contact, DedupeOn, FieldCatalog, ImportOptions};
+use messaging_client::{Channel, Contact, FieldCatalog, ImportOptions};
 use serde_json::{Map, Value};
 
 use super::input::{Row, text};
@@ -87,30 +87,20 @@ impl Sink for ContactsSink {
                 Err(reason) => outcomes[i] = Outcome::failed(reason, false),
             }
         }
-        let options = ImportOptions {
-            dedupe_on: Some(DedupeOn::Email),
-            ..Default::default()
-        };
+        let options = ImportOptions::default();
         let chunks = self.client.import_contacts(&contacts, &options).await;
         let requests = chunks.len() as u64;
         for chunk in chunks {
-            for n in chunk.range.clone() {
+            for &n in &chunk.indices {
                 let i = positions[n];
                 outcomes[i] = match &chunk.result {
                     Err(e) => item_error(e),
-                    Ok(session) => {
-                        let email = &batch[i].key;
-                        match session.failed_contacts.iter().find(|f| {
-                            f.to_string()
-                                .to_lowercase()
-                                .contains(&format!("\"{email}\""))
-                        }) {
-                            Some(entry) => {
-                                Outcome::failed(format!("rejected by the service: {entry}"), false)
-                            }
-                            None => Outcome::Delivered,
+                    Ok(session) => match session.failed.iter().find(|f| f.index == Some(n)) {
+                        Some(f) => {
+                            Outcome::failed(format!("rejected by the service: {}", f.error), false)
                         }
-                    }
+                        None => Outcome::Delivered,
+                    },
                 };
             }
         }

@@ -257,8 +257,6 @@ async fn contacts_import_session_finishes_after_a_few_polls() {
     ann.fields = catalog.resolve([("Gender", "F")]).unwrap();
     ann.external_customer_id = Some("C1".into());
     let options = messaging_client::ImportOptions {
-        dedupe_on: Some(messaging_client::DedupeOn::Email),
-        custom_fields_ids: Some(vec![catalog.id("Gender").unwrap()]),
         group_names: vec!["VIP".into()],
         ..Default::default()
     };
@@ -273,11 +271,7 @@ async fn contacts_import_session_finishes_after_a_few_polls() {
         .clone()
         .unwrap();
     let status = client
-        .wait_for_import(
-            &session,
-            std::time::Duration::from_millis(1),
-            std::time::Duration::from_secs(5),
-        )
+        .wait_for_import(&session, &messaging_client::ImportPolling::default())
         .await
         .unwrap();
     assert_eq!(status.status, messaging_client::ImportState::Finished);
@@ -316,11 +310,7 @@ async fn contacts_import_session_finishes_after_a_few_polls() {
         .unwrap();
     assert!(matches!(
         client
-            .wait_for_import(
-                &session,
-                std::time::Duration::from_millis(1),
-                std::time::Duration::from_secs(5)
-            )
+            .wait_for_import(&session, &messaging_client::ImportPolling::default())
             .await,
         Err(Error::ImportFailed { .. })
     ));
@@ -431,19 +421,16 @@ async fn documented_orders_and_contacts_examples_reach_the_fake_unchanged() {
         id: 12345,
         value: "...".into(),
     });
-    let options = messaging_client::ImportOptions {
-        custom_fields_ids: Some(vec![12345]),
-        ..Default::default()
-    };
+    let options = messaging_client::ImportOptions::default();
     assert!(
         client.import_contacts(&[contact], &options).await[0]
             .result
             .is_ok()
     );
-    assert_eq!(
-        last_body(&fake, "/api/v1/contacts"),
-        fixture("contacts_example.json")
-    );
+    let mut want = fixture("contacts_example.json");
+    want["dedupeOn"] = json!("email");
+    want["contactFields"] = json!(["email"]);
+    assert_eq!(last_body(&fake, "/api/v1/contacts"), want);
 }
 
 #[tokio::test]

@@ -6,5 +6,6 @@ mod contacts;
 mod core;
 mod decode_props;
 mod fake;
+mod import;
 mod orders;
 mod sends;
