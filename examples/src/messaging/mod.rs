@@ -393,6 +393,7 @@ pub async fn run_push(
             let sink = contacts::ContactsSink {
                 client: client.clone(),
                 catalog,
+                polling: Default::default(),
             };
             if args.replay_failed {
                 return crate::replay_failed(ctx, &sink).await;

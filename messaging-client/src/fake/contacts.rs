@@ -1,12 +1,17 @@
-//! Contacts: the bulk import and its sessions, single-contact CRUD, search and subscribe.
+//! Single contacts (`/v1/contact...`), contact search and subscribe; the bulk import is in
+//! `import.rs`.
+
+use std::time::{Duration, Instant};
 
 use axum::http::Method;
 use serde_json::{Value, json};
 
 use super::RecordedEvent;
-use super::http::{Answer, Query, bad, empty, json_body, ok_json, page, refuse, text};
+use super::http::{Answer, Query, bad, empty, json_body, ok_json, page, refuse};
+use super::import;
+use super::schema::{self, SUBSCRIBE_CONTACT};
 use super::segments::segment_by_name;
-use super::state::{FakeState, ImportSession};
+use super::state::FakeState;
 
 pub(super) fn insert_contact(s: &mut FakeState, mut contact: Value) -> i64 {
     let id = match contact.get("id").and_then(Value::as_i64) {
@@ -22,11 +27,8 @@ pub(super) fn insert_contact(s: &mut FakeState, mut contact: Value) -> i64 {
     id
 }
 
-fn email_of(c: &Value) -> Option<String> {
-    channel_of(c, "email")
-}
-
-fn channel_of(c: &Value, kind: &str) -> Option<String> {
+/// The (lower-cased) value of the first channel of type `kind`.
+pub(super) fn channel_of(c: &Value, kind: &str) -> Option<String> {
     c.get("channels")?
         .as_array()?
         .iter()
@@ -34,52 +36,48 @@ fn channel_of(c: &Value, kind: &str) -> Option<String> {
         .and_then(|ch| ch.get("value")?.as_str().map(str::to_lowercase))
 }
 
-/// The id of the stored contact matching `c` (externalCustomerId first, then `dedupe_on`).
-fn find_contact(s: &FakeState, c: &Value, dedupe_on: &str) -> Option<i64> {
+/// The stored contact a single-contact request names: `externalCustomerId`, else the email,
+/// else the phone.
+fn find(s: &FakeState, c: &Value) -> Option<i64> {
+    let stored =
+        |pred: &dyn Fn(&Value) -> bool| s.contacts.iter().find(|(_, v)| pred(v)).map(|(id, _)| *id);
     if let Some(ext) = c.get("externalCustomerId").and_then(Value::as_str) {
-        return s
-            .contacts
-            .iter()
-            .find(|(_, v)| v.get("externalCustomerId").and_then(Value::as_str) == Some(ext))
-            .map(|(id, _)| *id);
+        return stored(&|v| v.get("externalCustomerId").and_then(Value::as_str) == Some(ext));
     }
-    let same = |kind: &str| {
+    ["email", "sms"].into_iter().find_map(|kind| {
         let mine = channel_of(c, kind)?;
-        s.contacts
-            .iter()
-            .find(|(_, v)| channel_of(v, kind).as_deref() == Some(&mine))
-            .map(|(id, _)| *id)
-    };
-    match dedupe_on {
-        "id" => c
-            .get("id")
-            .and_then(Value::as_i64)
-            .filter(|id| s.contacts.contains_key(id)),
-        "sms" => same("sms"),
-        "email_or_sms" => same("email").or_else(|| same("sms")),
-        _ => same("email"),
-    }
+        stored(&|v| channel_of(v, kind).as_deref() == Some(&mine))
+    })
 }
 
-fn upsert_contact(s: &mut FakeState, c: &Value, dedupe_on: &str) -> i64 {
-    match find_contact(s, c, dedupe_on) {
-        Some(id) => {
-            let stored = s.contacts.get_mut(&id).expect("found");
-            for (k, v) in c.as_object().into_iter().flatten() {
-                if k != "id" {
-                    stored[k] = v.clone();
-                }
-            }
-            id
+/// Adds a contact, or updates the one it names with the keys it carries; with `keep_channels`
+/// the stored channels stay and only channels of new types are added.
+fn upsert(s: &mut FakeState, c: &Value, keep_channels: bool) -> (i64, bool) {
+    let Some(id) = find(s, c) else {
+        let mut c = c.clone();
+        if let Some(m) = c.as_object_mut() {
+            m.remove("id");
         }
-        None => {
-            let mut c = c.clone();
-            if let Some(m) = c.as_object_mut() {
-                m.remove("id");
-            }
-            insert_contact(s, c)
+        return (insert_contact(s, c), true);
+    };
+    let stored = s.contacts.get_mut(&id).expect("found");
+    for (k, v) in c.as_object().into_iter().flatten() {
+        if k == "id" || (keep_channels && k == "channels") {
+            continue;
         }
+        stored[k] = v.clone();
     }
+    if keep_channels {
+        let have: Vec<Value> = stored["channels"].as_array().cloned().unwrap_or_default();
+        let mut channels = have.clone();
+        for ch in c["channels"].as_array().into_iter().flatten() {
+            if !have.iter().any(|h| h["type"] == ch["type"]) {
+                channels.push(ch.clone());
+            }
+        }
+        stored["channels"] = Value::Array(channels);
+    }
+    (id, false)
 }
 
 pub(super) fn route(
@@ -90,60 +88,8 @@ pub(super) fn route(
     body: &[u8],
 ) -> Answer {
     Ok(match (method.as_str(), rest) {
-        ("POST", ["v1", "contacts"]) => {
-            let v = json_body(body)?;
-            let Some(contacts) = v.get("contacts").and_then(Value::as_array) else {
-                return Err(bad("contacts is required"));
-            };
-            if contacts.len() > 3000 {
-                return Err(bad("At most 3000 contacts per request"));
-            }
-            let dedupe = v
-                .get("dedupeOn")
-                .and_then(Value::as_str)
-                .unwrap_or("email")
-                .to_string();
-            let groups: Vec<String> = v
-                .get("groupNames")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let ids: Vec<i64> = contacts
-                .iter()
-                .map(|c| upsert_contact(s, c, &dedupe))
-                .collect();
-            for g in groups {
-                let gid = segment_by_name(s, &g);
-                if let Some(seg) = s.segments.get_mut(&gid) {
-                    seg.members.extend(&ids);
-                }
-            }
-            s.next_import += 1;
-            let session = format!("5b2b0a4e-0000-4000-8000-{:012x}", s.next_import);
-            let polls_left = s.import_polls;
-            let failed = s.fail_imports;
-            s.imports
-                .insert(session.clone(), ImportSession { polls_left, failed });
-            ok_json(json!({ "asyncSessionId": session }))
-        }
-        ("GET", ["v1", "importstatus", id]) => match s.imports.get_mut(*id) {
-            None => text(404, "Session not found"),
-            Some(session) if session.polls_left > 0 => {
-                session.polls_left -= 1;
-                ok_json(
-                    json!({"status": if session.polls_left > 0 { "STARTED" } else { "IMPORTING" }}),
-                )
-            }
-            Some(session) if session.failed => {
-                ok_json(json!({"status": "ERROR", "description": "Import failed"}))
-            }
-            Some(_) => ok_json(json!({"status": "FINISHED"})),
-        },
+        ("POST", ["v1", "contacts"]) => return import::bulk(s, body),
+        ("GET", ["v1", "importstatus", id]) => return import::status(s, id, q),
         ("GET", ["v1", "contacts"]) => {
             let email = q.get("email").map(|e| e.to_lowercase());
             let ext = q.get("externalCustomerId");
@@ -152,9 +98,9 @@ pub(super) fn route(
                 .contacts
                 .values()
                 .filter(|c| {
-                    email
-                        .as_ref()
-                        .is_none_or(|e| email_of(c).is_some_and(|m| m.contains(e.as_str())))
+                    email.as_ref().is_none_or(|e| {
+                        channel_of(c, "email").is_some_and(|m| m.contains(e.as_str()))
+                    })
                 })
                 .filter(|c| {
                     ext.is_none_or(|x| {
@@ -168,39 +114,17 @@ pub(super) fn route(
         }
         ("POST", ["v1", "contact"]) => {
             let c = json_body(body)?;
+            schema::contact(&c, "the contact")?;
             if !c.get("channels").is_some_and(Value::is_array) {
                 return Err(bad(
                     json!({"errorMessage": "channels are required"}).to_string()
                 ));
             }
-            let id = upsert_contact(s, &c, "email");
+            let (id, _) = upsert(s, &c, false);
+            // IDResult [OpenAPI addContact].
             ok_json(json!({ "id": id }))
         }
-        ("POST", ["v1", "contact", "subscribe"]) => {
-            let v = json_body(body)?;
-            let Some(c) = v.get("contact") else {
-                return Err(bad("contact is required"));
-            };
-            let id = upsert_contact(s, c, "email");
-            for g in v
-                .get("groups")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(name) = g.as_str() {
-                    let gid = segment_by_name(s, name);
-                    if let Some(seg) = s.segments.get_mut(&gid) {
-                        seg.members.insert(id);
-                    }
-                }
-            }
-            s.events.push(RecordedEvent {
-                version: 1,
-                body: json!({"eventTypeKey": "subscribeFromAPI", "params": [{"name": "contactId", "value": id.to_string()}]}),
-            });
-            empty()
-        }
+        ("POST", ["v1", "contact", "subscribe"]) => return subscribe(s, body),
         ("DELETE", ["v1", "contact"]) => {
             let Some(ext) = q.get("externalCustomerId") else {
                 return Err(bad("externalCustomerId is required"));
@@ -228,13 +152,60 @@ pub(super) fn route(
                 }
                 "PUT" => {
                     let mut c = json_body(body)?;
+                    schema::contact(&c, "the contact")?;
                     c["id"] = json!(id);
                     s.contacts.insert(id, c);
                     empty()
                 }
-                _ => text(405, "Method Not Allowed"),
+                _ => return Err(refuse(405, "Method Not Allowed")),
             }
         }
-        _ => text(404, "Not Found"),
+        _ => return Err(refuse(404, "Not Found")),
     })
+}
+
+/// `POST /v1/contact/subscribe` [OpenAPI subscribeContact]: creates an unconfirmed contact or
+/// updates one ("except existing media channels"), adds it to `groups`, raises
+/// `subscribeFromAPI` / `subscribeUpdateFromAPI` [E2, E13], answers
+/// `ContactSubscriptionResult` (`id`, `emailStatus`, `new`), and refuses the same request
+/// repeated within a minute with 409.
+fn subscribe(s: &mut FakeState, body: &[u8]) -> Answer {
+    let v = json_body(body)?;
+    schema::known_keys(&v, SUBSCRIBE_CONTACT, "the request")?;
+    let Some(c) = v.get("contact") else {
+        return Err(bad("contact is required"));
+    };
+    schema::contact(c, "contact")?;
+    let now = Instant::now();
+    s.subscribes
+        .retain(|(_, at)| now.duration_since(*at) < Duration::from_secs(60));
+    let text = String::from_utf8_lossy(body).into_owned();
+    if s.subscribes.iter().any(|(b, _)| *b == text) {
+        return Err(refuse(409, "Repeated request within 1 minute"));
+    }
+    s.subscribes.push((text, now));
+    let (id, new) = upsert(s, c, true);
+    for name in schema::strings(&v, "groups", "the request")? {
+        let gid = segment_by_name(s, &name);
+        if let Some(seg) = s.segments.get_mut(&gid) {
+            seg.members.insert(id);
+        }
+    }
+    let key = if new {
+        "subscribeFromAPI"
+    } else {
+        "subscribeUpdateFromAPI"
+    };
+    s.events.push(RecordedEvent {
+        version: 1,
+        body: json!({"eventTypeKey": key, "params": [{"name": "contactId", "value": id.to_string()}]}),
+    });
+    let status = if new {
+        "NEED_CONFIRMATION"
+    } else {
+        "ALREADY_SUBSCRIBED"
+    };
+    Ok(ok_json(
+        json!({"id": id, "emailStatus": status, "new": new}),
+    ))
 }

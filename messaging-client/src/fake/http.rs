@@ -160,10 +160,13 @@ pub(super) async fn handle(
         return text(404, "Not Found");
     };
     let query = query_map(&uri);
+    // A body must be declared JSON: 415 Unsupported media type [docs.reteno.com
+    // contactsbulkupdate-1]; parameters such as `charset=UTF-8` are fine.
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
     if !body.is_empty() && !is_json {
         return text(415, "Unsupported Media Type");
     }

@@ -29,8 +29,10 @@ mod contacts;
 mod events;
 mod faults;
 mod http;
+mod import;
 mod messages;
 mod orders;
+mod schema;
 mod segments;
 mod state;
 
@@ -212,6 +214,12 @@ impl FakeMessaging {
     /// Make new contact import sessions end in `ERROR`.
     pub fn fail_imports(&self, fail: bool) {
         self.lock().fail_imports = fail;
+    }
+
+    /// Runs every pending contact import session to its end at once, as the service does
+    /// whether anyone polls or not (an import applies when its session finishes).
+    pub fn finish_imports(&self) {
+        import::finish_all(&mut self.lock());
     }
 
     // ---- seeds -------------------------------------------------------------------

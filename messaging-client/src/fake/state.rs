@@ -1,7 +1,7 @@
 //! What the fake remembers between requests.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -16,11 +16,27 @@ pub(super) struct StatusEntry {
     pub(super) failed: bool,
 }
 
-/// A contact import session (`asyncSessionId`).
+/// A contact import session (`asyncSessionId`): polls to go before it ends, whether it ends in
+/// `ERROR`, the import it applies when it finishes, and the `mapping` it reports then.
 #[derive(Debug, Clone)]
 pub(super) struct ImportSession {
     pub(super) polls_left: u32,
     pub(super) failed: bool,
+    pub(super) job: Option<ImportJob>,
+    pub(super) mapping: Vec<Value>,
+}
+
+/// A bulk import request, checked and waiting for its session to run.
+#[derive(Debug, Clone)]
+pub(super) struct ImportJob {
+    pub(super) contacts: Vec<Value>,
+    pub(super) dedupe_on: String,
+    pub(super) field_id: Option<i64>,
+    pub(super) contact_fields: Option<Vec<String>>,
+    pub(super) custom_ids: Option<Vec<i64>>,
+    pub(super) group_names: Vec<String>,
+    pub(super) group_names_exclude: Vec<String>,
+    pub(super) event_key: Option<String>,
 }
 
 /// A segment and its members.
@@ -51,4 +67,6 @@ pub(super) struct FakeState {
     pub(super) fail_imports: bool,
     pub(super) address_books: Vec<Value>,
     pub(super) segments: BTreeMap<i64, Segment>,
+    /// Recent `contact/subscribe` bodies, to refuse a repeat within a minute.
+    pub(super) subscribes: Vec<(String, Instant)>,
 }

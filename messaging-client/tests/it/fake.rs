@@ -282,11 +282,19 @@ async fn contacts_import_session_finishes_after_a_few_polls() {
             .count(),
         3
     );
-    // Same externalCustomerId: updated, not duplicated.
+    // Same externalCustomerId: updated, not duplicated (once its session has run).
     ann.first_name = Some("Ann".into());
-    client
+    let chunks = client
         .import_contacts(std::slice::from_ref(&ann), &options)
         .await;
+    let session = chunks[0].result.as_ref().unwrap();
+    client
+        .wait_for_import(
+            session.async_session_id.as_deref().unwrap(),
+            &messaging_client::ImportPolling::default(),
+        )
+        .await
+        .unwrap();
     let contacts = fake.contacts();
     assert_eq!(contacts.len(), 1);
     let (id, stored) = contacts.into_iter().next().unwrap();

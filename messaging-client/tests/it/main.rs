@@ -6,6 +6,7 @@ mod contacts;
 mod core;
 mod decode_props;
 mod fake;
+mod fake_rules;
 mod import;
 mod orders;
 mod sends;
