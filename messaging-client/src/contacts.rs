@@ -163,8 +163,9 @@ impl Contact {
 /// Channel types with a `contactFields` name.
 const LISTED_CHANNELS: &[&str] = &["email", "sms", "mobilepush", "webpush"];
 
-/// A contact channel: `type` (`email`, `sms`, `mobilepush`, ...) and value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A contact channel: `type` (`email`, `sms`, `viber`, `mobilepush`, `webpush`, `appinbox`,
+/// `widget`, `inapp`) and value; a `mobilepush` channel may carry its [`Device`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Channel {
     /// Channel type (`type` on the wire).
     #[serde(rename = "type", deserialize_with = "de::string_lenient")]
@@ -172,24 +173,76 @@ pub struct Channel {
     /// Address, phone or token.
     #[serde(default, deserialize_with = "de::string_lenient")]
     pub value: String,
+    /// The device of a `mobilepush` token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
 }
 
 impl Channel {
+    /// A channel of any type.
+    pub fn new(kind: impl Into<String>, value: impl Into<String>) -> Self {
+        Channel {
+            kind: kind.into(),
+            value: value.into(),
+            device: None,
+        }
+    }
+
     /// An email channel.
     pub fn email(value: impl Into<String>) -> Self {
-        Channel {
-            kind: "email".into(),
-            value: value.into(),
-        }
+        Channel::new("email", value)
     }
 
     /// An SMS channel (phone number).
     pub fn sms(value: impl Into<String>) -> Self {
+        Channel::new("sms", value)
+    }
+
+    /// A mobile push token with its device.
+    ///
+    /// ```
+    /// use messaging_client::{Channel, Device};
+    /// let ch = Channel::mobilepush("8900-7654", Device { os: Some("Android".into()), ..Default::default() });
+    /// assert_eq!(ch.kind, "mobilepush");
+    /// ```
+    pub fn mobilepush(token: impl Into<String>, device: Device) -> Self {
         Channel {
-            kind: "sms".into(),
-            value: value.into(),
+            device: Some(device),
+            ..Channel::new("mobilepush", token)
         }
     }
+}
+
+/// The device of a `mobilepush` channel [Yespo OpenAPI `Device`; "Uploading Your Mobile Token
+/// Base"]. Absent fields are omitted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// The application id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Device model (`iPhone 13`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_model: Option<String>,
+    /// Operating system (`iOS`, `Android`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Locale (`en_UK`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// SDK: `native` or `esputnik-1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_version: Option<String>,
+    /// The app's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    /// Whether the token is active.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_bool"
+    )]
+    pub active: Option<bool>,
 }
 
 /// A postal address.
@@ -269,9 +322,29 @@ pub struct Subscription {
     /// Segment names (created if missing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Subscription category keys added for the contact.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<String>,
     /// Form type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_type: Option<String>,
+}
+
+/// The answer to a subscription (`ContactSubscriptionResult`). Every field is `None` when the
+/// service answered without a readable body (the subscription still happened).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Subscribed {
+    /// The contact's id.
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub id: Option<i64>,
+    /// `NEED_CONFIRMATION`, `SUBSCRIBED`, `ALREADY_SUBSCRIBED` or `BLACKLISTED`, verbatim.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub email_status: Option<String>,
+    /// Whether the contact was created (`new`).
+    #[serde(rename = "new", default, deserialize_with = "de::opt_bool")]
+    pub is_new: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -428,17 +501,19 @@ impl Client {
         })
     }
 
-    /// Subscribes a contact through the double opt-in flow (raises `subscribeFromAPI` or
-    /// `subscribeUpdateFromAPI`). **Not idempotent.** Returns the contact id when the service
-    /// reports one.
+    /// Subscribes a contact through the double opt-in flow (an unconfirmed contact, or an
+    /// update that keeps existing channels; raises `subscribeFromAPI` or
+    /// `subscribeUpdateFromAPI`). **Not idempotent**: the service refuses the same request
+    /// within a minute with 409 ([`Error::is_duplicated_request`]).
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// use messaging_client::{Contact, Subscription};
-    /// let sub = Subscription { contact: Contact::email("a@example.com"), groups: vec!["Subscribers".into()], form_type: None };
-    /// client.subscribe_contact(&sub).await?;
+    /// let sub = Subscription { contact: Contact::email("a@example.com"), groups: vec!["Subscribers".into()], ..Default::default() };
+    /// let done = client.subscribe_contact(&sub).await?;
+    /// println!("{:?} {:?}", done.id, done.email_status);
     /// # Ok(()) }
     /// ```
-    pub async fn subscribe_contact(&self, subscription: &Subscription) -> Result<Option<i64>> {
+    pub async fn subscribe_contact(&self, subscription: &Subscription) -> Result<Subscribed> {
         if subscription.contact.channels.is_empty() {
             return Err(Error::invalid(
                 "contact.channels",
@@ -448,11 +523,10 @@ impl Client {
         let req = Request::new(Method::POST, &["v1", "contact", "subscribe"])
             .json(subscription)?
             .not_idempotent();
-        let resp = self.send(req).await?;
-        Ok(resp
-            .decode_opt::<IdResponse>("subscribe response")
-            .ok()
-            .flatten()
-            .and_then(|r| r.id))
+        Ok(self
+            .send(req)
+            .await?
+            .decode_lenient::<Subscribed>("subscribe response")
+            .unwrap_or_default())
     }
 }

@@ -120,8 +120,8 @@ pub use catalog::{
 };
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimits, RetryPolicy};
 pub use contacts::{
-    Address, Channel, Contact, ContactField, ContactGroup, ContactQuery, MAX_PAGE_SIZE,
-    Subscription,
+    Address, Channel, Contact, ContactField, ContactGroup, ContactQuery, Device, MAX_PAGE_SIZE,
+    Subscribed, Subscription,
 };
 pub use error::{Error, Result};
 pub use events::{

@@ -139,14 +139,25 @@ async fn search_pages_until_a_short_page_on_the_search_bucket() {
 }
 
 #[tokio::test]
-async fn subscribe_sends_contact_and_groups() {
+async fn subscribe_sends_contact_and_groups_and_reads_the_documented_answer() {
     let server = server().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/contact/subscribe"))
         .and(body_json(json!({"contact": {"firstName": "Ann", "channels": [{"type": "email", "value": "test@mail.com"}]},
-                              "groups": ["Subscribers"]})))
-        .respond_with(ResponseTemplate::new(200))
+                              "groups": ["Subscribers"], "subscriptions": ["news"]})))
+        // ContactSubscriptionResult [OpenAPI subscribeContact].
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "77", "emailStatus": "NEED_CONFIRMATION", "new": "true"}),
+        ))
+        .up_to_n_times(1)
         .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/contact/subscribe"))
+        .respond_with(
+            ResponseTemplate::new(409).set_body_string("Repeated request within 1 minute"),
+        )
         .mount(&server)
         .await;
     let mut contact = Contact::email("test@mail.com");
@@ -154,9 +165,16 @@ async fn subscribe_sends_contact_and_groups() {
     let sub = Subscription {
         contact,
         groups: vec!["Subscribers".into()],
+        subscriptions: vec!["news".into()],
         form_type: None,
     };
-    assert_eq!(client(&server).subscribe_contact(&sub).await.unwrap(), None);
+    let client = client(&server);
+    let done = client.subscribe_contact(&sub).await.unwrap();
+    assert_eq!(done.id, Some(77));
+    assert_eq!(done.email_status.as_deref(), Some("NEED_CONFIRMATION"));
+    assert_eq!(done.is_new, Some(true));
+    let repeat = client.subscribe_contact(&sub).await.unwrap_err();
+    assert!(repeat.is_duplicated_request(), "{repeat:?}");
 }
 
 #[tokio::test]

@@ -403,7 +403,7 @@ async fn single_contacts_search_and_segments_on_the_fake() {
     let sub = messaging_client::Subscription {
         contact: messaging_client::Contact::email("sub@x.com"),
         groups: vec!["Subscribers".into()],
-        form_type: None,
+        ..Default::default()
     };
     client.subscribe_contact(&sub).await.unwrap();
     assert!(

@@ -8,8 +8,8 @@ use common::*;
 use std::time::Duration;
 
 use messaging_client::{
-    Channel, Contact, ContactField, CustomFields, DedupeOn, Error, ImportMapping, ImportOptions,
-    ImportPolling, ImportState, ItemError, StandardFields,
+    Channel, Contact, ContactField, CustomFields, DedupeOn, Device, Error, ImportMapping,
+    ImportOptions, ImportPolling, ImportState, ItemError, StandardFields,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -277,10 +277,7 @@ async fn contacts_that_cannot_be_listed_are_refused_alone_before_sending() {
     let server = server().await;
     accepting(&server).await;
     let mut viber = Contact::email("v@x.com");
-    viber.channels.push(Channel {
-        kind: "viber".into(),
-        value: "380501234567".into(),
-    });
+    viber.channels.push(Channel::new("viber", "380501234567"));
     let nobody = Contact::default();
     let chunks = client(&server)
         .import_contacts(
@@ -400,4 +397,68 @@ async fn wait_for_import_polls_to_the_end() {
         client.wait_for_import("slow", &short).await,
         Err(Error::ImportTimedOut { .. })
     ));
+}
+
+#[tokio::test]
+async fn the_documented_mobile_token_example_with_its_device_object() {
+    // "Uploading Your Mobile Token Base" [docs.yespo.io]: a mobilepush channel with `device`.
+    let server = server().await;
+    accepting(&server).await;
+    let mut c = Contact::email("tgsh@gmail.com");
+    c.first_name = Some("John".into());
+    c.last_name = Some("Smith".into());
+    c.channels.insert(
+        0,
+        Channel::mobilepush(
+            "8900-7654-6456-9876-0011",
+            Device {
+                app_id: Some("83b77a49-fc28-409b-aeaa-68c9d544ab9d".into()),
+                device_model: Some("iPhone 13".into()),
+                os: Some("Android".into()),
+                locale: Some("ua".into()),
+                app_version: Some("4.1.6".into()),
+                ..Default::default()
+            },
+        ),
+    );
+    c.external_customer_id = Some("6add3c31-3ec6-4f34-b20e-8c757fe65270".into());
+    c.fields = vec![
+        ContactField {
+            id: 12345,
+            value: "writer".into(),
+        },
+        ContactField {
+            id: 12346,
+            value: "1814-03-09".into(),
+        },
+    ];
+    let options = ImportOptions {
+        dedupe_on: DedupeOn::ExternalCustomerId,
+        ..Default::default()
+    };
+    client(&server).import_contacts(&[c], &options).await;
+    assert_eq!(
+        only_body(&server, "/api/v1/contacts").await,
+        json!({"contacts": [{"firstName": "John", "lastName": "Smith",
+            "channels": [{"type": "mobilepush", "value": "8900-7654-6456-9876-0011",
+                          "device": {"appId": "83b77a49-fc28-409b-aeaa-68c9d544ab9d", "deviceModel": "iPhone 13",
+                                     "os": "Android", "locale": "ua", "appVersion": "4.1.6"}},
+                         {"type": "email", "value": "tgsh@gmail.com"}],
+            "externalCustomerId": "6add3c31-3ec6-4f34-b20e-8c757fe65270",
+            "fields": [{"id": 12345, "value": "writer"}, {"id": 12346, "value": "1814-03-09"}]}],
+            "dedupeOn": "externalCustomerId",
+            // The guide lists the same fields (in its own order).
+            "contactFields": ["firstName", "lastName", "email", "mobilepush", "externalCustomerId"],
+            "customFieldsIDs": [12345, 12346]})
+    );
+}
+
+#[test]
+fn a_read_device_decodes_leniently() {
+    let ch: Channel = serde_json::from_value(json!({"type": "mobilepush", "value": "t",
+        "device": {"appId": "a", "active": "true", "clientVersion": "native"}}))
+    .unwrap();
+    let device = ch.device.unwrap();
+    assert_eq!(device.active, Some(true));
+    assert_eq!(device.client_version.as_deref(), Some("native"));
 }
