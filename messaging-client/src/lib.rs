@@ -135,7 +135,7 @@ pub use import::{
 pub use import_status::{ImportMapping, ImportPolling, ImportState, ImportStatus};
 pub use messages::{
     DeliveryStatus, EmailMessage, MessageStatus, Recipient, RecipientOutcome, SMARTSEND_CHUNK,
-    STATUS_CHUNK, SendResult, SmartSend, SmsMessage,
+    STATUS_CHUNK, SendReceipt, SendResult, SmartSend, SmsMessage,
 };
 pub use orders::{ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus};
 pub use segments::Segment;

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::ItemError;
-use crate::client::{Client, Request};
+use crate::client::{Client, Request, Response};
 use crate::de;
 use crate::error::{Error, Result};
 
@@ -162,6 +162,9 @@ pub struct SendResult {
     /// The recipient's locator.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub locator: Option<String>,
+    /// The recipient's contact id, when the answer names it.
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub contact_id: Option<i64>,
     /// `OK` (queued) or `ERROR`.
     #[serde(default, deserialize_with = "de::string_lenient")]
     pub status: String,
@@ -180,10 +183,65 @@ impl SendResult {
     }
 }
 
-#[derive(Deserialize)]
-struct SendResponse {
-    #[serde(default, deserialize_with = "de::one_or_many")]
-    results: Vec<SendResult>,
+/// What a plain send (email, SMS, Viber) answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendReceipt {
+    /// The per-recipient results: `OK` with a `requestId` to poll, or `ERROR` with the reason.
+    Results(Vec<SendResult>),
+    /// A 200 whose body was empty, not JSON, or without `results`: the message **was
+    /// accepted** (do not send it again), but no request id is known. Look its outcome up by
+    /// `externalRequestId` with [`Client::contacts_activity`].
+    NoRequestId {
+        /// The body as received (lossy UTF-8).
+        body: String,
+    },
+}
+
+impl SendReceipt {
+    /// The results (empty for [`SendReceipt::NoRequestId`]).
+    pub fn results(&self) -> &[SendResult] {
+        match self {
+            SendReceipt::Results(r) => r,
+            SendReceipt::NoRequestId { .. } => &[],
+        }
+    }
+}
+
+/// The `results` of a send answer, one by one: `None` when the body is empty, not JSON or has
+/// no `results` (the send was accepted, its outcome unknown). A row that does not decode is
+/// left out (logged), so it never costs the other rows their outcome.
+fn send_results(resp: &Response) -> Option<Vec<SendResult>> {
+    let Ok(body) = resp.decode::<serde_json::Value>("send response") else {
+        if !resp.is_empty() {
+            tracing::warn!(body = %resp.text(), "a send was accepted with a body that is not JSON");
+        }
+        return None;
+    };
+    let rows = match body.get("results")? {
+        serde_json::Value::Array(rows) => rows.clone(),
+        serde_json::Value::Null => return None,
+        one => vec![one.clone()],
+    };
+    Some(
+        rows.into_iter()
+            .filter_map(
+                |row| match serde_json::from_value::<SendResult>(row.clone()) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::warn!(error = %e, %row, "skipping an unreadable send result");
+                        None
+                    }
+                },
+            )
+            .collect(),
+    )
+}
+
+fn receipt(resp: Response) -> SendReceipt {
+    match send_results(&resp) {
+        Some(results) => SendReceipt::Results(results),
+        None => SendReceipt::NoRequestId { body: resp.text() },
+    }
 }
 
 /// The outcome for one smartsend recipient.
@@ -248,23 +306,27 @@ pub struct SmsMessage {
     pub tags: Vec<String>,
 }
 
-/// Delivery state of a message, an open set (only `DELIVERED` is documented; rely on
-/// [`MessageStatus::delivered`] / [`MessageStatus::failed`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Delivery state of a message, an open set (the reference lists many per channel:
+/// `IN_QUEUE`, `UNDELIVERED`, `PENDING`, ...; rely on [`MessageStatus::delivered`] /
+/// [`MessageStatus::failed`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum DeliveryStatus {
     /// `DELIVERED`.
     Delivered,
     /// Any other value, verbatim.
     Other(String),
+    /// No status in the answer (absent, empty, or the row was unreadable).
+    #[default]
+    Unknown,
 }
 
 impl<'de> Deserialize<'de> for DeliveryStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = de::string_lenient(d)?;
-        Ok(if s == "DELIVERED" {
-            DeliveryStatus::Delivered
-        } else {
-            DeliveryStatus::Other(s)
+        Ok(match s.trim() {
+            "DELIVERED" => DeliveryStatus::Delivered,
+            "" => DeliveryStatus::Unknown,
+            other => DeliveryStatus::Other(other.to_owned()),
         })
     }
 }
@@ -281,6 +343,7 @@ pub struct MessageStatus {
     #[serde(default, deserialize_with = "de::string_lenient")]
     pub request_id: String,
     /// The state.
+    #[serde(default)]
     pub status: DeliveryStatus,
     /// Delivered to the recipient.
     #[serde(default, deserialize_with = "de::bool_lenient")]
@@ -293,7 +356,25 @@ pub struct MessageStatus {
 #[derive(Deserialize)]
 struct StatusResponse {
     #[serde(default, deserialize_with = "de::one_or_many")]
-    results: Vec<MessageStatus>,
+    results: Vec<serde_json::Value>,
+}
+
+/// One status row; a row that does not decode keeps its `requestId` with an unknown status.
+fn status_row(row: serde_json::Value) -> MessageStatus {
+    serde_json::from_value(row.clone()).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, %row, "an unreadable status row counts as unknown");
+        MessageStatus {
+            id: None,
+            request_id: row
+                .get("requestId")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            status: DeliveryStatus::Unknown,
+            delivered: false,
+            failed: false,
+        }
+    })
 }
 
 impl Client {
@@ -355,9 +436,7 @@ impl Client {
                     )
                     .json(&body)?
                     .not_idempotent();
-                    self.send(req)
-                        .await?
-                        .decode::<SendResponse>("smartsend response")
+                    Ok::<_, Error>(self.send(req).await?)
                 }
                 .await;
                 (indices, res)
@@ -373,11 +452,25 @@ impl Client {
                         outcomes[i] = Some(outcome(i, &send.recipients[i], Err(shared.clone())));
                     }
                 }
-                Ok(resp) => {
-                    for (i, result) in match_results(&indices, &send.recipients, resp.results) {
-                        outcomes[i] = Some(outcome(i, &send.recipients[i], result));
+                Ok(resp) => match send_results(&resp) {
+                    Some(results) => {
+                        for (i, result) in match_results(&indices, &send.recipients, results) {
+                            outcomes[i] = Some(outcome(i, &send.recipients[i], result));
+                        }
                     }
-                }
+                    None => {
+                        let reason = format!(
+                            "the service accepted the send but listed no results (body: {:?})",
+                            resp.text().chars().take(200).collect::<String>()
+                        );
+                        for i in indices {
+                            let unknown = ItemError::OutcomeUnknown {
+                                reason: reason.clone(),
+                            };
+                            outcomes[i] = Some(outcome(i, &send.recipients[i], Err(unknown)));
+                        }
+                    }
+                },
             }
         }
         outcomes
@@ -388,17 +481,20 @@ impl Client {
 
     /// Sends a plain email. **Not idempotent** (retried only on connect failure or 429).
     /// Per-recipient `ERROR` results are returned, not turned into errors; check
-    /// [`SendResult::is_ok`].
+    /// [`SendResult::is_ok`]. A 200 without readable results is
+    /// [`SendReceipt::NoRequestId`]: the email was accepted; do not send it again.
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
-    /// use messaging_client::EmailMessage;
-    /// let results = client.send_email(&EmailMessage {
+    /// use messaging_client::{EmailMessage, SendReceipt};
+    /// let receipt = client.send_email(&EmailMessage {
     ///     from: "shop@example.com".into(), subject: "Hi".into(), html_text: "<p>Hi</p>".into(),
     ///     emails: vec!["a@example.com".into()], ..Default::default() }).await?;
-    /// assert!(results.iter().all(|r| r.is_ok()));
+    /// if let SendReceipt::NoRequestId { .. } = receipt {
+    ///     println!("accepted; look the outcome up by externalRequestId");
+    /// }
     /// # Ok(()) }
     /// ```
-    pub async fn send_email(&self, message: &EmailMessage) -> Result<Vec<SendResult>> {
+    pub async fn send_email(&self, message: &EmailMessage) -> Result<SendReceipt> {
         if message.emails.is_empty() {
             return Err(Error::invalid(
                 "emails",
@@ -408,14 +504,11 @@ impl Client {
         let req = Request::new(Method::POST, &["v1", "message", "email"])
             .json(message)?
             .not_idempotent();
-        Ok(self
-            .send(req)
-            .await?
-            .decode::<SendResponse>("email send response")?
-            .results)
+        Ok(receipt(self.send(req).await?))
     }
 
-    /// Sends a plain SMS. **Not idempotent** (retried only on connect failure or 429).
+    /// Sends a plain SMS. **Not idempotent** (retried only on connect failure or 429). Answers
+    /// as [`send_email`](Self::send_email) does.
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// use messaging_client::SmsMessage;
@@ -423,7 +516,7 @@ impl Client {
     ///     phone_numbers: vec!["380501234567".into()], ..Default::default() }).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send_sms(&self, message: &SmsMessage) -> Result<Vec<SendResult>> {
+    pub async fn send_sms(&self, message: &SmsMessage) -> Result<SendReceipt> {
         if message.phone_numbers.is_empty() && message.group_id.is_none() {
             return Err(Error::invalid(
                 "phoneNumbers",
@@ -433,11 +526,7 @@ impl Client {
         let req = Request::new(Method::POST, &["v1", "message", "sms"])
             .json(message)?
             .not_idempotent();
-        let resp = self.send(req).await?;
-        Ok(resp
-            .decode_opt::<SendResponse>("sms send response")?
-            .map(|r| r.results)
-            .unwrap_or_default())
+        Ok(receipt(self.send(req).await?))
     }
 
     /// Statuses of any number of sent messages by `requestId` (chunks of 100, concurrent).
@@ -465,7 +554,10 @@ impl Client {
                     self.send(req)
                         .await?
                         .decode::<StatusResponse>("message statuses")?
-                        .results,
+                        .results
+                        .into_iter()
+                        .map(status_row)
+                        .collect::<Vec<_>>(),
                 )
             })
             .buffered(self.concurrency())
@@ -484,8 +576,20 @@ fn outcome(index: usize, r: &Recipient, result: Result<String, ItemError>) -> Re
     }
 }
 
-/// Pairs each sent recipient with its result: by position when the counts match, else by
-/// locator. A recipient with no result is reported as rejected, never as success.
+/// Whether a result's locator names a recipient's: exactly, ignoring ASCII case, or (for
+/// phone numbers) by their digits, since the service may answer in its own normal form.
+fn same_locator(result: &str, recipient: &str) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    result.eq_ignore_ascii_case(recipient)
+        || (!recipient.contains('@')
+            && digits(recipient).len() >= 7
+            && digits(result) == digits(recipient))
+}
+
+/// Pairs each sent recipient with its result: by `locator`, then by `contactId`. Results that
+/// name neither are paired by position with the recipients left, and only when their counts
+/// match (logged). A recipient with no result gets [`ItemError::OutcomeUnknown`], never an
+/// invented success or failure.
 fn match_results(
     indices: &[usize],
     recipients: &[Recipient],
@@ -494,36 +598,68 @@ fn match_results(
     let convert = |r: SendResult| -> Result<String, ItemError> {
         match (r.is_ok(), r.request_id) {
             (true, Some(id)) => Ok(id),
-            (true, None) => Err(ItemError::Rejected {
-                message: "OK result without a requestId".into(),
+            (true, None) => Err(ItemError::OutcomeUnknown {
+                reason: "an OK result without a requestId".into(),
             }),
             (false, _) => Err(ItemError::Rejected {
                 message: r.message.unwrap_or_else(|| format!("status {}", r.status)),
             }),
         }
     };
-    if results.len() == indices.len() {
-        return indices
-            .iter()
-            .copied()
-            .zip(results.into_iter().map(convert))
-            .collect();
+    let mut slots: Vec<Option<Result<String, ItemError>>> = vec![None; indices.len()];
+    let mut unnamed = Vec::new();
+    for r in results {
+        let recipient = |k: usize| &recipients[indices[k]];
+        let free = |k: &usize| slots[*k].is_none();
+        let target = match (&r.locator, r.contact_id) {
+            (Some(loc), _) => (0..indices.len()).filter(free).find(|&k| {
+                recipient(k)
+                    .locator
+                    .as_deref()
+                    .is_some_and(|l| same_locator(loc, l))
+            }),
+            (None, Some(id)) => (0..indices.len())
+                .filter(free)
+                .find(|&k| recipient(k).contact_id == Some(id)),
+            (None, None) => {
+                unnamed.push(r);
+                continue;
+            }
+        };
+        match target {
+            Some(k) => slots[k] = Some(convert(r)),
+            None => tracing::warn!(
+                locator = ?r.locator,
+                contact_id = ?r.contact_id,
+                "a smartsend result names no recipient of its request; ignored"
+            ),
+        }
     }
-    let mut pool: Vec<Option<SendResult>> = results.into_iter().map(Some).collect();
+    if !unnamed.is_empty() {
+        let free: Vec<usize> = (0..indices.len()).filter(|k| slots[*k].is_none()).collect();
+        if free.len() == unnamed.len() {
+            tracing::warn!(
+                results = unnamed.len(),
+                "smartsend results name no recipient: matched by position"
+            );
+            for (k, r) in free.into_iter().zip(unnamed) {
+                slots[k] = Some(convert(r));
+            }
+        } else {
+            tracing::warn!(
+                results = unnamed.len(),
+                recipients = free.len(),
+                "smartsend results name no recipient and their count differs: outcomes unknown"
+            );
+        }
+    }
     indices
         .iter()
-        .map(|&i| {
-            let locator = recipients[i].locator.as_deref();
-            let found = pool
-                .iter_mut()
-                .find(|slot| {
-                    slot.as_ref()
-                        .is_some_and(|r| locator.is_some() && r.locator.as_deref() == locator)
-                })
-                .and_then(Option::take);
-            let result = found.map(convert).unwrap_or_else(|| {
-                Err(ItemError::Rejected {
-                    message: "the service returned no result for this recipient".into(),
+        .zip(slots)
+        .map(|(&i, slot)| {
+            let result = slot.unwrap_or_else(|| {
+                Err(ItemError::OutcomeUnknown {
+                    reason: "the service listed no result for this recipient".into(),
                 })
             });
             (i, result)

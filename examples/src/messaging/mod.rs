@@ -283,6 +283,7 @@ pub fn item_error(e: &ItemError) -> Outcome {
         ItemError::Rejected { message } => {
             Outcome::failed(format!("rejected by the service: {message}"), false)
         }
+        ItemError::OutcomeUnknown { .. } => Outcome::failed(e, false),
         ItemError::Failed(err) if err.is_duplicated_request() => Outcome::Delivered,
         ItemError::Failed(err) => Outcome::failed(error_chain(&**err), err.is_retryable()),
     }

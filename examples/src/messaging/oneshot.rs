@@ -162,5 +162,6 @@ fn status_text(s: &messaging_client::DeliveryStatus) -> String {
     match s {
         messaging_client::DeliveryStatus::Delivered => "DELIVERED".into(),
         messaging_client::DeliveryStatus::Other(o) => o.clone(),
+        messaging_client::DeliveryStatus::Unknown => "unknown".into(),
     }
 }
