@@ -436,7 +436,7 @@ impl Client {
                     )
                     .json(&body)?
                     .not_idempotent();
-                    Ok::<_, Error>(self.send(req).await?)
+                    self.send(req).await
                 }
                 .await;
                 (indices, res)
