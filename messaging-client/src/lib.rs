@@ -118,7 +118,7 @@ pub use batch::ItemError;
 pub use catalog::{
     AddressBook, AllowedValues, FieldCatalog, FieldDescription, FieldGroup, FieldInfo,
 };
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimits, RetryPolicy};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, OrderRetry, RateLimits, RetryPolicy};
 pub use contacts::{
     Address, Channel, Contact, ContactField, ContactGroup, ContactQuery, Device, MAX_PAGE_SIZE,
     Subscribed, Subscription,

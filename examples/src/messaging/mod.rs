@@ -245,6 +245,7 @@ fn tune(
 ) -> messaging_client::ClientBuilder {
     builder
         .timeout(config.timeout)
+        .order_retry(orders::ORDER_RETRY)
         .retry(messaging_client::RetryPolicy {
             max_retries: config.retries,
             min_delay: config.retry_delay,

@@ -1,15 +1,26 @@
 //! `orders push <file>`: orders (CSV or JSON lines, the API's camelCase field names) → `POST
-//! /v1/orders` (an upsert keyed by `externalOrderId`, so re-sending is harmless).
+//! /v1/orders` (an upsert keyed by `externalOrderId`).
+//!
+//! Re-sending an order never duplicates it, but every order the service accepts raises the
+//! event `order<STATUS>`, which can start a workflow. This sync repeats an order whose outcome
+//! is unknown (timeout, dropped connection, 5xx): see [`ORDER_RETRY`].
 
 use jiff::Zoned;
 use jiff::tz::TimeZone;
-use messaging_client::{Order, OrderItem, OrderStatus};
+use messaging_client::{ItemError, Order, OrderItem, OrderRetry, OrderStatus};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::input::{Row, text};
 use super::item_error;
 use crate::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
+
+/// The order syncs' choice (`orders push`, `directo-orders`): repeat an order whose outcome is
+/// unknown, in the client ([`messaging_client::ClientBuilder::order_retry`]) and in the run's
+/// retries. The order data (and so RFM segments) is complete; the price is that an order the
+/// service had in fact accepted raises its `order<STATUS>` event a second time, which can send
+/// a workflow's message twice. Use `OrderRetry::WhenNotReceived` to park such orders instead.
+pub const ORDER_RETRY: OrderRetry = OrderRetry::AfterUnknownOutcome;
 
 /// The columns an order row may have; any other column is refused (a typo would otherwise be
 /// dropped silently).
@@ -198,10 +209,17 @@ impl Sink for OrdersSink {
             }
         }
         let chunks = orders.len().div_ceil(messaging_client::ORDERS_CHUNK) as u64;
+        let retry = self.client.order_retry();
         for outcome in self.client.push_orders(&orders).await {
             let i = positions[outcome.index];
             if let Err(e) = outcome.result {
-                outcomes[i] = item_error(&e);
+                outcomes[i] = match (&e, item_error(&e)) {
+                    // The run repeats a failed order as the client's choice says.
+                    (ItemError::Failed(err), Outcome::Failed { error, .. }) => {
+                        Outcome::failed(error, retry.repeats(err))
+                    }
+                    (_, outcome) => outcome,
+                };
             }
         }
         Delivery {

@@ -641,3 +641,39 @@ async fn a_contact_import_still_running_after_the_timeout_is_parked_as_unknown()
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn orders_push_repeats_an_order_whose_outcome_is_unknown_as_it_documents() {
+    // The sync chooses OrderRetry::AfterUnknownOutcome (orders.rs ORDER_RETRY): a 500 may hide
+    // an accepted order, and the sync prefers complete order data to a possible second
+    // order<STATUS> event. Here the client repeats the request itself (retries = 3) although
+    // the job allows a single attempt.
+    let world = World::start().await;
+    let proxy = common::proxy::start(world.base_url.trim_end_matches("/api")).await;
+    let world = World {
+        base_url: format!("{}/api", proxy.url),
+        ..world
+    };
+    let file = world.write(
+        "orders.csv",
+        "externalOrderId,email,status,totalCost,currency,date\nO1,a@example.com,DELIVERED,10,EUR,2024-03-01T10:00:00+02:00\n",
+    );
+    let config = world.write(
+        "config.toml",
+        "[job]\n[job.retry]\nattempts = 1\ndelay = \"1ms\"\n[messaging]\nretries = 3\nretry_delay = \"1ms\"\n",
+    );
+    // Request 1 is the credentials check, request 2 the order push: it gets a 500.
+    proxy.faults.fail_every.store(2, Ordering::SeqCst);
+    let (code, summary, output) = world
+        .run(&["orders", "push", &file, "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1, "{summary:#}");
+    assert_eq!(proxy.faults.failed.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        proxy.faults.seen.load(Ordering::SeqCst),
+        3,
+        "the check, the push that got a 500, its repeat"
+    );
+    assert_eq!(world.fake.orders().len(), 1);
+}

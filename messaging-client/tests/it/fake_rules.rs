@@ -309,3 +309,98 @@ async fn new_contacts_raise_the_event_for_new_contacts_and_updated_ones_do_not()
     assert_eq!(events[0]["eventTypeKey"], "welcome");
     assert!(events[0].to_string().contains("new@example.com"));
 }
+
+fn order(id: &str) -> Value {
+    json!({"externalOrderId": id, "externalCustomerId": "12345", "totalCost": 1000,
+           "status": "INITIALIZED", "date": "2017-03-08T09:30:00+02:00", "currency": "USD"})
+}
+
+#[tokio::test]
+async fn invalid_orders_are_listed_as_failed_and_the_rest_stored() {
+    // FailedOrders: "required fields are empty, or the format is incorrect" or no
+    // externalCustomerId, email or phone; each entry is `{order, error}` [OpenAPI Order,
+    // FailedOrders, FailedOrder].
+    let fake = FakeMessaging::start().await;
+    let mut no_contact = order("2");
+    no_contact
+        .as_object_mut()
+        .unwrap()
+        .remove("externalCustomerId");
+    let mut no_currency = order("3");
+    no_currency.as_object_mut().unwrap().remove("currency");
+    let body = json!({"orders": [order("1"), no_contact, no_currency]});
+    let (status, text) = post(&fake, "/v1/orders", &body).await;
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let failed = answer["failedOrders"].as_array().unwrap();
+    let ids: Vec<_> = failed
+        .iter()
+        .map(|f| f["order"]["externalOrderId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["2", "3"]);
+    assert!(failed.iter().all(|f| f["error"].as_str().is_some()));
+    assert_eq!(fake.orders().keys().collect::<Vec<_>>(), ["1"]);
+    // All valid: the body is empty [C2-old].
+    let (status, text) = post(&fake, "/v1/orders", &json!({"orders": [order("4")]})).await;
+    assert_eq!((status, text.as_str()), (200, ""));
+}
+
+#[tokio::test]
+async fn orders_with_keys_the_schema_does_not_know_are_refused() {
+    // Orders / Order / OrderItem [OpenAPI].
+    let fake = FakeMessaging::start().await;
+    let mut typo = order("1");
+    typo["totalCosts"] = json!(10);
+    let mut item = order("2");
+    item["items"] = json!([{"externalItemId": "S1", "quantity": 1, "price": 10}]);
+    for body in [
+        json!({"orders": [typo]}),
+        json!({"orders": [item]}),
+        json!({"orders": [order("3")], "store": "x"}),
+    ] {
+        let (status, text) = post(&fake, "/v1/orders", &body).await;
+        assert_eq!(status, 400, "{body} → {text}");
+    }
+    assert!(fake.orders().is_empty());
+}
+
+#[tokio::test]
+async fn deleting_orders_by_date_includes_both_ends() {
+    // "from: Start date (inclusively)", "to: End date (inclusively)", `yyyy-MM-dd'T'HH:mm:ss`
+    // UTC, from before to, at most 24 hours [docs.esputnik.com removehistoryorders].
+    let fake = FakeMessaging::start().await;
+    for (id, date) in [
+        ("before", "2024-01-01T09:59:59Z"),
+        ("at-from", "2024-01-01T10:00:00Z"),
+        ("at-to", "2024-01-01T12:00:00+00:00"),
+        ("after", "2024-01-01T12:00:01Z"),
+    ] {
+        let mut o = order(id);
+        o["date"] = json!(date);
+        fake.seed_order(o);
+    }
+    let delete = |query: &str| {
+        let path = format!("/v1/orders?{query}");
+        let fake = &fake;
+        async move { send(fake, reqwest::Method::DELETE, &path, None).await }
+    };
+    assert_eq!(
+        delete("from=2024-01-01T10:00:00&to=2024-01-01T12:00:00")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        fake.orders().keys().cloned().collect::<Vec<_>>(),
+        ["after", "before"]
+    );
+    for bad in [
+        "from=2024-01-01T12:00:00&to=2024-01-01T10:00:00",
+        "from=2024-01-01T10:00:00&to=2024-01-02T10:00:01",
+        "from=2024-01-01&to=2024-01-01T10:00:00",
+        "from=2024-01-01T10:00:00Z&to=2024-01-01T11:00:00Z",
+        "to=2024-01-01T10:00:00",
+    ] {
+        assert_eq!(delete(bad).await.0, 400, "{bad}");
+    }
+}
