@@ -404,3 +404,29 @@ async fn deleting_orders_by_date_includes_both_ends() {
         assert_eq!(delete(bad).await.0, 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn an_event_must_name_its_contact() {
+    // Without keyValue, params must carry contactId, externalCustomerId, email, phone or
+    // pushToken [EventDto.keyValue; E16 "an event with neither is rejected"]; v2 ignores an
+    // externalCustomerId of "", " ", "null" or null [E4].
+    let fake = FakeMessaging::start().await;
+    let named =
+        json!({"eventTypeKey": "purchase", "params": [{"name": "email", "value": "a@x.com"}]});
+    let keyed = json!({"eventTypeKey": "purchase", "keyValue": "a@x.com"});
+    let nobody = json!({"eventTypeKey": "purchase", "params": [{"name": "sku", "value": "A1"}]});
+    let blank = json!({"eventTypeKey": "purchase", "params": [{"name": "externalCustomerId", "value": "null"}]});
+    for v in ["/v1/event", "/v2/event"] {
+        assert_eq!(post(&fake, v, &named).await.0, 200, "{v}");
+        assert_eq!(post(&fake, v, &keyed).await.0, 200, "{v}");
+        assert_eq!(post(&fake, v, &nobody).await.0, 400, "{v}");
+    }
+    assert_eq!(post(&fake, "/v2/event", &blank).await.0, 400);
+    // EventDto / Event / Parameter keys [OpenAPI].
+    let mut extra = keyed.clone();
+    extra["eventKey"] = json!("x");
+    assert_eq!(post(&fake, "/v1/event", &extra).await.0, 400);
+    let odd_param = json!({"eventTypeKey": "purchase", "keyValue": "k", "params": [{"name": "a", "value": "b", "type": "s"}]});
+    assert_eq!(post(&fake, "/v2/event", &odd_param).await.0, 400);
+    assert_eq!(fake.events().len(), 4);
+}

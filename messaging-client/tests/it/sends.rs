@@ -591,3 +591,43 @@ async fn a_status_row_without_status_decodes_and_never_fails_its_chunk() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_empty_or_null_external_customer_id_does_not_name_the_contact() {
+    // "externalCustomerId in params is ignored if it contains the empty or null value. For
+    // example, "", " ", "null", null" [E4, Generate event v2].
+    let server = server().await; // the catch-all fails on any request
+    let client = client(&server);
+    for blank in [
+        json!(""),
+        json!("  "),
+        json!("null"),
+        json!("NULL"),
+        json!(null),
+    ] {
+        let event = EventV2::new("purchase").param("externalCustomerId", blank.clone());
+        match client.generate_event_v2(&event).await.unwrap_err() {
+            Error::InvalidInput { field, .. } => assert_eq!(field, "keyValue", "{blank}"),
+            other => panic!("{blank}: {other:?}"),
+        }
+    }
+    let event = EventV1::new("purchase").param("externalCustomerId", "");
+    assert!(matches!(
+        client.generate_event(&event).await,
+        Err(Error::InvalidInput { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_real_contact_parameter_still_names_the_contact() {
+    let server = server().await;
+    Mock::given(path("/api/v2/event"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let event = EventV2::new("purchase")
+        .param("externalCustomerId", "null")
+        .param("email", "a@x.com");
+    client(&server).generate_event_v2(&event).await.unwrap();
+}
