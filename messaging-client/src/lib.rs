@@ -94,6 +94,7 @@
 #![deny(missing_docs)]
 
 mod account;
+mod activity;
 mod batch;
 mod catalog;
 mod client;
@@ -107,6 +108,7 @@ mod messages;
 mod orders;
 mod paging;
 mod segments;
+mod smartsend;
 mod unsubscribed;
 mod wire;
 
@@ -114,6 +116,7 @@ mod wire;
 pub mod fake;
 
 pub use account::AccountInfo;
+pub use activity::{ACTIVITY_PAGE, ActivityQuery, ContactActivity, MAX_ACTIVITY_PAGE};
 pub use batch::ItemError;
 pub use catalog::{
     AddressBook, AllowedValues, FieldCatalog, FieldDescription, FieldGroup, FieldInfo,
@@ -134,11 +137,12 @@ pub use import::{
 };
 pub use import_status::{ImportMapping, ImportPolling, ImportState, ImportStatus};
 pub use messages::{
-    DeliveryStatus, EmailMessage, MessageStatus, Recipient, RecipientOutcome, SMARTSEND_CHUNK,
-    STATUS_CHUNK, SendReceipt, SendResult, SmartSend, SmsMessage,
+    DeliveryStatus, EmailMessage, MessageStatus, STATUS_CHUNK, SendReceipt, SendResult, SmsMessage,
+    ViberMessage,
 };
 pub use orders::{ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus};
 pub use segments::Segment;
+pub use smartsend::{Recipient, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
 
 /// Re-exported so callers need not depend on them directly.
 pub use jiff;

@@ -180,10 +180,11 @@ pub(super) async fn handle(
         }
         ("POST", [version @ ("v1" | "v2"), "event"]) => events::event(s, version, &body),
         ("POST", ["v1", "message", id, "smartsend"]) => messages::smartsend(s, id, &body),
-        ("POST", ["v1", "message", channel @ ("email" | "sms")]) => {
+        ("POST", ["v1", "message", channel @ ("email" | "sms" | "viber")]) => {
             messages::plain_send(s, channel, &body)
         }
-        ("GET", ["v1", "message", "status"]) => Ok(messages::statuses(s, &query)),
+        ("GET", ["v1", "message", "status"]) => messages::statuses(s, &query),
+        ("GET", ["v2", "contacts", "activity"]) => messages::activity(s, &query),
         ("POST", ["v1", "orders"]) => orders::orders(s, &body),
         ("DELETE", ["v1", "orders"]) => orders::delete_orders(s, &query),
         (_, ["v1", "addressbooks" | "groups" | "group", ..]) => {

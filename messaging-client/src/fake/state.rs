@@ -58,6 +58,8 @@ pub(super) struct FakeState {
     pub(super) events: Vec<RecordedEvent>,
     pub(super) orders: BTreeMap<String, Value>,
     pub(super) statuses: BTreeMap<String, StatusEntry>,
+    /// Contact activity entries, oldest first (`GET /v2/contacts/activity`).
+    pub(super) activity: Vec<Value>,
     pub(super) next_request: u64,
     pub(super) contacts: BTreeMap<i64, Value>,
     pub(super) next_contact: i64,

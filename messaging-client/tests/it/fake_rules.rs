@@ -430,3 +430,48 @@ async fn an_event_must_name_its_contact() {
     assert_eq!(post(&fake, "/v2/event", &odd_param).await.0, 400);
     assert_eq!(fake.events().len(), 4);
 }
+
+#[tokio::test]
+async fn sends_are_checked_against_their_schemas() {
+    // OutgoingViber requires `text` and `iosExpirityText`, and phoneNumbers or groupId;
+    // OutgoingEmail requires emails, from, htmlText, subject; OutgoingSMS from and text;
+    // ParametrizedLocator names the recipient by locator, contactId or externalCustomerId
+    // [OpenAPI]. Unknown keys are refused.
+    let fake = FakeMessaging::start().await;
+    let viber =
+        json!({"text": "Hi", "iosExpirityText": "Expired", "phoneNumbers": ["380501234567"]});
+    assert_eq!(post(&fake, "/v1/message/viber", &viber).await.0, 200);
+    let mut no_expiry = viber.clone();
+    no_expiry.as_object_mut().unwrap().remove("iosExpirityText");
+    assert_eq!(post(&fake, "/v1/message/viber", &no_expiry).await.0, 400);
+    let email = json!({"from": "\"Shop\" <shop@x.com>", "subject": "Hi", "htmlText": "<p>Hi</p>",
+                       "emails": ["a@x.com"], "ampHtmlText": "<html amp></html>", "trackUrls": false});
+    assert_eq!(post(&fake, "/v1/message/email", &email).await.0, 200);
+    let mut no_subject = email.clone();
+    no_subject.as_object_mut().unwrap().remove("subject");
+    assert_eq!(post(&fake, "/v1/message/email", &no_subject).await.0, 400);
+    let sms = json!({"from": "SHOP", "text": "Hi", "phoneNumbers": ["380501234567"], "externalRequestId": "r"});
+    assert_eq!(post(&fake, "/v1/message/sms", &sms).await.0, 200);
+    let mut sms_typo = sms.clone();
+    sms_typo["phones"] = json!(["1"]);
+    assert_eq!(post(&fake, "/v1/message/sms", &sms_typo).await.0, 400);
+    let smart =
+        json!({"recipients": [{"externalCustomerId": "C1", "jsonParam": "{}"}], "email": true});
+    assert_eq!(post(&fake, "/v1/message/5/smartsend", &smart).await.0, 200);
+    let odd = json!({"recipients": [{"locator": "a@x.com", "params": {}}], "email": true});
+    assert_eq!(post(&fake, "/v1/message/5/smartsend", &odd).await.0, 400);
+}
+
+#[tokio::test]
+async fn activity_needs_its_period() {
+    // dateFrom and dateTo are required [OpenAPI contactActivity].
+    let fake = FakeMessaging::start().await;
+    let get = |q: &str| {
+        let path = format!("/v2/contacts/activity{q}");
+        let fake = &fake;
+        async move { send(fake, reqwest::Method::GET, &path, None).await }
+    };
+    assert_eq!(get("?dateFrom=2024-01-01").await.0, 400);
+    let (status, text) = get("?dateFrom=2024-01-01&dateTo=2024-01-02").await;
+    assert_eq!((status, text.as_str()), (200, "[]"));
+}

@@ -1,6 +1,7 @@
 //! The crate's integration tests, as modules of one test binary: one link and one
 //! executable instead of one per file.
 
+mod activity;
 mod common;
 mod contacts;
 mod core;
