@@ -141,7 +141,7 @@ pub use messages::{
     ViberMessage,
 };
 pub use orders::{ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus};
-pub use segments::Segment;
+pub use segments::{MEMBERSHIP_CHUNK, Segment};
 pub use smartsend::{Recipient, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
 
 /// Re-exported so callers need not depend on them directly.

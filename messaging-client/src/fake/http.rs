@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::state::FakeState;
-use super::{ReceivedRequest, contacts, events, messages, orders, segments};
+use super::{ReceivedRequest, contacts, events, messages, orders, schema, segments};
 
 pub(super) type Shared = Arc<Mutex<FakeState>>;
 
@@ -195,8 +195,10 @@ pub(super) async fn handle(
     answer.unwrap_or_else(Response::from)
 }
 
+/// `POST /v1/emails/unsubscribed/{add|delete}`: `UnsubscribeParamsDto` {emails} [OpenAPI].
 fn unsubscribed(s: &mut FakeState, action: &str, body: &[u8]) -> Answer {
     let v = json_body(body)?;
+    schema::known_keys(&v, &["emails"], "the request")?;
     let Some(emails) = v.get("emails").and_then(Value::as_array) else {
         return Err(bad("emails is required"));
     };

@@ -6,7 +6,11 @@ use axum::http::Method;
 use serde_json::{Value, json};
 
 use super::http::{Answer, Query, bad, json_body, ok_json, page, refuse, text};
+use super::schema;
 use super::state::{FakeState, Segment};
+
+/// `ModifyContactsInGroup`.
+const MODIFY_CONTACTS_IN_GROUP: &[&str] = &["contactIds", "externalCustomerIds"];
 
 /// The id of the segment named `name`, created (static) if missing.
 pub(super) fn segment_by_name(s: &mut FakeState, name: &str) -> i64 {
@@ -73,12 +77,22 @@ pub(super) fn route(
                 action @ ("attach" | "detach"),
             ],
         ) => {
+            // ModifyContactsInGroup: contactIds and/or externalCustomerIds, "max. 500" each
+            // [OpenAPI attach/detachContactsToGroup]; the answer is plain text [C9].
             let v = json_body(body)?;
-            let ids: Vec<i64> = v
-                .get("contactIds")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_i64).collect())
-                .unwrap_or_default();
+            schema::known_keys(&v, MODIFY_CONTACTS_IN_GROUP, "the request")?;
+            let mut ids: Vec<i64> = schema::array(&v, "contactIds", "the request")?
+                .iter()
+                .filter_map(schema::int)
+                .collect();
+            let external = schema::strings(&v, "externalCustomerIds", "the request")?;
+            if ids.len() > 500 || external.len() > 500 {
+                return Err(bad("At most 500 contacts per request"));
+            }
+            ids.extend(s.contacts.iter().filter_map(|(id, c)| {
+                let ext = c.get("externalCustomerId").and_then(Value::as_str)?;
+                external.iter().any(|e| e == ext).then_some(*id)
+            }));
             let Some(seg) = id
                 .parse::<i64>()
                 .ok()

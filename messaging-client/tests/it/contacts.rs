@@ -303,3 +303,31 @@ async fn search_accepts_a_single_object_and_imports_accept_odd_bodies() {
         .await;
     assert_eq!(chunks[0].result.as_ref().unwrap().async_session_id, None);
 }
+
+#[tokio::test]
+async fn attach_and_detach_go_in_requests_of_at_most_500_ids() {
+    // ModifyContactsInGroup.contactIds: "max. 500" [OpenAPI].
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/group/4/contacts/attach"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("Contacts were attached"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let ids: Vec<i64> = (1..=1200).collect();
+    let answer = client(&server).attach_contacts(4, &ids).await.unwrap();
+    assert_eq!(answer, "Contacts were attached");
+    let sizes: Vec<usize> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["contactIds"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, vec![500, 500, 200]);
+}

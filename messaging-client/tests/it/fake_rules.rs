@@ -475,3 +475,41 @@ async fn activity_needs_its_period() {
     let (status, text) = get("?dateFrom=2024-01-01&dateTo=2024-01-02").await;
     assert_eq!((status, text.as_str()), (200, "[]"));
 }
+
+#[tokio::test]
+async fn unsubscribes_and_segment_changes_follow_their_schemas() {
+    // UnsubscribeParamsDto {emails}; ModifyContactsInGroup {contactIds, externalCustomerIds},
+    // "max. 500" each [OpenAPI].
+    let fake = FakeMessaging::start().await;
+    let add = json!({"emails": ["a@x.com"]});
+    assert_eq!(
+        post(&fake, "/v1/emails/unsubscribed/add", &add).await.0,
+        200
+    );
+    let typo = json!({"emails": ["a@x.com"], "reason": "spam"});
+    assert_eq!(
+        post(&fake, "/v1/emails/unsubscribed/add", &typo).await.0,
+        400
+    );
+    let seg = fake.seed_segment(10, "VIP", "Static");
+    let id = fake.seed_contact(json!({"externalCustomerId": "C1",
+        "channels": [{"type": "email", "value": "c1@x.com"}]}));
+    let by_ext = json!({"externalCustomerIds": ["C1"]});
+    let (status, text) = post(&fake, &format!("/v1/group/{seg}/contacts/attach"), &by_ext).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(fake.segment_members(seg).contains(&id));
+    let odd = json!({"contacts": [id]});
+    assert_eq!(
+        post(&fake, &format!("/v1/group/{seg}/contacts/detach"), &odd)
+            .await
+            .0,
+        400
+    );
+    let many = json!({"contactIds": (0..501).collect::<Vec<i64>>()});
+    assert_eq!(
+        post(&fake, &format!("/v1/group/{seg}/contacts/attach"), &many)
+            .await
+            .0,
+        400
+    );
+}
