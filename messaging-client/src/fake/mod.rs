@@ -1,8 +1,16 @@
 //! A stateful, in-process HTTP fake of the messaging API (feature `fake`), on loopback.
 //!
-//! It follows the reference, quirks included: one-result collections come back as a single
-//! object with numbers and booleans as strings, events/orders/unsubscribes answer with an
-//! empty body, attach/detach answer in plain text, validation errors are plain text 400s.
+//! It follows the references, quirks included: one-result collections come back as a single
+//! object with numbers and booleans as strings, events/unsubscribes (and orders without
+//! failures) answer with an empty body, attach/detach answer in plain text, validation errors
+//! are plain-text 400s.
+//!
+//! And it is as strict as the service: a body with a key its schema does not know, a body not
+//! declared `application/json`, a bulk import without `dedupeOn` are refused; a contact import
+//! updates only the fields its request lists and applies when its session finishes; invalid
+//! contacts and orders are listed as failed. Every rule cites its source in the module that
+//! enforces it (`schema`, `import`, `orders`, `events`, `messages`, `contacts`, `segments`);
+//! `docs/messaging-conformance.md` lists them per operation.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
