@@ -4,7 +4,7 @@
 //! a custom field by name, resolved to its id through the field catalog (`GET /v1/addressbooks`).
 
 use messaging_client::{
-    Channel, Contact, DedupeOn, FieldCatalog, ImportChunk, ImportOptions, ImportPolling,
+    Channel, Contact, DedupeOn, FieldCatalog, ImportChunk, ImportOptions, ImportPolling, ItemError,
 };
 use serde_json::{Map, Value};
 
@@ -162,7 +162,11 @@ impl Sink for ContactsSink {
             ..Default::default()
         };
         let chunks = self.client.import_contacts(&contacts, &options).await;
-        let requests = chunks.len() as u64;
+        // Contacts the client refused before sending took no request.
+        let requests = chunks
+            .iter()
+            .filter(|c| !matches!(&c.result, Err(ItemError::Failed(e)) if matches!(**e, messaging_client::Error::InvalidInput { .. })))
+            .count() as u64;
         let settled = futures::future::join_all(
             chunks
                 .into_iter()

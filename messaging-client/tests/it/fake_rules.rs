@@ -513,3 +513,27 @@ async fn unsubscribes_and_segment_changes_follow_their_schemas() {
         400
     );
 }
+
+#[tokio::test]
+async fn finish_imports_runs_pending_sessions_as_the_service_would() {
+    let fake = FakeMessaging::start().await;
+    let body = json!({"contacts": [{"channels": [{"type": "email", "value": "a@example.com"}]}],
+                      "dedupeOn": "email"});
+    assert_eq!(post(&fake, "/v1/contacts", &body).await.0, 200);
+    fake.fail_imports(true);
+    let other = json!({"contacts": [{"channels": [{"type": "email", "value": "b@example.com"}]}],
+                       "dedupeOn": "email"});
+    assert_eq!(post(&fake, "/v1/contacts", &other).await.0, 200);
+    assert!(fake.contacts().is_empty());
+    fake.finish_imports();
+    let emails: Vec<String> = fake
+        .contacts()
+        .values()
+        .map(|c| c["channels"][0]["value"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        emails,
+        ["a@example.com"],
+        "the failing session imported nothing"
+    );
+}
