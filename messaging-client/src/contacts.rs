@@ -271,6 +271,28 @@ struct BulkBody<'a> {
     options: &'a ImportOptions,
 }
 
+/// The JSON bodies [`Client::import_contacts`] sends for `contacts` with `options`: one per
+/// chunk of up to [`CONTACTS_CHUNK`]. For dry runs and logs.
+///
+/// ```
+/// use messaging_client::{Contact, DedupeOn, ImportOptions, import_bodies};
+/// let options = ImportOptions { dedupe_on: Some(DedupeOn::Email), ..Default::default() };
+/// let bodies = import_bodies(&[Contact::email("ann@example.com")], &options);
+/// assert!(bodies[0].ends_with(r#"],"dedupeOn":"email"}"#), "{}", bodies[0]);
+/// ```
+pub fn import_bodies(contacts: &[Contact], options: &ImportOptions) -> Vec<String> {
+    contacts
+        .chunks(CONTACTS_CHUNK)
+        .map(|chunk| {
+            serde_json::to_string(&BulkBody {
+                contacts: chunk,
+                options,
+            })
+            .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// The service's answer to one bulk request.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

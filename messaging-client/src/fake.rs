@@ -303,7 +303,9 @@ impl FakeMessaging {
         self.lock().requests.clear();
     }
 
-    /// Sets a message status (as the status endpoint will report it).
+    /// Sets a message status (as the status endpoint will report it). A request id of the
+    /// fake's own form (a sent message restored into a new fake) keeps the ids it generates
+    /// later distinct from it.
     pub fn set_message_status(
         &self,
         request_id: &str,
@@ -311,7 +313,14 @@ impl FakeMessaging {
         delivered: bool,
         failed: bool,
     ) {
-        self.lock().statuses.insert(
+        let mut s = self.lock();
+        if let Some(n) = request_id
+            .strip_prefix(REQUEST_ID_PREFIX)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        {
+            s.next_request = s.next_request.max(n);
+        }
+        s.statuses.insert(
             request_id.into(),
             StatusEntry {
                 status: status.into(),
@@ -588,9 +597,12 @@ fn event(s: &mut FakeState, version: &str, body: &[u8]) -> Response {
     empty()
 }
 
+/// The fake's request ids: a UUID whose last group counts the messages queued.
+const REQUEST_ID_PREFIX: &str = "00000000-0000-4000-8000-";
+
 fn new_request_id(s: &mut FakeState) -> String {
     s.next_request += 1;
-    format!("00000000-0000-4000-8000-{:012x}", s.next_request)
+    format!("{REQUEST_ID_PREFIX}{:012x}", s.next_request)
 }
 
 fn queue(s: &mut FakeState, locator: Option<&str>, email: bool) -> Value {

@@ -120,7 +120,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimits, RetryPolic
 pub use contacts::{
     Address, CONTACTS_CHUNK, Channel, Contact, ContactField, ContactGroup, ContactQuery, DedupeOn,
     ImportChunk, ImportOptions, ImportSession, ImportState, ImportStatus, MAX_PAGE_SIZE,
-    Subscription,
+    Subscription, import_bodies,
 };
 pub use error::{Error, Result};
 pub use events::{
@@ -131,7 +131,9 @@ pub use messages::{
     DeliveryStatus, EmailMessage, MessageStatus, Recipient, RecipientOutcome, SMARTSEND_CHUNK,
     STATUS_CHUNK, SendResult, SmartSend, SmsMessage,
 };
-pub use orders::{ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus};
+pub use orders::{
+    ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus, orders_bodies,
+};
 pub use segments::Segment;
 
 /// Re-exported so callers need not depend on them directly.

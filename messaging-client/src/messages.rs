@@ -112,6 +112,47 @@ struct RecipientBody<'a> {
     external_request_id: Option<&'a str>,
 }
 
+impl SmartSend {
+    /// The JSON bodies [`Client::smartsend`] sends for this send: one per chunk of up to
+    /// [`SMARTSEND_CHUNK`] of the valid recipients (invalid ones are reported by `smartsend` and
+    /// never sent). For dry runs and logs.
+    ///
+    /// ```
+    /// use messaging_client::{Recipient, SmartSend};
+    /// let send = SmartSend {
+    ///     recipients: vec![Recipient::locator("ann@example.com")
+    ///         .with_params(serde_json::json!({"discount": "5%"}))],
+    ///     email: true,
+    ///     from_name: None,
+    ///     external_request_id: None,
+    /// };
+    /// assert_eq!(
+    ///     send.bodies(),
+    ///     [r#"{"recipients":[{"jsonParam":"{\"discount\":\"5%\"}","locator":"ann@example.com"}],"email":true,"fromName":null}"#]
+    /// );
+    /// ```
+    pub fn bodies(&self) -> Vec<String> {
+        let valid: Vec<RecipientBody<'_>> = self
+            .recipients
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.body(i).ok())
+            .collect();
+        valid
+            .chunks(SMARTSEND_CHUNK)
+            .map(|part| {
+                serde_json::to_string(&SmartSendBody {
+                    recipients: part.iter().collect(),
+                    email: self.email,
+                    from_name: self.from_name.as_deref(),
+                    external_request_id: self.external_request_id.as_deref(),
+                })
+                .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
 impl Recipient {
     fn body(&self, index: usize) -> Result<RecipientBody<'_>> {
         match (&self.locator, self.contact_id) {
