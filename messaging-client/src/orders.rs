@@ -250,11 +250,16 @@ struct OrdersBody<'a> {
 ///
 /// ```
 /// use messaging_client::{Order, OrderStatus, orders_bodies};
-/// let order = Order::new("1", OrderStatus::Delivered, "10.50".parse().unwrap(), "EUR",
+/// let mut order = Order::new("1", OrderStatus::Delivered, "10.50".parse().unwrap(), "EUR",
 ///     "2024-03-01T10:00:00+02:00[Europe/Tallinn]".parse().unwrap());
-/// let bodies = orders_bodies(&[order]);
+/// order.email = Some("ann@example.com".into());
+/// let bodies = orders_bodies(&[order.clone()]);
+/// assert_eq!(bodies.len(), 1);
 /// assert!(bodies[0].contains(r#""totalCost":10.50"#));
 /// assert!(bodies[0].contains(r#""date":"2024-03-01T10:00:00+02:00""#));
+/// // An order push_orders refuses (no customer to attach it to) is not in any body.
+/// order.email = None;
+/// assert!(orders_bodies(&[order]).is_empty());
 /// ```
 pub fn orders_bodies(orders: &[Order]) -> Vec<String> {
     let valid: Vec<&Order> = orders
