@@ -26,14 +26,7 @@ struct World {
 
 impl World {
     async fn start(customers: usize) -> World {
-        let directo = FakeDirecto::start().await;
-        let now = jiff::Timestamp::now()
-            .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
-            .datetime();
-        sync_examples::directo_to_smaily::directo::seed(
-            &directo,
-            &demo::customers(customers, now, 600),
-        );
+        let directo = common::directo_to_smaily::directo_with_customers(customers).await;
         let smaily = FakeSmaily::start().await;
         let smaily_url = smaily.base_url();
         World {

@@ -3,49 +3,18 @@
 //! that failed, replays report the attempts the state file holds, and the endpoint overrides
 //! are checked.
 
+use crate::common::directo_to_smaily::{command as directo_to_smaily, directo_with_customers};
 use crate::common::sync_bin::{self, stderr};
 
 use std::path::Path;
 
-use directo_client::fake::FakeDirecto;
 use messaging_client::fake::FakeMessaging;
-use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
+use smaily_client::fake::FakeSmaily;
 use splio_client::fake::FakeSplio;
 use sync_examples::directo_to_smaily::demo;
 
-const DIRECTO_TO_SMAILY: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 const SPLIO: &str = env!("CARGO_BIN_EXE_segment-to-splio");
 const MESSAGING: &str = env!("CARGO_BIN_EXE_messaging");
-
-async fn directo_with_customers(n: usize) -> FakeDirecto {
-    let directo = FakeDirecto::start().await;
-    let now = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
-        .datetime();
-    sync_examples::directo_to_smaily::directo::seed(&directo, &demo::customers(n, now, 600));
-    directo
-}
-
-/// `directo-to-smaily` with only Directo's variables set.
-fn directo_only(directo: &FakeDirecto, dir: &Path, args: &[&str]) -> tokio::process::Command {
-    let mut cmd = sync_bin::command(DIRECTO_TO_SMAILY, dir);
-    cmd.env_remove("DIRECTO_KEY")
-        .env_remove("SMAILY_SUBDOMAIN")
-        .env_remove("SMAILY_BASE_URL")
-        .env_remove("SMAILY_USER")
-        .env_remove("SMAILY_PASSWORD")
-        .env("DIRECTO_URL", directo.base_url())
-        .env("DIRECTO_TOKEN", FakeDirecto::TOKEN)
-        .args(args);
-    cmd
-}
-
-fn with_smaily(mut cmd: tokio::process::Command, smaily: &FakeSmaily) -> tokio::process::Command {
-    cmd.env("SMAILY_BASE_URL", smaily.base_url())
-        .env("SMAILY_USER", FAKE_USER)
-        .env("SMAILY_PASSWORD", FAKE_PASSWORD);
-    cmd
-}
 
 fn config(dir: &Path) -> String {
     sync_bin::write_file(
@@ -60,7 +29,7 @@ fn config(dir: &Path) -> String {
 async fn dry_runs_need_credentials_only_for_what_they_read() {
     let directo = directo_with_customers(20).await;
     let dir = tempfile::tempdir().unwrap();
-    let output = directo_only(&directo, dir.path(), &["--dry-run"])
+    let output = directo_to_smaily(&directo, None, dir.path(), &["--dry-run"])
         .output()
         .await
         .unwrap();
@@ -122,17 +91,13 @@ async fn a_run_stopped_by_a_usage_or_credentials_error_leaves_no_state_file() {
     let state = dir.path().join("state.db");
     let state_arg = state.to_str().unwrap();
     // Wrong Smaily password, wrong Directo token, missing Smaily variable.
-    let mut wrong_password = with_smaily(
-        directo_only(&directo, dir.path(), &["--state", state_arg]),
-        &smaily,
-    );
+    let mut wrong_password =
+        directo_to_smaily(&directo, Some(&smaily), dir.path(), &["--state", state_arg]);
     wrong_password.env("SMAILY_PASSWORD", "wrong");
-    let mut wrong_token = with_smaily(
-        directo_only(&directo, dir.path(), &["--state", state_arg]),
-        &smaily,
-    );
+    let mut wrong_token =
+        directo_to_smaily(&directo, Some(&smaily), dir.path(), &["--state", state_arg]);
     wrong_token.env("DIRECTO_TOKEN", "wrong");
-    let no_user = directo_only(&directo, dir.path(), &["--state", state_arg]);
+    let no_user = directo_to_smaily(&directo, None, dir.path(), &["--state", state_arg]);
     for mut cmd in [wrong_password, wrong_token, no_user] {
         let output = cmd.output().await.unwrap();
         assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
@@ -168,15 +133,10 @@ async fn a_run_stopped_by_a_usage_or_credentials_error_leaves_no_state_file() {
     assert!(!state.exists());
 
     // A state file that holds a run is kept, whatever the next run does.
-    let mut ok = with_smaily(
-        directo_only(&directo, dir.path(), &["--state", state_arg]),
-        &smaily,
-    );
+    let mut ok = directo_to_smaily(&directo, Some(&smaily), dir.path(), &["--state", state_arg]);
     assert_eq!(ok.output().await.unwrap().status.code(), Some(0));
-    let mut wrong_password = with_smaily(
-        directo_only(&directo, dir.path(), &["--state", state_arg]),
-        &smaily,
-    );
+    let mut wrong_password =
+        directo_to_smaily(&directo, Some(&smaily), dir.path(), &["--state", state_arg]);
     wrong_password.env("SMAILY_PASSWORD", "wrong");
     assert_eq!(
         wrong_password.output().await.unwrap().status.code(),
@@ -193,9 +153,11 @@ async fn errors_name_the_side_that_failed() {
     let dir = tempfile::tempdir().unwrap();
     directo.fail_next(10, 500);
     let config = config(dir.path());
-    let (code, summary, output) = sync_bin::run(with_smaily(
-        directo_only(&directo, dir.path(), &["--config", &config, "--json"]),
-        &smaily,
+    let (code, summary, output) = sync_bin::run(directo_to_smaily(
+        &directo,
+        Some(&smaily),
+        dir.path(),
+        &["--config", &config, "--json"],
     ))
     .await;
     assert_eq!(code, 1, "{}", stderr(&output));
@@ -230,20 +192,7 @@ async fn errors_name_the_side_that_failed() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let output = sync_bin::command(SPLIO, dir.path())
-        .env("SPLIO_UNIVERSE", "uni")
-        .env("SPLIO_SFTP_HOST", "127.0.0.1")
-        .env("SPLIO_SFTP_PORT", port.to_string())
-        .env("SPLIO_SFTP_USER", "u")
-        .env("SPLIO_SFTP_PASSWORD", "p")
-        .args([
-            segment.as_str(),
-            "--delivery",
-            "sftp",
-            "--insert",
-            "--config",
-            &sftp,
-        ])
+    let output = sftp_delivery(dir.path(), port, &segment, &sftp)
         .output()
         .await
         .unwrap();
@@ -251,6 +200,26 @@ async fn errors_name_the_side_that_failed() {
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("delivering to Splio failed"), "{text}");
     assert!(!text.contains("the source"), "{text}");
+}
+
+/// `segment-to-splio` delivering `segment` over SFTP to 127.0.0.1:`port` (user and password
+/// set), with `config`.
+fn sftp_delivery(dir: &Path, port: u16, segment: &str, config: &str) -> tokio::process::Command {
+    let mut cmd = sync_bin::command(SPLIO, dir);
+    cmd.env("SPLIO_UNIVERSE", "uni")
+        .env("SPLIO_SFTP_HOST", "127.0.0.1")
+        .env("SPLIO_SFTP_PORT", port.to_string())
+        .env("SPLIO_SFTP_USER", "u")
+        .env("SPLIO_SFTP_PASSWORD", "p")
+        .args([
+            segment,
+            "--delivery",
+            "sftp",
+            "--insert",
+            "--config",
+            config,
+        ]);
+    cmd
 }
 
 #[tokio::test]
@@ -263,24 +232,10 @@ async fn sftp_setup_mistakes_say_how_to_fix_them_without_a_sandbox_hint() {
         "sftp.toml",
         &format!("[sftp]\nknown_hosts = \"{}\"\n", missing.display()),
     );
-    let sftp = |cmd: &mut tokio::process::Command| {
-        cmd.env("SPLIO_UNIVERSE", "uni")
-            .env("SPLIO_SFTP_HOST", "127.0.0.1")
-            .env("SPLIO_SFTP_PORT", "1")
-            .env("SPLIO_SFTP_USER", "u")
-            .env("SPLIO_SFTP_PASSWORD", "p")
-            .args([
-                segment.as_str(),
-                "--delivery",
-                "sftp",
-                "--insert",
-                "--config",
-                &config,
-            ]);
-    };
-    let mut cmd = sync_bin::command(SPLIO, dir.path());
-    sftp(&mut cmd);
-    let output = cmd.output().await.unwrap();
+    let output = sftp_delivery(dir.path(), 1, &segment, &config)
+        .output()
+        .await
+        .unwrap();
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(
@@ -293,8 +248,7 @@ async fn sftp_setup_mistakes_say_how_to_fix_them_without_a_sandbox_hint() {
     );
     assert!(!text.contains("--sandbox"), "{text}");
 
-    let mut cmd = sync_bin::command(SPLIO, dir.path());
-    sftp(&mut cmd);
+    let mut cmd = sftp_delivery(dir.path(), 1, &segment, &config);
     cmd.env_remove("SPLIO_SFTP_HOST");
     let output = cmd.output().await.unwrap();
     let text = stderr(&output);
@@ -314,9 +268,11 @@ async fn a_replay_reports_the_attempts_the_state_file_holds() {
     let config = config(dir.path());
     // The credentials check, then 2 attempts of the one batch.
     smaily.fail_next(3, 503);
-    let (code, summary, output) = sync_bin::run(with_smaily(
-        directo_only(&directo, dir.path(), &["--config", &config, "--json"]),
-        &smaily,
+    let (code, summary, output) = sync_bin::run(directo_to_smaily(
+        &directo,
+        Some(&smaily),
+        dir.path(),
+        &["--config", &config, "--json"],
     ))
     .await;
     assert_eq!(code, 1, "{}", stderr(&output));
@@ -324,13 +280,11 @@ async fn a_replay_reports_the_attempts_the_state_file_holds() {
 
     // The credentials check and both replay attempts fail again: 4 attempts in the state file.
     let replay = || {
-        with_smaily(
-            directo_only(
-                &directo,
-                dir.path(),
-                &["--config", &config, "--replay-failed"],
-            ),
-            &smaily,
+        directo_to_smaily(
+            &directo,
+            Some(&smaily),
+            dir.path(),
+            &["--config", &config, "--replay-failed"],
         )
     };
     smaily.fail_next(3, 503);
@@ -357,14 +311,14 @@ async fn smaily_base_url_is_the_api_root_and_a_root_without_api_is_fixed_with_a_
     let smaily = FakeSmaily::start().await;
     let dir = tempfile::tempdir().unwrap();
     let root = smaily.base_url().trim_end_matches("api/").to_owned();
-    let mut cmd = with_smaily(directo_only(&directo, dir.path(), &["--json"]), &smaily);
+    let mut cmd = directo_to_smaily(&directo, Some(&smaily), dir.path(), &["--json"]);
     cmd.env("SMAILY_BASE_URL", &root);
     let (code, summary, output) = sync_bin::run(cmd).await;
     assert_eq!(code, 0, "{}", stderr(&output));
     assert_eq!(summary["delivered"], demo::deliverable(10) as u64);
     assert!(stderr(&output).contains("/api/"), "{}", stderr(&output));
 
-    let mut cmd = with_smaily(directo_only(&directo, dir.path(), &[]), &smaily);
+    let mut cmd = directo_to_smaily(&directo, Some(&smaily), dir.path(), &[]);
     cmd.env("SMAILY_BASE_URL", format!("{root}smaily/"));
     let output = cmd.output().await.unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));

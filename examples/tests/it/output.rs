@@ -3,6 +3,8 @@
 //! exactly the request bodies a real run sends, the table reads right, and `--help` describes
 //! each binary and the formats it reads.
 
+use crate::common;
+use crate::common::directo_to_smaily::{BIN as DIRECTO_TO_SMAILY, directo_with_customers};
 use crate::common::sync_bin::{self, dry_run_requests, json_lines, stderr};
 
 use std::path::Path;
@@ -11,26 +13,19 @@ use std::process::Output;
 use directo_client::fake::FakeDirecto;
 use messaging_client::fake::FakeMessaging;
 use serde_json::Value;
-use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
+use smaily_client::fake::FakeSmaily;
 use splio_client::FieldType;
 use splio_client::fake::FakeSplio;
-use sync_examples::directo_to_smaily::demo;
 
-const DIRECTO_TO_SMAILY: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 const SPLIO: &str = env!("CARGO_BIN_EXE_segment-to-splio");
 const MESSAGING: &str = env!("CARGO_BIN_EXE_messaging");
 
 /// A Directo fake with `customers` demo customers and an empty Smaily fake.
 async fn directo_and_smaily(customers: usize) -> (FakeDirecto, FakeSmaily) {
-    let directo = FakeDirecto::start().await;
-    let now = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
-        .datetime();
-    sync_examples::directo_to_smaily::directo::seed(
-        &directo,
-        &demo::customers(customers, now, 600),
-    );
-    (directo, FakeSmaily::start().await)
+    (
+        directo_with_customers(customers).await,
+        FakeSmaily::start().await,
+    )
 }
 
 fn directo_to_smaily(
@@ -39,16 +34,7 @@ fn directo_to_smaily(
     dir: &Path,
     args: &[&str],
 ) -> tokio::process::Command {
-    let mut cmd = sync_bin::command(DIRECTO_TO_SMAILY, dir);
-    cmd.env_remove("DIRECTO_KEY")
-        .env_remove("SMAILY_SUBDOMAIN")
-        .env("DIRECTO_URL", directo.base_url())
-        .env("DIRECTO_TOKEN", FakeDirecto::TOKEN)
-        .env("SMAILY_BASE_URL", smaily.base_url())
-        .env("SMAILY_USER", FAKE_USER)
-        .env("SMAILY_PASSWORD", FAKE_PASSWORD)
-        .args(args);
-    cmd
+    common::directo_to_smaily::command(directo, Some(smaily), dir, args)
 }
 
 fn config(dir: &Path) -> String {
