@@ -202,6 +202,40 @@ struct Group {
     custom_fields_ids: Option<Vec<i64>>,
 }
 
+impl Group {
+    /// The request body of this group.
+    fn body<'a>(&'a self, contacts: &'a [Contact], options: &'a ImportOptions) -> BulkBody<'a> {
+        BulkBody {
+            contacts: self.indices.iter().map(|&i| &contacts[i]).collect(),
+            dedupe_on: &options.dedupe_on,
+            field_id: options.field_id,
+            contact_fields: self.contact_fields.clone(),
+            custom_fields_ids: self.custom_fields_ids.clone(),
+            group_names: &options.group_names,
+            group_names_exclude: &options.group_names_exclude,
+            restore_deleted: options.restore_deleted,
+            event_key_for_new_contacts: options.event_key_for_new_contacts.as_deref(),
+        }
+    }
+}
+
+/// The JSON bodies [`Client::import_contacts`] sends for `contacts` with `options`, one per
+/// request (contacts refused before sending are left out). For dry runs and logs.
+///
+/// ```
+/// use messaging_client::{Contact, ImportOptions, import_bodies};
+/// let bodies = import_bodies(&[Contact::email("ann@example.com")], &ImportOptions::default());
+/// assert_eq!(bodies.len(), 1);
+/// assert!(bodies[0].contains(r#""dedupeOn":"email""#), "{}", bodies[0]);
+/// ```
+pub fn import_bodies(contacts: &[Contact], options: &ImportOptions) -> Vec<String> {
+    let (groups, _refused) = plan(contacts, options);
+    groups
+        .iter()
+        .map(|g| serde_json::to_string(&g.body(contacts, options)).unwrap_or_default())
+        .collect()
+}
+
 /// Splits the contacts into requests per the options, and reports those refused before
 /// sending (no channel; a channel that cannot be listed in `contactFields`).
 fn plan(contacts: &[Contact], options: &ImportOptions) -> (Vec<Group>, Vec<ImportChunk>) {
@@ -421,17 +455,7 @@ impl Client {
         }
         let mut chunks: Vec<ImportChunk> = stream::iter(groups)
             .map(|group| async move {
-                let body = BulkBody {
-                    contacts: group.indices.iter().map(|&i| &contacts[i]).collect(),
-                    dedupe_on: &options.dedupe_on,
-                    field_id: options.field_id,
-                    contact_fields: group.contact_fields,
-                    custom_fields_ids: group.custom_fields_ids,
-                    group_names: &options.group_names,
-                    group_names_exclude: &options.group_names_exclude,
-                    restore_deleted: options.restore_deleted,
-                    event_key_for_new_contacts: options.event_key_for_new_contacts.as_deref(),
-                };
+                let body = group.body(contacts, options);
                 let sent = async {
                     let req = Request::new(Method::POST, &["v1", "contacts"]).json(&body)?;
                     Ok::<_, Error>(

@@ -168,14 +168,16 @@ pub use events::{
 };
 pub use import::{
     CONTACTS_CHUNK, CustomFields, DedupeOn, FailedContact, ImportChunk, ImportOptions,
-    ImportSession, StandardFields,
+    ImportSession, StandardFields, import_bodies,
 };
 pub use import_status::{ImportMapping, ImportPolling, ImportState, ImportStatus};
 pub use messages::{
     DeliveryStatus, EmailMessage, MessageStatus, STATUS_CHUNK, SendReceipt, SendResult, SmsMessage,
     ViberMessage,
 };
-pub use orders::{ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus};
+pub use orders::{
+    ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus, orders_bodies,
+};
 pub use segments::{MEMBERSHIP_CHUNK, Segment};
 pub use smartsend::{Recipient, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
 

@@ -244,6 +244,41 @@ struct OrdersBody<'a> {
     orders: Vec<&'a Order>,
 }
 
+/// The JSON bodies [`Client::push_orders`] sends for `orders`: one per chunk of up to
+/// [`ORDERS_CHUNK`] of the valid ones (invalid orders are reported by `push_orders` and never
+/// sent). For dry runs and logs.
+///
+/// ```
+/// use messaging_client::{Order, OrderStatus, orders_bodies};
+/// let mut order = Order::new("1", OrderStatus::Delivered, "10.50".parse().unwrap(), "EUR",
+///     "2024-03-01T10:00:00+02:00[Europe/Tallinn]".parse().unwrap());
+/// order.email = Some("ann@example.com".into());
+/// let bodies = orders_bodies(&[order.clone()]);
+/// assert_eq!(bodies.len(), 1);
+/// assert!(bodies[0].contains(r#""totalCost":10.50"#));
+/// assert!(bodies[0].contains(r#""date":"2024-03-01T10:00:00+02:00""#));
+/// // An order push_orders refuses (no customer to attach it to) is not in any body.
+/// order.email = None;
+/// assert!(orders_bodies(&[order]).is_empty());
+/// ```
+pub fn orders_bodies(orders: &[Order]) -> Vec<String> {
+    let valid: Vec<&Order> = orders
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| o.validate(*i).is_ok())
+        .map(|(_, o)| o)
+        .collect();
+    valid
+        .chunks(ORDERS_CHUNK)
+        .map(|chunk| {
+            serde_json::to_string(&OrdersBody {
+                orders: chunk.to_vec(),
+            })
+            .unwrap_or_default()
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct OrdersResponse {

@@ -111,6 +111,52 @@ struct RecipientBody<'a> {
     external_request_id: Option<&'a str>,
 }
 
+impl SmartSend {
+    /// The JSON bodies [`Client::smartsend`] sends for this send: one per chunk of up to
+    /// [`SMARTSEND_CHUNK`] of the valid recipients (invalid ones are reported by `smartsend` and
+    /// never sent). For dry runs and logs.
+    ///
+    /// ```
+    /// use messaging_client::{Recipient, SmartSend};
+    /// let send = SmartSend {
+    ///     recipients: vec![Recipient::locator("ann@example.com")
+    ///         .with_params(serde_json::json!({"discount": "5%"}))],
+    ///     email: true,
+    ///     from_name: None,
+    ///     external_request_id: None,
+    /// };
+    /// assert_eq!(
+    ///     send.bodies(),
+    ///     [r#"{"recipients":[{"jsonParam":"{\"discount\":\"5%\"}","locator":"ann@example.com"}],"email":true,"fromName":null}"#]
+    /// );
+    /// ```
+    pub fn bodies(&self) -> Vec<String> {
+        let valid: Vec<RecipientBody<'_>> = self
+            .recipients
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.body(i).ok())
+            .collect();
+        valid
+            .chunks(SMARTSEND_CHUNK)
+            .map(|part| {
+                serde_json::to_string(&self.request_body(part.iter().collect()))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// The request body for these recipients (one chunk).
+    fn request_body<'a>(&'a self, recipients: Vec<&'a RecipientBody<'a>>) -> SmartSendBody<'a> {
+        SmartSendBody {
+            recipients,
+            email: self.email,
+            from_name: self.from_name.as_deref(),
+            external_request_id: self.external_request_id.as_deref(),
+        }
+    }
+}
+
 impl Recipient {
     fn body(&self, index: usize) -> Result<RecipientBody<'_>> {
         match (&self.locator, self.contact_id) {
@@ -210,12 +256,7 @@ impl Client {
                 let part = &valid[chunk];
                 let indices: Vec<usize> = part.iter().map(|(i, _)| *i).collect();
                 let recipients: Vec<&RecipientBody<'_>> = part.iter().map(|(_, r)| r).collect();
-                let body = SmartSendBody {
-                    recipients,
-                    email: send.email,
-                    from_name: send.from_name.as_deref(),
-                    external_request_id: send.external_request_id.as_deref(),
-                };
+                let body = send.request_body(recipients);
                 let res = async {
                     let req = Request::new(
                         Method::POST,

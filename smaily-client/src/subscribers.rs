@@ -71,6 +71,23 @@ impl Subscriber {
         Ok(self)
     }
 
+    /// The body of one `POST contact.php` carrying `rows`, as [`Client::upsert_many`] sends each
+    /// chunk: the object of a single row, else an array of them. For dry runs and logs.
+    ///
+    /// ```
+    /// use smaily_client::Subscriber;
+    /// let one = [Subscriber::new("a@example.com")];
+    /// assert_eq!(Subscriber::batch_json(&one), serde_json::json!({"email": "a@example.com"}));
+    /// let two = [Subscriber::new("a@example.com"), Subscriber::new("b@example.com")];
+    /// assert!(Subscriber::batch_json(&two).is_array());
+    /// ```
+    pub fn batch_json(rows: &[Subscriber]) -> Value {
+        match rows {
+            [one] => one.to_json(),
+            many => Value::Array(many.iter().map(Subscriber::to_json).collect()),
+        }
+    }
+
     /// The JSON object sent for this subscriber.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -356,11 +373,7 @@ impl Client {
         let mut out = Vec::with_capacity(chunk.len());
         let mut queue = VecDeque::from([chunk]);
         while let Some(part) = queue.pop_front() {
-            let body = if part.len() == 1 {
-                rows[part.start].to_json()
-            } else {
-                Value::Array(rows[part.clone()].iter().map(Subscriber::to_json).collect())
-            };
+            let body = Subscriber::batch_json(&rows[part.clone()]);
             match self
                 .write::<Ok101>(Request::post("contact.php", body), "result")
                 .await

@@ -275,8 +275,15 @@ impl ContactData {
         m
     }
 
-    /// Body of `POST /data/contacts` (and of each bulk item).
-    pub(crate) fn create_body(&self) -> Value {
+    /// Body of `POST /data/contacts` (and of each bulk item), as the client sends it. For dry
+    /// runs and logs.
+    ///
+    /// ```
+    /// use splio_client::ContactData;
+    /// let c = ContactData::with_email("Ann@Example.com").firstname("Ann");
+    /// assert_eq!(c.create_body(), serde_json::json!({"email": "ann@example.com", "firstname": "Ann"}));
+    /// ```
+    pub fn create_body(&self) -> Value {
         let mut m = self.attributes(None);
         if !self.lists.is_empty() {
             let lists = self.lists.iter().map(|id| json!({ "id": id })).collect();
@@ -288,10 +295,40 @@ impl ContactData {
         Value::Object(m)
     }
 
-    /// Body of `PATCH /data/contacts/{key}`: never `lists` (that would replace memberships).
-    pub(crate) fn patch_body(&self, key: &UniqueKey) -> Value {
+    /// Body of `PATCH /data/contacts/{key}` in a universe keyed by `key`, as the client sends it:
+    /// never `lists` (that would replace memberships), never the key itself. For dry runs and
+    /// logs.
+    ///
+    /// ```
+    /// use splio_client::{ContactData, UniqueKey};
+    /// let c = ContactData::with_email("ann@example.com").lastname("Doe");
+    /// assert_eq!(c.patch_body(&UniqueKey::Email), serde_json::json!({"lastname": "Doe"}));
+    /// ```
+    pub fn patch_body(&self, key: &UniqueKey) -> Value {
         Value::Object(self.attributes(Some(key)))
     }
+
+    /// Body of one `POST /data/contacts/bulk` carrying `contacts` (at most [`BULK_MAX`]), as
+    /// [`Client::bulk_create`] sends it. For dry runs and logs.
+    ///
+    /// ```
+    /// use splio_client::ContactData;
+    /// let body = ContactData::bulk_body(&[ContactData::with_email("a@example.com")]);
+    /// assert_eq!(body, serde_json::json!({"contacts": [{"email": "a@example.com"}]}));
+    /// ```
+    pub fn bulk_body<'a>(contacts: impl IntoIterator<Item = &'a ContactData>) -> Value {
+        json!({ "contacts": contacts.into_iter().map(ContactData::create_body).collect::<Vec<_>>() })
+    }
+}
+
+/// The path of a contact, `/data/contacts/{key}` with the key percent-encoded, as the client
+/// requests it.
+///
+/// ```
+/// assert_eq!(splio_client::contact_path("a+b@example.com"), "/data/contacts/a%2Bb%40example.com");
+/// ```
+pub fn contact_path(key: &str) -> String {
+    format!("/data/contacts/{}", segment(key))
 }
 
 /// One item of a 207 multi-status answer.
@@ -344,10 +381,6 @@ pub enum UpsertAction {
 
 /// Per-item result of [`Client::upsert_many`].
 pub type UpsertOutcome = ItemOutcome<UpsertAction>;
-
-fn contact_path(key: &str) -> String {
-    format!("/data/contacts/{}", segment(key))
-}
 
 impl Client {
     /// Stream every contact (`GET /data/contacts`, 1,000 per page). Idempotent. (The search
@@ -576,9 +609,7 @@ impl Client {
         }
         let chunks: Vec<Vec<(usize, String)>> = valid.chunks(BULK_MAX).map(<[_]>::to_vec).collect();
         let results = futures::stream::iter(chunks.into_iter().map(|chunk| async move {
-            let body = json!({
-                "contacts": chunk.iter().map(|(i, _)| contacts[*i].create_body()).collect::<Vec<_>>()
-            });
+            let body = ContactData::bulk_body(chunk.iter().map(|(i, _)| &contacts[*i]));
             let result = self
                 .json::<MultiStatus>(Request::post("/data/contacts/bulk", body), "multi-status")
                 .await;

@@ -70,7 +70,7 @@ pub use client::{
 };
 pub use contacts::{
     BULK_MAX, Contact, ContactData, ContactFieldValue, ItemOutcome, ListRef, MultiStatus,
-    MultiStatusItem, UpsertAction, UpsertOutcome,
+    MultiStatusItem, UpsertAction, UpsertOutcome, contact_path,
 };
 pub use error::{ApiErrorItem, Error, Result};
 pub use fields::{

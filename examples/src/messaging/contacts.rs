@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::input::{Row, text};
 use super::{error_chain, item_error};
+use crate::preview::Preview;
 use crate::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
 
 const STANDARD: &[&str] = &[
@@ -143,7 +144,27 @@ impl ContactsSink {
     }
 }
 
+/// The import options of every push: contacts deduplicated on the email.
+fn options() -> ImportOptions {
+    ImportOptions {
+        dedupe_on: DedupeOn::Email,
+        ..Default::default()
+    }
+}
+
 impl Sink for ContactsSink {
+    /// The `POST /v1/contacts` bodies [`deliver`](Sink::deliver) would send.
+    fn preview(&self, batch: &[Item]) -> Vec<Preview> {
+        let contacts: Vec<Contact> = batch
+            .iter()
+            .filter_map(|item| contact(&item.fields, &self.catalog).ok())
+            .collect();
+        messaging_client::import_bodies(&contacts, &options())
+            .into_iter()
+            .map(|body| Preview::request("POST", "/v1/contacts", body))
+            .collect()
+    }
+
     async fn deliver(&self, batch: &[Item]) -> Delivery {
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         let mut contacts = Vec::with_capacity(batch.len());
@@ -157,11 +178,7 @@ impl Sink for ContactsSink {
                 Err(reason) => outcomes[i] = Outcome::failed(reason, false),
             }
         }
-        let options = ImportOptions {
-            dedupe_on: DedupeOn::Email,
-            ..Default::default()
-        };
-        let chunks = self.client.import_contacts(&contacts, &options).await;
+        let chunks = self.client.import_contacts(&contacts, &options()).await;
         // Contacts the client refused before sending took no request.
         let requests = chunks
             .iter()

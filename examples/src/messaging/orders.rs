@@ -11,8 +11,9 @@ use messaging_client::{ItemError, Order, OrderItem, OrderRetry, OrderStatus};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use super::input::{Row, text};
 use super::item_error;
+use crate::input::{Columns, Row, text};
+use crate::preview::Preview;
 use crate::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
 
 /// The order syncs' choice (`orders push`, `directo-orders`): repeat an order whose outcome is
@@ -22,8 +23,8 @@ use crate::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
 /// a workflow's message twice. Use `OrderRetry::WhenNotReceived` to park such orders instead.
 pub const ORDER_RETRY: OrderRetry = OrderRetry::AfterUnknownOutcome;
 
-/// The columns an order row may have; any other column is refused (a typo would otherwise be
-/// dropped silently).
+/// The columns an order row may have; any other column is refused: in a CSV header it is a
+/// usage error (a typo would otherwise reject every row), in a JSON line it rejects the line.
 pub const COLUMNS: &[&str] = &[
     "externalOrderId",
     "externalCustomerId",
@@ -47,6 +48,28 @@ pub const COLUMNS: &[&str] = &[
     "deliveryAddress",
     "items",
 ];
+
+/// The columns of an orders file: every row needs `externalOrderId`, `status`, `totalCost`,
+/// `currency`, `date` and a customer (`externalCustomerId`, `email` or `phone`), and no other
+/// column than [`COLUMNS`] is allowed.
+pub fn columns() -> Columns {
+    Columns::required(&["externalOrderId", "status", "totalCost", "currency", "date"])
+        .one_of(&["externalCustomerId", "email", "phone"])
+        .only(COLUMNS)
+}
+
+/// What a dry run prints for a batch: the `POST /v1/orders` bodies [`OrdersSink`] would send
+/// (orders that cannot be built are never sent, so they are left out).
+pub fn preview(batch: &[Item], tz: &TimeZone) -> Vec<Preview> {
+    let orders: Vec<Order> = batch
+        .iter()
+        .filter_map(|item| order(&item.fields, tz).ok())
+        .collect();
+    messaging_client::orders_bodies(&orders)
+        .into_iter()
+        .map(|body| Preview::request("POST", "/v1/orders", body))
+        .collect()
+}
 
 /// Turns a row into a record: one item keyed by `externalOrderId`, or a rejection naming the
 /// field and the reason.

@@ -22,10 +22,14 @@ use splio_client::{ContactData, CustomFieldValue, FieldRef};
 use crate::config::duration_str;
 use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo};
 use crate::directo_to_smaily::{CustomerFields, DirectoConfig};
-use crate::messaging::input::{self, Row};
+use crate::input::{self, Columns, InputFile, Row};
+use crate::preview::{DryRun, Preview};
+use crate::sandbox::SandboxFile;
+use crate::state_guard::StateGuard;
+use crate::summary::count;
 use crate::{
     BoxError, CommonArgs, Delivery, Error, ExitCode, Item, JobConfig, Outcome, RunContext, Sink,
-    SourceRecord, StateStore, Summary, Verdict, env,
+    SourceRecord, StateStore, Summary, Verdict, env, report_error,
 };
 
 /// The default job name (the state key).
@@ -42,9 +46,19 @@ pub const STANDARD: &[&str] = &["email", "cellphone", "firstname", "lastname", "
 
 /// The command line.
 #[derive(Debug, clap::Parser)]
-#[command(name = "segment-to-splio", version, about = "Activates a segment file in Splio: new and changed attributes only, as contact upserts.", long_about = None)]
+#[command(
+    name = "segment-to-splio",
+    version,
+    about = "Activates a segment in Splio: the rows of a CSV or JSON-lines file (or, with \
+             --source directo, the Directo customers changed since the last run) become Splio \
+             contacts, sending only what changed since the last activation, by REST or as \
+             Datahub files over SFTP.",
+    long_about = None
+)]
 pub struct Cli {
-    /// The segment file (CSV with a header row); optional with --sandbox (demo segment).
+    /// The segment file: CSV with a header row (`,` or `;`) or JSON lines (.jsonl, .ndjson,
+    /// .json), keyed by its `email` column (source.key_column). Optional with --sandbox (demo
+    /// segment), --source directo and --replay-failed.
     pub segment: Option<PathBuf>,
     /// Where the segment comes from: `csv` (the file) or `directo` (Directo customers changed
     /// since the last run; credentials from DIRECTO_*).
@@ -409,19 +423,78 @@ fn client_error(e: &splio_client::Error) -> Error {
     if matches!(e, splio_client::Error::Unauthorized { .. }) {
         Error::Config(line)
     } else {
-        Error::Source(line.into())
+        Error::delivering("Splio", format!("listing the existing contacts: {line}"))
     }
+}
+
+/// What a dry run prints for a batch sent by REST: one `POST /data/contacts/bulk` creating the
+/// contacts new to this job with all their attributes, and a `PATCH /data/contacts/{email}`
+/// with the changed attributes of each contact delivered before. A dry run asks Splio nothing,
+/// so a contact without a snapshot counts as new.
+pub fn preview(batch: &[Item], state: &StateStore, job: &str) -> Vec<Preview> {
+    let mut creates = Vec::new();
+    let mut patches = Vec::new();
+    for item in batch {
+        match state.snapshot(job, &item.key).ok().flatten() {
+            Some(before) => {
+                let body = contact(&changed(Some(&before), &item.fields))
+                    .patch_body(&splio_client::UniqueKey::Email);
+                patches.push(Preview::json(
+                    "PATCH",
+                    splio_client::contact_path(&item.key),
+                    &body,
+                ));
+            }
+            None => creates.push(contact(&item.fields)),
+        }
+    }
+    creates
+        .chunks(splio_client::BULK_MAX)
+        .map(|chunk| {
+            Preview::json(
+                "POST",
+                "/data/contacts/bulk",
+                &ContactData::bulk_body(chunk),
+            )
+        })
+        .chain(patches)
+        .collect()
 }
 
 /// What a run talks to.
 pub struct Endpoints {
     /// The REST client (needed for `--delivery api`, and to know the existing contacts
-    /// without `--insert`).
+    /// without `--insert`); `None` in a dry run outside the sandbox, which asks Splio nothing.
     pub rest: Option<splio_client::Client>,
-    /// SFTP settings and the universe (`--delivery sftp`).
-    pub sftp: Option<(splio_client::sftp::SftpConfig, String)>,
+    /// `--delivery sftp`: the universe (the files' names) and the connection settings (`None`
+    /// in a dry run, which connects to nothing).
+    pub sftp: Option<(String, Option<splio_client::sftp::SftpConfig>)>,
     /// Where customers come from (`--source directo`).
     pub directo: Option<directo_client::Client>,
+}
+
+/// The segment file these flags name, read and checked (it exists, its header has the key
+/// column, no quote swallows the rest of it) when the process starts, before any request to
+/// Splio; `None` when the segment comes from Directo or the sandbox's demo, or for a replay.
+pub fn open_segment(cli: &Cli, config: &Config) -> Result<Option<InputFile>, Error> {
+    match (cli.source, &cli.segment) {
+        (SourceKind::Directo, Some(_)) => Err(Error::Config(
+            "--source directo reads no segment file; drop the file argument".into(),
+        )),
+        // A replay sends the parked records: it reads no file.
+        (SourceKind::Csv, Some(_)) if cli.common.replay_failed => Ok(None),
+        (SourceKind::Csv, Some(path)) => {
+            let key = config.source.key_column.as_str();
+            InputFile::open(path, Columns::required(&[key])).map(Some)
+        }
+        (SourceKind::Csv, None) if !cli.common.sandbox && !cli.common.replay_failed => {
+            Err(Error::Config(
+                "no segment file given (or use --sandbox for a demo segment, or --source directo)"
+                    .into(),
+            ))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Runs the activation once per the flags.
@@ -429,22 +502,17 @@ pub async fn run_once(
     cli: &Cli,
     config: &Config,
     endpoints: &Endpoints,
+    input: Option<&InputFile>,
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let args = &cli.common;
-    let existing = match &endpoints.rest {
-        // A dry run reads nothing from Splio: every record without a snapshot counts as new.
-        _ if args.dry_run && !args.sandbox => HashSet::new(),
-        // Datahub files with --insert need no API: the import creates or updates.
-        None => HashSet::new(),
-        Some(client) => existing_keys(client).await?,
-    };
+    // The segment first: a file is read and checked before anything is asked of Splio.
     let (source, read_from): (LocalBoxStream<'_, Result<SourceRecord, BoxError>>, _) = match (
         &endpoints.directo,
-        &cli.segment,
+        input,
     ) {
         _ if args.replay_failed => (futures::stream::empty().boxed_local(), None),
-        (Some(directo), None) => {
+        (Some(directo), _) => {
             let tz = config.directo.time_zone()?;
             let read_from = args.read_from(state, &config.job, &tz)?;
             tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
@@ -454,19 +522,15 @@ pub async fn run_once(
                 .map(|c| c.map(|c| prepare_customer(config, &c)));
             (customers.boxed_local(), Some(read_from))
         }
-        (Some(_), Some(_)) => {
-            return Err(Error::Config(
-                "--source directo reads no segment file; drop the file argument".into(),
-            ));
-        }
-        (None, Some(path)) => (segment(config, input::read_rows(path)?), None),
-        (None, None) if args.sandbox => (segment(config, demo::segment(demo::RECORDS)), None),
-        (None, None) => {
-            return Err(Error::Config(
-                "no segment file given (or use --sandbox for a demo segment, or --source directo)"
-                    .into(),
-            ));
-        }
+        (None, Some(file)) => (segment(config, file.rows()?), None),
+        (None, None) => (segment(config, demo::segment(demo::RECORDS)), None),
+    };
+    let existing = match &endpoints.rest {
+        // A dry run reads nothing from Splio: every record without a snapshot counts as new.
+        _ if args.dry_run => HashSet::new(),
+        // Datahub files with --insert need no API: the import creates or updates.
+        None => HashSet::new(),
+        Some(client) => existing_keys(client).await?,
     };
     let ctx = RunContext {
         job: &config.job,
@@ -495,53 +559,46 @@ pub async fn run_once(
         }
         Ok(record)
     });
+    let job = config.job.name.as_str();
     let summary = match (&endpoints.sftp, &endpoints.rest) {
-        (Some((sftp_config, universe)), _) => {
-            if args.dry_run {
-                // Nothing is uploaded: no connection either.
-                if args.replay_failed {
-                    crate::replay_failed(ctx, &NoSink).await?
-                } else {
-                    crate::run(ctx, records, &NoSink).await?
-                }
-            } else {
-                let sink = sftp::SftpSink {
-                    uploader: sftp::connect(sftp_config).await?,
-                    universe: universe.clone(),
-                    subsequence: config.sftp.subsequence.clone(),
-                    state,
-                    job: config.job.name.clone(),
-                    reports: config
-                        .sftp
-                        .reports
-                        .enabled
-                        .then(|| config.sftp.reports.clone()),
-                };
-                let summary = if args.replay_failed {
-                    crate::replay_failed(ctx, &sink).await?
-                } else {
-                    crate::run(ctx, records, &sink).await?
-                };
-                let _ = sink.uploader.close().await;
-                summary
-            }
+        (Some((universe, _)), _) if args.dry_run => {
+            let sink =
+                DryRun(|batch: &[Item]| sftp::preview(universe, &config.sftp, batch, state, job));
+            args.run_or_replay(ctx, records, &sink).await?
+        }
+        _ if args.dry_run => {
+            let sink = DryRun(|batch: &[Item]| preview(batch, state, job));
+            args.run_or_replay(ctx, records, &sink).await?
+        }
+        (Some((universe, Some(sftp_config))), _) => {
+            let sink = sftp::SftpSink {
+                uploader: sftp::connect(sftp_config).await?,
+                universe: universe.clone(),
+                subsequence: config.sftp.subsequence.clone(),
+                state,
+                job: job.to_owned(),
+                reports: config
+                    .sftp
+                    .reports
+                    .enabled
+                    .then(|| config.sftp.reports.clone()),
+            };
+            let summary = args.run_or_replay(ctx, records, &sink).await?;
+            let _ = sink.uploader.close().await;
+            summary
         }
         (None, Some(client)) => {
             let sink = SplioSink {
                 client: client.clone(),
                 state,
-                job: config.job.name.clone(),
+                job: job.to_owned(),
                 existing: &existing,
                 requests: AtomicU64::new(1),
                 concurrency: config.job.concurrency * 4,
             };
-            if args.replay_failed {
-                crate::replay_failed(ctx, &sink).await?
-            } else {
-                crate::run(ctx, records, &sink).await?
-            }
+            args.run_or_replay(ctx, records, &sink).await?
         }
-        (None, None) => return Err(Error::Config("no delivery configured".into())),
+        _ => return Err(Error::Config("no delivery configured".into())),
     };
     if let Some(count) = summary.skipped_by_reason.get(NOT_INSERTED) {
         tracing::warn!(
@@ -550,19 +607,6 @@ pub async fn run_once(
         );
     }
     Ok(summary)
-}
-
-/// The sink of a dry run without a connection (the runner never calls it in a dry run).
-struct NoSink;
-
-impl Sink for NoSink {
-    async fn deliver(&self, batch: &[Item]) -> Delivery {
-        Delivery::all(
-            batch.len(),
-            Outcome::failed("dry run: nothing is delivered", false),
-            0,
-        )
-    }
 }
 
 fn tune(builder: splio_client::ClientBuilder, config: &SplioConfig) -> splio_client::ClientBuilder {
@@ -593,10 +637,79 @@ pub fn client_from_env(config: &SplioConfig) -> Result<splio_client::Client, Err
         .map_err(|e| Error::Config(format!("Splio client: {e}")))
 }
 
-/// The whole binary.
+/// The sandbox: a Splio fake holding what the sandbox file beside `--state` kept (else the
+/// demo contacts), and for `--source directo` a Directo fake with the demo customers.
+pub struct Sandbox {
+    /// The Splio fake.
+    pub splio: splio_client::fake::FakeSplio,
+    /// The Directo fake (`--source directo`).
+    pub directo: Option<directo_client::fake::FakeDirecto>,
+    file: SandboxFile,
+}
+
+impl Sandbox {
+    /// Starts the fakes and clients for them.
+    pub async fn start(
+        file: SandboxFile,
+        config: &Config,
+        source: SourceKind,
+    ) -> Result<
+        (
+            Sandbox,
+            splio_client::Client,
+            Option<directo_client::Client>,
+        ),
+        Error,
+    > {
+        let (directo, reader) = match source {
+            SourceKind::Csv => (None, None),
+            SourceKind::Directo => {
+                let fake = demo::directo_customers(&config.directo, file.demo_time()).await?;
+                let client = sandbox_directo(&fake, &config.directo)?;
+                (Some(fake), Some(client))
+            }
+        };
+        let splio = splio_client::fake::FakeSplio::start().await;
+        demo::seed_fields(&splio);
+        match file.section("splio") {
+            Some(saved) => demo::restore(&splio, saved),
+            None if directo.is_some() => demo::seed_customers(&splio),
+            None => demo::seed(&splio),
+        }
+        let settings = SplioConfig {
+            rate_limit: false,
+            ..config.splio.clone()
+        };
+        let client = tune(
+            splio_client::Client::builder(splio.api_key())
+                .base_url(splio.base_url())
+                .allow_http(true),
+            &settings,
+        )
+        .build()
+        .map_err(|e| Error::Config(format!("Splio client: {e}")))?;
+        let sandbox = Sandbox {
+            splio,
+            directo,
+            file,
+        };
+        Ok((sandbox, client, reader))
+    }
+
+    /// Saves what the Splio fake holds beside the state file (a warning if that fails).
+    pub fn save(&self) {
+        if let Err(e) = self.file.save([("splio", demo::state(&self.splio))]) {
+            tracing::warn!("sandbox state not kept: {}", e.one_line());
+        }
+    }
+}
+
+/// The whole binary. Everything that can be wrong with the flags, the config, the segment file
+/// or the credentials is found before the state file is opened, so none is created for nothing.
 pub async fn main(cli: Cli) -> ExitCode {
     crate::progress::init_logging();
     let args = cli.common.clone();
+    let guard = StateGuard::new(&args);
     let setup = async {
         env::load_dotenv()?;
         let job_name = match cli.source {
@@ -604,54 +717,43 @@ pub async fn main(cli: Cli) -> ExitCode {
             SourceKind::Directo => DIRECTO_JOB_NAME,
         };
         let config = Config::load(args.config.as_deref(), job_name)?;
-        let state = args.open_state()?;
-        let (directo_fake, directo) = match (cli.source, args.sandbox) {
-            (SourceKind::Csv, _) => (None, None),
-            (SourceKind::Directo, false) => (None, Some(directo_from_env(&config.directo)?)),
-            (SourceKind::Directo, true) => {
-                let fake = demo::directo_customers(&config.directo).await?;
-                let client = sandbox_directo(&fake, &config.directo)?;
-                (Some(fake), Some(client))
-            }
-        };
-        let (fake, rest) = if args.sandbox {
+        let input = open_segment(&cli, &config)?;
+        let (sandbox, rest, directo) = if args.sandbox {
             if cli.delivery == DeliveryKind::Sftp {
                 return Err(Error::Config(
                     "the sandbox has no SFTP server; use --delivery api with --sandbox".into(),
                 ));
             }
-            let fake = splio_client::fake::FakeSplio::start().await;
-            demo::seed(&fake);
-            if directo_fake.is_some() {
-                demo::seed_customers(&fake);
-            }
-            let sandbox = SplioConfig {
-                rate_limit: false,
-                ..config.splio.clone()
-            };
-            let client = tune(
-                splio_client::Client::builder(fake.api_key())
-                    .base_url(fake.base_url())
-                    .allow_http(true),
-                &sandbox,
-            )
-            .build()
-            .map_err(|e| Error::Config(format!("Splio client: {e}")))?;
-            (Some(fake), Some(client))
-        } else if cli.delivery == DeliveryKind::Api || !cli.insert {
-            (None, Some(client_from_env(&config.splio)?))
+            let (sandbox, rest, directo) =
+                Sandbox::start(SandboxFile::open(&args)?, &config, cli.source).await?;
+            (Some(sandbox), Some(rest), directo)
         } else {
-            (None, None)
+            let directo = match cli.source {
+                SourceKind::Csv => None,
+                SourceKind::Directo => Some(directo_from_env(&config.directo)?),
+            };
+            // A dry run asks Splio nothing; SFTP files with --insert need no API.
+            let rest = if args.dry_run || (cli.delivery == DeliveryKind::Sftp && cli.insert) {
+                None
+            } else {
+                Some(client_from_env(&config.splio)?)
+            };
+            (None, rest, directo)
         };
         let sftp = if cli.delivery == DeliveryKind::Sftp {
-            let universe = env::required(
+            let universe = env::required_no_sandbox(
                 "SPLIO_UNIVERSE",
                 "the Splio universe, for Datahub file names",
             )?;
             // Bad file-name parts are a configuration error, not every record parked.
             splio_client::datahub::ContactCsvWriter::new(&universe, &config.sftp.subsequence)
                 .map_err(|e| Error::Config(crate::messaging::error_chain(&e)))?;
-            Some((sftp::config_from_env(&config.sftp)?, universe))
+            let connection = if args.dry_run {
+                None
+            } else {
+                Some(sftp::config_from_env(&config.sftp)?)
+            };
+            Some((universe, connection))
         } else {
             None
         };
@@ -660,24 +762,32 @@ pub async fn main(cli: Cli) -> ExitCode {
             sftp,
             directo,
         };
-        Ok::<_, Error>((config, state, fake, directo_fake, endpoints))
+        let state = args.open_state()?;
+        Ok::<_, Error>((config, input, state, sandbox, endpoints))
     };
-    let (config, state, fake, _directo_fake, endpoints) = match setup.await {
+    let (config, input, state, sandbox, endpoints) = match setup.await {
         Ok(ok) => ok,
-        Err(e) => return crate::messaging::report(args.json, &e),
+        Err(e) => return report_error(args.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = crate::main_loop(&args, || run_once(&cli, &config, &endpoints, &state)).await;
-    if let Some(fake) = fake
+    let code = crate::main_loop(&args, || async {
+        let summary = run_once(&cli, &config, &endpoints, input.as_ref(), &state).await;
+        if let Some(sandbox) = &sandbox {
+            sandbox.save();
+        }
+        summary
+    })
+    .await;
+    if let Some(sandbox) = &sandbox
         && !args.json
     {
         eprintln!(
-            "\nsandbox: the Splio fake now holds {} contacts ({} requests).",
-            fake.contacts().len(),
-            fake.requests().len()
+            "\nsandbox: the Splio fake now holds {} ({}).",
+            count(sandbox.splio.contacts().len() as u64, "contact"),
+            count(sandbox.splio.requests().len() as u64, "request")
         );
     }
-    code
+    guard.finish(state, code)
 }
 
 #[cfg(test)]

@@ -87,8 +87,8 @@ impl Default for SftpSettings {
 /// The SFTP connection settings from `SPLIO_SFTP_HOST`, `SPLIO_SFTP_PORT`, `SPLIO_SFTP_USER`,
 /// and `SPLIO_SFTP_PASSWORD` or `SPLIO_SFTP_KEY` (a private key file).
 pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
-    let host = env::required("SPLIO_SFTP_HOST", "the Splio SFTP host")?;
-    let user = env::required("SPLIO_SFTP_USER", "the Splio SFTP user")?;
+    let host = env::required_no_sandbox("SPLIO_SFTP_HOST", "the Splio SFTP host")?;
+    let user = env::required_no_sandbox("SPLIO_SFTP_USER", "the Splio SFTP user")?;
     let auth = match (
         env::optional("SPLIO_SFTP_PASSWORD"),
         env::optional("SPLIO_SFTP_KEY"),
@@ -106,9 +106,15 @@ pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
             ));
         }
     };
+    let port: u16 = match env::optional("SPLIO_SFTP_PORT") {
+        Some(port) => port
+            .parse()
+            .map_err(|_| Error::Config(format!("SPLIO_SFTP_PORT is not a port: {port:?}")))?,
+        None => 22,
+    };
     let host_key = match (&settings.host_key_fingerprint, &settings.known_hosts) {
         (Some(fp), _) => HostKeyCheck::Fingerprint(fp.clone()),
-        (None, Some(path)) => HostKeyCheck::KnownHosts(path.clone()),
+        (None, Some(path)) => known_hosts(path, &host, port)?,
         (None, None) => {
             let home = std::env::var_os("HOME").ok_or_else(|| {
                 Error::Config(
@@ -116,19 +122,30 @@ pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
                         .into(),
                 )
             })?;
-            HostKeyCheck::KnownHosts(PathBuf::from(home).join(".ssh/known_hosts"))
+            known_hosts(&PathBuf::from(home).join(".ssh/known_hosts"), &host, port)?
         }
     };
-    let mut config = SftpConfig::new(host, user, auth, host_key)
+    let config = SftpConfig::new(host, user, auth, host_key)
         .imports_dir(&settings.imports_dir)
-        .reports_dir(&settings.reports_dir);
-    if let Some(port) = env::optional("SPLIO_SFTP_PORT") {
-        let port = port
-            .parse()
-            .map_err(|_| Error::Config(format!("SPLIO_SFTP_PORT is not a port: {port:?}")))?;
-        config = config.port(port);
-    }
+        .reports_dir(&settings.reports_dir)
+        .port(port);
     Ok(config)
+}
+
+/// Checks the server's key against `path`, which must exist: without it no host key can be
+/// checked, and the error says how to pin one.
+fn known_hosts(path: &std::path::Path, host: &str, port: u16) -> Result<HostKeyCheck, Error> {
+    if path.exists() {
+        return Ok(HostKeyCheck::KnownHosts(path.to_owned()));
+    }
+    let path = path.display();
+    Err(Error::Config(format!(
+        "the known_hosts file {path} does not exist, so the SFTP server's host key cannot be \
+         checked; add the server's key to it (`ssh-keyscan -p {port} {host} >> {path}`, after \
+         comparing it with the key Splio gives you), or pin the key in the config: \
+         [sftp] host_key_fingerprint = \"SHA256:…\" (`ssh-keyscan -p {port} {host} | \
+         ssh-keygen -lf -` prints it), or name another file with sftp.known_hosts"
+    )))
 }
 
 /// Connects (a wrong password or host key is a configuration error).
@@ -139,7 +156,7 @@ pub async fn connect(config: &SftpConfig) -> Result<SftpUploader, Error> {
             splio_client::Error::SftpAuth { .. }
             | splio_client::Error::HostKeyRejected { .. }
             | splio_client::Error::Config(_) => Error::Config(line),
-            _ => Error::Source(line.into()),
+            _ => Error::delivering("Splio", line),
         }
     })
 }
@@ -208,14 +225,49 @@ pub fn rows(
     (names, rows)
 }
 
+/// The Datahub files of a batch: its rows with the columns that changed since the snapshot
+/// `before` gives.
+pub fn files(
+    universe: &str,
+    subsequence: &str,
+    batch: &[Item],
+    before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Vec<splio_client::datahub::DatahubFile>, splio_client::Error> {
+    let (names, contacts) = rows(batch, before);
+    ContactCsvWriter::new(universe, subsequence)
+        .map(|w| w.columns(names.iter().map(|n| column(n)).collect()))
+        .and_then(|w| w.write(&contacts))
+}
+
+/// What a dry run prints for a batch: the files it would upload into `imports_dir`.
+pub fn preview(
+    universe: &str,
+    settings: &SftpSettings,
+    batch: &[Item],
+    state: &StateStore,
+    job: &str,
+) -> Vec<crate::preview::Preview> {
+    let before = |item: &Item| state.snapshot(job, &item.key).ok().flatten();
+    match files(universe, &settings.subsequence, batch, before) {
+        Ok(files) => files
+            .into_iter()
+            .map(|f| crate::preview::Preview::Upload {
+                path: format!("{}/{}", settings.imports_dir.trim_end_matches('/'), f.name),
+                content: String::from_utf8_lossy(&f.contents).into_owned(),
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %crate::messaging::error_chain(&e), "these records would not be uploaded");
+            Vec::new()
+        }
+    }
+}
+
 impl Sink for SftpSink<'_> {
     async fn deliver(&self, batch: &[Item]) -> Delivery {
-        let (names, contacts) = rows(batch, |item| {
+        let files = files(&self.universe, &self.subsequence, batch, |item| {
             self.state.snapshot(&self.job, &item.key).ok().flatten()
         });
-        let files = ContactCsvWriter::new(self.universe.clone(), self.subsequence.clone())
-            .map(|w| w.columns(names.iter().map(|n| column(n)).collect()))
-            .and_then(|w| w.write(&contacts));
         let files = match files {
             Ok(files) => files,
             Err(e) => {

@@ -4,7 +4,11 @@
 mod common;
 mod directo_orders;
 mod directo_to_smaily;
+mod failures;
+mod input_files;
 mod messaging;
+mod output;
+mod sandbox;
 mod segment_to_splio;
 mod segment_to_splio_directo;
 mod segment_to_splio_sftp;

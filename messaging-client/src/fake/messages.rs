@@ -82,13 +82,16 @@ struct Sent<'a> {
     message_id: Option<i64>,
 }
 
+/// The fake's request ids: a UUID whose last group counts the messages queued.
+pub(super) const REQUEST_ID_PREFIX: &str = "00000000-0000-4000-8000-";
+
 fn queue(s: &mut FakeState, sent: Sent<'_>) -> Value {
     if sent.media_type == "email" && sent.locator.is_some_and(|l| !l.contains('@')) {
         let l = sent.locator.unwrap_or_default();
         return json!({"id": 0, "locator": l, "status": "ERROR", "message": format!("'{l}' is not valid email")});
     }
     s.next_request += 1;
-    let request_id = format!("00000000-0000-4000-8000-{:012x}", s.next_request);
+    let request_id = format!("{REQUEST_ID_PREFIX}{:012x}", s.next_request);
     s.statuses.insert(
         request_id.clone(),
         StatusEntry {

@@ -278,7 +278,9 @@ impl FakeMessaging {
         self.lock().requests.clear();
     }
 
-    /// Sets a message status (as the status endpoint will report it).
+    /// Sets a message status (as the status endpoint will report it). A request id of the
+    /// fake's own form (a sent message restored into a new fake) keeps the ids it generates
+    /// later distinct from it.
     pub fn set_message_status(
         &self,
         request_id: &str,
@@ -286,7 +288,14 @@ impl FakeMessaging {
         delivered: bool,
         failed: bool,
     ) {
-        self.lock().statuses.insert(
+        let mut s = self.lock();
+        if let Some(n) = request_id
+            .strip_prefix(messages::REQUEST_ID_PREFIX)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        {
+            s.next_request = s.next_request.max(n);
+        }
+        s.statuses.insert(
             request_id.into(),
             StatusEntry {
                 status: status.into(),

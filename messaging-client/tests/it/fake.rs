@@ -204,6 +204,38 @@ async fn smartsend_statuses_round_trip_with_quirks() {
 }
 
 #[tokio::test]
+async fn a_restored_message_status_keeps_later_request_ids_distinct() {
+    let first = FakeMessaging::start().await;
+    let send = SmartSend {
+        recipients: vec![
+            Recipient::locator("a@mail.com"),
+            Recipient::locator("b@mail.com"),
+        ],
+        email: true,
+        from_name: None,
+        external_request_id: None,
+    };
+    let sent: Vec<String> = first
+        .client()
+        .smartsend(7, &send)
+        .await
+        .into_iter()
+        .map(|o| o.result.unwrap())
+        .collect();
+    // A new fake holding the first one's statuses (a sandbox restored from its file).
+    let second = FakeMessaging::start().await;
+    for (id, status) in first.message_statuses() {
+        second.set_message_status(&id, &status, true, false);
+    }
+    let again = second.client().smartsend(7, &send).await;
+    for outcome in again {
+        let id = outcome.result.unwrap();
+        assert!(!sent.contains(&id), "{id} was handed out before");
+    }
+    assert_eq!(second.message_statuses().len(), 4);
+}
+
+#[tokio::test]
 async fn orders_upsert_by_external_order_id_and_delete() {
     let fake = FakeMessaging::start().await;
     let client = fake.client();
