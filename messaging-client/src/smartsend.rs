@@ -140,8 +140,7 @@ impl SmartSend {
         valid
             .chunks(SMARTSEND_CHUNK)
             .map(|part| {
-                serde_json::to_string(&self.request_body(part.iter().collect()))
-                    .unwrap_or_default()
+                serde_json::to_string(&self.request_body(part.iter().collect())).unwrap_or_default()
             })
             .collect()
     }
