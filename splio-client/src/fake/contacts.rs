@@ -17,8 +17,8 @@ impl State {
             .custom_fields
             .iter()
             .map(|(id, v)| {
-                let f = self.fields.get(id);
-                json!({"id": id, "name": f.map(|f| f.name.clone()), "value": v, "data_type": f.map(|f| f.ty)})
+                // `data_type` is `""` in every contact example of the document [E1].
+                json!({"id": id, "name": self.fields.get(id).map(|f| f.name.clone()), "value": v, "data_type": ""})
             })
             .collect();
         let lists: Vec<Value> = c

@@ -10,12 +10,13 @@ use super::state::{FakeField, State};
 use crate::fields::FieldType;
 
 impl State {
-    /// `GET /data/fields/contacts`: one page (default 50) of field definitions.
+    /// `GET /data/fields/contacts`: one page (default 50) of field definitions, with exactly the
+    /// keys of the OpenAPI example [E1] (the same as go-splio's `FieldElement` [E11]): no type.
     pub(crate) fn list_fields(&self, query: &HashMap<String, String>) -> Answer {
         let elements: Vec<Value> = self
             .fields
             .iter()
-            .map(|(id, f)| json!({"intid": if f.is_system { Value::Null } else { json!(id) }, "id": id, "is_system": f.is_system, "filling": null, "unique_values": null, "name": f.name, "translation_key": f.name, "label": f.name, "field_key": f.name, "data_type": f.ty}))
+            .map(|(id, f)| json!({"intid": if f.is_system { Value::Null } else { json!(id) }, "id": id, "is_system": f.is_system, "filling": null, "unique_values": null, "name": f.name, "translation_key": f.name, "label": f.name, "field_key": f.name}))
             .collect();
         Paging::of(query, 50, elements)
     }

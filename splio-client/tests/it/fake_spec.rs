@@ -1,0 +1,103 @@
+//! The fake against the references, not through the client: requests built by hand from the
+//! OpenAPI document (shared/api/specs) and the reference notes (shared/api/splio.md), answers
+//! compared with the document's own examples.
+#![cfg(feature = "fake")]
+
+use serde_json::{Value, json};
+use splio_client::fake::FakeSplio;
+
+use crate::common;
+
+/// The OpenAPI document the fake is held to.
+fn spec() -> Value {
+    let text = std::fs::read_to_string(common::spec_path()).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The document's example answer of `method path` with `status`.
+fn example(path: &str, method: &str, status: &str) -> Value {
+    spec()["paths"][path][method]["responses"][status]["content"]["application/json"]["examples"]
+        ["response"]["value"]
+        .clone()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+/// A hand-made client: `POST /authenticate {"api_key"}`, then `Authorization: Bearer …`.
+struct Raw {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Raw {
+    async fn new(fake: &FakeSplio) -> Raw {
+        let http = reqwest::Client::new();
+        let base = fake.base_url();
+        let answer: Value = http
+            .post(format!("{base}/authenticate"))
+            .json(&json!({"api_key": fake.api_key()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = answer["token"].as_str().unwrap().to_owned();
+        Raw { http, base, token }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+}
+
+#[tokio::test]
+async fn field_list_has_the_documented_keys_and_no_type() {
+    let fake = FakeSplio::start().await;
+    fake.seed_field("birthday", splio_client::FieldType::Date);
+    let raw = Raw::new(&fake).await;
+    let (status, page) = raw.get("/data/fields/contacts").await;
+    assert_eq!(status, 200);
+    let documented = example("/data/fields/contacts", "get", "200");
+    let want = keys(&documented["elements"][0]);
+    assert!(!want.contains(&"data_type".to_owned()), "{want:?}");
+    let elements = page["elements"].as_array().unwrap();
+    assert_eq!(elements.len(), 3);
+    for element in elements {
+        assert_eq!(keys(element), want, "{element}");
+    }
+    assert_eq!(keys(&page), keys(&documented));
+    // The creation answer is the one documented place that names a type.
+    let (status, created) = raw
+        .send(
+            reqwest::Method::POST,
+            "/data/fields",
+            Some(json!({"scope": "contacts", "name": "my_field_name", "type": "text"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        keys(&created),
+        keys(&example("/data/fields", "post", "201"))
+    );
+    assert_eq!(created["data_type"], "text");
+}
