@@ -587,11 +587,37 @@ impl Client {
         .buffer_unordered(self.inner.concurrency)
         .collect::<Vec<_>>()
         .await;
+        let mut unknown = Vec::new();
         for (chunk, result) in results {
             for o in multi_status_outcomes(&chunk, result, 201) {
                 let index = o.index;
+                if matches!(o.result, Err(Error::OutcomeUnknown { .. })) {
+                    unknown.push((index, o.key.clone()));
+                }
                 outcomes[index] = Some(o);
             }
+        }
+        // The answer left these out: the create may have happened. Look before concluding.
+        let found = futures::stream::iter(unknown.into_iter().map(|(index, key)| async move {
+            let exists = match self.get_contact(&key).await {
+                Ok(_) => Some(true),
+                Err(e) if e.is_not_found() => Some(false),
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "could not look up a contact whose bulk outcome is unknown");
+                    None
+                }
+            };
+            (index, key, exists)
+        }))
+        .buffer_unordered(self.inner.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+        for (index, key, exists) in found {
+            outcomes[index] = Some(ItemOutcome {
+                index,
+                key: key.clone(),
+                result: Err(Error::OutcomeUnknown { key, exists }),
+            });
         }
         Ok(outcomes.into_iter().flatten().collect())
     }
@@ -712,8 +738,17 @@ impl Client {
     }
 }
 
-/// Match a multi-status answer back to the chunk's items (by key, in order; by position when the
-/// answer has no keys). A failed request fails every item of its chunk.
+/// How Splio spells a key in `contact_id`: trimmed, lower case (emails are case-insensitive;
+/// the documented answers show them in lower case).
+fn normalised(key: &str) -> String {
+    key.trim().to_lowercase()
+}
+
+/// Match a multi-status answer back to the chunk's items: an item to the input its
+/// `contact_id` names (normalised), then, when the answer has one item per input, the items
+/// still unmatched to the inputs at their positions. An input left without an item is
+/// [`Error::OutcomeUnknown`]. A failed request fails every item of its chunk with the
+/// request's status (retryable when the request was).
 fn multi_status_outcomes(
     chunk: &[(usize, String)],
     result: Result<MultiStatus>,
@@ -740,23 +775,38 @@ fn multi_status_outcomes(
     };
     let mut by_key: HashMap<String, VecDeque<usize>> = HashMap::new();
     for (pos, (_, key)) in chunk.iter().enumerate() {
-        by_key.entry(key.to_lowercase()).or_default().push_back(pos);
+        by_key.entry(normalised(key)).or_default().push_back(pos);
     }
-    let mut items: Vec<Option<&MultiStatusItem>> = vec![None; chunk.len()];
+    let mut matched: Vec<Option<&MultiStatusItem>> = vec![None; chunk.len()];
+    let mut unmatched = Vec::new();
     for (n, item) in status.items.iter().enumerate() {
-        let pos = match &item.contact_id {
-            Some(id) => by_key
-                .get_mut(&id.to_lowercase())
-                .and_then(VecDeque::pop_front),
-            None => (n < chunk.len()).then_some(n),
-        };
-        if let Some(pos) = pos {
-            items[pos] = Some(item);
+        let pos = item
+            .contact_id
+            .as_deref()
+            .and_then(|id| by_key.get_mut(&normalised(id)))
+            .and_then(VecDeque::pop_front);
+        match pos {
+            Some(pos) => matched[pos] = Some(item),
+            None => unmatched.push((n, item)),
         }
+    }
+    if status.items.len() == chunk.len() {
+        for (n, item) in unmatched {
+            if matched[n].is_none() {
+                matched[n] = Some(item);
+            }
+        }
+    } else if !unmatched.is_empty() {
+        tracing::warn!(
+            items = status.items.len(),
+            inputs = chunk.len(),
+            unmatched = unmatched.len(),
+            "multi-status items name no input and the counts differ: those outcomes are unknown"
+        );
     }
     chunk
         .iter()
-        .zip(items)
+        .zip(matched)
         .map(|((index, key), item)| {
             let result = match item {
                 Some(item)
@@ -771,10 +821,9 @@ fn multi_status_outcomes(
                     code: item.code.unwrap_or(0).clamp(0, u16::MAX as i64) as u16,
                     description: item.description.clone().unwrap_or_default(),
                 }),
-                None => Err(Error::Item {
+                None => Err(Error::OutcomeUnknown {
                     key: key.clone(),
-                    code: 0,
-                    description: "Splio returned no result for this item".into(),
+                    exists: None,
                 }),
             };
             ItemOutcome {

@@ -16,8 +16,9 @@
 //!
 //! Choices where the reference is silent: emails are lowercased; `creation_date` is sent with an
 //! unpadded hour (`2024-01-02 3:04:05`) because the OpenAPI pattern rejects `03`; custom fields are
-//! addressed by id or by name, as the caller chooses; bulk per-item results are matched back to
-//! inputs by key (case-insensitively), else by position.
+//! addressed by id or by name, as the caller chooses; a 207 item is matched to its input by
+//! `contact_id` (trimmed, case-insensitively), then by position when the answer has one item
+//! per input; an input no item matches is [`Error::OutcomeUnknown`], after a `GET` for creates.
 //!
 //! ```
 //! # #[cfg(feature = "fake")]

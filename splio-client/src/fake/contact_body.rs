@@ -41,7 +41,19 @@ fn creation_date_matches(value: &str) -> bool {
 }
 
 impl State {
-    /// The unique key a body names (`GET /universes/unique-key` decides which attribute [E1]).
+    /// A key as the fake stores it. Emails are trimmed and lower-cased: the Datahub contacts
+    /// file requires them lower case [E5] and every `contact_id` of the document's 207 examples
+    /// is [E1]; that the API folds them the same way is an assumption (see
+    /// docs/splio-conformance.md), so the client matches answers case-insensitively too.
+    pub(crate) fn stored_key(&self, key: &str) -> String {
+        match self.unique_key {
+            UniqueKey::Email => key.trim().to_lowercase(),
+            _ => key.to_owned(),
+        }
+    }
+
+    /// The unique key a body names (`GET /universes/unique-key` decides which attribute [E1]),
+    /// as stored.
     pub(crate) fn key_of(&self, body: &Value) -> Option<String> {
         let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
         match &self.unique_key {
@@ -60,6 +72,7 @@ impl State {
                         .and_then(|f| s(f.get("value")))
                 }),
         }
+        .map(|k| self.stored_key(&k))
         .filter(|k| !k.is_empty())
     }
 
@@ -79,7 +92,7 @@ impl State {
             ));
         };
         let text = |name: &str| obj.get(name).and_then(Value::as_str).map(str::to_string);
-        if let Some(email) = text("email") {
+        if let Some(email) = text("email").map(|e| e.trim().to_lowercase()) {
             if !email.is_empty() && (!email.contains('@') || email.contains(' ')) {
                 return Err(envelope(
                     StatusCode::BAD_REQUEST,

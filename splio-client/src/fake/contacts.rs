@@ -273,8 +273,8 @@ impl State {
         let items: Vec<Value> = keys
             .iter()
             .map(|k| {
-                let key = k.as_str().unwrap_or_default();
-                let (code, description) = op(self, key);
+                let key = self.stored_key(k.as_str().unwrap_or_default());
+                let (code, description) = op(self, &key);
                 if code >= 400 {
                     errors += 1;
                 }

@@ -280,7 +280,8 @@ impl FakeSplio {
 
     /// One stored contact by unique key.
     pub fn contact(&self, key: &str) -> Option<FakeContact> {
-        self.state().contacts.get(key).cloned()
+        let s = self.state();
+        s.contacts.get(&s.stored_key(key)).cloned()
     }
 
     /// Blacklisted touchpoints of a channel with their source.

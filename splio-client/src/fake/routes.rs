@@ -117,6 +117,10 @@ async fn handle(
         .split('/')
         .map(decode_segment)
         .collect();
+    let mut segments = segments;
+    if segments.len() >= 3 && segments[0] == "data" && segments[1] == "contacts" {
+        segments[2] = s.stored_key(&segments[2]);
+    }
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let body = json_body.unwrap_or(Value::Null);
     let (status, value) = route(&mut s, &method, &segs, &query, &body);

@@ -101,3 +101,40 @@ async fn field_list_has_the_documented_keys_and_no_type() {
     );
     assert_eq!(created["data_type"], "text");
 }
+
+#[tokio::test]
+async fn bulk_answers_name_each_contact_as_splio_normalises_its_key() {
+    let fake = FakeSplio::start().await;
+    let raw = Raw::new(&fake).await;
+    let body = json!({"contacts": [{"email": " Jane@Example.COM"}, {"email": "bob@example.com"}]});
+    let (status, answer) = raw
+        .send(
+            reqwest::Method::POST,
+            "/data/contacts/bulk",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, 207);
+    assert_eq!(
+        keys(&answer),
+        keys(&example("/data/contacts/bulk", "post", "207"))
+    );
+    assert_eq!(answer["items"][0]["contact_id"], "jane@example.com");
+    assert_eq!(answer["items"][0]["code"], 201);
+    assert_eq!(
+        fake.contact("jane@example.com").unwrap().email.as_deref(),
+        Some("jane@example.com")
+    );
+    // The same address in another spelling is the same contact.
+    let (status, again) = raw
+        .send(reqwest::Method::POST, "/data/contacts/bulk", Some(body))
+        .await;
+    assert_eq!(status, 207);
+    assert_eq!(again["errors"], 2);
+    assert_eq!(
+        again["items"][0]["description"],
+        "Contact with unique key jane@example.com already exists"
+    );
+    let (status, _) = raw.get("/data/contacts/JANE%40example.com").await;
+    assert_eq!(status, 200);
+}

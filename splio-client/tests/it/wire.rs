@@ -408,3 +408,119 @@ async fn client_side_limiter_spaces_requests() {
         start.elapsed()
     );
 }
+
+/// A 207 item is matched to its input by `contact_id` (as Splio normalises it: lower case,
+/// trimmed), then by position when the answer has one item per input; an input left without an
+/// item is "outcome unknown" and looked up with a GET before anything is concluded.
+#[tokio::test]
+async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
+    let server = server_with_auth(1).await;
+    // Three inputs, two items: A under Splio's spelling, B; C has no item.
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .and(body_json(json!({"contacts": [
+            {"email": "a@x.com"}, {"email": "b@x.com"}, {"email": "c@x.com"}, {"email": "d@x.com"}
+        ]})))
+        .respond_with(ResponseTemplate::new(207).set_body_json(json!({"time": 3, "errors": 1, "items": [
+            {"contact_id": "b@x.com", "code": 400, "description": "Contact with unique key b@x.com already exists"},
+            {"contact_id": " A@X.com", "code": 201, "description": ""},
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/c%40x.com"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 7, "email": "c@x.com"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/d%40x.com"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"status":404,"errors":[{"error_key":"id","error":"wrong_value","error_description":"Record not found for id d@x.com."}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Items whose contact_id names no input, one per input: matched by position.
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .and(body_json(
+            json!({"contacts": [{"email": "e@x.com"}, {"email": "f@x.com"}]}),
+        ))
+        .respond_with(ResponseTemplate::new(207).set_body_json(
+            json!({"time": 3, "errors": 1, "items": [
+                {"contact_id": "101", "code": 201, "description": ""},
+                {"contact_id": "102", "code": 400, "description": "list 777 does not exist"},
+            ]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let out = c
+        .bulk_create(&["A@x.com", "b@x.com", "c@x.com", "d@x.com"].map(ContactData::with_email))
+        .await
+        .unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+    let c_err = out[2].result.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            c_err,
+            Error::OutcomeUnknown {
+                exists: Some(true),
+                ..
+            }
+        ),
+        "{c_err}"
+    );
+    assert!(c_err.is_already_exists(), "it is there now: update it");
+    let d_err = out[3].result.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            d_err,
+            Error::OutcomeUnknown {
+                exists: Some(false),
+                ..
+            }
+        ),
+        "{d_err}"
+    );
+    assert!(d_err.is_retryable(), "not created: creating again is safe");
+    let out = c
+        .bulk_create(&["e@x.com", "f@x.com"].map(ContactData::with_email))
+        .await
+        .unwrap();
+    assert!(out[0].result.is_ok());
+    assert!(
+        out[1]
+            .result
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("list 777"),
+        "{:?}",
+        out[1].result
+    );
+}
+
+#[tokio::test]
+async fn a_failed_bulk_request_leaves_its_items_retryable() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let out = client(&server)
+        .bulk_create(&[ContactData::with_email("a@x.com")])
+        .await
+        .unwrap();
+    let err = out[0].result.as_ref().unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert!(err.is_retryable(), "{err}");
+}
