@@ -418,8 +418,11 @@ pub struct Endpoints {
     /// The REST client (needed for `--delivery api`, and to know the existing contacts
     /// without `--insert`).
     pub rest: Option<splio_client::Client>,
-    /// SFTP settings and the universe (`--delivery sftp`).
-    pub sftp: Option<(splio_client::sftp::SftpConfig, String)>,
+    /// SFTP settings and the file writer (`--delivery sftp`).
+    pub sftp: Option<(
+        splio_client::sftp::SftpConfig,
+        splio_client::datahub::ContactCsvWriter,
+    )>,
     /// Where customers come from (`--source directo`).
     pub directo: Option<directo_client::Client>,
 }
@@ -496,7 +499,7 @@ pub async fn run_once(
         Ok(record)
     });
     let summary = match (&endpoints.sftp, &endpoints.rest) {
-        (Some((sftp_config, universe)), _) => {
+        (Some((sftp_config, writer)), _) => {
             if args.dry_run {
                 // Nothing is uploaded: no connection either.
                 if args.replay_failed {
@@ -507,8 +510,7 @@ pub async fn run_once(
             } else {
                 let sink = sftp::SftpSink {
                     uploader: sftp::connect(sftp_config).await?,
-                    universe: universe.clone(),
-                    subsequence: config.sftp.subsequence.clone(),
+                    writer: writer.clone(),
                     state,
                     job: config.job.name.clone(),
                     reports: config
@@ -649,9 +651,8 @@ pub async fn main(cli: Cli) -> ExitCode {
                 "the Splio universe, for Datahub file names",
             )?;
             // Bad file-name parts are a configuration error, not every record parked.
-            splio_client::datahub::ContactCsvWriter::new(&universe, &config.sftp.subsequence)
-                .map_err(|e| Error::Config(crate::messaging::error_chain(&e)))?;
-            Some((sftp::config_from_env(&config.sftp)?, universe))
+            let writer = sftp::writer(&config.sftp, &universe)?;
+            Some((sftp::config_from_env(&config.sftp)?, writer))
         } else {
             None
         };

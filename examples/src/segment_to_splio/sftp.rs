@@ -26,6 +26,13 @@ pub struct SftpSettings {
     pub subsequence: String,
     /// Where uploads go.
     pub imports_dir: String,
+    /// Where a file is written before it is renamed into `imports_dir` (default: its parent,
+    /// the account's root on Splio), so the importer never sees a partial or unknown file.
+    pub staging_dir: Option<String>,
+    /// The file-name pattern (`{universe}`, `{subsequence}`, `{date}`, `{unique}`). Splio does
+    /// not document it: the default reads the Datahub rule, and wamiz/splio-sdk builds
+    /// `{universe}_contacts_{subsequence}{date}_{unique}`. Ask Splio which your import expects.
+    pub file_name: String,
     /// The server's SHA256 host key fingerprint (`SHA256:…`); else `known_hosts` is used.
     pub host_key_fingerprint: Option<String>,
     /// A known_hosts file (default `~/.ssh/known_hosts`).
@@ -76,6 +83,8 @@ impl Default for SftpSettings {
         Self {
             subsequence: "contacts".into(),
             imports_dir: "/imports".into(),
+            staging_dir: None,
+            file_name: splio_client::datahub::DEFAULT_FILE_NAME.into(),
             host_key_fingerprint: None,
             known_hosts: None,
             reports_dir: "/reports".into(),
@@ -122,6 +131,9 @@ pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
     let mut config = SftpConfig::new(host, user, auth, host_key)
         .imports_dir(&settings.imports_dir)
         .reports_dir(&settings.reports_dir);
+    if let Some(staging) = &settings.staging_dir {
+        config = config.staging_dir(staging);
+    }
     if let Some(port) = env::optional("SPLIO_SFTP_PORT") {
         let port = port
             .parse()
@@ -144,14 +156,20 @@ pub async fn connect(config: &SftpConfig) -> Result<SftpUploader, Error> {
     })
 }
 
+/// The writer of the Datahub files for `universe` (`SPLIO_UNIVERSE`) per the settings; a bad
+/// universe, sub-sequence or file-name pattern is a configuration error.
+pub fn writer(settings: &SftpSettings, universe: &str) -> Result<ContactCsvWriter, Error> {
+    ContactCsvWriter::new(universe, &settings.subsequence)
+        .and_then(|w| w.file_name(&settings.file_name))
+        .map_err(|e| Error::Config(format!("[sftp]: {}", crate::messaging::error_chain(&e))))
+}
+
 /// Writes and uploads one Datahub file per batch.
 pub struct SftpSink<'a> {
     /// The open connection.
     pub uploader: SftpUploader,
-    /// `SPLIO_UNIVERSE`.
-    pub universe: String,
-    /// The file names' sub-sequence.
-    pub subsequence: String,
+    /// Names and writes the files (see [`writer`]).
+    pub writer: ContactCsvWriter,
     /// The last delivered attributes.
     pub state: &'a StateStore,
     /// The job (state key).
@@ -213,9 +231,11 @@ impl Sink for SftpSink<'_> {
         let (names, contacts) = rows(batch, |item| {
             self.state.snapshot(&self.job, &item.key).ok().flatten()
         });
-        let files = ContactCsvWriter::new(self.universe.clone(), self.subsequence.clone())
-            .map(|w| w.columns(names.iter().map(|n| column(n)).collect()))
-            .and_then(|w| w.write(&contacts));
+        let files = self
+            .writer
+            .clone()
+            .columns(names.iter().map(|n| column(n)).collect())
+            .write(&contacts);
         let files = match files {
             Ok(files) => files,
             Err(e) => {

@@ -266,3 +266,64 @@ fn contacts_refused_in_a_datahub_report_are_parked_and_replayed() {
         "refused by the Datahub import (report_client_2024-03-01.csv): REJECTED"
     );
 }
+
+#[test]
+fn the_file_name_pattern_is_a_setting_and_files_are_staged_outside_imports() {
+    let Some(s) = servers::start_sshd("segment_to_splio_sftp_file_names") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(&s, work.path(), 1);
+    let staging = s.dir.path().join("staging");
+    std::fs::create_dir(&staging).unwrap();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "file_name = \"{{universe}}_contacts_{{subsequence}}{{date}}_{{unique}}\"\nstaging_dir = \"{}\"\n",
+        staging.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let file = &write_file(work.path(), "segment.csv", &segment(20, "gold"));
+    let args = [
+        file.as_str(),
+        "--delivery",
+        "sftp",
+        "--insert",
+        "--config",
+        config.as_str(),
+        "--json",
+    ];
+    let (code, summary, output) = run(&s, work.path(), &args);
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 19);
+    let names = imports(&s);
+    assert_eq!(names.len(), 1, "{names:?}");
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%Y%m%d")
+        .to_string();
+    assert!(
+        names[0].starts_with(&format!("uni_contacts_PRCL{today}_")) && !names[0].contains('.'),
+        "{names:?}"
+    );
+    assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0);
+
+    // A pattern the writer refuses is a configuration error, before anything is uploaded.
+    let bad = work.path().join("bad.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("_{unique}\"", "\"");
+    std::fs::write(&bad, text).unwrap();
+    std::fs::write(file, segment(20, "silver")).unwrap();
+    let bad_args = [
+        file.as_str(),
+        "--delivery",
+        "sftp",
+        "--insert",
+        "--config",
+        bad.to_str().unwrap(),
+    ];
+    let (code, _, output) = run(&s, work.path(), &bad_args);
+    assert_eq!(code, 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("{unique}"), "{}", stderr(&output));
+    assert_eq!(imports(&s).len(), 1);
+}
