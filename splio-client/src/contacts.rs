@@ -13,10 +13,29 @@ use crate::fields::{CustomFieldValue, FieldRef};
 use crate::lenient;
 use crate::universe::UniqueKey;
 
-/// `creation_date` format. The OpenAPI pattern for this field,
-/// `(00|[0-9]|1[0-9]|2[0-3])` for the hour, rejects zero-padded hours 01–09, so the hour is sent
-/// unpadded (`2024-01-02 3:04:05`), which also reads as `YYYY-MM-DD HH:MM:SS`.
-const CREATION_DATE_FORMAT: &str = "%Y-%m-%d %-H:%M:%S";
+/// How the hour of a sent `creation_date` is written. The sources disagree: the OpenAPI
+/// pattern for the field (`(00|[0-9]|1[0-9]|2[0-3])` for the hour) refuses zero-padded hours
+/// 01–09, while Splio's own answers pad them (`2019-01-03 09:00:00` in the subscribe examples)
+/// and the field is described as `YYYY-MM-DD HH:MM:SS`. Answers are read in either form
+/// ([`Contact::created_at`]); set the form to send with
+/// [`ClientBuilder::creation_date_hour`](crate::ClientBuilder::creation_date_hour).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CreationDateHour {
+    /// `2024-01-02 3:04:05`, which the OpenAPI pattern accepts (default).
+    #[default]
+    Unpadded,
+    /// `2024-01-02 03:04:05`, the form of Splio's answers.
+    ZeroPadded,
+}
+
+impl CreationDateHour {
+    fn format(self) -> &'static str {
+        match self {
+            CreationDateHour::Unpadded => "%Y-%m-%d %-H:%M:%S",
+            CreationDateHour::ZeroPadded => "%Y-%m-%d %H:%M:%S",
+        }
+    }
+}
 
 /// Most items Splio accepts in one bulk request.
 pub const BULK_MAX: usize = 1000;
@@ -61,6 +80,25 @@ pub struct Contact {
 }
 
 impl Contact {
+    /// `creation_date` as a date-time, read in every form Splio answers: `2019-01-03 09:00:00`,
+    /// `2019-01-03 9:00:00`, or a bare date `2019-01-03` (midnight). `None` when absent or in
+    /// none of these forms.
+    ///
+    /// ```
+    /// let c: splio_client::Contact = serde_json::from_str(r#"{"creation_date":"2019-01-03 9:00:00"}"#).unwrap();
+    /// assert_eq!(c.created_at(), Some(jiff::civil::date(2019, 1, 3).at(9, 0, 0, 0)));
+    /// ```
+    pub fn created_at(&self) -> Option<DateTime> {
+        let text = self.creation_date.as_deref()?.trim();
+        DateTime::strptime("%Y-%m-%d %H:%M:%S", text)
+            .ok()
+            .or_else(|| {
+                jiff::civil::Date::strptime("%Y-%m-%d", text)
+                    .ok()
+                    .map(|d| d.at(0, 0, 0, 0))
+            })
+    }
+
     /// The value of a custom field, by id or name.
     pub fn custom_field(&self, field: &FieldRef) -> Option<&str> {
         self.custom_fields
@@ -127,8 +165,8 @@ pub struct ContactData {
     pub lastname: Option<String>,
     /// Language (`en`, `fr`, …).
     pub language: Option<String>,
-    /// Creation date (API user's time zone), sent as `YYYY-MM-DD H:MM:SS` (unpadded hour, as the
-    /// OpenAPI pattern requires).
+    /// Creation date (API user's time zone), sent as `YYYY-MM-DD H:MM:SS` or `YYYY-MM-DD
+    /// HH:MM:SS` per [`CreationDateHour`].
     pub creation_date: Option<DateTime>,
     /// Custom field values.
     pub custom_fields: Vec<CustomFieldValue>,
@@ -233,7 +271,7 @@ impl ContactData {
     }
 
     /// The common attributes; `skip` drops the unique-key attribute (it cannot be patched).
-    fn attributes(&self, skip: Option<&UniqueKey>) -> Map<String, Value> {
+    fn attributes(&self, skip: Option<&UniqueKey>, hour: CreationDateHour) -> Map<String, Value> {
         let mut m = Map::new();
         let mut put = |name: &str, v: &Option<String>| {
             if let Some(v) = v {
@@ -256,7 +294,7 @@ impl ContactData {
             "creation_date",
             &self
                 .creation_date
-                .map(|d| d.strftime(CREATION_DATE_FORMAT).to_string()),
+                .map(|d| d.strftime(hour.format()).to_string()),
         );
         let fields: Vec<Value> = self
             .custom_fields
@@ -276,8 +314,8 @@ impl ContactData {
     }
 
     /// Body of `POST /data/contacts` (and of each bulk item).
-    pub(crate) fn create_body(&self) -> Value {
-        let mut m = self.attributes(None);
+    pub(crate) fn create_body(&self, hour: CreationDateHour) -> Value {
+        let mut m = self.attributes(None, hour);
         if !self.lists.is_empty() {
             let lists = self.lists.iter().map(|id| json!({ "id": id })).collect();
             m.insert("lists".into(), Value::Array(lists));
@@ -289,8 +327,8 @@ impl ContactData {
     }
 
     /// Body of `PATCH /data/contacts/{key}`: never `lists` (that would replace memberships).
-    pub(crate) fn patch_body(&self, key: &UniqueKey) -> Value {
-        Value::Object(self.attributes(Some(key)))
+    pub(crate) fn patch_body(&self, key: &UniqueKey, hour: CreationDateHour) -> Value {
+        Value::Object(self.attributes(Some(key), hour))
     }
 }
 
@@ -403,7 +441,10 @@ impl Client {
         let id = contact.key_for(&key)?;
         contact.validate(&id)?;
         self.json(
-            Request::post("/data/contacts", contact.create_body()),
+            Request::post(
+                "/data/contacts",
+                contact.create_body(self.inner.creation_date_hour),
+            ),
             "contact",
         )
         .await
@@ -430,7 +471,7 @@ impl Client {
     pub async fn patch_contact(&self, key: &str, contact: &ContactData) -> Result<Contact> {
         let universe_key = self.unique_key().await?;
         contact.validate(key)?;
-        let body = contact.patch_body(&universe_key);
+        let body = contact.patch_body(&universe_key, self.inner.creation_date_hour);
         self.json(Request::patch(contact_path(key), body), "contact")
             .await
     }
@@ -575,9 +616,10 @@ impl Client {
             }
         }
         let chunks: Vec<Vec<(usize, String)>> = valid.chunks(BULK_MAX).map(<[_]>::to_vec).collect();
+        let hour = self.inner.creation_date_hour;
         let results = futures::stream::iter(chunks.into_iter().map(|chunk| async move {
             let body = json!({
-                "contacts": chunk.iter().map(|(i, _)| contacts[*i].create_body()).collect::<Vec<_>>()
+                "contacts": chunk.iter().map(|(i, _)| contacts[*i].create_body(hour)).collect::<Vec<_>>()
             });
             let result = self
                 .json::<MultiStatus>(Request::post("/data/contacts/bulk", body), "multi-status")
@@ -843,21 +885,26 @@ mod tests {
     #[test]
     fn patch_body_omits_key_and_lists() {
         let c = ContactData::with_email("A@B.com").firstname("A").list(3);
-        assert_eq!(c.patch_body(&UniqueKey::Email), json!({"firstname":"A"}));
+        let h = CreationDateHour::Unpadded;
+        assert_eq!(c.patch_body(&UniqueKey::Email, h), json!({"firstname":"A"}));
         assert_eq!(
-            c.create_body(),
+            c.create_body(h),
             json!({"email":"a@b.com","firstname":"A","lists":[{"id":3}]})
         );
         let c = ContactData::default().custom_field(CustomFieldValue::by_id(0, "K1"));
         assert_eq!(c.key_for(&UniqueKey::CustomField(0)).unwrap(), "K1");
-        assert_eq!(c.patch_body(&UniqueKey::CustomField(0)), json!({}));
+        assert_eq!(c.patch_body(&UniqueKey::CustomField(0), h), json!({}));
         assert!(ContactData::default().key_for(&UniqueKey::Email).is_err());
         let d = ContactData::with_email("x@y.z")
             .creation_date(jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0));
-        assert_eq!(d.create_body()["creation_date"], "2024-01-02 3:04:05");
+        assert_eq!(d.create_body(h)["creation_date"], "2024-01-02 3:04:05");
+        assert_eq!(
+            d.create_body(CreationDateHour::ZeroPadded)["creation_date"],
+            "2024-01-02 03:04:05"
+        );
         let d = ContactData::with_email("x@y.z")
             .creation_date(jiff::civil::date(2024, 1, 2).at(0, 0, 0, 0));
-        assert_eq!(d.create_body()["creation_date"], "2024-01-02 0:00:00");
+        assert_eq!(d.create_body(h)["creation_date"], "2024-01-02 0:00:00");
         let f = ContactData::with_email("x@y.z")
             .custom_field(CustomFieldValue::by_name("n", FieldValue::Double(f64::NAN)));
         assert!(f.validate("x").is_err());

@@ -13,7 +13,11 @@ use super::state::State;
 use crate::fields::FieldType;
 use crate::universe::UniqueKey;
 
-/// The OpenAPI pattern for `creation_date`: hours are `00`, `0`–`9` or `10`–`23` (no `01`–`09`).
+/// `creation_date`: `YYYY-MM-DD H:MM:SS` as the OpenAPI pattern gives it
+/// (`^\d\d\d\d-(0?[1-9]|1[0-2])-(0?[1-9]|[12][0-9]|3[01]) (00|[0-9]|1[0-9]|2[0-3]):([0-9]|[0-5][0-9]):([0-9]|[0-5][0-9])$`
+/// [E1]), and with a zero-padded hour `01`–`09` too, the form of Splio's own answers
+/// (`2019-01-03 09:00:00` in the subscribe examples [E1]): the two sources disagree, so both
+/// are taken.
 fn creation_date_matches(value: &str) -> bool {
     let Some((date, time)) = value.split_once(' ') else {
         return false;
@@ -23,9 +27,9 @@ fn creation_date_matches(value: &str) -> bool {
     let num = |s: &str, max: u32| {
         s.chars().all(|c| c.is_ascii_digit()) && s.parse::<u32>().is_ok_and(|n| n <= max)
     };
-    let hour_ok = t.first().is_some_and(|h| {
-        *h == "00" || (h.len() == 1 || !h.starts_with('0')) && num(h, 23) && !h.is_empty()
-    });
+    let hour_ok = t
+        .first()
+        .is_some_and(|h| (1..=2).contains(&h.len()) && num(h, 23));
     d.len() == 3
         && d[0].len() == 4
         && num(d[0], 9999)
@@ -232,9 +236,11 @@ mod tests {
         ] {
             assert!(super::creation_date_matches(ok), "{ok}");
         }
+        assert!(super::creation_date_matches("2024-01-02 03:04:05"));
         for bad in [
-            "2024-01-02 03:04:05",
             "2024-01-02",
+            "2024-01-02T03:04:05",
+            "2024-01-02 003:04:05",
             "2024-13-02 3:04:05",
             "2024-01-02 24:00:00",
         ] {

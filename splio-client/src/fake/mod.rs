@@ -254,7 +254,8 @@ impl FakeSplio {
     /// Add a contact as `POST /data/contacts` would (panics when Splio would refuse it).
     pub fn seed_contact(&self, contact: ContactData) -> String {
         let mut s = self.state();
-        let (status, body) = s.create_contact(&contact.create_body());
+        let (status, body) =
+            s.create_contact(&contact.create_body(crate::CreationDateHour::default()));
         assert_eq!(status, StatusCode::CREATED, "seed_contact refused: {body}");
         let key = s.unique_key.clone();
         contact.key_for(&key).expect("seeded contact has a key")

@@ -138,3 +138,42 @@ async fn bulk_answers_name_each_contact_as_splio_normalises_its_key() {
     let (status, _) = raw.get("/data/contacts/JANE%40example.com").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn creation_date_is_accepted_with_and_without_a_padded_hour() {
+    let fake = FakeSplio::start().await;
+    let raw = Raw::new(&fake).await;
+    // The document's pattern (hour `00|[0-9]|1[0-9]|2[0-3]`) and its own answers
+    // (`2019-01-03 09:00:00`) disagree: both forms are taken.
+    for (email, date) in [
+        ("a@x.com", "2024-01-02 3:04:05"),
+        ("b@x.com", "2024-01-02 03:04:05"),
+        ("c@x.com", "2018-01-24 15:00:00"),
+    ] {
+        let (status, answer) = raw
+            .send(
+                reqwest::Method::POST,
+                "/data/contacts",
+                Some(json!({"email": email, "creation_date": date})),
+            )
+            .await;
+        assert_eq!(status, 201, "{date}: {answer}");
+        assert_eq!(answer["creation_date"], date);
+    }
+    for date in [
+        "2024-01-02",
+        "2024-01-02 24:00:00",
+        "2024-13-02 3:04:05",
+        "2024-01-02T03:04:05",
+    ] {
+        let (status, answer) = raw
+            .send(
+                reqwest::Method::POST,
+                "/data/contacts",
+                Some(json!({"email": "d@x.com", "creation_date": date})),
+            )
+            .await;
+        assert_eq!(status, 400, "{date}");
+        assert_eq!(answer["errors"][0]["error_key"], "creation_date");
+    }
+}

@@ -524,3 +524,76 @@ async fn a_failed_bulk_request_leaves_its_items_retryable() {
     assert_eq!(err.status(), Some(503));
     assert!(err.is_retryable(), "{err}");
 }
+
+/// `creation_date`: the OpenAPI pattern allows no zero-padded hour 01–09, Splio's own answers
+/// pad it (`2019-01-03 09:00:00` in the subscribe examples). What is sent is a setting.
+#[tokio::test]
+async fn creation_date_hour_is_sent_as_configured() {
+    let server = server_with_auth(2).await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts"))
+        .and(body_json(
+            json!({"email": "a@x.com", "creation_date": "2024-01-02 3:04:05"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts"))
+        .and(body_json(
+            json!({"email": "b@x.com", "creation_date": "2024-01-02 03:04:05"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 2})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let when = jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0);
+    client(&server)
+        .create_contact(&ContactData::with_email("a@x.com").creation_date(when))
+        .await
+        .unwrap();
+    let padded = Client::builder(KEY)
+        .base_url(server.uri())
+        .allow_http(true)
+        .unique_key(UniqueKey::Email)
+        .rate_limit(RateLimits::unlimited())
+        .creation_date_hour(splio_client::CreationDateHour::ZeroPadded)
+        .build()
+        .unwrap();
+    padded
+        .create_contact(&ContactData::with_email("b@x.com").creation_date(when))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn creation_dates_decode_in_every_form_splio_answers() {
+    let server = server_with_auth(1).await;
+    for (key, sent) in [
+        ("a", "2019-01-03 09:00:00"),
+        ("b", "2019-01-03 9:00:00"),
+        ("c", "2019-01-03"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/data/contacts/{key}%40x.com")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"email": "x", "creation_date": sent})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let c = client(&server);
+    let nine = jiff::civil::date(2019, 1, 3).at(9, 0, 0, 0);
+    for key in ["a", "b"] {
+        let contact = c.get_contact(&format!("{key}@x.com")).await.unwrap();
+        assert_eq!(contact.created_at(), Some(nine), "{contact:?}");
+    }
+    let contact = c.get_contact("c@x.com").await.unwrap();
+    assert_eq!(
+        contact.created_at(),
+        Some(jiff::civil::date(2019, 1, 3).at(0, 0, 0, 0))
+    );
+}
