@@ -11,19 +11,26 @@ use crate::blacklists::Channel;
 
 impl State {
     /// `GET /data/blacklists/{emails,cellphones}`: one page (default 50) of `{number,
-    /// creation_date, source}`, optionally one `source` [E1].
+    /// creation_date, source}`, optionally one `source`, optionally filtered on `term` ("Filter
+    /// results on a specific value" [E1]). How `term` matches is undocumented: the fake keeps
+    /// every entry containing it (case-insensitively), the widest reading.
     pub(crate) fn list_blacklist(
         &self,
         channel: Channel,
         query: &HashMap<String, String>,
     ) -> Answer {
         let wanted = query.get("source");
+        let term = query.get("term").map(|t| t.to_lowercase());
         let elements: Vec<Value> = self
             .blacklists
             .get(&channel)
             .map(|m| {
                 m.iter()
                     .filter(|(_, (src, _))| wanted.is_none_or(|w| w == src))
+                    .filter(|(n, _)| {
+                        term.as_ref()
+                            .is_none_or(|t| n.to_lowercase().contains(t.as_str()))
+                    })
                     .map(|(n, (src, date))| json!({"number": n, "creation_date": date, "source": src}))
                     .collect()
             })

@@ -124,6 +124,14 @@ async fn every_request_conforms_to_the_openapi_document() {
             .await
     );
     check!(
+        "blacklist lookup",
+        c.blacklist_lookup(Channel::Email, "john@doe.com").await
+    );
+    check!(
+        "blacklist lookup sms",
+        c.blacklist_lookup(Channel::Cellphone, "33614021388").await
+    );
+    check!(
         "blacklist add",
         c.blacklist_add(Channel::Email, &["a@b.com".into()]).await
     );

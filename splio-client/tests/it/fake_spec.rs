@@ -177,3 +177,31 @@ async fn creation_date_is_accepted_with_and_without_a_padded_hour() {
         assert_eq!(answer["errors"][0]["error_key"], "creation_date");
     }
 }
+
+#[tokio::test]
+async fn blacklists_filter_on_term() {
+    let fake = FakeSplio::start().await;
+    use splio_client::Channel;
+    fake.seed_blacklist(Channel::Email, "john@doe.com", "custom");
+    fake.seed_blacklist(Channel::Email, "big.john@doe.com", "unsub");
+    fake.seed_blacklist(Channel::Email, "jane@doe.com", "custom");
+    let raw = Raw::new(&fake).await;
+    let (status, page) = raw.get("/data/blacklists/emails?term=john%40doe.com").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        keys(&page),
+        keys(&example("/data/blacklists/emails", "get", "200"))
+    );
+    let numbers: Vec<&str> = page["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, vec!["john@doe.com", "big.john@doe.com"]);
+    assert_eq!(page["count_element"], 2);
+    let (_, page) = raw
+        .get("/data/blacklists/emails?term=john%40doe.com&source=unsub")
+        .await;
+    assert_eq!(page["count_element"], 1);
+}

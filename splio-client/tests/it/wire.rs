@@ -597,3 +597,55 @@ async fn creation_dates_decode_in_every_form_splio_answers() {
         Some(jiff::civil::date(2019, 1, 3).at(0, 0, 0, 0))
     );
 }
+
+/// `term` filters a blacklist on a value (OpenAPI `GET /data/blacklists/emails`; go-splio sends
+/// it as a query parameter). Whether it matches whole values is undocumented, so the lookup
+/// keeps only the entries for the address itself.
+#[tokio::test]
+async fn blacklist_lookup_sends_term_and_keeps_the_address_itself() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("GET"))
+        .and(path("/data/blacklists/emails"))
+        .and(query_param("term", "John@Doe.com"))
+        .and(query_param("per_page", "1000"))
+        .and(query_param("page_number", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count_element": 3, "current_page": 1, "per_page": 1000, "sort": [],
+            "elements": [
+                {"number": "john@doe.com", "creation_date": "2017-05-09", "source": "custom"},
+                {"number": "big.john@doe.com", "creation_date": "2017-05-09", "source": "custom"},
+                {"number": "john@doe.com", "creation_date": "2018-01-01", "source": "unsub"}
+            ]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/blacklists/cellphones"))
+        .and(query_param("term", "+33614021388"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count_element": 1, "current_page": 1, "sort": [],
+            "elements": [{"number": "33614021388", "creation_date": "2017-05-09", "source": "stop"}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let found = c
+        .blacklist_lookup(Channel::Email, "John@Doe.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|e| e.source.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        vec!["custom", "unsub"]
+    );
+    let found = c
+        .blacklist_lookup(Channel::Cellphone, "+33614021388")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the same number without its +");
+}
