@@ -11,6 +11,7 @@ use crate::client::{Client, Idempotency, Request, segment};
 use crate::error::{Error, Result};
 use crate::fields::{CustomFieldValue, FieldRef};
 use crate::lenient;
+use crate::page::Page;
 use crate::universe::UniqueKey;
 
 /// How the hour of a sent `creation_date` is written. The sources disagree: the OpenAPI
@@ -407,6 +408,37 @@ impl Client {
     /// ```
     pub fn contacts(&self) -> impl futures::Stream<Item = Result<Contact>> + Send + 'static {
         self.paged(|| Request::get("/data/contacts"))
+    }
+
+    /// One page of contacts (`GET /data/contacts`, `per_page` 1..1000). Its `count_element`
+    /// is the universe's size, so page 1 tells in one request how many pages a full listing
+    /// takes. Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// for i in 0..3 {
+    ///     fake.seed_contact(splio_client::ContactData::with_email(format!("c{i}@example.com")));
+    /// }
+    /// let page = client.contacts_page(1, 2).await?;
+    /// assert_eq!((page.count_element, page.elements.len()), (Some(3), 2));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
+    pub async fn contacts_page(&self, page_number: u32, per_page: u32) -> Result<Page<Contact>> {
+        if !(1..=1000).contains(&per_page) || page_number == 0 {
+            return Err(Error::invalid(
+                "contacts page",
+                "per_page/page_number",
+                "per_page must be 1..1000 and page_number at least 1",
+            ));
+        }
+        self.page(Request::get("/data/contacts"), per_page, page_number)
+            .await
     }
 
     /// `GET /data/contacts/{key}` (key percent-encoded). Idempotent.

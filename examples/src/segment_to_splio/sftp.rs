@@ -176,6 +176,9 @@ pub struct SftpSink<'a> {
     pub job: String,
     /// Read the Datahub reports back at the end of each run (`[sftp.reports]`), if enabled.
     pub reports: Option<ReportSettings>,
+    /// REST requests spent before the run learning which contacts exist (counted in the
+    /// summary).
+    pub lookups: u64,
 }
 
 fn column(name: &str) -> Column {
@@ -264,6 +267,7 @@ impl Sink for SftpSink<'_> {
     /// a replay sends them in full) and count as failures of this run. They were counted as
     /// delivered by the run that uploaded them: the import runs later, on Splio's side.
     async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
+        summary.requests += self.lookups;
         let Some(settings) = &self.reports else {
             return Ok(());
         };
