@@ -327,3 +327,66 @@ fn the_file_name_pattern_is_a_setting_and_files_are_staged_outside_imports() {
     assert!(stderr(&output).contains("{unique}"), "{}", stderr(&output));
     assert_eq!(imports(&s).len(), 1);
 }
+
+/// Without `--insert` the run must know which contacts exist; with few unknown keys against a
+/// large universe it asks Splio about each (a GET) instead of listing every page.
+#[tokio::test]
+async fn without_insert_few_unknown_keys_are_looked_up_one_by_one() {
+    let Some(s) = servers::start_sshd("segment_to_splio_sftp_lookups") else {
+        return;
+    };
+    let fake = splio_client::fake::FakeSplio::start().await;
+    for i in 0..2_500 {
+        fake.seed_contact(splio_client::ContactData::with_email(format!(
+            "c{i}@example.com"
+        )));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(&s, work.path(), 1);
+    let file = write_file(
+        work.path(),
+        "segment.csv",
+        "email,firstname\nc2400@example.com,Known\nnobody@example.com,New\n",
+    );
+    let output = tokio::process::Command::new(BIN)
+        .current_dir(work.path())
+        .env_remove("SPLIO_SFTP_PASSWORD")
+        .env_remove("SYNC_CONFIG")
+        .env_remove("SYNC_STATE")
+        .env("RUST_LOG", "warn")
+        .env("SPLIO_UNIVERSE", "uni")
+        .env("SPLIO_SFTP_HOST", "127.0.0.1")
+        .env("SPLIO_SFTP_PORT", s.server.port.to_string())
+        .env("SPLIO_SFTP_USER", &s.user)
+        .env("SPLIO_SFTP_KEY", &s.client_key)
+        .env("SPLIO_BASE_URL", fake.base_url())
+        .env("SPLIO_API_KEY", fake.api_key())
+        .args([&file, "--delivery", "sftp", "--config", &config, "--json"])
+        .output()
+        .await
+        .unwrap();
+    let (code, summary) = code_and_summary(&output);
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1);
+    assert_eq!(
+        summary["skipped_by_reason"]["new contact, not created without --insert"],
+        1
+    );
+    let asked: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/data/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        asked.len(),
+        3,
+        "page 1 for the size, then one GET per unknown key: {asked:?}"
+    );
+    assert!(asked.contains(&"GET /data/contacts/nobody%40example.com".to_owned()));
+    let names = imports(&s);
+    assert_eq!(
+        read(&s, &names[0]),
+        "email;firstname\nc2400@example.com;Known\n"
+    );
+}
