@@ -14,6 +14,9 @@
 //! blacklist adds are retried only on connect errors and 429. Waits honour `rateLimit-reset`.
 //! Client-side limits default to Splio's 20 requests/s for `/data/contacts*` and 10/s elsewhere.
 //!
+//! Every operation, its sources, how sure we are and what the fake enforces:
+//! `docs/splio-conformance.md` in the repository.
+//!
 //! Choices where the reference is silent or disagrees: emails are lowercased; `creation_date` is
 //! sent with an unpadded hour (`2024-01-02 3:04:05`) because the OpenAPI pattern rejects `03`,
 //! while Splio's answers pad it ([`CreationDateHour`] chooses; both are read); custom fields are
