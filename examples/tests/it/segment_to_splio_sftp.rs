@@ -11,9 +11,10 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
 
-fn run(s: &servers::Sshd, work: &Path, args: &[&str]) -> (i32, Value, Output) {
-    let output = std::process::Command::new(BIN)
-        .current_dir(work)
+/// The binary set up for the test SFTP server (no Splio API key), with `args`.
+fn command(s: &servers::Sshd, work: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.current_dir(work)
         .env_remove("SPLIO_API_KEY")
         .env_remove("SPLIO_SFTP_PASSWORD")
         .env_remove("SYNC_CONFIG")
@@ -24,9 +25,12 @@ fn run(s: &servers::Sshd, work: &Path, args: &[&str]) -> (i32, Value, Output) {
         .env("SPLIO_SFTP_PORT", s.server.port.to_string())
         .env("SPLIO_SFTP_USER", &s.user)
         .env("SPLIO_SFTP_KEY", &s.client_key)
-        .args(args)
-        .output()
-        .unwrap();
+        .args(args);
+    cmd
+}
+
+fn run(s: &servers::Sshd, work: &Path, args: &[&str]) -> (i32, Value, Output) {
+    let output = command(s, work, args).output().unwrap();
     let (code, summary) = code_and_summary(&output);
     (code, summary, output)
 }
@@ -348,23 +352,15 @@ async fn without_insert_few_unknown_keys_are_looked_up_one_by_one() {
         "segment.csv",
         "email,firstname\nc2400@example.com,Known\nnobody@example.com,New\n",
     );
-    let output = tokio::process::Command::new(BIN)
-        .current_dir(work.path())
-        .env_remove("SPLIO_SFTP_PASSWORD")
-        .env_remove("SYNC_CONFIG")
-        .env_remove("SYNC_STATE")
-        .env("RUST_LOG", "warn")
-        .env("SPLIO_UNIVERSE", "uni")
-        .env("SPLIO_SFTP_HOST", "127.0.0.1")
-        .env("SPLIO_SFTP_PORT", s.server.port.to_string())
-        .env("SPLIO_SFTP_USER", &s.user)
-        .env("SPLIO_SFTP_KEY", &s.client_key)
-        .env("SPLIO_BASE_URL", fake.base_url())
-        .env("SPLIO_API_KEY", fake.api_key())
-        .args([&file, "--delivery", "sftp", "--config", &config, "--json"])
-        .output()
-        .await
-        .unwrap();
+    let mut cmd = command(
+        &s,
+        work.path(),
+        &[&file, "--delivery", "sftp", "--config", &config, "--json"],
+    );
+    cmd.env("SPLIO_BASE_URL", fake.base_url())
+        .env("SPLIO_API_KEY", fake.api_key());
+    // The fake answers on this test's runtime: wait for the binary without blocking it.
+    let output = tokio::process::Command::from(cmd).output().await.unwrap();
     let (code, summary) = code_and_summary(&output);
     assert_eq!(code, 0, "{}", stderr(&output));
     assert_eq!(summary["delivered"], 1);

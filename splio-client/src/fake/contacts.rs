@@ -202,88 +202,89 @@ impl State {
         (StatusCode::OK, self.contact_json(&c, false))
     }
 
+    /// `POST /data/contacts/bulk {"contacts":[…]}`: each entry as `POST /data/contacts`; a
+    /// duplicate is worded "Contact with unique key … already exists" as in the 207 example [E1].
     pub(crate) fn bulk_create(&mut self, body: &Value) -> Answer {
-        let Some(items) = body.get("contacts").and_then(Value::as_array) else {
-            return envelope(
-                StatusCode::BAD_REQUEST,
-                "contacts",
-                "wrong_value",
-                "contacts is required.",
-            );
+        let entries = match bulk_entries(body) {
+            Ok(entries) => entries,
+            Err(e) => return e,
         };
-        if items.is_empty() || items.len() > 1000 {
-            return envelope(
-                StatusCode::BAD_REQUEST,
-                "contacts",
-                "wrong_value",
-                "Between 1 and 1000 contacts are accepted.",
-            );
-        }
-        let mut errors = 0;
-        let mut out = Vec::new();
-        for item in items.clone() {
-            let key = self.key_of(&item).unwrap_or_default();
-            let (status, value) = self.create_contact(&item);
-            let (code, description) = if status == StatusCode::CREATED {
-                (201, String::new())
-            } else {
-                errors += 1;
+        let results = entries
+            .iter()
+            .map(|entry| {
+                let key = self.key_of(entry).unwrap_or_default();
+                let (status, value) = self.create_contact(entry);
+                if status == StatusCode::CREATED {
+                    return (key, 201, String::new());
+                }
                 let d = value["errors"][0]["error_description"]
                     .as_str()
                     .unwrap_or("")
                     .to_string();
-                // The bulk endpoint words duplicates as "Contact with unique key … already exists".
                 let d = if d.contains("already exists") {
                     format!("Contact with unique key {key} already exists")
                 } else {
                     d
                 };
-                (status.as_u16(), d)
-            };
-            out.push(json!({"contact_id": key, "code": code, "description": description}));
-        }
-        (
-            StatusCode::MULTI_STATUS,
-            json!({"time": 1, "errors": errors, "items": out}),
-        )
+                (key, status.as_u16(), d)
+            })
+            .collect();
+        multi_status(results)
     }
 
+    /// A bulk operation on unique keys (`{"contacts":["key", …]}`), `op` deciding each item.
     pub(crate) fn bulk_keys(
         &mut self,
         body: &Value,
         mut op: impl FnMut(&mut State, &str) -> (u16, String),
     ) -> Answer {
-        let Some(keys) = body.get("contacts").and_then(Value::as_array) else {
-            return envelope(
-                StatusCode::BAD_REQUEST,
-                "contacts",
-                "wrong_value",
-                "contacts is required.",
-            );
+        let entries = match bulk_entries(body) {
+            Ok(entries) => entries,
+            Err(e) => return e,
         };
-        if keys.is_empty() || keys.len() > 1000 {
-            return envelope(
-                StatusCode::BAD_REQUEST,
-                "contacts",
-                "wrong_value",
-                "Between 1 and 1000 contacts are accepted.",
-            );
-        }
-        let mut errors = 0;
-        let items: Vec<Value> = keys
+        let results = entries
             .iter()
             .map(|k| {
                 let key = self.stored_key(k.as_str().unwrap_or_default());
                 let (code, description) = op(self, &key);
-                if code >= 400 {
-                    errors += 1;
-                }
-                json!({"contact_id": key, "code": code, "description": description})
+                (key, code, description)
             })
             .collect();
-        (
-            StatusCode::MULTI_STATUS,
-            json!({"time": 1, "errors": errors, "items": items}),
-        )
+        multi_status(results)
     }
+}
+
+/// The `contacts` array of a bulk body: required, 1 to 1,000 entries (E1: "max 1000", "between
+/// 1 and 1000").
+fn bulk_entries(body: &Value) -> Result<Vec<Value>, Answer> {
+    let Some(entries) = body.get("contacts").and_then(Value::as_array) else {
+        return Err(envelope(
+            StatusCode::BAD_REQUEST,
+            "contacts",
+            "wrong_value",
+            "contacts is required.",
+        ));
+    };
+    if entries.is_empty() || entries.len() > 1000 {
+        return Err(envelope(
+            StatusCode::BAD_REQUEST,
+            "contacts",
+            "wrong_value",
+            "Between 1 and 1000 contacts are accepted.",
+        ));
+    }
+    Ok(entries.clone())
+}
+
+/// `207 {"time","errors","items":[{"contact_id","code","description"}]}` [E1].
+fn multi_status(results: Vec<(String, u16, String)>) -> Answer {
+    let errors = results.iter().filter(|(_, code, _)| *code >= 400).count();
+    let items: Vec<Value> = results
+        .into_iter()
+        .map(|(key, code, description)| json!({"contact_id": key, "code": code, "description": description}))
+        .collect();
+    (
+        StatusCode::MULTI_STATUS,
+        json!({"time": 1, "errors": errors, "items": items}),
+    )
 }

@@ -26,6 +26,47 @@ fn contacts(n: usize) -> Vec<DatahubContact> {
         .collect()
 }
 
+/// Watches a directory from a thread: every entry seen that is not one of `files`, complete
+/// and under its final name.
+struct Watcher {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(String, u64)>>,
+}
+
+impl Watcher {
+    fn start(dir: &std::path::Path, files: &[splio_client::datahub::DatahubFile]) -> Watcher {
+        let finals: std::collections::HashMap<String, u64> = files
+            .iter()
+            .map(|f| (f.name.clone(), f.contents.len() as u64))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stop, dir) = (stop.clone(), dir.to_owned());
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                        if finals.get(&name) != Some(&len) {
+                            seen.push((name, len));
+                        }
+                    }
+                    std::thread::yield_now();
+                }
+                seen.dedup();
+                seen
+            })
+        };
+        Watcher { stop, thread }
+    }
+
+    fn stop(self) -> Vec<(String, u64)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
 #[tokio::test]
 async fn upload_split_files_atomically_and_read_reports() {
     let Some(s) = common::start_sshd("upload_split_files_atomically_and_read_reports") else {
@@ -39,34 +80,15 @@ async fn upload_split_files_atomically_and_read_reports() {
     );
     let sftp = SftpUploader::connect(&cfg).await.unwrap();
 
-    // A large file: nothing named *.csv may ever be visible with less than its full size.
+    // A large file: nothing but the complete file may ever be visible.
     let big = ContactCsvWriter::new("uni", "PRCL")
         .unwrap()
         .write(&contacts(60_000))
         .unwrap();
     assert_eq!(big.len(), 1);
-    let expected_len = big[0].contents.len() as u64;
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (stop, imports) = (stop.clone(), imports.clone());
-        std::thread::spawn(move || {
-            let mut partial = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                for e in std::fs::read_dir(&imports).unwrap().flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    if name.ends_with(".csv") && len != expected_len {
-                        partial.push((name, len));
-                    }
-                }
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            partial
-        })
-    };
+    let watcher = Watcher::start(&imports, &big);
     let path = sftp.upload(&big[0]).await.unwrap();
-    stop.store(true, Ordering::Relaxed);
-    assert_eq!(watcher.join().unwrap(), Vec::<(String, u64)>::new());
+    assert_eq!(watcher.stop(), Vec::<(String, u64)>::new());
     assert!(path.ends_with(&big[0].name));
     assert_eq!(
         std::fs::read(imports.join(&big[0].name)).unwrap(),
@@ -236,33 +258,10 @@ async fn files_are_staged_outside_the_imports_directory() {
         .write(&contacts(60_000))
         .unwrap();
     assert_eq!(files.len(), 4);
-    let finals: std::collections::HashMap<String, u64> = files
-        .iter()
-        .map(|f| (f.name.clone(), f.contents.len() as u64))
-        .collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (stop, imports) = (stop.clone(), imports.clone());
-        std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                for e in std::fs::read_dir(&imports).unwrap().flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    if finals.get(&name) != Some(&len) {
-                        seen.push((name, len));
-                    }
-                }
-                std::thread::yield_now();
-            }
-            seen.dedup();
-            seen
-        })
-    };
+    let watcher = Watcher::start(&imports, &files);
     sftp.upload_all(&files).await.unwrap();
-    stop.store(true, Ordering::Relaxed);
     assert_eq!(
-        watcher.join().unwrap(),
+        watcher.stop(),
         Vec::<(String, u64)>::new(),
         "only complete files, under their final names"
     );
