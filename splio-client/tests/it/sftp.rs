@@ -16,6 +16,15 @@ fn config(s: &common::Sshd, auth: SftpAuth, check: HostKeyCheck) -> SftpConfig {
         .reports_dir(format!("{d}/reports"))
 }
 
+/// Key authentication, host key checked by fingerprint.
+fn key_config(s: &common::Sshd) -> SftpConfig {
+    config(
+        s,
+        SftpAuth::key_file(&s.client_key),
+        HostKeyCheck::Fingerprint(s.host_fingerprint.clone()),
+    )
+}
+
 fn contacts(n: usize) -> Vec<DatahubContact> {
     (0..n)
         .map(|i| {
@@ -73,11 +82,7 @@ async fn upload_split_files_atomically_and_read_reports() {
         return;
     };
     let imports = s.dir.path().join("imports");
-    let cfg = config(
-        &s,
-        SftpAuth::key_file(&s.client_key),
-        HostKeyCheck::Fingerprint(s.host_fingerprint.clone()),
-    );
+    let cfg = key_config(&s);
     let sftp = SftpUploader::connect(&cfg).await.unwrap();
 
     // A large file: nothing but the complete file may ever be visible.
@@ -246,11 +251,7 @@ async fn files_are_staged_outside_the_imports_directory() {
         return;
     };
     let imports = s.dir.path().join("imports");
-    let cfg = config(
-        &s,
-        SftpAuth::key_file(&s.client_key),
-        HostKeyCheck::Fingerprint(s.host_fingerprint.clone()),
-    );
+    let cfg = key_config(&s);
     let sftp = SftpUploader::connect(&cfg).await.unwrap();
     let files = ContactCsvWriter::new("my_universe", "PRCL")
         .unwrap()
@@ -277,12 +278,7 @@ async fn files_are_staged_outside_the_imports_directory() {
     // A staging directory of one's own, e.g. when the parent is not writable.
     let staging = s.dir.path().join("staging");
     std::fs::create_dir(&staging).unwrap();
-    let cfg = config(
-        &s,
-        SftpAuth::key_file(&s.client_key),
-        HostKeyCheck::Fingerprint(s.host_fingerprint.clone()),
-    )
-    .staging_dir(staging.display().to_string());
+    let cfg = key_config(&s).staging_dir(staging.display().to_string());
     let sftp = SftpUploader::connect(&cfg).await.unwrap();
     let more = ContactCsvWriter::new("my_universe", "PRCL")
         .unwrap()
