@@ -1,5 +1,6 @@
-//! `--delivery sftp`: each batch becomes a Datahub contacts file (`;`-separated CSV) uploaded
-//! atomically into the universe's `/imports/` directory, which Splio's automatic import picks up.
+//! `--delivery sftp`: each batch becomes a Datahub contacts file (`;`-separated CSV), written
+//! outside the universe's `/imports/` directory and renamed into it once complete, where Splio's
+//! automatic import picks it up. Its name follows `[sftp] file_name`.
 //!
 //! A file's columns are the email plus every attribute that changed for at least one of its
 //! rows; each row carries its current values for those columns (so a row whose attribute did
