@@ -67,6 +67,10 @@ pub enum Outcome {
         /// Whether to try again per the retry schedule.
         retryable: bool,
     },
+    /// The destination showed, at delivery, that the item must not be sent after all (e.g. a
+    /// contact that does not exist, when the sync may only update): counted as skipped with
+    /// this reason; no snapshot is stored and nothing is parked.
+    Skipped(String),
 }
 
 impl Outcome {
@@ -161,6 +165,7 @@ pub fn read_from(
 struct BatchResult {
     delivered: Vec<Item>,
     failed: Vec<(Item, String, u32)>,
+    skipped: Vec<String>,
     requests: u64,
 }
 
@@ -173,6 +178,7 @@ async fn deliver_with_retries<K: Sink>(
     let mut result = BatchResult {
         delivered: Vec::with_capacity(batch.len()),
         failed: Vec::new(),
+        skipped: Vec::new(),
         requests: 0,
     };
     let mut pending = batch;
@@ -184,6 +190,7 @@ async fn deliver_with_retries<K: Sink>(
         for item in pending {
             match outcomes.next() {
                 Some(Outcome::Delivered) => result.delivered.push(item),
+                Some(Outcome::Skipped(reason)) => result.skipped.push(reason),
                 Some(Outcome::Failed { error, retryable }) => {
                     if retryable && attempt < schedule.attempts {
                         retry.push((item, error));
@@ -227,6 +234,7 @@ fn print_dry_run<K: Sink>(sink: &K, batch: &[Item]) -> BatchResult {
     BatchResult {
         delivered: batch.to_vec(),
         failed: Vec::new(),
+        skipped: Vec::new(),
         requests: previews.iter().filter(|p| p.is_sent()).count() as u64,
     }
 }
@@ -446,6 +454,9 @@ fn record(
     state.record_outcomes(job, &done.delivered, &done.failed)?;
     summary.delivered += done.delivered.len() as u64;
     summary.requests += done.requests;
+    for reason in &done.skipped {
+        summary.skip(reason, 1);
+    }
     for (item, error, attempts) in done.failed {
         tracing::warn!(job, key = %item.key, attempts, %error, "record parked as failed");
         summary.fail(item.key, error, attempts);

@@ -5,16 +5,17 @@
 //! segment is instead the Directo customers changed since the last run (the same watermark rules
 //! as `directo-to-smaily`). See docs/segment-to-splio.md.
 
+pub mod api;
 pub mod demo;
+pub mod existence;
 pub mod sftp;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use futures::stream::LocalBoxStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use splio_client::{ContactData, CustomFieldValue, FieldRef};
@@ -28,9 +29,10 @@ use crate::sandbox::SandboxFile;
 use crate::state_guard::StateGuard;
 use crate::summary::count;
 use crate::{
-    BoxError, CommonArgs, Delivery, Error, ExitCode, Item, JobConfig, Outcome, RunContext, Sink,
-    SourceRecord, StateStore, Summary, Verdict, env, report_error,
+    BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, SourceRecord, StateStore,
+    Summary, Verdict, env, report_error,
 };
+use existence::{Existence, Presence, ProbeBy};
 
 /// The default job name (the state key).
 pub const JOB_NAME: &str = "segment-to-splio";
@@ -206,9 +208,11 @@ pub fn prepare(config: &Config, row: Row) -> SourceRecord {
     }
 }
 
-/// A segment's rows as the runner's source.
-fn segment(config: &Config, rows: Vec<Row>) -> LocalBoxStream<'_, Result<SourceRecord, BoxError>> {
-    futures::stream::iter(rows.into_iter().map(|row| Ok(prepare(config, row)))).boxed_local()
+/// A segment's rows as the runner's records.
+fn segment(config: &Config, rows: Vec<Row>) -> Vec<Result<SourceRecord, BoxError>> {
+    rows.into_iter()
+        .map(|row| Ok(prepare(config, row)))
+        .collect()
 }
 
 /// Maps one Directo customer like a segment row. Only the key column and the columns named in
@@ -304,126 +308,12 @@ pub fn contact(fields: &Map<String, Value>) -> ContactData {
     c
 }
 
-/// Delivers a batch: existing contacts get a PATCH with their changed attributes; new ones are
-/// bulk-created with all of them (`--insert` only: without it they never reach the sink).
-pub struct SplioSink<'a> {
-    /// The client.
-    pub client: splio_client::Client,
-    /// The last delivered attributes.
-    pub state: &'a StateStore,
-    /// The job (state key).
-    pub job: String,
-    /// Keys that exist in Splio.
-    pub existing: &'a HashSet<String>,
-    /// Requests sent (for the summary).
-    pub requests: AtomicU64,
-    /// Concurrent PATCHes.
-    pub concurrency: usize,
-}
-
-fn splio_outcome(e: &splio_client::Error) -> Outcome {
-    Outcome::failed(crate::messaging::error_chain(e), e.is_retryable())
-}
-
-impl Sink for SplioSink<'_> {
-    async fn deliver(&self, batch: &[Item]) -> Delivery {
-        let mut outcomes = vec![Outcome::Delivered; batch.len()];
-        let (mut updates, mut creates) = (Vec::new(), Vec::new());
-        for (i, item) in batch.iter().enumerate() {
-            let before = match self.state.snapshot(&self.job, &item.key) {
-                Ok(before) => before,
-                Err(e) => {
-                    outcomes[i] = Outcome::failed(format!("state file: {e}"), true);
-                    continue;
-                }
-            };
-            if before.is_some() || self.existing.contains(&item.key) {
-                updates.push((i, contact(&changed(before.as_ref(), &item.fields))));
-            } else {
-                creates.push((i, contact(&item.fields)));
-            }
-        }
-        if !creates.is_empty() {
-            let data: Vec<ContactData> = creates.iter().map(|(_, c)| c.clone()).collect();
-            self.requests.fetch_add(
-                data.len().div_ceil(splio_client::BULK_MAX) as u64,
-                Ordering::Relaxed,
-            );
-            match self.client.bulk_create(&data).await {
-                Ok(results) => {
-                    for r in results {
-                        let i = creates[r.index].0;
-                        outcomes[i] = match &r.result {
-                            Ok(()) => Outcome::Delivered,
-                            // Created by an earlier, interrupted run: update it instead.
-                            Err(e) if e.is_already_exists() => {
-                                updates.push((i, creates[r.index].1.clone()));
-                                Outcome::Delivered
-                            }
-                            Err(e) => splio_outcome(e),
-                        };
-                    }
-                }
-                Err(e) => {
-                    for (i, _) in &creates {
-                        outcomes[*i] = splio_outcome(&e);
-                    }
-                }
-            }
-        }
-        self.requests
-            .fetch_add(updates.len() as u64, Ordering::Relaxed);
-        let patched: Vec<(usize, Result<(), splio_client::Error>)> =
-            futures::stream::iter(updates.into_iter().map(|(i, data)| async move {
-                let key = batch[i].key.clone();
-                (i, self.client.patch_contact(&key, &data).await.map(|_| ()))
-            }))
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
-        for (i, result) in patched {
-            if let Err(e) = result {
-                outcomes[i] = if e.is_not_found() {
-                    Outcome::failed(
-                        "the contact no longer exists in Splio (run with --insert to create it)",
-                        false,
-                    )
-                } else {
-                    splio_outcome(&e)
-                };
-            }
-        }
-        Delivery {
-            outcomes,
-            requests: 0,
-        }
-    }
-
-    /// The run's request count is the sink's own: one per PATCH and per bulk create, plus the
-    /// listing of existing contacts.
-    async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
-        summary.requests = self.requests.load(Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-/// Every contact key (lower-cased email) that exists in Splio, read once per run.
-pub async fn existing_keys(client: &splio_client::Client) -> Result<HashSet<String>, Error> {
-    client
-        .contacts()
-        .map_ok(|c| c.email.as_deref().map(crate::email::key))
-        .try_filter_map(|k| async move { Ok(k) })
-        .try_collect()
-        .await
-        .map_err(|e| client_error(&e))
-}
-
-fn client_error(e: &splio_client::Error) -> Error {
+pub(crate) fn client_error(e: &splio_client::Error) -> Error {
     let line = crate::messaging::error_chain(e);
     if matches!(e, splio_client::Error::Unauthorized { .. }) {
         Error::Config(line)
     } else {
-        Error::delivering("Splio", format!("listing the existing contacts: {line}"))
+        Error::delivering("Splio", format!("learning which contacts exist: {line}"))
     }
 }
 
@@ -438,7 +328,7 @@ pub fn preview(batch: &[Item], state: &StateStore, job: &str) -> Vec<Preview> {
         match state.snapshot(job, &item.key).ok().flatten() {
             Some(before) => {
                 let body = contact(&changed(Some(&before), &item.fields))
-                    .patch_body(&splio_client::UniqueKey::Email);
+                    .patch_body(&splio_client::UniqueKey::Email, CREATION_DATE_HOUR);
                 patches.push(Preview::json(
                     "PATCH",
                     splio_client::contact_path(&item.key),
@@ -454,7 +344,7 @@ pub fn preview(batch: &[Item], state: &StateStore, job: &str) -> Vec<Preview> {
             Preview::json(
                 "POST",
                 "/data/contacts/bulk",
-                &ContactData::bulk_body(chunk),
+                &ContactData::bulk_body(chunk, CREATION_DATE_HOUR),
             )
         })
         .chain(patches)
@@ -466,9 +356,12 @@ pub struct Endpoints {
     /// The REST client (needed for `--delivery api`, and to know the existing contacts
     /// without `--insert`); `None` in a dry run outside the sandbox, which asks Splio nothing.
     pub rest: Option<splio_client::Client>,
-    /// `--delivery sftp`: the universe (the files' names) and the connection settings (`None`
-    /// in a dry run, which connects to nothing).
-    pub sftp: Option<(String, Option<splio_client::sftp::SftpConfig>)>,
+    /// `--delivery sftp`: the writer of the Datahub files (it names and writes them, in a dry
+    /// run too) and the connection settings (`None` in a dry run, which connects to nothing).
+    pub sftp: Option<(
+        splio_client::datahub::ContactCsvWriter,
+        Option<splio_client::sftp::SftpConfig>,
+    )>,
     /// Where customers come from (`--source directo`).
     pub directo: Option<directo_client::Client>,
 }
@@ -497,6 +390,91 @@ pub fn open_segment(cli: &Cli, config: &Config) -> Result<Option<InputFile>, Err
     }
 }
 
+/// The run's records, read in full before the first request to Splio (the segment file
+/// [`open_segment`] opened and checked, the sandbox's demo segment, or the Directo customers
+/// changed since the last run; none for a replay), and where an incremental source was read
+/// from. Holding them is what lets the run count the keys it has not delivered before, and so
+/// choose how to learn whether they exist. This is the one place the segment is read.
+async fn read_source(
+    cli: &Cli,
+    config: &Config,
+    endpoints: &Endpoints,
+    input: Option<&InputFile>,
+    state: &StateStore,
+) -> Result<
+    (
+        Vec<Result<SourceRecord, BoxError>>,
+        Option<jiff::civil::DateTime>,
+    ),
+    Error,
+> {
+    let args = &cli.common;
+    match (&endpoints.directo, input) {
+        _ if args.replay_failed => Ok((Vec::new(), None)),
+        (Some(directo), _) => {
+            let tz = config.directo.time_zone()?;
+            let read_from = args.read_from(state, &config.job, &tz)?;
+            tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
+            let query = directo_client::Query::new().since(read_from);
+            let customers = open_read::<directo_client::Record>(directo, "customer", query)
+                .await?
+                .map(|c| c.map(|c| prepare_customer(config, &c)))
+                .collect()
+                .await;
+            Ok((customers, Some(read_from)))
+        }
+        (None, Some(file)) => Ok((segment(config, file.rows()?), None)),
+        // `open_segment` let no file through only for the sandbox's demo (or a replay).
+        (None, None) => Ok((segment(config, demo::segment(demo::RECORDS)), None)),
+    }
+}
+
+/// The keys of `records` never delivered before (no snapshot).
+fn unknown_keys(
+    records: &[Result<SourceRecord, BoxError>],
+    state: &StateStore,
+    job: &str,
+) -> Result<HashSet<String>, Error> {
+    let mut unknown = HashSet::new();
+    for record in records.iter().flatten() {
+        if let Verdict::Send(items) = &record.verdict {
+            for item in items {
+                if !unknown.contains(&item.key) && state.snapshot(job, &item.key)?.is_none() {
+                    unknown.insert(item.key.clone());
+                }
+            }
+        }
+    }
+    Ok(unknown)
+}
+
+/// What the run learns about the contacts it never delivered before (see [`existence`]).
+async fn learn_existence(
+    cli: &Cli,
+    config: &Config,
+    endpoints: &Endpoints,
+    state: &StateStore,
+    records: &[Result<SourceRecord, BoxError>],
+) -> Result<Existence, Error> {
+    let args = &cli.common;
+    let probe_by = match (&endpoints.sftp, cli.insert) {
+        // Datahub files with --insert: the import creates or updates, nothing to ask.
+        (Some(_), true) => return Ok(Existence::probe_all()),
+        (Some(_), false) => ProbeBy::Get,
+        (None, _) => ProbeBy::Patch,
+    };
+    let client = match &endpoints.rest {
+        // A dry run reads nothing from Splio: every record without a snapshot counts as new.
+        _ if args.dry_run => return Ok(Existence::assume_absent()),
+        // A replay's few parked records are probed by their delivery.
+        _ if args.replay_failed => return Ok(Existence::probe_all()),
+        Some(client) => client,
+        None => return Err(Error::Config("no Splio API client configured".into())),
+    };
+    let unknown = unknown_keys(records, state, &config.job.name)?;
+    Existence::learn(client, &unknown, probe_by, config.job.concurrency * 4).await
+}
+
 /// Runs the activation once per the flags.
 pub async fn run_once(
     cli: &Cli,
@@ -506,32 +484,9 @@ pub async fn run_once(
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let args = &cli.common;
-    // The segment first: a file is read and checked before anything is asked of Splio.
-    let (source, read_from): (LocalBoxStream<'_, Result<SourceRecord, BoxError>>, _) = match (
-        &endpoints.directo,
-        input,
-    ) {
-        _ if args.replay_failed => (futures::stream::empty().boxed_local(), None),
-        (Some(directo), _) => {
-            let tz = config.directo.time_zone()?;
-            let read_from = args.read_from(state, &config.job, &tz)?;
-            tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
-            let query = directo_client::Query::new().since(read_from);
-            let customers = open_read::<directo_client::Record>(directo, "customer", query)
-                .await?
-                .map(|c| c.map(|c| prepare_customer(config, &c)));
-            (customers.boxed_local(), Some(read_from))
-        }
-        (None, Some(file)) => (segment(config, file.rows()?), None),
-        (None, None) => (segment(config, demo::segment(demo::RECORDS)), None),
-    };
-    let existing = match &endpoints.rest {
-        // A dry run reads nothing from Splio: every record without a snapshot counts as new.
-        _ if args.dry_run => HashSet::new(),
-        // Datahub files with --insert need no API: the import creates or updates.
-        None => HashSet::new(),
-        Some(client) => existing_keys(client).await?,
-    };
+    // The segment first: a file was read and checked before anything is asked of Splio.
+    let (records, read_from) = read_source(cli, config, endpoints, input, state).await?;
+    let existence = learn_existence(cli, config, endpoints, state, &records).await?;
     let ctx = RunContext {
         job: &config.job,
         state,
@@ -540,13 +495,14 @@ pub async fn run_once(
         read_from,
         progress: args.progress(),
     };
-    let records = source.map(|record| {
+    // Without --insert, a record whose contacts are all known to be absent is not sent.
+    let records = records.into_iter().map(|record| {
         let mut record = record?;
         if !cli.insert
             && let Verdict::Send(items) = &record.verdict
         {
             let new = items.iter().all(|i| {
-                !existing.contains(&i.key)
+                existence.of(&i.key) == Presence::Absent
                     && state
                         .snapshot(&config.job.name, &i.key)
                         .ok()
@@ -559,22 +515,22 @@ pub async fn run_once(
         }
         Ok(record)
     });
+    let records = futures::stream::iter(records);
     let job = config.job.name.as_str();
     let summary = match (&endpoints.sftp, &endpoints.rest) {
-        (Some((universe, _)), _) if args.dry_run => {
+        (Some((writer, _)), _) if args.dry_run => {
             let sink =
-                DryRun(|batch: &[Item]| sftp::preview(universe, &config.sftp, batch, state, job));
+                DryRun(|batch: &[Item]| sftp::preview(writer, &config.sftp, batch, state, job));
             args.run_or_replay(ctx, records, &sink).await?
         }
         _ if args.dry_run => {
             let sink = DryRun(|batch: &[Item]| preview(batch, state, job));
             args.run_or_replay(ctx, records, &sink).await?
         }
-        (Some((universe, Some(sftp_config))), _) => {
+        (Some((writer, Some(sftp_config))), _) => {
             let sink = sftp::SftpSink {
                 uploader: sftp::connect(sftp_config).await?,
-                universe: universe.clone(),
-                subsequence: config.sftp.subsequence.clone(),
+                writer: writer.clone(),
                 state,
                 job: job.to_owned(),
                 reports: config
@@ -582,18 +538,20 @@ pub async fn run_once(
                     .reports
                     .enabled
                     .then(|| config.sftp.reports.clone()),
+                lookups: existence.requests,
             };
             let summary = args.run_or_replay(ctx, records, &sink).await?;
             let _ = sink.uploader.close().await;
             summary
         }
         (None, Some(client)) => {
-            let sink = SplioSink {
+            let sink = api::SplioSink {
                 client: client.clone(),
                 state,
                 job: job.to_owned(),
-                existing: &existing,
-                requests: AtomicU64::new(1),
+                existence: &existence,
+                insert: cli.insert,
+                requests: AtomicU64::new(existence.requests),
                 concurrency: config.job.concurrency * 4,
             };
             args.run_or_replay(ctx, records, &sink).await?
@@ -609,7 +567,11 @@ pub async fn run_once(
     Ok(summary)
 }
 
+/// How the clients of this sync write `creation_date` hours, and so the dry run's bodies.
+const CREATION_DATE_HOUR: splio_client::CreationDateHour = splio_client::CreationDateHour::Unpadded;
+
 fn tune(builder: splio_client::ClientBuilder, config: &SplioConfig) -> splio_client::ClientBuilder {
+    let builder = builder.creation_date_hour(CREATION_DATE_HOUR);
     let builder = if config.rate_limit {
         builder
     } else {
@@ -746,14 +708,13 @@ pub async fn main(cli: Cli) -> ExitCode {
                 "the Splio universe, for Datahub file names",
             )?;
             // Bad file-name parts are a configuration error, not every record parked.
-            splio_client::datahub::ContactCsvWriter::new(&universe, &config.sftp.subsequence)
-                .map_err(|e| Error::Config(crate::messaging::error_chain(&e)))?;
+            let writer = sftp::writer(&config.sftp, &universe)?;
             let connection = if args.dry_run {
                 None
             } else {
                 Some(sftp::config_from_env(&config.sftp)?)
             };
-            Some((universe, connection))
+            Some((writer, connection))
         } else {
             None
         };

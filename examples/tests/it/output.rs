@@ -335,6 +335,26 @@ async fn an_sftp_dry_run_prints_the_datahub_files_and_needs_no_sftp_credentials(
     );
     assert_eq!(lines[1]["kind"], "summary");
     assert_eq!(lines[1]["requests"], 1);
+
+    // The file a dry run prints is named by the same writer as a real upload: `[sftp] file_name`.
+    let config = sync_bin::write_file(
+        dir.path(),
+        "config.toml",
+        "[sftp]\nfile_name = \"{universe}_contacts_{subsequence}{date}_{unique}\"\n",
+    );
+    cmd.args(["--config", config.as_str()]);
+    let output = cmd.output().await.unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = json_lines(&output);
+    let path = lines[0]["path"].as_str().unwrap();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%Y%m%d")
+        .to_string();
+    assert!(
+        path.starts_with(&format!("/imports/uni_contacts_contacts{today}_")) && !path.contains('.'),
+        "{path}"
+    );
 }
 
 #[tokio::test]
