@@ -2,5 +2,6 @@
 //! executable instead of one per file.
 
 mod fake;
+mod limiter;
 mod wire;
 mod wire_rest;
