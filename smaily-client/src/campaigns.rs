@@ -356,10 +356,14 @@ impl Client {
     /// use smaily_client::{fake::FakeSmaily, Subscriber};
     /// let fake = FakeSmaily::start().await;
     /// fake.seed_subscribers([Subscriber::new("mari@example.com")]);
-    /// fake.client().unsubscribe_from_campaign("mari@example.com", 42).await?;
+    /// let campaign = fake.seed_campaign("May news", smaily_client::SEGMENT_ALL);
+    /// fake.client().unsubscribe_from_campaign("mari@example.com", campaign).await?;
     /// assert!(fake.subscriber("mari@example.com").unwrap().is_unsubscribed);
     /// let body = fake.requests().pop().unwrap().body_json();
-    /// assert_eq!(body, serde_json::json!({"email": "mari@example.com", "campaign_id": 42}));
+    /// assert_eq!(body, serde_json::json!({"email": "mari@example.com", "campaign_id": campaign}));
+    /// // An unknown campaign is refused (code 216).
+    /// let err = fake.client().unsubscribe_from_campaign("mari@example.com", 999).await;
+    /// assert_eq!(err.unwrap_err().code(), Some(216));
     /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
     /// ```
     pub async fn unsubscribe_from_campaign(&self, email: &str, campaign_id: u64) -> Result<()> {

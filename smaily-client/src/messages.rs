@@ -81,10 +81,24 @@ impl Message {
     }
 }
 
+/// `{"message_ids": [...]}`: each an unsigned 64-bit id, as a number or a numeric string.
 #[derive(Deserialize)]
 struct Sent {
-    #[serde(default)]
-    message_ids: Vec<Value>,
+    #[serde(default, deserialize_with = "u64_list")]
+    message_ids: Vec<u64>,
+}
+
+fn u64_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<u64>, D::Error> {
+    Vec::<Value>::deserialize(d)?
+        .iter()
+        .map(|v| {
+            crate::de::value_to_int(v)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!("expected an unsigned 64-bit id, got {v}"))
+                })
+        })
+        .collect()
 }
 
 /// Selects rows of an action log: from a sequence id, for one message, or a time range.
@@ -274,12 +288,7 @@ impl Client {
             .json_only()
             .not_idempotent();
         let sent: Sent = self.write(req, "message ids").await?;
-        Ok(sent
-            .message_ids
-            .iter()
-            .filter_map(crate::de::value_to_i64)
-            .filter_map(|n| u64::try_from(n).ok())
-            .collect())
+        Ok(sent.message_ids)
     }
 
     /// The message action log (`GET message/action/log.php`; 30 days' retention). Idempotent.

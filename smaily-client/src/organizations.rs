@@ -105,11 +105,12 @@ impl Client {
     /// # #[cfg(feature = "fake")]
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let fake = smaily_client::fake::FakeSmaily::start().await;
-    /// let users = fake.client().organization_users(1, 500).await?;
+    /// let users = fake.client().organization_users(0, 500).await?;
     /// assert!(!users.is_empty());
     /// let request = fake.requests().pop().unwrap();
     /// let query = request.query_pairs();
-    /// assert_eq!(query, [("page".into(), "1".into()), ("limit".into(), "250".into())]);
+    /// assert_eq!(query, [("page".into(), "0".into()), ("limit".into(), "250".into())]);
+    /// assert!(fake.client().organization_users(1, 250).await?.is_empty(), "one page of one user");
     /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
     /// ```
     pub async fn organization_users(&self, page: u32, limit: u32) -> Result<Vec<OrganizationUser>> {

@@ -2,6 +2,7 @@
 //! executable instead of one per file.
 
 mod fake;
+mod fake_rules;
 mod limiter;
 mod wire;
 mod wire_rest;
