@@ -25,15 +25,7 @@ pub(crate) fn list(s: &mut FakeState, call: &Call<'_>) -> Response {
         .filter(|w| statuses.is_empty() || statuses.iter().any(|st| w["status"] == json!(st)))
         .cloned()
         .collect();
-    let limit = call
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0)
-        .unwrap_or(usize::MAX);
-    let page = call
-        .get("page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(0);
+    let (limit, page) = (call.limit(usize::MAX), call.page("page"));
     ok(Value::Array(
         rows.into_iter()
             .skip(page.saturating_mul(limit))

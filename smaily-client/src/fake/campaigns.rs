@@ -183,16 +183,8 @@ fn listing(s: &FakeState, call: &Call<'_>, ab: bool, page_param: &str) -> Vec<Fa
     {
         rows.reverse();
     }
-    let limit = call
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0)
-        .unwrap_or(usize::MAX);
-    let page = call
-        .get(page_param)
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(0);
-    s.paging.page(&rows, page, limit, PAGE)
+    s.paging
+        .page(&rows, call.page(page_param), call.limit(usize::MAX), PAGE)
 }
 
 fn row(s: &FakeState, c: &FakeCampaign) -> Value {
@@ -242,18 +234,9 @@ fn stats(s: &FakeState, call: &Call<'_>, ab: bool) -> Response {
         "unsubscribe_count": c.unsubscribed.len(), "complaint_count": 0, "forward_count": 0,
     });
     if call.get("detailed") == Some("1") {
-        let limit = call
-            .get("limit")
-            .and_then(|l| l.parse::<usize>().ok())
-            .unwrap_or(PAGE)
-            .clamp(1, PAGE);
-        let page = call
-            .get("offset")
-            .and_then(|o| o.parse::<usize>().ok())
-            .unwrap_or(0);
         let rows: Vec<Value> = s
             .paging
-            .page(&c.recipients, page, limit, PAGE)
+            .page(&c.recipients, call.page("offset"), call.limit(PAGE), PAGE)
             .into_iter()
             .map(|email| {
                 let unsubscribed = c.unsubscribed.contains(&email);

@@ -36,14 +36,8 @@ pub(crate) fn users(s: &mut FakeState, call: &Call<'_>) -> Response {
 }
 
 fn page(s: &FakeState, call: &Call<'_>, rows: Vec<Value>, max: usize) -> Response {
-    let limit = call
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(max)
-        .clamp(1, max);
-    let page = call
-        .get("page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(0);
-    ok(Value::Array(s.paging.page(&rows, page, limit, max)))
+    let page = s
+        .paging
+        .page(&rows, call.page("page"), call.limit(max), max);
+    ok(Value::Array(page))
 }

@@ -34,16 +34,7 @@ pub(crate) fn get(s: &mut FakeState, call: &Call<'_>) -> Response {
     let only: Option<Vec<String>> = call
         .get("fields")
         .map(|f| f.split(',').map(|x| x.trim().to_string()).collect());
-    let limit = call
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0)
-        .unwrap_or(SEGMENT_PAGE)
-        .min(SEGMENT_PAGE);
-    let page = call
-        .get("offset")
-        .and_then(|o| o.parse::<usize>().ok())
-        .unwrap_or(0);
+    let (limit, page) = (call.limit(SEGMENT_PAGE), call.page("offset"));
     let rows: Vec<Value> = s
         .paging
         .page(&members, page, limit, SEGMENT_PAGE)

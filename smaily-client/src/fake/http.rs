@@ -53,6 +53,22 @@ impl Call<'_> {
             .collect()
     }
 
+    /// `limit` up to `max`: `max` when absent, 0 or not a number (pass `usize::MAX` where
+    /// "absent or 0 = all").
+    pub(crate) fn limit(&self, max: usize) -> usize {
+        self.get("limit")
+            .and_then(|l| l.trim().parse::<usize>().ok())
+            .filter(|l| *l > 0)
+            .map_or(max, |l| l.min(max))
+    }
+
+    /// A page index parameter (`offset` or `page`), 0 when absent.
+    pub(crate) fn page(&self, key: &str) -> usize {
+        self.get(key)
+            .and_then(|p| p.trim().parse::<usize>().ok())
+            .unwrap_or(0)
+    }
+
     /// A numeric query parameter; `Err` holds the text when it is not a number.
     pub(crate) fn number(&self, key: &str) -> Result<Option<u64>, String> {
         match self.get(key) {

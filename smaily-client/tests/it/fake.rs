@@ -12,9 +12,10 @@ use smaily_client::{
     SegmentQuery, Subscriber, UpsertResult,
 };
 
-const ENCODINGS: [BodyEncoding; 2] = [BodyEncoding::Json, BodyEncoding::Form];
+pub(crate) const ENCODINGS: [BodyEncoding; 2] = [BodyEncoding::Json, BodyEncoding::Form];
 
-fn client(fake: &FakeSmaily, encoding: BodyEncoding) -> Client {
+/// A client for the fake with this body encoding.
+pub(crate) fn client(fake: &FakeSmaily, encoding: BodyEncoding) -> Client {
     fake.client_builder()
         .body_encoding(encoding)
         .build()

@@ -4,19 +4,12 @@
 
 use smaily_client::fake::FakeSmaily;
 use smaily_client::{
-    AbSplit, AbTestLaunch, BodyEncoding, CampaignContent, CampaignLaunch, CampaignQuery,
-    CampaignStatus, Client, Error, FilterType, LogQuery, LogSelector, Message, Operator, Rule,
-    SEGMENT_ALL, SegmentDefinition, SegmentQuery, Sender, Subscriber,
+    AbSplit, AbTestLaunch, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStatus, Error,
+    FilterType, LogQuery, LogSelector, Message, Operator, Rule, SEGMENT_ALL, SegmentDefinition,
+    SegmentQuery, Sender, Subscriber,
 };
 
-const ENCODINGS: [BodyEncoding; 2] = [BodyEncoding::Json, BodyEncoding::Form];
-
-fn client(fake: &FakeSmaily, encoding: BodyEncoding) -> Client {
-    fake.client_builder()
-        .body_encoding(encoding)
-        .build()
-        .unwrap()
-}
+use super::fake::{ENCODINGS, client};
 
 fn in_a_day() -> jiff::Zoned {
     jiff::Zoned::now() + jiff::SignedDuration::from_hours(24)

@@ -1,32 +1,11 @@
 //! Status answers versus data, HTTP 403, and lenient list decoding, against wiremock.
 
 use serde_json::json;
-use smaily_client::{Client, Error, RetryPolicy};
+use smaily_client::Error;
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-async fn setup() -> (MockServer, Client) {
-    let s = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(599))
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("unexpected request")
-        .mount(&s)
-        .await;
-    let c = Client::builder("acme", "user", "s3cret")
-        .base_url(format!("{}/api/", s.uri()))
-        .allow_http(true)
-        .rate_limit(0)
-        .retry(RetryPolicy::fast(2))
-        .build()
-        .unwrap();
-    (s, c)
-}
-
-fn html(body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "text/html")
-}
+use super::wire_rest::{html, setup};
 
 /// A Directo customer code stored as the custom field `code` (and a `message` field) is data:
 /// the answer has `email` and the other subscriber keys, so it is not the `{code, message}`

@@ -10,7 +10,8 @@ use smaily_client::{
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn setup() -> (MockServer, Client) {
+/// A wiremock server that fails on any unexpected request, and a client for it.
+pub(crate) async fn setup() -> (MockServer, Client) {
     let s = MockServer::start().await;
     Mock::given(wiremock::matchers::any())
         .respond_with(ResponseTemplate::new(599))
@@ -29,7 +30,8 @@ async fn setup() -> (MockServer, Client) {
     (s, c)
 }
 
-fn html(body: &str) -> ResponseTemplate {
+/// Smaily's JSON, labelled as HTML.
+pub(crate) fn html(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "text/html")
 }
 
