@@ -48,8 +48,8 @@
 //! let mut tom = Customer::new("C1");
 //! tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
 //! tom.email = Some("tom@example.ee".into());
-//! let results = client.put_customers(&[tom], PutMode::Create).await?;
-//! assert!(results[0].is_success());
+//! let outcomes = client.put(&[tom], PutMode::Create).await?;
+//! assert!(outcomes[0].is_success());
 //!
 //! let back: Vec<Customer> = client
 //!     .customers(Query::new().since(jiff::civil::date(2000, 1, 1)))
@@ -62,25 +62,36 @@
 mod attrs;
 mod client;
 mod customer;
+mod document;
 mod documents;
 mod error;
+mod put;
+mod put_results;
 mod query;
 mod reader;
 mod record;
+mod schema;
+mod utf8;
 mod values;
-mod write;
+mod xmldata;
 
 #[cfg(feature = "fake")]
 pub mod fake;
 
 pub use client::{
-    Auth, BI_DIRECT_URL, Client, ClientBuilder, ReadMethod, RecordStream, RetryPolicy,
-    XML_DIRECT_URL,
+    Auth, BI_DIRECT_URL, Client, ClientBuilder, MAX_XMLDATA_BYTES, ReadMethod, RecordStream,
+    RetryPolicy, XML_DIRECT_URL,
 };
-pub use customer::{Customer, DataField};
-pub use documents::{Contact, Invoice, InvoiceRow, Item, Order, OrderRow, Receipt, ReceiptRow};
+pub use customer::Customer;
+pub use document::DataField;
+pub use documents::{
+    Contact, Invoice, InvoiceRow, Item, ItemPackage, Order, OrderRow, Receipt, ReceiptRow,
+    StockLimit, SupplierItem,
+};
 pub use error::{Error, Result};
+pub use put::{Document, PutMode, PutOutcome, ToRecord};
+pub use put_results::{PutResult, PutStatus, parse_put_results};
 pub use query::{Query, Since};
 pub use reader::RecordReader;
-pub use record::{FromRecord, Record};
-pub use write::{PutMode, PutResult, PutStatus, ToRecord, parse_put_results, to_xmldata};
+pub use record::{FieldError, FromRecord, Record};
+pub use schema::{Confidence, Target};

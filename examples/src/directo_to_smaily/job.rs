@@ -225,7 +225,7 @@ pub async fn run_once(
         let query = directo_client::Query::new().since(read_from);
         let stream =
             open_read::<directo_client::Record>(&endpoints.directo, "customer", query).await?;
-        let records = stream.map(|customer| customer.map(|c| prepare(config, &c)));
+        let records = stream.map(|customer| source_record(customer, |c| prepare(config, &c)));
         crate::run(ctx, records, &sink).await?
     };
     if !args.dry_run {
@@ -236,7 +236,7 @@ pub async fn run_once(
 
 /// Starts a Directo read of `what` and waits for its first record, so that refused credentials
 /// (which arrive as the stream's first item) become a configuration error (exit 2) instead of an
-/// aborted run. Later errors stay in the stream and abort the run as source errors.
+/// aborted run. Later errors stay in the stream: see [`source_record`].
 pub(crate) async fn open_read<T: directo_client::FromRecord>(
     client: &directo_client::Client,
     what: &str,
@@ -246,12 +246,41 @@ pub(crate) async fn open_read<T: directo_client::FromRecord>(
         .read::<T>(what, query)
         .map(|r| r.map_err(|e| Box::new(e) as BoxError))
         .peekable();
-    if let Some(Err(_)) = std::pin::Pin::new(&mut stream).peek().await
+    if let Some(Err(e)) = std::pin::Pin::new(&mut stream).peek().await
+        && !record_scoped(e)
         && let Some(Err(e)) = stream.next().await
     {
         return Err(source_error(e));
     }
     Ok(stream)
+}
+
+fn record_scoped(e: &BoxError) -> bool {
+    e.downcast_ref::<directo_client::Error>()
+        .is_some_and(directo_client::Error::is_record_scoped)
+}
+
+/// One item of a Directo read as the runner's source record: a decoded record through
+/// `prepare`; a record Directo sent but that cannot be decoded (invalid UTF-8, a bad number)
+/// as a filtered record with the error as its reason and its code (else "record N") as its
+/// id, so the other records still go through; any other error stays an error and ends the run.
+pub(crate) fn source_record<T>(
+    item: Result<T, BoxError>,
+    prepare: impl FnOnce(T) -> crate::SourceRecord,
+) -> Result<crate::SourceRecord, BoxError> {
+    match item {
+        Ok(record) => Ok(prepare(record)),
+        Err(e) => match e.downcast_ref::<directo_client::Error>() {
+            Some(error @ directo_client::Error::Record { record, code, .. }) => {
+                Ok(crate::SourceRecord {
+                    id: code.clone().unwrap_or_else(|| format!("record {record}")),
+                    watermark: None,
+                    verdict: crate::Verdict::Reject(error.to_string()),
+                })
+            }
+            _ => Err(e),
+        },
+    }
 }
 
 /// A Directo client for a sandbox fake.

@@ -32,7 +32,7 @@ use super::orders::OrdersSink;
 use super::{ClientConfig, client_error, report};
 use crate::config::duration_str;
 use crate::directo_to_smaily::DirectoConfig;
-use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo};
+use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo, source_record};
 use crate::email::{self, MultipleEmails};
 use crate::{
     BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, SourceRecord, StateStore,
@@ -140,7 +140,7 @@ impl Payments {
         }
         let recent = receipt.ts.is_some_and(|ts| ts >= read_from);
         for row in &receipt.rows {
-            let Some(invoice) = row.invoice.as_deref().map(normalize) else {
+            let Some(invoice) = row.invoice.map(|n| normalize(&n.to_string())) else {
                 continue;
             };
             if invoice.is_empty() {
@@ -250,7 +250,7 @@ pub fn prepare(
     rules: &InvoiceRules,
     tz: &TimeZone,
 ) -> SourceRecord {
-    let record = directo_client::ToRecord::to_record(invoice);
+    let record = directo_client::ToRecord::to_output_record(invoice);
     let id = record
         .get("number")
         .filter(|n| !n.trim().is_empty())
@@ -344,8 +344,18 @@ pub async fn read_payments(
     let mut payments = Payments::default();
     let mut receipts =
         std::pin::pin!(open_read::<Receipt>(directo, "receipt", Query::new().since(from)).await?);
-    while let Some(receipt) = receipts.try_next().await.map_err(Error::Source)? {
-        payments.add(&receipt, read_from);
+    while let Some(receipt) = receipts.next().await {
+        match receipt {
+            Ok(receipt) => payments.add(&receipt, read_from),
+            // A receipt that cannot be decoded pays nothing; the others still count.
+            Err(e)
+                if e.downcast_ref::<directo_client::Error>()
+                    .is_some_and(directo_client::Error::is_record_scoped) =>
+            {
+                tracing::warn!(error = %e, "skipping a Directo receipt");
+            }
+            Err(e) => return Err(Error::Source(e)),
+        }
     }
     Ok(payments)
 }
@@ -419,7 +429,7 @@ pub async fn run_once(
     .flatten();
     let records = changed
         .chain(paid_since)
-        .map(|invoice| invoice.map(|i| prepare(&i, &payments, rules, &tz)));
+        .map(|invoice| source_record(invoice, |i| prepare(&i, &payments, rules, &tz)));
     crate::run(ctx, records, &sink).await
 }
 
@@ -514,7 +524,7 @@ mod tests {
             number: Some(1),
             ts: Some(ts.parse().unwrap()),
             rows: vec![ReceiptRow {
-                invoice: Some(invoice.into()),
+                invoice: Some(invoice.parse().unwrap()),
                 received: Some(received.parse().unwrap()),
                 ..Default::default()
             }],
