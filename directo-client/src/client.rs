@@ -222,6 +222,15 @@ impl ClientBuilder {
     /// The most `xmldata` one put request carries, counted form-encoded (default
     /// [`MAX_XMLDATA_BYTES`], the documented 19 MB). Larger puts are split; a single
     /// document over it is refused.
+    ///
+    /// ```
+    /// use directo_client::{Auth, Client};
+    /// let client = Client::builder(Auth::token("t"))
+    ///     .max_put_bytes(5_000_000)
+    ///     .max_put_documents(30)
+    ///     .build()?;
+    /// # Ok::<(), directo_client::Error>(())
+    /// ```
     pub fn max_put_bytes(mut self, bytes: usize) -> Self {
         self.put_limits.bytes = bytes;
         self

@@ -196,23 +196,23 @@ macro_rules! document {
                 k: &str,
                 v: std::borrow::Cow<'_, str>,
             ) -> Result<(), $crate::record::FieldError> {
-                $(
-                    if k == stringify!($key) {
-                        self.$key = v.into_owned();
-                        return Ok(());
-                    }
-                )?
-                $(
-                    {
-                        const WIRE: &str = $crate::document::wire!($field $(, $wire)?);
-                        const OUT: &str = $crate::document::out_name!(WIRE $(, $out)?);
-                        if k == WIRE || k == OUT {
-                            return $crate::document::set(&mut self.$field, k, v);
+                match k {
+                    $(
+                        stringify!($key) => {
+                            self.$key = v.into_owned();
+                            Ok(())
                         }
+                    )?
+                    $(
+                        $crate::document::wire!($field $(, $wire)?) $(| $out)? => {
+                            $crate::document::set(&mut self.$field, k, v)
+                        }
+                    )*
+                    _ => {
+                        self.extra.insert(k.to_string(), v.into_owned());
+                        Ok(())
                     }
-                )*
-                self.extra.insert(k.to_string(), v.into_owned());
-                Ok(())
+                }
             }
 
             fn child(

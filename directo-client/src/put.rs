@@ -37,6 +37,25 @@ pub trait Document: ToRecord + FromRecord {
 
 /// How a put treats existing documents: the transport parameters of XML Direct's "technical
 /// requirements" page (wiki `en/xml_direct/alustamine/tehnilised_nouded`).
+///
+/// ```
+/// # #[cfg(feature = "fake")]
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use directo_client::{fake::FakeDirecto, Customer, PutMode};
+/// let fake = FakeDirecto::start().await;
+/// let mut mari = Customer::new("C1");
+/// mari.email = Some("mari@example.ee".into());
+/// mari.name = Some("Mari".into());
+/// fake.seed_customers([mari]);
+/// // An e-mail write-back: the partial update changes name, email and phone only.
+/// let mut change = Customer::new("C1");
+/// change.email = Some("mari.tamm@example.ee".into());
+/// let outcomes = fake.client().put(&[change], PutMode::CustomerUpdate).await?;
+/// assert_eq!(outcomes[0].result.as_ref().unwrap().code, Some(30)); // "30 Updated"
+/// assert_eq!(fake.customers()[0].name.as_deref(), Some("Mari"));
+/// assert_eq!(PutMode::CustomerUpdate.params(), [("xd_customer_update", "1")]);
+/// # Ok::<(), directo_client::Error>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum PutMode {
@@ -98,6 +117,22 @@ impl PutMode {
 }
 
 /// The outcome of one input document of a put.
+///
+/// ```
+/// # #[cfg(feature = "fake")]
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use directo_client::{fake::FakeDirecto, Customer, Error, PutMode};
+/// let fake = FakeDirecto::start().await;
+/// let mut ok = Customer::new("C1");
+/// ok.email = Some("a@example.ee".into());
+/// let no_email = Customer::new("C2"); // a new customer needs its e-mail
+/// let outcomes = fake.client().put(&[ok, no_email], PutMode::Create).await?;
+/// assert!(outcomes[0].is_success());
+/// assert_eq!(outcomes[1].key.as_deref(), Some("C2"));
+/// assert!(matches!(**outcomes[1].result.as_ref().unwrap_err(), Error::InvalidInput(_)));
+/// assert_eq!(fake.puts().len(), 1); // only C1 was sent
+/// # Ok::<(), directo_client::Error>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone)]
 pub struct PutOutcome {
     /// The document's position in the input (0-based).

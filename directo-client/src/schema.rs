@@ -85,13 +85,37 @@ fn is_datetime(v: &str) -> bool {
 #[derive(Debug)]
 pub(crate) struct ElementSchema {
     pub(crate) name: String,
-    pub(crate) attrs: Vec<(String, XsdType)>,
+    pub(crate) attrs: Vec<AttrSchema>,
     pub(crate) containers: Vec<ContainerSchema>,
+}
+
+/// One attribute: its name, type, and the SQL field it maps to (`sql:field`), which is how an
+/// input name and an output name are known to be the same field (`vatzone` / `vatregion`).
+#[derive(Debug)]
+pub(crate) struct AttrSchema {
+    pub(crate) name: String,
+    pub(crate) ty: XsdType,
+    pub(crate) sql: Option<String>,
 }
 
 impl ElementSchema {
     pub(crate) fn attr(&self, name: &str) -> Option<XsdType> {
-        self.attrs.iter().find(|(n, _)| n == name).map(|(_, t)| *t)
+        self.attrs.iter().find(|a| a.name == name).map(|a| a.ty)
+    }
+
+    /// This element's name for the SQL field `input`'s attribute `name` maps to.
+    #[cfg(feature = "fake")]
+    pub(crate) fn same_field<'a>(&'a self, input: &ElementSchema, name: &str) -> Option<&'a str> {
+        let sql = input
+            .attrs
+            .iter()
+            .find(|a| a.name == name)?
+            .sql
+            .as_deref()?;
+        self.attrs
+            .iter()
+            .find(|a| a.sql.as_deref() == Some(sql))
+            .map(|a| a.name.as_str())
     }
 }
 
@@ -121,14 +145,14 @@ fn path<'a>(r: &'a Record, tags: &[&str]) -> Option<&'a Record> {
     tags.iter().try_fold(r, |r, t| named(r, t).next())
 }
 
-fn attrs_of(complex: &Record) -> Vec<(String, XsdType)> {
+fn attrs_of(complex: &Record) -> Vec<AttrSchema> {
     named(complex, "xsd:attribute")
         .filter_map(|a| {
-            let name = a.get("name")?;
-            Some((
-                name.to_string(),
-                XsdType::of(a.get("type").unwrap_or("xsd:string")),
-            ))
+            Some(AttrSchema {
+                name: a.get("name")?.to_string(),
+                ty: XsdType::of(a.get("type").unwrap_or("xsd:string")),
+                sql: a.get("sql:field").map(str::to_string),
+            })
         })
         .collect()
 }
@@ -601,6 +625,25 @@ mod tests {
             Some(XsdType::Int)
         );
         assert_eq!(r.root, "receipts");
+    }
+
+    /// The output schema's names for the input fields, by SQL field.
+    #[cfg(feature = "fake")]
+    #[test]
+    fn input_and_output_names_meet_by_sql_field() {
+        let (input, output) = (
+            schema("xml_IN_kliendid.xsd"),
+            output_schema("customer").unwrap(),
+        );
+        assert_eq!(
+            output.record.same_field(&input.record, "vatzone"),
+            Some("vatregion")
+        );
+        assert_eq!(
+            output.record.same_field(&input.record, "email"),
+            Some("email")
+        );
+        assert_eq!(output.record.same_field(&input.record, "firstname"), None);
     }
 
     /// The table's roots and record elements are the schemas' own, where there is one.

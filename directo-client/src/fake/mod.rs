@@ -1,15 +1,17 @@
 //! A stateful, in-process fake of Directo's `xmlcore.asp` (feature `fake`), as strict as the
 //! service is documented to be. Every rule it enforces cites its source where it is made:
 //!
-//! - [`http`]: the URLs (XML Direct and BI Direct take `token=` only, a legacy per-company URL
+//! - `fake/http.rs`: the URLs (XML Direct and BI Direct take `token=` only, a legacy per-company URL
 //!   takes `key=`), auth answered inside HTTP 200, `get=1` / `put=1` routing read from the
 //!   query string or the form body, fault injection.
-//! - [`read`]: `<transport><customers>…` answers streamed record by record, `ts` and only the
+//! - `fake/read.rs`: `<transport><customers>…` answers streamed record by record, `ts` and only the
 //!   documented filters of each component.
-//! - [`put`]: `xmldata` checked against the input schemas (root and record element, unknown
+//! - `fake/put.rs`: `xmldata` checked against the input schemas (root and record element, unknown
 //!   attributes ignored and not stored, value types, mandatory fields, the 19 MB limit),
 //!   create / `xd_update` / `xd_updateconfirmed` / `xd_customer_update` semantics, and one
 //!   `<Result>` per document.
+//!
+//! The full list, with each rule's source: [`conformance`](crate::conformance).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -197,6 +199,26 @@ impl FakeDirecto {
     }
 
     /// A legacy per-company URL (`…/xmlcore/<db>/xmlcore.asp`, `key=` auth).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Auth, Client, Query, Record};
+    /// use futures::TryStreamExt;
+    /// let fake = FakeDirecto::start().await;
+    /// let legacy = Client::builder(Auth::app_key(FakeDirecto::APP_KEY))
+    ///     .base_url(fake.legacy_url())
+    ///     .allow_http(true)
+    ///     .build()?;
+    /// let read: Vec<Record> = legacy.records("customer", Query::new()).try_collect().await?;
+    /// assert!(read.is_empty());
+    /// // The XML Direct URL takes a token only: an appkey there is "token required".
+    /// let wrong = Client::builder(Auth::app_key(FakeDirecto::APP_KEY))
+    ///     .base_url(fake.base_url())
+    ///     .allow_http(true)
+    ///     .build()?;
+    /// assert!(wrong.records("customer", Query::new()).try_collect::<Vec<_>>().await.is_err());
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     pub fn legacy_url(&self) -> String {
         format!("http://{}/xmlcore/fake_db/xmlcore.asp", self.addr)
     }
@@ -250,6 +272,29 @@ impl FakeDirecto {
 
     /// The size limit on one put's `xmldata`, in bytes (default the documented 19 MB, as
     /// 19 000 000). Lower it to exercise splitting without building 19 MB.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Auth, Client, Customer, PutMode};
+    /// let fake = FakeDirecto::start().await;
+    /// fake.set_max_xmldata_bytes(1_000);
+    /// let client = Client::builder(Auth::token(FakeDirecto::TOKEN))
+    ///     .base_url(fake.base_url())
+    ///     .allow_http(true)
+    ///     .max_put_bytes(1_000)
+    ///     .build()?;
+    /// let customers: Vec<Customer> = (0..20)
+    ///     .map(|i| {
+    ///         let mut c = Customer::new(format!("C{i}"));
+    ///         c.email = Some(format!("c{i}@example.ee"));
+    ///         c
+    ///     })
+    ///     .collect();
+    /// let outcomes = client.put(&customers, PutMode::Create).await?;
+    /// assert!(outcomes.iter().all(|o| o.is_success()));
+    /// assert!(fake.puts().len() > 1); // split to stay under the limit
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     pub fn set_max_xmldata_bytes(&self, bytes: usize) {
         self.state().max_xmldata = bytes;
     }

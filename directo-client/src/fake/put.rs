@@ -12,7 +12,8 @@ use super::{FakeDirecto, ReceivedPut, ReceivedRequest, State, lock};
 use crate::customer::Customer;
 use crate::reader::RecordReader;
 use crate::record::{FromRecord, Record};
-use crate::schema::{ElementSchema, KNOWN, Known, Target};
+use crate::schema::{ElementSchema, KNOWN, Known, Target, XsdType};
+use crate::values::parse_ts;
 use crate::xmldata::write_record;
 
 /// Components whose confirmed documents `xd_updateconfirmed=1` may modify (wiki
@@ -79,8 +80,15 @@ fn filtered(el: &ElementSchema, r: &Record) -> Result<Record, String> {
             continue;
         }
         if let Some(ty) = el.attr(k) {
-            if let Some(reason) = ty.check(v) {
-                return Err(format!("{k}: {reason}"));
+            // Dates: the XSD says xsd:dateTime, but public clients in live use send
+            // `YYYY-MM-DD` (qbitsoftware directo_adapter.go) and `DD.MM.YYYY` (its
+            // xml_test.go), so every known form is taken.
+            let ok = match ty {
+                XsdType::DateTime => v.trim().is_empty() || parse_ts(v).is_some(),
+                _ => ty.check(v).is_none(),
+            };
+            if !ok {
+                return Err(format!("{k}: {v:?} is not a {ty:?}"));
             }
             out.attrs.insert(k.clone(), v.clone());
         }
@@ -99,6 +107,32 @@ fn filtered(el: &ElementSchema, r: &Record) -> Result<Record, String> {
         }
     }
     Ok(out)
+}
+
+/// An input document as the output schema describes it (names by SQL field).
+fn as_output(input: &ElementSchema, output: &ElementSchema, r: &Record) -> Record {
+    let mut out = Record::new(r.tag.as_str());
+    for (k, v) in &r.attrs {
+        if let Some(name) = output.same_field(input, k) {
+            out.attrs.insert(name.to_string(), v.clone());
+        }
+    }
+    for child in &r.children {
+        let Some((i, o)) = input
+            .containers
+            .iter()
+            .find(|c| c.name == child.tag)
+            .zip(output.containers.iter().find(|c| c.name == child.tag))
+        else {
+            continue;
+        };
+        let mut items = Record::new(o.name.as_str());
+        for item in &child.children {
+            items.children.push(as_output(&i.item, &o.item, item));
+        }
+        out.children.push(items);
+    }
+    out
 }
 
 fn now() -> DateTime {
@@ -338,7 +372,16 @@ fn put_record(s: &mut State, what: &str, mut r: Record, mode: &Mode, answer: &mu
         }
     };
     // Directo's output carries `confirmed` and `ts` ("document last changed").
-    if let Some(c) = r.get("confirm").map(str::to_string) {
+    let confirm = r.get("confirm").map(str::to_string);
+    // What a read returns is the output schema's view of the document: each input field
+    // under its output name (same `sql:field`), input-only ones not at all.
+    if let (Some(input), Some(output)) = (
+        Target::of(what).ok().and_then(|t| t.schema()),
+        crate::schema::output_schema(what),
+    ) {
+        r = as_output(&input.record, &output.record, &r);
+    }
+    if let Some(c) = confirm {
         r.attrs.insert("confirmed".into(), c);
     }
     r.attrs.insert("ts".into(), now().to_string());

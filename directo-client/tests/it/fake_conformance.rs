@@ -270,6 +270,24 @@ async fn unknown_and_output_only_attributes_are_ignored_and_not_stored() {
         stored.get("class_name").is_none() && stored.get("stock").is_none(),
         "{stored:?}"
     );
+    // A read shows the output schema's view (ws_laekumised.xsd): `confirm` becomes the
+    // document's `confirmed`, the input-only `payment` and `description` are not there.
+    let receipt = r#"<receipts><receipt number="5" confirm="1" description="x"><rows><row invoice="10" payment="7" received="7"/></rows></receipt></receipts>"#;
+    assert_eq!(types(&put(&fake, "receipt", receipt, &[]).await), [0]);
+    let stored = &fake.records("receipt")[0];
+    assert_eq!(
+        (stored.get("number"), stored.get("confirmed")),
+        (Some("5"), Some("1"))
+    );
+    assert!(
+        stored.get("description").is_none() && stored.get("confirm").is_none(),
+        "{stored:?}"
+    );
+    let row = &stored.children[0].children[0];
+    assert_eq!(
+        (row.get("invoice"), row.get("received"), row.get("payment")),
+        (Some("10"), Some("7"), None)
+    );
 }
 
 // Mandatory fields: "document number/ID, mandatory" (every xml_IN_*.xsd) → 12 "Missing
@@ -298,6 +316,23 @@ async fn mandatory_fields_and_types_are_enforced_per_document() {
     );
     let receipt = r#"<receipts><receipt date="2026-06-11T00:00:00"><rows/></receipt></receipts>"#;
     assert_eq!(types(&put(&fake, "receipt", receipt, &[]).await), [12]);
+    // Every date form public clients send is taken for an xsd:dateTime attribute.
+    for (n, date) in ["2026-06-11T10:30:00", "2026-06-11", "11.06.2026"]
+        .iter()
+        .enumerate()
+    {
+        let receipt = format!(
+            r#"<receipts><receipt number="{}" date="{date}"><rows/></receipt></receipts>"#,
+            n + 10
+        );
+        assert_eq!(
+            types(&put(&fake, "receipt", &receipt, &[]).await),
+            [0],
+            "{date}"
+        );
+    }
+    let receipt = r#"<receipts><receipt number="99" date="soon"><rows/></receipt></receipts>"#;
+    assert_eq!(types(&put(&fake, "receipt", receipt, &[]).await), [9]);
 }
 
 // "The whole XML post size limit is 19 MB" (wiki en/xml_direct/alustamine/tehnilised_nouded);
