@@ -7,7 +7,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::put_results::{PutResult, parse_put_results};
 use crate::record::{FromRecord, Record};
-use crate::schema::Target;
+use crate::target::Target;
 use crate::xmldata::{DECL, envelope, form_len, write_record};
 
 /// A value that can be written as Directo XML.

@@ -126,7 +126,7 @@ impl<T: FromRecord> Core<T> {
     pub(crate) fn new(what: &str, tag: &str) -> Self {
         Core {
             tag: tag.to_string(),
-            containers: crate::schema::KNOWN
+            containers: crate::target::KNOWN
                 .iter()
                 .filter(|k| k.what == what || k.record == tag)
                 .map(|k| k.root)

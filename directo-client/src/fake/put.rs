@@ -12,7 +12,8 @@ use super::{FakeDirecto, ReceivedPut, ReceivedRequest, State, lock};
 use crate::customer::Customer;
 use crate::reader::RecordReader;
 use crate::record::{FromRecord, Record};
-use crate::schema::{ElementSchema, KNOWN, Known, Target, XsdType};
+use crate::schema::{ElementSchema, XsdType};
+use crate::target::{KNOWN, Known, Target};
 use crate::values::parse_ts;
 use crate::xmldata::write_record;
 

@@ -122,7 +122,7 @@ pub(super) fn read(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str)
     }
     let s = lock(state);
     let envelope = s.envelope;
-    let container = crate::schema::KNOWN
+    let container = crate::target::KNOWN
         .iter()
         .find(|k| k.what == what)
         .map_or_else(|| format!("{what}s"), |k| k.root.to_string());
