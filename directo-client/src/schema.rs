@@ -90,6 +90,7 @@ pub(crate) struct ElementSchema {
 pub(crate) struct AttrSchema {
     pub(crate) name: String,
     pub(crate) ty: XsdType,
+    #[cfg(feature = "fake")]
     pub(crate) sql: Option<String>,
 }
 
@@ -146,6 +147,7 @@ fn attrs_of(complex: &Record) -> Vec<AttrSchema> {
             Some(AttrSchema {
                 name: a.get("name")?.to_string(),
                 ty: XsdType::of(a.get("type").unwrap_or("xsd:string")),
+                #[cfg(feature = "fake")]
                 sql: a.get("sql:field").map(str::to_string),
             })
         })
