@@ -101,7 +101,7 @@ pub(crate) fn set<T: AttrValue>(
     field: &str,
     raw: Cow<'_, str>,
 ) -> Result<(), FieldError> {
-    if raw.trim().is_empty() {
+    if raw.bytes().all(|b| b.is_ascii_whitespace()) {
         *slot = None;
         return Ok(());
     }

@@ -70,10 +70,10 @@ pub(crate) struct Core<T> {
     top: Option<T>,
     /// Why the record being built cannot be yielded.
     failure: Option<Failure>,
-    /// Its `code` (or `number`), verbatim.
-    key: Option<String>,
-    /// Where it started (repaired offset).
-    record_start: u64,
+    /// Its `code` (or `number`), verbatim, when it has one (a reused buffer: only a failed
+    /// record's key is ever copied out).
+    key: String,
+    has_key: bool,
     root: Root,
     root_name: String,
     /// Element depth (root = 1 once inside).
@@ -133,8 +133,8 @@ impl<T: FromRecord> Core<T> {
                 .collect(),
             top: None,
             failure: None,
-            key: None,
-            record_start: 0,
+            key: String::new(),
+            has_key: false,
             root: Root::None,
             root_name: String::new(),
             depth: 0,
@@ -260,16 +260,19 @@ impl<T: FromRecord> Core<T> {
             self.stack.push(child);
             return Ok(Step::More);
         }
-        let mut top = T::start(e.name().as_ref());
+        // Built in place: a typed record is large, so it is not moved more than it must be.
+        let top = self.top.insert(T::start(e.name().as_ref()));
         self.failure = None;
-        self.key = None;
-        self.record_start = self.at;
+        self.key.clear();
+        self.has_key = false;
         let mut bad = None;
         let mut err = None;
         for attr in Attrs::of(e) {
             let (name, value) = attr.map_err(xml_err)?;
-            if (name == "code" || (name == "number" && self.key.is_none())) && !value.is_empty() {
-                self.key = Some(value.to_string());
+            if (name == "code" || (name == "number" && !self.has_key)) && !value.is_empty() {
+                self.key.clear();
+                self.key.push_str(&value);
+                self.has_key = true;
             }
             if repaired && bad.is_none() && value.contains('\u{FFFD}') {
                 bad = Some(name.to_string());
@@ -284,7 +287,6 @@ impl<T: FromRecord> Core<T> {
             self.fail_field(e, log);
         }
         self.check_utf8(log, end, bad);
-        self.top = Some(top);
         Ok(Step::More)
     }
 
@@ -310,7 +312,7 @@ impl<T: FromRecord> Core<T> {
                         None => Step::Record(Ok(top)),
                         Some(f) => Step::Record(Err(Error::Record {
                             record: self.records,
-                            code: self.key.take(),
+                            code: self.has_key.then(|| self.key.clone()),
                             offset: f.offset,
                             field: f.field,
                             reason: f.reason,

@@ -163,6 +163,12 @@ impl Repair {
         }
     }
 
+    /// `n` valid bytes handed on without going through [`feed`](Self::feed).
+    fn pass(&mut self, n: usize) {
+        self.input += n as u64;
+        self.output += n as u64;
+    }
+
     /// The end of the input: a sequence still cut is invalid.
     fn finish(&mut self, out: &mut Vec<u8>) {
         if !self.pending.is_empty() {
@@ -192,12 +198,16 @@ impl Repair {
     }
 }
 
-/// A [`BufRead`] whose bytes are the repaired bytes of `inner`.
+/// A [`BufRead`] whose bytes are the repaired bytes of `inner`. Valid input is handed out
+/// straight from `inner`'s buffer; only around an invalid or cut sequence are bytes copied.
 pub(crate) struct RepairedRead<R> {
     inner: R,
     repair: Repair,
+    /// Repaired bytes not yet consumed (the slow path).
     buf: Vec<u8>,
     pos: usize,
+    /// Bytes at the front of `inner`'s buffer known to be valid and handed out as they are.
+    direct: usize,
     eof: bool,
 }
 
@@ -206,8 +216,9 @@ impl<R: BufRead> RepairedRead<R> {
         RepairedRead {
             inner,
             repair: Repair::default(),
-            buf: Vec::with_capacity(8 * 1024),
+            buf: Vec::new(),
             pos: 0,
+            direct: 0,
             eof: false,
         }
     }
@@ -229,6 +240,13 @@ impl<R: BufRead> Read for RepairedRead<R> {
 
 impl<R: BufRead> BufRead for RepairedRead<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos < self.buf.len() {
+            return Ok(&self.buf[self.pos..]);
+        }
+        if self.direct > 0 {
+            let direct = self.direct;
+            return Ok(&self.inner.fill_buf()?[..direct]);
+        }
         while self.pos >= self.buf.len() && !self.eof {
             self.buf.clear();
             self.pos = 0;
@@ -237,6 +255,16 @@ impl<R: BufRead> BufRead for RepairedRead<R> {
                 self.eof = true;
                 self.repair.finish(&mut self.buf);
                 break;
+            }
+            if self.repair.pending.is_empty() {
+                let valid = match std::str::from_utf8(chunk) {
+                    Ok(_) => chunk.len(),
+                    Err(e) => e.valid_up_to(),
+                };
+                if valid > 0 {
+                    self.direct = valid;
+                    return Ok(&self.inner.fill_buf()?[..valid]);
+                }
             }
             let n = chunk.len();
             if self.repair.feed(chunk, &mut self.buf).is_none() {
@@ -248,7 +276,14 @@ impl<R: BufRead> BufRead for RepairedRead<R> {
     }
 
     fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.buf.len());
+        if self.direct > 0 {
+            let amt = amt.min(self.direct);
+            self.direct -= amt;
+            self.repair.pass(amt);
+            self.inner.consume(amt);
+        } else {
+            self.pos = (self.pos + amt).min(self.buf.len());
+        }
     }
 }
 
@@ -389,5 +424,19 @@ mod tests {
         read.read_to_string(&mut s).unwrap();
         assert_eq!(s, "x\u{FFFD}y");
         assert_eq!(read.log().fixes.len(), 1);
+    }
+
+    proptest::proptest! {
+        /// The sync adapter over a small buffer (valid bytes handed out directly, the rest
+        /// copied) gives what the chunked repair gives, with the same offsets.
+        #[test]
+        fn the_sync_adapter_agrees_with_the_repair(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), cap in 1usize..9) {
+            let mut read = RepairedRead::new(std::io::BufReader::with_capacity(cap, &input[..]));
+            let mut out = Vec::new();
+            read.read_to_end(&mut out).unwrap();
+            let (expected, fixes) = repair(&input, cap);
+            proptest::prop_assert_eq!(out, expected);
+            proptest::prop_assert_eq!(&read.log().fixes, &fixes);
+        }
     }
 }
