@@ -1,7 +1,7 @@
 //! Reads that are not the standard shape: a record element named apart from `what`, and
 //! answers that are not Directo read answers at all (which must never read as "no records").
 
-use directo_client::{Auth, Client, Error, Query, Record, RecordReader, RetryPolicy};
+use directo_client::{Client, Error, Query, Record, RecordReader};
 use futures::TryStreamExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -16,15 +16,7 @@ async fn answering(status: u16, content_type: &str, body: &str) -> (MockServer, 
         )
         .mount(&server)
         .await;
-    let client = Client::builder(Auth::token("t"))
-        .base_url(format!(
-            "{}/xmlcore/cap_xml_direct/xmlcore.asp",
-            server.uri()
-        ))
-        .allow_http(true)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = crate::common::client(&server);
     (server, client)
 }
 

@@ -16,6 +16,12 @@ async fn post(url: &str, form: &[(&str, &str)]) -> (u16, String) {
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// A read of `what` from the XML Direct URL: `token`, `get=1`, `what` (wiki en/xml_direct).
+async fn get(fake: &FakeDirecto, what: &str) -> String {
+    let form = [("token", FakeDirecto::TOKEN), ("get", "1"), ("what", what)];
+    post(&fake.base_url(), &form).await.1
+}
+
 /// A put to the XML Direct URL: `token`, `put=1`, `what`, `xmldata` (wiki en/xml_direct).
 async fn put(fake: &FakeDirecto, what: &str, xml: &str, extra: &[(&str, &str)]) -> String {
     let mut form = vec![
@@ -245,15 +251,7 @@ async fn unknown_and_output_only_attributes_are_ignored_and_not_stored() {
         "ts is Directo's"
     );
     // Read back (the output schema names the field `vatregion`).
-    let (_, body) = post(
-        &fake.base_url(),
-        &[
-            ("token", FakeDirecto::TOKEN),
-            ("get", "1"),
-            ("what", "customer"),
-        ],
-    )
-    .await;
+    let body = get(&fake, "customer").await;
     let read: Vec<Record> = RecordReader::new(body.as_bytes(), "customer")
         .collect::<Result<_, _>>()
         .unwrap();
@@ -419,15 +417,7 @@ async fn reads_answer_with_output_names() {
     c.firstname = Some("Mari".into());
     c.ts = Some("2026-01-01T10:00:00".parse().unwrap());
     fake.seed_customers([c]);
-    let (_, body) = post(
-        &fake.base_url(),
-        &[
-            ("token", FakeDirecto::TOKEN),
-            ("get", "1"),
-            ("what", "customer"),
-        ],
-    )
-    .await;
+    let body = get(&fake, "customer").await;
     let read: Vec<Record> = RecordReader::new(body.as_bytes(), "customer")
         .collect::<Result<_, _>>()
         .unwrap();
@@ -487,11 +477,7 @@ async fn read_answers_are_valid_against_the_output_schemas() {
         ("item", "ws_artiklid.xsd"),
         ("receipt", "ws_laekumised.xsd"),
     ] {
-        let (_, body) = post(
-            &fake.base_url(),
-            &[("token", FakeDirecto::TOKEN), ("get", "1"), ("what", what)],
-        )
-        .await;
+        let body = get(&fake, what).await;
         crate::put_schema::xmllint(xsd, container(&body)).unwrap_or_else(|e| panic!("{what}: {e}"));
     }
 }

@@ -2,6 +2,7 @@
 //! executable instead of one per file.
 
 mod bespoke_reads;
+mod common;
 mod fake_conformance;
 mod fake_customers;
 mod put_limits;

@@ -1,7 +1,7 @@
 //! Puts split under the size and document limits, with one outcome per input document matched
 //! back to it, and per-request failures kept to the documents of that request.
 
-use directo_client::{Auth, Client, Customer, Error, PutMode, PutOutcome, PutStatus, RetryPolicy};
+use directo_client::{Client, Customer, Error, PutMode, PutOutcome, PutStatus};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -13,10 +13,7 @@ fn customer(i: usize, comment_len: usize) -> Customer {
 }
 
 fn xmldata(req: &Request) -> String {
-    url::form_urlencoded::parse(&req.body)
-        .find(|(k, _)| k == "xmldata")
-        .map(|(_, v)| v.into_owned())
-        .unwrap()
+    crate::common::form_field(req, "xmldata").unwrap()
 }
 
 fn encoded_len(s: &str) -> usize {
@@ -56,13 +53,7 @@ async fn server(responder: impl Respond + 'static) -> MockServer {
 }
 
 fn client(server: &MockServer, bytes: usize, documents: usize) -> Client {
-    Client::builder(Auth::token("t"))
-        .base_url(format!(
-            "{}/xmlcore/cap_xml_direct/xmlcore.asp",
-            server.uri()
-        ))
-        .allow_http(true)
-        .retry(RetryPolicy::none())
+    crate::common::builder(server)
         .max_put_bytes(bytes)
         .max_put_documents(documents)
         .build()
@@ -224,12 +215,14 @@ async fn the_default_limit_is_the_documented_19_mb() {
             c
         })
         .collect();
-    let client = Client::builder(Auth::token(directo_client::fake::FakeDirecto::TOKEN))
-        .base_url(fake.base_url())
-        .allow_http(true)
-        .max_put_documents(usize::MAX)
-        .build()
-        .unwrap();
+    let client = Client::builder(directo_client::Auth::token(
+        directo_client::fake::FakeDirecto::TOKEN,
+    ))
+    .base_url(fake.base_url())
+    .allow_http(true)
+    .max_put_documents(usize::MAX)
+    .build()
+    .unwrap();
     let outcomes = client.put(&docs, PutMode::Create).await.unwrap();
     let failed: Vec<_> = outcomes
         .iter()

@@ -2,11 +2,11 @@
 //! choice, what each sends, and what the client refuses before sending; the typed records
 //! write only what the caller set.
 
-use directo_client::{
-    Auth, Client, Customer, Error, Invoice, PutMode, Record, RetryPolicy, Target, ToRecord,
-};
+use directo_client::{Customer, Error, Invoice, PutMode, Record, Target, ToRecord};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::client;
 
 async fn server() -> MockServer {
     let server = MockServer::start().await;
@@ -19,18 +19,6 @@ async fn server() -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-fn client(server: &MockServer) -> Client {
-    Client::builder(Auth::token("t"))
-        .base_url(format!(
-            "{}/xmlcore/cap_xml_direct/xmlcore.asp",
-            server.uri()
-        ))
-        .allow_http(true)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
 }
 
 fn params(req: &wiremock::Request) -> Vec<(String, String)> {

@@ -2,19 +2,12 @@
 //! (tests/fixtures/xsd, from Directo via 5dvision/directo), and the `xmldata` roots.
 
 use directo_client::{
-    Auth, Client, Customer, Item, PutMode, Receipt, ReceiptRow, Record, RecordReader, RetryPolicy,
-    Target,
+    Customer, Document, Item, PutMode, Receipt, ReceiptRow, Record, RecordReader, Target,
 };
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
+use crate::common::{client, fixture, form_field};
 
 /// Validates `xml` against `xsd` with xmllint; fails loudly when xmllint is missing (CI installs it).
 pub(crate) fn xmllint(xsd: &str, xml: &str) -> Result<(), String> {
@@ -38,38 +31,30 @@ pub(crate) fn xmllint(xsd: &str, xml: &str) -> Result<(), String> {
     }
 }
 
-async fn sent_xmldata<F, Fut>(put: F) -> Vec<String>
-where
-    F: FnOnce(Client) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
+/// The `xmldata` of a put of `records` at `target`, answered OK (one request).
+async fn sent(target: &Target, records: &[Record], mode: PutMode) -> String {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_string(fixture("put_result_ok.xml")))
         .mount(&server)
         .await;
-    let client = Client::builder(Auth::token("t"))
-        .base_url(format!(
-            "{}/xmlcore/cap_xml_direct/xmlcore.asp",
-            server.uri()
-        ))
-        .allow_http(true)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    put(client).await;
-    server
-        .received_requests()
+    let outcomes = client(&server)
+        .put_records(target, records, mode)
         .await
-        .unwrap()
+        .unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    form_field(&requests[0], "xmldata").unwrap()
+}
+
+/// The same for typed documents at their own target.
+async fn sent_typed<T: Document>(docs: &[T], mode: PutMode) -> String {
+    let records: Vec<Record> = docs
         .iter()
-        .map(|r| {
-            url::form_urlencoded::parse(&r.body)
-                .find(|(k, _)| k == "xmldata")
-                .map(|(_, v)| v.into_owned())
-                .unwrap()
-        })
-        .collect()
+        .map(directo_client::ToRecord::to_record)
+        .collect();
+    sent(&Target::of(T::WHAT).unwrap(), &records, mode).await
 }
 
 #[tokio::test]
@@ -77,15 +62,8 @@ async fn a_customer_create_is_valid_against_xml_in_kliendid() {
     let mut c = Customer::new("C1");
     c.name = Some("Mari".into());
     c.email = Some("mari@example.ee".into());
-    let sent = sent_xmldata(|client| async move {
-        assert!(
-            client.put(&[c], PutMode::Create).await.unwrap()[0]
-                .result
-                .is_ok()
-        );
-    })
-    .await;
-    xmllint("xml_IN_kliendid.xsd", &sent[0]).unwrap();
+    let xml = sent_typed(&[c], PutMode::Create).await;
+    xmllint("xml_IN_kliendid.xsd", &xml).unwrap();
 }
 
 #[tokio::test]
@@ -93,15 +71,8 @@ async fn a_customer_read_and_put_back_is_valid_against_xml_in_kliendid() {
     let read: Vec<Customer> = RecordReader::new(fixture("customers.xml").as_bytes(), "customer")
         .collect::<Result<_, _>>()
         .unwrap();
-    let sent = sent_xmldata(|client| async move {
-        assert!(
-            client.put(&read, PutMode::Update).await.unwrap()[0]
-                .result
-                .is_ok()
-        );
-    })
-    .await;
-    xmllint("xml_IN_kliendid.xsd", &sent[0]).unwrap();
+    let xml = sent_typed(&read, PutMode::Update).await;
+    xmllint("xml_IN_kliendid.xsd", &xml).unwrap();
 }
 
 #[tokio::test]
@@ -109,15 +80,8 @@ async fn an_item_put_is_valid_against_xml_in_artiklid() {
     let read: Vec<Item> = RecordReader::new(fixture("items.xml").as_bytes(), "item")
         .collect::<Result<_, _>>()
         .unwrap();
-    let sent = sent_xmldata(|client| async move {
-        assert!(
-            client.put(&read, PutMode::Update).await.unwrap()[0]
-                .result
-                .is_ok()
-        );
-    })
-    .await;
-    xmllint("xml_IN_artiklid.xsd", &sent[0]).unwrap();
+    let xml = sent_typed(&read, PutMode::Update).await;
+    xmllint("xml_IN_artiklid.xsd", &xml).unwrap();
 }
 
 #[tokio::test]
@@ -134,35 +98,17 @@ async fn a_receipt_put_is_valid_against_xml_in_laekumised() {
         }],
         ..Default::default()
     };
-    let sent = sent_xmldata(|client| async move {
-        assert!(
-            client.put(&[receipt], PutMode::Create).await.unwrap()[0]
-                .result
-                .is_ok()
-        );
-    })
-    .await;
-    xmllint("xml_IN_laekumised.xsd", &sent[0]).unwrap();
+    let xml = sent_typed(&[receipt], PutMode::Create).await;
+    xmllint("xml_IN_laekumised.xsd", &xml).unwrap();
 }
 
 #[tokio::test]
 async fn a_delivery_put_has_the_root_deliveries() {
-    let sent = sent_xmldata(|client| async move {
-        let d = Record::new("delivery")
-            .attr("number", "5")
-            .attr("status", "S");
-        let target = Target::of("delivery").unwrap();
-        assert!(
-            client
-                .put_records(&target, &[d], PutMode::Update)
-                .await
-                .unwrap()[0]
-                .result
-                .is_ok()
-        );
-    })
-    .await;
-    assert!(sent[0].contains("<deliveries><delivery "), "{}", sent[0]);
+    let d = Record::new("delivery")
+        .attr("number", "5")
+        .attr("status", "S");
+    let xml = sent(&Target::of("delivery").unwrap(), &[d], PutMode::Update).await;
+    assert!(xml.contains("<deliveries><delivery "), "{xml}");
 }
 
 /// A document with every attribute of `file`'s record and of one item per container, each
@@ -334,15 +280,8 @@ fn generic_records_are_shaped_to_validate() {
 async fn a_partial_customer_update_is_valid_against_xml_in_kliendid() {
     let mut c = Customer::new("C1");
     c.email = Some("new@example.ee".into());
-    let sent = sent_xmldata(|client| async move {
-        assert!(
-            client.put(&[c], PutMode::CustomerUpdate).await.unwrap()[0]
-                .result
-                .is_ok()
-        );
-    })
-    .await;
-    xmllint("xml_IN_kliendid.xsd", &sent[0]).unwrap();
+    let xml = sent_typed(&[c], PutMode::CustomerUpdate).await;
+    xmllint("xml_IN_kliendid.xsd", &xml).unwrap();
 }
 
 #[test]

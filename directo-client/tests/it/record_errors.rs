@@ -2,9 +2,7 @@
 //! does not fit its typed field yields [`Error::Record`] for that record and the stream goes
 //! on; only structural breakage ends a read.
 
-use directo_client::{
-    Auth, Client, Customer, Error, Query, Receipt, Record, RecordReader, RetryPolicy,
-};
+use directo_client::{Customer, Error, Query, Receipt, Record, RecordReader};
 use futures::StreamExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -68,15 +66,7 @@ async fn invalid_utf8_over_http_fails_one_record_and_the_stream_goes_on() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = Client::builder(Auth::token("t"))
-        .base_url(format!(
-            "{}/xmlcore/cap_xml_direct/xmlcore.asp",
-            server.uri()
-        ))
-        .allow_http(true)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = crate::common::client(&server);
     let items: Vec<Result<Customer, Error>> = client.customers(Query::new()).collect().await;
     assert_eq!(items.len(), 3, "{items:?}");
     assert!(items[0].is_ok() && items[2].is_ok());
