@@ -22,7 +22,8 @@ pub struct CommonArgs {
     pub config: Option<PathBuf>,
 
     /// The SQLite state file (watermarks, last-sent snapshots, failed records, run log).
-    /// Default: ./sync-state.db; with --sandbox an in-memory store unless given.
+    /// Default: ./sync-state.db; with --sandbox an in-memory store unless given, and then the
+    /// sandbox's fakes keep their state beside it (FILE.sandbox.json).
     #[arg(long, env = "SYNC_STATE", value_name = "FILE")]
     pub state: Option<PathBuf>,
 
@@ -31,7 +32,9 @@ pub struct CommonArgs {
     #[arg(long, value_parser = parse_since, value_name = "WHEN")]
     pub since: Option<Since>,
 
-    /// Print what would be sent (JSON, one batch per line, on stdout); send nothing, change no state.
+    /// Print the requests a real run would send, exactly as they would go on the wire (one
+    /// JSON line each on stdout); send nothing, change no state, and need no credentials for
+    /// the destination.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -47,7 +50,8 @@ pub struct CommonArgs {
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub every: Option<Duration>,
 
-    /// Print a machine-readable JSON summary on stdout (and no progress or table).
+    /// Print each run's summary (or error) as one JSON line on stdout, with `exit_code`
+    /// (and no progress or table).
     #[arg(long)]
     pub json: bool,
 
@@ -70,13 +74,21 @@ impl CommonArgs {
         crate::read_from(state, job, since, yesterday(tz))
     }
 
+    /// The state file these flags name: `--state`, else `./sync-state.db`; `None` for the
+    /// in-memory store of `--sandbox` without `--state`.
+    pub fn state_path(&self) -> Option<PathBuf> {
+        match (&self.state, self.sandbox) {
+            (Some(path), _) => Some(path.clone()),
+            (None, true) => None,
+            (None, false) => Some(PathBuf::from("sync-state.db")),
+        }
+    }
+
     /// Opens the state store these flags ask for: read-only for `--dry-run`, in memory for
     /// `--sandbox` without `--state`, else the file (default `./sync-state.db`).
     pub fn open_state(&self) -> Result<StateStore, Error> {
-        let path = match (&self.state, self.sandbox) {
-            (Some(path), _) => path.clone(),
-            (None, true) => return Ok(StateStore::in_memory()?),
-            (None, false) => PathBuf::from("sync-state.db"),
+        let Some(path) = self.state_path() else {
+            return Ok(StateStore::in_memory()?);
         };
         let store = if self.dry_run {
             StateStore::open_read_only(&path)
@@ -84,6 +96,25 @@ impl CommonArgs {
             StateStore::open(&path)
         };
         store.map_err(|e| Error::Config(format!("cannot open state file {}: {e}", path.display())))
+    }
+
+    /// Runs `records` into `sink`, or, with `--replay-failed`, sends the parked records again
+    /// instead (the records are not read then).
+    pub async fn run_or_replay<S, K>(
+        &self,
+        ctx: crate::RunContext<'_>,
+        records: S,
+        sink: &K,
+    ) -> Result<Summary, Error>
+    where
+        S: futures::Stream<Item = Result<crate::SourceRecord, crate::BoxError>>,
+        K: crate::Sink,
+    {
+        if self.replay_failed {
+            crate::replay_failed(ctx, sink).await
+        } else {
+            crate::run(ctx, records, sink).await
+        }
     }
 
     /// A human description of where state lives, for the first log line.
@@ -163,17 +194,46 @@ pub fn yesterday(tz: &TimeZone) -> DateTime {
         .to_datetime(jiff::civil::Time::midnight())
 }
 
-/// Prints a summary as the flags ask: JSON on stdout with `--json`, else the table on stderr.
+/// Prints a summary as the flags ask: one JSON line on stdout with `--json` (so appending runs
+/// to a file makes a JSON-lines file), else the table on stderr.
 pub fn print_summary(args: &CommonArgs, summary: &Summary) {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(summary)
-                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            serde_json::to_string(summary)
+                .unwrap_or_else(|e| error_line(&e.to_string(), ExitCode::Failed))
         );
     } else {
         eprint!("{}", summary.table());
     }
+}
+
+/// Prints an error: one `error: …` line on stderr, and with `json` also a JSON line on stdout
+/// (`{"kind": "error", "error": …, "exit_code": 2, "outcome": "usage"}`). Returns its exit code.
+pub fn report_error(json: bool, e: &Error) -> ExitCode {
+    let line = e.one_line();
+    let code = e.exit_code();
+    if json {
+        println!("{}", error_line(&line, code));
+    }
+    eprintln!("error: {line}");
+    code
+}
+
+fn error_line(error: &str, code: ExitCode) -> String {
+    /// `{"kind": "error", "error": …, "exit_code": 2, "outcome": "usage"}`.
+    #[derive(serde::Serialize)]
+    #[serde(tag = "kind", rename = "error")]
+    struct ErrorLine<'a> {
+        error: &'a str,
+        #[serde(flatten, serialize_with = "crate::summary::exit_fields")]
+        exit_code: ExitCode,
+    }
+    serde_json::to_string(&ErrorLine {
+        error,
+        exit_code: code,
+    })
+    .unwrap_or_default()
 }
 
 /// Runs `job` once, or every `--every` until Ctrl-C, printing each summary; returns the exit
@@ -190,17 +250,7 @@ where
                 print_summary(args, &summary);
                 summary.exit_code
             }
-            Err(err) => {
-                let line = err.one_line();
-                if args.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "error": line, "exit_code": err.exit_code() })
-                    );
-                }
-                eprintln!("error: {line}");
-                err.exit_code()
-            }
+            Err(err) => report_error(args.json, &err),
         };
         let Some(every) = args.every else {
             return code;

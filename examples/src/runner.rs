@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{JobConfig, RetrySchedule};
 use crate::error::{BoxError, Error};
+use crate::preview::Preview;
 use crate::progress::Progress;
 use crate::state::StateStore;
 use crate::summary::{Mode, Summary};
@@ -66,6 +67,10 @@ pub enum Outcome {
         /// Whether to try again per the retry schedule.
         retryable: bool,
     },
+    /// The destination showed, at delivery, that the item must not be sent after all (e.g. a
+    /// contact that does not exist, when the sync may only update): counted as skipped with
+    /// this reason; no snapshot is stored and nothing is parked.
+    Skipped(String),
 }
 
 impl Outcome {
@@ -103,6 +108,13 @@ impl Delivery {
 pub trait Sink: Sync {
     /// Delivers `batch` (at most `job.batch_size` items).
     fn deliver(&self, batch: &[Item]) -> impl Future<Output = Delivery> + Send;
+
+    /// What a dry run prints for `batch` instead of delivering it: the requests a real run
+    /// would send, exactly as they would go on the wire (see [`crate::preview::DryRun`] for a
+    /// dry-run sink that needs no connection). The default is the items' fields.
+    fn preview(&self, batch: &[Item]) -> Vec<Preview> {
+        vec![Preview::batch(batch)]
+    }
 
     /// Called once after the last batch of a run that sends (not on a dry run), before the
     /// summary is final and logged. A sink that learns outcomes late (a file import's report
@@ -153,6 +165,7 @@ pub fn read_from(
 struct BatchResult {
     delivered: Vec<Item>,
     failed: Vec<(Item, String, u32)>,
+    skipped: Vec<String>,
     requests: u64,
 }
 
@@ -165,6 +178,7 @@ async fn deliver_with_retries<K: Sink>(
     let mut result = BatchResult {
         delivered: Vec::with_capacity(batch.len()),
         failed: Vec::new(),
+        skipped: Vec::new(),
         requests: 0,
     };
     let mut pending = batch;
@@ -176,6 +190,7 @@ async fn deliver_with_retries<K: Sink>(
         for item in pending {
             match outcomes.next() {
                 Some(Outcome::Delivered) => result.delivered.push(item),
+                Some(Outcome::Skipped(reason)) => result.skipped.push(reason),
                 Some(Outcome::Failed { error, retryable }) => {
                     if retryable && attempt < schedule.attempts {
                         retry.push((item, error));
@@ -206,18 +221,21 @@ async fn deliver_with_retries<K: Sink>(
     result
 }
 
-fn print_dry_run(batch: &[Item]) -> BatchResult {
+/// Prints what the sink would send for `batch`, one JSON line per request.
+fn print_dry_run<K: Sink>(sink: &K, batch: &[Item]) -> BatchResult {
+    let previews = sink.preview(batch);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let payload: Vec<Value> = batch
-        .iter()
-        .map(|i| Value::Object(i.fields.clone()))
-        .collect();
-    let _ = writeln!(out, "{}", Value::Array(payload));
+    for preview in &previews {
+        let line = serde_json::to_string(preview)
+            .unwrap_or_else(|e| Value::from(e.to_string()).to_string());
+        let _ = writeln!(out, "{line}");
+    }
     BatchResult {
         delivered: batch.to_vec(),
         failed: Vec::new(),
-        requests: 1,
+        skipped: Vec::new(),
+        requests: previews.iter().filter(|p| p.is_sent()).count() as u64,
     }
 }
 
@@ -304,6 +322,7 @@ async fn conclude<K: Sink>(
 ) -> Result<Summary, Error> {
     if !ctx.dry_run {
         sink.finish(&mut summary).await?;
+        attempts_held(ctx.state, &ctx.job.name, &mut summary)?;
     }
     ctx.progress.update(&summary);
     ctx.progress.finish();
@@ -311,6 +330,25 @@ async fn conclude<K: Sink>(
     summary.finish(started.elapsed());
     ctx.state.log_run(&summary)?;
     Ok(summary)
+}
+
+/// Gives each listed failure the attempts the state file holds for it (earlier runs' and
+/// replays' included), so a replay's summary says how often the record has failed in all.
+fn attempts_held(state: &StateStore, job: &str, summary: &mut Summary) -> Result<(), Error> {
+    if summary.failures.is_empty() {
+        return Ok(());
+    }
+    let held: std::collections::HashMap<String, u32> = state
+        .failed(job)?
+        .into_iter()
+        .map(|f| (f.key, f.attempts))
+        .collect();
+    for failure in &mut summary.failures {
+        if let Some(&attempts) = held.get(&failure.key) {
+            failure.attempts = attempts;
+        }
+    }
+    Ok(())
 }
 
 /// Reads the source, batches, delivers and records. Returns whether the source was read to its end.
@@ -339,7 +377,7 @@ where
     let mut in_flight = FuturesUnordered::new();
     let launch = |batch: Vec<Item>| async move {
         if dry_run {
-            print_dry_run(&batch)
+            print_dry_run(sink, &batch)
         } else {
             deliver_with_retries(sink, batch, &job.retry, &job.name).await
         }
@@ -373,7 +411,7 @@ where
             next = source.next(), if can_read => match next {
                 None => source_done = true,
                 Some(Err(e)) => {
-                    let reason = Error::Source(e).one_line();
+                    let reason = Error::from_source(e).one_line();
                     tracing::error!(job = %job.name, "{reason}");
                     summary.aborted = Some(reason);
                     source_done = true;
@@ -416,6 +454,9 @@ fn record(
     state.record_outcomes(job, &done.delivered, &done.failed)?;
     summary.delivered += done.delivered.len() as u64;
     summary.requests += done.requests;
+    for reason in &done.skipped {
+        summary.skip(reason, 1);
+    }
     for (item, error, attempts) in done.failed {
         tracing::warn!(job, key = %item.key, attempts, %error, "record parked as failed");
         summary.fail(item.key, error, attempts);

@@ -29,14 +29,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::orders::OrdersSink;
-use super::{ClientConfig, client_error, report};
+use super::{ClientConfig, Sandbox, client_error};
 use crate::config::duration_str;
 use crate::directo_to_smaily::DirectoConfig;
-use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo, source_record};
+use crate::directo_to_smaily::job::{
+    directo_from_env, open_read, record_scoped, sandbox_directo, source_record,
+};
 use crate::email::{self, MultipleEmails};
+use crate::preview::DryRun;
+use crate::sandbox::SandboxFile;
+use crate::state_guard::StateGuard;
+use crate::summary::count;
 use crate::{
-    BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, SourceRecord, StateStore,
-    Summary, Verdict,
+    BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, Sink, SourceRecord,
+    StateStore, Summary, Verdict, report_error,
 };
 
 /// The job's name in the state file unless the config says otherwise.
@@ -348,31 +354,49 @@ pub async fn read_payments(
         match receipt {
             Ok(receipt) => payments.add(&receipt, read_from),
             // A receipt that cannot be decoded pays nothing; the others still count.
-            Err(e)
-                if e.downcast_ref::<directo_client::Error>()
-                    .is_some_and(directo_client::Error::is_record_scoped) =>
-            {
+            Err(e) if record_scoped(&e) => {
                 tracing::warn!(error = %e, "skipping a Directo receipt");
             }
-            Err(e) => return Err(Error::Source(e)),
+            Err(e) => return Err(Error::from_source(e)),
         }
     }
     Ok(payments)
 }
 
 /// Runs the sync once per the flags: a normal run, a dry run, or a replay of parked orders.
+/// `messaging` is `None` only for a dry run, which sends nothing and needs no messaging
+/// credentials.
 pub async fn run_once(
     args: &CommonArgs,
     config: &Config,
     directo: &directo_client::Client,
-    messaging: &messaging_client::Client,
+    messaging: Option<&messaging_client::Client>,
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let tz = config.time_zone()?;
-    let sink = OrdersSink {
-        client: messaging.clone(),
-        tz: tz.clone(),
-    };
+    match messaging.filter(|_| !args.dry_run) {
+        Some(client) => {
+            let sink = OrdersSink {
+                client: client.clone(),
+                tz: tz.clone(),
+            };
+            run_into(args, config, directo, state, &sink).await
+        }
+        None => {
+            let sink = DryRun(|batch: &[Item]| super::orders::preview(batch, &tz));
+            run_into(args, config, directo, state, &sink).await
+        }
+    }
+}
+
+async fn run_into<K: Sink>(
+    args: &CommonArgs,
+    config: &Config,
+    directo: &directo_client::Client,
+    state: &StateStore,
+    sink: &K,
+) -> Result<Summary, Error> {
+    let tz = config.time_zone()?;
     let read_from = args.read_from(state, &config.job, &tz)?;
     let ctx = RunContext {
         job: &config.job,
@@ -383,7 +407,7 @@ pub async fn run_once(
         progress: args.progress(),
     };
     if args.replay_failed {
-        return crate::replay_failed(ctx, &sink).await;
+        return crate::replay_failed(ctx, sink).await;
     }
     let rules = &config.invoices;
     let payments = read_payments(directo, read_from, rules).await?;
@@ -422,7 +446,7 @@ pub async fn run_once(
             .map(|n| {
                 directo
                     .read::<Invoice>("invoice", Query::new().filter("number", n))
-                    .map_err(|e| Box::new(e) as BoxError)
+                    .map_err(|e| Box::new(Error::reading("Directo", e)) as BoxError)
             })
             .flatten()
     })
@@ -430,60 +454,76 @@ pub async fn run_once(
     let records = changed
         .chain(paid_since)
         .map(|invoice| source_record(invoice, |i| prepare(&i, &payments, rules, &tz)));
-    crate::run(ctx, records, &sink).await
+    crate::run(ctx, records, sink).await
 }
 
-/// The sandbox's Directo fake, seeded with demo invoices and receipts.
-pub async fn sandbox_directo_fake(tz: &TimeZone) -> directo_client::fake::FakeDirecto {
+/// The sandbox's Directo fake, seeded with demo invoices and receipts changed in the hour
+/// before `demo_time`.
+pub async fn sandbox_directo_fake(
+    tz: &TimeZone,
+    demo_time: jiff::Timestamp,
+) -> directo_client::fake::FakeDirecto {
     let fake = directo_client::fake::FakeDirecto::start().await;
-    let now = jiff::Timestamp::now().to_zoned(tz.clone()).datetime();
+    let now = demo_time.to_zoned(tz.clone()).datetime();
     let (invoices, receipts) = super::demo::invoices(super::demo::INVOICES, now);
     fake.seed_records("invoice", invoices);
     fake.seed_records("receipt", receipts);
     fake
 }
 
-/// The whole subcommand: config → clients (or the sandbox) → runs → exit code.
+/// The whole subcommand: config → clients (or the sandbox) → runs → exit code. Everything that
+/// can be wrong with the flags, the config or the credentials is found before the state file
+/// is opened, so none is created for nothing.
 pub async fn main(args: CommonArgs) -> ExitCode {
+    let guard = StateGuard::new(&args);
     let setup = async {
         let config = Config::load(args.config.as_deref())?;
-        let state = args.open_state()?;
         let tz = config.time_zone()?;
-        let (fakes, directo, messaging) = if args.sandbox {
-            let directo_fake = sandbox_directo_fake(&tz).await;
+        let (sandbox, directo, messaging) = if args.sandbox {
+            let (sandbox, messaging) =
+                Sandbox::start(SandboxFile::open(&args)?, &config.messaging).await?;
+            let directo_fake = sandbox_directo_fake(&tz, sandbox.demo_time()).await;
             let directo = sandbox_directo(&directo_fake, &config.directo)?;
-            let (messaging_fake, messaging) = super::sandbox(&config.messaging).await?;
-            (Some((directo_fake, messaging_fake)), directo, messaging)
+            (Some((directo_fake, sandbox)), directo, Some(messaging))
         } else {
             let directo = directo_from_env(&config.directo)?;
-            (None, directo, super::client_from_env(&config.messaging)?)
+            // A dry run sends nothing: no messaging credentials needed.
+            let messaging = (!args.dry_run)
+                .then(|| super::client_from_env(&config.messaging))
+                .transpose()?;
+            (None, directo, messaging)
         };
-        if !args.dry_run {
+        if let Some(messaging) = messaging.as_ref().filter(|_| !args.dry_run) {
             // Wrong credentials are a configuration error, not every order parked.
             messaging.account_info().await.map_err(client_error)?;
         }
-        Ok::<_, Error>((config, state, fakes, directo, messaging))
+        let state = args.open_state()?;
+        Ok::<_, Error>((config, state, sandbox, directo, messaging))
     };
-    let (config, state, fakes, directo, messaging) = match setup.await {
+    let (config, state, sandbox, directo, messaging) = match setup.await {
         Ok(ok) => ok,
-        Err(e) => return report(args.json, &e),
+        Err(e) => return report_error(args.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = crate::main_loop(&args, || {
-        run_once(&args, &config, &directo, &messaging, &state)
+    let code = crate::main_loop(&args, || async {
+        let summary = run_once(&args, &config, &directo, messaging.as_ref(), &state).await;
+        if let Some((_, sandbox)) = &sandbox {
+            sandbox.save(None);
+        }
+        summary
     })
     .await;
-    if let Some((directo_fake, messaging_fake)) = fakes
+    if let Some((directo_fake, sandbox)) = &sandbox
         && !args.json
     {
         eprintln!(
-            "\nsandbox: the messaging fake now holds {} orders ({} Directo requests, {} messaging requests).",
-            messaging_fake.orders().len(),
-            directo_fake.requests().len(),
-            messaging_fake.requests().len()
+            "\nsandbox: the messaging fake now holds {} ({}, {}).",
+            count(sandbox.fake.orders().len() as u64, "order"),
+            count(directo_fake.requests().len() as u64, "Directo request"),
+            count(sandbox.fake.requests().len() as u64, "messaging request")
         );
     }
-    code
+    guard.finish(state, code)
 }
 
 #[cfg(test)]

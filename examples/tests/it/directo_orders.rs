@@ -369,7 +369,11 @@ async fn dry_run_sends_nothing_and_changes_no_state() {
     assert_eq!(printed.len(), 3);
     assert!(printed.iter().any(|o| o["externalOrderId"] == "1001"
         && o["status"] == "DELIVERED"
-        && o["totalCost"] == "12.50"));
+        && o["totalCost"].as_f64() == Some(12.5)));
+    // The wire format: money as an exact number, the date with its offset and no zone name.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(r#""totalCost":12.50"#), "{stdout}");
+    assert!(!stdout.contains("[Europe/Tallinn]"), "{stdout}");
     assert!(
         world.messaging.requests().is_empty(),
         "not even the account"

@@ -250,7 +250,7 @@ async fn dry_run_sends_nothing_and_changes_no_state() {
     assert_eq!(printed.len(), 3);
     assert!(printed.iter().any(|c| c["email"] == "ann@example.com"
         && c["firstname"] == "Ann"
-        && c["tier"] == "gold"));
+        && c["custom_fields"] == serde_json::json!([{"name": "tier", "value": "gold"}])));
     assert!(world.splio.requests().is_empty());
     assert!(!world.path("sync-state.db").exists());
 }
