@@ -268,21 +268,23 @@ async fn run_into<K: Sink>(
     tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
     let query = directo_client::Query::new().since(read_from);
     let stream = open_read::<directo_client::Record>(&endpoints.directo, "customer", query).await?;
-    let records = stream.map(|customer| customer.map(|c| prepare(config, &c)));
+    let records = stream.map(|customer| source_record(customer, |c| prepare(config, &c)));
     crate::run(ctx, records, sink).await
 }
 
 /// Starts a Directo read of `what` and waits for its first record, so that refused credentials
 /// (which arrive as the stream's first item) become a configuration error (exit 2) instead of an
 /// aborted run. Later errors stay in the stream, as `reading Directo failed: …`, and abort the
-/// run.
+/// run; a record Directo sent but that cannot be decoded stays the client's own error, which
+/// [`source_record`] turns into a filtered record.
 pub(crate) async fn open_read<T: directo_client::FromRecord>(
     client: &directo_client::Client,
     what: &str,
     query: directo_client::Query,
 ) -> Result<impl futures::Stream<Item = Result<T, BoxError>> + use<T>, Error> {
     let mut stream = client.read::<T>(what, query).peekable();
-    if let Some(Err(_)) = std::pin::Pin::new(&mut stream).peek().await
+    if let Some(Err(e)) = std::pin::Pin::new(&mut stream).peek().await
+        && !e.is_record_scoped()
         && let Some(Err(e)) = stream.next().await
     {
         return Err(match e {
@@ -292,7 +294,44 @@ pub(crate) async fn open_read<T: directo_client::FromRecord>(
             other => Error::reading("Directo", other),
         });
     }
-    Ok(stream.map(|r| r.map_err(|e| Box::new(Error::reading("Directo", e)) as BoxError)))
+    Ok(stream.map(|r| {
+        r.map_err(|e| {
+            if e.is_record_scoped() {
+                Box::new(e) as BoxError
+            } else {
+                Box::new(Error::reading("Directo", e)) as BoxError
+            }
+        })
+    }))
+}
+
+/// Whether a Directo read's error concerns one record only (see [`source_record`]).
+pub(crate) fn record_scoped(e: &BoxError) -> bool {
+    e.downcast_ref::<directo_client::Error>()
+        .is_some_and(directo_client::Error::is_record_scoped)
+}
+
+/// One item of a Directo read as the runner's source record: a decoded record through
+/// `prepare`; a record Directo sent but that cannot be decoded (invalid UTF-8, a bad number)
+/// as a filtered record with the error as its reason and its code (else "record N") as its
+/// id, so the other records still go through; any other error stays an error and ends the run.
+pub(crate) fn source_record<T>(
+    item: Result<T, BoxError>,
+    prepare: impl FnOnce(T) -> crate::SourceRecord,
+) -> Result<crate::SourceRecord, BoxError> {
+    match item {
+        Ok(record) => Ok(prepare(record)),
+        Err(e) => match e.downcast_ref::<directo_client::Error>() {
+            Some(error @ directo_client::Error::Record { record, code, .. }) => {
+                Ok(crate::SourceRecord {
+                    id: code.clone().unwrap_or_else(|| format!("record {record}")),
+                    watermark: None,
+                    verdict: crate::Verdict::Reject(error.to_string()),
+                })
+            }
+            _ => Err(e),
+        },
+    }
 }
 
 /// A Directo client for a sandbox fake.

@@ -207,16 +207,16 @@ pub fn invoices(
                     confirmed: Some(true),
                     ts: Some(ts(i)),
                     rows: vec![ReceiptRow {
-                        invoice: Some(number.to_string()),
+                        invoice: Some(number),
                         received: Some(received),
                         ..Default::default()
                     }],
                     ..Default::default()
                 }
-                .to_record(),
+                .to_output_record(),
             );
         }
-        invoices.push(invoice.to_record());
+        invoices.push(invoice.to_output_record());
     }
     (invoices, receipts)
 }

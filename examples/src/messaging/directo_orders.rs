@@ -32,7 +32,9 @@ use super::orders::OrdersSink;
 use super::{ClientConfig, Sandbox, client_error};
 use crate::config::duration_str;
 use crate::directo_to_smaily::DirectoConfig;
-use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo};
+use crate::directo_to_smaily::job::{
+    directo_from_env, open_read, record_scoped, sandbox_directo, source_record,
+};
 use crate::email::{self, MultipleEmails};
 use crate::preview::DryRun;
 use crate::sandbox::SandboxFile;
@@ -144,7 +146,7 @@ impl Payments {
         }
         let recent = receipt.ts.is_some_and(|ts| ts >= read_from);
         for row in &receipt.rows {
-            let Some(invoice) = row.invoice.as_deref().map(normalize) else {
+            let Some(invoice) = row.invoice.map(|n| normalize(&n.to_string())) else {
                 continue;
             };
             if invoice.is_empty() {
@@ -254,7 +256,7 @@ pub fn prepare(
     rules: &InvoiceRules,
     tz: &TimeZone,
 ) -> SourceRecord {
-    let record = directo_client::ToRecord::to_record(invoice);
+    let record = directo_client::ToRecord::to_output_record(invoice);
     let id = record
         .get("number")
         .filter(|n| !n.trim().is_empty())
@@ -348,8 +350,15 @@ pub async fn read_payments(
     let mut payments = Payments::default();
     let mut receipts =
         std::pin::pin!(open_read::<Receipt>(directo, "receipt", Query::new().since(from)).await?);
-    while let Some(receipt) = receipts.try_next().await.map_err(Error::from_source)? {
-        payments.add(&receipt, read_from);
+    while let Some(receipt) = receipts.next().await {
+        match receipt {
+            Ok(receipt) => payments.add(&receipt, read_from),
+            // A receipt that cannot be decoded pays nothing; the others still count.
+            Err(e) if record_scoped(&e) => {
+                tracing::warn!(error = %e, "skipping a Directo receipt");
+            }
+            Err(e) => return Err(Error::from_source(e)),
+        }
     }
     Ok(payments)
 }
@@ -444,7 +453,7 @@ async fn run_into<K: Sink>(
     .flatten();
     let records = changed
         .chain(paid_since)
-        .map(|invoice| invoice.map(|i| prepare(&i, &payments, rules, &tz)));
+        .map(|invoice| source_record(invoice, |i| prepare(&i, &payments, rules, &tz)));
     crate::run(ctx, records, sink).await
 }
 
@@ -555,7 +564,7 @@ mod tests {
             number: Some(1),
             ts: Some(ts.parse().unwrap()),
             rows: vec![ReceiptRow {
-                invoice: Some(invoice.into()),
+                invoice: Some(invoice.parse().unwrap()),
                 received: Some(received.parse().unwrap()),
                 ..Default::default()
             }],

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use splio_client::{ContactData, CustomFieldValue, FieldRef};
 
 use crate::config::duration_str;
-use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo};
+use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo, source_record};
 use crate::directo_to_smaily::{CustomerFields, DirectoConfig};
 use crate::input::{self, Columns, InputFile, Row};
 use crate::preview::{DryRun, Preview};
@@ -418,7 +418,7 @@ async fn read_source(
             let query = directo_client::Query::new().since(read_from);
             let customers = open_read::<directo_client::Record>(directo, "customer", query)
                 .await?
-                .map(|c| c.map(|c| prepare_customer(config, &c)))
+                .map(|c| source_record(c, |c| prepare_customer(config, &c)))
                 .collect()
                 .await;
             Ok((customers, Some(read_from)))

@@ -392,3 +392,56 @@ async fn every_repeats_the_run_until_stopped() {
     assert!(runs >= 2, "{runs} runs");
     assert_eq!(world.smaily.subscriber_count(), demo::deliverable(20));
 }
+
+/// One customer Directo sends with a byte that is not UTF-8 in its name is filtered with the
+/// reason (its code as the id); the customers after it are still delivered, and the run ends
+/// as its summary says.
+#[tokio::test]
+async fn a_customer_with_invalid_utf8_is_filtered_and_the_others_delivered() {
+    use directo_client::{Target, ToRecord};
+    let world = World::start(0).await;
+    let now = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
+        .datetime();
+    let customers = demo::customers(4, now, 60);
+    let records: Vec<_> = customers
+        .iter()
+        .map(|c| sync_examples::directo_to_smaily::directo::to_directo(c).to_output_record())
+        .collect();
+    let xml = Target::new("customer", "customers", "customer")
+        .xmldata(&records)
+        .unwrap();
+    let mut body = xml
+        .replacen("<customers>", "<transport><customers>", 1)
+        .replacen("</customers>", "</customers></transport>", 1)
+        .into_bytes();
+    // The second customer's name gets a 0xFF byte.
+    let second = String::from_utf8_lossy(&body)
+        .find(r#"code="C000002""#)
+        .unwrap();
+    let name = second
+        + String::from_utf8_lossy(&body[second..])
+            .find("name=\"")
+            .unwrap()
+        + 6;
+    body.insert(name + 1, 0xFF);
+    world.directo.respond_next(1, &body);
+
+    let (code, summary, output) = world.run(&["--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["exit_code"], 0);
+    assert_eq!(summary["read"], 4);
+    assert_eq!(summary["delivered"], 3, "{summary:#}");
+    assert_eq!(summary["filtered"], 1);
+    assert_eq!(
+        summary["filtered_by_reason"][r#"field "name" cannot be decoded"#], 1,
+        "{summary:#}"
+    );
+    let rejection = &summary["rejections"][0];
+    assert_eq!(rejection["id"], "C000002");
+    let reason = rejection["reason"].as_str().unwrap();
+    assert!(reason.contains("invalid UTF-8 (byte 0xFF)"), "{reason}");
+    assert!(world.smaily.subscriber("customer0@example.com").is_some());
+    assert!(world.smaily.subscriber("customer1@example.com").is_none());
+    assert!(world.smaily.subscriber("customer3@example.com").is_some());
+}
