@@ -16,10 +16,10 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::put::PutLimits;
 use crate::query::Query;
 use crate::reader::stream_records;
 use crate::record::{FromRecord, Record};
-use crate::write::PutMode;
 
 const USER_AGENT: &str = concat!("directo-client/", env!("CARGO_PKG_VERSION"));
 
@@ -136,7 +136,13 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     rate_limit: Option<NonZeroU32>,
     allow_http: bool,
+    put_limits: PutLimits,
 }
+
+/// Directo's documented limit on one post: "the whole XML post size limit is 19 MB" (wiki
+/// `en/xml_direct/alustamine/tehnilised_nouded`). Held against the form-encoded `xmldata`,
+/// in decimal megabytes, which stays under the limit however Directo counts.
+pub const MAX_XMLDATA_BYTES: usize = 19_000_000;
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -150,6 +156,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
             .field("allow_http", &self.allow_http)
+            .field("put_limits", &self.put_limits)
             .finish()
     }
 }
@@ -212,6 +219,30 @@ impl ClientBuilder {
         self
     }
 
+    /// The most `xmldata` one put request carries, counted form-encoded (default
+    /// [`MAX_XMLDATA_BYTES`], the documented 19 MB). Larger puts are split; a single
+    /// document over it is refused.
+    ///
+    /// ```
+    /// use directo_client::{Auth, Client};
+    /// let client = Client::builder(Auth::token("t"))
+    ///     .max_put_bytes(5_000_000)
+    ///     .max_put_documents(30)
+    ///     .build()?;
+    /// # Ok::<(), directo_client::Error>(())
+    /// ```
+    pub fn max_put_bytes(mut self, bytes: usize) -> Self {
+        self.put_limits.bytes = bytes;
+        self
+    }
+
+    /// The most documents one put request carries (default 100, our choice: Directo
+    /// documents no count limit; public clients send 10 or 30). At least 1.
+    pub fn max_put_documents(mut self, documents: usize) -> Self {
+        self.put_limits.documents = documents.max(1);
+        self
+    }
+
     /// Accept a plain `http://` URL (loopback fakes). Off by default.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
@@ -259,6 +290,7 @@ impl ClientBuilder {
                 method: self.method,
                 routing_in_query: self.routing_in_query,
                 key_attribute: self.key_attribute,
+                put_limits: self.put_limits,
                 retry: self.retry,
                 limiter: self
                     .rate_limit
@@ -302,6 +334,7 @@ struct Inner {
     method: ReadMethod,
     routing_in_query: bool,
     key_attribute: Option<String>,
+    put_limits: PutLimits,
     retry: RetryPolicy,
     limiter: Option<DefaultDirectRateLimiter>,
     requests: AtomicU64,
@@ -369,6 +402,10 @@ impl Client {
             retry: RetryPolicy::default(),
             rate_limit: None,
             allow_http: false,
+            put_limits: PutLimits {
+                bytes: MAX_XMLDATA_BYTES,
+                documents: 100,
+            },
         }
     }
 
@@ -383,7 +420,8 @@ impl Client {
     }
 
     /// Streams the records of any component (`get=1&what={what}` plus the query), each as a
-    /// generic [`Record`] built from the `<{what}>` elements. Idempotent.
+    /// generic [`Record`] built from the `<{what}>` elements (or the query's
+    /// [`record_tag`](Query::record_tag)). Idempotent.
     ///
     /// ```no_run
     /// # async fn run(client: directo_client::Client) -> Result<(), directo_client::Error> {
@@ -397,6 +435,12 @@ impl Client {
     }
 
     /// Streams records of component `what` as `T` (see [`FromRecord`]). Idempotent.
+    ///
+    /// A record whose values cannot be decoded (invalid UTF-8, a value that does not fit its
+    /// typed field) is yielded as an [`Error::Record`] and the stream goes on; any other
+    /// error ends it. An answer that is not a Directo read answer (an HTML page, a root
+    /// that is neither `<transport>` nor the component's container and holds no records) is
+    /// an error, never an empty stream.
     pub fn read<T: FromRecord>(&self, what: &str, query: Query) -> RecordStream<T> {
         let client = self.clone();
         let what = what.to_string();
@@ -416,13 +460,13 @@ impl Client {
                 idempotent: true,
             };
             let response = client.send(call).await?;
-            let body = Box::pin(
+            let body: crate::reader::Body = Box::pin(
                 response
                     .bytes_stream()
                     .map_err(|e| std::io::Error::other(Error::from_reqwest(e))),
             );
-            let reader = tokio_util::io::StreamReader::new(body);
-            Ok(stream_records::<_, T>(reader, &what))
+            let tag = query.tag().unwrap_or(&what).to_string();
+            Ok(stream_records::<T>(body, &what, &tag))
         }
         .try_flatten_stream()
         .boxed()
@@ -434,15 +478,22 @@ impl Client {
         Some((name, self.inner.auth.param().1))
     }
 
-    /// Posts an `xmldata` document; returns the answer's body.
-    pub(crate) async fn put_xml(&self, what: &str, xml: String, mode: PutMode) -> Result<Bytes> {
+    pub(crate) fn put_limits(&self) -> PutLimits {
+        self.inner.put_limits
+    }
+
+    /// Posts an `xmldata` document with transport parameters; returns the answer's body.
+    pub(crate) async fn put_xml(
+        &self,
+        what: &str,
+        params: &[(&str, &str)],
+        xml: String,
+    ) -> Result<Bytes> {
         let mut routing = vec![
             ("put".to_string(), "1".to_string()),
             ("what".into(), what.to_string()),
         ];
-        if mode == PutMode::Update {
-            routing.push(("xd_update".into(), "1".into()));
-        }
+        routing.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let call = Call {
             method: ReadMethod::Post,
             routing,

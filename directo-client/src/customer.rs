@@ -1,87 +1,108 @@
-//! Customers (`what=customer`): the typed [`Customer`], its read stream and its writes.
-
-use std::borrow::Cow;
-
-use indexmap::IndexMap;
-use jiff::civil::DateTime;
-use rust_decimal::Decimal;
+//! Customers (`what=customer`): the typed [`Customer`] and its read stream.
 
 use crate::client::{Client, RecordStream};
-use crate::error::Result;
+use crate::document::{DataField, document};
 use crate::query::Query;
-use crate::record::{FromRecord, Record};
-#[cfg(feature = "fake")]
-use crate::values::fmt_ts;
-use crate::values::parse_ts;
-use crate::write::{PutMode, PutResult, ToRecord};
 
-/// One custom "extra field" (`<datafields><data code content param/></datafields>`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DataField {
-    /// Field code (string(32)).
-    pub code: String,
-    /// Value (string(2000)).
-    pub content: String,
-    /// Parameter (string(64)); often empty.
-    pub param: String,
-}
-
-/// A customer, with every attribute of the XML Direct schema (`ws_kliendid.xsd` /
-/// `xml_IN_kliendid.xsd`). Absent and empty attributes are `None`. Attributes this type does
-/// not know (legacy `pricelist`, IN-only `type`, `firstname`, …) and values that do not parse
-/// (a `balance` that is not a number) are kept verbatim, in order, in [`extra`](Self::extra);
-/// unknown child elements in [`children`](Self::children).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[allow(missing_docs)] // the fields are the schema's attributes, named as on the wire
-pub struct Customer {
-    /// Customer code, the key (string(32)).
-    pub code: String,
-    pub name: Option<String>,
-    pub object: Option<String>,
-    pub address1: Option<String>,
-    pub address2: Option<String>,
-    pub address3: Option<String>,
-    pub deliveryaddress1: Option<String>,
-    pub deliveryaddress2: Option<String>,
-    pub deliveryaddress3: Option<String>,
-    /// ISO country code.
-    pub country: Option<String>,
-    pub county: Option<String>,
-    /// Representative.
-    pub contact: Option<String>,
-    pub phone: Option<String>,
-    /// May be missing, and may hold several addresses (not verified).
-    pub email: Option<String>,
-    pub regno: Option<String>,
-    /// Loyalty card, also used for a personal ID code.
-    pub loyaltycard: Option<String>,
-    pub vatregno: Option<String>,
-    pub class: Option<String>,
-    pub comment: Option<String>,
-    pub payterm: Option<String>,
-    /// 0 = local, 1 = EU, 2 = export.
-    pub vatregion: Option<i32>,
-    pub priceformula: Option<String>,
-    pub specialpriceformula: Option<String>,
-    pub balance: Option<Decimal>,
-    pub creditlimit: Option<Decimal>,
-    pub creditbalance: Option<Decimal>,
-    /// 1 = delivery + invoice, 0 = delivery.
-    pub deliveryinvoice: Option<i32>,
-    pub salesman: Option<String>,
-    pub currency: Option<String>,
-    /// Discount in %.
-    pub discount: Option<Decimal>,
-    /// `closed="1"`.
-    pub closed: bool,
-    /// Last changed (Directo local time, no zone). Output only: not sent on writes.
-    pub ts: Option<DateTime>,
-    /// Custom extra fields.
-    pub datafields: Vec<DataField>,
-    /// Unknown attributes, verbatim and in order.
-    pub extra: IndexMap<String, String>,
-    /// Unknown child elements.
-    pub children: Vec<Record>,
+document! {
+    /// A customer, with every attribute of Directo's customer schemas: the output
+    /// `ws_kliendid.xsd` (what reads return) and the input `xml_IN_kliendid.xsd` (what puts
+    /// send). Absent and empty attributes are `None`; a put writes only the fields that are
+    /// set, under their input names (`vatzone`, which reads also accept as `vatregion`), and
+    /// never the output-only ones (`balance`, `creditbalance`, `ts`).
+    ///
+    /// A value that does not fit its field (a `balance` that is not a number) makes the
+    /// record an [`Error::Record`](crate::Error::Record); attributes this type does not know
+    /// (legacy `pricelist`, …) are kept in [`extra`](Self::extra).
+    ///
+    /// ```
+    /// use directo_client::{Customer, ToRecord};
+    /// let mut c = Customer::new("C1");
+    /// c.email = Some("mari@example.ee".into());
+    /// c.vatzone = Some(1);
+    /// c.balance = Some(12.into()); // output only: never sent
+    /// let r = c.to_record();
+    /// assert_eq!(r.attrs.keys().collect::<Vec<_>>(), ["code", "email", "vatzone"]);
+    /// ```
+    Customer = "customer", what = "customer" {
+        @key code;
+        io name: String,
+        io object: String,
+        io address1: String,
+        io address2: String,
+        io address3: String,
+        io deliveryaddress1: String,
+        io deliveryaddress2: String,
+        io deliveryaddress3: String,
+        io county: String,
+        /// ISO country code.
+        io country: String,
+        /// Representative.
+        io contact: String,
+        io phone: String,
+        /// Mandatory when creating a customer (`xml_IN_kliendid.xsd`). May hold several
+        /// addresses (not verified).
+        io email: String,
+        io regno: String,
+        io vatregno: String,
+        /// Reminder letters (`1` = yes).
+        input notice: bool,
+        input birthday: jiff::civil::DateTime,
+        /// `1` = female, `0` = male.
+        input gender: i64,
+        io class: String,
+        /// The customer type (wire name `type`): `0` = company, `1` = private person,
+        /// `2` = government institution.
+        input customer_type ["type"]: i64,
+        /// Loyalty card, also used for a personal ID code.
+        io loyaltycard: String,
+        input deliveryname: String,
+        input deliverymode: String,
+        input alert: String,
+        input factoring: String,
+        input fax: String,
+        io comment: String,
+        io payterm: String,
+        /// VAT zone: `0` = local, `1` = EU, `2` = export (one SQL field, `maa`, named
+        /// `vatzone` on input and `vatregion` on output).
+        io vatzone / "vatregion": i64,
+        input language: String,
+        io salesman: String,
+        input bank: String,
+        input bankaccount: String,
+        input url: String,
+        input status: String,
+        input accountmanager: String,
+        input dealtype: String,
+        io creditlimit: rust_decimal::Decimal,
+        io priceformula: String,
+        io specialpriceformula: String,
+        /// Discount in %.
+        io discount: rust_decimal::Decimal,
+        input destination: String,
+        input firstname: String,
+        input lastname: String,
+        input vatcode: i64,
+        input extcode: String,
+        /// `1` = delivery and invoice, `0` = delivery.
+        io deliveryinvoice: i64,
+        io currency: String,
+        input deliveryterm: String,
+        /// Confirming sends an automatic RIK e-invoice (`1` = yes).
+        input rikeinvoice: bool,
+        /// `1` = closed.
+        io closed: bool,
+        /// Balance (output only).
+        output balance: rust_decimal::Decimal,
+        /// Credit balance (output only).
+        output creditbalance: rust_decimal::Decimal,
+        /// Last changed, Directo local time without a zone (output only).
+        output ts: jiff::civil::DateTime,
+    }
+    collections {
+        /// Custom extra fields.
+        datafields: DataField = "datafields" / "data",
+    }
 }
 
 impl Customer {
@@ -102,226 +123,11 @@ impl Customer {
     }
 }
 
-fn opt(v: Cow<'_, str>) -> Option<String> {
-    (!v.is_empty()).then(|| v.into_owned())
-}
-
-/// Parses `v` as `T`, or keeps it raw in `extra`.
-fn parsed<T: std::str::FromStr>(
-    key: &str,
-    v: Cow<'_, str>,
-    extra: &mut IndexMap<String, String>,
-) -> Option<T> {
-    if v.trim().is_empty() {
-        return None;
-    }
-    match v.trim().parse() {
-        Ok(x) => Some(x),
-        Err(_) => {
-            extra.insert(key.to_string(), v.into_owned());
-            None
-        }
-    }
-}
-
-/// `<datafields><data …/>…</datafields>` as [`DataField`]s.
-pub(crate) fn datafields_from(child: Record) -> impl Iterator<Item = DataField> {
-    child.children.into_iter().map(|d| {
-        let mut field = DataField::default();
-        for (k, v) in d.attrs {
-            field.set(&k, Cow::Owned(v));
-        }
-        field
-    })
-}
-
-impl DataField {
-    /// Sets `code`, `content` or `param`; other attributes of `<data>` are not kept.
-    fn set(&mut self, name: &str, value: Cow<'_, str>) {
-        match name {
-            "code" => self.code = value.into_owned(),
-            "content" => self.content = value.into_owned(),
-            "param" => self.param = value.into_owned(),
-            _ => {}
-        }
-    }
-}
-
-pub(crate) fn datafields_record(fields: &[DataField]) -> Option<Record> {
-    (!fields.is_empty()).then(|| Record {
-        tag: "datafields".into(),
-        children: fields
-            .iter()
-            .map(|d| {
-                Record::new("data")
-                    .attr("code", d.code.as_str())
-                    .attr("content", d.content.as_str())
-                    .attr("param", d.param.as_str())
-            })
-            .collect(),
-        ..Record::default()
-    })
-}
-
-impl FromRecord for Customer {
-    fn start(_tag: &str) -> Self {
-        Customer::default()
-    }
-
-    fn child(&mut self, child: Record) {
-        if child.tag.eq_ignore_ascii_case("datafields") {
-            self.datafields.extend(datafields_from(child));
-        } else {
-            self.children.push(child);
-        }
-    }
-
-    fn nested_start(&mut self, parent: &str, tag: &str) -> bool {
-        let data = parent.eq_ignore_ascii_case("datafields") && tag.eq_ignore_ascii_case("data");
-        if data {
-            self.datafields.push(DataField::default());
-        }
-        data
-    }
-
-    fn nested_attr(&mut self, name: &str, value: Cow<'_, str>) {
-        if let Some(field) = self.datafields.last_mut() {
-            field.set(name, value);
-        }
-    }
-
-    fn attr(&mut self, k: &str, v: Cow<'_, str>) {
-        let c = self;
-        {
-            match k {
-                "code" => c.code = v.into_owned(),
-                "name" => c.name = opt(v),
-                "object" => c.object = opt(v),
-                "address1" => c.address1 = opt(v),
-                "address2" => c.address2 = opt(v),
-                "address3" => c.address3 = opt(v),
-                "deliveryaddress1" => c.deliveryaddress1 = opt(v),
-                "deliveryaddress2" => c.deliveryaddress2 = opt(v),
-                "deliveryaddress3" => c.deliveryaddress3 = opt(v),
-                "country" => c.country = opt(v),
-                "county" => c.county = opt(v),
-                "contact" => c.contact = opt(v),
-                "phone" => c.phone = opt(v),
-                "email" => c.email = opt(v),
-                "regno" => c.regno = opt(v),
-                "loyaltycard" => c.loyaltycard = opt(v),
-                "vatregno" => c.vatregno = opt(v),
-                "class" => c.class = opt(v),
-                "comment" => c.comment = opt(v),
-                "payterm" => c.payterm = opt(v),
-                "vatregion" => c.vatregion = parsed(k, v, &mut c.extra),
-                "priceformula" => c.priceformula = opt(v),
-                "specialpriceformula" => c.specialpriceformula = opt(v),
-                "balance" => c.balance = parsed(k, v, &mut c.extra),
-                "creditlimit" => c.creditlimit = parsed(k, v, &mut c.extra),
-                "creditbalance" => c.creditbalance = parsed(k, v, &mut c.extra),
-                "deliveryinvoice" => c.deliveryinvoice = parsed(k, v, &mut c.extra),
-                "salesman" => c.salesman = opt(v),
-                "currency" => c.currency = opt(v),
-                "discount" => c.discount = parsed(k, v, &mut c.extra),
-                "closed" => match v.trim() {
-                    "1" => c.closed = true,
-                    "0" | "" => {}
-                    _ => {
-                        c.extra.insert(k.to_string(), v.into_owned());
-                    }
-                },
-                "ts" => match parse_ts(&v) {
-                    Some(ts) => c.ts = Some(ts),
-                    None if v.trim().is_empty() => {}
-                    None => {
-                        c.extra.insert(k.to_string(), v.into_owned());
-                    }
-                },
-                _ => {
-                    c.extra.insert(k.to_string(), v.into_owned());
-                }
-            }
-        }
-    }
-}
-
-impl ToRecord for Customer {
-    const WHAT: &'static str = "customer";
-
-    fn to_record(&self) -> Record {
-        let mut r = Record::new("customer").attr("code", self.code.as_str());
-        let strings = [
-            ("name", &self.name),
-            ("object", &self.object),
-            ("address1", &self.address1),
-            ("address2", &self.address2),
-            ("address3", &self.address3),
-            ("deliveryaddress1", &self.deliveryaddress1),
-            ("deliveryaddress2", &self.deliveryaddress2),
-            ("deliveryaddress3", &self.deliveryaddress3),
-            ("country", &self.country),
-            ("county", &self.county),
-            ("contact", &self.contact),
-            ("phone", &self.phone),
-            ("email", &self.email),
-            ("regno", &self.regno),
-            ("loyaltycard", &self.loyaltycard),
-            ("vatregno", &self.vatregno),
-            ("class", &self.class),
-            ("comment", &self.comment),
-            ("payterm", &self.payterm),
-            ("priceformula", &self.priceformula),
-            ("specialpriceformula", &self.specialpriceformula),
-            ("salesman", &self.salesman),
-            ("currency", &self.currency),
-        ];
-        for (k, v) in strings {
-            if let Some(v) = v {
-                r.attrs.insert(k.into(), v.clone());
-            }
-        }
-        let numbers = [
-            ("vatregion", self.vatregion.map(|v| v.to_string())),
-            ("balance", self.balance.map(|v| v.to_string())),
-            ("creditlimit", self.creditlimit.map(|v| v.to_string())),
-            ("creditbalance", self.creditbalance.map(|v| v.to_string())),
-            (
-                "deliveryinvoice",
-                self.deliveryinvoice.map(|v| v.to_string()),
-            ),
-            ("discount", self.discount.map(|v| v.to_string())),
-        ];
-        for (k, v) in numbers {
-            if let Some(v) = v {
-                r.attrs.insert(k.into(), v);
-            }
-        }
-        r.attrs
-            .insert("closed".into(), if self.closed { "1" } else { "0" }.into());
-        for (k, v) in &self.extra {
-            r.attrs.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        r.children.extend(datafields_record(&self.datafields));
-        r.children.extend(self.children.iter().cloned());
-        r
-    }
-}
-
-/// Writes a customer's `ts` the way Directo sends it (`YYYY-MM-DDThh:mm:ss`); for fakes.
-#[cfg(feature = "fake")]
-pub(crate) fn customer_with_ts(c: &Customer) -> Record {
-    let mut r = c.to_record();
-    if let Some(ts) = c.ts {
-        r.attrs.insert("ts".into(), fmt_ts(ts));
-    }
-    r
-}
-
 impl Client {
     /// Streams customers (`get=1&what=customer` plus the query's filters and `ts`), yielding
     /// each one while the response is still arriving. Idempotent (retried on transient
-    /// failures before the body starts).
+    /// failures before the body starts). A customer whose values cannot be decoded is an
+    /// [`Error::Record`](crate::Error::Record) item, and the stream goes on.
     ///
     /// ```
     /// # #[cfg(feature = "fake")]
@@ -345,30 +151,5 @@ impl Client {
     /// ```
     pub fn customers(&self, query: Query) -> RecordStream<Customer> {
         self.read::<Customer>("customer", query)
-    }
-
-    /// Creates (`mode = Create`) or updates (`Update`, sends `xd_update=1`) customers in one
-    /// `put=1&what=customer` request; one [`PutResult`] per document. Not blindly retried.
-    ///
-    /// ```
-    /// # #[cfg(feature = "fake")]
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use directo_client::{fake::FakeDirecto, Customer, PutMode};
-    /// let fake = FakeDirecto::start().await;
-    /// let mut tom = Customer::new("C42");
-    /// tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
-    /// tom.email = Some("tom@example.ee".into());
-    /// let results = fake.client().put_customers(&[tom.clone()], PutMode::Create).await?;
-    /// assert!(results[0].is_success());
-    /// assert_eq!(fake.customers()[0].name, tom.name); // escaped on the wire, intact here
-    /// assert!(!fake.puts()[0].update); // `xd_update=1` only with `PutMode::Update`
-    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
-    /// ```
-    pub async fn put_customers(
-        &self,
-        customers: &[Customer],
-        mode: PutMode,
-    ) -> Result<Vec<PutResult>> {
-        self.put_typed(customers, mode).await
     }
 }

@@ -1,290 +1,366 @@
-//! Typed records for items, contacts, receipts, invoices and orders.
+//! Typed records for items, contacts, receipts, invoices and orders, declared from Directo's
+//! schemas (see `document.rs` for the line syntax and the conformance table in the crate docs
+//! for where each schema comes from).
 //!
-//! Each type has the attributes of its XML Direct schema as typed `Option` fields (absent
-//! and empty are `None`), `datafields`, the document rows where the schema has them
-//! (`<rows><row …/></rows>`), every unknown attribute verbatim and in order in `extra`
-//! (also values that do not parse as their type), and unknown child elements in `children`.
+//! Every attribute is an `Option` (absent and empty are `None`); a put writes only the fields
+//! that are set, under their input names, and never the output-only ones. Unknown attributes
+//! are kept in `extra` and unknown child elements in `children` on reads, and never written.
 //! They read with [`Client::read`](crate::Client::read) and write with
 //! [`Client::put`](crate::Client::put).
 
-use std::borrow::Cow;
-
-use indexmap::IndexMap;
 use jiff::civil::{Date, DateTime};
 use rust_decimal::Decimal;
 
-use crate::customer::{DataField, datafields_from, datafields_record};
-use crate::record::{FromRecord, Record};
-use crate::values::{fmt_ts, parse_ts};
-use crate::write::ToRecord;
-
-/// A typed attribute value.
-trait AttrValue: Sized {
-    fn parse(raw: &str) -> Option<Self>;
-    fn render(&self) -> String;
-}
-
-impl AttrValue for String {
-    fn parse(raw: &str) -> Option<Self> {
-        Some(raw.to_string())
-    }
-    fn render(&self) -> String {
-        self.clone()
-    }
-}
-
-impl AttrValue for i64 {
-    fn parse(raw: &str) -> Option<Self> {
-        raw.trim().parse().ok()
-    }
-    fn render(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl AttrValue for Decimal {
-    fn parse(raw: &str) -> Option<Self> {
-        raw.trim().parse().ok()
-    }
-    fn render(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl AttrValue for bool {
-    fn parse(raw: &str) -> Option<Self> {
-        match raw.trim() {
-            "1" => Some(true),
-            "0" => Some(false),
-            _ => None,
-        }
-    }
-    fn render(&self) -> String {
-        if *self { "1" } else { "0" }.to_string()
-    }
-}
-
-impl AttrValue for DateTime {
-    fn parse(raw: &str) -> Option<Self> {
-        parse_ts(raw)
-    }
-    fn render(&self) -> String {
-        fmt_ts(*self)
-    }
-}
-
-impl AttrValue for Date {
-    fn parse(raw: &str) -> Option<Self> {
-        parse_ts(raw).map(|dt| dt.date())
-    }
-    /// ISO `YYYY-MM-DD`, which Directo's input schemas accept.
-    fn render(&self) -> String {
-        self.to_string()
-    }
-}
-
-macro_rules! document {
-    (
-        $(#[$doc:meta])*
-        $name:ident = $tag:literal, what = $what:literal {
-            $( $(#[$fdoc:meta])* $field:ident : $ty:ty ),* $(,)?
-        }
-        $( rows: $row:ty )?
-    ) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Default)]
-        pub struct $name {
-            $( $(#[$fdoc])* #[doc = concat!("`", stringify!($field), "`")] pub $field: Option<$ty>, )*
-            $(
-                /// The document rows (`<rows><row …/></rows>`).
-                pub rows: Vec<$row>,
-            )?
-            /// Custom extra fields (`<datafields>`).
-            pub datafields: Vec<DataField>,
-            /// Unknown attributes and unparsable values, verbatim and in order.
-            pub extra: IndexMap<String, String>,
-            /// Unknown child elements.
-            pub children: Vec<Record>,
-        }
-
-        impl FromRecord for $name {
-            fn start(_tag: &str) -> Self {
-                $name::default()
-            }
-
-            fn attr(&mut self, k: &str, v: Cow<'_, str>) {
-                match k {
-                    $( stringify!($field) => {
-                        if v.trim().is_empty() {
-                            return;
-                        }
-                        match <$ty as AttrValue>::parse(&v) {
-                            Some(x) => self.$field = Some(x),
-                            None => {
-                                self.extra.insert(k.to_string(), v.into_owned());
-                            }
-                        }
-                    } )*
-                    _ => {
-                        self.extra.insert(k.to_string(), v.into_owned());
-                    }
-                }
-            }
-
-            fn child(&mut self, child: Record) {
-                $(
-                    if child.tag.eq_ignore_ascii_case("rows") {
-                        let rows: &mut Vec<$row> = &mut self.rows;
-                        rows.extend(child.children.into_iter().map(<$row>::from_record));
-                        return;
-                    }
-                )?
-                if child.tag.eq_ignore_ascii_case("datafields") {
-                    self.datafields.extend(datafields_from(child));
-                } else {
-                    self.children.push(child);
-                }
-            }
-        }
-
-        impl ToRecord for $name {
-            const WHAT: &'static str = $what;
-
-            fn to_record(&self) -> Record {
-                let mut r = Record::new($tag);
-                $( if let Some(v) = &self.$field {
-                    r.attrs.insert(stringify!($field).to_string(), AttrValue::render(v));
-                } )*
-                for (k, v) in &self.extra {
-                    r.attrs.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-                r.children.extend(datafields_record(&self.datafields));
-                $(
-                    let rows: &Vec<$row> = &self.rows;
-                    if !rows.is_empty() {
-                        r.children.push(Record {
-                            tag: "rows".into(),
-                            children: rows.iter().map(ToRecord::to_record).collect(),
-                            ..Record::default()
-                        });
-                    }
-                )?
-                r.children.extend(self.children.iter().cloned());
-                r
-            }
-        }
-    };
-}
+use crate::document::{DataField, document};
 
 document! {
-    /// An item (`what=item`, `ws_artiklid.xsd`). `<supplieritems>`, legacy `<stocklevels>` and
-    /// `<prices>` stay in `children`.
+    /// An item (`what=item`; output `ws_artiklid.xsd`, input `xml_IN_artiklid.xsd`).
     Item = "item", what = "item" {
-        code: String, name: String, description: String, class: String, class_name: String,
-        sntracking: String, barcode: String, unit: String, salesprice: Decimal,
-        accountlocal: String, vatcode: String, weight: Decimal, volume: Decimal,
-        vatprice: Decimal, object: String, stock: String, supplier: String, url: String,
-        cost: Decimal, closed: bool, ts: DateTime,
+        /// The item code, mandatory for puts.
+        io code: String,
+        io name: String,
+        io description: String,
+        io class: String,
+        /// The class's name (output only).
+        output class_name: String,
+        /// `0` = no serial numbers, `1` = serial numbers, `2` = batch numbers (cannot be
+        /// updated).
+        io sntracking: i64,
+        io barcode: String,
+        input areacode: String,
+        io unit: String,
+        /// Sales price without VAT.
+        io salesprice: Decimal,
+        io accountlocal: String,
+        input accounteu: String,
+        input accountexport: String,
+        io vatcode: String,
+        input vatcodeeu: String,
+        input vatcodeexport: String,
+        /// The item type (wire name `type`): `0` = service, `1` = stock item, `2` = rental
+        /// item (cannot be updated).
+        input item_type ["type"]: i64,
+        input minlevel: i64,
+        input shelf: String,
+        io weight: Decimal,
+        io volume: Decimal,
+        input warranty: Decimal,
+        io package1: Decimal,
+        io package2: Decimal,
+        io cost: Decimal,
+        io object: String,
+        input recipe: String,
+        input recipetorows: i64,
+        input alert: String,
+        /// `1` = closed.
+        io closed: bool,
+        io vatprice1: Decimal,
+        io vatprice2: Decimal,
+        io vatprice3: Decimal,
+        io vatprice4: Decimal,
+        io vatprice: Decimal,
+        input priority: i64,
+        io url: String,
+        io supplier: String,
+        input supplieritem: String,
+        input maxlevel: Decimal,
+        input abc: String,
+        input cn8code: String,
+        input cnkogus: Decimal,
+        input vatcodeeu2: String,
+        input vatcodeeu3: String,
+        input vatcodeconcern: String,
+        input accounteu2: String,
+        input accounteu3: String,
+        input accountconcern: String,
+        input snclass: String,
+        input normarrivaltime: Decimal,
+        input replacement: String,
+        input snrule: String,
+        input project: String,
+        /// Has variants (cannot be updated).
+        input variants: bool,
+        input autosn: String,
+        io specialprice1: Decimal,
+        io specialprice2: Decimal,
+        io specialprice3: Decimal,
+        io specialprice4: Decimal,
+        io specialprice5: Decimal,
+        io specialprice6: Decimal,
+        io specialprice7: Decimal,
+        io specialprice8: Decimal,
+        io height: Decimal,
+        io width: Decimal,
+        io depth: Decimal,
+        io grossweight: Decimal,
+        input defaultquantity: Decimal,
+        input giftcert: i64,
+        input manufacturer: String,
+        /// Stock (output only).
+        output stock: String,
+        /// Last changed (output only).
+        output ts: DateTime,
+    }
+    collections {
+        /// Custom extra fields.
+        datafields: DataField = "datafields" / "data",
+        /// Packages (input only).
+        packages: ItemPackage = "packages" / "package",
+        /// Supplier items.
+        supplieritems: SupplierItem = "supplieritems" / "supplieritem",
+        /// Stock limits per stock (input only).
+        stocklimits: StockLimit = "stocklimits" / "stocklimit",
     }
 }
 
 document! {
-    /// A contact person (`what=contact`, `ws_kontaktid.xsd`).
+    /// A package of an item (`<packages><package …/></packages>`, input only).
+    ItemPackage = "package" {
+        input class: String,
+        /// The package type (wire name `type`).
+        input package_type ["type"]: String,
+        input height: Decimal,
+        input width: Decimal,
+        input length: Decimal,
+        input volume: Decimal,
+        input qty: Decimal,
+        input packageweight: Decimal,
+        input productweight: Decimal,
+        input totalweight: Decimal,
+        input totalvolume: Decimal,
+        input barcode: String,
+        input comment: String,
+        input shelf: String,
+    }
+}
+
+document! {
+    /// A supplier's item (`<supplieritems><supplieritem …/></supplieritems>`).
+    SupplierItem = "supplieritem" {
+        io supplier: String,
+        io supplieritem: String,
+        io name: String,
+        input price: Decimal,
+        input normarrivaltime: Decimal,
+        input object: String,
+        io variant: String,
+        io varianta: String,
+        io variantb: String,
+        io variantc: String,
+        input variantd: String,
+        input variante: Decimal,
+        input variantf: Decimal,
+        input variantg: Decimal,
+        input varianth: Decimal,
+        /// Sales price without VAT.
+        input salesprice: Decimal,
+        /// `1` = sales item, `0` = supplier item (cannot be updated).
+        io sales: bool,
+    }
+}
+
+document! {
+    /// An item's stock limits in one stock (`<stocklimits><stocklimit …/></stocklimits>`,
+    /// input only).
+    StockLimit = "stocklimit" {
+        input stock: String,
+        input shelf: String,
+        input variant: String,
+        input minlevel: Decimal,
+        input maxlevel: Decimal,
+    }
+}
+
+document! {
+    /// A contact person (`what=contact`; the wiki's contact page, output `ws_kontaktid.xsd`,
+    /// input `xml_IN_kontaktid.xsd`, not vendored here). Leave `code` out to create a
+    /// contact; it is the key for updates.
     Contact = "contact", what = "contact" {
-        code: i64, customercode: String, suppliercode: String, name: String,
-        address1: String, address2: String, address3: String, phone: String, email: String,
-        comment: String, mobile: String, sex: String, firstname: String, lastname: String,
-        birthday: DateTime, pid: String, closed: bool, ts: DateTime,
+        io code: i64,
+        io customercode: String,
+        io suppliercode: String,
+        io name: String,
+        io address1: String,
+        io address2: String,
+        io address3: String,
+        io phone: String,
+        io email: String,
+        io comment: String,
+        io mobile: String,
+        /// `1` = female, `0` = male.
+        io sex: i64,
+        io firstname: String,
+        io lastname: String,
+        io birthday: DateTime,
+        /// Personal ID code.
+        io pid: String,
+        /// `1` = closed.
+        io closed: bool,
+        /// Last changed (output only).
+        output ts: DateTime,
+    }
+    collections {
+        /// Custom extra fields.
+        datafields: DataField = "datafields" / "data",
     }
 }
 
 document! {
-    /// A receipt row (payment of one invoice).
-    ReceiptRow = "row", what = "receipt" {
-        invoice: String, order: String, aeg: DateTime, customer: String, customername: String,
-        payment: Decimal, received: Decimal, bankcurrency: String, regno: String,
-        invoicesum: Decimal, currencyrate: Decimal, description: String, account: String,
-        rn: i64,
+    /// A receipt row: a payment of one invoice or order.
+    ReceiptRow = "row" {
+        /// The invoice number.
+        io invoice: i64,
+        /// The order number (a prepayment).
+        io order: i64,
+        io aeg: DateTime,
+        io customer: String,
+        io customername: String,
+        /// Paid (input only; defaults to `received` in the base currency).
+        input payment: Decimal,
+        input bankcurrency: String,
+        io received: Decimal,
+        input currencyrate: Decimal,
+        input paymentfee: Decimal,
+        input vatcode: i64,
+        input paymentfeecurrency: String,
+        input description: String,
+        io regno: String,
+        input bankaccount: String,
+        input objects: String,
+        input account: String,
+        input fine: Decimal,
+        /// Row number, 1..N.
+        input rn: i64,
+        /// The invoice's balance (output only).
+        output invoicesum: Decimal,
     }
 }
 
 document! {
-    /// A receipt (`what=receipt`; read `ws_laekumised.xsd`, write `xml_IN_laekumised.xsd`:
-    /// "receipts need document number + confirm").
+    /// A receipt (`what=receipt`; output `ws_laekumised.xsd`, input `xml_IN_laekumised.xsd`).
+    /// `number` is mandatory for puts.
     Receipt = "receipt", what = "receipt" {
-        number: i64, date: Date, paymentmode: String, confirm: bool, confirmed: bool,
-        description: String, reference: String, object: String, project: String, ts: DateTime,
+        io number: i64,
+        /// Receipt time (defaults to now).
+        input date: DateTime,
+        input description: String,
+        io paymentmode: String,
+        input user: String,
+        input reference: String,
+        input object: String,
+        input project: String,
+        input location: String,
+        /// Confirm the document (input).
+        input confirm: bool,
+        /// Confirmed (output).
+        output confirmed: bool,
+        /// Time (output, as text).
+        output aeg: String,
+        /// Last changed (output only).
+        output ts: DateTime,
     }
-    rows: ReceiptRow
+    collections {
+        /// The payments (`<rows><row …/></rows>`).
+        rows: ReceiptRow = "rows" / "row",
+    }
 }
 
 document! {
     /// An invoice row.
-    InvoiceRow = "row", what = "invoice" {
-        item: String, description: String, quantity: Decimal, price: Decimal, vatcode: String,
-        account: String, unit: String, object: String, project: String,
+    InvoiceRow = "row" {
+        io item: String,
+        io description: String,
+        io quantity: Decimal,
+        io price: Decimal,
+        io vatcode: String,
+        io account: String,
+        io unit: String,
+        io object: String,
+        io project: String,
     }
 }
 
 document! {
-    /// A sales invoice (`what=invoice`, XML Direct `xml_IN_arved.xsd`). Old per-installation
-    /// schemas with capitalised names (`Number`, `InvoiceDate`) land in `extra`; send them
-    /// as [`Record`]s with [`Client::put_records`](crate::Client::put_records).
+    /// A sales invoice (`what=invoice`): the attributes of `xml_IN_arved.xsd` as a client in
+    /// live use writes them (the schema itself is not vendored here). Old per-installation
+    /// schemas with capitalised names (`Number`, `InvoiceDate`) land in `extra`; send them as
+    /// [`Record`](crate::Record)s with [`Client::put_records`](crate::Client::put_records)
+    /// and a [`Target::new`](crate::Target::new).
     Invoice = "invoice", what = "invoice" {
-        number: i64, customercode: String, customername: String, date: Date, duedate: Date,
-        currency: String, comment: String, vatzone: i64, language: String,
-        paymentterm: String, paymenttotal: Decimal, confirm: bool, email: String,
-        phone: String, address1: String, address2: String, address3: String,
-        vatregno: String, customer_regno: String, customer_type: String, country: String,
-        county: String, ts: DateTime,
+        io number: i64,
+        io customercode: String,
+        io customername: String,
+        io date: Date,
+        io duedate: Date,
+        io currency: String,
+        io comment: String,
+        /// `0` = local, `1` = EU, `2` = export.
+        io vatzone: i64,
+        io language: String,
+        io paymentterm: String,
+        /// A positive amount creates a receipt.
+        io paymenttotal: Decimal,
+        io confirm: bool,
+        io email: String,
+        io phone: String,
+        io address1: String,
+        io address2: String,
+        io address3: String,
+        io vatregno: String,
+        io customer_regno: String,
+        /// `0` = company, `1` = private person, `2` = government.
+        io customer_type: String,
+        io country: String,
+        io county: String,
+        /// Last changed (output only).
+        output ts: DateTime,
     }
-    rows: InvoiceRow
+    collections {
+        /// The invoice rows (`<rows><row …/></rows>`).
+        rows: InvoiceRow = "rows" / "row",
+    }
 }
 
 document! {
     /// An order row.
-    OrderRow = "row", what = "order" {
-        item: String, description: String, unit: String, quantity: Decimal, price: Decimal,
-        discount: Decimal, vatcode: String, rn: i64,
+    OrderRow = "row" {
+        io item: String,
+        io description: String,
+        io unit: String,
+        io quantity: Decimal,
+        io price: Decimal,
+        io discount: Decimal,
+        io vatcode: String,
+        io rn: i64,
     }
 }
 
 document! {
-    /// A sales order (`what=order`). The XML Direct order schema is not in the reference;
-    /// the attributes follow the invoice's naming. Legacy names (`customer_code`, `appkey`)
-    /// go through `extra`.
+    /// A sales order (`what=order`): `number`, `customercode`, `customername`, `date`,
+    /// `paymentterm` and the rows as public client code writes them for
+    /// `xml_IN_tellimused.xsd`; the other attributes follow the invoice's names (assumed: the
+    /// schema is not vendored here). Legacy names (`customer_code`, `appkey`) go through
+    /// [`Record`](crate::Record)s.
     Order = "order", what = "order" {
-        number: i64, date: DateTime, customercode: String, customername: String,
-        email: String, phone: String, currency: String, comment: String, address1: String,
-        address2: String, address3: String, country: String, paymentterm: String,
-        confirm: bool, ts: DateTime,
+        io number: i64,
+        io date: DateTime,
+        io customercode: String,
+        io customername: String,
+        io email: String,
+        io phone: String,
+        io currency: String,
+        io comment: String,
+        io address1: String,
+        io address2: String,
+        io address3: String,
+        io country: String,
+        io paymentterm: String,
+        io confirm: bool,
+        /// Last changed (output only).
+        output ts: DateTime,
     }
-    rows: OrderRow
-}
-
-impl crate::Client {
-    /// Creates or updates (`xd_update=1`) documents of a typed kind (`Invoice`, `Order`,
-    /// `Receipt`, `Item`, `Contact`, `Customer`) in one `put=1` request; one
-    /// [`PutResult`](crate::PutResult) per document. Not idempotent: see
-    /// [`put_records`](Self::put_records).
-    ///
-    /// ```no_run
-    /// # async fn run(client: directo_client::Client) -> Result<(), directo_client::Error> {
-    /// use directo_client::{Invoice, InvoiceRow, PutMode};
-    /// let invoice = Invoice {
-    ///     number: Some(1001),
-    ///     customercode: Some("C1".into()),
-    ///     rows: vec![InvoiceRow { item: Some("SKU-1".into()), quantity: Some(2.into()), ..Default::default() }],
-    ///     ..Default::default()
-    /// };
-    /// let results = client.put(&[invoice], PutMode::Create).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn put<T: ToRecord>(
-        &self,
-        docs: &[T],
-        mode: crate::PutMode,
-    ) -> crate::Result<Vec<crate::PutResult>> {
-        self.put_typed(docs, mode).await
+    collections {
+        /// The order rows (`<rows><row …/></rows>`).
+        rows: OrderRow = "rows" / "row",
     }
 }

@@ -75,6 +75,34 @@ pub enum Error {
         /// 1-based record number (0 = envelope).
         record: u64,
     },
+    /// One record could not be decoded (invalid UTF-8, a value that does not fit its typed
+    /// field). **Record-scoped**: the stream yields this for the record and goes on with the
+    /// next one (see [`Error::is_record_scoped`]); only structural breakage ends a read.
+    #[error("{}: {reason} (record {record}{}, byte {offset})",
+        field.as_ref().map_or_else(|| "record cannot be decoded".to_string(), |f| format!("field {f:?} cannot be decoded")),
+        code.as_ref().map_or_else(String::new, |c| format!(", code {c:?}")))]
+    Record {
+        /// 1-based number of the record in the response.
+        record: u64,
+        /// The record's `code` (or, for numbered documents, `number`) attribute, verbatim,
+        /// when it has one: the key to look the record up in Directo.
+        code: Option<String>,
+        /// Byte offset of the problem (or of the record) in the response body.
+        offset: u64,
+        /// The attribute (a path for nested rows: `rows/row[2]/@received`), when known.
+        field: Option<String>,
+        /// What is wrong, with the raw value where there is one.
+        reason: String,
+    },
+    /// Directo's answer to a put has no `<Result>` for this document (e.g. `<results/>` for
+    /// a non-empty put): its outcome is unknown, so it is never taken as stored.
+    #[error("Directo answered {answered} result(s) for {sent} document(s); none for this one")]
+    NoResult {
+        /// Documents in the request.
+        sent: usize,
+        /// `<Result>` elements in the answer.
+        answered: usize,
+    },
     /// The document declares an encoding this crate cannot decode (unknown label or UTF-16).
     #[error("unsupported XML encoding {0:?} (Directo documents are UTF-8)")]
     UnsupportedEncoding(String),
@@ -95,6 +123,21 @@ impl Error {
             Error::Status { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
+    }
+
+    /// Whether this error concerns one record of a read only ([`Error::Record`]): the stream
+    /// goes on after it, so a sync can set that record aside and process the rest. Every
+    /// other error of a read stream ends it.
+    ///
+    /// ```
+    /// use directo_client::{Customer, RecordReader};
+    /// let xml = br#"<customers><customer code="A" balance="x"/><customer code="B"/></customers>"#;
+    /// let read: Vec<_> = RecordReader::<_, Customer>::new(&xml[..], "customer").collect();
+    /// assert!(read[0].as_ref().unwrap_err().is_record_scoped());
+    /// assert_eq!(read[1].as_ref().unwrap().code, "B");
+    /// ```
+    pub fn is_record_scoped(&self) -> bool {
+        matches!(self, Error::Record { .. })
     }
 
     /// The server's `Retry-After`, if it sent one.

@@ -1,19 +1,28 @@
 //! Typed, streaming async client for the Directo ERP XML data-exchange interface
 //! (`xmlcore.asp`: legacy per-company URLs with `key=`, XML Direct and BI Direct with `token=`).
 //!
-//! Read and write Directo data without touching XML:
+//! Read and write Directo data without touching XML, in exactly the shapes Directo's schemas
+//! describe (every rule, its source and how sure we are: [`conformance`]):
 //!
 //! - **Reads** (`get=1&what=…`, filters, `ts` "changed since") stream typed records while the
 //!   response is still arriving: [`Client::customers`], [`Client::read`] for any
 //!   [`FromRecord`] type, [`Client::records`] for any `what` as a generic [`Record`]. Memory is
-//!   bounded by one record, whatever the response size.
-//! - **Writes** (`put=1&what=…&xmldata=…`, `xd_update=1` for updates) are built from typed
-//!   values with correct escaping; the `<results>` answer comes back as one [`PutResult`] per
-//!   document (Type 0 and 30 are success; the rest typed [`PutStatus`] failures).
+//!   bounded by one record, whatever the response size. A record that cannot be decoded
+//!   (invalid UTF-8, a value that does not fit its field) is an [`Error::Record`] for that
+//!   record and the stream goes on; an answer that is not a Directo answer (an HTML page, an
+//!   empty body) is an error, never an empty read.
+//! - **Writes** (`put=1&what=…&xmldata=…`) go to a [`Target`]: the root and record element
+//!   from Directo's input schema (`xml_IN_*.xsd`, vendored and checked against), with only
+//!   the fields the caller set, under their input names. [`PutMode`] chooses the transport
+//!   parameters (`xd_update`, `xd_updateconfirmed`, `xd_customer_update`,
+//!   `xd_supplier_update`). Large puts are split under the documented 19 MB, and each input
+//!   document gets its [`PutOutcome`]: Directo's [`PutResult`] (Type 0 and 30 are success),
+//!   or why there is none.
 //! - Errors inside a 200 (`<result type="5" desc="Unauthorized"/>`, `<err>…</err>`,
 //!   `<error desc code/>`) are [`Error`]s; malformed XML gives the byte offset and record number.
 //! - [`RecordReader`] runs the same parser synchronously over any `BufRead`.
-//! - Feature `fake`: [`fake::FakeDirecto`], a stateful in-process Directo for tests and sandboxes.
+//! - Feature `fake`: [`fake::FakeDirecto`], a stateful in-process Directo for tests and
+//!   sandboxes, as strict as the service is documented to be.
 //!
 //! ## Idempotency
 //! | operation | idempotent | retried on |
@@ -48,8 +57,8 @@
 //! let mut tom = Customer::new("C1");
 //! tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
 //! tom.email = Some("tom@example.ee".into());
-//! let results = client.put_customers(&[tom], PutMode::Create).await?;
-//! assert!(results[0].is_success());
+//! let outcomes = client.put(&[tom], PutMode::Create).await?;
+//! assert!(outcomes[0].is_success());
 //!
 //! let back: Vec<Customer> = client
 //!     .customers(Query::new().since(jiff::civil::date(2000, 1, 1)))
@@ -62,25 +71,43 @@
 mod attrs;
 mod client;
 mod customer;
+mod document;
 mod documents;
 mod error;
+mod put;
+mod put_results;
 mod query;
 mod reader;
 mod record;
+mod schema;
+mod target;
+mod utf8;
 mod values;
-mod write;
+mod xmldata;
 
 #[cfg(feature = "fake")]
 pub mod fake;
 
+pub mod conformance {
+    //! The conformance table: every operation, its sources, our confidence, and what the
+    //! fake enforces (also `docs/directo-conformance.md`).
+    #![doc = include_str!("../../docs/directo-conformance.md")]
+}
+
 pub use client::{
-    Auth, BI_DIRECT_URL, Client, ClientBuilder, ReadMethod, RecordStream, RetryPolicy,
-    XML_DIRECT_URL,
+    Auth, BI_DIRECT_URL, Client, ClientBuilder, MAX_XMLDATA_BYTES, ReadMethod, RecordStream,
+    RetryPolicy, XML_DIRECT_URL,
 };
-pub use customer::{Customer, DataField};
-pub use documents::{Contact, Invoice, InvoiceRow, Item, Order, OrderRow, Receipt, ReceiptRow};
+pub use customer::Customer;
+pub use document::DataField;
+pub use documents::{
+    Contact, Invoice, InvoiceRow, Item, ItemPackage, Order, OrderRow, Receipt, ReceiptRow,
+    StockLimit, SupplierItem,
+};
 pub use error::{Error, Result};
+pub use put::{Document, PutMode, PutOutcome, ToRecord};
+pub use put_results::{PutResult, PutStatus, parse_put_results};
 pub use query::{Query, Since};
 pub use reader::RecordReader;
-pub use record::{FromRecord, Record};
-pub use write::{PutMode, PutResult, PutStatus, ToRecord, parse_put_results, to_xmldata};
+pub use record::{FieldError, FromRecord, Record};
+pub use target::{Confidence, Target};

@@ -54,6 +54,7 @@ impl fmt::Display for Since {
 pub struct Query {
     filters: Vec<(String, String)>,
     since: Option<Since>,
+    record_tag: Option<String>,
 }
 
 impl Query {
@@ -74,6 +75,18 @@ impl Query {
         self
     }
 
+    /// The element name of the records in the answer, when it is not `what` (bespoke outputs:
+    /// `what=event2` answers `<events2><unasigned_event …/>`). Not sent.
+    ///
+    /// ```
+    /// let q = directo_client::Query::new().record_tag("unasigned_event");
+    /// assert!(q.params().is_empty());
+    /// ```
+    pub fn record_tag(mut self, tag: impl Into<String>) -> Self {
+        self.record_tag = Some(tag.into());
+        self
+    }
+
     /// The filters as they go on the wire (filters first, then `ts`).
     pub fn params(&self) -> Vec<(String, String)> {
         let mut out = self.filters.clone();
@@ -81,5 +94,10 @@ impl Query {
             out.push(("ts".into(), since.to_string()));
         }
         out
+    }
+
+    /// The record element name, when set.
+    pub(crate) fn tag(&self) -> Option<&str> {
+        self.record_tag.as_deref()
     }
 }

@@ -1,29 +1,40 @@
 //! The response parser: one core state machine, driven by a sync reader over any
-//! [`BufRead`] ([`RecordReader`]) or by quick-xml's async reader over the HTTP body.
+//! [`BufRead`] ([`RecordReader`]) or by quick-xml's async reader over the HTTP body. Both read
+//! through the UTF-8 repair layer (`utf8.rs`), so one undecodable byte fails one record.
 //!
 //! Accepted envelopes: `<transport><customers><customer/>…</customers></transport>`,
 //! `<transport><customer/>…</transport>`, a bare `<customer/>` or `<customers>` root, and an empty
 //! `<transport/>`. Error roots (`<result type desc/>`, `<err>…</err>`, `<error desc code/>`,
-//! a root `err_reason` attribute) become [`Error`]s. Memory is bounded by the largest single
-//! record: the reader reuses one buffer and yields each record as soon as it ends.
+//! a root with `err_reason`, `description`/`desc` or `error` attributes) become [`Error`]s, and
+//! so does an answer that is not a Directo read answer at all (an empty body, an HTML page, a
+//! root that is not a known container and holds no records, elements of another name where
+//! the records should be). Memory is bounded by the largest single record: the reader reuses
+//! one buffer and yields each record as soon as it ends.
 
 use std::io::BufRead;
 use std::marker::PhantomData;
+use std::pin::Pin;
 
+use bytes::Bytes;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use crate::attrs::Attrs;
 use crate::error::{Error, Result};
-use crate::record::{FromRecord, Record};
+use crate::record::{FieldError, FromRecord, Record};
+use crate::utf8::{Log, RepairedRead, RepairedStream};
+
+/// An HTTP body as the client streams it.
+pub(crate) type Body =
+    Pin<Box<dyn futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static>>;
 
 /// What the core wants after an event.
 pub(crate) enum Step<T> {
     /// Keep reading.
     More,
-    /// A complete record.
-    Record(T),
+    /// A complete record, or the record-scoped error that replaces it.
+    Record(Result<T>),
     /// The document is finished.
     Done,
 }
@@ -32,9 +43,9 @@ pub(crate) enum Step<T> {
 enum Root {
     /// Before the root element.
     None,
-    /// Inside `<transport>` (records at depth 1, or 2 under a container).
+    /// Inside `<transport>` (records at depth 2, or 3 under a container).
     Transport,
-    /// Inside a bare plural container root (records at depth 1).
+    /// Inside a bare container root (records at depth 2).
     Container,
     /// Inside `<err>`: collect text.
     ErrText,
@@ -42,21 +53,42 @@ enum Root {
     Closed,
 }
 
+/// The first problem of the record being read.
+struct Failure {
+    field: Option<String>,
+    reason: String,
+    /// Offset in the original body.
+    offset: u64,
+}
+
 /// The state machine shared by the sync and async readers.
 pub(crate) struct Core<T> {
     tag: String,
+    /// Container elements this component's answers are known to use (`customers`).
+    containers: Vec<&'static str>,
     /// The record being built (top level).
     top: Option<T>,
+    /// Why the record being built cannot be yielded.
+    failure: Option<Failure>,
+    /// Its `code` (or `number`), verbatim, when it has one (a reused buffer: only a failed
+    /// record's key is ever copied out).
+    key: String,
+    has_key: bool,
     root: Root,
+    root_name: String,
     /// Element depth (root = 1 once inside).
     depth: usize,
     /// Child elements being built inside `top` (outermost first).
     stack: Vec<Record>,
     /// Depth of an element being skipped (unknown element outside records).
     skip_depth: Option<usize>,
-    /// Records completed so far.
+    /// Records completed so far (failed ones included).
     pub(crate) records: u64,
+    /// An element of another name where records belong.
+    stranger: Option<String>,
     err_text: String,
+    /// End of the previous event (repaired offset): the start of the current one.
+    at: u64,
 }
 
 fn is(name: &str, expected: &str) -> bool {
@@ -73,94 +105,202 @@ fn attr_of(e: &BytesStart<'_>, name: &str) -> Option<String> {
     })
 }
 
-/// Malformed XML while reading the record after the `records` already read.
-fn xml_err(records: u64, offset: u64, source: quick_xml::Error) -> Error {
-    Error::Xml {
-        offset,
-        record: records + 1,
-        source,
+/// A root that reports an error: `<result type desc/>`, `<error desc code/>`, or any other
+/// element carrying `description`/`desc`/`error` (with `code`/`type`).
+fn error_root(e: &BytesStart<'_>) -> Option<Error> {
+    let name = e.name();
+    let name: &str = name.as_ref();
+    let desc = attr_of(e, "description")
+        .or_else(|| attr_of(e, "desc"))
+        .or_else(|| attr_of(e, "error"));
+    if !(is(name, "result") || is(name, "error") || desc.is_some()) {
+        return None;
     }
-}
-
-fn error_root(e: &BytesStart<'_>) -> Error {
     let code = attr_of(e, "type")
         .or_else(|| attr_of(e, "code"))
         .and_then(|c| c.trim().parse().ok());
-    let desc = attr_of(e, "desc").unwrap_or_default();
-    Error::api(code, desc)
+    Some(Error::api(code, desc.unwrap_or_default()))
 }
 
 impl<T: FromRecord> Core<T> {
-    pub(crate) fn new(tag: &str) -> Self {
+    pub(crate) fn new(what: &str, tag: &str) -> Self {
         Core {
             tag: tag.to_string(),
+            containers: crate::target::KNOWN
+                .iter()
+                .filter(|k| k.what == what || k.record == tag)
+                .map(|k| k.root)
+                .collect(),
             top: None,
+            failure: None,
+            key: String::new(),
+            has_key: false,
             root: Root::None,
+            root_name: String::new(),
             depth: 0,
             stack: Vec::new(),
             skip_depth: None,
             records: 0,
+            stranger: None,
             err_text: String::new(),
+            at: 0,
         }
     }
 
-    fn xml_err(&self, offset: u64, source: quick_xml::Error) -> Error {
-        xml_err(self.records, offset, source)
+    /// Malformed XML while reading the record after the `records` already read.
+    pub(crate) fn xml_err(&self, log: &Log, offset: u64, source: quick_xml::Error) -> Error {
+        Error::Xml {
+            offset: log.original(offset),
+            record: self.records + 1,
+            source,
+        }
     }
 
-    fn decode_err(&self, offset: u64, expected: &'static str, found: impl Into<String>) -> Error {
+    fn decode_err(
+        &self,
+        log: &Log,
+        offset: u64,
+        expected: &'static str,
+        found: impl Into<String>,
+    ) -> Error {
         Error::Decode {
             expected,
             found: found.into(),
-            offset,
+            offset: log.original(offset),
             record: self.records + u64::from(self.top.is_some()),
         }
     }
 
-    fn open_child(&self, e: &BytesStart<'_>, offset: u64) -> Result<Record> {
+    /// Notes the first problem of the current record.
+    fn fail(&mut self, field: Option<String>, reason: String, offset: u64) {
+        if self.failure.is_none() {
+            self.failure = Some(Failure {
+                field,
+                reason,
+                offset,
+            });
+        }
+    }
+
+    fn fail_field(&mut self, e: FieldError, log: &Log) {
+        self.fail(Some(e.field), e.reason, log.original(self.at));
+    }
+
+    /// Invalid UTF-8 inside the current event, if any: fails the record.
+    fn check_utf8(&mut self, log: &Log, end: u64, field: Option<String>) {
+        if self.failure.is_none()
+            && !log.is_empty()
+            && let Some(fix) = log.first_in(self.at, end)
+        {
+            self.fail(
+                field,
+                format!("invalid UTF-8 (byte 0x{:02X})", fix.byte),
+                fix.input,
+            );
+        }
+    }
+
+    fn open_child(
+        &mut self,
+        e: &BytesStart<'_>,
+        log: &Log,
+        end: u64,
+        repaired: bool,
+    ) -> Result<Record> {
         let mut rec = Record::new(e.name().as_ref());
+        let mut bad = None;
         for attr in Attrs::of(e) {
-            let (name, value) = attr.map_err(|err| self.xml_err(offset, err))?;
+            let (name, value) = attr.map_err(|err| self.xml_err(log, end, err))?;
+            if repaired && bad.is_none() && value.contains('\u{FFFD}') {
+                bad = Some(name.to_string());
+            }
             rec.attrs.insert(name.to_string(), value.into_owned());
         }
+        self.check_utf8(log, end, bad);
         Ok(rec)
     }
 
     /// A record or an element inside one starts.
-    fn start_record(&mut self, e: &BytesStart<'_>, offset: u64) -> Result<Step<T>> {
+    fn start_record(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step<T>> {
+        let repaired = !log.is_empty() && log.first_in(self.at, end).is_some();
+        let records = self.records;
+        let xml_err = |source| Error::Xml {
+            offset: log.original(end),
+            record: records + 1,
+            source,
+        };
         if let Some(top) = self.top.as_mut() {
             let name = e.name();
             if let Some(parent) = self.stack.last()
                 && top.nested_start(&parent.tag, name.as_ref())
             {
+                let parent = parent.tag.clone();
+                let mut bad = None;
+                let mut err = None;
                 for attr in Attrs::of(e) {
-                    let (name, value) = attr.map_err(|err| xml_err(self.records, offset, err))?;
-                    top.nested_attr(name, value);
+                    let (name, value) = attr.map_err(xml_err)?;
+                    if repaired && bad.is_none() && value.contains('\u{FFFD}') {
+                        bad = Some(name.to_string());
+                    }
+                    if err.is_none()
+                        && let Err(e) = top.nested_attr(&parent, name, value)
+                    {
+                        err = Some(e);
+                    }
                 }
+                if let Some(e) = err {
+                    self.fail_field(e, log);
+                }
+                self.check_utf8(log, end, bad);
                 // Taken whole: whatever it contains is skipped.
                 self.skip_depth = Some(self.depth);
                 return Ok(Step::More);
             }
-            let child = self.open_child(e, offset)?;
+            let child = self.open_child(e, log, end, repaired)?;
             self.stack.push(child);
             return Ok(Step::More);
         }
-        let mut top = T::start(e.name().as_ref());
+        // Built in place: a typed record is large, so it is not moved more than it must be.
+        let top = self.top.insert(T::start(e.name().as_ref()));
+        self.failure = None;
+        self.key.clear();
+        self.has_key = false;
+        let mut bad = None;
+        let mut err = None;
         for attr in Attrs::of(e) {
-            let (name, value) = attr.map_err(|err| self.xml_err(offset, err))?;
-            top.attr(name, value);
+            let (name, value) = attr.map_err(xml_err)?;
+            if (name == "code" || (name == "number" && !self.has_key)) && !value.is_empty() {
+                self.key.clear();
+                self.key.push_str(&value);
+                self.has_key = true;
+            }
+            if repaired && bad.is_none() && value.contains('\u{FFFD}') {
+                bad = Some(name.to_string());
+            }
+            if err.is_none()
+                && let Err(e) = top.attr(name, value)
+            {
+                err = Some(e);
+            }
         }
-        self.top = Some(top);
+        if let Some(e) = err {
+            self.fail_field(e, log);
+        }
+        self.check_utf8(log, end, bad);
         Ok(Step::More)
     }
 
     /// The innermost open element (child or record) ends.
-    fn close_record(&mut self) -> Step<T> {
+    fn close_record(&mut self, log: &Log) -> Step<T> {
         match self.stack.pop() {
             Some(child) => {
                 match (self.stack.last_mut(), self.top.as_mut()) {
                     (Some(parent), _) => parent.children.push(child),
-                    (None, Some(top)) => top.child(child),
+                    (None, Some(top)) => {
+                        if let Err(e) = top.child(child) {
+                            self.fail_field(e, log);
+                        }
+                    }
                     (None, None) => {}
                 }
                 Step::More
@@ -168,17 +308,31 @@ impl<T: FromRecord> Core<T> {
             None => match self.top.take() {
                 Some(top) => {
                     self.records += 1;
-                    Step::Record(top)
+                    match self.failure.take() {
+                        None => Step::Record(Ok(top)),
+                        Some(f) => Step::Record(Err(Error::Record {
+                            record: self.records,
+                            code: self.has_key.then(|| self.key.clone()),
+                            offset: f.offset,
+                            field: f.field,
+                            reason: f.reason,
+                        })),
+                    }
                 }
                 None => Step::More,
             },
         }
     }
 
-    fn add_text(&mut self, text: &str) {
+    fn add_text(&mut self, text: &str, log: &Log, end: u64) {
         if self.root == Root::ErrText {
             self.err_text.push_str(text);
-        } else if let Some(rec) = self.stack.last_mut() {
+            return;
+        }
+        if self.top.is_some() {
+            self.check_utf8(log, end, None);
+        }
+        if let Some(rec) = self.stack.last_mut() {
             if rec.text.is_none() && text.trim().is_empty() {
                 return;
             }
@@ -188,7 +342,7 @@ impl<T: FromRecord> Core<T> {
         }
     }
 
-    fn on_end(&mut self) -> Result<Step<T>> {
+    fn on_end(&mut self, log: &Log, end: u64) -> Result<Step<T>> {
         let depth = self.depth;
         self.depth = self.depth.saturating_sub(1);
         if let Some(skip) = self.skip_depth {
@@ -198,7 +352,7 @@ impl<T: FromRecord> Core<T> {
             return Ok(Step::More);
         }
         if self.top.is_some() {
-            return Ok(self.close_record());
+            return Ok(self.close_record(log));
         }
         if depth == 1 {
             let root = std::mem::replace(&mut self.root, Root::Closed);
@@ -206,13 +360,53 @@ impl<T: FromRecord> Core<T> {
                 let text = std::mem::take(&mut self.err_text);
                 return Err(Error::api(None, text.trim().to_string()));
             }
-            return Ok(Step::Done);
+            return self.finish(log, end);
         }
         Ok(Step::More)
     }
 
-    /// Feeds one event. `offset` is the reader's position (for error messages).
-    pub(crate) fn event(&mut self, ev: Event<'_>, offset: u64) -> Result<Step<T>> {
+    /// The root has closed: an answer that held no records must have looked like one.
+    fn finish(&mut self, log: &Log, end: u64) -> Result<Step<T>> {
+        if self.records == 0 {
+            if let Some(name) = self.stranger.take() {
+                return Err(self.decode_err(
+                    log,
+                    end,
+                    "the component's records (set Query::record_tag for another element name)",
+                    format!("<{name}> elements"),
+                ));
+            }
+            if self.root_name_unknown() {
+                return Err(self.decode_err(
+                    log,
+                    end,
+                    "a Directo read answer (<transport> or the component's container)",
+                    format!("<{}> holding no <{}> records", self.root_name, self.tag),
+                ));
+            }
+        }
+        Ok(Step::Done)
+    }
+
+    fn root_name_unknown(&self) -> bool {
+        !(is(&self.root_name, "transport")
+            || is(&self.root_name, &self.tag)
+            || self.containers.iter().any(|c| is(&self.root_name, c)))
+    }
+
+    /// Feeds one event ending at `end` (the reader's position, in the repaired stream).
+    pub(crate) fn event(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step<T>> {
+        let step = self.event_inner(ev, end, log);
+        self.at = end;
+        step
+    }
+
+    fn event_inner(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step<T>> {
+        if self.root == Root::None && log.utf16_bom {
+            return Err(Error::UnsupportedEncoding(
+                "UTF-16 (byte-order mark)".into(),
+            ));
+        }
         match ev {
             Event::Decl(decl) => {
                 // Directo sends UTF-8 (documented). Anything else is refused before a
@@ -230,39 +424,49 @@ impl<T: FromRecord> Core<T> {
                 }
                 Ok(Step::More)
             }
-            Event::Start(e) => self.on_start(&e, offset),
-            Event::Empty(e) => match self.on_start(&e, offset)? {
-                Step::More => self.on_end(),
-                step => Ok(step),
-            },
-            Event::End(_) => self.on_end(),
+            Event::Start(e) => self.on_start(&e, log, end),
+            Event::Empty(e) => {
+                // An empty element starts and ends: one of the two may yield.
+                let started = self.on_start(&e, log, end)?;
+                let ended = self.on_end(log, end)?;
+                Ok(match started {
+                    Step::More => ended,
+                    step => step,
+                })
+            }
+            Event::End(_) => self.on_end(log, end),
             Event::Text(t) => {
                 if self.skip_depth.is_none() {
-                    self.add_text(&t.xml10_content());
+                    self.add_text(&t.xml10_content(), log, end);
                 }
                 Ok(Step::More)
             }
             Event::CData(t) => {
                 if self.skip_depth.is_none() {
-                    self.add_text(&t.xml10_content());
+                    self.add_text(&t.xml10_content(), log, end);
                 }
                 Ok(Step::More)
             }
             Event::GeneralRef(r) => {
                 if self.skip_depth.is_none() {
-                    let text = self.resolve_ref(&r, offset)?;
-                    self.add_text(&text);
+                    let text = self.resolve_ref(&r, log, end)?;
+                    self.add_text(&text, log, end);
                 }
                 Ok(Step::More)
             }
             Event::Eof => {
                 if self.root == Root::None {
-                    // An empty body: no records.
-                    return Ok(Step::Done);
+                    return Err(self.decode_err(
+                        log,
+                        end,
+                        "a Directo read answer",
+                        "an empty body",
+                    ));
                 }
                 if self.root != Root::Closed {
                     return Err(self.decode_err(
-                        offset,
+                        log,
+                        end,
                         "the closing tag of the document",
                         "end of data (truncated response)",
                     ));
@@ -273,81 +477,123 @@ impl<T: FromRecord> Core<T> {
         }
     }
 
-    fn resolve_ref(&self, r: &BytesRef<'_>, offset: u64) -> Result<String> {
+    fn resolve_ref(&self, r: &BytesRef<'_>, log: &Log, end: u64) -> Result<String> {
         if r.is_char_ref() {
             match r.resolve_char_ref() {
                 Ok(Some(c)) => return Ok(c.to_string()),
                 Ok(None) => {}
-                Err(e) => return Err(self.xml_err(offset, e)),
+                Err(e) => return Err(self.xml_err(log, end, e)),
             }
         }
         let name: &str = r;
         resolve_predefined_entity(name)
             .map(str::to_string)
-            .ok_or_else(|| self.decode_err(offset, "a predefined entity", format!("&{name};")))
+            .ok_or_else(|| self.decode_err(log, end, "a predefined entity", format!("&{name};")))
     }
 
-    fn on_start(&mut self, e: &BytesStart<'_>, offset: u64) -> Result<Step<T>> {
+    /// An element of another name where records belong: remembered (an answer of only such
+    /// elements is an error), and a record error if it holds invalid UTF-8 (it may be a
+    /// record whose name was damaged).
+    fn stranger(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Step<T> {
+        self.skip_depth = Some(self.depth);
+        if self.stranger.is_none() {
+            let name = e.name();
+            let name: &str = name.as_ref();
+            self.stranger = Some(name.to_string());
+        }
+        match log.first_in(self.at, end).filter(|_| !log.is_empty()) {
+            Some(fix) => {
+                self.records += 1;
+                Step::Record(Err(Error::Record {
+                    record: self.records,
+                    code: attr_of(e, "code").or_else(|| attr_of(e, "number")),
+                    offset: fix.input,
+                    field: None,
+                    reason: format!(
+                        "invalid UTF-8 (byte 0x{:02X}) in an element where <{}> records are",
+                        fix.byte, self.tag
+                    ),
+                }))
+            }
+            None => Step::More,
+        }
+    }
+
+    fn on_start(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step<T>> {
         self.depth += 1;
         if self.skip_depth.is_some() {
             return Ok(Step::More);
         }
         if self.top.is_some() {
-            return self.start_record(e, offset);
+            return self.start_record(e, log, end);
         }
         let name = e.name();
         let name: &str = name.as_ref();
         match (self.root, self.depth) {
             (Root::None, 1) => {
+                self.root_name = name.to_string();
                 if let Some(reason) = attr_of(e, "err_reason") {
                     return Err(Error::api(None, reason));
+                }
+                if is(name, "err") {
+                    self.root = Root::ErrText;
+                    return Ok(Step::More);
+                }
+                if !is(name, &self.tag)
+                    && let Some(err) = error_root(e)
+                {
+                    return Err(err);
                 }
                 if is(name, "transport") {
                     self.root = Root::Transport;
                     Ok(Step::More)
-                } else if is(name, "result") || is(name, "error") {
-                    Err(error_root(e))
-                } else if is(name, "err") {
-                    self.root = Root::ErrText;
-                    Ok(Step::More)
                 } else if is(name, &self.tag) {
                     // A bare record is the whole document.
                     self.root = Root::Closed;
-                    self.start_record(e, offset)
+                    self.start_record(e, log, end)
                 } else if is(name, "results") {
-                    Err(self.decode_err(offset, "a read response", "<results> (a put answer)"))
+                    Err(self.decode_err(log, end, "a read response", "<results> (a put answer)"))
                 } else {
-                    // A bare plural container (`<customers>` without `<transport>`).
+                    // A bare container (`<customers>` without `<transport>`).
                     self.root = Root::Container;
                     Ok(Step::More)
                 }
             }
-            (Root::Closed, 1) => Err(self.decode_err(offset, "end of document", name.to_string())),
+            (Root::Closed, 1) => {
+                Err(self.decode_err(log, end, "end of document", name.to_string()))
+            }
             (Root::ErrText, _) => {
                 self.skip_depth = Some(self.depth);
                 Ok(Step::More)
             }
-            (_, depth) => {
+            (root, depth) => {
                 if is(name, &self.tag) {
-                    return self.start_record(e, offset);
+                    return self.start_record(e, log, end);
                 }
-                if depth == 2 && self.root == Root::Transport {
-                    if is(name, "result") || is(name, "error") {
-                        return Err(error_root(e));
+                if depth == 2 && root == Root::Transport {
+                    if let Some(err) = error_root(e) {
+                        return Err(err);
                     }
-                    // The plural container: descend.
+                    // A container has no attributes; a record of another name has.
+                    if !e.attributes_raw().trim().trim_end_matches('/').is_empty()
+                        && !self.containers.iter().any(|c| is(name, c))
+                        && self.stranger.is_none()
+                    {
+                        self.stranger = Some(name.to_string());
+                    }
+                    // The container: descend.
                     return Ok(Step::More);
                 }
-                // Anything else: skip its subtree.
-                self.skip_depth = Some(self.depth);
-                Ok(Step::More)
+                Ok(self.stranger(e, log, end))
             }
         }
     }
 }
 
 /// A synchronous, streaming reader of Directo records over any [`BufRead`] (a slice, a
-/// file): an [`Iterator`] of `Result<T>`. The same parser the async client uses.
+/// file): an [`Iterator`] of `Result<T>`. The same parser the async client uses: a record
+/// that cannot be decoded is an [`Error::Record`] item and reading goes on; any other error
+/// is the last item.
 ///
 /// ```
 /// use directo_client::{Customer, RecordReader};
@@ -358,7 +604,7 @@ impl<T: FromRecord> Core<T> {
 /// # Ok::<(), directo_client::Error>(())
 /// ```
 pub struct RecordReader<R: BufRead, T = Record> {
-    reader: Reader<R>,
+    reader: Reader<RepairedRead<R>>,
     buf: Vec<u8>,
     core: Core<T>,
     done: bool,
@@ -369,15 +615,15 @@ impl<R: BufRead, T: FromRecord> RecordReader<R, T> {
     /// Reads `tag` records (e.g. `customer`) from `input`.
     pub fn new(input: R, tag: &str) -> Self {
         RecordReader {
-            reader: Reader::from_reader(input),
+            reader: Reader::from_reader(RepairedRead::new(input)),
             buf: Vec::with_capacity(8 * 1024),
-            core: Core::new(tag),
+            core: Core::new(tag, tag),
             done: false,
             _t: PhantomData,
         }
     }
 
-    /// Records read so far.
+    /// Records read so far (failed ones included).
     pub fn records_read(&self) -> u64 {
         self.core.records
     }
@@ -390,12 +636,18 @@ impl<R: BufRead, T: FromRecord> Iterator for RecordReader<R, T> {
         while !self.done {
             self.buf.clear();
             let step = match self.reader.read_event_into(&mut self.buf) {
-                Ok(ev) => self.core.event(ev, self.reader.buffer_position()),
-                Err(e) => Err(self.core.xml_err(self.reader.error_position(), e)),
+                Ok(ev) => {
+                    let end = self.reader.buffer_position();
+                    self.core.event(ev, end, self.reader.get_ref().log())
+                }
+                Err(e) => {
+                    let at = self.reader.error_position();
+                    Err(self.core.xml_err(self.reader.get_ref().log(), at, e))
+                }
             };
             match step {
                 Ok(Step::More) => {}
-                Ok(Step::Record(rec)) => return Some(Ok(rec)),
+                Ok(Step::Record(rec)) => return Some(rec),
                 Ok(Step::Done) => self.done = true,
                 Err(e) => {
                     self.done = true;
@@ -407,37 +659,40 @@ impl<R: BufRead, T: FromRecord> Iterator for RecordReader<R, T> {
     }
 }
 
-/// Streams records from an async body (used by the client over the HTTP response).
-pub(crate) fn stream_records<R, T>(
-    input: R,
+/// Streams records from an HTTP body (used by the client).
+pub(crate) fn stream_records<T: FromRecord>(
+    body: Body,
+    what: &str,
     tag: &str,
-) -> impl futures::Stream<Item = Result<T>> + use<R, T>
-where
-    R: tokio::io::AsyncBufRead + Unpin,
-    T: FromRecord,
-{
-    struct State<R, T> {
-        reader: Reader<R>,
+) -> impl futures::Stream<Item = Result<T>> + use<T> {
+    struct State<T> {
+        reader: Reader<tokio_util::io::StreamReader<RepairedStream<Body>, Bytes>>,
         buf: Vec<u8>,
         core: Core<T>,
         done: bool,
     }
     let state = State {
-        reader: Reader::from_reader(input),
+        reader: Reader::from_reader(tokio_util::io::StreamReader::new(RepairedStream::new(body))),
         buf: Vec::with_capacity(8 * 1024),
-        core: Core::<T>::new(tag),
+        core: Core::<T>::new(what, tag),
         done: false,
     };
     futures::stream::unfold(state, |mut s| async move {
         while !s.done {
             s.buf.clear();
             let step = match s.reader.read_event_into_async(&mut s.buf).await {
-                Ok(ev) => s.core.event(ev, s.reader.buffer_position()),
-                Err(e) => Err(s.core.xml_err(s.reader.error_position(), e)),
+                Ok(ev) => {
+                    let end = s.reader.buffer_position();
+                    s.core.event(ev, end, s.reader.get_ref().get_ref().log())
+                }
+                Err(e) => {
+                    let at = s.reader.error_position();
+                    Err(s.core.xml_err(s.reader.get_ref().get_ref().log(), at, e))
+                }
             };
             match step {
                 Ok(Step::More) => {}
-                Ok(Step::Record(rec)) => return Some((Ok(rec), s)),
+                Ok(Step::Record(rec)) => return Some((rec, s)),
                 Ok(Step::Done) => s.done = true,
                 Err(e) => {
                     s.done = true;

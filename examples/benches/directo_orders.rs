@@ -41,7 +41,7 @@ fn invoice(number: i64, ts: DateTime) -> directo_client::Record {
         ..Default::default()
     };
     invoice.extra.insert("total".into(), "25.00".into());
-    invoice.to_record()
+    invoice.to_output_record()
 }
 
 fn receipt(number: i64, invoice: i64, received: &str, ts: DateTime) -> directo_client::Record {
@@ -50,13 +50,13 @@ fn receipt(number: i64, invoice: i64, received: &str, ts: DateTime) -> directo_c
         confirmed: Some(true),
         ts: Some(ts),
         rows: vec![ReceiptRow {
-            invoice: Some(invoice.to_string()),
+            invoice: Some(invoice),
             received: Some(received.parse().unwrap()),
             ..Default::default()
         }],
         ..Default::default()
     }
-    .to_record()
+    .to_output_record()
 }
 
 /// What one run cost on the Directo side: requests and records returned, by read.

@@ -31,7 +31,8 @@ pub struct CommonArgs {
     pub config: Option<PathBuf>,
 
     /// The SQLite state file (watermarks, last-sent snapshots, failed records, run log).
-    /// Default: ./sync-state.db; with --sandbox an in-memory store unless given.
+    /// Default: ./sync-state.db; with --sandbox an in-memory store unless given, and then the
+    /// sandbox's fakes keep their state beside it (FILE.sandbox.json).
     #[arg(long, env = "SYNC_STATE", value_name = "FILE")]
     pub state: Option<PathBuf>,
 
@@ -40,7 +41,9 @@ pub struct CommonArgs {
     #[arg(long, value_parser = parse_since, value_name = "WHEN")]
     pub since: Option<Since>,
 
-    /// Print what would be sent (JSON, one batch per line, on stdout); send nothing, change no state.
+    /// Print the requests a real run would send, exactly as they would go on the wire (one
+    /// JSON line each on stdout); send nothing, change no state, and need no credentials for
+    /// the destination.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -57,7 +60,8 @@ pub struct CommonArgs {
     #[arg(long, value_parser = parse_every, value_name = "DURATION")]
     pub every: Option<Duration>,
 
-    /// Print a machine-readable JSON summary on stdout (and no progress or table).
+    /// Print each run's summary (or error) as one JSON line on stdout, with `exit_code`
+    /// (and no progress or table).
     #[arg(long)]
     pub json: bool,
 
@@ -66,7 +70,7 @@ pub struct CommonArgs {
     pub sandbox: bool,
 
     /// Show the job's last runs, watermark and parked records from the state file, and exit
-    /// (nothing is read or sent; with --json as JSON).
+    /// (nothing is read or sent; with --json as one JSON line).
     #[arg(long, conflicts_with_all = ["dry_run", "replay_failed", "every", "discard_failed"])]
     pub status: bool,
 
@@ -90,20 +94,55 @@ impl CommonArgs {
         crate::read_from(state, job, since, yesterday(tz))
     }
 
-    /// Opens the state store these flags ask for: read-only for `--dry-run` and `--status`, in
-    /// memory for `--sandbox` without `--state`, else the file (default `./sync-state.db`).
+    /// The state file these flags name: `--state`, else `./sync-state.db`; `None` for the
+    /// in-memory store of `--sandbox` without `--state`.
+    pub fn state_path(&self) -> Option<PathBuf> {
+        match (&self.state, self.sandbox) {
+            (Some(path), _) => Some(path.clone()),
+            (None, true) => None,
+            (None, false) => Some(PathBuf::from("sync-state.db")),
+        }
+    }
+
+    /// Whether these flags only read the state file, never creating it: `--dry-run`,
+    /// `--status`, and `--discard-failed` when there is no file (then nothing is parked, and
+    /// the discard is refused as naming unknown keys).
+    fn reads_state_only(&self, path: &std::path::Path) -> bool {
+        self.dry_run || self.status || (!self.discard_failed.is_empty() && !path.exists())
+    }
+
+    /// Opens the state store these flags ask for: read-only for `--dry-run`, `--status` and a
+    /// `--discard-failed` without a state file, in memory for `--sandbox` without `--state`,
+    /// else the file (default `./sync-state.db`).
     pub fn open_state(&self) -> Result<StateStore, Error> {
-        let path = match (&self.state, self.sandbox) {
-            (Some(path), _) => path.clone(),
-            (None, true) => return Ok(StateStore::in_memory()?),
-            (None, false) => PathBuf::from("sync-state.db"),
+        let Some(path) = self.state_path() else {
+            return Ok(StateStore::in_memory()?);
         };
-        let store = if self.dry_run || self.status {
+        let store = if self.reads_state_only(&path) {
             StateStore::open_read_only(&path)
         } else {
             StateStore::open(&path)
         };
         store.map_err(|e| Error::Config(format!("cannot open state file {}: {e}", path.display())))
+    }
+
+    /// Runs `records` into `sink`, or, with `--replay-failed`, sends the parked records again
+    /// instead (the records are not read then).
+    pub async fn run_or_replay<S, K>(
+        &self,
+        ctx: crate::RunContext<'_>,
+        records: S,
+        sink: &K,
+    ) -> Result<Summary, Error>
+    where
+        S: futures::Stream<Item = Result<crate::SourceRecord, crate::BoxError>>,
+        K: crate::Sink,
+    {
+        if self.replay_failed {
+            crate::replay_failed(ctx, sink).await
+        } else {
+            crate::run(ctx, records, sink).await
+        }
     }
 
     /// A human description of where state lives, for the first log line.
@@ -195,17 +234,46 @@ pub fn yesterday(tz: &TimeZone) -> DateTime {
         .to_datetime(jiff::civil::Time::midnight())
 }
 
-/// Prints a summary as the flags ask: JSON on stdout with `--json`, else the table on stderr.
+/// Prints a summary as the flags ask: one JSON line on stdout with `--json` (so appending runs
+/// to a file makes a JSON-lines file), else the table on stderr.
 pub fn print_summary(args: &CommonArgs, summary: &Summary) {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(summary)
-                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            serde_json::to_string(summary)
+                .unwrap_or_else(|e| error_line(&e.to_string(), ExitCode::Failed))
         );
     } else {
         eprint!("{}", summary.table());
     }
+}
+
+/// Prints an error: one `error: …` line on stderr, and with `json` also a JSON line on stdout
+/// (`{"kind": "error", "error": …, "exit_code": 2, "outcome": "usage"}`). Returns its exit code.
+pub fn report_error(json: bool, e: &Error) -> ExitCode {
+    let line = e.one_line();
+    let code = e.exit_code();
+    if json {
+        println!("{}", error_line(&line, code));
+    }
+    eprintln!("error: {line}");
+    code
+}
+
+fn error_line(error: &str, code: ExitCode) -> String {
+    /// `{"kind": "error", "error": …, "exit_code": 2, "outcome": "usage"}`.
+    #[derive(serde::Serialize)]
+    #[serde(tag = "kind", rename = "error")]
+    struct ErrorLine<'a> {
+        error: &'a str,
+        #[serde(flatten, serialize_with = "crate::summary::exit_fields")]
+        exit_code: ExitCode,
+    }
+    serde_json::to_string(&ErrorLine {
+        error,
+        exit_code: code,
+    })
+    .unwrap_or_default()
 }
 
 /// Runs `job` once, or every `--every` until stopped, printing each summary; returns the exit
@@ -229,7 +297,7 @@ where
                 print_summary(args, &summary);
                 summary.exit_code
             }
-            Err(err) => report_error(args, &err),
+            Err(err) => report_error(args.json, &err),
         };
         let Some(every) = args.every else {
             return code;
@@ -251,41 +319,31 @@ where
     }
 }
 
-/// `--status` or `--discard-failed`, if the flags ask for one: shows or changes the state of
-/// `job` instead of running it, and returns the exit code (`None`: run the job). `state` is the
-/// store [`CommonArgs::open_state`] opened (read-only for `--status`).
-pub fn inspect(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Option<ExitCode> {
-    if args.status {
-        return Some(match status(args, job, state) {
-            Ok(()) => ExitCode::Success,
-            Err(e) => report_error(args, &e),
-        });
+/// `--status` or `--discard-failed`, if the flags ask for one: opens the state file (see
+/// [`CommonArgs::open_state`]: `--status` never writes, and neither creates a missing file),
+/// shows or changes the state of `job` instead of running it, and returns the exit code
+/// (`None`: run the job). A binary calls it as soon as it knows its job's name, before it
+/// checks input files or credentials, which a view of the state does not need.
+pub fn inspect(args: &CommonArgs, job: &JobConfig) -> Option<ExitCode> {
+    if !args.status && args.discard_failed.is_empty() {
+        return None;
     }
-    if !args.discard_failed.is_empty() {
-        return Some(match discard(args, job, state) {
-            Ok(()) => ExitCode::Success,
-            Err(e) => report_error(args, &e),
-        });
-    }
-    None
+    let shown = args.open_state().and_then(|state| {
+        if args.status {
+            status(args, job, &state)
+        } else {
+            discard(args, job, &state)
+        }
+    });
+    Some(match shown {
+        Ok(()) => ExitCode::Success,
+        Err(e) => report_error(args.json, &e),
+    })
 }
 
-/// Prints an error as one line on stderr (and as JSON on stdout with `--json`) and returns its
-/// exit code.
-fn report_error(args: &CommonArgs, e: &Error) -> ExitCode {
-    let line = e.one_line();
-    if args.json {
-        println!(
-            "{}",
-            serde_json::json!({ "error": line, "exit_code": e.exit_code() })
-        );
-    }
-    eprintln!("error: {line}");
-    e.exit_code()
-}
-
-/// What `--status` shows.
+/// What `--status` shows; in JSON one line with `"kind": "status"`.
 #[derive(Debug, serde::Serialize)]
+#[serde(tag = "kind", rename = "status")]
 struct Status {
     job: String,
     state: String,
@@ -312,10 +370,7 @@ fn status(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), 
         parked,
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&status).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string(&status).unwrap_or_default());
     } else {
         print!("{}", status_table(&status));
     }
@@ -450,13 +505,16 @@ fn discard(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(),
     if args.json {
         println!(
             "{}",
-            serde_json::json!({ "job": job.name, "discarded": discarded })
+            serde_json::json!({ "kind": "discarded", "job": job.name, "discarded": discarded })
         );
     } else {
         for f in &discarded {
             println!(
-                "discarded {} (parked since {}, {} attempt(s), last error: {})",
-                f.key, f.first_failed_at, f.attempts, f.error
+                "discarded {} (parked since {}, {}, last error: {})",
+                f.key,
+                f.first_failed_at,
+                crate::summary::count(f.attempts.into(), "attempt"),
+                f.error
             );
         }
     }

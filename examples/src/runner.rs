@@ -6,9 +6,11 @@
 //! and says, per item, whether it arrived. The runner does everything else.
 //!
 //! A run has two phases. It first reads the whole source into a staging area on disk, keeping
-//! one item per key (see [`DuplicateKeys`]), then delivers the staged items in batches. Its row
+//! one item per key (see [`DuplicateKeys`]), then delivers the staged items in batches (after
+//! the sink, if it [screens](Sink::SCREENS), has looked at the keys it never delivered). Its row
 //! in the run log is written when it starts and ended when it ends.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::io::Write;
 use std::pin::pin;
@@ -20,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{DuplicateKeys, JobConfig, RetrySchedule};
 use crate::error::{BoxError, Error};
+use crate::preview::Preview;
 use crate::process::HEARTBEAT;
 use crate::progress::Progress;
 use crate::staging::Staging;
@@ -97,6 +100,10 @@ pub enum Outcome {
         /// Whether to try again per the retry schedule.
         retryable: bool,
     },
+    /// The destination showed, at delivery, that the item must not be sent after all (e.g. a
+    /// contact that does not exist, when the sync may only update): counted as skipped with
+    /// this reason; no snapshot is stored and nothing is parked.
+    Skipped(String),
 }
 
 impl Outcome {
@@ -134,6 +141,31 @@ impl Delivery {
 pub trait Sink: Sync {
     /// Delivers `batch` (at most `job.batch_size` items).
     fn deliver(&self, batch: &[Item]) -> impl Future<Output = Delivery> + Send;
+
+    /// What a dry run prints for `batch` instead of delivering it: the requests a real run
+    /// would send, exactly as they would go on the wire (see [`crate::preview::DryRun`] for a
+    /// dry-run sink that needs no connection). The default is the items' fields.
+    fn preview(&self, batch: &[Item]) -> Vec<Preview> {
+        vec![Preview::batch(batch)]
+    }
+
+    /// Whether the sink screens the keys it has never delivered (see [`Sink::screen`]); the
+    /// runner collects them only then.
+    const SCREENS: bool = false;
+
+    /// Called once per run of a sink that [`SCREENS`](Sink::SCREENS), dry runs and replays
+    /// included: after the whole source is in the staging area and before the first batch,
+    /// with the staged keys this job has never delivered (no snapshot). Returns those not to
+    /// send after all, each with the reason it is counted as skipped. A sink that must learn
+    /// something about new keys first (which of them exist at the destination) asks here, once
+    /// per run, at a cost that grows with the new keys. An error ends the run as failed. The
+    /// default skips nothing.
+    fn screen(
+        &self,
+        _new: &HashSet<String>,
+    ) -> impl Future<Output = Result<HashMap<String, String>, Error>> + Send {
+        async { Ok(HashMap::new()) }
+    }
 
     /// Called once after the last batch of a run that sends (not on a dry run), before the
     /// summary is final and logged. A sink that learns outcomes late (a file import's report
@@ -205,6 +237,7 @@ pub fn read_from(
 struct BatchResult {
     delivered: Vec<Item>,
     failed: Vec<(Item, String, u32)>,
+    skipped: Vec<String>,
     requests: u64,
 }
 
@@ -218,6 +251,7 @@ async fn deliver_with_retries<K: Sink>(
     let mut result = BatchResult {
         delivered: Vec::with_capacity(batch.len()),
         failed: Vec::new(),
+        skipped: Vec::new(),
         requests: 0,
     };
     let mut pending = batch;
@@ -229,6 +263,7 @@ async fn deliver_with_retries<K: Sink>(
         for item in pending {
             match outcomes.next() {
                 Some(Outcome::Delivered) => result.delivered.push(item),
+                Some(Outcome::Skipped(reason)) => result.skipped.push(reason),
                 Some(Outcome::Failed { error, retryable }) => {
                     if retryable && attempt < schedule.attempts {
                         retry.push((item, error));
@@ -271,18 +306,21 @@ async fn deliver_with_retries<K: Sink>(
     result
 }
 
-fn print_dry_run(batch: &[Item]) -> BatchResult {
+/// Prints what the sink would send for `batch`, one JSON line per request.
+fn print_dry_run<K: Sink>(sink: &K, batch: &[Item]) -> BatchResult {
+    let previews = sink.preview(batch);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let payload: Vec<Value> = batch
-        .iter()
-        .map(|i| Value::Object(i.fields.clone()))
-        .collect();
-    let _ = writeln!(out, "{}", Value::Array(payload));
+    for preview in &previews {
+        let line = serde_json::to_string(preview)
+            .unwrap_or_else(|e| Value::from(e.to_string()).to_string());
+        let _ = writeln!(out, "{line}");
+    }
     BatchResult {
         delivered: batch.to_vec(),
         failed: Vec::new(),
-        requests: 1,
+        skipped: Vec::new(),
+        requests: previews.iter().filter(|p| p.is_sent()).count() as u64,
     }
 }
 
@@ -293,6 +331,8 @@ fn print_dry_run(batch: &[Item]) -> BatchResult {
 /// - The source is read to its end into a staging area, one item per key: when several records
 ///   map to one key, `job.duplicate_keys` picks the one delivered, and the others are filtered
 ///   (`shares key <key> with <id>`).
+/// - A sink that [screens](Sink::SCREENS) then learns what it needs about the staged keys it
+///   never delivered, and may skip some of them ([`Sink::screen`]).
 /// - Batches of `job.batch_size` are then delivered with up to `job.concurrency` in flight;
 ///   items that fail retryably are retried per `job.retry`; what still fails is parked in the
 ///   state store. Each batch's outcomes are committed as soon as the batch finishes, so a killed
@@ -305,7 +345,8 @@ fn print_dry_run(batch: &[Item]) -> BatchResult {
 ///   them, and ends the run as interrupted.
 ///
 /// A source error aborts the run (in-flight batches still finish and are recorded) and is
-/// reported in [`Summary::aborted`]; only state-store errors are returned as `Err`.
+/// reported in [`Summary::aborted`]; only errors of the state store, of the sink's screening
+/// and of its [`finish`](Sink::finish) are returned as `Err` (the run is logged as failed).
 pub async fn run<S, K>(mut ctx: RunContext<'_>, source: S, sink: &K) -> Result<Summary, Error>
 where
     S: Stream<Item = Result<SourceRecord, BoxError>>,
@@ -421,10 +462,13 @@ async fn conclude<K: Sink>(
     sink: &K,
     run: Option<RunId>,
 ) -> Result<Summary, Error> {
-    if !ctx.dry_run
-        && let Err(e) = sink.finish(&mut summary).await
-    {
-        return Err(fail(&ctx, run, summary, e));
+    if !ctx.dry_run {
+        if let Err(e) = sink.finish(&mut summary).await {
+            return Err(fail(&ctx, run, summary, e));
+        }
+        if let Err(e) = attempts_held(ctx.state, &ctx.job.name, &mut summary) {
+            return Err(fail(&ctx, run, summary, e));
+        }
     }
     ctx.progress.update(&summary);
     ctx.progress.finish();
@@ -440,6 +484,25 @@ async fn conclude<K: Sink>(
         ctx.state.finish_run(run, &summary)?;
     }
     Ok(summary)
+}
+
+/// Gives each listed failure the attempts the state file holds for it (earlier runs' and
+/// replays' included), so a replay's summary says how often the record has failed in all.
+fn attempts_held(state: &StateStore, job: &str, summary: &mut Summary) -> Result<(), Error> {
+    if summary.failures.is_empty() {
+        return Ok(());
+    }
+    let held: std::collections::HashMap<String, u32> = state
+        .failed(job)?
+        .into_iter()
+        .map(|f| (f.key, f.attempts))
+        .collect();
+    for failure in &mut summary.failures {
+        if let Some(&attempts) = held.get(&failure.key) {
+            failure.attempts = attempts;
+        }
+    }
+    Ok(())
 }
 
 /// Reads the source into the staging area, then delivers and records what it holds. Returns
@@ -467,17 +530,88 @@ where
         let reason = format!("shares key {} with {}", loser.key, loser.winner);
         summary.reject_as(DUPLICATE_KEY, loser.id, reason);
     }
-    match read {
+    if let Read::Stopped = read {
         // Nothing is sent after a stop: the run's read-from point stays unsettled, so the next
         // run reads it all again.
-        Read::Stopped => Ok(false),
-        // What was read before a source error is still delivered and recorded.
-        Read::Aborted => {
-            deliver(ctx, summary, &staging, sink, skip_unchanged, run, &mut beat).await?;
-            Ok(false)
-        }
-        Read::Done => deliver(ctx, summary, &staging, sink, skip_unchanged, run, &mut beat).await,
+        return Ok(false);
     }
+    let Some(skips) = screen(ctx, summary, &staging, sink, run, &mut beat).await? else {
+        return Ok(false);
+    };
+    // What was read before a source error is still delivered and recorded.
+    let settled = deliver(
+        ctx,
+        summary,
+        &staging,
+        sink,
+        Filter {
+            skip_unchanged,
+            skips: &skips,
+        },
+        run,
+        &mut beat,
+    )
+    .await?;
+    Ok(settled && matches!(read, Read::Done))
+}
+
+/// The staged keys `job` has never delivered (no snapshot), for [`Sink::screen`].
+fn new_keys(state: &StateStore, job: &str, staging: &Staging) -> Result<HashSet<String>, Error> {
+    let mut new = HashSet::new();
+    let mut position = 0;
+    loop {
+        let items = staging.next(&mut position, 1000)?;
+        if items.is_empty() {
+            return Ok(new);
+        }
+        let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+        let snapshots = state.snapshots(job, &keys)?;
+        for (key, snapshot) in keys.into_iter().zip(snapshots) {
+            if snapshot.is_none() {
+                new.insert(key.to_owned());
+            }
+        }
+    }
+}
+
+/// The screening of a sink that [`SCREENS`](Sink::SCREENS): the keys to skip, or `None` when
+/// a stop came first (the run sends nothing then).
+async fn screen<K: Sink>(
+    ctx: &RunContext<'_>,
+    summary: &mut Summary,
+    staging: &Staging,
+    sink: &K,
+    run: Option<RunId>,
+    beat: &mut tokio::time::Interval,
+) -> Result<Option<HashMap<String, String>>, Error> {
+    if !K::SCREENS {
+        return Ok(Some(HashMap::new()));
+    }
+    let new = new_keys(ctx.state, &ctx.job.name, staging)?;
+    let mut screening = pin!(sink.screen(&new));
+    loop {
+        tokio::select! {
+            biased;
+            _ = ctx.stop.requested() => {
+                stopped(ctx, summary);
+                return Ok(None);
+            }
+            skips = &mut screening => return skips.map(Some),
+            _ = beat.tick() => {
+                if let Some(run) = run {
+                    ctx.state.heartbeat(run, summary)?;
+                }
+            }
+        }
+    }
+}
+
+/// Which staged items are not sent: those equal to their snapshot (when the run skips
+/// unchanged ones), and those the sink's screening skipped.
+#[derive(Clone, Copy)]
+struct Filter<'a> {
+    skip_unchanged: bool,
+    skips: &'a HashMap<String, String>,
 }
 
 /// How the read phase ended.
@@ -523,7 +657,7 @@ where
         match next {
             None => return Ok(Read::Done),
             Some(Err(e)) => {
-                let reason = Error::Source(e).one_line();
+                let reason = Error::from_source(e).one_line();
                 tracing::error!(job = %job.name, "{reason}");
                 summary.aborted = Some(reason);
                 return Ok(Read::Aborted);
@@ -563,7 +697,7 @@ async fn deliver<K: Sink>(
     summary: &mut Summary,
     staging: &Staging,
     sink: &K,
-    skip_unchanged: bool,
+    filter: Filter<'_>,
     run: Option<RunId>,
     beat: &mut tokio::time::Interval,
 ) -> Result<bool, Error> {
@@ -580,7 +714,7 @@ async fn deliver<K: Sink>(
         let stop = stop.clone();
         async move {
             if dry_run {
-                print_dry_run(&batch)
+                print_dry_run(sink, &batch)
             } else {
                 deliver_with_retries(sink, batch, &job.retry, &job.name, &stop).await
             }
@@ -598,7 +732,7 @@ async fn deliver<K: Sink>(
                 staging,
                 &mut position,
                 batch_size,
-                skip_unchanged,
+                filter,
                 summary,
             )?;
             if batch.is_empty() {
@@ -631,23 +765,33 @@ async fn deliver<K: Sink>(
     }
 }
 
-/// The next batch to send: staged items after `position`, unchanged ones skipped (and counted).
+/// The next batch to send: staged items after `position`, those the `filter` leaves out skipped
+/// (and counted).
 fn next_batch(
     state: &StateStore,
     job: &str,
     staging: &Staging,
     position: &mut i64,
     batch_size: usize,
-    skip_unchanged: bool,
+    filter: Filter<'_>,
     summary: &mut Summary,
 ) -> Result<Vec<Item>, Error> {
     let mut batch = Vec::with_capacity(batch_size);
     while batch.len() < batch_size {
-        let items = staging.next(position, batch_size - batch.len())?;
+        let mut items = staging.next(position, batch_size - batch.len())?;
         if items.is_empty() {
             break;
         }
-        if !skip_unchanged {
+        if !filter.skips.is_empty() {
+            items.retain(|item| match filter.skips.get(&item.key) {
+                Some(reason) => {
+                    summary.skip(reason, 1);
+                    false
+                }
+                None => true,
+            });
+        }
+        if !filter.skip_unchanged {
             batch.extend(items);
             continue;
         }
@@ -673,6 +817,9 @@ fn record(
     state.record_outcomes(job, &done.delivered, &done.failed)?;
     summary.delivered += done.delivered.len() as u64;
     summary.requests += done.requests;
+    for reason in &done.skipped {
+        summary.skip(reason, 1);
+    }
     for (item, error, attempts) in done.failed {
         tracing::warn!(job, key = %item.key, attempts, %error, "record parked as failed");
         summary.fail(item.key, error, attempts);

@@ -98,12 +98,15 @@ pub struct Failure {
     pub key: String,
     /// The last error.
     pub error: String,
-    /// Attempts made in this run.
+    /// Attempts made: in this run while it runs, then (once the run is recorded) all the
+    /// attempts the state file holds for the record, earlier runs' included.
     pub attempts: u32,
 }
 
-/// The outcome of one run. Serialised as the `--json` output and stored in the run log.
+/// The outcome of one run. Serialised as the `--json` output (one line, with `"kind":
+/// "summary"`) and stored in the run log.
 #[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename = "summary")]
 pub struct Summary {
     /// The job name.
     pub job: String,
@@ -153,8 +156,34 @@ pub struct Summary {
     pub duplicate_keys: u64,
     /// The process's peak resident memory so far, in KiB (Linux `VmHWM`; absent elsewhere).
     pub peak_memory_kib: Option<u64>,
-    /// The process exit code this run maps to.
+    /// The process exit code this run maps to; in JSON its number (`exit_code`) and its name
+    /// (`outcome`: `success`, `failed`, `usage`, `interrupted`).
+    #[serde(flatten, serialize_with = "exit_fields")]
     pub exit_code: ExitCode,
+}
+
+/// `"exit_code": 1, "outcome": "failed"`.
+pub(crate) fn exit_fields<S: serde::Serializer>(code: &ExitCode, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry("exit_code", code)?;
+    map.serialize_entry("outcome", code.as_str())?;
+    map.end()
+}
+
+/// `1 request`, `2 requests`: a count and a noun made plural by an `s` when it is not 1.
+///
+/// ```
+/// use sync_examples::summary::count;
+/// assert_eq!(count(1, "request"), "1 request");
+/// assert_eq!(count(0, "attempt"), "0 attempts");
+/// ```
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 impl Summary {
@@ -321,8 +350,10 @@ impl Summary {
             for f in self.failures.iter().take(10) {
                 let _ = writeln!(
                     out,
-                    "    {:<32} after {} attempt(s): {}",
-                    f.key, f.attempts, f.error
+                    "    {:<32} after {}: {}",
+                    f.key,
+                    count(f.attempts.into(), "attempt"),
+                    f.error
                 );
             }
             if self.failures.len() > 10 {
@@ -330,10 +361,18 @@ impl Summary {
             }
         }
         if self.parked_total > 0 {
+            let (records, are) = match self.parked_total {
+                1 => ("1 record".to_owned(), "is"),
+                n => (format!("{n} records"), "are"),
+            };
             let _ = writeln!(
                 out,
-                "\n  {} record(s) of this job are parked as failed; run with --replay-failed to send them again.",
-                self.parked_total
+                "\n  {records} of this job {are} parked as failed; run with --replay-failed to send {}.",
+                if self.parked_total == 1 {
+                    "it again"
+                } else {
+                    "them again"
+                }
             );
         }
         if let Some(reason) = &self.aborted {
@@ -378,6 +417,40 @@ mod tests {
             "{}",
             summary.table()
         );
+    }
+
+    #[test]
+    fn the_table_counts_in_words_that_agree() {
+        let mut summary = Summary::new("job", Mode::ReplayFailed);
+        summary.fail("a@example.com".into(), "HTTP 503".into(), 1);
+        summary.parked_total = 1;
+        let table = summary.table();
+        assert!(table.contains("after 1 attempt: HTTP 503"), "{table}");
+        assert!(
+            table.contains("1 record of this job is parked as failed"),
+            "{table}"
+        );
+        assert!(table.contains("send it again"), "{table}");
+        summary.failures[0].attempts = 4;
+        summary.parked_total = 2;
+        let table = summary.table();
+        assert!(table.contains("after 4 attempts: HTTP 503"), "{table}");
+        assert!(
+            table.contains("2 records of this job are parked"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn json_is_one_line_with_its_kind_and_the_exit_code_as_a_number() {
+        let mut summary = Summary::new("job", Mode::Run);
+        summary.fail("a@example.com".into(), "HTTP 503".into(), 1);
+        summary.finish(Duration::from_millis(5));
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["kind"], "summary");
+        assert_eq!(json["exit_code"], 1);
+        assert_eq!(json["outcome"], "failed");
+        assert!(!serde_json::to_string(&summary).unwrap().contains('\n'));
     }
 
     #[test]

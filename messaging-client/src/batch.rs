@@ -14,6 +14,15 @@ pub enum ItemError {
         /// The service's message.
         message: String,
     },
+    /// The service accepted the request but its answer does not say what became of this item
+    /// (no result names it, or the body was empty or unreadable). For a send, the message may
+    /// have gone out: do not send it again blindly; look it up (by `externalRequestId`, see
+    /// [`Client::contacts_activity`](crate::Client::contacts_activity)).
+    #[error("outcome unknown: {reason}")]
+    OutcomeUnknown {
+        /// What the answer lacked.
+        reason: String,
+    },
     /// The item was invalid (not sent) or its chunk's request failed; the error is shared by
     /// every item of that chunk.
     #[error(transparent)]

@@ -100,6 +100,42 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Whether [`Client::push_orders`] repeats a chunk whose outcome is unknown (a timeout, a
+/// dropped connection, a 5xx). Set with [`ClientBuilder::order_retry`].
+///
+/// An order is an upsert keyed by `externalOrderId`, so a repeat never duplicates the order
+/// itself; but every order the service accepts raises the event `order<STATUS>`, which can
+/// start a workflow. If the first attempt was in fact accepted, a repeat raises that event
+/// again (a second "thank you for your order" message, for instance). Requests that provably
+/// did not arrive (connect failure, 429) are repeated either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderRetry {
+    /// Repeat only what provably did not arrive (the default): an unknown outcome is
+    /// reported, and the order may be missing until it is sent again.
+    #[default]
+    WhenNotReceived,
+    /// Also repeat after an unknown outcome: the order data arrives, at the risk of a second
+    /// `order<STATUS>` event.
+    AfterUnknownOutcome,
+}
+
+impl OrderRetry {
+    /// Whether repeating an order push that failed with `err` is allowed by this choice.
+    ///
+    /// ```
+    /// use messaging_client::{Error, OrderRetry};
+    /// let server_error = Error::Api { status: 503, message: String::new(), body: String::new() };
+    /// assert!(!OrderRetry::WhenNotReceived.repeats(&server_error));
+    /// assert!(OrderRetry::AfterUnknownOutcome.repeats(&server_error));
+    /// ```
+    pub fn repeats(self, err: &Error) -> bool {
+        match self {
+            OrderRetry::WhenNotReceived => err.provably_not_processed(),
+            OrderRetry::AfterUnknownOutcome => err.is_retryable(),
+        }
+    }
+}
+
 /// Which client-side rate-limit bucket a request draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Bucket {
@@ -119,6 +155,7 @@ pub struct ClientBuilder {
     rate_limits: RateLimits,
     concurrency: usize,
     allow_http: bool,
+    order_retry: OrderRetry,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -132,6 +169,7 @@ impl fmt::Debug for ClientBuilder {
             .field("rate_limits", &self.rate_limits)
             .field("concurrency", &self.concurrency)
             .field("allow_http", &self.allow_http)
+            .field("order_retry", &self.order_retry)
             .finish()
     }
 }
@@ -177,6 +215,13 @@ impl ClientBuilder {
     /// How many chunks of a batch helper run at once (default 4; at least 1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
+        self
+    }
+
+    /// Whether order pushes are repeated after an unknown outcome (default
+    /// [`OrderRetry::WhenNotReceived`]; see [`OrderRetry`] for what a repeat risks).
+    pub fn order_retry(mut self, choice: OrderRetry) -> Self {
+        self.order_retry = choice;
         self
     }
 
@@ -232,6 +277,7 @@ impl ClientBuilder {
                 auth,
                 retry: self.retry,
                 concurrency: self.concurrency,
+                order_retry: self.order_retry,
                 default_limiter: limiter(self.rate_limits.default),
                 search_limiter: limiter(self.rate_limits.contact_search),
                 events_limiter: limiter(self.rate_limits.events),
@@ -260,6 +306,7 @@ struct Inner {
     auth: HeaderValue,
     retry: RetryPolicy,
     concurrency: usize,
+    order_retry: OrderRetry,
     default_limiter: Option<DefaultDirectRateLimiter>,
     search_limiter: Option<DefaultDirectRateLimiter>,
     events_limiter: Option<DefaultDirectRateLimiter>,
@@ -272,6 +319,7 @@ impl fmt::Debug for Client {
             .field("auth", &"[REDACTED]")
             .field("retry", &self.inner.retry)
             .field("concurrency", &self.inner.concurrency)
+            .field("order_retry", &self.inner.order_retry)
             .finish()
     }
 }
@@ -433,7 +481,19 @@ impl Client {
             rate_limits: RateLimits::documented(),
             concurrency: 4,
             allow_http: false,
+            order_retry: OrderRetry::default(),
         }
+    }
+
+    /// The builder's choice for repeating order pushes.
+    ///
+    /// ```
+    /// use messaging_client::{Client, OrderRetry};
+    /// let client = Client::builder("k").order_retry(OrderRetry::AfterUnknownOutcome).build().unwrap();
+    /// assert_eq!(client.order_retry(), OrderRetry::AfterUnknownOutcome);
+    /// ```
+    pub fn order_retry(&self) -> OrderRetry {
+        self.inner.order_retry
     }
 
     /// How many chunks batch helpers run at once.

@@ -1,22 +1,14 @@
-//! Contacts: bulk add/update with import-status polling, single-contact CRUD, search,
-//! subscribe.
+//! Contacts: the contact object, single-contact CRUD, search and subscribe (the bulk import is
+//! in `import.rs`).
 
-use std::ops::Range;
-use std::time::{Duration, Instant};
-
-use futures::{Stream, StreamExt, stream};
+use futures::Stream;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::ItemError;
 use crate::client::{Bucket, Client, Request};
 use crate::de;
 use crate::error::{Error, Result};
-use crate::events::{MAX_EVENT_TYPE_KEY_CHARS, check_key};
 use crate::paging::all_pages;
-
-/// Maximum contacts per bulk request.
-pub const CONTACTS_CHUNK: usize = 3000;
 /// Maximum `maxrows` of a contact search or segment listing.
 pub const MAX_PAGE_SIZE: u32 = 500;
 
@@ -107,10 +99,73 @@ impl Contact {
             .find(|c| c.kind == "email")
             .map(|c| c.value.as_str())
     }
+
+    /// The `contactFields` names of the standard fields this contact carries, in the order of
+    /// the reference's list (`firstName`, `contactKey`, `lastName`, `languageCode`, `timeZone`,
+    /// `email`, `sms`, `mobilepush`, `webpush`, `address`, `town`, `region`,
+    /// `externalCustomerId`, `postcode`) [Yespo OpenAPI `ContactsBulkUpdate.contactFields`].
+    /// `address.countryCode` travels with `address` (seen in a production integration; not in
+    /// the reference). A channel type the list has no name for (`viber`, `appinbox`, ...) is an
+    /// [`Error::InvalidInput`] at `channels[n].type`: such a contact can only be imported with
+    /// [`StandardFields::All`](crate::StandardFields::All) or
+    /// [`Only`](crate::StandardFields::Only).
+    ///
+    /// ```
+    /// let mut c = messaging_client::Contact::email("a@example.com");
+    /// c.first_name = Some("Ann".into());
+    /// assert_eq!(c.standard_fields().unwrap(), ["firstName", "email"]);
+    /// ```
+    pub fn standard_fields(&self) -> Result<Vec<&'static str>> {
+        if let Some((n, ch)) = self
+            .channels
+            .iter()
+            .enumerate()
+            .find(|(_, ch)| !LISTED_CHANNELS.contains(&ch.kind.as_str()))
+        {
+            return Err(Error::invalid(
+                format!("channels[{n}].type"),
+                format!(
+                    "{:?} has no contactFields name (only {}); import it with StandardFields::All or Only",
+                    ch.kind,
+                    LISTED_CHANNELS.join(", ")
+                ),
+            ));
+        }
+        let has_channel = |kind: &str| self.channels.iter().any(|c| c.kind == kind);
+        let address = self.address.as_ref();
+        let carried = [
+            ("firstName", self.first_name.is_some()),
+            ("contactKey", self.contact_key.is_some()),
+            ("lastName", self.last_name.is_some()),
+            ("languageCode", self.language_code.is_some()),
+            ("timeZone", self.time_zone.is_some()),
+            ("email", has_channel("email")),
+            ("sms", has_channel("sms")),
+            ("mobilepush", has_channel("mobilepush")),
+            ("webpush", has_channel("webpush")),
+            (
+                "address",
+                address.is_some_and(|a| a.address.is_some() || a.country_code.is_some()),
+            ),
+            ("town", address.is_some_and(|a| a.town.is_some())),
+            ("region", address.is_some_and(|a| a.region.is_some())),
+            ("externalCustomerId", self.external_customer_id.is_some()),
+            ("postcode", address.is_some_and(|a| a.postcode.is_some())),
+        ];
+        Ok(carried
+            .into_iter()
+            .filter(|(_, present)| *present)
+            .map(|(name, _)| name)
+            .collect())
+    }
 }
 
-/// A contact channel: `type` (`email`, `sms`, `mobilepush`, ...) and value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Channel types with a `contactFields` name.
+const LISTED_CHANNELS: &[&str] = &["email", "sms", "mobilepush", "webpush"];
+
+/// A contact channel: `type` (`email`, `sms`, `viber`, `mobilepush`, `webpush`, `appinbox`,
+/// `widget`, `inapp`) and value; a `mobilepush` channel may carry its [`Device`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Channel {
     /// Channel type (`type` on the wire).
     #[serde(rename = "type", deserialize_with = "de::string_lenient")]
@@ -118,24 +173,76 @@ pub struct Channel {
     /// Address, phone or token.
     #[serde(default, deserialize_with = "de::string_lenient")]
     pub value: String,
+    /// The device of a `mobilepush` token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
 }
 
 impl Channel {
+    /// A channel of any type.
+    pub fn new(kind: impl Into<String>, value: impl Into<String>) -> Self {
+        Channel {
+            kind: kind.into(),
+            value: value.into(),
+            device: None,
+        }
+    }
+
     /// An email channel.
     pub fn email(value: impl Into<String>) -> Self {
-        Channel {
-            kind: "email".into(),
-            value: value.into(),
-        }
+        Channel::new("email", value)
     }
 
     /// An SMS channel (phone number).
     pub fn sms(value: impl Into<String>) -> Self {
+        Channel::new("sms", value)
+    }
+
+    /// A mobile push token with its device.
+    ///
+    /// ```
+    /// use messaging_client::{Channel, Device};
+    /// let ch = Channel::mobilepush("8900-7654", Device { os: Some("Android".into()), ..Default::default() });
+    /// assert_eq!(ch.kind, "mobilepush");
+    /// ```
+    pub fn mobilepush(token: impl Into<String>, device: Device) -> Self {
         Channel {
-            kind: "sms".into(),
-            value: value.into(),
+            device: Some(device),
+            ..Channel::new("mobilepush", token)
         }
     }
+}
+
+/// The device of a `mobilepush` channel [Yespo OpenAPI `Device`; "Uploading Your Mobile Token
+/// Base"]. Absent fields are omitted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// The application id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Device model (`iPhone 13`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_model: Option<String>,
+    /// Operating system (`iOS`, `Android`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Locale (`en_UK`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// SDK: `native` or `esputnik-1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_version: Option<String>,
+    /// The app's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    /// Whether the token is active.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_bool"
+    )]
+    pub active: Option<bool>,
 }
 
 /// A postal address.
@@ -192,148 +299,6 @@ pub struct ContactGroup {
     pub kind: Option<String>,
 }
 
-/// What decides whether an imported contact already exists (`dedupeOn`). Contacts with an
-/// `externalCustomerId` are matched on it whatever this says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DedupeOn {
-    /// `email`.
-    Email,
-    /// `sms`.
-    Sms,
-    /// `email_or_sms`.
-    EmailOrSms,
-    /// `fieldId`: the custom field in [`ImportOptions::field_id`].
-    FieldId,
-    /// `id`.
-    Id,
-    /// `externalCustomerId` (what the official plugins send).
-    ExternalCustomerId,
-    /// Any other value, sent verbatim (e.g. `contact_key`).
-    Other(String),
-}
-
-impl DedupeOn {
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            DedupeOn::Email => "email",
-            DedupeOn::Sms => "sms",
-            DedupeOn::EmailOrSms => "email_or_sms",
-            DedupeOn::FieldId => "fieldId",
-            DedupeOn::Id => "id",
-            DedupeOn::ExternalCustomerId => "externalCustomerId",
-            DedupeOn::Other(s) => s,
-        }
-    }
-}
-
-impl Serialize for DedupeOn {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-/// Options of a bulk import (everything in the request besides `contacts`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImportOptions {
-    /// `dedupeOn`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dedupe_on: Option<DedupeOn>,
-    /// `fieldId`, required with [`DedupeOn::FieldId`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_id: Option<i64>,
-    /// `contactFields`: the standard fields to update. `None` updates **all** of them and
-    /// sets those without data to null.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_fields: Option<Vec<String>>,
-    /// `customFieldsIDs`: custom fields to update (only listed ones are).
-    #[serde(rename = "customFieldsIDs", skip_serializing_if = "Option::is_none")]
-    pub custom_fields_ids: Option<Vec<i64>>,
-    /// `groupNames`: segments to add the contacts to (created if missing).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub group_names: Vec<String>,
-    /// `groupNamesExclude`: segments to remove the contacts from.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub group_names_exclude: Vec<String>,
-    /// `restoreDeleted`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub restore_deleted: Option<bool>,
-    /// `eventKeyForNewContacts`: an event raised for each new contact.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_key_for_new_contacts: Option<String>,
-}
-
-#[derive(Serialize)]
-struct BulkBody<'a> {
-    contacts: &'a [Contact],
-    #[serde(flatten)]
-    options: &'a ImportOptions,
-}
-
-/// The service's answer to one bulk request.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ImportSession {
-    /// Poll with [`Client::wait_for_import`].
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub async_session_id: Option<String>,
-    /// Contacts the service refused, verbatim (shape undocumented).
-    #[serde(default, deserialize_with = "de::one_or_many")]
-    pub failed_contacts: Vec<serde_json::Value>,
-}
-
-/// The outcome of one chunk of a bulk import.
-#[derive(Debug, Clone)]
-pub struct ImportChunk {
-    /// Which input contacts this chunk carried.
-    pub range: Range<usize>,
-    /// The import session, or why the chunk failed.
-    pub result: Result<ImportSession, ItemError>,
-}
-
-/// State of an import session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImportState {
-    /// `STARTED`.
-    Started,
-    /// `IMPORTING`.
-    Importing,
-    /// `FINISHED`.
-    Finished,
-    /// `ERROR`.
-    Error,
-    /// Anything else, verbatim.
-    Other(String),
-}
-
-impl<'de> Deserialize<'de> for ImportState {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(match de::string_lenient(d)?.as_str() {
-            "STARTED" => ImportState::Started,
-            "IMPORTING" => ImportState::Importing,
-            "FINISHED" => ImportState::Finished,
-            "ERROR" => ImportState::Error,
-            other => ImportState::Other(other.to_string()),
-        })
-    }
-}
-
-/// `GET /v1/importstatus/{sessionId}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[non_exhaustive]
-pub struct ImportStatus {
-    /// The state.
-    pub status: ImportState,
-    /// Description (errors), verbatim.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub description: Option<String>,
-    /// Contact mapping, verbatim (shape undocumented).
-    #[serde(default, deserialize_with = "de::one_or_many")]
-    pub mapping: Vec<serde_json::Value>,
-}
-
 /// Filters of a contact search (`GET /v1/contacts`). Email search is not an exact match on
 /// the service: compare addresses yourself if that matters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -357,9 +322,29 @@ pub struct Subscription {
     /// Segment names (created if missing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Subscription category keys added for the contact.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<String>,
     /// Form type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_type: Option<String>,
+}
+
+/// The answer to a subscription (`ContactSubscriptionResult`). Every field is `None` when the
+/// service answered without a readable body (the subscription still happened).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Subscribed {
+    /// The contact's id.
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub id: Option<i64>,
+    /// `NEED_CONFIRMATION`, `SUBSCRIBED`, `ALREADY_SUBSCRIBED` or `BLACKLISTED`, verbatim.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub email_status: Option<String>,
+    /// Whether the contact was created (`new`).
+    #[serde(rename = "new", default, deserialize_with = "de::opt_bool")]
+    pub is_new: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -377,133 +362,6 @@ pub(crate) fn page_size(requested: Option<u32>) -> Result<u32> {
 }
 
 impl Client {
-    /// Adds or updates any number of contacts (`POST /v1/contacts`), in concurrent chunks of
-    /// 3,000. Each chunk becomes an asynchronous import session; poll it with
-    /// [`wait_for_import`](Self::wait_for_import). Idempotent (an upsert; retried).
-    ///
-    /// ```no_run
-    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
-    /// use std::time::Duration;
-    /// use messaging_client::{Contact, DedupeOn, ImportOptions};
-    /// let options = ImportOptions { dedupe_on: Some(DedupeOn::Email), ..Default::default() };
-    /// for chunk in client.import_contacts(&[Contact::email("a@example.com")], &options).await {
-    ///     let Ok(session) = chunk.result else { continue };
-    ///     if let Some(id) = session.async_session_id {
-    ///         client.wait_for_import(&id, Duration::from_secs(10), Duration::from_secs(1200)).await?;
-    ///     }
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn import_contacts(
-        &self,
-        contacts: &[Contact],
-        options: &ImportOptions,
-    ) -> Vec<ImportChunk> {
-        let invalid = if let Some(key) = &options.event_key_for_new_contacts {
-            check_key("eventKeyForNewContacts", key, MAX_EVENT_TYPE_KEY_CHARS).err()
-        } else if options.dedupe_on == Some(DedupeOn::FieldId) && options.field_id.is_none() {
-            Some(Error::invalid(
-                "fieldId",
-                "required when dedupeOn is fieldId",
-            ))
-        } else {
-            None
-        };
-        let ranges: Vec<Range<usize>> = (0..contacts.len())
-            .step_by(CONTACTS_CHUNK)
-            .map(|start| start..(start + CONTACTS_CHUNK).min(contacts.len()))
-            .collect();
-        if let Some(e) = invalid {
-            let shared = ItemError::from(e);
-            return ranges
-                .into_iter()
-                .map(|range| ImportChunk {
-                    range,
-                    result: Err(shared.clone()),
-                })
-                .collect();
-        }
-        let mut chunks: Vec<ImportChunk> = stream::iter(ranges)
-            .map(|range| async move {
-                let body = BulkBody {
-                    contacts: &contacts[range.clone()],
-                    options,
-                };
-                let result = async {
-                    let req = Request::new(Method::POST, &["v1", "contacts"]).json(&body)?;
-                    let resp = self.send(req).await?;
-                    Ok::<_, Error>(
-                        resp.decode_lenient::<ImportSession>("contacts import response")
-                            .unwrap_or(ImportSession {
-                                async_session_id: None,
-                                failed_contacts: Vec::new(),
-                            }),
-                    )
-                }
-                .await
-                .map_err(ItemError::from);
-                ImportChunk { range, result }
-            })
-            .buffer_unordered(self.concurrency())
-            .collect()
-            .await;
-        chunks.sort_by_key(|c| c.range.start);
-        chunks
-    }
-
-    /// One read of an import session's status. Idempotent.
-    /// ```no_run
-    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
-    /// let status = client.import_status("5b2b0a4e-0000").await?;
-    /// println!("{:?}", status.status);
-    /// # Ok(()) }
-    /// ```
-    pub async fn import_status(&self, session_id: &str) -> Result<ImportStatus> {
-        self.send(Request::new(
-            Method::GET,
-            &["v1", "importstatus", session_id],
-        ))
-        .await?
-        .decode("import status")
-    }
-
-    /// Polls an import session every `interval` until it is `FINISHED` (returned), `ERROR`
-    /// ([`Error::ImportFailed`]) or `timeout` has passed ([`Error::ImportTimedOut`]).
-    /// ```no_run
-    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
-    /// use std::time::Duration;
-    /// client.wait_for_import("5b2b0a4e-0000", Duration::from_secs(10), Duration::from_secs(20 * 60)).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn wait_for_import(
-        &self,
-        session_id: &str,
-        interval: Duration,
-        timeout: Duration,
-    ) -> Result<ImportStatus> {
-        let started = Instant::now();
-        loop {
-            let status = self.import_status(session_id).await?;
-            match status.status {
-                ImportState::Finished => return Ok(status),
-                ImportState::Error => {
-                    return Err(Error::ImportFailed {
-                        session_id: session_id.into(),
-                        description: status.description.unwrap_or_default(),
-                    });
-                }
-                ref other if started.elapsed() + interval > timeout => {
-                    return Err(Error::ImportTimedOut {
-                        session_id: session_id.into(),
-                        status: format!("{other:?}"),
-                        waited: started.elapsed(),
-                    });
-                }
-                _ => tokio::time::sleep(interval).await,
-            }
-        }
-    }
-
     /// Reads one contact; `None` if it does not exist (404). Idempotent.
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
@@ -643,17 +501,19 @@ impl Client {
         })
     }
 
-    /// Subscribes a contact through the double opt-in flow (raises `subscribeFromAPI` or
-    /// `subscribeUpdateFromAPI`). **Not idempotent.** Returns the contact id when the service
-    /// reports one.
+    /// Subscribes a contact through the double opt-in flow (an unconfirmed contact, or an
+    /// update that keeps existing channels; raises `subscribeFromAPI` or
+    /// `subscribeUpdateFromAPI`). **Not idempotent**: the service refuses the same request
+    /// within a minute with 409 ([`Error::is_duplicated_request`]).
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// use messaging_client::{Contact, Subscription};
-    /// let sub = Subscription { contact: Contact::email("a@example.com"), groups: vec!["Subscribers".into()], form_type: None };
-    /// client.subscribe_contact(&sub).await?;
+    /// let sub = Subscription { contact: Contact::email("a@example.com"), groups: vec!["Subscribers".into()], ..Default::default() };
+    /// let done = client.subscribe_contact(&sub).await?;
+    /// println!("{:?} {:?}", done.id, done.email_status);
     /// # Ok(()) }
     /// ```
-    pub async fn subscribe_contact(&self, subscription: &Subscription) -> Result<Option<i64>> {
+    pub async fn subscribe_contact(&self, subscription: &Subscription) -> Result<Subscribed> {
         if subscription.contact.channels.is_empty() {
             return Err(Error::invalid(
                 "contact.channels",
@@ -663,11 +523,10 @@ impl Client {
         let req = Request::new(Method::POST, &["v1", "contact", "subscribe"])
             .json(subscription)?
             .not_idempotent();
-        let resp = self.send(req).await?;
-        Ok(resp
-            .decode_opt::<IdResponse>("subscribe response")
-            .ok()
-            .flatten()
-            .and_then(|r| r.id))
+        Ok(self
+            .send(req)
+            .await?
+            .decode_lenient::<Subscribed>("subscribe response")
+            .unwrap_or_default())
     }
 }

@@ -69,6 +69,15 @@ pub(crate) fn bool_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::E
     }
 }
 
+/// A boolean as in [`bool_lenient`]; absent/null is `None`.
+pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => bool_lenient(v).map(Some).map_err(D::Error::custom),
+    }
+}
+
 /// A string that may arrive as a number (ids, session ids); null is `None`.
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Scalar>::deserialize(d)? {

@@ -122,11 +122,13 @@ impl Error {
         }
     }
 
-    /// Whether the service refused the request as a repeat of an identical one ("Duplicated
-    /// request"; undocumented, seen by the official plugins, which treat it as success for
-    /// upserts). The client does not decide this for you.
+    /// Whether the service refused the request as a repeat of an identical one: 409 ("Repeated
+    /// request within 1 minute", documented for `contact/subscribe`) or a "Duplicated request"
+    /// message (undocumented; the official plugins treat it as success for upserts). The
+    /// client does not decide what that means for you.
     pub fn is_duplicated_request(&self) -> bool {
-        matches!(self, Error::Api { message, .. } if message.contains("Duplicated request"))
+        matches!(self, Error::Api { status: 409, .. })
+            || matches!(self, Error::Api { message, .. } if message.contains("Duplicated request"))
     }
 
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -34,7 +34,8 @@ pub struct Event<V = String> {
     /// Event type key (created automatically if unknown). ≤ 100 characters.
     pub event_type_key: String,
     /// Uniqueness key (email, phone, external id...). ≤ 300 characters. When absent, `params`
-    /// must name the contact (one of [`CONTACT_PARAMS`]).
+    /// must name the contact: one of [`CONTACT_PARAMS`] with a value (not `""`, blanks,
+    /// `"null"` or `null`, which the service ignores).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_value: Option<String>,
     /// Parameters, available in templates as `$!data.get('name')`.
@@ -108,6 +109,21 @@ pub(crate) fn check_key(field: &str, value: &str, max_chars: usize) -> Result<()
     Ok(())
 }
 
+/// Whether a parameter names the contact: one of [`CONTACT_PARAMS`] with a value. The service
+/// ignores an `externalCustomerId` of `""`, blanks, `"null"` or `null` [E4, Generate event
+/// v2]; such values name nobody, whatever the parameter and the API version.
+fn names_contact<V: Serialize>(p: &EventParam<V>) -> bool {
+    CONTACT_PARAMS.contains(&p.name.as_str())
+        && match serde_json::to_value(&p.value) {
+            Ok(serde_json::Value::Null) | Err(_) => false,
+            Ok(serde_json::Value::String(s)) => {
+                let s = s.trim();
+                !s.is_empty() && !s.eq_ignore_ascii_case("null")
+            }
+            Ok(_) => true,
+        }
+}
+
 impl<V: Serialize> Event<V> {
     /// Validates the event and returns its JSON body.
     fn encode(&self) -> Result<Vec<u8>> {
@@ -118,15 +134,12 @@ impl<V: Serialize> Event<V> {
         )?;
         match &self.key_value {
             Some(kv) => check_key("keyValue", kv, MAX_KEY_VALUE_CHARS)?,
-            None if !self
-                .params
-                .iter()
-                .any(|p| CONTACT_PARAMS.contains(&p.name.as_str())) =>
-            {
+            None if !self.params.iter().any(names_contact) => {
                 return Err(Error::invalid(
                     "keyValue",
                     format!(
-                        "absent, and no contact parameter ({}) in params",
+                        "absent, and no contact parameter ({}) with a value in params \
+                         (\"\", blanks, \"null\" and null name nobody)",
                         CONTACT_PARAMS.join(", ")
                     ),
                 ));

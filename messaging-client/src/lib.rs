@@ -15,47 +15,70 @@
 //! | [`Client::add_unsubscribed`], [`Client::remove_unsubscribed`] | `POST /v1/emails/unsubscribed/add\|delete` | yes |
 //! | [`Client::generate_event`], [`Client::generate_event_v2`] | `POST /v1/event`, `/v2/event` | **no** |
 //! | [`Client::smartsend`] (chunks of 1,000) | `POST /v1/message/{id}/smartsend` | **no** |
-//! | [`Client::send_email`], [`Client::send_sms`] | `POST /v1/message/email\|sms` | **no** |
+//! | [`Client::send_email`], [`Client::send_sms`], [`Client::send_viber`] | `POST /v1/message/email\|sms\|viber` | **no** |
 //! | [`Client::message_statuses`] (chunks of 100) | `GET /v1/message/status?ids=` | yes |
-//! | [`Client::push_orders`] (chunks of 1,000) | `POST /v1/orders` | yes (upsert by `externalOrderId`) |
+//! | [`Client::contacts_activity`] (stream) | `GET /v2/contacts/activity` | yes |
+//! | [`Client::push_orders`] (chunks of 1,000) | `POST /v1/orders` | per [`OrderRetry`] (default: only when not received) |
 //! | [`Client::delete_orders`] | `DELETE /v1/orders` | yes |
-//! | [`Client::import_contacts`] (chunks of 3,000), [`Client::import_status`], [`Client::wait_for_import`] | `POST /v1/contacts`, `GET /v1/importstatus/{id}` | yes |
+//! | [`Client::import_contacts`] (≤ 3,000 per request), [`Client::import_status`], [`Client::wait_for_import`] | `POST /v1/contacts`, `GET /v1/importstatus/{id}` | yes |
 //! | [`Client::get_contact`], [`Client::update_contact`], [`Client::delete_contact`], [`Client::delete_contact_by_external_id`] | `GET\|PUT\|DELETE /v1/contact/{id}`, `DELETE /v1/contact?externalCustomerId=` | yes |
 //! | [`Client::add_contact`], [`Client::subscribe_contact`] | `POST /v1/contact`, `/v1/contact/subscribe` | **no** |
 //! | [`Client::search_contacts`] (stream, 50/s bucket) | `GET /v1/contacts` | yes |
 //! | [`Client::address_books`], [`Client::field_catalog`] | `GET /v1/addressbooks` | yes |
 //! | [`Client::list_segments`], [`Client::segment_contacts`] | `GET /v1/groups`, `/v1/group/{id}/contacts` | yes |
-//! | [`Client::attach_contacts`], [`Client::detach_contacts`] | `POST /v1/group/{id}/contacts/attach\|detach` | yes |
+//! | [`Client::attach_contacts`], [`Client::detach_contacts`] (chunks of 500) | `POST /v1/group/{id}/contacts/attach\|detach` | yes |
 //!
 //! Non-idempotent operations are retried only when the request provably did not reach the
 //! service (connect failure, 429).
 //!
+//! Where each wire fact comes from, how sure it is, and what the fake enforces:
+//! `docs/messaging-conformance.md` in the repository (the conformance table).
+//!
+//! # Nothing lost, nothing sent twice
+//!
+//! * **Contact imports** list, per request, exactly the standard fields (`contactFields`) and
+//!   custom fields (`customFieldsIDs`) their contacts carry: contacts are grouped by the
+//!   fields they carry, so a field a contact does not carry is never nulled and custom values
+//!   always arrive ([`StandardFields`], [`CustomFields`]). `dedupeOn` is always sent (default
+//!   `email`). The import is asynchronous: [`Client::wait_for_import`] polls its session to the
+//!   end; [`ImportSession::failed`] names the contacts the service refused.
+//! * **Sends** match each result to the recipient it names (`locator`, then `contactId`);
+//!   position is the last resort, only when no result names anyone and the counts match. A
+//!   recipient without a result, or a 200 without readable results, is
+//!   [`ItemError::OutcomeUnknown`] (plain sends: [`SendReceipt::NoRequestId`]): the message
+//!   may have gone out, never report a failure that invites sending it again.
+//! * **Orders** are upserts, but every accepted order raises `order<STATUS>`, which can start
+//!   a workflow: repeating one after an unknown outcome is the builder's choice
+//!   ([`OrderRetry`]).
+//! * **Events** must name their contact: `keyValue`, or a contact parameter with a value (an
+//!   `externalCustomerId` of `""` or `"null"` names nobody, as the service ignores it).
+//!
 //! # Choices where the reference is silent or uncertain
 //!
-//! * Money is sent as an exact JSON number (`1000.10`, never through `f64`); dates as
+//! * Money is sent as an exact JSON number (`1000.10`, never through `f64`); order dates as
 //!   `YYYY-MM-DDTHH:MM:SS±HH:MM` from a [`jiff::Zoned`] (sub-seconds dropped); order deletion
-//!   ranges as UTC `YYYY-MM-DDTHH:MM:SS` query parameters.
+//!   ranges as UTC `YYYY-MM-DDTHH:MM:SS` query parameters, both ends included; activity
+//!   periods as civil date-times, which the service reads in the API user's time zone.
 //! * Smartsend sends `jsonParam` and `fromName` as `null` when unset (as the documented
-//!   examples do); `externalRequestId` can be set per recipient and/or at the top level
-//!   (its position is uncertain; each is omitted when unset). Results are matched to recipients by
-//!   position, or by locator when the counts differ; a recipient without a result is rejected.
-//! * Orders need `externalCustomerId`, `email` or `phone`. A `failedOrders` entry without an
-//!   `externalOrderId` rejects its whole chunk (re-sending an upsert is harmless). A 2xx body
-//!   that is not JSON counts as accepted (orders, contact imports).
-//! * Events without `keyValue` must carry a contact parameter (`contactId`,
-//!   `externalCustomerId`, `email`, `phone`, `pushToken`). Lengths count characters.
+//!   examples do); `externalRequestId` can be set per recipient and/or at the top level (its
+//!   position is uncertain; each is omitted when unset).
+//! * Orders need `externalCustomerId`, `email` or `phone`. A `failedOrders` entry that names
+//!   no order rejects its whole chunk. A 2xx body that is not JSON counts as accepted (orders,
+//!   contact imports: then without a session id).
 //! * Status requests are chunked to 100 ids (no documented limit). An empty detach is refused
 //!   (the service may read it as "remove everyone"). Contact search pages until a short page
-//!   (the `TotalCount` header is unreliable).
-//! * Attach/detach send `{"contactIds": [...]}`; order deletion uses query parameters;
-//!   `dedupeOn` is an open enum ([`DedupeOn::Other`] sends any value verbatim).
+//!   (the `TotalCount` header is unreliable); activity pages by `offset`, 1,000 entries a page
+//!   by default.
+//! * `dedupeOn` is an open enum ([`DedupeOn::Other`] sends any value verbatim).
 //! * `Retry-After` (seconds or HTTP date) and `RateLimit-Reset` are honoured if present.
-//!   "Duplicated request" errors are reported, see [`Error::is_duplicated_request`].
+//!   "Duplicated request" errors and 409s are reported, see [`Error::is_duplicated_request`].
 //!
 //! ```
 //! # #[cfg(feature = "fake")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use messaging_client::{EventV1, Order, OrderStatus, Recipient, SmartSend};
+//! use messaging_client::{
+//!     Contact, EventV1, ImportOptions, ImportPolling, Order, OrderStatus, Recipient, SmartSend,
+//! };
 //! use messaging_client::fake::FakeMessaging;
 //!
 //! let fake = FakeMessaging::start().await;
@@ -79,7 +102,9 @@
 //!     .unwrap();
 //!
 //! let send = SmartSend {
-//!     recipients: vec![Recipient::locator("a@example.com").with_params(serde_json::json!({"discount": "5%"}))],
+//!     recipients: vec![Recipient::locator("a@example.com")
+//!         .with_params(serde_json::json!({"discount": "5%"}))
+//!         .with_external_request_id("welcome:a@example.com")],
 //!     email: true,
 //!     from_name: None,
 //!     external_request_id: None,
@@ -88,12 +113,23 @@
 //! let request_id = sent[0].result.clone().unwrap();
 //! let statuses = client.message_statuses(&[request_id]).await.unwrap();
 //! assert!(statuses[0].delivered);
+//!
+//! // Only the fields a contact carries are updated; the import runs asynchronously.
+//! let mut ann = Contact::email("ann@example.com");
+//! ann.first_name = Some("Ann".into());
+//! for chunk in client.import_contacts(&[ann], &ImportOptions::default()).await {
+//!     let session = chunk.result.unwrap();
+//!     let id = session.async_session_id.unwrap();
+//!     client.wait_for_import(&id, &ImportPolling::default()).await.unwrap();
+//! }
+//! assert_eq!(fake.contacts().len(), 1);
 //! # });
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod account;
+mod activity;
 mod batch;
 mod catalog;
 mod client;
@@ -101,10 +137,13 @@ mod contacts;
 mod de;
 mod error;
 mod events;
+mod import;
+mod import_status;
 mod messages;
 mod orders;
 mod paging;
 mod segments;
+mod smartsend;
 mod unsubscribed;
 mod wire;
 
@@ -112,27 +151,35 @@ mod wire;
 pub mod fake;
 
 pub use account::AccountInfo;
+pub use activity::{ACTIVITY_PAGE, ActivityQuery, ContactActivity, MAX_ACTIVITY_PAGE};
 pub use batch::ItemError;
 pub use catalog::{
     AddressBook, AllowedValues, FieldCatalog, FieldDescription, FieldGroup, FieldInfo,
 };
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimits, RetryPolicy};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, OrderRetry, RateLimits, RetryPolicy};
 pub use contacts::{
-    Address, CONTACTS_CHUNK, Channel, Contact, ContactField, ContactGroup, ContactQuery, DedupeOn,
-    ImportChunk, ImportOptions, ImportSession, ImportState, ImportStatus, MAX_PAGE_SIZE,
-    Subscription,
+    Address, Channel, Contact, ContactField, ContactGroup, ContactQuery, Device, MAX_PAGE_SIZE,
+    Subscribed, Subscription,
 };
 pub use error::{Error, Result};
 pub use events::{
     CONTACT_PARAMS, Event, EventParam, EventV1, EventV2, FORBIDDEN_KEY_CHARS, MAX_EVENT_BODY_BYTES,
     MAX_EVENT_TYPE_KEY_CHARS, MAX_KEY_VALUE_CHARS,
 };
-pub use messages::{
-    DeliveryStatus, EmailMessage, MessageStatus, Recipient, RecipientOutcome, SMARTSEND_CHUNK,
-    STATUS_CHUNK, SendResult, SmartSend, SmsMessage,
+pub use import::{
+    CONTACTS_CHUNK, CustomFields, DedupeOn, FailedContact, ImportChunk, ImportOptions,
+    ImportSession, StandardFields, import_bodies,
 };
-pub use orders::{ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus};
-pub use segments::Segment;
+pub use import_status::{ImportMapping, ImportPolling, ImportState, ImportStatus};
+pub use messages::{
+    DeliveryStatus, EmailMessage, MessageStatus, STATUS_CHUNK, SendReceipt, SendResult, SmsMessage,
+    ViberMessage,
+};
+pub use orders::{
+    ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus, orders_bodies,
+};
+pub use segments::{MEMBERSHIP_CHUNK, Segment};
+pub use smartsend::{Recipient, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
 
 /// Re-exported so callers need not depend on them directly.
 pub use jiff;

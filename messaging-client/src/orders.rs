@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::ItemError;
-use crate::client::{Client, Request};
+use crate::client::{Client, OrderRetry, Request};
 use crate::de;
 use crate::error::{Error, Result};
 use crate::wire;
@@ -244,6 +244,41 @@ struct OrdersBody<'a> {
     orders: Vec<&'a Order>,
 }
 
+/// The JSON bodies [`Client::push_orders`] sends for `orders`: one per chunk of up to
+/// [`ORDERS_CHUNK`] of the valid ones (invalid orders are reported by `push_orders` and never
+/// sent). For dry runs and logs.
+///
+/// ```
+/// use messaging_client::{Order, OrderStatus, orders_bodies};
+/// let mut order = Order::new("1", OrderStatus::Delivered, "10.50".parse().unwrap(), "EUR",
+///     "2024-03-01T10:00:00+02:00[Europe/Tallinn]".parse().unwrap());
+/// order.email = Some("ann@example.com".into());
+/// let bodies = orders_bodies(&[order.clone()]);
+/// assert_eq!(bodies.len(), 1);
+/// assert!(bodies[0].contains(r#""totalCost":10.50"#));
+/// assert!(bodies[0].contains(r#""date":"2024-03-01T10:00:00+02:00""#));
+/// // An order push_orders refuses (no customer to attach it to) is not in any body.
+/// order.email = None;
+/// assert!(orders_bodies(&[order]).is_empty());
+/// ```
+pub fn orders_bodies(orders: &[Order]) -> Vec<String> {
+    let valid: Vec<&Order> = orders
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| o.validate(*i).is_ok())
+        .map(|(_, o)| o)
+        .collect();
+    valid
+        .chunks(ORDERS_CHUNK)
+        .map(|chunk| {
+            serde_json::to_string(&OrdersBody {
+                orders: chunk.to_vec(),
+            })
+            .unwrap_or_default()
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct OrdersResponse {
@@ -256,7 +291,8 @@ struct OrdersResponse {
 pub enum OrderDeletion {
     /// One order by its `externalOrderId`.
     ExternalOrderId(String),
-    /// Every order in `[from, to)` (UTC; `from < to`, at most 24 hours).
+    /// Every order dated from `from` to `to`, both included (sent as UTC
+    /// `yyyy-MM-ddTHH:mm:ss`; `from` before `to`, at most 24 hours apart).
     Range {
         /// Start.
         from: Timestamp,
@@ -268,10 +304,15 @@ pub enum OrderDeletion {
 impl Client {
     /// Adds or updates any number of orders (upsert by `externalOrderId`), in chunks of 1,000
     /// run concurrently within the rate limit. Returns one outcome per order, in input order;
-    /// invalid orders are reported and not sent. Idempotent (retried).
+    /// invalid orders are reported and not sent.
     ///
-    /// A `failedOrders` entry naming an `externalOrderId` marks that order rejected; entries
-    /// that name none mark the whole chunk rejected (re-sending is harmless).
+    /// Every accepted order raises the event `order<STATUS>`, which can start a workflow, so a
+    /// chunk is repeated after an unknown outcome (timeout, dropped connection, 5xx) only when
+    /// the client was built with [`OrderRetry::AfterUnknownOutcome`]; what provably did not
+    /// arrive (connect failure, 429) is always repeated.
+    ///
+    /// A `failedOrders` entry (`{"order": {...}, "error": "..."}`) marks the order it names
+    /// rejected with its `error`; entries that name none mark the whole chunk rejected.
     ///
     /// ```no_run
     /// # async fn run(client: messaging_client::Client, orders: Vec<messaging_client::Order>) {
@@ -300,7 +341,10 @@ impl Client {
                 orders: indices.iter().map(|&i| &orders[i]).collect(),
             };
             let res = async {
-                let req = Request::new(Method::POST, &["v1", "orders"]).json(&body)?;
+                let mut req = Request::new(Method::POST, &["v1", "orders"]).json(&body)?;
+                if self.order_retry() == OrderRetry::WhenNotReceived {
+                    req = req.not_idempotent();
+                }
                 Ok::<_, Error>(
                     self.send(req)
                         .await?
@@ -326,7 +370,7 @@ impl Client {
             };
             let unattributed: Vec<String> = failed
                 .iter()
-                .filter(|f| f.get("externalOrderId").is_none())
+                .filter(|f| external_id(f).is_none())
                 .map(failure_message)
                 .collect();
             for i in indices {
@@ -352,8 +396,8 @@ impl Client {
             .collect()
     }
 
-    /// Schedules an asynchronous deletion of orders, by id or by a UTC range of at most 24 h.
-    /// Idempotent (retried).
+    /// Schedules an asynchronous deletion of orders, by id or by a UTC range of at most 24 h
+    /// that includes both ends [docs.esputnik.com removehistoryorders]. Idempotent (retried).
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// use messaging_client::OrderDeletion;
@@ -394,15 +438,22 @@ fn order_outcome(index: usize, o: &Order, result: Result<(), ItemError>) -> Orde
     }
 }
 
+/// The order a `failedOrders` entry names: `order.externalOrderId` (the documented
+/// `FailedOrder`), or a top-level `externalOrderId`.
 fn external_id(v: &serde_json::Value) -> Option<String> {
-    match v.get("externalOrderId")? {
+    let id = v
+        .get("order")
+        .and_then(|o| o.get("externalOrderId"))
+        .or_else(|| v.get("externalOrderId"))?;
+    match id {
         serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
         other => Some(other.to_string()),
     }
 }
 
 fn failure_message(v: &serde_json::Value) -> String {
-    ["message", "errorMessage", "error", "reason"]
+    ["error", "message", "errorMessage", "reason"]
         .iter()
         .find_map(|k| v.get(*k).and_then(|m| m.as_str()).map(str::to_owned))
         .unwrap_or_else(|| v.to_string())

@@ -25,6 +25,9 @@ pub struct Segment {
     pub kind: String,
 }
 
+/// Contact ids per attach/detach request ("max. 500" [OpenAPI `ModifyContactsInGroup`]).
+pub const MEMBERSHIP_CHUNK: usize = 500;
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ContactIds<'a> {
@@ -98,7 +101,8 @@ impl Client {
         })
     }
 
-    /// Adds contacts to a static segment; returns the service's plain-text answer. Idempotent.
+    /// Adds contacts to a static segment, in requests of at most 500 ids (one after the other);
+    /// returns the service's plain-text answer to the last. Idempotent.
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// client.attach_contacts(7, &[1001, 1002]).await?;
@@ -108,8 +112,8 @@ impl Client {
         self.membership(segment_id, "attach", contact_ids).await
     }
 
-    /// Removes contacts from a static segment; returns the service's plain-text answer
-    /// (e.g. `Contacts were detached`). Idempotent.
+    /// Removes contacts from a static segment, in requests of at most 500 ids; returns the
+    /// service's plain-text answer to the last (e.g. `Contacts were detached`). Idempotent.
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// client.detach_contacts(7, &[1001]).await?;
@@ -132,11 +136,15 @@ impl Client {
                 "at least one contact id is required",
             ));
         }
-        let req = Request::new(
-            Method::POST,
-            &["v1", "group", &segment_id.to_string(), "contacts", action],
-        )
-        .json(&ContactIds { contact_ids })?;
-        Ok(self.send(req).await?.text())
+        let mut answer = String::new();
+        for part in contact_ids.chunks(MEMBERSHIP_CHUNK) {
+            let req = Request::new(
+                Method::POST,
+                &["v1", "group", &segment_id.to_string(), "contacts", action],
+            )
+            .json(&ContactIds { contact_ids: part })?;
+            answer = self.send(req).await?.text();
+        }
+        Ok(answer)
     }
 }

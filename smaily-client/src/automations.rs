@@ -5,6 +5,7 @@ use jiff::Zoned;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::answer::Listing;
 use crate::client::{Client, Request};
 use crate::error::{Error, Result};
 use crate::subscribers::Subscriber;
@@ -94,10 +95,10 @@ pub struct Workflow {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
     /// Name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub name: String,
     /// `ACTIVE` or `INACTIVE`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub status: String,
     /// Created (Tallinn-local on the wire).
     #[serde(default, deserialize_with = "crate::de::opt_time::deserialize")]
@@ -106,10 +107,10 @@ pub struct Workflow {
     #[serde(default, deserialize_with = "crate::de::opt_time::deserialize")]
     pub activated_at: Option<Zoned>,
     /// Tags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub tags: Vec<String>,
     /// Sections (each sends one template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub sections: Vec<WorkflowSection>,
 }
 
@@ -121,7 +122,7 @@ pub struct WorkflowSection {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
     /// Name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub name: String,
     /// Its template.
     #[serde(default)]
@@ -136,7 +137,7 @@ pub struct TemplateRef {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
     /// Name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub name: String,
     /// Preview URL.
     #[serde(default)]
@@ -239,7 +240,7 @@ impl Client {
     /// assert_eq!(flows[0].name, "Welcome");
     /// # });
     /// ```
-    pub async fn workflows(&self, query: &WorkflowQuery) -> Result<Vec<Workflow>> {
+    pub async fn workflows(&self, query: &WorkflowQuery) -> Result<Listing<Workflow>> {
         let mut req = Request::get("autoresponder.php")
             .query_opt("limit", query.limit)
             .query_opt("page", query.page)
@@ -250,7 +251,7 @@ impl Client {
         for s in &query.status {
             req = req.query("status[]", s);
         }
-        self.read(req, "a list of workflows").await
+        self.read_list(req, "a list of workflows").await
     }
 
     /// Lists the workflows that can be triggered (`GET workflows.php?trigger_type=form_submitted`,
@@ -266,9 +267,9 @@ impl Client {
     /// assert_eq!(request.query_pairs(), [("trigger_type".into(), "form_submitted".into())]);
     /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
     /// ```
-    pub async fn form_workflows(&self) -> Result<Vec<FormWorkflow>> {
+    pub async fn form_workflows(&self) -> Result<Listing<FormWorkflow>> {
         let req = Request::get("workflows.php").query("trigger_type", "form_submitted");
-        self.read(req, "a list of workflows").await
+        self.read_list(req, "a list of workflows").await
     }
 }
 

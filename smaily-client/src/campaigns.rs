@@ -1,5 +1,4 @@
-//! Campaigns (`campaign.php`), campaign unsubscribes (`unsubscribe.php`) and A/B tests
-//! (`split.php`).
+//! Campaigns (`campaign.php`) and campaign unsubscribes (`unsubscribe.php`).
 
 use std::collections::BTreeMap;
 
@@ -8,30 +7,63 @@ use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::answer::Listing;
 use crate::automations::TemplateRef;
 use crate::client::{Client, Request};
 use crate::de::{format_smaily_time, value_to_i64};
 use crate::error::{Error, Result};
 
-/// A campaign's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-#[allow(missing_docs)]
+/// A campaign's (or A/B test's) state. A state the reference does not list is kept as
+/// [`Other`](CampaignStatus::Other) with its text, so one new state never fails a list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CampaignStatus {
+    /// `DRAFT`.
     Draft,
+    /// `PENDING`: sending still in progress.
     Pending,
+    /// `COMPLETED`.
     Completed,
+    /// `CANCELLED`.
     Cancelled,
+    /// Any other state, verbatim.
+    Other(String),
 }
 
 impl CampaignStatus {
-    fn as_str(self) -> &'static str {
+    /// The state as Smaily writes it.
+    pub fn as_str(&self) -> &str {
         match self {
             CampaignStatus::Draft => "DRAFT",
             CampaignStatus::Pending => "PENDING",
             CampaignStatus::Completed => "COMPLETED",
             CampaignStatus::Cancelled => "CANCELLED",
+            CampaignStatus::Other(s) => s,
         }
+    }
+}
+
+impl From<&str> for CampaignStatus {
+    fn from(s: &str) -> Self {
+        match s {
+            "DRAFT" => CampaignStatus::Draft,
+            "PENDING" => CampaignStatus::Pending,
+            "COMPLETED" => CampaignStatus::Completed,
+            "CANCELLED" => CampaignStatus::Cancelled,
+            other => CampaignStatus::Other(other.to_string()),
+        }
+    }
+}
+
+impl Serialize for CampaignStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CampaignStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Ok(CampaignStatus::from(crate::de::value_to_text(&v).as_str()))
     }
 }
 
@@ -51,7 +83,7 @@ pub struct CampaignQuery {
 }
 
 impl CampaignQuery {
-    fn apply(&self, mut req: Request, page_param: &str) -> Request {
+    pub(crate) fn apply(&self, mut req: Request, page_param: &str) -> Request {
         for s in &self.status {
             req = req.query("status[]", s.as_str());
         }
@@ -76,13 +108,13 @@ pub struct Campaign {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
     /// Name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub name: String,
     /// Its template; `None` when Smaily says `"DELETED"`.
     #[serde(default, deserialize_with = "template_or_deleted")]
     pub template: Option<TemplateRef>,
     /// Tags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub tags: Vec<String>,
     /// Created.
     #[serde(default, deserialize_with = "crate::de::opt_time::deserialize")]
@@ -94,7 +126,7 @@ pub struct Campaign {
     pub status: CampaignStatus,
 }
 
-fn template_or_deleted<'de, D: Deserializer<'de>>(
+pub(crate) fn template_or_deleted<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<TemplateRef>, D::Error> {
     match Value::deserialize(d)? {
@@ -157,6 +189,26 @@ pub enum CampaignContent {
     HtmlRaw(String),
 }
 
+impl CampaignContent {
+    /// Adds the one content key (`template_id`, `html` or `html_raw`) to a request object.
+    pub(crate) fn insert_into(&self, m: &mut Map<String, Value>) {
+        match self {
+            CampaignContent::Template(id) => m.insert("template_id".into(), json!(id)),
+            CampaignContent::HtmlUrl(u) => m.insert("html".into(), json!(u)),
+            CampaignContent::HtmlRaw(h) => m.insert("html_raw".into(), json!(h)),
+        };
+    }
+}
+
+/// `list`: one id as a number, several as a list ("either an ID or list of IDs",
+/// smaily.com/help/api/campaigns-3/launch-a-campaign and /a-b-tests/launch-an-a-b-test).
+pub(crate) fn list_value(lists: &[u64]) -> Value {
+    match lists {
+        [one] => json!(one),
+        many => json!(many),
+    }
+}
+
 /// A campaign to launch (`POST campaign.php`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CampaignLaunch {
@@ -200,19 +252,8 @@ impl CampaignLaunch {
         if let Some(r) = &self.reply_to {
             m.insert("reply_to".into(), json!(r));
         }
-        match &self.content {
-            CampaignContent::Template(id) => m.insert("template_id".into(), json!(id)),
-            CampaignContent::HtmlUrl(u) => m.insert("html".into(), json!(u)),
-            CampaignContent::HtmlRaw(h) => m.insert("html_raw".into(), json!(h)),
-        };
-        m.insert(
-            "list".into(),
-            if self.lists.len() == 1 {
-                json!(self.lists[0])
-            } else {
-                json!(self.lists)
-            },
-        );
+        self.content.insert_into(&mut m);
+        m.insert("list".into(), list_value(&self.lists));
         if let Some(due) = &self.due {
             m.insert("due".into(), json!(format_smaily_time(due)));
         }
@@ -226,46 +267,10 @@ impl CampaignLaunch {
     }
 }
 
-/// An A/B test as `GET split.php` lists it (the reference does not document the row; known
-/// keys are typed, the rest kept in `extra`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[non_exhaustive]
-pub struct AbTest {
-    /// Id.
-    #[serde(deserialize_with = "crate::de::int::deserialize")]
-    pub id: u64,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// State.
-    #[serde(default)]
-    pub status: Option<CampaignStatus>,
-    /// Tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Created.
-    #[serde(default, deserialize_with = "crate::de::opt_time::deserialize")]
-    pub created_at: Option<Zoned>,
-    /// Every other key, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// An A/B test to launch (`POST split.php`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AbTestLaunch {
-    /// The variant campaign ids (`splits[]`).
-    pub splits: Vec<u64>,
-    /// Segment id.
-    pub list: u64,
-    /// Save as a draft instead of launching.
-    pub save_as_draft: bool,
-}
-
 #[derive(Deserialize)]
-struct Created {
+pub(crate) struct Created {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
-    id: u64,
+    pub(crate) id: u64,
 }
 
 #[derive(Deserialize)]
@@ -287,9 +292,9 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn campaigns(&self, query: &CampaignQuery) -> Result<Vec<Campaign>> {
+    pub async fn campaigns(&self, query: &CampaignQuery) -> Result<Listing<Campaign>> {
         let req = query.apply(Request::get("campaign.php"), "page");
-        self.read(req, "a list of campaigns").await
+        self.read_list(req, "a list of campaigns").await
     }
 
     /// Launches (or drafts) a campaign (`POST campaign.php`), returning its id. **Not
@@ -356,10 +361,14 @@ impl Client {
     /// use smaily_client::{fake::FakeSmaily, Subscriber};
     /// let fake = FakeSmaily::start().await;
     /// fake.seed_subscribers([Subscriber::new("mari@example.com")]);
-    /// fake.client().unsubscribe_from_campaign("mari@example.com", 42).await?;
+    /// let campaign = fake.seed_campaign("May news", smaily_client::SEGMENT_ALL);
+    /// fake.client().unsubscribe_from_campaign("mari@example.com", campaign).await?;
     /// assert!(fake.subscriber("mari@example.com").unwrap().is_unsubscribed);
     /// let body = fake.requests().pop().unwrap().body_json();
-    /// assert_eq!(body, serde_json::json!({"email": "mari@example.com", "campaign_id": 42}));
+    /// assert_eq!(body, serde_json::json!({"email": "mari@example.com", "campaign_id": campaign}));
+    /// // An unknown campaign is refused (code 216).
+    /// let err = fake.client().unsubscribe_from_campaign("mari@example.com", 999).await;
+    /// assert_eq!(err.unwrap_err().code(), Some(216));
     /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
     /// ```
     pub async fn unsubscribe_from_campaign(&self, email: &str, campaign_id: u64) -> Result<()> {
@@ -367,63 +376,5 @@ impl Client {
         self.write::<Ok101>(Request::post("unsubscribe.php", body), "result")
             .await
             .map(drop)
-    }
-
-    /// Lists A/B tests (`GET split.php`; `page` is sent as `offset`). Idempotent.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
-    /// use smaily_client::CampaignQuery;
-    /// let tests = client.ab_tests(&CampaignQuery { limit: Some(20), ..Default::default() }).await?;
-    /// println!("{} A/B tests", tests.len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn ab_tests(&self, query: &CampaignQuery) -> Result<Vec<AbTest>> {
-        let req = query.apply(Request::get("split.php"), "offset");
-        self.read(req, "a list of A/B tests").await
-    }
-
-    /// An A/B test's statistics (`GET split.php?id=`). Idempotent.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
-    /// let stats = client.ab_test_stats(7).await?;
-    /// println!("{stats:?}");
-    /// # Ok(()) }
-    /// ```
-    pub async fn ab_test_stats(&self, id: u64) -> Result<CampaignStats> {
-        self.read(
-            Request::get("split.php").query("id", id),
-            "A/B test statistics",
-        )
-        .await
-    }
-
-    /// Launches (or drafts) an A/B test (`POST split.php`), returning its id. **Not
-    /// idempotent**: retried only when provably not processed.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
-    /// use smaily_client::AbTestLaunch;
-    /// // Two campaign drafts (ids 41 and 42) tried on segment 1.
-    /// let test = AbTestLaunch { splits: vec![41, 42], list: 1, save_as_draft: false };
-    /// let id = client.launch_ab_test(&test).await?;
-    /// println!("A/B test {id} launched");
-    /// # Ok(()) }
-    /// ```
-    pub async fn launch_ab_test(&self, test: &AbTestLaunch) -> Result<u64> {
-        if test.splits.len() < 2 {
-            return Err(Error::invalid(
-                "splits",
-                "an A/B test needs at least two variants",
-            ));
-        }
-        let mut body = json!({"splits": test.splits, "list": test.list});
-        if test.save_as_draft {
-            body["save_as_draft"] = json!(1);
-        }
-        let req = Request::post("split.php", body).not_idempotent();
-        let created: Created = self.write(req, "an A/B test id").await?;
-        Ok(created.id)
     }
 }

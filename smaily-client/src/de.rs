@@ -9,20 +9,6 @@ use serde_json::Value;
 /// Smaily's time zone: plain `YYYY-MM-DD HH:MM:SS` values are Tallinn-local.
 pub const SMAILY_TZ: &str = "Europe/Tallinn";
 
-/// A `u16` that may arrive as a number or a numeric string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LenientU16(pub(crate) u16);
-
-impl<'de> Deserialize<'de> for LenientU16 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        value_to_i64(&v)
-            .and_then(|n| u16::try_from(n).ok())
-            .map(LenientU16)
-            .ok_or_else(|| de::Error::custom(format!("expected a code, got {v}")))
-    }
-}
-
 /// An integer from a JSON number or a numeric string (`"12"`, `" 3 "`, `"1.0"`), with the
 /// full `u64` and `i64` ranges; floats only when whole and exactly representable.
 pub(crate) fn value_to_int(v: &Value) -> Option<i128> {
@@ -88,6 +74,16 @@ pub fn format_smaily_time(t: &Zoned) -> String {
 
 pub(crate) fn tallinn() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get(SMAILY_TZ).expect("bundled tzdb has Europe/Tallinn")
+}
+
+/// serde helper: a value that may be `null`, read as its default (`null` tags, names,
+/// sections).
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// serde helper: an optional Smaily time.

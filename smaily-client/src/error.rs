@@ -29,9 +29,13 @@ pub enum Error {
     /// Any other transport failure (connection reset, broken body, ...).
     #[error("transport error talking to Smaily")]
     Transport(#[source] reqwest::Error),
-    /// HTTP 401: wrong or missing API credentials, or a deleted API user.
-    #[error("unauthorized (HTTP 401): check the API user and password")]
+    /// HTTP 401 (wrong or missing API credentials, or a deleted API user), or HTTP 403
+    /// without code 227 (the official Smaily Connect clients read both as refused
+    /// credentials).
+    #[error("unauthorized (HTTP {status}): check the API user and password")]
     Unauthorized {
+        /// 401 or 403.
+        status: u16,
         /// The response body, verbatim.
         body: String,
     },

@@ -1,9 +1,12 @@
 //! Typed async client for the Smaily email-marketing API.
 //!
 //! Base URL `https://{subdomain}.sendsmaily.net/api/`, HTTP Basic with an API user. Every
-//! request takes one path (rate limit, default 5/s; retries with backoff honouring
-//! `Retry-After`; body-code mapping: a code other than 101 is an [`Error::Api`] even on HTTP
-//! 200; JSON decoding whatever the content type says).
+//! request takes one path (rate limit, default 5/s with no burst; retries with backoff
+//! honouring `Retry-After`; status mapping: a `{code, message}` status other than 101 is an
+//! [`Error::Api`] even on HTTP 200; JSON decoding whatever the content type says).
+//!
+//! Which source each operation follows, how sure that is, and what the fake enforces is in
+//! the conformance table, `docs/smaily-conformance.md` in the repository.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -56,6 +59,18 @@
 //!
 //! # Choices where the reference is silent or uncertain
 //!
+//! - Status or data: a write answers with the `{code, message, …}` envelope; a read answers
+//!   with data, and is a status only when the object is made of `code` (and `message`) alone,
+//!   so a subscriber whose custom fields are called `code` and `message` is a subscriber.
+//! - HTTP 403 with code 227 is [`Error::PlanBlocked`]; any other 403 is
+//!   [`Error::Unauthorized`], as the official Smaily Connect clients read it.
+//! - Lists decode row by row into a [`Listing`]: `null` names, tags and sections read as
+//!   empty, an unknown campaign state is [`CampaignStatus::Other`], a user may have no role,
+//!   and a row that still does not decode is reported with its position, never failing the
+//!   list.
+//! - Rate limit: one request every `1.02 s / limit`, no burst ([`ClientBuilder::rate_limit`]):
+//!   no one-second window ever sees more than the limit, and a long run stays within 2 % of
+//!   `requests / limit` (`benches/rate_limit.rs`).
 //! - Batch size: 500 per `contact.php` POST by default ([`ClientBuilder::batch_size`]); a lone
 //!   row is sent as an object, a batch as a JSON array (form: `0[email]=…`).
 //! - Batch 203 (and 204/207): the batch is bisected until each bad row stands alone, so every
@@ -64,24 +79,31 @@
 //! - 205 and 225 ("could not add or update", "database insert failed") count as transient.
 //! - `Retry-After` is read as delta-seconds or an HTTP date.
 //! - `history.php` `actions`: comma-separated by default, brackets via [`ActionsEncoding`].
-//! - Segment paging: `offset` is a page index and the page size follows `limit`, as the
-//!   official plugins page; the stream stops at a short or empty page.
+//! - Segment paging: `offset` is a page index. The docs describe fixed pages of 25,000 rows,
+//!   the official plugins page as if the page size followed `limit`; the default page of
+//!   25,000 reads every row under both readings ([`SegmentQuery::page_size`] smaller pages
+//!   assume the plugins' reading). The stream stops at a short or empty page.
+//! - A/B tests send `size`, `win_at` and `condition` (deprecated, still marked required).
 //! - Custom field names must be `[a-z0-9_]` ([`FieldName::new`]); [`FieldName::normalize`]
 //!   converts labels the way the official plugins do. Reserved and read-only keys are refused.
 //! - Subdomains must be one DNS label of letters, digits and hyphens.
 //!
 //! # The fake
 //!
-//! With feature `fake`, [`fake::FakeSmaily`] is an in-process Smaily on loopback:
+//! With feature `fake`, [`fake::FakeSmaily`] is an in-process Smaily on loopback that serves
+//! every endpoint above as the reference describes it:
 //! `start()`, `base_url()`, `client()` / `client_builder()`, `seed_subscribers()`,
-//! `subscriber()` / `subscribers()` / `subscriber_count()`, `triggers()`, `sent_messages()`,
-//! `request_count()`, `requests()`, `fail_next(n, status)`, `fail_next_with_code(n, code, msg)`,
-//! `rate_limit_next(n, secs)`, `drop_next(n)`, `set_delay()`, `enforce_rate_limit(Some(5))`,
-//! `set_plan_blocked()`.
+//! `seed_segment()`, `seed_campaign()`, `seed_template()`, `set_paging()`,
+//! `subscriber()` / `subscribers()` / `subscriber_count()`, `campaigns()`, `triggers()`,
+//! `sent_messages()`, `request_count()`, `requests()`, `busiest_second()`,
+//! `fail_next(n, status)`, `fail_next_with_code(n, code, msg)`, `rate_limit_next(n, secs)`,
+//! `drop_next(n)`, `set_delay()`, `enforce_rate_limit(Some(5))`, `set_plan_blocked()`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod ab_tests;
+mod answer;
 mod automations;
 mod campaigns;
 mod client;
@@ -97,12 +119,13 @@ mod subscribers;
 #[cfg(feature = "fake")]
 pub mod fake;
 
+pub use ab_tests::{AbSection, AbSplit, AbTest, AbTestLaunch, WinCondition};
+pub use answer::{InvalidRow, Listing};
 pub use automations::{
     AutomationTrigger, FormWorkflow, TemplateRef, Workflow, WorkflowQuery, WorkflowSection,
 };
 pub use campaigns::{
-    AbTest, AbTestLaunch, Campaign, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStats,
-    CampaignStatus,
+    Campaign, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStats, CampaignStatus,
 };
 pub use client::{
     BodyEncoding, Client, ClientBuilder, DEFAULT_BATCH_SIZE, DOCUMENTED_RATE_LIMIT, RetryPolicy,
@@ -111,8 +134,8 @@ pub use de::{SMAILY_TZ, format_smaily_time, parse_smaily_time};
 pub use error::{Error, Result};
 pub use fields::{CustomFields, FieldName, READ_ONLY_KEYS, RESERVED_KEYS};
 pub use messages::{
-    ActionsEncoding, Address, Attachment, HistoryEntry, LogQuery, LogSelector, Message,
-    MessageAction,
+    ActionsEncoding, Attachment, AttachmentSource, HistoryEntry, LogQuery, LogSelector, Message,
+    MessageAction, Sender,
 };
 pub use organizations::{OrganizationUser, Role, Template, TemplateQuery};
 pub use segments::{FilterType, Operator, Rule, Segment, SegmentDefinition, SegmentRules};

@@ -5,37 +5,98 @@ use jiff::{Timestamp, Zoned};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::answer::Listing;
 use crate::client::{Client, Request};
 use crate::error::{Error, Result};
 
-/// A sender or reply-to address.
+/// The sender of a message (`from`): smaily.com/help/api/messages/send-message marks both
+/// `email` and `name` required. Without one, the workflow's own sender is used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Address {
+pub struct Sender {
     /// Email.
     pub email: String,
     /// Display name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: String,
 }
 
-/// An attachment: base64 `content` or a public `url`, plus a file name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+impl Sender {
+    /// A sender.
+    pub fn new(email: impl Into<String>, name: impl Into<String>) -> Self {
+        Sender {
+            email: email.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// An attachment: a file name and its content, either base64 inline or a public URL (the
+/// reference allows one or the other, never both).
+///
+/// ```
+/// use smaily_client::Attachment;
+/// let a = Attachment::bytes("File 1.txt", b"test");
+/// assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::json!({"content": "dGVzdA==", "filename": "File 1.txt"}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
-    /// Base64 content.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-    /// Public URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// File name (required).
+    /// File name in the message (required).
     pub filename: String,
+    /// Where the content comes from.
+    pub source: AttachmentSource,
+}
+
+/// The content of an [`Attachment`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentSource {
+    /// Base64-encoded content (`content`).
+    Base64(String),
+    /// A public, not password-protected http(s) URL (`url`).
+    Url(String),
+}
+
+impl Attachment {
+    /// An attachment of these bytes (base64-encoded here).
+    pub fn bytes(filename: impl Into<String>, content: &[u8]) -> Self {
+        use base64::Engine as _;
+        Attachment {
+            filename: filename.into(),
+            source: AttachmentSource::Base64(
+                base64::engine::general_purpose::STANDARD.encode(content),
+            ),
+        }
+    }
+
+    /// An attachment Smaily downloads from a public URL.
+    pub fn url(filename: impl Into<String>, url: impl Into<String>) -> Self {
+        Attachment {
+            filename: filename.into(),
+            source: AttachmentSource::Url(url.into()),
+        }
+    }
+}
+
+impl Serialize for Attachment {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        match &self.source {
+            AttachmentSource::Base64(c) => m.serialize_entry("content", c)?,
+            AttachmentSource::Url(u) => m.serialize_entry("url", u)?,
+        }
+        m.serialize_entry("filename", &self.filename)?;
+        m.end()
+    }
 }
 
 /// A message to send through a workflow (`POST message/send.php`, always JSON).
 ///
 /// ```
-/// let m = smaily_client::Message::new(12, ["mari@example.com"]).context("order", "1001");
+/// use smaily_client::{Message, Sender};
+/// let m = Message::new(12, ["mari@example.com"])
+///     .context("order", "1001")
+///     .from(Sender::new("shop@example.com", "Example Shop"));
 /// assert_eq!(m.context["order"], "1001");
+/// assert_eq!(serde_json::to_value(&m).unwrap()["from"]["name"], "Example Shop");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
@@ -43,18 +104,29 @@ pub struct Message {
     pub autoresponder_id: u64,
     /// Recipients.
     pub to: Vec<String>,
-    /// Sender override.
+    /// Sender override (email and name).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<Address>,
-    /// Reply-to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<Address>,
+    pub from: Option<Sender>,
+    /// Reply-To address (sent as `{"email": …}`); default the sender's address.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "reply_to")]
+    pub reply_to: Option<String>,
     /// Template context shared by every recipient (values are text).
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub context: Map<String, Value>,
     /// Attachments (only if enabled on the account).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+}
+
+fn reply_to<S: serde::Serializer>(
+    email: &Option<String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct ReplyTo<'a> {
+        email: &'a str,
+    }
+    email.as_deref().map(|email| ReplyTo { email }).serialize(s)
 }
 
 impl Message {
@@ -79,12 +151,61 @@ impl Message {
         self.context.insert(key.into(), Value::String(value.into()));
         self
     }
+
+    /// Sets the sender.
+    pub fn from(mut self, sender: Sender) -> Self {
+        self.from = Some(sender);
+        self
+    }
+
+    /// Checks what the reference requires before anything is sent.
+    fn validate(&self) -> Result<()> {
+        if self.to.is_empty() {
+            return Err(Error::invalid("to", "at least one recipient is required"));
+        }
+        if let Some(from) = &self.from {
+            if from.email.trim().is_empty() {
+                return Err(Error::invalid("from.email", "required"));
+            }
+            if from.name.trim().is_empty() {
+                return Err(Error::invalid("from.name", "required"));
+            }
+        }
+        if self
+            .reply_to
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty())
+        {
+            return Err(Error::invalid("reply_to.email", "required"));
+        }
+        if let Some(i) = self.attachments.iter().position(|a| a.filename.is_empty()) {
+            return Err(Error::invalid(
+                format!("attachments[{i}].filename"),
+                "required",
+            ));
+        }
+        Ok(())
+    }
 }
 
+/// `{"message_ids": [...]}`: each an unsigned 64-bit id, as a number or a numeric string.
 #[derive(Deserialize)]
 struct Sent {
-    #[serde(default)]
-    message_ids: Vec<Value>,
+    #[serde(default, deserialize_with = "u64_list")]
+    message_ids: Vec<u64>,
+}
+
+fn u64_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<u64>, D::Error> {
+    Vec::<Value>::deserialize(d)?
+        .iter()
+        .map(|v| {
+            crate::de::value_to_int(v)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!("expected an unsigned 64-bit id, got {v}"))
+                })
+        })
+        .collect()
 }
 
 /// Selects rows of an action log: from a sequence id, for one message, or a time range.
@@ -251,8 +372,9 @@ pub struct MessageAction {
 
 impl Client {
     /// Sends a workflow's message to recipients (`POST message/send.php`, always JSON; skips
-    /// workflow filters and delays); returns the message ids. **Not idempotent**: retried only
-    /// when provably not processed.
+    /// workflow filters and delays); returns the message ids (unsigned 64-bit: one per section
+    /// and recipient). Checked before sending: a recipient, and a sender with both email and
+    /// name. **Not idempotent**: retried only when provably not processed.
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -265,21 +387,14 @@ impl Client {
     /// # });
     /// ```
     pub async fn send_message(&self, message: &Message) -> Result<Vec<u64>> {
-        if message.to.is_empty() {
-            return Err(Error::invalid("to", "at least one recipient is required"));
-        }
+        message.validate()?;
         let body =
             serde_json::to_value(message).map_err(|e| Error::invalid("message", e.to_string()))?;
         let req = Request::post("message/send.php", body)
             .json_only()
             .not_idempotent();
         let sent: Sent = self.write(req, "message ids").await?;
-        Ok(sent
-            .message_ids
-            .iter()
-            .filter_map(crate::de::value_to_i64)
-            .filter_map(|n| u64::try_from(n).ok())
-            .collect())
+        Ok(sent.message_ids)
     }
 
     /// The message action log (`GET message/action/log.php`; 30 days' retention). Idempotent.
@@ -292,9 +407,9 @@ impl Client {
     /// println!("{} message actions", actions.len());
     /// # Ok(()) }
     /// ```
-    pub async fn message_log(&self, query: &LogQuery) -> Result<Vec<MessageAction>> {
+    pub async fn message_log(&self, query: &LogQuery) -> Result<Listing<MessageAction>> {
         let req = query.apply(Request::get("message/action/log.php"), true)?;
-        self.read(req, "message actions").await
+        self.read_list(req, "message actions").await
     }
 
     /// The subscriber action log (`GET history.php`; 30 days' retention). Idempotent.
@@ -309,8 +424,8 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn subscriber_history(&self, query: &LogQuery) -> Result<Vec<HistoryEntry>> {
+    pub async fn subscriber_history(&self, query: &LogQuery) -> Result<Listing<HistoryEntry>> {
         let req = query.apply(Request::get("history.php"), false)?;
-        self.read(req, "subscriber actions").await
+        self.read_list(req, "subscriber actions").await
     }
 }

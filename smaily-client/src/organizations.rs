@@ -3,6 +3,7 @@
 use jiff::Zoned;
 use serde::Deserialize;
 
+use crate::answer::Listing;
 use crate::client::{Client, Request};
 use crate::error::Result;
 
@@ -14,10 +15,10 @@ pub struct Template {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
     /// `default` or `wysiwyg`.
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "crate::de::null_default")]
     pub kind: String,
     /// Name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub name: String,
     /// Created (RFC 3339).
     #[serde(default, deserialize_with = "crate::de::opt_time::deserialize")]
@@ -61,8 +62,9 @@ pub struct OrganizationUser {
     /// Whether the user owns the organisation.
     #[serde(default, deserialize_with = "crate::de::boolish::deserialize")]
     pub is_owner: bool,
-    /// Role.
-    pub role: Role,
+    /// Role; `None` when the row carries none.
+    #[serde(default)]
+    pub role: Option<Role>,
 }
 
 /// A user's role.
@@ -73,7 +75,7 @@ pub struct Role {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
     /// Name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub name: String,
 }
 
@@ -89,13 +91,13 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn templates(&self, query: &TemplateQuery) -> Result<Vec<Template>> {
+    pub async fn templates(&self, query: &TemplateQuery) -> Result<Listing<Template>> {
         let req = Request::get("templates.php")
             .query_opt("limit", query.limit.map(|l| l.min(1_000)))
             .query_opt("page", query.page)
             .query_opt("sort_by", query.sort_by.as_deref())
             .query_opt("sort_order", query.sort_order.as_deref());
-        self.read(req, "a list of templates").await
+        self.read_list(req, "a list of templates").await
     }
 
     /// One page of the organisation's users (`GET organizations/users.php?page=&limit=`,
@@ -105,17 +107,22 @@ impl Client {
     /// # #[cfg(feature = "fake")]
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let fake = smaily_client::fake::FakeSmaily::start().await;
-    /// let users = fake.client().organization_users(1, 500).await?;
+    /// let users = fake.client().organization_users(0, 500).await?;
     /// assert!(!users.is_empty());
     /// let request = fake.requests().pop().unwrap();
     /// let query = request.query_pairs();
-    /// assert_eq!(query, [("page".into(), "1".into()), ("limit".into(), "250".into())]);
+    /// assert_eq!(query, [("page".into(), "0".into()), ("limit".into(), "250".into())]);
+    /// assert!(fake.client().organization_users(1, 250).await?.is_empty(), "one page of one user");
     /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
     /// ```
-    pub async fn organization_users(&self, page: u32, limit: u32) -> Result<Vec<OrganizationUser>> {
+    pub async fn organization_users(
+        &self,
+        page: u32,
+        limit: u32,
+    ) -> Result<Listing<OrganizationUser>> {
         let req = Request::get("organizations/users.php")
             .query("page", page)
             .query("limit", limit.clamp(1, 250));
-        self.read(req, "a list of users").await
+        self.read_list(req, "a list of users").await
     }
 }

@@ -4,6 +4,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::answer::Listing;
 use crate::client::{Client, Request};
 use crate::error::{Error, Result};
 
@@ -15,7 +16,7 @@ pub struct Segment {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
     /// Name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub name: String,
     /// Subscriber count, when sent.
     #[serde(default, deserialize_with = "crate::de::opt_int::deserialize")]
@@ -88,7 +89,7 @@ pub struct SegmentRules {
     #[serde(deserialize_with = "crate::de::int::deserialize")]
     pub id: u64,
     /// Name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::null_default")]
     pub name: String,
     /// How the rules combine.
     pub filter_type: FilterType,
@@ -130,8 +131,8 @@ impl Client {
     /// assert_eq!(ids, [1, 2]);
     /// # });
     /// ```
-    pub async fn segments(&self) -> Result<Vec<Segment>> {
-        self.read(Request::get("list.php"), "a list of segments")
+    pub async fn segments(&self) -> Result<Listing<Segment>> {
+        self.read_list(Request::get("list.php"), "a list of segments")
             .await
     }
 

@@ -12,7 +12,8 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::client::{Client, Request, decode_value};
+use crate::answer::{Listing, decode_value};
+use crate::client::{Client, Request};
 use crate::de::{parse_smaily_time, value_to_bool, value_to_i64, value_to_text};
 use crate::error::{Error, Result};
 use crate::fields::CustomFields;
@@ -69,6 +70,23 @@ impl Subscriber {
     pub fn field(mut self, name: &str, value: impl Into<String>) -> Result<Self> {
         self.fields.insert(name, value)?;
         Ok(self)
+    }
+
+    /// The body of one `POST contact.php` carrying `rows`, as [`Client::upsert_many`] sends each
+    /// chunk: the object of a single row, else an array of them. For dry runs and logs.
+    ///
+    /// ```
+    /// use smaily_client::Subscriber;
+    /// let one = [Subscriber::new("a@example.com")];
+    /// assert_eq!(Subscriber::batch_json(&one), serde_json::json!({"email": "a@example.com"}));
+    /// let two = [Subscriber::new("a@example.com"), Subscriber::new("b@example.com")];
+    /// assert!(Subscriber::batch_json(&two).is_array());
+    /// ```
+    pub fn batch_json(rows: &[Subscriber]) -> Value {
+        match rows {
+            [one] => one.to_json(),
+            many => Value::Array(many.iter().map(Subscriber::to_json).collect()),
+        }
     }
 
     /// The JSON object sent for this subscriber.
@@ -240,7 +258,9 @@ impl SegmentQuery {
         self
     }
 
-    /// Rows per page (1..=25,000).
+    /// Rows per page (1..=25,000). Smaller than the default only where the page size follows
+    /// `limit`, as the official plugins assume; Smaily's page describes fixed pages of 25,000
+    /// rows, under which a smaller page skips rows (the fake's `Paging` has both).
     pub fn page_size(mut self, n: u32) -> Self {
         self.page_size = Some(n.clamp(1, MAX_SEGMENT_PAGE));
         self
@@ -356,11 +376,7 @@ impl Client {
         let mut out = Vec::with_capacity(chunk.len());
         let mut queue = VecDeque::from([chunk]);
         while let Some(part) = queue.pop_front() {
-            let body = if part.len() == 1 {
-                rows[part.start].to_json()
-            } else {
-                Value::Array(rows[part.clone()].iter().map(Subscriber::to_json).collect())
-            };
+            let body = Subscriber::batch_json(&rows[part.clone()]);
             match self
                 .write::<Ok101>(Request::post("contact.php", body), "result")
                 .await
@@ -449,7 +465,8 @@ impl Client {
     }
 
     /// One page of a segment's subscribers (`GET contact.php?list=&offset=&limit=&fields=`);
-    /// `page` is a page index. Idempotent.
+    /// `page` is a page index. A row that does not decode is reported in
+    /// [`Listing::invalid`], the others still come. Idempotent.
     ///
     /// ```
     /// # #[cfg(feature = "fake")]
@@ -467,20 +484,17 @@ impl Client {
         segment: u64,
         page: u32,
         query: &SegmentQuery,
-    ) -> Result<Vec<Contact>> {
-        let limit = query.page_size.unwrap_or(MAX_SEGMENT_PAGE);
-        let mut req = Request::get("contact.php")
-            .query("list", segment)
-            .query("offset", page)
-            .query("limit", limit);
-        if !query.fields.is_empty() {
-            req = req.query("fields", query.fields.join(","));
-        }
-        self.read(req, "a list of subscribers").await
+    ) -> Result<Listing<Contact>> {
+        self.read_list(
+            segment_request(segment, page, query),
+            "a list of subscribers",
+        )
+        .await
     }
 
     /// Every subscriber of a segment, paging to the end (a short or empty page ends it).
-    /// [`SEGMENT_UNSUBSCRIBED`] (2) lists the unsubscribed. Idempotent.
+    /// [`SEGMENT_UNSUBSCRIBED`] (2) lists the unsubscribed. A row that does not decode is
+    /// yielded as its own [`Error::Decode`] and the stream goes on. Idempotent.
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -506,13 +520,30 @@ impl Client {
             let query = query.clone();
             async move {
                 let Some(page) = page else { return Ok(None) };
-                let rows = client.segment_page(segment, page, &query).await?;
+                let req = segment_request(segment, page, &query);
+                let rows: Vec<Result<Contact>> =
+                    client.read_rows(req, "a list of subscribers").await?;
+                // Every row counts towards a full page, decoded or not.
                 let next = (rows.len() >= limit).then_some(page + 1);
                 Ok(Some((stream::iter(rows.into_iter().map(Ok)), next)))
             }
         })
         .try_flatten()
+        .and_then(futures::future::ready)
     }
+}
+
+/// `GET contact.php?list=&offset=&limit=&fields=` for one page.
+fn segment_request(segment: u64, page: u32, query: &SegmentQuery) -> Request {
+    let limit = query.page_size.unwrap_or(MAX_SEGMENT_PAGE);
+    let mut req = Request::get("contact.php")
+        .query("list", segment)
+        .query("offset", page)
+        .query("limit", limit);
+    if !query.fields.is_empty() {
+        req = req.query("fields", query.fields.join(","));
+    }
+    req
 }
 
 /// Serialises as the JSON object sent to Smaily.

@@ -1,6 +1,6 @@
 //! Blacklists: add, remove, list by source.
 
-use futures::Stream;
+use futures::{Stream, TryStreamExt};
 use serde::Deserialize;
 
 use crate::client::{Client, Idempotency, Request, segment};
@@ -113,6 +113,14 @@ pub struct BlacklistResult {
     /// Touchpoints that failed, with why.
     #[serde(default, deserialize_with = "lenient::vec_or_empty")]
     pub failures: Vec<BlacklistFailure>,
+}
+
+/// A touchpoint as compared by [`Client::blacklist_lookup`].
+fn comparable(channel: Channel, touchpoint: &str) -> String {
+    match channel {
+        Channel::Email => touchpoint.trim().to_lowercase(),
+        Channel::Cellphone => touchpoint.chars().filter(char::is_ascii_digit).collect(),
+    }
 }
 
 impl BlacklistResult {
@@ -230,6 +238,50 @@ impl Client {
             total.merge(part);
         }
         Ok(total)
+    }
+
+    /// The blacklist entries of one email or cellphone (`GET /data/blacklists/emails` or
+    /// `/cellphones` with `term`, the documented "filter results on a specific value"; go-splio
+    /// sends it the same way): one entry per source that blacklisted it, empty when it is not
+    /// blacklisted. Whether `term` matches whole values or parts is undocumented, so only the
+    /// entries for the touchpoint itself are kept (emails compared case-insensitively,
+    /// cellphones by their digits: `+33614021388` is `33614021388`). Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::Channel;
+    /// fake.seed_blacklist(Channel::Email, "john@doe.com", "unsub");
+    /// fake.seed_blacklist(Channel::Email, "big.john@doe.com", "custom");
+    /// let entries = client.blacklist_lookup(Channel::Email, "John@Doe.com").await?;
+    /// assert_eq!(entries.len(), 1);
+    /// assert_eq!(entries[0].source.as_deref(), Some("unsub"));
+    /// assert!(client.blacklist_lookup(Channel::Email, "ann@doe.com").await?.is_empty());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
+    pub async fn blacklist_lookup(
+        &self,
+        channel: Channel,
+        touchpoint: &str,
+    ) -> Result<Vec<BlacklistEntry>> {
+        let wanted = comparable(channel, touchpoint);
+        let path = format!("/data/blacklists/{}", channel.plural());
+        let term = touchpoint.to_owned();
+        self.paged(move || Request::get(path.clone()).query("term", &term))
+            .try_filter(|e: &BlacklistEntry| {
+                let same = e
+                    .number
+                    .as_deref()
+                    .is_some_and(|n| comparable(channel, n) == wanted);
+                futures::future::ready(same)
+            })
+            .try_collect()
+            .await
     }
 
     /// Stream a channel's blacklist, optionally only one source (`GET /data/blacklists/emails` or

@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, OnceCell};
 use tracing::Instrument;
 use url::Url;
 
+use crate::contacts::CreationDateHour;
 use crate::error::{ApiErrorItem, Error, Result};
 use crate::universe::UniqueKey;
 
@@ -126,6 +127,7 @@ pub struct ClientBuilder {
     token_ttl: Duration,
     unique_key: Option<UniqueKey>,
     concurrency: usize,
+    creation_date_hour: CreationDateHour,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -140,6 +142,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("token_ttl", &self.token_ttl)
             .field("unique_key", &self.unique_key)
             .field("concurrency", &self.concurrency)
+            .field("creation_date_hour", &self.creation_date_hour)
             .finish()
     }
 }
@@ -193,6 +196,14 @@ impl ClientBuilder {
         self
     }
 
+    /// How the hour of `creation_date` is sent (default [`CreationDateHour::Unpadded`], which
+    /// the OpenAPI pattern accepts; [`CreationDateHour::ZeroPadded`] is the form of Splio's own
+    /// answers). Answers are read in either form.
+    pub fn creation_date_hour(mut self, hour: CreationDateHour) -> Self {
+        self.creation_date_hour = hour;
+        self
+    }
+
     /// Build the client.
     pub fn build(self) -> Result<Client> {
         let base = Url::parse(&self.base_url)
@@ -233,6 +244,7 @@ impl ClientBuilder {
                 last_rate_limit: std::sync::Mutex::new(None),
                 paused_until: std::sync::Mutex::new([None, None]),
                 concurrency: self.concurrency,
+                creation_date_hour: self.creation_date_hour,
             }),
         })
     }
@@ -267,6 +279,7 @@ pub(crate) struct Inner {
     /// (`rateLimit-remaining: 0` or a 429), wait until `rateLimit-reset` before sending more.
     paused_until: std::sync::Mutex<[Option<Instant>; 2]>,
     pub(crate) concurrency: usize,
+    pub(crate) creation_date_hour: CreationDateHour,
 }
 
 impl std::fmt::Debug for Client {
@@ -393,6 +406,7 @@ impl Client {
             token_ttl: Duration::from_secs(50 * 60),
             unique_key: None,
             concurrency: 4,
+            creation_date_hour: CreationDateHour::default(),
         }
     }
 

@@ -11,12 +11,32 @@ use crate::client::{Client, Idempotency, Request, segment};
 use crate::error::{Error, Result};
 use crate::fields::{CustomFieldValue, FieldRef};
 use crate::lenient;
+use crate::page::Page;
 use crate::universe::UniqueKey;
 
-/// `creation_date` format. The OpenAPI pattern for this field,
-/// `(00|[0-9]|1[0-9]|2[0-3])` for the hour, rejects zero-padded hours 01–09, so the hour is sent
-/// unpadded (`2024-01-02 3:04:05`), which also reads as `YYYY-MM-DD HH:MM:SS`.
-const CREATION_DATE_FORMAT: &str = "%Y-%m-%d %-H:%M:%S";
+/// How the hour of a sent `creation_date` is written. The sources disagree: the OpenAPI
+/// pattern for the field (`(00|[0-9]|1[0-9]|2[0-3])` for the hour) refuses zero-padded hours
+/// 01–09, while Splio's own answers pad them (`2019-01-03 09:00:00` in the subscribe examples)
+/// and the field is described as `YYYY-MM-DD HH:MM:SS`. Answers are read in either form
+/// ([`Contact::created_at`]); set the form to send with
+/// [`ClientBuilder::creation_date_hour`](crate::ClientBuilder::creation_date_hour).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CreationDateHour {
+    /// `2024-01-02 3:04:05`, which the OpenAPI pattern accepts (default).
+    #[default]
+    Unpadded,
+    /// `2024-01-02 03:04:05`, the form of Splio's answers.
+    ZeroPadded,
+}
+
+impl CreationDateHour {
+    fn format(self) -> &'static str {
+        match self {
+            CreationDateHour::Unpadded => "%Y-%m-%d %-H:%M:%S",
+            CreationDateHour::ZeroPadded => "%Y-%m-%d %H:%M:%S",
+        }
+    }
+}
 
 /// Most items Splio accepts in one bulk request.
 pub const BULK_MAX: usize = 1000;
@@ -61,6 +81,25 @@ pub struct Contact {
 }
 
 impl Contact {
+    /// `creation_date` as a date-time, read in every form Splio answers: `2019-01-03 09:00:00`,
+    /// `2019-01-03 9:00:00`, or a bare date `2019-01-03` (midnight). `None` when absent or in
+    /// none of these forms.
+    ///
+    /// ```
+    /// let c: splio_client::Contact = serde_json::from_str(r#"{"creation_date":"2019-01-03 9:00:00"}"#).unwrap();
+    /// assert_eq!(c.created_at(), Some(jiff::civil::date(2019, 1, 3).at(9, 0, 0, 0)));
+    /// ```
+    pub fn created_at(&self) -> Option<DateTime> {
+        let text = self.creation_date.as_deref()?.trim();
+        DateTime::strptime("%Y-%m-%d %H:%M:%S", text)
+            .ok()
+            .or_else(|| {
+                jiff::civil::Date::strptime("%Y-%m-%d", text)
+                    .ok()
+                    .map(|d| d.at(0, 0, 0, 0))
+            })
+    }
+
     /// The value of a custom field, by id or name.
     pub fn custom_field(&self, field: &FieldRef) -> Option<&str> {
         self.custom_fields
@@ -127,8 +166,8 @@ pub struct ContactData {
     pub lastname: Option<String>,
     /// Language (`en`, `fr`, …).
     pub language: Option<String>,
-    /// Creation date (API user's time zone), sent as `YYYY-MM-DD H:MM:SS` (unpadded hour, as the
-    /// OpenAPI pattern requires).
+    /// Creation date (API user's time zone), sent as `YYYY-MM-DD H:MM:SS` or `YYYY-MM-DD
+    /// HH:MM:SS` per [`CreationDateHour`].
     pub creation_date: Option<DateTime>,
     /// Custom field values.
     pub custom_fields: Vec<CustomFieldValue>,
@@ -233,7 +272,7 @@ impl ContactData {
     }
 
     /// The common attributes; `skip` drops the unique-key attribute (it cannot be patched).
-    fn attributes(&self, skip: Option<&UniqueKey>) -> Map<String, Value> {
+    fn attributes(&self, skip: Option<&UniqueKey>, hour: CreationDateHour) -> Map<String, Value> {
         let mut m = Map::new();
         let mut put = |name: &str, v: &Option<String>| {
             if let Some(v) = v {
@@ -256,7 +295,7 @@ impl ContactData {
             "creation_date",
             &self
                 .creation_date
-                .map(|d| d.strftime(CREATION_DATE_FORMAT).to_string()),
+                .map(|d| d.strftime(hour.format()).to_string()),
         );
         let fields: Vec<Value> = self
             .custom_fields
@@ -275,9 +314,22 @@ impl ContactData {
         m
     }
 
-    /// Body of `POST /data/contacts` (and of each bulk item).
-    pub(crate) fn create_body(&self) -> Value {
-        let mut m = self.attributes(None);
+    /// Body of `POST /data/contacts` (and of each bulk item) with `creation_date`'s hour
+    /// written as `hour`, as the client sends it (with its
+    /// [`creation_date_hour`](crate::ClientBuilder::creation_date_hour)). For dry runs and logs.
+    ///
+    /// ```
+    /// use splio_client::{ContactData, CreationDateHour};
+    /// let c = ContactData::with_email("Ann@Example.com")
+    ///     .firstname("Ann")
+    ///     .creation_date(jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0));
+    /// assert_eq!(
+    ///     c.create_body(CreationDateHour::Unpadded),
+    ///     serde_json::json!({"email": "ann@example.com", "firstname": "Ann", "creation_date": "2024-01-02 3:04:05"})
+    /// );
+    /// ```
+    pub fn create_body(&self, hour: CreationDateHour) -> Value {
+        let mut m = self.attributes(None, hour);
         if !self.lists.is_empty() {
             let lists = self.lists.iter().map(|id| json!({ "id": id })).collect();
             m.insert("lists".into(), Value::Array(lists));
@@ -288,10 +340,51 @@ impl ContactData {
         Value::Object(m)
     }
 
-    /// Body of `PATCH /data/contacts/{key}`: never `lists` (that would replace memberships).
-    pub(crate) fn patch_body(&self, key: &UniqueKey) -> Value {
-        Value::Object(self.attributes(Some(key)))
+    /// Body of `PATCH /data/contacts/{key}` in a universe keyed by `key`, with
+    /// `creation_date`'s hour written as `hour`, as the client sends it: never `lists` (that
+    /// would replace memberships), never the key itself. For dry runs and logs.
+    ///
+    /// ```
+    /// use splio_client::{ContactData, CreationDateHour, UniqueKey};
+    /// let c = ContactData::with_email("ann@example.com").lastname("Doe");
+    /// assert_eq!(
+    ///     c.patch_body(&UniqueKey::Email, CreationDateHour::default()),
+    ///     serde_json::json!({"lastname": "Doe"})
+    /// );
+    /// ```
+    pub fn patch_body(&self, key: &UniqueKey, hour: CreationDateHour) -> Value {
+        Value::Object(self.attributes(Some(key), hour))
     }
+
+    /// Body of one `POST /data/contacts/bulk` carrying `contacts` (at most [`BULK_MAX`]) with
+    /// `creation_date`'s hour written as `hour`, as [`Client::bulk_create`] sends it. For dry
+    /// runs and logs.
+    ///
+    /// ```
+    /// use splio_client::{ContactData, CreationDateHour};
+    /// let body = ContactData::bulk_body(
+    ///     &[ContactData::with_email("a@example.com")],
+    ///     CreationDateHour::default(),
+    /// );
+    /// assert_eq!(body, serde_json::json!({"contacts": [{"email": "a@example.com"}]}));
+    /// ```
+    pub fn bulk_body<'a>(
+        contacts: impl IntoIterator<Item = &'a ContactData>,
+        hour: CreationDateHour,
+    ) -> Value {
+        let contacts: Vec<Value> = contacts.into_iter().map(|c| c.create_body(hour)).collect();
+        json!({ "contacts": contacts })
+    }
+}
+
+/// The path of a contact, `/data/contacts/{key}` with the key percent-encoded, as the client
+/// requests it.
+///
+/// ```
+/// assert_eq!(splio_client::contact_path("a+b@example.com"), "/data/contacts/a%2Bb%40example.com");
+/// ```
+pub fn contact_path(key: &str) -> String {
+    format!("/data/contacts/{}", segment(key))
 }
 
 /// One item of a 207 multi-status answer.
@@ -345,10 +438,6 @@ pub enum UpsertAction {
 /// Per-item result of [`Client::upsert_many`].
 pub type UpsertOutcome = ItemOutcome<UpsertAction>;
 
-fn contact_path(key: &str) -> String {
-    format!("/data/contacts/{}", segment(key))
-}
-
 impl Client {
     /// Stream every contact (`GET /data/contacts`, 1,000 per page). Idempotent. (The search
     /// filter `fields` is not offered: its query-string encoding is undocumented.)
@@ -369,6 +458,37 @@ impl Client {
     /// ```
     pub fn contacts(&self) -> impl futures::Stream<Item = Result<Contact>> + Send + 'static {
         self.paged(|| Request::get("/data/contacts"))
+    }
+
+    /// One page of contacts (`GET /data/contacts`, `per_page` 1..1000). Its `count_element`
+    /// is the universe's size, so page 1 tells in one request how many pages a full listing
+    /// takes. Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// for i in 0..3 {
+    ///     fake.seed_contact(splio_client::ContactData::with_email(format!("c{i}@example.com")));
+    /// }
+    /// let page = client.contacts_page(1, 2).await?;
+    /// assert_eq!((page.count_element, page.elements.len()), (Some(3), 2));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
+    pub async fn contacts_page(&self, page_number: u32, per_page: u32) -> Result<Page<Contact>> {
+        if !(1..=1000).contains(&per_page) || page_number == 0 {
+            return Err(Error::invalid(
+                "contacts page",
+                "per_page/page_number",
+                "per_page must be 1..1000 and page_number at least 1",
+            ));
+        }
+        self.page(Request::get("/data/contacts"), per_page, page_number)
+            .await
     }
 
     /// `GET /data/contacts/{key}` (key percent-encoded). Idempotent.
@@ -403,7 +523,10 @@ impl Client {
         let id = contact.key_for(&key)?;
         contact.validate(&id)?;
         self.json(
-            Request::post("/data/contacts", contact.create_body()),
+            Request::post(
+                "/data/contacts",
+                contact.create_body(self.inner.creation_date_hour),
+            ),
             "contact",
         )
         .await
@@ -430,7 +553,7 @@ impl Client {
     pub async fn patch_contact(&self, key: &str, contact: &ContactData) -> Result<Contact> {
         let universe_key = self.unique_key().await?;
         contact.validate(key)?;
-        let body = contact.patch_body(&universe_key);
+        let body = contact.patch_body(&universe_key, self.inner.creation_date_hour);
         self.json(Request::patch(contact_path(key), body), "contact")
             .await
     }
@@ -575,10 +698,9 @@ impl Client {
             }
         }
         let chunks: Vec<Vec<(usize, String)>> = valid.chunks(BULK_MAX).map(<[_]>::to_vec).collect();
+        let hour = self.inner.creation_date_hour;
         let results = futures::stream::iter(chunks.into_iter().map(|chunk| async move {
-            let body = json!({
-                "contacts": chunk.iter().map(|(i, _)| contacts[*i].create_body()).collect::<Vec<_>>()
-            });
+            let body = ContactData::bulk_body(chunk.iter().map(|(i, _)| &contacts[*i]), hour);
             let result = self
                 .json::<MultiStatus>(Request::post("/data/contacts/bulk", body), "multi-status")
                 .await;
@@ -587,11 +709,37 @@ impl Client {
         .buffer_unordered(self.inner.concurrency)
         .collect::<Vec<_>>()
         .await;
+        let mut unknown = Vec::new();
         for (chunk, result) in results {
             for o in multi_status_outcomes(&chunk, result, 201) {
                 let index = o.index;
+                if matches!(o.result, Err(Error::OutcomeUnknown { .. })) {
+                    unknown.push((index, o.key.clone()));
+                }
                 outcomes[index] = Some(o);
             }
+        }
+        // The answer left these out: the create may have happened. Look before concluding.
+        let found = futures::stream::iter(unknown.into_iter().map(|(index, key)| async move {
+            let exists = match self.get_contact(&key).await {
+                Ok(_) => Some(true),
+                Err(e) if e.is_not_found() => Some(false),
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "could not look up a contact whose bulk outcome is unknown");
+                    None
+                }
+            };
+            (index, key, exists)
+        }))
+        .buffer_unordered(self.inner.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+        for (index, key, exists) in found {
+            outcomes[index] = Some(ItemOutcome {
+                index,
+                key: key.clone(),
+                result: Err(Error::OutcomeUnknown { key, exists }),
+            });
         }
         Ok(outcomes.into_iter().flatten().collect())
     }
@@ -712,8 +860,17 @@ impl Client {
     }
 }
 
-/// Match a multi-status answer back to the chunk's items (by key, in order; by position when the
-/// answer has no keys). A failed request fails every item of its chunk.
+/// How Splio spells a key in `contact_id`: trimmed, lower case (emails are case-insensitive;
+/// the documented answers show them in lower case).
+fn normalised(key: &str) -> String {
+    key.trim().to_lowercase()
+}
+
+/// Match a multi-status answer back to the chunk's items: an item to the input its
+/// `contact_id` names (normalised), then, when the answer has one item per input, the items
+/// still unmatched to the inputs at their positions. An input left without an item is
+/// [`Error::OutcomeUnknown`]. A failed request fails every item of its chunk with the
+/// request's status (retryable when the request was).
 fn multi_status_outcomes(
     chunk: &[(usize, String)],
     result: Result<MultiStatus>,
@@ -740,23 +897,38 @@ fn multi_status_outcomes(
     };
     let mut by_key: HashMap<String, VecDeque<usize>> = HashMap::new();
     for (pos, (_, key)) in chunk.iter().enumerate() {
-        by_key.entry(key.to_lowercase()).or_default().push_back(pos);
+        by_key.entry(normalised(key)).or_default().push_back(pos);
     }
-    let mut items: Vec<Option<&MultiStatusItem>> = vec![None; chunk.len()];
+    let mut matched: Vec<Option<&MultiStatusItem>> = vec![None; chunk.len()];
+    let mut unmatched = Vec::new();
     for (n, item) in status.items.iter().enumerate() {
-        let pos = match &item.contact_id {
-            Some(id) => by_key
-                .get_mut(&id.to_lowercase())
-                .and_then(VecDeque::pop_front),
-            None => (n < chunk.len()).then_some(n),
-        };
-        if let Some(pos) = pos {
-            items[pos] = Some(item);
+        let pos = item
+            .contact_id
+            .as_deref()
+            .and_then(|id| by_key.get_mut(&normalised(id)))
+            .and_then(VecDeque::pop_front);
+        match pos {
+            Some(pos) => matched[pos] = Some(item),
+            None => unmatched.push((n, item)),
         }
+    }
+    if status.items.len() == chunk.len() {
+        for (n, item) in unmatched {
+            if matched[n].is_none() {
+                matched[n] = Some(item);
+            }
+        }
+    } else if !unmatched.is_empty() {
+        tracing::warn!(
+            items = status.items.len(),
+            inputs = chunk.len(),
+            unmatched = unmatched.len(),
+            "multi-status items name no input and the counts differ: those outcomes are unknown"
+        );
     }
     chunk
         .iter()
-        .zip(items)
+        .zip(matched)
         .map(|((index, key), item)| {
             let result = match item {
                 Some(item)
@@ -771,10 +943,9 @@ fn multi_status_outcomes(
                     code: item.code.unwrap_or(0).clamp(0, u16::MAX as i64) as u16,
                     description: item.description.clone().unwrap_or_default(),
                 }),
-                None => Err(Error::Item {
+                None => Err(Error::OutcomeUnknown {
                     key: key.clone(),
-                    code: 0,
-                    description: "Splio returned no result for this item".into(),
+                    exists: None,
                 }),
             };
             ItemOutcome {
@@ -794,21 +965,26 @@ mod tests {
     #[test]
     fn patch_body_omits_key_and_lists() {
         let c = ContactData::with_email("A@B.com").firstname("A").list(3);
-        assert_eq!(c.patch_body(&UniqueKey::Email), json!({"firstname":"A"}));
+        let h = CreationDateHour::Unpadded;
+        assert_eq!(c.patch_body(&UniqueKey::Email, h), json!({"firstname":"A"}));
         assert_eq!(
-            c.create_body(),
+            c.create_body(h),
             json!({"email":"a@b.com","firstname":"A","lists":[{"id":3}]})
         );
         let c = ContactData::default().custom_field(CustomFieldValue::by_id(0, "K1"));
         assert_eq!(c.key_for(&UniqueKey::CustomField(0)).unwrap(), "K1");
-        assert_eq!(c.patch_body(&UniqueKey::CustomField(0)), json!({}));
+        assert_eq!(c.patch_body(&UniqueKey::CustomField(0), h), json!({}));
         assert!(ContactData::default().key_for(&UniqueKey::Email).is_err());
         let d = ContactData::with_email("x@y.z")
             .creation_date(jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0));
-        assert_eq!(d.create_body()["creation_date"], "2024-01-02 3:04:05");
+        assert_eq!(d.create_body(h)["creation_date"], "2024-01-02 3:04:05");
+        assert_eq!(
+            d.create_body(CreationDateHour::ZeroPadded)["creation_date"],
+            "2024-01-02 03:04:05"
+        );
         let d = ContactData::with_email("x@y.z")
             .creation_date(jiff::civil::date(2024, 1, 2).at(0, 0, 0, 0));
-        assert_eq!(d.create_body()["creation_date"], "2024-01-02 0:00:00");
+        assert_eq!(d.create_body(h)["creation_date"], "2024-01-02 0:00:00");
         let f = ContactData::with_email("x@y.z")
             .custom_field(CustomFieldValue::by_name("n", FieldValue::Double(f64::NAN)));
         assert!(f.validate("x").is_err());

@@ -4,16 +4,18 @@
 //! Rules followed: UTF-8 without BOM, `;` separator, a header row with the exact (case-sensitive)
 //! column names, values quoted only when they hold `;` or `"` (quotes doubled), no multi-line
 //! rows (rejected, or flattened to spaces when asked), emails lowercased, at most 200,000 lines per
-//! file (header included; larger sets are split), file names
-//! `{universe}_contacts_{subsequence}_{YYYYMMDD}_{unique}.csv`.
+//! file (header included; larger sets are split). By default a file has the key column and the
+//! columns its rows give values for, nothing else: an empty cell may blank what Splio holds.
 //!
-//! Choices where Splio's documentation is silent (configurable): `dateOfCreation` is written as
-//! `YYYYMMDD` (the only format seen in public code); `subscriptions` as `+id` / `-id`, comma
-//! separated; custom columns are named by the caller (`c<id>` or the field name, whichever the
-//! universe's import is configured for). When the universe is keyed by a custom field, make
-//! `Column::custom("customer_key")` the first column. The first column is the contact key: rows
-//! with an empty key are rejected. Files are built in memory (one file holds at most 200,000
-//! lines, a few tens of MB).
+//! Choices where Splio's documentation is silent (all settings): the file name (default
+//! [`DEFAULT_FILE_NAME`], `{universe}_contacts_{subsequence}_{YYYYMMDD}_{unique}.csv`; the one
+//! public client builds [`WAMIZ_FILE_NAME`] instead); `dateOfCreation` is written as `YYYYMMDD`
+//! (the only format seen in public code); `subscriptions` as `+id` / `-id`, comma separated;
+//! custom columns are named by the caller (`c<id>` or the field name, whichever the universe's
+//! import is configured for). When the universe is keyed by a custom field, make that column the
+//! [`key`](ContactCsvWriter::key) (e.g. `Column::custom("customer_key")`). The first column is
+//! the contact key: rows with an empty key are rejected. Files are built in memory (one file
+//! holds at most 200,000 lines, a few tens of MB).
 //!
 //! ```
 //! use splio_client::datahub::{Column, ContactCsvWriter, DatahubContact, Subscription};
@@ -149,7 +151,7 @@ pub enum LineBreaks {
 /// One generated file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatahubFile {
-    /// File name, `{universe}_contacts_{subsequence}_{YYYYMMDD}_{unique}.csv`.
+    /// File name, per the writer's pattern (default [`DEFAULT_FILE_NAME`]).
     pub name: String,
     /// UTF-8 contents without BOM.
     pub contents: Vec<u8>,
@@ -157,56 +159,136 @@ pub struct DatahubFile {
     pub rows: usize,
 }
 
+/// The default file-name pattern: universe, scope, sub-sequence, date, a unique part, `.csv`,
+/// as shared/api/splio.md reads the Datahub rule ("Filenames must indicate the universe, …").
+pub const DEFAULT_FILE_NAME: &str = "{universe}_contacts_{subsequence}_{date}_{unique}.csv";
+
+/// The pattern wamiz/splio-sdk's `DataImport::buildFilename` builds: no `_` between the
+/// sub-sequence and the date, and no extension.
+pub const WAMIZ_FILE_NAME: &str = "{universe}_contacts_{subsequence}{date}_{unique}";
+
 /// Writes contacts files for one universe and sub-sequence.
 #[derive(Clone, Debug)]
 pub struct ContactCsvWriter {
     universe: String,
     subsequence: String,
-    columns: Vec<Column>,
+    key: Column,
+    columns: Option<Vec<Column>>,
     max_lines: usize,
     line_breaks: LineBreaks,
     date_format: String,
+    file_name: String,
 }
 
-fn check_name_part(what: &str, value: &str) -> Result<()> {
-    if value.is_empty()
-        || !value
+/// Universe names are Splio's (they may hold `_`); a sub-sequence goes between `_` separators.
+fn check_name_part(what: &str, value: &str, extra: &[char]) -> Result<()> {
+    let ok = !value.is_empty()
+        && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    {
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || extra.contains(&c));
+    if !ok {
+        let allowed = if extra.is_empty() { "" } else { ", '_'" };
         return Err(Error::invalid(
             "datahub file name",
             what,
-            format!(
-                "{value:?} must be non-empty ASCII letters, digits, '-' or '.' (no '_', it separates name parts)"
-            ),
+            format!("{value:?} must be non-empty ASCII letters, digits, '-', '.'{allowed}"),
         ));
     }
     Ok(())
 }
 
+/// A file-name pattern's placeholders.
+const PLACEHOLDERS: [&str; 4] = ["{universe}", "{subsequence}", "{date}", "{unique}"];
+
+fn check_file_name(pattern: &str) -> Result<()> {
+    let fail = |why: &str| Err(Error::invalid("datahub file name", pattern, why));
+    let mut rest = pattern.to_owned();
+    for p in PLACEHOLDERS {
+        rest = rest.replace(p, "");
+    }
+    if !pattern.contains("{unique}") || !pattern.contains("{universe}") {
+        return fail("must hold {universe} and {unique} (each file needs its own name)");
+    }
+    if rest.contains(['{', '}']) {
+        return fail("knows only {universe}, {subsequence}, {date} and {unique}");
+    }
+    if pattern.starts_with('.')
+        || rest
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+    {
+        return fail("must be a plain file name (no '/', spaces or leading '.')");
+    }
+    Ok(())
+}
+
+fn check_columns(columns: &[Column]) -> Result<()> {
+    if columns.is_empty() {
+        return Err(Error::invalid("datahub file", "columns", "no columns"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in columns {
+        let h = c.header();
+        if let Column::Custom(name) = c {
+            let clash = Column::standard().iter().any(|s| s.header() == name);
+            if name.is_empty() || clash || name.contains([';', '"', '\n', '\r']) {
+                return Err(Error::invalid(
+                    "datahub file",
+                    format!("column {name:?}"),
+                    "custom column names must be non-empty, not a standard column, without ; \" or line breaks",
+                ));
+            }
+        }
+        if !seen.insert(h.to_string()) {
+            return Err(Error::invalid("datahub file", h, "column listed twice"));
+        }
+    }
+    Ok(())
+}
+
 impl ContactCsvWriter {
-    /// A writer for `universe` and the import sub-sequence configured for it (e.g. `PRCL`), with
-    /// the standard columns.
+    /// A writer for `universe` and the import sub-sequence configured for it (e.g. `PRCL`),
+    /// keyed by `email`, with the columns each file's rows give values for.
     pub fn new(universe: impl Into<String>, subsequence: impl Into<String>) -> Result<Self> {
         let (universe, subsequence) = (universe.into(), subsequence.into());
-        check_name_part("universe", &universe)?;
-        check_name_part("subsequence", &subsequence)?;
+        check_name_part("universe", &universe, &['_'])?;
+        check_name_part("subsequence", &subsequence, &[])?;
         Ok(ContactCsvWriter {
             universe,
             subsequence,
-            columns: Column::standard(),
+            key: Column::Email,
+            columns: None,
             max_lines: MAX_LINES_PER_FILE,
             line_breaks: LineBreaks::Reject,
             date_format: "%Y%m%d".into(),
+            file_name: DEFAULT_FILE_NAME.into(),
         })
     }
 
-    /// The file's columns, in order (only these are written; an unknown column makes Splio skip
-    /// the whole file, and an empty column may blank a value, so list exactly what you send).
-    pub fn columns(mut self, columns: Vec<Column>) -> Self {
-        self.columns = columns;
+    /// The key column, first in every file (default [`Column::Email`]; a custom column such as
+    /// `customer_key` when the universe is keyed by a custom field).
+    pub fn key(mut self, key: Column) -> Self {
+        self.key = key;
         self
+    }
+
+    /// Fix the file's columns, in order, the first being the key (only these are written; an
+    /// unknown column makes Splio skip the whole file, and an empty cell may blank a value, so
+    /// list exactly what you send). Without it a file has the key and the columns its rows
+    /// give values for.
+    pub fn columns(mut self, columns: Vec<Column>) -> Self {
+        self.columns = Some(columns);
+        self
+    }
+
+    /// The file-name pattern (default [`DEFAULT_FILE_NAME`]), with `{universe}`,
+    /// `{subsequence}`, `{date}` (`YYYYMMDD`, UTC) and `{unique}` (distinct per file; required).
+    /// Ask Splio which form your universe's import expects.
+    pub fn file_name(mut self, pattern: impl Into<String>) -> Result<Self> {
+        let pattern = pattern.into();
+        check_file_name(&pattern)?;
+        self.file_name = pattern;
+        Ok(self)
     }
 
     /// Lines per file, header included (default and maximum 200,000; at least 2).
@@ -234,7 +316,6 @@ impl ContactCsvWriter {
 
     /// Like [`write`](Self::write), with an explicit timestamp for the names (date and unique part).
     pub fn write_at(&self, contacts: &[DatahubContact], at: Timestamp) -> Result<Vec<DatahubFile>> {
-        self.check_columns()?;
         let day = at
             .to_zoned(jiff::tz::TimeZone::UTC)
             .strftime("%Y%m%d")
@@ -248,26 +329,35 @@ impl ContactCsvWriter {
             contacts.chunks(per_file).collect()
         };
         for (part, chunk) in chunks.into_iter().enumerate() {
+            let columns = match &self.columns {
+                Some(columns) => columns.clone(),
+                None => self.columns_of(chunk),
+            };
+            check_columns(&columns)?;
             let mut out = csv::WriterBuilder::new()
                 .delimiter(b';')
                 .quote_style(csv::QuoteStyle::Necessary)
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(Vec::new());
             let csv_err = |e: csv::Error| Error::invalid("datahub file", "csv", e.to_string());
-            out.write_record(self.columns.iter().map(Column::header))
+            out.write_record(columns.iter().map(Column::header))
                 .map_err(csv_err)?;
             for (n, contact) in chunk.iter().enumerate() {
                 let row = part * per_file + n;
-                out.write_record(self.row(contact, row)?).map_err(csv_err)?;
+                out.write_record(self.row(&columns, contact, row)?)
+                    .map_err(csv_err)?;
             }
             let contents = out
                 .into_inner()
                 .map_err(|e| Error::invalid("datahub file", "csv", e.to_string()))?;
+            let name = self
+                .file_name
+                .replace("{universe}", &self.universe)
+                .replace("{subsequence}", &self.subsequence)
+                .replace("{date}", &day)
+                .replace("{unique}", &format!("{unique}{part:03}"));
             files.push(DatahubFile {
-                name: format!(
-                    "{}_contacts_{}_{}_{}{:03}.csv",
-                    self.universe, self.subsequence, day, unique, part
-                ),
+                name,
                 contents,
                 rows: chunk.len(),
             });
@@ -275,35 +365,40 @@ impl ContactCsvWriter {
         Ok(files)
     }
 
-    fn check_columns(&self) -> Result<()> {
-        if self.columns.is_empty() {
-            return Err(Error::invalid("datahub file", "columns", "no columns"));
+    /// The key, then every standard column (in Splio's order) and custom column (first seen
+    /// first) that at least one row gives a value for.
+    fn columns_of(&self, rows: &[DatahubContact]) -> Vec<Column> {
+        let mut columns = vec![self.key.clone()];
+        for standard in Column::standard() {
+            let used = rows.iter().any(|c| match standard {
+                Column::Email => c.email.is_some(),
+                Column::Firstname => c.firstname.is_some(),
+                Column::Lastname => c.lastname.is_some(),
+                Column::Cellphone => c.cellphone.is_some(),
+                Column::Language => c.language.is_some(),
+                Column::DateOfCreation => c.date_of_creation.is_some(),
+                Column::Subscriptions => !c.subscriptions.is_empty(),
+                Column::Custom(_) => false,
+            });
+            if used && standard != self.key {
+                columns.push(standard);
+            }
         }
-        let mut seen = std::collections::HashSet::new();
-        for c in &self.columns {
-            let h = c.header();
-            if let Column::Custom(name) = c {
-                let clash = Column::standard().iter().any(|s| s.header() == name);
-                if name.is_empty() || clash || name.contains([';', '"', '\n', '\r']) {
-                    return Err(Error::invalid(
-                        "datahub file",
-                        format!("column {name:?}"),
-                        "custom column names must be non-empty, not a standard column, without ; \" or line breaks",
-                    ));
+        for row in rows {
+            for name in row.custom.keys() {
+                let column = Column::custom(name.as_str());
+                if !columns.contains(&column) {
+                    columns.push(column);
                 }
             }
-            if !seen.insert(h.to_string()) {
-                return Err(Error::invalid("datahub file", h, "column listed twice"));
-            }
         }
-        Ok(())
+        columns
     }
 
-    fn row(&self, c: &DatahubContact, row: usize) -> Result<Vec<String>> {
+    fn row(&self, columns: &[Column], c: &DatahubContact, row: usize) -> Result<Vec<String>> {
         let record = || format!("row {row} ({})", c.email.as_deref().unwrap_or(""));
         for name in c.custom.keys() {
-            if !self
-                .columns
+            if !columns
                 .iter()
                 .any(|col| matches!(col, Column::Custom(n) if n == name))
             {
@@ -314,8 +409,8 @@ impl ContactCsvWriter {
                 ));
             }
         }
-        let mut values = Vec::with_capacity(self.columns.len());
-        for (i, col) in self.columns.iter().enumerate() {
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, col) in columns.iter().enumerate() {
             let raw = match col {
                 Column::Email => c.email.as_deref().map(|e| e.trim().to_lowercase()),
                 Column::Firstname => c.firstname.clone(),
@@ -398,9 +493,7 @@ mod tests {
         assert!(files.iter().all(|f| f.name.ends_with(".csv")));
         let names: std::collections::HashSet<_> = files.iter().map(|f| &f.name).collect();
         assert_eq!(names.len(), 3);
-        assert!(text(&files[2]).starts_with(
-            "email;firstname;lastname;cellphone;language;dateOfCreation;subscriptions\nu4@x.com;"
-        ));
+        assert_eq!(text(&files[2]), "email\nu4@x.com\n");
         assert!(!files[0].contents.starts_with(b"\xEF\xBB\xBF"));
     }
 
@@ -412,7 +505,7 @@ mod tests {
         let err = w.write(std::slice::from_ref(&c)).unwrap_err();
         assert!(err.to_string().contains("lastname"), "{err}");
         let files = w.line_breaks(LineBreaks::Flatten).write(&[c]).unwrap();
-        assert!(text(&files[0]).contains(";two lines;"));
+        assert_eq!(text(&files[0]), "email;lastname\na@b.c;two lines\n");
     }
 
     #[test]
@@ -426,16 +519,90 @@ mod tests {
         assert!(
             ContactCsvWriter::new("u", "S")
                 .unwrap()
+                .columns(vec![Column::Email])
                 .write(&[c])
                 .is_err()
         );
-        assert!(ContactCsvWriter::new("my_universe", "S").is_err());
         assert!(
             ContactCsvWriter::new("u", "S")
                 .unwrap()
                 .write(&[DatahubContact::default()])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn by_default_only_the_key_and_the_columns_given_values() {
+        let mut ann = DatahubContact::new("Ann@X.com");
+        ann.firstname = Some("Ann".into());
+        let mut bob = DatahubContact::new("bob@x.com");
+        bob.custom.insert("c3".into(), "gold".into());
+        bob.subscriptions = vec![Subscription::Subscribe(4)];
+        let files = ContactCsvWriter::new("uni", "S")
+            .unwrap()
+            .write(&[ann, bob])
+            .unwrap();
+        assert_eq!(
+            text(&files[0]),
+            "email;firstname;subscriptions;c3\nann@x.com;Ann;;\nbob@x.com;;+4;gold\n",
+            "no empty lastname, cellphone, language or dateOfCreation column"
+        );
+        // A universe keyed by a custom field: that column first.
+        let mut k = DatahubContact::default();
+        k.custom.insert("customer_key".into(), "K1".into());
+        k.lastname = Some("Doe".into());
+        let files = ContactCsvWriter::new("uni", "S")
+            .unwrap()
+            .key(Column::custom("customer_key"))
+            .write(&[k])
+            .unwrap();
+        assert_eq!(text(&files[0]), "customer_key;lastname\nK1;Doe\n");
+    }
+
+    #[test]
+    fn universe_names_may_hold_underscores_and_the_name_pattern_is_a_setting() {
+        let at: Timestamp = "2024-03-05T10:00:00Z".parse().unwrap();
+        let rows = [DatahubContact::new("a@b.c")];
+        let w = ContactCsvWriter::new("my_universe", "PRCL").unwrap();
+        let name = &w.write_at(&rows, at).unwrap()[0].name;
+        assert!(
+            name.starts_with("my_universe_contacts_PRCL_20240305_"),
+            "{name}"
+        );
+        assert!(name.ends_with(".csv"));
+        // The form wamiz/splio-sdk builds: no separator before the date, no extension.
+        let w = w.file_name(WAMIZ_FILE_NAME).unwrap();
+        let name = &w.write_at(&rows, at).unwrap()[0].name;
+        assert!(
+            name.starts_with("my_universe_contacts_PRCL20240305_"),
+            "{name}"
+        );
+        assert!(!name.contains(".csv"), "{name}");
+        let custom = ContactCsvWriter::new("u", "S")
+            .unwrap()
+            .file_name("{universe}-{subsequence}-{date}-{unique}.txt")
+            .unwrap();
+        assert!(
+            custom.write_at(&rows, at).unwrap()[0]
+                .name
+                .starts_with("u-S-20240305-")
+        );
+        for bad in [
+            "{universe}_{date}.csv",
+            "{universe}/{unique}",
+            "{unique}_{when}",
+            "",
+        ] {
+            assert!(
+                ContactCsvWriter::new("u", "S")
+                    .unwrap()
+                    .file_name(bad)
+                    .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(ContactCsvWriter::new("my/universe", "S").is_err());
+        assert!(ContactCsvWriter::new("", "S").is_err());
     }
 
     proptest::proptest! {

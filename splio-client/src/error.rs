@@ -95,6 +95,22 @@ pub enum Error {
         /// The per-item description, verbatim.
         description: String,
     },
+    /// Splio's 207 answer gave no outcome for this item (no item named it, and its position
+    /// could not stand in: the answer's item count differed). A create may have happened, so
+    /// the client looked the contact up: `exists` is what that lookup found (`None` when it
+    /// failed too). [`is_already_exists`](Error::is_already_exists) is true when the contact is
+    /// there (update it to be sure it holds your attributes); otherwise the item is retryable.
+    #[error("Splio's answer gave no outcome for item {key}; {}", match exists {
+        Some(true) => "the contact exists now",
+        Some(false) => "the contact does not exist (not created)",
+        None => "looking it up failed too",
+    })]
+    OutcomeUnknown {
+        /// The item's key.
+        key: String,
+        /// What a lookup found afterwards.
+        exists: Option<bool>,
+    },
     /// SFTP/SSH failure (connect, protocol, remote file operation).
     #[error("SFTP {action} failed")]
     Sftp {
@@ -141,6 +157,10 @@ impl Error {
         match self {
             Error::Transport { .. } | Error::Timeout(_) | Error::RateLimited { .. } => true,
             Error::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            // An item of a request that failed as a whole (code 0: no HTTP answer), or an item
+            // Splio itself answered with a transient code.
+            Error::Item { code, .. } => matches!(code, 0 | 429 | 500 | 502 | 503 | 504),
+            Error::OutcomeUnknown { exists, .. } => *exists != Some(true),
             _ => false,
         }
     }
@@ -168,9 +188,13 @@ impl Error {
         self.status() == Some(404)
     }
 
-    /// Whether the service said the record already exists (create of an existing unique key).
+    /// Whether the record exists although a create did not report creating it: the service said
+    /// it already exists (create of an existing unique key), or the create's outcome was
+    /// unknown and a lookup found the contact ([`Error::OutcomeUnknown`]). Either way, an update
+    /// brings it to the values sent.
     pub fn is_already_exists(&self) -> bool {
         match self {
+            Error::OutcomeUnknown { exists, .. } => *exists == Some(true),
             Error::Api {
                 status: 400,
                 errors,

@@ -205,7 +205,8 @@ impl CustomFieldValue {
     }
 }
 
-/// A custom field definition from `GET /data/fields/contacts`.
+/// A custom field definition from `GET /data/fields/contacts`. The documented answer (the
+/// OpenAPI example, and go-splio's `FieldElement`) names no type: see [`FieldSchema`].
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Field {
     /// Numeric id (`c5` → 5).
@@ -235,7 +236,8 @@ pub struct Field {
     /// Field key.
     #[serde(default)]
     pub field_key: Option<String>,
-    /// Declared type, when the service reports it (`data_type`).
+    /// A `data_type`, should an answer carry one. The documented answer does not, so this is
+    /// normally `None`: the type is unknown, not text.
     #[serde(default, deserialize_with = "field_type_opt")]
     pub data_type: Option<FieldType>,
 }
@@ -244,7 +246,7 @@ fn field_type_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Field
     Ok(lenient::opt_string(d)?.and_then(|s| FieldType::lenient(&s)))
 }
 
-/// Answer of `POST /data/fields`.
+/// Answer of `POST /data/fields`: the one documented answer that names a field's type.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct CreatedField {
     /// Numeric id of the new field.
@@ -258,8 +260,15 @@ pub struct CreatedField {
     pub data_type: Option<FieldType>,
 }
 
-/// The declared types of custom fields, to turn raw values (e.g. warehouse columns) into typed
-/// values and to check a contact before it is sent, with a clear error naming the field.
+/// The custom fields a universe has and, where known, their types: to turn raw values (e.g.
+/// warehouse columns) into typed values and to check a contact before it is sent, with a clear
+/// error naming the field.
+///
+/// Splio's field list (`GET /data/fields/contacts`) names the fields but not their types, so a
+/// schema built [`from_fields`](Self::from_fields) knows which fields exist and leaves their
+/// types unknown. Types come from [`with`](Self::with) (your own declaration) or
+/// [`with_created`](Self::with_created) (the answer of a field creation). [`check`](Self::check)
+/// returns the fields it could not check, never a silent pass.
 ///
 /// ```
 /// use splio_client::{ContactData, CustomFieldValue, FieldRef, FieldSchema, FieldType};
@@ -270,38 +279,59 @@ pub struct CreatedField {
 /// assert!(schema.value(FieldRef::Name("points".into()), "many").is_err());
 /// let contact = ContactData::with_email("a@b.c").custom_field(CustomFieldValue::by_id(5, 12));
 /// assert!(schema.check(&contact).is_err()); // an Int sent to a date field
+/// let other = ContactData::with_email("a@b.c").custom_field(CustomFieldValue::by_id(9, "x"));
+/// assert_eq!(schema.check(&other).unwrap(), vec![FieldRef::Id(9)]); // not checked
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldSchema {
-    types: std::collections::HashMap<FieldRef, FieldType>,
+    /// Every known field, with its type when someone named it.
+    types: std::collections::HashMap<FieldRef, Option<FieldType>>,
 }
 
 impl FieldSchema {
     /// Declare a field's type.
     pub fn with(mut self, field: FieldRef, ty: FieldType) -> Self {
-        self.types.insert(field, ty);
+        self.types.insert(field, Some(ty));
         self
     }
 
-    /// Learn the types the service reported (`data_type`) for listed fields, by id and by name.
+    /// The fields a universe lists, by id and by name. Their types stay unknown unless an answer
+    /// carried a `data_type` (the documented one does not).
     pub fn from_fields<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Self {
         let mut schema = FieldSchema::default();
         for f in fields {
-            let Some(ty) = f.data_type else { continue };
-            if let Some(id) = f.id.and_then(|id| u32::try_from(id).ok()) {
-                schema.types.insert(FieldRef::Id(id), ty);
-            }
-            schema.types.insert(FieldRef::Name(f.name.clone()), ty);
+            schema.insert(f.id, &f.name, f.data_type);
         }
         schema
     }
 
-    /// The declared type of a field.
-    pub fn field_type(&self, field: &FieldRef) -> Option<FieldType> {
-        self.types.get(field).copied()
+    /// Add a field as its creation answered (`POST /data/fields`), with the type it names.
+    pub fn with_created(mut self, field: &CreatedField) -> Self {
+        self.insert(field.id, &field.name, field.data_type);
+        self
     }
 
-    /// Parse a raw value for `field` by its declared type (undeclared fields are text).
+    fn insert(&mut self, id: Option<i64>, name: &str, ty: Option<FieldType>) {
+        if let Some(id) = id.and_then(|id| u32::try_from(id).ok()) {
+            self.types.insert(FieldRef::Id(id), ty);
+        }
+        if !name.is_empty() {
+            self.types.insert(FieldRef::Name(name.to_owned()), ty);
+        }
+    }
+
+    /// Whether the schema knows this field (with or without its type).
+    pub fn contains(&self, field: &FieldRef) -> bool {
+        self.types.contains_key(field)
+    }
+
+    /// The field's type, when known.
+    pub fn field_type(&self, field: &FieldRef) -> Option<FieldType> {
+        self.types.get(field).copied().flatten()
+    }
+
+    /// Parse a raw value for `field` by its type; a field of unknown type takes the value as
+    /// text (Splio then checks it).
     pub fn value(&self, field: FieldRef, raw: &str) -> Result<CustomFieldValue> {
         let ty = self.field_type(&field).unwrap_or(FieldType::Text);
         let value = FieldValue::parse(ty, raw).map_err(|e| match e {
@@ -316,14 +346,19 @@ impl FieldSchema {
         })
     }
 
-    /// Check every custom field value of a contact against its declared type.
-    pub fn check(&self, contact: &crate::ContactData) -> Result<()> {
+    /// Check every custom field value of a contact against its field's type. Fails on the first
+    /// value of the wrong type; otherwise returns the fields it could not check (type unknown,
+    /// or not in the schema), in the contact's order.
+    pub fn check(&self, contact: &crate::ContactData) -> Result<Vec<FieldRef>> {
+        let mut unchecked = Vec::new();
         for f in &contact.custom_fields {
-            if let (Some(ty), Some(v)) = (self.field_type(&f.field), &f.value) {
-                v.check(ty, &format!("{:?}", f.field))?;
+            match (self.field_type(&f.field), &f.value) {
+                (Some(ty), Some(v)) => v.check(ty, &format!("{:?}", f.field))?,
+                (Some(_), None) => {}
+                (None, _) => unchecked.push(f.field.clone()),
             }
         }
-        Ok(())
+        Ok(unchecked)
     }
 }
 

@@ -14,10 +14,15 @@
 //! blacklist adds are retried only on connect errors and 429. Waits honour `rateLimit-reset`.
 //! Client-side limits default to Splio's 20 requests/s for `/data/contacts*` and 10/s elsewhere.
 //!
-//! Choices where the reference is silent: emails are lowercased; `creation_date` is sent with an
-//! unpadded hour (`2024-01-02 3:04:05`) because the OpenAPI pattern rejects `03`; custom fields are
-//! addressed by id or by name, as the caller chooses; bulk per-item results are matched back to
-//! inputs by key (case-insensitively), else by position.
+//! Every operation, its sources, how sure we are and what the fake enforces:
+//! `docs/splio-conformance.md` in the repository.
+//!
+//! Choices where the reference is silent or disagrees: emails are lowercased; `creation_date` is
+//! sent with an unpadded hour (`2024-01-02 3:04:05`) because the OpenAPI pattern rejects `03`,
+//! while Splio's answers pad it ([`CreationDateHour`] chooses; both are read); custom fields are
+//! addressed by id or by name, as the caller chooses; a 207 item is matched to its input by
+//! `contact_id` (trimmed, case-insensitively), then by position when the answer has one item
+//! per input; an input no item matches is [`Error::OutcomeUnknown`], after a `GET` for creates.
 //!
 //! ```
 //! # #[cfg(feature = "fake")]
@@ -69,8 +74,8 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, RateLimitStatus, RateLimits, RetryConfig,
 };
 pub use contacts::{
-    BULK_MAX, Contact, ContactData, ContactFieldValue, ItemOutcome, ListRef, MultiStatus,
-    MultiStatusItem, UpsertAction, UpsertOutcome,
+    BULK_MAX, Contact, ContactData, ContactFieldValue, CreationDateHour, ItemOutcome, ListRef,
+    MultiStatus, MultiStatusItem, UpsertAction, UpsertOutcome, contact_path,
 };
 pub use error::{ApiErrorItem, Error, Result};
 pub use fields::{

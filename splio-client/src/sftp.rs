@@ -1,7 +1,9 @@
 //! Upload Datahub files over SFTP (pure Rust: russh + russh-sftp, no OpenSSL) and read reports.
 //!
-//! Files go to `/imports/` atomically: each is written as `/imports/.{name}.part` and renamed to
-//! its final name once complete, so the importer never picks up half a file. The server's host
+//! Files go to `/imports/` atomically: each is written outside the directory the importer
+//! watches (by default its parent, the account's root on Splio, where users have write rights),
+//! as `.{name}.part`, and renamed into `/imports/` under its final name once complete, so the
+//! importer never sees half a file or an unknown one. The server's host
 //! key is checked against a SHA256 fingerprint or a known_hosts file; accepting any key exists
 //! only for tests ([`HostKeyCheck::InsecureAcceptAnyForTestsOnly`]).
 //!
@@ -106,6 +108,9 @@ pub struct SftpConfig {
     pub host_key: HostKeyCheck,
     /// Where files are dropped (`/imports`).
     pub imports_dir: String,
+    /// Where a file is written before it is renamed into `imports_dir`; `None`: the imports
+    /// directory's parent (`/` for `/imports`). Must be on the same file system.
+    pub staging_dir: Option<String>,
     /// Where Splio writes import reports (`/reports`).
     pub reports_dir: String,
     /// Timeout for connecting and for each SFTP request (default 30 s).
@@ -127,6 +132,7 @@ impl SftpConfig {
             auth,
             host_key,
             imports_dir: "/imports".into(),
+            staging_dir: None,
             reports_dir: "/reports".into(),
             timeout: Duration::from_secs(30),
         }
@@ -141,6 +147,12 @@ impl SftpConfig {
     /// Set the imports directory.
     pub fn imports_dir(mut self, dir: impl Into<String>) -> Self {
         self.imports_dir = dir.into();
+        self
+    }
+
+    /// Set the staging directory (default: the imports directory's parent).
+    pub fn staging_dir(mut self, dir: impl Into<String>) -> Self {
+        self.staging_dir = Some(dir.into());
         self
     }
 
@@ -189,6 +201,7 @@ pub struct SftpUploader {
     sftp: SftpSession,
     _ssh: client::Handle<Checker>,
     imports_dir: String,
+    staging_dir: String,
     reports_dir: String,
 }
 
@@ -235,6 +248,15 @@ impl Report {
                     .collect())
             })
             .collect()
+    }
+}
+
+/// The parent of a remote directory: `/` for `/imports`, `.` for a bare relative name.
+fn parent(dir: &str) -> String {
+    match dir.trim_end_matches('/').rsplit_once('/') {
+        Some(("", _)) => "/".into(),
+        Some((parent, _)) => parent.into(),
+        None => ".".into(),
     }
 }
 
@@ -329,12 +351,17 @@ impl SftpUploader {
             sftp,
             _ssh: ssh,
             imports_dir: config.imports_dir.clone(),
+            staging_dir: config
+                .staging_dir
+                .clone()
+                .unwrap_or_else(|| parent(&config.imports_dir)),
             reports_dir: config.reports_dir.clone(),
         })
     }
 
-    /// Upload one file atomically (temporary name, then rename); returns its final remote path.
-    /// Fails when a file of that name already exists.
+    /// Upload one file atomically (written in the staging directory, then renamed into the
+    /// imports directory); returns its final remote path. Fails when a file of that name
+    /// already exists.
     ///
     /// ```no_run
     /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
@@ -353,7 +380,7 @@ impl SftpUploader {
                 "must be a plain file name",
             ));
         }
-        let temp = join(&self.imports_dir, &format!(".{}.part", file.name));
+        let temp = join(&self.staging_dir, &format!(".{}.part", file.name));
         let target = join(&self.imports_dir, &file.name);
         if self
             .sftp
@@ -507,6 +534,14 @@ mod tests {
             passphrase: Some(SecretString::from("pp-secret")),
         };
         assert!(!format!("{k:?}").contains("pp-secret"));
+    }
+
+    #[test]
+    fn staging_defaults_to_the_parent() {
+        assert_eq!(parent("/imports"), "/");
+        assert_eq!(parent("/imports/"), "/");
+        assert_eq!(parent("/home/uni/imports"), "/home/uni");
+        assert_eq!(parent("imports"), ".");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use directo_client::fake::{Envelope, FakeDirecto};
 use directo_client::{
-    Auth, Client, Customer, Error, Item, PutMode, PutStatus, Query, ReadMethod, Record, RetryPolicy,
+    Auth, Client, Customer, Error, Item, PutMode, PutOutcome, PutStatus, Query, ReadMethod, Record,
+    RetryPolicy,
 };
 use futures::{StreamExt, TryStreamExt};
 use jiff::civil::date;
@@ -138,7 +139,7 @@ async fn legacy_get_with_appkey_puts_everything_in_the_query() {
     let fake = FakeDirecto::start().await;
     seeded(&fake);
     let client = Client::builder(Auth::app_key(FakeDirecto::APP_KEY))
-        .base_url(fake.base_url())
+        .base_url(fake.legacy_url())
         .allow_http(true)
         .read_method(ReadMethod::Get)
         .build()
@@ -291,14 +292,12 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
     tom.email = Some("tom@example.ee".into());
     tom.comment = Some("line 1\nline 2\ttab".into());
-    tom.extra.insert("type".into(), "0".into());
-    let res = client
-        .put_customers(&[tom.clone()], PutMode::Create)
-        .await
-        .unwrap();
+    tom.customer_type = Some(0);
+    let res = client.put(&[tom.clone()], PutMode::Create).await.unwrap();
     assert_eq!(res.len(), 1);
-    assert_eq!(res[0].status, PutStatus::Ok);
-    assert_eq!(res[0].docid.as_deref(), Some("TJ1"));
+    let result = res[0].result.as_ref().unwrap();
+    assert_eq!(result.status, PutStatus::Ok);
+    assert_eq!(result.docid.as_deref(), Some("TJ1"));
 
     let put = &fake.requests()[0];
     assert_eq!(put.method, "POST");
@@ -322,18 +321,17 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     let back: Vec<Customer> = client.customers(Query::new()).try_collect().await.unwrap();
     let mut expected = tom.clone();
     expected.ts = back[0].ts;
+    // `type` is in the input schema only: stored, but not part of Directo's output.
+    expected.customer_type = None;
     assert_eq!(back, [expected]);
 
     // A second create is a duplicate (per-document failure, not an Err).
-    let res = client
-        .put_customers(&[tom.clone()], PutMode::Create)
-        .await
-        .unwrap();
-    assert_eq!(res[0].status, PutStatus::Duplicate);
+    let res = client.put(&[tom.clone()], PutMode::Create).await.unwrap();
+    assert_eq!(res[0].result.as_ref().unwrap().status, PutStatus::Duplicate);
     assert!(!res[0].is_success());
 
     tom.phone = Some("+372 555".into());
-    let res = client.put_customers(&[tom], PutMode::Update).await.unwrap();
+    let res = client.put(&[tom], PutMode::Update).await.unwrap();
     assert!(res[0].is_success());
     assert_eq!(
         fake.requests().last().unwrap().param("xd_update"),
@@ -346,21 +344,23 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
 async fn puts_are_not_blindly_retried() {
     let fake = FakeDirecto::start().await;
     let client = fake.client();
+    let a = customer("A", date(2026, 1, 1).at(0, 0, 0, 0));
     fake.fail_next(1, 503);
-    let err = client
-        .put_customers(&[Customer::new("A")], PutMode::Create)
+    let res = client
+        .put(std::slice::from_ref(&a), PutMode::Create)
         .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Status { status: 503, .. }));
+        .unwrap();
+    let err = res[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(**err, Error::Status { status: 503, .. }),
+        "{err:?}"
+    );
     assert_eq!(fake.requests().len(), 1);
     assert!(fake.customers().is_empty());
 
     // 429 proves the request was not processed: retried.
     fake.rate_limit_next(0);
-    let res = client
-        .put_customers(&[Customer::new("A")], PutMode::Create)
-        .await
-        .unwrap();
+    let res = client.put(&[a], PutMode::Create).await.unwrap();
     assert!(res[0].is_success());
     assert_eq!(fake.requests().len(), 3);
 }
@@ -369,26 +369,32 @@ async fn puts_are_not_blindly_retried() {
 async fn put_answer_errors_are_typed() {
     let fake = FakeDirecto::start().await;
     let client = fake.client();
+    let ts = date(2026, 1, 1).at(0, 0, 0, 0);
     fake.respond_next(1, r#"<result type="5" desc="Unauthorized"/>"#);
-    let err = client
-        .put_customers(&[Customer::new("A")], PutMode::Create)
+    let res = client
+        .put(&[customer("A", ts)], PutMode::Create)
         .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Unauthorized { .. }));
+        .unwrap();
+    let err = res[0].result.as_ref().unwrap_err();
+    assert!(matches!(**err, Error::Unauthorized { .. }), "{err:?}");
     fake.respond_next(1, r#"<results><Result Type="30" Desc="Created" docid="7" doctype="ARVE" submit="Invoices"/><Result Type="14" Desc="Update not allowed"/></results>"#);
     let res = client
-        .put_customers(&[Customer::new("A"), Customer::new("B")], PutMode::Update)
+        .put(&[Customer::new("A"), Customer::new("B")], PutMode::Update)
         .await
         .unwrap();
-    assert_eq!(res[0].status, PutStatus::OkLinked);
+    let status = |i: usize| res[i].result.as_ref().unwrap().status;
+    assert_eq!(status(0), PutStatus::OkLinked);
     assert!(res[0].is_success());
-    assert_eq!(res[1].status, PutStatus::UpdateNotAllowed);
-    // Missing code: Type 12 from the fake, per document.
+    assert_eq!(status(1), PutStatus::UpdateNotAllowed);
+    // A missing code is refused before anything is sent.
+    let before = fake.requests().len();
     let res = client
-        .put_customers(&[Customer::new("")], PutMode::Create)
+        .put(&[Customer::new("")], PutMode::Update)
         .await
         .unwrap();
-    assert_eq!(res[0].status, PutStatus::MissingDocumentId);
+    let err = res[0].result.as_ref().unwrap_err();
+    assert!(matches!(**err, Error::InvalidInput(_)), "{err:?}");
+    assert_eq!(fake.requests().len(), before);
 }
 
 #[tokio::test]
@@ -447,16 +453,18 @@ async fn invalid_ts_and_unknown_request_are_errors_from_the_fake() {
 async fn legacy_key_attribute_on_every_written_record() {
     let fake = FakeDirecto::start().await;
     let client = Client::builder(Auth::app_key(FakeDirecto::APP_KEY))
-        .base_url(fake.base_url())
+        .base_url(fake.legacy_url())
         .allow_http(true)
         .key_attribute("appkey")
         .build()
         .unwrap();
+    let ts = date(2026, 1, 1).at(0, 0, 0, 0);
     let res = client
-        .put_customers(&[Customer::new("A"), Customer::new("B")], PutMode::Create)
+        .put(&[customer("A", ts), customer("B", ts)], PutMode::Create)
         .await
         .unwrap();
     assert_eq!(res.len(), 2);
+    assert!(res.iter().all(PutOutcome::is_success), "{res:?}");
     let put = &fake.puts()[0];
     assert_eq!(
         put.xmldata
@@ -495,20 +503,24 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
         .put(std::slice::from_ref(&invoice), PutMode::Create)
         .await
         .unwrap();
-    assert_eq!(res[0].status, PutStatus::Ok);
-    assert_eq!(res[0].doctype.as_deref(), Some("INVOICE"));
+    let result = res[0].result.as_ref().unwrap();
+    assert_eq!(result.status, PutStatus::Ok);
+    assert_eq!(result.doctype.as_deref(), Some("INVOICE"));
     let put = &fake.puts()[0];
     assert_eq!(put.what, "invoice");
     assert_eq!(
         put.xmldata,
         r#"<?xml version="1.0" encoding="UTF-8"?><invoices><invoice number="1001" customercode="C1" customername="Tom &amp; &quot;Jerry&quot; &lt;OÜ&gt;" date="2026-06-11" confirm="1"><rows><row item="SKU-1" quantity="2" price="9.90"/></rows></invoice></invoices>"#
     );
-    // What the fake stored parses back into the same invoice.
+    // What the fake stored parses back into the same invoice (plus Directo's own `ts`
+    // and `confirmed`).
     let stored = fake.records("invoice");
-    assert_eq!(
-        <Invoice as directo_client::FromRecord>::from_record(stored[0].clone()),
-        invoice
-    );
+    let mut back = <Invoice as directo_client::FromRecord>::from_record(stored[0].clone()).unwrap();
+    assert!(back.ts.is_some());
+    assert_eq!(back.extra.get("confirmed").map(String::as_str), Some("1"));
+    back.ts = None;
+    back.extra.clear();
+    assert_eq!(back, invoice);
 
     let order = Order {
         number: Some(5),
@@ -522,10 +534,10 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
     };
     let receipt = Receipt {
         number: Some(77),
-        date: Some(date(2026, 6, 11)),
+        date: Some(date(2026, 6, 11).at(0, 0, 0, 0)),
         confirm: Some(true),
         rows: vec![ReceiptRow {
-            invoice: Some("1001".into()),
+            invoice: Some(1001),
             customer: Some("C1".into()),
             payment: Some("19.80".parse().unwrap()),
             ..Default::default()
@@ -539,5 +551,5 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
     assert!(puts[1].xmldata.contains(r#"<orders><order number="5" customercode="C1"><rows><row item="SKU-2" quantity="1"/></rows></order></orders>"#));
     assert_eq!(puts[2].what, "receipt");
     assert!(puts[2].update);
-    assert!(puts[2].xmldata.contains(r#"<receipt number="77" date="2026-06-11" confirm="1"><rows><row invoice="1001" customer="C1" payment="19.80"/></rows></receipt>"#));
+    assert!(puts[2].xmldata.contains(r#"<receipt number="77" date="2026-06-11T00:00:00" confirm="1"><rows><row invoice="1001" customer="C1" payment="19.80"/></rows></receipt>"#));
 }

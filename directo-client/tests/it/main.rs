@@ -1,7 +1,14 @@
 //! The crate's integration tests, as modules of one test binary: one link and one
 //! executable instead of one per file.
 
+mod bespoke_reads;
+mod common;
+mod fake_conformance;
 mod fake_customers;
+mod put_limits;
+mod put_modes;
+mod put_schema;
 mod reader_fixtures;
+mod record_errors;
 mod roundtrip_customer;
 mod wire_requests;

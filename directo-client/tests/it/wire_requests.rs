@@ -51,6 +51,13 @@ async fn catch_all(server: &MockServer) {
         .await;
 }
 
+/// A customer a create accepts (code and the mandatory e-mail).
+fn mail(code: &str) -> Customer {
+    let mut c = Customer::new(code);
+    c.email = Some(format!("{}@example.ee", code.to_lowercase()));
+    c
+}
+
 fn token_client(server: &MockServer) -> Client {
     Client::builder(Auth::token(TOKEN))
         .base_url(format!("{}{PATH}", server.uri()))
@@ -370,16 +377,18 @@ async fn put_posts_xmldata_with_the_secret_in_the_body() {
     tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
     tom.email = Some("tom@example.ee".into());
     let results = client
-        .put_customers(std::slice::from_ref(&tom), PutMode::Create)
+        .put(std::slice::from_ref(&tom), PutMode::Create)
         .await
         .unwrap();
     assert_eq!(results.len(), 1);
     assert!(results[0].is_success());
-    assert_eq!(results[0].docid.as_deref(), Some("100034"));
-    client
-        .put_customers(std::slice::from_ref(&tom), PutMode::Update)
+    let result = results[0].result.as_ref().unwrap();
+    assert_eq!(result.docid.as_deref(), Some("100034"));
+    let updated = client
+        .put(std::slice::from_ref(&tom), PutMode::Update)
         .await
         .unwrap();
+    assert!(updated[0].is_success());
 
     let reqs = server.received_requests().await.unwrap();
     for (i, req) in reqs.iter().enumerate() {
@@ -418,12 +427,13 @@ async fn puts_are_not_retried_on_5xx_but_are_on_429() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = token_client(&server)
-        .put_customers(&[Customer::new("C1")], PutMode::Create)
+    let res = token_client(&server)
+        .put(&[mail("C1")], PutMode::Create)
         .await
-        .unwrap_err();
+        .unwrap();
+    let err = res[0].result.as_ref().unwrap_err();
     assert!(
-        matches!(err, directo_client::Error::Status { status: 503, .. }),
+        matches!(**err, directo_client::Error::Status { status: 503, .. }),
         "{err:?}"
     );
 
@@ -440,7 +450,7 @@ async fn puts_are_not_retried_on_5xx_but_are_on_429() {
         .mount(&server)
         .await;
     let ok = token_client(&server)
-        .put_customers(&[Customer::new("C1")], PutMode::Create)
+        .put(&[mail("C1")], PutMode::Create)
         .await
         .unwrap();
     assert!(ok[0].is_success());
@@ -455,12 +465,15 @@ async fn put_results_are_per_document() {
         .expect(1)
         .mount(&server)
         .await;
-    let docs = [Customer::new("A"), Customer::new("B"), Customer::new("C")];
+    let docs = [mail("A"), mail("B"), mail("C")];
     let results = token_client(&server)
-        .put_customers(&docs, PutMode::Create)
+        .put(&docs, PutMode::Create)
         .await
         .unwrap();
-    let statuses: Vec<_> = results.iter().map(|r| r.status).collect();
+    let statuses: Vec<_> = results
+        .iter()
+        .map(|r| r.result.as_ref().unwrap().status)
+        .collect();
     assert_eq!(
         statuses,
         [
@@ -469,7 +482,7 @@ async fn put_results_are_per_document() {
             PutStatus::UpdateNotAllowed
         ]
     );
-    assert_eq!(results[1].desc, "korduv arve");
+    assert_eq!(results[1].result.as_ref().unwrap().desc, "korduv arve");
     assert!(results[0].is_success() && !results[1].is_success());
 }
 

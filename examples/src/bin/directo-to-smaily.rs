@@ -4,10 +4,17 @@
 use clap::Parser;
 use sync_examples::CommonArgs;
 
-/// Syncs Directo customers changed since the last run to Smaily subscribers (valid emails only,
-/// fields mapped per the config), with retries, stored failures and replay.
+/// The command line: the flags every sync shares.
 #[derive(Debug, Parser)]
-#[command(name = "directo-to-smaily", version, about, long_about = None)]
+#[command(
+    name = "directo-to-smaily",
+    version,
+    about = "Syncs the Directo customers changed since the last run to Smaily subscribers (valid \
+             emails only, fields mapped per the config), with retries, stored failures and \
+             replay. Reads Directo's XML customer export; credentials from DIRECTO_* and \
+             SMAILY_*.",
+    long_about = None
+)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,

@@ -112,6 +112,36 @@ fn customer(n: usize, now: DateTime, spread_minutes: i64) -> DemoCustomer {
     DemoCustomer { attrs, datafields }
 }
 
+/// What the sandbox's Smaily fake holds, for the sandbox file: each subscriber's email, status
+/// and fields.
+pub fn smaily_state(fake: &smaily_client::fake::FakeSmaily) -> serde_json::Value {
+    let subscribers: Vec<serde_json::Value> = fake
+        .subscribers()
+        .into_iter()
+        .map(|s| {
+            serde_json::json!({
+                "email": s.email,
+                "is_unsubscribed": s.is_unsubscribed,
+                "fields": s.fields,
+            })
+        })
+        .collect();
+    serde_json::json!({ "subscribers": subscribers })
+}
+
+/// Puts what [`smaily_state`] saved into a fresh fake.
+pub fn restore_smaily(fake: &smaily_client::fake::FakeSmaily, saved: &serde_json::Value) {
+    let subscribers = saved["subscribers"].as_array().into_iter().flatten();
+    fake.seed_subscribers(subscribers.filter_map(|s| {
+        let mut sub = smaily_client::Subscriber::new(s["email"].as_str()?);
+        sub.is_unsubscribed = s["is_unsubscribed"].as_bool();
+        for (name, value) in s["fields"].as_object().into_iter().flatten() {
+            sub = sub.field(name, value.as_str().unwrap_or_default()).ok()?;
+        }
+        Some(sub)
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,7 +52,7 @@ pub fn to_directo(demo: &DemoCustomer) -> directo_client::Customer {
     c.email = get("email");
     c.phone = get("phone");
     c.country = get("country");
-    c.closed = demo.attr("closed") == Some("1");
+    c.closed = Some(demo.attr("closed") == Some("1"));
     c.ts = demo.attr("ts").and_then(parse_ts);
     c.datafields = demo
         .datafields

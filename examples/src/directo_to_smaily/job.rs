@@ -6,7 +6,14 @@ use serde_json::Value;
 use smaily_client::{Subscriber, UpsertResult};
 
 use super::{Config, DirectoConfig, prepare};
-use crate::{BoxError, CommonArgs, Delivery, Error, Item, Outcome, RunContext, Sink, Summary, env};
+use crate::preview::{DryRun, Preview};
+use crate::sandbox::SandboxFile;
+use crate::state_guard::StateGuard;
+use crate::summary::count;
+use crate::{
+    BoxError, CommonArgs, Delivery, Error, Item, Outcome, RunContext, Sink, Summary, env,
+    report_error,
+};
 use directo_client::Auth;
 
 /// The two ends of the job.
@@ -14,20 +21,28 @@ use directo_client::Auth;
 pub struct Endpoints {
     /// Where customers come from.
     pub directo: directo_client::Client,
-    /// Where subscribers go.
-    pub smaily: smaily_client::Client,
+    /// Where subscribers go (`None` for a dry run, which sends nothing and needs no Smaily
+    /// credentials).
+    pub smaily: Option<smaily_client::Client>,
 }
 
-/// Builds the endpoints from `DIRECTO_*` and `SMAILY_*` environment variables.
-pub fn endpoints_from_env(config: &Config) -> Result<Endpoints, Error> {
+/// Builds the endpoints from `DIRECTO_*` and `SMAILY_*` environment variables (the Smaily ones
+/// only when `smaily` is true: a dry run reads Directo alone).
+pub fn endpoints_from_env(config: &Config, smaily: bool) -> Result<Endpoints, Error> {
     let directo = directo_from_env(&config.directo)?;
+    let smaily = smaily.then(|| smaily_from_env(config)).transpose()?;
+    Ok(Endpoints { directo, smaily })
+}
 
+/// A Smaily client from `SMAILY_SUBDOMAIN` (or `SMAILY_BASE_URL`), `SMAILY_USER` and
+/// `SMAILY_PASSWORD`.
+fn smaily_from_env(config: &Config) -> Result<smaily_client::Client, Error> {
     let user = env::required("SMAILY_USER", "the Smaily API user")?;
     let password = env::required("SMAILY_PASSWORD", "the Smaily API password")?;
     let subdomain = env::optional("SMAILY_SUBDOMAIN");
-    let mut builder = match (subdomain, env::optional("SMAILY_BASE_URL")) {
+    let builder = match (subdomain, env::optional("SMAILY_BASE_URL")) {
         (subdomain, Some(base)) => {
-            let (url, allow_http) = env::base_url("SMAILY_BASE_URL", &base)?;
+            let (url, allow_http) = env::smaily_api_root("SMAILY_BASE_URL", &base)?;
             smaily_client::Client::builder(
                 subdomain.unwrap_or_else(|| "override".into()),
                 user,
@@ -43,11 +58,9 @@ pub fn endpoints_from_env(config: &Config) -> Result<Endpoints, Error> {
             ));
         }
     };
-    builder = tune_smaily(builder, config);
-    let smaily = builder
+    tune_smaily(builder, config)
         .build()
-        .map_err(|e| Error::Config(format!("Smaily client: {e}")))?;
-    Ok(Endpoints { directo, smaily })
+        .map_err(|e| Error::Config(format!("Smaily client: {e}")))
 }
 
 /// A Directo client from `DIRECTO_URL` and `DIRECTO_KEY` (legacy app key) or `DIRECTO_TOKEN`
@@ -115,6 +128,20 @@ impl SmailySink {
     pub fn new(client: smaily_client::Client) -> Self {
         Self { client }
     }
+}
+
+/// What a dry run prints for a batch: the `POST contact.php` body [`SmailySink`] would send
+/// (the client sends a job's batch as one request).
+pub fn preview(batch: &[Item]) -> Vec<Preview> {
+    let rows: Vec<Subscriber> = batch.iter().filter_map(|i| subscriber(i).ok()).collect();
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    vec![Preview::json(
+        "POST",
+        "/api/contact.php",
+        &Subscriber::batch_json(&rows),
+    )]
 }
 
 fn subscriber(item: &Item) -> Result<Subscriber, String> {
@@ -202,9 +229,26 @@ pub async fn run_once(
     endpoints: &Endpoints,
     state: &crate::StateStore,
 ) -> Result<Summary, Error> {
+    match endpoints.smaily.as_ref().filter(|_| !args.dry_run) {
+        Some(smaily) => {
+            let requests_before = smaily.requests_sent();
+            let sink = SmailySink::new(smaily.clone());
+            let mut summary = run_into(args, config, endpoints, state, &sink).await?;
+            summary.requests = smaily.requests_sent() - requests_before;
+            Ok(summary)
+        }
+        None => run_into(args, config, endpoints, state, &DryRun(preview)).await,
+    }
+}
+
+async fn run_into<K: Sink>(
+    args: &CommonArgs,
+    config: &Config,
+    endpoints: &Endpoints,
+    state: &crate::StateStore,
+    sink: &K,
+) -> Result<Summary, Error> {
     let tz = config.time_zone()?;
-    let sink = SmailySink::new(endpoints.smaily.clone());
-    let requests_before = endpoints.smaily.requests_sent();
     let read_from = args.read_from(state, &config.job, &tz)?;
     let ctx = RunContext {
         job: &config.job,
@@ -219,40 +263,76 @@ pub async fn run_once(
         progress: args.progress(),
         stop: crate::Stop::process(),
     };
-    let mut summary = if args.replay_failed {
-        crate::replay_failed(ctx, &sink).await?
-    } else {
-        tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
-        let query = directo_client::Query::new().since(read_from);
-        let stream =
-            open_read::<directo_client::Record>(&endpoints.directo, "customer", query).await?;
-        let records = stream.map(|customer| customer.map(|c| prepare(config, &c)));
-        crate::run(ctx, records, &sink).await?
-    };
-    if !args.dry_run {
-        summary.requests = endpoints.smaily.requests_sent() - requests_before;
+    if args.replay_failed {
+        return crate::replay_failed(ctx, sink).await;
     }
-    Ok(summary)
+    tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
+    let query = directo_client::Query::new().since(read_from);
+    let stream = open_read::<directo_client::Record>(&endpoints.directo, "customer", query).await?;
+    let records = stream.map(|customer| source_record(customer, |c| prepare(config, &c)));
+    crate::run(ctx, records, sink).await
 }
 
 /// Starts a Directo read of `what` and waits for its first record, so that refused credentials
 /// (which arrive as the stream's first item) become a configuration error (exit 2) instead of an
-/// aborted run. Later errors stay in the stream and abort the run as source errors.
+/// aborted run. Later errors stay in the stream, as `reading Directo failed: …`, and abort the
+/// run; a record Directo sent but that cannot be decoded stays the client's own error, which
+/// [`source_record`] turns into a filtered record.
 pub(crate) async fn open_read<T: directo_client::FromRecord>(
     client: &directo_client::Client,
     what: &str,
     query: directo_client::Query,
 ) -> Result<impl futures::Stream<Item = Result<T, BoxError>> + use<T>, Error> {
-    let mut stream = client
-        .read::<T>(what, query)
-        .map(|r| r.map_err(|e| Box::new(e) as BoxError))
-        .peekable();
-    if let Some(Err(_)) = std::pin::Pin::new(&mut stream).peek().await
+    let mut stream = client.read::<T>(what, query).peekable();
+    if let Some(Err(e)) = std::pin::Pin::new(&mut stream).peek().await
+        && !e.is_record_scoped()
         && let Some(Err(e)) = stream.next().await
     {
-        return Err(source_error(e));
+        return Err(match e {
+            directo_client::Error::Unauthorized { .. } => {
+                Error::Config(format!("Directo refused the credentials: {e}"))
+            }
+            other => Error::reading("Directo", other),
+        });
     }
-    Ok(stream)
+    Ok(stream.map(|r| {
+        r.map_err(|e| {
+            if e.is_record_scoped() {
+                Box::new(e) as BoxError
+            } else {
+                Box::new(Error::reading("Directo", e)) as BoxError
+            }
+        })
+    }))
+}
+
+/// Whether a Directo read's error concerns one record only (see [`source_record`]).
+pub(crate) fn record_scoped(e: &BoxError) -> bool {
+    e.downcast_ref::<directo_client::Error>()
+        .is_some_and(directo_client::Error::is_record_scoped)
+}
+
+/// One item of a Directo read as the runner's source record: a decoded record through
+/// `prepare`; a record Directo sent but that cannot be decoded (invalid UTF-8, a bad number)
+/// as a filtered record with the error as its reason and its code (else "record N") as its
+/// id, so the other records still go through; any other error stays an error and ends the run.
+pub(crate) fn source_record<T>(
+    item: Result<T, BoxError>,
+    prepare: impl FnOnce(T) -> crate::SourceRecord,
+) -> Result<crate::SourceRecord, BoxError> {
+    match item {
+        Ok(record) => Ok(prepare(record)),
+        Err(e) => match e.downcast_ref::<directo_client::Error>() {
+            Some(error @ directo_client::Error::Record { record, code, .. }) => {
+                Ok(crate::SourceRecord::rejected(
+                    code.clone().unwrap_or_else(|| format!("record {record}")),
+                    None,
+                    error.to_string(),
+                ))
+            }
+            _ => Err(e),
+        },
+    }
 }
 
 /// A Directo client for a sandbox fake.
@@ -268,16 +348,6 @@ pub(crate) fn sandbox_directo(
         .map_err(|e| Error::Config(format!("Directo client: {e}")))
 }
 
-fn source_error(e: BoxError) -> Error {
-    if let Some(directo_client::Error::Unauthorized { .. }) =
-        e.downcast_ref::<directo_client::Error>()
-    {
-        Error::Config(format!("Directo refused the credentials: {e}"))
-    } else {
-        Error::Source(e)
-    }
-}
-
 /// Checks the Smaily credentials with one cheap read, so wrong ones are a configuration error
 /// (exit 2) rather than every record parked as failed. Other errors only log a warning.
 pub async fn check_smaily(client: &smaily_client::Client) -> Result<(), Error> {
@@ -285,9 +355,16 @@ pub async fn check_smaily(client: &smaily_client::Client) -> Result<(), Error> {
         Ok(_) => Ok(()),
         Err(
             e @ (smaily_client::Error::Unauthorized { .. }
-            | smaily_client::Error::PlanBlocked { .. }
-            | smaily_client::Error::NotFound { .. }),
-        ) => Err(Error::Config(error_chain(&e))),
+            | smaily_client::Error::PlanBlocked { .. }),
+        ) => Err(Error::Config(format!(
+            "Smaily refused the credentials: {}",
+            error_chain(&e)
+        ))),
+        Err(e @ smaily_client::Error::NotFound { .. }) => Err(Error::Config(format!(
+            "Smaily has no API at {} (check SMAILY_SUBDOMAIN or SMAILY_BASE_URL): {}",
+            client.base_url(),
+            error_chain(&e)
+        ))),
         Err(e) => {
             // A transient problem now is not a reason to skip the run: its records get retried
             // and, at worst, parked.
@@ -297,43 +374,68 @@ pub async fn check_smaily(client: &smaily_client::Client) -> Result<(), Error> {
     }
 }
 
-/// The sandbox: both fakes, seeded, and endpoints pointing at them.
+/// The sandbox: both fakes, seeded (or restored from the sandbox file beside `--state`), and
+/// endpoints pointing at them.
 pub struct Sandbox {
     /// The Directo fake.
     pub directo: directo_client::fake::FakeDirecto,
     /// The Smaily fake.
     pub smaily: smaily_client::fake::FakeSmaily,
+    file: SandboxFile,
 }
 
 /// How many demo customers the sandbox seeds.
 pub const SANDBOX_CUSTOMERS: usize = 3_000;
 
 impl Sandbox {
-    /// Starts both fakes with `customers` demo customers changed within the last 12 hours.
-    pub async fn start(customers: usize, config: &Config) -> Result<(Self, Endpoints), Error> {
+    /// Starts both fakes: Directo with `customers` demo customers changed within the 12 hours
+    /// before the sandbox's demo time, Smaily with what `file` kept (else empty).
+    pub async fn start(
+        customers: usize,
+        config: &Config,
+        file: SandboxFile,
+    ) -> Result<(Self, Endpoints), Error> {
         let directo = directo_client::fake::FakeDirecto::start().await;
         let tz = config.time_zone()?;
-        let now = jiff::Timestamp::now().to_zoned(tz).datetime();
+        let now = file.demo_time().to_zoned(tz).datetime();
         super::directo::seed(&directo, &super::demo::customers(customers, now, 12 * 60));
         let smaily = smaily_client::fake::FakeSmaily::start().await;
+        if let Some(saved) = file.section("smaily") {
+            super::demo::restore_smaily(&smaily, saved);
+        }
         let reader = sandbox_directo(&directo, &config.directo)?;
         let client = tune_smaily(smaily.client_builder(), config)
             .build()
             .map_err(|e| Error::Config(format!("Smaily client: {e}")))?;
         Ok((
-            Sandbox { directo, smaily },
+            Sandbox {
+                directo,
+                smaily,
+                file,
+            },
             Endpoints {
                 directo: reader,
-                smaily: client,
+                smaily: Some(client),
             },
         ))
     }
+
+    /// Saves what the Smaily fake holds beside the state file (a warning if that fails).
+    pub fn save(&self) {
+        let sections = [("smaily", super::demo::smaily_state(&self.smaily))];
+        if let Err(e) = self.file.save(sections) {
+            tracing::warn!("sandbox state not kept: {}", e.one_line());
+        }
+    }
 }
 
-/// The whole binary: flags → config → endpoints (or sandbox) → runs → exit code.
+/// The whole binary: flags → config → endpoints (or sandbox) → runs → exit code. Everything
+/// that can be wrong with the flags, the config or the credentials is found before the state
+/// file is opened, so none is created for nothing.
 pub async fn main(args: CommonArgs) -> crate::ExitCode {
     crate::progress::init_logging();
     crate::stop::listen();
+    let guard = StateGuard::new(&args);
     let setup = async {
         env::load_dotenv()?;
         let config = match &args.config {
@@ -344,60 +446,50 @@ pub async fn main(args: CommonArgs) -> crate::ExitCode {
                 config
             }
         };
+        if let Some(code) = crate::cli::inspect(&args, &config.job) {
+            return Ok(Err(code));
+        }
+        let (sandbox, endpoints) = if args.sandbox {
+            let file = SandboxFile::open(&args)?;
+            let (sandbox, endpoints) = Sandbox::start(SANDBOX_CUSTOMERS, &config, file).await?;
+            (Some(sandbox), endpoints)
+        } else {
+            (None, endpoints_from_env(&config, !args.dry_run)?)
+        };
+        if let Some(smaily) = endpoints.smaily.as_ref().filter(|_| !args.dry_run) {
+            check_smaily(smaily).await?;
+        }
         let state = args.open_state()?;
-        Ok::<_, Error>((config, state))
+        Ok::<_, Error>(Ok((config, state, sandbox, endpoints)))
     };
-    let (config, state) = match setup.await {
-        Ok(ok) => ok,
-        Err(e) => return report(&args, e),
+    let (config, state, sandbox, endpoints) = match setup.await {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(code)) => return code,
+        Err(e) => return report_error(args.json, &e),
     };
-    if let Some(code) = crate::cli::inspect(&args, &config.job, &state) {
-        return code;
-    }
-    let (sandbox, endpoints) = if args.sandbox {
-        match Sandbox::start(SANDBOX_CUSTOMERS, &config).await {
-            Ok((sandbox, endpoints)) => (Some(sandbox), endpoints),
-            Err(e) => return report(&args, e),
-        }
-    } else {
-        match endpoints_from_env(&config) {
-            Ok(endpoints) => (None, endpoints),
-            Err(e) => return report(&args, e),
-        }
-    };
-    if !args.dry_run
-        && let Err(e) = check_smaily(&endpoints.smaily).await
-    {
-        return report(&args, e);
-    }
     tracing::info!(
         job = %config.job.name,
         state = %args.state_description(),
         sandbox = args.sandbox,
         "starting"
     );
-    let code = crate::main_loop(&args, || run_once(&args, &config, &endpoints, &state)).await;
+    let code = crate::main_loop(&args, || async {
+        let summary = run_once(&args, &config, &endpoints, &state).await;
+        if let Some(sandbox) = &sandbox {
+            sandbox.save();
+        }
+        summary
+    })
+    .await;
     if let Some(sandbox) = sandbox
         && !args.json
     {
         eprintln!(
-            "\nsandbox: the Smaily fake now holds {} subscribers ({} Directo requests, {} Smaily requests incl. the credentials check).",
-            sandbox.smaily.subscriber_count(),
-            sandbox.directo.requests().len(),
-            sandbox.smaily.request_count()
+            "\nsandbox: the Smaily fake now holds {} ({}, {}, the credentials check included).",
+            count(sandbox.smaily.subscriber_count() as u64, "subscriber"),
+            count(sandbox.directo.requests().len() as u64, "Directo request"),
+            count(sandbox.smaily.request_count(), "Smaily request"),
         );
     }
-    code
-}
-
-fn report(args: &CommonArgs, e: Error) -> crate::ExitCode {
-    let line = e.one_line();
-    if args.json {
-        println!(
-            "{}",
-            serde_json::json!({ "error": line, "exit_code": e.exit_code() })
-        );
-    }
-    eprintln!("error: {line}");
-    e.exit_code()
+    guard.finish(state, code)
 }

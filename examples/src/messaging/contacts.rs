@@ -3,11 +3,14 @@
 //! `lastName`, `phone`, `externalCustomerId`, `languageCode`, `timeZone`; every other column is
 //! a custom field by name, resolved to its id through the field catalog (`GET /v1/addressbooks`).
 
-use messaging_client::{Channel, Contact, DedupeOn, FieldCatalog, ImportOptions};
+use messaging_client::{
+    Channel, Contact, DedupeOn, FieldCatalog, ImportChunk, ImportOptions, ImportPolling, ItemError,
+};
 use serde_json::{Map, Value};
 
 use super::input::{Row, text};
-use super::item_error;
+use super::{error_chain, item_error};
+use crate::preview::Preview;
 use crate::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
 
 const STANDARD: &[&str] = &[
@@ -62,18 +65,106 @@ pub fn contact(fields: &Map<String, Value>, catalog: &FieldCatalog) -> Result<Co
     Ok(contact)
 }
 
-/// Delivers contacts with [`messaging_client::Client::import_contacts`] (dedupe on email). The
-/// import itself is asynchronous on the service's side: a contact counts as delivered when its
-/// chunk was accepted and it is not listed in `failedContacts`.
+/// Delivers contacts with [`messaging_client::Client::import_contacts`] (dedupe on the email;
+/// each request lists the standard and custom fields its rows carry, so a cell left empty
+/// leaves that field as it is in the account).
+///
+/// The service imports asynchronously: a contact counts as delivered only when its import
+/// session has `FINISHED` and the service did not list it in `failedContacts`. Listed ones are
+/// parked with the service's reason; a session that ends in `ERROR` fails its contacts for a
+/// retry (an import is an upsert); a session still running after the polling's timeout, or an
+/// answer without a session, parks its contacts as "outcome unknown" for `--replay-failed`.
 #[derive(Debug)]
 pub struct ContactsSink {
     /// The client.
     pub client: messaging_client::Client,
     /// The catalog the custom field names are resolved with.
     pub catalog: FieldCatalog,
+    /// How the import sessions are polled.
+    pub polling: ImportPolling,
+}
+
+impl ContactsSink {
+    /// The outcomes of one import request's contacts (`positions` maps the request's input
+    /// index to the batch), once its session has ended.
+    async fn settle(&self, chunk: ImportChunk, positions: &[usize]) -> Vec<(usize, Outcome)> {
+        let indices = chunk.indices;
+        let session = match chunk.result {
+            Err(e) => {
+                return indices
+                    .iter()
+                    .map(|&n| (positions[n], item_error(&e)))
+                    .collect();
+            }
+            Ok(session) => session,
+        };
+        let rejected = |n: usize| {
+            session
+                .failed
+                .iter()
+                .find(|f| f.index == Some(n))
+                .map(|f| format!("rejected by the service: {}", f.error))
+        };
+        let unnamed = session.failed.iter().find(|f| f.index.is_none());
+        let ended = match (&session.async_session_id, unnamed) {
+            (_, Some(f)) => Err(Outcome::failed(
+                format!(
+                    "the service refused a contact of this request without naming it ({}): outcome unknown",
+                    f.entry
+                ),
+                false,
+            )),
+            (None, None) => Err(Outcome::failed(
+                "accepted without an import session id: outcome unknown",
+                false,
+            )),
+            (Some(id), None) => match self.client.wait_for_import(id, &self.polling).await {
+                Ok(_) => Ok(()),
+                Err(e @ messaging_client::Error::ImportFailed { .. }) => {
+                    Err(Outcome::failed(error_chain(&e), true))
+                }
+                Err(e @ messaging_client::Error::ImportTimedOut { .. }) => Err(Outcome::failed(
+                    format!("{}: outcome unknown", error_chain(&e)),
+                    false,
+                )),
+                Err(e) => Err(Outcome::failed(error_chain(&e), e.is_retryable())),
+            },
+        };
+        indices
+            .iter()
+            .map(|&n| {
+                let outcome = match (rejected(n), &ended) {
+                    (Some(reason), _) => Outcome::failed(reason, false),
+                    (None, Ok(())) => Outcome::Delivered,
+                    (None, Err(outcome)) => outcome.clone(),
+                };
+                (positions[n], outcome)
+            })
+            .collect()
+    }
+}
+
+/// The import options of every push: contacts deduplicated on the email.
+fn options() -> ImportOptions {
+    ImportOptions {
+        dedupe_on: DedupeOn::Email,
+        ..Default::default()
+    }
 }
 
 impl Sink for ContactsSink {
+    /// The `POST /v1/contacts` bodies [`deliver`](Sink::deliver) would send.
+    fn preview(&self, batch: &[Item]) -> Vec<Preview> {
+        let contacts: Vec<Contact> = batch
+            .iter()
+            .filter_map(|item| contact(&item.fields, &self.catalog).ok())
+            .collect();
+        messaging_client::import_bodies(&contacts, &options())
+            .into_iter()
+            .map(|body| Preview::request("POST", "/v1/contacts", body))
+            .collect()
+    }
+
     async fn deliver(&self, batch: &[Item]) -> Delivery {
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         let mut contacts = Vec::with_capacity(batch.len());
@@ -87,32 +178,20 @@ impl Sink for ContactsSink {
                 Err(reason) => outcomes[i] = Outcome::failed(reason, false),
             }
         }
-        let options = ImportOptions {
-            dedupe_on: Some(DedupeOn::Email),
-            ..Default::default()
-        };
-        let chunks = self.client.import_contacts(&contacts, &options).await;
-        let requests = chunks.len() as u64;
-        for chunk in chunks {
-            for n in chunk.range.clone() {
-                let i = positions[n];
-                outcomes[i] = match &chunk.result {
-                    Err(e) => item_error(e),
-                    Ok(session) => {
-                        let email = &batch[i].key;
-                        match session.failed_contacts.iter().find(|f| {
-                            f.to_string()
-                                .to_lowercase()
-                                .contains(&format!("\"{email}\""))
-                        }) {
-                            Some(entry) => {
-                                Outcome::failed(format!("rejected by the service: {entry}"), false)
-                            }
-                            None => Outcome::Delivered,
-                        }
-                    }
-                };
-            }
+        let chunks = self.client.import_contacts(&contacts, &options()).await;
+        // Contacts the client refused before sending took no request.
+        let requests = chunks
+            .iter()
+            .filter(|c| !matches!(&c.result, Err(ItemError::Failed(e)) if matches!(**e, messaging_client::Error::InvalidInput { .. })))
+            .count() as u64;
+        let settled = futures::future::join_all(
+            chunks
+                .into_iter()
+                .map(|chunk| self.settle(chunk, &positions)),
+        )
+        .await;
+        for (i, outcome) in settled.into_iter().flatten() {
+            outcomes[i] = outcome;
         }
         Delivery { outcomes, requests }
     }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::input::Row;
+use crate::input::Row;
 
 /// How many demo records a sandbox push reads.
 pub const RECORDS: usize = 3_000;
@@ -111,6 +111,37 @@ pub fn seed(fake: &messaging_client::fake::FakeMessaging) {
     fake.seed_unsubscribed((0..20).map(|i| format!("unsubscribed{i}@example.com")));
 }
 
+/// What the fake holds, for the sandbox file: orders, contacts, the unsubscribed list and the
+/// sent messages' statuses (events are not kept: nothing reads them back).
+pub fn state(fake: &messaging_client::fake::FakeMessaging) -> Value {
+    serde_json::json!({
+        "orders": fake.orders().into_values().collect::<Vec<_>>(),
+        "contacts": fake.contacts().into_values().collect::<Vec<_>>(),
+        "unsubscribed": fake.unsubscribed(),
+        "statuses": fake.message_statuses(),
+    })
+}
+
+/// Puts what [`state`] saved into a fresh fake.
+pub fn restore(fake: &messaging_client::fake::FakeMessaging, saved: &Value) {
+    let list = |name: &str| saved[name].as_array().cloned().unwrap_or_default();
+    for order in list("orders") {
+        fake.seed_order(order);
+    }
+    for contact in list("contacts") {
+        fake.seed_contact(contact);
+    }
+    fake.seed_unsubscribed(
+        list("unsubscribed")
+            .iter()
+            .filter_map(|e| e.as_str().map(str::to_owned)),
+    );
+    for (request_id, status) in saved["statuses"].as_object().into_iter().flatten() {
+        let status = status.as_str().unwrap_or_default();
+        fake.set_message_status(request_id, status, status == "DELIVERED", false);
+    }
+}
+
 /// How many demo invoices the `directo-orders` sandbox seeds.
 pub const INVOICES: usize = 500;
 
@@ -176,16 +207,16 @@ pub fn invoices(
                     confirmed: Some(true),
                     ts: Some(ts(i)),
                     rows: vec![ReceiptRow {
-                        invoice: Some(number.to_string()),
+                        invoice: Some(number),
                         received: Some(received),
                         ..Default::default()
                     }],
                     ..Default::default()
                 }
-                .to_record(),
+                .to_output_record(),
             );
         }
-        invoices.push(invoice.to_record());
+        invoices.push(invoice.to_output_record());
     }
     (invoices, receipts)
 }

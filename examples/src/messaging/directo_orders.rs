@@ -35,14 +35,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::orders::OrdersSink;
-use super::{ClientConfig, client_error, report};
+use super::{ClientConfig, Sandbox, client_error};
 use crate::config::duration_str;
 use crate::directo_to_smaily::DirectoConfig;
-use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo};
+use crate::directo_to_smaily::job::{
+    directo_from_env, open_read, record_scoped, sandbox_directo, source_record,
+};
 use crate::email::{self, MultipleEmails};
+use crate::preview::DryRun;
+use crate::sandbox::SandboxFile;
+use crate::state_guard::StateGuard;
+use crate::summary::count;
 use crate::{
-    BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, SourceRecord, StateStore,
-    Summary, Verdict,
+    BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, Sink, SourceRecord,
+    StateStore, Summary, Verdict, report_error,
 };
 
 /// The job's name in the state file unless the config says otherwise.
@@ -124,14 +130,6 @@ impl Config {
     }
 }
 
-/// An invoice number as receipts and orders use it: trimmed, leading zeros dropped when numeric.
-fn normalize(number: &str) -> String {
-    let number = number.trim();
-    number
-        .parse::<i64>()
-        .map_or_else(|_| number.to_owned(), |n| n.to_string())
-}
-
 /// One receipt row's payment: (the row's key within the receipt, invoice number, amount).
 pub type Part = (String, String, Decimal);
 
@@ -163,10 +161,7 @@ impl Payments {
             .iter()
             .enumerate()
             .filter_map(|(n, row)| {
-                let invoice = row.invoice.as_deref().map(normalize)?;
-                if invoice.is_empty() {
-                    return None;
-                }
+                let invoice = row.invoice?.to_string();
                 let part = row
                     .rn
                     .map_or_else(|| format!("#{}", n + 1), |rn| rn.to_string());
@@ -324,7 +319,7 @@ pub fn prepare(
     rules: &InvoiceRules,
     tz: &TimeZone,
 ) -> SourceRecord {
-    let record = directo_client::ToRecord::to_record(invoice);
+    let record = directo_client::ToRecord::to_output_record(invoice);
     let id = record
         .get("number")
         .filter(|n| !n.trim().is_empty())
@@ -429,7 +424,17 @@ pub async fn read_payments(
     let mut payments = Payments::default();
     let receipts = open_read::<Receipt>(directo, "receipt", Query::new().since(from)).await?;
     let mut receipts = std::pin::pin!(receipts.take_until(stop.requested()));
-    while let Some(receipt) = receipts.try_next().await.map_err(Error::Source)? {
+    while let Some(receipt) = receipts.next().await {
+        let receipt = match receipt {
+            Ok(receipt) => receipt,
+            // A receipt that cannot be decoded pays nothing new: what the state keeps of it
+            // from an earlier run stays, and the others still count.
+            Err(e) if record_scoped(&e) => {
+                tracing::warn!(error = %e, "skipping a Directo receipt");
+                continue;
+            }
+            Err(e) => return Err(Error::from_source(e)),
+        };
         let kept = match Payments::key(&receipt) {
             Some(key) => state.contributions_of(job, &key)?,
             None => Vec::new(),
@@ -448,18 +453,39 @@ pub async fn read_payments(
 }
 
 /// Runs the sync once per the flags: a normal run, a dry run, or a replay of parked orders.
+/// `messaging` is `None` only for a dry run, which sends nothing and needs no messaging
+/// credentials.
 pub async fn run_once(
     args: &CommonArgs,
     config: &Config,
     directo: &directo_client::Client,
-    messaging: &messaging_client::Client,
+    messaging: Option<&messaging_client::Client>,
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let tz = config.time_zone()?;
-    let sink = OrdersSink {
-        client: messaging.clone(),
-        tz: tz.clone(),
-    };
+    match messaging.filter(|_| !args.dry_run) {
+        Some(client) => {
+            let sink = OrdersSink {
+                client: client.clone(),
+                tz: tz.clone(),
+            };
+            run_into(args, config, directo, state, &sink).await
+        }
+        None => {
+            let sink = DryRun(|batch: &[Item]| super::orders::preview(batch, &tz));
+            run_into(args, config, directo, state, &sink).await
+        }
+    }
+}
+
+async fn run_into<K: Sink>(
+    args: &CommonArgs,
+    config: &Config,
+    directo: &directo_client::Client,
+    state: &StateStore,
+    sink: &K,
+) -> Result<Summary, Error> {
+    let tz = config.time_zone()?;
     let read_from = args.read_from(state, &config.job, &tz)?;
     let ctx = RunContext {
         job: &config.job,
@@ -471,14 +497,14 @@ pub async fn run_once(
         stop: crate::Stop::process(),
     };
     if args.replay_failed {
-        return crate::replay_failed(ctx, &sink).await;
+        return crate::replay_failed(ctx, sink).await;
     }
     let rules = &config.invoices;
     let job = config.job.name.as_str();
     let payments = read_payments(directo, state, job, read_from, rules).await?;
     if ctx.stop.is_requested() {
         // Stopped while reading receipts: nothing more is read, and the run ends interrupted.
-        return crate::run(ctx, futures::stream::empty(), &sink).await;
+        return crate::run(ctx, futures::stream::empty(), sink).await;
     }
     tracing::info!(from = %read_from, "reading Directo invoices");
     let seen = RefCell::new(HashSet::new());
@@ -516,7 +542,7 @@ pub async fn run_once(
             .map(|n| {
                 directo
                     .read::<Invoice>("invoice", Query::new().filter("number", n))
-                    .map_err(|e| Box::new(e) as BoxError)
+                    .map_err(|e| Box::new(Error::reading("Directo", e)) as BoxError)
             })
             .flatten()
     })
@@ -524,13 +550,25 @@ pub async fn run_once(
     let records = changed
         .chain(paid_since)
         .map(|invoice| -> Result<_, BoxError> {
-            let invoice = invoice?;
-            let number = invoice.number.map(|n| n.to_string()).unwrap_or_default();
-            let kept = state.contributions_to(job, &number)?;
-            let received = payments.received(&number, &kept);
-            Ok(prepare(&invoice, received, rules, &tz))
+            let received = match &invoice {
+                Ok(invoice) => received(state, job, &payments, invoice)?,
+                Err(_) => Decimal::ZERO,
+            };
+            source_record(invoice, |i| prepare(&i, received, rules, &tz))
         });
-    crate::run(ctx, records, &sink).await
+    crate::run(ctx, records, sink).await
+}
+
+/// What the receipts pay for `invoice`: those read in this run and those the state keeps.
+fn received(
+    state: &StateStore,
+    job: &str,
+    payments: &Payments,
+    invoice: &Invoice,
+) -> Result<Decimal, Error> {
+    let number = invoice.number.map(|n| n.to_string()).unwrap_or_default();
+    let kept = state.contributions_to(job, &number)?;
+    Ok(payments.received(&number, &kept))
 }
 
 /// Whether an invoice not changed itself, whose payments changed, needs reading again: unless its
@@ -564,64 +602,78 @@ fn status_may_change(
     order.get("status").and_then(Value::as_str) != Some(status)
 }
 
-/// The sandbox's Directo fake, seeded with demo invoices and receipts.
-pub async fn sandbox_directo_fake(tz: &TimeZone) -> directo_client::fake::FakeDirecto {
+/// The sandbox's Directo fake, seeded with demo invoices and receipts changed in the hour
+/// before `demo_time`.
+pub async fn sandbox_directo_fake(
+    tz: &TimeZone,
+    demo_time: jiff::Timestamp,
+) -> directo_client::fake::FakeDirecto {
     let fake = directo_client::fake::FakeDirecto::start().await;
-    let now = jiff::Timestamp::now().to_zoned(tz.clone()).datetime();
+    let now = demo_time.to_zoned(tz.clone()).datetime();
     let (invoices, receipts) = super::demo::invoices(super::demo::INVOICES, now);
     fake.seed_records("invoice", invoices);
     fake.seed_records("receipt", receipts);
     fake
 }
 
-/// The whole subcommand: config → clients (or the sandbox) → runs → exit code.
+/// The whole subcommand: config → clients (or the sandbox) → runs → exit code. Everything that
+/// can be wrong with the flags, the config or the credentials is found before the state file
+/// is opened, so none is created for nothing.
 pub async fn main(args: CommonArgs) -> ExitCode {
     crate::stop::listen();
-    let (config, state) =
-        match Config::load(args.config.as_deref()).and_then(|c| Ok((c, args.open_state()?))) {
-            Ok(ok) => ok,
-            Err(e) => return report(args.json, &e),
-        };
-    if let Some(code) = crate::cli::inspect(&args, &config.job, &state) {
-        return code;
-    }
+    let guard = StateGuard::new(&args);
     let setup = async {
+        let config = Config::load(args.config.as_deref())?;
+        if let Some(code) = crate::cli::inspect(&args, &config.job) {
+            return Ok(Err(code));
+        }
         let tz = config.time_zone()?;
-        let (fakes, directo, messaging) = if args.sandbox {
-            let directo_fake = sandbox_directo_fake(&tz).await;
+        let (sandbox, directo, messaging) = if args.sandbox {
+            let (sandbox, messaging) =
+                Sandbox::start(SandboxFile::open(&args)?, &config.messaging).await?;
+            let directo_fake = sandbox_directo_fake(&tz, sandbox.demo_time()).await;
             let directo = sandbox_directo(&directo_fake, &config.directo)?;
-            let (messaging_fake, messaging) = super::sandbox(&config.messaging).await?;
-            (Some((directo_fake, messaging_fake)), directo, messaging)
+            (Some((directo_fake, sandbox)), directo, Some(messaging))
         } else {
             let directo = directo_from_env(&config.directo)?;
-            (None, directo, super::client_from_env(&config.messaging)?)
+            // A dry run sends nothing: no messaging credentials needed.
+            let messaging = (!args.dry_run)
+                .then(|| super::client_from_env(&config.messaging))
+                .transpose()?;
+            (None, directo, messaging)
         };
-        if !args.dry_run {
+        if let Some(messaging) = messaging.as_ref().filter(|_| !args.dry_run) {
             // Wrong credentials are a configuration error, not every order parked.
             messaging.account_info().await.map_err(client_error)?;
         }
-        Ok::<_, Error>((fakes, directo, messaging))
+        let state = args.open_state()?;
+        Ok::<_, Error>(Ok((config, state, sandbox, directo, messaging)))
     };
-    let (fakes, directo, messaging) = match setup.await {
-        Ok(ok) => ok,
-        Err(e) => return report(args.json, &e),
+    let (config, state, sandbox, directo, messaging) = match setup.await {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(code)) => return code,
+        Err(e) => return report_error(args.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = crate::main_loop(&args, || {
-        run_once(&args, &config, &directo, &messaging, &state)
+    let code = crate::main_loop(&args, || async {
+        let summary = run_once(&args, &config, &directo, messaging.as_ref(), &state).await;
+        if let Some((_, sandbox)) = &sandbox {
+            sandbox.save(None);
+        }
+        summary
     })
     .await;
-    if let Some((directo_fake, messaging_fake)) = fakes
+    if let Some((directo_fake, sandbox)) = &sandbox
         && !args.json
     {
         eprintln!(
-            "\nsandbox: the messaging fake now holds {} orders ({} Directo requests, {} messaging requests).",
-            messaging_fake.orders().len(),
-            directo_fake.requests().len(),
-            messaging_fake.requests().len()
+            "\nsandbox: the messaging fake now holds {} ({}, {}).",
+            count(sandbox.fake.orders().len() as u64, "order"),
+            count(directo_fake.requests().len() as u64, "Directo request"),
+            count(sandbox.fake.requests().len() as u64, "messaging request")
         );
     }
-    code
+    guard.finish(state, code)
 }
 
 #[cfg(test)]
@@ -662,7 +714,7 @@ mod tests {
             number: Some(1),
             ts: Some(ts.parse().unwrap()),
             rows: vec![ReceiptRow {
-                invoice: Some(invoice.into()),
+                invoice: Some(invoice.parse().unwrap()),
                 received: Some(received.parse().unwrap()),
                 ..Default::default()
             }],

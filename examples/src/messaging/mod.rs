@@ -6,10 +6,12 @@
 pub mod contacts;
 pub mod demo;
 pub mod directo_orders;
-pub mod input;
 pub mod oneshot;
 pub mod orders;
 pub mod send;
+
+/// The toolkit's input files, which the file pushes read.
+pub use crate::input;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,28 +21,46 @@ use messaging_client::ItemError;
 use serde::{Deserialize, Serialize};
 
 use crate::config::duration_str;
+use crate::input::{Columns, InputFile};
+use crate::preview::DryRun;
+use crate::sandbox::SandboxFile;
+use crate::state_guard::StateGuard;
+use crate::summary::count;
 use crate::{
     CommonArgs, Error, ExitCode, JobConfig, Outcome, RunContext, StateStore, Summary, env,
+    report_error,
 };
 
 /// The `messaging` command line.
 #[derive(Debug, Parser)]
-#[command(name = "messaging", version, about = "The messaging API as a command line: account, unsubscribes, events, sends, statuses, orders, contacts and fields.", long_about = None)]
+#[command(
+    name = "messaging",
+    version,
+    about = "The messaging API (eSputnik/Yespo) as a command line: the account, unsubscribes, \
+             events, sends and their statuses, orders, contacts and custom fields; orders, \
+             contacts and recipients are read from CSV or JSON-lines files, and directo-orders \
+             syncs Directo invoices to orders.",
+    long_about = None
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// `--json` and `--sandbox` for the one-shot commands.
+/// `--json`, `--sandbox` and the sandbox's `--state` for the one-shot commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OneShotArgs {
-    /// Print the answer as JSON on stdout.
+    /// Print the answer as one JSON line on stdout.
     #[arg(long)]
     pub json: bool,
     /// Run against the in-process fake seeded with demo data (no account needed).
     #[arg(long)]
     pub sandbox: bool,
+    /// With --sandbox: the state file of the sandbox runs to continue (the fake keeps what
+    /// they sent beside it, e.g. the messages of `send --sandbox --state FILE` for `status`).
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub state: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -58,7 +78,8 @@ pub enum Command {
     Event {
         /// The event type key.
         type_key: String,
-        /// The event's key value (e.g. the contact's email).
+        /// The event's key value (e.g. the contact's email): required unless a --param names
+        /// the contact (contactId, externalCustomerId, email, phone or pushToken).
         #[arg(long)]
         key: Option<String>,
         /// A parameter, `name=value` (repeatable).
@@ -68,11 +89,13 @@ pub enum Command {
         #[command(flatten)]
         out: OneShotArgs,
     },
-    /// Send a prepared message to every recipient of a file (CSV or JSON lines).
+    /// Send a prepared message to every recipient of a file (CSV or JSON lines), once each.
     Send {
         /// The prepared message's id.
         message_id: i64,
-        /// The recipients file (optional with --sandbox: demo recipients).
+        /// The recipients file: CSV with a header row (`locator`, `email` or `contactId`;
+        /// `language`; every other column a message parameter) or JSON lines (`{"locator": …,
+        /// "params": {…}}`). Optional with --sandbox (demo recipients) and --replay-failed.
         #[arg(long, value_name = "FILE")]
         recipients: Option<PathBuf>,
         /// The message is not an email (SMS, Viber, …).
@@ -94,7 +117,7 @@ pub enum Command {
         #[command(flatten)]
         out: OneShotArgs,
     },
-    /// Push orders (for RFM segments).
+    /// Push orders from a CSV or JSON-lines file (for RFM segments).
     Orders {
         /// `push`.
         #[command(subcommand)]
@@ -107,7 +130,7 @@ pub enum Command {
         #[command(flatten)]
         common: CommonArgs,
     },
-    /// Push contacts (custom fields by name).
+    /// Push contacts from a CSV or JSON-lines file (custom fields by name).
     Contacts {
         /// `push`.
         #[command(subcommand)]
@@ -143,9 +166,11 @@ pub enum UnsubscribeAction {
 /// `orders push` / `contacts push`.
 #[derive(Debug, Subcommand)]
 pub enum PushAction {
-    /// Push every record of a file (CSV or JSON lines); optional with --sandbox (demo data).
+    /// Push every record of a file: CSV with a header row (`,` or `;`) or JSON lines (one
+    /// object per line), in the API's field names (see docs/messaging.md).
     Push {
-        /// The file.
+        /// The file (.csv, or .jsonl/.ndjson/.json for JSON lines); optional with --sandbox
+        /// (demo data) and --replay-failed.
         file: Option<PathBuf>,
         /// The common sync flags.
         #[command(flatten)]
@@ -245,6 +270,7 @@ fn tune(
 ) -> messaging_client::ClientBuilder {
     builder
         .timeout(config.timeout)
+        .order_retry(orders::ORDER_RETRY)
         .retry(messaging_client::RetryPolicy {
             max_retries: config.retries,
             min_delay: config.retry_delay,
@@ -253,27 +279,63 @@ fn tune(
         })
 }
 
-/// The fake and a client pointing at it (`--sandbox`).
-pub async fn sandbox(
-    config: &ClientConfig,
-) -> Result<
-    (
-        messaging_client::fake::FakeMessaging,
-        messaging_client::Client,
-    ),
-    Error,
-> {
-    let fake = messaging_client::fake::FakeMessaging::start().await;
-    demo::seed(&fake);
-    let client = tune(
-        messaging_client::Client::builder(fake.api_key())
-            .base_url(fake.base_url())
-            .allow_http(true),
-        config,
-    )
-    .build()
-    .map_err(|e| Error::Config(format!("messaging client: {e}")))?;
-    Ok((fake, client))
+/// The messaging sandbox (`--sandbox`): the fake, holding what the sandbox file beside
+/// `--state` says (else the demo data), and a client pointing at it.
+#[derive(Debug)]
+pub struct Sandbox {
+    /// The fake.
+    pub fake: messaging_client::fake::FakeMessaging,
+    file: SandboxFile,
+}
+
+impl Sandbox {
+    /// Starts the fake, restored from `file`, and a client for it.
+    pub async fn start(
+        file: SandboxFile,
+        config: &ClientConfig,
+    ) -> Result<(Sandbox, messaging_client::Client), Error> {
+        let fake = messaging_client::fake::FakeMessaging::start().await;
+        match file.section("messaging") {
+            Some(saved) => demo::restore(&fake, saved),
+            None => demo::seed(&fake),
+        }
+        let client = tune(
+            messaging_client::Client::builder(fake.api_key())
+                .base_url(fake.base_url())
+                .allow_http(true),
+            config,
+        )
+        .build()
+        .map_err(|e| Error::Config(format!("messaging client: {e}")))?;
+        Ok((Sandbox { fake, file }, client))
+    }
+
+    /// When the demo data was made (the same on every run that keeps its state).
+    pub fn demo_time(&self) -> jiff::Timestamp {
+        self.file.demo_time()
+    }
+
+    /// Saves what the fake holds beside the state file (a warning if that fails).
+    pub fn save(&self, more: Option<(&'static str, serde_json::Value)>) {
+        let sections = [("messaging", demo::state(&self.fake))]
+            .into_iter()
+            .chain(more);
+        if let Err(e) = self.file.save(sections) {
+            tracing::warn!("sandbox state not kept: {}", e.one_line());
+        }
+    }
+
+    /// The closing line: what the fake holds.
+    pub fn report(&self) -> String {
+        let fake = &self.fake;
+        format!(
+            "sandbox: the fake now holds {}, {}, {} ({}).",
+            count(fake.orders().len() as u64, "order"),
+            count(fake.contacts().len() as u64, "contact"),
+            count(fake.message_statuses().len() as u64, "sent message"),
+            count(fake.requests().len() as u64, "request")
+        )
+    }
 }
 
 /// A per-item error of the client as a runner outcome. "Duplicated request" (the service saw
@@ -283,6 +345,7 @@ pub fn item_error(e: &ItemError) -> Outcome {
         ItemError::Rejected { message } => {
             Outcome::failed(format!("rejected by the service: {message}"), false)
         }
+        ItemError::OutcomeUnknown { .. } => Outcome::failed(e, false),
         ItemError::Failed(err) if err.is_duplicated_request() => Outcome::Delivered,
         ItemError::Failed(err) => Outcome::failed(error_chain(&**err), err.is_retryable()),
     }
@@ -304,13 +367,13 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 }
 
 /// A client error as a toolkit error: bad credentials or input are configuration errors (exit
-/// 2), everything else a failure (exit 1).
+/// 2), everything else `calling the messaging API failed: …` (exit 1).
 pub fn client_error(e: messaging_client::Error) -> Error {
     match e {
         messaging_client::Error::Unauthorized { .. }
         | messaging_client::Error::Config(_)
         | messaging_client::Error::InvalidInput { .. } => Error::Config(error_chain(&e)),
-        other => Error::Source(Box::new(other)),
+        other => Error::calling("the messaging API", other),
     }
 }
 
@@ -339,32 +402,43 @@ impl Push {
             Push::Send { message_id, .. } => format!("messaging-send-{message_id}"),
         }
     }
+
+    /// The columns its input file must have.
+    pub fn columns(self) -> Columns {
+        match self {
+            Push::Orders => orders::columns(),
+            Push::Contacts => Columns::required(&["email"]),
+            Push::Send { .. } => Columns::default().one_of(&["locator", "email", "contactId"]),
+        }
+    }
+
+    /// Whether a dry run reads the service (`contacts push` reads the field catalog; the others
+    /// need neither the service nor its credentials).
+    fn dry_run_reads_the_service(self) -> bool {
+        matches!(self, Push::Contacts)
+    }
 }
 
 /// Runs a file push once per the flags (normal run, dry run, or replay of parked records).
+/// `client` is `None` only for a dry run that reads nothing from the service.
 pub async fn run_push(
     push: Push,
-    file: Option<&std::path::Path>,
+    input: Option<&InputFile>,
     request_ids: Option<&PathBuf>,
     args: &CommonArgs,
     config: &Config,
-    client: &messaging_client::Client,
+    client: Option<&messaging_client::Client>,
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let tz = config.time_zone()?;
-    let rows = match file {
-        Some(path) => input::read_rows(path)?,
-        None if args.sandbox || args.replay_failed => match push {
-            _ if args.replay_failed => Vec::new(),
+    let rows = match input {
+        _ if args.replay_failed => Vec::new(),
+        Some(input) => input.rows()?,
+        None => match push {
             Push::Orders => demo::orders(demo::RECORDS),
             Push::Contacts => demo::contacts(demo::RECORDS),
             Push::Send { .. } => demo::recipients(demo::RECORDS),
         },
-        None => {
-            return Err(Error::Config(
-                "no input file given (or use --sandbox for demo data)".into(),
-            ));
-        }
     };
     let ctx = RunContext {
         job: &config.job,
@@ -375,52 +449,43 @@ pub async fn run_push(
         progress: args.progress(),
         stop: crate::Stop::process(),
     };
+    let job = config.job.name.as_str();
     let records =
         |prepared: Vec<crate::SourceRecord>| futures::stream::iter(prepared.into_iter().map(Ok));
     match push {
         Push::Orders => {
-            let sink = orders::OrdersSink {
-                client: client.clone(),
-                tz: tz.clone(),
-            };
-            if args.replay_failed {
-                return crate::replay_failed(ctx, &sink).await;
-            }
             let prepared = rows.into_iter().map(|r| orders::prepare(r, &tz)).collect();
-            crate::run(ctx, records(prepared), &sink).await
+            match client.filter(|_| !args.dry_run) {
+                Some(client) => {
+                    let sink = orders::OrdersSink {
+                        client: client.clone(),
+                        tz: tz.clone(),
+                    };
+                    args.run_or_replay(ctx, records(prepared), &sink).await
+                }
+                None => {
+                    let sink = DryRun(|batch: &[crate::Item]| orders::preview(batch, &tz));
+                    args.run_or_replay(ctx, records(prepared), &sink).await
+                }
+            }
         }
         Push::Contacts => {
+            let client = client.ok_or_else(|| Error::Config("no messaging client".into()))?;
             let catalog = client.field_catalog().await.map_err(client_error)?;
             let sink = contacts::ContactsSink {
                 client: client.clone(),
                 catalog,
+                polling: Default::default(),
             };
-            if args.replay_failed {
-                return crate::replay_failed(ctx, &sink).await;
-            }
             let prepared = rows
                 .into_iter()
                 .map(|r| contacts::prepare(r, &sink.catalog))
                 .collect();
-            crate::run(ctx, records(prepared), &sink).await
+            args.run_or_replay(ctx, records(prepared), &sink).await
         }
         Push::Send { message_id, email } => {
-            let sink = send::SendSink {
-                client: client.clone(),
-                message_id,
-                email,
-                job: config.job.name.clone(),
-                state,
-                request_ids: send::SendSink::request_ids_file(request_ids)?,
-            };
-            if args.replay_failed {
-                return crate::replay_failed(ctx, &sink).await;
-            }
-            let parked: std::collections::HashSet<String> = state
-                .failed(&config.job.name)?
-                .into_iter()
-                .map(|f| f.key)
-                .collect();
+            let parked: std::collections::HashSet<String> =
+                state.failed(job)?.into_iter().map(|f| f.key).collect();
             let prepared = rows
                 .into_iter()
                 .map(send::prepare)
@@ -433,7 +498,25 @@ pub async fn run_push(
                     record
                 })
                 .collect();
-            crate::run(ctx, records(prepared), &sink).await
+            match client.filter(|_| !args.dry_run) {
+                Some(client) => {
+                    let sink = send::SendSink {
+                        client: client.clone(),
+                        message_id,
+                        email,
+                        job: job.to_owned(),
+                        state,
+                        request_ids: send::SendSink::request_ids_file(request_ids)?,
+                    };
+                    args.run_or_replay(ctx, records(prepared), &sink).await
+                }
+                None => {
+                    let sink = DryRun(|batch: &[crate::Item]| {
+                        send::preview(batch, job, message_id, email)
+                    });
+                    args.run_or_replay(ctx, records(prepared), &sink).await
+                }
+            }
         }
     }
 }
@@ -442,8 +525,7 @@ pub async fn run_push(
 pub async fn main(cli: Cli) -> ExitCode {
     crate::progress::init_logging();
     if let Err(e) = env::load_dotenv() {
-        eprintln!("error: {}", e.one_line());
-        return e.exit_code();
+        return report_error(false, &e);
     }
     let command = match cli.command {
         Command::DirectoOrders { common } => return directo_orders::main(common).await,
@@ -474,68 +556,66 @@ pub async fn main(cli: Cli) -> ExitCode {
         other => return oneshot::main(other).await,
     };
     crate::stop::listen();
-    let (config, state) = match Config::load(common.config.as_deref(), &push.job_name())
-        .and_then(|config| Ok((config, common.open_state()?)))
-    {
-        Ok(ok) => ok,
-        Err(e) => return report(common.json, &e),
-    };
-    if let Some(code) = crate::cli::inspect(&common, &config.job, &state) {
-        return code;
-    }
+    // Everything that can be wrong with the command, the input file, the config or the
+    // credentials is found before the state file is opened (so none is created for nothing).
+    let guard = StateGuard::new(&common);
     let setup = async {
-        let (fake, client) = if common.sandbox {
-            let (fake, client) = sandbox(&config.messaging).await?;
-            (Some(fake), client)
-        } else {
-            (None, client_from_env(&config.messaging)?)
+        let config = Config::load(common.config.as_deref(), &push.job_name())?;
+        if let Some(code) = crate::cli::inspect(&common, &config.job) {
+            return Ok(Err(code));
+        }
+        let input = match &file {
+            Some(path) => Some(InputFile::open(path, push.columns())?),
+            None if common.sandbox || common.replay_failed => None,
+            None => {
+                return Err(Error::Config(
+                    "no input file given (or use --sandbox for demo data)".into(),
+                ));
+            }
         };
-        if !common.dry_run {
+        let (sandbox, client) = if common.sandbox {
+            let (sandbox, client) =
+                Sandbox::start(SandboxFile::open(&common)?, &config.messaging).await?;
+            (Some(sandbox), Some(client))
+        } else if common.dry_run && !push.dry_run_reads_the_service() {
+            (None, None)
+        } else {
+            (None, Some(client_from_env(&config.messaging)?))
+        };
+        if let Some(client) = client.as_ref().filter(|_| !common.dry_run) {
             // Wrong credentials are a configuration error, not thousands of parked records.
             client.account_info().await.map_err(client_error)?;
         }
-        Ok::<_, Error>((fake, client))
+        let state = common.open_state()?;
+        Ok::<_, Error>(Ok((config, input, state, sandbox, client)))
     };
-    let (fake, client) = match setup.await {
-        Ok(ok) => ok,
-        Err(e) => return report(common.json, &e),
+    let (config, input, state, sandbox, client) = match setup.await {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(code)) => return code,
+        Err(e) => return report_error(common.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %common.state_description(), sandbox = common.sandbox, "starting");
-    let code = crate::main_loop(&common, || {
-        run_push(
+    let code = crate::main_loop(&common, || async {
+        let summary = run_push(
             push,
-            file.as_deref(),
+            input.as_ref(),
             request_ids.as_ref(),
             &common,
             &config,
-            &client,
+            client.as_ref(),
             &state,
         )
+        .await;
+        if let Some(sandbox) = &sandbox {
+            sandbox.save(None);
+        }
+        summary
     })
     .await;
-    if let Some(fake) = fake
+    if let Some(sandbox) = &sandbox
         && !common.json
     {
-        eprintln!(
-            "\nsandbox: the fake now holds {} orders, {} contacts, {} sent messages ({} requests).",
-            fake.orders().len(),
-            fake.contacts().len(),
-            fake.message_statuses().len(),
-            fake.requests().len()
-        );
+        eprintln!("\n{}", sandbox.report());
     }
-    code
-}
-
-/// Prints an error as one line (and as JSON with `--json`) and returns its exit code.
-pub fn report(json: bool, e: &Error) -> ExitCode {
-    let line = e.one_line();
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "error": line, "exit_code": e.exit_code() })
-        );
-    }
-    eprintln!("error: {line}");
-    e.exit_code()
+    guard.finish(state, code)
 }

@@ -5,8 +5,10 @@
 use messaging_client::{Client, EventV1};
 use serde_json::{Value, json};
 
-use super::{ClientConfig, Command, UnsubscribeAction, client_error, report};
-use crate::{Error, ExitCode};
+use super::{ClientConfig, Command, Sandbox, UnsubscribeAction, client_error};
+use crate::sandbox::SandboxFile;
+use crate::summary::count;
+use crate::{Error, ExitCode, report_error};
 
 /// Runs a one-shot command.
 pub async fn main(command: Command) -> ExitCode {
@@ -19,30 +21,34 @@ pub async fn main(command: Command) -> ExitCode {
         _ => unreachable!("file pushes are dispatched by messaging::main"),
     };
     let config = ClientConfig::default();
-    let (_fake, client) = if out.sandbox {
-        match super::sandbox(&config).await {
-            Ok((fake, client)) => (Some(fake), client),
-            Err(e) => return report(out.json, &e),
+    let started = if out.sandbox {
+        match SandboxFile::beside(out.state.as_deref(), false) {
+            Ok(file) => Sandbox::start(file, &config)
+                .await
+                .map(|(sandbox, client)| (Some(sandbox), client)),
+            Err(e) => Err(e),
         }
     } else {
-        match super::client_from_env(&config) {
-            Ok(client) => (None, client),
-            Err(e) => return report(out.json, &e),
-        }
+        super::client_from_env(&config).map(|client| (None, client))
     };
-    match run(command, &client).await {
+    let (sandbox, client) = match started {
+        Ok(started) => started,
+        Err(e) => return report_error(out.json, &e),
+    };
+    let answer = run(command, &client).await;
+    if let Some(sandbox) = &sandbox {
+        sandbox.save(None);
+    }
+    match answer {
         Ok((value, text)) => {
             if out.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&value).unwrap_or_default()
-                );
+                println!("{value}");
             } else {
                 println!("{text}");
             }
             ExitCode::Success
         }
-        Err(e) => report(out.json, &e),
+        Err(e) => report_error(out.json, &e),
     }
 }
 
@@ -79,7 +85,10 @@ pub async fn run(command: Command, client: &Client) -> Result<(Value, String), E
             let verb = if add { "added to" } else { "removed from" };
             Ok((
                 json!({"action": if add { "add" } else { "remove" }, "emails": emails}),
-                format!("{} email(s) {verb} the unsubscribed list", emails.len()),
+                format!(
+                    "{} {verb} the unsubscribed list",
+                    count(emails.len() as u64, "email")
+                ),
             ))
         }
         Command::Event {
@@ -117,7 +126,10 @@ pub async fn run(command: Command, client: &Client) -> Result<(Value, String), E
                 .join("\n");
             let missing = request_ids.len().saturating_sub(statuses.len());
             let text = if missing > 0 {
-                format!("{text}\n({missing} request id(s) unknown to the service)")
+                format!(
+                    "{text}\n({} unknown to the service)",
+                    count(missing as u64, "request id")
+                )
             } else {
                 text
             };
@@ -162,5 +174,6 @@ fn status_text(s: &messaging_client::DeliveryStatus) -> String {
     match s {
         messaging_client::DeliveryStatus::Delivered => "DELIVERED".into(),
         messaging_client::DeliveryStatus::Other(o) => o.clone(),
+        messaging_client::DeliveryStatus::Unknown => "unknown".into(),
     }
 }

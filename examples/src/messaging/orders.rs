@@ -1,18 +1,30 @@
 //! `orders push <file>`: orders (CSV or JSON lines, the API's camelCase field names) → `POST
-//! /v1/orders` (an upsert keyed by `externalOrderId`, so re-sending is harmless).
+//! /v1/orders` (an upsert keyed by `externalOrderId`).
+//!
+//! Re-sending an order never duplicates it, but every order the service accepts raises the
+//! event `order<STATUS>`, which can start a workflow. This sync repeats an order whose outcome
+//! is unknown (timeout, dropped connection, 5xx): see [`ORDER_RETRY`].
 
 use jiff::Zoned;
 use jiff::tz::TimeZone;
-use messaging_client::{Order, OrderItem, OrderStatus};
+use messaging_client::{ItemError, Order, OrderItem, OrderRetry, OrderStatus};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use super::input::{Row, text};
 use super::item_error;
+use crate::input::{Columns, Row, text};
+use crate::preview::Preview;
 use crate::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
 
-/// The columns an order row may have; any other column is refused (a typo would otherwise be
-/// dropped silently).
+/// The order syncs' choice (`orders push`, `directo-orders`): repeat an order whose outcome is
+/// unknown, in the client ([`messaging_client::ClientBuilder::order_retry`]) and in the run's
+/// retries. The order data (and so RFM segments) is complete; the price is that an order the
+/// service had in fact accepted raises its `order<STATUS>` event a second time, which can send
+/// a workflow's message twice. Use `OrderRetry::WhenNotReceived` to park such orders instead.
+pub const ORDER_RETRY: OrderRetry = OrderRetry::AfterUnknownOutcome;
+
+/// The columns an order row may have; any other column is refused: in a CSV header it is a
+/// usage error (a typo would otherwise reject every row), in a JSON line it rejects the line.
 pub const COLUMNS: &[&str] = &[
     "externalOrderId",
     "externalCustomerId",
@@ -36,6 +48,28 @@ pub const COLUMNS: &[&str] = &[
     "deliveryAddress",
     "items",
 ];
+
+/// The columns of an orders file: every row needs `externalOrderId`, `status`, `totalCost`,
+/// `currency`, `date` and a customer (`externalCustomerId`, `email` or `phone`), and no other
+/// column than [`COLUMNS`] is allowed.
+pub fn columns() -> Columns {
+    Columns::required(&["externalOrderId", "status", "totalCost", "currency", "date"])
+        .one_of(&["externalCustomerId", "email", "phone"])
+        .only(COLUMNS)
+}
+
+/// What a dry run prints for a batch: the `POST /v1/orders` bodies [`OrdersSink`] would send
+/// (orders that cannot be built are never sent, so they are left out).
+pub fn preview(batch: &[Item], tz: &TimeZone) -> Vec<Preview> {
+    let orders: Vec<Order> = batch
+        .iter()
+        .filter_map(|item| order(&item.fields, tz).ok())
+        .collect();
+    messaging_client::orders_bodies(&orders)
+        .into_iter()
+        .map(|body| Preview::request("POST", "/v1/orders", body))
+        .collect()
+}
 
 /// Turns a row into a record: one item keyed by `externalOrderId`, or a rejection naming the
 /// field and the reason.
@@ -198,10 +232,17 @@ impl Sink for OrdersSink {
             }
         }
         let chunks = orders.len().div_ceil(messaging_client::ORDERS_CHUNK) as u64;
+        let retry = self.client.order_retry();
         for outcome in self.client.push_orders(&orders).await {
             let i = positions[outcome.index];
             if let Err(e) = outcome.result {
-                outcomes[i] = item_error(&e);
+                outcomes[i] = match (&e, item_error(&e)) {
+                    // The run repeats a failed order as the client's choice says.
+                    (ItemError::Failed(err), Outcome::Failed { error, .. }) => {
+                        Outcome::failed(error, retry.repeats(err))
+                    }
+                    (_, outcome) => outcome,
+                };
             }
         }
         Delivery {

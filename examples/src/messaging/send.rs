@@ -19,8 +19,9 @@ use std::sync::Mutex;
 use messaging_client::{Recipient, SmartSend};
 use serde_json::{Map, Value};
 
-use super::input::{Row, text};
 use super::item_error;
+use crate::input::{Row, text};
+use crate::preview::Preview;
 use crate::{Delivery, Item, Outcome, Sink, SourceRecord, StateStore, Verdict};
 
 /// The reason a parked recipient is not sent by a normal run.
@@ -98,6 +99,26 @@ fn recipient(item: &Item, job: &str) -> Recipient {
     }
 }
 
+/// The smartsend of a batch: each item a recipient, `externalRequestId = <job>:<key>`.
+fn smartsend(batch: &[Item], job: &str, email: bool) -> SmartSend {
+    SmartSend {
+        recipients: batch.iter().map(|i| recipient(i, job)).collect(),
+        email,
+        from_name: None,
+        external_request_id: None,
+    }
+}
+
+/// What a dry run prints for a batch: the smartsend bodies [`SendSink`] would send.
+pub fn preview(batch: &[Item], job: &str, message_id: i64, email: bool) -> Vec<Preview> {
+    let path = format!("/v1/message/{message_id}/smartsend");
+    smartsend(batch, job, email)
+        .bodies()
+        .into_iter()
+        .map(|body| Preview::request("POST", path.clone(), body))
+        .collect()
+}
+
 /// Sends each batch with one smartsend call, parking it as in flight first.
 #[derive(Debug)]
 pub struct SendSink<'a> {
@@ -149,12 +170,7 @@ impl Sink for SendSink<'_> {
             let reason = format!("not sent: cannot record the send in the state file: {e}");
             return Delivery::all(batch.len(), Outcome::failed(reason, false), 0);
         }
-        let send = SmartSend {
-            recipients: batch.iter().map(|i| recipient(i, &self.job)).collect(),
-            email: self.email,
-            from_name: None,
-            external_request_id: None,
-        };
+        let send = smartsend(batch, &self.job, self.email);
         let results = self.client.smartsend(self.message_id, &send).await;
         let requests = batch.len().div_ceil(1000) as u64;
         let mut outcomes =

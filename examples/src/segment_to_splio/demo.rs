@@ -1,13 +1,19 @@
-//! The sandbox: a demo segment (a few thousand rows, some bad) and a Splio fake that already
-//! holds half of its contacts.
+//! The sandbox: a demo segment (a few thousand rows, some bad), a Splio fake with the custom
+//! fields the demo and the guide's examples use that already holds half of the demo contacts,
+//! and what the fake holds saved for the next sandbox run.
 
-use serde_json::Value;
-use splio_client::{ContactData, FieldType};
+use serde_json::{Value, json};
+use splio_client::{ContactData, CustomFieldValue, FieldType};
 
-use crate::messaging::input::Row;
+use crate::input::Row;
 
 /// Rows in the demo segment.
 pub const RECORDS: usize = 3_000;
+
+/// The custom fields of the sandbox's Splio: `tier` and `score` (the demo segment, and the
+/// `LOYALTY` datafield of the demo Directo customers mapped to `tier`) and `ltv` (the guide's
+/// `[mapping]` example).
+pub const CUSTOM_FIELDS: &[&str] = &["tier", "score", "ltv"];
 
 /// The demo segment: `email,firstname,lastname,tier,score`; every 50th row has a broken email.
 pub fn segment(n: usize) -> Vec<Row> {
@@ -36,10 +42,16 @@ pub fn segment(n: usize) -> Vec<Row> {
         .collect()
 }
 
-/// Seeds the fake: the custom fields `tier` and `score`, and every other demo member.
+/// Creates the sandbox's [`CUSTOM_FIELDS`] (always in this order, so their ids stay the same
+/// from run to run).
+pub fn seed_fields(fake: &splio_client::fake::FakeSplio) {
+    for name in CUSTOM_FIELDS {
+        fake.seed_field(name, FieldType::Text);
+    }
+}
+
+/// Seeds the fake with every other demo member.
 pub fn seed(fake: &splio_client::fake::FakeSplio) {
-    fake.seed_field("tier", FieldType::Text);
-    fake.seed_field("score", FieldType::Text);
     for i in (0..RECORDS).step_by(2) {
         fake.seed_contact(ContactData::with_email(format!("member{i}@example.com")));
     }
@@ -48,14 +60,15 @@ pub fn seed(fake: &splio_client::fake::FakeSplio) {
 /// Demo Directo customers for `--sandbox --source directo`.
 pub const CUSTOMERS: usize = 3_000;
 
-/// A Directo fake seeded with [`CUSTOMERS`] demo customers changed within the last 12 hours
-/// (the same demo data as `directo-to-smaily --sandbox`).
+/// A Directo fake seeded with [`CUSTOMERS`] demo customers changed within the 12 hours before
+/// `demo_time` (the same demo data as `directo-to-smaily --sandbox`).
 pub async fn directo_customers(
     config: &crate::directo_to_smaily::DirectoConfig,
+    demo_time: jiff::Timestamp,
 ) -> Result<directo_client::fake::FakeDirecto, crate::Error> {
     let tz = config.time_zone()?;
     let fake = directo_client::fake::FakeDirecto::start().await;
-    let now = jiff::Timestamp::now().to_zoned(tz).datetime();
+    let now = demo_time.to_zoned(tz).datetime();
     let customers = crate::directo_to_smaily::demo::customers(CUSTOMERS, now, 12 * 60);
     crate::directo_to_smaily::directo::seed(&fake, &customers);
     Ok(fake)
@@ -66,5 +79,48 @@ pub async fn directo_customers(
 pub fn seed_customers(fake: &splio_client::fake::FakeSplio) {
     for i in (0..CUSTOMERS).step_by(2) {
         fake.seed_contact(ContactData::with_email(format!("customer{i}@example.com")));
+    }
+}
+
+/// What the fake holds, for the sandbox file: each contact's standard attributes and custom
+/// field values (by field id).
+pub fn state(fake: &splio_client::fake::FakeSplio) -> Value {
+    let contacts: Vec<Value> = fake
+        .contacts()
+        .into_iter()
+        .map(|(_, c)| {
+            json!({
+                "email": c.email,
+                "cellphone": c.cellphone,
+                "firstname": c.firstname,
+                "lastname": c.lastname,
+                "language": c.language,
+                "custom_fields": c.custom_fields,
+            })
+        })
+        .collect();
+    json!({ "contacts": contacts })
+}
+
+/// Puts what [`state`] saved into a fresh fake (after [`seed_fields`]).
+pub fn restore(fake: &splio_client::fake::FakeSplio, saved: &Value) {
+    let text = |c: &Value, name: &str| c[name].as_str().map(str::to_owned);
+    for c in saved["contacts"].as_array().into_iter().flatten() {
+        let mut contact = ContactData {
+            email: text(c, "email"),
+            cellphone: text(c, "cellphone"),
+            firstname: text(c, "firstname"),
+            lastname: text(c, "lastname"),
+            language: text(c, "language"),
+            ..ContactData::default()
+        };
+        for (id, value) in c["custom_fields"].as_object().into_iter().flatten() {
+            if let (Ok(id), Some(value)) = (id.parse::<u32>(), value.as_str()) {
+                contact
+                    .custom_fields
+                    .push(CustomFieldValue::by_id(id, value));
+            }
+        }
+        fake.seed_contact(contact);
     }
 }

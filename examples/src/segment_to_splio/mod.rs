@@ -5,28 +5,35 @@
 //! segment is instead the Directo customers changed since the last run (the same watermark rules
 //! as `directo-to-smaily`). See docs/segment-to-splio.md.
 
+pub mod api;
 pub mod demo;
+pub mod existence;
 pub mod sftp;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::stream::LocalBoxStream;
-use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use splio_client::{ContactData, CustomFieldValue, FieldRef};
 
 use crate::config::duration_str;
-use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo};
+use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo, source_record};
 use crate::directo_to_smaily::{CustomerFields, DirectoConfig};
-use crate::messaging::input::{self, Row};
+use crate::input::{self, Columns, InputFile, Row};
+use crate::preview::{DryRun, Preview};
+use crate::sandbox::SandboxFile;
+use crate::state_guard::StateGuard;
+use crate::summary::count;
 use crate::{
-    BoxError, CommonArgs, Delivery, Error, ExitCode, Item, JobConfig, Outcome, RunContext, Sink,
-    SourceRecord, StateStore, Summary, Verdict, env,
+    BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, Sink, SourceRecord,
+    StateStore, Summary, Verdict, env, report_error,
 };
+use existence::{Existence, Learned, Presence, ProbeBy};
 
 /// The default job name (the state key).
 pub const JOB_NAME: &str = "segment-to-splio";
@@ -42,9 +49,19 @@ pub const STANDARD: &[&str] = &["email", "cellphone", "firstname", "lastname", "
 
 /// The command line.
 #[derive(Debug, clap::Parser)]
-#[command(name = "segment-to-splio", version, about = "Activates a segment file in Splio: new and changed attributes only, as contact upserts.", long_about = None)]
+#[command(
+    name = "segment-to-splio",
+    version,
+    about = "Activates a segment in Splio: the rows of a CSV or JSON-lines file (or, with \
+             --source directo, the Directo customers changed since the last run) become Splio \
+             contacts, sending only what changed since the last activation, by REST or as \
+             Datahub files over SFTP.",
+    long_about = None
+)]
 pub struct Cli {
-    /// The segment file (CSV with a header row); optional with --sandbox (demo segment).
+    /// The segment file: CSV with a header row (`,` or `;`) or JSON lines (.jsonl, .ndjson,
+    /// .json), keyed by its `email` column (source.key_column). Optional with --sandbox (demo
+    /// segment), --source directo and --replay-failed.
     pub segment: Option<PathBuf>,
     /// Where the segment comes from: `csv` (the file) or `directo` (Directo customers changed
     /// since the last run; credentials from DIRECTO_*).
@@ -192,9 +209,9 @@ pub fn prepare(config: &Config, row: Row) -> SourceRecord {
     }
 }
 
-/// A segment's rows as the runner's source.
+/// A segment's rows as the runner's records.
 fn segment(config: &Config, rows: Vec<Row>) -> LocalBoxStream<'_, Result<SourceRecord, BoxError>> {
-    futures::stream::iter(rows.into_iter().map(|row| Ok(prepare(config, row)))).boxed_local()
+    futures::stream::iter(rows.into_iter().map(move |row| Ok(prepare(config, row)))).boxed_local()
 }
 
 /// Maps one Directo customer like a segment row. Only the key column and the columns named in
@@ -290,138 +307,217 @@ pub fn contact(fields: &Map<String, Value>) -> ContactData {
     c
 }
 
-/// Delivers a batch: existing contacts get a PATCH with their changed attributes; new ones are
-/// bulk-created with all of them (`--insert` only: without it they never reach the sink).
-pub struct SplioSink<'a> {
-    /// The client.
-    pub client: splio_client::Client,
-    /// The last delivered attributes.
-    pub state: &'a StateStore,
-    /// The job (state key).
-    pub job: String,
-    /// Keys that exist in Splio.
-    pub existing: &'a HashSet<String>,
-    /// Requests sent (for the summary).
-    pub requests: AtomicU64,
-    /// Concurrent PATCHes.
-    pub concurrency: usize,
-}
-
-fn splio_outcome(e: &splio_client::Error) -> Outcome {
-    Outcome::failed(crate::messaging::error_chain(e), e.is_retryable())
-}
-
-impl Sink for SplioSink<'_> {
-    async fn deliver(&self, batch: &[Item]) -> Delivery {
-        let mut outcomes = vec![Outcome::Delivered; batch.len()];
-        let (mut updates, mut creates) = (Vec::new(), Vec::new());
-        for (i, item) in batch.iter().enumerate() {
-            let before = match self.state.snapshot(&self.job, &item.key) {
-                Ok(before) => before,
-                Err(e) => {
-                    outcomes[i] = Outcome::failed(format!("state file: {e}"), true);
-                    continue;
-                }
-            };
-            if before.is_some() || self.existing.contains(&item.key) {
-                updates.push((i, contact(&changed(before.as_ref(), &item.fields))));
-            } else {
-                creates.push((i, contact(&item.fields)));
-            }
-        }
-        if !creates.is_empty() {
-            let data: Vec<ContactData> = creates.iter().map(|(_, c)| c.clone()).collect();
-            self.requests.fetch_add(
-                data.len().div_ceil(splio_client::BULK_MAX) as u64,
-                Ordering::Relaxed,
-            );
-            match self.client.bulk_create(&data).await {
-                Ok(results) => {
-                    for r in results {
-                        let i = creates[r.index].0;
-                        outcomes[i] = match &r.result {
-                            Ok(()) => Outcome::Delivered,
-                            // Created by an earlier, interrupted run: update it instead.
-                            Err(e) if e.is_already_exists() => {
-                                updates.push((i, creates[r.index].1.clone()));
-                                Outcome::Delivered
-                            }
-                            Err(e) => splio_outcome(e),
-                        };
-                    }
-                }
-                Err(e) => {
-                    for (i, _) in &creates {
-                        outcomes[*i] = splio_outcome(&e);
-                    }
-                }
-            }
-        }
-        self.requests
-            .fetch_add(updates.len() as u64, Ordering::Relaxed);
-        let patched: Vec<(usize, Result<(), splio_client::Error>)> =
-            futures::stream::iter(updates.into_iter().map(|(i, data)| async move {
-                let key = batch[i].key.clone();
-                (i, self.client.patch_contact(&key, &data).await.map(|_| ()))
-            }))
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
-        for (i, result) in patched {
-            if let Err(e) = result {
-                outcomes[i] = if e.is_not_found() {
-                    Outcome::failed(
-                        "the contact no longer exists in Splio (run with --insert to create it)",
-                        false,
-                    )
-                } else {
-                    splio_outcome(&e)
-                };
-            }
-        }
-        Delivery {
-            outcomes,
-            requests: 0,
-        }
-    }
-
-    /// The run's request count is the sink's own: one per PATCH and per bulk create, plus the
-    /// listing of existing contacts.
-    async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
-        summary.requests = self.requests.load(Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-/// Every contact key (lower-cased email) that exists in Splio, read once per run.
-pub async fn existing_keys(client: &splio_client::Client) -> Result<HashSet<String>, Error> {
-    client
-        .contacts()
-        .map_ok(|c| c.email.as_deref().map(crate::email::key))
-        .try_filter_map(|k| async move { Ok(k) })
-        .try_collect()
-        .await
-        .map_err(|e| client_error(&e))
-}
-
-fn client_error(e: &splio_client::Error) -> Error {
+pub(crate) fn client_error(e: &splio_client::Error) -> Error {
     let line = crate::messaging::error_chain(e);
     if matches!(e, splio_client::Error::Unauthorized { .. }) {
         Error::Config(line)
     } else {
-        Error::Source(line.into())
+        Error::delivering("Splio", format!("learning which contacts exist: {line}"))
     }
+}
+
+/// What a dry run prints for a batch sent by REST: one `POST /data/contacts/bulk` creating the
+/// contacts new to this job with all their attributes, and a `PATCH /data/contacts/{email}`
+/// with the changed attributes of each contact delivered before. A dry run asks Splio nothing,
+/// so a contact without a snapshot counts as new.
+pub fn preview(batch: &[Item], state: &StateStore, job: &str) -> Vec<Preview> {
+    let mut creates = Vec::new();
+    let mut patches = Vec::new();
+    for item in batch {
+        match state.snapshot(job, &item.key).ok().flatten() {
+            Some(before) => {
+                let body = contact(&changed(Some(&before), &item.fields))
+                    .patch_body(&splio_client::UniqueKey::Email, CREATION_DATE_HOUR);
+                patches.push(Preview::json(
+                    "PATCH",
+                    splio_client::contact_path(&item.key),
+                    &body,
+                ));
+            }
+            None => creates.push(contact(&item.fields)),
+        }
+    }
+    creates
+        .chunks(splio_client::BULK_MAX)
+        .map(|chunk| {
+            Preview::json(
+                "POST",
+                "/data/contacts/bulk",
+                &ContactData::bulk_body(chunk, CREATION_DATE_HOUR),
+            )
+        })
+        .chain(patches)
+        .collect()
 }
 
 /// What a run talks to.
 pub struct Endpoints {
     /// The REST client (needed for `--delivery api`, and to know the existing contacts
-    /// without `--insert`).
+    /// without `--insert`); `None` in a dry run outside the sandbox, which asks Splio nothing.
     pub rest: Option<splio_client::Client>,
-    /// SFTP settings and the universe (`--delivery sftp`).
-    pub sftp: Option<(splio_client::sftp::SftpConfig, String)>,
+    /// `--delivery sftp`: the writer of the Datahub files (it names and writes them, in a dry
+    /// run too) and the connection settings (`None` in a dry run, which connects to nothing).
+    pub sftp: Option<(
+        splio_client::datahub::ContactCsvWriter,
+        Option<splio_client::sftp::SftpConfig>,
+    )>,
     /// Where customers come from (`--source directo`).
     pub directo: Option<directo_client::Client>,
+}
+
+/// The segment file these flags name, read and checked (it exists, its header has the key
+/// column, no quote swallows the rest of it) when the process starts, before any request to
+/// Splio; `None` when the segment comes from Directo or the sandbox's demo, or for a replay.
+pub fn open_segment(cli: &Cli, config: &Config) -> Result<Option<InputFile>, Error> {
+    match (cli.source, &cli.segment) {
+        (SourceKind::Directo, Some(_)) => Err(Error::Config(
+            "--source directo reads no segment file; drop the file argument".into(),
+        )),
+        // A replay sends the parked records: it reads no file.
+        (SourceKind::Csv, Some(_)) if cli.common.replay_failed => Ok(None),
+        (SourceKind::Csv, Some(path)) => {
+            let key = config.source.key_column.as_str();
+            InputFile::open(path, Columns::required(&[key])).map(Some)
+        }
+        (SourceKind::Csv, None) if !cli.common.sandbox && !cli.common.replay_failed => {
+            Err(Error::Config(
+                "no segment file given (or use --sandbox for a demo segment, or --source directo)"
+                    .into(),
+            ))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The run's records (the segment file [`open_segment`] opened and checked, the sandbox's demo
+/// segment, or the Directo customers changed since the last run; none for a replay), and where
+/// an incremental source is read from. The runner reads them all into its staging area before
+/// the first request to Splio; the screening ([`Screened`]) then counts the keys never
+/// delivered, and so chooses how to learn whether they exist. This is the one place the segment
+/// is read.
+async fn read_source<'a>(
+    cli: &'a Cli,
+    config: &'a Config,
+    endpoints: &'a Endpoints,
+    input: Option<&InputFile>,
+    state: &StateStore,
+) -> Result<
+    (
+        LocalBoxStream<'a, Result<SourceRecord, BoxError>>,
+        Option<jiff::civil::DateTime>,
+    ),
+    Error,
+> {
+    let args = &cli.common;
+    match (&endpoints.directo, input) {
+        _ if args.replay_failed => Ok((futures::stream::empty().boxed_local(), None)),
+        (Some(directo), _) => {
+            let tz = config.directo.time_zone()?;
+            let read_from = args.read_from(state, &config.job, &tz)?;
+            tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
+            let query = directo_client::Query::new().since(read_from);
+            let customers = open_read::<directo_client::Record>(directo, "customer", query)
+                .await?
+                .map(|c| source_record(c, |c| prepare_customer(config, &c)))
+                .boxed_local();
+            Ok((customers, Some(read_from)))
+        }
+        (None, Some(file)) => Ok((segment(config, file.rows()?), None)),
+        // `open_segment` let no file through only for the sandbox's demo (or a replay).
+        (None, None) => Ok((segment(config, demo::segment(demo::RECORDS)), None)),
+    }
+}
+
+/// What the run learns about the contacts it never delivered before (see [`existence`]).
+async fn learn_existence(
+    cli: &Cli,
+    endpoints: &Endpoints,
+    concurrency: usize,
+    unknown: &HashSet<String>,
+) -> Result<Existence, Error> {
+    let args = &cli.common;
+    let probe_by = match (&endpoints.sftp, cli.insert) {
+        // Datahub files with --insert: the import creates or updates, nothing to ask.
+        (Some(_), true) => return Ok(Existence::probe_all()),
+        (Some(_), false) => ProbeBy::Get,
+        (None, _) => ProbeBy::Patch,
+    };
+    let client = match &endpoints.rest {
+        // A dry run reads nothing from Splio: every record without a snapshot counts as new.
+        _ if args.dry_run => return Ok(Existence::assume_absent()),
+        // A replay's few parked records are probed by their delivery.
+        _ if args.replay_failed => return Ok(Existence::probe_all()),
+        Some(client) => client,
+        None => return Err(Error::Config("no Splio API client configured".into())),
+    };
+    Existence::learn(client, unknown, probe_by, concurrency).await
+}
+
+/// The screening every sink of this sync shares: once the run's records are staged, it learns
+/// which of the contacts never delivered exist in Splio (kept in `learned`, which the REST
+/// delivery reads too) and, without `--insert`, skips those known to be absent. The requests
+/// spent learning it are added to the run's count.
+#[derive(Clone, Copy)]
+struct Screening<'a> {
+    cli: &'a Cli,
+    endpoints: &'a Endpoints,
+    concurrency: usize,
+    learned: &'a Learned,
+}
+
+impl<'a> Screening<'a> {
+    /// `sink`, screened by this.
+    fn of<K: Sink>(self, sink: K) -> Screened<'a, K> {
+        Screened {
+            sink,
+            screening: self,
+        }
+    }
+}
+
+/// A sink with the [`Screening`].
+struct Screened<'a, K> {
+    sink: K,
+    screening: Screening<'a>,
+}
+
+impl<K: Sink> Sink for Screened<'_, K> {
+    const SCREENS: bool = true;
+
+    async fn deliver(&self, batch: &[Item]) -> crate::Delivery {
+        self.sink.deliver(batch).await
+    }
+
+    fn preview(&self, batch: &[Item]) -> Vec<Preview> {
+        self.sink.preview(batch)
+    }
+
+    async fn screen(&self, unknown: &HashSet<String>) -> Result<HashMap<String, String>, Error> {
+        let Screening {
+            cli,
+            endpoints,
+            concurrency,
+            learned,
+        } = self.screening;
+        let existence = learn_existence(cli, endpoints, concurrency, unknown).await?;
+        let skips = if cli.insert {
+            HashMap::new()
+        } else {
+            unknown
+                .iter()
+                .filter(|key| existence.of(key) == Presence::Absent)
+                .map(|key| (key.clone(), NOT_INSERTED.to_owned()))
+                .collect()
+        };
+        learned.set(existence);
+        Ok(skips)
+    }
+
+    async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
+        self.sink.finish(summary).await?;
+        summary.requests += self.screening.learned.requests();
+        Ok(())
+    }
 }
 
 /// Runs the activation once per the flags.
@@ -429,45 +525,11 @@ pub async fn run_once(
     cli: &Cli,
     config: &Config,
     endpoints: &Endpoints,
+    input: Option<&InputFile>,
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let args = &cli.common;
-    let existing = match &endpoints.rest {
-        // A dry run reads nothing from Splio: every record without a snapshot counts as new.
-        _ if args.dry_run && !args.sandbox => HashSet::new(),
-        // Datahub files with --insert need no API: the import creates or updates.
-        None => HashSet::new(),
-        Some(client) => existing_keys(client).await?,
-    };
-    let (source, read_from): (LocalBoxStream<'_, Result<SourceRecord, BoxError>>, _) = match (
-        &endpoints.directo,
-        &cli.segment,
-    ) {
-        _ if args.replay_failed => (futures::stream::empty().boxed_local(), None),
-        (Some(directo), None) => {
-            let tz = config.directo.time_zone()?;
-            let read_from = args.read_from(state, &config.job, &tz)?;
-            tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
-            let query = directo_client::Query::new().since(read_from);
-            let customers = open_read::<directo_client::Record>(directo, "customer", query)
-                .await?
-                .map(|c| c.map(|c| prepare_customer(config, &c)));
-            (customers.boxed_local(), Some(read_from))
-        }
-        (Some(_), Some(_)) => {
-            return Err(Error::Config(
-                "--source directo reads no segment file; drop the file argument".into(),
-            ));
-        }
-        (None, Some(path)) => (segment(config, input::read_rows(path)?), None),
-        (None, None) if args.sandbox => (segment(config, demo::segment(demo::RECORDS)), None),
-        (None, None) => {
-            return Err(Error::Config(
-                "no segment file given (or use --sandbox for a demo segment, or --source directo)"
-                    .into(),
-            ));
-        }
-    };
+    let (records, read_from) = read_source(cli, config, endpoints, input, state).await?;
     let ctx = RunContext {
         job: &config.job,
         state,
@@ -477,72 +539,54 @@ pub async fn run_once(
         progress: args.progress(),
         stop: crate::Stop::process(),
     };
-    let records = source.map(|record| {
-        let mut record = record?;
-        if !cli.insert
-            && let Verdict::Send(items) = &record.verdict
-        {
-            let new = items.iter().all(|i| {
-                !existing.contains(&i.key)
-                    && state
-                        .snapshot(&config.job.name, &i.key)
-                        .ok()
-                        .flatten()
-                        .is_none()
-            });
-            if new {
-                record.verdict = Verdict::Skip(NOT_INSERTED.into());
-            }
-        }
-        Ok(record)
-    });
+    let learned = Learned::default();
+    let screening = Screening {
+        cli,
+        endpoints,
+        concurrency: config.job.concurrency * 4,
+        learned: &learned,
+    };
+    let job = config.job.name.as_str();
     let summary = match (&endpoints.sftp, &endpoints.rest) {
-        (Some((sftp_config, universe)), _) => {
-            if args.dry_run {
-                // Nothing is uploaded: no connection either.
-                if args.replay_failed {
-                    crate::replay_failed(ctx, &NoSink).await?
-                } else {
-                    crate::run(ctx, records, &NoSink).await?
-                }
-            } else {
-                let sink = sftp::SftpSink {
-                    uploader: sftp::connect(sftp_config).await?,
-                    universe: universe.clone(),
-                    subsequence: config.sftp.subsequence.clone(),
-                    state,
-                    job: config.job.name.clone(),
-                    reports: config
-                        .sftp
-                        .reports
-                        .enabled
-                        .then(|| config.sftp.reports.clone()),
-                };
-                let summary = if args.replay_failed {
-                    crate::replay_failed(ctx, &sink).await?
-                } else {
-                    crate::run(ctx, records, &sink).await?
-                };
-                let _ = sink.uploader.close().await;
-                summary
-            }
+        (Some((writer, _)), _) if args.dry_run => {
+            let sink = screening.of(DryRun(|batch: &[Item]| {
+                sftp::preview(writer, &config.sftp, batch, state, job)
+            }));
+            args.run_or_replay(ctx, records, &sink).await?
+        }
+        _ if args.dry_run => {
+            let sink = screening.of(DryRun(|batch: &[Item]| preview(batch, state, job)));
+            args.run_or_replay(ctx, records, &sink).await?
+        }
+        (Some((writer, Some(sftp_config))), _) => {
+            let sink = screening.of(sftp::SftpSink {
+                uploader: sftp::connect(sftp_config).await?,
+                writer: writer.clone(),
+                state,
+                job: job.to_owned(),
+                reports: config
+                    .sftp
+                    .reports
+                    .enabled
+                    .then(|| config.sftp.reports.clone()),
+            });
+            let summary = args.run_or_replay(ctx, records, &sink).await?;
+            let _ = sink.sink.uploader.close().await;
+            summary
         }
         (None, Some(client)) => {
-            let sink = SplioSink {
+            let sink = screening.of(api::SplioSink {
                 client: client.clone(),
                 state,
-                job: config.job.name.clone(),
-                existing: &existing,
-                requests: AtomicU64::new(1),
+                job: job.to_owned(),
+                existence: &learned,
+                insert: cli.insert,
+                requests: AtomicU64::new(0),
                 concurrency: config.job.concurrency * 4,
-            };
-            if args.replay_failed {
-                crate::replay_failed(ctx, &sink).await?
-            } else {
-                crate::run(ctx, records, &sink).await?
-            }
+            });
+            args.run_or_replay(ctx, records, &sink).await?
         }
-        (None, None) => return Err(Error::Config("no delivery configured".into())),
+        _ => return Err(Error::Config("no delivery configured".into())),
     };
     if let Some(count) = summary.skipped_by_reason.get(NOT_INSERTED) {
         tracing::warn!(
@@ -553,20 +597,11 @@ pub async fn run_once(
     Ok(summary)
 }
 
-/// The sink of a dry run without a connection (the runner never calls it in a dry run).
-struct NoSink;
-
-impl Sink for NoSink {
-    async fn deliver(&self, batch: &[Item]) -> Delivery {
-        Delivery::all(
-            batch.len(),
-            Outcome::failed("dry run: nothing is delivered", false),
-            0,
-        )
-    }
-}
+/// How the clients of this sync write `creation_date` hours, and so the dry run's bodies.
+const CREATION_DATE_HOUR: splio_client::CreationDateHour = splio_client::CreationDateHour::Unpadded;
 
 fn tune(builder: splio_client::ClientBuilder, config: &SplioConfig) -> splio_client::ClientBuilder {
+    let builder = builder.creation_date_hour(CREATION_DATE_HOUR);
     let builder = if config.rate_limit {
         builder
     } else {
@@ -594,11 +629,80 @@ pub fn client_from_env(config: &SplioConfig) -> Result<splio_client::Client, Err
         .map_err(|e| Error::Config(format!("Splio client: {e}")))
 }
 
-/// The whole binary.
+/// The sandbox: a Splio fake holding what the sandbox file beside `--state` kept (else the
+/// demo contacts), and for `--source directo` a Directo fake with the demo customers.
+pub struct Sandbox {
+    /// The Splio fake.
+    pub splio: splio_client::fake::FakeSplio,
+    /// The Directo fake (`--source directo`).
+    pub directo: Option<directo_client::fake::FakeDirecto>,
+    file: SandboxFile,
+}
+
+impl Sandbox {
+    /// Starts the fakes and clients for them.
+    pub async fn start(
+        file: SandboxFile,
+        config: &Config,
+        source: SourceKind,
+    ) -> Result<
+        (
+            Sandbox,
+            splio_client::Client,
+            Option<directo_client::Client>,
+        ),
+        Error,
+    > {
+        let (directo, reader) = match source {
+            SourceKind::Csv => (None, None),
+            SourceKind::Directo => {
+                let fake = demo::directo_customers(&config.directo, file.demo_time()).await?;
+                let client = sandbox_directo(&fake, &config.directo)?;
+                (Some(fake), Some(client))
+            }
+        };
+        let splio = splio_client::fake::FakeSplio::start().await;
+        demo::seed_fields(&splio);
+        match file.section("splio") {
+            Some(saved) => demo::restore(&splio, saved),
+            None if directo.is_some() => demo::seed_customers(&splio),
+            None => demo::seed(&splio),
+        }
+        let settings = SplioConfig {
+            rate_limit: false,
+            ..config.splio.clone()
+        };
+        let client = tune(
+            splio_client::Client::builder(splio.api_key())
+                .base_url(splio.base_url())
+                .allow_http(true),
+            &settings,
+        )
+        .build()
+        .map_err(|e| Error::Config(format!("Splio client: {e}")))?;
+        let sandbox = Sandbox {
+            splio,
+            directo,
+            file,
+        };
+        Ok((sandbox, client, reader))
+    }
+
+    /// Saves what the Splio fake holds beside the state file (a warning if that fails).
+    pub fn save(&self) {
+        if let Err(e) = self.file.save([("splio", demo::state(&self.splio))]) {
+            tracing::warn!("sandbox state not kept: {}", e.one_line());
+        }
+    }
+}
+
+/// The whole binary. Everything that can be wrong with the flags, the config, the segment file
+/// or the credentials is found before the state file is opened, so none is created for nothing.
 pub async fn main(cli: Cli) -> ExitCode {
     crate::progress::init_logging();
     crate::stop::listen();
     let args = cli.common.clone();
+    let guard = StateGuard::new(&args);
     let setup = async {
         env::load_dotenv()?;
         let job_name = match cli.source {
@@ -606,57 +710,45 @@ pub async fn main(cli: Cli) -> ExitCode {
             SourceKind::Directo => DIRECTO_JOB_NAME,
         };
         let config = Config::load(args.config.as_deref(), job_name)?;
-        let state = args.open_state()?;
-        if let Some(code) = crate::cli::inspect(&args, &config.job, &state) {
+        if let Some(code) = crate::cli::inspect(&args, &config.job) {
             return Ok(Err(code));
         }
-        let (directo_fake, directo) = match (cli.source, args.sandbox) {
-            (SourceKind::Csv, _) => (None, None),
-            (SourceKind::Directo, false) => (None, Some(directo_from_env(&config.directo)?)),
-            (SourceKind::Directo, true) => {
-                let fake = demo::directo_customers(&config.directo).await?;
-                let client = sandbox_directo(&fake, &config.directo)?;
-                (Some(fake), Some(client))
-            }
-        };
-        let (fake, rest) = if args.sandbox {
+        let input = open_segment(&cli, &config)?;
+        let (sandbox, rest, directo) = if args.sandbox {
             if cli.delivery == DeliveryKind::Sftp {
                 return Err(Error::Config(
                     "the sandbox has no SFTP server; use --delivery api with --sandbox".into(),
                 ));
             }
-            let fake = splio_client::fake::FakeSplio::start().await;
-            demo::seed(&fake);
-            if directo_fake.is_some() {
-                demo::seed_customers(&fake);
-            }
-            let sandbox = SplioConfig {
-                rate_limit: false,
-                ..config.splio.clone()
-            };
-            let client = tune(
-                splio_client::Client::builder(fake.api_key())
-                    .base_url(fake.base_url())
-                    .allow_http(true),
-                &sandbox,
-            )
-            .build()
-            .map_err(|e| Error::Config(format!("Splio client: {e}")))?;
-            (Some(fake), Some(client))
-        } else if cli.delivery == DeliveryKind::Api || !cli.insert {
-            (None, Some(client_from_env(&config.splio)?))
+            let (sandbox, rest, directo) =
+                Sandbox::start(SandboxFile::open(&args)?, &config, cli.source).await?;
+            (Some(sandbox), Some(rest), directo)
         } else {
-            (None, None)
+            let directo = match cli.source {
+                SourceKind::Csv => None,
+                SourceKind::Directo => Some(directo_from_env(&config.directo)?),
+            };
+            // A dry run asks Splio nothing; SFTP files with --insert need no API.
+            let rest = if args.dry_run || (cli.delivery == DeliveryKind::Sftp && cli.insert) {
+                None
+            } else {
+                Some(client_from_env(&config.splio)?)
+            };
+            (None, rest, directo)
         };
         let sftp = if cli.delivery == DeliveryKind::Sftp {
-            let universe = env::required(
+            let universe = env::required_no_sandbox(
                 "SPLIO_UNIVERSE",
                 "the Splio universe, for Datahub file names",
             )?;
             // Bad file-name parts are a configuration error, not every record parked.
-            splio_client::datahub::ContactCsvWriter::new(&universe, &config.sftp.subsequence)
-                .map_err(|e| Error::Config(crate::messaging::error_chain(&e)))?;
-            Some((sftp::config_from_env(&config.sftp)?, universe))
+            let writer = sftp::writer(&config.sftp, &universe)?;
+            let connection = if args.dry_run {
+                None
+            } else {
+                Some(sftp::config_from_env(&config.sftp)?)
+            };
+            Some((writer, connection))
         } else {
             None
         };
@@ -665,25 +757,33 @@ pub async fn main(cli: Cli) -> ExitCode {
             sftp,
             directo,
         };
-        Ok::<_, Error>(Ok((config, state, fake, directo_fake, endpoints)))
+        let state = args.open_state()?;
+        Ok::<_, Error>(Ok((config, input, state, sandbox, endpoints)))
     };
-    let (config, state, fake, _directo_fake, endpoints) = match setup.await {
+    let (config, input, state, sandbox, endpoints) = match setup.await {
         Ok(Ok(ok)) => ok,
         Ok(Err(code)) => return code,
-        Err(e) => return crate::messaging::report(args.json, &e),
+        Err(e) => return report_error(args.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = crate::main_loop(&args, || run_once(&cli, &config, &endpoints, &state)).await;
-    if let Some(fake) = fake
+    let code = crate::main_loop(&args, || async {
+        let summary = run_once(&cli, &config, &endpoints, input.as_ref(), &state).await;
+        if let Some(sandbox) = &sandbox {
+            sandbox.save();
+        }
+        summary
+    })
+    .await;
+    if let Some(sandbox) = &sandbox
         && !args.json
     {
         eprintln!(
-            "\nsandbox: the Splio fake now holds {} contacts ({} requests).",
-            fake.contacts().len(),
-            fake.requests().len()
+            "\nsandbox: the Splio fake now holds {} ({}).",
+            count(sandbox.splio.contacts().len() as u64, "contact"),
+            count(sandbox.splio.requests().len() as u64, "request")
         );
     }
-    code
+    guard.finish(state, code)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! `--delivery sftp`: each batch becomes a Datahub contacts file (`;`-separated CSV) uploaded
-//! atomically into the universe's `/imports/` directory, which Splio's automatic import picks up.
+//! `--delivery sftp`: each batch becomes a Datahub contacts file (`;`-separated CSV), written
+//! outside the universe's `/imports/` directory and renamed into it once complete, where Splio's
+//! automatic import picks it up. Its name follows `[sftp] file_name`.
 //!
 //! A file's columns are the email plus every attribute that changed for at least one of its
 //! rows; each row carries its current values for those columns (so a row whose attribute did
@@ -26,6 +27,13 @@ pub struct SftpSettings {
     pub subsequence: String,
     /// Where uploads go.
     pub imports_dir: String,
+    /// Where a file is written before it is renamed into `imports_dir` (default: its parent,
+    /// the account's root on Splio), so the importer never sees a partial or unknown file.
+    pub staging_dir: Option<String>,
+    /// The file-name pattern (`{universe}`, `{subsequence}`, `{date}`, `{unique}`). Splio does
+    /// not document it: the default reads the Datahub rule, and wamiz/splio-sdk builds
+    /// `{universe}_contacts_{subsequence}{date}_{unique}`. Ask Splio which your import expects.
+    pub file_name: String,
     /// The server's SHA256 host key fingerprint (`SHA256:…`); else `known_hosts` is used.
     pub host_key_fingerprint: Option<String>,
     /// A known_hosts file (default `~/.ssh/known_hosts`).
@@ -76,6 +84,8 @@ impl Default for SftpSettings {
         Self {
             subsequence: "contacts".into(),
             imports_dir: "/imports".into(),
+            staging_dir: None,
+            file_name: splio_client::datahub::DEFAULT_FILE_NAME.into(),
             host_key_fingerprint: None,
             known_hosts: None,
             reports_dir: "/reports".into(),
@@ -87,8 +97,8 @@ impl Default for SftpSettings {
 /// The SFTP connection settings from `SPLIO_SFTP_HOST`, `SPLIO_SFTP_PORT`, `SPLIO_SFTP_USER`,
 /// and `SPLIO_SFTP_PASSWORD` or `SPLIO_SFTP_KEY` (a private key file).
 pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
-    let host = env::required("SPLIO_SFTP_HOST", "the Splio SFTP host")?;
-    let user = env::required("SPLIO_SFTP_USER", "the Splio SFTP user")?;
+    let host = env::required_no_sandbox("SPLIO_SFTP_HOST", "the Splio SFTP host")?;
+    let user = env::required_no_sandbox("SPLIO_SFTP_USER", "the Splio SFTP user")?;
     let auth = match (
         env::optional("SPLIO_SFTP_PASSWORD"),
         env::optional("SPLIO_SFTP_KEY"),
@@ -106,9 +116,15 @@ pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
             ));
         }
     };
+    let port: u16 = match env::optional("SPLIO_SFTP_PORT") {
+        Some(port) => port
+            .parse()
+            .map_err(|_| Error::Config(format!("SPLIO_SFTP_PORT is not a port: {port:?}")))?,
+        None => 22,
+    };
     let host_key = match (&settings.host_key_fingerprint, &settings.known_hosts) {
         (Some(fp), _) => HostKeyCheck::Fingerprint(fp.clone()),
-        (None, Some(path)) => HostKeyCheck::KnownHosts(path.clone()),
+        (None, Some(path)) => known_hosts(path, &host, port)?,
         (None, None) => {
             let home = std::env::var_os("HOME").ok_or_else(|| {
                 Error::Config(
@@ -116,19 +132,33 @@ pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
                         .into(),
                 )
             })?;
-            HostKeyCheck::KnownHosts(PathBuf::from(home).join(".ssh/known_hosts"))
+            known_hosts(&PathBuf::from(home).join(".ssh/known_hosts"), &host, port)?
         }
     };
     let mut config = SftpConfig::new(host, user, auth, host_key)
         .imports_dir(&settings.imports_dir)
-        .reports_dir(&settings.reports_dir);
-    if let Some(port) = env::optional("SPLIO_SFTP_PORT") {
-        let port = port
-            .parse()
-            .map_err(|_| Error::Config(format!("SPLIO_SFTP_PORT is not a port: {port:?}")))?;
-        config = config.port(port);
+        .reports_dir(&settings.reports_dir)
+        .port(port);
+    if let Some(staging) = &settings.staging_dir {
+        config = config.staging_dir(staging);
     }
     Ok(config)
+}
+
+/// Checks the server's key against `path`, which must exist: without it no host key can be
+/// checked, and the error says how to pin one.
+fn known_hosts(path: &std::path::Path, host: &str, port: u16) -> Result<HostKeyCheck, Error> {
+    if path.exists() {
+        return Ok(HostKeyCheck::KnownHosts(path.to_owned()));
+    }
+    let path = path.display();
+    Err(Error::Config(format!(
+        "the known_hosts file {path} does not exist, so the SFTP server's host key cannot be \
+         checked; add the server's key to it (`ssh-keyscan -p {port} {host} >> {path}`, after \
+         comparing it with the key Splio gives you), or pin the key in the config: \
+         [sftp] host_key_fingerprint = \"SHA256:…\" (`ssh-keyscan -p {port} {host} | \
+         ssh-keygen -lf -` prints it), or name another file with sftp.known_hosts"
+    )))
 }
 
 /// Connects (a wrong password or host key is a configuration error).
@@ -139,19 +169,25 @@ pub async fn connect(config: &SftpConfig) -> Result<SftpUploader, Error> {
             splio_client::Error::SftpAuth { .. }
             | splio_client::Error::HostKeyRejected { .. }
             | splio_client::Error::Config(_) => Error::Config(line),
-            _ => Error::Source(line.into()),
+            _ => Error::delivering("Splio", line),
         }
     })
+}
+
+/// The writer of the Datahub files for `universe` (`SPLIO_UNIVERSE`) per the settings; a bad
+/// universe, sub-sequence or file-name pattern is a configuration error.
+pub fn writer(settings: &SftpSettings, universe: &str) -> Result<ContactCsvWriter, Error> {
+    ContactCsvWriter::new(universe, &settings.subsequence)
+        .and_then(|w| w.file_name(&settings.file_name))
+        .map_err(|e| Error::Config(format!("[sftp]: {}", crate::messaging::error_chain(&e))))
 }
 
 /// Writes and uploads one Datahub file per batch.
 pub struct SftpSink<'a> {
     /// The open connection.
     pub uploader: SftpUploader,
-    /// `SPLIO_UNIVERSE`.
-    pub universe: String,
-    /// The file names' sub-sequence.
-    pub subsequence: String,
+    /// Names and writes the files (see [`writer`]).
+    pub writer: ContactCsvWriter,
     /// The last delivered attributes.
     pub state: &'a StateStore,
     /// The job (state key).
@@ -208,14 +244,50 @@ pub fn rows(
     (names, rows)
 }
 
+/// The Datahub files of a batch, as `writer` writes them: its rows with the columns that
+/// changed since the snapshot `before` gives.
+pub fn files(
+    writer: &ContactCsvWriter,
+    batch: &[Item],
+    before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Vec<splio_client::datahub::DatahubFile>, splio_client::Error> {
+    let (names, contacts) = rows(batch, before);
+    writer
+        .clone()
+        .columns(names.iter().map(|n| column(n)).collect())
+        .write(&contacts)
+}
+
+/// What a dry run prints for a batch: the files `writer` (see [`writer`]) would upload into
+/// `imports_dir`.
+pub fn preview(
+    writer: &ContactCsvWriter,
+    settings: &SftpSettings,
+    batch: &[Item],
+    state: &StateStore,
+    job: &str,
+) -> Vec<crate::preview::Preview> {
+    let before = |item: &Item| state.snapshot(job, &item.key).ok().flatten();
+    match files(writer, batch, before) {
+        Ok(files) => files
+            .into_iter()
+            .map(|f| crate::preview::Preview::Upload {
+                path: format!("{}/{}", settings.imports_dir.trim_end_matches('/'), f.name),
+                content: String::from_utf8_lossy(&f.contents).into_owned(),
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %crate::messaging::error_chain(&e), "these records would not be uploaded");
+            Vec::new()
+        }
+    }
+}
+
 impl Sink for SftpSink<'_> {
     async fn deliver(&self, batch: &[Item]) -> Delivery {
-        let (names, contacts) = rows(batch, |item| {
+        let files = files(&self.writer, batch, |item| {
             self.state.snapshot(&self.job, &item.key).ok().flatten()
         });
-        let files = ContactCsvWriter::new(self.universe.clone(), self.subsequence.clone())
-            .map(|w| w.columns(names.iter().map(|n| column(n)).collect()))
-            .and_then(|w| w.write(&contacts));
         let files = match files {
             Ok(files) => files,
             Err(e) => {

@@ -31,14 +31,9 @@ impl World {
 
     /// `customers` demo customers changed within the last `spread_minutes`.
     async fn start_spread(customers: usize, spread_minutes: i64) -> World {
-        let directo = FakeDirecto::start().await;
-        let now = jiff::Timestamp::now()
-            .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
-            .datetime();
-        sync_examples::directo_to_smaily::directo::seed(
-            &directo,
-            &demo::customers(customers, now, spread_minutes),
-        );
+        let directo =
+            common::directo_to_smaily::directo_with_customers_within(customers, spread_minutes)
+                .await;
         let smaily = FakeSmaily::start().await;
         let smaily_url = smaily.base_url();
         World {
@@ -118,7 +113,7 @@ async fn full_run_filters_bad_records_then_rerun_sends_nothing() {
         1000 - deliverable
     );
     assert_eq!(summary["requests"], 10);
-    assert_eq!(summary["exit_code"], "success");
+    assert_eq!(summary["exit_code"], 0);
     assert_eq!(world.smaily.subscriber_count() as u64, deliverable);
     let c = world.smaily.subscriber("customer0@example.com").unwrap();
     assert_eq!(c.fields["directo_code"], "C000001");
@@ -154,9 +149,10 @@ async fn dry_run_sends_nothing_and_changes_no_state() {
     );
     assert_eq!(summary["mode"], "dry_run");
     assert_eq!(summary["delivered"], demo::deliverable(300) as u64);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
-    assert_eq!(first[0]["email"], "customer0@example.com");
+    assert_eq!(
+        sync_bin::dry_run_items(&output)[0]["email"],
+        "customer0@example.com"
+    );
 
     // After a real run, a dry run still leaves the file byte for byte as it was.
     let (code, _, _) = world.run(&[]).await;
@@ -387,13 +383,16 @@ async fn unsubscribe_closed_and_all_addresses_when_configured() {
 #[tokio::test]
 async fn every_repeats_the_run_until_ctrl_c_between_runs() {
     let world = World::start(20).await;
+    // No client-side limit, like the other runs here: at 5/s two runs take over 600 ms.
+    let config = world.config("");
     let child = world
-        .command(&["--every", "10s"])
+        .command(&["--config", config.to_str().unwrap(), "--every", "10s"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let state = world.state();
-    wait_until(40, "a second run", || run_count(&state) >= 2).await;
+    // Ctrl-C between runs: once the second has ended (its row is written when it starts).
+    wait_until(40, "a second run to end", || completed_runs(&state) >= 2).await;
     send_signal(child.id().unwrap(), "INT");
     let output = child.wait_with_output().await.unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -408,6 +407,19 @@ fn run_count(state: &Path) -> u64 {
     }
     let state = sync_examples::StateStore::open_read_only(state).unwrap();
     state.run_count("directo-to-smaily").unwrap_or(0)
+}
+
+/// How many runs of the job the state file logged as completed.
+fn completed_runs(state: &Path) -> usize {
+    if !state.exists() {
+        return 0;
+    }
+    let state = sync_examples::StateStore::open_read_only(state).unwrap();
+    state.runs("directo-to-smaily", 10).map_or(0, |runs| {
+        runs.iter()
+            .filter(|r| r.status.as_str() == "completed")
+            .count()
+    })
 }
 
 #[tokio::test]
@@ -506,7 +518,8 @@ async fn sigterm_settles_the_batches_in_flight_marks_the_run_interrupted_and_exi
     assert_eq!(code, 3, "{}", stderr(&output));
     assert_eq!(summary["status"], "interrupted", "{summary:#}");
     assert_eq!(summary["stopped_by"], "SIGTERM");
-    assert_eq!(summary["exit_code"], "interrupted");
+    assert_eq!(summary["exit_code"], 3);
+    assert_eq!(summary["outcome"], "interrupted");
     let delivered = summary["delivered"].as_u64().unwrap() as usize;
     assert!(delivered < demo::deliverable(2000));
     // Every batch that was sent was answered and recorded: what Smaily holds is what was counted.
@@ -686,11 +699,34 @@ async fn customers_sharing_an_email_are_written_once_the_newest_winning() {
 #[tokio::test]
 async fn status_shows_runs_the_watermark_and_parked_records_and_discard_removes_one() {
     let world = World::start(200).await;
-    // Nothing yet: no state file, and --status does not create one.
-    let (code, empty, output) = world.run(&["--status", "--json"]).await;
+    // Nothing yet: no state file, and neither --status nor --discard-failed creates one; they
+    // read the state file only, so they need no credentials.
+    let without_credentials = |args: &[&str]| {
+        let mut cmd = world.command(args);
+        for name in [
+            "DIRECTO_URL",
+            "DIRECTO_TOKEN",
+            "SMAILY_USER",
+            "SMAILY_PASSWORD",
+        ] {
+            cmd.env_remove(name);
+        }
+        sync_bin::run(cmd)
+    };
+    let (code, empty, output) = without_credentials(&["--status", "--json"]).await;
     assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(empty["kind"], "status");
     assert_eq!(empty["job"], "directo-to-smaily");
     assert_eq!(empty["runs"], serde_json::json!([]));
+    assert_eq!(sync_bin::json_lines(&output).len(), 1, "one JSON line");
+    let (code, refused, output) =
+        without_credentials(&["--discard-failed", "a@example.com", "--json"]).await;
+    assert_eq!(code, 2, "{}", stderr(&output));
+    assert_eq!(refused["kind"], "error");
+    assert!(
+        refused["error"].as_str().unwrap().contains("a@example.com"),
+        "{refused}"
+    );
     assert!(!world.state().exists());
 
     let config = world.config("batch_size = 100\nconcurrency = 1");
@@ -732,6 +768,7 @@ async fn status_shows_runs_the_watermark_and_parked_records_and_discard_removes_
     let key = first["key"].as_str().unwrap().to_owned();
     let (code, discard, output) = world.run(&["--discard-failed", &key, "--json"]).await;
     assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(discard["kind"], "discarded");
     assert_eq!(discard["discarded"][0]["key"], key.as_str());
     let (code, _, output) = world.run(&["--discard-failed", "nobody@example.com"]).await;
     assert_eq!(code, 2, "an unknown key is a usage error");
@@ -745,4 +782,57 @@ async fn status_shows_runs_the_watermark_and_parked_records_and_discard_removes_
     assert_eq!(view["runs"][0]["mode"], "discard_failed");
     let (_, replay, _) = world.run(&["--replay-failed", "--json"]).await;
     assert_eq!(replay["read"], 99, "a discarded record is not replayed");
+}
+
+/// One customer Directo sends with a byte that is not UTF-8 in its name is filtered with the
+/// reason (its code as the id); the customers after it are still delivered, and the run ends
+/// as its summary says.
+#[tokio::test]
+async fn a_customer_with_invalid_utf8_is_filtered_and_the_others_delivered() {
+    use directo_client::{Target, ToRecord};
+    let world = World::start(0).await;
+    let now = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
+        .datetime();
+    let customers = demo::customers(4, now, 60);
+    let records: Vec<_> = customers
+        .iter()
+        .map(|c| sync_examples::directo_to_smaily::directo::to_directo(c).to_output_record())
+        .collect();
+    let xml = Target::new("customer", "customers", "customer")
+        .xmldata(&records)
+        .unwrap();
+    let mut body = xml
+        .replacen("<customers>", "<transport><customers>", 1)
+        .replacen("</customers>", "</customers></transport>", 1)
+        .into_bytes();
+    // The second customer's name gets a 0xFF byte.
+    let second = String::from_utf8_lossy(&body)
+        .find(r#"code="C000002""#)
+        .unwrap();
+    let name = second
+        + String::from_utf8_lossy(&body[second..])
+            .find("name=\"")
+            .unwrap()
+        + 6;
+    body.insert(name + 1, 0xFF);
+    world.directo.respond_next(1, &body);
+
+    let (code, summary, output) = world.run(&["--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["exit_code"], 0);
+    assert_eq!(summary["read"], 4);
+    assert_eq!(summary["delivered"], 3, "{summary:#}");
+    assert_eq!(summary["filtered"], 1);
+    assert_eq!(
+        summary["filtered_by_reason"][r#"field "name" cannot be decoded"#], 1,
+        "{summary:#}"
+    );
+    let rejection = &summary["rejections"][0];
+    assert_eq!(rejection["id"], "C000002");
+    let reason = rejection["reason"].as_str().unwrap();
+    assert!(reason.contains("invalid UTF-8 (byte 0xFF)"), "{reason}");
+    assert!(world.smaily.subscriber("customer0@example.com").is_some());
+    assert!(world.smaily.subscriber("customer1@example.com").is_none());
+    assert!(world.smaily.subscriber("customer3@example.com").is_some());
 }

@@ -568,3 +568,172 @@ async fn one_order_id_or_recipient_twice_in_a_file_is_sent_once_and_status_shows
     assert_eq!(code, 0);
     assert_eq!(contacts["runs"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn contacts_push_sends_custom_fields_and_leaves_a_missing_standard_field_as_it_was() {
+    let world = World::start().await;
+    let ann = world.fake.seed_contact(serde_json::json!({
+        "firstName": "Ann", "lastName": "Smith",
+        "channels": [{"type": "email", "value": "ann@example.com"}],
+        "fields": [{"id": 15868, "value": "M"}]}));
+    // Ann's row has no lastName: her last name must stay; Bob is new.
+    let file = world.write(
+        "contacts.csv",
+        "email,firstName,lastName,Gender\nann@example.com,Anna,,F\nbob@example.com,Bob,Berg,M\n",
+    );
+    let (code, summary, output) = world.run(&["contacts", "push", &file, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 2, "{summary:#}");
+    let contacts = world.fake.contacts();
+    let stored = &contacts[&ann];
+    assert_eq!(stored["firstName"], "Anna");
+    assert_eq!(
+        stored["lastName"], "Smith",
+        "the empty cell left it as it was"
+    );
+    assert_eq!(
+        stored["fields"],
+        serde_json::json!([{"id": 15868, "value": "F"}]),
+        "the custom value arrived"
+    );
+    let bob = contacts
+        .values()
+        .find(|c| c.to_string().contains("bob@example.com"))
+        .unwrap();
+    assert_eq!(
+        (&bob["firstName"], &bob["lastName"]),
+        (&"Bob".into(), &"Berg".into())
+    );
+    // What went out: the field lists per row shape, dedupeOn always.
+    let imports: Vec<Value> = world
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v1/contacts")
+        .map(|r| r.json())
+        .collect();
+    assert_eq!(imports.len(), 2, "{imports:#?}");
+    for body in &imports {
+        assert_eq!(body["dedupeOn"], "email");
+        assert_eq!(body["customFieldsIDs"], serde_json::json!([15868]));
+        let listed = body["contactFields"].as_array().unwrap();
+        let carries_last_name = body["contacts"][0].get("lastName").is_some();
+        assert_eq!(
+            listed.contains(&"lastName".into()),
+            carries_last_name,
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn contacts_push_counts_a_contact_only_when_its_import_finished_and_parks_refused_ones() {
+    let world = World::start().await;
+    let long = "Bartholomew-Maximilian Alexander-Konstantin";
+    let file = world.write(
+        "contacts.csv",
+        &format!("email,firstName\nann@example.com,Ann\nbob@example.com,{long}\n"),
+    );
+    let config = world.config("batch_size = 10", 1);
+    // The service lists Bob as failed (a name over 40 characters): parked with its reason.
+    let (code, summary, output) = world
+        .run(&["contacts", "push", &file, "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 1, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1, "{summary:#}");
+    assert_eq!(summary["failed"], 1);
+    let failure = &summary["failures"][0];
+    assert!(
+        failure["error"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 40 characters"),
+        "{failure}"
+    );
+    assert_eq!(world.fake.contacts().len(), 1);
+
+    // A session that ends in ERROR delivers nobody.
+    world.fake.fail_imports(true);
+    let file = world.write("more.csv", "email,firstName\ncid@example.com,Cid\n");
+    let (code, summary, _) = world
+        .run(&["contacts", "push", &file, "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 1);
+    assert_eq!(summary["delivered"], 0, "{summary:#}");
+    assert!(
+        summary["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("failed"),
+        "{summary:#}"
+    );
+    assert_eq!(world.fake.contacts().len(), 1, "cid was never imported");
+}
+
+#[tokio::test]
+async fn a_contact_import_still_running_after_the_timeout_is_parked_as_unknown() {
+    use sync_examples::Sink;
+    use sync_examples::messaging::contacts::ContactsSink;
+    let fake = FakeMessaging::start().await;
+    fake.set_import_polls(u32::MAX);
+    let client = fake.client();
+    let sink = ContactsSink {
+        catalog: client.field_catalog().await.unwrap(),
+        client,
+        polling: messaging_client::ImportPolling {
+            first_interval: Duration::from_millis(1),
+            max_interval: Duration::from_millis(5),
+            timeout: Duration::from_millis(50),
+        },
+    };
+    let mut fields = serde_json::Map::new();
+    fields.insert("email".into(), "ann@example.com".into());
+    let item = sync_examples::Item {
+        key: "ann@example.com".into(),
+        fields,
+    };
+    let delivery = sink.deliver(&[item]).await;
+    match &delivery.outcomes[0] {
+        sync_examples::Outcome::Failed { error, retryable } => {
+            assert!(error.contains("outcome unknown"), "{error}");
+            assert!(!retryable);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn orders_push_repeats_an_order_whose_outcome_is_unknown_as_it_documents() {
+    // The sync chooses OrderRetry::AfterUnknownOutcome (orders.rs ORDER_RETRY): a 500 may hide
+    // an accepted order, and the sync prefers complete order data to a possible second
+    // order<STATUS> event. Here the client repeats the request itself (retries = 3) although
+    // the job allows a single attempt.
+    let world = World::start().await;
+    let proxy = common::proxy::start(world.base_url.trim_end_matches("/api")).await;
+    let world = World {
+        base_url: format!("{}/api", proxy.url),
+        ..world
+    };
+    let file = world.write(
+        "orders.csv",
+        "externalOrderId,email,status,totalCost,currency,date\nO1,a@example.com,DELIVERED,10,EUR,2024-03-01T10:00:00+02:00\n",
+    );
+    let config = world.write(
+        "config.toml",
+        "[job]\n[job.retry]\nattempts = 1\ndelay = \"1ms\"\n[messaging]\nretries = 3\nretry_delay = \"1ms\"\n",
+    );
+    // Request 1 is the credentials check, request 2 the order push: it gets a 500.
+    proxy.faults.fail_every.store(2, Ordering::SeqCst);
+    let (code, summary, output) = world
+        .run(&["orders", "push", &file, "--config", &config, "--json"])
+        .await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1, "{summary:#}");
+    assert_eq!(proxy.faults.failed.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        proxy.faults.seen.load(Ordering::SeqCst),
+        3,
+        "the check, the push that got a 500, its repeat"
+    );
+    assert_eq!(world.fake.orders().len(), 1);
+}

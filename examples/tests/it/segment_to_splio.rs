@@ -293,8 +293,9 @@ async fn exit_codes_and_sandbox() {
     let bad = world.write("bad.toml", "[mapping]\na = \"tier\"\nb = \"tier\"\n");
     let (code, _, _) = world.run(&["x.csv", "--config", &bad]).await;
     assert_eq!(code, 2);
+    let segment = world.write("x.csv", "email\nann@example.com\n");
     let output = world
-        .command(&["x.csv"])
+        .command(&[&segment])
         .env("SPLIO_BASE_URL", "http://example.com")
         .output()
         .await

@@ -250,7 +250,7 @@ async fn dry_run_sends_nothing_and_changes_no_state() {
     assert_eq!(printed.len(), 3);
     assert!(printed.iter().any(|c| c["email"] == "ann@example.com"
         && c["firstname"] == "Ann"
-        && c["tier"] == "gold"));
+        && c["custom_fields"] == serde_json::json!([{"name": "tier", "value": "gold"}])));
     assert!(world.splio.requests().is_empty());
     assert!(!world.path("sync-state.db").exists());
 }
@@ -289,4 +289,50 @@ async fn flags_credentials_and_sandbox() {
         summary["delivered"], 1500,
         "every other customer is in Splio"
     );
+}
+
+/// The run is logged before Splio is asked which contacts exist (that can take many requests):
+/// a first load with `--since` killed then is resumed by the next plain run.
+#[tokio::test]
+async fn a_run_killed_while_learning_which_contacts_exist_is_resumed_by_the_next_plain_run() {
+    let world = World::start().await;
+    world.seed_existing();
+    let config = world.config("");
+    // Splio's first answer (the authentication before the first page of contacts) takes long.
+    world
+        .splio
+        .delay_next(1, std::time::Duration::from_secs(30));
+    let mut child = world
+        .command(&["--since", "2024-02-01", "--config", &config])
+        .spawn()
+        .unwrap();
+    let state = world.path("sync-state.db");
+    let running = || {
+        state.exists()
+            && sync_examples::StateStore::open_read_only(&state)
+                .and_then(|s| s.runs("segment-to-splio-directo", 1))
+                .is_ok_and(|runs| runs.first().is_some_and(|r| r.status.as_str() == "running"))
+    };
+    sync_bin::wait_until(20, "Splio to be asked (the delayed answer)", || {
+        !world.splio.requests().is_empty()
+    })
+    .await;
+    assert!(running(), "the run is logged while Splio is asked");
+    sync_bin::send_signal(child.id().unwrap(), "KILL");
+    assert!(!child.wait().await.unwrap().success());
+    assert!(
+        world
+            .splio
+            .contact("ann@example.com")
+            .unwrap()
+            .firstname
+            .is_none()
+    );
+
+    let (code, summary, output) = world.run(&["--config", &config, "--json"]).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["read_from"], "2024-02-01T00:00:00", "{summary:#}");
+    assert_eq!(summary["delivered"], 2, "{summary:#}");
+    let ann = world.splio.contact("ann@example.com").unwrap();
+    assert_eq!(ann.firstname.as_deref(), Some("Ann"));
 }

@@ -11,9 +11,10 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
 
-fn run(s: &servers::Sshd, work: &Path, args: &[&str]) -> (i32, Value, Output) {
-    let output = std::process::Command::new(BIN)
-        .current_dir(work)
+/// The binary set up for the test SFTP server (no Splio API key), with `args`.
+fn command(s: &servers::Sshd, work: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.current_dir(work)
         .env_remove("SPLIO_API_KEY")
         .env_remove("SPLIO_SFTP_PASSWORD")
         .env_remove("SYNC_CONFIG")
@@ -24,9 +25,12 @@ fn run(s: &servers::Sshd, work: &Path, args: &[&str]) -> (i32, Value, Output) {
         .env("SPLIO_SFTP_PORT", s.server.port.to_string())
         .env("SPLIO_SFTP_USER", &s.user)
         .env("SPLIO_SFTP_KEY", &s.client_key)
-        .args(args)
-        .output()
-        .unwrap();
+        .args(args);
+    cmd
+}
+
+fn run(s: &servers::Sshd, work: &Path, args: &[&str]) -> (i32, Value, Output) {
+    let output = command(s, work, args).output().unwrap();
     let (code, summary) = code_and_summary(&output);
     (code, summary, output)
 }
@@ -264,5 +268,121 @@ fn contacts_refused_in_a_datahub_report_are_parked_and_replayed() {
     assert_eq!(
         summary["failures"][0]["error"],
         "refused by the Datahub import (report_client_2024-03-01.csv): REJECTED"
+    );
+}
+
+#[test]
+fn the_file_name_pattern_is_a_setting_and_files_are_staged_outside_imports() {
+    let Some(s) = servers::start_sshd("segment_to_splio_sftp_file_names") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(&s, work.path(), 1);
+    let staging = s.dir.path().join("staging");
+    std::fs::create_dir(&staging).unwrap();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "file_name = \"{{universe}}_contacts_{{subsequence}}{{date}}_{{unique}}\"\nstaging_dir = \"{}\"\n",
+        staging.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let file = &write_file(work.path(), "segment.csv", &segment(20, "gold"));
+    let args = [
+        file.as_str(),
+        "--delivery",
+        "sftp",
+        "--insert",
+        "--config",
+        config.as_str(),
+        "--json",
+    ];
+    let (code, summary, output) = run(&s, work.path(), &args);
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 19);
+    let names = imports(&s);
+    assert_eq!(names.len(), 1, "{names:?}");
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%Y%m%d")
+        .to_string();
+    assert!(
+        names[0].starts_with(&format!("uni_contacts_PRCL{today}_")) && !names[0].contains('.'),
+        "{names:?}"
+    );
+    assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0);
+
+    // A pattern the writer refuses is a configuration error, before anything is uploaded.
+    let bad = work.path().join("bad.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("_{unique}\"", "\"");
+    std::fs::write(&bad, text).unwrap();
+    std::fs::write(file, segment(20, "silver")).unwrap();
+    let bad_args = [
+        file.as_str(),
+        "--delivery",
+        "sftp",
+        "--insert",
+        "--config",
+        bad.to_str().unwrap(),
+    ];
+    let (code, _, output) = run(&s, work.path(), &bad_args);
+    assert_eq!(code, 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("{unique}"), "{}", stderr(&output));
+    assert_eq!(imports(&s).len(), 1);
+}
+
+/// Without `--insert` the run must know which contacts exist; with few unknown keys against a
+/// large universe it asks Splio about each (a GET) instead of listing every page.
+#[tokio::test]
+async fn without_insert_few_unknown_keys_are_looked_up_one_by_one() {
+    let Some(s) = servers::start_sshd("segment_to_splio_sftp_lookups") else {
+        return;
+    };
+    let fake = splio_client::fake::FakeSplio::start().await;
+    for i in 0..2_500 {
+        fake.seed_contact(splio_client::ContactData::with_email(format!(
+            "c{i}@example.com"
+        )));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(&s, work.path(), 1);
+    let file = write_file(
+        work.path(),
+        "segment.csv",
+        "email,firstname\nc2400@example.com,Known\nnobody@example.com,New\n",
+    );
+    let mut cmd = command(
+        &s,
+        work.path(),
+        &[&file, "--delivery", "sftp", "--config", &config, "--json"],
+    );
+    cmd.env("SPLIO_BASE_URL", fake.base_url())
+        .env("SPLIO_API_KEY", fake.api_key());
+    // The fake answers on this test's runtime: wait for the binary without blocking it.
+    let output = tokio::process::Command::from(cmd).output().await.unwrap();
+    let (code, summary) = code_and_summary(&output);
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1);
+    assert_eq!(
+        summary["skipped_by_reason"]["new contact, not created without --insert"],
+        1
+    );
+    let asked: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/data/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        asked.len(),
+        3,
+        "page 1 for the size, then one GET per unknown key: {asked:?}"
+    );
+    assert!(asked.contains(&"GET /data/contacts/nobody%40example.com".to_owned()));
+    let names = imports(&s);
+    assert_eq!(
+        read(&s, &names[0]),
+        "email;firstname\nc2400@example.com;Known\n"
     );
 }

@@ -1,188 +1,15 @@
-//! Contacts, import status, catalog and segments against wiremock: exact JSON, paging, quirks.
+//! Single contacts, search, catalog and segments against wiremock: exact JSON, paging, quirks.
 
 use crate::common;
-
-use std::time::Duration;
 
 use common::*;
 use futures::TryStreamExt;
 use messaging_client::{
-    Channel, Contact, ContactField, ContactQuery, DedupeOn, Error, FieldCatalog, ImportOptions,
-    ImportState, Subscription,
+    Channel, Contact, ContactField, ContactQuery, Error, FieldCatalog, ImportOptions, Subscription,
 };
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
-
-#[tokio::test]
-async fn the_documented_contacts_example() {
-    let server = server().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/contacts"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"asyncSessionId": "5b2b0a4e-1"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let mut contact = Contact::email("test@mail.com");
-    contact.fields.push(ContactField {
-        id: 12345,
-        value: "...".into(),
-    });
-    let options = ImportOptions {
-        custom_fields_ids: Some(vec![12345]),
-        ..Default::default()
-    };
-    let chunks = client(&server).import_contacts(&[contact], &options).await;
-    assert_eq!(chunks.len(), 1);
-    assert_eq!(
-        chunks[0]
-            .result
-            .as_ref()
-            .unwrap()
-            .async_session_id
-            .as_deref(),
-        Some("5b2b0a4e-1")
-    );
-    assert_eq!(
-        only_body(&server, "/api/v1/contacts").await,
-        fixture("contacts_example.json")
-    );
-}
-
-#[tokio::test]
-async fn every_import_option_is_spelled_as_documented() {
-    let server = server().await;
-    Mock::given(path("/api/v1/contacts"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(r#"{"asyncSessionId":123,"failedContacts":{"email":"x"}}"#),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let mut c = Contact::email("a@b.c");
-    c.first_name = Some("Ann".into());
-    c.external_customer_id = Some("C1".into());
-    c.channels.push(Channel::sms("380501234567"));
-    c.time_zone = Some("Europe/Kyiv".into());
-    let options = ImportOptions {
-        dedupe_on: Some(DedupeOn::FieldId),
-        field_id: Some(77),
-        contact_fields: Some(vec!["firstName".into(), "timeZone".into()]),
-        custom_fields_ids: Some(vec![1, 2]),
-        group_names: vec!["VIP".into()],
-        group_names_exclude: vec!["Old".into()],
-        restore_deleted: Some(true),
-        event_key_for_new_contacts: Some("newContact".into()),
-    };
-    let chunks = client(&server).import_contacts(&[c], &options).await;
-    let session = chunks[0].result.as_ref().unwrap();
-    assert_eq!(session.async_session_id.as_deref(), Some("123"));
-    assert_eq!(session.failed_contacts, vec![json!({"email": "x"})]);
-    assert_eq!(
-        only_body(&server, "/api/v1/contacts").await,
-        json!({"contacts": [{"firstName": "Ann", "externalCustomerId": "C1", "timeZone": "Europe/Kyiv",
-                             "channels": [{"type": "email", "value": "a@b.c"}, {"type": "sms", "value": "380501234567"}]}],
-               "dedupeOn": "fieldId", "fieldId": 77, "contactFields": ["firstName", "timeZone"],
-               "customFieldsIDs": [1, 2], "groupNames": ["VIP"], "groupNamesExclude": ["Old"],
-               "restoreDeleted": true, "eventKeyForNewContacts": "newContact"})
-    );
-}
-
-#[tokio::test]
-async fn contacts_are_chunked_by_3000_and_bad_options_send_nothing() {
-    let server = server().await;
-    Mock::given(path("/api/v1/contacts"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"asyncSessionId": "s"})))
-        .expect(3)
-        .mount(&server)
-        .await;
-    let contacts: Vec<Contact> = (0..7000)
-        .map(|i| Contact::email(format!("u{i}@x.com")))
-        .collect();
-    let client = client(&server);
-    let chunks = client
-        .import_contacts(
-            &contacts,
-            &ImportOptions {
-                dedupe_on: Some(DedupeOn::Email),
-                ..Default::default()
-            },
-        )
-        .await;
-    let ranges: Vec<_> = chunks.iter().map(|c| c.range.clone()).collect();
-    assert_eq!(ranges, vec![0..3000, 3000..6000, 6000..7000]);
-    let bad = ImportOptions {
-        dedupe_on: Some(DedupeOn::FieldId),
-        ..Default::default()
-    };
-    assert!(
-        client.import_contacts(&contacts[..1], &bad).await[0]
-            .result
-            .is_err()
-    );
-    let bad = ImportOptions {
-        event_key_for_new_contacts: Some("a/b".into()),
-        ..Default::default()
-    };
-    assert!(
-        client.import_contacts(&contacts[..1], &bad).await[0]
-            .result
-            .is_err()
-    );
-}
-
-#[tokio::test]
-async fn wait_for_import_polls_to_the_end() {
-    let server = server().await;
-    Mock::given(path("/api/v1/importstatus/abc-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "IMPORTING"})))
-        .up_to_n_times(2)
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(path("/api/v1/importstatus/abc-1"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "FINISHED", "mapping": {"id": 1}})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/api/v1/importstatus/bad"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "ERROR", "description": "broken file"})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(path("/api/v1/importstatus/slow"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "STARTED"})))
-        .mount(&server)
-        .await;
-    let client = client(&server);
-    let done = client
-        .wait_for_import("abc-1", Duration::from_millis(1), Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(done.status, ImportState::Finished);
-    assert_eq!(done.mapping, vec![json!({"id": 1})]);
-    match client
-        .wait_for_import("bad", Duration::from_millis(1), Duration::from_secs(5))
-        .await
-    {
-        Err(Error::ImportFailed { description, .. }) => assert_eq!(description, "broken file"),
-        other => panic!("{other:?}"),
-    }
-    assert!(matches!(
-        client
-            .wait_for_import("slow", Duration::from_millis(5), Duration::from_millis(20))
-            .await,
-        Err(Error::ImportTimedOut { .. })
-    ));
-}
 
 #[tokio::test]
 async fn single_contact_crud() {
@@ -312,14 +139,25 @@ async fn search_pages_until_a_short_page_on_the_search_bucket() {
 }
 
 #[tokio::test]
-async fn subscribe_sends_contact_and_groups() {
+async fn subscribe_sends_contact_and_groups_and_reads_the_documented_answer() {
     let server = server().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/contact/subscribe"))
         .and(body_json(json!({"contact": {"firstName": "Ann", "channels": [{"type": "email", "value": "test@mail.com"}]},
-                              "groups": ["Subscribers"]})))
-        .respond_with(ResponseTemplate::new(200))
+                              "groups": ["Subscribers"], "subscriptions": ["news"]})))
+        // ContactSubscriptionResult [OpenAPI subscribeContact].
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "77", "emailStatus": "NEED_CONFIRMATION", "new": "true"}),
+        ))
+        .up_to_n_times(1)
         .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/contact/subscribe"))
+        .respond_with(
+            ResponseTemplate::new(409).set_body_string("Repeated request within 1 minute"),
+        )
         .mount(&server)
         .await;
     let mut contact = Contact::email("test@mail.com");
@@ -327,9 +165,16 @@ async fn subscribe_sends_contact_and_groups() {
     let sub = Subscription {
         contact,
         groups: vec!["Subscribers".into()],
+        subscriptions: vec!["news".into()],
         form_type: None,
     };
-    assert_eq!(client(&server).subscribe_contact(&sub).await.unwrap(), None);
+    let client = client(&server);
+    let done = client.subscribe_contact(&sub).await.unwrap();
+    assert_eq!(done.id, Some(77));
+    assert_eq!(done.email_status.as_deref(), Some("NEED_CONFIRMATION"));
+    assert_eq!(done.is_new, Some(true));
+    let repeat = client.subscribe_contact(&sub).await.unwrap_err();
+    assert!(repeat.is_duplicated_request(), "{repeat:?}");
 }
 
 #[tokio::test]
@@ -457,4 +302,32 @@ async fn search_accepts_a_single_object_and_imports_accept_odd_bodies() {
         .import_contacts(&[Contact::email("a@b.c")], &ImportOptions::default())
         .await;
     assert_eq!(chunks[0].result.as_ref().unwrap().async_session_id, None);
+}
+
+#[tokio::test]
+async fn attach_and_detach_go_in_requests_of_at_most_500_ids() {
+    // ModifyContactsInGroup.contactIds: "max. 500" [OpenAPI].
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/group/4/contacts/attach"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("Contacts were attached"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let ids: Vec<i64> = (1..=1200).collect();
+    let answer = client(&server).attach_contacts(4, &ids).await.unwrap();
+    assert_eq!(answer, "Contacts were attached");
+    let sizes: Vec<usize> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["contactIds"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, vec![500, 500, 200]);
 }

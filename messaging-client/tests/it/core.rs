@@ -210,16 +210,17 @@ async fn connect_failures_are_retried_even_for_events() {
 #[tokio::test]
 async fn decode_errors_name_the_json_path_and_keep_a_snippet() {
     let server = server().await;
-    Mock::given(path("/api/v1/message/status"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(
-            r#"{"results":[{"requestId":"a","status":"DELIVERED","delivered":"perhaps"}]}"#,
-        ))
+    Mock::given(path("/api/v1/account/info"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"userEmail":"u","organisationName":"O","orgId":"perhaps"}"#),
+        )
         .mount(&server)
         .await;
-    let err = client(&server).message_statuses(&["a"]).await.unwrap_err();
+    let err = client(&server).account_info().await.unwrap_err();
     match err {
         Error::Decode { path, snippet, .. } => {
-            assert!(path.starts_with("results"), "{path}");
+            assert_eq!(path, "orgId");
             assert!(snippet.contains("perhaps"));
         }
         other => panic!("{other:?}"),

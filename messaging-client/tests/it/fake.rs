@@ -204,6 +204,38 @@ async fn smartsend_statuses_round_trip_with_quirks() {
 }
 
 #[tokio::test]
+async fn a_restored_message_status_keeps_later_request_ids_distinct() {
+    let first = FakeMessaging::start().await;
+    let send = SmartSend {
+        recipients: vec![
+            Recipient::locator("a@mail.com"),
+            Recipient::locator("b@mail.com"),
+        ],
+        email: true,
+        from_name: None,
+        external_request_id: None,
+    };
+    let sent: Vec<String> = first
+        .client()
+        .smartsend(7, &send)
+        .await
+        .into_iter()
+        .map(|o| o.result.unwrap())
+        .collect();
+    // A new fake holding the first one's statuses (a sandbox restored from its file).
+    let second = FakeMessaging::start().await;
+    for (id, status) in first.message_statuses() {
+        second.set_message_status(&id, &status, true, false);
+    }
+    let again = second.client().smartsend(7, &send).await;
+    for outcome in again {
+        let id = outcome.result.unwrap();
+        assert!(!sent.contains(&id), "{id} was handed out before");
+    }
+    assert_eq!(second.message_statuses().len(), 4);
+}
+
+#[tokio::test]
 async fn orders_upsert_by_external_order_id_and_delete() {
     let fake = FakeMessaging::start().await;
     let client = fake.client();
@@ -257,8 +289,6 @@ async fn contacts_import_session_finishes_after_a_few_polls() {
     ann.fields = catalog.resolve([("Gender", "F")]).unwrap();
     ann.external_customer_id = Some("C1".into());
     let options = messaging_client::ImportOptions {
-        dedupe_on: Some(messaging_client::DedupeOn::Email),
-        custom_fields_ids: Some(vec![catalog.id("Gender").unwrap()]),
         group_names: vec!["VIP".into()],
         ..Default::default()
     };
@@ -273,11 +303,7 @@ async fn contacts_import_session_finishes_after_a_few_polls() {
         .clone()
         .unwrap();
     let status = client
-        .wait_for_import(
-            &session,
-            std::time::Duration::from_millis(1),
-            std::time::Duration::from_secs(5),
-        )
+        .wait_for_import(&session, &messaging_client::ImportPolling::default())
         .await
         .unwrap();
     assert_eq!(status.status, messaging_client::ImportState::Finished);
@@ -288,11 +314,19 @@ async fn contacts_import_session_finishes_after_a_few_polls() {
             .count(),
         3
     );
-    // Same externalCustomerId: updated, not duplicated.
+    // Same externalCustomerId: updated, not duplicated (once its session has run).
     ann.first_name = Some("Ann".into());
-    client
+    let chunks = client
         .import_contacts(std::slice::from_ref(&ann), &options)
         .await;
+    let session = chunks[0].result.as_ref().unwrap();
+    client
+        .wait_for_import(
+            session.async_session_id.as_deref().unwrap(),
+            &messaging_client::ImportPolling::default(),
+        )
+        .await
+        .unwrap();
     let contacts = fake.contacts();
     assert_eq!(contacts.len(), 1);
     let (id, stored) = contacts.into_iter().next().unwrap();
@@ -316,11 +350,7 @@ async fn contacts_import_session_finishes_after_a_few_polls() {
         .unwrap();
     assert!(matches!(
         client
-            .wait_for_import(
-                &session,
-                std::time::Duration::from_millis(1),
-                std::time::Duration::from_secs(5)
-            )
+            .wait_for_import(&session, &messaging_client::ImportPolling::default())
             .await,
         Err(Error::ImportFailed { .. })
     ));
@@ -405,7 +435,7 @@ async fn single_contacts_search_and_segments_on_the_fake() {
     let sub = messaging_client::Subscription {
         contact: messaging_client::Contact::email("sub@x.com"),
         groups: vec!["Subscribers".into()],
-        form_type: None,
+        ..Default::default()
     };
     client.subscribe_contact(&sub).await.unwrap();
     assert!(
@@ -431,19 +461,16 @@ async fn documented_orders_and_contacts_examples_reach_the_fake_unchanged() {
         id: 12345,
         value: "...".into(),
     });
-    let options = messaging_client::ImportOptions {
-        custom_fields_ids: Some(vec![12345]),
-        ..Default::default()
-    };
+    let options = messaging_client::ImportOptions::default();
     assert!(
         client.import_contacts(&[contact], &options).await[0]
             .result
             .is_ok()
     );
-    assert_eq!(
-        last_body(&fake, "/api/v1/contacts"),
-        fixture("contacts_example.json")
-    );
+    let mut want = fixture("contacts_example.json");
+    want["dedupeOn"] = json!("email");
+    want["contactFields"] = json!(["email"]);
+    assert_eq!(last_body(&fake, "/api/v1/contacts"), want);
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@
 use crate::common;
 
 use common::*;
-use messaging_client::{Error, ItemError, Order, OrderDeletion, OrderStatus};
+use messaging_client::{
+    Client, Error, ItemError, Order, OrderDeletion, OrderRetry, OrderStatus, RateLimits,
+};
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -155,17 +157,82 @@ async fn orders_are_chunked_by_1000_with_per_order_outcomes() {
 }
 
 #[tokio::test]
-async fn orders_are_retried_as_upserts_and_failed_chunks_fail_their_orders() {
+async fn orders_are_repeated_after_an_unknown_outcome_only_when_the_builder_says_so() {
+    // Every accepted order raises `order<STATUS>`, which can start a workflow [E15]: a 5xx
+    // may hide an accepted order, so repeating it is a choice, off by default.
     let server = server().await;
     Mock::given(path("/api/v1/orders"))
         .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
-        .expect(4)
         .mount(&server)
         .await;
     let out = client(&server).push_orders(&[simple(1), simple(2)]).await;
     for o in out {
         assert!(matches!(o.result, Err(ItemError::Failed(ref e)) if e.status() == Some(500)));
     }
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "sent once"
+    );
+
+    let repeating = Client::builder(KEY)
+        .base_url(format!("{}/api", server.uri()))
+        .allow_http(true)
+        .retry(fast_retry())
+        .rate_limit(RateLimits::unlimited())
+        .order_retry(OrderRetry::AfterUnknownOutcome)
+        .build()
+        .unwrap();
+    assert_eq!(repeating.order_retry(), OrderRetry::AfterUnknownOutcome);
+    let out = repeating.push_orders(&[simple(1)]).await;
+    assert!(out[0].result.is_err());
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1 + 4,
+        "1 + 3 retries"
+    );
+}
+
+#[tokio::test]
+async fn orders_are_retried_after_a_429_whatever_the_choice() {
+    let server = server().await;
+    Mock::given(path("/api/v1/orders"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/orders"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    assert!(
+        client(&server).push_orders(&[simple(1)]).await[0]
+            .result
+            .is_ok()
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn failed_orders_in_the_documented_shape_land_on_their_order() {
+    // FailedOrders: `{"failedOrders": [{"order": {...}, "error": "..."}]}` [OpenAPI
+    // ordersBulkInsert 200].
+    let server = server().await;
+    Mock::given(path("/api/v1/orders"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"failedOrders": {
+            "order": {"externalOrderId": "2", "status": "DELIVERED", "currency": "EUR"},
+            "error": "invalid date"}})),
+        )
+        .mount(&server)
+        .await;
+    let out = client(&server).push_orders(&[simple(1), simple(2)]).await;
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    assert!(
+        matches!(&out[1].result, Err(ItemError::Rejected { message }) if message == "invalid date"),
+        "{:?}",
+        out[1].result
+    );
 }
 
 #[tokio::test]

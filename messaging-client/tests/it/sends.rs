@@ -5,8 +5,8 @@ use crate::common;
 
 use common::*;
 use messaging_client::{
-    DeliveryStatus, EmailMessage, Error, EventV1, EventV2, ItemError, Recipient, SmartSend,
-    SmsMessage,
+    DeliveryStatus, EmailMessage, Error, EventV1, EventV2, ItemError, Recipient, SendReceipt,
+    SmartSend, SmsMessage,
 };
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
@@ -263,7 +263,11 @@ async fn smartsend_chunks_by_1000_and_matches_results_by_locator() {
     for (i, o) in out.iter().enumerate() {
         assert_eq!(o.index, i);
         if i % 1000 == 0 {
-            assert!(matches!(o.result, Err(ItemError::Rejected { .. })), "{i}");
+            // No result names it: its outcome is unknown, not a failure.
+            assert!(
+                matches!(o.result, Err(ItemError::OutcomeUnknown { .. })),
+                "{i}"
+            );
         } else {
             assert_eq!(o.result.as_deref().unwrap(), format!("id-u{i}@x.com"));
         }
@@ -318,7 +322,8 @@ async fn plain_email_and_sms() {
         tags: vec!["tag1".into()],
         ..Default::default()
     };
-    let results = client.send_email(&email).await.unwrap();
+    let receipt = client.send_email(&email).await.unwrap();
+    let results = receipt.results();
     assert_eq!(results.len(), 2);
     assert!(results.iter().all(|r| r.is_ok()));
     assert_eq!(
@@ -332,7 +337,8 @@ async fn plain_email_and_sms() {
         phone_numbers: vec!["380999135853".into()],
         ..Default::default()
     };
-    let results = client.send_sms(&sms).await.unwrap();
+    let receipt = client.send_sms(&sms).await.unwrap();
+    let results = receipt.results();
     assert_eq!(results[0].request_id.as_deref(), Some("sms-1"));
     assert_eq!(results[0].id, Some(0));
     assert_eq!(
@@ -415,4 +421,213 @@ async fn smartsend_top_level_external_request_id_when_asked() {
         json!({"recipients": [{"jsonParam": null, "locator": "a@x.com"}], "email": true, "fromName": null,
                "externalRequestId": "batch-42"})
     );
+}
+
+fn push(recipients: Vec<Recipient>) -> SmartSend {
+    SmartSend {
+        recipients,
+        email: true,
+        from_name: None,
+        external_request_id: None,
+    }
+}
+
+fn outcomes(out: &[messaging_client::RecipientOutcome]) -> Vec<String> {
+    out.iter()
+        .map(|o| match &o.result {
+            Ok(id) => format!("ok {id}"),
+            Err(ItemError::Rejected { message }) => format!("rejected {message}"),
+            Err(ItemError::OutcomeUnknown { .. }) => "unknown".into(),
+            Err(ItemError::Failed(e)) => format!("failed {e}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn smartsend_results_land_on_the_recipient_they_name_whatever_their_order() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/5/smartsend"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 0, "results": [
+            {"id": 0, "locator": "b@x.com", "status": "OK", "requestId": "rb"},
+            {"id": 0, "locator": "A@X.COM", "status": "ERROR", "message": "'a@x.com' is not valid email"}]})))
+        .mount(&server)
+        .await;
+    let send = push(vec![
+        Recipient::locator("a@x.com"),
+        Recipient::locator("b@x.com"),
+    ]);
+    let out = client(&server).smartsend(5, &send).await;
+    assert_eq!(
+        outcomes(&out),
+        vec!["rejected 'a@x.com' is not valid email", "ok rb"]
+    );
+}
+
+#[tokio::test]
+async fn smartsend_matches_by_contact_id_then_by_position_and_never_invents_an_outcome() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/6/smartsend"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 0, "results": [
+            {"id": 0, "contactId": 2, "status": "OK", "requestId": "r2"},
+            {"id": 0, "contactId": "1", "status": "ERROR", "message": "no token"}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/message/7/smartsend"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 0, "results": [
+            {"id": 0, "status": "OK", "requestId": "p1"},
+            {"id": 0, "status": "OK", "requestId": "p2"}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/message/8/smartsend"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 0, "results":
+            {"id": 0, "status": "OK", "requestId": "only"}})),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let by_id = push(vec![Recipient::contact(1), Recipient::contact(2)]);
+    assert_eq!(
+        outcomes(&client.smartsend(6, &by_id).await),
+        vec!["rejected no token", "ok r2"]
+    );
+    // Neither locator nor contactId in the answer: position, as a last resort.
+    assert_eq!(
+        outcomes(&client.smartsend(7, &by_id).await),
+        vec!["ok p1", "ok p2"]
+    );
+    // One unnamed result for two recipients: nobody's outcome is guessed.
+    assert_eq!(
+        outcomes(&client.smartsend(8, &by_id).await),
+        vec!["unknown", "unknown"]
+    );
+}
+
+#[tokio::test]
+async fn an_empty_or_unreadable_200_is_an_accepted_send_with_no_request_id() {
+    let server = server().await;
+    for (n, body) in [(1, ""), (2, "Message queued"), (3, "{}")] {
+        Mock::given(path(format!("/api/v1/message/{n}/smartsend")))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(path("/api/v1/message/email"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/message/sms"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("OK"))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    for n in 1..=3 {
+        let out = client
+            .smartsend(n, &push(vec![Recipient::locator("a@x.com")]))
+            .await;
+        match &out[0].result {
+            Err(ItemError::OutcomeUnknown { reason }) => {
+                assert!(reason.contains("accepted"), "{reason}")
+            }
+            other => panic!("{n}: {other:?}"),
+        }
+    }
+    let email = EmailMessage {
+        from: "shop@example.com".into(),
+        subject: "Hi".into(),
+        html_text: "<p>Hi</p>".into(),
+        emails: vec!["a@x.com".into()],
+        ..Default::default()
+    };
+    assert!(matches!(
+        client.send_email(&email).await.unwrap(),
+        SendReceipt::NoRequestId { .. }
+    ));
+    let sms = SmsMessage {
+        from: "SHOP".into(),
+        text: "Hi".into(),
+        phone_numbers: vec!["380501234567".into()],
+        ..Default::default()
+    };
+    match client.send_sms(&sms).await.unwrap() {
+        SendReceipt::NoRequestId { body } => assert_eq!(body, "OK"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        5,
+        "sent once each"
+    );
+}
+
+#[tokio::test]
+async fn a_status_row_without_status_decodes_and_never_fails_its_chunk() {
+    let server = server().await;
+    Mock::given(path("/api/v1/message/status"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [
+            {"requestId": "r1", "delivered": "false", "failed": "false"},
+            {"requestId": "r2", "status": "DELIVERED", "delivered": true, "failed": false},
+            {"requestId": "r3", "status": "SPAM", "delivered": "maybe"}]})))
+        .mount(&server)
+        .await;
+    let s = client(&server)
+        .message_statuses(&["r1", "r2", "r3"])
+        .await
+        .unwrap();
+    let got: Vec<_> = s
+        .iter()
+        .map(|m| (m.request_id.as_str(), m.status.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("r1", DeliveryStatus::Unknown),
+            ("r2", DeliveryStatus::Delivered),
+            ("r3", DeliveryStatus::Unknown),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_empty_or_null_external_customer_id_does_not_name_the_contact() {
+    // "externalCustomerId in params is ignored if it contains the empty or null value. For
+    // example, "", " ", "null", null" [E4, Generate event v2].
+    let server = server().await; // the catch-all fails on any request
+    let client = client(&server);
+    for blank in [
+        json!(""),
+        json!("  "),
+        json!("null"),
+        json!("NULL"),
+        json!(null),
+    ] {
+        let event = EventV2::new("purchase").param("externalCustomerId", blank.clone());
+        match client.generate_event_v2(&event).await.unwrap_err() {
+            Error::InvalidInput { field, .. } => assert_eq!(field, "keyValue", "{blank}"),
+            other => panic!("{blank}: {other:?}"),
+        }
+    }
+    let event = EventV1::new("purchase").param("externalCustomerId", "");
+    assert!(matches!(
+        client.generate_event(&event).await,
+        Err(Error::InvalidInput { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_real_contact_parameter_still_names_the_contact() {
+    let server = server().await;
+    Mock::given(path("/api/v2/event"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let event = EventV2::new("purchase")
+        .param("externalCustomerId", "null")
+        .param("email", "a@x.com");
+    client(&server).generate_event_v2(&event).await.unwrap();
 }

@@ -2,5 +2,9 @@
 //! executable instead of one per file.
 
 mod fake;
+mod fake_flows;
+mod fake_rules;
+mod limiter;
+mod status;
 mod wire;
 mod wire_rest;

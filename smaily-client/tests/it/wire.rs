@@ -616,9 +616,9 @@ async fn client_side_rate_limit_spaces_requests() {
     for _ in 0..7 {
         c.subscriber("a@example.com").await.unwrap();
     }
-    // A burst of 5, then 200 ms per request.
+    // No burst: 200 ms between requests from the first on.
     assert!(
-        started.elapsed() >= Duration::from_millis(350),
+        started.elapsed() >= Duration::from_millis(1200),
         "{:?}",
         started.elapsed()
     );
@@ -738,7 +738,10 @@ async fn decode_errors_name_the_field_and_keep_a_snippet() {
         }
         other => panic!("{other:?}"),
     }
-    match c.segments().await.unwrap_err() {
+    // A bad row is that row's error; the list still comes (it used to fail as a whole).
+    let list = c.segments().await.unwrap();
+    assert_eq!(list.len(), 1);
+    match &list.invalid()[0].error {
         Error::Decode { path, .. } => assert_eq!(path, "[1].id"),
         other => panic!("{other:?}"),
     }

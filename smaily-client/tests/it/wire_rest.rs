@@ -3,14 +3,15 @@
 use jiff::Timestamp;
 use serde_json::json;
 use smaily_client::{
-    AbTestLaunch, ActionsEncoding, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStatus,
-    Client, Error, FilterType, LogQuery, LogSelector, Message, Operator, RetryPolicy, Rule,
-    SegmentDefinition, TemplateQuery,
+    AbSplit, AbTestLaunch, ActionsEncoding, CampaignContent, CampaignLaunch, CampaignQuery,
+    CampaignStatus, Client, Error, FilterType, LogQuery, LogSelector, Message, Operator,
+    RetryPolicy, Rule, SegmentDefinition, Sender, TemplateQuery,
 };
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn setup() -> (MockServer, Client) {
+/// A wiremock server that fails on any unexpected request, and a client for it.
+pub(crate) async fn setup() -> (MockServer, Client) {
     let s = MockServer::start().await;
     Mock::given(wiremock::matchers::any())
         .respond_with(ResponseTemplate::new(599))
@@ -29,7 +30,8 @@ async fn setup() -> (MockServer, Client) {
     (s, c)
 }
 
-fn html(body: &str) -> ResponseTemplate {
+/// Smaily's JSON, labelled as HTML.
+pub(crate) fn html(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "text/html")
 }
 
@@ -260,11 +262,24 @@ async fn ab_tests_templates_and_users() {
         .expect(1)
         .mount(&s)
         .await;
+    // smaily.com/help/api/a-b-tests/launch-an-a-b-test: sections, not campaign ids; `list` an
+    // id or a list; `size`, `condition`, `win_at` still sent.
     Mock::given(method("POST"))
         .and(path("/api/split.php"))
-        .and(body_json(
-            json!({"splits":[5,6],"list":1,"save_as_draft":1}),
-        ))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "splits": [
+                {"subject": "A", "from": "ab@x.ee", "from_name": "Shop", "template_id": 5,
+                 "due": "2030-05-01 10:00:00"},
+                {"subject": "B", "from": "ab@x.ee", "html": "https://x/b.html"},
+                {"subject": "C", "from": "ab@x.ee", "html_raw": "<p>C</p>"}
+            ],
+            "list": [1, 3],
+            "size": 20,
+            "condition": "clicks",
+            "win_at": "2030-05-02 12:00:00",
+            "save_as_draft": 1
+        })))
         .respond_with(html(r#"{"code":101,"message":"OK","id":12}"#))
         .expect(1)
         .mount(&s)
@@ -293,7 +308,7 @@ async fn ab_tests_templates_and_users() {
     };
     let tests = c.ab_tests(&q).await.unwrap();
     assert_eq!(
-        (tests[0].id, tests[0].status),
+        (tests[0].id, tests[0].status.clone()),
         (4, Some(CampaignStatus::Pending))
     );
     assert_eq!(tests[0].extra["size"], 20);
@@ -301,20 +316,45 @@ async fn ab_tests_templates_and_users() {
         c.ab_test_stats(4).await.unwrap().count("click_count"),
         Some(2)
     );
-    let launch = AbTestLaunch {
-        splits: vec![5, 6],
-        list: 1,
-        save_as_draft: true,
-    };
+    let tallinn = |t: &str| -> jiff::Zoned { format!("{t}[Europe/Tallinn]").parse().unwrap() };
+    let mut a = AbSplit::new("A", "ab@x.ee", CampaignContent::Template(5));
+    a.from_name = Some("Shop".into());
+    a.due = Some(tallinn("2030-05-01T10:00:00+03:00"));
+    let mut launch = AbTestLaunch::new(
+        [
+            a,
+            AbSplit::new(
+                "B",
+                "ab@x.ee",
+                CampaignContent::HtmlUrl("https://x/b.html".into()),
+            ),
+            AbSplit::new("C", "ab@x.ee", CampaignContent::HtmlRaw("<p>C</p>".into())),
+        ],
+        [1, 3],
+        20,
+        tallinn("2030-05-02T12:00:00+03:00"),
+    );
+    launch.save_as_draft = true;
     assert_eq!(c.launch_ab_test(&launch).await.unwrap(), 12);
+    // Refused before sending: no sections, a size of 100, a section due after win_at.
+    let mut bad = launch.clone();
+    bad.splits.clear();
     assert!(matches!(
-        c.launch_ab_test(&AbTestLaunch {
-            splits: vec![5],
-            ..launch
-        })
-        .await,
+        c.launch_ab_test(&bad).await,
         Err(Error::InvalidInput { .. })
     ));
+    let mut bad = launch.clone();
+    bad.size = 100;
+    assert!(matches!(
+        c.launch_ab_test(&bad).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    let mut bad = launch.clone();
+    bad.splits[0].due = Some(tallinn("2030-05-03T00:00:00+03:00"));
+    match c.launch_ab_test(&bad).await {
+        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "splits[0].due"),
+        other => panic!("{other:?}"),
+    }
     let t = c
         .templates(&TemplateQuery {
             limit: Some(5000),
@@ -331,7 +371,7 @@ async fn ab_tests_templates_and_users() {
     );
     let users = c.organization_users(0, 1000).await.unwrap();
     assert!(users[0].is_owner);
-    assert_eq!(users[0].role.name, "Admin");
+    assert_eq!(users[0].role.as_ref().unwrap().name, "Admin");
 }
 
 #[tokio::test]
@@ -369,16 +409,11 @@ async fn send_message_is_json_only_and_not_retried() {
         .expect(1)
         .mount(&s)
         .await;
-    let mut m = Message::new(3, ["a@x.ee", "b@x.ee"]).context("order", "1001");
-    m.from = Some(smaily_client::Address {
-        email: "shop@x.ee".into(),
-        name: Some("Shop".into()),
-    });
-    m.attachments.push(smaily_client::Attachment {
-        content: None,
-        url: Some("https://x/i.pdf".into()),
-        filename: "i.pdf".into(),
-    });
+    let mut m = Message::new(3, ["a@x.ee", "b@x.ee"])
+        .context("order", "1001")
+        .from(Sender::new("shop@x.ee", "Shop"));
+    m.attachments
+        .push(smaily_client::Attachment::url("i.pdf", "https://x/i.pdf"));
     assert!(matches!(
         c.send_message(&m).await,
         Err(Error::Server { status: 500, .. })

@@ -61,6 +61,7 @@ async fn every_request_conforms_to_the_openapi_document() {
     with_optin.double_optin = Some(serde_json::json!({"enabled": true}));
     check!("ping", c.ping().await.map(|id| assert_eq!(id, Some(123))));
     check!("contacts", c.contacts().try_collect::<Vec<_>>().await);
+    check!("contacts page", c.contacts_page(1, 1000).await);
     check!("get contact", c.get_contact("jane+news@example.com").await);
     check!("create contact", c.create_contact(&with_optin).await);
     check!(
@@ -122,6 +123,14 @@ async fn every_request_conforms_to_the_openapi_document() {
         c.blacklist(Channel::Cellphone, Some(BlacklistSource::Stop))
             .try_collect::<Vec<_>>()
             .await
+    );
+    check!(
+        "blacklist lookup",
+        c.blacklist_lookup(Channel::Email, "john@doe.com").await
+    );
+    check!(
+        "blacklist lookup sms",
+        c.blacklist_lookup(Channel::Cellphone, "33614021388").await
     );
     check!(
         "blacklist add",

@@ -375,3 +375,36 @@ async fn dropped_connections_retry_reads_but_not_creates() {
         "source chain kept"
     );
 }
+
+#[tokio::test]
+async fn a_schema_from_the_field_list_says_which_types_it_does_not_know() {
+    let fake = FakeSplio::start().await;
+    let birthday = fake.seed_field("birthday", FieldType::Date);
+    let c = client(&fake);
+    let fields: Vec<_> = c.contact_fields().try_collect().await.unwrap();
+    // GET /data/fields/contacts names every field but no type (OpenAPI example, go-splio's
+    // FieldElement): the schema knows the field, not its type, and says the check did not run.
+    let schema = splio_client::FieldSchema::from_fields(&fields);
+    assert!(schema.contains(&FieldRef::Id(birthday)));
+    assert!(schema.contains(&FieldRef::Name("birthday".into())));
+    assert_eq!(schema.field_type(&FieldRef::Id(birthday)), None);
+    let contact = ContactData::with_email("a@x.com")
+        .custom_field(CustomFieldValue::by_id(birthday, 12))
+        .custom_field(CustomFieldValue::by_name("nope", "x"));
+    assert_eq!(
+        schema.check(&contact).unwrap(),
+        vec![FieldRef::Id(birthday), FieldRef::Name("nope".into())],
+        "both values went unchecked"
+    );
+    // The creation answer carries the type: a schema told about it checks.
+    let created = c
+        .create_contact_field("points", FieldType::Int)
+        .await
+        .unwrap();
+    let schema = schema.with_created(&created);
+    let points = FieldRef::Id(created.id.unwrap() as u32);
+    assert_eq!(schema.field_type(&points), Some(FieldType::Int));
+    let bad = ContactData::with_email("a@x.com")
+        .custom_field(CustomFieldValue::by_name("points", "many"));
+    assert!(schema.check(&bad).is_err());
+}

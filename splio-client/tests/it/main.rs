@@ -4,5 +4,6 @@
 mod common;
 mod conformance;
 mod fake_rest;
+mod fake_spec;
 mod sftp;
 mod wire;

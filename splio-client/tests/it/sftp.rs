@@ -16,6 +16,15 @@ fn config(s: &common::Sshd, auth: SftpAuth, check: HostKeyCheck) -> SftpConfig {
         .reports_dir(format!("{d}/reports"))
 }
 
+/// Key authentication, host key checked by fingerprint.
+fn key_config(s: &common::Sshd) -> SftpConfig {
+    config(
+        s,
+        SftpAuth::key_file(&s.client_key),
+        HostKeyCheck::Fingerprint(s.host_fingerprint.clone()),
+    )
+}
+
 fn contacts(n: usize) -> Vec<DatahubContact> {
     (0..n)
         .map(|i| {
@@ -26,47 +35,65 @@ fn contacts(n: usize) -> Vec<DatahubContact> {
         .collect()
 }
 
+/// Watches a directory from a thread: every entry seen that is not one of `files`, complete
+/// and under its final name.
+struct Watcher {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(String, u64)>>,
+}
+
+impl Watcher {
+    fn start(dir: &std::path::Path, files: &[splio_client::datahub::DatahubFile]) -> Watcher {
+        let finals: std::collections::HashMap<String, u64> = files
+            .iter()
+            .map(|f| (f.name.clone(), f.contents.len() as u64))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stop, dir) = (stop.clone(), dir.to_owned());
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                        if finals.get(&name) != Some(&len) {
+                            seen.push((name, len));
+                        }
+                    }
+                    std::thread::yield_now();
+                }
+                seen.dedup();
+                seen
+            })
+        };
+        Watcher { stop, thread }
+    }
+
+    fn stop(self) -> Vec<(String, u64)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
 #[tokio::test]
 async fn upload_split_files_atomically_and_read_reports() {
     let Some(s) = common::start_sshd("upload_split_files_atomically_and_read_reports") else {
         return;
     };
     let imports = s.dir.path().join("imports");
-    let cfg = config(
-        &s,
-        SftpAuth::key_file(&s.client_key),
-        HostKeyCheck::Fingerprint(s.host_fingerprint.clone()),
-    );
+    let cfg = key_config(&s);
     let sftp = SftpUploader::connect(&cfg).await.unwrap();
 
-    // A large file: nothing named *.csv may ever be visible with less than its full size.
+    // A large file: nothing but the complete file may ever be visible.
     let big = ContactCsvWriter::new("uni", "PRCL")
         .unwrap()
         .write(&contacts(60_000))
         .unwrap();
     assert_eq!(big.len(), 1);
-    let expected_len = big[0].contents.len() as u64;
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (stop, imports) = (stop.clone(), imports.clone());
-        std::thread::spawn(move || {
-            let mut partial = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                for e in std::fs::read_dir(&imports).unwrap().flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    if name.ends_with(".csv") && len != expected_len {
-                        partial.push((name, len));
-                    }
-                }
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            partial
-        })
-    };
+    let watcher = Watcher::start(&imports, &big);
     let path = sftp.upload(&big[0]).await.unwrap();
-    stop.store(true, Ordering::Relaxed);
-    assert_eq!(watcher.join().unwrap(), Vec::<(String, u64)>::new());
+    assert_eq!(watcher.stop(), Vec::<(String, u64)>::new());
     assert!(path.ends_with(&big[0].name));
     assert_eq!(
         std::fs::read(imports.join(&big[0].name)).unwrap(),
@@ -84,7 +111,7 @@ async fn upload_split_files_atomically_and_read_reports() {
     for f in &files {
         let on_disk = std::fs::read_to_string(imports.join(&f.name)).unwrap();
         assert_eq!(on_disk.as_bytes(), f.contents.as_slice());
-        assert!(on_disk.starts_with("email;firstname;"));
+        assert!(on_disk.starts_with("email;firstname\n"), "{on_disk}");
         assert!(on_disk.contains("user"), "emails lowercased");
     }
     let listed = sftp.list_imports().await.unwrap();
@@ -191,10 +218,11 @@ async fn password_auth_wrong_and_right() {
         return;
     }
     let shared = s.dir.path().join("shared");
-    std::fs::create_dir(&shared).unwrap();
-    {
+    let staging = s.dir.path().join("staging");
+    for dir in [&shared, &staging] {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::create_dir(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
     let cfg = SftpConfig::new(
         "127.0.0.1",
@@ -203,7 +231,8 @@ async fn password_auth_wrong_and_right() {
         check,
     )
     .port(s.server.port)
-    .imports_dir(shared.display().to_string());
+    .imports_dir(shared.display().to_string())
+    .staging_dir(staging.display().to_string());
     let sftp = SftpUploader::connect(&cfg).await.unwrap();
     let files = ContactCsvWriter::new("uni", "PRCL")
         .unwrap()
@@ -211,4 +240,51 @@ async fn password_auth_wrong_and_right() {
         .unwrap();
     sftp.upload(&files[0]).await.unwrap();
     assert!(shared.join(&files[0].name).exists());
+}
+
+/// The importer watches `/imports/`: a file is written elsewhere (by default the imports
+/// directory's parent, the account's root on Splio) and renamed in when complete, so nothing
+/// but whole files ever appears there.
+#[tokio::test]
+async fn files_are_staged_outside_the_imports_directory() {
+    let Some(s) = common::start_sshd("files_are_staged_outside_the_imports_directory") else {
+        return;
+    };
+    let imports = s.dir.path().join("imports");
+    let cfg = key_config(&s);
+    let sftp = SftpUploader::connect(&cfg).await.unwrap();
+    let files = ContactCsvWriter::new("my_universe", "PRCL")
+        .unwrap()
+        .max_lines(20_000)
+        .write(&contacts(60_000))
+        .unwrap();
+    assert_eq!(files.len(), 4);
+    let watcher = Watcher::start(&imports, &files);
+    sftp.upload_all(&files).await.unwrap();
+    assert_eq!(
+        watcher.stop(),
+        Vec::<(String, u64)>::new(),
+        "only complete files, under their final names"
+    );
+    assert_eq!(sftp.list_imports().await.unwrap().len(), 4);
+    let leftovers: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A staging directory of one's own, e.g. when the parent is not writable.
+    let staging = s.dir.path().join("staging");
+    std::fs::create_dir(&staging).unwrap();
+    let cfg = key_config(&s).staging_dir(staging.display().to_string());
+    let sftp = SftpUploader::connect(&cfg).await.unwrap();
+    let more = ContactCsvWriter::new("my_universe", "PRCL")
+        .unwrap()
+        .write(&contacts(3))
+        .unwrap();
+    sftp.upload(&more[0]).await.unwrap();
+    assert!(imports.join(&more[0].name).exists());
+    assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0);
 }

@@ -408,3 +408,262 @@ async fn client_side_limiter_spaces_requests() {
         start.elapsed()
     );
 }
+
+/// A 207 item is matched to its input by `contact_id` (as Splio normalises it: lower case,
+/// trimmed), then by position when the answer has one item per input; an input left without an
+/// item is "outcome unknown" and looked up with a GET before anything is concluded.
+#[tokio::test]
+async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
+    let server = server_with_auth(1).await;
+    // Three inputs, two items: A under Splio's spelling, B; C has no item.
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .and(body_json(json!({"contacts": [
+            {"email": "a@x.com"}, {"email": "b@x.com"}, {"email": "c@x.com"}, {"email": "d@x.com"}
+        ]})))
+        .respond_with(ResponseTemplate::new(207).set_body_json(json!({"time": 3, "errors": 1, "items": [
+            {"contact_id": "b@x.com", "code": 400, "description": "Contact with unique key b@x.com already exists"},
+            {"contact_id": " A@X.com", "code": 201, "description": ""},
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/c%40x.com"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 7, "email": "c@x.com"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/d%40x.com"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"status":404,"errors":[{"error_key":"id","error":"wrong_value","error_description":"Record not found for id d@x.com."}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Items whose contact_id names no input, one per input: matched by position.
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .and(body_json(
+            json!({"contacts": [{"email": "e@x.com"}, {"email": "f@x.com"}]}),
+        ))
+        .respond_with(ResponseTemplate::new(207).set_body_json(
+            json!({"time": 3, "errors": 1, "items": [
+                {"contact_id": "101", "code": 201, "description": ""},
+                {"contact_id": "102", "code": 400, "description": "list 777 does not exist"},
+            ]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let out = c
+        .bulk_create(&["A@x.com", "b@x.com", "c@x.com", "d@x.com"].map(ContactData::with_email))
+        .await
+        .unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+    let c_err = out[2].result.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            c_err,
+            Error::OutcomeUnknown {
+                exists: Some(true),
+                ..
+            }
+        ),
+        "{c_err}"
+    );
+    assert!(c_err.is_already_exists(), "it is there now: update it");
+    let d_err = out[3].result.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            d_err,
+            Error::OutcomeUnknown {
+                exists: Some(false),
+                ..
+            }
+        ),
+        "{d_err}"
+    );
+    assert!(d_err.is_retryable(), "not created: creating again is safe");
+    let out = c
+        .bulk_create(&["e@x.com", "f@x.com"].map(ContactData::with_email))
+        .await
+        .unwrap();
+    assert!(out[0].result.is_ok());
+    assert!(
+        out[1]
+            .result
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("list 777"),
+        "{:?}",
+        out[1].result
+    );
+}
+
+#[tokio::test]
+async fn a_failed_bulk_request_leaves_its_items_retryable() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let out = client(&server)
+        .bulk_create(&[ContactData::with_email("a@x.com")])
+        .await
+        .unwrap();
+    let err = out[0].result.as_ref().unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert!(err.is_retryable(), "{err}");
+}
+
+/// `creation_date`: the OpenAPI pattern allows no zero-padded hour 01–09, Splio's own answers
+/// pad it (`2019-01-03 09:00:00` in the subscribe examples). What is sent is a setting.
+#[tokio::test]
+async fn creation_date_hour_is_sent_as_configured() {
+    let server = server_with_auth(2).await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts"))
+        .and(body_json(
+            json!({"email": "a@x.com", "creation_date": "2024-01-02 3:04:05"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts"))
+        .and(body_json(
+            json!({"email": "b@x.com", "creation_date": "2024-01-02 03:04:05"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 2})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The bulk path sends what the public body builder gives for the client's setting.
+    let bulk = json!({"contacts": [{"email": "c@x.com", "creation_date": "2024-01-02 03:04:05"}]});
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .and(body_json(bulk.clone()))
+        .respond_with(ResponseTemplate::new(207).set_body_json(
+            json!({"time": 1, "errors": 0, "items": [{"contact_id": "c@x.com", "code": 201, "description": ""}]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let when = jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0);
+    let c = ContactData::with_email("c@x.com").creation_date(when);
+    assert_eq!(
+        ContactData::bulk_body([&c], splio_client::CreationDateHour::ZeroPadded),
+        bulk
+    );
+    client(&server)
+        .create_contact(&ContactData::with_email("a@x.com").creation_date(when))
+        .await
+        .unwrap();
+    let padded = Client::builder(KEY)
+        .base_url(server.uri())
+        .allow_http(true)
+        .unique_key(UniqueKey::Email)
+        .rate_limit(RateLimits::unlimited())
+        .creation_date_hour(splio_client::CreationDateHour::ZeroPadded)
+        .build()
+        .unwrap();
+    padded
+        .create_contact(&ContactData::with_email("b@x.com").creation_date(when))
+        .await
+        .unwrap();
+    let out = padded.bulk_create(&[c]).await.unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+}
+
+#[tokio::test]
+async fn creation_dates_decode_in_every_form_splio_answers() {
+    let server = server_with_auth(1).await;
+    for (key, sent) in [
+        ("a", "2019-01-03 09:00:00"),
+        ("b", "2019-01-03 9:00:00"),
+        ("c", "2019-01-03"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/data/contacts/{key}%40x.com")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"email": "x", "creation_date": sent})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let c = client(&server);
+    let nine = jiff::civil::date(2019, 1, 3).at(9, 0, 0, 0);
+    for key in ["a", "b"] {
+        let contact = c.get_contact(&format!("{key}@x.com")).await.unwrap();
+        assert_eq!(contact.created_at(), Some(nine), "{contact:?}");
+    }
+    let contact = c.get_contact("c@x.com").await.unwrap();
+    assert_eq!(
+        contact.created_at(),
+        Some(jiff::civil::date(2019, 1, 3).at(0, 0, 0, 0))
+    );
+}
+
+/// `term` filters a blacklist on a value (OpenAPI `GET /data/blacklists/emails`; go-splio sends
+/// it as a query parameter). Whether it matches whole values is undocumented, so the lookup
+/// keeps only the entries for the address itself.
+#[tokio::test]
+async fn blacklist_lookup_sends_term_and_keeps_the_address_itself() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("GET"))
+        .and(path("/data/blacklists/emails"))
+        .and(query_param("term", "John@Doe.com"))
+        .and(query_param("per_page", "1000"))
+        .and(query_param("page_number", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count_element": 3, "current_page": 1, "per_page": 1000, "sort": [],
+            "elements": [
+                {"number": "john@doe.com", "creation_date": "2017-05-09", "source": "custom"},
+                {"number": "big.john@doe.com", "creation_date": "2017-05-09", "source": "custom"},
+                {"number": "john@doe.com", "creation_date": "2018-01-01", "source": "unsub"}
+            ]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/blacklists/cellphones"))
+        .and(query_param("term", "+33614021388"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count_element": 1, "current_page": 1, "sort": [],
+            "elements": [{"number": "33614021388", "creation_date": "2017-05-09", "source": "stop"}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let found = c
+        .blacklist_lookup(Channel::Email, "John@Doe.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|e| e.source.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        vec!["custom", "unsub"]
+    );
+    let found = c
+        .blacklist_lookup(Channel::Cellphone, "+33614021388")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the same number without its +");
+}

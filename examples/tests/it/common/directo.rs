@@ -38,7 +38,7 @@ pub fn invoice(number: &str, email: &str, total: &str, ts: &str, rows: &[Row<'_>
     };
     invoice.extra.insert("number".into(), number.into());
     invoice.extra.insert("total".into(), total.into());
-    invoice.to_record()
+    invoice.to_output_record()
 }
 
 /// A confirmed receipt paying `received` of invoice `invoice`.
@@ -48,13 +48,13 @@ pub fn receipt(number: i64, invoice: &str, received: &str, ts: &str) -> Record {
         confirmed: Some(true),
         ts: Some(ts.parse().unwrap()),
         rows: vec![ReceiptRow {
-            invoice: Some(invoice.into()),
+            invoice: Some(invoice.parse().unwrap()),
             received: Some(received.parse().unwrap()),
             ..Default::default()
         }],
         ..Default::default()
     }
-    .to_record()
+    .to_output_record()
 }
 
 /// A customer with an email (may be empty), a name, a `LOYALTY` extra field, and a `ts`.

@@ -1,5 +1,5 @@
 //! Running a sync binary as the tests do, and reading what it printed: its exit code, its
-//! `--json` summary, its dry-run batches and its stderr.
+//! `--json` summary, its dry-run requests and its stderr.
 
 use std::path::Path;
 use std::process::Output;
@@ -38,28 +38,56 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// The exit code and the `--json` output: all of stdout, or the summary object that ends it
-/// after dry-run batches (`Null` when there is none).
+/// Every line of stdout as JSON; a line that is not JSON fails the test (`--json` and
+/// `--dry-run` print JSON lines only).
+pub fn json_lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line: {line:?}: {e}"))
+        })
+        .collect()
+}
+
+/// The exit code and the `--json` output: the last `summary` or `error` line (a sync), or the
+/// one line a one-shot command printed (`Null` when there is none).
 pub fn code_and_summary(output: &Output) -> (i32, Value) {
     let code = output.status.code().unwrap_or(-1);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary = serde_json::from_str(&stdout)
-        .ok()
-        .or_else(|| {
-            let last = stdout.rfind("\n{")?;
-            serde_json::from_str(&stdout[last + 1..]).ok()
-        })
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let summary = lines
+        .iter()
+        .rev()
+        .find(|v| matches!(v["kind"].as_str(), Some("summary" | "error")))
+        .cloned()
+        .or_else(|| (lines.len() == 1).then(|| lines[0].clone()))
         .unwrap_or(Value::Null);
     (code, summary)
 }
 
-/// Every item a dry run printed (one JSON array per batch, one batch per line).
+/// The requests a dry run printed (its `"kind": "request"` lines), in order.
+pub fn dry_run_requests(output: &Output) -> Vec<Value> {
+    json_lines(output)
+        .into_iter()
+        .filter(|line| line["kind"] == "request")
+        .collect()
+}
+
+/// Every record in the request bodies a dry run printed: the body's elements when it is an
+/// array, the elements of its `orders`, `contacts` or `recipients` list, else the body itself
+/// (one PATCH).
 pub fn dry_run_items(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .flat_map(|line| match serde_json::from_str::<Value>(line) {
-            Ok(Value::Array(items)) => items,
-            other => panic!("not a batch: {line:?} ({other:?})"),
+    dry_run_requests(output)
+        .into_iter()
+        .flat_map(|request| match &request["body"] {
+            Value::Array(items) => items.clone(),
+            body => ["orders", "contacts", "recipients"]
+                .iter()
+                .find_map(|list| body[list].as_array().cloned())
+                .unwrap_or_else(|| vec![body.clone()]),
         })
         .collect()
 }

@@ -1,0 +1,506 @@
+//! Writes (`put=1`): documents checked against their [`Target`], split into requests that
+//! stay under Directo's size limit, and one [`PutOutcome`] per input document.
+
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::put_results::{PutResult, parse_put_results};
+use crate::record::{FromRecord, Record};
+use crate::target::Target;
+use crate::xmldata::{DECL, envelope, form_len, write_record};
+
+/// A value that can be written as Directo XML.
+pub trait ToRecord {
+    /// What a put sends: the input schema's attributes that are set, and nothing else.
+    fn to_record(&self) -> Record;
+    /// The value as Directo's *output* carries it (what a read returns): output names,
+    /// output-only fields such as `ts`, unknown attributes kept. For fakes and tests; puts
+    /// use [`to_record`](Self::to_record).
+    fn to_output_record(&self) -> Record;
+}
+
+impl ToRecord for Record {
+    fn to_record(&self) -> Record {
+        self.clone()
+    }
+    fn to_output_record(&self) -> Record {
+        self.clone()
+    }
+}
+
+/// A typed document of one component, for [`Client::put`] and [`Client::read`].
+pub trait Document: ToRecord + FromRecord {
+    /// The `what` component, e.g. `customer`; its [`Target`] is [`Target::of`] it.
+    const WHAT: &'static str;
+}
+
+/// How a put treats existing documents: the transport parameters of XML Direct's "technical
+/// requirements" page (wiki `en/xml_direct/alustamine/tehnilised_nouded`).
+///
+/// ```
+/// # #[cfg(feature = "fake")]
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use directo_client::{fake::FakeDirecto, Customer, PutMode};
+/// let fake = FakeDirecto::start().await;
+/// let mut mari = Customer::new("C1");
+/// mari.email = Some("mari@example.ee".into());
+/// mari.name = Some("Mari".into());
+/// fake.seed_customers([mari]);
+/// // An e-mail write-back: the partial update changes name, email and phone only.
+/// let mut change = Customer::new("C1");
+/// change.email = Some("mari.tamm@example.ee".into());
+/// let outcomes = fake.client().put(&[change], PutMode::CustomerUpdate).await?;
+/// assert_eq!(outcomes[0].result.as_ref().unwrap().code, Some(30)); // "30 Updated"
+/// assert_eq!(fake.customers()[0].name.as_deref(), Some("Mari"));
+/// assert_eq!(PutMode::CustomerUpdate.params(), [("xd_customer_update", "1")]);
+/// # Ok::<(), directo_client::Error>(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PutMode {
+    /// Create new documents (no parameter). An existing one is answered "Duplicate" (11).
+    #[default]
+    Create,
+    /// `xd_update=1`: create or modify; a modified document is overwritten by the one you
+    /// post, so post it whole. A confirmed document is refused (Type 14).
+    Update,
+    /// `xd_update=1&xd_updateconfirmed=1`: also modify confirmed documents. Only for
+    /// `order`, `invoice`, `purchaseorder` and `stockreceipt` (documented).
+    UpdateConfirmed,
+    /// `xd_customer_update=1`: a partial update of an existing customer's `name`, `email`
+    /// and `phone` only, answered "30 Updated" (documented), e.g. an e-mail write-back.
+    /// Documents may carry `code` and those three attributes only.
+    CustomerUpdate,
+    /// `xd_supplier_update=1`: the same for an existing supplier (`what=supplier`).
+    SupplierUpdate,
+}
+
+/// Components whose confirmed documents `xd_updateconfirmed=1` may modify (documented).
+const UPDATE_CONFIRMED: &[&str] = &["order", "invoice", "purchaseorder", "stockreceipt"];
+
+/// What a partial partner update may carry (documented: name, email and phone).
+const PARTIAL: &[&str] = &["code", "name", "email", "phone"];
+
+impl PutMode {
+    /// The transport parameters this mode sends.
+    pub fn params(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            PutMode::Create => &[],
+            PutMode::Update => &[("xd_update", "1")],
+            PutMode::UpdateConfirmed => &[("xd_update", "1"), ("xd_updateconfirmed", "1")],
+            PutMode::CustomerUpdate => &[("xd_customer_update", "1")],
+            PutMode::SupplierUpdate => &[("xd_supplier_update", "1")],
+        }
+    }
+
+    fn check(self, what: &str) -> Result<()> {
+        let ok = match self {
+            PutMode::Create | PutMode::Update => true,
+            PutMode::UpdateConfirmed => UPDATE_CONFIRMED.contains(&what),
+            PutMode::CustomerUpdate => what == "customer",
+            PutMode::SupplierUpdate => what == "supplier",
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidInput(format!(
+                "{self:?} ({}) does not apply to what={what}",
+                self.params().last().map_or("", |(k, _)| *k)
+            )))
+        }
+    }
+
+    fn is_partial(self) -> bool {
+        matches!(self, PutMode::CustomerUpdate | PutMode::SupplierUpdate)
+    }
+}
+
+/// The outcome of one input document of a put.
+///
+/// ```
+/// # #[cfg(feature = "fake")]
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use directo_client::{fake::FakeDirecto, Customer, Error, PutMode};
+/// let fake = FakeDirecto::start().await;
+/// let mut ok = Customer::new("C1");
+/// ok.email = Some("a@example.ee".into());
+/// let no_email = Customer::new("C2"); // a new customer needs its e-mail
+/// let outcomes = fake.client().put(&[ok, no_email], PutMode::Create).await?;
+/// assert!(outcomes[0].is_success());
+/// assert_eq!(outcomes[1].key.as_deref(), Some("C2"));
+/// assert!(matches!(**outcomes[1].result.as_ref().unwrap_err(), Error::InvalidInput(_)));
+/// assert_eq!(fake.puts().len(), 1); // only C1 was sent
+/// # Ok::<(), directo_client::Error>(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct PutOutcome {
+    /// The document's position in the input (0-based).
+    pub index: usize,
+    /// Its `code` (or `number`) attribute, as sent.
+    pub key: Option<String>,
+    /// Directo's answer for it, or why there is none: refused before sending
+    /// ([`Error::InvalidInput`]), its request failed (shared by the documents of that
+    /// request), or the answer had no result for it ([`Error::NoResult`]).
+    pub result: Result<PutResult, Arc<Error>>,
+}
+
+impl PutOutcome {
+    /// Whether Directo stored the document (`Type` 0 or 30, no `error`).
+    pub fn is_success(&self) -> bool {
+        self.result.as_ref().is_ok_and(PutResult::is_success)
+    }
+}
+
+/// A document ready to send: its XML and the bytes it takes in the request.
+struct Ready {
+    index: usize,
+    key: Option<String>,
+    xml: String,
+    size: usize,
+}
+
+fn key_of(record: &Record) -> Option<String> {
+    record
+        .get("code")
+        .or_else(|| record.get("number"))
+        .map(str::to_string)
+}
+
+impl Target {
+    /// The `xmldata` for these records, checked and shaped as [`Client::put_records`] sends
+    /// them (without splitting and without the create-only mandatory fields).
+    ///
+    /// ```
+    /// use directo_client::{Record, Target};
+    /// let c = Record::new("customer").attr("code", "C1").attr("email", "a@b.ee");
+    /// assert_eq!(
+    ///     Target::of("customer")?.xmldata(&[c])?,
+    ///     r#"<?xml version="1.0" encoding="UTF-8"?><customers><customer code="C1" email="a@b.ee"><datafields/></customer></customers>"#
+    /// );
+    /// # Ok::<(), directo_client::Error>(())
+    /// ```
+    pub fn xmldata(&self, records: &[Record]) -> Result<String> {
+        let docs = records
+            .iter()
+            .map(|r| {
+                let mut xml = String::new();
+                write_record(&mut xml, &self.prepare(r, false)?);
+                Ok(xml)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(envelope(self.root(), docs.iter().map(String::as_str)))
+    }
+}
+
+impl Client {
+    /// Creates or modifies typed documents (`Customer`, `Item`, `Receipt`, `Invoice`,
+    /// `Order`, `Contact`) with [`put_records`](Self::put_records) at their [`Target`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Customer, PutMode};
+    /// let fake = FakeDirecto::start().await;
+    /// let mut tom = Customer::new("C42");
+    /// tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
+    /// tom.email = Some("tom@example.ee".into());
+    /// let outcomes = fake.client().put(&[tom.clone()], PutMode::Create).await?;
+    /// assert!(outcomes[0].is_success());
+    /// assert_eq!(outcomes[0].key.as_deref(), Some("C42"));
+    /// assert_eq!(fake.customers()[0].name, tom.name); // escaped on the wire, intact here
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn put<T: Document>(&self, docs: &[T], mode: PutMode) -> Result<Vec<PutOutcome>> {
+        let records: Vec<Record> = docs.iter().map(ToRecord::to_record).collect();
+        self.put_records(&Target::of(T::WHAT)?, &records, mode)
+            .await
+    }
+
+    /// Sends records as `put=1&what=…&xmldata=<root>…</root>` plus the mode's transport
+    /// parameters, and returns one [`PutOutcome`] per record, in input order.
+    ///
+    /// Each record is checked against the target first (its input schema where one is
+    /// vendored: attribute names and types, child elements; mandatory fields such as a new
+    /// customer's `email`); one that fails is refused alone, with the reason. The rest go
+    /// in as few requests as the limits allow (19 MB of `xmldata` per request as documented,
+    /// and [`max_put_documents`](crate::ClientBuilder::max_put_documents)), one after the
+    /// other. Answers are matched back to the documents by `docid` where it equals a
+    /// document's `code`/`number`, else by position; a document the answer has no result
+    /// for is [`Error::NoResult`], never a success.
+    ///
+    /// **Not idempotent**: Directo's answer to a repeated create can be "Duplicate" (11) or a
+    /// second document (invoices without a fixed number), so a request is retried only when
+    /// it provably did not reach Directo (connect failure, 429). The reference advises
+    /// waiting at least 60 s before retrying a failed put yourself.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, PutMode, Record, Target};
+    /// let fake = FakeDirecto::start().await;
+    /// let delivery = Record::new("delivery").attr("number", "5").attr("status", "S");
+    /// let target = Target::of("delivery")?;
+    /// let outcomes = fake.client().put_records(&target, &[delivery], PutMode::Create).await?;
+    /// assert!(outcomes[0].is_success());
+    /// let put = &fake.puts()[0];
+    /// assert!(put.xmldata.contains(r#"<deliveries><delivery number="5" status="S"/></deliveries>"#));
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn put_records(
+        &self,
+        target: &Target,
+        records: &[Record],
+        mode: PutMode,
+    ) -> Result<Vec<PutOutcome>> {
+        if target.what().is_empty() {
+            return Err(Error::InvalidInput("`what` must not be empty".into()));
+        }
+        mode.check(target.what())?;
+        let limits = self.put_limits();
+        let overhead = form_len(DECL) + 2 * form_len(target.root()) + form_len("<></>");
+        let mut outcomes = Vec::with_capacity(records.len());
+        let mut ready = Vec::new();
+        for (index, record) in records.iter().enumerate() {
+            let key = key_of(record);
+            match self.ready(target, record, mode) {
+                Ok(xml) => {
+                    let size = form_len(&xml);
+                    if overhead + size > limits.bytes {
+                        outcomes.push(refused(index, key, format!(
+                            "the document takes {} bytes of the request, over the {}-byte xmldata limit",
+                            overhead + size,
+                            limits.bytes
+                        )));
+                    } else {
+                        ready.push(Ready {
+                            index,
+                            key,
+                            xml,
+                            size,
+                        });
+                    }
+                }
+                Err(e) => outcomes.push(PutOutcome {
+                    index,
+                    key,
+                    result: Err(Arc::new(e)),
+                }),
+            }
+        }
+        let mut batch: Vec<Ready> = Vec::new();
+        let mut batch_size = overhead;
+        let mut batches = Vec::new();
+        for doc in ready {
+            if !batch.is_empty()
+                && (batch_size + doc.size > limits.bytes || batch.len() >= limits.documents)
+            {
+                batches.push(std::mem::take(&mut batch));
+                batch_size = overhead;
+            }
+            batch_size += doc.size;
+            batch.push(doc);
+        }
+        if !batch.is_empty() {
+            batches.push(batch);
+        }
+        let mut refused_all: Option<Arc<Error>> = None;
+        for batch in batches {
+            let answer = match &refused_all {
+                Some(e) => Err(e.clone()),
+                None => {
+                    let xml = envelope(target.root(), batch.iter().map(|d| d.xml.as_str()));
+                    match self.put_xml(target.what(), mode.params(), xml).await {
+                        Ok(body) => parse_put_results(&body).map_err(Arc::new),
+                        Err(e) => Err(Arc::new(e)),
+                    }
+                }
+            };
+            if let Err(e) = &answer
+                && matches!(**e, Error::Unauthorized { .. })
+            {
+                // Every later request would be refused the same way.
+                refused_all = Some(e.clone());
+            }
+            outcomes.extend(match_results(batch, answer));
+        }
+        outcomes.sort_by_key(|o| o.index);
+        Ok(outcomes)
+    }
+
+    /// One record checked, shaped, stamped and written.
+    fn ready(&self, target: &Target, record: &Record, mode: PutMode) -> Result<String> {
+        let mut prepared = target.prepare(record, mode == PutMode::Create)?;
+        if mode.is_partial() {
+            let extra: Vec<&String> = prepared
+                .attrs
+                .keys()
+                .filter(|k| !PARTIAL.contains(&k.as_str()))
+                .collect();
+            let rows = prepared.children.iter().any(|c| !c.children.is_empty());
+            if !extra.is_empty() || rows {
+                return Err(Error::InvalidInput(format!(
+                    "{mode:?} changes only name, email and phone; {} would be ignored",
+                    if rows {
+                        "child elements".to_string()
+                    } else {
+                        format!("{extra:?}")
+                    }
+                )));
+            }
+        }
+        if let Some((name, secret)) = self.record_key() {
+            prepared.attrs.insert(name.to_string(), secret.to_string());
+        }
+        let mut xml = String::new();
+        write_record(&mut xml, &prepared);
+        Ok(xml)
+    }
+}
+
+fn refused(index: usize, key: Option<String>, reason: String) -> PutOutcome {
+    PutOutcome {
+        index,
+        key,
+        result: Err(Arc::new(Error::InvalidInput(reason))),
+    }
+}
+
+/// Pairs a request's documents with its answer: by `docid` where it equals a document's key,
+/// the rest by position.
+fn match_results(
+    batch: Vec<Ready>,
+    answer: std::result::Result<Vec<PutResult>, Arc<Error>>,
+) -> Vec<PutOutcome> {
+    let results = match answer {
+        Ok(results) => results,
+        Err(e) => {
+            return batch
+                .into_iter()
+                .map(|d| PutOutcome {
+                    index: d.index,
+                    key: d.key,
+                    result: Err(e.clone()),
+                })
+                .collect();
+        }
+    };
+    let (sent, answered) = (batch.len(), results.len());
+    let mut slots: Vec<Option<PutResult>> = vec![None; sent];
+    let mut unmatched = Vec::new();
+    for result in results {
+        let by_key = result.docid.as_deref().and_then(|docid| {
+            (0..sent).find(|&i| slots[i].is_none() && batch[i].key.as_deref() == Some(docid))
+        });
+        match by_key {
+            Some(i) => slots[i] = Some(result),
+            None => unmatched.push(result),
+        }
+    }
+    let mut unmatched = unmatched.into_iter();
+    for slot in slots.iter_mut().filter(|s| s.is_none()) {
+        *slot = unmatched.next();
+    }
+    batch
+        .into_iter()
+        .zip(slots)
+        .map(|(d, slot)| PutOutcome {
+            index: d.index,
+            key: d.key,
+            result: slot.ok_or_else(|| Arc::new(Error::NoResult { sent, answered })),
+        })
+        .collect()
+}
+
+/// How puts are split (see [`ClientBuilder`](crate::ClientBuilder)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PutLimits {
+    /// Form-encoded `xmldata` bytes per request.
+    pub(crate) bytes: usize,
+    /// Documents per request.
+    pub(crate) documents: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::put_results::PutStatus;
+
+    fn ready(keys: &[Option<&str>]) -> Vec<Ready> {
+        keys.iter()
+            .enumerate()
+            .map(|(index, k)| Ready {
+                index,
+                key: k.map(str::to_string),
+                xml: String::new(),
+                size: 0,
+            })
+            .collect()
+    }
+
+    fn result(docid: Option<&str>, code: i32) -> PutResult {
+        PutResult {
+            code: Some(code),
+            status: PutStatus::from_code(code),
+            desc: String::new(),
+            error: None,
+            docid: docid.map(str::to_string),
+            doctype: None,
+            submit: None,
+        }
+    }
+
+    #[test]
+    fn results_match_by_docid_then_by_position() {
+        // Answered out of order, one with a docid Directo assigned (no key to match).
+        let out = match_results(
+            ready(&[Some("A"), Some("B"), None]),
+            Ok(vec![
+                result(Some("B"), 11),
+                result(Some("900"), 0),
+                result(Some("A"), 0),
+            ]),
+        );
+        let codes: Vec<_> = out
+            .iter()
+            .map(|o| o.result.as_ref().unwrap().code.unwrap())
+            .collect();
+        assert_eq!(codes, [0, 11, 0]);
+        assert_eq!(
+            out[2].result.as_ref().unwrap().docid.as_deref(),
+            Some("900")
+        );
+    }
+
+    #[test]
+    fn documents_without_a_result_are_errors_never_successes() {
+        let out = match_results(
+            ready(&[Some("A"), Some("B")]),
+            Ok(vec![result(Some("B"), 0)]),
+        );
+        assert!(out[1].is_success());
+        let err = out[0].result.as_ref().unwrap_err();
+        assert!(
+            matches!(
+                **err,
+                Error::NoResult {
+                    sent: 2,
+                    answered: 1
+                }
+            ),
+            "{err:?}"
+        );
+        let out = match_results(ready(&[Some("A")]), Ok(vec![]));
+        assert!(!out[0].is_success());
+    }
+
+    #[test]
+    fn transport_parameters_per_mode() {
+        assert_eq!(PutMode::Update.params(), [("xd_update", "1")]);
+        assert!(PutMode::UpdateConfirmed.check("invoice").is_ok());
+        assert!(PutMode::UpdateConfirmed.check("customer").is_err());
+        assert!(PutMode::CustomerUpdate.check("customer").is_ok());
+        assert!(PutMode::CustomerUpdate.check("supplier").is_err());
+        assert!(PutMode::SupplierUpdate.check("supplier").is_ok());
+    }
+}

@@ -1,0 +1,36 @@
+//! What the test modules share: fixtures, a client for a wiremock server, form fields.
+
+use directo_client::{Auth, Client, ClientBuilder, RetryPolicy};
+use wiremock::{MockServer, Request};
+
+/// A file of `tests/fixtures`.
+pub(crate) fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A client for `server`'s XML Direct path: token auth, http allowed, no retries.
+pub(crate) fn builder(server: &MockServer) -> ClientBuilder {
+    Client::builder(Auth::token("t"))
+        .base_url(format!(
+            "{}/xmlcore/cap_xml_direct/xmlcore.asp",
+            server.uri()
+        ))
+        .allow_http(true)
+        .retry(RetryPolicy::none())
+}
+
+/// [`builder`], built.
+pub(crate) fn client(server: &MockServer) -> Client {
+    builder(server).build().unwrap()
+}
+
+/// A field of a request's form body.
+pub(crate) fn form_field(req: &Request, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(&req.body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

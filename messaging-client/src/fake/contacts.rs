@@ -1,0 +1,211 @@
+//! Single contacts (`/v1/contact...`), contact search and subscribe; the bulk import is in
+//! `import.rs`.
+
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use super::RecordedEvent;
+use super::http::{Answer, Query, bad, empty, json_body, ok_json, page, refuse};
+use super::import;
+use super::schema::{self, SUBSCRIBE_CONTACT};
+use super::segments::segment_by_name;
+use super::state::FakeState;
+
+pub(super) fn insert_contact(s: &mut FakeState, mut contact: Value) -> i64 {
+    let id = match contact.get("id").and_then(Value::as_i64) {
+        Some(id) if id > 0 => id,
+        _ => {
+            s.next_contact += 1;
+            s.next_contact
+        }
+    };
+    s.next_contact = s.next_contact.max(id);
+    contact["id"] = json!(id);
+    s.contacts.insert(id, contact);
+    id
+}
+
+/// The (lower-cased) value of the first channel of type `kind`.
+pub(super) fn channel_of(c: &Value, kind: &str) -> Option<String> {
+    c.get("channels")?
+        .as_array()?
+        .iter()
+        .find(|ch| ch.get("type").and_then(Value::as_str) == Some(kind))
+        .and_then(|ch| ch.get("value")?.as_str().map(str::to_lowercase))
+}
+
+/// The stored contact a single-contact request names: `externalCustomerId`, else the email,
+/// else the phone.
+fn find(s: &FakeState, c: &Value) -> Option<i64> {
+    let stored =
+        |pred: &dyn Fn(&Value) -> bool| s.contacts.iter().find(|(_, v)| pred(v)).map(|(id, _)| *id);
+    if let Some(ext) = c.get("externalCustomerId").and_then(Value::as_str) {
+        return stored(&|v| v.get("externalCustomerId").and_then(Value::as_str) == Some(ext));
+    }
+    ["email", "sms"].into_iter().find_map(|kind| {
+        let mine = channel_of(c, kind)?;
+        stored(&|v| channel_of(v, kind).as_deref() == Some(&mine))
+    })
+}
+
+/// Adds a contact, or updates the one it names with the keys it carries; with `keep_channels`
+/// the stored channels stay and only channels of new types are added.
+fn upsert(s: &mut FakeState, c: &Value, keep_channels: bool) -> (i64, bool) {
+    let Some(id) = find(s, c) else {
+        let mut c = c.clone();
+        if let Some(m) = c.as_object_mut() {
+            m.remove("id");
+        }
+        return (insert_contact(s, c), true);
+    };
+    let stored = s.contacts.get_mut(&id).expect("found");
+    for (k, v) in c.as_object().into_iter().flatten() {
+        if k == "id" || (keep_channels && k == "channels") {
+            continue;
+        }
+        stored[k] = v.clone();
+    }
+    if keep_channels {
+        let have: Vec<Value> = stored["channels"].as_array().cloned().unwrap_or_default();
+        let mut channels = have.clone();
+        for ch in c["channels"].as_array().into_iter().flatten() {
+            if !have.iter().any(|h| h["type"] == ch["type"]) {
+                channels.push(ch.clone());
+            }
+        }
+        stored["channels"] = Value::Array(channels);
+    }
+    (id, false)
+}
+
+pub(super) fn route(
+    s: &mut FakeState,
+    method: &Method,
+    rest: &[&str],
+    q: &Query,
+    body: &[u8],
+) -> Answer {
+    Ok(match (method.as_str(), rest) {
+        ("POST", ["v1", "contacts"]) => return import::bulk(s, body),
+        ("GET", ["v1", "importstatus", id]) => return import::status(s, id, q),
+        ("GET", ["v1", "contacts"]) => {
+            let email = q.get("email").map(|e| e.to_lowercase());
+            let ext = q.get("externalCustomerId");
+            let sms = q.get("sms");
+            let hits: Vec<Value> = s
+                .contacts
+                .values()
+                .filter(|c| {
+                    email.as_ref().is_none_or(|e| {
+                        channel_of(c, "email").is_some_and(|m| m.contains(e.as_str()))
+                    })
+                })
+                .filter(|c| {
+                    ext.is_none_or(|x| {
+                        c.get("externalCustomerId").and_then(Value::as_str) == Some(x)
+                    })
+                })
+                .filter(|c| sms.is_none_or(|p| channel_of(c, "sms").as_deref() == Some(p)))
+                .cloned()
+                .collect();
+            page(q, hits)?
+        }
+        ("POST", ["v1", "contact"]) => {
+            let c = json_body(body)?;
+            schema::contact(&c, "the contact")?;
+            if !c.get("channels").is_some_and(Value::is_array) {
+                return Err(bad(
+                    json!({"errorMessage": "channels are required"}).to_string()
+                ));
+            }
+            let (id, _) = upsert(s, &c, false);
+            // IDResult [OpenAPI addContact].
+            ok_json(json!({ "id": id }))
+        }
+        ("POST", ["v1", "contact", "subscribe"]) => return subscribe(s, body),
+        ("DELETE", ["v1", "contact"]) => {
+            let Some(ext) = q.get("externalCustomerId") else {
+                return Err(bad("externalCustomerId is required"));
+            };
+            s.contacts.retain(|_, c| {
+                c.get("externalCustomerId").and_then(Value::as_str) != Some(ext.as_str())
+            });
+            empty()
+        }
+        (m, ["v1", "contact", id]) => {
+            let Ok(id) = id.parse::<i64>() else {
+                return Err(refuse(404, "Not Found"));
+            };
+            if !s.contacts.contains_key(&id) {
+                return Err(refuse(404, "Contact not found"));
+            }
+            match m {
+                "GET" => ok_json(s.contacts[&id].clone()),
+                "DELETE" => {
+                    s.contacts.remove(&id);
+                    for seg in s.segments.values_mut() {
+                        seg.members.remove(&id);
+                    }
+                    empty()
+                }
+                "PUT" => {
+                    let mut c = json_body(body)?;
+                    schema::contact(&c, "the contact")?;
+                    c["id"] = json!(id);
+                    s.contacts.insert(id, c);
+                    empty()
+                }
+                _ => return Err(refuse(405, "Method Not Allowed")),
+            }
+        }
+        _ => return Err(refuse(404, "Not Found")),
+    })
+}
+
+/// `POST /v1/contact/subscribe` [OpenAPI subscribeContact]: creates an unconfirmed contact or
+/// updates one ("except existing media channels"), adds it to `groups`, raises
+/// `subscribeFromAPI` / `subscribeUpdateFromAPI` [E2, E13], answers
+/// `ContactSubscriptionResult` (`id`, `emailStatus`, `new`), and refuses the same request
+/// repeated within a minute with 409.
+fn subscribe(s: &mut FakeState, body: &[u8]) -> Answer {
+    let v = json_body(body)?;
+    schema::known_keys(&v, SUBSCRIBE_CONTACT, "the request")?;
+    let Some(c) = v.get("contact") else {
+        return Err(bad("contact is required"));
+    };
+    schema::contact(c, "contact")?;
+    let now = Instant::now();
+    s.subscribes
+        .retain(|(_, at)| now.duration_since(*at) < Duration::from_secs(60));
+    let text = String::from_utf8_lossy(body).into_owned();
+    if s.subscribes.iter().any(|(b, _)| *b == text) {
+        return Err(refuse(409, "Repeated request within 1 minute"));
+    }
+    s.subscribes.push((text, now));
+    let (id, new) = upsert(s, c, true);
+    for name in schema::strings(&v, "groups", "the request")? {
+        let gid = segment_by_name(s, &name);
+        if let Some(seg) = s.segments.get_mut(&gid) {
+            seg.members.insert(id);
+        }
+    }
+    let key = if new {
+        "subscribeFromAPI"
+    } else {
+        "subscribeUpdateFromAPI"
+    };
+    s.events.push(RecordedEvent {
+        version: 1,
+        body: json!({"eventTypeKey": key, "params": [{"name": "contactId", "value": id.to_string()}]}),
+    });
+    let status = if new {
+        "NEED_CONFIRMATION"
+    } else {
+        "ALREADY_SUBSCRIBED"
+    };
+    Ok(ok_json(
+        json!({"id": id, "emailStatus": status, "new": new}),
+    ))
+}

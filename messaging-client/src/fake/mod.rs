@@ -1,0 +1,352 @@
+//! A stateful, in-process HTTP fake of the messaging API (feature `fake`), on loopback.
+//!
+//! It follows the references, quirks included: one-result collections come back as a single
+//! object with numbers and booleans as strings, events/unsubscribes (and orders without
+//! failures) answer with an empty body, attach/detach answer in plain text, validation errors
+//! are plain-text 400s.
+//!
+//! And it is as strict as the service: a body with a key its schema does not know, a body not
+//! declared `application/json`, a bulk import without `dedupeOn` are refused; a contact import
+//! updates only the fields its request lists and applies when its session finishes; invalid
+//! contacts and orders are listed as failed. Every rule cites its source in the module that
+//! enforces it (`schema`, `import`, `orders`, `events`, `messages`, `contacts`, `segments`);
+//! `docs/messaging-conformance.md` lists them per operation.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use messaging_client::fake::FakeMessaging;
+//! let fake = FakeMessaging::start().await;
+//! let client = fake.client();
+//! client.add_unsubscribed(["gone@example.com"]).await.unwrap();
+//! assert!(fake.unsubscribed().contains("gone@example.com"));
+//! fake.fail_next(1, 500);
+//! client.account_info().await.unwrap(); // retried past the injected 500
+//! # });
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::client::{Client, RateLimits, RetryPolicy};
+
+mod contacts;
+mod events;
+mod faults;
+mod http;
+mod import;
+mod messages;
+mod orders;
+mod schema;
+mod segments;
+mod state;
+
+use faults::Fault;
+use state::{FakeState, Segment, StatusEntry};
+
+/// The API key the fake accepts unless told otherwise.
+pub const FAKE_API_KEY: &str = "fake-api-key";
+
+/// A request as the fake received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path, including the `/api` prefix.
+    pub path: String,
+    /// Query string (undecoded), if any.
+    pub query: Option<String>,
+    /// `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// The raw body.
+    pub body: String,
+}
+
+impl ReceivedRequest {
+    /// The body parsed as JSON (`Value::Null` if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// An event the fake accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// 1 or 2 (the API version path).
+    pub version: u8,
+    /// The request body.
+    pub body: Value,
+}
+
+/// The fake server. Dropping it stops the server.
+pub struct FakeMessaging {
+    addr: SocketAddr,
+    state: Arc<Mutex<FakeState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeMessaging {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for FakeMessaging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeMessaging")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl FakeMessaging {
+    /// Starts the fake on `127.0.0.1:0` with the default catalog (`Main` address book with
+    /// fields `Birthday` 15867 and `Gender` 15868) and no other data.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use messaging_client::fake::FakeMessaging;
+    /// let fake = FakeMessaging::start().await;
+    /// fake.client().add_unsubscribed(["a@example.com"]).await?;
+    /// assert!(fake.unsubscribed().contains("a@example.com"));
+    /// let request = &fake.requests()[0];
+    /// assert_eq!(request.method, "POST");
+    /// assert!(request.authorization.as_deref().unwrap_or_default().starts_with("Basic "));
+    /// # Ok::<(), messaging_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn start() -> Self {
+        let state = FakeState {
+            api_key: FAKE_API_KEY.into(),
+            next_contact: 1000,
+            import_polls: 2,
+            address_books: vec![json!({
+                "addressBookId": "7200", "name": "Main",
+                "fieldGroups": { "name": "Personal", "fields": [
+                    { "id": "15867", "name": "Birthday",
+                      "description": { "type": "date", "required": "false", "readonly": "false" } },
+                    { "id": "15868", "name": "Gender",
+                      "description": { "type": "combobox", "allowedValues": { "possibleValues": ["M", "F"] },
+                                       "required": "false", "readonly": "false" } } ] }
+            })],
+            ..Default::default()
+        };
+        let state = Arc::new(Mutex::new(state));
+        let app = axum::Router::new()
+            .fallback(http::handle)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeMessaging { addr, state, task }
+    }
+
+    /// The base URL to give [`ClientBuilder::base_url`](crate::ClientBuilder::base_url)
+    /// (`http://127.0.0.1:<port>/api`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    /// The API key the fake accepts.
+    pub fn api_key(&self) -> String {
+        self.lock().api_key.clone()
+    }
+
+    /// A client wired to this fake: plain http allowed, millisecond retry backoff.
+    pub fn client(&self) -> Client {
+        Client::builder(self.api_key())
+            .base_url(self.base_url())
+            .allow_http(true)
+            .retry(RetryPolicy {
+                max_retries: 3,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                jitter: true,
+            })
+            .rate_limit(RateLimits::documented())
+            .build()
+            .expect("fake client")
+    }
+
+    fn lock(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    // ---- fault injection -------------------------------------------------------------
+
+    /// The next `n` requests fail with `status` (plain-text body `injected failure`).
+    pub fn fail_next(&self, n: usize, status: u16) {
+        self.lock()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Status(status), n));
+    }
+
+    /// The next `n` requests get a 429, with `Retry-After: <secs>` when given.
+    pub fn rate_limit_next(&self, n: usize, retry_after_secs: Option<u64>) {
+        self.lock()
+            .faults
+            .extend(std::iter::repeat_n(Fault::RateLimit(retry_after_secs), n));
+    }
+
+    /// The next `n` requests are processed by nobody and the connection is dropped
+    /// mid-response (the client sees a transport error after sending).
+    pub fn drop_next(&self, n: usize) {
+        self.lock()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Drop, n));
+    }
+
+    /// Delays every response by `delay` (`None` to stop).
+    pub fn set_delay(&self, delay: Option<Duration>) {
+        self.lock().delay = delay;
+    }
+
+    /// Changes the accepted API key.
+    pub fn set_api_key(&self, key: impl Into<String>) {
+        self.lock().api_key = key.into();
+    }
+
+    /// How many status polls a contact import session takes to finish (default 2).
+    pub fn set_import_polls(&self, polls: u32) {
+        self.lock().import_polls = polls;
+    }
+
+    /// Make new contact import sessions end in `ERROR`.
+    pub fn fail_imports(&self, fail: bool) {
+        self.lock().fail_imports = fail;
+    }
+
+    /// Runs every pending contact import session to its end at once, as the service does
+    /// whether anyone polls or not (an import applies when its session finishes).
+    pub fn finish_imports(&self) {
+        import::finish_all(&mut self.lock());
+    }
+
+    // ---- seeds -------------------------------------------------------------------
+
+    /// Adds a contact (the API's JSON shape) and returns its id.
+    pub fn seed_contact(&self, contact: Value) -> i64 {
+        let mut s = self.lock();
+        contacts::insert_contact(&mut s, contact)
+    }
+
+    /// Adds a segment and returns its id.
+    pub fn seed_segment(&self, id: i64, name: &str, kind: &str) -> i64 {
+        self.lock().segments.insert(
+            id,
+            Segment {
+                name: name.into(),
+                kind: kind.into(),
+                members: BTreeSet::new(),
+            },
+        );
+        id
+    }
+
+    /// Replaces the address books (the API's JSON shape, one object per book).
+    pub fn seed_address_books(&self, books: Vec<Value>) {
+        self.lock().address_books = books;
+    }
+
+    /// Adds emails to the unsubscribed set.
+    pub fn seed_unsubscribed<I: IntoIterator<Item = S>, S: Into<String>>(&self, emails: I) {
+        self.lock()
+            .unsubscribed
+            .extend(emails.into_iter().map(Into::into));
+    }
+
+    /// Stores an order (the API's JSON shape, keyed by its `externalOrderId`).
+    pub fn seed_order(&self, order: Value) {
+        let id = order
+            .get("externalOrderId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.lock().orders.insert(id, order);
+    }
+
+    /// Forgets the requests received so far (state is kept).
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    /// Sets a message status (as the status endpoint will report it). A request id of the
+    /// fake's own form (a sent message restored into a new fake) keeps the ids it generates
+    /// later distinct from it.
+    pub fn set_message_status(
+        &self,
+        request_id: &str,
+        status: &str,
+        delivered: bool,
+        failed: bool,
+    ) {
+        let mut s = self.lock();
+        if let Some(n) = request_id
+            .strip_prefix(messages::REQUEST_ID_PREFIX)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        {
+            s.next_request = s.next_request.max(n);
+        }
+        s.statuses.insert(
+            request_id.into(),
+            StatusEntry {
+                status: status.into(),
+                delivered,
+                failed,
+            },
+        );
+    }
+
+    // ---- state -------------------------------------------------------------------
+
+    /// Every request received, faults included, in order.
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// The unsubscribed email set.
+    pub fn unsubscribed(&self) -> BTreeSet<String> {
+        self.lock().unsubscribed.clone()
+    }
+
+    /// Events accepted so far.
+    pub fn events(&self) -> Vec<RecordedEvent> {
+        self.lock().events.clone()
+    }
+
+    /// Orders by `externalOrderId` (as last sent).
+    pub fn orders(&self) -> BTreeMap<String, Value> {
+        self.lock().orders.clone()
+    }
+
+    /// Contacts by id.
+    pub fn contacts(&self) -> BTreeMap<i64, Value> {
+        self.lock().contacts.clone()
+    }
+
+    /// Contact ids in a segment.
+    pub fn segment_members(&self, id: i64) -> BTreeSet<i64> {
+        self.lock()
+            .segments
+            .get(&id)
+            .map(|s| s.members.clone())
+            .unwrap_or_default()
+    }
+
+    /// Known request ids (sent messages) and their status names.
+    pub fn message_statuses(&self) -> BTreeMap<String, String> {
+        self.lock()
+            .statuses
+            .iter()
+            .map(|(k, v)| (k.clone(), v.status.clone()))
+            .collect()
+    }
+}

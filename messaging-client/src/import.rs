@@ -1,0 +1,484 @@
+//! The bulk contact import (`POST /v1/contacts`); its asynchronous session is read in
+//! `import_status.rs`.
+//!
+//! The service updates only the standard fields listed in `contactFields` (all of them when the
+//! list is absent, setting those a contact does not carry to null) and only the custom fields
+//! listed in `customFieldsIDs` [Yespo OpenAPI `ContactsBulkUpdate`; docs.reteno.com
+//! contactsbulkupdate-1]. By default every request therefore lists exactly the fields its
+//! contacts carry: contacts are grouped by the fields they carry, one request per group (and
+//! per 3,000 contacts), so a field a contact does not carry is never listed, whichever way the
+//! service reads "no data" for a listed field.
+
+use std::collections::BTreeSet;
+
+use futures::{StreamExt, stream};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::ItemError;
+use crate::client::{Client, Request};
+use crate::contacts::Contact;
+use crate::de;
+use crate::error::{Error, Result};
+use crate::events::{MAX_EVENT_TYPE_KEY_CHARS, check_key};
+
+/// Maximum contacts per bulk request.
+pub const CONTACTS_CHUNK: usize = 3000;
+
+/// What decides whether an imported contact already exists (`dedupeOn`, required by the
+/// service). Contacts with an `externalCustomerId` are matched on it whatever this says, and the
+/// field named here is never updated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DedupeOn {
+    /// `email` (the default).
+    #[default]
+    Email,
+    /// `sms`.
+    Sms,
+    /// `push`.
+    Push,
+    /// `email_or_sms`.
+    EmailOrSms,
+    /// `fieldId`: the custom field in [`ImportOptions::field_id`].
+    FieldId,
+    /// `id`.
+    Id,
+    /// `externalCustomerId` (what the official plugins send).
+    ExternalCustomerId,
+    /// Any other value, sent verbatim.
+    Other(String),
+}
+
+impl DedupeOn {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DedupeOn::Email => "email",
+            DedupeOn::Sms => "sms",
+            DedupeOn::Push => "push",
+            DedupeOn::EmailOrSms => "email_or_sms",
+            DedupeOn::FieldId => "fieldId",
+            DedupeOn::Id => "id",
+            DedupeOn::ExternalCustomerId => "externalCustomerId",
+            DedupeOn::Other(s) => s,
+        }
+    }
+}
+
+impl Serialize for DedupeOn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Which standard fields an import updates (`contactFields`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StandardFields {
+    /// The fields each contact carries (the default): contacts are grouped by the standard
+    /// fields they carry and each request lists its group's fields (names from
+    /// [`Contact::standard_fields`]). A field a contact does not carry is left as it is.
+    #[default]
+    Present,
+    /// Every standard field (`contactFields` omitted): the service sets the fields a contact
+    /// does not carry to null. Use it to replace whole profiles.
+    All,
+    /// Exactly these `contactFields` names for every contact (a listed field a contact does not
+    /// carry may be set to null).
+    Only(Vec<String>),
+}
+
+/// Which custom fields an import updates (`customFieldsIDs`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CustomFields {
+    /// The custom field ids each contact carries (the default): contacts are grouped by them
+    /// and each request lists its group's ids (omitted when there are none).
+    #[default]
+    Present,
+    /// Exactly these ids for every contact (sent even when empty: no custom field is updated).
+    Only(Vec<i64>),
+}
+
+/// Options of a bulk import (everything in the request besides `contacts`).
+///
+/// ```
+/// use messaging_client::{DedupeOn, ImportOptions, StandardFields};
+/// let options = ImportOptions {
+///     dedupe_on: DedupeOn::ExternalCustomerId,
+///     group_names: vec!["Newsletter".into()],
+///     ..Default::default()
+/// };
+/// assert_eq!(options.contact_fields, StandardFields::Present);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImportOptions {
+    /// `dedupeOn` (always sent; default `email`).
+    pub dedupe_on: DedupeOn,
+    /// `fieldId`, required with [`DedupeOn::FieldId`].
+    pub field_id: Option<i64>,
+    /// `contactFields`: the standard fields to update (default: those each contact carries).
+    pub contact_fields: StandardFields,
+    /// `customFieldsIDs`: the custom fields to update (default: those each contact carries).
+    pub custom_fields_ids: CustomFields,
+    /// `groupNames`: segments to add the contacts to (created if missing).
+    pub group_names: Vec<String>,
+    /// `groupNamesExclude`: segments to remove the contacts from.
+    pub group_names_exclude: Vec<String>,
+    /// `restoreDeleted`.
+    pub restore_deleted: Option<bool>,
+    /// `eventKeyForNewContacts`: an event raised for each new contact.
+    pub event_key_for_new_contacts: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkBody<'a> {
+    contacts: Vec<&'a Contact>,
+    dedupe_on: &'a DedupeOn,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contact_fields: Option<Vec<String>>,
+    #[serde(rename = "customFieldsIDs", skip_serializing_if = "Option::is_none")]
+    custom_fields_ids: Option<Vec<i64>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    group_names: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    group_names_exclude: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restore_deleted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_key_for_new_contacts: Option<&'a str>,
+}
+
+/// The service's answer to one bulk request.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ImportSession {
+    /// The session to poll with [`Client::wait_for_import`]; `None` when the answer carried
+    /// none (an empty or unexpected 2xx body): the request was accepted, its outcome unknown.
+    pub async_session_id: Option<String>,
+    /// Contacts the service refused (`failedContacts`); the others are imported by the session.
+    pub failed: Vec<FailedContact>,
+}
+
+/// One `failedContacts` entry: a contact the service refused, and why.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FailedContact {
+    /// Position in the input of the contact this entry names (matched by
+    /// `externalCustomerId`, then email, then phone), if it could be matched.
+    pub index: Option<usize>,
+    /// The service's `error`, verbatim (empty when it gave none).
+    pub error: String,
+    /// The entry as the service sent it.
+    pub entry: serde_json::Value,
+}
+
+/// The outcome of one bulk request.
+#[derive(Debug, Clone)]
+pub struct ImportChunk {
+    /// Positions in the input of the contacts this request carried (ascending).
+    pub indices: Vec<usize>,
+    /// The import session, or why the request failed (or, for a contact refused before
+    /// sending, why it was not sent).
+    pub result: Result<ImportSession, ItemError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkResponse {
+    #[serde(default, deserialize_with = "de::opt_string")]
+    async_session_id: Option<String>,
+    #[serde(default, deserialize_with = "de::one_or_many")]
+    failed_contacts: Vec<serde_json::Value>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    error_message: Option<String>,
+}
+
+/// One request to send: which contacts, and the field lists they share.
+struct Group {
+    indices: Vec<usize>,
+    contact_fields: Option<Vec<String>>,
+    custom_fields_ids: Option<Vec<i64>>,
+}
+
+impl Group {
+    /// The request body of this group.
+    fn body<'a>(&'a self, contacts: &'a [Contact], options: &'a ImportOptions) -> BulkBody<'a> {
+        BulkBody {
+            contacts: self.indices.iter().map(|&i| &contacts[i]).collect(),
+            dedupe_on: &options.dedupe_on,
+            field_id: options.field_id,
+            contact_fields: self.contact_fields.clone(),
+            custom_fields_ids: self.custom_fields_ids.clone(),
+            group_names: &options.group_names,
+            group_names_exclude: &options.group_names_exclude,
+            restore_deleted: options.restore_deleted,
+            event_key_for_new_contacts: options.event_key_for_new_contacts.as_deref(),
+        }
+    }
+}
+
+/// The JSON bodies [`Client::import_contacts`] sends for `contacts` with `options`, one per
+/// request (contacts refused before sending are left out). For dry runs and logs.
+///
+/// ```
+/// use messaging_client::{Contact, ImportOptions, import_bodies};
+/// let bodies = import_bodies(&[Contact::email("ann@example.com")], &ImportOptions::default());
+/// assert_eq!(bodies.len(), 1);
+/// assert!(bodies[0].contains(r#""dedupeOn":"email""#), "{}", bodies[0]);
+/// ```
+pub fn import_bodies(contacts: &[Contact], options: &ImportOptions) -> Vec<String> {
+    let (groups, _refused) = plan(contacts, options);
+    groups
+        .iter()
+        .map(|g| serde_json::to_string(&g.body(contacts, options)).unwrap_or_default())
+        .collect()
+}
+
+/// Splits the contacts into requests per the options, and reports those refused before
+/// sending (no channel; a channel that cannot be listed in `contactFields`).
+fn plan(contacts: &[Contact], options: &ImportOptions) -> (Vec<Group>, Vec<ImportChunk>) {
+    type Shape = (Option<Vec<String>>, Option<Vec<i64>>);
+    let mut shapes: Vec<(Shape, Vec<usize>)> = Vec::new();
+    let mut refused = Vec::new();
+    for (i, c) in contacts.iter().enumerate() {
+        let standard = match &options.contact_fields {
+            StandardFields::All => Ok(None),
+            StandardFields::Only(names) => Ok(Some(names.clone())),
+            StandardFields::Present => c
+                .standard_fields()
+                .map(|names| Some(names.into_iter().map(str::to_owned).collect::<Vec<_>>()))
+                .map_err(|e| at_contact(e, i)),
+        };
+        let standard = standard.and_then(|s| {
+            if c.channels.is_empty() {
+                Err(Error::invalid(
+                    format!("contacts[{i}].channels"),
+                    "a contact needs at least one channel",
+                ))
+            } else {
+                Ok(s)
+            }
+        });
+        let standard = match standard {
+            Ok(s) => s,
+            Err(e) => {
+                refused.push(ImportChunk {
+                    indices: vec![i],
+                    result: Err(e.into()),
+                });
+                continue;
+            }
+        };
+        let custom = match &options.custom_fields_ids {
+            CustomFields::Only(ids) => Some(ids.clone()),
+            CustomFields::Present => {
+                let ids: BTreeSet<i64> = c.fields.iter().map(|f| f.id).collect();
+                (!ids.is_empty()).then(|| ids.into_iter().collect())
+            }
+        };
+        let shape = (standard, custom);
+        match shapes.iter_mut().find(|(s, _)| *s == shape) {
+            Some((_, indices)) => indices.push(i),
+            None => shapes.push((shape, vec![i])),
+        }
+    }
+    let groups = shapes
+        .into_iter()
+        .flat_map(|((contact_fields, custom_fields_ids), indices)| {
+            indices
+                .chunks(CONTACTS_CHUNK)
+                .map(|part| Group {
+                    indices: part.to_vec(),
+                    contact_fields: contact_fields.clone(),
+                    custom_fields_ids: custom_fields_ids.clone(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (groups, refused)
+}
+
+/// Names the contact in an input error (`channels[0].type` → `contacts[3].channels[0].type`).
+fn at_contact(e: Error, index: usize) -> Error {
+    match e {
+        Error::InvalidInput { field, reason } => Error::InvalidInput {
+            field: format!("contacts[{index}].{field}"),
+            reason,
+        },
+        other => other,
+    }
+}
+
+fn check_options(options: &ImportOptions) -> Result<()> {
+    if let Some(key) = &options.event_key_for_new_contacts {
+        check_key("eventKeyForNewContacts", key, MAX_EVENT_TYPE_KEY_CHARS)?;
+    }
+    if options.dedupe_on == DedupeOn::FieldId && options.field_id.is_none() {
+        return Err(Error::invalid(
+            "fieldId",
+            "required when dedupeOn is fieldId",
+        ));
+    }
+    Ok(())
+}
+
+/// Which input contact a `failedContacts` entry names: `externalCustomerId`, then an email,
+/// then a phone, among the contacts of its request not matched yet.
+fn attribute(
+    entry: &serde_json::Value,
+    indices: &[usize],
+    contacts: &[Contact],
+    taken: &mut BTreeSet<usize>,
+) -> Option<usize> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.trim().to_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let channel = |kind: &str| {
+        entry
+            .get("channels")
+            .into_iter()
+            .flat_map(|c| match c {
+                serde_json::Value::Array(a) => a.iter().collect::<Vec<_>>(),
+                one => vec![one],
+            })
+            .find(|ch| ch.get("type").and_then(|t| t.as_str()) == Some(kind))
+            .and_then(|ch| ch.get("value").and_then(text))
+    };
+    let ext = entry.get("externalCustomerId").and_then(text);
+    let email = channel("email");
+    let phone = channel("sms");
+    let mut find = |matches: &dyn Fn(&Contact) -> bool| {
+        let i = indices
+            .iter()
+            .copied()
+            .find(|i| !taken.contains(i) && matches(&contacts[*i]))?;
+        taken.insert(i);
+        Some(i)
+    };
+    let value_of = |c: &Contact, kind: &str| {
+        c.channels
+            .iter()
+            .find(|ch| ch.kind == kind)
+            .map(|ch| ch.value.trim().to_owned())
+    };
+    ext.as_ref()
+        .and_then(|x| find(&|c| c.external_customer_id.as_deref().map(str::trim) == Some(x)))
+        .or_else(|| {
+            email.as_ref().and_then(|e| {
+                find(&|c| value_of(c, "email").is_some_and(|m| m.eq_ignore_ascii_case(e)))
+            })
+        })
+        .or_else(|| {
+            phone
+                .as_ref()
+                .and_then(|p| find(&|c| value_of(c, "sms").as_deref() == Some(p.as_str())))
+        })
+}
+
+fn session(
+    resp: Option<BulkResponse>,
+    indices: &[usize],
+    contacts: &[Contact],
+) -> Result<ImportSession, ItemError> {
+    let Some(resp) = resp else {
+        return Ok(ImportSession {
+            async_session_id: None,
+            failed: Vec::new(),
+        });
+    };
+    if resp.async_session_id.is_none()
+        && let Some(message) = resp.error_message
+    {
+        return Err(ItemError::Rejected { message });
+    }
+    let mut taken = BTreeSet::new();
+    let failed = resp
+        .failed_contacts
+        .into_iter()
+        .map(|entry| FailedContact {
+            index: attribute(&entry, indices, contacts, &mut taken),
+            error: ["error", "errorMessage", "message"]
+                .iter()
+                .find_map(|k| entry.get(*k).and_then(|m| m.as_str()).map(str::to_owned))
+                .unwrap_or_default(),
+            entry,
+        })
+        .collect();
+    Ok(ImportSession {
+        async_session_id: resp.async_session_id,
+        failed,
+    })
+}
+
+impl Client {
+    /// Adds or updates any number of contacts (`POST /v1/contacts`), in concurrent requests of
+    /// at most 3,000 contacts that share the same field lists (see [`StandardFields`] and
+    /// [`CustomFields`]). Each request becomes an asynchronous import session; poll it with
+    /// [`wait_for_import`](Self::wait_for_import). Idempotent (an upsert; retried).
+    ///
+    /// Returns one [`ImportChunk`] per request (plus one per contact refused before sending),
+    /// ordered by their first contact.
+    ///
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use messaging_client::{Contact, ImportOptions, ImportPolling};
+    /// for chunk in client.import_contacts(&[Contact::email("a@example.com")], &ImportOptions::default()).await {
+    ///     let Ok(session) = chunk.result else { continue };
+    ///     if let Some(id) = session.async_session_id {
+    ///         client.wait_for_import(&id, &ImportPolling::default()).await?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn import_contacts(
+        &self,
+        contacts: &[Contact],
+        options: &ImportOptions,
+    ) -> Vec<ImportChunk> {
+        let (groups, refused) = plan(contacts, options);
+        if let Err(e) = check_options(options) {
+            let shared = ItemError::from(e);
+            let mut all: Vec<ImportChunk> = groups
+                .into_iter()
+                .map(|g| ImportChunk {
+                    indices: g.indices,
+                    result: Err(shared.clone()),
+                })
+                .chain(refused)
+                .collect();
+            all.sort_by_key(|c| c.indices[0]);
+            return all;
+        }
+        let mut chunks: Vec<ImportChunk> = stream::iter(groups)
+            .map(|group| async move {
+                let body = group.body(contacts, options);
+                let sent = async {
+                    let req = Request::new(Method::POST, &["v1", "contacts"]).json(&body)?;
+                    Ok::<_, Error>(
+                        self.send(req)
+                            .await?
+                            .decode_lenient::<BulkResponse>("contacts import response"),
+                    )
+                }
+                .await;
+                let result = match sent {
+                    Ok(resp) => session(resp, &group.indices, contacts),
+                    Err(e) => Err(e.into()),
+                };
+                ImportChunk {
+                    indices: group.indices,
+                    result,
+                }
+            })
+            .buffer_unordered(self.concurrency())
+            .collect()
+            .await;
+        chunks.extend(refused);
+        chunks.sort_by_key(|c| c.indices[0]);
+        chunks
+    }
+}

@@ -1,0 +1,464 @@
+//! Lossless contact import (`POST /v1/contacts`): `dedupeOn` is always sent, and each request
+//! lists exactly the standard fields (`contactFields`) and custom fields (`customFieldsIDs`) its
+//! contacts carry, so no field a contact does not carry is nulled or dropped.
+
+use crate::common;
+
+use common::*;
+use std::time::Duration;
+
+use messaging_client::{
+    Channel, Contact, ContactField, CustomFields, DedupeOn, Device, Error, ImportMapping,
+    ImportOptions, ImportPolling, ImportState, ItemError, StandardFields,
+};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn accepting(server: &MockServer) {
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"asyncSessionId": "s-1"})))
+        .mount(server)
+        .await;
+}
+
+async fn bodies(server: &MockServer) -> Vec<Value> {
+    let mut out: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_request_basics(r);
+            serde_json::from_slice(&r.body).unwrap()
+        })
+        .collect();
+    out.sort_by_key(|b| b["contacts"][0]["channels"][0]["value"].to_string());
+    out
+}
+
+fn gender(value: &str) -> ContactField {
+    ContactField {
+        id: 15868,
+        value: value.into(),
+    }
+}
+
+#[tokio::test]
+async fn the_request_lists_the_fields_its_contacts_carry_and_always_names_dedupe_on() {
+    let server = server().await;
+    accepting(&server).await;
+    let mut ann = Contact::email("ann@example.com");
+    ann.first_name = Some("Ann".into());
+    ann.fields.push(gender("F"));
+    let chunks = client(&server)
+        .import_contacts(&[ann], &ImportOptions::default())
+        .await;
+    assert!(chunks[0].result.is_ok());
+    assert_eq!(
+        bodies(&server).await,
+        vec![json!({
+            "contacts": [{"firstName": "Ann", "channels": [{"type": "email", "value": "ann@example.com"}],
+                          "fields": [{"id": 15868, "value": "F"}]}],
+            "dedupeOn": "email",
+            "contactFields": ["firstName", "email"],
+            "customFieldsIDs": [15868]
+        })]
+    );
+}
+
+#[tokio::test]
+async fn contacts_of_different_shapes_go_in_separate_requests() {
+    let server = server().await;
+    accepting(&server).await;
+    let mut a = Contact::email("a@example.com");
+    a.first_name = Some("Ann".into());
+    a.fields.push(gender("F"));
+    let mut b = Contact::email("b@example.com");
+    b.last_name = Some("Berg".into());
+    b.channels.push(Channel::sms("380501234567"));
+    let mut c = Contact::email("c@example.com");
+    c.first_name = Some("Cid".into());
+    c.fields.push(gender("M"));
+    client(&server)
+        .import_contacts(&[a, b, c], &ImportOptions::default())
+        .await;
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies.len(), 2, "{bodies:#?}");
+    let (ac, b) = (&bodies[0], &bodies[1]);
+    assert_eq!(ac["contacts"].as_array().unwrap().len(), 2);
+    assert_eq!(ac["contactFields"], json!(["firstName", "email"]));
+    assert_eq!(ac["customFieldsIDs"], json!([15868]));
+    assert_eq!(b["contacts"].as_array().unwrap().len(), 1);
+    assert_eq!(b["contactFields"], json!(["lastName", "email", "sms"]));
+    assert!(b.get("customFieldsIDs").is_none(), "{b}");
+    for body in &bodies {
+        assert_eq!(body["dedupeOn"], "email");
+    }
+}
+
+fn fast_polling() -> ImportPolling {
+    ImportPolling {
+        first_interval: Duration::from_millis(1),
+        max_interval: Duration::from_millis(2),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+#[tokio::test]
+async fn the_documented_contacts_example_goes_out_with_dedupe_on_and_its_field_list() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/contacts"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"asyncSessionId": "5b2b0a4e-1"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut contact = Contact::email("test@mail.com");
+    contact.fields.push(ContactField {
+        id: 12345,
+        value: "...".into(),
+    });
+    let chunks = client(&server)
+        .import_contacts(&[contact], &ImportOptions::default())
+        .await;
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].indices, vec![0]);
+    assert_eq!(
+        chunks[0]
+            .result
+            .as_ref()
+            .unwrap()
+            .async_session_id
+            .as_deref(),
+        Some("5b2b0a4e-1")
+    );
+    // The guide's example [E2] plus what the schema requires (`dedupeOn`) and what keeps the
+    // other standard fields untouched (`contactFields`).
+    let mut want = fixture("contacts_example.json");
+    want["dedupeOn"] = json!("email");
+    want["contactFields"] = json!(["email"]);
+    assert_eq!(only_body(&server, "/api/v1/contacts").await, want);
+}
+
+#[tokio::test]
+async fn every_import_option_is_spelled_as_documented() {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"asyncSessionId":123,"failedContacts":{"channels":{"type":"email","value":"A@B.C"},"error":"invalid first name"}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut c = Contact::email("a@b.c");
+    c.first_name = Some("Ann".into());
+    c.external_customer_id = Some("C1".into());
+    c.channels.push(Channel::sms("380501234567"));
+    c.time_zone = Some("Europe/Kyiv".into());
+    let options = ImportOptions {
+        dedupe_on: DedupeOn::FieldId,
+        field_id: Some(77),
+        contact_fields: StandardFields::Only(vec!["firstName".into(), "timeZone".into()]),
+        custom_fields_ids: CustomFields::Only(vec![1, 2]),
+        group_names: vec!["VIP".into()],
+        group_names_exclude: vec!["Old".into()],
+        restore_deleted: Some(true),
+        event_key_for_new_contacts: Some("newContact".into()),
+    };
+    let chunks = client(&server).import_contacts(&[c], &options).await;
+    let session = chunks[0].result.as_ref().unwrap();
+    assert_eq!(session.async_session_id.as_deref(), Some("123"));
+    assert_eq!(session.failed.len(), 1);
+    assert_eq!(
+        session.failed[0].index,
+        Some(0),
+        "matched by email, any case"
+    );
+    assert_eq!(session.failed[0].error, "invalid first name");
+    assert_eq!(
+        only_body(&server, "/api/v1/contacts").await,
+        json!({"contacts": [{"firstName": "Ann", "externalCustomerId": "C1", "timeZone": "Europe/Kyiv",
+                             "channels": [{"type": "email", "value": "a@b.c"}, {"type": "sms", "value": "380501234567"}]}],
+               "dedupeOn": "fieldId", "fieldId": 77, "contactFields": ["firstName", "timeZone"],
+               "customFieldsIDs": [1, 2], "groupNames": ["VIP"], "groupNamesExclude": ["Old"],
+               "restoreDeleted": true, "eventKeyForNewContacts": "newContact"})
+    );
+}
+
+#[tokio::test]
+async fn all_omits_contact_fields_and_every_dedupe_value_is_spelled_as_documented() {
+    let server = server().await;
+    accepting(&server).await;
+    let client = client(&server);
+    let dedupes = [
+        (DedupeOn::Email, "email"),
+        (DedupeOn::Sms, "sms"),
+        (DedupeOn::Push, "push"),
+        (DedupeOn::EmailOrSms, "email_or_sms"),
+        (DedupeOn::Id, "id"),
+        (DedupeOn::ExternalCustomerId, "externalCustomerId"),
+    ];
+    for (n, (dedupe_on, _)) in dedupes.iter().enumerate() {
+        let options = ImportOptions {
+            dedupe_on: dedupe_on.clone(),
+            contact_fields: StandardFields::All,
+            ..Default::default()
+        };
+        client
+            .import_contacts(&[Contact::email(format!("{n}@x.com"))], &options)
+            .await;
+    }
+    let bodies = bodies(&server).await;
+    for (body, (_, wire)) in bodies.iter().zip(dedupes) {
+        assert_eq!(body["dedupeOn"], wire);
+        assert!(body.get("contactFields").is_none(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn failed_contacts_land_on_the_contact_they_name_and_an_error_message_rejects_the_request() {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(|req: &wiremock::Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            if body["contacts"].as_array().unwrap().len() == 1 {
+                return ResponseTemplate::new(200)
+                    .set_body_json(json!({"errorMessage": "Contacts limit exceeded"}));
+            }
+            // Listed in reverse, one by externalCustomerId (a number), one by phone.
+            ResponseTemplate::new(200).set_body_json(json!({
+                "asyncSessionId": "s-9",
+                "failedContacts": [
+                    {"channels": [{"type": "sms", "value": "380501234567"}], "error": "bad phone"},
+                    {"externalCustomerId": 42, "channels": [], "error": "bad name"},
+                    {"channels": [{"type": "email", "value": "nobody@x.com"}], "error": "?"}]}))
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut a = Contact::email("a@x.com");
+    a.external_customer_id = Some("42".into());
+    let mut c = Contact::email("c@x.com");
+    c.external_customer_id = Some("7".into());
+    c.channels.push(Channel::sms("380501234567"));
+    // One field list for all three, so they travel in one request.
+    let ext_only = ImportOptions {
+        contact_fields: StandardFields::Only(vec!["externalCustomerId".into()]),
+        ..Default::default()
+    };
+    let client = client(&server);
+    let chunks = client
+        .import_contacts(&[a, Contact::email("b@x.com"), c], &ext_only)
+        .await;
+    assert_eq!(chunks.len(), 1);
+    let session = chunks[0].result.as_ref().unwrap();
+    let named: Vec<_> = session
+        .failed
+        .iter()
+        .map(|f| (f.index, f.error.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        vec![(Some(2), "bad phone"), (Some(0), "bad name"), (None, "?")]
+    );
+    let chunks = client
+        .import_contacts(&[Contact::email("d@x.com")], &ext_only)
+        .await;
+    assert!(
+        matches!(&chunks[0].result, Err(ItemError::Rejected { message }) if message == "Contacts limit exceeded")
+    );
+}
+
+#[tokio::test]
+async fn contacts_that_cannot_be_listed_are_refused_alone_before_sending() {
+    let server = server().await;
+    accepting(&server).await;
+    let mut viber = Contact::email("v@x.com");
+    viber.channels.push(Channel::new("viber", "380501234567"));
+    let nobody = Contact::default();
+    let chunks = client(&server)
+        .import_contacts(
+            &[Contact::email("a@x.com"), viber, nobody],
+            &ImportOptions::default(),
+        )
+        .await;
+    let fields: Vec<_> = chunks
+        .iter()
+        .map(|c| match &c.result {
+            Ok(_) => (c.indices.clone(), String::new()),
+            Err(ItemError::Failed(e)) => match &**e {
+                Error::InvalidInput { field, .. } => (c.indices.clone(), field.clone()),
+                other => panic!("{other:?}"),
+            },
+            Err(other) => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            (vec![0], String::new()),
+            (vec![1], "contacts[1].channels[1].type".into()),
+            (vec![2], "contacts[2].channels".into()),
+        ]
+    );
+    assert_eq!(bodies(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn contacts_are_chunked_by_3000_and_bad_options_send_nothing() {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"asyncSessionId": "s"})))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let contacts: Vec<Contact> = (0..7000)
+        .map(|i| Contact::email(format!("u{i}@x.com")))
+        .collect();
+    let client = client(&server);
+    let chunks = client
+        .import_contacts(&contacts, &ImportOptions::default())
+        .await;
+    let sizes: Vec<_> = chunks.iter().map(|c| c.indices.len()).collect();
+    assert_eq!(sizes, vec![3000, 3000, 1000]);
+    assert_eq!(chunks[1].indices[0], 3000);
+    let bad = ImportOptions {
+        dedupe_on: DedupeOn::FieldId,
+        ..Default::default()
+    };
+    assert!(
+        client.import_contacts(&contacts[..1], &bad).await[0]
+            .result
+            .is_err()
+    );
+    let bad = ImportOptions {
+        event_key_for_new_contacts: Some("a/b".into()),
+        ..Default::default()
+    };
+    assert!(
+        client.import_contacts(&contacts[..1], &bad).await[0]
+            .result
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn wait_for_import_polls_to_the_end() {
+    let server = server().await;
+    Mock::given(path("/api/v1/importstatus/abc-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "IMPORTING"})))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/importstatus/abc-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "FINISHED", "timestamp": "2024-01-01T10:00:00",
+            "mapping": {"dedupeValue": "a@b.c", "contactId": "1"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/importstatus/bad"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "ERROR", "description": "broken file"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/importstatus/slow"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "STARTED"})))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let done = client
+        .wait_for_import("abc-1", &fast_polling())
+        .await
+        .unwrap();
+    assert_eq!(done.status, ImportState::Finished);
+    assert_eq!(done.timestamp.as_deref(), Some("2024-01-01T10:00:00"));
+    let mapped: Vec<(Option<&str>, Option<i64>)> = done
+        .mapping
+        .iter()
+        .map(|m: &ImportMapping| (m.dedupe_value.as_deref(), m.contact_id))
+        .collect();
+    assert_eq!(mapped, vec![(Some("a@b.c"), Some(1))]);
+    match client.wait_for_import("bad", &fast_polling()).await {
+        Err(Error::ImportFailed { description, .. }) => assert_eq!(description, "broken file"),
+        other => panic!("{other:?}"),
+    }
+    let short = ImportPolling {
+        timeout: Duration::from_millis(20),
+        ..fast_polling()
+    };
+    assert!(matches!(
+        client.wait_for_import("slow", &short).await,
+        Err(Error::ImportTimedOut { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_documented_mobile_token_example_with_its_device_object() {
+    // "Uploading Your Mobile Token Base" [docs.yespo.io]: a mobilepush channel with `device`.
+    let server = server().await;
+    accepting(&server).await;
+    let mut c = Contact::email("tgsh@gmail.com");
+    c.first_name = Some("John".into());
+    c.last_name = Some("Smith".into());
+    c.channels.insert(
+        0,
+        Channel::mobilepush(
+            "8900-7654-6456-9876-0011",
+            Device {
+                app_id: Some("83b77a49-fc28-409b-aeaa-68c9d544ab9d".into()),
+                device_model: Some("iPhone 13".into()),
+                os: Some("Android".into()),
+                locale: Some("ua".into()),
+                app_version: Some("4.1.6".into()),
+                ..Default::default()
+            },
+        ),
+    );
+    c.external_customer_id = Some("6add3c31-3ec6-4f34-b20e-8c757fe65270".into());
+    c.fields = vec![
+        ContactField {
+            id: 12345,
+            value: "writer".into(),
+        },
+        ContactField {
+            id: 12346,
+            value: "1814-03-09".into(),
+        },
+    ];
+    let options = ImportOptions {
+        dedupe_on: DedupeOn::ExternalCustomerId,
+        ..Default::default()
+    };
+    client(&server).import_contacts(&[c], &options).await;
+    assert_eq!(
+        only_body(&server, "/api/v1/contacts").await,
+        json!({"contacts": [{"firstName": "John", "lastName": "Smith",
+            "channels": [{"type": "mobilepush", "value": "8900-7654-6456-9876-0011",
+                          "device": {"appId": "83b77a49-fc28-409b-aeaa-68c9d544ab9d", "deviceModel": "iPhone 13",
+                                     "os": "Android", "locale": "ua", "appVersion": "4.1.6"}},
+                         {"type": "email", "value": "tgsh@gmail.com"}],
+            "externalCustomerId": "6add3c31-3ec6-4f34-b20e-8c757fe65270",
+            "fields": [{"id": 12345, "value": "writer"}, {"id": 12346, "value": "1814-03-09"}]}],
+            "dedupeOn": "externalCustomerId",
+            // The guide lists the same fields (in its own order).
+            "contactFields": ["firstName", "lastName", "email", "mobilepush", "externalCustomerId"],
+            "customFieldsIDs": [12345, 12346]})
+    );
+}
+
+#[test]
+fn a_read_device_decodes_leniently() {
+    let ch: Channel = serde_json::from_value(json!({"type": "mobilepush", "value": "t",
+        "device": {"appId": "a", "active": "true", "clientVersion": "native"}}))
+    .unwrap();
+    let device = ch.device.unwrap();
+    assert_eq!(device.active, Some(true));
+    assert_eq!(device.client_version.as_deref(), Some("native"));
+}

@@ -1,0 +1,336 @@
+//! A stateful, in-process HTTP fake of the Splio REST API (feature `fake`).
+//!
+//! It follows Splio's reference, not this client: contacts keyed by the universe unique key,
+//! custom fields with types, lists, blacklists, JWT tokens that expire, `207` multi-status bulk
+//! answers, `429` with `rateLimit-reset`, bare-string 401 bodies, and the `{status, errors}`
+//! envelope. Fault injection: [`fail_next`](FakeSplio::fail_next),
+//! [`rate_limit_next`](FakeSplio::rate_limit_next), [`delay_next`](FakeSplio::delay_next),
+//! [`drop_next`](FakeSplio::drop_next).
+//!
+//! It starts with the spec's example fields `0 ext_id` (system, text) and `1 civility` (text),
+//! an email unique key, and accepts the API key [`FakeSplio::api_key`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> splio_client::Result<()> {
+//! use splio_client::{fake::FakeSplio, Client, ContactData};
+//! let fake = FakeSplio::start().await;
+//! let news = fake.seed_list("newsletter");
+//! fake.seed_contact(ContactData::with_email("old@example.com").list(news));
+//! let client = Client::builder(fake.api_key()).base_url(fake.base_url()).allow_http(true).build()?;
+//! client.unsubscribe("old@example.com", &[news]).await?;
+//! assert!(fake.contact("old@example.com").unwrap().lists.is_empty());
+//! fake.fail_next(1, 503);
+//! client.get_contact("old@example.com").await?; // retried
+//! # Ok(()) }
+//! ```
+
+mod blacklists;
+mod contact_body;
+mod contacts;
+mod faults;
+mod fields;
+mod routes;
+mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use crate::blacklists::Channel;
+use crate::contacts::ContactData;
+use crate::fields::FieldType;
+use crate::universe::UniqueKey;
+
+use faults::Fault;
+use state::{FakeField, State};
+
+pub(crate) const API_KEY: &str = "fake-splio-api-key";
+
+/// A contact as the fake stores it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FakeContact {
+    /// Internal id.
+    pub id: i64,
+    /// Email.
+    pub email: Option<String>,
+    /// Cellphone.
+    pub cellphone: Option<String>,
+    /// First name.
+    pub firstname: Option<String>,
+    /// Last name.
+    pub lastname: Option<String>,
+    /// Language.
+    pub language: Option<String>,
+    /// Creation date as sent.
+    pub creation_date: Option<String>,
+    /// Custom field values by field id.
+    pub custom_fields: BTreeMap<u32, String>,
+    /// List memberships.
+    pub lists: BTreeSet<u64>,
+}
+
+/// A request the fake received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path as sent (still percent-encoded).
+    pub path: String,
+    /// Raw query string.
+    pub query: Option<String>,
+    /// `Authorization` header.
+    pub authorization: Option<String>,
+    /// `Content-Type` header.
+    pub content_type: Option<String>,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// Body parsed as JSON (None when empty or not JSON).
+    pub body: Option<Value>,
+}
+
+/// The running fake. Dropping it stops the server.
+pub struct FakeSplio {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeSplio {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for FakeSplio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeSplio")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeSplio {
+    /// Start the fake on `127.0.0.1` with a free port: the system fields, no contacts.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use splio_client::fake::FakeSplio;
+    /// use splio_client::{ContactData, UpsertAction};
+    /// let fake = FakeSplio::start().await;
+    /// let client = fake.client();
+    /// let ann = ContactData::with_email("ann@example.com");
+    /// assert_eq!(client.upsert(&ann).await?, UpsertAction::Created);
+    /// assert_eq!(client.upsert(&ann).await?, UpsertAction::Updated);
+    /// assert_eq!(fake.contacts().len(), 1);
+    /// # Ok::<(), splio_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn start() -> FakeSplio {
+        let state = Arc::new(Mutex::new(State::new()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let app = routes::router(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeSplio { addr, state, task }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `http://127.0.0.1:<port>`; use with `allow_http(true)`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A client for this fake: its base URL, plain http allowed, millisecond retry backoff.
+    pub fn client(&self) -> crate::Client {
+        crate::Client::builder(API_KEY)
+            .base_url(self.base_url())
+            .allow_http(true)
+            .retry(crate::RetryConfig {
+                max_retries: 3,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(50),
+            })
+            .build()
+            .expect("loopback client")
+    }
+
+    /// The API key the fake accepts.
+    pub fn api_key(&self) -> &'static str {
+        API_KEY
+    }
+
+    /// Change the universe unique key (a custom-field key `cN` gets a text field `N` if missing).
+    pub fn set_unique_key(&self, key: UniqueKey) {
+        let mut s = self.state();
+        if let UniqueKey::CustomField(id) = key {
+            s.fields.entry(id).or_insert(FakeField {
+                name: format!("c{id}"),
+                ty: FieldType::Text,
+                is_system: false,
+            });
+        }
+        s.unique_key = key;
+    }
+
+    /// Lifetime of newly issued tokens (default one hour; written into the JWT `exp`).
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.state().token_ttl = ttl;
+    }
+
+    /// Invalidate every issued token: the next authenticated request gets a 401.
+    pub fn expire_tokens(&self) {
+        self.state().tokens.clear();
+    }
+
+    /// How many successful `POST /authenticate` calls were made.
+    pub fn auth_count(&self) -> usize {
+        self.state().auth_count
+    }
+
+    /// Answer the next `n` requests with `status` (and the error envelope).
+    pub fn fail_next(&self, n: usize, status: u16) {
+        self.state()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Status(status), n));
+    }
+
+    /// Answer the next `n` requests with `429 {"message":"API rate limit exceeded"}` and
+    /// `rateLimit-reset: reset_secs`.
+    pub fn rate_limit_next(&self, n: usize, reset_secs: u64) {
+        self.state()
+            .faults
+            .extend(std::iter::repeat_n(Fault::RateLimit(reset_secs), n));
+    }
+
+    /// Drop the connection on the next `n` requests after they were received (headers sent,
+    /// body cut off), as when a proxy or the network fails mid-answer. The request is not applied.
+    pub fn drop_next(&self, n: usize) {
+        self.state()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Drop, n));
+    }
+
+    /// Delay the next `n` requests by `delay` before answering normally.
+    pub fn delay_next(&self, n: usize, delay: Duration) {
+        self.state()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Delay(delay), n));
+    }
+
+    /// Add a custom field; returns its id.
+    pub fn seed_field(&self, name: &str, ty: FieldType) -> u32 {
+        let mut s = self.state();
+        let id = s.fields.keys().next_back().map_or(0, |k| k + 1);
+        s.fields.insert(
+            id,
+            FakeField {
+                name: name.into(),
+                ty,
+                is_system: false,
+            },
+        );
+        id
+    }
+
+    /// Add a list; returns its id.
+    pub fn seed_list(&self, name: &str) -> u64 {
+        let mut s = self.state();
+        let id = s.lists.keys().next_back().map_or(1, |k| k + 1);
+        s.lists.insert(id, name.into());
+        id
+    }
+
+    /// Add a contact as `POST /data/contacts` would (panics when Splio would refuse it).
+    pub fn seed_contact(&self, contact: ContactData) -> String {
+        let mut s = self.state();
+        let (status, body) =
+            s.create_contact(&contact.create_body(crate::CreationDateHour::default()));
+        assert_eq!(status, StatusCode::CREATED, "seed_contact refused: {body}");
+        let key = s.unique_key.clone();
+        contact.key_for(&key).expect("seeded contact has a key")
+    }
+
+    /// Blacklist a touchpoint with a source (`custom`, `unsub`, `bounce`, …).
+    pub fn seed_blacklist(&self, channel: Channel, touchpoint: &str, source: &str) {
+        self.state()
+            .blacklists
+            .entry(channel)
+            .or_default()
+            .insert(touchpoint.into(), (source.into(), "2024-01-01".into()));
+    }
+
+    /// Every stored contact, in creation order, with its key.
+    pub fn contacts(&self) -> Vec<(String, FakeContact)> {
+        self.state()
+            .contacts
+            .iter()
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect()
+    }
+
+    /// One stored contact by unique key.
+    pub fn contact(&self, key: &str) -> Option<FakeContact> {
+        let s = self.state();
+        s.contacts.get(&s.stored_key(key)).cloned()
+    }
+
+    /// Blacklisted touchpoints of a channel with their source.
+    pub fn blacklisted(&self, channel: Channel) -> Vec<(String, String)> {
+        self.state()
+            .blacklists
+            .get(&channel)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, (src, _))| (k.clone(), src.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Custom fields as `(id, name, type)`.
+    pub fn fields(&self) -> Vec<(u32, String, FieldType)> {
+        self.state()
+            .fields
+            .iter()
+            .map(|(id, f)| (*id, f.name.clone(), f.ty))
+            .collect()
+    }
+
+    /// Every request received so far (while recording is on; see
+    /// [`record_requests`](Self::record_requests)).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Keep a copy of every request for [`requests`](Self::requests) (default on). Turn it off
+    /// for long runs (benchmarks): [`request_count`](Self::request_count) still counts.
+    pub fn record_requests(&self, on: bool) {
+        self.state().record_requests = on;
+    }
+
+    /// How many requests arrived so far, recorded or not.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = splio_client::fake::FakeSplio::start().await;
+    /// fake.record_requests(false);
+    /// fake.client().ping().await?;
+    /// assert_eq!(fake.request_count(), 2); // authenticate, ping
+    /// assert!(fake.requests().is_empty());
+    /// # Ok::<(), splio_client::Error>(()) }).unwrap();
+    /// ```
+    pub fn request_count(&self) -> u64 {
+        self.state().request_count
+    }
+}

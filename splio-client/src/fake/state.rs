@@ -1,0 +1,113 @@
+//! What the fake holds, and authentication (`POST /authenticate`, Bearer JWTs that expire).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::http::StatusCode;
+use base64::Engine;
+use indexmap::IndexMap;
+use serde_json::{Value, json};
+
+use super::faults::Fault;
+use super::{API_KEY, FakeContact, RecordedRequest};
+use crate::blacklists::Channel;
+use crate::fields::FieldType;
+use crate::universe::UniqueKey;
+
+/// A custom field definition.
+#[derive(Clone, Debug)]
+pub(crate) struct FakeField {
+    pub(crate) name: String,
+    pub(crate) ty: FieldType,
+    pub(crate) is_system: bool,
+}
+
+/// The whole state, behind one mutex.
+pub(crate) struct State {
+    pub(crate) unique_key: UniqueKey,
+    pub(crate) token_ttl: Duration,
+    pub(crate) tokens: HashMap<String, Instant>,
+    pub(crate) issued: u64,
+    pub(crate) contacts: IndexMap<String, FakeContact>,
+    pub(crate) next_id: i64,
+    pub(crate) fields: BTreeMap<u32, FakeField>,
+    pub(crate) lists: BTreeMap<u64, String>,
+    /// Per channel: touchpoint → (source, creation date).
+    pub(crate) blacklists: HashMap<Channel, IndexMap<String, (String, String)>>,
+    pub(crate) faults: VecDeque<Fault>,
+    pub(crate) record_requests: bool,
+    pub(crate) requests: Vec<RecordedRequest>,
+    pub(crate) request_count: u64,
+    pub(crate) auth_count: usize,
+}
+
+impl State {
+    /// An email-keyed universe with the OpenAPI example's fields `0 ext_id` (system) and
+    /// `1 civility` [E1], both text.
+    pub(crate) fn new() -> State {
+        let mut fields = BTreeMap::new();
+        for (id, name, is_system) in [(0, "ext_id", true), (1, "civility", false)] {
+            fields.insert(
+                id,
+                FakeField {
+                    name: name.into(),
+                    ty: FieldType::Text,
+                    is_system,
+                },
+            );
+        }
+        State {
+            unique_key: UniqueKey::Email,
+            token_ttl: Duration::from_secs(3600),
+            tokens: HashMap::new(),
+            issued: 0,
+            contacts: IndexMap::new(),
+            next_id: 1,
+            fields,
+            lists: BTreeMap::new(),
+            blacklists: HashMap::new(),
+            faults: VecDeque::new(),
+            record_requests: true,
+            requests: Vec::new(),
+            request_count: 0,
+            auth_count: 0,
+        }
+    }
+
+    /// `POST /authenticate {"api_key"}` → `{"token"}`; a wrong key is `400 "Authentication
+    /// failed."` [E1]. Only `api_key` is read (the document's `password` is undefined; every
+    /// public client sends `api_key` alone [E10][E12][E13]).
+    pub(crate) fn authenticate(&mut self, body: Option<&Value>) -> (StatusCode, axum::Json<Value>) {
+        if body.and_then(|b| b.get("api_key")).and_then(Value::as_str) != Some(API_KEY) {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!("Authentication failed.")),
+            );
+        }
+        self.issued += 1;
+        self.auth_count += 1;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = json!({"exp": (now + self.token_ttl).as_secs(), "jti": self.issued});
+        let token = format!(
+            "{}.{}.{}",
+            engine.encode(r#"{"alg":"none"}"#),
+            engine.encode(payload.to_string()),
+            self.issued
+        );
+        self.tokens
+            .insert(token.clone(), Instant::now() + self.token_ttl);
+        (StatusCode::OK, axum::Json(json!({"token": token})))
+    }
+
+    /// `Authorization: Bearer <token>` with a token issued here and not expired (securityScheme
+    /// `Bearer` [E1]).
+    pub(crate) fn authorized(&self, header: Option<&str>) -> bool {
+        header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|t| self.tokens.get(t))
+            .is_some_and(|expiry| *expiry > Instant::now())
+    }
+}
