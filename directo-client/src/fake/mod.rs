@@ -253,9 +253,7 @@ impl FakeDirecto {
     pub fn seed_records(&self, what: &str, records: impl IntoIterator<Item = Record>) {
         let mut s = self.state();
         let stored = s.records.entry(what.to_string()).or_default();
-        for r in records {
-            put::upsert(stored, r);
-        }
+        put::upsert_all(stored, records);
     }
 
     /// Answers customer reads with `count` synthetic customers generated on the fly (never

@@ -63,9 +63,29 @@ fn key_of(r: &Record) -> Option<String> {
 
 /// Adds `r` to `stored`, replacing the document with the same key.
 pub(super) fn upsert(stored: &mut Vec<Record>, r: Record) {
-    match key_of(&r).and_then(|k| stored.iter().position(|s| key_of(s).as_deref() == Some(&k))) {
-        Some(i) => stored[i] = r,
-        None => stored.push(r),
+    upsert_all(stored, [r]);
+}
+
+/// Adds each record to `stored`, replacing the document with the same key, in one pass
+/// (seeding 100,000 records would otherwise scan the store once per record).
+pub(super) fn upsert_all(stored: &mut Vec<Record>, records: impl IntoIterator<Item = Record>) {
+    let mut index = std::collections::HashMap::new();
+    for (i, s) in stored.iter().enumerate() {
+        if let Some(k) = key_of(s) {
+            index.entry(k).or_insert(i);
+        }
+    }
+    for r in records {
+        match key_of(&r) {
+            Some(k) => match index.get(&k) {
+                Some(&i) => stored[i] = r,
+                None => {
+                    index.insert(k, stored.len());
+                    stored.push(r);
+                }
+            },
+            None => stored.push(r),
+        }
     }
 }
 
@@ -397,4 +417,35 @@ fn put_record(s: &mut State, what: &str, mut r: Record, mode: &Mode, answer: &mu
         },
         &docid,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(code: &str, name: &str) -> Record {
+        Record::new("item").attr("code", code).attr("name", name)
+    }
+
+    #[test]
+    fn seeding_replaces_by_key_and_keeps_the_order_of_first_arrival() {
+        let mut stored = vec![
+            item("A", "old A"),
+            Record::new("item").attr("name", "no key"),
+        ];
+        upsert_all(
+            &mut stored,
+            [
+                item("B", "B"),
+                item("A", "new A"),
+                item("B", "new B"),
+                item("C", "C"),
+            ],
+        );
+        let names: Vec<_> = stored.iter().map(|r| r.get("name").unwrap()).collect();
+        assert_eq!(names, ["new A", "no key", "new B", "C"]);
+        upsert(&mut stored, item("C", "new C"));
+        assert_eq!(stored.len(), 4);
+        assert_eq!(stored[3].get("name"), Some("new C"));
+    }
 }
