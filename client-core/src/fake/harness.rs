@@ -193,7 +193,9 @@ impl Harness {
         }
     }
 
-    /// Wraps `router` (its routes and its fallback) in the log and the faults.
+    /// Wraps `router` (its routes and its fallback) in the log and the faults. Each request
+    /// reaching the routes carries its [`ReceivedRequest`] as an extension
+    /// (`axum::Extension<ReceivedRequest>`), body included.
     ///
     /// ```
     /// let harness = client_core::fake::Harness::new();
@@ -369,14 +371,17 @@ async fn layer(State(harness): State<Harness>, request: Request, next: Next) -> 
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let (fault, delay) = harness.arrive(ReceivedRequest {
+    let received = ReceivedRequest {
         method: parts.method.clone(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
         headers: parts.headers.clone(),
         body: bytes.clone(),
-    });
-    let request = Request::from_parts(parts, Body::from(bytes));
+    };
+    let (fault, delay) = harness.arrive(received.clone());
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    // Routes read the request as logged (`Extension<ReceivedRequest>`), body included.
+    request.extensions_mut().insert(received);
     let wait = match &fault {
         Some(Fault::Delay(d)) => Some(delay.unwrap_or_default() + *d),
         _ => delay,
