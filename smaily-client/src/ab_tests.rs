@@ -290,7 +290,7 @@ impl Client {
     /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
     /// ```
     pub async fn launch_ab_test(&self, test: &AbTestLaunch) -> Result<u64> {
-        let req = Request::post("split.php", test.to_json()?).not_idempotent();
+        let req = Request::post("split.php", test.to_json()?);
         let created: Created = self.write(req, "an A/B test id").await?;
         Ok(created.id)
     }

@@ -2,10 +2,9 @@
 //! decoding (lists row by row, so one odd row never fails a whole list).
 
 use std::ops::Deref;
-use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -75,7 +74,7 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: Bytes, kind: Kind
         }),
         404 => Err(Error::NotFound { body: text() }),
         429 => Err(Error::RateLimited {
-            retry_after: retry_after(headers),
+            retry_after: client_core::retry_after(headers),
             body: text(),
         }),
         500..=599 => Err(Error::Server {
@@ -89,37 +88,14 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: Bytes, kind: Kind
     }
 }
 
-/// `Retry-After` as delta-seconds (what Smaily is said to send) or an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = jiff::fmt::rfc2822::parse(value).ok()?;
-    let wait = at.timestamp().duration_since(jiff::Timestamp::now());
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
-}
-
 /// Decodes a body into `T`, naming the JSON path on failure.
 pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8], expected: &'static str) -> Result<T> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
-        expected,
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-        snippet: snippet(body),
-    })
+    Ok(client_core::decode_json(body, expected)?)
 }
 
 /// Decodes an already parsed JSON value, naming the path on failure.
 pub(crate) fn decode_value<T: DeserializeOwned>(value: Value, expected: &'static str) -> Result<T> {
-    let text = value.to_string();
-    serde_path_to_error::deserialize(value).map_err(|e| Error::Decode {
-        expected,
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-        snippet: snippet(text.as_bytes()),
-    })
+    Ok(client_core::decode_value(value, expected)?)
 }
 
 /// Decodes a JSON array row by row: the answer must be an array, each row is its own result.
@@ -127,35 +103,11 @@ pub(crate) fn decode_rows<T: DeserializeOwned>(
     body: &[u8],
     expected: &'static str,
 ) -> Result<Vec<Result<T>>> {
-    let rows: Vec<Value> = decode_json(body, expected)?;
+    let rows = client_core::decode_rows(body, expected)?;
     Ok(rows
         .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            decode_value(row, expected).map_err(|e| match e {
-                Error::Decode {
-                    expected,
-                    path,
-                    message,
-                    snippet,
-                } => Error::Decode {
-                    expected,
-                    path: match path.as_str() {
-                        "." => format!("[{i}]"),
-                        p if p.starts_with('[') => format!("[{i}]{p}"),
-                        p => format!("[{i}].{p}"),
-                    },
-                    message,
-                    snippet,
-                },
-                other => other,
-            })
-        })
+        .map(|row| row.map_err(Error::from))
         .collect())
-}
-
-pub(crate) fn snippet(body: &[u8]) -> String {
-    String::from_utf8_lossy(body).chars().take(200).collect()
 }
 
 /// A list answer: the rows that decoded, in order, and the rows that did not, each with its
@@ -185,7 +137,7 @@ pub struct Listing<T> {
 pub struct InvalidRow {
     /// Its position in the answer (0-based).
     pub index: usize,
-    /// Why: an [`Error::Decode`] whose path starts with the row (`[3].id`).
+    /// Why: a [`client_core::Error::Decode`] whose path starts with the row (`[3].id`).
     pub error: Error,
 }
 
@@ -267,7 +219,8 @@ impl<'a, T> IntoIterator for &'a Listing<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
+    use std::time::Duration;
 
     #[test]
     fn status_shape_depends_on_the_kind_of_request() {
@@ -353,7 +306,9 @@ mod tests {
             .invalid()
             .iter()
             .map(|r| match &r.error {
-                Error::Decode { path, .. } => (r.index, path.clone()),
+                Error::Transport(client_core::Error::Decode { path, .. }) => {
+                    (r.index, path.clone())
+                }
                 other => panic!("{other:?}"),
             })
             .collect();

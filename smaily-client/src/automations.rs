@@ -226,7 +226,7 @@ impl Client {
                 "at least one address is required",
             ));
         }
-        let req = Request::post("autoresponder.php", trigger.to_json()).not_idempotent();
+        let req = Request::post("autoresponder.php", trigger.to_json());
         let answer: TriggerAnswer = self.write(req, "a trigger result").await?;
         Ok(answer.addresses)
     }

@@ -320,7 +320,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn launch_campaign(&self, campaign: &CampaignLaunch) -> Result<u64> {
-        let req = Request::post("campaign.php", campaign.to_json()?).not_idempotent();
+        let req = Request::post("campaign.php", campaign.to_json()?);
         let created: Created = self.write(req, "a campaign id").await?;
         Ok(created.id)
     }
@@ -373,8 +373,8 @@ impl Client {
     /// ```
     pub async fn unsubscribe_from_campaign(&self, email: &str, campaign_id: u64) -> Result<()> {
         let body = json!({"email": email, "campaign_id": campaign_id});
-        self.write::<Ok101>(Request::post("unsubscribe.php", body), "result")
-            .await
-            .map(drop)
+        // Unsubscribing an address that is already unsubscribed changes nothing: safe to repeat.
+        let req = Request::post("unsubscribe.php", body).idempotent();
+        self.write::<Ok101>(req, "result").await.map(drop)
     }
 }

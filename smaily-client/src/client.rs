@@ -1,26 +1,22 @@
 //! [`Client`], its builder, and the one private path every request takes.
 
 use std::fmt;
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
-use base64::Engine as _;
 use bytes::Bytes;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use client_core::{Executor, Secret, Settings};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::Instrument;
 use url::Url;
 
-use crate::answer::{Kind, Listing, classify, decode_json, decode_rows, snippet, status_of};
+use crate::answer::{Kind, Listing, classify, decode_json, decode_rows, status_of};
 use crate::error::{Error, Result};
 use crate::form::php_form;
+
+pub use client_core::RetryPolicy;
 
 const USER_AGENT: &str = concat!("smaily-client/", env!("CARGO_PKG_VERSION"));
 
@@ -44,63 +40,51 @@ pub enum BodyEncoding {
     Form,
 }
 
-/// Retry schedule: exponential backoff with jitter, honouring `Retry-After`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (0 = never retry).
-    pub max_retries: usize,
-    /// First backoff delay.
-    pub min_delay: Duration,
-    /// Upper bound of a backoff delay (a server `Retry-After` may exceed it).
-    pub max_delay: Duration,
-    /// Randomise delays (on by default).
-    pub jitter: bool,
-}
-
-impl RetryPolicy {
-    /// Never retry.
-    pub const fn none() -> Self {
-        RetryPolicy {
-            max_retries: 0,
-            min_delay: Duration::ZERO,
-            max_delay: Duration::ZERO,
-            jitter: false,
-        }
-    }
-
-    /// `max_retries` retries with a fixed tiny delay (tests).
-    pub const fn fast(max_retries: usize) -> Self {
-        RetryPolicy {
-            max_retries,
-            min_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            jitter: false,
-        }
-    }
-}
-
-impl Default for RetryPolicy {
-    /// 4 retries, 1 s .. 30 s with jitter.
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 4,
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            jitter: true,
-        }
-    }
-}
-
-/// Builds a [`Client`]. Start with [`Client::builder`].
-pub struct ClientBuilder {
-    subdomain: String,
+/// An API user (Smaily: Preferences → Integrations → API users), sent as HTTP Basic. The
+/// password never shows in `Debug`.
+///
+/// ```
+/// let credentials = smaily_client::Credentials::new("api-user", "s3cret");
+/// assert_eq!(credentials.user(), "api-user");
+/// assert!(!format!("{credentials:?}").contains("s3cret"));
+/// ```
+#[derive(Clone)]
+pub struct Credentials {
     user: String,
-    password: SecretString,
+    password: Secret,
+}
+
+impl Credentials {
+    /// The API user's name and password.
+    pub fn new(user: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Credentials {
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The API user's name.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`]. Start with [`Client::builder`]; no setter fails, [`build`](Self::build)
+/// checks everything.
+pub struct ClientBuilder {
+    credentials: Credentials,
+    subdomain: Option<String>,
     base_url: Option<String>,
-    timeout: Duration,
-    connect_timeout: Duration,
-    retry: RetryPolicy,
-    rate_limit: Option<NonZeroU32>,
+    settings: Settings,
     batch_size: usize,
     concurrency: usize,
     encoding: BodyEncoding,
@@ -110,13 +94,10 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
+            .field("credentials", &self.credentials)
             .field("subdomain", &self.subdomain)
-            .field("user", &self.user)
-            .field("password", &"[REDACTED]")
             .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("rate_limit", &self.rate_limit)
+            .field("settings", &self.settings)
             .field("batch_size", &self.batch_size)
             .field("concurrency", &self.concurrency)
             .field("encoding", &self.encoding)
@@ -126,8 +107,15 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Overrides the API root (default `https://{subdomain}.sendsmaily.net/api/`); scripts such
-    /// as `contact.php` are appended to it. For tests, sandboxes and proxies.
+    /// The account: requests go to `https://{subdomain}.sendsmaily.net/api/` (checked in
+    /// [`build`](Self::build): one DNS label).
+    pub fn subdomain(mut self, subdomain: impl Into<String>) -> Self {
+        self.subdomain = Some(subdomain.into());
+        self
+    }
+
+    /// Overrides the API root (instead of the subdomain's); scripts such as `contact.php` are
+    /// appended to it. For tests, sandboxes and proxies.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -135,33 +123,36 @@ impl ClientBuilder {
 
     /// Per-attempt timeout (default 60 s: large batches can take over 25 s server-side).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.timeout = timeout;
         self
     }
 
     /// Connect timeout (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
-    /// Retry schedule (default [`RetryPolicy::default`]).
+    /// Retry schedule (default: 4 retries, 1 s .. 30 s with jitter).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.settings.retry = retry;
+        self
+    }
+
+    /// Total time for one request, every attempt and wait included (default none).
+    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.settings.deadline = deadline;
         self
     }
 
     /// Client-side rate limit in requests per second (default [`DOCUMENTED_RATE_LIMIT`], 5);
     /// `0` turns the limiter off.
     ///
-    /// Requests are spaced evenly with no burst, one every `1.02 s / per_second`, so no
-    /// one-second window ever holds more than `per_second` of them, even when the transport
-    /// delivers them a little unevenly (a bucket of `per_second` would let `per_second + 1`
-    /// into one window: the burst, then one more after `1 s / per_second`). A long run takes
-    /// 2 % longer than `requests / per_second`. Every attempt, retries included, waits its
-    /// turn; clones share the limit.
+    /// Requests are spaced evenly with no burst ([`client_core::RateLimiter`]), so no
+    /// one-second window ever holds more than `per_second` of them. Every attempt, retries
+    /// included, waits its turn; clones share the limit.
     pub fn rate_limit(mut self, per_second: u32) -> Self {
-        self.rate_limit = NonZeroU32::new(per_second);
+        self.settings = self.settings.rate_limit(per_second);
         self
     }
 
@@ -192,77 +183,43 @@ impl ClientBuilder {
 
     /// Builds the client.
     ///
-    /// Fails with [`Error::Config`] for a subdomain that is not one DNS label
-    /// (`[A-Za-z0-9-]+`), an unparsable base URL, or an `http` URL without
-    /// [`allow_http`](Self::allow_http).
+    /// Fails with [`Error::Config`] without a subdomain or base URL, for a subdomain that is
+    /// not one DNS label (`[A-Za-z0-9-]+`), and with [`Error::Transport`] for an unparsable
+    /// base URL or an `http` URL without [`allow_http`](Self::allow_http).
     pub fn build(self) -> Result<Client> {
-        let raw = match &self.base_url {
-            Some(url) => url.clone(),
-            None => {
-                validate_subdomain(&self.subdomain)?;
-                format!("https://{}.sendsmaily.net/api/", self.subdomain)
+        let raw = match (&self.base_url, &self.subdomain) {
+            (Some(url), _) => url.clone(),
+            (None, Some(subdomain)) => {
+                validate_subdomain(subdomain)?;
+                format!("https://{subdomain}.sendsmaily.net/api/")
+            }
+            (None, None) => {
+                return Err(Error::Config(
+                    "no account: set subdomain (the part before .sendsmaily.net) or base_url"
+                        .into(),
+                ));
             }
         };
-        let mut base =
-            Url::parse(&raw).map_err(|e| Error::Config(format!("base URL {raw:?}: {e}")))?;
-        match base.scheme() {
-            "https" => {}
-            "http" if self.allow_http => {}
-            other => {
-                return Err(Error::Config(format!(
-                    "base URL scheme {other:?} not allowed (https only unless allow_http(true))"
-                )));
-            }
-        }
-        if base.cannot_be_a_base() {
-            return Err(Error::Config(format!("base URL {raw:?} cannot be a base")));
-        }
+        let mut base = client_core::parse_base_url(&raw, self.allow_http)?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            self.user,
-            self.password.expose_secret()
-        ));
-        let mut auth = HeaderValue::from_str(&format!("Basic {credentials}"))
-            .map_err(|_| Error::Config("credentials not allowed in a header".into()))?;
-        auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let auth = self
+            .credentials
+            .password
+            .basic_auth(&self.credentials.user)?;
         Ok(Client {
-            inner: Arc::new(Inner {
-                http,
+            inner: std::sync::Arc::new(Inner {
+                executor: Executor::new(&self.settings)?,
                 base,
                 auth,
-                retry: self.retry,
-                limiter: self.rate_limit.map(limiter),
                 batch_size: self.batch_size,
                 concurrency: self.concurrency,
                 encoding: self.encoding,
-                requests: AtomicU64::new(0),
             }),
         })
     }
-}
-
-/// How much longer than a second the limiter takes for each second's quota: room for the
-/// transport to deliver requests unevenly (a new connection's handshake delays one request
-/// while the next goes out on a warm one) without the server ever seeing more than the limit
-/// within one of its seconds. 2 % of the bound; see `benches/rate_limit.rs` for why.
-const WINDOW_WITH_HEADROOM: Duration = Duration::from_millis(1_020);
-
-/// The limiter: GCRA with a burst of one, one request every `1.02 s / per_second` (see
-/// [`ClientBuilder::rate_limit`]).
-fn limiter(per_second: NonZeroU32) -> DefaultDirectRateLimiter {
-    let period = WINDOW_WITH_HEADROOM / per_second.get();
-    let quota = Quota::with_period(period).expect("a non-zero period");
-    RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN))
 }
 
 /// Checks that a subdomain is one DNS label of `[A-Za-z0-9-]` (no leading/trailing hyphen).
@@ -286,26 +243,26 @@ pub(crate) fn validate_subdomain(sub: &str) -> Result<()> {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), smaily_client::Error> {
-/// let client = smaily_client::Client::builder("mycompany", "api-user", "api-password").build()?;
+/// use smaily_client::{Client, Credentials};
+/// let client = Client::builder(Credentials::new("api-user", "api-password"))
+///     .subdomain("mycompany")
+///     .build()?;
 /// let hit = client.subscriber("mari@example.com").await?;
 /// println!("{hit:?}");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    inner: std::sync::Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
+    executor: Executor,
     base: Url,
     auth: HeaderValue,
-    retry: RetryPolicy,
-    limiter: Option<DefaultDirectRateLimiter>,
     batch_size: usize,
     concurrency: usize,
     encoding: BodyEncoding,
-    requests: AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -313,7 +270,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base.as_str())
             .field("auth", &"[REDACTED]")
-            .field("retry", &self.inner.retry)
+            .field("executor", &self.inner.executor)
             .field("batch_size", &self.inner.batch_size)
             .field("concurrency", &self.inner.concurrency)
             .field("encoding", &self.inner.encoding)
@@ -335,28 +292,25 @@ pub(crate) struct Request {
 impl Request {
     /// `GET {base}{script}`: a read (answers with data); reads are idempotent.
     pub(crate) fn get(script: &'static str) -> Self {
-        Request {
-            method: Method::GET,
-            script,
-            query: Vec::new(),
-            body: None,
-            kind: Kind::Read,
-            json_only: false,
-            idempotent: true,
-        }
+        Self::new(Method::GET, script, None, Kind::Read)
     }
 
     /// `POST {base}{script}` with a body: a write (answers with the `{code, message}`
-    /// envelope). Idempotent unless marked otherwise.
+    /// envelope). Like every POST, not idempotent unless marked
+    /// [`idempotent`](Self::idempotent).
     pub(crate) fn post(script: &'static str, body: Value) -> Self {
+        Self::new(Method::POST, script, Some(body), Kind::Write)
+    }
+
+    fn new(method: Method, script: &'static str, body: Option<Value>, kind: Kind) -> Self {
         Request {
-            method: Method::POST,
+            idempotent: client_core::idempotent_by_default(&method),
+            method,
             script,
             query: Vec::new(),
-            body: Some(body),
-            kind: Kind::Write,
+            body,
+            kind,
             json_only: false,
-            idempotent: true,
         }
     }
 
@@ -372,9 +326,10 @@ impl Request {
         }
     }
 
-    /// Marks the operation as not idempotent: retried only when provably not processed.
-    pub(crate) fn not_idempotent(mut self) -> Self {
-        self.idempotent = false;
+    /// Marks a POST that is safe to repeat (an upsert keyed by email): retried after any
+    /// transient failure, not only when provably not processed.
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.idempotent = true;
         self
     }
 
@@ -385,30 +340,15 @@ impl Request {
     }
 }
 
-/// The retry decision: idempotent operations retry any transient failure; the others only
-/// failures that prove the request was not processed (connect failure, 429).
-pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
-    if idempotent {
-        err.is_retryable()
-    } else {
-        err.provably_not_processed()
-    }
-}
-
-/// The next delay: the server's `Retry-After` beats the backoff; an exhausted backoff stays
-/// exhausted.
-pub(crate) fn next_delay(err: &Error, backoff: Option<Duration>) -> Option<Duration> {
-    backoff.map(|d| err.retry_after().unwrap_or(d))
-}
-
 impl Client {
-    /// Starts building a client for `https://{subdomain}.sendsmaily.net/api/` with an API user
-    /// (Preferences → Integrations), sent as HTTP Basic.
+    /// Starts building a client with an API user; then name the account with
+    /// [`subdomain`](ClientBuilder::subdomain) (or [`base_url`](ClientBuilder::base_url)).
     ///
     /// ```
     /// use std::time::Duration;
-    /// use smaily_client::{BodyEncoding, Client, RetryPolicy};
-    /// let client = Client::builder("mycompany", "api-user", "s3cret")
+    /// use smaily_client::{BodyEncoding, Client, Credentials, RetryPolicy};
+    /// let client = Client::builder(Credentials::new("api-user", "s3cret"))
+    ///     .subdomain("mycompany")
     ///     .timeout(Duration::from_secs(30))
     ///     .retry(RetryPolicy::default())
     ///     .rate_limit(5)
@@ -417,22 +357,24 @@ impl Client {
     ///     .build()
     ///     .unwrap();
     /// assert!(!format!("{client:?}").contains("s3cret"));
-    /// assert!(Client::builder("not a label", "u", "p").build().is_err());
+    /// let bad = Client::builder(Credentials::new("u", "p")).subdomain("not a label");
+    /// assert!(bad.build().is_err());
     /// ```
-    pub fn builder(
-        subdomain: impl Into<String>,
-        user: impl Into<String>,
-        password: impl Into<String>,
-    ) -> ClientBuilder {
+    pub fn builder(credentials: Credentials) -> ClientBuilder {
         ClientBuilder {
-            subdomain: subdomain.into(),
-            user: user.into(),
-            password: SecretString::from(password.into()),
+            credentials,
+            subdomain: None,
             base_url: None,
-            timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
-            rate_limit: NonZeroU32::new(DOCUMENTED_RATE_LIMIT),
+            settings: Settings::new(USER_AGENT)
+                .timeout(Duration::from_secs(60))
+                .connect_timeout(Duration::from_secs(10))
+                .retry(RetryPolicy {
+                    max_retries: 4,
+                    min_delay: Duration::from_secs(1),
+                    max_delay: Duration::from_secs(30),
+                    jitter: true,
+                })
+                .rate_limit(DOCUMENTED_RATE_LIMIT),
             batch_size: DEFAULT_BATCH_SIZE,
             concurrency: 5,
             encoding: BodyEncoding::Json,
@@ -442,7 +384,7 @@ impl Client {
 
     /// How many HTTP requests (attempts, retries included) this client and its clones have sent.
     pub fn requests_sent(&self) -> u64 {
-        self.inner.requests.load(Ordering::Relaxed)
+        self.inner.executor.requests_sent()
     }
 
     /// The API root requests go to.
@@ -496,103 +438,75 @@ impl Client {
         let body = self.send(req).await?;
         match status_of(&body, Kind::Write) {
             Some((101, _)) => decode_json(&body, expected),
-            _ => Err(Error::Decode {
+            _ => Err(client_core::Error::Decode {
                 expected: "a {\"code\":101} result",
                 path: "code".into(),
                 message: "missing result code".into(),
-                snippet: snippet(&body),
-            }),
+                snippet: client_core::snippet(&body),
+            }
+            .into()),
         }
     }
 
-    /// The one path every request takes: rate limit, auth, headers, retries, tracing, status
-    /// and body-code mapping. Returns the body of a successful answer.
+    /// The one path every request takes: auth, headers, then the shared executor (rate limit,
+    /// retries, deadline), and Smaily's status and body-code mapping. Returns the body of a
+    /// successful answer.
     async fn send(&self, req: Request) -> Result<Bytes> {
         let span =
             tracing::debug_span!("smaily.request", method = %req.method, script = req.script);
-        let policy = self.inner.retry;
-        let mut backoff = ExponentialBuilder::default()
-            .with_min_delay(policy.min_delay)
-            .with_max_delay(policy.max_delay)
-            .with_max_times(policy.max_retries);
-        if policy.jitter {
-            backoff = backoff.with_jitter();
-        }
-        let (idempotent, kind) = (req.idempotent, req.kind);
-        let (content_type, body) = match &req.body {
-            None => (None, None),
-            Some(v) if req.json_only || self.inner.encoding == BodyEncoding::Json => (
-                Some("application/json"),
-                Some(Bytes::from(serde_json::to_vec(v).map_err(|e| {
-                    Error::invalid("request body", e.to_string())
-                })?)),
-            ),
-            Some(v) => (
-                Some("application/x-www-form-urlencoded"),
-                Some(Bytes::from(php_form(v))),
-            ),
-        };
-        let mut url = self
-            .inner
+        let inner = &*self.inner;
+        let mut url = inner
             .base
             .join(req.script)
             .map_err(|e| Error::Config(format!("script {}: {e}", req.script)))?;
         if !req.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&req.query);
         }
-        (|| self.attempt(&req.method, &url, kind, content_type, body.clone()))
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|e| should_retry(e, idempotent))
-            .adjust(next_delay)
-            .notify(|e, d| tracing::warn!(error = %e, delay = ?d, "retrying Smaily request"))
+        let mut request = inner
+            .executor
+            .request(req.method.clone(), url)
+            .header(AUTHORIZATION, inner.auth.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .idempotent(req.idempotent);
+        match &req.body {
+            None => {}
+            Some(v) if req.json_only || inner.encoding == BodyEncoding::Json => {
+                let json = serde_json::to_vec(v)
+                    .map_err(|e| Error::invalid("request body", e.to_string()))?;
+                request = request
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(json);
+            }
+            Some(v) => {
+                request = request
+                    .header(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("application/x-www-form-urlencoded"),
+                    )
+                    .body(php_form(v));
+            }
+        }
+        let kind = req.kind;
+        inner
+            .executor
+            .send_with(request, |response| async move {
+                let answer = client_core::Response::read(response).await?;
+                classify(answer.status, &answer.headers, answer.body, kind)
+            })
             .instrument(span)
             .await
-    }
-
-    async fn attempt(
-        &self,
-        method: &Method,
-        url: &Url,
-        kind: Kind,
-        content_type: Option<&'static str>,
-        body: Option<Bytes>,
-    ) -> Result<Bytes> {
-        let inner = &*self.inner;
-        if let Some(limiter) = &inner.limiter {
-            limiter.until_ready().await;
-        }
-        inner.requests.fetch_add(1, Ordering::Relaxed);
-        let mut builder = inner
-            .http
-            .request(method.clone(), url.clone())
-            .header(AUTHORIZATION, inner.auth.clone())
-            .header(ACCEPT, "application/json");
-        if let (Some(ct), Some(body)) = (content_type, body) {
-            builder = builder.header(CONTENT_TYPE, ct).body(body);
-        }
-        let response = builder.send().await.map_err(transport_error)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport_error)?;
-        tracing::debug!(status, bytes = body.len(), "Smaily response");
-        classify(status, &headers, body, kind)
-    }
-}
-
-fn transport_error(e: reqwest::Error) -> Error {
-    if e.is_connect() {
-        Error::Connect(e)
-    } else if e.is_timeout() {
-        Error::Timeout(e)
-    } else {
-        Error::Transport(e)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use client_core::{Retryable, next_delay};
+
+    /// The shared retry decision, for Smaily's errors.
+    fn should_retry(err: &Error, idempotent: bool) -> bool {
+        client_core::should_retry(err.retry_class(), idempotent)
+    }
 
     fn api(code: u16) -> Error {
         Error::Api {
@@ -671,19 +585,26 @@ mod tests {
         ] {
             assert!(validate_subdomain(bad).is_err(), "{bad}");
         }
-        let c = Client::builder("acme", "u", "p").build().unwrap();
+        let creds = || Credentials::new("u", "p");
+        let c = Client::builder(creds()).subdomain("acme").build().unwrap();
         assert_eq!(c.base_url().as_str(), "https://acme.sendsmaily.net/api/");
-        let c = Client::builder("ignored", "u", "p")
+        let c = Client::builder(creds())
+            .subdomain("ignored")
             .base_url("http://127.0.0.1:9/api")
             .allow_http(true)
             .build()
             .unwrap();
         assert_eq!(c.base_url().as_str(), "http://127.0.0.1:9/api/");
         assert!(
-            Client::builder("acme", "u", "p")
+            Client::builder(creds())
+                .subdomain("acme")
                 .base_url("http://127.0.0.1:9/api/")
                 .build()
                 .is_err()
         );
+        assert!(matches!(
+            Client::builder(creds()).build(),
+            Err(Error::Config(_))
+        ));
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use client_core::{RetryClass, Retryable};
+
 /// Everything that can go wrong when talking to Smaily.
 ///
 /// The API password never appears in any variant: it travels in the `Authorization` header only.
@@ -20,15 +22,11 @@ pub enum Error {
         /// Why it is wrong.
         reason: String,
     },
-    /// The connection could not be established: the request provably never reached Smaily.
-    #[error("could not connect to Smaily")]
-    Connect(#[source] reqwest::Error),
-    /// The request (or reading its answer) timed out; it may or may not have been processed.
-    #[error("request to Smaily timed out")]
-    Timeout(#[source] reqwest::Error),
-    /// Any other transport failure (connection reset, broken body, ...).
-    #[error("transport error talking to Smaily")]
-    Transport(#[source] reqwest::Error),
+    /// The HTTP exchange itself failed: no connection, a timeout, a cut connection, or a body
+    /// that is not the documented shape ([`client_core::Error::Decode`], with its JSON path and
+    /// a snippet). The same taxonomy in every client of the suite.
+    #[error(transparent)]
+    Transport(#[from] client_core::Error),
     /// HTTP 401 (wrong or missing API credentials, or a deleted API user), or HTTP 403
     /// without code 227 (the official Smaily Connect clients read both as refused
     /// credentials).
@@ -84,45 +82,25 @@ pub enum Error {
         /// The server's message, verbatim.
         message: String,
     },
-    /// A response whose body is not the documented shape.
-    #[error("could not decode {expected} at `{path}`: {message} (body starts: {snippet:?})")]
-    Decode {
-        /// What we tried to decode.
-        expected: &'static str,
-        /// JSON path of the failure.
-        path: String,
-        /// The decoder's message.
-        message: String,
-        /// The first characters of the body.
-        snippet: String,
-    },
 }
 
 impl Error {
-    /// Whether repeating the same request later could succeed: transport errors, timeouts, 429,
-    /// 5xx, and the server-side failure codes 205 and 225. Whether the client *does* retry also
-    /// depends on the operation's idempotency.
+    /// Whether repeating the same request later could succeed: transport failures, 429, the
+    /// retried 5xx ([`client_core::RETRIED_STATUSES`]), and the server-side failure codes 205
+    /// and 225. Whether the client *does* retry also depends on the operation's idempotency.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Connect(_) | Error::Timeout(_) | Error::Transport(_) => true,
-            Error::RateLimited { .. } | Error::Server { .. } => true,
-            Error::Api { code, .. } => matches!(code, 205 | 225),
-            _ => false,
-        }
+        self.retry_class() != RetryClass::Permanent
     }
 
     /// Whether the request provably was not processed: a connect failure or a 429. Only these
     /// are retried for operations that are not idempotent.
     pub fn provably_not_processed(&self) -> bool {
-        matches!(self, Error::Connect(_) | Error::RateLimited { .. })
+        self.retry_class() == RetryClass::NotProcessed
     }
 
     /// The server's retry hint, for 429 answers that carried one.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Error::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
-        }
+        Retryable::retry_after(self)
     }
 
     /// Smaily's body code, for [`Error::Api`] and [`Error::PlanBlocked`].
@@ -138,6 +116,31 @@ impl Error {
         Error::InvalidInput {
             field: field.into(),
             reason: reason.into(),
+        }
+    }
+}
+
+impl Retryable for Error {
+    fn retry_class(&self) -> RetryClass {
+        match self {
+            Error::Transport(e) => e.retry_class(),
+            Error::RateLimited { .. } => RetryClass::NotProcessed,
+            Error::Server { status, .. } | Error::Http { status, .. } => {
+                RetryClass::of_status(*status)
+            }
+            // 205 "Could not add or update provided contact" and 225 (a server-side failure):
+            // smaily.com/help/api/general/response-codes.
+            Error::Api {
+                code: 205 | 225, ..
+            } => RetryClass::Transient,
+            _ => RetryClass::Permanent,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }

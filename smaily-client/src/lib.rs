@@ -11,8 +11,8 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! # #[cfg(feature = "fake")] {
-//! use smaily_client::{Subscriber, UpsertResult};
-//! // Real use: Client::builder("mycompany", "api-user", "api-password").build()?
+//! use smaily_client::Subscriber;
+//! // Real use: Client::builder(Credentials::new("api-user", "api-password")).subdomain("mycompany").build()?
 //! let fake = smaily_client::fake::FakeSmaily::start().await;
 //! let client = fake.client();
 //!
@@ -20,7 +20,7 @@
 //!     Subscriber::new(format!("user{i}@example.com")).field("first_name", "Mari").unwrap()
 //! });
 //! let outcomes = client.upsert_many(rows).await;
-//! assert!(outcomes.iter().all(|o| matches!(o.result, UpsertResult::Delivered)));
+//! assert!(outcomes.iter().all(|o| o.is_ok()));
 //!
 //! let mari = client.subscriber("user7@example.com").await.unwrap().unwrap();
 //! assert_eq!(mari.fields["first_name"], "Mari");
@@ -55,7 +55,8 @@
 //! | [`Client::subscriber_history`] | `GET history.php` | yes |
 //!
 //! Operations that are not idempotent are retried only when the request provably was not
-//! processed (connect failure, 429).
+//! processed (connect failure, 429). A POST is not idempotent unless its operation says so
+//! (`client_core`'s default, by method); the POSTs marked "yes" above do.
 //!
 //! # Choices where the reference is silent or uncertain
 //!
@@ -128,7 +129,8 @@ pub use campaigns::{
     Campaign, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStats, CampaignStatus,
 };
 pub use client::{
-    BodyEncoding, Client, ClientBuilder, DEFAULT_BATCH_SIZE, DOCUMENTED_RATE_LIMIT, RetryPolicy,
+    BodyEncoding, Client, ClientBuilder, Credentials, DEFAULT_BATCH_SIZE, DOCUMENTED_RATE_LIMIT,
+    RetryPolicy,
 };
 pub use de::{SMAILY_TZ, format_smaily_time, parse_smaily_time};
 pub use error::{Error, Result};
@@ -141,5 +143,5 @@ pub use organizations::{OrganizationUser, Role, Template, TemplateQuery};
 pub use segments::{FilterType, Operator, Rule, Segment, SegmentDefinition, SegmentRules};
 pub use subscribers::{
     Contact, FORGET_CHUNK, MAX_SEGMENT_PAGE, SEGMENT_ALL, SEGMENT_UNSUBSCRIBED, SegmentQuery,
-    Subscriber, UpsertOutcome, UpsertResult,
+    Subscriber, UpsertFailure, UpsertOutcome,
 };

@@ -390,9 +390,7 @@ impl Client {
         message.validate()?;
         let body =
             serde_json::to_value(message).map_err(|e| Error::invalid("message", e.to_string()))?;
-        let req = Request::post("message/send.php", body)
-            .json_only()
-            .not_idempotent();
+        let req = Request::post("message/send.php", body).json_only();
         let sent: Sent = self.write(req, "message ids").await?;
         Ok(sent.message_ids)
     }

@@ -182,8 +182,9 @@ impl Client {
         }
         let body = serde_json::to_value(segment).unwrap_or_else(|_| json!({}));
         let mut req = Request::post("list.php", body);
-        if segment.id.is_none() {
-            req = req.not_idempotent();
+        // Saving a segment by id overwrites it: safe to repeat. Without an id it creates one.
+        if segment.id.is_some() {
+            req = req.idempotent();
         }
         let created: Created = self.write(req, "a segment id").await?;
         Ok(created.id)

@@ -204,20 +204,14 @@ impl<'de> Deserialize<'de> for Contact {
     }
 }
 
-/// What happened to one subscriber of an [`Client::upsert_many`] call.
-#[derive(Debug, Clone)]
-pub struct UpsertOutcome {
-    /// The subscriber's email, as given.
-    pub email: String,
-    /// The result.
-    pub result: UpsertResult,
-}
+/// What happened to one subscriber of an [`Client::upsert_many`] call: its position, its
+/// email as given ([`key`](client_core::ItemOutcome::key)), and `Ok(())` when Smaily accepted
+/// the row (code 101) or why not. The suite's one batch outcome type.
+pub type UpsertOutcome = client_core::ItemOutcome<String, (), UpsertFailure>;
 
-/// The result for one subscriber of a batch upsert.
+/// Why one subscriber of a batch upsert was not delivered.
 #[derive(Debug, Clone)]
-pub enum UpsertResult {
-    /// Smaily accepted the row (code 101).
-    Delivered,
+pub enum UpsertFailure {
     /// Smaily refused this row on its own (203, 204 or 207), with the server's message.
     /// Re-sending it unchanged will not help.
     Rejected {
@@ -229,13 +223,6 @@ pub enum UpsertResult {
     /// The request carrying this row failed after all retries (transport, 5xx, 429, 205, auth,
     /// ...). The row may be re-sent later; the same error is shared by its whole chunk.
     Failed(Arc<Error>),
-}
-
-impl UpsertOutcome {
-    /// Whether the row was delivered.
-    pub fn is_delivered(&self) -> bool {
-        matches!(self.result, UpsertResult::Delivered)
-    }
 }
 
 /// Options for [`Client::segment_subscribers`].
@@ -313,7 +300,7 @@ impl Client {
     /// # });
     /// ```
     pub async fn upsert(&self, subscriber: &Subscriber) -> Result<()> {
-        self.write::<Ok101>(Request::post("contact.php", subscriber.to_json()), "result")
+        self.write::<Ok101>(contact_php(subscriber.to_json()), "result")
             .await
             .map(drop)
     }
@@ -326,13 +313,14 @@ impl Client {
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use smaily_client::{Subscriber, UpsertResult};
+    /// use smaily_client::{Subscriber, UpsertFailure};
     /// let fake = smaily_client::fake::FakeSmaily::start().await;
     /// let client = fake.client();
     /// let rows = vec![Subscriber::new("a@example.com"), Subscriber::new("not-an-email"), Subscriber::new("b@example.com")];
     /// let outcomes = client.upsert_many(rows).await;
-    /// assert!(outcomes[0].is_delivered() && outcomes[2].is_delivered());
-    /// assert!(matches!(outcomes[1].result, UpsertResult::Rejected { code: 204, .. }));
+    /// assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
+    /// assert_eq!(outcomes[1].key, "not-an-email");
+    /// assert!(matches!(outcomes[1].result, Err(UpsertFailure::Rejected { code: 204, .. })));
     /// # });
     /// ```
     pub async fn upsert_many<I>(&self, subscribers: I) -> Vec<UpsertOutcome>
@@ -340,7 +328,7 @@ impl Client {
         I: IntoIterator<Item = Subscriber>,
     {
         let rows: Vec<Subscriber> = subscribers.into_iter().collect();
-        let mut results: Vec<Option<UpsertResult>> = vec![None; rows.len()];
+        let mut results: Vec<Option<Result<(), UpsertFailure>>> = vec![None; rows.len()];
         // Chunks are ranges of row positions (owned, lifetime-free), which keeps the returned
         // future `Send` (a closure over borrowed slices is not general enough for the compiler).
         let size = self.batch_size();
@@ -360,9 +348,9 @@ impl Client {
         drop(done);
         rows.into_iter()
             .zip(results)
-            .map(|(row, result)| UpsertOutcome {
-                email: row.email,
-                result: result.expect("every row gets a result"),
+            .enumerate()
+            .map(|(index, (row, result))| {
+                UpsertOutcome::new(index, row.email, result.expect("every row gets a result"))
             })
             .collect()
     }
@@ -372,19 +360,16 @@ impl Client {
         &self,
         rows: &[Subscriber],
         chunk: Range<usize>,
-    ) -> Vec<(usize, UpsertResult)> {
+    ) -> Vec<(usize, Result<(), UpsertFailure>)> {
         let mut out = Vec::with_capacity(chunk.len());
         let mut queue = VecDeque::from([chunk]);
         while let Some(part) = queue.pop_front() {
             let body = Subscriber::batch_json(&rows[part.clone()]);
-            match self
-                .write::<Ok101>(Request::post("contact.php", body), "result")
-                .await
-            {
-                Ok(_) => out.extend(part.into_iter().map(|i| (i, UpsertResult::Delivered))),
+            match self.write::<Ok101>(contact_php(body), "result").await {
+                Ok(_) => out.extend(part.into_iter().map(|i| (i, Ok(())))),
                 Err(Error::Api { code, message }) if ROW_ERROR_CODES.contains(&code) => {
                     if part.len() == 1 {
-                        out.push((part.start, UpsertResult::Rejected { code, message }));
+                        out.push((part.start, Err(UpsertFailure::Rejected { code, message })));
                     } else {
                         tracing::debug!(rows = part.len(), code, "batch refused; bisecting");
                         let mid = part.start + part.len() / 2;
@@ -396,7 +381,7 @@ impl Client {
                     let e = Arc::new(e);
                     out.extend(
                         part.into_iter()
-                            .map(|i| (i, UpsertResult::Failed(Arc::clone(&e)))),
+                            .map(|i| (i, Err(UpsertFailure::Failed(Arc::clone(&e))))),
                     );
                 }
             }
@@ -415,7 +400,7 @@ impl Client {
     /// ```
     pub async fn unsubscribe(&self, email: &str) -> Result<()> {
         let body = json!({"email": email, "is_unsubscribed": 1});
-        self.write::<Ok101>(Request::post("contact.php", body), "result")
+        self.write::<Ok101>(contact_php(body), "result")
             .await
             .map(drop)
     }
@@ -434,7 +419,7 @@ impl Client {
     /// ```
     pub async fn delete(&self, email: &str) -> Result<()> {
         let body = json!({"email": email, "is_deleted": 1});
-        self.write::<Ok101>(Request::post("contact.php", body), "result")
+        self.write::<Ok101>(contact_php(body), "result")
             .await
             .map(drop)
     }
@@ -457,9 +442,13 @@ impl Client {
     {
         let emails: Vec<String> = emails.into_iter().map(Into::into).collect();
         for chunk in emails.chunks(FORGET_CHUNK) {
+            // Erasing an address that is already gone changes nothing: safe to repeat.
             let body = Value::Array(chunk.iter().cloned().map(Value::String).collect());
-            self.write::<Ok101>(Request::post("contact/forget.php", body), "result")
-                .await?;
+            self.write::<Ok101>(
+                Request::post("contact/forget.php", body).idempotent(),
+                "result",
+            )
+            .await?;
         }
         Ok(())
     }
@@ -494,7 +483,7 @@ impl Client {
 
     /// Every subscriber of a segment, paging to the end (a short or empty page ends it).
     /// [`SEGMENT_UNSUBSCRIBED`] (2) lists the unsubscribed. A row that does not decode is
-    /// yielded as its own [`Error::Decode`] and the stream goes on. Idempotent.
+    /// yielded as its own [`client_core::Error::Decode`] and the stream goes on. Idempotent.
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -519,7 +508,9 @@ impl Client {
             let client = client.clone();
             let query = query.clone();
             async move {
-                let Some(page) = page else { return Ok(None) };
+                let Some(page) = page else {
+                    return Ok::<_, Error>(None);
+                };
                 let req = segment_request(segment, page, &query);
                 let rows: Vec<Result<Contact>> =
                     client.read_rows(req, "a list of subscribers").await?;
@@ -551,6 +542,13 @@ impl Serialize for Subscriber {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.to_json().serialize(s)
     }
+}
+
+/// `POST contact.php`: an upsert keyed by email ("Upsert keyed on `email`", shared/api/smaily.md
+/// §3.2; "Upserts are idempotent on `email`", from the official plugins), so a repeat after a
+/// timeout or a 5xx is harmless and the POST is marked idempotent: retried like a read.
+fn contact_php(body: Value) -> Request {
+    Request::post("contact.php", body).idempotent()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use futures::StreamExt;
 use serde_json::Value;
-use smaily_client::{Subscriber, UpsertResult};
+use smaily_client::{Credentials, Subscriber, UpsertFailure};
 
 use super::{Config, DirectoConfig, prepare};
 use crate::preview::{DryRun, Preview};
@@ -41,17 +41,15 @@ fn smaily_from_env(config: &Config) -> Result<smaily_client::Client, Error> {
     let password = env::required("SMAILY_PASSWORD", "the Smaily API password")?;
     let subdomain = env::optional("SMAILY_SUBDOMAIN");
     let builder = match (subdomain, env::optional("SMAILY_BASE_URL")) {
-        (subdomain, Some(base)) => {
+        (_, Some(base)) => {
             let (url, allow_http) = env::smaily_api_root("SMAILY_BASE_URL", &base)?;
-            smaily_client::Client::builder(
-                subdomain.unwrap_or_else(|| "override".into()),
-                user,
-                password,
-            )
-            .base_url(url.to_string())
-            .allow_http(allow_http)
+            smaily_client::Client::builder(Credentials::new(user, password))
+                .base_url(url.to_string())
+                .allow_http(allow_http)
         }
-        (Some(subdomain), None) => smaily_client::Client::builder(subdomain, user, password),
+        (Some(subdomain), None) => {
+            smaily_client::Client::builder(Credentials::new(user, password)).subdomain(subdomain)
+        }
         (None, None) => {
             return Err(Error::Config(
                 "SMAILY_SUBDOMAIN is not set (the part before .sendsmaily.net); set it in the environment or .env, or try --sandbox".into(),
@@ -206,11 +204,11 @@ impl Sink for SmailySink {
             .zip(positions)
         {
             outcomes[i] = match outcome.result {
-                UpsertResult::Delivered => Outcome::Delivered,
-                UpsertResult::Rejected { code, message } => {
+                Ok(()) => Outcome::Delivered,
+                Err(UpsertFailure::Rejected { code, message }) => {
                     Outcome::failed(format!("Smaily rejected it ({code}): {message}"), false)
                 }
-                UpsertResult::Failed(err) => {
+                Err(UpsertFailure::Failed(err)) => {
                     Outcome::failed(error_chain(&*err), err.is_retryable())
                 }
             };

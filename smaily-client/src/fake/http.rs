@@ -1,18 +1,22 @@
-//! The fake's HTTP side: recording, faults, the plan block, the rate limit, authentication,
-//! and the route table. Every answer is JSON labelled `text/html`, as Smaily's are
-//! (smaily.com/help/api/general/common-principles).
+//! The fake's HTTP side: the route table (a route per script), and the checks every request
+//! meets before its route (the plan block, the enforced rate limit, authentication). The log
+//! and the faults are `client_core::fake::Harness`'s. Every answer is JSON labelled
+//! `text/html`, as Smaily's are (smaily.com/help/api/general/common-principles).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::extract::{Extension, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
+use client_core::fake::{Fault, Harness};
 use serde_json::{Value, json};
 
-use super::state::{FakeState, Fault, ReceivedRequest};
+use super::state::{FakeState, ReceivedRequest};
 use super::{automations, campaigns, catalog, contacts, logs, segments};
 
 pub(crate) type Shared = Arc<Mutex<FakeState>>;
@@ -118,7 +122,7 @@ fn empty(status: u16) -> Response {
     r
 }
 
-fn status_fault(status: u16) -> Response {
+pub(crate) fn status_fault(status: u16) -> Response {
     match status {
         // 403 + 227 "A paid package is required." (erkkimarkus/smaily-api-docs-unofficial
         // `errors.md`, verified live; sendsmaily/smaily-magento-extension PlanBlockedException).
@@ -145,54 +149,146 @@ fn rate_limited(retry_after_secs: u64) -> Response {
     r
 }
 
-pub(crate) async fn handle(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let header_text = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let req = ReceivedRequest {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().map(str::to_string),
-        content_type: header_text(header::CONTENT_TYPE),
-        authorization: header_text(header::AUTHORIZATION),
-        user_agent: header_text(header::USER_AGENT),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    let (fault, delay) = {
-        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        s.request_count += 1;
-        count_arrival(&mut s);
-        if s.record_requests {
-            s.requests.push(req.clone());
-        }
-        (s.faults.pop_front(), s.delay)
-    };
-    if let Some(d) = delay {
-        tokio::time::sleep(d).await;
-    }
+/// How the fake answers an injected [`Fault::Status`]: as Smaily would (see
+/// [`status_fault`]); other faults take the harness's plain answers.
+pub(crate) fn fault_answer(fault: &Fault) -> Option<Response> {
     match fault {
-        Some(Fault::Status(status)) => return status_fault(status),
-        Some(Fault::RateLimit(secs)) => return rate_limited(secs),
-        Some(Fault::Code(c, m)) => return code(c, m),
-        Some(Fault::Drop) => {
-            let _ = process(&state, &req);
-            let broken = futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other("dropped"))
-            });
-            return Response::new(Body::from_stream(broken));
-        }
-        None => {}
+        Fault::Status(status) => Some(status_fault(*status)),
+        _ => None,
     }
-    process(&state, &req)
+}
+
+/// A script's handler: the fake's state and the request as the route reads it.
+type Route = fn(&mut FakeState, &Call<'_>) -> Response;
+
+/// An axum handler running `route` on the logged request.
+fn on(
+    route: Route,
+) -> impl Fn(
+    State<Shared>,
+    Extension<client_core::fake::ReceivedRequest>,
+) -> std::future::Ready<Response>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |State(state): State<Shared>,
+          Extension(logged): Extension<client_core::fake::ReceivedRequest>| {
+        let req = ReceivedRequest::from(&logged);
+        let call = Call {
+            req: &req,
+            query: req.query_pairs(),
+            body: req.body_json(),
+        };
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        std::future::ready(route(&mut s, &call))
+    }
+}
+
+/// A known script asked with another method: "Data must be posted with POST method."
+/// (help.smaily.com …/16000018661-possible-results).
+fn script(methods: MethodRouter<Shared>) -> MethodRouter<Shared> {
+    methods.fallback(on(|_, _| {
+        code(201, "Data must be posted with POST method.")
+    }))
+}
+
+/// The whole app: arrivals are counted first (faulted ones too), then the harness logs and
+/// faults, then the checks, then a route per script; an unknown script answers 404 with an
+/// empty body (erkkimarkus/smaily-api-docs-unofficial `errors.md`).
+pub(crate) fn app(state: Shared, harness: &Harness) -> axum::Router {
+    let routes = axum::Router::new()
+        .route(
+            "/api/contact.php",
+            script(get(on(contacts::get)).post(on(contacts::post))),
+        )
+        .route(
+            "/api/contact/forget.php",
+            script(post(on(contacts::forget))),
+        )
+        .route(
+            "/api/list.php",
+            script(get(on(segments::get)).post(on(segments::post))),
+        )
+        .route(
+            "/api/campaign.php",
+            script(get(on(campaigns::get)).post(on(campaigns::launch))),
+        )
+        .route(
+            "/api/unsubscribe.php",
+            script(post(on(campaigns::unsubscribe))),
+        )
+        .route(
+            "/api/split.php",
+            script(get(on(campaigns::get_ab)).post(on(campaigns::launch_ab))),
+        )
+        .route(
+            "/api/autoresponder.php",
+            script(get(on(automations::list)).post(on(automations::trigger))),
+        )
+        .route(
+            "/api/workflows.php",
+            script(get(on(|s, _| automations::form_workflows(s)))),
+        )
+        .route(
+            "/api/message/send.php",
+            script(post(on(automations::send_message))),
+        )
+        .route(
+            "/api/message/action/log.php",
+            script(get(on(logs::messages))),
+        )
+        .route("/api/history.php", script(get(on(logs::history))))
+        .route("/api/templates.php", script(get(on(catalog::templates))))
+        .route(
+            "/api/organizations/users.php",
+            script(get(on(catalog::users))),
+        )
+        .fallback(|| async { empty(404) })
+        .layer(from_fn_with_state(state.clone(), checks))
+        .with_state(state.clone());
+    harness
+        .mount(routes)
+        .layer(from_fn_with_state(state, arrivals))
+}
+
+/// Counts every arrival for [`busiest_second`](super::FakeSmaily::busiest_second).
+async fn arrivals(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    count_arrival(&mut state.lock().unwrap_or_else(|p| p.into_inner()));
+    next.run(request).await
+}
+
+/// What every request meets before its route, unknown scripts included.
+async fn checks(
+    State(state): State<Shared>,
+    Extension(logged): Extension<client_core::fake::ReceivedRequest>,
+    request: Request,
+    next: Next,
+) -> Response {
+    {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        // The package check runs before authentication (erkkimarkus/smaily-api-docs-unofficial
+        // `errors.md`, "HTTP 403 — plan block", verified live).
+        if s.plan_blocked {
+            return status_fault(403);
+        }
+        if let Some(limit) = s.rate_limit
+            && !admit(&mut s, limit)
+        {
+            s.rate_limited_count += 1;
+            return status_fault(429);
+        }
+        // HTTP Basic with the API user on every request; 401 otherwise
+        // (smaily.com/help/api/general/authentication; erkkimarkus `errors.md`).
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", s.user, s.password))
+        );
+        if logged.header("authorization") != Some(expected.as_str()) {
+            return empty(401);
+        }
+    }
+    next.run(request).await
 }
 
 /// Counts an arrival in the last second and keeps the busiest second seen.
@@ -226,81 +322,4 @@ fn admit(s: &mut FakeState, limit: u32) -> bool {
     }
     s.admitted.push_back(now);
     true
-}
-
-/// Every script the fake serves.
-const SCRIPTS: [&str; 13] = [
-    "contact.php",
-    "contact/forget.php",
-    "list.php",
-    "campaign.php",
-    "unsubscribe.php",
-    "split.php",
-    "autoresponder.php",
-    "workflows.php",
-    "message/send.php",
-    "message/action/log.php",
-    "history.php",
-    "templates.php",
-    "organizations/users.php",
-];
-
-fn process(state: &Mutex<FakeState>, req: &ReceivedRequest) -> Response {
-    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-    // The package check runs before authentication (erkkimarkus/smaily-api-docs-unofficial
-    // `errors.md`, "HTTP 403 — plan block", verified live).
-    if s.plan_blocked {
-        return status_fault(403);
-    }
-    if let Some(limit) = s.rate_limit
-        && !admit(&mut s, limit)
-    {
-        s.rate_limited_count += 1;
-        return status_fault(429);
-    }
-    // HTTP Basic with the API user on every request; 401 otherwise
-    // (smaily.com/help/api/general/authentication; erkkimarkus `errors.md`).
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", s.user, s.password))
-    );
-    if req.authorization.as_deref() != Some(expected.as_str()) {
-        return empty(401);
-    }
-    // An unknown subdomain or script answers 404 with an empty body (erkkimarkus `errors.md`).
-    let Some(script) = req.path.strip_prefix("/api/") else {
-        return empty(404);
-    };
-    let call = Call {
-        req,
-        query: req.query_pairs(),
-        body: req.body_json(),
-    };
-    let s = &mut *s;
-    match (req.method.as_str(), script) {
-        ("GET", "contact.php") => contacts::get(s, &call),
-        ("POST", "contact.php") => contacts::post(s, &call),
-        ("POST", "contact/forget.php") => contacts::forget(s, &call),
-        ("GET", "list.php") => segments::get(s, &call),
-        ("POST", "list.php") => segments::post(s, &call),
-        ("GET", "campaign.php") => campaigns::get(s, &call),
-        ("POST", "campaign.php") => campaigns::launch(s, &call),
-        ("POST", "unsubscribe.php") => campaigns::unsubscribe(s, &call),
-        ("GET", "split.php") => campaigns::get_ab(s, &call),
-        ("POST", "split.php") => campaigns::launch_ab(s, &call),
-        ("GET", "autoresponder.php") => automations::list(s, &call),
-        ("POST", "autoresponder.php") => automations::trigger(s, &call),
-        ("GET", "workflows.php") => automations::form_workflows(s),
-        ("POST", "message/send.php") => automations::send_message(s, &call),
-        ("GET", "message/action/log.php") => logs::messages(s, &call),
-        ("GET", "history.php") => logs::history(s, &call),
-        ("GET", "templates.php") => catalog::templates(s, &call),
-        ("GET", "organizations/users.php") => catalog::users(s, &call),
-        // A known script asked with another method: "Data must be posted with POST method."
-        // (help.smaily.com …/16000018661-possible-results).
-        (_, known) if SCRIPTS.contains(&known) => {
-            code(201, "Data must be posted with POST method.")
-        }
-        _ => empty(404),
-    }
 }

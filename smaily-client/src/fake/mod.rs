@@ -15,9 +15,10 @@
 //! happens to subscribers), `templates.php` and `organizations/users.php`. Page indexes follow
 //! [`Paging`] (the references disagree; see there).
 //!
-//! Faults: fail the next N requests with a status, with a body code, with 429 +
-//! `Retry-After`, drop the connection, delay every answer, and an optional enforced rate limit
-//! (a sliding one-second window; off by default).
+//! Faults (the log and the faults are `client_core::fake::Harness`'s, with the same meaning in
+//! every fake of the suite): fail the next N requests with a status, with a body code, with
+//! 429 + `Retry-After`, drop the connection before or after processing, delay every answer;
+//! and an optional enforced rate limit (a sliding one-second window; off by default).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -40,18 +41,19 @@ mod logs;
 mod segments;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use client_core::fake::{FakeServer, Harness};
 use serde_json::{Value, json};
 
+pub use client_core::fake::DropPoint;
 pub use state::{FakeCampaign, FakeContact, Paging, ReceivedRequest, Trigger};
 
-use crate::client::{Client, RetryPolicy};
+use crate::client::{Client, Credentials, RetryPolicy};
 use crate::segments::SegmentDefinition;
 use crate::subscribers::Subscriber;
-use state::{FakeState, Fault, SegmentRecord, now_text};
+use state::{FakeState, SegmentRecord, now_text};
 
 /// The API user the fake accepts unless told otherwise.
 pub const FAKE_USER: &str = "fake-user";
@@ -59,24 +61,11 @@ pub const FAKE_USER: &str = "fake-user";
 pub const FAKE_PASSWORD: &str = "fake-password";
 
 /// The fake server. Dropping it stops the server.
+#[derive(Debug)]
 pub struct FakeSmaily {
-    addr: SocketAddr,
+    server: FakeServer,
+    harness: Harness,
     state: Arc<Mutex<FakeState>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeSmaily {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl std::fmt::Debug for FakeSmaily {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeSmaily")
-            .field("addr", &self.addr)
-            .finish()
-    }
 }
 
 impl FakeSmaily {
@@ -95,23 +84,19 @@ impl FakeSmaily {
     /// ```
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(FakeState::new()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local addr");
-        let app = axum::Router::new()
-            .fallback(http::handle)
-            .with_state(Arc::clone(&state));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeSmaily { addr, state, task }
+        let harness = Harness::new().answer_faults_with(http::fault_answer);
+        let server = FakeServer::start(http::app(Arc::clone(&state), &harness)).await;
+        FakeSmaily {
+            server,
+            harness,
+            state,
+        }
     }
 
     /// The API root for [`ClientBuilder::base_url`](crate::ClientBuilder::base_url):
     /// `http://127.0.0.1:<port>/api/`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/api/", self.addr)
+        format!("{}/api/", self.server.base_url())
     }
 
     /// A client for this fake: its credentials, plain http allowed, no client-side rate limit,
@@ -122,7 +107,7 @@ impl FakeSmaily {
 
     /// A builder preset like [`client`](Self::client), to adjust further.
     pub fn client_builder(&self) -> crate::ClientBuilder {
-        Client::builder("fake", FAKE_USER, FAKE_PASSWORD)
+        Client::builder(Credentials::new(FAKE_USER, FAKE_PASSWORD))
             .base_url(self.base_url())
             .allow_http(true)
             .rate_limit(0)
@@ -281,7 +266,7 @@ impl FakeSmaily {
 
     /// How many HTTP requests reached the fake (faulted and refused ones included).
     pub fn request_count(&self) -> u64 {
-        self.lock().request_count
+        self.harness.request_count()
     }
 
     /// How many requests the enforced rate limit refused with 429.
@@ -297,58 +282,57 @@ impl FakeSmaily {
 
     /// Every request received, in order (see [`record_requests`](Self::record_requests)).
     pub fn requests(&self) -> Vec<ReceivedRequest> {
-        self.lock().requests.clone()
+        self.harness
+            .requests()
+            .iter()
+            .map(ReceivedRequest::from)
+            .collect()
     }
 
     /// Whether to keep full requests for [`requests`](Self::requests) (on by default; turn off
     /// for large benchmarks; [`request_count`](Self::request_count) always counts).
     pub fn record_requests(&self, on: bool) {
-        self.lock().record_requests = on;
+        self.harness.record_requests(on);
     }
 
     /// Forgets the recorded requests and resets the counters.
     pub fn clear_requests(&self) {
+        self.harness.clear_requests();
         let mut s = self.lock();
-        s.requests.clear();
-        s.request_count = 0;
         s.rate_limited_count = 0;
         s.arrivals.clear();
         s.busiest_second = 0;
     }
 
     /// Answers the next `n` requests with HTTP `status` (a JSON error body for 5xx, the 227
-    /// body for 403, an empty body otherwise), without processing them.
+    /// body for 403, `Retry-After: 1` for 429, an empty body otherwise), without processing
+    /// them.
     pub fn fail_next(&self, n: usize, status: u16) {
-        self.lock()
-            .faults
-            .extend(std::iter::repeat_n(Fault::Status(status), n));
+        self.harness.fail_next(n, status);
     }
 
     /// Answers the next `n` requests with HTTP 200 and body `{"code": code, "message": ...}`
     /// without processing them (e.g. 205 "Could not add or update provided contact").
     pub fn fail_next_with_code(&self, n: usize, code: u16, message: &str) {
-        self.lock()
-            .faults
-            .extend(std::iter::repeat_n(Fault::Code(code, message.into()), n));
+        let body = json!({"code": code, "message": message}).to_string();
+        self.harness
+            .reply_next(n, 200, "text/html; charset=UTF-8", body);
     }
 
-    /// Answers the next `n` requests with 429 and `Retry-After: retry_after_secs`.
+    /// Answers the next `n` requests with 429 and `Retry-After: retry_after_secs`, unprocessed.
     pub fn rate_limit_next(&self, n: usize, retry_after_secs: u64) {
-        self.lock()
-            .faults
-            .extend(std::iter::repeat_n(Fault::RateLimit(retry_after_secs), n));
+        self.harness.rate_limit_next(n, retry_after_secs);
     }
 
-    /// Cuts the connection mid-answer for the next `n` requests (after processing them).
-    pub fn drop_next(&self, n: usize) {
-        self.lock()
-            .faults
-            .extend(std::iter::repeat_n(Fault::Drop, n));
+    /// Cuts the connection of the next `n` requests, before processing them or after.
+    pub fn drop_next(&self, n: usize, point: DropPoint) {
+        self.harness.drop_next(n, point);
     }
 
-    /// Delays every answer (`None` to stop).
+    /// Delays every answer (`None` to stop); a delayed request is still processed when the
+    /// client stops waiting.
     pub fn set_delay(&self, delay: Option<Duration>) {
-        self.lock().delay = delay;
+        self.harness.set_delay(delay);
     }
 
     /// Enforces a rate limit like Smaily's 5 requests/second (`Some(5)`), read strictly: a

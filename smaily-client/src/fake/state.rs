@@ -1,7 +1,7 @@
 //! What the fake remembers, and the public records it shows.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
@@ -155,7 +155,8 @@ impl Paging {
     }
 }
 
-/// A request as the fake received it.
+/// A request as the fake received it: Smaily's view of the harness's log entry
+/// (`client_core::fake::ReceivedRequest`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedRequest {
     /// HTTP method.
@@ -172,6 +173,21 @@ pub struct ReceivedRequest {
     pub user_agent: Option<String>,
     /// The raw body.
     pub body: String,
+}
+
+impl From<&client_core::fake::ReceivedRequest> for ReceivedRequest {
+    fn from(r: &client_core::fake::ReceivedRequest) -> Self {
+        let header = |name: &str| r.header(name).map(str::to_string);
+        ReceivedRequest {
+            method: r.method.to_string(),
+            path: r.path.clone(),
+            query: r.query.clone(),
+            content_type: header("content-type"),
+            authorization: header("authorization"),
+            user_agent: header("user-agent"),
+            body: r.body_text(),
+        }
+    }
 }
 
 impl ReceivedRequest {
@@ -235,14 +251,6 @@ pub(crate) struct SegmentRecord {
     pub(crate) rules: Vec<(String, String, String)>,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) enum Fault {
-    Status(u16),
-    Code(u16, String),
-    RateLimit(u64),
-    Drop,
-}
-
 /// Everything the fake holds, behind one mutex.
 #[derive(Debug)]
 pub(crate) struct FakeState {
@@ -261,11 +269,6 @@ pub(crate) struct FakeState {
     pub(crate) next_id: u64,
     pub(crate) next_message_id: u64,
     pub(crate) paging: Paging,
-    pub(crate) requests: Vec<ReceivedRequest>,
-    pub(crate) request_count: u64,
-    pub(crate) record_requests: bool,
-    pub(crate) faults: VecDeque<Fault>,
-    pub(crate) delay: Option<Duration>,
     pub(crate) plan_blocked: bool,
     pub(crate) rate_limit: Option<u32>,
     /// Requests admitted in the last second (the enforced limit's window).
@@ -309,11 +312,6 @@ impl FakeState {
             // i64::MAX so a client that narrows them shows it.
             next_message_id: 1 << 63,
             paging: Paging::default(),
-            requests: Vec::new(),
-            request_count: 0,
-            record_requests: true,
-            faults: VecDeque::new(),
-            delay: None,
             plan_blocked: false,
             rate_limit: None,
             admitted: VecDeque::new(),

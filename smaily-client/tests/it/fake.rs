@@ -8,8 +8,8 @@ use futures::TryStreamExt;
 use serde_json::json;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily, Paging};
 use smaily_client::{
-    AutomationTrigger, BodyEncoding, Client, Error, SEGMENT_ALL, SEGMENT_UNSUBSCRIBED,
-    SegmentQuery, Subscriber, UpsertResult,
+    AutomationTrigger, BodyEncoding, Client, Credentials, Error, SEGMENT_ALL, SEGMENT_UNSUBSCRIBED,
+    SegmentQuery, Subscriber, UpsertFailure,
 };
 
 pub(crate) const ENCODINGS: [BodyEncoding; 2] = [BodyEncoding::Json, BodyEncoding::Form];
@@ -116,7 +116,7 @@ async fn batch_upsert_runs_on_a_spawned_task() {
     let out = tokio::spawn(async move { c.upsert_many(rows).await })
         .await
         .unwrap();
-    assert!(out.iter().all(|o| o.is_delivered()));
+    assert!(out.iter().all(|o| o.is_ok()));
     assert_eq!(fake.subscriber_count(), 3);
 }
 
@@ -146,12 +146,12 @@ async fn batch_upsert_isolates_bad_rows_and_loses_no_good_row() {
             .iter()
             .enumerate()
             .filter_map(|(i, o)| match &o.result {
-                UpsertResult::Rejected { code, .. } => Some((i, *code)),
+                Err(UpsertFailure::Rejected { code, .. }) => Some((i, *code)),
                 _ => None,
             })
             .collect();
         assert_eq!(rejected, [(17, 204), (503, 203), (999, 207)]);
-        assert_eq!(out.iter().filter(|o| o.is_delivered()).count(), 997);
+        assert_eq!(out.iter().filter(|o| o.is_ok()).count(), 997);
         assert_eq!(fake.subscriber_count(), 997);
         assert_eq!(
             fake.subscriber("u0018@example.com").unwrap().fields["n"],
@@ -176,18 +176,18 @@ async fn transient_faults_are_retried_and_reported_per_row() {
     fake.fail_next(1, 503);
     fake.rate_limit_next(1, 0);
     fake.fail_next_with_code(1, 205, "Could not add or update provided contact");
-    fake.drop_next(1);
+    fake.drop_next(1, smaily_client::fake::DropPoint::AfterProcessing);
     let out = c
         .upsert_many((0..4).map(|i| Subscriber::new(format!("u{i}@example.com"))))
         .await;
-    assert!(out.iter().all(|o| o.is_delivered()), "{out:?}");
+    assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
     assert_eq!(fake.request_count(), 6);
     assert_eq!(fake.subscriber_count(), 4);
 
     fake.fail_next(5, 500);
     let out = c.upsert_many([Subscriber::new("late@example.com")]).await;
     assert!(
-        matches!(&out[0].result, UpsertResult::Failed(e) if matches!(**e, Error::Server { status: 500, .. }))
+        matches!(&out[0].result, Err(UpsertFailure::Failed(e)) if matches!(**e, Error::Server { status: 500, .. }))
     );
     assert!(fake.subscriber("late@example.com").is_none());
 }
@@ -195,7 +195,8 @@ async fn transient_faults_are_retried_and_reported_per_row() {
 #[tokio::test]
 async fn auth_plan_block_and_unknown_scripts() {
     let fake = FakeSmaily::start().await;
-    let wrong = Client::builder("x", FAKE_USER, "wrong")
+    let wrong = Client::builder(Credentials::new(FAKE_USER, "wrong"))
+        .subdomain("x")
         .base_url(fake.base_url())
         .allow_http(true)
         .build()
@@ -210,7 +211,8 @@ async fn auth_plan_block_and_unknown_scripts() {
         Err(Error::PlanBlocked { .. })
     ));
     fake.set_plan_blocked(false);
-    let lost = Client::builder("x", FAKE_USER, FAKE_PASSWORD)
+    let lost = Client::builder(Credentials::new(FAKE_USER, FAKE_PASSWORD))
+        .subdomain("x")
         .base_url(format!("{}nope/", fake.base_url()))
         .allow_http(true)
         .build()
@@ -483,7 +485,10 @@ async fn timeouts_retry_upserts_but_not_triggers() {
         .upsert(&Subscriber::new("slow@example.com"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::Transport(client_core::Error::Timeout(_))),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
     assert_eq!(
         fake.request_count(),
@@ -497,7 +502,10 @@ async fn timeouts_retry_upserts_but_not_triggers() {
         )]))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::Transport(client_core::Error::Timeout(_))),
+        "{err:?}"
+    );
     assert_eq!(
         fake.request_count(),
         1,
@@ -520,7 +528,7 @@ async fn upserts_100k_rows_in_200_requests() {
         }))
         .await;
     let elapsed = started.elapsed();
-    assert!(out.iter().all(|o| o.is_delivered()));
+    assert!(out.iter().all(|o| o.is_ok()));
     assert_eq!(fake.subscriber_count(), 100_000);
     assert_eq!((c.requests_sent(), fake.request_count()), (200, 200));
     assert!(fake.requests().is_empty());

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smaily_client::{Client, RetryPolicy};
+use smaily_client::{Client, Credentials, RetryPolicy};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// Records when each request arrived.
@@ -46,7 +46,8 @@ async fn no_second_ever_sees_more_than_the_limit() {
         .respond_with(arrivals.clone())
         .mount(&server)
         .await;
-    let client = Client::builder("acme", "u", "p")
+    let client = Client::builder(Credentials::new("u", "p"))
+        .subdomain("acme")
         .base_url(format!("{}/api/", server.uri()))
         .allow_http(true)
         .retry(RetryPolicy::none())

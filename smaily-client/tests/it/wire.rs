@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use smaily_client::{
-    AutomationTrigger, BodyEncoding, Client, Error, RetryPolicy, SegmentQuery, Subscriber,
-    UpsertResult,
+    AutomationTrigger, BodyEncoding, Client, Credentials, Error, RetryPolicy, SegmentQuery,
+    Subscriber, UpsertFailure,
 };
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -32,7 +32,8 @@ fn client(server: &MockServer) -> Client {
 }
 
 fn builder(server: &MockServer) -> smaily_client::ClientBuilder {
-    Client::builder("acme", "user", "s3cret")
+    Client::builder(Credentials::new("user", "s3cret"))
+        .subdomain("acme")
         .base_url(format!("{}/api/", server.uri()))
         .allow_http(true)
         .rate_limit(0)
@@ -207,7 +208,7 @@ async fn batch_is_a_json_array_in_chunks_and_form_is_indexed() {
                 .unwrap()
         });
         let out = c.upsert_many(rows).await;
-        assert!(out.iter().all(|o| o.is_delivered()));
+        assert!(out.iter().all(|o| o.is_ok()));
         assert_eq!(c.requests_sent(), 3);
         let mut bodies: Vec<Value> = s
             .received_requests()
@@ -280,16 +281,16 @@ async fn batch_203_is_bisected_to_per_email_outcomes() {
     let out = c.upsert_many(emails.iter().map(Subscriber::new)).await;
     assert_eq!(out.len(), 8);
     for (o, e) in out.iter().zip(&emails) {
-        assert_eq!(&o.email, e, "input order kept");
+        assert_eq!(&o.key, e, "input order kept");
     }
     match &out[5].result {
-        UpsertResult::Rejected { code, message } => {
+        Err(UpsertFailure::Rejected { code, message }) => {
             assert_eq!(*code, 204);
             assert_eq!(message, "Invalid email address provided - broken");
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(out.iter().filter(|o| o.is_delivered()).count(), 7);
+    assert_eq!(out.iter().filter(|o| o.is_ok()).count(), 7);
     // 8 → 4+4 → (4 ok) 2+2 → (2 ok) 1+1: 1 + 2 + 2 + 2 = 7 requests.
     assert_eq!(c.requests_sent(), 7);
 }
@@ -318,9 +319,9 @@ async fn a_failing_chunk_reports_failed_rows_and_keeps_the_others() {
             Subscriber::new("bad-server@example.com"),
         ])
         .await;
-    assert!(out[0].is_delivered() && out[1].is_delivered());
+    assert!(out[0].is_ok() && out[1].is_ok());
     match &out[2].result {
-        UpsertResult::Failed(e) => assert!(matches!(**e, Error::Server { status: 503, .. })),
+        Err(UpsertFailure::Failed(e)) => assert!(matches!(**e, Error::Server { status: 503, .. })),
         other => panic!("{other:?}"),
     }
 }
@@ -413,7 +414,7 @@ async fn http_statuses_map_to_their_own_errors() {
         ),
         (
             html("<html>oops</html>"),
-            |e| matches!(e, Error::Decode { .. }),
+            |e| matches!(e, Error::Transport(client_core::Error::Decode { .. })),
             1,
         ),
     ];
@@ -730,9 +731,9 @@ async fn decode_errors_name_the_field_and_keep_a_snippet() {
         .await;
     let c = client(&s);
     match c.subscriber("a@x.ee").await.unwrap_err() {
-        Error::Decode {
+        Error::Transport(client_core::Error::Decode {
             message, snippet, ..
-        } => {
+        }) => {
             assert!(message.contains("created_at"), "{message}");
             assert!(snippet.contains("last tuesday"), "{snippet}");
         }
@@ -742,7 +743,7 @@ async fn decode_errors_name_the_field_and_keep_a_snippet() {
     let list = c.segments().await.unwrap();
     assert_eq!(list.len(), 1);
     match &list.invalid()[0].error {
-        Error::Decode { path, .. } => assert_eq!(path, "[1].id"),
+        Error::Transport(client_core::Error::Decode { path, .. }) => assert_eq!(path, "[1].id"),
         other => panic!("{other:?}"),
     }
 }

@@ -4,8 +4,8 @@ use jiff::Timestamp;
 use serde_json::json;
 use smaily_client::{
     AbSplit, AbTestLaunch, ActionsEncoding, CampaignContent, CampaignLaunch, CampaignQuery,
-    CampaignStatus, Client, Error, FilterType, LogQuery, LogSelector, Message, Operator,
-    RetryPolicy, Rule, SegmentDefinition, Sender, TemplateQuery,
+    CampaignStatus, Client, Credentials, Error, FilterType, LogQuery, LogSelector, Message,
+    Operator, RetryPolicy, Rule, SegmentDefinition, Sender, TemplateQuery,
 };
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -20,7 +20,8 @@ pub(crate) async fn setup() -> (MockServer, Client) {
         .named("unexpected request")
         .mount(&s)
         .await;
-    let c = Client::builder("acme", "user", "s3cret")
+    let c = Client::builder(Credentials::new("user", "s3cret"))
+        .subdomain("acme")
         .base_url(format!("{}/api/", s.uri()))
         .allow_http(true)
         .rate_limit(0)
@@ -377,7 +378,8 @@ async fn ab_tests_templates_and_users() {
 #[tokio::test]
 async fn send_message_is_json_only_and_not_retried() {
     let s = MockServer::start().await;
-    let c = Client::builder("acme", "user", "s3cret")
+    let c = Client::builder(Credentials::new("user", "s3cret"))
+        .subdomain("acme")
         .base_url(format!("{}/api/", s.uri()))
         .allow_http(true)
         .rate_limit(0)
