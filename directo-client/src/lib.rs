@@ -111,3 +111,8 @@ pub use query::{Query, Since};
 pub use reader::RecordReader;
 pub use record::{FieldError, FromRecord, Record};
 pub use target::{Confidence, Target};
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

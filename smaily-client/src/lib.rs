@@ -143,3 +143,8 @@ pub use subscribers::{
     Contact, FORGET_CHUNK, MAX_SEGMENT_PAGE, SEGMENT_ALL, SEGMENT_UNSUBSCRIBED, SegmentQuery,
     Subscriber, UpsertOutcome, UpsertResult,
 };
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
