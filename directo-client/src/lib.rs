@@ -90,8 +90,8 @@ pub mod fake;
 
 pub mod conformance {
     //! The conformance table: every operation, its sources, our confidence, and what the
-    //! fake enforces (also `docs/directo-conformance.md`).
-    #![doc = include_str!("../../docs/directo-conformance.md")]
+    //! fake enforces (also `CONFORMANCE.md` in the crate).
+    #![doc = include_str!("../CONFORMANCE.md")]
 }
 
 pub use client::{
@@ -111,3 +111,8 @@ pub use query::{Query, Since};
 pub use reader::RecordReader;
 pub use record::{FieldError, FromRecord, Record};
 pub use target::{Confidence, Target};
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -184,3 +184,8 @@ pub use smartsend::{Recipient, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
 /// Re-exported so callers need not depend on them directly.
 pub use jiff;
 pub use rust_decimal;
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

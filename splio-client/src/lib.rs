@@ -84,3 +84,8 @@ pub use fields::{
 pub use lists::MailingList;
 pub use page::Page;
 pub use universe::UniqueKey;
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
