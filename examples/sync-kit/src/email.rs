@@ -74,7 +74,7 @@ pub fn check(address: &str) -> Result<(), &'static str> {
 /// are dropped; a field with no valid part is refused with the first part's reason.
 ///
 /// ```
-/// use sync_examples::email::{extract, MultipleEmails};
+/// use sync_kit::email::{extract, MultipleEmails};
 /// assert_eq!(extract("Ann <ann@example.com>; bob@example.com", MultipleEmails::All).unwrap(),
 ///     ["ann@example.com", "bob@example.com"]);
 /// assert_eq!(extract("a b@example.com", MultipleEmails::First).unwrap_err(),

@@ -75,29 +75,6 @@ pub fn base_url(name: &str, value: &str) -> Result<(Url, bool), Error> {
     }
 }
 
-/// Parses `SMAILY_BASE_URL`: the API root that scripts such as `contact.php` are joined to, so
-/// its path ends in `/api/` (`https://acme.sendsmaily.net/api/`). A bare host
-/// (`https://acme.sendsmaily.net`) gets `/api/` added, with a warning; any other path is refused,
-/// since `contact.php` would be looked for in the wrong place.
-pub fn smaily_api_root(name: &str, value: &str) -> Result<(Url, bool), Error> {
-    let (mut url, allow_http) = base_url(name, value)?;
-    let path = url.path().trim_end_matches('/').to_owned();
-    if path.ends_with("/api") {
-        url.set_path(&format!("{path}/"));
-    } else if path.is_empty() {
-        url.set_path("/api/");
-        tracing::warn!(
-            "{name} {value:?} has no /api/ path; using {url} (the API root contact.php is joined to)"
-        );
-    } else {
-        return Err(Error::Config(format!(
-            "{name} must be the API root that contact.php is joined to, ending in /api/ \
-             (e.g. https://acme.sendsmaily.net/api/); {value:?} ends in {path:?}"
-        )));
-    }
-    Ok((url, allow_http))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,28 +89,5 @@ mod tests {
         assert!(matches!(err, Error::Config(ref m) if m.contains("loopback")));
         assert!(base_url("X", "ftp://127.0.0.1/").is_err());
         assert!(base_url("X", "not a url").is_err());
-    }
-
-    #[test]
-    fn the_smaily_api_root_ends_in_api() {
-        let root = |v: &str| smaily_api_root("SMAILY_BASE_URL", v).map(|(u, _)| u.to_string());
-        assert_eq!(
-            root("https://a.sendsmaily.net/api/").unwrap(),
-            "https://a.sendsmaily.net/api/"
-        );
-        assert_eq!(
-            root("https://a.sendsmaily.net/api").unwrap(),
-            "https://a.sendsmaily.net/api/"
-        );
-        assert_eq!(
-            root("https://a.sendsmaily.net").unwrap(),
-            "https://a.sendsmaily.net/api/"
-        );
-        assert_eq!(
-            root("http://127.0.0.1:9/proxy/api").unwrap(),
-            "http://127.0.0.1:9/proxy/api/"
-        );
-        let err = root("https://a.sendsmaily.net/smaily/").unwrap_err();
-        assert!(err.to_string().contains("contact.php"), "{err}");
     }
 }

@@ -9,7 +9,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// the [`Summary`](crate::Summary).
 ///
 /// ```
-/// use sync_examples::{Error, ExitCode};
+/// use sync_kit::{Error, ExitCode};
 /// let e = Error::reading("Directo", "connection refused");
 /// assert_eq!(e.to_string(), "reading Directo failed: connection refused");
 /// assert_eq!(e.exit_code(), ExitCode::Failed);
@@ -83,20 +83,34 @@ impl Error {
         }
     }
 
-    /// The error and all its sources on one line (`a: b: c`), for the final message.
+    /// The error and all its sources on one line (`a: b: c`, see [`error_chain`]), for the
+    /// final message.
     pub fn one_line(&self) -> String {
-        let mut line = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(err) = source {
-            let text = err.to_string();
-            if !line.contains(&text) {
-                line.push_str(": ");
-                line.push_str(&text);
-            }
-            source = err.source();
-        }
-        line.replace('\n', " ")
+        error_chain(self)
     }
+}
+
+/// Any error with its sources, on one line: each source's text that the text so far does not
+/// already contain is added after `: ` (a parent that quotes its source is not repeated), and
+/// line breaks become spaces.
+///
+/// ```
+/// let io = std::io::Error::other("connection reset");
+/// let e = sync_kit::Error::reading("Directo", io);
+/// assert_eq!(sync_kit::error_chain(&e), "reading Directo failed: connection reset");
+/// ```
+pub fn error_chain(err: &(dyn std::error::Error + '_)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(err) = source {
+        let text = err.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = err.source();
+    }
+    line.replace('\n', " ")
 }
 
 /// The exit codes of every sync binary. In JSON (the `--json` summary) an exit code is its
@@ -157,5 +171,34 @@ mod tests {
             "reading the source failed: HTTP 500"
         );
         assert_eq!(serde_json::json!(ExitCode::Usage), serde_json::json!(2));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Chained {
+        text: &'static str,
+        #[source]
+        source: Option<Box<Chained>>,
+    }
+
+    fn chain(texts: &[&'static str]) -> Chained {
+        let last = texts.iter().rev().fold(None, |source, text| {
+            Some(Chained {
+                text,
+                source: source.map(Box::new),
+            })
+        });
+        last.unwrap()
+    }
+
+    #[test]
+    fn error_chain_has_every_new_source_once_on_one_line() {
+        let e = chain(&["sending failed", "timed out", "line one\nline two"]);
+        assert_eq!(
+            error_chain(&e),
+            "sending failed: timed out: line one line two"
+        );
+        let e = chain(&["sending failed: timed out", "timed out"]);
+        assert_eq!(error_chain(&e), "sending failed: timed out");
     }
 }

@@ -9,7 +9,7 @@
 //! listed as filtered and the others still go.
 //!
 //! ```
-//! use sync_examples::input::{Columns, parse_csv};
+//! use sync_kit::input::{Columns, parse_csv};
 //! let columns = Columns::required(&["email"]);
 //! let rows = parse_csv("email;name\na@example.com;Ann\n").unwrap();
 //! assert_eq!(rows[0].fields.as_ref().unwrap()["name"], "Ann");

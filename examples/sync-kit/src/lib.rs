@@ -1,4 +1,5 @@
-//! The sync toolkit shared by the template syncs (`directo-to-smaily`, `segment-to-splio`, …).
+//! A toolkit for record syncs between services. It knows syncing and nothing about any service:
+//! it depends on no client crate, and a sync brings its source and its destination.
 //!
 //! Every sync is the same pipeline:
 //!
@@ -25,7 +26,7 @@
 //!
 //! ```
 //! use futures::stream;
-//! use sync_examples::{Delivery, Item, JobConfig, Outcome, Progress, RunContext, Sink,
+//! use sync_kit::{Delivery, Item, JobConfig, Outcome, Progress, RunContext, Sink,
 //!     SourceRecord, StateStore, Stop, Verdict};
 //!
 //! struct Print;
@@ -49,25 +50,22 @@
 //! });
 //! let ctx = RunContext { job: &job, state: &state, dry_run: false, force: false,
 //!     read_from: None, progress: Progress::hidden(), stop: Stop::process() };
-//! let summary = sync_examples::run(ctx, stream::iter(records), &Print).await.unwrap();
+//! let summary = sync_kit::run(ctx, stream::iter(records), &Print).await.unwrap();
 //! assert_eq!(summary.delivered, 3);
 //! # });
 //! ```
 
 pub mod cli;
 pub mod config;
-pub mod directo_to_smaily;
 pub mod email;
 pub mod env;
 mod error;
 pub mod input;
-pub mod messaging;
 pub mod preview;
 pub mod process;
 pub mod progress;
 mod runner;
 pub mod sandbox;
-pub mod segment_to_splio;
 mod staging;
 pub mod state;
 pub mod state_guard;
@@ -76,7 +74,7 @@ pub mod summary;
 
 pub use cli::{CommonArgs, Since, main_loop, report_error};
 pub use config::{DuplicateKeys, JobConfig, RetrySchedule};
-pub use error::{BoxError, Error, ExitCode};
+pub use error::{BoxError, Error, ExitCode, error_chain};
 pub use progress::Progress;
 pub use runner::{
     Delivery, Item, Outcome, RunContext, Sink, SourceRecord, Verdict, read_from, replay_failed, run,

@@ -3,7 +3,7 @@
 //! summary line after them has `"kind": "summary"`).
 //!
 //! ```
-//! use sync_examples::preview::Preview;
+//! use sync_kit::preview::Preview;
 //! let p = Preview::request("POST", "/v1/orders", r#"{"orders":[{"totalCost":10.50}]}"#.into());
 //! assert_eq!(
 //!     serde_json::to_string(&p).unwrap(),
@@ -83,9 +83,9 @@ impl Preview {
 /// `F` and nothing is delivered (the runner never delivers in a dry run).
 ///
 /// ```
-/// use sync_examples::preview::{DryRun, Preview};
-/// use sync_examples::Sink;
-/// let sink = DryRun(|batch: &[sync_examples::Item]| vec![Preview::json("POST", "/x", &batch.len())]);
+/// use sync_kit::preview::{DryRun, Preview};
+/// use sync_kit::Sink;
+/// let sink = DryRun(|batch: &[sync_kit::Item]| vec![Preview::json("POST", "/x", &batch.len())]);
 /// assert_eq!(sink.preview(&[]).len(), 1);
 /// ```
 #[derive(Debug)]

@@ -70,7 +70,7 @@ impl SourceRecord {
     /// turns a per-record error into this rather than ending the stream with it.
     ///
     /// ```
-    /// use sync_examples::{SourceRecord, Verdict};
+    /// use sync_kit::{SourceRecord, Verdict};
     /// let r = SourceRecord::rejected("C17", None, "invalid ts: \"31.02.2024\"");
     /// assert_eq!(r.verdict, Verdict::Reject("invalid ts: \"31.02.2024\"".into()));
     /// ```

@@ -6,7 +6,7 @@
 //! from the demo data. A dry run saves nothing.
 //!
 //! ```
-//! use sync_examples::sandbox::SandboxFile;
+//! use sync_kit::sandbox::SandboxFile;
 //! let dir = tempfile::tempdir().unwrap();
 //! let state = dir.path().join("demo.db");
 //! let file = SandboxFile::beside(Some(&state), false).unwrap();

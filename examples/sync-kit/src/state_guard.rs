@@ -4,8 +4,8 @@
 //! run log alone does not count).
 //!
 //! ```
-//! use sync_examples::state_guard::StateGuard;
-//! use sync_examples::{CommonArgs, ExitCode};
+//! use sync_kit::state_guard::StateGuard;
+//! use sync_kit::{CommonArgs, ExitCode};
 //! # use clap::Parser;
 //! # #[derive(Parser)] struct Cli { #[command(flatten)] common: CommonArgs }
 //! let dir = tempfile::tempdir().unwrap();

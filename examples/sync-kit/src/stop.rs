@@ -12,7 +12,7 @@
 //! is busy.
 //!
 //! ```
-//! use sync_examples::Stop;
+//! use sync_kit::Stop;
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let (trigger, stop) = Stop::manual();
 //! assert!(!stop.is_requested());

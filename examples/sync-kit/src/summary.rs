@@ -174,7 +174,7 @@ pub(crate) fn exit_fields<S: serde::Serializer>(code: &ExitCode, s: S) -> Result
 /// `1 request`, `2 requests`: a count and a noun made plural by an `s` when it is not 1.
 ///
 /// ```
-/// use sync_examples::summary::count;
+/// use sync_kit::summary::count;
 /// assert_eq!(count(1, "request"), "1 request");
 /// assert_eq!(count(0, "attempt"), "0 attempts");
 /// ```

@@ -12,7 +12,7 @@ use std::time::Instant;
 use directo_client::fake::FakeDirecto;
 use serde_json::Value;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
-use sync_examples::directo_to_smaily::demo;
+use sync_examples::shared::demo_customers as demo;
 
 const BIN: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 
@@ -25,10 +25,7 @@ async fn run(
     let now = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
         .datetime();
-    sync_examples::directo_to_smaily::directo::seed(
-        &directo,
-        &demo::customers(customers, now, 600),
-    );
+    sync_examples::shared::directo::seed(&directo, &demo::customers(customers, now, 600));
     let smaily = FakeSmaily::start().await;
     smaily.record_requests(false);
     smaily.enforce_rate_limit(enforce);

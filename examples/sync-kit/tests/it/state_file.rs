@@ -7,9 +7,9 @@ use std::process::Stdio;
 
 use rusqlite::{Connection, params};
 use serde_json::json;
-use sync_examples::process::ProcessId;
-use sync_examples::state::{Begun, SCHEMA_VERSION};
-use sync_examples::{JobConfig, Mode, RunStatus, StateStore};
+use sync_kit::process::ProcessId;
+use sync_kit::state::{Begun, SCHEMA_VERSION};
+use sync_kit::{JobConfig, Mode, RunStatus, StateStore};
 
 /// The schema exactly as the code before this version created it (`PRAGMA user_version` 0).
 const SCHEMA_V0: &str = "
@@ -176,7 +176,7 @@ fn a_file_of_the_previous_schema_is_read_as_is_then_migrated_keeping_everything(
     // The aborted old run left its range unsettled: the next run resumes from there.
     let job = JobConfig::named(JOB);
     assert_eq!(
-        sync_examples::read_from(&store, &job, None, "2030-01-01T00:00".parse().unwrap())
+        sync_kit::read_from(&store, &job, None, "2030-01-01T00:00".parse().unwrap())
             .unwrap()
             .to_string(),
         "2024-03-01T04:00:00"

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::stream;
 use serde_json::{Map, json};
-use sync_examples::{
+use sync_kit::{
     BoxError, Delivery, ExitCode, Item, JobConfig, Outcome, Progress, RetrySchedule, RunContext,
     Sink, SourceRecord, StateStore, Stop, Verdict, replay_failed, run,
 };
@@ -309,21 +309,21 @@ async fn read_from_uses_since_then_watermark_minus_overlap_then_default() {
     };
     let default = "2024-01-01T00:00".parse().unwrap();
     assert_eq!(
-        sync_examples::read_from(&state, &job, None, default).unwrap(),
+        sync_kit::read_from(&state, &job, None, default).unwrap(),
         default
     );
     state
         .set_watermark("test-job", "2024-02-01T03:00".parse().unwrap())
         .unwrap();
     assert_eq!(
-        sync_examples::read_from(&state, &job, None, default)
+        sync_kit::read_from(&state, &job, None, default)
             .unwrap()
             .to_string(),
         "2024-01-31T21:00:00"
     );
     let since = "2023-05-05T00:00".parse().unwrap();
     assert_eq!(
-        sync_examples::read_from(&state, &job, Some(since), default).unwrap(),
+        sync_kit::read_from(&state, &job, Some(since), default).unwrap(),
         since
     );
 }
@@ -340,10 +340,7 @@ impl Sink for LateReportSink {
         self.inner.deliver(batch).await
     }
 
-    async fn finish(
-        &self,
-        summary: &mut sync_examples::Summary,
-    ) -> Result<(), sync_examples::Error> {
+    async fn finish(&self, summary: &mut sync_kit::Summary) -> Result<(), sync_kit::Error> {
         *self.finished.lock().unwrap() += 1;
         summary.failed += 1;
         summary.requests += 1;
@@ -394,7 +391,7 @@ struct SlowSink {
     inner: ScriptedSink,
     delay: Duration,
     stop_after: usize,
-    trigger: sync_examples::stop::StopTrigger,
+    trigger: sync_kit::stop::StopTrigger,
 }
 
 impl Sink for SlowSink {
@@ -428,7 +425,7 @@ async fn a_stop_lets_the_batches_in_flight_settle_and_the_next_run_resumes_the_r
     let summary = run(stopping, stream::iter(records(100)), &sink)
         .await
         .unwrap();
-    assert_eq!(summary.status, sync_examples::RunStatus::Interrupted);
+    assert_eq!(summary.status, sync_kit::RunStatus::Interrupted);
     assert_eq!(summary.stopped_by.as_deref(), Some("SIGTERM"));
     assert_eq!(summary.exit_code, ExitCode::Interrupted);
     // The batches in flight when the stop came (concurrency 3) were settled and recorded; no
@@ -442,12 +439,12 @@ async fn a_stop_lets_the_batches_in_flight_settle_and_the_next_run_resumes_the_r
     );
     assert_eq!(state.watermark("test-job").unwrap(), None, "not settled");
     let runs = state.runs("test-job", 5).unwrap();
-    assert_eq!(runs[0].status, sync_examples::RunStatus::Interrupted);
+    assert_eq!(runs[0].status, sync_kit::RunStatus::Interrupted);
     assert_eq!(runs[0].delivered as usize, sent * 10);
 
     // The next run reads from the interrupted run's start and sends only the rest.
     let default = "2030-01-01T00:00".parse().unwrap();
-    let from = sync_examples::read_from(&state, &job, None, default).unwrap();
+    let from = sync_kit::read_from(&state, &job, None, default).unwrap();
     assert_eq!(from, read_from);
     let sink = ScriptedSink::default();
     let resumed = RunContext {
@@ -457,7 +454,7 @@ async fn a_stop_lets_the_batches_in_flight_settle_and_the_next_run_resumes_the_r
     let summary = run(resumed, stream::iter(records(100)), &sink)
         .await
         .unwrap();
-    assert_eq!(summary.status, sync_examples::RunStatus::Completed);
+    assert_eq!(summary.status, sync_kit::RunStatus::Completed);
     assert_eq!(summary.delivered as usize, 100 - sent * 10);
     assert_eq!(summary.skipped as usize, sent * 10);
     assert!(state.watermark("test-job").unwrap().is_some());
@@ -586,7 +583,7 @@ async fn a_source_that_fails_mid_way_leaves_its_range_to_the_next_run() {
     let summary = run(failing, stream::iter(input), &ScriptedSink::default())
         .await
         .unwrap();
-    assert_eq!(summary.status, sync_examples::RunStatus::Failed);
+    assert_eq!(summary.status, sync_kit::RunStatus::Failed);
     assert_eq!(
         state.watermark("test-job").unwrap().unwrap().to_string(),
         "2024-06-01T00:00:00",
@@ -595,7 +592,7 @@ async fn a_source_that_fails_mid_way_leaves_its_range_to_the_next_run() {
     // The next run reads from the failed run's start, earlier than watermark - overlap.
     let default = "2030-01-01T00:00".parse().unwrap();
     assert_eq!(
-        sync_examples::read_from(&state, &job, None, default)
+        sync_kit::read_from(&state, &job, None, default)
             .unwrap()
             .to_string(),
         "2024-01-01T00:00:00"
@@ -603,7 +600,7 @@ async fn a_source_that_fails_mid_way_leaves_its_range_to_the_next_run() {
     // An explicit --since still wins.
     let since = "2024-05-01T00:00".parse().unwrap();
     assert_eq!(
-        sync_examples::read_from(&state, &job, Some(since), default).unwrap(),
+        sync_kit::read_from(&state, &job, Some(since), default).unwrap(),
         since
     );
 }

@@ -2,7 +2,7 @@
 //! See docs/directo-to-smaily.md.
 
 use clap::Parser;
-use sync_examples::CommonArgs;
+use sync_kit::CommonArgs;
 
 /// The command line: the flags every sync shares.
 #[derive(Debug, Parser)]

@@ -5,16 +5,18 @@ use futures::StreamExt;
 use serde_json::Value;
 use smaily_client::{Subscriber, UpsertResult};
 
-use super::{Config, DirectoConfig, prepare};
-use crate::preview::{DryRun, Preview};
-use crate::sandbox::SandboxFile;
-use crate::state_guard::StateGuard;
-use crate::summary::count;
-use crate::{
-    BoxError, CommonArgs, Delivery, Error, Item, Outcome, RunContext, Sink, Summary, env,
+use super::{Config, prepare};
+#[cfg(feature = "sandbox")]
+use crate::shared::directo::sandbox_directo;
+use crate::shared::directo::{directo_from_env, open_read, source_record};
+use sync_kit::preview::{DryRun, Preview};
+use sync_kit::sandbox::SandboxFile;
+use sync_kit::state_guard::StateGuard;
+use sync_kit::summary::count;
+use sync_kit::{
+    CommonArgs, Delivery, Error, Item, Outcome, RunContext, Sink, Summary, env, error_chain,
     report_error,
 };
-use directo_client::Auth;
 
 /// The two ends of the job.
 #[derive(Debug, Clone)]
@@ -42,7 +44,7 @@ fn smaily_from_env(config: &Config) -> Result<smaily_client::Client, Error> {
     let subdomain = env::optional("SMAILY_SUBDOMAIN");
     let builder = match (subdomain, env::optional("SMAILY_BASE_URL")) {
         (subdomain, Some(base)) => {
-            let (url, allow_http) = env::smaily_api_root("SMAILY_BASE_URL", &base)?;
+            let (url, allow_http) = smaily_api_root("SMAILY_BASE_URL", &base)?;
             smaily_client::Client::builder(
                 subdomain.unwrap_or_else(|| "override".into()),
                 user,
@@ -63,40 +65,27 @@ fn smaily_from_env(config: &Config) -> Result<smaily_client::Client, Error> {
         .map_err(|e| Error::Config(format!("Smaily client: {e}")))
 }
 
-/// A Directo client from `DIRECTO_URL` and `DIRECTO_KEY` (legacy app key) or `DIRECTO_TOKEN`
-/// (XML Direct, whose URL is fixed unless `DIRECTO_URL` overrides it). Shared by every sync that
-/// reads Directo.
-pub(crate) fn directo_from_env(config: &DirectoConfig) -> Result<directo_client::Client, Error> {
-    let (auth, is_token) = match (env::optional("DIRECTO_KEY"), env::optional("DIRECTO_TOKEN")) {
-        (Some(_), Some(_)) => {
-            return Err(Error::Config(
-                "set DIRECTO_KEY (legacy app key) or DIRECTO_TOKEN (XML Direct), not both".into(),
-            ));
-        }
-        (Some(key), None) => (Auth::app_key(key), false),
-        (None, Some(token)) => (Auth::token(token), true),
-        (None, None) => {
-            return Err(Error::Config(
-                "DIRECTO_KEY or DIRECTO_TOKEN is not set (Directo credentials); set one in the environment or .env, or try --sandbox".into(),
-            ));
-        }
-    };
-    let mut builder = directo_client::Client::builder(auth).timeout(config.timeout);
-    match env::optional("DIRECTO_URL") {
-        Some(url) => {
-            let (url, allow_http) = env::base_url("DIRECTO_URL", &url)?;
-            builder = builder.base_url(url.to_string()).allow_http(allow_http);
-        }
-        None if is_token => {} // XML Direct's fixed URL
-        None => {
-            return Err(Error::Config(
-                "DIRECTO_URL is not set (your company's xmlcore URL, e.g. https://login.directo.ee/xmlcore/<db>/xmlcore.asp)".into(),
-            ));
-        }
+/// Parses `SMAILY_BASE_URL`: the API root that scripts such as `contact.php` are joined to, so
+/// its path ends in `/api/` (`https://acme.sendsmaily.net/api/`). A bare host
+/// (`https://acme.sendsmaily.net`) gets `/api/` added, with a warning; any other path is refused,
+/// since `contact.php` would be looked for in the wrong place.
+pub fn smaily_api_root(name: &str, value: &str) -> Result<(url::Url, bool), Error> {
+    let (mut url, allow_http) = env::base_url(name, value)?;
+    let path = url.path().trim_end_matches('/').to_owned();
+    if path.ends_with("/api") {
+        url.set_path(&format!("{path}/"));
+    } else if path.is_empty() {
+        url.set_path("/api/");
+        tracing::warn!(
+            "{name} {value:?} has no /api/ path; using {url} (the API root contact.php is joined to)"
+        );
+    } else {
+        return Err(Error::Config(format!(
+            "{name} must be the API root that contact.php is joined to, ending in /api/ \
+             (e.g. https://acme.sendsmaily.net/api/); {value:?} ends in {path:?}"
+        )));
     }
-    builder
-        .build()
-        .map_err(|e| Error::Config(format!("Directo client: {e}")))
+    Ok((url, allow_http))
 }
 
 /// Applies the job's Smaily settings to a client builder.
@@ -173,17 +162,6 @@ fn subscriber(item: &Item) -> Result<Subscriber, String> {
     Ok(sub)
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
-}
-
 impl Sink for SmailySink {
     async fn deliver(&self, batch: &[Item]) -> Delivery {
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
@@ -227,7 +205,7 @@ pub async fn run_once(
     args: &CommonArgs,
     config: &Config,
     endpoints: &Endpoints,
-    state: &crate::StateStore,
+    state: &sync_kit::StateStore,
 ) -> Result<Summary, Error> {
     match endpoints.smaily.as_ref().filter(|_| !args.dry_run) {
         Some(smaily) => {
@@ -245,7 +223,7 @@ async fn run_into<K: Sink>(
     args: &CommonArgs,
     config: &Config,
     endpoints: &Endpoints,
-    state: &crate::StateStore,
+    state: &sync_kit::StateStore,
     sink: &K,
 ) -> Result<Summary, Error> {
     let tz = config.time_zone()?;
@@ -261,91 +239,16 @@ async fn run_into<K: Sink>(
             Some(read_from)
         },
         progress: args.progress(),
-        stop: crate::Stop::process(),
+        stop: sync_kit::Stop::process(),
     };
     if args.replay_failed {
-        return crate::replay_failed(ctx, sink).await;
+        return sync_kit::replay_failed(ctx, sink).await;
     }
     tracing::info!(job = %config.job.name, from = %read_from, "reading Directo customers");
     let query = directo_client::Query::new().since(read_from);
     let stream = open_read::<directo_client::Record>(&endpoints.directo, "customer", query).await?;
     let records = stream.map(|customer| source_record(customer, |c| prepare(config, &c)));
-    crate::run(ctx, records, sink).await
-}
-
-/// Starts a Directo read of `what` and waits for its first record, so that refused credentials
-/// (which arrive as the stream's first item) become a configuration error (exit 2) instead of an
-/// aborted run. Later errors stay in the stream, as `reading Directo failed: …`, and abort the
-/// run; a record Directo sent but that cannot be decoded stays the client's own error, which
-/// [`source_record`] turns into a filtered record.
-pub(crate) async fn open_read<T: directo_client::FromRecord>(
-    client: &directo_client::Client,
-    what: &str,
-    query: directo_client::Query,
-) -> Result<impl futures::Stream<Item = Result<T, BoxError>> + use<T>, Error> {
-    let mut stream = client.read::<T>(what, query).peekable();
-    if let Some(Err(e)) = std::pin::Pin::new(&mut stream).peek().await
-        && !e.is_record_scoped()
-        && let Some(Err(e)) = stream.next().await
-    {
-        return Err(match e {
-            directo_client::Error::Unauthorized { .. } => {
-                Error::Config(format!("Directo refused the credentials: {e}"))
-            }
-            other => Error::reading("Directo", other),
-        });
-    }
-    Ok(stream.map(|r| {
-        r.map_err(|e| {
-            if e.is_record_scoped() {
-                Box::new(e) as BoxError
-            } else {
-                Box::new(Error::reading("Directo", e)) as BoxError
-            }
-        })
-    }))
-}
-
-/// Whether a Directo read's error concerns one record only (see [`source_record`]).
-pub(crate) fn record_scoped(e: &BoxError) -> bool {
-    e.downcast_ref::<directo_client::Error>()
-        .is_some_and(directo_client::Error::is_record_scoped)
-}
-
-/// One item of a Directo read as the runner's source record: a decoded record through
-/// `prepare`; a record Directo sent but that cannot be decoded (invalid UTF-8, a bad number)
-/// as a filtered record with the error as its reason and its code (else "record N") as its
-/// id, so the other records still go through; any other error stays an error and ends the run.
-pub(crate) fn source_record<T>(
-    item: Result<T, BoxError>,
-    prepare: impl FnOnce(T) -> crate::SourceRecord,
-) -> Result<crate::SourceRecord, BoxError> {
-    match item {
-        Ok(record) => Ok(prepare(record)),
-        Err(e) => match e.downcast_ref::<directo_client::Error>() {
-            Some(error @ directo_client::Error::Record { record, code, .. }) => {
-                Ok(crate::SourceRecord::rejected(
-                    code.clone().unwrap_or_else(|| format!("record {record}")),
-                    None,
-                    error.to_string(),
-                ))
-            }
-            _ => Err(e),
-        },
-    }
-}
-
-/// A Directo client for a sandbox fake.
-pub(crate) fn sandbox_directo(
-    fake: &directo_client::fake::FakeDirecto,
-    config: &DirectoConfig,
-) -> Result<directo_client::Client, Error> {
-    directo_client::Client::builder(Auth::token(directo_client::fake::FakeDirecto::TOKEN))
-        .base_url(fake.base_url())
-        .allow_http(true)
-        .timeout(config.timeout)
-        .build()
-        .map_err(|e| Error::Config(format!("Directo client: {e}")))
+    sync_kit::run(ctx, records, sink).await
 }
 
 /// Checks the Smaily credentials with one cheap read, so wrong ones are a configuration error
@@ -398,7 +301,10 @@ impl Sandbox {
         let directo = directo_client::fake::FakeDirecto::start().await;
         let tz = config.time_zone()?;
         let now = file.demo_time().to_zoned(tz).datetime();
-        super::directo::seed(&directo, &super::demo::customers(customers, now, 12 * 60));
+        crate::shared::directo::seed(
+            &directo,
+            &crate::shared::demo_customers::customers(customers, now, 12 * 60),
+        );
         let smaily = smaily_client::fake::FakeSmaily::start().await;
         if let Some(saved) = file.section("smaily") {
             super::demo::restore_smaily(&smaily, saved);
@@ -432,9 +338,9 @@ impl Sandbox {
 /// The whole binary: flags → config → endpoints (or sandbox) → runs → exit code. Everything
 /// that can be wrong with the flags, the config or the credentials is found before the state
 /// file is opened, so none is created for nothing.
-pub async fn main(args: CommonArgs) -> crate::ExitCode {
-    crate::progress::init_logging();
-    crate::stop::listen();
+pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
+    sync_kit::progress::init_logging();
+    sync_kit::stop::listen();
     let guard = StateGuard::new(&args);
     let setup = async {
         env::load_dotenv()?;
@@ -446,7 +352,7 @@ pub async fn main(args: CommonArgs) -> crate::ExitCode {
                 config
             }
         };
-        if let Some(code) = crate::cli::inspect(&args, &config.job) {
+        if let Some(code) = sync_kit::cli::inspect(&args, &config.job) {
             return Ok(Err(code));
         }
         let (sandbox, endpoints) = if args.sandbox {
@@ -473,7 +379,7 @@ pub async fn main(args: CommonArgs) -> crate::ExitCode {
         sandbox = args.sandbox,
         "starting"
     );
-    let code = crate::main_loop(&args, || async {
+    let code = sync_kit::main_loop(&args, || async {
         let summary = run_once(&args, &config, &endpoints, &state).await;
         if let Some(sandbox) = &sandbox {
             sandbox.save();
@@ -492,4 +398,32 @@ pub async fn main(args: CommonArgs) -> crate::ExitCode {
         );
     }
     guard.finish(state, code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_smaily_api_root_ends_in_api() {
+        let root = |v: &str| smaily_api_root("SMAILY_BASE_URL", v).map(|(u, _)| u.to_string());
+        assert_eq!(
+            root("https://a.sendsmaily.net/api/").unwrap(),
+            "https://a.sendsmaily.net/api/"
+        );
+        assert_eq!(
+            root("https://a.sendsmaily.net/api").unwrap(),
+            "https://a.sendsmaily.net/api/"
+        );
+        assert_eq!(
+            root("https://a.sendsmaily.net").unwrap(),
+            "https://a.sendsmaily.net/api/"
+        );
+        assert_eq!(
+            root("http://127.0.0.1:9/proxy/api").unwrap(),
+            "http://127.0.0.1:9/proxy/api/"
+        );
+        let err = root("https://a.sendsmaily.net/smaily/").unwrap_err();
+        assert!(err.to_string().contains("contact.php"), "{err}");
+    }
 }

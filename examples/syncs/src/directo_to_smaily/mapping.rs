@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::email::{self, MultipleEmails};
-use crate::{Error, Item, JobConfig, SourceRecord, Verdict};
+use sync_kit::email::{self, MultipleEmails};
+use sync_kit::{Error, Item, JobConfig, SourceRecord, Verdict};
+
+use crate::shared::directo::{CustomerFields, DirectoConfig};
 
 /// The job's name in the state file unless the config says otherwise.
 pub const JOB_NAME: &str = "directo-to-smaily";
@@ -47,34 +49,6 @@ impl Default for Config {
     }
 }
 
-/// The `[directo]` table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DirectoConfig {
-    /// The time zone of Directo's `ts` values (its server's local time).
-    pub time_zone: String,
-    /// Timeout for the whole customer read (a full dump can be large).
-    #[serde(with = "crate::config::duration_str")]
-    pub timeout: std::time::Duration,
-}
-
-impl DirectoConfig {
-    /// The zone of Directo's `ts` values and document dates.
-    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, Error> {
-        jiff::tz::TimeZone::get(&self.time_zone)
-            .map_err(|e| Error::Config(format!("directo.time_zone = {:?}: {e}", self.time_zone)))
-    }
-}
-
-impl Default for DirectoConfig {
-    fn default() -> Self {
-        Self {
-            time_zone: "Europe/Tallinn".into(),
-            timeout: std::time::Duration::from_secs(300),
-        }
-    }
-}
-
 /// The `[smaily]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -85,7 +59,7 @@ pub struct SmailyConfig {
     /// 5xx, code 205) before the record counts as a failed attempt.
     pub transport_retries: usize,
     /// First backoff delay of those retries (exponential with jitter, `Retry-After` honoured).
-    #[serde(with = "crate::config::duration_str")]
+    #[serde(with = "sync_kit::config::duration_str")]
     pub transport_retry_delay: std::time::Duration,
 }
 
@@ -135,7 +109,7 @@ const RESERVED: &[&str] = &["email", "is_unsubscribed", "is_deleted"];
 impl Config {
     /// Reads and checks the config file.
     pub fn load(path: &std::path::Path) -> Result<Self, Error> {
-        let mut config: Config = crate::config::load_toml(path)?;
+        let mut config: Config = sync_kit::config::load_toml(path)?;
         config.job.default_name(JOB_NAME);
         config.validate()?;
         Ok(config)
@@ -185,23 +159,6 @@ impl Config {
     /// The configured Directo time zone.
     pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, Error> {
         self.directo.time_zone()
-    }
-}
-
-/// What the mapping needs from a Directo customer, so it does not depend on one client type.
-pub trait CustomerFields {
-    /// An attribute's value (`code`, `name`, `email`, `closed`, …), if present.
-    fn attr(&self, name: &str) -> Option<&str>;
-    /// An extra field's (datafield's) content by code, if present.
-    fn datafield(&self, code: &str) -> Option<&str>;
-    /// The record's last-change time (`ts`), if present and parseable.
-    fn changed_at(&self) -> Option<jiff::civil::DateTime>;
-    /// The customer's id in summaries and logs: its `code`.
-    fn id(&self) -> String {
-        self.attr("code")
-            .filter(|c| !c.is_empty())
-            .unwrap_or("(no code)")
-            .to_owned()
     }
 }
 
@@ -354,7 +311,7 @@ mod tests {
 
     #[test]
     fn config_parses_and_validates_field_names() {
-        let mut config: Config = crate::config::parse_toml(
+        let mut config: Config = sync_kit::config::parse_toml(
             r#"
 unsubscribe_closed = true
 [job]
@@ -385,7 +342,7 @@ LOYALTY = "loyalty"
             "[mapping.fields]\nname = \"x\"\ncode = \"x\"\n",
             "[directo]\ntime_zone = \"Mars/Olympus\"\n",
         ] {
-            let mut config: Config = crate::config::parse_toml(bad).unwrap();
+            let mut config: Config = sync_kit::config::parse_toml(bad).unwrap();
             config.job.default_name(JOB_NAME);
             assert!(config.validate().is_err(), "{bad}");
         }

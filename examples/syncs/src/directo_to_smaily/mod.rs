@@ -2,14 +2,12 @@
 //! Smaily"): Directo customers changed since the last run → valid emails only → mapped fields →
 //! Smaily subscriber upserts in batches.
 
+#[cfg(feature = "sandbox")]
 pub mod demo;
-pub mod directo;
 pub mod job;
 mod mapping;
 
-pub use job::{
-    Endpoints, SANDBOX_CUSTOMERS, Sandbox, SmailySink, endpoints_from_env, main, run_once,
-};
-pub use mapping::{
-    Config, CustomerFields, DirectoConfig, EmailConfig, JOB_NAME, Mapping, SmailyConfig, prepare,
-};
+pub use job::{Endpoints, SmailySink, endpoints_from_env, main, run_once};
+#[cfg(feature = "sandbox")]
+pub use job::{SANDBOX_CUSTOMERS, Sandbox};
+pub use mapping::{Config, EmailConfig, JOB_NAME, Mapping, SmailyConfig, prepare};

@@ -9,9 +9,10 @@ use messaging_client::{
 use serde_json::{Map, Value};
 
 use super::input::{Row, text};
-use super::{error_chain, item_error};
-use crate::preview::Preview;
-use crate::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
+use super::item_error;
+use sync_kit::error_chain;
+use sync_kit::preview::Preview;
+use sync_kit::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
 
 const STANDARD: &[&str] = &[
     "email",
@@ -30,7 +31,7 @@ pub fn prepare(row: Row, catalog: &FieldCatalog) -> SourceRecord {
         .and_then(|f| contact(&f, catalog).map(|c| (f, c)))
     {
         Ok((fields, contact)) => Verdict::Send(vec![Item {
-            key: crate::email::key(contact.email_address().unwrap_or_default()),
+            key: sync_kit::email::key(contact.email_address().unwrap_or_default()),
             fields,
         }]),
         Err(reason) => Verdict::Reject(reason),
@@ -46,7 +47,7 @@ pub fn prepare(row: Row, catalog: &FieldCatalog) -> SourceRecord {
 /// resolved by name (an unknown name or a value outside a combobox's list is refused).
 pub fn contact(fields: &Map<String, Value>, catalog: &FieldCatalog) -> Result<Contact, String> {
     let email = text(fields, "email").ok_or("missing email")?;
-    crate::email::check(&email).map_err(|reason| format!("{reason}: {email:?}"))?;
+    sync_kit::email::check(&email).map_err(|reason| format!("{reason}: {email:?}"))?;
     let mut contact = Contact::email(email);
     if let Some(phone) = text(fields, "phone") {
         contact.channels.push(Channel::sms(phone));

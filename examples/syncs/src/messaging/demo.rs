@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::input::Row;
+use sync_kit::input::Row;
 
 /// How many demo records a sandbox push reads.
 pub const RECORDS: usize = 3_000;

@@ -36,17 +36,16 @@ use serde_json::{Map, Value, json};
 
 use super::orders::OrdersSink;
 use super::{ClientConfig, Sandbox, client_error};
-use crate::config::duration_str;
-use crate::directo_to_smaily::DirectoConfig;
-use crate::directo_to_smaily::job::{
-    directo_from_env, open_read, record_scoped, sandbox_directo, source_record,
+use crate::shared::directo::{
+    DirectoConfig, directo_from_env, open_read, record_scoped, sandbox_directo, source_record,
 };
-use crate::email::{self, MultipleEmails};
-use crate::preview::DryRun;
-use crate::sandbox::SandboxFile;
-use crate::state_guard::StateGuard;
-use crate::summary::count;
-use crate::{
+use sync_kit::config::duration_str;
+use sync_kit::email::{self, MultipleEmails};
+use sync_kit::preview::DryRun;
+use sync_kit::sandbox::SandboxFile;
+use sync_kit::state_guard::StateGuard;
+use sync_kit::summary::count;
+use sync_kit::{
     BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, Sink, SourceRecord,
     StateStore, Summary, Verdict, report_error,
 };
@@ -110,7 +109,7 @@ impl Config {
     /// Loads `path` (or the defaults) and checks it.
     pub fn load(path: Option<&Path>) -> Result<Self, Error> {
         let mut config: Config = match path {
-            Some(path) => crate::config::load_toml(path)?,
+            Some(path) => sync_kit::config::load_toml(path)?,
             None => Config::default(),
         };
         config.job.default_name(JOB_NAME);
@@ -420,7 +419,7 @@ pub async fn read_payments(
         oldest
     };
     tracing::info!(from = %from, "reading Directo receipts");
-    let stop = crate::Stop::process();
+    let stop = sync_kit::Stop::process();
     let mut payments = Payments::default();
     let receipts = open_read::<Receipt>(directo, "receipt", Query::new().since(from)).await?;
     let mut receipts = std::pin::pin!(receipts.take_until(stop.requested()));
@@ -494,17 +493,17 @@ async fn run_into<K: Sink>(
         force: args.force,
         read_from: (!args.replay_failed).then_some(read_from),
         progress: args.progress(),
-        stop: crate::Stop::process(),
+        stop: sync_kit::Stop::process(),
     };
     if args.replay_failed {
-        return crate::replay_failed(ctx, sink).await;
+        return sync_kit::replay_failed(ctx, sink).await;
     }
     let rules = &config.invoices;
     let job = config.job.name.as_str();
     let payments = read_payments(directo, state, job, read_from, rules).await?;
     if ctx.stop.is_requested() {
         // Stopped while reading receipts: nothing more is read, and the run ends interrupted.
-        return crate::run(ctx, futures::stream::empty(), sink).await;
+        return sync_kit::run(ctx, futures::stream::empty(), sink).await;
     }
     tracing::info!(from = %read_from, "reading Directo invoices");
     let seen = RefCell::new(HashSet::new());
@@ -556,7 +555,7 @@ async fn run_into<K: Sink>(
             };
             source_record(invoice, |i| prepare(&i, received, rules, &tz))
         });
-    crate::run(ctx, records, sink).await
+    sync_kit::run(ctx, records, sink).await
 }
 
 /// What the receipts pay for `invoice`: those read in this run and those the state keeps.
@@ -620,11 +619,11 @@ pub async fn sandbox_directo_fake(
 /// can be wrong with the flags, the config or the credentials is found before the state file
 /// is opened, so none is created for nothing.
 pub async fn main(args: CommonArgs) -> ExitCode {
-    crate::stop::listen();
+    sync_kit::stop::listen();
     let guard = StateGuard::new(&args);
     let setup = async {
         let config = Config::load(args.config.as_deref())?;
-        if let Some(code) = crate::cli::inspect(&args, &config.job) {
+        if let Some(code) = sync_kit::cli::inspect(&args, &config.job) {
             return Ok(Err(code));
         }
         let tz = config.time_zone()?;
@@ -655,7 +654,7 @@ pub async fn main(args: CommonArgs) -> ExitCode {
         Err(e) => return report_error(args.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = crate::main_loop(&args, || async {
+    let code = sync_kit::main_loop(&args, || async {
         let summary = run_once(&args, &config, &directo, messaging.as_ref(), &state).await;
         if let Some((_, sandbox)) = &sandbox {
             sandbox.save(None);

@@ -11,7 +11,7 @@ pub mod orders;
 pub mod send;
 
 /// The toolkit's input files, which the file pushes read.
-pub use crate::input;
+pub use sync_kit::input;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,15 +20,15 @@ use clap::{Parser, Subcommand};
 use messaging_client::ItemError;
 use serde::{Deserialize, Serialize};
 
-use crate::config::duration_str;
-use crate::input::{Columns, InputFile};
-use crate::preview::DryRun;
-use crate::sandbox::SandboxFile;
-use crate::state_guard::StateGuard;
-use crate::summary::count;
-use crate::{
+use sync_kit::config::duration_str;
+use sync_kit::input::{Columns, InputFile};
+use sync_kit::preview::DryRun;
+use sync_kit::sandbox::SandboxFile;
+use sync_kit::state_guard::StateGuard;
+use sync_kit::summary::count;
+use sync_kit::{
     CommonArgs, Error, ExitCode, JobConfig, Outcome, RunContext, StateStore, Summary, env,
-    report_error,
+    error_chain, report_error,
 };
 
 /// The `messaging` command line.
@@ -229,7 +229,7 @@ impl Config {
     /// Loads `path` (or the defaults), names the job `default_job` unless the file does.
     pub fn load(path: Option<&std::path::Path>, default_job: &str) -> Result<Self, Error> {
         let mut config: Config = match path {
-            Some(path) => crate::config::load_toml(path)?,
+            Some(path) => sync_kit::config::load_toml(path)?,
             None => Config::default(),
         };
         config.job.default_name(default_job);
@@ -351,21 +351,6 @@ pub fn item_error(e: &ItemError) -> Outcome {
     }
 }
 
-/// An error with its sources, on one line.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text.replace('\n', " ")
-}
-
 /// A client error as a toolkit error: bad credentials or input are configuration errors (exit
 /// 2), everything else `calling the messaging API failed: …` (exit 1).
 pub fn client_error(e: messaging_client::Error) -> Error {
@@ -447,11 +432,11 @@ pub async fn run_push(
         force: args.force,
         read_from: None,
         progress: args.progress(),
-        stop: crate::Stop::process(),
+        stop: sync_kit::Stop::process(),
     };
     let job = config.job.name.as_str();
     let records =
-        |prepared: Vec<crate::SourceRecord>| futures::stream::iter(prepared.into_iter().map(Ok));
+        |prepared: Vec<sync_kit::SourceRecord>| futures::stream::iter(prepared.into_iter().map(Ok));
     match push {
         Push::Orders => {
             let prepared = rows.into_iter().map(|r| orders::prepare(r, &tz)).collect();
@@ -464,7 +449,7 @@ pub async fn run_push(
                     args.run_or_replay(ctx, records(prepared), &sink).await
                 }
                 None => {
-                    let sink = DryRun(|batch: &[crate::Item]| orders::preview(batch, &tz));
+                    let sink = DryRun(|batch: &[sync_kit::Item]| orders::preview(batch, &tz));
                     args.run_or_replay(ctx, records(prepared), &sink).await
                 }
             }
@@ -490,10 +475,10 @@ pub async fn run_push(
                 .into_iter()
                 .map(send::prepare)
                 .map(|mut record| {
-                    if let crate::Verdict::Send(items) = &record.verdict
+                    if let sync_kit::Verdict::Send(items) = &record.verdict
                         && items.iter().any(|i| parked.contains(&i.key))
                     {
-                        record.verdict = crate::Verdict::Reject(send::PARKED.into());
+                        record.verdict = sync_kit::Verdict::Reject(send::PARKED.into());
                     }
                     record
                 })
@@ -511,7 +496,7 @@ pub async fn run_push(
                     args.run_or_replay(ctx, records(prepared), &sink).await
                 }
                 None => {
-                    let sink = DryRun(|batch: &[crate::Item]| {
+                    let sink = DryRun(|batch: &[sync_kit::Item]| {
                         send::preview(batch, job, message_id, email)
                     });
                     args.run_or_replay(ctx, records(prepared), &sink).await
@@ -523,7 +508,7 @@ pub async fn run_push(
 
 /// The whole binary: parse, dispatch, exit code.
 pub async fn main(cli: Cli) -> ExitCode {
-    crate::progress::init_logging();
+    sync_kit::progress::init_logging();
     if let Err(e) = env::load_dotenv() {
         return report_error(false, &e);
     }
@@ -555,13 +540,13 @@ pub async fn main(cli: Cli) -> ExitCode {
         } => (Push::Contacts, file, None, common),
         other => return oneshot::main(other).await,
     };
-    crate::stop::listen();
+    sync_kit::stop::listen();
     // Everything that can be wrong with the command, the input file, the config or the
     // credentials is found before the state file is opened (so none is created for nothing).
     let guard = StateGuard::new(&common);
     let setup = async {
         let config = Config::load(common.config.as_deref(), &push.job_name())?;
-        if let Some(code) = crate::cli::inspect(&common, &config.job) {
+        if let Some(code) = sync_kit::cli::inspect(&common, &config.job) {
             return Ok(Err(code));
         }
         let input = match &file {
@@ -595,7 +580,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Err(e) => return report_error(common.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %common.state_description(), sandbox = common.sandbox, "starting");
-    let code = crate::main_loop(&common, || async {
+    let code = sync_kit::main_loop(&common, || async {
         let summary = run_push(
             push,
             input.as_ref(),

@@ -6,9 +6,9 @@ use messaging_client::{Client, EventV1};
 use serde_json::{Value, json};
 
 use super::{ClientConfig, Command, Sandbox, UnsubscribeAction, client_error};
-use crate::sandbox::SandboxFile;
-use crate::summary::count;
-use crate::{Error, ExitCode, report_error};
+use sync_kit::sandbox::SandboxFile;
+use sync_kit::summary::count;
+use sync_kit::{Error, ExitCode, report_error};
 
 /// Runs a one-shot command.
 pub async fn main(command: Command) -> ExitCode {
@@ -73,7 +73,7 @@ pub async fn run(command: Command, client: &Client) -> Result<(Value, String), E
                 UnsubscribeAction::Remove { emails, .. } => (false, emails),
             };
             for email in &emails {
-                crate::email::check(email)
+                sync_kit::email::check(email)
                     .map_err(|reason| Error::Config(format!("{reason}: {email:?}")))?;
             }
             if add {

@@ -12,9 +12,9 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::item_error;
-use crate::input::{Columns, Row, text};
-use crate::preview::Preview;
-use crate::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
+use sync_kit::input::{Columns, Row, text};
+use sync_kit::preview::Preview;
+use sync_kit::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
 
 /// The order syncs' choice (`orders push`, `directo-orders`): repeat an order whose outcome is
 /// unknown, in the client ([`messaging_client::ClientBuilder::order_retry`]) and in the run's
@@ -147,7 +147,7 @@ pub fn order(fields: &Map<String, Value>, tz: &TimeZone) -> Result<Order, String
         return Err("missing customer: externalCustomerId, email or phone is required".into());
     }
     if let Some(email) = &order.email {
-        crate::email::check(email).map_err(|reason| format!("{reason}: {email:?}"))?;
+        sync_kit::email::check(email).map_err(|reason| format!("{reason}: {email:?}"))?;
     }
     order.first_name = text(fields, "firstName");
     order.last_name = text(fields, "lastName");

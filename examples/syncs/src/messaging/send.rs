@@ -20,9 +20,9 @@ use messaging_client::{Recipient, SmartSend};
 use serde_json::{Map, Value};
 
 use super::item_error;
-use crate::input::{Row, text};
-use crate::preview::Preview;
-use crate::{Delivery, Item, Outcome, Sink, SourceRecord, StateStore, Verdict};
+use sync_kit::input::{Row, text};
+use sync_kit::preview::Preview;
+use sync_kit::{Delivery, Item, Outcome, Sink, SourceRecord, StateStore, Verdict};
 
 /// The reason a parked recipient is not sent by a normal run.
 pub const PARKED: &str =
@@ -65,8 +65,8 @@ fn normalise(mut row: Map<String, Value>) -> Result<(String, Map<String, Value>)
     params.extend(row);
     let key = match (&locator, contact_id) {
         (Some(l), _) if l.contains('@') || from_email_column => {
-            crate::email::check(l).map_err(|reason| format!("{reason}: {l:?}"))?;
-            crate::email::key(l)
+            sync_kit::email::check(l).map_err(|reason| format!("{reason}: {l:?}"))?;
+            sync_kit::email::key(l)
         }
         (Some(l), _) => l.clone(),
         (None, Some(id)) => format!("contact:{id}"),
@@ -140,14 +140,14 @@ impl<'a> SendSink<'a> {
     /// Opens the `--request-ids` file (appending) if given.
     pub fn request_ids_file(
         path: Option<&PathBuf>,
-    ) -> Result<Option<Mutex<csv::Writer<std::fs::File>>>, crate::Error> {
+    ) -> Result<Option<Mutex<csv::Writer<std::fs::File>>>, sync_kit::Error> {
         path.map(|p| {
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(p)
                 .map(|f| Mutex::new(csv::Writer::from_writer(f)))
-                .map_err(|e| crate::Error::Config(format!("cannot open {}: {e}", p.display())))
+                .map_err(|e| sync_kit::Error::Config(format!("cannot open {}: {e}", p.display())))
         })
         .transpose()
     }

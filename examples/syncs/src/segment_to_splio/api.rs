@@ -12,7 +12,7 @@ use splio_client::ContactData;
 
 use super::existence::{Learned, Presence};
 use super::{NOT_INSERTED, changed, contact};
-use crate::{Delivery, Error, Item, Outcome, Sink, StateStore, Summary};
+use sync_kit::{Delivery, Error, Item, Outcome, Sink, StateStore, Summary};
 
 /// Delivers batches with PATCH and bulk create.
 pub struct SplioSink<'a> {
@@ -40,7 +40,7 @@ struct Patch {
 }
 
 fn splio_outcome(e: &splio_client::Error) -> Outcome {
-    Outcome::failed(crate::messaging::error_chain(e), e.is_retryable())
+    Outcome::failed(sync_kit::error_chain(e), e.is_retryable())
 }
 
 impl SplioSink<'_> {

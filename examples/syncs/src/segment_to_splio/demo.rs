@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use splio_client::{ContactData, CustomFieldValue, FieldType};
 
-use crate::input::Row;
+use sync_kit::input::Row;
 
 /// Rows in the demo segment.
 pub const RECORDS: usize = 3_000;
@@ -63,14 +63,14 @@ pub const CUSTOMERS: usize = 3_000;
 /// A Directo fake seeded with [`CUSTOMERS`] demo customers changed within the 12 hours before
 /// `demo_time` (the same demo data as `directo-to-smaily --sandbox`).
 pub async fn directo_customers(
-    config: &crate::directo_to_smaily::DirectoConfig,
+    config: &crate::shared::directo::DirectoConfig,
     demo_time: jiff::Timestamp,
-) -> Result<directo_client::fake::FakeDirecto, crate::Error> {
+) -> Result<directo_client::fake::FakeDirecto, sync_kit::Error> {
     let tz = config.time_zone()?;
     let fake = directo_client::fake::FakeDirecto::start().await;
     let now = demo_time.to_zoned(tz).datetime();
-    let customers = crate::directo_to_smaily::demo::customers(CUSTOMERS, now, 12 * 60);
-    crate::directo_to_smaily::directo::seed(&fake, &customers);
+    let customers = crate::shared::demo_customers::customers(CUSTOMERS, now, 12 * 60);
+    crate::shared::directo::seed(&fake, &customers);
     Ok(fake)
 }
 

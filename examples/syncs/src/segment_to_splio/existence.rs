@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use futures::{StreamExt, TryStreamExt};
 
-use crate::Error;
+use sync_kit::Error;
 
 /// Contacts per page of the listing (the API's maximum).
 const PER_PAGE: u32 = 1000;
@@ -137,7 +137,7 @@ impl Existence {
     fn keep(&mut self, unknown: &HashSet<String>, contacts: Vec<splio_client::Contact>) {
         for contact in contacts {
             if let Some(email) = contact.email.as_deref() {
-                let key = crate::email::key(email);
+                let key = sync_kit::email::key(email);
                 if unknown.contains(&key) {
                     self.found.insert(key);
                 }
@@ -188,7 +188,7 @@ impl Existence {
 }
 
 /// What a run learned, once: empty until the run has read its records and screened the keys it
-/// never delivered (see [`crate::Sink::screen`]), then the [`Existence`] of those keys. Shared
+/// never delivered (see [`sync_kit::Sink::screen`]), then the [`Existence`] of those keys. Shared
 /// by the screening that learns it and the delivery that uses it.
 #[derive(Debug, Default)]
 pub struct Learned(OnceLock<Existence>);

@@ -21,19 +21,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use splio_client::{ContactData, CustomFieldValue, FieldRef};
 
-use crate::config::duration_str;
-use crate::directo_to_smaily::job::{directo_from_env, open_read, sandbox_directo, source_record};
-use crate::directo_to_smaily::{CustomerFields, DirectoConfig};
-use crate::input::{self, Columns, InputFile, Row};
-use crate::preview::{DryRun, Preview};
-use crate::sandbox::SandboxFile;
-use crate::state_guard::StateGuard;
-use crate::summary::count;
-use crate::{
+use crate::shared::directo::{
+    CustomerFields, DirectoConfig, directo_from_env, open_read, sandbox_directo, source_record,
+};
+use existence::{Existence, Learned, Presence, ProbeBy};
+use sync_kit::config::duration_str;
+use sync_kit::input::{self, Columns, InputFile, Row};
+use sync_kit::preview::{DryRun, Preview};
+use sync_kit::sandbox::SandboxFile;
+use sync_kit::state_guard::StateGuard;
+use sync_kit::summary::count;
+use sync_kit::{
     BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, Sink, SourceRecord,
     StateStore, Summary, Verdict, env, report_error,
 };
-use existence::{Existence, Learned, Presence, ProbeBy};
 
 /// The default job name (the state key).
 pub const JOB_NAME: &str = "segment-to-splio";
@@ -161,7 +162,7 @@ impl Config {
     /// checks it.
     pub fn load(path: Option<&Path>, default_job: &str) -> Result<Self, Error> {
         let mut config: Config = match path {
-            Some(path) => crate::config::load_toml(path)?,
+            Some(path) => sync_kit::config::load_toml(path)?,
             None => Config::default(),
         };
         config.job.default_name(default_job);
@@ -223,7 +224,7 @@ pub fn prepare_customer<C: CustomerFields + ?Sized>(config: &Config, customer: &
     let watermark = customer.changed_at();
     let key_column = &config.source.key_column;
     let raw = customer.attr(key_column).unwrap_or("");
-    let verdict = match crate::email::extract(raw, crate::email::MultipleEmails::First) {
+    let verdict = match sync_kit::email::extract(raw, sync_kit::email::MultipleEmails::First) {
         Err(reason) => Verdict::Reject(reason),
         Ok(addresses) => {
             let mut fields = Map::new();
@@ -254,8 +255,8 @@ pub fn prepare_customer<C: CustomerFields + ?Sized>(config: &Config, customer: &
 fn map_row(config: &Config, fields: &Map<String, Value>) -> Result<Item, String> {
     let email = input::text(fields, &config.source.key_column)
         .ok_or_else(|| format!("missing {}", config.source.key_column))?;
-    crate::email::check(&email).map_err(|reason| format!("{reason}: {email:?}"))?;
-    let key = crate::email::key(&email);
+    sync_kit::email::check(&email).map_err(|reason| format!("{reason}: {email:?}"))?;
+    let key = sync_kit::email::key(&email);
     let mut out = Map::new();
     for (column, value) in fields {
         if let Some(target) = config.target(column) {
@@ -308,7 +309,7 @@ pub fn contact(fields: &Map<String, Value>) -> ContactData {
 }
 
 pub(crate) fn client_error(e: &splio_client::Error) -> Error {
-    let line = crate::messaging::error_chain(e);
+    let line = sync_kit::error_chain(e);
     if matches!(e, splio_client::Error::Unauthorized { .. }) {
         Error::Config(line)
     } else {
@@ -484,7 +485,7 @@ struct Screened<'a, K> {
 impl<K: Sink> Sink for Screened<'_, K> {
     const SCREENS: bool = true;
 
-    async fn deliver(&self, batch: &[Item]) -> crate::Delivery {
+    async fn deliver(&self, batch: &[Item]) -> sync_kit::Delivery {
         self.sink.deliver(batch).await
     }
 
@@ -537,7 +538,7 @@ pub async fn run_once(
         force: args.force,
         read_from,
         progress: args.progress(),
-        stop: crate::Stop::process(),
+        stop: sync_kit::Stop::process(),
     };
     let learned = Learned::default();
     let screening = Screening {
@@ -699,8 +700,8 @@ impl Sandbox {
 /// The whole binary. Everything that can be wrong with the flags, the config, the segment file
 /// or the credentials is found before the state file is opened, so none is created for nothing.
 pub async fn main(cli: Cli) -> ExitCode {
-    crate::progress::init_logging();
-    crate::stop::listen();
+    sync_kit::progress::init_logging();
+    sync_kit::stop::listen();
     let args = cli.common.clone();
     let guard = StateGuard::new(&args);
     let setup = async {
@@ -710,7 +711,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             SourceKind::Directo => DIRECTO_JOB_NAME,
         };
         let config = Config::load(args.config.as_deref(), job_name)?;
-        if let Some(code) = crate::cli::inspect(&args, &config.job) {
+        if let Some(code) = sync_kit::cli::inspect(&args, &config.job) {
             return Ok(Err(code));
         }
         let input = open_segment(&cli, &config)?;
@@ -766,7 +767,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Err(e) => return report_error(args.json, &e),
     };
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = crate::main_loop(&args, || async {
+    let code = sync_kit::main_loop(&args, || async {
         let summary = run_once(&cli, &config, &endpoints, input.as_ref(), &state).await;
         if let Some(sandbox) = &sandbox {
             sandbox.save();
@@ -820,7 +821,7 @@ mod tests {
 
     #[test]
     fn mapping_renames_and_ignores_columns() {
-        let config: Config = crate::config::parse_toml(
+        let config: Config = sync_kit::config::parse_toml(
             "ignore = [\"internal\"]\n[source]\nkey_column = \"Mail\"\n[mapping]\nFirst = \"firstname\"\n",
         )
         .unwrap();

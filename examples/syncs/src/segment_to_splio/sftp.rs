@@ -16,8 +16,8 @@ use splio_client::datahub::{Column, ContactCsvWriter, DatahubContact};
 use splio_client::sftp::{HostKeyCheck, SftpAuth, SftpConfig, SftpUploader};
 
 use super::{STANDARD, changed};
-use crate::messaging::input::text;
-use crate::{Delivery, Error, Item, Outcome, Sink, StateStore, Summary, env};
+use sync_kit::input::text;
+use sync_kit::{Delivery, Error, Item, Outcome, Sink, StateStore, Summary, env};
 
 /// `[sftp]` settings (the credentials come from the environment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,7 +164,7 @@ fn known_hosts(path: &std::path::Path, host: &str, port: u16) -> Result<HostKeyC
 /// Connects (a wrong password or host key is a configuration error).
 pub async fn connect(config: &SftpConfig) -> Result<SftpUploader, Error> {
     SftpUploader::connect(config).await.map_err(|e| {
-        let line = crate::messaging::error_chain(&e);
+        let line = sync_kit::error_chain(&e);
         match e {
             splio_client::Error::SftpAuth { .. }
             | splio_client::Error::HostKeyRejected { .. }
@@ -179,7 +179,7 @@ pub async fn connect(config: &SftpConfig) -> Result<SftpUploader, Error> {
 pub fn writer(settings: &SftpSettings, universe: &str) -> Result<ContactCsvWriter, Error> {
     ContactCsvWriter::new(universe, &settings.subsequence)
         .and_then(|w| w.file_name(&settings.file_name))
-        .map_err(|e| Error::Config(format!("[sftp]: {}", crate::messaging::error_chain(&e))))
+        .map_err(|e| Error::Config(format!("[sftp]: {}", sync_kit::error_chain(&e))))
 }
 
 /// Writes and uploads one Datahub file per batch.
@@ -266,18 +266,18 @@ pub fn preview(
     batch: &[Item],
     state: &StateStore,
     job: &str,
-) -> Vec<crate::preview::Preview> {
+) -> Vec<sync_kit::preview::Preview> {
     let before = |item: &Item| state.snapshot(job, &item.key).ok().flatten();
     match files(writer, batch, before) {
         Ok(files) => files
             .into_iter()
-            .map(|f| crate::preview::Preview::Upload {
+            .map(|f| sync_kit::preview::Preview::Upload {
                 path: format!("{}/{}", settings.imports_dir.trim_end_matches('/'), f.name),
                 content: String::from_utf8_lossy(&f.contents).into_owned(),
             })
             .collect(),
         Err(e) => {
-            tracing::warn!(error = %crate::messaging::error_chain(&e), "these records would not be uploaded");
+            tracing::warn!(error = %sync_kit::error_chain(&e), "these records would not be uploaded");
             Vec::new()
         }
     }
@@ -291,7 +291,7 @@ impl Sink for SftpSink<'_> {
         let files = match files {
             Ok(files) => files,
             Err(e) => {
-                let error = crate::messaging::error_chain(&e);
+                let error = sync_kit::error_chain(&e);
                 return Delivery::all(batch.len(), Outcome::failed(error, false), 0);
             }
         };
@@ -302,7 +302,7 @@ impl Sink for SftpSink<'_> {
             }
             Err(e) => {
                 let retryable = !matches!(e, splio_client::Error::InvalidInput { .. });
-                let error = crate::messaging::error_chain(&e);
+                let error = sync_kit::error_chain(&e);
                 Delivery::all(
                     batch.len(),
                     Outcome::failed(error, retryable),
@@ -357,7 +357,7 @@ pub async fn read_reports(
     let names = match uploader.list_reports().await {
         Ok(names) => names,
         Err(e) => {
-            tracing::warn!(error = %crate::messaging::error_chain(&e), "cannot list the Datahub reports");
+            tracing::warn!(error = %sync_kit::error_chain(&e), "cannot list the Datahub reports");
             return Ok(Vec::new());
         }
     };
@@ -367,7 +367,7 @@ pub async fn read_reports(
         let rows = match uploader.read_report(name).await.and_then(|r| r.rows()) {
             Ok(rows) => rows,
             Err(e) => {
-                tracing::warn!(report = %name, error = %crate::messaging::error_chain(&e), "cannot read a Datahub report");
+                tracing::warn!(report = %name, error = %sync_kit::error_chain(&e), "cannot read a Datahub report");
                 continue;
             }
         };
@@ -399,7 +399,7 @@ pub async fn read_reports(
             {
                 continue;
             }
-            let key = crate::email::key(&column(row, &settings.key_column).unwrap_or_default());
+            let key = sync_kit::email::key(&column(row, &settings.key_column).unwrap_or_default());
             let reason = settings
                 .reason_column
                 .as_deref()

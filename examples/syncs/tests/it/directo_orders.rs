@@ -504,7 +504,7 @@ async fn an_edited_receipt_replaces_its_earlier_contribution() {
     assert_eq!(code, 0, "{}", stderr(&output));
     assert_eq!(summary["delivered"], 1, "{summary:#}");
     assert_eq!(world.messaging.orders()["1007"]["status"], "INITIALIZED");
-    let state = sync_examples::StateStore::open_read_only(&world.path("sync-state.db")).unwrap();
+    let state = sync_kit::StateStore::open_read_only(&world.path("sync-state.db")).unwrap();
     assert_eq!(
         state
             .contributions_to("messaging-directo-orders", "1007")

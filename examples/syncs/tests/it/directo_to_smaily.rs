@@ -13,7 +13,7 @@ use std::time::Duration;
 use directo_client::fake::FakeDirecto;
 use serde_json::Value;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
-use sync_examples::directo_to_smaily::demo;
+use sync_examples::shared::demo_customers as demo;
 
 const BIN: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 
@@ -405,7 +405,7 @@ fn run_count(state: &Path) -> u64 {
     if !state.exists() {
         return 0;
     }
-    let state = sync_examples::StateStore::open_read_only(state).unwrap();
+    let state = sync_kit::StateStore::open_read_only(state).unwrap();
     state.run_count("directo-to-smaily").unwrap_or(0)
 }
 
@@ -414,7 +414,7 @@ fn completed_runs(state: &Path) -> usize {
     if !state.exists() {
         return 0;
     }
-    let state = sync_examples::StateStore::open_read_only(state).unwrap();
+    let state = sync_kit::StateStore::open_read_only(state).unwrap();
     state.runs("directo-to-smaily", 10).map_or(0, |runs| {
         runs.iter()
             .filter(|r| r.status.as_str() == "completed")
@@ -797,7 +797,7 @@ async fn a_customer_with_invalid_utf8_is_filtered_and_the_others_delivered() {
     let customers = demo::customers(4, now, 60);
     let records: Vec<_> = customers
         .iter()
-        .map(|c| sync_examples::directo_to_smaily::directo::to_directo(c).to_output_record())
+        .map(|c| sync_examples::shared::directo::to_directo(c).to_output_record())
         .collect();
     let xml = Target::new("customer", "customers", "customer")
         .xmldata(&records)

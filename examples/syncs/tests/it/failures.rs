@@ -11,7 +11,7 @@ use std::path::Path;
 use messaging_client::fake::FakeMessaging;
 use smaily_client::fake::FakeSmaily;
 use splio_client::fake::FakeSplio;
-use sync_examples::directo_to_smaily::demo;
+use sync_examples::shared::demo_customers as demo;
 
 const SPLIO: &str = env!("CARGO_BIN_EXE_segment-to-splio");
 const MESSAGING: &str = env!("CARGO_BIN_EXE_messaging");

@@ -14,7 +14,5 @@ mod segment_to_splio_directo;
 mod segment_to_splio_existence;
 mod segment_to_splio_sftp;
 /// splio-client's real SFTP server helper, shared rather than copied.
-#[path = "../../../splio-client/tests/it/common/mod.rs"]
+#[path = "../../../../splio-client/tests/it/common/mod.rs"]
 mod splio_servers;
-mod state_file;
-mod toolkit;

@@ -672,8 +672,8 @@ async fn contacts_push_counts_a_contact_only_when_its_import_finished_and_parks_
 
 #[tokio::test]
 async fn a_contact_import_still_running_after_the_timeout_is_parked_as_unknown() {
-    use sync_examples::Sink;
     use sync_examples::messaging::contacts::ContactsSink;
+    use sync_kit::Sink;
     let fake = FakeMessaging::start().await;
     fake.set_import_polls(u32::MAX);
     let client = fake.client();
@@ -688,13 +688,13 @@ async fn a_contact_import_still_running_after_the_timeout_is_parked_as_unknown()
     };
     let mut fields = serde_json::Map::new();
     fields.insert("email".into(), "ann@example.com".into());
-    let item = sync_examples::Item {
+    let item = sync_kit::Item {
         key: "ann@example.com".into(),
         fields,
     };
     let delivery = sink.deliver(&[item]).await;
     match &delivery.outcomes[0] {
-        sync_examples::Outcome::Failed { error, retryable } => {
+        sync_kit::Outcome::Failed { error, retryable } => {
             assert!(error.contains("outcome unknown"), "{error}");
             assert!(!retryable);
         }

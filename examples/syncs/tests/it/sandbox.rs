@@ -7,7 +7,7 @@ use crate::common::sync_bin::{self, stderr};
 use std::path::Path;
 
 use serde_json::Value;
-use sync_examples::directo_to_smaily::demo;
+use sync_examples::shared::demo_customers as demo;
 
 const DIRECTO_TO_SMAILY: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 const SPLIO: &str = env!("CARGO_BIN_EXE_segment-to-splio");

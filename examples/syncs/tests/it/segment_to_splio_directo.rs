@@ -309,7 +309,7 @@ async fn a_run_killed_while_learning_which_contacts_exist_is_resumed_by_the_next
     let state = world.path("sync-state.db");
     let running = || {
         state.exists()
-            && sync_examples::StateStore::open_read_only(&state)
+            && sync_kit::StateStore::open_read_only(&state)
                 .and_then(|s| s.runs("segment-to-splio-directo", 1))
                 .is_ok_and(|runs| runs.first().is_some_and(|r| r.status.as_str() == "running"))
     };

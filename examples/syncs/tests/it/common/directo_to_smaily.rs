@@ -5,7 +5,7 @@ use std::path::Path;
 
 use directo_client::fake::FakeDirecto;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
-use sync_examples::directo_to_smaily::demo;
+use sync_examples::shared::demo_customers as demo;
 
 use super::sync_bin;
 
@@ -25,7 +25,7 @@ pub async fn directo_with_customers_within(n: usize, minutes: i64) -> FakeDirect
     let now = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get("Europe/Tallinn").unwrap())
         .datetime();
-    sync_examples::directo_to_smaily::directo::seed(&directo, &demo::customers(n, now, minutes));
+    sync_examples::shared::directo::seed(&directo, &demo::customers(n, now, minutes));
     directo
 }
 
