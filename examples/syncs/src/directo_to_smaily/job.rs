@@ -9,9 +9,14 @@ use super::{Config, prepare};
 #[cfg(feature = "sandbox")]
 use crate::shared::directo::sandbox_directo;
 use crate::shared::directo::{directo_from_env, open_read, source_record};
+#[cfg(not(feature = "sandbox"))]
+use crate::shared::sandbox::Unavailable as Sandbox;
+use crate::shared::sandbox::print_closing_line;
 use sync_kit::preview::{DryRun, Preview};
+#[cfg(feature = "sandbox")]
 use sync_kit::sandbox::SandboxFile;
 use sync_kit::state_guard::StateGuard;
+#[cfg(feature = "sandbox")]
 use sync_kit::summary::count;
 use sync_kit::{
     CommonArgs, Delivery, Error, Item, Outcome, RunContext, Sink, Summary, env, error_chain,
@@ -277,6 +282,7 @@ pub async fn check_smaily(client: &smaily_client::Client) -> Result<(), Error> {
     }
 }
 
+#[cfg(feature = "sandbox")]
 /// The sandbox: both fakes, seeded (or restored from the sandbox file beside `--state`), and
 /// endpoints pointing at them.
 pub struct Sandbox {
@@ -288,8 +294,10 @@ pub struct Sandbox {
 }
 
 /// How many demo customers the sandbox seeds.
+#[cfg(feature = "sandbox")]
 pub const SANDBOX_CUSTOMERS: usize = 3_000;
 
+#[cfg(feature = "sandbox")]
 impl Sandbox {
     /// Starts both fakes: Directo with `customers` demo customers changed within the 12 hours
     /// before the sandbox's demo time, Smaily with what `file` kept (else empty).
@@ -333,6 +341,19 @@ impl Sandbox {
             tracing::warn!("sandbox state not kept: {}", e.one_line());
         }
     }
+
+    /// The closing line: what the Smaily fake holds, and the requests both fakes saw.
+    pub fn closing_line(&self) -> String {
+        crate::shared::sandbox::closing_line(
+            "Smaily",
+            &[count(self.smaily.subscriber_count() as u64, "subscriber")],
+            &[
+                count(self.directo.requests().len() as u64, "Directo request"),
+                count(self.smaily.request_count(), "Smaily request"),
+                "the credentials check included".into(),
+            ],
+        )
+    }
 }
 
 /// The whole binary: flags → config → endpoints (or sandbox) → runs → exit code. Everything
@@ -355,12 +376,19 @@ pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
         if let Some(code) = sync_kit::cli::inspect(&args, &config.job) {
             return Ok(Err(code));
         }
-        let (sandbox, endpoints) = if args.sandbox {
-            let file = SandboxFile::open(&args)?;
-            let (sandbox, endpoints) = Sandbox::start(SANDBOX_CUSTOMERS, &config, file).await?;
-            (Some(sandbox), endpoints)
-        } else {
-            (None, endpoints_from_env(&config, !args.dry_run)?)
+        #[cfg(feature = "sandbox")]
+        let started = match args.sandbox {
+            true => {
+                let file = SandboxFile::open(&args)?;
+                Some(Sandbox::start(SANDBOX_CUSTOMERS, &config, file).await?)
+            }
+            false => None,
+        };
+        #[cfg(not(feature = "sandbox"))]
+        let started = Sandbox::start(args.sandbox)?;
+        let (sandbox, endpoints) = match started {
+            Some((sandbox, endpoints)) => (Some(sandbox), endpoints),
+            None => (None, endpoints_from_env(&config, !args.dry_run)?),
         };
         if let Some(smaily) = endpoints.smaily.as_ref().filter(|_| !args.dry_run) {
             check_smaily(smaily).await?;
@@ -387,16 +415,7 @@ pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
         summary
     })
     .await;
-    if let Some(sandbox) = sandbox
-        && !args.json
-    {
-        eprintln!(
-            "\nsandbox: the Smaily fake now holds {} ({}, {}, the credentials check included).",
-            count(sandbox.smaily.subscriber_count() as u64, "subscriber"),
-            count(sandbox.directo.requests().len() as u64, "Directo request"),
-            count(sandbox.smaily.request_count(), "Smaily request"),
-        );
-    }
+    print_closing_line(sandbox.as_ref().map(Sandbox::closing_line), args.json);
     guard.finish(state, code)
 }
 

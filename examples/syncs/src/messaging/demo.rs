@@ -107,12 +107,14 @@ pub fn recipients(n: usize) -> Vec<Row> {
 }
 
 /// Seeds the fake for the one-shot commands (a few unsubscribed addresses).
+#[cfg(feature = "sandbox")]
 pub fn seed(fake: &messaging_client::fake::FakeMessaging) {
     fake.seed_unsubscribed((0..20).map(|i| format!("unsubscribed{i}@example.com")));
 }
 
 /// What the fake holds, for the sandbox file: orders, contacts, the unsubscribed list and the
 /// sent messages' statuses (events are not kept: nothing reads them back).
+#[cfg(feature = "sandbox")]
 pub fn state(fake: &messaging_client::fake::FakeMessaging) -> Value {
     serde_json::json!({
         "orders": fake.orders().into_values().collect::<Vec<_>>(),
@@ -123,6 +125,7 @@ pub fn state(fake: &messaging_client::fake::FakeMessaging) -> Value {
 }
 
 /// Puts what [`state`] saved into a fresh fake.
+#[cfg(feature = "sandbox")]
 pub fn restore(fake: &messaging_client::fake::FakeMessaging, saved: &Value) {
     let list = |name: &str| saved[name].as_array().cloned().unwrap_or_default();
     for order in list("orders") {

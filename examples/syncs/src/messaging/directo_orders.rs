@@ -37,14 +37,14 @@ use serde_json::{Map, Value, json};
 use super::orders::OrdersSink;
 use super::{ClientConfig, Sandbox, client_error};
 use crate::shared::directo::{
-    DirectoConfig, directo_from_env, open_read, record_scoped, sandbox_directo, source_record,
+    DirectoConfig, directo_from_env, open_read, record_scoped, source_record,
 };
 use sync_kit::config::duration_str;
 use sync_kit::email::{self, MultipleEmails};
 use sync_kit::preview::DryRun;
+#[cfg(feature = "sandbox")]
 use sync_kit::sandbox::SandboxFile;
 use sync_kit::state_guard::StateGuard;
-use sync_kit::summary::count;
 use sync_kit::{
     BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, Sink, SourceRecord,
     StateStore, Summary, Verdict, report_error,
@@ -601,6 +601,7 @@ fn status_may_change(
     order.get("status").and_then(Value::as_str) != Some(status)
 }
 
+#[cfg(feature = "sandbox")]
 /// The sandbox's Directo fake, seeded with demo invoices and receipts changed in the hour
 /// before `demo_time`.
 pub async fn sandbox_directo_fake(
@@ -626,20 +627,33 @@ pub async fn main(args: CommonArgs) -> ExitCode {
         if let Some(code) = sync_kit::cli::inspect(&args, &config.job) {
             return Ok(Err(code));
         }
+        #[cfg_attr(not(feature = "sandbox"), allow(unused_variables))]
         let tz = config.time_zone()?;
-        let (sandbox, directo, messaging) = if args.sandbox {
-            let (sandbox, messaging) =
-                Sandbox::start(SandboxFile::open(&args)?, &config.messaging).await?;
-            let directo_fake = sandbox_directo_fake(&tz, sandbox.demo_time()).await;
-            let directo = sandbox_directo(&directo_fake, &config.directo)?;
-            (Some((directo_fake, sandbox)), directo, Some(messaging))
-        } else {
-            let directo = directo_from_env(&config.directo)?;
-            // A dry run sends nothing: no messaging credentials needed.
-            let messaging = (!args.dry_run)
-                .then(|| super::client_from_env(&config.messaging))
-                .transpose()?;
-            (None, directo, messaging)
+        #[cfg(feature = "sandbox")]
+        let started = match args.sandbox {
+            true => {
+                let file = SandboxFile::open(&args)?;
+                let (mut sandbox, messaging) = Sandbox::start(file, &config.messaging).await?;
+                let directo_fake = sandbox_directo_fake(&tz, sandbox.demo_time()).await;
+                let directo =
+                    crate::shared::directo::sandbox_directo(&directo_fake, &config.directo)?;
+                sandbox.directo = Some(directo_fake);
+                Some((sandbox, (directo, messaging)))
+            }
+            false => None,
+        };
+        #[cfg(not(feature = "sandbox"))]
+        let started = Sandbox::start(args.sandbox)?;
+        let (sandbox, directo, messaging) = match started {
+            Some((sandbox, (directo, messaging))) => (Some(sandbox), directo, Some(messaging)),
+            None => {
+                let directo = directo_from_env(&config.directo)?;
+                // A dry run sends nothing: no messaging credentials needed.
+                let messaging = (!args.dry_run)
+                    .then(|| super::client_from_env(&config.messaging))
+                    .transpose()?;
+                (None, directo, messaging)
+            }
         };
         if let Some(messaging) = messaging.as_ref().filter(|_| !args.dry_run) {
             // Wrong credentials are a configuration error, not every order parked.
@@ -656,22 +670,16 @@ pub async fn main(args: CommonArgs) -> ExitCode {
     tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
     let code = sync_kit::main_loop(&args, || async {
         let summary = run_once(&args, &config, &directo, messaging.as_ref(), &state).await;
-        if let Some((_, sandbox)) = &sandbox {
-            sandbox.save(None);
+        if let Some(sandbox) = &sandbox {
+            sandbox.save();
         }
         summary
     })
     .await;
-    if let Some((directo_fake, sandbox)) = &sandbox
-        && !args.json
-    {
-        eprintln!(
-            "\nsandbox: the messaging fake now holds {} ({}, {}).",
-            count(sandbox.fake.orders().len() as u64, "order"),
-            count(directo_fake.requests().len() as u64, "Directo request"),
-            count(sandbox.fake.requests().len() as u64, "messaging request")
-        );
-    }
+    crate::shared::sandbox::print_closing_line(
+        sandbox.as_ref().map(Sandbox::closing_line),
+        args.json,
+    );
     guard.finish(state, code)
 }
 

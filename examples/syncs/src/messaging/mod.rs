@@ -23,8 +23,12 @@ use serde::{Deserialize, Serialize};
 use sync_kit::config::duration_str;
 use sync_kit::input::{Columns, InputFile};
 use sync_kit::preview::DryRun;
+#[cfg(feature = "sandbox")]
 use sync_kit::sandbox::SandboxFile;
 use sync_kit::state_guard::StateGuard;
+
+use crate::shared::sandbox::print_closing_line;
+#[cfg(feature = "sandbox")]
 use sync_kit::summary::count;
 use sync_kit::{
     CommonArgs, Error, ExitCode, JobConfig, Outcome, RunContext, StateStore, Summary, env,
@@ -281,13 +285,21 @@ fn tune(
 
 /// The messaging sandbox (`--sandbox`): the fake, holding what the sandbox file beside
 /// `--state` says (else the demo data), and a client pointing at it.
+#[cfg(feature = "sandbox")]
 #[derive(Debug)]
 pub struct Sandbox {
     /// The fake.
     pub fake: messaging_client::fake::FakeMessaging,
+    /// The Directo fake `directo-orders` reads (counted in the closing line).
+    pub directo: Option<directo_client::fake::FakeDirecto>,
     file: SandboxFile,
 }
 
+/// A build without the `sandbox` feature has no sandbox.
+#[cfg(not(feature = "sandbox"))]
+pub use crate::shared::sandbox::Unavailable as Sandbox;
+
+#[cfg(feature = "sandbox")]
 impl Sandbox {
     /// Starts the fake, restored from `file`, and a client for it.
     pub async fn start(
@@ -307,7 +319,12 @@ impl Sandbox {
         )
         .build()
         .map_err(|e| Error::Config(format!("messaging client: {e}")))?;
-        Ok((Sandbox { fake, file }, client))
+        let sandbox = Sandbox {
+            fake,
+            directo: None,
+            file,
+        };
+        Ok((sandbox, client))
     }
 
     /// When the demo data was made (the same on every run that keeps its state).
@@ -316,24 +333,29 @@ impl Sandbox {
     }
 
     /// Saves what the fake holds beside the state file (a warning if that fails).
-    pub fn save(&self, more: Option<(&'static str, serde_json::Value)>) {
-        let sections = [("messaging", demo::state(&self.fake))]
-            .into_iter()
-            .chain(more);
-        if let Err(e) = self.file.save(sections) {
+    pub fn save(&self) {
+        if let Err(e) = self.file.save([("messaging", demo::state(&self.fake))]) {
             tracing::warn!("sandbox state not kept: {}", e.one_line());
         }
     }
 
-    /// The closing line: what the fake holds.
-    pub fn report(&self) -> String {
+    /// The closing line: what the fake holds, and the requests the fakes saw.
+    pub fn closing_line(&self) -> String {
         let fake = &self.fake;
-        format!(
-            "sandbox: the fake now holds {}, {}, {} ({}).",
-            count(fake.orders().len() as u64, "order"),
-            count(fake.contacts().len() as u64, "contact"),
-            count(fake.message_statuses().len() as u64, "sent message"),
-            count(fake.requests().len() as u64, "request")
+        let directo = self.directo.as_ref();
+        let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));
+        let requests: Vec<String> = directo_requests
+            .into_iter()
+            .chain([count(fake.requests().len() as u64, "messaging request")])
+            .collect();
+        crate::shared::sandbox::closing_line(
+            "messaging",
+            &[
+                count(fake.orders().len() as u64, "order"),
+                count(fake.contacts().len() as u64, "contact"),
+                count(fake.message_statuses().len() as u64, "sent message"),
+            ],
+            &requests,
         )
     }
 }
@@ -558,14 +580,17 @@ pub async fn main(cli: Cli) -> ExitCode {
                 ));
             }
         };
-        let (sandbox, client) = if common.sandbox {
-            let (sandbox, client) =
-                Sandbox::start(SandboxFile::open(&common)?, &config.messaging).await?;
-            (Some(sandbox), Some(client))
-        } else if common.dry_run && !push.dry_run_reads_the_service() {
-            (None, None)
-        } else {
-            (None, Some(client_from_env(&config.messaging)?))
+        #[cfg(feature = "sandbox")]
+        let started = match common.sandbox {
+            true => Some(Sandbox::start(SandboxFile::open(&common)?, &config.messaging).await?),
+            false => None,
+        };
+        #[cfg(not(feature = "sandbox"))]
+        let started = Sandbox::start(common.sandbox)?;
+        let (sandbox, client) = match started {
+            Some((sandbox, client)) => (Some(sandbox), Some(client)),
+            None if common.dry_run && !push.dry_run_reads_the_service() => (None, None),
+            None => (None, Some(client_from_env(&config.messaging)?)),
         };
         if let Some(client) = client.as_ref().filter(|_| !common.dry_run) {
             // Wrong credentials are a configuration error, not thousands of parked records.
@@ -592,15 +617,11 @@ pub async fn main(cli: Cli) -> ExitCode {
         )
         .await;
         if let Some(sandbox) = &sandbox {
-            sandbox.save(None);
+            sandbox.save();
         }
         summary
     })
     .await;
-    if let Some(sandbox) = &sandbox
-        && !common.json
-    {
-        eprintln!("\n{}", sandbox.report());
-    }
+    print_closing_line(sandbox.as_ref().map(Sandbox::closing_line), common.json);
     guard.finish(state, code)
 }

@@ -6,6 +6,7 @@ use messaging_client::{Client, EventV1};
 use serde_json::{Value, json};
 
 use super::{ClientConfig, Command, Sandbox, UnsubscribeAction, client_error};
+#[cfg(feature = "sandbox")]
 use sync_kit::sandbox::SandboxFile;
 use sync_kit::summary::count;
 use sync_kit::{Error, ExitCode, report_error};
@@ -21,23 +22,27 @@ pub async fn main(command: Command) -> ExitCode {
         _ => unreachable!("file pushes are dispatched by messaging::main"),
     };
     let config = ClientConfig::default();
-    let started = if out.sandbox {
-        match SandboxFile::beside(out.state.as_deref(), false) {
-            Ok(file) => Sandbox::start(file, &config)
-                .await
-                .map(|(sandbox, client)| (Some(sandbox), client)),
+    #[cfg(feature = "sandbox")]
+    let started = match out.sandbox {
+        true => match SandboxFile::beside(out.state.as_deref(), false) {
+            Ok(file) => Sandbox::start(file, &config).await.map(Some),
             Err(e) => Err(e),
-        }
-    } else {
-        super::client_from_env(&config).map(|client| (None, client))
+        },
+        false => Ok(None),
     };
+    #[cfg(not(feature = "sandbox"))]
+    let started = Sandbox::start(out.sandbox);
+    let started = started.and_then(|started| match started {
+        Some((sandbox, client)) => Ok((Some(sandbox), client)),
+        None => super::client_from_env(&config).map(|client| (None, client)),
+    });
     let (sandbox, client) = match started {
         Ok(started) => started,
         Err(e) => return report_error(out.json, &e),
     };
     let answer = run(command, &client).await;
     if let Some(sandbox) = &sandbox {
-        sandbox.save(None);
+        sandbox.save();
     }
     match answer {
         Ok((value, text)) => {

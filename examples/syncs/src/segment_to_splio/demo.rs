@@ -2,7 +2,10 @@
 //! fields the demo and the guide's examples use that already holds half of the demo contacts,
 //! and what the fake holds saved for the next sandbox run.
 
-use serde_json::{Value, json};
+use serde_json::Value;
+#[cfg(feature = "sandbox")]
+use serde_json::json;
+#[cfg(feature = "sandbox")]
 use splio_client::{ContactData, CustomFieldValue, FieldType};
 
 use sync_kit::input::Row;
@@ -44,6 +47,7 @@ pub fn segment(n: usize) -> Vec<Row> {
 
 /// Creates the sandbox's [`CUSTOM_FIELDS`] (always in this order, so their ids stay the same
 /// from run to run).
+#[cfg(feature = "sandbox")]
 pub fn seed_fields(fake: &splio_client::fake::FakeSplio) {
     for name in CUSTOM_FIELDS {
         fake.seed_field(name, FieldType::Text);
@@ -51,6 +55,7 @@ pub fn seed_fields(fake: &splio_client::fake::FakeSplio) {
 }
 
 /// Seeds the fake with every other demo member.
+#[cfg(feature = "sandbox")]
 pub fn seed(fake: &splio_client::fake::FakeSplio) {
     for i in (0..RECORDS).step_by(2) {
         fake.seed_contact(ContactData::with_email(format!("member{i}@example.com")));
@@ -62,6 +67,7 @@ pub const CUSTOMERS: usize = 3_000;
 
 /// A Directo fake seeded with [`CUSTOMERS`] demo customers changed within the 12 hours before
 /// `demo_time` (the same demo data as `directo-to-smaily --sandbox`).
+#[cfg(feature = "sandbox")]
 pub async fn directo_customers(
     config: &crate::shared::directo::DirectoConfig,
     demo_time: jiff::Timestamp,
@@ -76,6 +82,7 @@ pub async fn directo_customers(
 
 /// Seeds the Splio fake with every other demo Directo customer, so a sandbox run without
 /// `--insert` has contacts to update.
+#[cfg(feature = "sandbox")]
 pub fn seed_customers(fake: &splio_client::fake::FakeSplio) {
     for i in (0..CUSTOMERS).step_by(2) {
         fake.seed_contact(ContactData::with_email(format!("customer{i}@example.com")));
@@ -84,6 +91,7 @@ pub fn seed_customers(fake: &splio_client::fake::FakeSplio) {
 
 /// What the fake holds, for the sandbox file: each contact's standard attributes and custom
 /// field values (by field id).
+#[cfg(feature = "sandbox")]
 pub fn state(fake: &splio_client::fake::FakeSplio) -> Value {
     let contacts: Vec<Value> = fake
         .contacts()
@@ -103,6 +111,7 @@ pub fn state(fake: &splio_client::fake::FakeSplio) -> Value {
 }
 
 /// Puts what [`state`] saved into a fresh fake (after [`seed_fields`]).
+#[cfg(feature = "sandbox")]
 pub fn restore(fake: &splio_client::fake::FakeSplio, saved: &Value) {
     let text = |c: &Value, name: &str| c[name].as_str().map(str::to_owned);
     for c in saved["contacts"].as_array().into_iter().flatten() {

@@ -22,14 +22,16 @@ use serde_json::{Map, Value};
 use splio_client::{ContactData, CustomFieldValue, FieldRef};
 
 use crate::shared::directo::{
-    CustomerFields, DirectoConfig, directo_from_env, open_read, sandbox_directo, source_record,
+    CustomerFields, DirectoConfig, directo_from_env, open_read, source_record,
 };
 use existence::{Existence, Learned, Presence, ProbeBy};
 use sync_kit::config::duration_str;
 use sync_kit::input::{self, Columns, InputFile, Row};
 use sync_kit::preview::{DryRun, Preview};
+#[cfg(feature = "sandbox")]
 use sync_kit::sandbox::SandboxFile;
 use sync_kit::state_guard::StateGuard;
+#[cfg(feature = "sandbox")]
 use sync_kit::summary::count;
 use sync_kit::{
     BoxError, CommonArgs, Error, ExitCode, Item, JobConfig, RunContext, Sink, SourceRecord,
@@ -630,6 +632,7 @@ pub fn client_from_env(config: &SplioConfig) -> Result<splio_client::Client, Err
         .map_err(|e| Error::Config(format!("Splio client: {e}")))
 }
 
+#[cfg(feature = "sandbox")]
 /// The sandbox: a Splio fake holding what the sandbox file beside `--state` kept (else the
 /// demo contacts), and for `--source directo` a Directo fake with the demo customers.
 pub struct Sandbox {
@@ -640,6 +643,7 @@ pub struct Sandbox {
     file: SandboxFile,
 }
 
+#[cfg(feature = "sandbox")]
 impl Sandbox {
     /// Starts the fakes and clients for them.
     pub async fn start(
@@ -658,7 +662,7 @@ impl Sandbox {
             SourceKind::Csv => (None, None),
             SourceKind::Directo => {
                 let fake = demo::directo_customers(&config.directo, file.demo_time()).await?;
-                let client = sandbox_directo(&fake, &config.directo)?;
+                let client = crate::shared::directo::sandbox_directo(&fake, &config.directo)?;
                 (Some(fake), Some(client))
             }
         };
@@ -695,7 +699,26 @@ impl Sandbox {
             tracing::warn!("sandbox state not kept: {}", e.one_line());
         }
     }
+
+    /// The closing line: what the Splio fake holds, and the requests the fakes saw.
+    pub fn closing_line(&self) -> String {
+        let directo = self.directo.as_ref();
+        let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));
+        let requests: Vec<String> = directo_requests
+            .into_iter()
+            .chain([count(self.splio.requests().len() as u64, "Splio request")])
+            .collect();
+        crate::shared::sandbox::closing_line(
+            "Splio",
+            &[count(self.splio.contacts().len() as u64, "contact")],
+            &requests,
+        )
+    }
 }
+
+/// A build without the `sandbox` feature has no sandbox.
+#[cfg(not(feature = "sandbox"))]
+pub use crate::shared::sandbox::Unavailable as Sandbox;
 
 /// The whole binary. Everything that can be wrong with the flags, the config, the segment file
 /// or the credentials is found before the state file is opened, so none is created for nothing.
@@ -715,14 +738,23 @@ pub async fn main(cli: Cli) -> ExitCode {
             return Ok(Err(code));
         }
         let input = open_segment(&cli, &config)?;
-        let (sandbox, rest, directo) = if args.sandbox {
-            if cli.delivery == DeliveryKind::Sftp {
-                return Err(Error::Config(
-                    "the sandbox has no SFTP server; use --delivery api with --sandbox".into(),
-                ));
+        if args.sandbox && cli.delivery == DeliveryKind::Sftp {
+            return Err(Error::Config(
+                "the sandbox has no SFTP server; use --delivery api with --sandbox".into(),
+            ));
+        }
+        #[cfg(feature = "sandbox")]
+        let started = match args.sandbox {
+            true => {
+                let file = SandboxFile::open(&args)?;
+                let (sandbox, rest, directo) = Sandbox::start(file, &config, cli.source).await?;
+                Some((sandbox, (rest, directo)))
             }
-            let (sandbox, rest, directo) =
-                Sandbox::start(SandboxFile::open(&args)?, &config, cli.source).await?;
+            false => None,
+        };
+        #[cfg(not(feature = "sandbox"))]
+        let started = Sandbox::start(args.sandbox)?;
+        let (sandbox, rest, directo) = if let Some((sandbox, (rest, directo))) = started {
             (Some(sandbox), Some(rest), directo)
         } else {
             let directo = match cli.source {
@@ -775,15 +807,10 @@ pub async fn main(cli: Cli) -> ExitCode {
         summary
     })
     .await;
-    if let Some(sandbox) = &sandbox
-        && !args.json
-    {
-        eprintln!(
-            "\nsandbox: the Splio fake now holds {} ({}).",
-            count(sandbox.splio.contacts().len() as u64, "contact"),
-            count(sandbox.splio.requests().len() as u64, "request")
-        );
-    }
+    crate::shared::sandbox::print_closing_line(
+        sandbox.as_ref().map(Sandbox::closing_line),
+        args.json,
+    );
     guard.finish(state, code)
 }
 

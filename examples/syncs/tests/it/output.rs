@@ -408,6 +408,51 @@ async fn the_table_and_the_sandbox_line_count_in_words_that_agree() {
     assert!(!text.contains("(s)"), "{text}");
 }
 
+#[tokio::test]
+async fn every_sandbox_closes_with_one_line_naming_its_fake() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: [(&str, &[&str], &str); 3] = [
+        (
+            DIRECTO_TO_SMAILY,
+            &["--sandbox"],
+            "sandbox: the Smaily fake now holds 2760 subscribers (1 Directo request, ",
+        ),
+        (
+            SPLIO,
+            &["--sandbox", "--insert"],
+            "sandbox: the Splio fake now holds ",
+        ),
+        (
+            MESSAGING,
+            &["orders", "push", "--sandbox"],
+            "sandbox: the messaging fake now holds ",
+        ),
+    ];
+    for (bin, args, start) in runs {
+        let output = sync_bin::command(bin, dir.path())
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        let text = stderr(&output);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("sandbox: "))
+            .unwrap_or_else(|| panic!("{bin}: no sandbox line in {text}"));
+        assert!(line.starts_with(start), "{bin}: {line}");
+        assert!(line.ends_with(")."), "{bin}: {line}");
+    }
+    let output = sync_bin::command(DIRECTO_TO_SMAILY, dir.path())
+        .args(["--sandbox", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !stderr(&output).contains("sandbox: "),
+        "--json prints no closing line"
+    );
+}
+
 fn help(bin: &str, args: &[&str]) -> String {
     let output = std::process::Command::new(bin)
         .args(args)
@@ -420,6 +465,19 @@ fn help(bin: &str, args: &[&str]) -> String {
 
 #[test]
 fn help_describes_each_binary_and_the_formats_it_reads() {
+    for bin in [DIRECTO_TO_SMAILY, SPLIO, MESSAGING] {
+        let text = help(bin, &[]);
+        let first = text.lines().next().unwrap();
+        assert!(
+            !first.contains(env!("CARGO_PKG_DESCRIPTION")),
+            "{bin} --help opens with the package's blurb: {first}"
+        );
+    }
+    let text = help(MESSAGING, &[]);
+    assert!(
+        text.lines().next().unwrap().contains("messaging API"),
+        "{text}"
+    );
     let text = help(DIRECTO_TO_SMAILY, &[]);
     let first = text.lines().next().unwrap();
     assert!(
@@ -447,7 +505,7 @@ fn help_describes_each_binary_and_the_formats_it_reads() {
 async fn the_documented_cron_line_keeps_info_lines_out_of_its_error_log() {
     let guide = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../docs/directo-to-smaily.md"
+        "/../../docs/directo-to-smaily.md"
     ))
     .unwrap();
     let line = guide

@@ -117,7 +117,7 @@ async fn a_sandbox_send_then_status_finds_the_sent_messages() {
 fn guide_config() -> String {
     let guide = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../docs/segment-to-splio.md"
+        "/../../docs/segment-to-splio.md"
     ))
     .unwrap();
     let section = &guide[guide.find("## Configuration reference").unwrap()..];
@@ -133,7 +133,7 @@ async fn the_segment_guides_mapping_example_runs_against_the_sandbox() {
     assert!(config.contains("vip.toml"));
     let guide = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../docs/segment-to-splio.md"
+        "/../../docs/segment-to-splio.md"
     ))
     .unwrap();
     let start = guide.find("```csv\n").expect("the guide's example segment") + "```csv\n".len();
