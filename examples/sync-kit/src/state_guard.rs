@@ -1,0 +1,72 @@
+//! A run that stops on a usage or credentials error leaves no state file behind: a file this
+//! process created is removed again when the process ends with exit code 2 and nothing was
+//! stored in it (no watermark, snapshot, parked record, report position or kept receipt; the
+//! run log alone does not count).
+//!
+//! ```
+//! use sync_kit::state_guard::StateGuard;
+//! use sync_kit::{CommonArgs, ExitCode};
+//! # use clap::Parser;
+//! # #[derive(Parser)] struct Cli { #[command(flatten)] common: CommonArgs }
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("state.db");
+//! let args = Cli::parse_from(["x", "--state", path.to_str().unwrap()]).common;
+//! let guard = StateGuard::new(&args);
+//! let state = args.open_state().unwrap();
+//! assert!(path.exists());
+//! assert_eq!(guard.finish(state, ExitCode::Usage), ExitCode::Usage);
+//! assert!(!path.exists());
+//! ```
+
+use std::path::PathBuf;
+
+use crate::{CommonArgs, ExitCode, StateStore};
+
+/// Created before the state is opened; [`finish`](Self::finish) at the end of the process.
+#[derive(Debug)]
+pub struct StateGuard {
+    created: Option<PathBuf>,
+}
+
+impl StateGuard {
+    /// Remembers the state file `args` name if it does not exist yet and the run may create it
+    /// (not a dry run, which never creates one).
+    pub fn new(args: &CommonArgs) -> Self {
+        let created = args
+            .state_path()
+            .filter(|path| !args.dry_run && !path.exists());
+        StateGuard { created }
+    }
+
+    /// Closes `state`; when the process ends with a usage error and the file it created holds
+    /// nothing, removes the file (and its SQLite side files). Returns `code`.
+    pub fn finish(self, state: StateStore, code: ExitCode) -> ExitCode {
+        drop(state);
+        if let Some(path) = self.created
+            && code == ExitCode::Usage
+            && holds_nothing(&path)
+        {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        code
+    }
+}
+
+/// Whether the state file at `path` stores nothing a later run would need.
+fn holds_nothing(path: &std::path::Path) -> bool {
+    let Ok(conn) = rusqlite::Connection::open(path) else {
+        return false;
+    };
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM watermarks) + (SELECT count(*) FROM snapshots)
+              + (SELECT count(*) FROM failed) + (SELECT count(*) FROM report_rows)
+              + (SELECT count(*) FROM contributions)",
+        [],
+        |row| row.get::<_, i64>(0),
+    )
+    .is_ok_and(|n| n == 0)
+}

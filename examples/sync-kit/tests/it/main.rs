@@ -1,0 +1,5 @@
+//! The toolkit's integration tests, as modules of one test binary: one link and one
+//! executable instead of one per file.
+
+mod state_file;
+mod toolkit;

@@ -1,0 +1,199 @@
+//! `contacts push <file>`: contacts (CSV or JSON lines) → `POST /v1/contacts` (a bulk upsert
+//! deduplicated on the email). Standard columns are `email` (required, the key), `firstName`,
+//! `lastName`, `phone`, `externalCustomerId`, `languageCode`, `timeZone`; every other column is
+//! a custom field by name, resolved to its id through the field catalog (`GET /v1/addressbooks`).
+
+use messaging_client::{
+    Channel, Contact, DedupeOn, FieldCatalog, ImportChunk, ImportOptions, ImportPolling, ItemError,
+};
+use serde_json::{Map, Value};
+
+use super::input::{Row, text};
+use super::item_error;
+use sync_kit::error_chain;
+use sync_kit::preview::Preview;
+use sync_kit::{Delivery, Item, Outcome, Sink, SourceRecord, Verdict};
+
+const STANDARD: &[&str] = &[
+    "email",
+    "firstName",
+    "lastName",
+    "phone",
+    "externalCustomerId",
+    "languageCode",
+    "timeZone",
+];
+
+/// Turns a row into a record keyed by the lower-cased email, or a rejection.
+pub fn prepare(row: Row, catalog: &FieldCatalog) -> SourceRecord {
+    let verdict = match row
+        .fields
+        .and_then(|f| contact(&f, catalog).map(|c| (f, c)))
+    {
+        Ok((fields, contact)) => Verdict::Send(vec![Item {
+            key: sync_kit::email::key(contact.email_address().unwrap_or_default()),
+            fields,
+        }]),
+        Err(reason) => Verdict::Reject(reason),
+    };
+    SourceRecord {
+        id: row.position,
+        watermark: None,
+        verdict,
+    }
+}
+
+/// Builds the client's [`Contact`]: a valid email, the standard fields, and the custom fields
+/// resolved by name (an unknown name or a value outside a combobox's list is refused).
+pub fn contact(fields: &Map<String, Value>, catalog: &FieldCatalog) -> Result<Contact, String> {
+    let email = text(fields, "email").ok_or("missing email")?;
+    sync_kit::email::check(&email).map_err(|reason| format!("{reason}: {email:?}"))?;
+    let mut contact = Contact::email(email);
+    if let Some(phone) = text(fields, "phone") {
+        contact.channels.push(Channel::sms(phone));
+    }
+    contact.first_name = text(fields, "firstName");
+    contact.last_name = text(fields, "lastName");
+    contact.external_customer_id = text(fields, "externalCustomerId");
+    contact.language_code = text(fields, "languageCode");
+    contact.time_zone = text(fields, "timeZone");
+    let custom: Vec<(String, String)> = fields
+        .keys()
+        .filter(|k| !STANDARD.contains(&k.as_str()))
+        .filter_map(|k| text(fields, k).map(|v| (k.clone(), v)))
+        .collect();
+    contact.fields = catalog.resolve(custom).map_err(|e| e.to_string())?;
+    Ok(contact)
+}
+
+/// Delivers contacts with [`messaging_client::Client::import_contacts`] (dedupe on the email;
+/// each request lists the standard and custom fields its rows carry, so a cell left empty
+/// leaves that field as it is in the account).
+///
+/// The service imports asynchronously: a contact counts as delivered only when its import
+/// session has `FINISHED` and the service did not list it in `failedContacts`. Listed ones are
+/// parked with the service's reason; a session that ends in `ERROR` fails its contacts for a
+/// retry (an import is an upsert); a session still running after the polling's timeout, or an
+/// answer without a session, parks its contacts as "outcome unknown" for `--replay-failed`.
+#[derive(Debug)]
+pub struct ContactsSink {
+    /// The client.
+    pub client: messaging_client::Client,
+    /// The catalog the custom field names are resolved with.
+    pub catalog: FieldCatalog,
+    /// How the import sessions are polled.
+    pub polling: ImportPolling,
+}
+
+impl ContactsSink {
+    /// The outcomes of one import request's contacts (`positions` maps the request's input
+    /// index to the batch), once its session has ended.
+    async fn settle(&self, chunk: ImportChunk, positions: &[usize]) -> Vec<(usize, Outcome)> {
+        let indices = chunk.indices;
+        let session = match chunk.result {
+            Err(e) => {
+                return indices
+                    .iter()
+                    .map(|&n| (positions[n], item_error(&e)))
+                    .collect();
+            }
+            Ok(session) => session,
+        };
+        let rejected = |n: usize| {
+            session
+                .failed
+                .iter()
+                .find(|f| f.index == Some(n))
+                .map(|f| format!("rejected by the service: {}", f.error))
+        };
+        let unnamed = session.failed.iter().find(|f| f.index.is_none());
+        let ended = match (&session.async_session_id, unnamed) {
+            (_, Some(f)) => Err(Outcome::failed(
+                format!(
+                    "the service refused a contact of this request without naming it ({}): outcome unknown",
+                    f.entry
+                ),
+                false,
+            )),
+            (None, None) => Err(Outcome::failed(
+                "accepted without an import session id: outcome unknown",
+                false,
+            )),
+            (Some(id), None) => match self.client.wait_for_import(id, &self.polling).await {
+                Ok(_) => Ok(()),
+                Err(e @ messaging_client::Error::ImportFailed { .. }) => {
+                    Err(Outcome::failed(error_chain(&e), true))
+                }
+                Err(e @ messaging_client::Error::ImportTimedOut { .. }) => Err(Outcome::failed(
+                    format!("{}: outcome unknown", error_chain(&e)),
+                    false,
+                )),
+                Err(e) => Err(Outcome::failed(error_chain(&e), e.is_retryable())),
+            },
+        };
+        indices
+            .iter()
+            .map(|&n| {
+                let outcome = match (rejected(n), &ended) {
+                    (Some(reason), _) => Outcome::failed(reason, false),
+                    (None, Ok(())) => Outcome::Delivered,
+                    (None, Err(outcome)) => outcome.clone(),
+                };
+                (positions[n], outcome)
+            })
+            .collect()
+    }
+}
+
+/// The import options of every push: contacts deduplicated on the email.
+fn options() -> ImportOptions {
+    ImportOptions {
+        dedupe_on: DedupeOn::Email,
+        ..Default::default()
+    }
+}
+
+impl Sink for ContactsSink {
+    /// The `POST /v1/contacts` bodies [`deliver`](Sink::deliver) would send.
+    fn preview(&self, batch: &[Item]) -> Vec<Preview> {
+        let contacts: Vec<Contact> = batch
+            .iter()
+            .filter_map(|item| contact(&item.fields, &self.catalog).ok())
+            .collect();
+        messaging_client::import_bodies(&contacts, &options())
+            .into_iter()
+            .map(|body| Preview::request("POST", "/v1/contacts", body))
+            .collect()
+    }
+
+    async fn deliver(&self, batch: &[Item]) -> Delivery {
+        let mut outcomes = vec![Outcome::Delivered; batch.len()];
+        let mut contacts = Vec::with_capacity(batch.len());
+        let mut positions = Vec::with_capacity(batch.len());
+        for (i, item) in batch.iter().enumerate() {
+            match contact(&item.fields, &self.catalog) {
+                Ok(c) => {
+                    contacts.push(c);
+                    positions.push(i);
+                }
+                Err(reason) => outcomes[i] = Outcome::failed(reason, false),
+            }
+        }
+        let chunks = self.client.import_contacts(&contacts, &options()).await;
+        // Contacts the client refused before sending took no request.
+        let requests = chunks
+            .iter()
+            .filter(|c| !matches!(&c.result, Err(ItemError::Failed(e)) if matches!(**e, messaging_client::Error::InvalidInput { .. })))
+            .count() as u64;
+        let settled = futures::future::join_all(
+            chunks
+                .into_iter()
+                .map(|chunk| self.settle(chunk, &positions)),
+        )
+        .await;
+        for (i, outcome) in settled.into_iter().flatten() {
+            outcomes[i] = outcome;
+        }
+        Delivery { outcomes, requests }
+    }
+}

@@ -1,0 +1,187 @@
+//! `--delivery api`: each batch through the REST API. A contact delivered before gets a PATCH
+//! of its changed attributes; one the run knows is new is created with all of them (bulk, 1,000
+//! per request); one the run does not know yet is probed with a PATCH of all its attributes.
+//! A PATCH answered 404 (never there, or deleted in Splio since) creates the contact with all
+//! its attributes under `--insert`; without it, a contact delivered before is parked ("no
+//! longer exists") and one never delivered is counted as skipped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::StreamExt;
+use splio_client::ContactData;
+
+use super::existence::{Learned, Presence};
+use super::{NOT_INSERTED, changed, contact};
+use sync_kit::{Delivery, Error, Item, Outcome, Sink, StateStore, Summary};
+
+/// Delivers batches with PATCH and bulk create.
+pub struct SplioSink<'a> {
+    /// The client.
+    pub client: splio_client::Client,
+    /// The last delivered attributes.
+    pub state: &'a StateStore,
+    /// The job (state key).
+    pub job: String,
+    /// What the run learned about the contacts it had not delivered before.
+    pub existence: &'a Learned,
+    /// `--insert`: create contacts Splio does not hold.
+    pub insert: bool,
+    /// Requests sent (for the summary; the existence checks are counted where they are made).
+    pub requests: AtomicU64,
+    /// Concurrent PATCHes.
+    pub concurrency: usize,
+}
+
+/// One PATCH to send: the item, the attributes, and whether the item was delivered before.
+struct Patch {
+    index: usize,
+    data: ContactData,
+    delivered_before: bool,
+}
+
+fn splio_outcome(e: &splio_client::Error) -> Outcome {
+    Outcome::failed(sync_kit::error_chain(e), e.is_retryable())
+}
+
+impl SplioSink<'_> {
+    /// Bulk-creates `creates` (item index, attributes); returns per item the outcome, or
+    /// `None` when the contact turned out to exist already (to be patched instead).
+    async fn create(&self, creates: &[(usize, ContactData)]) -> Vec<(usize, Option<Outcome>)> {
+        if creates.is_empty() {
+            return Vec::new();
+        }
+        let data: Vec<ContactData> = creates.iter().map(|(_, c)| c.clone()).collect();
+        self.count(data.len().div_ceil(splio_client::BULK_MAX) as u64);
+        match self.client.bulk_create(&data).await {
+            Ok(results) => results
+                .into_iter()
+                .map(|r| {
+                    let i = creates[r.index].0;
+                    if matches!(r.result, Err(splio_client::Error::OutcomeUnknown { .. })) {
+                        self.count(1); // the client looked the contact up
+                    }
+                    match &r.result {
+                        Ok(()) => (i, Some(Outcome::Delivered)),
+                        // Created by an earlier, interrupted run, or by someone else.
+                        Err(e) if e.is_already_exists() => (i, None),
+                        Err(e) => (i, Some(splio_outcome(e))),
+                    }
+                })
+                .collect(),
+            Err(e) => creates
+                .iter()
+                .map(|(i, _)| (*i, Some(splio_outcome(&e))))
+                .collect(),
+        }
+    }
+
+    /// PATCHes concurrently; returns per item its result.
+    async fn patch(
+        &self,
+        batch: &[Item],
+        patches: Vec<Patch>,
+    ) -> Vec<(Patch, Result<(), splio_client::Error>)> {
+        self.count(patches.len() as u64);
+        futures::stream::iter(patches.into_iter().map(|p| async move {
+            let result = self
+                .client
+                .patch_contact(&batch[p.index].key, &p.data)
+                .await
+                .map(drop);
+            (p, result)
+        }))
+        .buffer_unordered(self.concurrency.max(1))
+        .collect()
+        .await
+    }
+
+    fn count(&self, n: u64) {
+        self.requests.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+impl Sink for SplioSink<'_> {
+    async fn deliver(&self, batch: &[Item]) -> Delivery {
+        let mut outcomes = vec![Outcome::Delivered; batch.len()];
+        let (mut patches, mut creates) = (Vec::new(), Vec::new());
+        let all = |i: usize| contact(&batch[i].fields);
+        for (index, item) in batch.iter().enumerate() {
+            let before = match self.state.snapshot(&self.job, &item.key) {
+                Ok(before) => before,
+                Err(e) => {
+                    outcomes[index] = Outcome::failed(format!("state file: {e}"), true);
+                    continue;
+                }
+            };
+            let patch = |data| Patch {
+                index,
+                data,
+                delivered_before: before.is_some(),
+            };
+            match (&before, self.existence.of(&item.key)) {
+                (Some(before), _) => {
+                    patches.push(patch(contact(&changed(Some(before), &item.fields))))
+                }
+                (None, Presence::Exists | Presence::Probe) => patches.push(patch(all(index))),
+                (None, Presence::Absent) if self.insert => creates.push((index, all(index))),
+                (None, Presence::Absent) => outcomes[index] = Outcome::Skipped(NOT_INSERTED.into()),
+            }
+        }
+        for (i, outcome) in self.create(&creates).await {
+            match outcome {
+                Some(outcome) => outcomes[i] = outcome,
+                None => patches.push(Patch {
+                    index: i,
+                    data: all(i),
+                    delivered_before: false,
+                }),
+            }
+        }
+        let mut recreate = Vec::new();
+        for (p, result) in self.patch(batch, patches).await {
+            let i = p.index;
+            outcomes[i] = match result {
+                Ok(()) => Outcome::Delivered,
+                // Not in Splio (never was, or deleted since): create it with everything.
+                Err(e) if e.is_not_found() && self.insert => {
+                    recreate.push((i, all(i)));
+                    continue;
+                }
+                Err(e) if e.is_not_found() && p.delivered_before => Outcome::failed(
+                    "the contact no longer exists in Splio (run with --insert to create it)",
+                    false,
+                ),
+                Err(e) if e.is_not_found() => Outcome::Skipped(NOT_INSERTED.into()),
+                Err(e) => splio_outcome(&e),
+            };
+        }
+        let mut raced = Vec::new();
+        for (i, outcome) in self.create(&recreate).await {
+            match outcome {
+                Some(outcome) => outcomes[i] = outcome,
+                None => raced.push(Patch {
+                    index: i,
+                    data: all(i),
+                    delivered_before: false,
+                }),
+            }
+        }
+        for (p, result) in self.patch(batch, raced).await {
+            outcomes[p.index] = match result {
+                Ok(()) => Outcome::Delivered,
+                Err(e) => splio_outcome(&e),
+            };
+        }
+        Delivery {
+            outcomes,
+            requests: 0,
+        }
+    }
+
+    /// The run's request count is the sink's own: every PATCH, bulk create and lookup (the
+    /// existence checks before the first batch are added by the screening).
+    async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
+        summary.requests = self.requests.load(Ordering::Relaxed);
+        Ok(())
+    }
+}

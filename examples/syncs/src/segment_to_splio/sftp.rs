@@ -1,0 +1,417 @@
+//! `--delivery sftp`: each batch becomes a Datahub contacts file (`;`-separated CSV), written
+//! outside the universe's `/imports/` directory and renamed into it once complete, where Splio's
+//! automatic import picks it up. Its name follows `[sftp] file_name`.
+//!
+//! A file's columns are the email plus every attribute that changed for at least one of its
+//! rows; each row carries its current values for those columns (so a row whose attribute did
+//! not change re-sends the same value). The snapshot is updated when the upload succeeded: a
+//! file on the server counts as delivered. Splio's import runs later and writes its per-row
+//! verdicts to `/reports/`; each SFTP run reads the report rows it has not read yet
+//! ([`read_reports`]) and turns the rejected ones into parked failures.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use splio_client::datahub::{Column, ContactCsvWriter, DatahubContact};
+use splio_client::sftp::{HostKeyCheck, SftpAuth, SftpConfig, SftpUploader};
+
+use super::{STANDARD, changed};
+use sync_kit::input::text;
+use sync_kit::{Delivery, Error, Item, Outcome, Sink, StateStore, Summary, env};
+
+/// `[sftp]` settings (the credentials come from the environment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SftpSettings {
+    /// The Datahub sub-sequence in the file names, as set up for the universe's import.
+    pub subsequence: String,
+    /// Where uploads go.
+    pub imports_dir: String,
+    /// Where a file is written before it is renamed into `imports_dir` (default: its parent,
+    /// the account's root on Splio), so the importer never sees a partial or unknown file.
+    pub staging_dir: Option<String>,
+    /// The file-name pattern (`{universe}`, `{subsequence}`, `{date}`, `{unique}`). Splio does
+    /// not document it: the default reads the Datahub rule, and wamiz/splio-sdk builds
+    /// `{universe}_contacts_{subsequence}{date}_{unique}`. Ask Splio which your import expects.
+    pub file_name: String,
+    /// The server's SHA256 host key fingerprint (`SHA256:…`); else `known_hosts` is used.
+    pub host_key_fingerprint: Option<String>,
+    /// A known_hosts file (default `~/.ssh/known_hosts`).
+    pub known_hosts: Option<PathBuf>,
+    /// Where Splio writes its import reports.
+    pub reports_dir: String,
+    /// Reading the reports back (`[sftp.reports]`).
+    pub reports: ReportSettings,
+}
+
+/// `[sftp.reports]`: how to read Splio's import reports. The reference documents only their
+/// name (`report_client_YYYY-MM-DD.csv`) and separator (`;`), not their columns, so the columns
+/// and the values meaning "rejected" are settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// Read the reports after each SFTP run.
+    pub enabled: bool,
+    /// Only files whose name starts with this are reports.
+    pub prefix: String,
+    /// The column holding the contact's email.
+    pub key_column: String,
+    /// The column holding the row's verdict.
+    pub status_column: String,
+    /// Verdicts meaning the row was refused (compared case-insensitively).
+    pub rejected: Vec<String>,
+    /// A column explaining the verdict, if the reports have one.
+    pub reason_column: Option<String>,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prefix: "report".into(),
+            key_column: "email".into(),
+            status_column: "status".into(),
+            rejected: ["KO", "ERROR", "REJECTED", "INVALID"]
+                .map(String::from)
+                .to_vec(),
+            reason_column: Some("message".into()),
+        }
+    }
+}
+
+impl Default for SftpSettings {
+    fn default() -> Self {
+        Self {
+            subsequence: "contacts".into(),
+            imports_dir: "/imports".into(),
+            staging_dir: None,
+            file_name: splio_client::datahub::DEFAULT_FILE_NAME.into(),
+            host_key_fingerprint: None,
+            known_hosts: None,
+            reports_dir: "/reports".into(),
+            reports: ReportSettings::default(),
+        }
+    }
+}
+
+/// The SFTP connection settings from `SPLIO_SFTP_HOST`, `SPLIO_SFTP_PORT`, `SPLIO_SFTP_USER`,
+/// and `SPLIO_SFTP_PASSWORD` or `SPLIO_SFTP_KEY` (a private key file).
+pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
+    let host = env::required_no_sandbox("SPLIO_SFTP_HOST", "the Splio SFTP host")?;
+    let user = env::required_no_sandbox("SPLIO_SFTP_USER", "the Splio SFTP user")?;
+    let auth = match (
+        env::optional("SPLIO_SFTP_PASSWORD"),
+        env::optional("SPLIO_SFTP_KEY"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Config(
+                "set SPLIO_SFTP_PASSWORD or SPLIO_SFTP_KEY, not both".into(),
+            ));
+        }
+        (Some(password), None) => SftpAuth::password(password),
+        (None, Some(key)) => SftpAuth::key_file(key),
+        (None, None) => {
+            return Err(Error::Config(
+                "SPLIO_SFTP_PASSWORD or SPLIO_SFTP_KEY is not set (SFTP credentials)".into(),
+            ));
+        }
+    };
+    let port: u16 = match env::optional("SPLIO_SFTP_PORT") {
+        Some(port) => port
+            .parse()
+            .map_err(|_| Error::Config(format!("SPLIO_SFTP_PORT is not a port: {port:?}")))?,
+        None => 22,
+    };
+    let host_key = match (&settings.host_key_fingerprint, &settings.known_hosts) {
+        (Some(fp), _) => HostKeyCheck::Fingerprint(fp.clone()),
+        (None, Some(path)) => known_hosts(path, &host, port)?,
+        (None, None) => {
+            let home = std::env::var_os("HOME").ok_or_else(|| {
+                Error::Config(
+                    "no host key to check: set sftp.host_key_fingerprint or sftp.known_hosts"
+                        .into(),
+                )
+            })?;
+            known_hosts(&PathBuf::from(home).join(".ssh/known_hosts"), &host, port)?
+        }
+    };
+    let mut config = SftpConfig::new(host, user, auth, host_key)
+        .imports_dir(&settings.imports_dir)
+        .reports_dir(&settings.reports_dir)
+        .port(port);
+    if let Some(staging) = &settings.staging_dir {
+        config = config.staging_dir(staging);
+    }
+    Ok(config)
+}
+
+/// Checks the server's key against `path`, which must exist: without it no host key can be
+/// checked, and the error says how to pin one.
+fn known_hosts(path: &std::path::Path, host: &str, port: u16) -> Result<HostKeyCheck, Error> {
+    if path.exists() {
+        return Ok(HostKeyCheck::KnownHosts(path.to_owned()));
+    }
+    let path = path.display();
+    Err(Error::Config(format!(
+        "the known_hosts file {path} does not exist, so the SFTP server's host key cannot be \
+         checked; add the server's key to it (`ssh-keyscan -p {port} {host} >> {path}`, after \
+         comparing it with the key Splio gives you), or pin the key in the config: \
+         [sftp] host_key_fingerprint = \"SHA256:…\" (`ssh-keyscan -p {port} {host} | \
+         ssh-keygen -lf -` prints it), or name another file with sftp.known_hosts"
+    )))
+}
+
+/// Connects (a wrong password or host key is a configuration error).
+pub async fn connect(config: &SftpConfig) -> Result<SftpUploader, Error> {
+    SftpUploader::connect(config).await.map_err(|e| {
+        let line = sync_kit::error_chain(&e);
+        match e {
+            splio_client::Error::SftpAuth { .. }
+            | splio_client::Error::HostKeyRejected { .. }
+            | splio_client::Error::Config(_) => Error::Config(line),
+            _ => Error::delivering("Splio", line),
+        }
+    })
+}
+
+/// The writer of the Datahub files for `universe` (`SPLIO_UNIVERSE`) per the settings; a bad
+/// universe, sub-sequence or file-name pattern is a configuration error.
+pub fn writer(settings: &SftpSettings, universe: &str) -> Result<ContactCsvWriter, Error> {
+    ContactCsvWriter::new(universe, &settings.subsequence)
+        .and_then(|w| w.file_name(&settings.file_name))
+        .map_err(|e| Error::Config(format!("[sftp]: {}", sync_kit::error_chain(&e))))
+}
+
+/// Writes and uploads one Datahub file per batch.
+pub struct SftpSink<'a> {
+    /// The open connection.
+    pub uploader: SftpUploader,
+    /// Names and writes the files (see [`writer`]).
+    pub writer: ContactCsvWriter,
+    /// The last delivered attributes.
+    pub state: &'a StateStore,
+    /// The job (state key).
+    pub job: String,
+    /// Read the Datahub reports back at the end of each run (`[sftp.reports]`), if enabled.
+    pub reports: Option<ReportSettings>,
+}
+
+fn column(name: &str) -> Column {
+    match name {
+        "email" => Column::Email,
+        "firstname" => Column::Firstname,
+        "lastname" => Column::Lastname,
+        "cellphone" => Column::Cellphone,
+        "language" => Column::Language,
+        other => Column::custom(other),
+    }
+}
+
+/// The file's columns (email first, then the changed attributes in first-seen order) and rows.
+pub fn rows(
+    batch: &[Item],
+    before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
+) -> (Vec<String>, Vec<DatahubContact>) {
+    let mut names = vec!["email".to_owned()];
+    for item in batch {
+        for name in changed(before(item).as_ref(), &item.fields).keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    let rows = batch
+        .iter()
+        .map(|item| {
+            let mut row = DatahubContact::new(item.key.clone());
+            for name in &names[1..] {
+                let value = text(&item.fields, name);
+                match name.as_str() {
+                    "firstname" => row.firstname = value,
+                    "lastname" => row.lastname = value,
+                    "cellphone" => row.cellphone = value,
+                    "language" => row.language = value,
+                    other => {
+                        debug_assert!(!STANDARD.contains(&other));
+                        row.custom
+                            .insert(other.to_owned(), value.unwrap_or_default());
+                    }
+                }
+            }
+            row
+        })
+        .collect();
+    (names, rows)
+}
+
+/// The Datahub files of a batch, as `writer` writes them: its rows with the columns that
+/// changed since the snapshot `before` gives.
+pub fn files(
+    writer: &ContactCsvWriter,
+    batch: &[Item],
+    before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Vec<splio_client::datahub::DatahubFile>, splio_client::Error> {
+    let (names, contacts) = rows(batch, before);
+    writer
+        .clone()
+        .columns(names.iter().map(|n| column(n)).collect())
+        .write(&contacts)
+}
+
+/// What a dry run prints for a batch: the files `writer` (see [`writer`]) would upload into
+/// `imports_dir`.
+pub fn preview(
+    writer: &ContactCsvWriter,
+    settings: &SftpSettings,
+    batch: &[Item],
+    state: &StateStore,
+    job: &str,
+) -> Vec<sync_kit::preview::Preview> {
+    let before = |item: &Item| state.snapshot(job, &item.key).ok().flatten();
+    match files(writer, batch, before) {
+        Ok(files) => files
+            .into_iter()
+            .map(|f| sync_kit::preview::Preview::Upload {
+                path: format!("{}/{}", settings.imports_dir.trim_end_matches('/'), f.name),
+                content: String::from_utf8_lossy(&f.contents).into_owned(),
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %sync_kit::error_chain(&e), "these records would not be uploaded");
+            Vec::new()
+        }
+    }
+}
+
+impl Sink for SftpSink<'_> {
+    async fn deliver(&self, batch: &[Item]) -> Delivery {
+        let files = files(&self.writer, batch, |item| {
+            self.state.snapshot(&self.job, &item.key).ok().flatten()
+        });
+        let files = match files {
+            Ok(files) => files,
+            Err(e) => {
+                let error = sync_kit::error_chain(&e);
+                return Delivery::all(batch.len(), Outcome::failed(error, false), 0);
+            }
+        };
+        match self.uploader.upload_all(&files).await {
+            Ok(paths) => {
+                tracing::info!(files = ?paths, rows = batch.len(), "uploaded");
+                Delivery::all(batch.len(), Outcome::Delivered, files.len() as u64)
+            }
+            Err(e) => {
+                let retryable = !matches!(e, splio_client::Error::InvalidInput { .. });
+                let error = sync_kit::error_chain(&e);
+                Delivery::all(
+                    batch.len(),
+                    Outcome::failed(error, retryable),
+                    files.len() as u64,
+                )
+            }
+        }
+    }
+
+    /// Reads the report rows not read yet; contacts they refuse are parked (snapshot removed, so
+    /// a replay sends them in full) and count as failures of this run. They were counted as
+    /// delivered by the run that uploaded them: the import runs later, on Splio's side.
+    async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
+        let Some(settings) = &self.reports else {
+            return Ok(());
+        };
+        let refused = read_reports(&self.uploader, settings, self.state, &self.job).await?;
+        if refused.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            count = refused.len(),
+            "contacts refused by the Datahub import are parked"
+        );
+        for r in refused {
+            summary.fail(r.key, r.error, 1);
+        }
+        Ok(())
+    }
+}
+
+/// A report row that refused a contact, now parked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The contact's key.
+    pub key: String,
+    /// Why, with the report's name.
+    pub error: String,
+}
+
+/// Reads the rows of the reports in `reports_dir` that this job has not read yet. Each row whose
+/// status is one of `settings.rejected` parks its contact (if this job delivered it: the last
+/// delivered attributes become the parked payload, and the snapshot goes, so the next run sends
+/// the contact in full). Returns the parked ones. A report that cannot be read or lacks the
+/// configured columns is skipped with a warning and read again next time.
+pub async fn read_reports(
+    uploader: &SftpUploader,
+    settings: &ReportSettings,
+    state: &StateStore,
+    job: &str,
+) -> Result<Vec<Refused>, Error> {
+    let names = match uploader.list_reports().await {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::warn!(error = %sync_kit::error_chain(&e), "cannot list the Datahub reports");
+            return Ok(Vec::new());
+        }
+    };
+    let mut refused = Vec::new();
+    for name in names.iter().filter(|n| n.starts_with(&settings.prefix)) {
+        let done = state.report_rows_read(job, name)?;
+        let rows = match uploader.read_report(name).await.and_then(|r| r.rows()) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(report = %name, error = %sync_kit::error_chain(&e), "cannot read a Datahub report");
+                continue;
+            }
+        };
+        if rows.len() as u64 <= done {
+            continue;
+        }
+        let column = |row: &indexmap::IndexMap<String, String>, name: &str| {
+            row.iter()
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+        };
+        let first = &rows[0];
+        if column(first, &settings.key_column).is_none()
+            || column(first, &settings.status_column).is_none()
+        {
+            tracing::warn!(
+                report = %name,
+                columns = ?first.keys().collect::<Vec<_>>(),
+                "the Datahub report lacks sftp.reports.key_column or status_column; not read"
+            );
+            continue;
+        }
+        for row in &rows[done as usize..] {
+            let status = column(row, &settings.status_column).unwrap_or_default();
+            if !settings
+                .rejected
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&status))
+            {
+                continue;
+            }
+            let key = sync_kit::email::key(&column(row, &settings.key_column).unwrap_or_default());
+            let reason = settings
+                .reason_column
+                .as_deref()
+                .and_then(|c| column(row, c))
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| status.clone());
+            let error = format!("refused by the Datahub import ({name}): {reason}");
+            if state.park_delivered(job, &key, &error)? {
+                refused.push(Refused { key, error });
+            }
+        }
+        state.set_report_rows_read(job, name, rows.len() as u64)?;
+    }
+    Ok(refused)
+}

@@ -1,0 +1,18 @@
+//! The crate's integration tests, as modules of one test binary: one link and one
+//! executable instead of one per file.
+
+mod common;
+mod directo_orders;
+mod directo_to_smaily;
+mod failures;
+mod input_files;
+mod messaging;
+mod output;
+mod sandbox;
+mod segment_to_splio;
+mod segment_to_splio_directo;
+mod segment_to_splio_existence;
+mod segment_to_splio_sftp;
+/// splio-client's real SFTP server helper, shared rather than copied.
+#[path = "../../../../splio-client/tests/it/common/mod.rs"]
+mod splio_servers;
