@@ -84,6 +84,13 @@ impl ClientBuilder {
 
     /// Total time for one call, every attempt and retry wait included (default none: the
     /// retry policy alone bounds it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use messaging_client::{ApiKey, Client};
+    /// let client = Client::builder(ApiKey::new("k")).deadline(Duration::from_secs(120)).build();
+    /// assert!(client.is_ok());
+    /// ```
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self

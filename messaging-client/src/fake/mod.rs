@@ -165,7 +165,14 @@ impl FakeMessaging {
         format!("{}/api", self.server.base_url())
     }
 
-    /// The address the fake listens on.
+    /// The address the fake listens on (loopback).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = messaging_client::fake::FakeMessaging::start().await;
+    /// assert!(fake.addr().ip().is_loopback());
+    /// # });
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.server.addr()
     }
@@ -199,6 +206,14 @@ impl FakeMessaging {
 
     /// The request log and fault queue (`client_core::fake::Harness`), for faults beyond the
     /// shortcuts below.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = messaging_client::fake::FakeMessaging::start().await;
+    /// fake.harness().fail_next(2, 503);
+    /// assert_eq!(fake.harness().pending_faults(), 2);
+    /// # });
+    /// ```
     pub fn harness(&self) -> &Harness {
         &self.harness
     }
@@ -216,11 +231,30 @@ impl FakeMessaging {
 
     /// The connection of the next `n` requests is cut, before or after they are processed
     /// (the client sees a transport error either way).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use messaging_client::fake::{DropPoint, FakeMessaging};
+    /// let fake = FakeMessaging::start().await;
+    /// fake.drop_next(1, DropPoint::AfterProcessing);
+    /// let client = fake.client();
+    /// assert!(client.add_unsubscribed(["a@example.com"]).await.is_ok()); // repeated: a set
+    /// assert_eq!(client.requests_sent(), 2);
+    /// # });
+    /// ```
     pub fn drop_next(&self, n: usize, point: DropPoint) {
         self.harness.drop_next(n, point);
     }
 
     /// The next `n` answers are delayed by `delay` (the requests are processed).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = messaging_client::fake::FakeMessaging::start().await;
+    /// fake.delay_next(1, std::time::Duration::from_millis(20));
+    /// fake.client().account_info().await.unwrap();
+    /// # });
+    /// ```
     pub fn delay_next(&self, n: usize, delay: Duration) {
         self.harness.delay_next(n, delay);
     }
