@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{get, post};
 use base64::Engine as _;
 use client_core::fake::{Fault, ReceivedRequest};
 use serde_json::{Value, json};
@@ -29,135 +29,134 @@ fn run(state: &Shared, route: impl FnOnce(&mut FakeState) -> Answer) -> Response
     route(&mut s).unwrap_or_else(Response::from)
 }
 
+type Ready = std::future::Ready<Response>;
+
+/// A handler for a route that reads the body.
+fn body<F>(route: F) -> impl Fn(State<Shared>, Bytes) -> Ready + Clone + Send + Sync + 'static
+where
+    F: Fn(&mut FakeState, &[u8]) -> Answer + Clone + Send + Sync + 'static,
+{
+    move |State(st), body| std::future::ready(run(&st, |s| route(s, &body)))
+}
+
+/// A handler for a route that reads the query.
+fn query<F>(route: F) -> impl Fn(State<Shared>, Q) -> Ready + Clone + Send + Sync + 'static
+where
+    F: Fn(&mut FakeState, &HashMap<String, String>) -> Answer + Clone + Send + Sync + 'static,
+{
+    move |State(st), Query(q)| std::future::ready(run(&st, |s| route(s, &q)))
+}
+
+/// A handler for a route with an `{id}` in its path.
+fn id<F>(route: F) -> impl Fn(State<Shared>, Path<String>) -> Ready + Clone + Send + Sync + 'static
+where
+    F: Fn(&mut FakeState, &str) -> Answer + Clone + Send + Sync + 'static,
+{
+    move |State(st), Path(id)| std::future::ready(run(&st, |s| route(s, &id)))
+}
+
+/// A handler for a route with an `{id}` in its path and a body.
+#[allow(clippy::type_complexity)]
+fn id_body<F>(
+    route: F,
+) -> impl Fn(State<Shared>, Path<String>, Bytes) -> Ready + Clone + Send + Sync + 'static
+where
+    F: Fn(&mut FakeState, &str, &[u8]) -> Answer + Clone + Send + Sync + 'static,
+{
+    move |State(st), Path(id), body| std::future::ready(run(&st, |s| route(s, &id, &body)))
+}
+
+/// A handler for a route with an `{id}` in its path and a query.
+#[allow(clippy::type_complexity)]
+fn id_query<F>(
+    route: F,
+) -> impl Fn(State<Shared>, Path<String>, Q) -> Ready + Clone + Send + Sync + 'static
+where
+    F: Fn(&mut FakeState, &str, &HashMap<String, String>) -> Answer + Clone + Send + Sync + 'static,
+{
+    move |State(st), Path(id), Query(q)| std::future::ready(run(&st, |s| route(s, &id, &q)))
+}
+
 /// Every endpoint of the service the fake serves.
 pub(super) fn router(state: Shared) -> Router {
     Router::new()
         .route("/api/v1/account/info", get(account_info))
         .route(
             "/api/v1/emails/unsubscribed/add",
-            post(|State(st): State<Shared>, body: Bytes| async move {
-                run(&st, |s| unsubscribed(s, "add", &body))
-            }),
+            post(body(|s, b| unsubscribed(s, "add", b))),
         )
         .route(
             "/api/v1/emails/unsubscribed/delete",
-            post(|State(st): State<Shared>, body: Bytes| async move {
-                run(&st, |s| unsubscribed(s, "delete", &body))
-            }),
+            post(body(|s, b| unsubscribed(s, "delete", b))),
         )
         .route(
             "/api/v1/event",
-            post(|State(st): State<Shared>, body: Bytes| async move {
-                run(&st, |s| events::event(s, "v1", &body))
-            }),
+            post(body(|s, b| events::event(s, "v1", b))),
         )
         .route(
             "/api/v2/event",
-            post(|State(st): State<Shared>, body: Bytes| async move {
-                run(&st, |s| events::event(s, "v2", &body))
-            }),
+            post(body(|s, b| events::event(s, "v2", b))),
         )
         .route(
             "/api/v1/message/{id}/smartsend",
-            post(
-                |State(st): State<Shared>, Path(id): Path<String>, body: Bytes| async move {
-                    run(&st, |s| messages::smartsend(s, &id, &body))
-                },
-            ),
+            post(id_body(messages::smartsend)),
         )
-        .route("/api/v1/message/email", plain_send("email"))
-        .route("/api/v1/message/sms", plain_send("sms"))
-        .route("/api/v1/message/viber", plain_send("viber"))
+        .route(
+            "/api/v1/message/email",
+            post(body(|s, b| messages::plain_send(s, "email", b))),
+        )
+        .route(
+            "/api/v1/message/sms",
+            post(body(|s, b| messages::plain_send(s, "sms", b))),
+        )
+        .route(
+            "/api/v1/message/viber",
+            post(body(|s, b| messages::plain_send(s, "viber", b))),
+        )
         .route(
             "/api/v1/message/status",
-            get(|State(st): State<Shared>, Query(q): Q| async move {
-                run(&st, |s| messages::statuses(s, &q))
-            }),
+            get(query(|s, q| messages::statuses(s, q))),
         )
         .route(
             "/api/v2/contacts/activity",
-            get(|State(st): State<Shared>, Query(q): Q| async move {
-                run(&st, |s| messages::activity(s, &q))
-            }),
+            get(query(|s, q| messages::activity(s, q))),
         )
         .route(
             "/api/v1/orders",
-            post(|State(st): State<Shared>, body: Bytes| async move {
-                run(&st, |s| orders::orders(s, &body))
-            })
-            .delete(|State(st): State<Shared>, Query(q): Q| async move {
-                run(&st, |s| orders::delete_orders(s, &q))
-            }),
+            post(body(orders::orders)).delete(query(orders::delete_orders)),
         )
         .route(
             "/api/v1/addressbooks",
-            get(|State(st): State<Shared>| async move { run(&st, segments::address_books) }),
+            get(|State(st): State<Shared>| std::future::ready(run(&st, segments::address_books))),
         )
-        .route(
-            "/api/v1/groups",
-            get(|State(st): State<Shared>, Query(q): Q| async move {
-                run(&st, |s| segments::groups(s, &q))
-            }),
-        )
+        .route("/api/v1/groups", get(query(segments::groups)))
         .route(
             "/api/v1/group/{id}/contacts",
-            get(
-                |State(st): State<Shared>, Path(id): Path<String>, Query(q): Q| async move {
-                    run(&st, |s| segments::members(s, &id, &q))
-                },
-            ),
+            get(id_query(segments::members)),
         )
-        .route("/api/v1/group/{id}/contacts/attach", membership("attach"))
-        .route("/api/v1/group/{id}/contacts/detach", membership("detach"))
+        .route(
+            "/api/v1/group/{id}/contacts/attach",
+            post(id_body(|s, id, b| segments::membership(s, id, "attach", b))),
+        )
+        .route(
+            "/api/v1/group/{id}/contacts/detach",
+            post(id_body(|s, id, b| segments::membership(s, id, "detach", b))),
+        )
         .route(
             "/api/v1/contacts",
-            post(|State(st): State<Shared>, body: Bytes| async move {
-                run(&st, |s| import::bulk(s, &body))
-            })
-            .get(|State(st): State<Shared>, Query(q): Q| async move {
-                run(&st, |s| contacts::search(s, &q))
-            }),
+            post(body(import::bulk)).get(query(contacts::search)),
         )
-        .route(
-            "/api/v1/importstatus/{id}",
-            get(
-                |State(st): State<Shared>, Path(id): Path<String>, Query(q): Q| async move {
-                    run(&st, |s| import::status(s, &id, &q))
-                },
-            ),
-        )
+        .route("/api/v1/importstatus/{id}", get(id_query(import::status)))
         .route(
             "/api/v1/contact",
-            post(|State(st): State<Shared>, body: Bytes| async move {
-                run(&st, |s| contacts::add(s, &body))
-            })
-            .delete(|State(st): State<Shared>, Query(q): Q| async move {
-                run(&st, |s| contacts::delete_by_external_id(s, &q))
-            }),
+            post(body(contacts::add)).delete(query(contacts::delete_by_external_id)),
         )
-        .route(
-            "/api/v1/contact/subscribe",
-            post(|State(st): State<Shared>, body: Bytes| async move {
-                run(&st, |s| contacts::subscribe(s, &body))
-            }),
-        )
+        .route("/api/v1/contact/subscribe", post(body(contacts::subscribe)))
         .route(
             "/api/v1/contact/{id}",
-            get(
-                |State(st): State<Shared>, Path(id): Path<String>| async move {
-                    run(&st, |s| contacts::get(s, &id))
-                },
-            )
-            .put(
-                |State(st): State<Shared>, Path(id): Path<String>, body: Bytes| async move {
-                    run(&st, |s| contacts::update(s, &id, &body))
-                },
-            )
-            .delete(
-                |State(st): State<Shared>, Path(id): Path<String>| async move {
-                    run(&st, |s| contacts::delete(s, &id))
-                },
-            ),
+            get(id(contacts::get))
+                .put(id_body(contacts::update))
+                .delete(id(contacts::delete)),
         )
         .fallback(|| async { text(404, "Not Found") })
         .method_not_allowed_fallback(|| async { text(405, "Method Not Allowed") })
@@ -168,22 +167,6 @@ pub(super) fn router(state: Shared) -> Router {
 /// `GET /v1/account/info`.
 async fn account_info() -> Response {
     ok_json(json!({"userEmail": "api-user", "organisationName": "Fake Org", "orgId": 123456}))
-}
-
-/// `POST /v1/message/{email|sms|viber}`.
-fn plain_send(channel: &'static str) -> MethodRouter<Shared> {
-    post(move |State(st): State<Shared>, body: Bytes| async move {
-        run(&st, |s| messages::plain_send(s, channel, &body))
-    })
-}
-
-/// `POST /v1/group/{id}/contacts/{attach|detach}`.
-fn membership(action: &'static str) -> MethodRouter<Shared> {
-    post(
-        move |State(st): State<Shared>, Path(id): Path<String>, body: Bytes| async move {
-            run(&st, |s| segments::membership(s, &id, action, &body))
-        },
-    )
 }
 
 /// `POST /v1/emails/unsubscribed/{add|delete}`: `UnsubscribeParamsDto` {emails} [OpenAPI].
