@@ -185,7 +185,7 @@ impl Client {
             let query = query.clone();
             async move {
                 let Some(offset) = offset else {
-                    return Ok(None);
+                    return Ok::<_, Error>(None);
                 };
                 query.check()?;
                 let time = |t: &jiff::civil::DateTime| t.strftime("%Y-%m-%dT%H:%M:%S").to_string();

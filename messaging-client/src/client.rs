@@ -5,152 +5,33 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
-use base64::Engine as _;
 use bytes::Bytes;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use client_core::{Executor, RateLimiter, RetryPolicy, Settings};
 use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, Result};
+pub(crate) use crate::settings::Bucket;
+pub use crate::settings::{ApiKey, OrderRetry, RateLimits};
 
 /// The documented production base URL (the `/v1/...` paths are appended).
 pub const DEFAULT_BASE_URL: &str = "https://esputnik.com/api";
 
 const USER_AGENT: &str = concat!("messaging-client/", env!("CARGO_PKG_VERSION"));
 
-/// Client-side rate limits, in requests per second. `None` turns a bucket off.
-///
-/// Defaults are the documented limits: 200/s shared by most methods, 50/s for contact search
-/// (`GET /v1/contacts`), 350/s for events (`/v1/event`, `/v2/event`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimits {
-    /// Shared bucket for every method not listed below.
-    pub default: Option<NonZeroU32>,
-    /// `GET /v1/contacts` (search).
-    pub contact_search: Option<NonZeroU32>,
-    /// `POST /v1/event` and `POST /v2/event`.
-    pub events: Option<NonZeroU32>,
-}
-
-impl RateLimits {
-    /// The service's documented limits (200 / 50 / 350 per second).
-    pub const fn documented() -> Self {
-        RateLimits {
-            default: NonZeroU32::new(200),
-            contact_search: NonZeroU32::new(50),
-            events: NonZeroU32::new(350),
-        }
-    }
-
-    /// No client-side limiting at all.
-    pub const fn unlimited() -> Self {
-        RateLimits {
-            default: None,
-            contact_search: None,
-            events: None,
-        }
-    }
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self::documented()
-    }
-}
-
-/// Retry schedule: exponential backoff with jitter, honouring `Retry-After`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (0 = never retry).
-    pub max_retries: usize,
-    /// First backoff delay.
-    pub min_delay: Duration,
-    /// Upper bound of a backoff delay (a server `Retry-After` may exceed it).
-    pub max_delay: Duration,
-    /// Randomise delays (on by default).
-    pub jitter: bool,
-}
-
-impl RetryPolicy {
-    /// Never retry.
-    pub const fn none() -> Self {
-        RetryPolicy {
-            max_retries: 0,
-            min_delay: Duration::ZERO,
-            max_delay: Duration::ZERO,
-            jitter: false,
-        }
-    }
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 3,
-            min_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-            jitter: true,
-        }
-    }
-}
-
-/// Whether [`Client::push_orders`] repeats a chunk whose outcome is unknown (a timeout, a
-/// dropped connection, a 5xx). Set with [`ClientBuilder::order_retry`].
-///
-/// An order is an upsert keyed by `externalOrderId`, so a repeat never duplicates the order
-/// itself; but every order the service accepts raises the event `order<STATUS>`, which can
-/// start a workflow. If the first attempt was in fact accepted, a repeat raises that event
-/// again (a second "thank you for your order" message, for instance). Requests that provably
-/// did not arrive (connect failure, 429) are repeated either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OrderRetry {
-    /// Repeat only what provably did not arrive (the default): an unknown outcome is
-    /// reported, and the order may be missing until it is sent again.
-    #[default]
-    WhenNotReceived,
-    /// Also repeat after an unknown outcome: the order data arrives, at the risk of a second
-    /// `order<STATUS>` event.
-    AfterUnknownOutcome,
-}
-
-impl OrderRetry {
-    /// Whether repeating an order push that failed with `err` is allowed by this choice.
-    ///
-    /// ```
-    /// use messaging_client::{Error, OrderRetry};
-    /// let server_error = Error::Api { status: 503, message: String::new(), body: String::new() };
-    /// assert!(!OrderRetry::WhenNotReceived.repeats(&server_error));
-    /// assert!(OrderRetry::AfterUnknownOutcome.repeats(&server_error));
-    /// ```
-    pub fn repeats(self, err: &Error) -> bool {
-        match self {
-            OrderRetry::WhenNotReceived => err.provably_not_processed(),
-            OrderRetry::AfterUnknownOutcome => err.is_retryable(),
-        }
-    }
-}
-
-/// Which client-side rate-limit bucket a request draws from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Bucket {
-    Default,
-    ContactSearch,
-    Events,
-}
-
-/// Builds a [`Client`]. Start with [`Client::builder`].
+/// Builds a [`Client`]. Start with [`Client::builder`]; every setter is infallible, `build`
+/// checks.
 pub struct ClientBuilder {
-    api_key: SecretString,
+    api_key: ApiKey,
     user: String,
     base_url: String,
     timeout: Duration,
     connect_timeout: Duration,
+    deadline: Option<Duration>,
     retry: RetryPolicy,
     rate_limits: RateLimits,
     concurrency: usize,
@@ -161,10 +42,11 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("api_key", &"[REDACTED]")
+            .field("api_key", &self.api_key)
             .field("user", &self.user)
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
             .field("retry", &self.retry)
             .field("rate_limits", &self.rate_limits)
             .field("concurrency", &self.concurrency)
@@ -197,6 +79,20 @@ impl ClientBuilder {
     /// Connect timeout (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Total time for one call, every attempt and retry wait included (default none: the
+    /// retry policy alone bounds it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use messaging_client::{ApiKey, Client};
+    /// let client = Client::builder(ApiKey::new("k")).deadline(Duration::from_secs(120)).build();
+    /// assert!(client.is_ok());
+    /// ```
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -233,49 +129,23 @@ impl ClientBuilder {
 
     /// Builds the client.
     ///
-    /// Fails with [`Error::Config`] for an unparsable base URL, or an `http` URL without
+    /// Fails with [`client_core::Error::Config`] (in [`Error::Http`]) for an unparsable base URL, or an `http` URL without
     /// [`allow_http`](Self::allow_http).
     pub fn build(self) -> Result<Client> {
-        let base = Url::parse(self.base_url.trim_end_matches('/'))
-            .map_err(|e| Error::Config(format!("base URL {:?}: {e}", self.base_url)))?;
-        match base.scheme() {
-            "https" => {}
-            "http" if self.allow_http => {}
-            other => {
-                return Err(Error::Config(format!(
-                    "base URL scheme {other:?} not allowed (https only unless allow_http(true))"
-                )));
-            }
-        }
-        if base.cannot_be_a_base() {
-            return Err(Error::Config(format!(
-                "base URL {:?} cannot be a base",
-                self.base_url
-            )));
-        }
-        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            self.user,
-            self.api_key.expose_secret()
-        ));
-        let mut auth = HeaderValue::from_str(&format!("Basic {credentials}")).map_err(|_| {
-            Error::Config("API key contains characters not allowed in a header".into())
-        })?;
-        auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
+        let base =
+            client_core::parse_base_url(self.base_url.trim_end_matches('/'), self.allow_http)?;
+        let auth = self.api_key.0.basic_auth(&self.user)?;
+        let settings = Settings::new(USER_AGENT)
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-        let limiter =
-            |rate: Option<NonZeroU32>| rate.map(|r| RateLimiter::direct(Quota::per_second(r)));
+            .retry(self.retry)
+            .deadline(self.deadline);
+        let limiter = |rate: Option<NonZeroU32>| rate.map(RateLimiter::new);
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
+                executor: Executor::new(&settings)?,
                 base,
                 auth,
-                retry: self.retry,
                 concurrency: self.concurrency,
                 order_retry: self.order_retry,
                 default_limiter: limiter(self.rate_limits.default),
@@ -290,7 +160,7 @@ impl ClientBuilder {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), messaging_client::Error> {
-/// let client = messaging_client::Client::builder("my-api-key").build()?;
+/// let client = messaging_client::Client::builder(messaging_client::ApiKey::new("my-api-key")).build()?;
 /// let me = client.account_info().await?;
 /// println!("connected to {}", me.organisation_name);
 /// # Ok(()) }
@@ -301,15 +171,14 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    executor: Executor,
     base: Url,
     auth: HeaderValue,
-    retry: RetryPolicy,
     concurrency: usize,
     order_retry: OrderRetry,
-    default_limiter: Option<DefaultDirectRateLimiter>,
-    search_limiter: Option<DefaultDirectRateLimiter>,
-    events_limiter: Option<DefaultDirectRateLimiter>,
+    default_limiter: Option<RateLimiter>,
+    search_limiter: Option<RateLimiter>,
+    events_limiter: Option<RateLimiter>,
 }
 
 impl fmt::Debug for Client {
@@ -317,7 +186,8 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base.as_str())
             .field("auth", &"[REDACTED]")
-            .field("retry", &self.inner.retry)
+            .field("retry", &self.inner.executor.retry_policy())
+            .field("requests_sent", &self.requests_sent())
             .field("concurrency", &self.inner.concurrency)
             .field("order_retry", &self.inner.order_retry)
             .finish()
@@ -336,15 +206,16 @@ pub(crate) struct Request {
 
 impl Request {
     /// A request to `segments` joined under the base URL (each segment is percent-encoded).
-    /// Idempotent, default bucket, unless told otherwise.
+    /// Idempotent when its method is (GET, PUT, DELETE; not POST), default bucket, unless told
+    /// otherwise.
     pub(crate) fn new<S: ToString>(method: Method, segments: &[S]) -> Self {
         Request {
-            method,
             segments: segments.iter().map(ToString::to_string).collect(),
             query: Vec::new(),
             body: None,
+            idempotent: client_core::idempotent_by_default(&method),
             bucket: Bucket::Default,
-            idempotent: true,
+            method,
         }
     }
 
@@ -365,9 +236,11 @@ impl Request {
         self
     }
 
-    /// Marks the operation as not idempotent: retried only when provably not processed.
-    pub(crate) fn not_idempotent(mut self) -> Self {
-        self.idempotent = false;
+    /// Overrides the method's idempotency: `true` for a POST that is safe to repeat (say why at
+    /// the call), `false` for an operation that is not (retried only when provably not
+    /// processed).
+    pub(crate) fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
         self
     }
 
@@ -390,7 +263,7 @@ impl Response {
 
     /// Decodes the JSON body, naming the JSON path on failure.
     pub(crate) fn decode<T: DeserializeOwned>(&self, expected: &'static str) -> Result<T> {
-        decode_json(&self.body, expected)
+        Ok(client_core::decode_json(&self.body, expected)?)
     }
 
     /// Decodes the JSON body, or `None` for an empty body.
@@ -424,44 +297,13 @@ impl Response {
     }
 }
 
-pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8], expected: &'static str) -> Result<T> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
-        expected,
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-        snippet: snippet(body),
-    })
-}
-
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    text.chars().take(200).collect()
-}
-
-/// The retry decision: idempotent operations retry any transient failure; the others only
-/// failures that prove the request was not processed (connect failure, 429).
-pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
-    if idempotent {
-        err.is_retryable()
-    } else {
-        err.provably_not_processed()
-    }
-}
-
-/// The next delay: the server's `Retry-After` beats the backoff; `None` (backoff exhausted)
-/// stays `None`.
-pub(crate) fn next_delay(err: &Error, backoff: Option<Duration>) -> Option<Duration> {
-    backoff.map(|d| err.retry_after().unwrap_or(d))
-}
-
 impl Client {
     /// Starts building a client with the API key (sent as the HTTP Basic password).
     ///
     /// ```
     /// use std::time::Duration;
-    /// use messaging_client::{Client, RateLimits, RetryPolicy};
-    /// let client = Client::builder("api-key")
+    /// use messaging_client::{ApiKey, Client, RateLimits, RetryPolicy};
+    /// let client = Client::builder(ApiKey::new("api-key"))
     ///     .base_url("https://yespo.io/api")
     ///     .timeout(Duration::from_secs(10))
     ///     .retry(RetryPolicy::default())
@@ -470,13 +312,14 @@ impl Client {
     ///     .unwrap();
     /// assert!(!format!("{client:?}").contains("api-key"));
     /// ```
-    pub fn builder(api_key: impl Into<String>) -> ClientBuilder {
+    pub fn builder(api_key: ApiKey) -> ClientBuilder {
         ClientBuilder {
-            api_key: SecretString::from(api_key.into()),
+            api_key,
             user: "user".into(),
             base_url: DEFAULT_BASE_URL.into(),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            deadline: None,
             retry: RetryPolicy::default(),
             rate_limits: RateLimits::documented(),
             concurrency: 4,
@@ -488,8 +331,8 @@ impl Client {
     /// The builder's choice for repeating order pushes.
     ///
     /// ```
-    /// use messaging_client::{Client, OrderRetry};
-    /// let client = Client::builder("k").order_retry(OrderRetry::AfterUnknownOutcome).build().unwrap();
+    /// use messaging_client::{ApiKey, Client, OrderRetry};
+    /// let client = Client::builder(ApiKey::new("k")).order_retry(OrderRetry::AfterUnknownOutcome).build().unwrap();
     /// assert_eq!(client.order_retry(), OrderRetry::AfterUnknownOutcome);
     /// ```
     pub fn order_retry(&self) -> OrderRetry {
@@ -501,81 +344,63 @@ impl Client {
         self.inner.concurrency
     }
 
-    /// The one path every request takes: rate limit, auth, headers, retries, tracing, status
-    /// mapping. Returns the 2xx response; everything else is an [`Error`].
-    pub(crate) async fn send(&self, req: Request) -> Result<Response> {
-        let span = tracing::debug_span!("messaging.request", method = %req.method, path = %req.segments.join("/"));
-        let policy = self.inner.retry;
-        let mut backoff = ExponentialBuilder::default()
-            .with_min_delay(policy.min_delay)
-            .with_max_delay(policy.max_delay)
-            .with_max_times(policy.max_retries);
-        if policy.jitter {
-            backoff = backoff.with_jitter();
-        }
-        let idempotent = req.idempotent;
-        (|| self.attempt(&req))
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|e| should_retry(e, idempotent))
-            .adjust(next_delay)
-            .notify(|e, d| tracing::warn!(error = %e, delay = ?d, "retrying messaging request"))
-            .instrument(span)
-            .await
+    /// How many HTTP requests (retries included) this client and its clones have sent.
+    ///
+    /// ```
+    /// let client = messaging_client::Client::builder(messaging_client::ApiKey::new("k")).build()?;
+    /// assert_eq!(client.requests_sent(), 0);
+    /// # Ok::<(), messaging_client::Error>(())
+    /// ```
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.executor.requests_sent()
     }
 
-    async fn attempt(&self, req: &Request) -> Result<Response> {
+    /// The one path every request takes: auth and headers here; rate limit, retries by
+    /// idempotency and deadline in [`client_core::Executor`]; tracing; status mapping. Returns
+    /// the 2xx response; everything else is an [`Error`].
+    pub(crate) async fn send(&self, req: Request) -> Result<Response> {
+        let span = tracing::debug_span!("messaging.request", method = %req.method, path = %req.segments.join("/"));
         let inner = &*self.inner;
         let limiter = match req.bucket {
             Bucket::Default => &inner.default_limiter,
             Bucket::ContactSearch => &inner.search_limiter,
             Bucket::Events => &inner.events_limiter,
         };
-        if let Some(limiter) = limiter {
-            limiter.until_ready().await;
-        }
         let mut url = inner.base.clone();
         url.path_segments_mut()
             .expect("checked in build()")
             .pop_if_empty()
             .extend(&req.segments);
-        let mut builder = inner
-            .http
-            .request(req.method.clone(), url)
+        let mut request = inner
+            .executor
+            .request(req.method, url)
             .header(AUTHORIZATION, inner.auth.clone())
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .idempotent(req.idempotent)
+            .rate_limiter(limiter.clone());
         if !req.query.is_empty() {
-            builder = builder.query(&req.query);
+            request = request.query(&req.query);
         }
-        if let Some(body) = &req.body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json; charset=UTF-8")
-                .body(body.clone());
+        if let Some(body) = req.body {
+            request = request
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/json; charset=UTF-8"),
+                )
+                .body(body);
         }
-        let response = builder.send().await.map_err(transport_error)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport_error)?;
-        tracing::debug!(
-            status = status.as_u16(),
-            bytes = body.len(),
-            "messaging response"
-        );
-        if status.is_success() {
-            Ok(Response { body })
-        } else {
-            Err(status_error(status.as_u16(), &headers, &body))
-        }
-    }
-}
-
-fn transport_error(e: reqwest::Error) -> Error {
-    if e.is_connect() {
-        Error::Connect(e)
-    } else if e.is_timeout() {
-        Error::Timeout(e)
-    } else {
-        Error::Transport(e)
+        inner
+            .executor
+            .send_with(request, |response| async move {
+                let answer = client_core::Response::read(response).await?;
+                if (200..300).contains(&answer.status) {
+                    Ok(Response { body: answer.body })
+                } else {
+                    Err(status_error(answer.status, &answer.headers, &answer.body))
+                }
+            })
+            .instrument(span)
+            .await
     }
 }
 
@@ -585,7 +410,7 @@ pub(crate) fn status_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Err
     match status {
         401 => Error::Unauthorized { body: text },
         429 => Error::RateLimited {
-            retry_after: retry_after(headers),
+            retry_after: client_core::retry_after(headers),
             body: text,
         },
         _ => Error::Api {
@@ -594,29 +419,6 @@ pub(crate) fn status_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Err
             body: text,
         },
     }
-}
-
-/// The server's wait hint: `Retry-After` (seconds or an HTTP date), else `RateLimit-Reset`
-/// (seconds). The service documents neither; both are honoured if they appear.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(value) = header(RETRY_AFTER.as_str()) {
-        if let Ok(secs) = value.parse::<u64>() {
-            return Some(Duration::from_secs(secs));
-        }
-        if let Ok(at) = jiff::fmt::rfc2822::parse(value) {
-            let wait = at.timestamp().duration_since(jiff::Timestamp::now());
-            return Some(Duration::try_from(wait).unwrap_or(Duration::ZERO));
-        }
-    }
-    header("ratelimit-reset")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 /// The service's message: `message` or `errorMessage` of a JSON object, else the text itself.
@@ -634,6 +436,13 @@ fn service_message(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use client_core::{Retryable, next_delay};
+    use reqwest::header::RETRY_AFTER;
+
+    /// The core's retry decision, applied to this crate's errors.
+    fn should_retry(err: &Error, idempotent: bool) -> bool {
+        client_core::should_retry(err.retry_class(), idempotent)
+    }
 
     fn api(status: u16) -> Error {
         Error::Api {
@@ -744,11 +553,13 @@ mod tests {
     #[test]
     fn builder_rejects_plain_http_unless_allowed() {
         assert!(matches!(
-            Client::builder("k").base_url("http://127.0.0.1:1").build(),
-            Err(Error::Config(_))
+            Client::builder(ApiKey::new("k"))
+                .base_url("http://127.0.0.1:1")
+                .build(),
+            Err(Error::Http(client_core::Error::Config(_)))
         ));
         assert!(
-            Client::builder("k")
+            Client::builder(ApiKey::new("k"))
                 .base_url("http://127.0.0.1:1")
                 .allow_http(true)
                 .build()

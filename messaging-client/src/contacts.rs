@@ -392,15 +392,15 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn add_contact(&self, contact: &Contact) -> Result<i64> {
-        let req = Request::new(Method::POST, &["v1", "contact"])
-            .json(contact)?
-            .not_idempotent();
+        let req = Request::new(Method::POST, &["v1", "contact"]).json(contact)?;
         let resp: IdResponse = self.send(req).await?.decode("contact id")?;
-        resp.id.ok_or_else(|| Error::Decode {
-            expected: "contact id",
-            path: "id".into(),
-            message: "missing".into(),
-            snippet: String::new(),
+        resp.id.ok_or_else(|| {
+            Error::from(client_core::Error::Decode {
+                expected: "contact id",
+                path: "id".into(),
+                message: "missing".into(),
+                snippet: String::new(),
+            })
         })
     }
 
@@ -520,9 +520,7 @@ impl Client {
                 "at least one channel is required",
             ));
         }
-        let req = Request::new(Method::POST, &["v1", "contact", "subscribe"])
-            .json(subscription)?
-            .not_idempotent();
+        let req = Request::new(Method::POST, &["v1", "contact", "subscribe"]).json(subscription)?;
         Ok(self
             .send(req)
             .await?

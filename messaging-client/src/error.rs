@@ -2,15 +2,14 @@
 
 use std::time::Duration;
 
+use client_core::{RetryClass, Retryable};
+
 /// Everything that can go wrong when talking to the messaging API.
 ///
 /// The API key never appears in any variant: it travels in the `Authorization` header only.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The client could not be built (bad base URL, plain http without `allow_http`, ...).
-    #[error("invalid client configuration: {0}")]
-    Config(String),
     /// The input was rejected before anything was sent. `field` names the offending record and
     /// field (for example `orders[3].externalOrderId` or `eventTypeKey`).
     #[error("invalid input in {field}: {reason}")]
@@ -20,15 +19,15 @@ pub enum Error {
         /// Why it is wrong.
         reason: String,
     },
-    /// The connection could not be established: the request provably never reached the service.
-    #[error("could not connect to the messaging API")]
-    Connect(#[source] reqwest::Error),
-    /// The request (or reading its response) timed out; it may or may not have been processed.
-    #[error("request to the messaging API timed out")]
-    Timeout(#[source] reqwest::Error),
-    /// Any other transport failure (connection reset, broken body, ...).
-    #[error("transport error talking to the messaging API")]
-    Transport(#[source] reqwest::Error),
+    /// What the shared runtime reports, whatever the service: the client could not be built
+    /// ([`Config`](client_core::Error::Config): bad base URL, plain http without `allow_http`,
+    /// …), the request could not connect, timed out or was cut
+    /// ([`Connect`](client_core::Error::Connect), [`Timeout`](client_core::Error::Timeout),
+    /// [`Transport`](client_core::Error::Transport)), a 2xx body is not the documented shape
+    /// ([`Decode`](client_core::Error::Decode), with the JSON path and a snippet), or the
+    /// call's deadline passed.
+    #[error(transparent)]
+    Http(#[from] client_core::Error),
     /// HTTP 401: the API key is wrong or missing.
     #[error("unauthorized (HTTP 401): check the API key")]
     Unauthorized {
@@ -54,18 +53,6 @@ pub enum Error {
         /// The response body, verbatim.
         body: String,
     },
-    /// A 2xx response whose body is not the documented shape.
-    #[error("could not decode {expected} at `{path}`: {message} (body starts: {snippet:?})")]
-    Decode {
-        /// What we tried to decode.
-        expected: &'static str,
-        /// JSON path of the failure (`results[0].status`).
-        path: String,
-        /// The decoder's message.
-        message: String,
-        /// The first bytes of the body.
-        snippet: String,
-    },
     /// A contact import session ended in `ERROR`.
     #[error("contact import {session_id} failed: {description}")]
     ImportFailed {
@@ -88,26 +75,23 @@ pub enum Error {
 
 impl Error {
     /// Whether repeating the same request later could succeed (connect/timeout/transport errors,
-    /// 429 and 5xx). Whether the client *does* retry also depends on the operation's idempotency.
+    /// 408, 429 and 500/502/503/504: [`client_core::RETRIED_STATUSES`]). Whether the client
+    /// *does* retry also depends on the operation's idempotency.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Connect(_) | Error::Timeout(_) | Error::Transport(_) => true,
-            Error::RateLimited { .. } => true,
-            Error::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
-            _ => false,
-        }
+        self.retry_class() != RetryClass::Permanent
     }
 
     /// Whether the request provably did not reach (or was not processed by) the service:
     /// a connect failure or a 429. Only these are retried for non-idempotent operations.
     pub fn provably_not_processed(&self) -> bool {
-        matches!(self, Error::Connect(_) | Error::RateLimited { .. })
+        self.retry_class() == RetryClass::NotProcessed
     }
 
     /// The server's retry hint, for 429 answers that carried one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Http(e) => Retryable::retry_after(e),
             _ => None,
         }
     }
@@ -118,6 +102,7 @@ impl Error {
             Error::Unauthorized { .. } => Some(401),
             Error::RateLimited { .. } => Some(429),
             Error::Api { status, .. } => Some(*status),
+            Error::Http(e) => e.http_status(),
             _ => None,
         }
     }
@@ -136,6 +121,21 @@ impl Error {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+}
+
+impl Retryable for Error {
+    fn retry_class(&self) -> RetryClass {
+        match self {
+            Error::Http(e) => e.retry_class(),
+            Error::RateLimited { .. } => RetryClass::NotProcessed,
+            Error::Api { status, .. } => RetryClass::of_status(*status),
+            _ => RetryClass::Permanent,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        Error::retry_after(self)
     }
 }
 

@@ -201,8 +201,7 @@ impl Client {
     async fn post_event(&self, version: &str, body: Vec<u8>) -> Result<()> {
         let req = Request::new(Method::POST, &[version, "event"])
             .raw_json(body)
-            .bucket(Bucket::Events)
-            .not_idempotent();
+            .bucket(Bucket::Events);
         self.send(req).await.map(drop)
     }
 }

@@ -457,7 +457,11 @@ impl Client {
             .map(|group| async move {
                 let body = group.body(contacts, options);
                 let sent = async {
-                    let req = Request::new(Method::POST, &["v1", "contacts"]).json(&body)?;
+                    let req = Request::new(Method::POST, &["v1", "contacts"])
+                        .json(&body)?
+                        // An upsert deduplicated on `dedupeOn`: a repeat updates the same
+                        // contacts to the same values.
+                        .idempotent(true);
                     Ok::<_, Error>(
                         self.send(req)
                             .await?

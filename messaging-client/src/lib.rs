@@ -2,10 +2,12 @@
 //! events, prepared-message sends and statuses, orders, contacts, catalog fields and segments.
 //!
 //! Every request goes through one path (`client.rs`) that does HTTP Basic auth (any user, the
-//! API key as password), client-side rate limits (200/s default, 50/s contact search, 350/s
+//! [`ApiKey`] as password), client-side rate limits (200/s default, 50/s contact search, 350/s
 //! events), retries with exponential backoff (idempotent operations only, or when the request
 //! provably did not reach the service), tracing and lenient decoding of the service's quirks
 //! (one-or-many collections, numbers and booleans as strings, empty and plain-text bodies).
+//! The runtime under it (retry decision, `Retry-After`, rate limiters, deadline, decoding,
+//! transport errors, [`ItemOutcome`]) is the shared [`client_core`] crate.
 //!
 //! # Operations
 //!
@@ -28,8 +30,10 @@
 //! | [`Client::list_segments`], [`Client::segment_contacts`] | `GET /v1/groups`, `/v1/group/{id}/contacts` | yes |
 //! | [`Client::attach_contacts`], [`Client::detach_contacts`] (chunks of 500) | `POST /v1/group/{id}/contacts/attach\|detach` | yes |
 //!
-//! Non-idempotent operations are retried only when the request provably did not reach the
-//! service (connect failure, 429).
+//! Idempotency follows the HTTP method: GET, PUT and DELETE are retried on any transient
+//! failure, POST is not, except the POSTs marked "yes" above, each marked at its call with why
+//! (set semantics, or an upsert by key). Non-idempotent operations are retried only when the
+//! request provably did not reach the service (connect failure, 429).
 //!
 //! Where each wire fact comes from, how sure it is, and what the fake enforces:
 //! `docs/messaging-conformance.md` in the repository (the conformance table).
@@ -82,8 +86,8 @@
 //! use messaging_client::fake::FakeMessaging;
 //!
 //! let fake = FakeMessaging::start().await;
-//! // Real code: Client::builder(api_key).build()?
-//! let client = messaging_client::Client::builder(fake.api_key())
+//! // Real code: Client::builder(ApiKey::new(key)).build()?
+//! let client = messaging_client::Client::builder(messaging_client::ApiKey::new(fake.api_key()))
 //!     .base_url(fake.base_url())
 //!     .allow_http(true)
 //!     .build()
@@ -143,6 +147,7 @@ mod messages;
 mod orders;
 mod paging;
 mod segments;
+mod settings;
 mod smartsend;
 mod unsubscribed;
 mod wire;
@@ -156,7 +161,8 @@ pub use batch::ItemError;
 pub use catalog::{
     AddressBook, AllowedValues, FieldCatalog, FieldDescription, FieldGroup, FieldInfo,
 };
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, OrderRetry, RateLimits, RetryPolicy};
+pub use client::{ApiKey, Client, ClientBuilder, DEFAULT_BASE_URL, OrderRetry, RateLimits};
+pub use client_core::{ItemOutcome, RetryPolicy};
 pub use contacts::{
     Address, Channel, Contact, ContactField, ContactGroup, ContactQuery, Device, MAX_PAGE_SIZE,
     Subscribed, Subscription,
@@ -179,9 +185,10 @@ pub use orders::{
     ORDERS_CHUNK, Order, OrderDeletion, OrderItem, OrderOutcome, OrderStatus, orders_bodies,
 };
 pub use segments::{MEMBERSHIP_CHUNK, Segment};
-pub use smartsend::{Recipient, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
+pub use smartsend::{Recipient, RecipientKey, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
 
 /// Re-exported so callers need not depend on them directly.
+pub use client_core;
 pub use jiff;
 pub use rust_decimal;
 

@@ -302,9 +302,7 @@ impl Client {
                 "at least one recipient is required",
             ));
         }
-        let req = Request::new(Method::POST, &["v1", "message", "email"])
-            .json(message)?
-            .not_idempotent();
+        let req = Request::new(Method::POST, &["v1", "message", "email"]).json(message)?;
         Ok(receipt(self.send(req).await?))
     }
 
@@ -324,9 +322,7 @@ impl Client {
                 "phone numbers or a group id are required",
             ));
         }
-        let req = Request::new(Method::POST, &["v1", "message", "sms"])
-            .json(message)?
-            .not_idempotent();
+        let req = Request::new(Method::POST, &["v1", "message", "sms"]).json(message)?;
         Ok(receipt(self.send(req).await?))
     }
 
@@ -354,9 +350,7 @@ impl Client {
                 "phone numbers or a group id are required",
             ));
         }
-        let req = Request::new(Method::POST, &["v1", "message", "viber"])
-            .json(message)?
-            .not_idempotent();
+        let req = Request::new(Method::POST, &["v1", "message", "viber"]).json(message)?;
         Ok(receipt(self.send(req).await?))
     }
 

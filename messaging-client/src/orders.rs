@@ -1,5 +1,6 @@
 //! Orders: upsert by `externalOrderId` (`POST /v1/orders`) and deletion (`DELETE /v1/orders`).
 
+use client_core::ItemOutcome;
 use futures::{StreamExt, stream};
 use jiff::{Timestamp, Zoned};
 use reqwest::Method;
@@ -228,16 +229,9 @@ impl OrderItem {
     }
 }
 
-/// The outcome for one order.
-#[derive(Debug, Clone)]
-pub struct OrderOutcome {
-    /// Position in the input.
-    pub index: usize,
-    /// The order's `externalOrderId`.
-    pub external_order_id: String,
-    /// Accepted, or why not.
-    pub result: Result<(), ItemError>,
-}
+/// The outcome for one order: its position in the input, its `externalOrderId` (the key), and
+/// whether it was accepted or why not.
+pub type OrderOutcome = ItemOutcome<String, (), ItemError>;
 
 #[derive(Serialize)]
 struct OrdersBody<'a> {
@@ -317,7 +311,7 @@ impl Client {
     /// ```no_run
     /// # async fn run(client: messaging_client::Client, orders: Vec<messaging_client::Order>) {
     /// for o in client.push_orders(&orders).await {
-    ///     if let Err(e) = o.result { eprintln!("{}: {e}", o.external_order_id); }
+    ///     if let Err(e) = o.result { eprintln!("{}: {e}", o.key); }
     /// }
     /// # }
     /// ```
@@ -341,10 +335,11 @@ impl Client {
                 orders: indices.iter().map(|&i| &orders[i]).collect(),
             };
             let res = async {
-                let mut req = Request::new(Method::POST, &["v1", "orders"]).json(&body)?;
-                if self.order_retry() == OrderRetry::WhenNotReceived {
-                    req = req.not_idempotent();
-                }
+                // An upsert by `externalOrderId`, but a repeat may raise `order<STATUS>` again:
+                // repeated after an unknown outcome only when the builder chose so.
+                let req = Request::new(Method::POST, &["v1", "orders"])
+                    .json(&body)?
+                    .idempotent(self.order_retry() == OrderRetry::AfterUnknownOutcome);
                 Ok::<_, Error>(
                     self.send(req)
                         .await?
@@ -431,11 +426,7 @@ impl Client {
 }
 
 fn order_outcome(index: usize, o: &Order, result: Result<(), ItemError>) -> OrderOutcome {
-    OrderOutcome {
-        index,
-        external_order_id: o.external_order_id.clone(),
-        result,
-    }
+    ItemOutcome::new(index, o.external_order_id.clone(), result)
 }
 
 /// The order a `failedOrders` entry names: `order.externalOrderId` (the documented

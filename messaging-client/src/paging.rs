@@ -5,7 +5,7 @@ use std::future::Future;
 
 use futures::{Stream, TryStreamExt, stream};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Streams every item, fetching page after page (`start_index` is 1-based) until a page has
 /// fewer than `page_size` items.
@@ -19,7 +19,9 @@ where
     Fut: Future<Output = Result<Vec<T>>> + Send + 'static,
 {
     stream::try_unfold((fetch, Some(1u32)), move |(mut fetch, start)| async move {
-        let Some(start) = start else { return Ok(None) };
+        let Some(start) = start else {
+            return Ok::<_, Error>(None);
+        };
         let items = fetch(start).await?;
         let next =
             (items.len() >= page_size as usize && !items.is_empty()).then(|| start + page_size);

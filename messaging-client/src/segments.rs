@@ -142,7 +142,9 @@ impl Client {
                 Method::POST,
                 &["v1", "group", &segment_id.to_string(), "contacts", action],
             )
-            .json(&ContactIds { contact_ids: part })?;
+            .json(&ContactIds { contact_ids: part })?
+            // Membership is a set: attaching (detaching) a contact twice ends as once.
+            .idempotent(true);
             answer = self.send(req).await?.text();
         }
         Ok(answer)

@@ -1,6 +1,7 @@
 //! Prepared-message sends (`POST /v1/message/{id}/smartsend`): recipients, chunks of 1,000,
 //! and matching each result to the recipient it names.
 
+use client_core::ItemOutcome;
 use futures::{StreamExt, stream};
 use reqwest::Method;
 use serde::Serialize;
@@ -195,19 +196,20 @@ impl Recipient {
     }
 }
 
-/// The outcome for one smartsend recipient.
-#[derive(Debug, Clone)]
-pub struct RecipientOutcome {
-    /// Position in [`SmartSend::recipients`].
-    pub index: usize,
+/// Whom a [`RecipientOutcome`] is about: the recipient's locator and contact id as given (both
+/// kept, so an invalid recipient with both or neither is reported as it was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientKey {
     /// The recipient's locator, if addressed by locator.
     pub locator: Option<String>,
     /// The recipient's contact id, if addressed by id.
     pub contact_id: Option<i64>,
-    /// The `requestId` to poll, or why this recipient was not queued (`ERROR` results carry the
-    /// service's message).
-    pub result: Result<String, ItemError>,
 }
+
+/// The outcome for one smartsend recipient: its position in [`SmartSend::recipients`], its
+/// [`RecipientKey`], and the `requestId` to poll or why it was not queued (`ERROR` results
+/// carry the service's message).
+pub type RecipientOutcome = ItemOutcome<RecipientKey, String, ItemError>;
 
 impl Client {
     /// Sends prepared message `message_id` to any number of recipients, in concurrent chunks of
@@ -230,7 +232,7 @@ impl Client {
     /// for outcome in client.smartsend(4242, &send).await {
     ///     match outcome.result {
     ///         Ok(request_id) => println!("queued {request_id}"),
-    ///         Err(e) => eprintln!("{:?}: {e}", outcome.locator),
+    ///         Err(e) => eprintln!("{:?}: {e}", outcome.key.locator),
     ///     }
     /// }
     /// # Ok(()) }
@@ -261,8 +263,7 @@ impl Client {
                         Method::POST,
                         &["v1", "message", &message_id.to_string(), "smartsend"],
                     )
-                    .json(&body)?
-                    .not_idempotent();
+                    .json(&body)?;
                     self.send(req).await
                 }
                 .await;
@@ -308,12 +309,11 @@ impl Client {
 }
 
 fn outcome(index: usize, r: &Recipient, result: Result<String, ItemError>) -> RecipientOutcome {
-    RecipientOutcome {
-        index,
+    let key = RecipientKey {
         locator: r.locator.clone(),
         contact_id: r.contact_id,
-        result,
-    }
+    };
+    ItemOutcome::new(index, key, result)
 }
 
 /// Whether a result's locator names a recipient's: exactly, ignoring ASCII case, or (for

@@ -55,8 +55,10 @@ impl Client {
         let body = Emails {
             emails: owned.iter().map(AsRef::as_ref).collect(),
         };
-        let req =
-            Request::new(Method::POST, &["v1", "emails", "unsubscribed", action]).json(&body)?;
+        let req = Request::new(Method::POST, &["v1", "emails", "unsubscribed", action])
+            .json(&body)?
+            // Adding an address to the set (or removing it) twice leaves the set as once.
+            .idempotent(true);
         self.send(req).await.map(drop)
     }
 }

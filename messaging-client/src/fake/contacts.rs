@@ -3,12 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use axum::http::Method;
 use serde_json::{Value, json};
 
 use super::RecordedEvent;
-use super::http::{Answer, Query, bad, empty, json_body, ok_json, page, refuse};
-use super::import;
+use super::http::{Answer, Query, Refused, bad, empty, json_body, ok_json, page, refuse};
 use super::schema::{self, SUBSCRIBE_CONTACT};
 use super::segments::segment_by_name;
 use super::state::FakeState;
@@ -80,88 +78,87 @@ fn upsert(s: &mut FakeState, c: &Value, keep_channels: bool) -> (i64, bool) {
     (id, false)
 }
 
-pub(super) fn route(
-    s: &mut FakeState,
-    method: &Method,
-    rest: &[&str],
-    q: &Query,
-    body: &[u8],
-) -> Answer {
-    Ok(match (method.as_str(), rest) {
-        ("POST", ["v1", "contacts"]) => return import::bulk(s, body),
-        ("GET", ["v1", "importstatus", id]) => return import::status(s, id, q),
-        ("GET", ["v1", "contacts"]) => {
-            let email = q.get("email").map(|e| e.to_lowercase());
-            let ext = q.get("externalCustomerId");
-            let sms = q.get("sms");
-            let hits: Vec<Value> = s
-                .contacts
-                .values()
-                .filter(|c| {
-                    email.as_ref().is_none_or(|e| {
-                        channel_of(c, "email").is_some_and(|m| m.contains(e.as_str()))
-                    })
-                })
-                .filter(|c| {
-                    ext.is_none_or(|x| {
-                        c.get("externalCustomerId").and_then(Value::as_str) == Some(x)
-                    })
-                })
-                .filter(|c| sms.is_none_or(|p| channel_of(c, "sms").as_deref() == Some(p)))
-                .cloned()
-                .collect();
-            page(q, hits)?
-        }
-        ("POST", ["v1", "contact"]) => {
-            let c = json_body(body)?;
-            schema::contact(&c, "the contact")?;
-            if !c.get("channels").is_some_and(Value::is_array) {
-                return Err(bad(
-                    json!({"errorMessage": "channels are required"}).to_string()
-                ));
-            }
-            let (id, _) = upsert(s, &c, false);
-            // IDResult [OpenAPI addContact].
-            ok_json(json!({ "id": id }))
-        }
-        ("POST", ["v1", "contact", "subscribe"]) => return subscribe(s, body),
-        ("DELETE", ["v1", "contact"]) => {
-            let Some(ext) = q.get("externalCustomerId") else {
-                return Err(bad("externalCustomerId is required"));
-            };
-            s.contacts.retain(|_, c| {
-                c.get("externalCustomerId").and_then(Value::as_str) != Some(ext.as_str())
-            });
-            empty()
-        }
-        (m, ["v1", "contact", id]) => {
-            let Ok(id) = id.parse::<i64>() else {
-                return Err(refuse(404, "Not Found"));
-            };
-            if !s.contacts.contains_key(&id) {
-                return Err(refuse(404, "Contact not found"));
-            }
-            match m {
-                "GET" => ok_json(s.contacts[&id].clone()),
-                "DELETE" => {
-                    s.contacts.remove(&id);
-                    for seg in s.segments.values_mut() {
-                        seg.members.remove(&id);
-                    }
-                    empty()
-                }
-                "PUT" => {
-                    let mut c = json_body(body)?;
-                    schema::contact(&c, "the contact")?;
-                    c["id"] = json!(id);
-                    s.contacts.insert(id, c);
-                    empty()
-                }
-                _ => return Err(refuse(405, "Method Not Allowed")),
-            }
-        }
-        _ => return Err(refuse(404, "Not Found")),
-    })
+/// `GET /v1/contacts`: search by `email` (substring), `externalCustomerId`, `sms`, paged.
+pub(super) fn search(s: &mut FakeState, q: &Query) -> Answer {
+    let email = q.get("email").map(|e| e.to_lowercase());
+    let ext = q.get("externalCustomerId");
+    let sms = q.get("sms");
+    let hits: Vec<Value> = s
+        .contacts
+        .values()
+        .filter(|c| {
+            email
+                .as_ref()
+                .is_none_or(|e| channel_of(c, "email").is_some_and(|m| m.contains(e.as_str())))
+        })
+        .filter(|c| {
+            ext.is_none_or(|x| c.get("externalCustomerId").and_then(Value::as_str) == Some(x))
+        })
+        .filter(|c| sms.is_none_or(|p| channel_of(c, "sms").as_deref() == Some(p)))
+        .cloned()
+        .collect();
+    page(q, hits)
+}
+
+/// `POST /v1/contact`: add (or update the contact it names).
+pub(super) fn add(s: &mut FakeState, body: &[u8]) -> Answer {
+    let c = json_body(body)?;
+    schema::contact(&c, "the contact")?;
+    if !c.get("channels").is_some_and(Value::is_array) {
+        return Err(bad(
+            json!({"errorMessage": "channels are required"}).to_string()
+        ));
+    }
+    let (id, _) = upsert(s, &c, false);
+    // IDResult [OpenAPI addContact].
+    Ok(ok_json(json!({ "id": id })))
+}
+
+/// `DELETE /v1/contact?externalCustomerId=`.
+pub(super) fn delete_by_external_id(s: &mut FakeState, q: &Query) -> Answer {
+    let Some(ext) = q.get("externalCustomerId") else {
+        return Err(bad("externalCustomerId is required"));
+    };
+    s.contacts
+        .retain(|_, c| c.get("externalCustomerId").and_then(Value::as_str) != Some(ext.as_str()));
+    Ok(empty())
+}
+
+/// The id of an existing contact named in the path, or the service's 404.
+fn existing(s: &FakeState, id: &str) -> Result<i64, Refused> {
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(refuse(404, "Not Found"));
+    };
+    if !s.contacts.contains_key(&id) {
+        return Err(refuse(404, "Contact not found"));
+    }
+    Ok(id)
+}
+
+/// `GET /v1/contact/{id}`.
+pub(super) fn get(s: &mut FakeState, id: &str) -> Answer {
+    let id = existing(s, id)?;
+    Ok(ok_json(s.contacts[&id].clone()))
+}
+
+/// `DELETE /v1/contact/{id}` (and its segment memberships).
+pub(super) fn delete(s: &mut FakeState, id: &str) -> Answer {
+    let id = existing(s, id)?;
+    s.contacts.remove(&id);
+    for seg in s.segments.values_mut() {
+        seg.members.remove(&id);
+    }
+    Ok(empty())
+}
+
+/// `PUT /v1/contact/{id}`: replaces the contact (never creates).
+pub(super) fn update(s: &mut FakeState, id: &str, body: &[u8]) -> Answer {
+    let id = existing(s, id)?;
+    let mut c = json_body(body)?;
+    schema::contact(&c, "the contact")?;
+    c["id"] = json!(id);
+    s.contacts.insert(id, c);
+    Ok(empty())
 }
 
 /// `POST /v1/contact/subscribe` [OpenAPI subscribeContact]: creates an unconfirmed contact or
@@ -169,7 +166,7 @@ pub(super) fn route(
 /// `subscribeFromAPI` / `subscribeUpdateFromAPI` [E2, E13], answers
 /// `ContactSubscriptionResult` (`id`, `emailStatus`, `new`), and refuses the same request
 /// repeated within a minute with 409.
-fn subscribe(s: &mut FakeState, body: &[u8]) -> Answer {
+pub(super) fn subscribe(s: &mut FakeState, body: &[u8]) -> Answer {
     let v = json_body(body)?;
     schema::known_keys(&v, SUBSCRIBE_CONTACT, "the request")?;
     let Some(c) = v.get("contact") else {

@@ -23,34 +23,41 @@
 //! client.account_info().await.unwrap(); // retried past the injected 500
 //! # });
 //! ```
+//!
+//! The scaffolding is `client_core::fake`'s: the loopback server, the request log and the
+//! faults, each with the meaning it has in every fake (see [`FakeMessaging::fail_next`] and its
+//! siblings); `routes` has one axum route per endpoint.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use client_core::fake::{FakeServer, Harness};
 use serde_json::{Value, json};
 
-use crate::client::{Client, RateLimits, RetryPolicy};
+use crate::client::{ApiKey, Client, RateLimits};
+use client_core::RetryPolicy;
 
 mod contacts;
 mod events;
-mod faults;
 mod http;
 mod import;
 mod messages;
 mod orders;
+mod routes;
 mod schema;
 mod segments;
 mod state;
 
-use faults::Fault;
+pub use client_core::fake::DropPoint;
 use state::{FakeState, Segment, StatusEntry};
 
 /// The API key the fake accepts unless told otherwise.
 pub const FAKE_API_KEY: &str = "fake-api-key";
 
-/// A request as the fake received it.
+/// A request as the fake received it (a view of `client_core::fake::ReceivedRequest`, the
+/// shared request log).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedRequest {
     /// HTTP method.
@@ -65,6 +72,19 @@ pub struct ReceivedRequest {
     pub authorization: Option<String>,
     /// The raw body.
     pub body: String,
+}
+
+impl From<&client_core::fake::ReceivedRequest> for ReceivedRequest {
+    fn from(r: &client_core::fake::ReceivedRequest) -> Self {
+        ReceivedRequest {
+            method: r.method.to_string(),
+            path: r.path.clone(),
+            query: r.query.clone(),
+            content_type: r.header("content-type").map(str::to_owned),
+            authorization: r.header("authorization").map(str::to_owned),
+            body: r.body_text(),
+        }
+    }
 }
 
 impl ReceivedRequest {
@@ -85,21 +105,15 @@ pub struct RecordedEvent {
 
 /// The fake server. Dropping it stops the server.
 pub struct FakeMessaging {
-    addr: SocketAddr,
+    server: FakeServer,
+    harness: Harness,
     state: Arc<Mutex<FakeState>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeMessaging {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl std::fmt::Debug for FakeMessaging {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeMessaging")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish()
     }
 }
@@ -136,23 +150,31 @@ impl FakeMessaging {
             ..Default::default()
         };
         let state = Arc::new(Mutex::new(state));
-        let app = axum::Router::new()
-            .fallback(http::handle)
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeMessaging { addr, state, task }
+        let harness = Harness::new().answer_faults_with(routes::fault_answer);
+        let server = FakeServer::start(harness.mount(routes::router(state.clone()))).await;
+        FakeMessaging {
+            server,
+            harness,
+            state,
+        }
     }
 
     /// The base URL to give [`ClientBuilder::base_url`](crate::ClientBuilder::base_url)
     /// (`http://127.0.0.1:<port>/api`).
     pub fn base_url(&self) -> String {
-        format!("http://{}/api", self.addr)
+        format!("{}/api", self.server.base_url())
+    }
+
+    /// The address the fake listens on (loopback).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = messaging_client::fake::FakeMessaging::start().await;
+    /// assert!(fake.addr().ip().is_loopback());
+    /// # });
+    /// ```
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
     }
 
     /// The API key the fake accepts.
@@ -162,7 +184,7 @@ impl FakeMessaging {
 
     /// A client wired to this fake: plain http allowed, millisecond retry backoff.
     pub fn client(&self) -> Client {
-        Client::builder(self.api_key())
+        Client::builder(ApiKey::new(self.api_key()))
             .base_url(self.base_url())
             .allow_http(true)
             .retry(RetryPolicy {
@@ -182,31 +204,64 @@ impl FakeMessaging {
 
     // ---- fault injection -------------------------------------------------------------
 
-    /// The next `n` requests fail with `status` (plain-text body `injected failure`).
+    /// The request log and fault queue (`client_core::fake::Harness`), for faults beyond the
+    /// shortcuts below.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = messaging_client::fake::FakeMessaging::start().await;
+    /// fake.harness().fail_next(2, 503);
+    /// assert_eq!(fake.harness().pending_faults(), 2);
+    /// # });
+    /// ```
+    pub fn harness(&self) -> &Harness {
+        &self.harness
+    }
+
+    /// The next `n` requests are answered `status` (plain-text body `injected failure`),
+    /// unprocessed.
     pub fn fail_next(&self, n: usize, status: u16) {
-        self.lock()
-            .faults
-            .extend(std::iter::repeat_n(Fault::Status(status), n));
+        self.harness.fail_next(n, status);
     }
 
-    /// The next `n` requests get a 429, with `Retry-After: <secs>` when given.
-    pub fn rate_limit_next(&self, n: usize, retry_after_secs: Option<u64>) {
-        self.lock()
-            .faults
-            .extend(std::iter::repeat_n(Fault::RateLimit(retry_after_secs), n));
+    /// The next `n` requests get the service's 429 with `Retry-After: <secs>`, unprocessed.
+    pub fn rate_limit_next(&self, n: usize, retry_after_secs: u64) {
+        self.harness.rate_limit_next(n, retry_after_secs);
     }
 
-    /// The next `n` requests are processed by nobody and the connection is dropped
-    /// mid-response (the client sees a transport error after sending).
-    pub fn drop_next(&self, n: usize) {
-        self.lock()
-            .faults
-            .extend(std::iter::repeat_n(Fault::Drop, n));
+    /// The connection of the next `n` requests is cut, before or after they are processed
+    /// (the client sees a transport error either way).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use messaging_client::fake::{DropPoint, FakeMessaging};
+    /// let fake = FakeMessaging::start().await;
+    /// fake.drop_next(1, DropPoint::AfterProcessing);
+    /// let client = fake.client();
+    /// assert!(client.add_unsubscribed(["a@example.com"]).await.is_ok()); // repeated: a set
+    /// assert_eq!(client.requests_sent(), 2);
+    /// # });
+    /// ```
+    pub fn drop_next(&self, n: usize, point: DropPoint) {
+        self.harness.drop_next(n, point);
+    }
+
+    /// The next `n` answers are delayed by `delay` (the requests are processed).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = messaging_client::fake::FakeMessaging::start().await;
+    /// fake.delay_next(1, std::time::Duration::from_millis(20));
+    /// fake.client().account_info().await.unwrap();
+    /// # });
+    /// ```
+    pub fn delay_next(&self, n: usize, delay: Duration) {
+        self.harness.delay_next(n, delay);
     }
 
     /// Delays every response by `delay` (`None` to stop).
     pub fn set_delay(&self, delay: Option<Duration>) {
-        self.lock().delay = delay;
+        self.harness.set_delay(delay);
     }
 
     /// Changes the accepted API key.
@@ -275,7 +330,7 @@ impl FakeMessaging {
 
     /// Forgets the requests received so far (state is kept).
     pub fn clear_requests(&self) {
-        self.lock().requests.clear();
+        self.harness.clear_requests();
     }
 
     /// Sets a message status (as the status endpoint will report it). A request id of the
@@ -309,7 +364,11 @@ impl FakeMessaging {
 
     /// Every request received, faults included, in order.
     pub fn requests(&self) -> Vec<ReceivedRequest> {
-        self.lock().requests.clone()
+        self.harness
+            .requests()
+            .iter()
+            .map(ReceivedRequest::from)
+            .collect()
     }
 
     /// The unsubscribed email set.

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use axum::http::Method;
 use serde_json::{Value, json};
 
 use super::http::{Answer, Query, bad, json_body, ok_json, page, refuse, text};
@@ -29,90 +28,77 @@ pub(super) fn segment_by_name(s: &mut FakeState, name: &str) -> i64 {
     id
 }
 
-pub(super) fn route(
-    s: &mut FakeState,
-    method: &Method,
-    rest: &[&str],
-    q: &Query,
-    body: &[u8],
-) -> Answer {
-    Ok(match (method.as_str(), rest) {
-        ("GET", ["v1", "addressbooks"]) => {
-            let books = s.address_books.clone();
-            ok_json(
-                json!({ "addressBook": if books.len() == 1 { books[0].clone() } else { Value::Array(books) } }),
-            )
+/// `GET /v1/addressbooks`: the catalog, one book as an object.
+pub(super) fn address_books(s: &mut FakeState) -> Answer {
+    let books = s.address_books.clone();
+    Ok(ok_json(
+        json!({ "addressBook": if books.len() == 1 { books[0].clone() } else { Value::Array(books) } }),
+    ))
+}
+
+/// `GET /v1/groups`: segments by `name` (substring), paged.
+pub(super) fn groups(s: &mut FakeState, q: &Query) -> Answer {
+    let name = q.get("name").map(|n| n.to_lowercase());
+    let all: Vec<Value> = s
+        .segments
+        .iter()
+        .filter(|(_, g)| {
+            name.as_ref()
+                .is_none_or(|n| g.name.to_lowercase().contains(n.as_str()))
+        })
+        .map(|(id, g)| json!({"id": id, "name": g.name, "type": g.kind}))
+        .collect();
+    page(q, all)
+}
+
+/// `GET /v1/group/{id}/contacts`: a segment's members, paged.
+pub(super) fn members(s: &mut FakeState, id: &str, q: &Query) -> Answer {
+    let Some(seg) = id.parse::<i64>().ok().and_then(|id| s.segments.get(&id)) else {
+        return Err(refuse(404, "Group not found"));
+    };
+    let members: Vec<Value> = seg
+        .members
+        .iter()
+        .filter_map(|m| s.contacts.get(m).cloned())
+        .collect();
+    page(q, members)
+}
+
+/// `POST /v1/group/{id}/contacts/attach|detach`.
+pub(super) fn membership(s: &mut FakeState, id: &str, action: &str, body: &[u8]) -> Answer {
+    // ModifyContactsInGroup: contactIds and/or externalCustomerIds, "max. 500" each
+    // [OpenAPI attach/detachContactsToGroup]; the answer is plain text [C9].
+    let v = json_body(body)?;
+    schema::known_keys(&v, MODIFY_CONTACTS_IN_GROUP, "the request")?;
+    let mut ids: Vec<i64> = schema::array(&v, "contactIds", "the request")?
+        .iter()
+        .filter_map(schema::int)
+        .collect();
+    let external = schema::strings(&v, "externalCustomerIds", "the request")?;
+    if ids.len() > 500 || external.len() > 500 {
+        return Err(bad("At most 500 contacts per request"));
+    }
+    ids.extend(s.contacts.iter().filter_map(|(id, c)| {
+        let ext = c.get("externalCustomerId").and_then(Value::as_str)?;
+        external.iter().any(|e| e == ext).then_some(*id)
+    }));
+    let Some(seg) = id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| s.segments.get_mut(&id))
+    else {
+        return Err(refuse(404, "Group not found"));
+    };
+    if seg.kind != "Static" {
+        return Err(bad("Only static segments can be changed"));
+    }
+    if action == "attach" {
+        seg.members.extend(ids);
+        Ok(text(200, "Contacts were attached"))
+    } else {
+        for i in ids {
+            seg.members.remove(&i);
         }
-        ("GET", ["v1", "groups"]) => {
-            let name = q.get("name").map(|n| n.to_lowercase());
-            let all: Vec<Value> = s
-                .segments
-                .iter()
-                .filter(|(_, g)| {
-                    name.as_ref()
-                        .is_none_or(|n| g.name.to_lowercase().contains(n.as_str()))
-                })
-                .map(|(id, g)| json!({"id": id, "name": g.name, "type": g.kind}))
-                .collect();
-            page(q, all)?
-        }
-        ("GET", ["v1", "group", id, "contacts"]) => {
-            let Some(seg) = id.parse::<i64>().ok().and_then(|id| s.segments.get(&id)) else {
-                return Err(refuse(404, "Group not found"));
-            };
-            let members: Vec<Value> = seg
-                .members
-                .iter()
-                .filter_map(|m| s.contacts.get(m).cloned())
-                .collect();
-            page(q, members)?
-        }
-        (
-            "POST",
-            [
-                "v1",
-                "group",
-                id,
-                "contacts",
-                action @ ("attach" | "detach"),
-            ],
-        ) => {
-            // ModifyContactsInGroup: contactIds and/or externalCustomerIds, "max. 500" each
-            // [OpenAPI attach/detachContactsToGroup]; the answer is plain text [C9].
-            let v = json_body(body)?;
-            schema::known_keys(&v, MODIFY_CONTACTS_IN_GROUP, "the request")?;
-            let mut ids: Vec<i64> = schema::array(&v, "contactIds", "the request")?
-                .iter()
-                .filter_map(schema::int)
-                .collect();
-            let external = schema::strings(&v, "externalCustomerIds", "the request")?;
-            if ids.len() > 500 || external.len() > 500 {
-                return Err(bad("At most 500 contacts per request"));
-            }
-            ids.extend(s.contacts.iter().filter_map(|(id, c)| {
-                let ext = c.get("externalCustomerId").and_then(Value::as_str)?;
-                external.iter().any(|e| e == ext).then_some(*id)
-            }));
-            let Some(seg) = id
-                .parse::<i64>()
-                .ok()
-                .and_then(|id| s.segments.get_mut(&id))
-            else {
-                return Err(refuse(404, "Group not found"));
-            };
-            if seg.kind != "Static" {
-                return Err(bad("Only static segments can be changed"));
-            }
-            if *action == "attach" {
-                seg.members.extend(ids);
-                text(200, "Contacts were attached")
-            } else {
-                for i in ids {
-                    seg.members.remove(&i);
-                }
-                text(200, "Contacts were detached")
-            }
-        }
-        _ => text(404, "Not Found"),
-    })
+        Ok(text(200, "Contacts were detached"))
+    }
 }

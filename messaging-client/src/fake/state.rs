@@ -1,12 +1,11 @@
 //! What the fake remembers between requests.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
 
 use serde_json::Value;
 
-use super::faults::Fault;
-use super::{ReceivedRequest, RecordedEvent};
+use super::RecordedEvent;
 
 /// A sent message's status, as `GET /v1/message/status` reports it.
 #[derive(Debug, Clone)]
@@ -51,9 +50,6 @@ pub(super) struct Segment {
 #[derive(Debug, Default)]
 pub(super) struct FakeState {
     pub(super) api_key: String,
-    pub(super) requests: Vec<ReceivedRequest>,
-    pub(super) faults: VecDeque<Fault>,
-    pub(super) delay: Option<Duration>,
     pub(super) unsubscribed: BTreeSet<String>,
     pub(super) events: Vec<RecordedEvent>,
     pub(super) orders: BTreeMap<String, Value>,

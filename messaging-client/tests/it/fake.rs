@@ -5,10 +5,11 @@
 use crate::common;
 
 use common::fixture;
-use messaging_client::fake::FakeMessaging;
+use messaging_client::client_core::Error as CoreError;
+use messaging_client::fake::{DropPoint, FakeMessaging};
 use messaging_client::{
-    Client, DeliveryStatus, Error, EventV1, EventV2, ItemError, Order, OrderDeletion, OrderItem,
-    OrderStatus, Recipient, SmartSend,
+    ApiKey, Client, DeliveryStatus, Error, EventV1, EventV2, ItemError, Order, OrderDeletion,
+    OrderItem, OrderStatus, Recipient, SmartSend,
 };
 use serde_json::json;
 
@@ -32,7 +33,7 @@ async fn account_info_and_wrong_key() {
     let fake = FakeMessaging::start().await;
     let info = fake.client().account_info().await.unwrap();
     assert_eq!(info.org_id, Some(123456));
-    let wrong = Client::builder("nope")
+    let wrong = Client::builder(ApiKey::new("nope"))
         .base_url(fake.base_url())
         .allow_http(true)
         .build()
@@ -120,14 +121,17 @@ async fn the_fake_rejects_oversized_and_non_string_v1_events_like_the_service() 
 #[tokio::test]
 async fn non_idempotent_events_are_not_resent_after_a_dropped_connection() {
     let fake = FakeMessaging::start().await;
-    fake.drop_next(1);
+    fake.drop_next(1, DropPoint::BeforeProcessing);
     let err = fake
         .client()
         .generate_event(&EventV1::new("e").key_value("k"))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Transport(_) | Error::Decode { .. }),
+        matches!(
+            err,
+            Error::Http(CoreError::Transport(_) | CoreError::Decode { .. })
+        ),
         "{err:?}"
     );
     assert_eq!(fake.requests().len(), 1);
@@ -137,7 +141,7 @@ async fn non_idempotent_events_are_not_resent_after_a_dropped_connection() {
 async fn events_are_retried_after_429_and_reads_after_5xx() {
     let fake = FakeMessaging::start().await;
     let client = fake.client();
-    fake.rate_limit_next(2, Some(0));
+    fake.rate_limit_next(2, 0);
     client
         .generate_event(&EventV1::new("e").key_value("k"))
         .await
@@ -477,7 +481,7 @@ async fn documented_orders_and_contacts_examples_reach_the_fake_unchanged() {
 async fn fake_delay_trips_the_client_timeout_and_wrong_media_type_is_415() {
     let fake = FakeMessaging::start().await;
     fake.set_delay(Some(std::time::Duration::from_millis(300)));
-    let client = Client::builder(fake.api_key())
+    let client = Client::builder(ApiKey::new(fake.api_key()))
         .base_url(fake.base_url())
         .allow_http(true)
         .timeout(std::time::Duration::from_millis(50))
@@ -486,7 +490,7 @@ async fn fake_delay_trips_the_client_timeout_and_wrong_media_type_is_415() {
         .unwrap();
     assert!(matches!(
         client.account_info().await,
-        Err(Error::Timeout(_))
+        Err(Error::Http(CoreError::Timeout(_)))
     ));
     fake.set_delay(None);
     let resp = reqwest::Client::new()
@@ -516,7 +520,7 @@ async fn seeds_and_request_log_helpers() {
 #[tokio::test]
 async fn idempotent_reads_are_retried_after_a_dropped_connection() {
     let fake = FakeMessaging::start().await;
-    fake.drop_next(1);
+    fake.drop_next(1, DropPoint::BeforeProcessing);
     fake.client().account_info().await.unwrap();
     assert_eq!(fake.requests().len(), 2);
 }
@@ -548,4 +552,38 @@ async fn batch_futures_run_on_spawned_tasks() {
         .filter(|r| r.path == "/api/v1/message/77/smartsend")
         .count();
     assert_eq!(chunks, 2);
+}
+
+#[tokio::test]
+async fn an_event_dropped_after_processing_is_recorded_once_and_not_resent() {
+    let fake = FakeMessaging::start().await;
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    let client = fake.client();
+    let err = client
+        .generate_event(&EventV1::new("e").key_value("k"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Http(CoreError::Transport(_))),
+        "{err:?}"
+    );
+    assert_eq!(fake.events().len(), 1, "processed before the cut");
+    assert_eq!(client.requests_sent(), 1, "a POST is not repeated");
+}
+
+#[tokio::test]
+async fn posts_marked_idempotent_are_repeated_after_a_5xx_and_counted() {
+    let fake = FakeMessaging::start().await;
+    let client = fake.client();
+    fake.fail_next(1, 503);
+    client.add_unsubscribed(["gone@example.com"]).await.unwrap();
+    assert!(fake.unsubscribed().contains("gone@example.com"));
+    assert_eq!(client.requests_sent(), 2);
+    assert_eq!(fake.requests().len(), 2);
+    fake.fail_next(1, 503);
+    client
+        .add_contact(&messaging_client::Contact::email("new@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(client.requests_sent(), 3, "add_contact is not repeated");
 }

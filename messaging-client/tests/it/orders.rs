@@ -5,7 +5,7 @@ use crate::common;
 
 use common::*;
 use messaging_client::{
-    Client, Error, ItemError, Order, OrderDeletion, OrderRetry, OrderStatus, RateLimits,
+    ApiKey, Client, Error, ItemError, Order, OrderDeletion, OrderRetry, OrderStatus, RateLimits,
 };
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
@@ -34,7 +34,7 @@ async fn the_documented_orders_example() {
         .await;
     let out = client(&server).push_orders(&[documented_order()]).await;
     assert!(out[0].result.is_ok());
-    assert_eq!(out[0].external_order_id, "100500");
+    assert_eq!(out[0].key, "100500");
     assert_eq!(
         only_body(&server, "/api/v1/orders").await,
         fixture("orders_example.json")
@@ -175,7 +175,7 @@ async fn orders_are_repeated_after_an_unknown_outcome_only_when_the_builder_says
         "sent once"
     );
 
-    let repeating = Client::builder(KEY)
+    let repeating = Client::builder(ApiKey::new(KEY))
         .base_url(format!("{}/api", server.uri()))
         .allow_http(true)
         .retry(fast_retry())

@@ -256,7 +256,7 @@ impl Config {
 /// A client from `MESSAGING_API_KEY` and `MESSAGING_BASE_URL` (plain http only on loopback).
 pub fn client_from_env(config: &ClientConfig) -> Result<messaging_client::Client, Error> {
     let key = env::required("MESSAGING_API_KEY", "the messaging API key")?;
-    let mut builder = messaging_client::Client::builder(key);
+    let mut builder = messaging_client::Client::builder(messaging_client::ApiKey::new(key));
     if let Some(base) = env::optional("MESSAGING_BASE_URL") {
         let (url, allow_http) = env::base_url("MESSAGING_BASE_URL", &base)?;
         builder = builder
@@ -312,7 +312,7 @@ impl Sandbox {
             None => demo::seed(&fake),
         }
         let client = tune(
-            messaging_client::Client::builder(fake.api_key())
+            messaging_client::Client::builder(messaging_client::ApiKey::new(fake.api_key()))
                 .base_url(fake.base_url())
                 .allow_http(true),
             config,
@@ -378,7 +378,7 @@ pub fn item_error(e: &ItemError) -> Outcome {
 pub fn client_error(e: messaging_client::Error) -> Error {
     match e {
         messaging_client::Error::Unauthorized { .. }
-        | messaging_client::Error::Config(_)
+        | messaging_client::Error::Http(messaging_client::client_core::Error::Config(_))
         | messaging_client::Error::InvalidInput { .. } => Error::Config(error_chain(&e)),
         other => Error::calling("the messaging API", other),
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use messaging_client::{Client, Order, OrderItem, OrderStatus, RateLimits, RetryPolicy};
+use messaging_client::{ApiKey, Client, Order, OrderItem, OrderStatus, RateLimits, RetryPolicy};
 use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -39,7 +39,7 @@ pub async fn server() -> MockServer {
 }
 
 pub fn client(server: &MockServer) -> Client {
-    Client::builder(KEY)
+    Client::builder(ApiKey::new(KEY))
         .base_url(format!("{}/api", server.uri()))
         .allow_http(true)
         .retry(fast_retry())
