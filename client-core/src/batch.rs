@@ -54,6 +54,26 @@ impl<K, T, E> ItemOutcome<K, T, E> {
         self.result.as_ref().err()
     }
 
+    /// Whether the item succeeded and its answer says so too: for services that answer a
+    /// refusal as an item result inside a successful request (see [`ItemAnswer`]).
+    ///
+    /// ```
+    /// use client_core::{ItemAnswer, ItemOutcome};
+    /// struct Code(u8);
+    /// impl ItemAnswer for Code {
+    ///     fn is_success(&self) -> bool { self.0 == 0 }
+    /// }
+    /// assert!(ItemOutcome::new(0, "A", Ok::<_, ()>(Code(0))).is_success());
+    /// assert!(!ItemOutcome::new(1, "B", Ok::<_, ()>(Code(11))).is_success()); // answered, refused
+    /// assert!(!ItemOutcome::new(2, "C", Err::<Code, _>(())).is_success());
+    /// ```
+    pub fn is_success(&self) -> bool
+    where
+        T: ItemAnswer,
+    {
+        self.result.as_ref().is_ok_and(T::is_success)
+    }
+
     /// The same outcome with its success value mapped.
     ///
     /// ```
@@ -67,4 +87,20 @@ impl<K, T, E> ItemOutcome<K, T, E> {
             result: self.result.map(f),
         }
     }
+}
+
+/// A per-item answer that can itself report a failure: a service that answers each item of a
+/// batch with a result code (Directo's `<Result Type=…>`) may refuse an item inside a
+/// successful request. [`ItemOutcome::is_success`] asks it.
+///
+/// ```
+/// struct Stored(bool);
+/// impl client_core::ItemAnswer for Stored {
+///     fn is_success(&self) -> bool { self.0 }
+/// }
+/// assert!(client_core::ItemOutcome::new(0, (), Ok::<_, ()>(Stored(true))).is_success());
+/// ```
+pub trait ItemAnswer {
+    /// Whether the service took the item.
+    fn is_success(&self) -> bool;
 }

@@ -33,7 +33,7 @@ mod secret;
 #[cfg(feature = "fake")]
 pub mod fake;
 
-pub use batch::ItemOutcome;
+pub use batch::{ItemAnswer, ItemOutcome};
 pub use decode::{decode_json, decode_rows, decode_value, snippet};
 pub use error::{Error, Result};
 pub use executor::{Executor, Request, Response, Settings, parse_base_url};

@@ -1,19 +1,18 @@
 //! [`Client`], its builder, and the one private path every request takes.
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
+use client_core::{Executor, Secret, Settings};
 use futures::{StreamExt, TryFutureExt, TryStreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use tracing::Instrument;
 use url::Url;
+
+pub use client_core::RetryPolicy;
 
 use crate::error::{Error, Result};
 use crate::put::PutLimits;
@@ -28,40 +27,44 @@ pub const XML_DIRECT_URL: &str = "https://login.directo.ee/xmlcore/cap_xml_direc
 /// The BI Direct endpoint (read-only; `token=` auth).
 pub const BI_DIRECT_URL: &str = "https://login.directo.ee/xmlcore/cap_bi/xmlcore.asp";
 
-/// How the client authenticates.
-#[derive(Clone)]
+/// How the client authenticates. `Debug` shows the kind, never the secret.
+///
+/// ```
+/// let auth = directo_client::Auth::token("t0ken");
+/// assert_eq!(format!("{auth:?}"), "Token([REDACTED])");
+/// ```
+#[derive(Clone, Debug)]
 pub enum Auth {
     /// Legacy per-company `…/xmlcore/<db>/xmlcore.asp` with `key=<32-char appkey>`.
     /// Needs a [`ClientBuilder::base_url`].
-    AppKey(SecretString),
+    AppKey(Secret),
     /// XML Direct / BI Direct with `token=` (default URL [`XML_DIRECT_URL`]).
-    Token(SecretString),
+    Token(Secret),
 }
 
 impl Auth {
     /// Legacy appkey auth (`key=`).
+    ///
+    /// ```
+    /// assert!(matches!(directo_client::Auth::app_key("k"), directo_client::Auth::AppKey(_)));
+    /// ```
     pub fn app_key(key: impl Into<String>) -> Self {
-        Auth::AppKey(SecretString::from(key.into()))
+        Auth::AppKey(Secret::new(key))
     }
 
     /// XML Direct / BI Direct token auth (`token=`).
+    ///
+    /// ```
+    /// assert!(matches!(directo_client::Auth::token("t"), directo_client::Auth::Token(_)));
+    /// ```
     pub fn token(token: impl Into<String>) -> Self {
-        Auth::Token(SecretString::from(token.into()))
+        Auth::Token(Secret::new(token))
     }
 
     fn param(&self) -> (&'static str, &str) {
         match self {
-            Auth::AppKey(k) => ("key", k.expose_secret()),
-            Auth::Token(t) => ("token", t.expose_secret()),
-        }
-    }
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::AppKey(_) => f.write_str("AppKey([REDACTED])"),
-            Auth::Token(_) => f.write_str("Token([REDACTED])"),
+            Auth::AppKey(k) => ("key", k.expose()),
+            Auth::Token(t) => ("token", t.expose()),
         }
     }
 }
@@ -77,64 +80,24 @@ pub enum ReadMethod {
     Get,
 }
 
-/// Retry schedule: exponential backoff with jitter, honouring `Retry-After`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (0 = never retry).
-    pub max_retries: usize,
-    /// First backoff delay.
-    pub min_delay: Duration,
-    /// Largest backoff delay (a server `Retry-After` may exceed it).
-    pub max_delay: Duration,
-    /// Randomise delays.
-    pub jitter: bool,
-}
-
-impl RetryPolicy {
-    /// Never retry.
-    pub const fn none() -> Self {
-        RetryPolicy {
-            max_retries: 0,
-            min_delay: Duration::ZERO,
-            max_delay: Duration::ZERO,
-            jitter: false,
-        }
-    }
-
-    /// `max_retries` retries with millisecond delays (tests).
-    pub const fn fast(max_retries: usize) -> Self {
-        RetryPolicy {
-            max_retries,
-            min_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            jitter: false,
-        }
-    }
-}
-
-impl Default for RetryPolicy {
-    /// 4 retries, 1 s .. 60 s, with jitter.
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 4,
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-            jitter: true,
-        }
-    }
-}
+/// This client's default retry schedule: 4 retries, 1 s to 60 s apart, with jitter.
+const DEFAULT_RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 4,
+    min_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(60),
+    jitter: true,
+};
 
 /// Builds a [`Client`]. Start with [`Client::builder`].
+#[derive(Debug)]
 pub struct ClientBuilder {
     auth: Auth,
     base_url: Option<String>,
     method: ReadMethod,
     routing_in_query: bool,
     key_attribute: Option<String>,
-    timeout: Duration,
-    connect_timeout: Duration,
-    retry: RetryPolicy,
-    rate_limit: Option<NonZeroU32>,
+    /// User agent, idle timeout, connect timeout, retries, rate limit.
+    settings: Settings,
     allow_http: bool,
     put_limits: PutLimits,
 }
@@ -143,23 +106,6 @@ pub struct ClientBuilder {
 /// `en/xml_direct/alustamine/tehnilised_nouded`). Held against the form-encoded `xmldata`,
 /// in decimal megabytes, which stays under the limit however Directo counts.
 pub const MAX_XMLDATA_BYTES: usize = 19_000_000;
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("auth", &self.auth)
-            .field("base_url", &self.base_url)
-            .field("method", &self.method)
-            .field("routing_in_query", &self.routing_in_query)
-            .field("key_attribute", &self.key_attribute)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("rate_limit", &self.rate_limit)
-            .field("allow_http", &self.allow_http)
-            .field("put_limits", &self.put_limits)
-            .finish()
-    }
-}
 
 impl ClientBuilder {
     /// The `xmlcore.asp` URL: the per-company legacy URL (required with [`Auth::AppKey`]),
@@ -196,26 +142,27 @@ impl ClientBuilder {
     /// Idle timeout: the longest wait for the next bytes of an answer (default 120 s). There
     /// is no total timeout, because a full dump has no size limit.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings = self.settings.timeout(timeout);
         self
     }
 
     /// Connect timeout (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings = self.settings.connect_timeout(timeout);
         self
     }
 
-    /// Retry schedule (default [`RetryPolicy::default`]).
+    /// Retry schedule (default: 4 retries, 1 s to 60 s apart with jitter).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.settings = self.settings.retry(retry);
         self
     }
 
-    /// Client-side limit in requests per second; `0` = off (the default: Directo documents
-    /// no rate limit).
+    /// Client-side limit in requests per second, never more in any one-second window
+    /// ([`client_core::RateLimiter`]); `0` = off (the default: Directo documents no rate
+    /// limit).
     pub fn rate_limit(mut self, per_second: u32) -> Self {
-        self.rate_limit = NonZeroU32::new(per_second);
+        self.settings = self.settings.rate_limit(per_second);
         self
     }
 
@@ -261,41 +208,28 @@ impl ClientBuilder {
                 ));
             }
         };
-        let url = Url::parse(&raw).map_err(|e| Error::Config(format!("base URL: {e}")))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if self.allow_http => {}
-            other => {
-                return Err(Error::Config(format!(
-                    "URL scheme {other:?} not allowed (https only unless allow_http(true))"
-                )));
-            }
-        }
+        let url = client_core::parse_base_url(&raw, self.allow_http)?;
         if url.query().is_some() {
             return Err(Error::Config(
                 "the base URL must not have a query string".into(),
             ));
         }
+        // An idle timeout, not a total one: a full dump has no size limit.
         let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .read_timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
+            .user_agent(&self.settings.user_agent)
+            .read_timeout(self.settings.timeout)
+            .connect_timeout(self.settings.connect_timeout)
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
+                executor: Executor::with_client(http, &self.settings),
                 url,
                 auth: self.auth,
                 method: self.method,
                 routing_in_query: self.routing_in_query,
                 key_attribute: self.key_attribute,
                 put_limits: self.put_limits,
-                retry: self.retry,
-                limiter: self
-                    .rate_limit
-                    .map(|r| RateLimiter::direct(Quota::per_second(r))),
-                requests: AtomicU64::new(0),
             }),
         })
     }
@@ -308,7 +242,8 @@ pub type RecordStream<T> = futures::stream::BoxStream<'static, Result<T>>;
 /// A Directo client. Cheap to clone; one client serves many concurrent tasks.
 ///
 /// Reads (`get=1`) are idempotent and retried on transient failures (connect errors,
-/// timeouts, 429, 5xx) until the body starts arriving. Writes (`put=1`) are not blindly
+/// timeouts, 429 and the 5xx of [`client_core::RETRIED_STATUSES`]) until the body starts
+/// arriving. Writes (`put=1`) are not blindly
 /// repeated: only when the request provably never reached Directo.
 ///
 /// ```no_run
@@ -328,16 +263,14 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    /// Rate limit, attempt count, retries.
+    executor: Executor,
     url: Url,
     auth: Auth,
     method: ReadMethod,
     routing_in_query: bool,
     key_attribute: Option<String>,
     put_limits: PutLimits,
-    retry: RetryPolicy,
-    limiter: Option<DefaultDirectRateLimiter>,
-    requests: AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -346,7 +279,7 @@ impl fmt::Debug for Client {
             .field("url", &self.inner.url.as_str())
             .field("auth", &self.inner.auth)
             .field("method", &self.inner.method)
-            .field("retry", &self.inner.retry)
+            .field("retry", &self.inner.executor.retry_policy())
             .finish()
     }
 }
@@ -359,21 +292,6 @@ struct Call {
     /// `xmldata`, when writing.
     xmldata: Option<String>,
     idempotent: bool,
-}
-
-/// The retry decision: reads retry any transient failure; writes only failures that prove
-/// the request was not processed (connect failure, 429).
-pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
-    if idempotent {
-        err.is_retryable()
-    } else {
-        err.not_processed()
-    }
-}
-
-/// The next delay: the server's `Retry-After` beats the backoff; exhausted stays exhausted.
-pub(crate) fn next_delay(err: &Error, backoff: Option<Duration>) -> Option<Duration> {
-    backoff.map(|d| err.retry_after().unwrap_or(d))
 }
 
 impl Client {
@@ -397,10 +315,10 @@ impl Client {
             method: ReadMethod::Post,
             routing_in_query: true,
             key_attribute: None,
-            timeout: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
-            rate_limit: None,
+            settings: Settings::new(USER_AGENT)
+                .timeout(Duration::from_secs(120))
+                .connect_timeout(Duration::from_secs(10))
+                .retry(DEFAULT_RETRY),
             allow_http: false,
             put_limits: PutLimits {
                 bytes: MAX_XMLDATA_BYTES,
@@ -411,7 +329,7 @@ impl Client {
 
     /// How many HTTP requests (retries included) this client and its clones have sent.
     pub fn requests_sent(&self) -> u64 {
-        self.inner.requests.load(Ordering::Relaxed)
+        self.inner.executor.requests_sent()
     }
 
     /// The `xmlcore.asp` URL requests go to.
@@ -463,7 +381,7 @@ impl Client {
             let body: crate::reader::Body = Box::pin(
                 response
                     .bytes_stream()
-                    .map_err(|e| std::io::Error::other(Error::from_reqwest(e))),
+                    .map_err(|e| std::io::Error::other(transport(e))),
             );
             let tag = query.tag().unwrap_or(&what).to_string();
             Ok(stream_records::<T>(body, &what, &tag))
@@ -501,10 +419,11 @@ impl Client {
             idempotent: false,
         };
         let response = self.send(call).await?;
-        response.bytes().await.map_err(Error::from_reqwest)
+        response.bytes().await.map_err(transport)
     }
 
     /// The one path every request takes: rate limit, auth, retries, tracing, status mapping.
+    /// Retries end when an answer's body starts: a read streams what follows.
     async fn send(&self, call: Call) -> Result<reqwest::Response> {
         let what = call
             .routing
@@ -514,31 +433,17 @@ impl Client {
             .unwrap_or_default();
         let span =
             tracing::debug_span!("directo.request", what = %what, write = call.xmldata.is_some());
-        let policy = self.inner.retry;
-        let mut backoff = ExponentialBuilder::default()
-            .with_min_delay(policy.min_delay)
-            .with_max_delay(policy.max_delay)
-            .with_max_times(policy.max_retries);
-        if policy.jitter {
-            backoff = backoff.with_jitter();
-        }
-        let idempotent = call.idempotent;
-        (|| self.attempt(&call))
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|e| should_retry(e, idempotent))
-            .adjust(next_delay)
-            .notify(|e, d| tracing::warn!(error = %e, delay = ?d, "retrying Directo request"))
+        let request = self.request(&call);
+        self.inner
+            .executor
+            .send_with(request, accept)
             .instrument(span)
             .await
     }
 
-    async fn attempt(&self, call: &Call) -> Result<reqwest::Response> {
+    /// The HTTP request of a call: auth and routing in the query string or the form body.
+    fn request(&self, call: &Call) -> client_core::Request {
         let inner = &*self.inner;
-        if let Some(limiter) = &inner.limiter {
-            limiter.until_ready().await;
-        }
-        inner.requests.fetch_add(1, Ordering::Relaxed);
         let (key_name, secret) = inner.auth.param();
         let mut url = inner.url.clone();
         let request = match call.method {
@@ -546,7 +451,7 @@ impl Client {
                 url.query_pairs_mut()
                     .extend_pairs(&call.routing)
                     .append_pair(key_name, secret);
-                inner.http.get(url)
+                inner.executor.request(Method::GET, url)
             }
             ReadMethod::Post => {
                 if inner.routing_in_query {
@@ -559,46 +464,62 @@ impl Client {
                     form.append_pair("xmldata", xml);
                 }
                 inner
-                    .http
-                    .post(url)
-                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .executor
+                    .request(Method::POST, url)
+                    .header(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("application/x-www-form-urlencoded"),
+                    )
                     .body(form.finish())
             }
         };
-        let response = request.send().await.map_err(Error::from_reqwest)?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response.bytes().await.unwrap_or_default();
-        let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-        if status.as_u16() == 401 || status.as_u16() == 403 {
-            return Err(Error::Unauthorized { desc: snippet });
-        }
-        Err(Error::Status {
-            status: status.as_u16(),
-            retry_after,
-            body: snippet,
-        })
+        // A read is safe to repeat whatever its method; a put (a POST) is not.
+        request.idempotent(call.idempotent)
     }
+}
+
+/// A `reqwest` failure while reading an answer's body.
+fn transport(e: reqwest::Error) -> Error {
+    Error::Transport(client_core::Error::from_reqwest(e))
+}
+
+/// Accepts a 2xx answer with its body unread; 401 and 403 are [`Error::Unauthorized`], any
+/// other status a [`client_core::Error::Status`].
+async fn accept(response: reqwest::Response) -> Result<reqwest::Response> {
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let headers = response.headers().clone();
+    let body = response.bytes().await.unwrap_or_default();
+    if status == 401 || status == 403 {
+        return Err(Error::Unauthorized {
+            desc: client_core::snippet(&body),
+        });
+    }
+    Err(Error::Transport(client_core::Error::status(
+        status, &headers, &body,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use client_core::{Retryable, next_delay};
+
+    /// Directo's errors through the core's retry decision.
+    fn should_retry(err: &Error, idempotent: bool) -> bool {
+        client_core::should_retry(err.retry_class(), idempotent)
+    }
 
     #[test]
     fn retry_decision() {
-        let status = |s| Error::Status {
-            status: s,
-            retry_after: None,
-            body: String::new(),
+        let status = |s| {
+            Error::Transport(client_core::Error::Status {
+                status: s,
+                retry_after: None,
+                body: String::new(),
+            })
         };
         assert!(should_retry(&status(503), true));
         assert!(should_retry(&status(429), true));
@@ -606,11 +527,11 @@ mod tests {
         assert!(!should_retry(&status(503), false));
         assert!(should_retry(&status(429), false));
         assert!(!should_retry(&Error::api(Some(9), "x".into()), true));
-        let hinted = Error::Status {
+        let hinted = Error::Transport(client_core::Error::Status {
             status: 429,
             retry_after: Some(Duration::from_secs(7)),
             body: String::new(),
-        };
+        });
         assert_eq!(
             next_delay(&hinted, Some(Duration::from_millis(1))),
             Some(Duration::from_secs(7))

@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
+use client_core::{RetryClass, Retryable};
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong talking to Directo.
 ///
 /// Secrets (the appkey or token) never appear in an error: requests carry them in the body
-/// (POST) and errors keep only the URL without its query.
+/// (POST), and transport errors carry no URL (a GET read has the key in its query string).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -18,12 +20,11 @@ pub enum Error {
     /// A value was rejected before anything was sent (which record / field and why).
     #[error("invalid input: {0}")]
     InvalidInput(String),
-    /// The request did not complete (connect, TLS, body read). The source chain is kept.
-    #[error("transport error: {0}")]
-    Transport(#[source] reqwest::Error),
-    /// The request or the response body timed out.
-    #[error("timed out: {0}")]
-    Timeout(#[source] reqwest::Error),
+    /// The HTTP exchange failed: no connection, a timeout, a cut connection, or an HTTP status
+    /// other than 2xx ([`client_core::Error::Status`], its `Retry-After` read, its body cut to
+    /// a snippet). The same taxonomy in every client of the suite.
+    #[error(transparent)]
+    Transport(client_core::Error),
     /// Reading the streamed body failed.
     #[error("reading the response failed: {0}")]
     Io(#[from] std::io::Error),
@@ -32,16 +33,6 @@ pub enum Error {
     Unauthorized {
         /// Directo's description, verbatim.
         desc: String,
-    },
-    /// An HTTP status other than 2xx. `body` is a short snippet.
-    #[error("HTTP {status}: {body}")]
-    Status {
-        /// The HTTP status code.
-        status: u16,
-        /// `Retry-After`, when the server sent one.
-        retry_after: Option<Duration>,
-        /// The first bytes of the body.
-        body: String,
     },
     /// Directo's own error, reported inside a 200: `<result type desc/>`, `<err>…</err>`,
     /// `<error desc code/>` or a root `err_reason` attribute. Code and message are verbatim.
@@ -109,20 +100,21 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether repeating the same request may succeed: transport failures, timeouts,
-    /// 429 and 5xx. (Whether it is *safe* to repeat depends on the operation; see
-    /// [`crate::Client`].)
+    /// Whether repeating the same request may succeed: transport failures, timeouts, a body
+    /// cut short, 429 and the retried 5xx ([`client_core::RETRIED_STATUSES`]). (Whether it is
+    /// *safe* to repeat depends on the operation; see [`crate::Client`].)
+    ///
+    /// ```
+    /// let busy = directo_client::Error::from(client_core::Error::Status {
+    ///     status: 503,
+    ///     retry_after: None,
+    ///     body: String::new(),
+    /// });
+    /// assert!(busy.is_retryable());
+    /// assert!(!directo_client::Error::InvalidInput("x".into()).is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Transport(_) | Error::Timeout(_) | Error::Io(_) => true,
-            // The body stream broke mid-response (cut connection, idle timeout).
-            Error::Xml {
-                source: quick_xml::Error::Io(_),
-                ..
-            } => true,
-            Error::Status { status, .. } => *status == 429 || *status >= 500,
-            _ => false,
-        }
+        self.retry_class() != RetryClass::Permanent
     }
 
     /// Whether this error concerns one record of a read only ([`Error::Record`]): the stream
@@ -141,29 +133,31 @@ impl Error {
     }
 
     /// The server's `Retry-After`, if it sent one.
+    ///
+    /// ```
+    /// let limited = directo_client::Error::from(client_core::Error::Status {
+    ///     status: 429,
+    ///     retry_after: Some(std::time::Duration::from_secs(60)),
+    ///     body: String::new(),
+    /// });
+    /// assert_eq!(limited.retry_after(), Some(std::time::Duration::from_secs(60)));
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Error::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        }
+        Retryable::retry_after(self)
     }
 
     /// Whether the request provably never reached the service (connect failure or 429).
+    ///
+    /// ```
+    /// let limited = directo_client::Error::from(client_core::Error::Status {
+    ///     status: 429,
+    ///     retry_after: None,
+    ///     body: String::new(),
+    /// });
+    /// assert!(limited.not_processed());
+    /// ```
     pub fn not_processed(&self) -> bool {
-        match self {
-            Error::Transport(e) => e.is_connect(),
-            Error::Status { status, .. } => *status == 429,
-            _ => false,
-        }
-    }
-
-    pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
-        let e = e.without_url();
-        if e.is_timeout() {
-            Error::Timeout(e)
-        } else {
-            Error::Transport(e)
-        }
+        self.retry_class() == RetryClass::NotProcessed
     }
 
     /// Maps a Directo `type`/`code` to the right variant (5 = Unauthorized).
@@ -172,6 +166,39 @@ impl Error {
             Error::Unauthorized { desc }
         } else {
             Error::Api { code, desc }
+        }
+    }
+}
+
+impl Retryable for Error {
+    fn retry_class(&self) -> RetryClass {
+        match self {
+            Error::Transport(e) => e.retry_class(),
+            // The body stream broke mid-response (cut connection, idle timeout).
+            Error::Io(_)
+            | Error::Xml {
+                source: quick_xml::Error::Io(_),
+                ..
+            } => RetryClass::Transient,
+            _ => RetryClass::Permanent,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Transport(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// The core's configuration errors are this crate's [`Error::Config`]; everything else it
+/// reports is [`Error::Transport`].
+impl From<client_core::Error> for Error {
+    fn from(e: client_core::Error) -> Self {
+        match e {
+            client_core::Error::Config(message) => Error::Config(message),
+            other => Error::Transport(other),
         }
     }
 }

@@ -27,7 +27,7 @@
 //! ## Idempotency
 //! | operation | idempotent | retried on |
 //! |---|---|---|
-//! | reads (`get=1`) | yes | connect errors, timeouts, 429, 5xx (before the body starts) |
+//! | reads (`get=1`) | yes | connect errors, timeouts, 408, 429, 500, 502, 503, 504 (before the body starts) |
 //! | writes (`put=1`) | no | only connect failures and 429 (the request provably did not arrive) |
 //!
 //! A read is retried only until its body starts. If the body breaks later (cut connection,

@@ -133,24 +133,14 @@ impl PutMode {
 /// assert_eq!(fake.puts().len(), 1); // only C1 was sent
 /// # Ok::<(), directo_client::Error>(()) }).unwrap();
 /// ```
-#[derive(Debug, Clone)]
-pub struct PutOutcome {
-    /// The document's position in the input (0-based).
-    pub index: usize,
-    /// Its `code` (or `number`) attribute, as sent.
-    pub key: Option<String>,
-    /// Directo's answer for it, or why there is none: refused before sending
-    /// ([`Error::InvalidInput`]), its request failed (shared by the documents of that
-    /// request), or the answer had no result for it ([`Error::NoResult`]).
-    pub result: Result<PutResult, Arc<Error>>,
-}
-
-impl PutOutcome {
-    /// Whether Directo stored the document (`Type` 0 or 30, no `error`).
-    pub fn is_success(&self) -> bool {
-        self.result.as_ref().is_ok_and(PutResult::is_success)
-    }
-}
+///
+/// The suite's per-item outcome ([`client_core::ItemOutcome`]): `index` is the document's
+/// position in the input (0-based); `key` its `code` (or `number`) attribute, as sent;
+/// `result` Directo's answer for it, or why there is none: refused before sending
+/// ([`Error::InvalidInput`]), its request failed (shared by the documents of that request),
+/// or the answer had no result for it ([`Error::NoResult`]). [`is_success`](PutOutcome::is_success)
+/// says whether Directo stored it (`Type` 0 or 30, no `error`).
+pub type PutOutcome = client_core::ItemOutcome<Option<String>, PutResult, Arc<Error>>;
 
 /// A document ready to send: its XML and the bytes it takes in the request.
 struct Ready {
@@ -281,11 +271,7 @@ impl Client {
                         });
                     }
                 }
-                Err(e) => outcomes.push(PutOutcome {
-                    index,
-                    key,
-                    result: Err(Arc::new(e)),
-                }),
+                Err(e) => outcomes.push(PutOutcome::new(index, key, Err(Arc::new(e)))),
             }
         }
         let mut batch: Vec<Ready> = Vec::new();
@@ -359,11 +345,7 @@ impl Client {
 }
 
 fn refused(index: usize, key: Option<String>, reason: String) -> PutOutcome {
-    PutOutcome {
-        index,
-        key,
-        result: Err(Arc::new(Error::InvalidInput(reason))),
-    }
+    PutOutcome::new(index, key, Err(Arc::new(Error::InvalidInput(reason))))
 }
 
 /// Pairs a request's documents with its answer: by `docid` where it equals a document's key,
@@ -377,11 +359,7 @@ fn match_results(
         Err(e) => {
             return batch
                 .into_iter()
-                .map(|d| PutOutcome {
-                    index: d.index,
-                    key: d.key,
-                    result: Err(e.clone()),
-                })
+                .map(|d| PutOutcome::new(d.index, d.key, Err(e.clone())))
                 .collect();
         }
     };
@@ -404,10 +382,9 @@ fn match_results(
     batch
         .into_iter()
         .zip(slots)
-        .map(|(d, slot)| PutOutcome {
-            index: d.index,
-            key: d.key,
-            result: slot.ok_or_else(|| Arc::new(Error::NoResult { sent, answered })),
+        .map(|(d, slot)| {
+            let result = slot.ok_or_else(|| Arc::new(Error::NoResult { sent, answered }));
+            PutOutcome::new(d.index, d.key, result)
         })
         .collect()
 }

@@ -105,6 +105,13 @@ impl PutResult {
     }
 }
 
+/// A put's [`PutOutcome`](crate::PutOutcome) is a success when its result is.
+impl client_core::ItemAnswer for PutResult {
+    fn is_success(&self) -> bool {
+        PutResult::is_success(self)
+    }
+}
+
 fn attr_ci(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes().flatten().find_map(|a| {
         let key: &str = a.key.as_ref();

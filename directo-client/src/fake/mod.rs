@@ -1,15 +1,22 @@
 //! A stateful, in-process fake of Directo's `xmlcore.asp` (feature `fake`), as strict as the
 //! service is documented to be. Every rule it enforces cites its source where it is made:
 //!
-//! - `fake/http.rs`: the URLs (XML Direct and BI Direct take `token=` only, a legacy per-company URL
-//!   takes `key=`), auth answered inside HTTP 200, `get=1` / `put=1` routing read from the
-//!   query string or the form body, fault injection.
+//! - `fake/routes.rs`: a route per URL (XML Direct and BI Direct take `token=` only, a legacy
+//!   per-company URL takes `key=`), auth answered inside HTTP 200, `get=1` / `put=1` routing
+//!   read from the query string or the form body.
+//! - `fake/state.rs`: the data it holds and its view of a request.
 //! - `fake/read.rs`: `<transport><customers>…` answers streamed record by record, `ts` and only the
 //!   documented filters of each component.
 //! - `fake/put.rs`: `xmldata` checked against the input schemas (root and record element, unknown
 //!   attributes ignored and not stored, value types, mandatory fields, the 19 MB limit),
 //!   create / `xd_update` / `xd_updateconfirmed` / `xd_customer_update` semantics, and one
 //!   `<Result>` per document.
+//!
+//! The request log and the faults are `client_core::fake`'s, with the same meaning in every
+//! fake of the suite: [`fail_next`](FakeDirecto::fail_next) and
+//! [`rate_limit_next`](FakeDirecto::rate_limit_next) answer unprocessed,
+//! [`delay_next`](FakeDirecto::delay_next) processes after the wait, and
+//! [`drop_next`](FakeDirecto::drop_next) cuts the connection before or after processing.
 //!
 //! The full list, with each rule's source: [`conformance`](crate::conformance).
 //!
@@ -26,118 +33,38 @@
 //! # });
 //! ```
 
-mod http;
 mod put;
 mod read;
+mod routes;
+mod state;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Uri};
+use client_core::fake::{FakeServer, Harness};
 
 use crate::client::{Auth, Client, RetryPolicy};
 use crate::customer::Customer;
 use crate::record::Record;
+use state::{Shared, State, lock};
 
+pub use client_core::fake::DropPoint;
 pub use read::synthetic_customer;
-
-/// One request as the fake received it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedRequest {
-    /// `GET` or `POST`.
-    pub method: String,
-    /// The URL path.
-    pub path: String,
-    /// Query string pairs, in order.
-    pub query: Vec<(String, String)>,
-    /// Form body pairs, in order (empty for GET).
-    pub form: Vec<(String, String)>,
-    /// The `Content-Type` header, if any.
-    pub content_type: Option<String>,
-}
-
-impl ReceivedRequest {
-    /// A parameter as ASP's `Request(name)` sees it: the query string first, then the form.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .chain(&self.form)
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// One `put=1` request the fake accepted (authorized, within the size limit).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedPut {
-    /// `what`.
-    pub what: String,
-    /// `xd_update=1` was sent.
-    pub update: bool,
-    /// The transport parameters sent (`xd_update`, `xd_updateconfirmed`, …), in order.
-    pub params: Vec<(String, String)>,
-    /// The raw `xmldata`.
-    pub xmldata: String,
-}
-
-/// A fault to inject into the next request(s).
-#[derive(Debug, Clone)]
-enum Fault {
-    Status(u16, Option<u64>),
-    Body(Vec<u8>),
-    Delay(Duration),
-    Drop,
-}
-
-/// Which envelope reads are answered with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Envelope {
-    /// `<transport><customers><customer/>…</customers></transport>` (default).
-    #[default]
-    WithContainer,
-    /// `<transport><customer/>…</transport>`.
-    NoContainer,
-}
-
-struct State {
-    customers: BTreeMap<String, Customer>,
-    /// Other components' documents, in insertion order (as Directo outputs them).
-    records: BTreeMap<String, Vec<Record>>,
-    synthetic: Option<u64>,
-    requests: Vec<ReceivedRequest>,
-    puts: Vec<ReceivedPut>,
-    faults: VecDeque<Fault>,
-    envelope: Envelope,
-    next_docid: u64,
-    max_xmldata: usize,
-}
+pub use state::{Envelope, ReceivedPut, ReceivedRequest};
 
 /// The fake. Dropping it stops the server.
 pub struct FakeDirecto {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeDirecto {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: FakeServer,
+    harness: Harness,
+    state: Shared,
 }
 
 impl std::fmt::Debug for FakeDirecto {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeDirecto")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish()
     }
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl FakeDirecto {
@@ -162,40 +89,19 @@ impl FakeDirecto {
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(State {
-            customers: BTreeMap::new(),
-            records: BTreeMap::new(),
-            synthetic: None,
-            requests: Vec::new(),
-            puts: Vec::new(),
-            faults: VecDeque::new(),
-            envelope: Envelope::default(),
-            next_docid: 100_001,
-            max_xmldata: crate::client::MAX_XMLDATA_BYTES,
-        }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
-        let shared = state.clone();
-        let app = axum::Router::new()
-            .fallback(
-                move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                    http::handle(shared.clone(), method, uri, headers, body)
-                },
-            )
-            // Room for a 19 MB `xmldata` however it is percent-encoded; the documented limit
-            // itself is checked on the decoded value.
-            .layer(axum::extract::DefaultBodyLimit::max(128 * 1024 * 1024));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeDirecto { addr, state, task }
+        let state: Shared = Arc::new(Mutex::new(State::default()));
+        let harness = Harness::new();
+        let server = FakeServer::start(routes::app(state.clone(), &harness)).await;
+        FakeDirecto {
+            server,
+            harness,
+            state,
+        }
     }
 
     /// The XML Direct URL (`token=` auth): what [`client`](Self::client) uses.
     pub fn base_url(&self) -> String {
-        format!("http://{}{}", self.addr, http::XML_DIRECT_PATH)
+        format!("{}{}", self.server.base_url(), routes::XML_DIRECT_PATH)
     }
 
     /// A legacy per-company URL (`…/xmlcore/<db>/xmlcore.asp`, `key=` auth).
@@ -220,7 +126,7 @@ impl FakeDirecto {
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
     pub fn legacy_url(&self) -> String {
-        format!("http://{}/xmlcore/fake_db/xmlcore.asp", self.addr)
+        format!("{}/xmlcore/fake_db/xmlcore.asp", self.server.base_url())
     }
 
     /// A client for this fake: token auth, http allowed, millisecond retries.
@@ -233,7 +139,7 @@ impl FakeDirecto {
             .expect("fake client")
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
         lock(&self.state)
     }
 
@@ -309,7 +215,11 @@ impl FakeDirecto {
 
     /// Every request received, in order (faulted ones included).
     pub fn requests(&self) -> Vec<ReceivedRequest> {
-        self.state().requests.clone()
+        self.harness
+            .requests()
+            .iter()
+            .map(ReceivedRequest::from)
+            .collect()
     }
 
     /// Every put accepted for processing, in order.
@@ -317,35 +227,46 @@ impl FakeDirecto {
         self.state().puts.clone()
     }
 
-    /// The next `n` requests fail with HTTP `status` (empty body).
+    /// The next `n` requests fail with HTTP `status` (empty body), unprocessed.
     pub fn fail_next(&self, n: usize, status: u16) {
-        let mut s = self.state();
-        s.faults
-            .extend(std::iter::repeat_n(Fault::Status(status, None), n));
+        self.harness.fail_next(n, status);
     }
 
-    /// The next request gets `429` with `Retry-After: secs`.
-    pub fn rate_limit_next(&self, retry_after_secs: u64) {
-        self.state()
-            .faults
-            .push_back(Fault::Status(429, Some(retry_after_secs)));
+    /// The next `n` requests get `429` with `Retry-After: retry_after_secs`, unprocessed.
+    pub fn rate_limit_next(&self, n: usize, retry_after_secs: u64) {
+        self.harness.rate_limit_next(n, retry_after_secs);
     }
 
-    /// The next `n` requests get HTTP 200 with this body (e.g. `<err>…</err>`, or bytes that
-    /// are not valid UTF-8).
+    /// The next `n` requests get HTTP 200 with this XML body (e.g. `<err>…</err>`, or bytes
+    /// that are not valid UTF-8), unprocessed.
     pub fn respond_next(&self, n: usize, body: impl AsRef<[u8]>) {
-        let mut s = self.state();
         let body = body.as_ref().to_vec();
-        s.faults.extend(std::iter::repeat_n(Fault::Body(body), n));
+        self.harness
+            .reply_next(n, 200, "text/xml; charset=utf-8", body);
     }
 
-    /// The next request waits `delay` before answering.
-    pub fn delay_next(&self, delay: Duration) {
-        self.state().faults.push_back(Fault::Delay(delay));
+    /// The next `n` requests wait `delay`, then are processed and answered (also when the
+    /// client stopped waiting, as a server finishes what it started).
+    pub fn delay_next(&self, n: usize, delay: Duration) {
+        self.harness.delay_next(n, delay);
     }
 
-    /// The next request's answer is cut off mid-body (the connection drops).
-    pub fn drop_next(&self) {
-        self.state().faults.push_back(Fault::Drop);
+    /// The next `n` requests' connections are cut: before processing (headers, then a broken
+    /// body), or after (half of the real answer, then a broken body).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::{DropPoint, FakeDirecto}, Customer, PutMode};
+    /// let fake = FakeDirecto::start().await;
+    /// let mut c = Customer::new("C1");
+    /// c.email = Some("c1@example.ee".into());
+    /// fake.drop_next(1, DropPoint::AfterProcessing);
+    /// let outcomes = fake.client().put(&[c], PutMode::Create).await.unwrap();
+    /// assert!(outcomes[0].result.is_err()); // the client cannot know…
+    /// assert_eq!(fake.customers().len(), 1); // …that it went through: puts are never repeated
+    /// # });
+    /// ```
+    pub fn drop_next(&self, n: usize, point: DropPoint) {
+        self.harness.drop_next(n, point);
     }
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::civil::DateTime;
 
-use super::http::{DECL, xml_response};
+use super::routes::{DECL, xml_response};
 use super::{FakeDirecto, ReceivedPut, ReceivedRequest, State, lock};
 use crate::customer::Customer;
 use crate::reader::RecordReader;

@@ -8,7 +8,7 @@ use axum::response::Response;
 use futures::StreamExt;
 use jiff::civil::DateTime;
 
-use super::http::{DECL, INVALID_URL, xml_response};
+use super::routes::{DECL, INVALID_URL, xml_response};
 use super::{Envelope, ReceivedRequest, State, lock};
 use crate::customer::Customer;
 use crate::document::DataField;

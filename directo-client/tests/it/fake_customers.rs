@@ -3,7 +3,7 @@
 
 #![cfg(feature = "fake")]
 
-use directo_client::fake::{Envelope, FakeDirecto};
+use directo_client::fake::{DropPoint, Envelope, FakeDirecto};
 use directo_client::{
     Auth, Client, Customer, Error, Item, PutMode, PutOutcome, PutStatus, Query, ReadMethod, Record,
     RetryPolicy,
@@ -211,7 +211,7 @@ async fn reads_retry_transient_failures_with_exact_hit_counts() {
     assert_eq!(codes(&fake.client(), Query::new()).await.len(), 3);
     assert_eq!(fake.requests().len(), 3);
 
-    fake.rate_limit_next(0);
+    fake.rate_limit_next(1, 0);
     assert_eq!(codes(&fake.client(), Query::new()).await.len(), 3);
     assert_eq!(fake.requests().len(), 5);
 
@@ -224,7 +224,13 @@ async fn reads_retry_transient_failures_with_exact_hit_counts() {
         .await
         .unwrap()
         .unwrap_err();
-    assert!(matches!(err, Error::Status { status: 400, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Transport(client_core::Error::Status { status: 400, .. })
+        ),
+        "{err:?}"
+    );
     assert_eq!(fake.requests().len(), 6);
 
     // More failures than retries: the last error comes back.
@@ -244,7 +250,7 @@ async fn reads_retry_transient_failures_with_exact_hit_counts() {
 async fn a_cut_connection_mid_body_is_an_error_after_the_records_already_read() {
     let fake = FakeDirecto::start().await;
     fake.generate_customers(Some(2_000));
-    fake.drop_next();
+    fake.drop_next(1, DropPoint::AfterProcessing);
     let items: Vec<Result<Customer, Error>> = fake.client().customers(Query::new()).collect().await;
     let last = items.last().unwrap();
     assert!(last.is_err(), "must end with an error");
@@ -352,14 +358,17 @@ async fn puts_are_not_blindly_retried() {
         .unwrap();
     let err = res[0].result.as_ref().unwrap_err();
     assert!(
-        matches!(**err, Error::Status { status: 503, .. }),
+        matches!(
+            **err,
+            Error::Transport(client_core::Error::Status { status: 503, .. })
+        ),
         "{err:?}"
     );
     assert_eq!(fake.requests().len(), 1);
     assert!(fake.customers().is_empty());
 
     // 429 proves the request was not processed: retried.
-    fake.rate_limit_next(0);
+    fake.rate_limit_next(1, 0);
     let res = client.put(&[a], PutMode::Create).await.unwrap();
     assert!(res[0].is_success());
     assert_eq!(fake.requests().len(), 3);

@@ -10,5 +10,6 @@ mod put_modes;
 mod put_schema;
 mod reader_fixtures;
 mod record_errors;
+mod retries;
 mod roundtrip_customer;
 mod wire_requests;

@@ -229,7 +229,10 @@ async fn reads_give_up_after_the_configured_retries() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, directo_client::Error::Status { status: 502, .. }),
+        matches!(
+            err,
+            directo_client::Error::Transport(client_core::Error::Status { status: 502, .. })
+        ),
         "{err:?}"
     );
 }
@@ -267,7 +270,10 @@ async fn client_errors_and_in_200_errors_are_not_retried() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, directo_client::Error::Status { status: 400, .. }),
+        matches!(
+            err,
+            directo_client::Error::Transport(client_core::Error::Status { status: 400, .. })
+        ),
         "{err:?}"
     );
 }
@@ -433,7 +439,10 @@ async fn puts_are_not_retried_on_5xx_but_are_on_429() {
         .unwrap();
     let err = res[0].result.as_ref().unwrap_err();
     assert!(
-        matches!(**err, directo_client::Error::Status { status: 503, .. }),
+        matches!(
+            **err,
+            directo_client::Error::Transport(client_core::Error::Status { status: 503, .. })
+        ),
         "{err:?}"
     );
 

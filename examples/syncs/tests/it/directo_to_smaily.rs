@@ -574,7 +574,7 @@ async fn ctrl_c_during_a_scheduled_run_stops_the_loop() {
     let state = world.state();
     wait_until(30, "the first run", || run_count(&state) >= 1).await;
     // The second run waits on a slow Directo answer when Ctrl-C arrives.
-    world.directo.delay_next(Duration::from_secs(3));
+    world.directo.delay_next(1, Duration::from_secs(3));
     wait_until(30, "the second run to start", || {
         world.directo.requests().len() >= 2
     })

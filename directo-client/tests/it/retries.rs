@@ -1,0 +1,115 @@
+//! The retry rules directo-client shares with every client of the suite (`client_core`): one
+//! retried status set, `Retry-After` as seconds or an HTTP date, and one meaning for a cut
+//! connection in the fake.
+
+use std::time::{Duration, Instant};
+
+use directo_client::{Client, Query, RetryPolicy};
+use futures::TryStreamExt;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{builder, fixture};
+
+fn customers_xml() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/xml; charset=utf-8")
+        .set_body_string(fixture("customers.xml"))
+}
+
+/// A client with two fast retries.
+fn retrying(server: &MockServer) -> Client {
+    builder(server).retry(RetryPolicy::fast(2)).build().unwrap()
+}
+
+/// The first request is answered `first`, the next one with a customer.
+async fn once_then_customers(first: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(customers_xml())
+        .expect(1)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// 408 is repeated; 501 (Not Implemented) is not: it answers the same way again
+/// (`client_core::RETRIED_STATUSES`).
+#[tokio::test]
+async fn reads_retry_the_suites_statuses_only() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(501))
+        .mount(&server)
+        .await;
+    let client = retrying(&server);
+    let err = client
+        .customers(Query::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err:?}");
+    assert_eq!(client.requests_sent(), 1);
+
+    let server = once_then_customers(ResponseTemplate::new(408)).await;
+    let client = retrying(&server);
+    let read = client.customers(Query::new()).try_collect::<Vec<_>>().await;
+    assert_eq!(read.unwrap().len(), 1);
+    assert_eq!(client.requests_sent(), 2);
+}
+
+/// `Retry-After` as an HTTP date (RFC 9110 §10.2.3) is waited, like delta-seconds.
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_waited() {
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+        .timestamp_to_rfc9110_string(&at)
+        .unwrap();
+    let limited = ResponseTemplate::new(429).insert_header("retry-after", date.as_str());
+    let server = once_then_customers(limited).await;
+    let client = retrying(&server);
+    let start = Instant::now();
+    let read = client.customers(Query::new()).try_collect::<Vec<_>>().await;
+    assert_eq!(read.unwrap().len(), 1);
+    // The date has whole seconds: between 1 and 2 s from the first answer.
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900),
+        "{waited:?} for {date}"
+    );
+}
+
+/// A cut connection has one meaning in every fake: before processing nothing is stored;
+/// after processing the put went through, though the client cannot know. Either way a put
+/// is not repeated.
+#[cfg(feature = "fake")]
+#[tokio::test]
+async fn puts_cut_by_a_dropped_connection_are_not_repeated() {
+    use directo_client::fake::{DropPoint, FakeDirecto};
+    use directo_client::{Customer, PutMode};
+    let mail = |code: &str| {
+        let mut c = Customer::new(code);
+        c.email = Some(format!("{}@example.ee", code.to_lowercase()));
+        c
+    };
+    let fake = FakeDirecto::start().await;
+    let client = fake.client();
+    fake.drop_next(1, DropPoint::BeforeProcessing);
+    let res = client.put(&[mail("A")], PutMode::Create).await.unwrap();
+    let err = res[0].result.as_ref().unwrap_err();
+    assert!(err.is_retryable() && !err.not_processed(), "{err:?}");
+    assert_eq!(fake.requests().len(), 1);
+    assert!(fake.customers().is_empty());
+
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    let res = client.put(&[mail("B")], PutMode::Create).await.unwrap();
+    assert!(res[0].result.is_err());
+    assert_eq!(fake.requests().len(), 2);
+    assert_eq!(fake.customers()[0].code, "B");
+}
