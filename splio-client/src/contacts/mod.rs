@@ -360,7 +360,7 @@ impl ContactData {
     }
 
     /// Body of one `POST /data/contacts/bulk` carrying `contacts` (at most [`BULK_MAX`]) with
-    /// `creation_date`'s hour written as `hour`, as [`Client::bulk_create`] sends it. For dry
+    /// `creation_date`'s hour written as `hour`, as [`Client::bulk_create`](crate::Client::bulk_create) sends it. For dry
     /// runs and logs.
     ///
     /// ```
