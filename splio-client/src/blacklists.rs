@@ -3,7 +3,7 @@
 use futures::{Stream, TryStreamExt};
 use serde::Deserialize;
 
-use crate::client::{Client, Idempotency, Request, segment};
+use crate::client::{Client, Request, segment};
 use crate::error::{Error, Result};
 use crate::lenient;
 
@@ -198,11 +198,8 @@ impl Client {
             channel.singular(),
             segment(source)
         );
-        self.blacklist_change(
-            Request::delete(path).idempotency(Idempotency::Idempotent),
-            touchpoints,
-        )
-        .await
+        self.blacklist_change(Request::delete(path), touchpoints)
+            .await
     }
 
     async fn blacklist_change(

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use client_core::{RETRIED_STATUSES, RetryClass, Retryable};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 /// One entry of Splio's error envelope `{"status":400,"errors":[{error_key, error, error_description}]}`.
@@ -22,19 +25,11 @@ pub struct ApiErrorItem {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The HTTP request failed in transport (DNS, connect, TLS, reset). `connect` is true when the
-    /// request provably never reached the service.
-    #[error("transport error (connect: {connect})")]
-    Transport {
-        /// Whether the failure happened while connecting (the request was not sent).
-        connect: bool,
-        /// The underlying error, with its full source chain.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The request timed out.
-    #[error("request timed out")]
-    Timeout(#[source] reqwest::Error),
+    /// What went wrong between the client and Splio, whatever the service: connect, timeout,
+    /// a cut connection, an undecodable body, the total deadline ([`client_core::Error`]; its
+    /// source chain kept). A base-URL or HTTP-client setup failure is [`Error::Config`] instead.
+    #[error(transparent)]
+    Http(client_core::Error),
     /// Authentication failed: a bad API key (`/authenticate` answers 400/401), or a 401 that a fresh
     /// token did not cure.
     #[error("unauthorized (HTTP {status}): {message}")]
@@ -62,18 +57,6 @@ pub enum Error {
         errors: Vec<ApiErrorItem>,
         /// A bare-string or `{message}` body, or a snippet of an unrecognised body.
         message: Option<String>,
-    },
-    /// A response body could not be decoded.
-    #[error("could not decode {expected} at `{path}`: {message}; body starts with: {snippet}")]
-    Decode {
-        /// What we expected to read.
-        expected: &'static str,
-        /// JSON path where decoding failed.
-        path: String,
-        /// The decoder's message.
-        message: String,
-        /// The beginning of the body.
-        snippet: String,
     },
     /// Input rejected before anything was sent.
     #[error("invalid input for {record}, field `{field}`: {reason}")]
@@ -152,23 +135,34 @@ fn describe(errors: &[ApiErrorItem], message: &Option<String>) -> String {
 }
 
 impl Error {
-    /// Whether a retry may succeed (transport failures, timeouts, 429, 5xx).
+    /// Whether a retry may succeed: transport failures, timeouts, 429 and the retried 5xx
+    /// ([`client_core::RETRIED_STATUSES`]), an item whose request failed as a whole or that
+    /// Splio answered with one of those codes, an outcome unknown and not found afterwards.
+    ///
+    /// ```
+    /// let e = splio_client::Error::Api { status: 503, errors: vec![], message: None };
+    /// assert!(e.is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { .. } | Error::Timeout(_) | Error::RateLimited { .. } => true,
-            Error::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
             // An item of a request that failed as a whole (code 0: no HTTP answer), or an item
             // Splio itself answered with a transient code.
-            Error::Item { code, .. } => matches!(code, 0 | 429 | 500 | 502 | 503 | 504),
+            Error::Item { code, .. } => *code == 0 || RETRIED_STATUSES.contains(code),
             Error::OutcomeUnknown { exists, .. } => *exists != Some(true),
-            _ => false,
+            other => other.retry_class() != RetryClass::Permanent,
         }
     }
 
     /// The wait the service asked for, if any.
+    ///
+    /// ```
+    /// let e = splio_client::Error::RateLimited { retry_after: Some(std::time::Duration::from_secs(2)), message: String::new() };
+    /// assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(2)));
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Http(e) => e.retry_after(),
             _ => None,
         }
     }
@@ -179,6 +173,7 @@ impl Error {
             Error::Api { status, .. } | Error::Unauthorized { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
             Error::Item { code, .. } => Some(*code),
+            Error::Http(e) => e.http_status(),
             _ => None,
         }
     }
@@ -234,5 +229,130 @@ impl Error {
     }
 }
 
+impl From<client_core::Error> for Error {
+    /// A configuration failure stays [`Error::Config`] (one variant for it); the rest is
+    /// [`Error::Http`].
+    fn from(e: client_core::Error) -> Self {
+        match e {
+            client_core::Error::Config(message) => Error::Config(message),
+            other => Error::Http(other),
+        }
+    }
+}
+
+/// How each failure bears on a retry (the decision itself is [`client_core::should_retry`]).
+impl Retryable for Error {
+    fn retry_class(&self) -> RetryClass {
+        match self {
+            Error::Http(e) => e.retry_class(),
+            // Splio refused it unprocessed.
+            Error::RateLimited { .. } => RetryClass::NotProcessed,
+            Error::Api { status, .. } => RetryClass::of_status(*status),
+            _ => RetryClass::Permanent,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        Error::retry_after(self)
+    }
+}
+
+/// Map an error status and body (envelope, bare string, `{message}`, anything) to an [`Error`].
+pub(crate) fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Body {
+        Envelope { errors: Vec<ApiErrorItem> },
+        Message { message: String },
+        Bare(String),
+    }
+    let (errors, message) = match serde_json::from_slice::<Body>(body) {
+        Ok(Body::Envelope { errors }) => (errors, None),
+        Ok(Body::Message { message }) => (Vec::new(), Some(message)),
+        Ok(Body::Bare(s)) => (Vec::new(), Some(s)),
+        Err(_) if body.iter().all(u8::is_ascii_whitespace) => (Vec::new(), None),
+        Err(_) if body.len() <= 64 * 1024 => {
+            (Vec::new(), Some(String::from_utf8_lossy(body).into_owned()))
+        }
+        Err(_) => (Vec::new(), Some(client_core::snippet(body))),
+    };
+    let text = || {
+        message
+            .clone()
+            .or_else(|| errors.first().map(|e| e.error_description.clone()))
+            .unwrap_or_default()
+    };
+    match status.as_u16() {
+        401 => Error::Unauthorized {
+            status: 401,
+            message: text(),
+        },
+        429 => Error::RateLimited {
+            retry_after: client_core::retry_after(headers),
+            message: text(),
+        },
+        code => Error::Api {
+            status: code,
+            errors,
+            message,
+        },
+    }
+}
+
 /// Crate result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn error_bodies() {
+        let h = HeaderMap::new();
+        let e = error_from_response(
+            StatusCode::NOT_FOUND,
+            &h,
+            br#"{"status":404,"errors":[{"error_key":"id","error":"wrong_value","error_description":"Record not found for id ee."}]}"#,
+        );
+        assert!(e.is_not_found());
+        assert!(e.to_string().contains("Record not found for id ee."));
+        let e = error_from_response(StatusCode::UNAUTHORIZED, &h, br#""Authentication failed.""#);
+        assert!(
+            matches!(e, Error::Unauthorized { ref message, .. } if message == "Authentication failed.")
+        );
+        let e = error_from_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &h,
+            br#""Method Not Allowed.""#,
+        );
+        assert!(
+            matches!(e, Error::Api { status: 405, message: Some(ref m), .. } if m == "Method Not Allowed.")
+        );
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit-reset", HeaderValue::from_static("7"));
+        let e = error_from_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &h,
+            br#"{"message":"API rate limit exceeded"}"#,
+        );
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        assert!(e.to_string().contains("API rate limit exceeded"));
+        let e = error_from_response(
+            StatusCode::BAD_GATEWAY,
+            &HeaderMap::new(),
+            b"<html>oops</html>",
+        );
+        assert!(
+            matches!(e, Error::Api { status: 502, message: Some(ref m), .. } if m.contains("oops"))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_error_body_maps_without_panicking(status in 400u16..600, body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let e = error_from_response(StatusCode::from_u16(status).unwrap(), &HeaderMap::new(), &body);
+            proptest::prop_assert_eq!(e.status(), Some(status));
+        }
+    }
+}

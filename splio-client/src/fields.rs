@@ -4,7 +4,7 @@ use futures::Stream;
 use jiff::civil::DateTime;
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Client, Idempotency, Request, segment};
+use crate::client::{Client, Request, segment};
 use crate::error::{Error, Result};
 use crate::lenient;
 
@@ -415,9 +415,7 @@ impl Client {
     /// ```
     pub async fn delete_contact_field(&self, id: u32) -> Result<()> {
         let path = format!("/data/fields/contacts/{}", segment(&id.to_string()));
-        self.send(Request::delete(path).idempotency(Idempotency::Idempotent))
-            .await
-            .map(drop)
+        self.send(Request::delete(path)).await.map(drop)
     }
 }
 

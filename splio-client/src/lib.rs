@@ -9,10 +9,13 @@
 //!   accepts and [`sftp::SftpUploader`] drops them atomically into `/imports/`.
 //! * `fake` feature: [`fake::FakeSplio`], a stateful in-process fake of the REST API.
 //!
-//! Retries and limits: reads, PATCH, DELETE, subscribe/unsubscribe and opt-out are idempotent and
-//! retried on connect errors, timeouts, 429 and 5xx; creates, bulk creates, field creation and
-//! blacklist adds are retried only on connect errors and 429. Waits honour `rateLimit-reset`.
-//! Client-side limits default to Splio's 20 requests/s for `/data/contacts*` and 10/s elsewhere.
+//! Retries and limits (the runtime is [`client_core`]'s): idempotency follows the method (GET,
+//! PUT, DELETE), and the operations that are idempotent although sent as PATCH or POST say so:
+//! contact PATCH, subscribe/unsubscribe, opt-out and `/authenticate`. Those are retried on
+//! connect errors, timeouts, 429 and the retried 5xx ([`client_core::RETRIED_STATUSES`]: 408,
+//! 500, 502, 503, 504); creates, bulk creates, field creation and blacklist adds are retried only
+//! on connect errors and 429. Waits honour `Retry-After`, else `rateLimit-reset`. Client-side
+//! limits default to Splio's 20 requests/s for `/data/contacts*` and 10/s elsewhere.
 //!
 //! Every operation, its sources, how sure we are and what the fake enforces:
 //! `docs/splio-conformance.md` in the repository.
@@ -28,10 +31,10 @@
 //! # #[cfg(feature = "fake")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> splio_client::Result<()> {
-//! use splio_client::{Client, ContactData, CustomFieldValue, UpsertAction};
+//! use splio_client::{ApiKey, Client, ContactData, CustomFieldValue, UpsertAction};
 //!
 //! let fake = splio_client::fake::FakeSplio::start().await;
-//! let client = Client::builder(fake.api_key())
+//! let client = Client::builder(ApiKey::new(fake.api_key()))
 //!     .base_url(fake.base_url())
 //!     .allow_http(true)
 //!     .build()?;
@@ -53,6 +56,7 @@
 #![deny(missing_docs)]
 
 mod blacklists;
+mod builder;
 mod client;
 mod contacts;
 pub mod datahub;
@@ -70,9 +74,9 @@ pub use blacklists::{
     BLACKLIST_BATCH_MAX, BlacklistEntry, BlacklistFailure, BlacklistResult, BlacklistSource,
     Channel, RemoveSource,
 };
-pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URL, RateLimitStatus, RateLimits, RetryConfig,
-};
+pub use builder::{ApiKey, ClientBuilder, DEFAULT_BASE_URL, RateLimits};
+pub use client::Client;
+pub use client_core::{RateLimitStatus, RetryPolicy};
 pub use contacts::{
     BULK_MAX, Contact, ContactData, ContactFieldValue, CreationDateHour, ItemOutcome, ListRef,
     MultiStatus, MultiStatusItem, UpsertAction, UpsertOutcome, contact_path,

@@ -230,11 +230,13 @@ impl Report {
             .delimiter(b';')
             .flexible(true)
             .from_reader(self.contents.as_slice());
-        let bad = |e: csv::Error| Error::Decode {
-            expected: "report CSV",
-            path: self.name.clone(),
-            message: e.to_string(),
-            snippet: crate::client::snippet(&self.contents),
+        let bad = |e: csv::Error| {
+            Error::from(client_core::Error::Decode {
+                expected: "report CSV",
+                path: self.name.clone(),
+                message: e.to_string(),
+                snippet: client_core::snippet(&self.contents),
+            })
         };
         let headers = reader.headers().map_err(bad)?.clone();
         reader

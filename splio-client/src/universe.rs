@@ -78,11 +78,13 @@ impl Client {
                 let a: Answer = self
                     .json(Request::get("/universes/unique-key"), "unique key")
                     .await?;
-                UniqueKey::parse(&a.unique_key).ok_or_else(|| Error::Decode {
-                    expected: "unique key (email, cellphone or cN)",
-                    path: "unique_key".into(),
-                    message: "unknown unique key".into(),
-                    snippet: a.unique_key.clone(),
+                UniqueKey::parse(&a.unique_key).ok_or_else(|| {
+                    Error::from(client_core::Error::Decode {
+                        expected: "unique key (email, cellphone or cN)",
+                        path: "unique_key".into(),
+                        message: "unknown unique key".into(),
+                        snippet: a.unique_key.clone(),
+                    })
                 })
             })
             .await

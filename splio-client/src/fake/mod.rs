@@ -3,9 +3,11 @@
 //! It follows Splio's reference, not this client: contacts keyed by the universe unique key,
 //! custom fields with types, lists, blacklists, JWT tokens that expire, `207` multi-status bulk
 //! answers, `429` with `rateLimit-reset`, bare-string 401 bodies, and the `{status, errors}`
-//! envelope. Fault injection: [`fail_next`](FakeSplio::fail_next),
-//! [`rate_limit_next`](FakeSplio::rate_limit_next), [`delay_next`](FakeSplio::delay_next),
-//! [`drop_next`](FakeSplio::drop_next).
+//! envelope. It is an axum route per operation on [`client_core::fake`]'s scaffolding: the
+//! loopback server, the request log and fault injection with one meaning in every fake:
+//! [`fail_next`](FakeSplio::fail_next), [`rate_limit_next`](FakeSplio::rate_limit_next),
+//! [`delay_next`](FakeSplio::delay_next), [`drop_next`](FakeSplio::drop_next) (before or after
+//! processing), and the rest on [`harness`](FakeSplio::harness).
 //!
 //! It starts with the spec's example fields `0 ext_id` (system, text) and `1 civility` (text),
 //! an email unique key, and accepts the API key [`FakeSplio::api_key`].
@@ -13,11 +15,11 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> splio_client::Result<()> {
-//! use splio_client::{fake::FakeSplio, Client, ContactData};
+//! use splio_client::{fake::FakeSplio, ApiKey, Client, ContactData};
 //! let fake = FakeSplio::start().await;
 //! let news = fake.seed_list("newsletter");
 //! fake.seed_contact(ContactData::with_email("old@example.com").list(news));
-//! let client = Client::builder(fake.api_key()).base_url(fake.base_url()).allow_http(true).build()?;
+//! let client = Client::builder(ApiKey::new(fake.api_key())).base_url(fake.base_url()).allow_http(true).build()?;
 //! client.unsubscribe("old@example.com", &[news]).await?;
 //! assert!(fake.contact("old@example.com").unwrap().lists.is_empty());
 //! fake.fail_next(1, 503);
@@ -34,19 +36,20 @@ mod routes;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use client_core::fake::{FakeServer, Harness, ReceivedRequest};
 use serde_json::Value;
+
+pub use client_core::fake::DropPoint;
 
 use crate::blacklists::Channel;
 use crate::contacts::ContactData;
 use crate::fields::FieldType;
 use crate::universe::UniqueKey;
 
-use faults::Fault;
 use state::{FakeField, State};
 
 pub(crate) const API_KEY: &str = "fake-splio-api-key";
@@ -93,23 +96,33 @@ pub struct RecordedRequest {
     pub body: Option<Value>,
 }
 
-/// The running fake. Dropping it stops the server.
-pub struct FakeSplio {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
+impl From<&ReceivedRequest> for RecordedRequest {
+    fn from(r: &ReceivedRequest) -> Self {
+        let header = |name: &str| r.header(name).map(str::to_string);
+        RecordedRequest {
+            method: r.method.to_string(),
+            path: r.path.clone(),
+            query: r.query.clone(),
+            authorization: header("authorization"),
+            content_type: header("content-type"),
+            user_agent: header("user-agent"),
+            body: serde_json::from_slice(&r.body).ok(),
+        }
+    }
 }
 
-impl Drop for FakeSplio {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+/// The running fake. Dropping it stops the server.
+pub struct FakeSplio {
+    server: FakeServer,
+    harness: Harness,
+    state: Arc<Mutex<State>>,
 }
 
 impl std::fmt::Debug for FakeSplio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeSplio")
-            .field("addr", &self.addr)
+            .field("server", &self.server)
+            .field("harness", &self.harness)
             .finish_non_exhaustive()
     }
 }
@@ -131,15 +144,13 @@ impl FakeSplio {
     /// ```
     pub async fn start() -> FakeSplio {
         let state = Arc::new(Mutex::new(State::new()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
-        let app = routes::router(state.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeSplio { addr, state, task }
+        let harness = Harness::new().answer_faults_with(faults::render);
+        let server = FakeServer::start(harness.mount(routes::router(state.clone()))).await;
+        FakeSplio {
+            server,
+            harness,
+            state,
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -148,24 +159,49 @@ impl FakeSplio {
 
     /// `http://127.0.0.1:<port>`; use with `allow_http(true)`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
+    }
+
+    /// The request log and fault queue behind this fake (every fault
+    /// [`client_core::fake::Harness`] offers, e.g. `reply_next`, `set_delay`).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = splio_client::fake::FakeSplio::start().await;
+    /// fake.harness().fail_next(1, 502);
+    /// assert_eq!(fake.harness().pending_faults(), 1);
+    /// # });
+    /// ```
+    pub fn harness(&self) -> &Harness {
+        &self.harness
     }
 
     /// A client for this fake: its base URL, plain http allowed, millisecond retry backoff.
     pub fn client(&self) -> crate::Client {
-        crate::Client::builder(API_KEY)
+        crate::Client::builder(crate::ApiKey::new(API_KEY))
             .base_url(self.base_url())
             .allow_http(true)
-            .retry(crate::RetryConfig {
+            .retry(crate::RetryPolicy {
                 max_retries: 3,
                 min_delay: Duration::from_millis(1),
                 max_delay: Duration::from_millis(50),
+                jitter: true,
             })
             .build()
             .expect("loopback client")
     }
 
-    /// The API key the fake accepts.
+    /// The API key the fake accepts, as text (for an environment variable; wrap it in an
+    /// [`ApiKey`](crate::ApiKey) for a client).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use splio_client::{ApiKey, Client};
+    /// let fake = splio_client::fake::FakeSplio::start().await;
+    /// let client = Client::builder(ApiKey::new(fake.api_key())).base_url(fake.base_url()).allow_http(true).build()?;
+    /// client.ping().await?;
+    /// # Ok::<(), splio_client::Error>(()) }).unwrap();
+    /// ```
     pub fn api_key(&self) -> &'static str {
         API_KEY
     }
@@ -198,34 +234,40 @@ impl FakeSplio {
         self.state().auth_count
     }
 
-    /// Answer the next `n` requests with `status` (and the error envelope).
+    /// Answer the next `n` requests with `status` and the error envelope, unprocessed.
     pub fn fail_next(&self, n: usize, status: u16) {
-        self.state()
-            .faults
-            .extend(std::iter::repeat_n(Fault::Status(status), n));
+        self.harness.fail_next(n, status);
     }
 
     /// Answer the next `n` requests with `429 {"message":"API rate limit exceeded"}` and
-    /// `rateLimit-reset: reset_secs`.
+    /// `rateLimit-reset: reset_secs`, unprocessed.
     pub fn rate_limit_next(&self, n: usize, reset_secs: u64) {
-        self.state()
-            .faults
-            .extend(std::iter::repeat_n(Fault::RateLimit(reset_secs), n));
+        self.harness.rate_limit_next(n, reset_secs);
     }
 
-    /// Drop the connection on the next `n` requests after they were received (headers sent,
-    /// body cut off), as when a proxy or the network fails mid-answer. The request is not applied.
-    pub fn drop_next(&self, n: usize) {
-        self.state()
-            .faults
-            .extend(std::iter::repeat_n(Fault::Drop, n));
+    /// Cut the connection of the next `n` requests (headers sent, body cut off), as when a
+    /// proxy or the network fails mid-answer: [`DropPoint::BeforeProcessing`] leaves the
+    /// state alone, [`DropPoint::AfterProcessing`] applies the request first.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use splio_client::{ContactData, fake::{DropPoint, FakeSplio}};
+    /// let fake = FakeSplio::start().await;
+    /// let client = fake.client();
+    /// client.unique_key().await?;
+    /// fake.drop_next(1, DropPoint::AfterProcessing);
+    /// assert!(client.create_contact(&ContactData::with_email("a@example.com")).await.is_err());
+    /// assert!(fake.contact("a@example.com").is_some(), "created, though the client cannot know");
+    /// # Ok::<(), splio_client::Error>(()) }).unwrap();
+    /// ```
+    pub fn drop_next(&self, n: usize, point: DropPoint) {
+        self.harness.drop_next(n, point);
     }
 
-    /// Delay the next `n` requests by `delay` before answering normally.
+    /// Delay the next `n` requests by `delay`, then process and answer them normally (even
+    /// when the client stopped waiting).
     pub fn delay_next(&self, n: usize, delay: Duration) {
-        self.state()
-            .faults
-            .extend(std::iter::repeat_n(Fault::Delay(delay), n));
+        self.harness.delay_next(n, delay);
     }
 
     /// Add a custom field; returns its id.
@@ -310,13 +352,17 @@ impl FakeSplio {
     /// Every request received so far (while recording is on; see
     /// [`record_requests`](Self::record_requests)).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state().requests.clone()
+        self.harness
+            .requests()
+            .iter()
+            .map(RecordedRequest::from)
+            .collect()
     }
 
     /// Keep a copy of every request for [`requests`](Self::requests) (default on). Turn it off
     /// for long runs (benchmarks): [`request_count`](Self::request_count) still counts.
     pub fn record_requests(&self, on: bool) {
-        self.state().record_requests = on;
+        self.harness.record_requests(on);
     }
 
     /// How many requests arrived so far, recorded or not.
@@ -331,6 +377,6 @@ impl FakeSplio {
     /// # Ok::<(), splio_client::Error>(()) }).unwrap();
     /// ```
     pub fn request_count(&self) -> u64 {
-        self.state().request_count
+        self.harness.request_count()
     }
 }

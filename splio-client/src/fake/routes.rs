@@ -1,31 +1,198 @@
-//! The HTTP side: recording, faults, authentication, then one route per documented operation
-//! (every other path is a 404, as on Splio). The routes' rules live with their resources.
+//! The HTTP side: one axum route per documented operation [E1], each behind the token check
+//! (every other path or method is a 404, as on Splio). Recording and faults are
+//! [`client_core::fake::Harness`]'s; the routes' rules live with their resources.
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Extension, State as Shared};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use client_core::fake::ReceivedRequest;
 use serde_json::{Value, json};
 
-use super::RecordedRequest;
-use super::faults;
 use super::state::State;
 use crate::blacklists::Channel;
 
 /// A status and a JSON body, as every route answers.
 pub(crate) type Answer = (StatusCode, Value);
 
-/// The router: every request goes through [`handle`].
-pub(crate) fn router(state: Arc<Mutex<State>>) -> axum::Router {
-    axum::Router::new().fallback(
-        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let state = state.clone();
-            async move { handle(state, method, uri, headers, body).await }
-        },
-    )
+/// The fake's state, as the routes share it.
+pub(crate) type Fake = Arc<Mutex<State>>;
+
+/// What a route reads from its request: the path's segments (percent-decoded; a contact key
+/// as the universe stores it), the query and the JSON body (`null` when absent or not JSON).
+pub(crate) struct Call {
+    segs: Vec<String>,
+    query: HashMap<String, String>,
+    body: Value,
+}
+
+impl Call {
+    fn seg(&self, n: usize) -> &str {
+        self.segs.get(n).map_or("", String::as_str)
+    }
+}
+
+/// One operation on the state.
+type Op = fn(&mut State, &Call) -> Answer;
+
+/// The router: a route per operation [E1].
+pub(crate) fn router(state: Fake) -> axum::Router {
+    axum::Router::new()
+        .route("/authenticate", post(authenticate))
+        .route(
+            "/ping",
+            get(op(|_, _| (StatusCode::OK, json!({"user_id": 1})))),
+        )
+        .route(
+            "/universes/unique-key",
+            get(op(|s, _| {
+                (
+                    StatusCode::OK,
+                    json!({"unique_key": s.unique_key.as_wire()}),
+                )
+            })),
+        )
+        .route(
+            "/data/contacts",
+            get(op(|s, c| s.list_contacts(&c.query))).post(op(|s, c| s.create_contact(&c.body))),
+        )
+        .route(
+            "/data/contacts/bulk",
+            post(op(|s, c| s.bulk_create(&c.body))).delete(op(|s, c| s.bulk_delete(&c.body))),
+        )
+        .route("/data/contacts/optout", post(op(|s, c| s.optout(&c.body))))
+        .route(
+            "/data/contacts/{key}",
+            get(op(|s, c| s.get_contact(c.seg(2))))
+                .patch(op(|s, c| s.patch_contact(c.seg(2), &c.body)))
+                .delete(op(|s, c| s.delete_contact(c.seg(2)))),
+        )
+        .route(
+            "/data/contacts/{key}/lists/subscribe",
+            post(op(|s, c| s.change_lists(c.seg(2), true, &c.body))),
+        )
+        .route(
+            "/data/contacts/{key}/lists/unsubscribe",
+            post(op(|s, c| s.change_lists(c.seg(2), false, &c.body))),
+        )
+        .route(
+            "/data/fields/contacts",
+            get(op(|s, c| s.list_fields(&c.query))),
+        )
+        .route("/data/fields", post(op(|s, c| s.create_field(&c.body))))
+        .route(
+            "/data/fields/contacts/{id}",
+            delete(op(|s, c| s.delete_field(c.seg(3)))),
+        )
+        .route("/data/v1/lists", get(op(|s, c| s.list_lists(&c.query))))
+        .route(
+            "/data/blacklists/emails",
+            get(op(|s, c| s.list_blacklist(Channel::Email, &c.query))),
+        )
+        .route(
+            "/data/blacklists/cellphones",
+            get(op(|s, c| s.list_blacklist(Channel::Cellphone, &c.query))),
+        )
+        .route(
+            "/data/blacklists/email",
+            post(op(|s, c| s.blacklist_change(Channel::Email, None, &c.body))),
+        )
+        .route(
+            "/data/blacklists/cellphone",
+            post(op(|s, c| {
+                s.blacklist_change(Channel::Cellphone, None, &c.body)
+            })),
+        )
+        .route(
+            "/data/blacklists/email/{source}",
+            delete(op(|s, c| blacklist_remove(s, c, Channel::Email))),
+        )
+        .route(
+            "/data/blacklists/cellphone/{source}",
+            delete(op(|s, c| blacklist_remove(s, c, Channel::Cellphone))),
+        )
+        .fallback(op(|_, _| not_found()))
+        .method_not_allowed_fallback(op(|_, _| not_found()))
+        .with_state(state)
+}
+
+/// Anything Splio does not serve: `404 "Not Found."`.
+fn not_found() -> Answer {
+    (StatusCode::NOT_FOUND, json!("Not Found."))
+}
+
+/// `DELETE /data/blacklists/{channel}/{source}`, `source` one of `custom`, `unsub`, `all` [E1].
+fn blacklist_remove(s: &mut State, c: &Call, channel: Channel) -> Answer {
+    match c.seg(3) {
+        source @ ("custom" | "unsub" | "all") => s.blacklist_change(channel, Some(source), &c.body),
+        _ => not_found(),
+    }
+}
+
+fn lock(state: &Fake) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `POST /authenticate`, the one route without a token.
+async fn authenticate(
+    Shared(state): Shared<Fake>,
+    Extension(request): Extension<ReceivedRequest>,
+) -> Response {
+    let body: Option<Value> = serde_json::from_slice(&request.body).ok();
+    lock(&state).authenticate(body.as_ref()).into_response()
+}
+
+/// An operation as a handler: the token check, then the operation on the request as logged.
+fn op(
+    f: Op,
+) -> impl Fn(Shared<Fake>, Extension<ReceivedRequest>) -> std::future::Ready<Response>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |Shared(state), Extension(request)| std::future::ready(serve(&state, &request, f))
+}
+
+fn serve(state: &Fake, request: &ReceivedRequest, f: Op) -> Response {
+    let mut s = lock(state);
+    // 401 "Authentication failed." as a bare JSON string [E7].
+    if !s.authorized(request.header("authorization")) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!("Authentication failed.")),
+        )
+            .into_response();
+    }
+    let mut segs: Vec<String> = request
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .map(decode_segment)
+        .collect();
+    if segs.len() >= 3 && segs[0] == "data" && segs[1] == "contacts" {
+        segs[2] = s.stored_key(&segs[2]);
+    }
+    let call = Call {
+        segs,
+        query: request.query_pairs().into_iter().collect(),
+        body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+    };
+    let (status, value) = f(&mut s, &call);
+    let mut response = if status == StatusCode::NO_CONTENT {
+        status.into_response()
+    } else {
+        (status, axum::Json(value)).into_response()
+    };
+    // The rate-limit headers Splio sends on every answer [E7].
+    let h = response.headers_mut();
+    h.insert("ratelimit-limit", 10.into());
+    h.insert("ratelimit-remaining", 9.into());
+    h.insert("ratelimit-reset", 1.into());
+    response
 }
 
 /// Splio's error envelope, as in every `400` example of the OpenAPI document [E1]:
@@ -48,148 +215,6 @@ fn decode_segment(seg: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
-}
-
-fn channel(name: &str) -> Channel {
-    if name.starts_with("email") {
-        Channel::Email
-    } else {
-        Channel::Cellphone
-    }
-}
-
-async fn handle(
-    state: Arc<Mutex<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let json_body: Option<Value> = serde_json::from_slice(&body).ok();
-    let fault = {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        if s.record_requests {
-            s.requests.push(RecordedRequest {
-                method: method.to_string(),
-                path: uri.path().to_string(),
-                query: uri.query().map(str::to_string),
-                authorization: header("authorization"),
-                content_type: header("content-type"),
-                user_agent: header("user-agent"),
-                body: json_body.clone(),
-            });
-        }
-        s.request_count += 1;
-        s.faults.pop_front()
-    };
-    if let Some(response) = faults::answer(fault).await {
-        return response;
-    }
-    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-    let query: HashMap<String, String> = uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
-    if uri.path() == "/authenticate" && method == Method::POST {
-        return s.authenticate(json_body.as_ref()).into_response();
-    }
-    // 401 "Authentication failed." as a bare JSON string [E7].
-    if !s.authorized(header("authorization").as_deref()) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!("Authentication failed.")),
-        )
-            .into_response();
-    }
-    let segments: Vec<String> = uri
-        .path()
-        .trim_start_matches('/')
-        .split('/')
-        .map(decode_segment)
-        .collect();
-    let mut segments = segments;
-    if segments.len() >= 3 && segments[0] == "data" && segments[1] == "contacts" {
-        segments[2] = s.stored_key(&segments[2]);
-    }
-    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let body = json_body.unwrap_or(Value::Null);
-    let (status, value) = route(&mut s, &method, &segs, &query, &body);
-    let mut response = if status == StatusCode::NO_CONTENT {
-        status.into_response()
-    } else {
-        (status, axum::Json(value)).into_response()
-    };
-    // The rate-limit headers Splio sends on every answer [E7].
-    let h = response.headers_mut();
-    h.insert("ratelimit-limit", 10.into());
-    h.insert("ratelimit-remaining", 9.into());
-    h.insert("ratelimit-reset", 1.into());
-    response
-}
-
-/// The documented operations [E1]; anything else is `404 "Not Found."`.
-fn route(
-    s: &mut State,
-    method: &Method,
-    segs: &[&str],
-    query: &HashMap<String, String>,
-    body: &Value,
-) -> Answer {
-    match (method, segs) {
-        (&Method::GET, ["universes", "unique-key"]) => (
-            StatusCode::OK,
-            json!({"unique_key": s.unique_key.as_wire()}),
-        ),
-        (&Method::GET, ["ping"]) => (StatusCode::OK, json!({"user_id": 1})),
-        (&Method::GET, ["data", "contacts"]) => s.list_contacts(query),
-        (&Method::POST, ["data", "contacts"]) => s.create_contact(body),
-        (&Method::POST, ["data", "contacts", "bulk"]) => s.bulk_create(body),
-        (&Method::DELETE, ["data", "contacts", "bulk"]) => s.bulk_delete(body),
-        (&Method::POST, ["data", "contacts", "optout"]) => s.optout(body),
-        (&Method::GET, ["data", "contacts", key]) => s.get_contact(key),
-        (&Method::PATCH, ["data", "contacts", key]) => s.patch_contact(key, body),
-        (&Method::DELETE, ["data", "contacts", key]) => s.delete_contact(key),
-        (
-            &Method::POST,
-            [
-                "data",
-                "contacts",
-                key,
-                "lists",
-                action @ ("subscribe" | "unsubscribe"),
-            ],
-        ) => s.change_lists(key, *action == "subscribe", body),
-        (&Method::GET, ["data", "fields", "contacts"]) => s.list_fields(query),
-        (&Method::POST, ["data", "fields"]) => s.create_field(body),
-        (&Method::DELETE, ["data", "fields", "contacts", id]) => s.delete_field(id),
-        (&Method::GET, ["data", "v1", "lists"]) => s.list_lists(query),
-        (&Method::GET, ["data", "blacklists", name @ ("emails" | "cellphones")]) => {
-            s.list_blacklist(channel(name), query)
-        }
-        (&Method::POST, ["data", "blacklists", name @ ("email" | "cellphone")]) => {
-            s.blacklist_change(channel(name), None, body)
-        }
-        (
-            &Method::DELETE,
-            [
-                "data",
-                "blacklists",
-                name @ ("email" | "cellphone"),
-                source @ ("custom" | "unsub" | "all"),
-            ],
-        ) => s.blacklist_change(channel(name), Some(source), body),
-        _ => (StatusCode::NOT_FOUND, json!("Not Found.")),
-    }
 }
 
 /// Page-number pagination (`per_page` 1..1000, `page_number` ≥ 1) as the OpenAPI document

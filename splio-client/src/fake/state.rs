@@ -1,6 +1,6 @@
 //! What the fake holds, and authentication (`POST /authenticate`, Bearer JWTs that expire).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
@@ -8,8 +8,7 @@ use base64::Engine;
 use indexmap::IndexMap;
 use serde_json::{Value, json};
 
-use super::faults::Fault;
-use super::{API_KEY, FakeContact, RecordedRequest};
+use super::{API_KEY, FakeContact};
 use crate::blacklists::Channel;
 use crate::fields::FieldType;
 use crate::universe::UniqueKey;
@@ -34,10 +33,6 @@ pub(crate) struct State {
     pub(crate) lists: BTreeMap<u64, String>,
     /// Per channel: touchpoint → (source, creation date).
     pub(crate) blacklists: HashMap<Channel, IndexMap<String, (String, String)>>,
-    pub(crate) faults: VecDeque<Fault>,
-    pub(crate) record_requests: bool,
-    pub(crate) requests: Vec<RecordedRequest>,
-    pub(crate) request_count: u64,
     pub(crate) auth_count: usize,
 }
 
@@ -66,10 +61,6 @@ impl State {
             fields,
             lists: BTreeMap::new(),
             blacklists: HashMap::new(),
-            faults: VecDeque::new(),
-            record_requests: true,
-            requests: Vec::new(),
-            request_count: 0,
             auth_count: 0,
         }
     }

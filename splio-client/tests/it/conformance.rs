@@ -5,8 +5,8 @@ use crate::common;
 
 use futures::TryStreamExt;
 use splio_client::{
-    BlacklistSource, Channel, Client, ContactData, CustomFieldValue, FieldType, FieldValue,
-    RateLimits, RemoveSource, RetryConfig, UniqueKey,
+    ApiKey, BlacklistSource, Channel, Client, ContactData, CustomFieldValue, FieldType, FieldValue,
+    RateLimits, RemoveSource, RetryPolicy, UniqueKey,
 };
 
 #[tokio::test]
@@ -18,11 +18,11 @@ async fn every_request_conforms_to_the_openapi_document() {
     };
     let base = format!("http://127.0.0.1:{}", prism.port);
     let build = |key: Option<UniqueKey>| {
-        let b = Client::builder("XXXXYYYYZZZZ")
+        let b = Client::builder(ApiKey::new("XXXXYYYYZZZZ"))
             .base_url(&base)
             .allow_http(true)
             .rate_limit(RateLimits::unlimited())
-            .retry(RetryConfig::none());
+            .retry(RetryPolicy::none());
         match key {
             Some(k) => b.unique_key(k),
             None => b,

@@ -4,21 +4,22 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use splio_client::fake::FakeSplio;
+use splio_client::fake::{DropPoint, FakeSplio};
 use splio_client::{
-    BlacklistSource, Channel, Client, ContactData, CustomFieldValue, Error, FieldRef, FieldType,
-    FieldValue, RateLimits, RemoveSource, RetryConfig, UniqueKey, UpsertAction,
+    ApiKey, BlacklistSource, Channel, Client, ContactData, CustomFieldValue, Error, FieldRef,
+    FieldType, FieldValue, RateLimits, RemoveSource, RetryPolicy, UniqueKey, UpsertAction,
 };
 
 fn client(fake: &FakeSplio) -> Client {
-    Client::builder(fake.api_key())
+    Client::builder(ApiKey::new(fake.api_key()))
         .base_url(fake.base_url())
         .allow_http(true)
         .rate_limit(RateLimits::unlimited())
-        .retry(RetryConfig {
+        .retry(RetryPolicy {
             max_retries: 3,
             min_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(20),
+            jitter: true,
         })
         .build()
         .unwrap()
@@ -157,7 +158,7 @@ async fn token_expiry_and_401_reauthenticate_once() {
         2,
         "no thundering herd: one re-authentication"
     );
-    let bad = Client::builder("wrong")
+    let bad = Client::builder(ApiKey::new("wrong"))
         .base_url(fake.base_url())
         .allow_http(true)
         .build()
@@ -184,7 +185,7 @@ async fn retries_and_rate_limits() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
-    // … but is retried on 429, after rateLimit-reset (capped by max_delay).
+    // … but is retried on 429, after rateLimit-reset.
     fake.rate_limit_next(1, 0);
     c.create_contact(&ContactData::with_email("b@x.com"))
         .await
@@ -293,15 +294,16 @@ async fn creation_date_is_accepted_by_the_fake_pattern() {
 async fn timeouts_are_retried_for_reads_only() {
     let fake = FakeSplio::start().await;
     fake.seed_contact(ContactData::with_email("a@x.com"));
-    let c = Client::builder(fake.api_key())
+    let c = Client::builder(ApiKey::new(fake.api_key()))
         .base_url(fake.base_url())
         .allow_http(true)
         .unique_key(UniqueKey::Email)
         .timeout(Duration::from_millis(100))
-        .retry(RetryConfig {
+        .retry(RetryPolicy {
             max_retries: 2,
             min_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
+            jitter: true,
         })
         .build()
         .unwrap();
@@ -313,7 +315,10 @@ async fn timeouts_are_retried_for_reads_only() {
         .create_contact(&ContactData::with_email("b@x.com"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout(_)), "{err}");
+    assert!(
+        matches!(err, Error::Http(client_core::Error::Timeout(_))),
+        "{err}"
+    );
     assert!(err.is_retryable());
 }
 
@@ -359,21 +364,37 @@ async fn dropped_connections_retry_reads_but_not_creates() {
     fake.seed_contact(ContactData::with_email("a@x.com"));
     let c = client(&fake);
     c.unique_key().await.unwrap();
-    fake.drop_next(1);
+    fake.drop_next(1, DropPoint::BeforeProcessing);
     c.get_contact("a@x.com").await.unwrap();
-    fake.drop_next(1);
+    fake.drop_next(1, DropPoint::BeforeProcessing);
     let err = c
         .create_contact(&ContactData::with_email("b@x.com"))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Transport { connect: false, .. }),
+        matches!(err, Error::Http(client_core::Error::Transport(_))),
         "{err}"
     );
     assert!(
         std::error::Error::source(&err).is_some(),
         "source chain kept"
     );
+    assert!(fake.contact("b@x.com").is_none(), "cut before processing");
+    // Cut after Splio processed it: the create went through (the client cannot know) and is
+    // not repeated; a read is.
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    let sent = fake.request_count();
+    c.create_contact(&ContactData::with_email("b@x.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(fake.request_count() - sent, 1);
+    assert!(
+        fake.contact("b@x.com").is_some(),
+        "processed before the cut"
+    );
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    c.get_contact("b@x.com").await.unwrap();
+    assert_eq!(fake.request_count() - sent, 3, "the read was repeated");
 }
 
 #[tokio::test]
@@ -407,4 +428,26 @@ async fn a_schema_from_the_field_list_says_which_types_it_does_not_know() {
     let bad = ContactData::with_email("a@x.com")
         .custom_field(CustomFieldValue::by_name("points", "many"));
     assert!(schema.check(&bad).is_err());
+}
+
+/// Splio's PATCH sets the attributes sent, so the client repeats it after a 5xx like a read
+/// (a PATCH is not idempotent by default in client-core); every attempt is counted.
+#[tokio::test]
+async fn patch_is_retried_on_5xx_and_every_attempt_is_counted() {
+    let fake = FakeSplio::start().await;
+    fake.seed_contact(ContactData::with_email("a@x.com"));
+    let c = client(&fake);
+    c.unique_key().await.unwrap();
+    let before = c.requests_sent();
+    assert_eq!(before, fake.request_count(), "authenticate, unique key");
+    fake.fail_next(2, 503);
+    c.patch_contact("a@x.com", &ContactData::default().lastname("Doe"))
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.contact("a@x.com").unwrap().lastname.as_deref(),
+        Some("Doe")
+    );
+    assert_eq!(c.requests_sent() - before, 3);
+    assert_eq!(c.requests_sent(), fake.request_count());
 }

@@ -205,3 +205,34 @@ async fn blacklists_filter_on_term() {
         .await;
     assert_eq!(page["count_element"], 1);
 }
+
+/// One route per documented operation [E1]: a path or method Splio does not serve is its bare
+/// `404 "Not Found."`, and only behind the token check (`401 "Authentication failed."` [E7]).
+#[tokio::test]
+async fn undocumented_paths_and_methods_are_not_found_behind_the_token_check() {
+    let fake = FakeSplio::start().await;
+    let raw = Raw::new(&fake).await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/data/nothing"),
+        (reqwest::Method::PUT, "/data/contacts/a%40x.com"),
+        (reqwest::Method::GET, "/data/blacklists/email"),
+        (reqwest::Method::DELETE, "/data/blacklists/email/bounce"),
+        (reqwest::Method::GET, "/authenticate"),
+    ] {
+        assert_eq!(
+            raw.send(method.clone(), path, None).await,
+            (404, json!("Not Found.")),
+            "{method} {path}"
+        );
+    }
+    let anonymous = reqwest::Client::new()
+        .put(format!("{}/data/nothing", fake.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.json::<Value>().await.unwrap(),
+        json!("Authentication failed.")
+    );
+}

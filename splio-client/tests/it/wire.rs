@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use serde_json::json;
-use splio_client::{Channel, Client, ContactData, Error, RateLimits, RetryConfig, UniqueKey};
+use splio_client::{
+    ApiKey, Channel, Client, ContactData, Error, RateLimits, RetryPolicy, UniqueKey,
+};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -16,15 +18,16 @@ fn fixture(name: &str) -> serde_json::Value {
 }
 
 fn client(server: &MockServer) -> Client {
-    Client::builder(KEY)
+    Client::builder(ApiKey::new(KEY))
         .base_url(server.uri())
         .allow_http(true)
         .unique_key(UniqueKey::Email)
         .rate_limit(RateLimits::unlimited())
-        .retry(RetryConfig {
+        .retry(RetryPolicy {
             max_retries: 3,
             min_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(10),
+            jitter: true,
         })
         .build()
         .unwrap()
@@ -184,7 +187,7 @@ async fn token_without_exp_is_refreshed_after_ttl_and_shared_by_concurrent_calle
         .expect(10)
         .mount(&server)
         .await;
-    let c = Client::builder(KEY)
+    let c = Client::builder(ApiKey::new(KEY))
         .base_url(server.uri())
         .allow_http(true)
         .rate_limit(RateLimits::unlimited())
@@ -332,7 +335,9 @@ async fn secrets_never_printed() {
         .respond_with(ResponseTemplate::new(400).set_body_json(json!("Authentication failed.")))
         .mount(&server)
         .await;
-    let builder = Client::builder(KEY).base_url(server.uri()).allow_http(true);
+    let builder = Client::builder(ApiKey::new(KEY))
+        .base_url(server.uri())
+        .allow_http(true);
     assert!(!format!("{builder:?}").contains(KEY));
     let c = builder.build().unwrap();
     assert!(!format!("{c:?}").contains(KEY));
@@ -343,7 +348,7 @@ async fn secrets_never_printed() {
     );
     assert!(!format!("{err:?} {err}").contains(KEY));
     assert!(
-        Client::builder(KEY)
+        Client::builder(ApiKey::new(KEY))
             .base_url("http://api.splio.com")
             .build()
             .is_err()
@@ -365,7 +370,7 @@ async fn waits_for_reset_when_the_window_is_exhausted() {
         .expect(2)
         .mount(&server)
         .await;
-    let c = Client::builder(KEY)
+    let c = Client::builder(ApiKey::new(KEY))
         .base_url(server.uri())
         .allow_http(true)
         .unique_key(UniqueKey::Email)
@@ -391,7 +396,7 @@ async fn client_side_limiter_spaces_requests() {
         .expect(25)
         .mount(&server)
         .await;
-    let c = Client::builder(KEY)
+    let c = Client::builder(ApiKey::new(KEY))
         .base_url(server.uri())
         .allow_http(true)
         .unique_key(UniqueKey::Email)
@@ -401,7 +406,7 @@ async fn client_side_limiter_spaces_requests() {
     for _ in 0..25 {
         c.get_contact("a@x.com").await.unwrap();
     }
-    // Default 20/s for contacts: a burst of 20, then one every 50 ms.
+    // Default 20/s for contacts, no burst: one every 51 ms (1.02 s / 20), 24 gaps ≈ 1.2 s.
     assert!(
         start.elapsed() >= Duration::from_millis(200),
         "{:?}",
@@ -570,7 +575,7 @@ async fn creation_date_hour_is_sent_as_configured() {
         .create_contact(&ContactData::with_email("a@x.com").creation_date(when))
         .await
         .unwrap();
-    let padded = Client::builder(KEY)
+    let padded = Client::builder(ApiKey::new(KEY))
         .base_url(server.uri())
         .allow_http(true)
         .unique_key(UniqueKey::Email)

@@ -610,17 +610,18 @@ fn tune(builder: splio_client::ClientBuilder, config: &SplioConfig) -> splio_cli
     } else {
         builder.rate_limit(splio_client::RateLimits::unlimited())
     };
-    builder.retry(splio_client::RetryConfig {
+    builder.retry(splio_client::RetryPolicy {
         max_retries: config.retries,
         min_delay: config.retry_delay,
         max_delay: config.retry_delay.saturating_mul(30),
+        jitter: true,
     })
 }
 
 /// A client from `SPLIO_API_KEY` and `SPLIO_BASE_URL` (plain http only on loopback).
 pub fn client_from_env(config: &SplioConfig) -> Result<splio_client::Client, Error> {
     let key = env::required("SPLIO_API_KEY", "the Splio API key")?;
-    let mut builder = splio_client::Client::builder(key);
+    let mut builder = splio_client::Client::builder(splio_client::ApiKey::new(key));
     if let Some(base) = env::optional("SPLIO_BASE_URL") {
         let (url, allow_http) = env::base_url("SPLIO_BASE_URL", &base)?;
         builder = builder
@@ -678,7 +679,7 @@ impl Sandbox {
             ..config.splio.clone()
         };
         let client = tune(
-            splio_client::Client::builder(splio.api_key())
+            splio_client::Client::builder(splio_client::ApiKey::new(splio.api_key()))
                 .base_url(splio.base_url())
                 .allow_http(true),
             &settings,
