@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Each client crate builds alone with only the features it asks for, and no library of ours
+# pulls a runtime flavour or process-wide tokio features (`rt-multi-thread`, `signal`, `fs`)
+# into an application that depends on it. (splio-client's SFTP dependency, russh, asks for
+# `rt-multi-thread` itself, and directo-client's streamed reads need reqwest's `stream`, which
+# asks for `fs`: those are checked for `signal` only.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tokio_features() {
+    cargo tree -p "$1" -e normal,features -f '{p} {f}' | grep -oE 'tokio v1[^ ]* [^ ]*' | head -1
+}
+
+for crate in client-core smaily-client messaging-client directo-client splio-client; do
+    cargo check -q -p "$crate" --lib
+    features=$(tokio_features "$crate")
+    echo "$crate: $features"
+    case "$crate" in
+        splio-client | directo-client) forbidden='signal' ;;
+        *) forbidden='rt-multi-thread|signal|fs' ;;
+    esac
+    if grep -qwE "$forbidden" <<<"${features#* }"; then
+        echo "$crate pulls in tokio features it does not use (one of: $forbidden)" >&2
+        exit 1
+    fi
+done
