@@ -11,13 +11,13 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! # #[cfg(feature = "fake")] {
-//! use smaily_client::Subscriber;
+//! use smaily_client::{FieldName, Subscriber};
 //! // Real use: Client::builder(Credentials::new("api-user", "api-password")).subdomain("mycompany").build()?
 //! let fake = smaily_client::fake::FakeSmaily::start().await;
 //! let client = fake.client();
 //!
 //! let rows = (0..1200).map(|i| {
-//!     Subscriber::new(format!("user{i}@example.com")).field("first_name", "Mari").unwrap()
+//!     Subscriber::new(format!("user{i}@example.com")).field(FieldName::new("first_name").unwrap(), "Mari")
 //! });
 //! let outcomes = client.upsert_many(rows).await;
 //! assert!(outcomes.iter().all(|o| o.is_ok()));

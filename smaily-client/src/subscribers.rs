@@ -16,7 +16,7 @@ use crate::answer::{Listing, decode_value};
 use crate::client::{Client, Request};
 use crate::de::{parse_smaily_time, value_to_bool, value_to_i64, value_to_text};
 use crate::error::{Error, Result};
-use crate::fields::CustomFields;
+use crate::fields::{CustomFields, FieldName};
 
 /// Body codes that mean "something in the submitted rows is invalid": on a batch they trigger
 /// bisection, on a single row they reject it.
@@ -34,9 +34,9 @@ pub const FORGET_CHUNK: usize = 10_000;
 /// a new one is created subscribed. `Some(false)` re-subscribes explicitly.
 ///
 /// ```
-/// use smaily_client::Subscriber;
+/// use smaily_client::{FieldName, Subscriber};
 /// let s = Subscriber::new("mari@example.com")
-///     .field("first_name", "Mari").unwrap()
+///     .field(FieldName::new("first_name").unwrap(), "Mari")
 ///     .subscribed(true);
 /// assert_eq!(s.is_unsubscribed, Some(false));
 /// ```
@@ -66,10 +66,19 @@ impl Subscriber {
         self
     }
 
-    /// Adds a custom field; the name must be valid `[a-z0-9_]` ([`FieldName::new`](crate::FieldName::new)).
-    pub fn field(mut self, name: &str, value: impl Into<String>) -> Result<Self> {
-        self.fields.insert(name, value)?;
-        Ok(self)
+    /// Adds a custom field. The name is validated where it is made ([`FieldName::new`] or
+    /// [`FieldName::normalize`]), so setting it cannot fail.
+    ///
+    /// ```
+    /// use smaily_client::{FieldName, Subscriber};
+    /// let city = FieldName::new("city")?;
+    /// let mari = Subscriber::new("mari@example.com").field(city, "Tartu");
+    /// assert_eq!(mari.fields.get("city"), Some("Tartu"));
+    /// # Ok::<(), smaily_client::Error>(())
+    /// ```
+    pub fn field(mut self, name: FieldName, value: impl Into<String>) -> Self {
+        self.fields.set(name, value);
+        self
     }
 
     /// The body of one `POST contact.php` carrying `rows`, as [`Client::upsert_many`] sends each
@@ -292,10 +301,10 @@ impl Client {
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use smaily_client::Subscriber;
+    /// use smaily_client::{FieldName, Subscriber};
     /// let fake = smaily_client::fake::FakeSmaily::start().await;
     /// let client = fake.client();
-    /// client.upsert(&Subscriber::new("mari@example.com").field("first_name", "Mari").unwrap()).await.unwrap();
+    /// client.upsert(&Subscriber::new("mari@example.com").field(FieldName::new("first_name").unwrap(), "Mari")).await.unwrap();
     /// assert_eq!(fake.subscriber("mari@example.com").unwrap().fields["first_name"], "Mari");
     /// # });
     /// ```
@@ -590,7 +599,7 @@ mod tests {
 
     #[test]
     fn subscriber_json_omits_absent_status() {
-        let s = Subscriber::new("a@example.com").field("x", "").unwrap();
+        let s = Subscriber::new("a@example.com").field(FieldName::new("x").unwrap(), "");
         assert_eq!(s.to_json(), json!({"email": "a@example.com", "x": ""}));
         assert_eq!(
             s.subscribed(false).to_json(),

@@ -148,11 +148,11 @@ impl FakeSmaily {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use smaily_client::{fake::FakeSmaily, FilterType, Operator, Rule, SegmentDefinition, SegmentQuery, Subscriber};
+    /// use smaily_client::{fake::FakeSmaily, FilterType, Operator, Rule, SegmentDefinition, SegmentQuery, Subscriber, FieldName};
     /// let fake = FakeSmaily::start().await;
     /// fake.seed_subscribers([
-    ///     Subscriber::new("a@example.com").field("city", "Tartu").unwrap(),
-    ///     Subscriber::new("b@example.com").field("city", "Tallinn").unwrap(),
+    ///     Subscriber::new("a@example.com").field(FieldName::new("city").unwrap(), "Tartu"),
+    ///     Subscriber::new("b@example.com").field(FieldName::new("city").unwrap(), "Tallinn"),
     /// ]);
     /// let tartu = fake.seed_segment(&SegmentDefinition {
     ///     id: None,

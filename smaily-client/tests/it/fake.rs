@@ -8,8 +8,8 @@ use futures::TryStreamExt;
 use serde_json::json;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily, Paging};
 use smaily_client::{
-    AutomationTrigger, BodyEncoding, Client, Credentials, Error, SEGMENT_ALL, SEGMENT_UNSUBSCRIBED,
-    SegmentQuery, Subscriber, UpsertFailure,
+    AutomationTrigger, BodyEncoding, Client, Credentials, Error, FieldName, SEGMENT_ALL,
+    SEGMENT_UNSUBSCRIBED, SegmentQuery, Subscriber, UpsertFailure,
 };
 
 pub(crate) const ENCODINGS: [BodyEncoding; 2] = [BodyEncoding::Json, BodyEncoding::Form];
@@ -28,8 +28,7 @@ async fn upsert_get_unsubscribe_delete_forget_in_both_encodings() {
         let fake = FakeSmaily::start().await;
         let c = client(&fake, enc);
         let sub = Subscriber::new("Mari@example.com")
-            .field("first_name", "Mari")
-            .unwrap();
+            .field(FieldName::new("first_name").unwrap(), "Mari");
         c.upsert(&sub).await.unwrap();
         let req = fake.requests().pop().unwrap();
         assert_eq!(req.method, "POST");
@@ -54,9 +53,7 @@ async fn upsert_get_unsubscribe_delete_forget_in_both_encodings() {
         assert!(fake.subscriber("mari@example.com").unwrap().is_unsubscribed);
         // Omitting is_unsubscribed keeps the status ...
         c.upsert(
-            &Subscriber::new("mari@example.com")
-                .field("city", "Tartu")
-                .unwrap(),
+            &Subscriber::new("mari@example.com").field(FieldName::new("city").unwrap(), "Tartu"),
         )
         .await
         .unwrap();
@@ -136,8 +133,7 @@ async fn batch_upsert_isolates_bad_rows_and_loses_no_good_row() {
                 503 => Subscriber::new("x@reserved.test"),
                 999 => Subscriber::new(""),
                 _ => Subscriber::new(format!("u{i:04}@example.com"))
-                    .field("n", i.to_string())
-                    .unwrap(),
+                    .field(FieldName::new("n").unwrap(), i.to_string()),
             })
             .collect();
         let out = c.upsert_many(rows).await;
@@ -286,9 +282,9 @@ async fn automation_triggers_are_logged_not_repeated() {
         let fake = FakeSmaily::start().await;
         let c = client(&fake, enc);
         fake.seed_subscribers([Subscriber::new("gone@example.com").subscribed(false)]);
-        let t = AutomationTrigger::new([Subscriber::new("gone@example.com")
-            .field("cart", "3")
-            .unwrap()])
+        let t = AutomationTrigger::new([
+            Subscriber::new("gone@example.com").field(FieldName::new("cart").unwrap(), "3")
+        ])
         .workflow(1)
         .force_opt_in(false)
         .abandoned_cart(true);
@@ -362,8 +358,7 @@ async fn holds_100k_subscribers() {
     let started = Instant::now();
     fake.seed_subscribers((0..100_000).map(|i| {
         Subscriber::new(format!("bulk{i:06}@example.com"))
-            .field("n", i.to_string())
-            .unwrap()
+            .field(FieldName::new("n").unwrap(), i.to_string())
     }));
     assert_eq!(fake.subscriber_count(), 100_000);
     let c = fake.client();
@@ -523,8 +518,7 @@ async fn upserts_100k_rows_in_200_requests() {
     let out = c
         .upsert_many((0..100_000).map(|i| {
             Subscriber::new(format!("row{i:06}@example.com"))
-                .field("first_name", "Mari")
-                .unwrap()
+                .field(FieldName::new("first_name").unwrap(), "Mari")
         }))
         .await;
     let elapsed = started.elapsed();

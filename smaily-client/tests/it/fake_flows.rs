@@ -5,8 +5,8 @@
 use smaily_client::fake::FakeSmaily;
 use smaily_client::{
     AbSplit, AbTestLaunch, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStatus, Error,
-    FilterType, LogQuery, LogSelector, Message, Operator, Rule, SEGMENT_ALL, SegmentDefinition,
-    SegmentQuery, Sender, Subscriber,
+    FieldName, FilterType, LogQuery, LogSelector, Message, Operator, Rule, SEGMENT_ALL,
+    SegmentDefinition, SegmentQuery, Sender, Subscriber,
 };
 
 use super::fake::{ENCODINGS, client};
@@ -113,15 +113,9 @@ async fn segments_with_rules_select_subscribers() {
         let fake = FakeSmaily::start().await;
         let c = client(&fake, enc);
         fake.seed_subscribers([
-            Subscriber::new("a@example.com")
-                .field("score", "7")
-                .unwrap(),
-            Subscriber::new("b@example.com")
-                .field("score", "12")
-                .unwrap(),
-            Subscriber::new("c@example.com")
-                .field("score", "3")
-                .unwrap(),
+            Subscriber::new("a@example.com").field(FieldName::new("score").unwrap(), "7"),
+            Subscriber::new("b@example.com").field(FieldName::new("score").unwrap(), "12"),
+            Subscriber::new("c@example.com").field(FieldName::new("score").unwrap(), "3"),
         ]);
         let mut def = SegmentDefinition {
             id: None,

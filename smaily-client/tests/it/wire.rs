@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use smaily_client::{
-    AutomationTrigger, BodyEncoding, Client, Credentials, Error, RetryPolicy, SegmentQuery,
-    Subscriber, UpsertFailure,
+    AutomationTrigger, BodyEncoding, Client, Credentials, Error, FieldName, RetryPolicy,
+    SegmentQuery, Subscriber, UpsertFailure,
 };
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -158,9 +158,7 @@ async fn upsert_sends_json_and_omits_absent_status() {
         .expect(1)
         .mount(&s)
         .await;
-    let sub = Subscriber::new("subscriber@domain.tld")
-        .field("foo", "bar")
-        .unwrap();
+    let sub = Subscriber::new("subscriber@domain.tld").field(FieldName::new("foo").unwrap(), "bar");
     client(&s).upsert(&sub).await.unwrap();
 }
 
@@ -204,8 +202,7 @@ async fn batch_is_a_json_array_in_chunks_and_form_is_indexed() {
         let rows = (0..5).map(|i| {
             Subscriber::new(format!("u{i}@example.com"))
                 .subscribed(true)
-                .field("name", format!("N{i}"))
-                .unwrap()
+                .field(FieldName::new("name").unwrap(), format!("N{i}"))
         });
         let out = c.upsert_many(rows).await;
         assert!(out.iter().all(|o| o.is_ok()));
@@ -699,10 +696,12 @@ async fn trigger_in_form_encoding() {
         .body_encoding(BodyEncoding::Form)
         .build()
         .unwrap();
-    let t = AutomationTrigger::new([Subscriber::new("a@example.com").field("cart", "2").unwrap()])
-        .workflow(4)
-        .force_opt_in(false)
-        .abandoned_cart(true);
+    let t = AutomationTrigger::new([
+        Subscriber::new("a@example.com").field(FieldName::new("cart").unwrap(), "2")
+    ])
+    .workflow(4)
+    .force_opt_in(false)
+    .abandoned_cart(true);
     c.trigger_automation(&t).await.unwrap();
     let req = &s.received_requests().await.unwrap()[0];
     assert_eq!(

@@ -25,7 +25,10 @@ pub fn restore_smaily(fake: &smaily_client::fake::FakeSmaily, saved: &serde_json
         let mut sub = smaily_client::Subscriber::new(s["email"].as_str()?);
         sub.is_unsubscribed = s["is_unsubscribed"].as_bool();
         for (name, value) in s["fields"].as_object().into_iter().flatten() {
-            sub = sub.field(name, value.as_str().unwrap_or_default()).ok()?;
+            sub = sub.field(
+                smaily_client::FieldName::new(name).ok()?,
+                value.as_str().unwrap_or_default(),
+            );
         }
         Some(sub)
     }));

@@ -158,7 +158,8 @@ fn subscriber(item: &Item) -> Result<Subscriber, String> {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                sub = sub.field(name, text).map_err(|e| e.to_string())?;
+                let name = smaily_client::FieldName::new(name).map_err(|e| e.to_string())?;
+                sub = sub.field(name, text);
             }
         }
     }
