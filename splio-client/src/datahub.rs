@@ -177,7 +177,7 @@ pub struct ContactCsvWriter {
     max_lines: usize,
     line_breaks: LineBreaks,
     date_format: String,
-    file_name: String,
+    file_name: FileNamePattern,
 }
 
 /// Universe names are Splio's (they may hold `_`); a sub-sequence goes between `_` separators.
@@ -199,6 +199,41 @@ fn check_name_part(what: &str, value: &str, extra: &[char]) -> Result<()> {
 
 /// A file-name pattern's placeholders.
 const PLACEHOLDERS: [&str; 4] = ["{universe}", "{subsequence}", "{date}", "{unique}"];
+
+/// A Datahub file-name pattern, checked where it is made: `{universe}` and `{unique}` (each
+/// file needs its own name), optionally `{subsequence}` and `{date}` (`YYYYMMDD`, UTC), and
+/// otherwise a plain file name.
+///
+/// ```
+/// use splio_client::datahub::{FileNamePattern, WAMIZ_FILE_NAME};
+/// assert!(FileNamePattern::new(WAMIZ_FILE_NAME).is_ok());
+/// assert!(FileNamePattern::new("{universe}-{date}-{unique}.txt").is_ok());
+/// assert!(FileNamePattern::new("{universe}_{date}.csv").is_err()); // no {unique}
+/// assert!(FileNamePattern::new("{universe}/{unique}").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileNamePattern(String);
+
+impl FileNamePattern {
+    /// Checks a pattern.
+    pub fn new(pattern: impl Into<String>) -> Result<Self> {
+        let pattern = pattern.into();
+        check_file_name(&pattern)?;
+        Ok(FileNamePattern(pattern))
+    }
+
+    /// The pattern as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for FileNamePattern {
+    /// [`DEFAULT_FILE_NAME`].
+    fn default() -> Self {
+        FileNamePattern(DEFAULT_FILE_NAME.into())
+    }
+}
 
 fn check_file_name(pattern: &str) -> Result<()> {
     let fail = |why: &str| Err(Error::invalid("datahub file name", pattern, why));
@@ -261,7 +296,7 @@ impl ContactCsvWriter {
             max_lines: MAX_LINES_PER_FILE,
             line_breaks: LineBreaks::Reject,
             date_format: "%Y%m%d".into(),
-            file_name: DEFAULT_FILE_NAME.into(),
+            file_name: FileNamePattern::default(),
         })
     }
 
@@ -281,14 +316,11 @@ impl ContactCsvWriter {
         self
     }
 
-    /// The file-name pattern (default [`DEFAULT_FILE_NAME`]), with `{universe}`,
-    /// `{subsequence}`, `{date}` (`YYYYMMDD`, UTC) and `{unique}` (distinct per file; required).
-    /// Ask Splio which form your universe's import expects.
-    pub fn file_name(mut self, pattern: impl Into<String>) -> Result<Self> {
-        let pattern = pattern.into();
-        check_file_name(&pattern)?;
+    /// The file-name pattern (default [`DEFAULT_FILE_NAME`]; see [`FileNamePattern`]). Ask
+    /// Splio which form your universe's import expects.
+    pub fn file_name(mut self, pattern: FileNamePattern) -> Self {
         self.file_name = pattern;
-        Ok(self)
+        self
     }
 
     /// Lines per file, header included (default and maximum 200,000; at least 2).
@@ -352,6 +384,7 @@ impl ContactCsvWriter {
                 .map_err(|e| Error::invalid("datahub file", "csv", e.to_string()))?;
             let name = self
                 .file_name
+                .0
                 .replace("{universe}", &self.universe)
                 .replace("{subsequence}", &self.subsequence)
                 .replace("{date}", &day)
@@ -571,17 +604,16 @@ mod tests {
         );
         assert!(name.ends_with(".csv"));
         // The form wamiz/splio-sdk builds: no separator before the date, no extension.
-        let w = w.file_name(WAMIZ_FILE_NAME).unwrap();
+        let w = w.file_name(FileNamePattern::new(WAMIZ_FILE_NAME).unwrap());
         let name = &w.write_at(&rows, at).unwrap()[0].name;
         assert!(
             name.starts_with("my_universe_contacts_PRCL20240305_"),
             "{name}"
         );
         assert!(!name.contains(".csv"), "{name}");
-        let custom = ContactCsvWriter::new("u", "S")
-            .unwrap()
-            .file_name("{universe}-{subsequence}-{date}-{unique}.txt")
-            .unwrap();
+        let custom = ContactCsvWriter::new("u", "S").unwrap().file_name(
+            FileNamePattern::new("{universe}-{subsequence}-{date}-{unique}.txt").unwrap(),
+        );
         assert!(
             custom.write_at(&rows, at).unwrap()[0]
                 .name
@@ -593,13 +625,7 @@ mod tests {
             "{unique}_{when}",
             "",
         ] {
-            assert!(
-                ContactCsvWriter::new("u", "S")
-                    .unwrap()
-                    .file_name(bad)
-                    .is_err(),
-                "{bad}"
-            );
+            assert!(FileNamePattern::new(bad).is_err(), "{bad}");
         }
         assert!(ContactCsvWriter::new("my/universe", "S").is_err());
         assert!(ContactCsvWriter::new("", "S").is_err());

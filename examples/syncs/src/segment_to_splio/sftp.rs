@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use splio_client::datahub::{Column, ContactCsvWriter, DatahubContact};
+use splio_client::datahub::{Column, ContactCsvWriter, DatahubContact, FileNamePattern};
 use splio_client::sftp::{HostKeyCheck, SftpAuth, SftpConfig, SftpUploader};
 
 use super::{STANDARD, changed};
@@ -177,9 +177,12 @@ pub async fn connect(config: &SftpConfig) -> Result<SftpUploader, Error> {
 /// The writer of the Datahub files for `universe` (`SPLIO_UNIVERSE`) per the settings; a bad
 /// universe, sub-sequence or file-name pattern is a configuration error.
 pub fn writer(settings: &SftpSettings, universe: &str) -> Result<ContactCsvWriter, Error> {
-    ContactCsvWriter::new(universe, &settings.subsequence)
-        .and_then(|w| w.file_name(&settings.file_name))
-        .map_err(|e| Error::Config(format!("[sftp]: {}", sync_kit::error_chain(&e))))
+    let config =
+        |e: splio_client::Error| Error::Config(format!("[sftp]: {}", sync_kit::error_chain(&e)));
+    let pattern = FileNamePattern::new(&settings.file_name).map_err(config)?;
+    Ok(ContactCsvWriter::new(universe, &settings.subsequence)
+        .map_err(config)?
+        .file_name(pattern))
 }
 
 /// Writes and uploads one Datahub file per batch.
