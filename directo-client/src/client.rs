@@ -152,6 +152,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Total time for one request until its answer starts, every attempt and wait included
+    /// (default none). A read's body then streams under the idle [`timeout`](Self::timeout).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use directo_client::{Auth, Client};
+    /// let client = Client::builder(Auth::token("t")).deadline(Duration::from_secs(300)).build()?;
+    /// # Ok::<(), directo_client::Error>(())
+    /// ```
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.settings = self.settings.deadline(Some(deadline));
+        self
+    }
+
     /// Retry schedule (default: 4 retries, 1 s to 60 s apart with jitter).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.settings = self.settings.retry(retry);

@@ -140,8 +140,8 @@ impl ClientBuilder {
     }
 
     /// Total time for one request, every attempt and wait included (default none).
-    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
-        self.settings.deadline = deadline;
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.settings.deadline = Some(deadline);
         self
     }
 

@@ -162,11 +162,11 @@ impl ClientBuilder {
     /// policy bounds it).
     ///
     /// ```
-    /// let b = splio_client::Client::builder(splio_client::ApiKey::new("k")).deadline(Some(std::time::Duration::from_secs(120)));
+    /// let b = splio_client::Client::builder(splio_client::ApiKey::new("k")).deadline(std::time::Duration::from_secs(120));
     /// # drop(b);
     /// ```
-    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
-        self.settings = self.settings.deadline(deadline);
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.settings = self.settings.deadline(Some(deadline));
         self
     }
 

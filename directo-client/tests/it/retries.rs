@@ -113,3 +113,33 @@ async fn puts_cut_by_a_dropped_connection_are_not_repeated() {
     assert_eq!(fake.requests().len(), 2);
     assert_eq!(fake.customers()[0].code, "B");
 }
+
+/// The builder's deadline bounds a read until its answer starts, every retry and wait
+/// included: slow 503s with five retries allowed, ended by a 1 s deadline.
+#[tokio::test]
+async fn the_deadline_bounds_a_read_with_its_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_delay(Duration::from_millis(700)))
+        .mount(&server)
+        .await;
+    let client = builder(&server)
+        .retry(RetryPolicy::fast(5))
+        .deadline(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let err = client
+        .customers(Query::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            directo_client::Error::Transport(client_core::Error::Deadline(_))
+        ),
+        "{err:?}"
+    );
+    // Six attempts were allowed; the deadline leaves room for two at most.
+    assert!(client.requests_sent() <= 2, "{}", client.requests_sent());
+}
