@@ -18,12 +18,14 @@
 //! # });
 //! ```
 
+mod fault;
 mod harness;
 mod log;
 
 use std::net::SocketAddr;
 
-pub use harness::{DropPoint, Fault, Harness};
+pub use fault::{DropPoint, Fault};
+pub use harness::Harness;
 pub use log::ReceivedRequest;
 
 /// An axum app served on `127.0.0.1:<free port>`. Dropping it stops the server.
