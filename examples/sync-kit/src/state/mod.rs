@@ -1,0 +1,168 @@
+//! The state store: one SQLite file per deployment, shared by every job that runs there.
+//!
+//! Tables (all keyed by job name, so several syncs can share one file):
+//! - `watermarks`: how far each job has read its source (a civil date-time of the source system);
+//! - `snapshots`: the last payload delivered per key, for "send only what changed";
+//! - `failed`: records that still failed after every retry (the "incomplete executions"), with the
+//!   payload to replay, the last error and the attempt count;
+//! - `runs`: the run log. A row is written when a run starts (`running`, with where it reads
+//!   from and which process runs it) and ends as `completed`, `failed` or `interrupted`, with its
+//!   counts and full summary. A `running` row whose process is gone (killed) reads as
+//!   `interrupted` (see [`crate::process`]); the next run marks it so;
+//! - `report_rows`: how many rows of each delivery report a job has already read (Splio Datahub
+//!   reports, which can grow during the day);
+//! - `contributions`: amounts that parts of source records contribute to a target (a receipt
+//!   row's payment of an invoice), replaced per source record.
+//!
+//! The schema has a version (`PRAGMA user_version`, [`SCHEMA_VERSION`]); [`StateStore::open`]
+//! migrates older files in place, and [`StateStore::open_read_only`] reads them as they are.
+//!
+//! Every method takes `&self` (a mutex guards the connection), so the store can be shared by the
+//! pipeline stages of one run.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::process::ProcessId;
+
+mod contributions;
+mod parked;
+mod runs;
+mod schema;
+mod snapshots;
+mod watermark;
+
+pub use parked::FailedRecord;
+pub use runs::{Begun, RunId, RunRecord};
+pub use schema::SCHEMA_VERSION;
+
+use schema::{migrate, present_as_current};
+
+/// Errors of the state store (SQLite).
+pub type StateError = rusqlite::Error;
+
+/// The SQLite-backed state of all jobs in one file.
+pub struct StateStore {
+    conn: Mutex<Connection>,
+    read_only: bool,
+    process: ProcessId,
+}
+
+impl std::fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore")
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+impl StateStore {
+    /// Opens (creating if needed) the state file at `path`, migrating an older schema.
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrate(&mut conn)?;
+        Ok(Self::new(conn, false))
+    }
+
+    /// An empty store in memory (sandbox runs, tests).
+    pub fn in_memory() -> Result<Self, StateError> {
+        let mut conn = Connection::open_in_memory()?;
+        migrate(&mut conn)?;
+        Ok(Self::new(conn, false))
+    }
+
+    /// Opens the file for reading only, for `--dry-run` and `--status`: every write method
+    /// becomes a no-op, a file that does not exist is not created (an empty in-memory store
+    /// stands in for it), and an older schema is read as it is (not migrated).
+    pub fn open_read_only(path: &Path) -> Result<Self, StateError> {
+        let conn = if path.exists() {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            present_as_current(&conn)?;
+            conn
+        } else {
+            let mut conn = Connection::open_in_memory()?;
+            migrate(&mut conn)?;
+            conn
+        };
+        Ok(Self::new(conn, true))
+    }
+
+    fn new(conn: Connection, read_only: bool) -> Self {
+        Self {
+            conn: Mutex::new(conn),
+            read_only,
+            process: ProcessId::current(),
+        }
+    }
+
+    /// Whether writes are ignored (dry run).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+    use crate::Item;
+
+    pub(super) fn item(key: &str, name: &str) -> Item {
+        let mut fields = Map::new();
+        fields.insert("email".into(), key.into());
+        fields.insert("name".into(), name.into());
+        Item {
+            key: key.into(),
+            fields,
+        }
+    }
+
+    #[test]
+    fn read_only_store_ignores_writes_and_creates_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = StateStore::open_read_only(&path).unwrap();
+        store
+            .set_watermark("j", "2024-01-01T00:00".parse().unwrap())
+            .unwrap();
+        store
+            .record_outcomes("j", &[item("a@example.com", "A")], &[])
+            .unwrap();
+        assert_eq!(store.watermark("j").unwrap(), None);
+        assert!(!path.exists());
+
+        let writable = StateStore::open(&path).unwrap();
+        writable
+            .set_watermark("j", "2024-01-01T00:00".parse().unwrap())
+            .unwrap();
+        drop(writable);
+        let ro = StateStore::open_read_only(&path).unwrap();
+        assert!(ro.watermark("j").unwrap().is_some());
+        ro.set_watermark("j", "2030-01-01T00:00".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            ro.watermark("j").unwrap(),
+            Some("2024-01-01T00:00".parse().unwrap())
+        );
+    }
+}
