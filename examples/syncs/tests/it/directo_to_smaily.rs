@@ -264,9 +264,12 @@ async fn killed_mid_run_then_rerun_loses_nothing_and_duplicates_only_in_flight()
     let (code, summary, output) = world.run(&["--config", config, "--json"]).await;
     assert_eq!(code, 0, "{}", stderr(&output));
     assert_eq!(world.smaily.subscriber_count(), deliverable, "nothing lost");
+    // The kill came once Smaily held 300 subscribers; all but the batches in flight (at most
+    // `concurrency` × `batch_size`, their outcomes not yet recorded) were recorded, and the
+    // re-run skips them. (On a loaded machine the last 2 batches may still be unrecorded.)
     let resumed = summary["skipped"].as_u64().unwrap();
     assert!(
-        resumed >= 250,
+        resumed >= 300 - 2 * 50,
         "the re-run skipped what was recorded: {resumed}"
     );
     assert_eq!(
