@@ -9,12 +9,13 @@ use super::{Config, prepare};
 #[cfg(feature = "sandbox")]
 use crate::shared::directo::sandbox_directo;
 use crate::shared::directo::{directo_from_env, open_read, source_record};
+use crate::shared::run::run_job;
 #[cfg(not(feature = "sandbox"))]
 use crate::shared::sandbox::Unavailable as Sandbox;
-use crate::shared::sandbox::print_closing_line;
 use sync_kit::preview::{DryRun, Preview};
 #[cfg(feature = "sandbox")]
 use sync_kit::sandbox::SandboxFile;
+use sync_kit::state::StateStore;
 use sync_kit::state_guard::StateGuard;
 #[cfg(feature = "sandbox")]
 use sync_kit::summary::count;
@@ -332,9 +333,12 @@ impl Sandbox {
             },
         ))
     }
+}
 
+#[cfg(feature = "sandbox")]
+impl crate::shared::sandbox::Fakes for Sandbox {
     /// Saves what the Smaily fake holds beside the state file (a warning if that fails).
-    pub fn save(&self) {
+    fn save(&self) {
         let sections = [("smaily", super::demo::smaily_state(&self.smaily))];
         if let Err(e) = self.file.save(sections) {
             tracing::warn!("sandbox state not kept: {}", e.one_line());
@@ -342,7 +346,7 @@ impl Sandbox {
     }
 
     /// The closing line: what the Smaily fake holds, and the requests both fakes saw.
-    pub fn closing_line(&self) -> String {
+    fn closing_line(&self) -> String {
         crate::shared::sandbox::closing_line(
             "Smaily",
             &[count(self.smaily.subscriber_count() as u64, "subscriber")],
@@ -400,22 +404,8 @@ pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
         Ok(Err(code)) => return code,
         Err(e) => return report_error(args.json, &e),
     };
-    tracing::info!(
-        job = %config.job.name,
-        state = %args.state_description(),
-        sandbox = args.sandbox,
-        "starting"
-    );
-    let code = sync_kit::main_loop(&args, || async {
-        let summary = run_once(&args, &config, &endpoints, &state).await;
-        if let Some(sandbox) = &sandbox {
-            sandbox.save();
-        }
-        summary
-    })
-    .await;
-    print_closing_line(sandbox.as_ref().map(Sandbox::closing_line), args.json);
-    guard.finish(state, code)
+    let job = async |state: &StateStore| run_once(&args, &config, &endpoints, state).await;
+    run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
 }
 
 #[cfg(test)]

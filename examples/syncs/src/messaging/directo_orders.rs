@@ -667,20 +667,10 @@ pub async fn main(args: CommonArgs) -> ExitCode {
         Ok(Err(code)) => return code,
         Err(e) => return report_error(args.json, &e),
     };
-    tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = sync_kit::main_loop(&args, || async {
-        let summary = run_once(&args, &config, &directo, messaging.as_ref(), &state).await;
-        if let Some(sandbox) = &sandbox {
-            sandbox.save();
-        }
-        summary
-    })
-    .await;
-    crate::shared::sandbox::print_closing_line(
-        sandbox.as_ref().map(Sandbox::closing_line),
-        args.json,
-    );
-    guard.finish(state, code)
+    let job = async |state: &StateStore| {
+        run_once(&args, &config, &directo, messaging.as_ref(), state).await
+    };
+    crate::shared::run::run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
 }
 
 #[cfg(test)]

@@ -27,7 +27,6 @@ use sync_kit::preview::DryRun;
 use sync_kit::sandbox::SandboxFile;
 use sync_kit::state_guard::StateGuard;
 
-use crate::shared::sandbox::print_closing_line;
 #[cfg(feature = "sandbox")]
 use sync_kit::summary::count;
 use sync_kit::{
@@ -331,16 +330,19 @@ impl Sandbox {
     pub fn demo_time(&self) -> jiff::Timestamp {
         self.file.demo_time()
     }
+}
 
+#[cfg(feature = "sandbox")]
+impl crate::shared::sandbox::Fakes for Sandbox {
     /// Saves what the fake holds beside the state file (a warning if that fails).
-    pub fn save(&self) {
+    fn save(&self) {
         if let Err(e) = self.file.save([("messaging", demo::state(&self.fake))]) {
             tracing::warn!("sandbox state not kept: {}", e.one_line());
         }
     }
 
     /// The closing line: what the fake holds, and the requests the fakes saw.
-    pub fn closing_line(&self) -> String {
+    fn closing_line(&self) -> String {
         let fake = &self.fake;
         let directo = self.directo.as_ref();
         let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));
@@ -604,24 +606,25 @@ pub async fn main(cli: Cli) -> ExitCode {
         Ok(Err(code)) => return code,
         Err(e) => return report_error(common.json, &e),
     };
-    tracing::info!(job = %config.job.name, state = %common.state_description(), sandbox = common.sandbox, "starting");
-    let code = sync_kit::main_loop(&common, || async {
-        let summary = run_push(
+    let job = async |state: &StateStore| {
+        run_push(
             push,
             input.as_ref(),
             request_ids.as_ref(),
             &common,
             &config,
             client.as_ref(),
-            &state,
+            state,
         )
-        .await;
-        if let Some(sandbox) = &sandbox {
-            sandbox.save();
-        }
-        summary
-    })
-    .await;
-    print_closing_line(sandbox.as_ref().map(Sandbox::closing_line), common.json);
-    guard.finish(state, code)
+        .await
+    };
+    crate::shared::run::run_job(
+        &common,
+        &config.job.name,
+        sandbox.as_ref(),
+        guard,
+        state,
+        job,
+    )
+    .await
 }

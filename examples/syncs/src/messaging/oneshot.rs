@@ -6,6 +6,7 @@ use messaging_client::{Client, EventV1};
 use serde_json::{Value, json};
 
 use super::{ClientConfig, Command, Sandbox, UnsubscribeAction, client_error};
+use crate::shared::sandbox::Fakes;
 #[cfg(feature = "sandbox")]
 use sync_kit::sandbox::SandboxFile;
 use sync_kit::summary::count;

@@ -693,16 +693,19 @@ impl Sandbox {
         };
         Ok((sandbox, client, reader))
     }
+}
 
+#[cfg(feature = "sandbox")]
+impl crate::shared::sandbox::Fakes for Sandbox {
     /// Saves what the Splio fake holds beside the state file (a warning if that fails).
-    pub fn save(&self) {
+    fn save(&self) {
         if let Err(e) = self.file.save([("splio", demo::state(&self.splio))]) {
             tracing::warn!("sandbox state not kept: {}", e.one_line());
         }
     }
 
     /// The closing line: what the Splio fake holds, and the requests the fakes saw.
-    pub fn closing_line(&self) -> String {
+    fn closing_line(&self) -> String {
         let directo = self.directo.as_ref();
         let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));
         let requests: Vec<String> = directo_requests
@@ -799,20 +802,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         Ok(Err(code)) => return code,
         Err(e) => return report_error(args.json, &e),
     };
-    tracing::info!(job = %config.job.name, state = %args.state_description(), sandbox = args.sandbox, "starting");
-    let code = sync_kit::main_loop(&args, || async {
-        let summary = run_once(&cli, &config, &endpoints, input.as_ref(), &state).await;
-        if let Some(sandbox) = &sandbox {
-            sandbox.save();
-        }
-        summary
-    })
-    .await;
-    crate::shared::sandbox::print_closing_line(
-        sandbox.as_ref().map(Sandbox::closing_line),
-        args.json,
-    );
-    guard.finish(state, code)
+    let job =
+        async |state: &StateStore| run_once(&cli, &config, &endpoints, input.as_ref(), state).await;
+    crate::shared::run::run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! What two or more syncs share: reading Directo customers, the demo customers of the
-//! sandboxes, and the sandbox's closing line and refusal.
+//! sandboxes, the sandbox's closing line and refusal, and the run loop around them.
 
 #[cfg(feature = "sandbox")]
 pub mod demo_customers;
 pub mod directo;
+pub mod run;
 pub mod sandbox;

@@ -19,6 +19,16 @@ pub fn closing_line(fake: &str, holds: &[String], requests: &[String]) -> String
     )
 }
 
+/// What a sync's sandbox does around its runs: keep what its fakes hold beside the state
+/// file, and name it in the closing line.
+pub trait Fakes {
+    /// Saves what the fakes hold beside the state file (a warning if that fails).
+    fn save(&self);
+
+    /// The line the run closes with ([`closing_line`]).
+    fn closing_line(&self) -> String;
+}
+
 /// Prints a sandbox's [`closing_line`] after a blank line, unless the run prints JSON.
 pub fn print_closing_line(line: Option<String>, json: bool) {
     if let Some(line) = line.filter(|_| !json) {
@@ -60,14 +70,17 @@ impl Unavailable {
             Ok(None)
         }
     }
+}
 
+#[cfg(not(feature = "sandbox"))]
+impl Fakes for Unavailable {
     /// Never runs (there is no sandbox to save).
-    pub fn save(&self) {
+    fn save(&self) {
         match *self {}
     }
 
     /// Never runs (there is no sandbox to report).
-    pub fn closing_line(&self) -> String {
+    fn closing_line(&self) -> String {
         match *self {}
     }
 }
