@@ -29,10 +29,7 @@ pub struct ClientBuilder {
     api_key: ApiKey,
     user: String,
     base_url: String,
-    timeout: Duration,
-    connect_timeout: Duration,
-    deadline: Option<Duration>,
-    retry: RetryPolicy,
+    settings: Settings,
     rate_limits: RateLimits,
     concurrency: usize,
     allow_http: bool,
@@ -45,9 +42,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_key", &self.api_key)
             .field("user", &self.user)
             .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .field("deadline", &self.deadline)
-            .field("retry", &self.retry)
+            .field("settings", &self.settings)
             .field("rate_limits", &self.rate_limits)
             .field("concurrency", &self.concurrency)
             .field("allow_http", &self.allow_http)
@@ -72,13 +67,13 @@ impl ClientBuilder {
 
     /// Per-attempt timeout (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings = self.settings.timeout(timeout);
         self
     }
 
     /// Connect timeout (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings = self.settings.connect_timeout(timeout);
         self
     }
 
@@ -92,13 +87,13 @@ impl ClientBuilder {
     /// assert!(client.is_ok());
     /// ```
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
+        self.settings = self.settings.deadline(Some(deadline));
         self
     }
 
     /// Retry schedule (default: 3 retries, 0.5 s..30 s with jitter).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.settings = self.settings.retry(retry);
         self
     }
 
@@ -135,15 +130,10 @@ impl ClientBuilder {
         let base =
             client_core::parse_base_url(self.base_url.trim_end_matches('/'), self.allow_http)?;
         let auth = self.api_key.0.basic_auth(&self.user)?;
-        let settings = Settings::new(USER_AGENT)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .retry(self.retry)
-            .deadline(self.deadline);
         let limiter = |rate: Option<NonZeroU32>| rate.map(RateLimiter::new);
         Ok(Client {
             inner: Arc::new(Inner {
-                executor: Executor::new(&settings)?,
+                executor: Executor::new(&self.settings)?,
                 base,
                 auth,
                 concurrency: self.concurrency,
@@ -317,10 +307,8 @@ impl Client {
             api_key,
             user: "user".into(),
             base_url: DEFAULT_BASE_URL.into(),
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            deadline: None,
-            retry: RetryPolicy::default(),
+            // Settings' defaults: 30 s per attempt, 10 s to connect, 3 retries 0.5 s..30 s.
+            settings: Settings::new(USER_AGENT),
             rate_limits: RateLimits::documented(),
             concurrency: 4,
             allow_http: false,
