@@ -158,6 +158,8 @@ pub(super) fn router(state: Shared) -> Router {
                 .put(id_body(contacts::update))
                 .delete(id(contacts::delete)),
         )
+        // Only the operations the reference lists (yespo.json `paths`) exist; a known path with
+        // another method is 405, as RFC 9110 §15.5.6 has it (the reference lists no other answer).
         .fallback(|| async { text(404, "Not Found") })
         .method_not_allowed_fallback(|| async { text(405, "Method Not Allowed") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))

@@ -120,7 +120,8 @@ pub(crate) fn router(state: Fake) -> axum::Router {
         .with_state(state)
 }
 
-/// Anything Splio does not serve: `404 "Not Found."`.
+/// Anything outside the documented operations [E1] (the OpenAPI document's `paths`, mounted
+/// above) is `404 "Not Found."`, a wrong method on a known path included.
 fn not_found() -> Answer {
     (StatusCode::NOT_FOUND, json!("Not Found."))
 }
