@@ -11,7 +11,7 @@ tokio_features() {
     cargo tree -p "$1" -e normal,features -f '{p} {f}' | grep -oE 'tokio v1[^ ]* [^ ]*' | head -1
 }
 
-for crate in client-core smaily-client messaging-client directo-client splio-client; do
+for crate in marketing-sync-core smaily-client messaging-client directo-client splio-client; do
     cargo check -q -p "$crate" --lib
     features=$(tokio_features "$crate")
     echo "$crate: $features"

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use client_core::{Executor, Secret, Settings};
 use futures::{StreamExt, TryFutureExt, TryStreamExt};
+use marketing_sync_core::{Executor, Secret, Settings};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use tracing::Instrument;
 use url::Url;
 
-pub use client_core::RetryPolicy;
+pub use marketing_sync_core::RetryPolicy;
 
 use crate::error::{Error, Result};
 use crate::put::PutLimits;
@@ -173,7 +173,7 @@ impl ClientBuilder {
     }
 
     /// Client-side limit in requests per second, never more in any one-second window
-    /// ([`client_core::RateLimiter`]); `0` = off (the default: Directo documents no rate
+    /// ([`marketing_sync_core::RateLimiter`]); `0` = off (the default: Directo documents no rate
     /// limit).
     pub fn rate_limit(mut self, per_second: u32) -> Self {
         self.settings = self.settings.rate_limit(per_second);
@@ -222,7 +222,7 @@ impl ClientBuilder {
                 ));
             }
         };
-        let url = client_core::parse_base_url(&raw, self.allow_http)?;
+        let url = marketing_sync_core::parse_base_url(&raw, self.allow_http)?;
         if url.query().is_some() {
             return Err(Error::Config(
                 "the base URL must not have a query string".into(),
@@ -256,7 +256,7 @@ pub type RecordStream<T> = futures::stream::BoxStream<'static, Result<T>>;
 /// A Directo client. Cheap to clone; one client serves many concurrent tasks.
 ///
 /// Reads (`get=1`) are idempotent and retried on transient failures (connect errors,
-/// timeouts, 429 and the 5xx of [`client_core::RETRIED_STATUSES`]) until the body starts
+/// timeouts, 429 and the 5xx of [`marketing_sync_core::RETRIED_STATUSES`]) until the body starts
 /// arriving. Writes (`put=1`) are not blindly
 /// repeated: only when the request provably never reached Directo.
 ///
@@ -456,7 +456,7 @@ impl Client {
     }
 
     /// The HTTP request of a call: auth and routing in the query string or the form body.
-    fn request(&self, call: &Call) -> client_core::Request {
+    fn request(&self, call: &Call) -> marketing_sync_core::Request {
         let inner = &*self.inner;
         let (key_name, secret) = inner.auth.param();
         let mut url = inner.url.clone();
@@ -494,11 +494,11 @@ impl Client {
 
 /// A `reqwest` failure while reading an answer's body.
 fn transport(e: reqwest::Error) -> Error {
-    Error::Transport(client_core::Error::from_reqwest(e))
+    Error::Transport(marketing_sync_core::Error::from_reqwest(e))
 }
 
 /// Accepts a 2xx answer with its body unread; 401 and 403 are [`Error::Unauthorized`], any
-/// other status a [`client_core::Error::Status`].
+/// other status a [`marketing_sync_core::Error::Status`].
 async fn accept(response: reqwest::Response) -> Result<reqwest::Response> {
     let status = response.status().as_u16();
     if response.status().is_success() {
@@ -508,10 +508,10 @@ async fn accept(response: reqwest::Response) -> Result<reqwest::Response> {
     let body = response.bytes().await.unwrap_or_default();
     if status == 401 || status == 403 {
         return Err(Error::Unauthorized {
-            desc: client_core::snippet(&body),
+            desc: marketing_sync_core::snippet(&body),
         });
     }
-    Err(Error::Transport(client_core::Error::status(
+    Err(Error::Transport(marketing_sync_core::Error::status(
         status, &headers, &body,
     )))
 }
@@ -519,17 +519,17 @@ async fn accept(response: reqwest::Response) -> Result<reqwest::Response> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use client_core::{Retryable, next_delay};
+    use marketing_sync_core::{Retryable, next_delay};
 
     /// Directo's errors through the core's retry decision.
     fn should_retry(err: &Error, idempotent: bool) -> bool {
-        client_core::should_retry(err.retry_class(), idempotent)
+        marketing_sync_core::should_retry(err.retry_class(), idempotent)
     }
 
     #[test]
     fn retry_decision() {
         let status = |s| {
-            Error::Transport(client_core::Error::Status {
+            Error::Transport(marketing_sync_core::Error::Status {
                 status: s,
                 retry_after: None,
                 body: String::new(),
@@ -541,7 +541,7 @@ mod tests {
         assert!(!should_retry(&status(503), false));
         assert!(should_retry(&status(429), false));
         assert!(!should_retry(&Error::api(Some(9), "x".into()), true));
-        let hinted = Error::Transport(client_core::Error::Status {
+        let hinted = Error::Transport(marketing_sync_core::Error::Status {
             status: 429,
             retry_after: Some(Duration::from_secs(7)),
             body: String::new(),

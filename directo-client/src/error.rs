@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use client_core::{RetryClass, Retryable};
+use marketing_sync_core::{RetryClass, Retryable};
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -21,10 +21,10 @@ pub enum Error {
     #[error("invalid input: {0}")]
     InvalidInput(String),
     /// The HTTP exchange failed: no connection, a timeout, a cut connection, or an HTTP status
-    /// other than 2xx ([`client_core::Error::Status`], its `Retry-After` read, its body cut to
+    /// other than 2xx ([`marketing_sync_core::Error::Status`], its `Retry-After` read, its body cut to
     /// a snippet). The same taxonomy in every client of the suite.
     #[error(transparent)]
-    Transport(client_core::Error),
+    Transport(marketing_sync_core::Error),
     /// Reading the streamed body failed.
     #[error("reading the response failed: {0}")]
     Io(#[from] std::io::Error),
@@ -101,11 +101,11 @@ pub enum Error {
 
 impl Error {
     /// Whether repeating the same request may succeed: transport failures, timeouts, a body
-    /// cut short, 429 and the retried 5xx ([`client_core::RETRIED_STATUSES`]). (Whether it is
+    /// cut short, 429 and the retried 5xx ([`marketing_sync_core::RETRIED_STATUSES`]). (Whether it is
     /// *safe* to repeat depends on the operation; see [`crate::Client`].)
     ///
     /// ```
-    /// let busy = directo_client::Error::from(client_core::Error::Status {
+    /// let busy = directo_client::Error::from(marketing_sync_core::Error::Status {
     ///     status: 503,
     ///     retry_after: None,
     ///     body: String::new(),
@@ -135,7 +135,7 @@ impl Error {
     /// The server's `Retry-After`, if it sent one.
     ///
     /// ```
-    /// let limited = directo_client::Error::from(client_core::Error::Status {
+    /// let limited = directo_client::Error::from(marketing_sync_core::Error::Status {
     ///     status: 429,
     ///     retry_after: Some(std::time::Duration::from_secs(60)),
     ///     body: String::new(),
@@ -149,7 +149,7 @@ impl Error {
     /// Whether the request provably never reached the service (connect failure or 429).
     ///
     /// ```
-    /// let limited = directo_client::Error::from(client_core::Error::Status {
+    /// let limited = directo_client::Error::from(marketing_sync_core::Error::Status {
     ///     status: 429,
     ///     retry_after: None,
     ///     body: String::new(),
@@ -194,10 +194,10 @@ impl Retryable for Error {
 
 /// The core's configuration errors are this crate's [`Error::Config`]; everything else it
 /// reports is [`Error::Transport`].
-impl From<client_core::Error> for Error {
-    fn from(e: client_core::Error) -> Self {
+impl From<marketing_sync_core::Error> for Error {
+    fn from(e: marketing_sync_core::Error) -> Self {
         match e {
-            client_core::Error::Config(message) => Error::Config(message),
+            marketing_sync_core::Error::Config(message) => Error::Config(message),
             other => Error::Transport(other),
         }
     }

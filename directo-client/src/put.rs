@@ -134,13 +134,13 @@ impl PutMode {
 /// # Ok::<(), directo_client::Error>(()) }).unwrap();
 /// ```
 ///
-/// The suite's per-item outcome ([`client_core::ItemOutcome`]): `index` is the document's
+/// The suite's per-item outcome ([`marketing_sync_core::ItemOutcome`]): `index` is the document's
 /// position in the input (0-based); `key` its `code` (or `number`) attribute, as sent;
 /// `result` Directo's answer for it, or why there is none: refused before sending
 /// ([`Error::InvalidInput`]), its request failed (shared by the documents of that request),
 /// or the answer had no result for it ([`Error::NoResult`]). [`is_success`](PutOutcome::is_success)
 /// says whether Directo stored it (`Type` 0 or 30, no `error`).
-pub type PutOutcome = client_core::ItemOutcome<Option<String>, PutResult, Arc<Error>>;
+pub type PutOutcome = marketing_sync_core::ItemOutcome<Option<String>, PutResult, Arc<Error>>;
 
 /// A document ready to send: its XML and the bytes it takes in the request.
 struct Ready {

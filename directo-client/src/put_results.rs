@@ -106,7 +106,7 @@ impl PutResult {
 }
 
 /// A put's [`PutOutcome`](crate::PutOutcome) is a success when its result is.
-impl client_core::ItemAnswer for PutResult {
+impl marketing_sync_core::ItemAnswer for PutResult {
     fn is_success(&self) -> bool {
         PutResult::is_success(self)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use client_core::{Executor, RateLimiter, RetryPolicy, Settings};
+use marketing_sync_core::{Executor, RateLimiter, RetryPolicy, Settings};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
@@ -124,11 +124,13 @@ impl ClientBuilder {
 
     /// Builds the client.
     ///
-    /// Fails with [`client_core::Error::Config`] (in [`Error::Http`]) for an unparsable base URL, or an `http` URL without
+    /// Fails with [`marketing_sync_core::Error::Config`] (in [`Error::Transport`]) for an unparsable base URL, or an `http` URL without
     /// [`allow_http`](Self::allow_http).
     pub fn build(self) -> Result<Client> {
-        let base =
-            client_core::parse_base_url(self.base_url.trim_end_matches('/'), self.allow_http)?;
+        let base = marketing_sync_core::parse_base_url(
+            self.base_url.trim_end_matches('/'),
+            self.allow_http,
+        )?;
         let auth = self.api_key.0.basic_auth(&self.user)?;
         let limiter = |rate: Option<NonZeroU32>| rate.map(RateLimiter::new);
         Ok(Client {
@@ -203,7 +205,7 @@ impl Request {
             segments: segments.iter().map(ToString::to_string).collect(),
             query: Vec::new(),
             body: None,
-            idempotent: client_core::idempotent_by_default(&method),
+            idempotent: marketing_sync_core::idempotent_by_default(&method),
             bucket: Bucket::Default,
             method,
         }
@@ -253,7 +255,7 @@ impl Response {
 
     /// Decodes the JSON body, naming the JSON path on failure.
     pub(crate) fn decode<T: DeserializeOwned>(&self, expected: &'static str) -> Result<T> {
-        Ok(client_core::decode_json(&self.body, expected)?)
+        Ok(marketing_sync_core::decode_json(&self.body, expected)?)
     }
 
     /// Decodes the JSON body, or `None` for an empty body.
@@ -344,7 +346,7 @@ impl Client {
     }
 
     /// The one path every request takes: auth and headers here; rate limit, retries by
-    /// idempotency and deadline in [`client_core::Executor`]; tracing; status mapping. Returns
+    /// idempotency and deadline in [`marketing_sync_core::Executor`]; tracing; status mapping. Returns
     /// the 2xx response; everything else is an [`Error`].
     pub(crate) async fn send(&self, req: Request) -> Result<Response> {
         let span = tracing::debug_span!("messaging.request", method = %req.method, path = %req.segments.join("/"));
@@ -380,7 +382,7 @@ impl Client {
         inner
             .executor
             .send_with(request, |response| async move {
-                let answer = client_core::Response::read(response).await?;
+                let answer = marketing_sync_core::Response::read(response).await?;
                 if (200..300).contains(&answer.status) {
                     Ok(Response { body: answer.body })
                 } else {
@@ -398,7 +400,7 @@ pub(crate) fn status_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Err
     match status {
         401 => Error::Unauthorized { body: text },
         429 => Error::RateLimited {
-            retry_after: client_core::retry_after(headers),
+            retry_after: marketing_sync_core::retry_after(headers),
             body: text,
         },
         _ => Error::Api {
@@ -424,12 +426,12 @@ fn service_message(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use client_core::{Retryable, next_delay};
+    use marketing_sync_core::{Retryable, next_delay};
     use reqwest::header::RETRY_AFTER;
 
     /// The core's retry decision, applied to this crate's errors.
     fn should_retry(err: &Error, idempotent: bool) -> bool {
-        client_core::should_retry(err.retry_class(), idempotent)
+        marketing_sync_core::should_retry(err.retry_class(), idempotent)
     }
 
     fn api(status: u16) -> Error {
@@ -544,7 +546,7 @@ mod tests {
             Client::builder(ApiKey::new("k"))
                 .base_url("http://127.0.0.1:1")
                 .build(),
-            Err(Error::Http(client_core::Error::Config(_)))
+            Err(Error::Transport(marketing_sync_core::Error::Config(_)))
         ));
         assert!(
             Client::builder(ApiKey::new("k"))

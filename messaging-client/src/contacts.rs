@@ -395,7 +395,7 @@ impl Client {
         let req = Request::new(Method::POST, &["v1", "contact"]).json(contact)?;
         let resp: IdResponse = self.send(req).await?.decode("contact id")?;
         resp.id.ok_or_else(|| {
-            Error::from(client_core::Error::Decode {
+            Error::from(marketing_sync_core::Error::Decode {
                 expected: "contact id",
                 path: "id".into(),
                 message: "missing".into(),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use client_core::{RetryClass, Retryable};
+use marketing_sync_core::{RetryClass, Retryable};
 
 /// Everything that can go wrong when talking to the messaging API.
 ///
@@ -20,14 +20,14 @@ pub enum Error {
         reason: String,
     },
     /// What the shared runtime reports, whatever the service: the client could not be built
-    /// ([`Config`](client_core::Error::Config): bad base URL, plain http without `allow_http`,
+    /// ([`Config`](marketing_sync_core::Error::Config): bad base URL, plain http without `allow_http`,
     /// …), the request could not connect, timed out or was cut
-    /// ([`Connect`](client_core::Error::Connect), [`Timeout`](client_core::Error::Timeout),
-    /// [`Transport`](client_core::Error::Transport)), a 2xx body is not the documented shape
-    /// ([`Decode`](client_core::Error::Decode), with the JSON path and a snippet), or the
+    /// ([`Connect`](marketing_sync_core::Error::Connect), [`Timeout`](marketing_sync_core::Error::Timeout),
+    /// [`Transport`](marketing_sync_core::Error::Transport)), a 2xx body is not the documented shape
+    /// ([`Decode`](marketing_sync_core::Error::Decode), with the JSON path and a snippet), or the
     /// call's deadline passed.
     #[error(transparent)]
-    Http(#[from] client_core::Error),
+    Transport(#[from] marketing_sync_core::Error),
     /// HTTP 401: the API key is wrong or missing.
     #[error("unauthorized (HTTP 401): check the API key")]
     Unauthorized {
@@ -75,7 +75,7 @@ pub enum Error {
 
 impl Error {
     /// Whether repeating the same request later could succeed (connect/timeout/transport errors,
-    /// 408, 429 and 500/502/503/504: [`client_core::RETRIED_STATUSES`]). Whether the client
+    /// 408, 429 and 500/502/503/504: [`marketing_sync_core::RETRIED_STATUSES`]). Whether the client
     /// *does* retry also depends on the operation's idempotency.
     pub fn is_retryable(&self) -> bool {
         self.retry_class() != RetryClass::Permanent
@@ -91,7 +91,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
-            Error::Http(e) => Retryable::retry_after(e),
+            Error::Transport(e) => Retryable::retry_after(e),
             _ => None,
         }
     }
@@ -102,7 +102,7 @@ impl Error {
             Error::Unauthorized { .. } => Some(401),
             Error::RateLimited { .. } => Some(429),
             Error::Api { status, .. } => Some(*status),
-            Error::Http(e) => e.http_status(),
+            Error::Transport(e) => e.http_status(),
             _ => None,
         }
     }
@@ -127,7 +127,7 @@ impl Error {
 impl Retryable for Error {
     fn retry_class(&self) -> RetryClass {
         match self {
-            Error::Http(e) => e.retry_class(),
+            Error::Transport(e) => e.retry_class(),
             Error::RateLimited { .. } => RetryClass::NotProcessed,
             Error::Api { status, .. } => RetryClass::of_status(*status),
             _ => RetryClass::Permanent,

@@ -7,7 +7,7 @@
 //! provably did not reach the service), tracing and lenient decoding of the service's quirks
 //! (one-or-many collections, numbers and booleans as strings, empty and plain-text bodies).
 //! The runtime under it (retry decision, `Retry-After`, rate limiters, deadline, decoding,
-//! transport errors, [`ItemOutcome`]) is the shared [`client_core`] crate.
+//! transport errors, [`ItemOutcome`]) is the shared [`marketing_sync_core`] crate.
 //!
 //! # Operations
 //!
@@ -162,7 +162,6 @@ pub use catalog::{
     AddressBook, AllowedValues, FieldCatalog, FieldDescription, FieldGroup, FieldInfo,
 };
 pub use client::{ApiKey, Client, ClientBuilder, DEFAULT_BASE_URL, OrderRetry, RateLimits};
-pub use client_core::{ItemOutcome, RetryPolicy};
 pub use contacts::{
     Address, Channel, Contact, ContactField, ContactGroup, ContactQuery, Device, MAX_PAGE_SIZE,
     Subscribed, Subscription,
@@ -177,6 +176,7 @@ pub use import::{
     ImportSession, StandardFields, import_bodies,
 };
 pub use import_status::{ImportMapping, ImportPolling, ImportState, ImportStatus};
+pub use marketing_sync_core::{ItemOutcome, RetryPolicy};
 pub use messages::{
     DeliveryStatus, EmailMessage, MessageStatus, STATUS_CHUNK, SendReceipt, SendResult, SmsMessage,
     ViberMessage,
@@ -187,9 +187,9 @@ pub use orders::{
 pub use segments::{MEMBERSHIP_CHUNK, Segment};
 pub use smartsend::{Recipient, RecipientKey, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
 
-/// Re-exported so callers need not depend on them directly.
-pub use client_core;
 pub use jiff;
+/// Re-exported so callers need not depend on them directly.
+pub use marketing_sync_core;
 pub use rust_decimal;
 
 /// The README's example, compiled as a doctest so that it stays true.

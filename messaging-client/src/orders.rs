@@ -1,8 +1,8 @@
 //! Orders: upsert by `externalOrderId` (`POST /v1/orders`) and deletion (`DELETE /v1/orders`).
 
-use client_core::ItemOutcome;
 use futures::{StreamExt, stream};
 use jiff::{Timestamp, Zoned};
+use marketing_sync_core::ItemOutcome;
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

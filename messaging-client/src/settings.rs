@@ -4,7 +4,7 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
-use client_core::Secret;
+use marketing_sync_core::Secret;
 
 use crate::error::Error;
 

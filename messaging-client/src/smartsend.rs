@@ -1,8 +1,8 @@
 //! Prepared-message sends (`POST /v1/message/{id}/smartsend`): recipients, chunks of 1,000,
 //! and matching each result to the recipient it names.
 
-use client_core::ItemOutcome;
 use futures::{StreamExt, stream};
+use marketing_sync_core::ItemOutcome;
 use reqwest::Method;
 use serde::Serialize;
 

@@ -74,7 +74,7 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: Bytes, kind: Kind
         }),
         404 => Err(Error::NotFound { body: text() }),
         429 => Err(Error::RateLimited {
-            retry_after: client_core::retry_after(headers),
+            retry_after: marketing_sync_core::retry_after(headers),
             body: text(),
         }),
         500..=599 => Err(Error::Server {
@@ -90,12 +90,12 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: Bytes, kind: Kind
 
 /// Decodes a body into `T`, naming the JSON path on failure.
 pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8], expected: &'static str) -> Result<T> {
-    Ok(client_core::decode_json(body, expected)?)
+    Ok(marketing_sync_core::decode_json(body, expected)?)
 }
 
 /// Decodes an already parsed JSON value, naming the path on failure.
 pub(crate) fn decode_value<T: DeserializeOwned>(value: Value, expected: &'static str) -> Result<T> {
-    Ok(client_core::decode_value(value, expected)?)
+    Ok(marketing_sync_core::decode_value(value, expected)?)
 }
 
 /// Decodes a JSON array row by row: the answer must be an array, each row is its own result.
@@ -103,7 +103,7 @@ pub(crate) fn decode_rows<T: DeserializeOwned>(
     body: &[u8],
     expected: &'static str,
 ) -> Result<Vec<Result<T>>> {
-    let rows = client_core::decode_rows(body, expected)?;
+    let rows = marketing_sync_core::decode_rows(body, expected)?;
     Ok(rows
         .into_iter()
         .map(|row| row.map_err(Error::from))
@@ -137,7 +137,7 @@ pub struct Listing<T> {
 pub struct InvalidRow {
     /// Its position in the answer (0-based).
     pub index: usize,
-    /// Why: a [`client_core::Error::Decode`] whose path starts with the row (`[3].id`).
+    /// Why: a [`marketing_sync_core::Error::Decode`] whose path starts with the row (`[3].id`).
     pub error: Error,
 }
 
@@ -306,7 +306,7 @@ mod tests {
             .invalid()
             .iter()
             .map(|r| match &r.error {
-                Error::Transport(client_core::Error::Decode { path, .. }) => {
+                Error::Transport(marketing_sync_core::Error::Decode { path, .. }) => {
                     (r.index, path.clone())
                 }
                 other => panic!("{other:?}"),

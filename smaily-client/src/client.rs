@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use client_core::{Executor, Secret, Settings};
+use marketing_sync_core::{Executor, Secret, Settings};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -16,7 +16,7 @@ use crate::answer::{Kind, Listing, classify, decode_json, decode_rows, status_of
 use crate::error::{Error, Result};
 use crate::form::php_form;
 
-pub use client_core::RetryPolicy;
+pub use marketing_sync_core::RetryPolicy;
 
 const USER_AGENT: &str = concat!("smaily-client/", env!("CARGO_PKG_VERSION"));
 
@@ -148,7 +148,7 @@ impl ClientBuilder {
     /// Client-side rate limit in requests per second (default [`DOCUMENTED_RATE_LIMIT`], 5);
     /// `0` turns the limiter off.
     ///
-    /// Requests are spaced evenly with no burst ([`client_core::RateLimiter`]), so no
+    /// Requests are spaced evenly with no burst ([`marketing_sync_core::RateLimiter`]), so no
     /// one-second window ever holds more than `per_second` of them. Every attempt, retries
     /// included, waits its turn; clones share the limit.
     pub fn rate_limit(mut self, per_second: u32) -> Self {
@@ -200,7 +200,7 @@ impl ClientBuilder {
                 ));
             }
         };
-        let mut base = client_core::parse_base_url(&raw, self.allow_http)?;
+        let mut base = marketing_sync_core::parse_base_url(&raw, self.allow_http)?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
@@ -304,7 +304,7 @@ impl Request {
 
     fn new(method: Method, script: &'static str, body: Option<Value>, kind: Kind) -> Self {
         Request {
-            idempotent: client_core::idempotent_by_default(&method),
+            idempotent: marketing_sync_core::idempotent_by_default(&method),
             method,
             script,
             query: Vec::new(),
@@ -438,11 +438,11 @@ impl Client {
         let body = self.send(req).await?;
         match status_of(&body, Kind::Write) {
             Some((101, _)) => decode_json(&body, expected),
-            _ => Err(client_core::Error::Decode {
+            _ => Err(marketing_sync_core::Error::Decode {
                 expected: "a {\"code\":101} result",
                 path: "code".into(),
                 message: "missing result code".into(),
-                snippet: client_core::snippet(&body),
+                snippet: marketing_sync_core::snippet(&body),
             }
             .into()),
         }
@@ -490,7 +490,7 @@ impl Client {
         inner
             .executor
             .send_with(request, |response| async move {
-                let answer = client_core::Response::read(response).await?;
+                let answer = marketing_sync_core::Response::read(response).await?;
                 classify(answer.status, &answer.headers, answer.body, kind)
             })
             .instrument(span)
@@ -501,11 +501,11 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use client_core::{Retryable, next_delay};
+    use marketing_sync_core::{Retryable, next_delay};
 
     /// The shared retry decision, for Smaily's errors.
     fn should_retry(err: &Error, idempotent: bool) -> bool {
-        client_core::should_retry(err.retry_class(), idempotent)
+        marketing_sync_core::should_retry(err.retry_class(), idempotent)
     }
 
     fn api(code: u16) -> Error {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use client_core::{RetryClass, Retryable};
+use marketing_sync_core::{RetryClass, Retryable};
 
 /// Everything that can go wrong when talking to Smaily.
 ///
@@ -23,10 +23,10 @@ pub enum Error {
         reason: String,
     },
     /// The HTTP exchange itself failed: no connection, a timeout, a cut connection, or a body
-    /// that is not the documented shape ([`client_core::Error::Decode`], with its JSON path and
+    /// that is not the documented shape ([`marketing_sync_core::Error::Decode`], with its JSON path and
     /// a snippet). The same taxonomy in every client of the suite.
     #[error(transparent)]
-    Transport(#[from] client_core::Error),
+    Transport(#[from] marketing_sync_core::Error),
     /// HTTP 401 (wrong or missing API credentials, or a deleted API user), or HTTP 403
     /// without code 227 (the official Smaily Connect clients read both as refused
     /// credentials).
@@ -86,7 +86,7 @@ pub enum Error {
 
 impl Error {
     /// Whether repeating the same request later could succeed: transport failures, 429, the
-    /// retried 5xx ([`client_core::RETRIED_STATUSES`]), and the server-side failure codes 205
+    /// retried 5xx ([`marketing_sync_core::RETRIED_STATUSES`]), and the server-side failure codes 205
     /// and 225. Whether the client *does* retry also depends on the operation's idempotency.
     pub fn is_retryable(&self) -> bool {
         self.retry_class() != RetryClass::Permanent

@@ -56,7 +56,7 @@
 //!
 //! Operations that are not idempotent are retried only when the request provably was not
 //! processed (connect failure, 429). A POST is not idempotent unless its operation says so
-//! (`client_core`'s default, by method); the POSTs marked "yes" above do.
+//! (`marketing_sync_core`'s default, by method); the POSTs marked "yes" above do.
 //!
 //! # Choices where the reference is silent or uncertain
 //!

@@ -214,9 +214,9 @@ impl<'de> Deserialize<'de> for Contact {
 }
 
 /// What happened to one subscriber of an [`Client::upsert_many`] call: its position, its
-/// email as given ([`key`](client_core::ItemOutcome::key)), and `Ok(())` when Smaily accepted
+/// email as given ([`key`](marketing_sync_core::ItemOutcome::key)), and `Ok(())` when Smaily accepted
 /// the row (code 101) or why not. The suite's one batch outcome type.
-pub type UpsertOutcome = client_core::ItemOutcome<String, (), UpsertFailure>;
+pub type UpsertOutcome = marketing_sync_core::ItemOutcome<String, (), UpsertFailure>;
 
 /// Why one subscriber of a batch upsert was not delivered.
 #[derive(Debug, Clone)]
@@ -492,7 +492,7 @@ impl Client {
 
     /// Every subscriber of a segment, paging to the end (a short or empty page ends it).
     /// [`SEGMENT_UNSUBSCRIBED`] (2) lists the unsubscribed. A row that does not decode is
-    /// yielded as its own [`client_core::Error::Decode`] and the stream goes on. Idempotent.
+    /// yielded as its own [`marketing_sync_core::Error::Decode`] and the stream goes on. Idempotent.
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -4,7 +4,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use client_core::{Executor, RateLimiter, RetryPolicy, Secret, Settings};
+use marketing_sync_core::{Executor, RateLimiter, RetryPolicy, Secret, Settings};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use tokio::sync::{Mutex, OnceCell};
 use url::Url;
@@ -46,7 +46,7 @@ impl std::fmt::Display for ApiKey {
 
 /// Client-side rate limits in requests per second; `None` turns a limiter off.
 /// Defaults are Splio's documented limits: 20/s for `/data/contacts*`, 10/s elsewhere, each a
-/// [`client_core::RateLimiter`] (no burst: never more than the limit within any second).
+/// [`marketing_sync_core::RateLimiter`] (no burst: never more than the limit within any second).
 ///
 /// ```
 /// let limits = splio_client::RateLimits::default();
@@ -247,7 +247,7 @@ impl ClientBuilder {
     /// assert!(Client::builder(ApiKey::new("k")).base_url("http://api.splio.com").build().is_err());
     /// ```
     pub fn build(self) -> Result<Client> {
-        let base: Url = client_core::parse_base_url(&self.base_url, self.allow_http)?;
+        let base: Url = marketing_sync_core::parse_base_url(&self.base_url, self.allow_http)?;
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let http = reqwest::Client::builder()

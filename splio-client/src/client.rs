@@ -1,11 +1,11 @@
 //! [`Client`], its builder, and the one private path every request takes (through
-//! [`client_core::Executor`]: limiter, attempt count, retry decision, deadline).
+//! [`marketing_sync_core::Executor`]: limiter, attempt count, retry decision, deadline).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use client_core::{Executor, RateLimitStatus, RateLimiter, Secret};
+use marketing_sync_core::{Executor, RateLimitStatus, RateLimiter, Secret};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -73,7 +73,7 @@ pub(crate) struct Token {
 }
 
 /// A request description; resource modules build these and hand them to [`Client::send`].
-/// Idempotency follows the method ([`client_core::idempotent_by_default`]: POST and PATCH
+/// Idempotency follows the method ([`marketing_sync_core::idempotent_by_default`]: POST and PATCH
 /// are not) unless the operation says otherwise with [`idempotent`](Self::idempotent).
 #[derive(Clone)]
 pub(crate) struct Request {
@@ -88,7 +88,7 @@ pub(crate) struct Request {
 impl Request {
     pub(crate) fn new(method: Method, path: impl Into<String>) -> Self {
         Request {
-            idempotent: client_core::idempotent_by_default(&method),
+            idempotent: marketing_sync_core::idempotent_by_default(&method),
             method,
             path: path.into(),
             query: Vec::new(),
@@ -170,7 +170,7 @@ impl Client {
         } else {
             &response.body
         };
-        Ok(client_core::decode_json(body, expected)?)
+        Ok(marketing_sync_core::decode_json(body, expected)?)
     }
 
     /// Send a request and return the raw successful response. Boxed because authentication
@@ -178,7 +178,7 @@ impl Client {
     pub(crate) fn send(
         &self,
         request: Request,
-    ) -> futures::future::BoxFuture<'_, Result<client_core::Response>> {
+    ) -> futures::future::BoxFuture<'_, Result<marketing_sync_core::Response>> {
         Box::pin(async move {
             let span =
                 tracing::debug_span!("splio", method = %request.method, path = %request.path);
@@ -191,7 +191,7 @@ impl Client {
     }
 
     /// One attempt, including one re-authentication on 401.
-    async fn attempt(&self, request: &Request) -> Result<client_core::Response> {
+    async fn attempt(&self, request: &Request) -> Result<marketing_sync_core::Response> {
         let group = usize::from(!request.is_contacts());
         let pause = self
             .inner
@@ -220,7 +220,7 @@ impl Client {
         &self,
         request: &Request,
         token: Option<&Secret>,
-    ) -> Result<client_core::Response> {
+    ) -> Result<marketing_sync_core::Response> {
         let executor = &self.inner.executor;
         let url = Url::parse(&format!("{}{}", self.inner.base, request.path))
             .map_err(|e| Error::Config(format!("request URL for {}: {e}", request.path)))?;
@@ -243,12 +243,13 @@ impl Client {
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(serde_json::to_vec(body).expect("JSON values always serialize"));
         }
-        let answer = client_core::Response::read(executor.attempt(&sent).await?).await?;
+        let answer = marketing_sync_core::Response::read(executor.attempt(&sent).await?).await?;
         let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
         let rate = RateLimitStatus::from_headers(&answer.headers);
         let exhausted =
             status == StatusCode::TOO_MANY_REQUESTS || rate.is_some_and(|r| r.remaining == Some(0));
-        if let Some(wait) = client_core::retry_after(&answer.headers).filter(|_| exhausted) {
+        if let Some(wait) = marketing_sync_core::retry_after(&answer.headers).filter(|_| exhausted)
+        {
             let group = usize::from(!request.is_contacts());
             self.inner
                 .paused_until
@@ -366,7 +367,10 @@ mod tests {
     }
 
     fn should_retry(e: &Error, idempotent: bool) -> bool {
-        client_core::should_retry(client_core::Retryable::retry_class(e), idempotent)
+        marketing_sync_core::should_retry(
+            marketing_sync_core::Retryable::retry_class(e),
+            idempotent,
+        )
     }
 
     #[test]

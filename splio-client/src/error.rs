@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use client_core::{RETRIED_STATUSES, RetryClass, Retryable};
+use marketing_sync_core::{RETRIED_STATUSES, RetryClass, Retryable};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
@@ -26,10 +26,10 @@ pub struct ApiErrorItem {
 #[non_exhaustive]
 pub enum Error {
     /// What went wrong between the client and Splio, whatever the service: connect, timeout,
-    /// a cut connection, an undecodable body, the total deadline ([`client_core::Error`]; its
+    /// a cut connection, an undecodable body, the total deadline ([`marketing_sync_core::Error`]; its
     /// source chain kept). A base-URL or HTTP-client setup failure is [`Error::Config`] instead.
     #[error(transparent)]
-    Http(client_core::Error),
+    Transport(marketing_sync_core::Error),
     /// Authentication failed: a bad API key (`/authenticate` answers 400/401), or a 401 that a fresh
     /// token did not cure.
     #[error("unauthorized (HTTP {status}): {message}")]
@@ -136,7 +136,7 @@ fn describe(errors: &[ApiErrorItem], message: &Option<String>) -> String {
 
 impl Error {
     /// Whether a retry may succeed: transport failures, timeouts, 429 and the retried 5xx
-    /// ([`client_core::RETRIED_STATUSES`]), an item whose request failed as a whole or that
+    /// ([`marketing_sync_core::RETRIED_STATUSES`]), an item whose request failed as a whole or that
     /// Splio answered with one of those codes, an outcome unknown and not found afterwards.
     ///
     /// ```
@@ -162,7 +162,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
-            Error::Http(e) => e.retry_after(),
+            Error::Transport(e) => e.retry_after(),
             _ => None,
         }
     }
@@ -173,7 +173,7 @@ impl Error {
             Error::Api { status, .. } | Error::Unauthorized { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
             Error::Item { code, .. } => Some(*code),
-            Error::Http(e) => e.http_status(),
+            Error::Transport(e) => e.http_status(),
             _ => None,
         }
     }
@@ -229,22 +229,22 @@ impl Error {
     }
 }
 
-impl From<client_core::Error> for Error {
+impl From<marketing_sync_core::Error> for Error {
     /// A configuration failure stays [`Error::Config`] (one variant for it); the rest is
-    /// [`Error::Http`].
-    fn from(e: client_core::Error) -> Self {
+    /// [`Error::Transport`].
+    fn from(e: marketing_sync_core::Error) -> Self {
         match e {
-            client_core::Error::Config(message) => Error::Config(message),
-            other => Error::Http(other),
+            marketing_sync_core::Error::Config(message) => Error::Config(message),
+            other => Error::Transport(other),
         }
     }
 }
 
-/// How each failure bears on a retry (the decision itself is [`client_core::should_retry`]).
+/// How each failure bears on a retry (the decision itself is [`marketing_sync_core::should_retry`]).
 impl Retryable for Error {
     fn retry_class(&self) -> RetryClass {
         match self {
-            Error::Http(e) => e.retry_class(),
+            Error::Transport(e) => e.retry_class(),
             // Splio refused it unprocessed.
             Error::RateLimited { .. } => RetryClass::NotProcessed,
             Error::Api { status, .. } => RetryClass::of_status(*status),
@@ -274,7 +274,7 @@ pub(crate) fn error_from_response(status: StatusCode, headers: &HeaderMap, body:
         Err(_) if body.len() <= 64 * 1024 => {
             (Vec::new(), Some(String::from_utf8_lossy(body).into_owned()))
         }
-        Err(_) => (Vec::new(), Some(client_core::snippet(body))),
+        Err(_) => (Vec::new(), Some(marketing_sync_core::snippet(body))),
     };
     let text = || {
         message
@@ -288,7 +288,7 @@ pub(crate) fn error_from_response(status: StatusCode, headers: &HeaderMap, body:
             message: text(),
         },
         429 => Error::RateLimited {
-            retry_after: client_core::retry_after(headers),
+            retry_after: marketing_sync_core::retry_after(headers),
             message: text(),
         },
         code => Error::Api {

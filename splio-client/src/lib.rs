@@ -9,10 +9,10 @@
 //!   accepts and [`sftp::SftpUploader`] drops them atomically into `/imports/`.
 //! * `fake` feature: [`fake::FakeSplio`], a stateful in-process fake of the REST API.
 //!
-//! Retries and limits (the runtime is [`client_core`]'s): idempotency follows the method (GET,
+//! Retries and limits (the runtime is [`marketing_sync_core`]'s): idempotency follows the method (GET,
 //! PUT, DELETE), and the operations that are idempotent although sent as PATCH or POST say so:
 //! contact PATCH, subscribe/unsubscribe, opt-out and `/authenticate`. Those are retried on
-//! connect errors, timeouts, 429 and the retried 5xx ([`client_core::RETRIED_STATUSES`]: 408,
+//! connect errors, timeouts, 429 and the retried 5xx ([`marketing_sync_core::RETRIED_STATUSES`]: 408,
 //! 500, 502, 503, 504); creates, bulk creates, field creation and blacklist adds are retried only
 //! on connect errors and 429. Waits honour `Retry-After`, else `rateLimit-reset`. Client-side
 //! limits default to Splio's 20 requests/s for `/data/contacts*` and 10/s elsewhere.
@@ -76,7 +76,6 @@ pub use blacklists::{
 };
 pub use builder::{ApiKey, ClientBuilder, DEFAULT_BASE_URL, RateLimits};
 pub use client::Client;
-pub use client_core::{RateLimitStatus, RetryPolicy};
 pub use contacts::{
     BULK_MAX, Contact, ContactData, ContactFieldValue, CreationDateHour, ItemOutcome, ListRef,
     MultiStatus, MultiStatusItem, UpsertAction, UpsertOutcome, contact_path,
@@ -86,6 +85,7 @@ pub use fields::{
     CreatedField, CustomFieldValue, Field, FieldRef, FieldSchema, FieldType, FieldValue,
 };
 pub use lists::MailingList;
+pub use marketing_sync_core::{RateLimitStatus, RetryPolicy};
 pub use page::Page;
 pub use universe::UniqueKey;
 

@@ -231,11 +231,11 @@ impl Report {
             .flexible(true)
             .from_reader(self.contents.as_slice());
         let bad = |e: csv::Error| {
-            Error::from(client_core::Error::Decode {
+            Error::from(marketing_sync_core::Error::Decode {
                 expected: "report CSV",
                 path: self.name.clone(),
                 message: e.to_string(),
-                snippet: client_core::snippet(&self.contents),
+                snippet: marketing_sync_core::snippet(&self.contents),
             })
         };
         let headers = reader.headers().map_err(bad)?.clone();

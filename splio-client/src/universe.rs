@@ -79,7 +79,7 @@ impl Client {
                     .json(Request::get("/universes/unique-key"), "unique key")
                     .await?;
                 UniqueKey::parse(&a.unique_key).ok_or_else(|| {
-                    Error::from(client_core::Error::Decode {
+                    Error::from(marketing_sync_core::Error::Decode {
                         expected: "unique key (email, cellphone or cN)",
                         path: "unique_key".into(),
                         message: "unknown unique key".into(),

@@ -12,7 +12,7 @@
 //!   create / `xd_update` / `xd_updateconfirmed` / `xd_customer_update` semantics, and one
 //!   `<Result>` per document.
 //!
-//! The request log and the faults are `client_core::fake`'s, with the same meaning in every
+//! The request log and the faults are `marketing_sync_core::fake`'s, with the same meaning in every
 //! fake of the suite: [`fail_next`](FakeDirecto::fail_next) and
 //! [`rate_limit_next`](FakeDirecto::rate_limit_next) answer unprocessed,
 //! [`delay_next`](FakeDirecto::delay_next) processes after the wait, and
@@ -41,14 +41,14 @@ mod state;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use client_core::fake::{FakeServer, Harness};
+use marketing_sync_core::fake::{FakeServer, Harness};
 
 use crate::client::{Auth, Client, RetryPolicy};
 use crate::customer::Customer;
 use crate::record::Record;
 use state::{Shared, State, lock};
 
-pub use client_core::fake::DropPoint;
+pub use marketing_sync_core::fake::DropPoint;
 pub use read::synthetic_customer;
 pub use state::{Envelope, ReceivedPut, ReceivedRequest};
 

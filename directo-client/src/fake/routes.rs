@@ -1,7 +1,7 @@
 //! The fake's routes: one per URL form of `xmlcore.asp` (XML Direct and BI Direct take
 //! `token=` only, a legacy per-company URL takes `key=`), auth answered inside HTTP 200, and
 //! `get=1` / `put=1` routing read from the query string or the form body. The request log
-//! and the faults are `client_core::fake::Harness`'s, mounted around them.
+//! and the faults are `marketing_sync_core::fake::Harness`'s, mounted around them.
 
 use axum::Extension;
 use axum::body::Body;
@@ -9,7 +9,7 @@ use axum::extract::State as Data;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use client_core::fake::{Harness, ReceivedRequest as Logged};
+use marketing_sync_core::fake::{Harness, ReceivedRequest as Logged};
 
 use super::{FakeDirecto, ReceivedRequest, Shared};
 

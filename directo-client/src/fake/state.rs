@@ -50,8 +50,8 @@ impl ReceivedRequest {
 
 /// Directo's view of the request the harness logged: parameters in the query string and, for
 /// a POST, in the form body.
-impl From<&client_core::fake::ReceivedRequest> for ReceivedRequest {
-    fn from(logged: &client_core::fake::ReceivedRequest) -> Self {
+impl From<&marketing_sync_core::fake::ReceivedRequest> for ReceivedRequest {
+    fn from(logged: &marketing_sync_core::fake::ReceivedRequest) -> Self {
         ReceivedRequest {
             method: logged.method.to_string(),
             path: logged.path.clone(),

@@ -227,7 +227,7 @@ async fn reads_retry_transient_failures_with_exact_hit_counts() {
     assert!(
         matches!(
             err,
-            Error::Transport(client_core::Error::Status { status: 400, .. })
+            Error::Transport(marketing_sync_core::Error::Status { status: 400, .. })
         ),
         "{err:?}"
     );
@@ -360,7 +360,7 @@ async fn puts_are_not_blindly_retried() {
     assert!(
         matches!(
             **err,
-            Error::Transport(client_core::Error::Status { status: 503, .. })
+            Error::Transport(marketing_sync_core::Error::Status { status: 503, .. })
         ),
         "{err:?}"
     );

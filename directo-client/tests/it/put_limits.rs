@@ -179,7 +179,7 @@ async fn a_failed_request_fails_its_documents_only() {
     assert_eq!(ok, [true, true, false, false, true, true]);
     assert!(matches!(
         **outcomes[2].result.as_ref().unwrap_err(),
-        Error::Transport(client_core::Error::Status { status: 503, .. })
+        Error::Transport(marketing_sync_core::Error::Status { status: 503, .. })
     ));
 }
 

@@ -1,4 +1,4 @@
-//! The retry rules directo-client shares with every client of the suite (`client_core`): one
+//! The retry rules directo-client shares with every client of the suite (`marketing_sync_core`): one
 //! retried status set, `Retry-After` as seconds or an HTTP date, and one meaning for a cut
 //! connection in the fake.
 
@@ -40,7 +40,7 @@ async fn once_then_customers(first: ResponseTemplate) -> MockServer {
 }
 
 /// 408 is repeated; 501 (Not Implemented) is not: it answers the same way again
-/// (`client_core::RETRIED_STATUSES`).
+/// (`marketing_sync_core::RETRIED_STATUSES`).
 #[tokio::test]
 async fn reads_retry_the_suites_statuses_only() {
     let server = MockServer::start().await;
@@ -136,7 +136,7 @@ async fn the_deadline_bounds_a_read_with_its_retries() {
     assert!(
         matches!(
             err,
-            directo_client::Error::Transport(client_core::Error::Deadline(_))
+            directo_client::Error::Transport(marketing_sync_core::Error::Deadline(_))
         ),
         "{err:?}"
     );

@@ -231,7 +231,10 @@ async fn reads_give_up_after_the_configured_retries() {
     assert!(
         matches!(
             err,
-            directo_client::Error::Transport(client_core::Error::Status { status: 502, .. })
+            directo_client::Error::Transport(marketing_sync_core::Error::Status {
+                status: 502,
+                ..
+            })
         ),
         "{err:?}"
     );
@@ -272,7 +275,10 @@ async fn client_errors_and_in_200_errors_are_not_retried() {
     assert!(
         matches!(
             err,
-            directo_client::Error::Transport(client_core::Error::Status { status: 400, .. })
+            directo_client::Error::Transport(marketing_sync_core::Error::Status {
+                status: 400,
+                ..
+            })
         ),
         "{err:?}"
     );
@@ -441,7 +447,10 @@ async fn puts_are_not_retried_on_5xx_but_are_on_429() {
     assert!(
         matches!(
             **err,
-            directo_client::Error::Transport(client_core::Error::Status { status: 503, .. })
+            directo_client::Error::Transport(marketing_sync_core::Error::Status {
+                status: 503,
+                ..
+            })
         ),
         "{err:?}"
     );

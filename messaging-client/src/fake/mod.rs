@@ -24,7 +24,7 @@
 //! # });
 //! ```
 //!
-//! The scaffolding is `client_core::fake`'s: the loopback server, the request log and the
+//! The scaffolding is `marketing_sync_core::fake`'s: the loopback server, the request log and the
 //! faults, each with the meaning it has in every fake (see [`FakeMessaging::fail_next`] and its
 //! siblings); `routes` has one axum route per endpoint.
 
@@ -33,11 +33,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use client_core::fake::{FakeServer, Harness};
+use marketing_sync_core::fake::{FakeServer, Harness};
 use serde_json::{Value, json};
 
 use crate::client::{ApiKey, Client, RateLimits};
-use client_core::RetryPolicy;
+use marketing_sync_core::RetryPolicy;
 
 mod contacts;
 mod events;
@@ -50,13 +50,13 @@ mod schema;
 mod segments;
 mod state;
 
-pub use client_core::fake::DropPoint;
+pub use marketing_sync_core::fake::DropPoint;
 use state::{FakeState, Segment, StatusEntry};
 
 /// The API key the fake accepts unless told otherwise.
 pub const FAKE_API_KEY: &str = "fake-api-key";
 
-/// A request as the fake received it (a view of `client_core::fake::ReceivedRequest`, the
+/// A request as the fake received it (a view of `marketing_sync_core::fake::ReceivedRequest`, the
 /// shared request log).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedRequest {
@@ -74,8 +74,8 @@ pub struct ReceivedRequest {
     pub body: String,
 }
 
-impl From<&client_core::fake::ReceivedRequest> for ReceivedRequest {
-    fn from(r: &client_core::fake::ReceivedRequest) -> Self {
+impl From<&marketing_sync_core::fake::ReceivedRequest> for ReceivedRequest {
+    fn from(r: &marketing_sync_core::fake::ReceivedRequest) -> Self {
         ReceivedRequest {
             method: r.method.to_string(),
             path: r.path.clone(),
@@ -204,7 +204,7 @@ impl FakeMessaging {
 
     // ---- fault injection -------------------------------------------------------------
 
-    /// The request log and fault queue (`client_core::fake::Harness`), for faults beyond the
+    /// The request log and fault queue (`marketing_sync_core::fake::Harness`), for faults beyond the
     /// shortcuts below.
     ///
     /// ```

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
-use client_core::fake::{Fault, ReceivedRequest};
+use marketing_sync_core::fake::{Fault, ReceivedRequest};
 use serde_json::{Value, json};
 
 use super::http::{Answer, bad, empty, json_body, ok_json, text};

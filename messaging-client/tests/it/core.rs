@@ -5,7 +5,7 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use messaging_client::client_core::Error as CoreError;
+use messaging_client::marketing_sync_core::Error as CoreError;
 use messaging_client::{ApiKey, Client, Error, EventV1, RateLimits, Recipient, SmartSend};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -200,7 +200,10 @@ async fn connect_failures_are_retried_even_for_events() {
         .generate_event(&EventV1::new("ev").key_value("k"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Http(CoreError::Connect(_))), "{err:?}");
+    assert!(
+        matches!(err, Error::Transport(CoreError::Connect(_))),
+        "{err:?}"
+    );
     assert!(
         std::error::Error::source(&err).is_some(),
         "source chain kept"
@@ -220,7 +223,7 @@ async fn decode_errors_name_the_json_path_and_keep_a_snippet() {
         .await;
     let err = client(&server).account_info().await.unwrap_err();
     match err {
-        Error::Http(CoreError::Decode { path, snippet, .. }) => {
+        Error::Transport(CoreError::Decode { path, snippet, .. }) => {
             assert_eq!(path, "orgId");
             assert!(snippet.contains("perhaps"));
         }
@@ -249,7 +252,7 @@ async fn rate_limiter_spaces_requests_beyond_the_burst() {
     for _ in 0..8 {
         client.account_info().await.unwrap();
     }
-    // 4/s, no burst (client-core's limiter): one every 255 ms, 8 requests take ~1.8 s; the
+    // 4/s, no burst (marketing-sync-core's limiter): one every 255 ms, 8 requests take ~1.8 s; the
     // bound from when a burst of 4 went at once (~1 s for the other 4) still holds.
     assert!(
         started.elapsed() >= Duration::from_millis(900),
@@ -310,13 +313,13 @@ fn only_https_unless_allowed() {
         Client::builder(ApiKey::new(KEY))
             .base_url("http://example.com/api")
             .build(),
-        Err(Error::Http(CoreError::Config(_)))
+        Err(Error::Transport(CoreError::Config(_)))
     ));
     assert!(matches!(
         Client::builder(ApiKey::new(KEY))
             .base_url("not a url")
             .build(),
-        Err(Error::Http(CoreError::Config(_)))
+        Err(Error::Transport(CoreError::Config(_)))
     ));
     assert!(Client::builder(ApiKey::new(KEY)).build().is_ok());
 }

@@ -5,8 +5,8 @@
 use crate::common;
 
 use common::fixture;
-use messaging_client::client_core::Error as CoreError;
 use messaging_client::fake::{DropPoint, FakeMessaging};
+use messaging_client::marketing_sync_core::Error as CoreError;
 use messaging_client::{
     ApiKey, Client, DeliveryStatus, Error, EventV1, EventV2, ItemError, Order, OrderDeletion,
     OrderItem, OrderStatus, Recipient, SmartSend,
@@ -130,7 +130,7 @@ async fn non_idempotent_events_are_not_resent_after_a_dropped_connection() {
     assert!(
         matches!(
             err,
-            Error::Http(CoreError::Transport(_) | CoreError::Decode { .. })
+            Error::Transport(CoreError::Transport(_) | CoreError::Decode { .. })
         ),
         "{err:?}"
     );
@@ -490,7 +490,7 @@ async fn fake_delay_trips_the_client_timeout_and_wrong_media_type_is_415() {
         .unwrap();
     assert!(matches!(
         client.account_info().await,
-        Err(Error::Http(CoreError::Timeout(_)))
+        Err(Error::Transport(CoreError::Timeout(_)))
     ));
     fake.set_delay(None);
     let resp = reqwest::Client::new()
@@ -564,7 +564,7 @@ async fn an_event_dropped_after_processing_is_recorded_once_and_not_resent() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Http(CoreError::Transport(_))),
+        matches!(err, Error::Transport(CoreError::Transport(_))),
         "{err:?}"
     );
     assert_eq!(fake.events().len(), 1, "processed before the cut");

@@ -1,6 +1,6 @@
 //! The fake's HTTP side: the route table (a route per script), and the checks every request
 //! meets before its route (the plan block, the enforced rate limit, authentication). The log
-//! and the faults are `client_core::fake::Harness`'s. Every answer is JSON labelled
+//! and the faults are `marketing_sync_core::fake::Harness`'s. Every answer is JSON labelled
 //! `text/html`, as Smaily's are (smaily.com/help/api/general/common-principles).
 
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
-use client_core::fake::{Fault, Harness};
+use marketing_sync_core::fake::{Fault, Harness};
 use serde_json::{Value, json};
 
 use super::state::{FakeState, ReceivedRequest};
@@ -166,14 +166,14 @@ fn on(
     route: Route,
 ) -> impl Fn(
     State<Shared>,
-    Extension<client_core::fake::ReceivedRequest>,
+    Extension<marketing_sync_core::fake::ReceivedRequest>,
 ) -> std::future::Ready<Response>
 + Clone
 + Send
 + Sync
 + 'static {
     move |State(state): State<Shared>,
-          Extension(logged): Extension<client_core::fake::ReceivedRequest>| {
+          Extension(logged): Extension<marketing_sync_core::fake::ReceivedRequest>| {
         let req = ReceivedRequest::from(&logged);
         let call = Call {
             req: &req,
@@ -261,7 +261,7 @@ async fn arrivals(State(state): State<Shared>, request: Request, next: Next) -> 
 /// What every request meets before its route, unknown scripts included.
 async fn checks(
     State(state): State<Shared>,
-    Extension(logged): Extension<client_core::fake::ReceivedRequest>,
+    Extension(logged): Extension<marketing_sync_core::fake::ReceivedRequest>,
     request: Request,
     next: Next,
 ) -> Response {

@@ -15,7 +15,7 @@
 //! happens to subscribers), `templates.php` and `organizations/users.php`. Page indexes follow
 //! [`Paging`] (the references disagree; see there).
 //!
-//! Faults (the log and the faults are `client_core::fake::Harness`'s, with the same meaning in
+//! Faults (the log and the faults are `marketing_sync_core::fake::Harness`'s, with the same meaning in
 //! every fake of the suite): fail the next N requests with a status, with a body code, with
 //! 429 + `Retry-After`, drop the connection before or after processing, delay every answer;
 //! and an optional enforced rate limit (a sliding one-second window; off by default).
@@ -44,10 +44,10 @@ mod state;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use client_core::fake::{FakeServer, Harness};
+use marketing_sync_core::fake::{FakeServer, Harness};
 use serde_json::{Value, json};
 
-pub use client_core::fake::DropPoint;
+pub use marketing_sync_core::fake::DropPoint;
 pub use state::{FakeCampaign, FakeContact, Paging, ReceivedRequest, Trigger};
 
 use crate::client::{Client, Credentials, RetryPolicy};

@@ -156,7 +156,7 @@ impl Paging {
 }
 
 /// A request as the fake received it: Smaily's view of the harness's log entry
-/// (`client_core::fake::ReceivedRequest`).
+/// (`marketing_sync_core::fake::ReceivedRequest`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedRequest {
     /// HTTP method.
@@ -175,8 +175,8 @@ pub struct ReceivedRequest {
     pub body: String,
 }
 
-impl From<&client_core::fake::ReceivedRequest> for ReceivedRequest {
-    fn from(r: &client_core::fake::ReceivedRequest) -> Self {
+impl From<&marketing_sync_core::fake::ReceivedRequest> for ReceivedRequest {
+    fn from(r: &marketing_sync_core::fake::ReceivedRequest) -> Self {
         let header = |name: &str| r.header(name).map(str::to_string);
         ReceivedRequest {
             method: r.method.to_string(),

@@ -481,7 +481,10 @@ async fn timeouts_retry_upserts_but_not_triggers() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Transport(client_core::Error::Timeout(_))),
+        matches!(
+            err,
+            Error::Transport(marketing_sync_core::Error::Timeout(_))
+        ),
         "{err:?}"
     );
     assert!(err.is_retryable());
@@ -498,7 +501,10 @@ async fn timeouts_retry_upserts_but_not_triggers() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Transport(client_core::Error::Timeout(_))),
+        matches!(
+            err,
+            Error::Transport(marketing_sync_core::Error::Timeout(_))
+        ),
         "{err:?}"
     );
     assert_eq!(

@@ -190,7 +190,7 @@ async fn an_undecodable_row_is_reported_with_its_position() {
     let bad = &list.invalid()[0];
     assert_eq!(bad.index, 1);
     match &bad.error {
-        Error::Transport(client_core::Error::Decode { path, snippet, .. }) => {
+        Error::Transport(marketing_sync_core::Error::Decode { path, snippet, .. }) => {
             assert_eq!(path, "[1].id");
             assert!(snippet.contains("two"), "{snippet}");
         }

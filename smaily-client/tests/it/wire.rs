@@ -411,7 +411,12 @@ async fn http_statuses_map_to_their_own_errors() {
         ),
         (
             html("<html>oops</html>"),
-            |e| matches!(e, Error::Transport(client_core::Error::Decode { .. })),
+            |e| {
+                matches!(
+                    e,
+                    Error::Transport(marketing_sync_core::Error::Decode { .. })
+                )
+            },
             1,
         ),
     ];
@@ -730,7 +735,7 @@ async fn decode_errors_name_the_field_and_keep_a_snippet() {
         .await;
     let c = client(&s);
     match c.subscriber("a@x.ee").await.unwrap_err() {
-        Error::Transport(client_core::Error::Decode {
+        Error::Transport(marketing_sync_core::Error::Decode {
             message, snippet, ..
         }) => {
             assert!(message.contains("created_at"), "{message}");
@@ -742,7 +747,9 @@ async fn decode_errors_name_the_field_and_keep_a_snippet() {
     let list = c.segments().await.unwrap();
     assert_eq!(list.len(), 1);
     match &list.invalid()[0].error {
-        Error::Transport(client_core::Error::Decode { path, .. }) => assert_eq!(path, "[1].id"),
+        Error::Transport(marketing_sync_core::Error::Decode { path, .. }) => {
+            assert_eq!(path, "[1].id")
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -40,14 +40,14 @@ pub struct MultiStatus {
     pub items: Vec<MultiStatusItem>,
 }
 
-/// The outcome of one item of a batch helper: [`client_core::ItemOutcome`] keyed by the item's
+/// The outcome of one item of a batch helper: [`marketing_sync_core::ItemOutcome`] keyed by the item's
 /// unique key (empty when it had none), with this crate's [`Error`].
 ///
 /// ```
-/// let o: splio_client::ItemOutcome<()> = client_core::ItemOutcome::new(0, "a@example.com".into(), Ok(()));
+/// let o: splio_client::ItemOutcome<()> = marketing_sync_core::ItemOutcome::new(0, "a@example.com".into(), Ok(()));
 /// assert!(o.is_ok());
 /// ```
-pub type ItemOutcome<T> = client_core::ItemOutcome<String, T, Error>;
+pub type ItemOutcome<T> = marketing_sync_core::ItemOutcome<String, T, Error>;
 
 /// Per-item result of [`Client::upsert_many`].
 pub type UpsertOutcome = ItemOutcome<UpsertAction>;

@@ -1,9 +1,9 @@
-//! How Splio answers an injected fault ([`client_core::fake::Harness`] queues them and gives
+//! How Splio answers an injected fault ([`marketing_sync_core::fake::Harness`] queues them and gives
 //! each its one meaning; this shapes the unprocessed answers as Splio would send them).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use client_core::fake::Fault;
+use marketing_sync_core::fake::Fault;
 use serde_json::json;
 
 use super::routes::envelope;

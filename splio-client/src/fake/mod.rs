@@ -3,7 +3,7 @@
 //! It follows Splio's reference, not this client: contacts keyed by the universe unique key,
 //! custom fields with types, lists, blacklists, JWT tokens that expire, `207` multi-status bulk
 //! answers, `429` with `rateLimit-reset`, bare-string 401 bodies, and the `{status, errors}`
-//! envelope. It is an axum route per operation on [`client_core::fake`]'s scaffolding: the
+//! envelope. It is an axum route per operation on [`marketing_sync_core::fake`]'s scaffolding: the
 //! loopback server, the request log and fault injection with one meaning in every fake:
 //! [`fail_next`](FakeSplio::fail_next), [`rate_limit_next`](FakeSplio::rate_limit_next),
 //! [`delay_next`](FakeSplio::delay_next), [`drop_next`](FakeSplio::drop_next) (before or after
@@ -40,10 +40,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use client_core::fake::{FakeServer, Harness, ReceivedRequest};
+use marketing_sync_core::fake::{FakeServer, Harness, ReceivedRequest};
 use serde_json::Value;
 
-pub use client_core::fake::DropPoint;
+pub use marketing_sync_core::fake::DropPoint;
 
 use crate::blacklists::Channel;
 use crate::contacts::ContactData;
@@ -163,7 +163,7 @@ impl FakeSplio {
     }
 
     /// The request log and fault queue behind this fake (every fault
-    /// [`client_core::fake::Harness`] offers, e.g. `reply_next`, `set_delay`).
+    /// [`marketing_sync_core::fake::Harness`] offers, e.g. `reply_next`, `set_delay`).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {

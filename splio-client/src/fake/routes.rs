@@ -1,6 +1,6 @@
 //! The HTTP side: one axum route per documented operation [E1], each behind the token check
 //! (every other path or method is a 404, as on Splio). Recording and faults are
-//! [`client_core::fake::Harness`]'s; the routes' rules live with their resources.
+//! [`marketing_sync_core::fake::Harness`]'s; the routes' rules live with their resources.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -10,7 +10,7 @@ use axum::extract::{Extension, State as Shared};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use client_core::fake::ReceivedRequest;
+use marketing_sync_core::fake::ReceivedRequest;
 use serde_json::{Value, json};
 
 use super::state::State;

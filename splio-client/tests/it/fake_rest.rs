@@ -316,7 +316,10 @@ async fn timeouts_are_retried_for_reads_only() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Http(client_core::Error::Timeout(_))),
+        matches!(
+            err,
+            Error::Transport(marketing_sync_core::Error::Timeout(_))
+        ),
         "{err}"
     );
     assert!(err.is_retryable());
@@ -372,7 +375,10 @@ async fn dropped_connections_retry_reads_but_not_creates() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Http(client_core::Error::Transport(_))),
+        matches!(
+            err,
+            Error::Transport(marketing_sync_core::Error::Transport(_))
+        ),
         "{err}"
     );
     assert!(
@@ -431,7 +437,7 @@ async fn a_schema_from_the_field_list_says_which_types_it_does_not_know() {
 }
 
 /// Splio's PATCH sets the attributes sent, so the client repeats it after a 5xx like a read
-/// (a PATCH is not idempotent by default in client-core); every attempt is counted.
+/// (a PATCH is not idempotent by default in marketing-sync-core); every attempt is counted.
 #[tokio::test]
 async fn patch_is_retried_on_5xx_and_every_attempt_is_counted() {
     let fake = FakeSplio::start().await;

@@ -12,15 +12,15 @@ use reqwest::Method;
 /// same way again.
 ///
 /// ```
-/// assert!(client_core::RETRIED_STATUSES.contains(&503));
-/// assert!(!client_core::RETRIED_STATUSES.contains(&501));
+/// assert!(marketing_sync_core::RETRIED_STATUSES.contains(&503));
+/// assert!(!marketing_sync_core::RETRIED_STATUSES.contains(&501));
 /// ```
 pub const RETRIED_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 /// What a failure says about repeating the request.
 ///
 /// ```
-/// use client_core::RetryClass;
+/// use marketing_sync_core::RetryClass;
 /// assert_eq!(RetryClass::of_status(429), RetryClass::NotProcessed);
 /// assert_eq!(RetryClass::of_status(503), RetryClass::Transient);
 /// assert_eq!(RetryClass::of_status(400), RetryClass::Permanent);
@@ -42,7 +42,7 @@ impl RetryClass {
     /// [`Permanent`](RetryClass::Permanent).
     ///
     /// ```
-    /// assert_eq!(client_core::RetryClass::of_status(408), client_core::RetryClass::Transient);
+    /// assert_eq!(marketing_sync_core::RetryClass::of_status(408), marketing_sync_core::RetryClass::Transient);
     /// ```
     pub fn of_status(status: u16) -> Self {
         match status {
@@ -59,7 +59,7 @@ impl RetryClass {
 ///
 /// ```
 /// use std::time::Duration;
-/// use client_core::{RetryClass, Retryable};
+/// use marketing_sync_core::{RetryClass, Retryable};
 /// struct Busy;
 /// impl Retryable for Busy {
 ///     fn retry_class(&self) -> RetryClass { RetryClass::NotProcessed }
@@ -81,7 +81,7 @@ pub trait Retryable {
 /// failures that prove the request was not processed (a connect failure, a 429).
 ///
 /// ```
-/// use client_core::{RetryClass, should_retry};
+/// use marketing_sync_core::{RetryClass, should_retry};
 /// assert!(should_retry(RetryClass::Transient, true));
 /// assert!(!should_retry(RetryClass::Transient, false)); // a POST may have gone through
 /// assert!(should_retry(RetryClass::NotProcessed, false));
@@ -100,7 +100,7 @@ pub fn should_retry(class: RetryClass, idempotent: bool) -> bool {
 ///
 /// ```
 /// use std::time::Duration;
-/// use client_core::{Error, next_delay};
+/// use marketing_sync_core::{Error, next_delay};
 /// let limited = Error::Status { status: 429, retry_after: Some(Duration::from_secs(7)), body: String::new() };
 /// assert_eq!(next_delay(&limited, Some(Duration::from_millis(1))), Some(Duration::from_secs(7)));
 /// assert_eq!(next_delay(&limited, None), None);
@@ -114,8 +114,8 @@ pub fn next_delay(err: &impl Retryable, backoff: Option<Duration>) -> Option<Dur
 ///
 /// ```
 /// use reqwest::Method;
-/// assert!(client_core::idempotent_by_default(&Method::PUT));
-/// assert!(!client_core::idempotent_by_default(&Method::POST));
+/// assert!(marketing_sync_core::idempotent_by_default(&Method::PUT));
+/// assert!(!marketing_sync_core::idempotent_by_default(&Method::POST));
 /// ```
 pub fn idempotent_by_default(method: &Method) -> bool {
     matches!(
@@ -128,9 +128,9 @@ pub fn idempotent_by_default(method: &Method) -> bool {
 ///
 /// ```
 /// use std::time::Duration;
-/// let policy = client_core::RetryPolicy { max_retries: 2, ..Default::default() };
+/// let policy = marketing_sync_core::RetryPolicy { max_retries: 2, ..Default::default() };
 /// assert_eq!(policy.min_delay, Duration::from_millis(500));
-/// assert_eq!(client_core::RetryPolicy::none().max_retries, 0);
+/// assert_eq!(marketing_sync_core::RetryPolicy::none().max_retries, 0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -149,7 +149,7 @@ impl RetryPolicy {
     /// Never retry.
     ///
     /// ```
-    /// assert_eq!(client_core::RetryPolicy::none().max_retries, 0);
+    /// assert_eq!(marketing_sync_core::RetryPolicy::none().max_retries, 0);
     /// ```
     pub const fn none() -> Self {
         RetryPolicy {
@@ -163,7 +163,7 @@ impl RetryPolicy {
     /// `max_retries` retries a millisecond or so apart, no jitter (tests and fakes).
     ///
     /// ```
-    /// assert_eq!(client_core::RetryPolicy::fast(3).max_retries, 3);
+    /// assert_eq!(marketing_sync_core::RetryPolicy::fast(3).max_retries, 3);
     /// ```
     pub const fn fast(max_retries: usize) -> Self {
         RetryPolicy {
@@ -178,7 +178,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use backon::BackoffBuilder;
-    /// let mut delays = client_core::RetryPolicy::fast(2).backoff().build();
+    /// let mut delays = marketing_sync_core::RetryPolicy::fast(2).backoff().build();
     /// assert!(delays.next().is_some() && delays.next().is_some() && delays.next().is_none());
     /// ```
     pub fn backoff(&self) -> ExponentialBuilder {

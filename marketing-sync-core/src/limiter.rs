@@ -29,9 +29,9 @@ const WINDOW_WITH_HEADROOM: Duration = Duration::from_millis(1_020);
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let limiter = client_core::RateLimiter::per_second(5).unwrap();
+/// let limiter = marketing_sync_core::RateLimiter::per_second(5).unwrap();
 /// limiter.until_ready().await; // the first request goes at once
-/// assert!(client_core::RateLimiter::per_second(0).is_none()); // 0 = no limiter
+/// assert!(marketing_sync_core::RateLimiter::per_second(0).is_none()); // 0 = no limiter
 /// # });
 /// ```
 #[derive(Clone)]
@@ -53,7 +53,7 @@ impl RateLimiter {
     ///
     /// ```
     /// use std::num::NonZeroU32;
-    /// let limiter = client_core::RateLimiter::new(NonZeroU32::new(20).unwrap());
+    /// let limiter = marketing_sync_core::RateLimiter::new(NonZeroU32::new(20).unwrap());
     /// assert_eq!(limiter.limit().get(), 20);
     /// ```
     pub fn new(per_second: NonZeroU32) -> Self {
@@ -70,7 +70,7 @@ impl RateLimiter {
     /// A limiter of `per_second` requests per second, or `None` for `0` (no limit).
     ///
     /// ```
-    /// assert_eq!(client_core::RateLimiter::per_second(5).unwrap().limit().get(), 5);
+    /// assert_eq!(marketing_sync_core::RateLimiter::per_second(5).unwrap().limit().get(), 5);
     /// ```
     pub fn per_second(per_second: u32) -> Option<Self> {
         NonZeroU32::new(per_second).map(Self::new)
@@ -79,7 +79,7 @@ impl RateLimiter {
     /// The configured requests per second.
     ///
     /// ```
-    /// assert_eq!(client_core::RateLimiter::per_second(3).unwrap().limit().get(), 3);
+    /// assert_eq!(marketing_sync_core::RateLimiter::per_second(3).unwrap().limit().get(), 3);
     /// ```
     pub fn limit(&self) -> NonZeroU32 {
         self.per_second
@@ -89,7 +89,7 @@ impl RateLimiter {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// client_core::RateLimiter::per_second(100).unwrap().until_ready().await;
+    /// marketing_sync_core::RateLimiter::per_second(100).unwrap().until_ready().await;
     /// # });
     /// ```
     pub async fn until_ready(&self) {

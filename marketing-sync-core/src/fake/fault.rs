@@ -9,7 +9,7 @@ use std::time::Duration;
 /// fake's state) is part of the fault.
 ///
 /// ```
-/// use client_core::fake::{DropPoint, Fault};
+/// use marketing_sync_core::fake::{DropPoint, Fault};
 /// assert!(!Fault::Status(503).processes());
 /// assert!(Fault::Drop(DropPoint::AfterProcessing).processes());
 /// ```
@@ -42,7 +42,7 @@ impl Fault {
     /// Whether the request reaches the fake's routes (is applied to its state).
     ///
     /// ```
-    /// use client_core::fake::Fault;
+    /// use marketing_sync_core::fake::Fault;
     /// assert!(Fault::Delay(std::time::Duration::from_millis(5)).processes());
     /// assert!(!Fault::RateLimit { retry_after_secs: 1 }.processes());
     /// ```
@@ -57,8 +57,8 @@ impl Fault {
 /// Where a [`Fault::Drop`] cuts the connection.
 ///
 /// ```
-/// let point = client_core::fake::DropPoint::BeforeProcessing;
-/// assert_ne!(point, client_core::fake::DropPoint::AfterProcessing);
+/// let point = marketing_sync_core::fake::DropPoint::BeforeProcessing;
+/// assert_ne!(point, marketing_sync_core::fake::DropPoint::AfterProcessing);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropPoint {

@@ -6,7 +6,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use client_core::fake::{FakeServer, Harness};
+//! use marketing_sync_core::fake::{FakeServer, Harness};
 //! let harness = Harness::new();
 //! let app = harness.mount(axum::Router::new().route("/ping", axum::routing::get(|| async { "pong" })));
 //! let server = FakeServer::start(app).await;
@@ -32,7 +32,7 @@ pub use log::ReceivedRequest;
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let server = client_core::fake::FakeServer::start(axum::Router::new()).await;
+/// let server = marketing_sync_core::fake::FakeServer::start(axum::Router::new()).await;
 /// assert!(server.base_url().starts_with("http://127.0.0.1:"));
 /// assert_eq!(server.addr().ip().to_string(), "127.0.0.1");
 /// # });
@@ -61,7 +61,7 @@ impl FakeServer {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let server = client_core::fake::FakeServer::start(axum::Router::new()).await;
+    /// let server = marketing_sync_core::fake::FakeServer::start(axum::Router::new()).await;
     /// assert_ne!(server.addr().port(), 0);
     /// # });
     /// ```
@@ -80,7 +80,7 @@ impl FakeServer {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let server = client_core::fake::FakeServer::start(axum::Router::new()).await;
+    /// let server = marketing_sync_core::fake::FakeServer::start(axum::Router::new()).await;
     /// assert!(server.addr().ip().is_loopback());
     /// # });
     /// ```
@@ -92,7 +92,7 @@ impl FakeServer {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let server = client_core::fake::FakeServer::start(axum::Router::new()).await;
+    /// let server = marketing_sync_core::fake::FakeServer::start(axum::Router::new()).await;
     /// assert_eq!(server.base_url(), format!("http://{}", server.addr()));
     /// # });
     /// ```

@@ -10,15 +10,15 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use client_core::{Executor, RetryPolicy, Settings};
+//! use marketing_sync_core::{Executor, RetryPolicy, Settings};
 //! let settings = Settings::new("my-client/1.0").retry(RetryPolicy::none());
 //! let executor = Executor::new(&settings)?;
 //! let request = executor.request(reqwest::Method::GET, "http://127.0.0.1:9/".parse().unwrap());
 //! assert!(request.is_idempotent()); // a GET: retried on 5xx and timeouts
 //! let err = executor.send(request).await.unwrap_err(); // nothing listens on port 9
-//! assert!(matches!(err, client_core::Error::Connect(_)));
+//! assert!(matches!(err, marketing_sync_core::Error::Connect(_)));
 //! assert_eq!(executor.requests_sent(), 1);
-//! # Ok::<(), client_core::Error>(()) }).unwrap();
+//! # Ok::<(), marketing_sync_core::Error>(()) }).unwrap();
 //! ```
 
 mod batch;

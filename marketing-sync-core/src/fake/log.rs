@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Method};
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use client_core::fake::{FakeServer, Harness};
+/// use marketing_sync_core::fake::{FakeServer, Harness};
 /// let harness = Harness::new();
 /// let server = FakeServer::start(harness.mount(axum::Router::new())).await;
 /// reqwest::Client::new().post(format!("{}/a/b?x=1&y=%C3%A4", server.base_url()))
@@ -37,7 +37,7 @@ impl ReceivedRequest {
     /// A header's value as text (the first, if repeated).
     ///
     /// ```
-    /// # let r = client_core::fake::ReceivedRequest { method: axum::http::Method::GET, path: "/".into(), query: None, headers: Default::default(), body: Default::default() };
+    /// # let r = marketing_sync_core::fake::ReceivedRequest { method: axum::http::Method::GET, path: "/".into(), query: None, headers: Default::default(), body: Default::default() };
     /// assert_eq!(r.header("authorization"), None);
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -47,7 +47,7 @@ impl ReceivedRequest {
     /// The query string decoded into pairs, in order.
     ///
     /// ```
-    /// # let r = client_core::fake::ReceivedRequest { method: axum::http::Method::GET, path: "/".into(), query: Some("a=1&a=2".into()), headers: Default::default(), body: Default::default() };
+    /// # let r = marketing_sync_core::fake::ReceivedRequest { method: axum::http::Method::GET, path: "/".into(), query: Some("a=1&a=2".into()), headers: Default::default(), body: Default::default() };
     /// assert_eq!(r.query_pairs().len(), 2);
     /// ```
     pub fn query_pairs(&self) -> Vec<(String, String)> {
@@ -59,7 +59,7 @@ impl ReceivedRequest {
     /// The body decoded as a form (`application/x-www-form-urlencoded`) into pairs, in order.
     ///
     /// ```
-    /// # let r = client_core::fake::ReceivedRequest { method: axum::http::Method::POST, path: "/".into(), query: None, headers: Default::default(), body: "k=v+w".into() };
+    /// # let r = marketing_sync_core::fake::ReceivedRequest { method: axum::http::Method::POST, path: "/".into(), query: None, headers: Default::default(), body: "k=v+w".into() };
     /// assert_eq!(r.form_pairs(), [("k".to_string(), "v w".to_string())]);
     /// ```
     pub fn form_pairs(&self) -> Vec<(String, String)> {
@@ -71,7 +71,7 @@ impl ReceivedRequest {
     /// The body as text (lossy UTF-8).
     ///
     /// ```
-    /// # let r = client_core::fake::ReceivedRequest { method: axum::http::Method::POST, path: "/".into(), query: None, headers: Default::default(), body: "hi".into() };
+    /// # let r = marketing_sync_core::fake::ReceivedRequest { method: axum::http::Method::POST, path: "/".into(), query: None, headers: Default::default(), body: "hi".into() };
     /// assert_eq!(r.body_text(), "hi");
     /// ```
     pub fn body_text(&self) -> String {

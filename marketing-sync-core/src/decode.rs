@@ -11,8 +11,8 @@ const SNIPPET_CHARS: usize = 200;
 /// The first 200 characters of a body (lossy UTF-8), with `…` when there was more.
 ///
 /// ```
-/// assert_eq!(client_core::snippet(b"short"), "short");
-/// assert_eq!(client_core::snippet(&[b'x'; 300]).chars().count(), 201);
+/// assert_eq!(marketing_sync_core::snippet(b"short"), "short");
+/// assert_eq!(marketing_sync_core::snippet(&[b'x'; 300]).chars().count(), 201);
 /// ```
 pub fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
@@ -28,9 +28,9 @@ pub fn snippet(body: &[u8]) -> String {
 /// and the start of the body.
 ///
 /// ```
-/// let e = client_core::decode_json::<Vec<u8>>(br#"[1, "x"]"#, "numbers").unwrap_err();
-/// assert!(matches!(e, client_core::Error::Decode { ref path, .. } if path == "[1]"));
-/// assert_eq!(client_core::decode_json::<Vec<u8>>(b"[1, 2]", "numbers").unwrap(), [1, 2]);
+/// let e = marketing_sync_core::decode_json::<Vec<u8>>(br#"[1, "x"]"#, "numbers").unwrap_err();
+/// assert!(matches!(e, marketing_sync_core::Error::Decode { ref path, .. } if path == "[1]"));
+/// assert_eq!(marketing_sync_core::decode_json::<Vec<u8>>(b"[1, 2]", "numbers").unwrap(), [1, 2]);
 /// ```
 pub fn decode_json<T: DeserializeOwned>(body: &[u8], expected: &'static str) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -45,7 +45,7 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8], expected: &'static str) -> 
 /// Decodes an already parsed JSON value, naming the path on failure.
 ///
 /// ```
-/// let n: u8 = client_core::decode_value(serde_json::json!(7), "a number").unwrap();
+/// let n: u8 = marketing_sync_core::decode_value(serde_json::json!(7), "a number").unwrap();
 /// assert_eq!(n, 7);
 /// ```
 pub fn decode_value<T: DeserializeOwned>(value: Value, expected: &'static str) -> Result<T> {
@@ -62,9 +62,9 @@ pub fn decode_value<T: DeserializeOwned>(value: Value, expected: &'static str) -
 /// (one odd row never fails the list), and a row's error path starts with its index (`[3].id`).
 ///
 /// ```
-/// let rows = client_core::decode_rows::<u8>(br#"[1, "x", 3]"#, "numbers").unwrap();
+/// let rows = marketing_sync_core::decode_rows::<u8>(br#"[1, "x", 3]"#, "numbers").unwrap();
 /// assert_eq!(rows.len(), 3);
-/// assert!(matches!(&rows[1], Err(client_core::Error::Decode { path, .. }) if path == "[1]"));
+/// assert!(matches!(&rows[1], Err(marketing_sync_core::Error::Decode { path, .. }) if path == "[1]"));
 /// ```
 pub fn decode_rows<T: DeserializeOwned>(
     body: &[u8],

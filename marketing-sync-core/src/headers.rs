@@ -13,9 +13,9 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// use reqwest::header::{HeaderMap, HeaderValue};
 /// let mut headers = HeaderMap::new();
 /// headers.insert("retry-after", HeaderValue::from_static("3"));
-/// assert_eq!(client_core::retry_after(&headers), Some(Duration::from_secs(3)));
+/// assert_eq!(marketing_sync_core::retry_after(&headers), Some(Duration::from_secs(3)));
 /// headers.insert("retry-after", HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
-/// assert_eq!(client_core::retry_after(&headers), Some(Duration::ZERO));
+/// assert_eq!(marketing_sync_core::retry_after(&headers), Some(Duration::ZERO));
 /// ```
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(value) = text(headers, RETRY_AFTER.as_str()) {
@@ -57,9 +57,9 @@ fn seconds(value: &str) -> Option<Duration> {
 /// let mut headers = HeaderMap::new();
 /// headers.insert("rateLimit-remaining", HeaderValue::from_static("0"));
 /// headers.insert("rateLimit-reset", HeaderValue::from_static("1.2"));
-/// let status = client_core::RateLimitStatus::from_headers(&headers).unwrap();
+/// let status = marketing_sync_core::RateLimitStatus::from_headers(&headers).unwrap();
 /// assert_eq!((status.remaining, status.reset_secs), (Some(0), Some(2)));
-/// assert!(client_core::RateLimitStatus::from_headers(&HeaderMap::new()).is_none());
+/// assert!(marketing_sync_core::RateLimitStatus::from_headers(&HeaderMap::new()).is_none());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RateLimitStatus {
@@ -76,7 +76,7 @@ impl RateLimitStatus {
     ///
     /// ```
     /// let none = reqwest::header::HeaderMap::new();
-    /// assert_eq!(client_core::RateLimitStatus::from_headers(&none), None);
+    /// assert_eq!(marketing_sync_core::RateLimitStatus::from_headers(&none), None);
     /// ```
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
         let num = |name: &str| {

@@ -21,7 +21,7 @@ type Render = dyn Fn(&Fault) -> Option<Response> + Send + Sync;
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use client_core::fake::{DropPoint, FakeServer, Harness};
+/// use marketing_sync_core::fake::{DropPoint, FakeServer, Harness};
 /// let harness = Harness::new();
 /// let server = FakeServer::start(harness.mount(axum::Router::new()
 ///     .route("/", axum::routing::get(|| async { "ok" })))).await;
@@ -68,7 +68,7 @@ impl Harness {
     /// An empty log, no faults, recording on.
     ///
     /// ```
-    /// assert_eq!(client_core::fake::Harness::new().request_count(), 0);
+    /// assert_eq!(marketing_sync_core::fake::Harness::new().request_count(), 0);
     /// ```
     pub fn new() -> Self {
         Self::default()
@@ -80,7 +80,7 @@ impl Harness {
     ///
     /// ```
     /// use axum::response::IntoResponse;
-    /// use client_core::fake::{Fault, Harness};
+    /// use marketing_sync_core::fake::{Fault, Harness};
     /// let harness = Harness::new().answer_faults_with(|fault| match fault {
     ///     Fault::Status(s) => Some((axum::http::StatusCode::from_u16(*s).ok()?, "{\"error\":\"injected\"}").into_response()),
     ///     _ => None,
@@ -99,7 +99,7 @@ impl Harness {
     /// `Retry-After`; a [`Fault::Reply`] as given. `None` for the faults that process.
     ///
     /// ```
-    /// let answer = client_core::fake::Harness::default_answer(&client_core::fake::Fault::Status(502)).unwrap();
+    /// let answer = marketing_sync_core::fake::Harness::default_answer(&marketing_sync_core::fake::Fault::Status(502)).unwrap();
     /// assert_eq!(answer.status(), 502);
     /// ```
     pub fn default_answer(fault: &Fault) -> Option<Response> {
@@ -133,7 +133,7 @@ impl Harness {
     /// (`axum::Extension<ReceivedRequest>`), body included.
     ///
     /// ```
-    /// let harness = client_core::fake::Harness::new();
+    /// let harness = marketing_sync_core::fake::Harness::new();
     /// let app: axum::Router = harness.mount(axum::Router::new());
     /// # drop(app);
     /// ```
@@ -151,8 +151,8 @@ impl Harness {
     /// Queues `fault` for the next `n` requests (after the faults already queued).
     ///
     /// ```
-    /// let harness = client_core::fake::Harness::new();
-    /// harness.inject(2, client_core::fake::Fault::Status(500));
+    /// let harness = marketing_sync_core::fake::Harness::new();
+    /// harness.inject(2, marketing_sync_core::fake::Fault::Status(500));
     /// assert_eq!(harness.pending_faults(), 2);
     /// ```
     pub fn inject(&self, n: usize, fault: Fault) {
@@ -162,7 +162,7 @@ impl Harness {
     /// Answers the next `n` requests with HTTP `status`, unprocessed.
     ///
     /// ```
-    /// let harness = client_core::fake::Harness::new();
+    /// let harness = marketing_sync_core::fake::Harness::new();
     /// harness.fail_next(1, 503);
     /// assert_eq!(harness.pending_faults(), 1);
     /// ```
@@ -173,7 +173,7 @@ impl Harness {
     /// Answers the next `n` requests with 429 and `Retry-After: retry_after_secs`, unprocessed.
     ///
     /// ```
-    /// client_core::fake::Harness::new().rate_limit_next(1, 3);
+    /// marketing_sync_core::fake::Harness::new().rate_limit_next(1, 3);
     /// ```
     pub fn rate_limit_next(&self, n: usize, retry_after_secs: u64) {
         self.inject(n, Fault::RateLimit { retry_after_secs });
@@ -182,7 +182,7 @@ impl Harness {
     /// Delays the next `n` answers by `delay` (the requests are processed).
     ///
     /// ```
-    /// client_core::fake::Harness::new().delay_next(1, std::time::Duration::from_millis(50));
+    /// marketing_sync_core::fake::Harness::new().delay_next(1, std::time::Duration::from_millis(50));
     /// ```
     pub fn delay_next(&self, n: usize, delay: Duration) {
         self.inject(n, Fault::Delay(delay));
@@ -191,7 +191,7 @@ impl Harness {
     /// Cuts the connection of the next `n` requests, before or after processing them.
     ///
     /// ```
-    /// client_core::fake::Harness::new().drop_next(1, client_core::fake::DropPoint::AfterProcessing);
+    /// marketing_sync_core::fake::Harness::new().drop_next(1, marketing_sync_core::fake::DropPoint::AfterProcessing);
     /// ```
     pub fn drop_next(&self, n: usize, point: DropPoint) {
         self.inject(n, Fault::Drop(point));
@@ -200,7 +200,7 @@ impl Harness {
     /// Answers the next `n` requests with exactly this, unprocessed.
     ///
     /// ```
-    /// client_core::fake::Harness::new().reply_next(1, 200, "application/json", r#"{"code":205}"#);
+    /// marketing_sync_core::fake::Harness::new().reply_next(1, 200, "application/json", r#"{"code":205}"#);
     /// ```
     pub fn reply_next(&self, n: usize, status: u16, content_type: &str, body: impl Into<Bytes>) {
         self.inject(
@@ -216,7 +216,7 @@ impl Harness {
     /// Delays every answer (`None` to stop), before any queued fault.
     ///
     /// ```
-    /// client_core::fake::Harness::new().set_delay(Some(std::time::Duration::from_millis(10)));
+    /// marketing_sync_core::fake::Harness::new().set_delay(Some(std::time::Duration::from_millis(10)));
     /// ```
     pub fn set_delay(&self, delay: Option<Duration>) {
         self.lock().delay = delay;
@@ -225,7 +225,7 @@ impl Harness {
     /// How many queued faults no request has consumed yet.
     ///
     /// ```
-    /// assert_eq!(client_core::fake::Harness::new().pending_faults(), 0);
+    /// assert_eq!(marketing_sync_core::fake::Harness::new().pending_faults(), 0);
     /// ```
     pub fn pending_faults(&self) -> usize {
         self.lock().faults.len()
@@ -234,7 +234,7 @@ impl Harness {
     /// Forgets the queued faults.
     ///
     /// ```
-    /// let harness = client_core::fake::Harness::new();
+    /// let harness = marketing_sync_core::fake::Harness::new();
     /// harness.fail_next(3, 500);
     /// harness.clear_faults();
     /// assert_eq!(harness.pending_faults(), 0);
@@ -246,7 +246,7 @@ impl Harness {
     /// Every request received, in arrival order (faulted ones included).
     ///
     /// ```
-    /// assert!(client_core::fake::Harness::new().requests().is_empty());
+    /// assert!(marketing_sync_core::fake::Harness::new().requests().is_empty());
     /// ```
     pub fn requests(&self) -> Vec<ReceivedRequest> {
         self.lock().requests.clone()
@@ -255,7 +255,7 @@ impl Harness {
     /// How many requests arrived (counted even when not recorded).
     ///
     /// ```
-    /// assert_eq!(client_core::fake::Harness::new().request_count(), 0);
+    /// assert_eq!(marketing_sync_core::fake::Harness::new().request_count(), 0);
     /// ```
     pub fn request_count(&self) -> u64 {
         self.lock().request_count
@@ -265,7 +265,7 @@ impl Harness {
     /// off for large benchmarks; [`request_count`](Self::request_count) always counts).
     ///
     /// ```
-    /// client_core::fake::Harness::new().record_requests(false);
+    /// marketing_sync_core::fake::Harness::new().record_requests(false);
     /// ```
     pub fn record_requests(&self, on: bool) {
         self.lock().not_recording = !on;
@@ -274,7 +274,7 @@ impl Harness {
     /// Forgets the recorded requests and resets the count.
     ///
     /// ```
-    /// client_core::fake::Harness::new().clear_requests();
+    /// marketing_sync_core::fake::Harness::new().clear_requests();
     /// ```
     pub fn clear_requests(&self) {
         let mut s = self.lock();

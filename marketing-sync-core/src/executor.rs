@@ -23,10 +23,10 @@ use crate::retry::{RetryPolicy, Retryable, idempotent_by_default, next_delay, sh
 /// fakes, proxies on the same host); and it must be able to carry a path.
 ///
 /// ```
-/// assert!(client_core::parse_base_url("https://api.example.com/v1/", false).is_ok());
-/// assert!(client_core::parse_base_url("http://127.0.0.1:8080/", false).is_err());
-/// assert!(client_core::parse_base_url("http://127.0.0.1:8080/", true).is_ok());
-/// assert!(client_core::parse_base_url("mailto:a@b.c", true).is_err());
+/// assert!(marketing_sync_core::parse_base_url("https://api.example.com/v1/", false).is_ok());
+/// assert!(marketing_sync_core::parse_base_url("http://127.0.0.1:8080/", false).is_err());
+/// assert!(marketing_sync_core::parse_base_url("http://127.0.0.1:8080/", true).is_ok());
+/// assert!(marketing_sync_core::parse_base_url("mailto:a@b.c", true).is_err());
 /// ```
 pub fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url> {
     let url = Url::parse(raw).map_err(|e| Error::Config(format!("base URL {raw:?}: {e}")))?;
@@ -49,10 +49,10 @@ pub fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url> {
 ///
 /// ```
 /// use std::time::Duration;
-/// let settings = client_core::Settings::new("my-client/1.0")
+/// let settings = marketing_sync_core::Settings::new("my-client/1.0")
 ///     .timeout(Duration::from_secs(30))
 ///     .connect_timeout(Duration::from_secs(5))
-///     .retry(client_core::RetryPolicy::default())
+///     .retry(marketing_sync_core::RetryPolicy::default())
 ///     .rate_limit(5)
 ///     .deadline(Some(Duration::from_secs(120)));
 /// assert_eq!(settings.rate_limit.map(|n| n.get()), Some(5));
@@ -77,7 +77,7 @@ impl Settings {
     /// Defaults with this `User-Agent`.
     ///
     /// ```
-    /// let s = client_core::Settings::new("x/1");
+    /// let s = marketing_sync_core::Settings::new("x/1");
     /// assert_eq!(s.timeout, std::time::Duration::from_secs(30));
     /// assert!(s.rate_limit.is_none() && s.deadline.is_none());
     /// ```
@@ -95,7 +95,7 @@ impl Settings {
     /// Per-attempt timeout.
     ///
     /// ```
-    /// let s = client_core::Settings::new("x").timeout(std::time::Duration::from_secs(5));
+    /// let s = marketing_sync_core::Settings::new("x").timeout(std::time::Duration::from_secs(5));
     /// assert_eq!(s.timeout.as_secs(), 5);
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -106,7 +106,7 @@ impl Settings {
     /// Connect timeout.
     ///
     /// ```
-    /// let s = client_core::Settings::new("x").connect_timeout(std::time::Duration::from_secs(2));
+    /// let s = marketing_sync_core::Settings::new("x").connect_timeout(std::time::Duration::from_secs(2));
     /// assert_eq!(s.connect_timeout.as_secs(), 2);
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -117,7 +117,7 @@ impl Settings {
     /// Retry schedule.
     ///
     /// ```
-    /// let s = client_core::Settings::new("x").retry(client_core::RetryPolicy::none());
+    /// let s = marketing_sync_core::Settings::new("x").retry(marketing_sync_core::RetryPolicy::none());
     /// assert_eq!(s.retry.max_retries, 0);
     /// ```
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
@@ -128,7 +128,7 @@ impl Settings {
     /// Client-side rate limit in requests per second; `0` turns it off.
     ///
     /// ```
-    /// assert!(client_core::Settings::new("x").rate_limit(0).rate_limit.is_none());
+    /// assert!(marketing_sync_core::Settings::new("x").rate_limit(0).rate_limit.is_none());
     /// ```
     pub fn rate_limit(mut self, per_second: u32) -> Self {
         self.rate_limit = NonZeroU32::new(per_second);
@@ -138,7 +138,7 @@ impl Settings {
     /// Total deadline for one call (`None`: attempts are bounded by the retry policy only).
     ///
     /// ```
-    /// let s = client_core::Settings::new("x").deadline(Some(std::time::Duration::from_secs(60)));
+    /// let s = marketing_sync_core::Settings::new("x").deadline(Some(std::time::Duration::from_secs(60)));
     /// assert!(s.deadline.is_some());
     /// ```
     pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
@@ -152,10 +152,10 @@ impl Settings {
 /// clone; clones share the limiter and the count.
 ///
 /// ```
-/// let executor = client_core::Executor::new(&client_core::Settings::new("x/1").rate_limit(5))?;
+/// let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x/1").rate_limit(5))?;
 /// assert_eq!(executor.requests_sent(), 0);
 /// assert_eq!(executor.rate_limiter().map(|l| l.limit().get()), Some(5));
-/// # Ok::<(), client_core::Error>(())
+/// # Ok::<(), marketing_sync_core::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Executor {
@@ -185,7 +185,7 @@ impl Executor {
     /// An executor with its own `reqwest` client (user agent, timeouts from `settings`).
     ///
     /// ```
-    /// assert!(client_core::Executor::new(&client_core::Settings::new("x/1")).is_ok());
+    /// assert!(marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x/1")).is_ok());
     /// ```
     pub fn new(settings: &Settings) -> Result<Self> {
         let http = reqwest::Client::builder()
@@ -203,7 +203,7 @@ impl Executor {
     ///
     /// ```
     /// let http = reqwest::Client::builder().read_timeout(std::time::Duration::from_secs(60)).build().unwrap();
-    /// let executor = client_core::Executor::with_client(http, &client_core::Settings::new("x/1"));
+    /// let executor = marketing_sync_core::Executor::with_client(http, &marketing_sync_core::Settings::new("x/1"));
     /// # drop(executor);
     /// ```
     pub fn with_client(http: reqwest::Client, settings: &Settings) -> Self {
@@ -221,9 +221,9 @@ impl Executor {
     /// The `reqwest` client requests are built on.
     ///
     /// ```
-    /// let executor = client_core::Executor::new(&client_core::Settings::new("x/1"))?;
+    /// let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x/1"))?;
     /// let _ = executor.http().get("https://example.com/");
-    /// # Ok::<(), client_core::Error>(())
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
@@ -232,8 +232,8 @@ impl Executor {
     /// How many attempts (retries included) this executor and its clones have sent.
     ///
     /// ```
-    /// assert_eq!(client_core::Executor::new(&client_core::Settings::new("x"))?.requests_sent(), 0);
-    /// # Ok::<(), client_core::Error>(())
+    /// assert_eq!(marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?.requests_sent(), 0);
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn requests_sent(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
@@ -242,9 +242,9 @@ impl Executor {
     /// The retry schedule.
     ///
     /// ```
-    /// let s = client_core::Settings::new("x").retry(client_core::RetryPolicy::fast(2));
-    /// assert_eq!(client_core::Executor::new(&s)?.retry_policy().max_retries, 2);
-    /// # Ok::<(), client_core::Error>(())
+    /// let s = marketing_sync_core::Settings::new("x").retry(marketing_sync_core::RetryPolicy::fast(2));
+    /// assert_eq!(marketing_sync_core::Executor::new(&s)?.retry_policy().max_retries, 2);
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry
@@ -253,8 +253,8 @@ impl Executor {
     /// The default rate limiter, if any.
     ///
     /// ```
-    /// assert!(client_core::Executor::new(&client_core::Settings::new("x"))?.rate_limiter().is_none());
-    /// # Ok::<(), client_core::Error>(())
+    /// assert!(marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?.rate_limiter().is_none());
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn rate_limiter(&self) -> Option<&RateLimiter> {
         self.inner.limiter.as_ref()
@@ -263,8 +263,8 @@ impl Executor {
     /// The total deadline of one call, if any.
     ///
     /// ```
-    /// assert!(client_core::Executor::new(&client_core::Settings::new("x"))?.deadline().is_none());
-    /// # Ok::<(), client_core::Error>(())
+    /// assert!(marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?.deadline().is_none());
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn deadline(&self) -> Option<Duration> {
         self.inner.deadline
@@ -273,11 +273,11 @@ impl Executor {
     /// Starts a request; it is idempotent when its method is ([`idempotent_by_default`]).
     ///
     /// ```
-    /// let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// let post = executor.request(reqwest::Method::POST, "https://example.com/a".parse().unwrap());
     /// assert!(!post.is_idempotent());
     /// assert!(post.idempotent(true).is_idempotent());
-    /// # Ok::<(), client_core::Error>(())
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn request(&self, method: Method, url: Url) -> Request {
         Request {
@@ -293,11 +293,11 @@ impl Executor {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// let request = executor.request(reqwest::Method::GET, "http://127.0.0.1:9/".parse().unwrap());
     /// assert!(executor.attempt(&request).await.is_err());
     /// assert_eq!(executor.requests_sent(), 1);
-    /// # Ok::<(), client_core::Error>(()) }).unwrap();
+    /// # Ok::<(), marketing_sync_core::Error>(()) }).unwrap();
     /// ```
     pub async fn attempt(&self, request: &Request) -> Result<reqwest::Response> {
         let builder = request.builder.try_clone().ok_or_else(|| {
@@ -323,7 +323,7 @@ impl Executor {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use client_core::{Error, Executor, RetryPolicy, Settings};
+    /// use marketing_sync_core::{Error, Executor, RetryPolicy, Settings};
     /// let executor = Executor::new(&Settings::new("x").retry(RetryPolicy::fast(3)))?;
     /// let mut calls = 0;
     /// let answer: Result<u8, Error> = executor.run(false, || {
@@ -334,7 +334,7 @@ impl Executor {
     ///     }
     /// }).await;
     /// assert_eq!((answer?, calls), (7, 3)); // a 429 was not processed: repeated even for a POST
-    /// # Ok::<(), client_core::Error>(()) }).unwrap();
+    /// # Ok::<(), marketing_sync_core::Error>(()) }).unwrap();
     /// ```
     pub async fn run<T, E, F, Fut>(&self, idempotent: bool, op: F) -> Result<T, E>
     where
@@ -369,7 +369,7 @@ impl Executor {
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use client_core::{Executor, Settings, fake::{FakeServer, Harness}};
+    /// use marketing_sync_core::{Executor, Settings, fake::{FakeServer, Harness}};
     /// let harness = Harness::new();
     /// let app = harness.mount(axum::Router::new().route("/hi", axum::routing::get(|| async { "hello" })));
     /// let server = FakeServer::start(app).await;
@@ -379,7 +379,7 @@ impl Executor {
     /// let answer = executor.send(executor.request(reqwest::Method::GET, url)).await?;
     /// assert_eq!((answer.status, answer.text().as_str()), (200, "hello"));
     /// assert_eq!(executor.requests_sent(), 2); // the 503, then the answer
-    /// # Ok::<(), client_core::Error>(()) }).unwrap();
+    /// # Ok::<(), marketing_sync_core::Error>(()) }).unwrap();
     /// ```
     pub async fn send(&self, request: Request) -> Result<Response> {
         self.send_with(request, Response::read_success).await
@@ -391,7 +391,7 @@ impl Executor {
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use client_core::{Error, Executor, Response, Settings, fake::{FakeServer, Harness}};
+    /// use marketing_sync_core::{Error, Executor, Response, Settings, fake::{FakeServer, Harness}};
     /// let harness = Harness::new();
     /// let server = FakeServer::start(harness.mount(axum::Router::new()
     ///     .route("/n", axum::routing::get(|| async { "41" })))).await;
@@ -401,7 +401,7 @@ impl Executor {
     ///     Response::read_success(r).await?.json("a number")
     /// }).await?;
     /// assert_eq!(n + 1, 42);
-    /// # Ok::<(), client_core::Error>(()) }).unwrap();
+    /// # Ok::<(), marketing_sync_core::Error>(()) }).unwrap();
     /// ```
     pub async fn send_with<T, E, F, Fut>(&self, request: Request, interpret: F) -> Result<T, E>
     where
@@ -422,16 +422,16 @@ impl Executor {
 /// repeated and which rate limiter it waits for.
 ///
 /// ```
-/// let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+/// let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
 /// let request = executor
 ///     .request(reqwest::Method::POST, "https://example.com/contacts".parse().unwrap())
 ///     .header(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"))
 ///     .query(&[("page", "2")])
 ///     .body(r#"{"email":"a@example.com"}"#)
 ///     .idempotent(true) // an upsert by key: repeating it is harmless
-///     .rate_limiter(client_core::RateLimiter::per_second(20));
+///     .rate_limiter(marketing_sync_core::RateLimiter::per_second(20));
 /// assert!(request.is_idempotent());
-/// # Ok::<(), client_core::Error>(())
+/// # Ok::<(), marketing_sync_core::Error>(())
 /// ```
 pub struct Request {
     builder: reqwest::RequestBuilder,
@@ -454,10 +454,10 @@ impl Request {
     /// Adds a header.
     ///
     /// ```
-    /// # let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// # let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// let request = executor.request(reqwest::Method::GET, "https://example.com/".parse().unwrap())
     ///     .header(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static("application/json"));
-    /// # drop(request); Ok::<(), client_core::Error>(())
+    /// # drop(request); Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn header(self, name: HeaderName, value: HeaderValue) -> Self {
         self.with(|b| b.header(name, value))
@@ -466,10 +466,10 @@ impl Request {
     /// Adds query parameters (`reqwest`'s `query`).
     ///
     /// ```
-    /// # let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// # let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// let request = executor.request(reqwest::Method::GET, "https://example.com/".parse().unwrap())
     ///     .query(&[("limit", 10)]);
-    /// # drop(request); Ok::<(), client_core::Error>(())
+    /// # drop(request); Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn query<Q: serde::Serialize + ?Sized>(self, query: &Q) -> Self {
         self.with(|b| b.query(query))
@@ -478,10 +478,10 @@ impl Request {
     /// Sets the body (set the content type with [`header`](Self::header)).
     ///
     /// ```
-    /// # let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// # let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// let request = executor.request(reqwest::Method::PUT, "https://example.com/a".parse().unwrap())
     ///     .body(bytes::Bytes::from_static(b"{}"));
-    /// # drop(request); Ok::<(), client_core::Error>(())
+    /// # drop(request); Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn body(self, body: impl Into<Bytes>) -> Self {
         let body: Bytes = body.into();
@@ -491,10 +491,10 @@ impl Request {
     /// Anything else `reqwest` offers (a bearer token, a form, a per-request timeout, …).
     ///
     /// ```
-    /// # let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// # let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// let request = executor.request(reqwest::Method::GET, "https://example.com/".parse().unwrap())
     ///     .with(|b| b.timeout(std::time::Duration::from_secs(5)));
-    /// # drop(request); Ok::<(), client_core::Error>(())
+    /// # drop(request); Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn with(
         mut self,
@@ -508,10 +508,10 @@ impl Request {
     /// key sent as POST), `false` for one that is not (a send, a create).
     ///
     /// ```
-    /// # let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// # let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// let put = executor.request(reqwest::Method::PUT, "https://example.com/".parse().unwrap());
     /// assert!(!put.idempotent(false).is_idempotent());
-    /// # Ok::<(), client_core::Error>(())
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;
@@ -522,10 +522,10 @@ impl Request {
     /// service: contacts and the rest, events, …).
     ///
     /// ```
-    /// # let executor = client_core::Executor::new(&client_core::Settings::new("x").rate_limit(10))?;
+    /// # let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x").rate_limit(10))?;
     /// let unlimited = executor.request(reqwest::Method::GET, "https://example.com/".parse().unwrap())
     ///     .rate_limiter(None);
-    /// # drop(unlimited); Ok::<(), client_core::Error>(())
+    /// # drop(unlimited); Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn rate_limiter(mut self, limiter: Option<RateLimiter>) -> Self {
         self.limiter = Some(limiter);
@@ -535,9 +535,9 @@ impl Request {
     /// Whether a failure that may have been processed is repeated.
     ///
     /// ```
-    /// # let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// # let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// assert!(executor.request(reqwest::Method::DELETE, "https://example.com/".parse().unwrap()).is_idempotent());
-    /// # Ok::<(), client_core::Error>(())
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn is_idempotent(&self) -> bool {
         self.idempotent
@@ -546,10 +546,10 @@ impl Request {
     /// The request's method.
     ///
     /// ```
-    /// # let executor = client_core::Executor::new(&client_core::Settings::new("x"))?;
+    /// # let executor = marketing_sync_core::Executor::new(&marketing_sync_core::Settings::new("x"))?;
     /// let r = executor.request(reqwest::Method::HEAD, "https://example.com/".parse().unwrap());
     /// assert_eq!(r.method(), reqwest::Method::HEAD);
-    /// # Ok::<(), client_core::Error>(())
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn method(&self) -> &Method {
         &self.method
@@ -559,9 +559,9 @@ impl Request {
 /// A read answer: status, headers and the whole body.
 ///
 /// ```
-/// let r = client_core::Response { status: 200, headers: Default::default(), body: bytes::Bytes::from_static(b"[1]") };
+/// let r = marketing_sync_core::Response { status: 200, headers: Default::default(), body: bytes::Bytes::from_static(b"[1]") };
 /// assert_eq!(r.json::<Vec<u8>>("numbers")?, [1]);
-/// # Ok::<(), client_core::Error>(())
+/// # Ok::<(), marketing_sync_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -578,10 +578,10 @@ impl Response {
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # let server = client_core::fake::FakeServer::start(axum::Router::new()).await;
+    /// # let server = marketing_sync_core::fake::FakeServer::start(axum::Router::new()).await;
     /// let raw = reqwest::get(format!("{}/nowhere", server.base_url())).await.unwrap();
-    /// assert_eq!(client_core::Response::read(raw).await?.status, 404);
-    /// # Ok::<(), client_core::Error>(()) }).unwrap();
+    /// assert_eq!(marketing_sync_core::Response::read(raw).await?.status, 404);
+    /// # Ok::<(), marketing_sync_core::Error>(()) }).unwrap();
     /// ```
     pub async fn read(response: reqwest::Response) -> Result<Self> {
         let status = response.status().as_u16();
@@ -599,9 +599,9 @@ impl Response {
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # let server = client_core::fake::FakeServer::start(axum::Router::new()).await;
+    /// # let server = marketing_sync_core::fake::FakeServer::start(axum::Router::new()).await;
     /// let raw = reqwest::get(format!("{}/nowhere", server.base_url())).await.unwrap();
-    /// let err = client_core::Response::read_success(raw).await.unwrap_err();
+    /// let err = marketing_sync_core::Response::read_success(raw).await.unwrap_err();
     /// assert_eq!(err.http_status(), Some(404));
     /// # });
     /// ```
@@ -617,9 +617,9 @@ impl Response {
     /// Decodes the JSON body (see [`decode_json`](crate::decode_json)).
     ///
     /// ```
-    /// let r = client_core::Response { status: 200, headers: Default::default(), body: "7".into() };
+    /// let r = marketing_sync_core::Response { status: 200, headers: Default::default(), body: "7".into() };
     /// assert_eq!(r.json::<u8>("a number")?, 7);
-    /// # Ok::<(), client_core::Error>(())
+    /// # Ok::<(), marketing_sync_core::Error>(())
     /// ```
     pub fn json<T: DeserializeOwned>(&self, expected: &'static str) -> Result<T> {
         decode_json(&self.body, expected)
@@ -628,7 +628,7 @@ impl Response {
     /// Whether the body is empty or whitespace only.
     ///
     /// ```
-    /// let r = client_core::Response { status: 204, headers: Default::default(), body: " \n".into() };
+    /// let r = marketing_sync_core::Response { status: 204, headers: Default::default(), body: " \n".into() };
     /// assert!(r.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -638,7 +638,7 @@ impl Response {
     /// The body as text (lossy UTF-8).
     ///
     /// ```
-    /// let r = client_core::Response { status: 200, headers: Default::default(), body: "ok".into() };
+    /// let r = marketing_sync_core::Response { status: 200, headers: Default::default(), body: "ok".into() };
     /// assert_eq!(r.text(), "ok");
     /// ```
     pub fn text(&self) -> String {

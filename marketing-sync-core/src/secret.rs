@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// `Display`, readable only through [`expose`](Secret::expose).
 ///
 /// ```
-/// let key = client_core::Secret::new("s3cret");
+/// let key = marketing_sync_core::Secret::new("s3cret");
 /// assert_eq!(format!("{key:?} {key}"), "[REDACTED] [REDACTED]");
 /// assert_eq!(key.expose(), "s3cret");
 /// ```
@@ -23,7 +23,7 @@ impl Secret {
     /// Wraps a secret.
     ///
     /// ```
-    /// let token = client_core::Secret::new(String::from("t0ken"));
+    /// let token = marketing_sync_core::Secret::new(String::from("t0ken"));
     /// assert_eq!(token.expose(), "t0ken");
     /// ```
     pub fn new(secret: impl Into<String>) -> Self {
@@ -33,7 +33,7 @@ impl Secret {
     /// The secret itself, for the one place that sends it.
     ///
     /// ```
-    /// assert!(!client_core::Secret::new("k").expose().is_empty());
+    /// assert!(!marketing_sync_core::Secret::new("k").expose().is_empty());
     /// ```
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
@@ -43,7 +43,7 @@ impl Secret {
     /// sensitive (kept out of `reqwest`'s and `hyper`'s debug output).
     ///
     /// ```
-    /// let value = client_core::Secret::new("p").basic_auth("u").unwrap();
+    /// let value = marketing_sync_core::Secret::new("p").basic_auth("u").unwrap();
     /// assert_eq!(value.to_str().unwrap(), "Basic dTpw");
     /// assert!(value.is_sensitive());
     /// ```
@@ -56,7 +56,7 @@ impl Secret {
     /// An `Authorization: Bearer …` value, marked sensitive.
     ///
     /// ```
-    /// let value = client_core::Secret::new("t").bearer().unwrap();
+    /// let value = marketing_sync_core::Secret::new("t").bearer().unwrap();
     /// assert_eq!(value.to_str().unwrap(), "Bearer t");
     /// ```
     pub fn bearer(&self) -> Result<HeaderValue> {

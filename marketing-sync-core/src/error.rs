@@ -14,7 +14,7 @@ use crate::retry::{RetryClass, Retryable};
 /// take a key in the query string), and bodies are the server's.
 ///
 /// ```
-/// use client_core::{Error, RetryClass, Retryable};
+/// use marketing_sync_core::{Error, RetryClass, Retryable};
 /// let e = Error::Status { status: 503, retry_after: None, body: "busy".into() };
 /// assert_eq!(e.retry_class(), RetryClass::Transient);
 /// assert_eq!(e.to_string(), "HTTP 503: busy");
@@ -68,8 +68,8 @@ impl Error {
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let e = reqwest::get("http://127.0.0.1:9/?key=s3cret").await.unwrap_err();
-    /// let e = client_core::Error::from_reqwest(e);
-    /// assert!(matches!(e, client_core::Error::Connect(_)));
+    /// let e = marketing_sync_core::Error::from_reqwest(e);
+    /// assert!(matches!(e, marketing_sync_core::Error::Connect(_)));
     /// assert!(!format!("{e:?}").contains("s3cret"));
     /// # });
     /// ```
@@ -88,7 +88,7 @@ impl Error {
     /// The error for an unaccepted status: its `Retry-After` and the start of its body.
     ///
     /// ```
-    /// let e = client_core::Error::status(404, &Default::default(), b"no such list");
+    /// let e = marketing_sync_core::Error::status(404, &Default::default(), b"no such list");
     /// assert_eq!(e.http_status(), Some(404));
     /// ```
     pub fn status(status: u16, headers: &HeaderMap, body: &[u8]) -> Self {
@@ -102,7 +102,7 @@ impl Error {
     /// The HTTP status of a [`Status`](Error::Status) error.
     ///
     /// ```
-    /// let e = client_core::Error::Config("x".into());
+    /// let e = marketing_sync_core::Error::Config("x".into());
     /// assert_eq!(e.http_status(), None);
     /// ```
     pub fn http_status(&self) -> Option<u16> {

@@ -6,7 +6,7 @@
 /// client's error, so every item of that request can hold it.
 ///
 /// ```
-/// use client_core::ItemOutcome;
+/// use marketing_sync_core::ItemOutcome;
 /// let outcomes = vec![
 ///     ItemOutcome::new(0, "a@example.com", Ok::<_, String>(())),
 ///     ItemOutcome::new(1, "b@example.com", Err("refused".to_string())),
@@ -28,7 +28,7 @@ impl<K, T, E> ItemOutcome<K, T, E> {
     /// An outcome for the item at `index`.
     ///
     /// ```
-    /// let o = client_core::ItemOutcome::new(3, "C1", Ok::<u8, ()>(7));
+    /// let o = marketing_sync_core::ItemOutcome::new(3, "C1", Ok::<u8, ()>(7));
     /// assert_eq!((o.index, o.key, o.result), (3, "C1", Ok(7)));
     /// ```
     pub fn new(index: usize, key: K, result: Result<T, E>) -> Self {
@@ -38,7 +38,7 @@ impl<K, T, E> ItemOutcome<K, T, E> {
     /// Whether the item succeeded.
     ///
     /// ```
-    /// assert!(client_core::ItemOutcome::new(0, (), Ok::<(), ()>(())).is_ok());
+    /// assert!(marketing_sync_core::ItemOutcome::new(0, (), Ok::<(), ()>(())).is_ok());
     /// ```
     pub fn is_ok(&self) -> bool {
         self.result.is_ok()
@@ -47,7 +47,7 @@ impl<K, T, E> ItemOutcome<K, T, E> {
     /// The error, if the item failed.
     ///
     /// ```
-    /// let o = client_core::ItemOutcome::new(0, (), Err::<(), _>("no"));
+    /// let o = marketing_sync_core::ItemOutcome::new(0, (), Err::<(), _>("no"));
     /// assert_eq!(o.error(), Some(&"no"));
     /// ```
     pub fn error(&self) -> Option<&E> {
@@ -58,7 +58,7 @@ impl<K, T, E> ItemOutcome<K, T, E> {
     /// refusal as an item result inside a successful request (see [`ItemAnswer`]).
     ///
     /// ```
-    /// use client_core::{ItemAnswer, ItemOutcome};
+    /// use marketing_sync_core::{ItemAnswer, ItemOutcome};
     /// struct Code(u8);
     /// impl ItemAnswer for Code {
     ///     fn is_success(&self) -> bool { self.0 == 0 }
@@ -77,7 +77,7 @@ impl<K, T, E> ItemOutcome<K, T, E> {
     /// The same outcome with its success value mapped.
     ///
     /// ```
-    /// let o = client_core::ItemOutcome::new(0, (), Ok::<u8, ()>(2)).map(|n| n * 2);
+    /// let o = marketing_sync_core::ItemOutcome::new(0, (), Ok::<u8, ()>(2)).map(|n| n * 2);
     /// assert_eq!(o.result, Ok(4));
     /// ```
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> ItemOutcome<K, U, E> {
@@ -95,10 +95,10 @@ impl<K, T, E> ItemOutcome<K, T, E> {
 ///
 /// ```
 /// struct Stored(bool);
-/// impl client_core::ItemAnswer for Stored {
+/// impl marketing_sync_core::ItemAnswer for Stored {
 ///     fn is_success(&self) -> bool { self.0 }
 /// }
-/// assert!(client_core::ItemOutcome::new(0, (), Ok::<_, ()>(Stored(true))).is_success());
+/// assert!(marketing_sync_core::ItemOutcome::new(0, (), Ok::<_, ()>(Stored(true))).is_success());
 /// ```
 pub trait ItemAnswer {
     /// Whether the service took the item.
