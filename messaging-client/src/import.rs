@@ -418,7 +418,10 @@ impl Client {
     /// Adds or updates any number of contacts (`POST /v1/contacts`), in concurrent requests of
     /// at most 3,000 contacts that share the same field lists (see [`StandardFields`] and
     /// [`CustomFields`]). Each request becomes an asynchronous import session; poll it with
-    /// [`wait_for_import`](Self::wait_for_import). Idempotent (an upsert; retried).
+    /// [`wait_for_import`](Self::wait_for_import). Idempotent (an upsert; retried), except
+    /// with [`ImportOptions::event_key_for_new_contacts`]: then a request is repeated only when
+    /// it provably never arrived (connect failure, 429), since a repeat could raise the event
+    /// again.
     ///
     /// Returns one [`ImportChunk`] per request (plus one per contact refused before sending),
     /// ordered by their first contact.
@@ -460,8 +463,12 @@ impl Client {
                     let req = Request::new(Method::POST, &["v1", "contacts"])
                         .json(&body)?
                         // An upsert deduplicated on `dedupeOn`: a repeat updates the same
-                        // contacts to the same values.
-                        .idempotent(true);
+                        // contacts to the same values. Not with `eventKeyForNewContacts`:
+                        // requests may be handled concurrently (OA `contactsBulkUpdate`), so a
+                        // repeat can start a second session that finds the contacts new again
+                        // and raises the event twice; then only a request that provably never
+                        // arrived (connect failure, 429) is repeated.
+                        .idempotent(options.event_key_for_new_contacts.is_none());
                     Ok::<_, Error>(
                         self.send(req)
                             .await?

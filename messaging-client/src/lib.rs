@@ -22,7 +22,7 @@
 //! | [`Client::contacts_activity`] (stream) | `GET /v2/contacts/activity` | yes |
 //! | [`Client::push_orders`] (chunks of 1,000) | `POST /v1/orders` | per [`OrderRetry`] (default: only when not received) |
 //! | [`Client::delete_orders`] | `DELETE /v1/orders` | yes |
-//! | [`Client::import_contacts`] (≤ 3,000 per request), [`Client::import_status`], [`Client::wait_for_import`] | `POST /v1/contacts`, `GET /v1/importstatus/{id}` | yes |
+//! | [`Client::import_contacts`] (≤ 3,000 per request), [`Client::import_status`], [`Client::wait_for_import`] | `POST /v1/contacts`, `GET /v1/importstatus/{id}` | yes, but not with `eventKeyForNewContacts` |
 //! | [`Client::get_contact`], [`Client::update_contact`], [`Client::delete_contact`], [`Client::delete_contact_by_external_id`] | `GET\|PUT\|DELETE /v1/contact/{id}`, `DELETE /v1/contact?externalCustomerId=` | yes |
 //! | [`Client::add_contact`], [`Client::subscribe_contact`] | `POST /v1/contact`, `/v1/contact/subscribe` | **no** |
 //! | [`Client::search_contacts`] (stream, 50/s bucket) | `GET /v1/contacts` | yes |

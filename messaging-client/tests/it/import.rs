@@ -462,3 +462,69 @@ fn a_read_device_decodes_leniently() {
     assert_eq!(device.active, Some(true));
     assert_eq!(device.client_version.as_deref(), Some("native"));
 }
+
+/// With `eventKeyForNewContacts`, a repeat after a lost answer can start a second session that
+/// treats the contacts as new again (OA `contactsBulkUpdate`: requests may be handled
+/// concurrently): the import is repeated only when it provably never arrived.
+#[tokio::test]
+async fn an_import_with_an_event_for_new_contacts_is_not_repeated_after_a_lost_answer() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let options = ImportOptions {
+        event_key_for_new_contacts: Some("newContact".into()),
+        ..Default::default()
+    };
+    let chunks = client(&server)
+        .import_contacts(&[Contact::email("ann@example.com")], &options)
+        .await;
+    assert!(chunks[0].result.is_err());
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1, "a 503 may have been processed: not repeated");
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["eventKeyForNewContacts"], "newContact");
+
+    // A 429 provably was not processed: repeated.
+    let server = server_for_429().await;
+    let chunks = client(&server)
+        .import_contacts(&[Contact::email("ann@example.com")], &options)
+        .await;
+    assert!(chunks[0].result.is_ok(), "{:?}", chunks[0].result);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+/// Without the event, the import is an upsert and a repeat after a 503 is harmless.
+#[tokio::test]
+async fn an_import_without_an_event_is_repeated_after_a_5xx() {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    accepting(&server).await;
+    let chunks = client(&server)
+        .import_contacts(
+            &[Contact::email("ann@example.com")],
+            &ImportOptions::default(),
+        )
+        .await;
+    assert!(chunks[0].result.is_ok());
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+async fn server_for_429() -> MockServer {
+    let server = server().await;
+    Mock::given(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    accepting(&server).await;
+    server
+}
