@@ -1,7 +1,7 @@
 //! Contacts: the contact object, single-contact CRUD, search and subscribe (the bulk import is
 //! in `import.rs`).
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
@@ -347,6 +347,26 @@ pub struct Subscribed {
     pub is_new: Option<bool>,
 }
 
+/// Whether `stored` holds every value `sent` carries (the id aside): objects key by key,
+/// arrays element by element in any order, strings exactly.
+fn holds(stored: &Contact, sent: &Contact) -> bool {
+    fn within(sent: &serde_json::Value, stored: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match (sent, stored) {
+            (Value::Object(a), Value::Object(b)) => a
+                .iter()
+                .filter(|(k, _)| k.as_str() != "id")
+                .all(|(k, v)| b.get(k).is_some_and(|w| within(v, w))),
+            (Value::Array(a), Value::Array(b)) => a.iter().all(|v| b.iter().any(|w| within(v, w))),
+            _ => sent == stored,
+        }
+    }
+    match (serde_json::to_value(sent), serde_json::to_value(stored)) {
+        (Ok(a), Ok(b)) => within(&a, &b),
+        _ => false,
+    }
+}
+
 #[derive(Deserialize)]
 struct IdResponse {
     #[serde(default, deserialize_with = "de::opt_i64")]
@@ -386,6 +406,12 @@ impl Client {
 
     /// Adds (or, on current accounts, updates) one contact and returns its id. **Not
     /// idempotent** (older accounts create duplicates): retried only when not processed.
+    ///
+    /// When the service refuses the request as a repeat ("409 Repeated request within 1
+    /// minute", OA `addContact`: an earlier identical add landed, say one whose answer was
+    /// lost), the client searches for the contact by its `externalCustomerId`, else its exact
+    /// email, else its phone, and returns the id of the one contact that holds what was sent;
+    /// otherwise [`Error::OutcomeUnknown`].
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// let id = client.add_contact(&messaging_client::Contact::email("a@example.com")).await?;
@@ -393,7 +419,11 @@ impl Client {
     /// ```
     pub async fn add_contact(&self, contact: &Contact) -> Result<i64> {
         let req = Request::new(Method::POST, &["v1", "contact"]).json(contact)?;
-        let resp: IdResponse = self.send(req).await?.decode("contact id")?;
+        let resp: IdResponse = match self.send(req).await {
+            Ok(resp) => resp.decode("contact id")?,
+            Err(e) if e.is_duplicated_request() => return self.find_added(contact, &e).await,
+            Err(e) => return Err(e),
+        };
         resp.id.ok_or_else(|| {
             Error::from(marketing_sync_core::Error::Decode {
                 expected: "contact id",
@@ -405,6 +435,11 @@ impl Client {
     }
 
     /// Updates one contact by id (never creates; 404 if absent). Idempotent.
+    ///
+    /// A retry after a lost answer can meet "409 Repeated request within 1 minute" (OA
+    /// `updateContact`) although the update landed: the client then reads the contact back and
+    /// succeeds when it holds every value sent, else answers [`Error::OutcomeUnknown`] (never a
+    /// failure that invites another write).
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// let mut contact = client.get_contact(42).await?.expect("exists");
@@ -414,7 +449,57 @@ impl Client {
     /// ```
     pub async fn update_contact(&self, id: i64, contact: &Contact) -> Result<()> {
         let req = Request::new(Method::PUT, &["v1", "contact", &id.to_string()]).json(contact)?;
-        self.send(req).await.map(drop)
+        match self.send(req).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_duplicated_request() => {
+                let operation = format!("PUT /v1/contact/{id}");
+                let unknown = |reason: String| Error::OutcomeUnknown {
+                    operation: operation.clone(),
+                    reason: format!("{e}; {reason}"),
+                };
+                match self.get_contact(id).await {
+                    Ok(Some(stored)) if holds(&stored, contact) => Ok(()),
+                    Ok(Some(_)) => Err(unknown("the contact read back differs".into())),
+                    Ok(None) => Err(unknown("the contact is not found".into())),
+                    Err(read) => Err(unknown(format!("reading it back failed: {read}"))),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After a refused repeat of `POST /v1/contact`: the one contact found by what was sent
+    /// that holds it.
+    async fn find_added(&self, contact: &Contact, refused: &Error) -> Result<i64> {
+        use futures::TryStreamExt;
+        let unknown = |reason: String| Error::OutcomeUnknown {
+            operation: "POST /v1/contact".into(),
+            reason: format!("{refused}; {reason}"),
+        };
+        let mut query = ContactQuery::default();
+        if let Some(ext) = &contact.external_customer_id {
+            query.external_customer_id = Some(ext.clone());
+        } else if let Some(email) = contact.email_address() {
+            query.email = Some(email.to_owned());
+        } else if let Some(sms) = contact.channels.iter().find(|c| c.kind == "sms") {
+            query.sms = Some(sms.value.clone());
+        } else {
+            return Err(unknown("nothing to search the contact by".into()));
+        }
+        let found: Vec<Contact> = self
+            .search_contacts(&query)
+            .take(MAX_PAGE_SIZE as usize)
+            .try_collect()
+            .await
+            .map_err(|e| unknown(format!("searching for it failed: {e}")))?;
+        let mut holding = found.iter().filter(|c| holds(c, contact));
+        match (holding.next(), holding.next()) {
+            (Some(c), None) => {
+                c.id.ok_or_else(|| unknown("the contact found has no id".into()))
+            }
+            (None, _) => Err(unknown("no contact holds what was sent".into())),
+            (Some(_), Some(_)) => Err(unknown("several contacts hold what was sent".into())),
+        }
     }
 
     /// Deletes one contact by id; `false` if it did not exist. Idempotent.

@@ -53,6 +53,17 @@ pub enum Error {
         /// The response body, verbatim.
         body: String,
     },
+    /// The write may or may not have landed, and reading back could not tell: for example a
+    /// retry after a lost answer met the service's "409 Repeated request within 1 minute" and
+    /// the contact read back does not hold what was sent. Do not report it as failed; check
+    /// before writing again.
+    #[error("outcome unknown for {operation}: {reason}")]
+    OutcomeUnknown {
+        /// The operation, as `METHOD /path`.
+        operation: String,
+        /// What was seen.
+        reason: String,
+    },
     /// A contact import session ended in `ERROR`.
     #[error("contact import {session_id} failed: {description}")]
     ImportFailed {

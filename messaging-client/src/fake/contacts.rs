@@ -100,6 +100,22 @@ pub(super) fn search(s: &mut FakeState, q: &Query) -> Answer {
     page(q, hits)
 }
 
+/// "409 Conflict: Repeated request within 1 minute" [OA `addContact`, `updateContact`,
+/// `subscribeContact`]. OA does not say what makes a request a repeat; the fake takes the same
+/// method, path and body (a changed body is a new request), and only a request it accepted
+/// counts.
+fn not_repeated(s: &mut FakeState, request: &str, body: &[u8]) -> Result<(), Refused> {
+    let now = Instant::now();
+    s.recent_writes
+        .retain(|(_, at)| now.duration_since(*at) < Duration::from_secs(60));
+    let key = format!("{request}\n{}", String::from_utf8_lossy(body));
+    if s.recent_writes.iter().any(|(k, _)| *k == key) {
+        return Err(refuse(409, "Repeated request within 1 minute"));
+    }
+    s.recent_writes.push((key, now));
+    Ok(())
+}
+
 /// `POST /v1/contact`: add (or update the contact it names).
 pub(super) fn add(s: &mut FakeState, body: &[u8]) -> Answer {
     let c = json_body(body)?;
@@ -109,6 +125,7 @@ pub(super) fn add(s: &mut FakeState, body: &[u8]) -> Answer {
             json!({"errorMessage": "channels are required"}).to_string()
         ));
     }
+    not_repeated(s, "POST /v1/contact", body)?;
     let (id, _) = upsert(s, &c, false);
     // IDResult [OpenAPI addContact].
     Ok(ok_json(json!({ "id": id })))
@@ -156,6 +173,7 @@ pub(super) fn update(s: &mut FakeState, id: &str, body: &[u8]) -> Answer {
     let id = existing(s, id)?;
     let mut c = json_body(body)?;
     schema::contact(&c, "the contact")?;
+    not_repeated(s, &format!("PUT /v1/contact/{id}"), body)?;
     c["id"] = json!(id);
     s.contacts.insert(id, c);
     Ok(empty())
@@ -173,14 +191,7 @@ pub(super) fn subscribe(s: &mut FakeState, body: &[u8]) -> Answer {
         return Err(bad("contact is required"));
     };
     schema::contact(c, "contact")?;
-    let now = Instant::now();
-    s.subscribes
-        .retain(|(_, at)| now.duration_since(*at) < Duration::from_secs(60));
-    let text = String::from_utf8_lossy(body).into_owned();
-    if s.subscribes.iter().any(|(b, _)| *b == text) {
-        return Err(refuse(409, "Repeated request within 1 minute"));
-    }
-    s.subscribes.push((text, now));
+    not_repeated(s, "POST /v1/contact/subscribe", body)?;
     let (id, new) = upsert(s, c, true);
     for name in schema::strings(&v, "groups", "the request")? {
         let gid = segment_by_name(s, &name);

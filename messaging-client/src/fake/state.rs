@@ -65,6 +65,7 @@ pub(super) struct FakeState {
     pub(super) fail_imports: bool,
     pub(super) address_books: Vec<Value>,
     pub(super) segments: BTreeMap<i64, Segment>,
-    /// Recent `contact/subscribe` bodies, to refuse a repeat within a minute.
-    pub(super) subscribes: Vec<(String, Instant)>,
+    /// Recent `contact/subscribe`, `POST /v1/contact` and `PUT /v1/contact/{id}` requests
+    /// (method, path and body), to refuse a repeat within a minute.
+    pub(super) recent_writes: Vec<(String, Instant)>,
 }

@@ -331,3 +331,99 @@ async fn attach_and_detach_go_in_requests_of_at_most_500_ids() {
         .collect();
     assert_eq!(sizes, vec![500, 500, 200]);
 }
+
+/// OA `updateContact`: "409 Repeated request within 1 minute". A PUT whose answer was lost
+/// is retried; the retry meets the 409 although the update landed: the client reads the
+/// contact back and reports success when it holds what was sent.
+#[tokio::test]
+async fn a_put_refused_as_a_repeat_is_read_back_and_succeeds_when_it_landed() {
+    let server = server().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v1/contact/42"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v1/contact/42"))
+        .respond_with(
+            ResponseTemplate::new(409).set_body_string("Repeated request within 1 minute"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contact/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"id":"42","firstName":"Anna","lastName":"Berg","channels":[{"type":"sms","value":"380501234567"},{"type":"email","value":"ann@example.com"}]}"#,
+        ))
+        .mount(&server)
+        .await;
+    let mut update = Contact::email("ann@example.com");
+    update.first_name = Some("Anna".into());
+    client(&server).update_contact(42, &update).await.unwrap();
+    let methods: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "PUT /api/v1/contact/42",
+            "PUT /api/v1/contact/42",
+            "GET /api/v1/contact/42"
+        ]
+    );
+
+    // Read back, the contact holds something else: the outcome is unknown, not a failure.
+    update.first_name = Some("Annie".into());
+    let err = client(&server)
+        .update_contact(42, &update)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+}
+
+/// OA `addContact`: the same 409. The caller repeated an add whose answer it lost: the client
+/// finds the contact by what it sent (`externalCustomerId`, else the exact email) and returns
+/// its id.
+#[tokio::test]
+async fn an_add_refused_as_a_repeat_finds_the_contact_it_created() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/contact"))
+        .respond_with(
+            ResponseTemplate::new(409).set_body_string("Repeated request within 1 minute"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contacts"))
+        .and(query_param("externalCustomerId", "C-7"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"id":"77","externalCustomerId":"C-7","channels":{"type":"email","value":"ann@example.com"}}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contacts"))
+        .and(query_param("email", "bo@example.com"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"[{"id":"8","channels":[{"type":"email","value":"bo@example.com.ua"}]}]"#,
+        ))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let mut ann = Contact::email("ann@example.com");
+    ann.external_customer_id = Some("C-7".into());
+    assert_eq!(client.add_contact(&ann).await.unwrap(), 77);
+    // The search is not exact: no contact with exactly this address, so the outcome is unknown.
+    let err = client
+        .add_contact(&Contact::email("bo@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+}

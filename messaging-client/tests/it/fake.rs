@@ -587,3 +587,22 @@ async fn posts_marked_idempotent_are_repeated_after_a_5xx_and_counted() {
         .unwrap_err();
     assert_eq!(client.requests_sent(), 3, "add_contact is not repeated");
 }
+
+#[tokio::test]
+async fn a_contact_update_whose_answer_was_lost_succeeds_on_the_fake() {
+    let fake = FakeMessaging::start().await;
+    let id =
+        fake.seed_contact(serde_json::json!({"channels": [{"type": "email", "value": "a@x.com"}]}));
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    let client = fake.client();
+    let mut update = messaging_client::Contact::email("a@x.com");
+    update.first_name = Some("Ann".into());
+    client.update_contact(id, &update).await.unwrap();
+    assert_eq!(fake.contacts()[&id]["firstName"], "Ann");
+    let seen: Vec<String> = fake.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(
+        seen,
+        ["PUT", "PUT", "GET"],
+        "the retry met the 409 and read back"
+    );
+}

@@ -537,3 +537,45 @@ async fn finish_imports_runs_pending_sessions_as_the_service_would() {
         "the failing session imported nothing"
     );
 }
+
+#[tokio::test]
+async fn a_contact_write_repeated_within_a_minute_is_409() {
+    // OA `addContact` and `updateContact`: "409 Conflict: Repeated request within 1 minute".
+    let fake = FakeMessaging::start().await;
+    let ann =
+        json!({"firstName": "Ann", "channels": [{"type": "email", "value": "ann@example.com"}]});
+    let (status, text) = post(&fake, "/v1/contact", &ann).await;
+    assert_eq!(status, 200, "{text}");
+    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, text) = post(&fake, "/v1/contact", &ann).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (409, "Repeated request within 1 minute")
+    );
+    assert_eq!(fake.contacts().len(), 1);
+    // Another body is another request.
+    let other =
+        json!({"firstName": "Bo", "channels": [{"type": "email", "value": "bo@example.com"}]});
+    assert_eq!(post(&fake, "/v1/contact", &other).await.0, 200);
+
+    let path = format!("/v1/contact/{id}");
+    let update =
+        json!({"firstName": "Anna", "channels": [{"type": "email", "value": "ann@example.com"}]});
+    let put = |body: Value| {
+        let fake = &fake;
+        let path = path.clone();
+        async move { send(fake, reqwest::Method::PUT, &path, Some(&body)).await }
+    };
+    assert_eq!(put(update.clone()).await.0, 200);
+    let (status, text) = put(update.clone()).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (409, "Repeated request within 1 minute")
+    );
+    assert_eq!(fake.contacts()[&id]["firstName"], "Anna");
+    let mut again = update.clone();
+    again["lastName"] = json!("Berg");
+    assert_eq!(put(again).await.0, 200);
+}
