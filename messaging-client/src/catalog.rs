@@ -58,7 +58,8 @@ pub struct FieldInfo {
 #[non_exhaustive]
 pub struct FieldDescription {
     /// `textfield`, `combobox`, `checkboxlist`, `textarea`, `date`, `number`, `datetime`,
-    /// `decimal`.
+    /// `decimal`, verbatim: OA spells them upper-case (`COMBOBOX`), the guide lower-case, so
+    /// compare with `eq_ignore_ascii_case`.
     #[serde(rename = "type", default, deserialize_with = "de::string_lenient")]
     pub kind: String,
     /// Required.
@@ -160,7 +161,8 @@ impl FieldCatalog {
                     Error::invalid(format!("fields.{name}"), "no custom field with this name")
                 })?;
                 if let Some(allowed) = &field.description.allowed_values
-                    && field.description.kind == "combobox"
+                    // `COMBOBOX` in OA, `combobox` in the guide (E2).
+                    && field.description.kind.eq_ignore_ascii_case("combobox")
                     && !allowed.possible_values.is_empty()
                     && !allowed.possible_values.contains(&value)
                 {

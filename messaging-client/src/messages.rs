@@ -256,9 +256,27 @@ pub struct MessageStatus {
 }
 
 #[derive(Deserialize)]
-struct StatusResponse {
+struct StatusResults {
     #[serde(default, deserialize_with = "de::one_or_many")]
     results: Vec<serde_json::Value>,
+}
+
+/// The status answer: an array of `InstantMessagesStatusDto` in OA (`getInstantMessagesStatus`),
+/// one such object in the guide (E2) and dkulyk/esputnik (C5); both are read.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StatusResponse {
+    One(StatusResults),
+    Many(Vec<StatusResults>),
+}
+
+impl StatusResponse {
+    fn rows(self) -> Vec<serde_json::Value> {
+        match self {
+            StatusResponse::One(one) => one.results,
+            StatusResponse::Many(many) => many.into_iter().flat_map(|r| r.results).collect(),
+        }
+    }
 }
 
 /// One status row; a row that does not decode keeps its `requestId` with an unknown status.
@@ -379,7 +397,7 @@ impl Client {
                     self.send(req)
                         .await?
                         .decode::<StatusResponse>("message statuses")?
-                        .results
+                        .rows()
                         .into_iter()
                         .map(status_row)
                         .collect::<Vec<_>>(),

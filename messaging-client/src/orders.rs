@@ -192,8 +192,10 @@ pub struct OrderItem {
     /// Category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// Quantity.
-    pub quantity: i64,
+    /// Quantity: a JSON number that may have a fraction (OA `OrderItem.quantity`, `number`,
+    /// `double`), sent exactly as written.
+    #[serde(serialize_with = "wire::money")]
+    pub quantity: Decimal,
     /// Cost (the reference is ambiguous between unit price and line total: be consistent).
     #[serde(serialize_with = "wire::money")]
     pub cost: Decimal,
@@ -209,18 +211,26 @@ pub struct OrderItem {
 }
 
 impl OrderItem {
-    /// An item with its required fields.
+    /// An item with its required fields; `quantity` is any integer or a [`Decimal`].
+    ///
+    /// ```
+    /// use messaging_client::OrderItem;
+    /// let mugs = OrderItem::new("S1", "Mug", 2, "4.00".parse().unwrap());
+    /// let coffee = OrderItem::new("C1", "Coffee, kg", "1.5".parse::<rust_decimal::Decimal>().unwrap(), "12.00".parse().unwrap());
+    /// assert_eq!(coffee.quantity.to_string(), "1.5");
+    /// # let _ = mugs;
+    /// ```
     pub fn new(
         external_item_id: impl Into<String>,
         name: impl Into<String>,
-        quantity: i64,
+        quantity: impl Into<Decimal>,
         cost: Decimal,
     ) -> Self {
         OrderItem {
             external_item_id: external_item_id.into(),
             name: name.into(),
             category: None,
-            quantity,
+            quantity: quantity.into(),
             cost,
             url: None,
             image_url: None,

@@ -2,7 +2,8 @@
 //!
 //! Sources: the Yespo OpenAPI (`Orders`, `Order`, `OrderItem`, `FailedOrders`,
 //! `FailedOrder`), the guide "Add orders" [E2] (upsert by `externalOrderId`, at most 1,000),
-//! docs.esputnik.com removehistoryorders [E8] (deletion), C2-old (an empty body when nothing
+//! docs.esputnik.com/reference/removehistoryorders [E8] (deletion; the only source: OA lacks
+//! `DELETE /v1/orders`), C2-old (an empty body when nothing
 //! failed).
 
 use serde_json::{Value, json};

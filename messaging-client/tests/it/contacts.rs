@@ -427,3 +427,20 @@ async fn an_add_refused_as_a_repeat_finds_the_contact_it_created() {
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
 }
+
+/// OA spells field types upper-case (`COMBOBOX`), the guide lower-case (`combobox`): the allowed
+/// values are checked whatever the case.
+#[test]
+fn combobox_values_are_checked_whatever_the_case_of_the_type() {
+    for kind in ["combobox", "COMBOBOX", "ComboBox"] {
+        let book: messaging_client::AddressBook = serde_json::from_value(json!({
+            "addressBookId": 1, "name": "Main",
+            "fieldGroups": {"name": "P", "fields": [{"id": 15868, "name": "Gender",
+                "description": {"type": kind, "allowedValues": {"possibleValues": ["M", "F"]}}}]}
+        }))
+        .unwrap();
+        let catalog = FieldCatalog::new(&[book]);
+        assert!(catalog.resolve([("Gender", "F")]).is_ok());
+        assert!(catalog.resolve([("Gender", "X")]).is_err(), "{kind}");
+    }
+}

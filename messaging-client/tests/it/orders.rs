@@ -307,3 +307,27 @@ async fn unattributed_failed_orders_reject_the_whole_chunk() {
         );
     }
 }
+
+/// OA `OrderItem.quantity`: `"type": "number", "format": "double"` (1.5 kg of coffee).
+#[tokio::test]
+async fn an_item_quantity_is_a_number_with_a_fraction() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/orders"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let mut o = documented_order();
+    o.items[0].quantity = "1.5".parse().unwrap();
+    o.items.push(messaging_client::OrderItem::new(
+        "S2",
+        "Mug",
+        2,
+        "4.00".parse().unwrap(),
+    ));
+    let out = client(&server).push_orders(&[o]).await;
+    assert!(out[0].result.is_ok());
+    let body = only_body(&server, "/api/v1/orders").await;
+    assert_eq!(body["orders"][0]["items"][0]["quantity"], json!(1.5));
+    assert_eq!(body["orders"][0]["items"][1]["quantity"], json!(2));
+}

@@ -631,3 +631,28 @@ async fn a_real_contact_parameter_still_names_the_contact() {
         .param("email", "a@x.com");
     client(&server).generate_event_v2(&event).await.unwrap();
 }
+
+/// OA `getInstantMessagesStatus` answers an *array* of `InstantMessagesStatusDto` (each with its
+/// own `results`, one-or-many); the guide (E2) and dkulyk/esputnik (C5) read one object.
+#[tokio::test]
+async fn statuses_accept_the_openapi_array_and_the_guide_object() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/message/status"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"[{"results":{"requestId":"r-1","status":"DELIVERED","failed":"false","delivered":"true"}},
+                {"results":[{"requestId":"r-2","status":"UNDELIVERED","failed":true,"delivered":false}]}]"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = client(&server)
+        .message_statuses(&["r-1", "r-2"])
+        .await
+        .unwrap();
+    let got: Vec<(&str, bool, bool)> = s
+        .iter()
+        .map(|s| (s.request_id.as_str(), s.delivered, s.failed))
+        .collect();
+    assert_eq!(got, [("r-1", true, false), ("r-2", false, true)]);
+}
