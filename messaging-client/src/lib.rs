@@ -46,8 +46,10 @@
 //!   always arrive ([`StandardFields`], [`CustomFields`]). `dedupeOn` is always sent (default
 //!   `email`). The import is asynchronous: [`Client::wait_for_import`] polls its session to the
 //!   end; [`ImportSession::failed`] names the contacts the service refused.
-//! * **Sends** match each result to the recipient it names (`locator`, then `contactId`);
-//!   position is the last resort, only when no result names anyone and the counts match. A
+//! * **Sends** match each result to the recipient it names (`locator`, then `contactId`); a
+//!   recipient addressed by contact id or external customer id is matched by the channels of
+//!   its contact (results name the token or address sent to, never the id); position is the
+//!   last resort, only when no result names anyone and the counts match. A
 //!   recipient without a result, or a 200 without readable results, is
 //!   [`ItemError::OutcomeUnknown`] (plain sends: [`SendReceipt::NoRequestId`]): the message
 //!   may have gone out, never report a failure that invites sending it again.

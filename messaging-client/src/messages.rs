@@ -104,7 +104,8 @@ fn receipt(resp: Response) -> SendReceipt {
     }
 }
 
-/// A plain email (`POST /v1/message/email`).
+/// A plain email (`POST /v1/message/email`, the `OutgoingEmail` schema; no `campaignId`,
+/// which OA does not list).
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailMessage {
@@ -117,20 +118,26 @@ pub struct EmailMessage {
     /// Plain-text body.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plain_text: Option<String>,
+    /// AMP HTML body (`ampHtmlText`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amp_html_text: Option<String>,
     /// Recipient addresses (contacts are created for unknown ones).
     pub emails: Vec<String>,
     /// Tags.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    /// Campaign id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub campaign_id: Option<i64>,
     /// Your own id for this send.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_request_id: Option<String>,
     /// Send the body without Velocity personalisation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_personalisation: Option<bool>,
+    /// Subscription category keys of the message (`subscriptionsKeys`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions_keys: Vec<String>,
+    /// Track links (`trackUrls`; the service's default for email: true). Omitted when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_urls: Option<bool>,
 }
 
 /// A plain SMS (`POST /v1/message/sms`): `phone_numbers` or `group_id` is required.
@@ -153,6 +160,12 @@ pub struct SmsMessage {
     /// Your own id for this send (the same for every recipient).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_request_id: Option<String>,
+    /// Subscription category keys of the message (`subscriptionsKeys`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions_keys: Vec<String>,
+    /// Track links (`trackUrls`; the service's default for SMS: false). Omitted when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_urls: Option<bool>,
 }
 
 /// A Viber message (`POST /v1/message/viber`, the `OutgoingViber` schema): `text` and
@@ -206,6 +219,9 @@ pub struct ViberMessage {
     /// Track links (the service's default: true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub track_urls: Option<bool>,
+    /// Subscription category keys of the message (`subscriptionsKeys`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions_keys: Vec<String>,
 }
 
 /// Delivery state of a message, an open set (the reference lists many per channel:

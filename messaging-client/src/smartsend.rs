@@ -37,6 +37,8 @@ pub struct Recipient {
     pub locator: Option<String>,
     /// eSputnik contact id (mobile and web push).
     pub contact_id: Option<i64>,
+    /// Your customer id (`externalCustomerId`, OA `ParametrizedLocator`).
+    pub external_customer_id: Option<String>,
     /// Per-recipient data for the template, any JSON; sent as the JSON *string* `jsonParam`.
     pub params: Option<serde_json::Value>,
     /// Language of a multi-language message.
@@ -65,6 +67,19 @@ impl Recipient {
     pub fn contact(contact_id: i64) -> Self {
         Recipient {
             contact_id: Some(contact_id),
+            ..Default::default()
+        }
+    }
+
+    /// A recipient addressed by your customer id (`externalCustomerId`).
+    ///
+    /// ```
+    /// let r = messaging_client::Recipient::external_customer("C-7");
+    /// assert_eq!(r.external_customer_id.as_deref(), Some("C-7"));
+    /// ```
+    pub fn external_customer(external_customer_id: impl Into<String>) -> Self {
+        Recipient {
+            external_customer_id: Some(external_customer_id.into()),
             ..Default::default()
         }
     }
@@ -98,7 +113,7 @@ struct SmartSendBody<'a> {
     external_request_id: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 struct RecipientBody<'a> {
     json_param: Option<String>,
@@ -106,6 +121,8 @@ struct RecipientBody<'a> {
     locator: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     contact_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_customer_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     language_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -159,26 +176,32 @@ impl SmartSend {
 
 impl Recipient {
     fn body(&self, index: usize) -> Result<RecipientBody<'_>> {
-        match (&self.locator, self.contact_id) {
-            (None, None) => {
+        // OA `ParametrizedLocator`: `locator`, `contactId` or `externalCustomerId`, each
+        // "required if" the others are not given; one of them, so results can be matched.
+        let named = [
+            self.locator.is_some(),
+            self.contact_id.is_some(),
+            self.external_customer_id.is_some(),
+        ]
+        .into_iter()
+        .filter(|n| *n)
+        .count();
+        if named != 1 {
+            return Err(Error::invalid(
+                format!("recipients[{index}]"),
+                "needs exactly one of a locator, a contact id or an external customer id",
+            ));
+        }
+        for (name, value) in [
+            ("locator", &self.locator),
+            ("externalCustomerId", &self.external_customer_id),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(Error::invalid(
-                    format!("recipients[{index}]"),
-                    "needs a locator or a contact id",
-                ));
-            }
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid(
-                    format!("recipients[{index}]"),
-                    "has both a locator and a contact id",
-                ));
-            }
-            (Some(l), None) if l.trim().is_empty() => {
-                return Err(Error::invalid(
-                    format!("recipients[{index}].locator"),
+                    format!("recipients[{index}].{name}"),
                     "must not be empty",
                 ));
             }
-            _ => {}
         }
         let json_param = match &self.params {
             None | Some(serde_json::Value::Null) => None,
@@ -190,20 +213,23 @@ impl Recipient {
             json_param,
             locator: self.locator.as_deref(),
             contact_id: self.contact_id,
+            external_customer_id: self.external_customer_id.as_deref(),
             language_code: self.language_code.as_deref(),
             external_request_id: self.external_request_id.as_deref(),
         })
     }
 }
 
-/// Whom a [`RecipientOutcome`] is about: the recipient's locator and contact id as given (both
-/// kept, so an invalid recipient with both or neither is reported as it was).
+/// Whom a [`RecipientOutcome`] is about: the recipient's locator, contact id and external
+/// customer id as given (all kept, so an invalid recipient is reported as it was).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecipientKey {
     /// The recipient's locator, if addressed by locator.
     pub locator: Option<String>,
     /// The recipient's contact id, if addressed by id.
     pub contact_id: Option<i64>,
+    /// The recipient's external customer id, if addressed by it.
+    pub external_customer_id: Option<String>,
 }
 
 /// The outcome for one smartsend recipient: its position in [`SmartSend::recipients`], its
@@ -215,7 +241,17 @@ impl Client {
     /// Sends prepared message `message_id` to any number of recipients, in concurrent chunks of
     /// 1,000. Returns one outcome per recipient, in input order: a `requestId` for queued ones,
     /// [`ItemError::Rejected`] with the service's message for `ERROR` results, and
-    /// [`ItemError::Failed`] for invalid recipients (not sent) or failed chunks.
+    /// [`ItemError::Failed`] for invalid recipients (not sent: no identifier, several, or a
+    /// repeat of an earlier recipient, which OA's `uniqueItems` would refuse with the whole
+    /// request) or failed chunks.
+    ///
+    /// Results name the locator the service sent to (OA `SendMessageResultDto.locator`): for a
+    /// recipient addressed by contact id or external customer id that is its email, phone or
+    /// device token, never the id. Such recipients are matched by reading the contact
+    /// (`GET /v1/contact/{id}`, or the search by `externalCustomerId`) and comparing its
+    /// channels; a contact with several devices gets several results, and its outcome is the
+    /// first `OK` one (else the first `ERROR`). A recipient no result names is
+    /// [`ItemError::OutcomeUnknown`].
     ///
     /// **Not idempotent**: a chunk is retried only on a connect failure or a 429.
     ///
@@ -224,7 +260,8 @@ impl Client {
     /// use messaging_client::{Recipient, SmartSend};
     /// let send = SmartSend {
     ///     recipients: vec![Recipient::locator("example@mail.com")
-    ///         .with_params(serde_json::json!({"discount": "5%"}))],
+    ///         .with_params(serde_json::json!({"discount": "5%"})),
+    ///         Recipient::contact(449790707)],
     ///     email: true,
     ///     from_name: None,
     ///     external_request_id: None,
@@ -232,16 +269,25 @@ impl Client {
     /// for outcome in client.smartsend(4242, &send).await {
     ///     match outcome.result {
     ///         Ok(request_id) => println!("queued {request_id}"),
-    ///         Err(e) => eprintln!("{:?}: {e}", outcome.key.locator),
+    ///         Err(e) => eprintln!("{:?}: {e}", outcome.key),
     ///     }
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn smartsend(&self, message_id: i64, send: &SmartSend) -> Vec<RecipientOutcome> {
         let mut outcomes: Vec<Option<RecipientOutcome>> = vec![None; send.recipients.len()];
-        let mut valid = Vec::new();
+        let mut valid: Vec<(usize, RecipientBody<'_>)> = Vec::new();
         for (i, r) in send.recipients.iter().enumerate() {
-            match r.body(i) {
+            let checked = r.body(i).and_then(|body| {
+                match valid.iter().find(|(_, earlier)| *earlier == body) {
+                    Some((k, _)) => Err(Error::invalid(
+                        format!("recipients[{i}]"),
+                        format!("repeats recipients[{k}] (OA: recipients are uniqueItems)"),
+                    )),
+                    None => Ok(body),
+                }
+            });
+            match checked {
                 Ok(body) => valid.push((i, body)),
                 Err(e) => outcomes[i] = Some(outcome(i, r, Err(e.into()))),
             }
@@ -267,38 +313,33 @@ impl Client {
                     self.send(req).await
                 }
                 .await;
-                (indices, res)
+                let matched = match res {
+                    Err(e) => Err(e),
+                    Ok(resp) => match send_results(&resp) {
+                        Some(results) => Ok(self
+                            .match_results(&indices, &send.recipients, results)
+                            .await),
+                        None => Ok(no_results(&indices, &resp.text())),
+                    },
+                };
+                (indices, matched)
             })
             .buffer_unordered(self.concurrency())
             .collect()
             .await;
-        for (indices, res) in results {
-            match res {
+        for (indices, matched) in results {
+            match matched {
                 Err(e) => {
                     let shared = ItemError::from(e);
                     for i in indices {
                         outcomes[i] = Some(outcome(i, &send.recipients[i], Err(shared.clone())));
                     }
                 }
-                Ok(resp) => match send_results(&resp) {
-                    Some(results) => {
-                        for (i, result) in match_results(&indices, &send.recipients, results) {
-                            outcomes[i] = Some(outcome(i, &send.recipients[i], result));
-                        }
+                Ok(matched) => {
+                    for (i, result) in matched {
+                        outcomes[i] = Some(outcome(i, &send.recipients[i], result));
                     }
-                    None => {
-                        let reason = format!(
-                            "the service accepted the send but listed no results (body: {:?})",
-                            resp.text().chars().take(200).collect::<String>()
-                        );
-                        for i in indices {
-                            let unknown = ItemError::OutcomeUnknown {
-                                reason: reason.clone(),
-                            };
-                            outcomes[i] = Some(outcome(i, &send.recipients[i], Err(unknown)));
-                        }
-                    }
-                },
+                }
             }
         }
         outcomes
@@ -306,18 +347,149 @@ impl Client {
             .map(|o| o.expect("every recipient has an outcome"))
             .collect()
     }
+
+    /// Matches a chunk's results to its recipients: by locator, then (for recipients addressed
+    /// by id) by the channels of the contact the id names; by position only when no result
+    /// names anyone and the counts agree.
+    async fn match_results(
+        &self,
+        indices: &[usize],
+        recipients: &[Recipient],
+        results: Vec<SendResult>,
+    ) -> Vec<(usize, Result<String, ItemError>)> {
+        let recipient = |k: usize| &recipients[indices[k]];
+        let mut slots: Vec<Vec<SendResult>> = vec![Vec::new(); indices.len()];
+        let all_unnamed = results
+            .iter()
+            .all(|r| r.locator.is_none() && r.contact_id.is_none());
+        if all_unnamed && results.len() == indices.len() {
+            tracing::warn!(
+                results = results.len(),
+                "smartsend results name no recipient: matched by position"
+            );
+            for (slot, r) in slots.iter_mut().zip(results) {
+                slot.push(r);
+            }
+            return settle(indices, slots);
+        }
+        let mut left = Vec::new();
+        for r in results {
+            let target = match (&r.locator, r.contact_id) {
+                (Some(loc), _) => (0..indices.len()).find(|&k| {
+                    slots[k].is_empty()
+                        && recipient(k)
+                            .locator
+                            .as_deref()
+                            .is_some_and(|l| same_locator(loc, l))
+                }),
+                (None, Some(id)) => (0..indices.len())
+                    .find(|&k| slots[k].is_empty() && recipient(k).contact_id == Some(id)),
+                (None, None) => None,
+            };
+            match target {
+                Some(k) => slots[k].push(r),
+                None => left.push(r),
+            }
+        }
+        // Recipients addressed by id whose results came back under a channel value.
+        let by_id: Vec<usize> = (0..indices.len())
+            .filter(|&k| slots[k].is_empty() && recipient(k).locator.is_none())
+            .collect();
+        let mut lookup_failed: Vec<(usize, String)> = Vec::new();
+        if !by_id.is_empty() && left.iter().any(|r| r.locator.is_some()) {
+            for k in by_id {
+                match self.channel_values(recipient(k)).await {
+                    Ok(values) => {
+                        let (mine, rest): (Vec<SendResult>, Vec<SendResult>) =
+                            left.into_iter().partition(|r| {
+                                r.locator
+                                    .as_deref()
+                                    .is_some_and(|loc| values.iter().any(|v| same_locator(loc, v)))
+                            });
+                        slots[k] = mine;
+                        left = rest;
+                    }
+                    Err(reason) => lookup_failed.push((k, reason)),
+                }
+            }
+        }
+        if !left.is_empty() {
+            tracing::warn!(
+                results = left.len(),
+                "smartsend results name no recipient of their request; ignored"
+            );
+        }
+        let mut settled = settle(indices, slots);
+        for (k, reason) in lookup_failed {
+            settled[k].1 = Err(ItemError::OutcomeUnknown {
+                reason: format!(
+                    "the results name channels, and reading the contact failed: {reason}"
+                ),
+            });
+        }
+        settled
+    }
+
+    /// The channel values (email, phone, tokens) of the contact a recipient names by id.
+    async fn channel_values(&self, r: &Recipient) -> std::result::Result<Vec<String>, String> {
+        use futures::TryStreamExt;
+        let contact = if let Some(id) = r.contact_id {
+            self.get_contact(id).await.map_err(|e| e.to_string())?
+        } else if let Some(ext) = &r.external_customer_id {
+            let query = crate::ContactQuery {
+                external_customer_id: Some(ext.clone()),
+                ..Default::default()
+            };
+            let found: Vec<crate::Contact> = self
+                .search_contacts(&query)
+                .try_filter(|c| {
+                    std::future::ready(c.external_customer_id.as_deref() == Some(ext.as_str()))
+                })
+                .take(2)
+                .try_collect()
+                .await
+                .map_err(|e| e.to_string())?;
+            match found.len() {
+                1 => found.into_iter().next(),
+                0 => None,
+                _ => return Err(format!("several contacts have externalCustomerId {ext:?}")),
+            }
+        } else {
+            None
+        };
+        let contact = contact.ok_or_else(|| "no such contact".to_string())?;
+        Ok(contact.channels.into_iter().map(|c| c.value).collect())
+    }
+}
+
+/// Every recipient of a chunk whose 200 listed no results: outcome unknown.
+fn no_results(indices: &[usize], body: &str) -> Vec<(usize, Result<String, ItemError>)> {
+    let reason = format!(
+        "the service accepted the send but listed no results (body: {:?})",
+        body.chars().take(200).collect::<String>()
+    );
+    indices
+        .iter()
+        .map(|&i| {
+            (
+                i,
+                Err(ItemError::OutcomeUnknown {
+                    reason: reason.clone(),
+                }),
+            )
+        })
+        .collect()
 }
 
 fn outcome(index: usize, r: &Recipient, result: Result<String, ItemError>) -> RecipientOutcome {
     let key = RecipientKey {
         locator: r.locator.clone(),
         contact_id: r.contact_id,
+        external_customer_id: r.external_customer_id.clone(),
     };
     ItemOutcome::new(index, key, result)
 }
 
-/// Whether a result's locator names a recipient's: exactly, ignoring ASCII case, or (for
-/// phone numbers) by their digits, since the service may answer in its own normal form.
 fn same_locator(result: &str, recipient: &str) -> bool {
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
     result.eq_ignore_ascii_case(recipient)
@@ -326,82 +498,34 @@ fn same_locator(result: &str, recipient: &str) -> bool {
             && digits(result) == digits(recipient))
 }
 
-/// Pairs each sent recipient with its result: by `locator`, then by `contactId`. Results that
-/// name neither are paired by position with the recipients left, and only when their counts
-/// match (logged). A recipient with no result gets [`ItemError::OutcomeUnknown`], never an
-/// invented success or failure.
-fn match_results(
+/// Each recipient's outcome from the results matched to it: the first `OK` (its `requestId`),
+/// else the first `ERROR`, else unknown.
+fn settle(
     indices: &[usize],
-    recipients: &[Recipient],
-    results: Vec<SendResult>,
+    slots: Vec<Vec<SendResult>>,
 ) -> Vec<(usize, Result<String, ItemError>)> {
-    let convert = |r: SendResult| -> Result<String, ItemError> {
-        match (r.is_ok(), r.request_id) {
-            (true, Some(id)) => Ok(id),
-            (true, None) => Err(ItemError::OutcomeUnknown {
-                reason: "an OK result without a requestId".into(),
-            }),
-            (false, _) => Err(ItemError::Rejected {
-                message: r.message.unwrap_or_else(|| format!("status {}", r.status)),
-            }),
-        }
-    };
-    let mut slots: Vec<Option<Result<String, ItemError>>> = vec![None; indices.len()];
-    let mut unnamed = Vec::new();
-    for r in results {
-        let recipient = |k: usize| &recipients[indices[k]];
-        let free = |k: &usize| slots[*k].is_none();
-        let target = match (&r.locator, r.contact_id) {
-            (Some(loc), _) => (0..indices.len()).filter(free).find(|&k| {
-                recipient(k)
-                    .locator
-                    .as_deref()
-                    .is_some_and(|l| same_locator(loc, l))
-            }),
-            (None, Some(id)) => (0..indices.len())
-                .filter(free)
-                .find(|&k| recipient(k).contact_id == Some(id)),
-            (None, None) => {
-                unnamed.push(r);
-                continue;
-            }
-        };
-        match target {
-            Some(k) => slots[k] = Some(convert(r)),
-            None => tracing::warn!(
-                locator = ?r.locator,
-                contact_id = ?r.contact_id,
-                "a smartsend result names no recipient of its request; ignored"
-            ),
-        }
-    }
-    if !unnamed.is_empty() {
-        let free: Vec<usize> = (0..indices.len()).filter(|k| slots[*k].is_none()).collect();
-        if free.len() == unnamed.len() {
-            tracing::warn!(
-                results = unnamed.len(),
-                "smartsend results name no recipient: matched by position"
-            );
-            for (k, r) in free.into_iter().zip(unnamed) {
-                slots[k] = Some(convert(r));
-            }
-        } else {
-            tracing::warn!(
-                results = unnamed.len(),
-                recipients = free.len(),
-                "smartsend results name no recipient and their count differs: outcomes unknown"
-            );
-        }
-    }
     indices
         .iter()
         .zip(slots)
-        .map(|(&i, slot)| {
-            let result = slot.unwrap_or_else(|| {
-                Err(ItemError::OutcomeUnknown {
+        .map(|(&i, mut mine)| {
+            let first_ok = mine.iter().position(SendResult::is_ok);
+            let result = match first_ok
+                .map(|p| mine.swap_remove(p))
+                .or_else(|| mine.into_iter().next())
+            {
+                None => Err(ItemError::OutcomeUnknown {
                     reason: "the service listed no result for this recipient".into(),
-                })
-            });
+                }),
+                Some(r) => match (r.is_ok(), r.request_id) {
+                    (true, Some(id)) => Ok(id),
+                    (true, None) => Err(ItemError::OutcomeUnknown {
+                        reason: "an OK result without a requestId".into(),
+                    }),
+                    (false, _) => Err(ItemError::Rejected {
+                        message: r.message.unwrap_or_else(|| format!("status {}", r.status)),
+                    }),
+                },
+            };
             (i, result)
         })
         .collect()

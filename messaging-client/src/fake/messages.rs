@@ -152,6 +152,14 @@ pub(super) fn smartsend(s: &mut FakeState, id: &str, body: &[u8]) -> Answer {
             "Up to a thousand recipients are transmitted in one request",
         ));
     }
+    // `recipients`: `uniqueItems: true` [OA `ExtendedPreparedMessageParameters`].
+    for (n, r) in recipients.iter().enumerate() {
+        if recipients[..n].contains(r) {
+            return Err(bad(format!(
+                "recipients[{n}] repeats an earlier recipient (recipients must be unique)"
+            )));
+        }
+    }
     for (n, r) in recipients.iter().enumerate() {
         schema::known_keys(r, RECIPIENT, &format!("recipients[{n}]"))?;
         // "jsonParam: The set of parameters in JSON format" — a string [E3].
@@ -170,32 +178,78 @@ pub(super) fn smartsend(s: &mut FakeState, id: &str, body: &[u8]) -> Answer {
     }
     let email = v.get("email").and_then(Value::as_bool).unwrap_or(false);
     let shared_id = v.get("externalRequestId").and_then(Value::as_str);
-    let results: Vec<Value> = recipients
-        .iter()
-        .map(|r| {
-            let locator = r.get("locator").and_then(Value::as_str);
-            let contact_id = r.get("contactId").and_then(schema::int);
-            let media_type = match (email, locator) {
-                (true, _) => "email",
-                (false, Some(_)) => "sms",
-                (false, None) => "mobilepush",
+    let mut results: Vec<Value> = Vec::new();
+    for r in recipients {
+        let external_customer_id = r.get("externalCustomerId").and_then(Value::as_str);
+        let external_request_id = r
+            .get("externalRequestId")
+            .and_then(Value::as_str)
+            .or(shared_id);
+        if let Some(locator) = r.get("locator").and_then(Value::as_str) {
+            let media_type = if email { "email" } else { "sms" };
+            let sent = Sent {
+                locator: Some(locator),
+                contact_id: None,
+                external_customer_id,
+                external_request_id,
+                media_type,
+                message_id: Some(message_id),
             };
-            queue(
-                s,
-                Sent {
-                    locator,
-                    contact_id,
-                    external_customer_id: r.get("externalCustomerId").and_then(Value::as_str),
-                    external_request_id: r
-                        .get("externalRequestId")
-                        .and_then(Value::as_str)
-                        .or(shared_id),
-                    media_type,
-                    message_id: Some(message_id),
-                },
-            )
-        })
-        .collect();
+            results.push(queue(s, sent));
+            continue;
+        }
+        // By contact: the message goes to the contact's address (email) or to its device
+        // tokens (push: "contactId ... for mobile and web push" [E3]), and each result names
+        // that locator, "the message recipient" [OA `SendMessageResultDto.locator`].
+        let contact_id = r.get("contactId").and_then(schema::int);
+        let found = s
+            .contacts
+            .iter()
+            .find(|(id, c)| {
+                contact_id == Some(**id)
+                    || (contact_id.is_none()
+                        && external_customer_id.is_some()
+                        && c.get("externalCustomerId").and_then(Value::as_str)
+                            == external_customer_id)
+            })
+            .map(|(id, c)| (*id, c.clone()));
+        let Some((id, contact)) = found else {
+            results.push(json!({"id": 0, "status": "ERROR", "message": "Contact not found"}));
+            continue;
+        };
+        let kinds: &[&str] = if email {
+            &["email"]
+        } else {
+            &["mobilepush", "webpush"]
+        };
+        let channels: Vec<(String, String)> = contact["channels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|ch| {
+                let kind = ch.get("type")?.as_str()?;
+                let value = ch.get("value")?.as_str()?;
+                kinds
+                    .contains(&kind)
+                    .then(|| (kind.to_owned(), value.to_owned()))
+            })
+            .collect();
+        if channels.is_empty() {
+            results.push(json!({"id": 0, "status": "ERROR", "message": "The contact has no channel for this message"}));
+            continue;
+        }
+        for (kind, value) in &channels {
+            let sent = Sent {
+                locator: Some(value),
+                contact_id: Some(id),
+                external_customer_id,
+                external_request_id,
+                media_type: kind,
+                message_id: Some(message_id),
+            };
+            results.push(queue(s, sent));
+        }
+    }
     Ok(ok_json(json!({"id": 0, "results": one_or_many(results)})))
 }
 

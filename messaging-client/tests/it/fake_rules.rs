@@ -579,3 +579,32 @@ async fn a_contact_write_repeated_within_a_minute_is_409() {
     again["lastName"] = json!("Berg");
     assert_eq!(put(again).await.0, 200);
 }
+
+#[tokio::test]
+async fn smartsend_by_contact_answers_under_the_device_token_and_refuses_repeated_recipients() {
+    // E3: a push goes to the contact's device tokens; `SendMessageResultDto.locator` is "the
+    // message recipient" (OA), so the result names the token, not the contact id.
+    let fake = FakeMessaging::start().await;
+    let id = fake.seed_contact(json!({"externalCustomerId": "C-1", "channels": [
+        {"type": "email", "value": "a@example.com"},
+        {"type": "mobilepush", "value": "tok-1"}, {"type": "webpush", "value": "tok-2"}]}));
+    let body = json!({"recipients": [{"jsonParam": null, "contactId": id}], "email": false});
+    let (status, text) = post(&fake, "/v1/message/3/smartsend", &body).await;
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let locators: Vec<&str> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["locator"].as_str().unwrap())
+        .collect();
+    assert_eq!(locators, ["tok-1", "tok-2"]);
+    // An email by externalCustomerId goes to the contact's address.
+    let body = json!({"recipients": [{"externalCustomerId": "C-1"}], "email": true});
+    let (_, text) = post(&fake, "/v1/message/3/smartsend", &body).await;
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["results"]["locator"], "a@example.com");
+    // OA `recipients`: `uniqueItems: true`.
+    let twice = json!({"recipients": [{"locator": "a@example.com"}, {"locator": "a@example.com"}], "email": true});
+    assert_eq!(post(&fake, "/v1/message/3/smartsend", &twice).await.0, 400);
+}

@@ -144,10 +144,20 @@ async fn smartsend_push_by_contact_id_and_sms_sender() {
     let server = server().await;
     Mock::given(path("/api/v1/message/9/smartsend"))
         .respond_with(
+            // The push result names the device token it went to (OA
+            // `SendMessageResultDto.locator`), not the contact id.
             ResponseTemplate::new(200).set_body_json(json!({"id":0,"results":[
-            {"id":0,"status":"OK","requestId":"r1"},
+            {"id":0,"locator":"fcm-token-1","status":"OK","requestId":"r1"},
             {"id":0,"locator":"380501234567","status":"OK","requestId":"r2"}]})),
         )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contact/449790707"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": 449790707, "channels": [{"type": "mobilepush", "value": "fcm-token-1"}]}),
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -655,4 +665,173 @@ async fn statuses_accept_the_openapi_array_and_the_guide_object() {
         .map(|s| (s.request_id.as_str(), s.delivered, s.failed))
         .collect();
     assert_eq!(got, [("r-1", true, false), ("r-2", false, true)]);
+}
+
+/// OA `OutgoingEmail`, `OutgoingSMS`, `OutgoingViber`: `ampHtmlText` (email), `trackUrls` and
+/// `subscriptionsKeys` (all three); no `campaignId` (OA has none).
+#[tokio::test]
+async fn sends_carry_the_openapi_options_and_no_campaign_id() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"results": {"id": 0, "locator": "x", "status": "OK", "requestId": "r"}}),
+        ))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let email = EmailMessage {
+        from: "shop@example.com".into(),
+        subject: "Hi".into(),
+        html_text: "<p>Hi</p>".into(),
+        amp_html_text: Some("<html amp4email></html>".into()),
+        emails: vec!["a@example.com".into()],
+        track_urls: Some(false),
+        subscriptions_keys: vec!["news".into()],
+        ..Default::default()
+    };
+    client.send_email(&email).await.unwrap();
+    assert_eq!(
+        only_body(&server, "/api/v1/message/email").await,
+        json!({"from": "shop@example.com", "subject": "Hi", "htmlText": "<p>Hi</p>",
+               "ampHtmlText": "<html amp4email></html>", "emails": ["a@example.com"],
+               "trackUrls": false, "subscriptionsKeys": ["news"]})
+    );
+    let sms = SmsMessage {
+        from: "SHOP".into(),
+        text: "Hi".into(),
+        phone_numbers: vec!["380501234567".into()],
+        track_urls: Some(true),
+        subscriptions_keys: vec!["promo".into()],
+        ..Default::default()
+    };
+    client.send_sms(&sms).await.unwrap();
+    assert_eq!(
+        only_body(&server, "/api/v1/message/sms").await,
+        json!({"from": "SHOP", "text": "Hi", "phoneNumbers": ["380501234567"],
+               "trackUrls": true, "subscriptionsKeys": ["promo"]})
+    );
+    let viber = messaging_client::ViberMessage {
+        text: "Hi".into(),
+        ios_expirity_text: "Over".into(),
+        phone_numbers: vec!["380501234567".into()],
+        subscriptions_keys: vec!["promo".into()],
+        ..Default::default()
+    };
+    client.send_viber(&viber).await.unwrap();
+    assert_eq!(
+        only_body(&server, "/api/v1/message/viber").await,
+        json!({"text": "Hi", "iosExpirityText": "Over", "phoneNumbers": ["380501234567"],
+               "subscriptionsKeys": ["promo"]})
+    );
+}
+
+/// Recipients addressed by `contactId` or `externalCustomerId` (OA `ParametrizedLocator`) come
+/// back under the locator the service sent to (a push token, OA `SendMessageResultDto.locator`,
+/// E3), never under the id: the client reads each such contact's channels and matches the
+/// results by them. A contact with several devices gets several results: OK if any is.
+#[tokio::test]
+async fn push_results_under_device_tokens_are_matched_to_the_contacts_addressed_by_id() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/message/9/smartsend"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 0, "results": [
+                {"id": 0, "locator": "tok-5a", "status": "OK", "requestId": "r-5a"},
+                {"id": 0, "locator": "tok-6", "status": "ERROR", "message": "token expired"},
+                {"id": 0, "locator": "tok-5b", "status": "OK", "requestId": "r-5b"},
+                {"id": 0, "locator": "tok-7", "status": "OK", "requestId": "r-7"}
+            ]})),
+        )
+        .mount(&server)
+        .await;
+    for (id, tokens) in [(5, vec!["tok-5a", "tok-5b"]), (6, vec!["tok-6"])] {
+        let channels: Vec<_> = tokens
+            .iter()
+            .map(|t| json!({"type": "mobilepush", "value": t}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/contact/{id}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"id": id, "channels": channels})),
+            )
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contacts"))
+        .and(query_param("externalCustomerId", "C-7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 7, "externalCustomerId": "C-7", "channels": [{"type": "webpush", "value": "tok-7"}]}
+        ])))
+        .mount(&server)
+        .await;
+    let send = SmartSend {
+        recipients: vec![
+            Recipient::contact(5),
+            Recipient::contact(6),
+            Recipient::external_customer("C-7"),
+            Recipient::contact(8),
+        ],
+        email: false,
+        from_name: None,
+        external_request_id: None,
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contact/8"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let out = client(&server).smartsend(9, &send).await;
+    assert_eq!(out[0].result.as_deref().ok(), Some("r-5a"));
+    assert!(
+        matches!(&out[1].result, Err(ItemError::Rejected { message }) if message == "token expired"),
+        "{:?}",
+        out[1].result
+    );
+    assert_eq!(out[2].result.as_deref().ok(), Some("r-7"));
+    assert_eq!(out[2].key.external_customer_id.as_deref(), Some("C-7"));
+    assert!(
+        matches!(out[3].result, Err(ItemError::OutcomeUnknown { .. })),
+        "{:?}",
+        out[3].result
+    );
+    let body = only_body(&server, "/api/v1/message/9/smartsend").await;
+    assert_eq!(
+        body["recipients"],
+        json!([{"jsonParam": null, "contactId": 5}, {"jsonParam": null, "contactId": 6},
+               {"jsonParam": null, "externalCustomerId": "C-7"}, {"jsonParam": null, "contactId": 8}])
+    );
+}
+
+/// OA `ExtendedPreparedMessageParameters.recipients` is `uniqueItems`: a repeated recipient
+/// would sink its whole request, so the client refuses the repeat alone.
+#[tokio::test]
+async fn a_repeated_recipient_is_refused_alone() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/message/9/smartsend"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results":
+            {"id": 0, "locator": "a@example.com", "status": "OK", "requestId": "r-a"}})))
+        .mount(&server)
+        .await;
+    let send = SmartSend {
+        recipients: vec![
+            Recipient::locator("a@example.com"),
+            Recipient::locator("a@example.com"),
+        ],
+        email: true,
+        from_name: None,
+        external_request_id: None,
+    };
+    let out = client(&server).smartsend(9, &send).await;
+    assert_eq!(out[0].result.as_deref().ok(), Some("r-a"));
+    match &out[1].result {
+        Err(ItemError::Failed(e)) => assert!(
+            matches!(&**e, Error::InvalidInput { field, .. } if field == "recipients[1]"),
+            "{e:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let body = only_body(&server, "/api/v1/message/9/smartsend").await;
+    assert_eq!(body["recipients"].as_array().unwrap().len(), 1);
 }

@@ -96,6 +96,7 @@ fn recipient(item: &Item, job: &str) -> Recipient {
         params: f.get("params").cloned(),
         language_code: text(f, "language"),
         external_request_id: Some(format!("{job}:{}", item.key)),
+        ..Default::default()
     }
 }
 
