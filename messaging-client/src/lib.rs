@@ -28,7 +28,7 @@
 //! | [`Client::search_contacts`] (stream, 50/s bucket) | `GET /v1/contacts` | yes |
 //! | [`Client::address_books`], [`Client::field_catalog`] | `GET /v1/addressbooks` | yes |
 //! | [`Client::list_segments`], [`Client::segment_contacts`] | `GET /v1/groups`, `/v1/group/{id}/contacts` | yes |
-//! | [`Client::attach_contacts`], [`Client::detach_contacts`] (chunks of 500) | `POST /v1/group/{id}/contacts/attach\|detach` | yes |
+//! | [`Client::attach_contacts`], [`Client::detach_contacts`], [`Client::attach_external_ids`], [`Client::detach_external_ids`] (chunks of 500) | `POST /v1/group/{id}/contacts/attach\|detach` | yes |
 //!
 //! Idempotency follows the HTTP method: GET, PUT and DELETE are retried on any transient
 //! failure, POST is not, except the POSTs marked "yes" above, each marked at its call with why

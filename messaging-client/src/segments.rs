@@ -30,8 +30,11 @@ pub const MEMBERSHIP_CHUNK: usize = 500;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ContactIds<'a> {
-    contact_ids: &'a [i64],
+struct ModifyContacts<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contact_ids: Option<&'a [i64]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_customer_ids: Option<&'a [&'a str]>,
 }
 
 impl Client {
@@ -123,26 +126,101 @@ impl Client {
         self.membership(segment_id, "detach", contact_ids).await
     }
 
+    /// Adds contacts named by `externalCustomerId` to a static segment, in requests of at most
+    /// 500 ids; returns the service's plain-text answer to the last. Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// client.attach_external_ids(7, &["C-1", "C-2"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn attach_external_ids<S: AsRef<str>>(
+        &self,
+        segment_id: i64,
+        external_customer_ids: &[S],
+    ) -> Result<String> {
+        self.membership_by_external(segment_id, "attach", external_customer_ids)
+            .await
+    }
+
+    /// Removes contacts named by `externalCustomerId` from a static segment, in requests of at
+    /// most 500 ids. An empty list is refused: the service reads a detach without ids as
+    /// "remove everyone" (OA `detachContactsFromGroup`). Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// client.detach_external_ids(7, &["C-1"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn detach_external_ids<S: AsRef<str>>(
+        &self,
+        segment_id: i64,
+        external_customer_ids: &[S],
+    ) -> Result<String> {
+        self.membership_by_external(segment_id, "detach", external_customer_ids)
+            .await
+    }
+
+    async fn membership_by_external<S: AsRef<str>>(
+        &self,
+        segment_id: i64,
+        action: &str,
+        ids: &[S],
+    ) -> Result<String> {
+        let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+        if let Some(n) = ids.iter().position(|id| id.trim().is_empty()) {
+            return Err(Error::invalid(
+                format!("externalCustomerIds[{n}]"),
+                "must not be empty",
+            ));
+        }
+        let parts: Vec<ModifyContacts<'_>> = ids
+            .chunks(MEMBERSHIP_CHUNK)
+            .map(|part| ModifyContacts {
+                contact_ids: None,
+                external_customer_ids: Some(part),
+            })
+            .collect();
+        self.membership_requests(segment_id, action, "externalCustomerIds", parts)
+            .await
+    }
+
     async fn membership(
         &self,
         segment_id: i64,
         action: &str,
         contact_ids: &[i64],
     ) -> Result<String> {
-        if contact_ids.is_empty() {
-            // The service may read an empty detach as "remove everyone": never send one.
-            return Err(Error::invalid(
-                "contactIds",
-                "at least one contact id is required",
-            ));
+        let parts: Vec<ModifyContacts<'_>> = contact_ids
+            .chunks(MEMBERSHIP_CHUNK)
+            .map(|part| ModifyContacts {
+                contact_ids: Some(part),
+                external_customer_ids: None,
+            })
+            .collect();
+        self.membership_requests(segment_id, action, "contactIds", parts)
+            .await
+    }
+
+    /// One request per part, one identifier kind each (OA: "by contact ids or external
+    /// customer ids").
+    async fn membership_requests(
+        &self,
+        segment_id: i64,
+        action: &str,
+        field: &str,
+        parts: Vec<ModifyContacts<'_>>,
+    ) -> Result<String> {
+        if parts.is_empty() {
+            // A detach without ids removes everyone from the segment (OA
+            // `detachContactsFromGroup`): never send one; an empty attach does nothing.
+            return Err(Error::invalid(field, "at least one id is required"));
         }
         let mut answer = String::new();
-        for part in contact_ids.chunks(MEMBERSHIP_CHUNK) {
+        for part in parts {
             let req = Request::new(
                 Method::POST,
                 &["v1", "group", &segment_id.to_string(), "contacts", action],
             )
-            .json(&ContactIds { contact_ids: part })?
+            .json(&part)?
             // Membership is a set: attaching (detaching) a contact twice ends as once.
             .idempotent(true);
             answer = self.send(req).await?.text();

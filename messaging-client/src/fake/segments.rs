@@ -78,6 +78,16 @@ pub(super) fn membership(s: &mut FakeState, id: &str, action: &str, body: &[u8])
     if ids.len() > 500 || external.len() > 500 {
         return Err(bad("At most 500 contacts per request"));
     }
+    // "by contact ids or external customer ids" [OA attach/detachContactsToGroup]: one kind
+    // per request.
+    if !ids.is_empty() && !external.is_empty() {
+        return Err(bad(
+            "Specify either contactIds or externalCustomerIds, not both",
+        ));
+    }
+    // "If don't specify any ids, all contacts will be deleted from the segment" [OA
+    // detachContactsFromGroup]; an attach without ids attaches no one.
+    let everyone = ids.is_empty() && external.is_empty();
     ids.extend(s.contacts.iter().filter_map(|(id, c)| {
         let ext = c.get("externalCustomerId").and_then(Value::as_str)?;
         external.iter().any(|e| e == ext).then_some(*id)
@@ -95,6 +105,9 @@ pub(super) fn membership(s: &mut FakeState, id: &str, action: &str, body: &[u8])
     if action == "attach" {
         seg.members.extend(ids);
         Ok(text(200, "Contacts were attached"))
+    } else if everyone {
+        seg.members.clear();
+        Ok(text(200, "Contacts were detached"))
     } else {
         for i in ids {
             seg.members.remove(&i);

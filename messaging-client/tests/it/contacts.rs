@@ -444,3 +444,46 @@ fn combobox_values_are_checked_whatever_the_case_of_the_type() {
         assert!(catalog.resolve([("Gender", "X")]).is_err(), "{kind}");
     }
 }
+
+/// OA `ModifyContactsInGroup.externalCustomerIds` (max. 500). An empty detach would remove
+/// everyone (OA `detachContactsFromGroup`): refused before sending.
+#[tokio::test]
+async fn attach_and_detach_by_external_ids_and_never_an_empty_detach() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("Contacts were attached"))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let ids: Vec<String> = (0..501).map(|n| format!("C-{n}")).collect();
+    client.attach_external_ids(7, &ids).await.unwrap();
+    let bodies: Vec<serde_json::Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r.url.path(), "/api/v1/group/7/contacts/attach");
+            serde_json::from_slice(&r.body).unwrap()
+        })
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(
+        bodies[0]["externalCustomerIds"].as_array().unwrap().len(),
+        500
+    );
+    assert_eq!(bodies[1], json!({"externalCustomerIds": ["C-500"]}));
+    client.detach_external_ids(7, &["C-1"]).await.unwrap();
+    let none: [&str; 0] = [];
+    for result in [
+        client.detach_external_ids(7, &none).await,
+        client.detach_external_ids(7, &[" "]).await,
+        client.attach_external_ids(7, &none).await,
+    ] {
+        assert!(
+            matches!(result, Err(Error::InvalidInput { .. })),
+            "{result:?}"
+        );
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}

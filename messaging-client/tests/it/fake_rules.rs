@@ -608,3 +608,40 @@ async fn smartsend_by_contact_answers_under_the_device_token_and_refuses_repeate
     let twice = json!({"recipients": [{"locator": "a@example.com"}, {"locator": "a@example.com"}], "email": true});
     assert_eq!(post(&fake, "/v1/message/3/smartsend", &twice).await.0, 400);
 }
+
+#[tokio::test]
+async fn a_detach_without_ids_empties_the_segment_and_one_request_names_one_kind_of_id() {
+    // OA `detachContactsFromGroup`: "If don't specify any ids, all contacts will be deleted
+    // from the segment."
+    let fake = FakeMessaging::start().await;
+    let seg = fake.seed_segment(10, "VIP", "Static");
+    let a = fake.seed_contact(
+        json!({"externalCustomerId": "C1", "channels": [{"type": "email", "value": "a@x.com"}]}),
+    );
+    let b = fake.seed_contact(json!({"channels": [{"type": "email", "value": "b@x.com"}]}));
+    let attach = format!("/v1/group/{seg}/contacts/attach");
+    let detach = format!("/v1/group/{seg}/contacts/detach");
+    assert_eq!(
+        post(&fake, &attach, &json!({"contactIds": [a, b]})).await.0,
+        200
+    );
+    // OA: "by contact ids or external customer ids": one kind per request.
+    let both = json!({"contactIds": [a], "externalCustomerIds": ["C1"]});
+    assert_eq!(post(&fake, &detach, &both).await.0, 400);
+    assert_eq!(fake.segment_members(seg).len(), 2);
+    let (status, text) = post(&fake, &detach, &json!({})).await;
+    assert_eq!((status, text.as_str()), (200, "Contacts were detached"));
+    assert!(fake.segment_members(seg).is_empty(), "everyone was removed");
+    assert_eq!(
+        post(&fake, &attach, &json!({"contactIds": [a, b]})).await.0,
+        200
+    );
+    assert_eq!(
+        post(&fake, &detach, &json!({"contactIds": []})).await.0,
+        200
+    );
+    assert!(
+        fake.segment_members(seg).is_empty(),
+        "empty lists name no one: everyone"
+    );
+}
