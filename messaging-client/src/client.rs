@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 pub(crate) use crate::settings::Bucket;
-pub use crate::settings::{ApiKey, OrderRetry, RateLimits};
+pub use crate::settings::{ApiKey, EventApi, OrderRetry, RateLimits};
 
 /// The documented production base URL (the `/v1/...` paths are appended).
 pub const DEFAULT_BASE_URL: &str = "https://esputnik.com/api";
@@ -34,6 +34,7 @@ pub struct ClientBuilder {
     concurrency: usize,
     allow_http: bool,
     order_retry: OrderRetry,
+    event_api: EventApi,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -47,6 +48,7 @@ impl fmt::Debug for ClientBuilder {
             .field("concurrency", &self.concurrency)
             .field("allow_http", &self.allow_http)
             .field("order_retry", &self.order_retry)
+            .field("event_api", &self.event_api)
             .finish()
     }
 }
@@ -116,6 +118,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Which event API [`Client::generate_event`] posts to (default [`EventApi::V2`]: OA
+    /// marks v1 deprecated).
+    ///
+    /// ```
+    /// use messaging_client::{ApiKey, Client, EventApi};
+    /// let client = Client::builder(ApiKey::new("k")).event_api(EventApi::V1).build();
+    /// assert!(client.is_ok());
+    /// ```
+    pub fn event_api(mut self, api: EventApi) -> Self {
+        self.event_api = api;
+        self
+    }
+
     /// Accept a plain `http://` base URL (loopback fakes). Off by default.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
@@ -140,6 +155,7 @@ impl ClientBuilder {
                 auth,
                 concurrency: self.concurrency,
                 order_retry: self.order_retry,
+                event_api: self.event_api,
                 default_limiter: limiter(self.rate_limits.default),
                 search_limiter: limiter(self.rate_limits.contact_search),
                 events_limiter: limiter(self.rate_limits.events),
@@ -168,6 +184,7 @@ struct Inner {
     auth: HeaderValue,
     concurrency: usize,
     order_retry: OrderRetry,
+    event_api: EventApi,
     default_limiter: Option<RateLimiter>,
     search_limiter: Option<RateLimiter>,
     events_limiter: Option<RateLimiter>,
@@ -315,6 +332,7 @@ impl Client {
             concurrency: 4,
             allow_http: false,
             order_retry: OrderRetry::default(),
+            event_api: EventApi::default(),
         }
     }
 
@@ -327,6 +345,11 @@ impl Client {
     /// ```
     pub fn order_retry(&self) -> OrderRetry {
         self.inner.order_retry
+    }
+
+    /// The event API [`generate_event`](Self::generate_event) posts to.
+    pub(crate) fn event_api(&self) -> EventApi {
+        self.inner.event_api
     }
 
     /// How many chunks batch helpers run at once.

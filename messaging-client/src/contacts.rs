@@ -309,6 +309,13 @@ pub struct ContactQuery {
     pub sms: Option<String>,
     /// `externalCustomerId`.
     pub external_customer_id: Option<String>,
+    /// `firstname`.
+    pub first_name: Option<String>,
+    /// `lastname`.
+    pub last_name: Option<String>,
+    /// `sortBy=contactId`: a stable (and faster) order for a full export. OA: "only actual for
+    /// searches without conditions", so it is refused together with a filter.
+    pub sort_by_contact_id: bool,
     /// Page size (`maxrows`, 1..=500; `None` = 500).
     pub page_size: Option<u32>,
 }
@@ -522,6 +529,24 @@ impl Client {
         }
     }
 
+    /// Deletes one contact by id, sending `erase` (OA `deleteContact_1`): `true` removes its
+    /// profile, activity and tracking data for good, `false` is the service's default (a
+    /// deleted contact can be restored). `false` if it did not exist. Idempotent.
+    /// ```no_run
+    /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// client.delete_contact_with(42, true).await?; // GDPR erasure
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_contact_with(&self, id: i64, erase: bool) -> Result<bool> {
+        let req =
+            Request::new(Method::DELETE, &["v1", "contact", &id.to_string()]).query("erase", erase);
+        match self.send(req).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes the contact with an `externalCustomerId`; `erase = true` removes its data for
     /// good (GDPR). Idempotent.
     /// ```no_run
@@ -567,11 +592,25 @@ impl Client {
                 let rows = page_size(query.page_size)?;
                 let mut req =
                     Request::new(Method::GET, &["v1", "contacts"]).bucket(Bucket::ContactSearch);
-                for (key, value) in [
+                let filters = [
                     ("email", &query.email),
                     ("sms", &query.sms),
                     ("externalCustomerId", &query.external_customer_id),
-                ] {
+                    ("firstname", &query.first_name),
+                    ("lastname", &query.last_name),
+                ];
+                if query.sort_by_contact_id {
+                    if let Some((key, _)) = filters.iter().find(|(_, v)| v.is_some()) {
+                        return Err(Error::invalid(
+                            "sortBy",
+                            format!(
+                                "sortBy=contactId only applies to a search without conditions (OA), not with {key}"
+                            ),
+                        ));
+                    }
+                    req = req.query("sortBy", "contactId");
+                }
+                for (key, value) in filters {
                     if let Some(v) = value {
                         req = req.query(key, v);
                     }

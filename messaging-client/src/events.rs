@@ -169,9 +169,10 @@ impl<V: Serialize> Event<V> {
 }
 
 impl Client {
-    /// Generates a v1 event (string values). **Not idempotent**: retried only on a connect
-    /// failure or a 429. Invalid events fail with [`Error::InvalidInput`] naming the field,
-    /// before anything is sent.
+    /// Generates an event with string values, on `POST /v2/event` by default (OA marks
+    /// `/v1/event` deprecated; [`ClientBuilder::event_api`](crate::ClientBuilder::event_api)
+    /// picks v1). **Not idempotent**: retried only on a connect failure or a 429. Invalid
+    /// events fail with [`Error::InvalidInput`] naming the field, before anything is sent.
     ///
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
@@ -182,7 +183,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn generate_event(&self, event: &EventV1) -> Result<()> {
-        self.post_event("v1", event.encode()?).await
+        let version = match self.event_api() {
+            crate::EventApi::V1 => "v1",
+            crate::EventApi::V2 => "v2",
+        };
+        self.post_event(version, event.encode()?).await
     }
 
     /// Generates a v2 event (any JSON values, no escaping). **Not idempotent** (see

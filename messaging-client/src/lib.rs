@@ -15,7 +15,7 @@
 //! |---|---|---|
 //! | [`Client::account_info`] | `GET /v1/account/info` | yes |
 //! | [`Client::add_unsubscribed`], [`Client::remove_unsubscribed`] | `POST /v1/emails/unsubscribed/add\|delete` | yes |
-//! | [`Client::generate_event`], [`Client::generate_event_v2`] | `POST /v1/event`, `/v2/event` | **no** |
+//! | [`Client::generate_event`] (v2 by default, [`EventApi`]), [`Client::generate_event_v2`] | `POST /v2/event` (or the deprecated `/v1/event`) | **no** |
 //! | [`Client::smartsend`] (chunks of 1,000) | `POST /v1/message/{id}/smartsend` | **no** |
 //! | [`Client::send_email`], [`Client::send_sms`], [`Client::send_viber`] | `POST /v1/message/email\|sms\|viber` | **no** |
 //! | [`Client::message_statuses`] (chunks of 100) | `GET /v1/message/status?ids=` | yes |
@@ -23,9 +23,10 @@
 //! | [`Client::push_orders`] (chunks of 1,000) | `POST /v1/orders` | per [`OrderRetry`] (default: only when not received) |
 //! | [`Client::delete_orders`] | `DELETE /v1/orders` | yes |
 //! | [`Client::import_contacts`] (≤ 3,000 per request), [`Client::import_status`], [`Client::wait_for_import`] | `POST /v1/contacts`, `GET /v1/importstatus/{id}` | yes, but not with `eventKeyForNewContacts` |
-//! | [`Client::get_contact`], [`Client::update_contact`], [`Client::delete_contact`], [`Client::delete_contact_by_external_id`] | `GET\|PUT\|DELETE /v1/contact/{id}`, `DELETE /v1/contact?externalCustomerId=` | yes |
+//! | [`Client::get_contact`], [`Client::update_contact`], [`Client::delete_contact`], [`Client::delete_contact_with`] (`erase`), [`Client::delete_contact_by_external_id`] | `GET\|PUT\|DELETE /v1/contact/{id}`, `DELETE /v1/contact?externalCustomerId=` | yes |
 //! | [`Client::add_contact`], [`Client::subscribe_contact`] | `POST /v1/contact`, `/v1/contact/subscribe` | **no** |
 //! | [`Client::search_contacts`] (stream, 50/s bucket) | `GET /v1/contacts` | yes |
+//! | [`Client::subscription_categories`], [`Client::contact_subscriptions`], [`Client::set_contact_subscriptions`] | `GET /v1/subscriptions`, `GET\|PUT /v1/contact/{id}/subscriptions` | yes |
 //! | [`Client::address_books`], [`Client::field_catalog`] | `GET /v1/addressbooks` | yes |
 //! | [`Client::list_segments`], [`Client::segment_contacts`] | `GET /v1/groups`, `/v1/group/{id}/contacts` | yes |
 //! | [`Client::attach_contacts`], [`Client::detach_contacts`], [`Client::attach_external_ids`], [`Client::detach_external_ids`] (chunks of 500) | `POST /v1/group/{id}/contacts/attach\|detach` | yes |
@@ -151,6 +152,7 @@ mod paging;
 mod segments;
 mod settings;
 mod smartsend;
+mod subscriptions;
 mod unsubscribed;
 mod wire;
 
@@ -163,7 +165,9 @@ pub use batch::ItemError;
 pub use catalog::{
     AddressBook, AllowedValues, FieldCatalog, FieldDescription, FieldGroup, FieldInfo,
 };
-pub use client::{ApiKey, Client, ClientBuilder, DEFAULT_BASE_URL, OrderRetry, RateLimits};
+pub use client::{
+    ApiKey, Client, ClientBuilder, DEFAULT_BASE_URL, EventApi, OrderRetry, RateLimits,
+};
 pub use contacts::{
     Address, Channel, Contact, ContactField, ContactGroup, ContactQuery, Device, MAX_PAGE_SIZE,
     Subscribed, Subscription,
@@ -188,6 +192,7 @@ pub use orders::{
 };
 pub use segments::{MEMBERSHIP_CHUNK, Segment};
 pub use smartsend::{Recipient, RecipientKey, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
+pub use subscriptions::SubscriptionCategory;
 
 pub use jiff;
 /// Re-exported so callers need not depend on them directly.

@@ -76,6 +76,24 @@ impl Default for RateLimits {
     }
 }
 
+/// Which event API [`Client::generate_event`](crate::Client::generate_event) posts to. Set
+/// with [`ClientBuilder::event_api`](crate::ClientBuilder::event_api).
+///
+/// OA marks `POST /v1/event` `deprecated: true`; `POST /v2/event` takes the same body (its
+/// values may be any JSON, so v1's strings are valid).
+///
+/// ```
+/// assert_eq!(messaging_client::EventApi::default(), messaging_client::EventApi::V2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventApi {
+    /// `POST /v1/event` (deprecated in OA).
+    V1,
+    /// `POST /v2/event` (the default).
+    #[default]
+    V2,
+}
+
 /// Whether [`Client::push_orders`](crate::Client::push_orders) repeats a chunk whose outcome is unknown (a timeout, a
 /// dropped connection, a 5xx). Set with [`ClientBuilder::order_retry`](crate::ClientBuilder::order_retry).
 ///

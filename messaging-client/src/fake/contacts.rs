@@ -78,8 +78,17 @@ fn upsert(s: &mut FakeState, c: &Value, keep_channels: bool) -> (i64, bool) {
     (id, false)
 }
 
-/// `GET /v1/contacts`: search by `email` (substring), `externalCustomerId`, `sms`, paged.
+/// `GET /v1/contacts`: search by `email` (substring), `externalCustomerId`, `sms`,
+/// `firstname`, `lastname`, paged; `sortBy` takes only `contactId` [OA `searchContacts`:
+/// "Possible value is 'contactId'"] (the fake's store is in contact id order either way).
 pub(super) fn search(s: &mut FakeState, q: &Query) -> Answer {
+    if q.get("sortBy").is_some_and(|v| v != "contactId") {
+        return Err(bad("sortBy: the possible value is contactId"));
+    }
+    let named = |key: &str, field: &str, c: &Value| {
+        q.get(key)
+            .is_none_or(|want| c.get(field).and_then(Value::as_str) == Some(want.as_str()))
+    };
     let email = q.get("email").map(|e| e.to_lowercase());
     let ext = q.get("externalCustomerId");
     let sms = q.get("sms");
@@ -95,6 +104,7 @@ pub(super) fn search(s: &mut FakeState, q: &Query) -> Answer {
             ext.is_none_or(|x| c.get("externalCustomerId").and_then(Value::as_str) == Some(x))
         })
         .filter(|c| sms.is_none_or(|p| channel_of(c, "sms").as_deref() == Some(p)))
+        .filter(|c| named("firstname", "firstName", c) && named("lastname", "lastName", c))
         .cloned()
         .collect();
     page(q, hits)
@@ -158,9 +168,14 @@ pub(super) fn get(s: &mut FakeState, id: &str) -> Answer {
     Ok(ok_json(s.contacts[&id].clone()))
 }
 
-/// `DELETE /v1/contact/{id}` (and its segment memberships).
-pub(super) fn delete(s: &mut FakeState, id: &str) -> Answer {
+/// `DELETE /v1/contact/{id}` (and its segment memberships); `erase` is a boolean [OA
+/// `deleteContact_1`].
+pub(super) fn delete(s: &mut FakeState, id: &str, q: &Query) -> Answer {
+    if q.get("erase").is_some_and(|e| e != "true" && e != "false") {
+        return Err(bad("erase must be true or false"));
+    }
     let id = existing(s, id)?;
+    s.contact_subscriptions.remove(&id);
     s.contacts.remove(&id);
     for seg in s.segments.values_mut() {
         seg.members.remove(&id);
@@ -216,4 +231,44 @@ pub(super) fn subscribe(s: &mut FakeState, body: &[u8]) -> Answer {
     Ok(ok_json(
         json!({"id": id, "emailStatus": status, "new": new}),
     ))
+}
+
+/// `GET /v1/contact/{id}/subscriptions`: the contact's categories
+/// (`ContactSubscriptionCategoryDto`: `id`, `key`, `groupId`, `name`) [OA
+/// `getContactSubscriptionCategories`], one as an object (the XML-mapped quirk, E2).
+pub(super) fn subscriptions(s: &mut FakeState, id: &str) -> Answer {
+    let id = existing(s, id)?;
+    let keys = s
+        .contact_subscriptions
+        .get(&id)
+        .cloned()
+        .unwrap_or_default();
+    let mine: Vec<Value> = s
+        .subscription_categories
+        .iter()
+        .filter(|c| {
+            c["key"]
+                .as_str()
+                .is_some_and(|k| keys.iter().any(|m| m == k))
+        })
+        .map(
+            |c| json!({"id": c["id"], "key": c["key"], "groupId": c["groupId"], "name": c["name"]}),
+        )
+        .collect();
+    Ok(ok_json(super::http::one_or_many(mine)))
+}
+
+/// `PUT /v1/contact/{id}/subscriptions`: `ContactSubscriptionCategoryUpsertRequest`
+/// (`subscriptions`, required: category keys) replaces the contact's categories [OA
+/// `changeContactSubscriptionCategories`].
+pub(super) fn set_subscriptions(s: &mut FakeState, id: &str, body: &[u8]) -> Answer {
+    let id = existing(s, id)?;
+    let v = json_body(body)?;
+    schema::known_keys(&v, &["subscriptions"], "the request")?;
+    if v.get("subscriptions").is_none() {
+        return Err(bad("subscriptions is required"));
+    }
+    let keys = schema::strings(&v, "subscriptions", "the request")?;
+    s.contact_subscriptions.insert(id, keys);
+    Ok(empty())
 }

@@ -293,6 +293,27 @@ impl FakeMessaging {
         contacts::insert_contact(&mut s, contact)
     }
 
+    /// Adds a subscription category (`key`, `name`, with a segment of that name behind it, as
+    /// `groupId`) and returns its id.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = messaging_client::fake::FakeMessaging::start().await;
+    /// fake.seed_subscription_category("news", "News");
+    /// let all = fake.client().subscription_categories().await.unwrap();
+    /// assert_eq!(all[0].key, "news");
+    /// # });
+    /// ```
+    pub fn seed_subscription_category(&self, key: &str, name: &str) -> i64 {
+        let mut s = self.lock();
+        let group_id = segments::segment_by_name(&mut s, name);
+        let id = s.subscription_categories.len() as i64 + 1;
+        s.subscription_categories.push(json!({
+            "id": id, "key": key, "groupId": group_id, "contactsCount": 0, "name": name
+        }));
+        id
+    }
+
     /// Adds a segment and returns its id.
     pub fn seed_segment(&self, id: i64, name: &str, kind: &str) -> i64 {
         self.lock().segments.insert(

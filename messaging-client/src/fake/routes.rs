@@ -156,7 +156,19 @@ pub(super) fn router(state: Shared) -> Router {
             "/api/v1/contact/{id}",
             get(id(contacts::get))
                 .put(id_body(contacts::update))
-                .delete(id(contacts::delete)),
+                .delete(id_query(contacts::delete)),
+        )
+        .route(
+            "/api/v1/contact/{id}/subscriptions",
+            get(id(contacts::subscriptions)).put(id_body(contacts::set_subscriptions)),
+        )
+        .route(
+            "/api/v1/subscriptions",
+            get(|State(st): State<Shared>| {
+                std::future::ready(run(&st, |s| {
+                    Ok(ok_json(Value::Array(s.subscription_categories.clone())))
+                }))
+            }),
         )
         // Only the operations the reference lists (yespo.json `paths`) exist; a known path with
         // another method is 405, as RFC 9110 §15.5.6 has it (the reference lists no other answer).

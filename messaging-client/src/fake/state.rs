@@ -68,4 +68,8 @@ pub(super) struct FakeState {
     /// Recent `contact/subscribe`, `POST /v1/contact` and `PUT /v1/contact/{id}` requests
     /// (method, path and body), to refuse a repeat within a minute.
     pub(super) recent_writes: Vec<(String, Instant)>,
+    /// The account's subscription categories (`SubscriptionCategoryDto`).
+    pub(super) subscription_categories: Vec<Value>,
+    /// Each contact's subscription category keys.
+    pub(super) contact_subscriptions: BTreeMap<i64, Vec<String>>,
 }

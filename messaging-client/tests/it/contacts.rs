@@ -487,3 +487,124 @@ async fn attach_and_detach_by_external_ids_and_never_an_empty_detach() {
     }
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
+
+/// OA `deleteContact_1`: `erase` (boolean, default false) deletes every trace for good; absent
+/// unless asked.
+#[tokio::test]
+async fn delete_by_id_sends_erase_only_when_asked() {
+    let server = server().await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/contact/42"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    assert!(client.delete_contact(42).await.unwrap());
+    assert!(client.delete_contact_with(42, true).await.unwrap());
+    assert!(client.delete_contact_with(42, false).await.unwrap());
+    let queries: Vec<Option<String>> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.query().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        queries,
+        [None, Some("erase=true".into()), Some("erase=false".into())]
+    );
+}
+
+/// OA `searchContacts`: `sortBy=contactId` ("only actual for searches without conditions";
+/// stable, faster full exports), and the `firstname` / `lastname` filters.
+#[tokio::test]
+async fn a_full_export_sorts_by_contact_id_and_filters_are_spelled_as_documented() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contacts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let all = ContactQuery {
+        sort_by_contact_id: true,
+        ..Default::default()
+    };
+    let _: Vec<Contact> = client.search_contacts(&all).try_collect().await.unwrap();
+    let named = ContactQuery {
+        first_name: Some("Ann".into()),
+        last_name: Some("Berg".into()),
+        ..Default::default()
+    };
+    let _: Vec<Contact> = client.search_contacts(&named).try_collect().await.unwrap();
+    let queries: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.query().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            "sortBy=contactId&startindex=1&maxrows=500",
+            "firstname=Ann&lastname=Berg&startindex=1&maxrows=500"
+        ]
+    );
+    // sortBy with a condition would be ignored by the service: refused.
+    let mixed = ContactQuery {
+        email: Some("a@example.com".into()),
+        sort_by_contact_id: true,
+        ..Default::default()
+    };
+    let err = client
+        .search_contacts(&mixed)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+}
+
+/// OA `getSubscriptionCategories` (`GET /v1/subscriptions`), `getContactSubscriptionCategories`
+/// and `changeContactSubscriptionCategories` (`GET|PUT /v1/contact/{id}/subscriptions`,
+/// `{"subscriptions": [keys]}`).
+#[tokio::test]
+async fn subscription_categories_of_the_account_and_of_a_contact() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/subscriptions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 1, "key": "news", "groupId": 11, "contactsCount": 5, "name": "News",
+             "createdDate": "2024-01-01T00:00:00", "updatedDate": "2024-01-02T00:00:00"},
+            {"id": 2, "key": "promo", "groupId": 12, "name": "Promotions"}
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/contact/42/subscriptions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"id":"1","key":"news","groupId":"11","name":"News"}"#),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v1/contact/42/subscriptions"))
+        .and(body_json(json!({"subscriptions": ["news", "promo"]})))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let all = client.subscription_categories().await.unwrap();
+    let keys: Vec<&str> = all.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["news", "promo"]);
+    assert_eq!(all[0].contacts_count, Some(5));
+    let mine = client.contact_subscriptions(42).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!((mine[0].key.as_str(), mine[0].group_id), ("news", Some(11)));
+    client
+        .set_contact_subscriptions(42, &["news", "promo"])
+        .await
+        .unwrap();
+}

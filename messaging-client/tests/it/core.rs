@@ -97,7 +97,7 @@ async fn retry_recovers_after_transient_failures() {
 async fn bad_request_is_permanent_and_keeps_the_plain_text_body() {
     let server = server().await;
     let text = r#"The event should have the following params: [ {"name": "EmailAddress", "required": true} ]"#;
-    Mock::given(path("/api/v1/event"))
+    Mock::given(path("/api/v2/event"))
         .respond_with(ResponseTemplate::new(400).set_body_string(text))
         .expect(1)
         .mount(&server)
@@ -123,7 +123,7 @@ async fn bad_request_is_permanent_and_keeps_the_plain_text_body() {
 #[tokio::test]
 async fn events_are_not_retried_after_a_5xx() {
     let server = server().await;
-    Mock::given(path("/api/v1/event"))
+    Mock::given(path("/api/v2/event"))
         .respond_with(ResponseTemplate::new(500))
         .expect(1)
         .mount(&server)
@@ -351,7 +351,7 @@ async fn time_requests(limits: RateLimits, search: bool) -> Duration {
         .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
         .mount(&server)
         .await;
-    Mock::given(path("/api/v1/event"))
+    Mock::given(path("/api/v2/event"))
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;

@@ -645,3 +645,99 @@ async fn a_detach_without_ids_empties_the_segment_and_one_request_names_one_kind
         "empty lists name no one: everyone"
     );
 }
+
+#[tokio::test]
+async fn subscription_categories_follow_their_schemas() {
+    // OA `getSubscriptionCategories` (array of `SubscriptionCategoryDto`),
+    // `changeContactSubscriptionCategories` (`ContactSubscriptionCategoryUpsertRequest`,
+    // `subscriptions` required), `getContactSubscriptionCategories`.
+    let fake = FakeMessaging::start().await;
+    fake.seed_subscription_category("news", "News");
+    fake.seed_subscription_category("promo", "Promotions");
+    let id = fake.seed_contact(json!({"channels": [{"type": "email", "value": "a@x.com"}]}));
+    let (status, text) = send(&fake, reqwest::Method::GET, "/v1/subscriptions", None).await;
+    assert_eq!(status, 200);
+    let all: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(all[1]["key"], "promo");
+    assert!(all[1]["groupId"].is_number());
+    let path = format!("/v1/contact/{id}/subscriptions");
+    let put = |body: Value| {
+        let (fake, path) = (&fake, path.clone());
+        async move { send(fake, reqwest::Method::PUT, &path, Some(&body)).await.0 }
+    };
+    assert_eq!(put(json!({"subscriptions": ["news"]})).await, 200);
+    assert_eq!(put(json!({"keys": ["news"]})).await, 400);
+    assert_eq!(put(json!({})).await, 400);
+    let (_, text) = send(&fake, reqwest::Method::GET, &path, None).await;
+    let mine: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(mine["key"], "news", "one category as an object: {mine}");
+    let (status, _) = send(
+        &fake,
+        reqwest::Method::GET,
+        "/v1/contact/999/subscriptions",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn contact_deletion_takes_erase_and_search_takes_sort_by() {
+    // OA `deleteContact_1`: `erase` is a boolean query parameter; `searchContacts`: `sortBy`
+    // ("Possible value is 'contactId'"), `firstname`, `lastname`.
+    let fake = FakeMessaging::start().await;
+    let a = fake.seed_contact(
+        json!({"firstName": "Ann", "channels": [{"type": "email", "value": "a@x.com"}]}),
+    );
+    let b = fake.seed_contact(
+        json!({"firstName": "Bo", "channels": [{"type": "email", "value": "b@x.com"}]}),
+    );
+    let (status, text) = send(
+        &fake,
+        reqwest::Method::GET,
+        "/v1/contacts?sortBy=contactId",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let ids: Vec<i64> = serde_json::from_str::<Vec<Value>>(&text)
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [a, b]);
+    let (_, text) = send(
+        &fake,
+        reqwest::Method::GET,
+        "/v1/contacts?firstname=Bo",
+        None,
+    )
+    .await;
+    let found: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(found.as_array().map_or(1, Vec::len), 1, "{found}");
+    let (status, _) = send(
+        &fake,
+        reqwest::Method::GET,
+        "/v1/contacts?sortBy=name",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = send(
+        &fake,
+        reqwest::Method::DELETE,
+        &format!("/v1/contact/{a}?erase=maybe"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = send(
+        &fake,
+        reqwest::Method::DELETE,
+        &format!("/v1/contact/{a}?erase=true"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!fake.contacts().contains_key(&a));
+}

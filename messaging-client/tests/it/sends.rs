@@ -56,7 +56,13 @@ async fn event_v1_matches_the_documented_example() {
         .key_value("example@email.com")
         .param("discount", "5%")
         .param("link", "https://example.site.com/items_for_sale");
-    client(&server).generate_event(&event).await.unwrap();
+    let v1 = messaging_client::Client::builder(messaging_client::ApiKey::new(KEY))
+        .base_url(format!("{}/api", server.uri()))
+        .allow_http(true)
+        .event_api(messaging_client::EventApi::V1)
+        .build()
+        .unwrap();
+    v1.generate_event(&event).await.unwrap();
     assert_eq!(
         only_body(&server, "/api/v1/event").await,
         fixture("event_v1_example.json")
@@ -834,4 +840,31 @@ async fn a_repeated_recipient_is_refused_alone() {
     }
     let body = only_body(&server, "/api/v1/message/9/smartsend").await;
     assert_eq!(body["recipients"].as_array().unwrap().len(), 1);
+}
+
+/// OA marks `POST /v1/event` `deprecated: true`: `generate_event` posts to `/v2/event` unless
+/// the builder asks for v1 (string values are valid v2 values).
+#[tokio::test]
+async fn events_go_to_the_v2_api_by_default_and_to_v1_when_asked() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let event = EventV1::new("testEvent")
+        .key_value("example@email.com")
+        .param("discount", "5%");
+    client(&server).generate_event(&event).await.unwrap();
+    let v1 = messaging_client::Client::builder(messaging_client::ApiKey::new(KEY))
+        .base_url(format!("{}/api", server.uri()))
+        .allow_http(true)
+        .rate_limit(messaging_client::RateLimits::unlimited())
+        .event_api(messaging_client::EventApi::V1)
+        .build()
+        .unwrap();
+    v1.generate_event(&event).await.unwrap();
+    let expected = json!({"eventTypeKey": "testEvent", "keyValue": "example@email.com",
+                          "params": [{"name": "discount", "value": "5%"}]});
+    assert_eq!(only_body(&server, "/api/v2/event").await, expected);
+    assert_eq!(only_body(&server, "/api/v1/event").await, expected);
 }
