@@ -441,7 +441,9 @@ impl Client {
         })
     }
 
-    /// Updates one contact by id (never creates; 404 if absent). Idempotent.
+    /// Updates one contact by id (never creates; 404 if absent). Idempotent. `groups` is not
+    /// sent: OA's `ContactUpdate` has none (use [`attach_contacts`](Self::attach_contacts) /
+    /// [`detach_contacts`](Self::detach_contacts)).
     ///
     /// A retry after a lost answer can meet "409 Repeated request within 1 minute" (OA
     /// `updateContact`) although the update landed: the client then reads the contact back and
@@ -455,6 +457,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn update_contact(&self, id: i64, contact: &Contact) -> Result<()> {
+        // `ContactUpdate` has no `groups` (OA `updateContact`): memberships change through
+        // attach/detach, so a contact read with its groups is updated without them.
+        let mut update = contact.clone();
+        update.groups.clear();
+        let contact = &update;
         let req = Request::new(Method::PUT, &["v1", "contact", &id.to_string()]).json(contact)?;
         match self.send(req).await {
             Ok(_) => Ok(()),

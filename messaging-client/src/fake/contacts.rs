@@ -187,7 +187,7 @@ pub(super) fn delete(s: &mut FakeState, id: &str, q: &Query) -> Answer {
 pub(super) fn update(s: &mut FakeState, id: &str, body: &[u8]) -> Answer {
     let id = existing(s, id)?;
     let mut c = json_body(body)?;
-    schema::contact(&c, "the contact")?;
+    schema::contact_update(&c, "the contact")?;
     not_repeated(s, &format!("PUT /v1/contact/{id}"), body)?;
     c["id"] = json!(id);
     s.contacts.insert(id, c);

@@ -40,6 +40,9 @@ pub(super) fn event(s: &mut FakeState, version: &str, body: &[u8]) -> Answer {
     {
         return Err(bad("eventTypeKey is required"));
     }
+    if version == "v1" {
+        key_rules(&v)?;
+    }
     let params = schema::array(&v, "params", "the event")?;
     for (n, p) in params.iter().enumerate() {
         schema::known_keys(p, PARAMETER, &format!("params[{n}]"))?;
@@ -66,6 +69,27 @@ pub(super) fn event(s: &mut FakeState, version: &str, body: &[u8]) -> Answer {
         body: v,
     });
     Ok(empty())
+}
+
+/// OA `EventDto` (v1): "All characters are allowed except < ; ’ \ / | \" ` ' ^ ? ! , >",
+/// `eventTypeKey` "Max length: 100 symbols", `keyValue` "Max length: 300 symbols". OA's v2
+/// `Event` states neither, so v2 is not held to them.
+fn key_rules(v: &Value) -> Result<(), super::http::Refused> {
+    const FORBIDDEN: &[char] = &[
+        '<', ';', '’', '\\', '/', '|', '"', '`', '\'', '^', '?', '!', ',', '>',
+    ];
+    for (key, max) in [("eventTypeKey", 100), ("keyValue", 300)] {
+        let Some(text) = v.get(key).and_then(Value::as_str) else {
+            continue;
+        };
+        if text.chars().count() > max {
+            return Err(bad(format!("{key}: max length is {max} symbols")));
+        }
+        if let Some(c) = text.chars().find(|c| FORBIDDEN.contains(c)) {
+            return Err(bad(format!("{key}: the character {c:?} is not allowed")));
+        }
+    }
+    Ok(())
 }
 
 /// A contact parameter with a value: "", blanks, "null" and null are ignored [E4].

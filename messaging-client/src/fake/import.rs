@@ -68,7 +68,14 @@ pub(super) fn bulk(s: &mut FakeState, body: &[u8]) -> Answer {
     let mut valid = Vec::new();
     let mut failed = Vec::new();
     for (i, c) in contacts.iter().enumerate() {
-        schema::contact(c, &format!("contacts[{i}]"))?;
+        schema::bulk_contact(c, &format!("contacts[{i}]"))?;
+        let mut c = c.clone();
+        if let Some(m) = c.as_object_mut() {
+            for extra in schema::BULK_CONTACT_EXTRA {
+                m.remove(*extra);
+            }
+        }
+        let c = &c;
         match invalid(c) {
             Some(error) => {
                 let mut entry = c.clone();

@@ -52,7 +52,27 @@ pub(super) const CONTACT_FIELDS: &[&str] = &[
     "postcode",
 ];
 
-/// `Contact` (bulk import, `POST /v1/contact`, subscribe) and `ContactUpdate` (`PUT`).
+/// `ContactUpdate` (`PUT /v1/contact/{id}`): `Contact` without `groups`.
+const CONTACT_UPDATE: &[&str] = &[
+    "firstName",
+    "lastName",
+    "channels",
+    "address",
+    "fields",
+    "addressBookId",
+    "id",
+    "externalCustomerId",
+    "contactKey",
+    "languageCode",
+    "timeZone",
+];
+
+/// What a contact of a bulk import (`POST /v1/contacts`) may carry besides `Contact`'s keys:
+/// `email` and `phone`, which Yespo's OpenCart plugin sends there (eSputnik-CDP/esputnik-opencart,
+/// admin controller `loadCustomers` @ 247fe23) and the service takes; the channels decide.
+pub(super) const BULK_CONTACT_EXTRA: &[&str] = &["email", "phone"];
+
+/// `Contact` (bulk import, `POST /v1/contact`, subscribe).
 const CONTACT: &[&str] = &[
     "firstName",
     "lastName",
@@ -165,6 +185,24 @@ pub(super) fn int(v: &Value) -> Option<i64> {
 /// A contact object, checked against `Contact` and its nested schemas.
 pub(super) fn contact(c: &Value, at: &str) -> Result<(), Refused> {
     known_keys(c, CONTACT, at)?;
+    contact_parts(c, at)
+}
+
+/// A `ContactUpdate` (`PUT /v1/contact/{id}`): no `groups` [OA `updateContact`].
+pub(super) fn contact_update(c: &Value, at: &str) -> Result<(), Refused> {
+    known_keys(c, CONTACT_UPDATE, at)?;
+    contact_parts(c, at)
+}
+
+/// A contact of a bulk import: `Contact`, plus [`BULK_CONTACT_EXTRA`].
+pub(super) fn bulk_contact(c: &Value, at: &str) -> Result<(), Refused> {
+    let keys: Vec<&str> = CONTACT.iter().chain(BULK_CONTACT_EXTRA).copied().collect();
+    known_keys(c, &keys, at)?;
+    contact_parts(c, at)
+}
+
+/// The nested objects of a contact.
+fn contact_parts(c: &Value, at: &str) -> Result<(), Refused> {
     for (n, ch) in array(c, "channels", at)?.iter().enumerate() {
         let at = format!("{at}.channels[{n}]");
         known_keys(ch, CHANNEL, &at)?;

@@ -608,3 +608,26 @@ async fn subscription_categories_of_the_account_and_of_a_contact() {
         .await
         .unwrap();
 }
+
+/// OA `updateContact` takes `ContactUpdate`, which has no `groups`: a contact read with its
+/// memberships is updated without them (memberships change through attach/detach).
+#[tokio::test]
+async fn an_update_never_sends_groups() {
+    let server = server().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v1/contact/42"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let mut c = Contact::email("a@b.c");
+    c.groups.push(messaging_client::ContactGroup {
+        id: Some(3),
+        name: "VIP".into(),
+        kind: Some("Static".into()),
+    });
+    client(&server).update_contact(42, &c).await.unwrap();
+    assert_eq!(
+        only_body(&server, "/api/v1/contact/42").await,
+        json!({"channels": [{"type": "email", "value": "a@b.c"}]})
+    );
+}

@@ -220,7 +220,8 @@ async fn unknown_keys_and_contact_fields_names_are_refused() {
                     "dedupeOn": "email"});
     assert_eq!(post(&fake, "/v1/contacts", &ok).await.0, 200);
     let cases = [
-        json!({"contacts": [{"email": "a@example.com", "channels": [{"type": "email", "value": "a@example.com"}]}], "dedupeOn": "email"}),
+        // (`email`/`phone` inside a contact are taken: the official OpenCart plugin sends them.)
+        json!({"contacts": [{"nickname": "a", "channels": [{"type": "email", "value": "a@example.com"}]}], "dedupeOn": "email"}),
         json!({"contacts": [{"channels": [{"type": "email", "value": "a@example.com", "primary": true}]}], "dedupeOn": "email"}),
         json!({"contacts": [{"channels": [{"type": "email", "value": "a@example.com"}]}], "dedupeOn": "email", "updateAll": true}),
         json!({"contacts": [{"channels": [{"type": "email", "value": "a@example.com"}]}], "dedupeOn": "email", "contactFields": ["phone"]}),
@@ -740,4 +741,109 @@ async fn contact_deletion_takes_erase_and_search_takes_sort_by() {
     .await;
     assert_eq!(status, 200);
     assert!(!fake.contacts().contains_key(&a));
+}
+
+#[tokio::test]
+async fn event_keys_follow_eventdto_lengths_and_characters() {
+    // OA `EventDto`: `eventTypeKey` max 100, `keyValue` max 300 symbols; neither may contain
+    // < ; ’ \ / | " ` ' ^ ? ! , >
+    let fake = FakeMessaging::start().await;
+    let event = |key: &str, value: &str| json!({"eventTypeKey": key, "keyValue": value});
+    assert_eq!(
+        post(
+            &fake,
+            "/v1/event",
+            &event(&"k".repeat(100), &"v".repeat(300))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        post(&fake, "/v1/event", &event(&"k".repeat(101), "v"))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        post(&fake, "/v1/event", &event("k", &"v".repeat(301)))
+            .await
+            .0,
+        400
+    );
+    for bad in [
+        "<", ";", "’", "\\", "/", "|", "\"", "`", "'", "^", "?", "!", ",", ">",
+    ] {
+        let (status, text) = post(&fake, "/v1/event", &event(&format!("a{bad}b"), "v")).await;
+        assert_eq!(status, 400, "eventTypeKey with {bad}: {text}");
+        let (status, text) = post(&fake, "/v1/event", &event("k", &format!("a{bad}b"))).await;
+        assert_eq!(status, 400, "keyValue with {bad}: {text}");
+    }
+    // Letters of any script, digits, spaces, @ . - _ are allowed ("All characters are allowed
+    // except ...").
+    assert_eq!(
+        post(
+            &fake,
+            "/v1/event",
+            &event("Покупка 1_a-b", "ann@example.com")
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(fake.events().len(), 2);
+}
+
+#[tokio::test]
+async fn a_put_takes_contact_update_which_has_no_groups() {
+    // OA `updateContact` takes `ContactUpdate`: `Contact` without `groups`.
+    let fake = FakeMessaging::start().await;
+    let id = fake.seed_contact(json!({"channels": [{"type": "email", "value": "a@x.com"}]}));
+    let path = format!("/v1/contact/{id}");
+    let with_groups = json!({"channels": [{"type": "email", "value": "a@x.com"}],
+                             "groups": [{"name": "VIP"}]});
+    let (status, text) = send(&fake, reqwest::Method::PUT, &path, Some(&with_groups)).await;
+    assert_eq!(status, 400, "{text}");
+    // `POST /v1/contact` takes `Contact`, which has them.
+    let (status, text) = post(&fake, "/v1/contact", &with_groups).await;
+    assert_eq!(status, 200, "{text}");
+}
+
+#[tokio::test]
+async fn subscribe_raises_the_events_the_guide_names() {
+    // "Integrating Subscription Form via API" (docs.esputnik.com / docs.yespo.io): the call
+    // generates `subscribeFromAPI` for a new contact, `subscribeUpdateFromAPI` for an existing one.
+    let fake = FakeMessaging::start().await;
+    let body = json!({"contact": {"channels": [{"type": "email", "value": "test@mail.com"}]}, "groups": ["Subscribers"]});
+    assert_eq!(post(&fake, "/v1/contact/subscribe", &body).await.0, 200);
+    let again = json!({"contact": {"firstName": "Ann", "channels": [{"type": "email", "value": "test@mail.com"}]}});
+    assert_eq!(post(&fake, "/v1/contact/subscribe", &again).await.0, 200);
+    let keys: Vec<Value> = fake
+        .events()
+        .iter()
+        .map(|e| e.body["eventTypeKey"].clone())
+        .collect();
+    assert_eq!(
+        keys,
+        [json!("subscribeFromAPI"), json!("subscribeUpdateFromAPI")]
+    );
+}
+
+#[tokio::test]
+async fn a_bulk_import_accepts_email_and_phone_inside_contacts_as_the_official_plugin_sends() {
+    // Yespo's OpenCart plugin (eSputnik-CDP/esputnik-opencart, admin controller
+    // `loadCustomers` @ 247fe23) sends `email` and `phone` beside `channels` in each contact of
+    // `POST /v1/contacts`: the service takes them, so the fake does (the channels decide).
+    let fake = FakeMessaging::start().await;
+    let body = json!({"contacts": [{"externalCustomerId": "7", "email": "a@x.com", "firstName": "Ann",
+        "lastName": "Berg", "phone": "380501234567",
+        "channels": [{"type": "email", "value": "a@x.com"}, {"type": "sms", "value": "380501234567"}]}],
+        "dedupeOn": "externalCustomerId"});
+    import(&fake, body).await;
+    let c = only_contact(&fake);
+    assert_eq!(c["externalCustomerId"], "7");
+    assert!(c.get("email").is_none() && c.get("phone").is_none(), "{c}");
+    // Still not on the single-contact schemas, which no source shows with them.
+    let single = json!({"email": "b@x.com", "channels": [{"type": "email", "value": "b@x.com"}]});
+    assert_eq!(post(&fake, "/v1/contact", &single).await.0, 400);
 }
