@@ -119,9 +119,11 @@ impl Error {
     }
 
     /// Whether the service refused the request as a repeat of an identical one: 409 ("Repeated
-    /// request within 1 minute", documented for `contact/subscribe`) or a "Duplicated request"
-    /// message (undocumented; the official plugins treat it as success for upserts). The
-    /// client does not decide what that means for you.
+    /// request within 1 minute", documented for `contact/subscribe`, `POST /v1/contact` and
+    /// `PUT /v1/contact/{id}`) or a "Duplicated request" message (undocumented; the official
+    /// plugins treat it as success for upserts). `update_contact` and `add_contact` resolve it
+    /// by reading back ([`Error::OutcomeUnknown`] when they cannot); elsewhere the client does
+    /// not decide what it means for you.
     pub fn is_duplicated_request(&self) -> bool {
         matches!(self, Error::Api { status: 409, .. })
             || matches!(self, Error::Api { message, .. } if message.contains("Duplicated request"))

@@ -73,7 +73,7 @@
 //!   no order rejects its whole chunk. A 2xx body that is not JSON counts as accepted (orders,
 //!   contact imports: then without a session id).
 //! * Status requests are chunked to 100 ids (no documented limit). An empty detach is refused
-//!   (the service may read it as "remove everyone"). Contact search pages until a short page
+//!   (OA: a detach without ids removes everyone from the segment). Contact search pages until a short page
 //!   (the `TotalCount` header is unreliable); activity pages by `offset`, 1,000 entries a page
 //!   by default.
 //! * `dedupeOn` is an open enum ([`DedupeOn::Other`] sends any value verbatim).

@@ -397,8 +397,15 @@ impl Client {
             .collect();
         let mut lookup_failed: Vec<(usize, String)> = Vec::new();
         if !by_id.is_empty() && left.iter().any(|r| r.locator.is_some()) {
-            for k in by_id {
-                match self.channel_values(recipient(k)).await {
+            // Read the contacts concurrently (idempotent GETs), then match in input order.
+            let looked_up: Vec<(usize, std::result::Result<Vec<String>, String>)> =
+                stream::iter(by_id)
+                    .map(|k| async move { (k, self.channel_values(recipient(k)).await) })
+                    .buffered(self.concurrency())
+                    .collect()
+                    .await;
+            for (k, values) in looked_up {
+                match values {
                     Ok(values) => {
                         let (mine, rest): (Vec<SendResult>, Vec<SendResult>) =
                             left.into_iter().partition(|r| {
