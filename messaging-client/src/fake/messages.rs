@@ -108,10 +108,12 @@ fn queue(s: &mut FakeState, sent: Sent<'_>) -> Value {
         "activityDateTime": now.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
         "offset": format!("{:012x}-activity", s.activity.len() + 1),
     });
-    let locator_key = if sent.media_type == "email" {
-        "email"
-    } else {
-        "sms"
+    // OA `ContactActivity`: `email`, `sms`, `mobPushToken`, `webPushToken`.
+    let locator_key = match sent.media_type {
+        "email" => "email",
+        "mobilepush" => "mobPushToken",
+        "webpush" => "webPushToken",
+        _ => "sms",
     };
     for (key, value) in [
         (locator_key, sent.locator.map(|l| json!(l))),

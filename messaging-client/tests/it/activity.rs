@@ -207,3 +207,53 @@ async fn the_fake_reports_the_activity_of_what_it_sent_by_external_request_id() 
     assert_eq!(all[0].email.as_deref(), Some("a@x.com"));
     assert_eq!(all[0].message_id, Some(77));
 }
+
+/// A push by contact id leaves an activity entry naming the token it went to under OA
+/// `ContactActivity.mobPushToken` / `webPushToken` (not `sms`), with the contact id.
+#[cfg(feature = "fake")]
+#[tokio::test]
+async fn a_push_by_contact_id_is_recorded_under_its_device_token() {
+    let fake = messaging_client::fake::FakeMessaging::start().await;
+    let id = fake.seed_contact(json!({"channels": [
+        {"type": "mobilepush", "value": "tok-m"}, {"type": "webpush", "value": "tok-w"}]}));
+    let client = fake.client();
+    let send = SmartSend {
+        recipients: vec![Recipient::contact(id).with_external_request_id("job:p")],
+        email: false,
+        from_name: None,
+        external_request_id: None,
+    };
+    let out = client.smartsend(5, &send).await;
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    let now = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .datetime();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let all: Vec<ContactActivity> = client
+        .contacts_activity(&ActivityQuery::new(
+            now.checked_sub(hour).unwrap(),
+            now.checked_add(hour).unwrap(),
+        ))
+        .try_collect()
+        .await
+        .unwrap();
+    let seen: Vec<_> = all
+        .iter()
+        .map(|a| {
+            (
+                a.media_type.as_deref(),
+                a.mob_push_token.as_deref(),
+                a.web_push_token.as_deref(),
+                a.sms.as_deref(),
+                a.contact_id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some("mobilepush"), Some("tok-m"), None, None, Some(id)),
+            (Some("webpush"), None, Some("tok-w"), None, Some(id)),
+        ]
+    );
+}
