@@ -113,7 +113,7 @@ struct SmartSendBody<'a> {
     external_request_id: Option<&'a str>,
 }
 
-#[derive(Serialize, PartialEq)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RecipientBody<'a> {
     json_param: Option<String>,
@@ -149,18 +149,46 @@ impl SmartSend {
     /// );
     /// ```
     pub fn bodies(&self) -> Vec<String> {
-        let valid: Vec<RecipientBody<'_>> = self
-            .recipients
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.body(i).ok())
-            .collect();
+        let valid: Vec<RecipientBody<'_>> =
+            self.checked().0.into_iter().map(|(_, body)| body).collect();
         valid
             .chunks(SMARTSEND_CHUNK)
             .map(|part| {
                 serde_json::to_string(&self.request_body(part.iter().collect())).unwrap_or_default()
             })
             .collect()
+    }
+
+    /// The recipients that can be sent, with their positions, and why the others cannot: no
+    /// identifier or several, or an exact repeat of an earlier recipient (OA `uniqueItems`
+    /// would refuse the whole request).
+    #[allow(clippy::type_complexity)]
+    fn checked(&self) -> (Vec<(usize, RecipientBody<'_>)>, Vec<(usize, Error)>) {
+        let mut valid = Vec::new();
+        let mut invalid = Vec::new();
+        // Each valid recipient's JSON, to find an exact repeat in one pass.
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (i, r) in self.recipients.iter().enumerate() {
+            let checked = r.body(i).and_then(|body| {
+                let json = serde_json::to_string(&body)
+                    .map_err(|e| Error::invalid(format!("recipients[{i}]"), e.to_string()))?;
+                match seen.get(&json) {
+                    Some(k) => Err(Error::invalid(
+                        format!("recipients[{i}]"),
+                        format!("repeats recipients[{k}] (OA: recipients are uniqueItems)"),
+                    )),
+                    None => {
+                        seen.insert(json, i);
+                        Ok(body)
+                    }
+                }
+            });
+            match checked {
+                Ok(body) => valid.push((i, body)),
+                Err(e) => invalid.push((i, e)),
+            }
+        }
+        (valid, invalid)
     }
 
     /// The request body for these recipients (one chunk).
@@ -276,21 +304,9 @@ impl Client {
     /// ```
     pub async fn smartsend(&self, message_id: i64, send: &SmartSend) -> Vec<RecipientOutcome> {
         let mut outcomes: Vec<Option<RecipientOutcome>> = vec![None; send.recipients.len()];
-        let mut valid: Vec<(usize, RecipientBody<'_>)> = Vec::new();
-        for (i, r) in send.recipients.iter().enumerate() {
-            let checked = r.body(i).and_then(|body| {
-                match valid.iter().find(|(_, earlier)| *earlier == body) {
-                    Some((k, _)) => Err(Error::invalid(
-                        format!("recipients[{i}]"),
-                        format!("repeats recipients[{k}] (OA: recipients are uniqueItems)"),
-                    )),
-                    None => Ok(body),
-                }
-            });
-            match checked {
-                Ok(body) => valid.push((i, body)),
-                Err(e) => outcomes[i] = Some(outcome(i, r, Err(e.into()))),
-            }
+        let (valid, invalid) = send.checked();
+        for (i, e) in invalid {
+            outcomes[i] = Some(outcome(i, &send.recipients[i], Err(e.into())));
         }
         // Chunks are ranges into `valid` (owned, lifetime-free), which keeps this future `Send`.
         let chunks: Vec<std::ops::Range<usize>> = (0..valid.len())

@@ -829,6 +829,14 @@ async fn a_repeated_recipient_is_refused_alone() {
         from_name: None,
         external_request_id: None,
     };
+    // The dry run leaves the repeat out too.
+    let dry: Vec<serde_json::Value> = send
+        .bodies()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(dry.len(), 1);
+    assert_eq!(dry[0]["recipients"].as_array().unwrap().len(), 1);
     let out = client(&server).smartsend(9, &send).await;
     assert_eq!(out[0].result.as_deref().ok(), Some("r-a"));
     match &out[1].result {
