@@ -141,8 +141,11 @@ pub(super) fn add(s: &mut FakeState, body: &[u8]) -> Answer {
     Ok(ok_json(json!({ "id": id })))
 }
 
-/// `DELETE /v1/contact?externalCustomerId=`.
+/// `DELETE /v1/contact?externalCustomerId=&erase=` (`erase` a boolean) [OA `deleteContact`].
 pub(super) fn delete_by_external_id(s: &mut FakeState, q: &Query) -> Answer {
+    if q.get("erase").is_some_and(|e| e != "true" && e != "false") {
+        return Err(bad("erase must be true or false"));
+    }
     let Some(ext) = q.get("externalCustomerId") else {
         return Err(bad("externalCustomerId is required"));
     };

@@ -741,6 +741,12 @@ async fn contact_deletion_takes_erase_and_search_takes_sort_by() {
     .await;
     assert_eq!(status, 200);
     assert!(!fake.contacts().contains_key(&a));
+    // OA `deleteContact` (by externalCustomerId): the same boolean `erase`.
+    let by_ext = "/v1/contact?externalCustomerId=X&erase=yes";
+    assert_eq!(
+        send(&fake, reqwest::Method::DELETE, by_ext, None).await.0,
+        400
+    );
 }
 
 #[tokio::test]
