@@ -78,11 +78,13 @@ pub use builder::{ApiKey, ClientBuilder, DEFAULT_BASE_URL, RateLimits};
 pub use client::Client;
 pub use contacts::{
     BULK_MAX, Contact, ContactData, ContactFieldValue, CreationDateHour, ItemOutcome, ListRef,
-    MultiStatus, MultiStatusItem, UpsertAction, UpsertOutcome, contact_path,
+    MultiStatus, MultiStatusItem, TrackingConsent, UpdateAction, UpdateOutcome, UpsertAction,
+    UpsertOutcome, contact_path,
 };
 pub use error::{ApiErrorItem, Error, Result};
 pub use fields::{
     CreatedField, CustomFieldValue, Field, FieldRef, FieldSchema, FieldType, FieldValue,
+    SchemaValue,
 };
 pub use lists::MailingList;
 pub use marketing_sync_core::{RateLimitStatus, RetryPolicy};

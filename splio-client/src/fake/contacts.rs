@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::FakeContact;
+use super::contact_body::check_value_types;
 use super::routes::{Answer, Paging, envelope};
 use super::state::State;
 
@@ -101,6 +102,9 @@ impl State {
     }
 
     pub(crate) fn create_contact(&mut self, body: &Value) -> Answer {
+        if let Err(e) = check_value_types(body) {
+            return e;
+        }
         let Some(key) = self.key_of(body) else {
             let k = self.unique_key.as_wire();
             return envelope(
@@ -139,6 +143,9 @@ impl State {
     }
 
     pub(crate) fn patch_contact(&mut self, key: &str, body: &Value) -> Answer {
+        if let Err(e) = check_value_types(body) {
+            return e;
+        }
         let Some(mut c) = self.contacts.get(key).cloned() else {
             return envelope(
                 StatusCode::NOT_FOUND,
@@ -174,7 +181,16 @@ impl State {
                 "list_ids is required.",
             );
         };
-        let ids: Vec<u64> = ids.iter().filter_map(Value::as_u64).collect();
+        // `list_ids` items are integers (the request schema [E1]); a string or anything else
+        // is `wrong_type`, as dev-scp names a value of the wrong type [E2d].
+        let Some(ids) = ids.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>() else {
+            return envelope(
+                StatusCode::BAD_REQUEST,
+                "list_ids",
+                "wrong_type",
+                "list_ids must be an array of integers.",
+            );
+        };
         if let Some(missing) = ids.iter().find(|id| !self.lists.contains_key(id)) {
             return envelope(
                 StatusCode::BAD_REQUEST,
@@ -209,7 +225,7 @@ impl State {
             Ok(entries) => entries,
             Err(e) => return e,
         };
-        let results = entries
+        let results: Vec<_> = entries
             .iter()
             .map(|entry| {
                 let key = self.key_of(entry).unwrap_or_default();
@@ -229,7 +245,18 @@ impl State {
                 (key, status.as_u16(), d)
             })
             .collect();
-        multi_status(results)
+        multi_status(self.ordered(results))
+    }
+
+    /// The items in the order the answer gives them: input order, or reversed while the
+    /// [`FakeSplio::reorder_next_multi_status`](super::FakeSplio::reorder_next_multi_status)
+    /// fault lasts (nothing in the document [E1] promises items in input order).
+    fn ordered(&mut self, mut results: Vec<(String, u16, String)>) -> Vec<(String, u16, String)> {
+        if self.reorder_multi_status > 0 {
+            self.reorder_multi_status -= 1;
+            results.reverse();
+        }
+        results
     }
 
     /// A bulk operation on unique keys (`{"contacts":["key", …]}`), `op` deciding each item.
@@ -242,7 +269,7 @@ impl State {
             Ok(entries) => entries,
             Err(e) => return e,
         };
-        let results = entries
+        let results: Vec<_> = entries
             .iter()
             .map(|k| {
                 let key = self.stored_key(k.as_str().unwrap_or_default());
@@ -250,7 +277,7 @@ impl State {
                 (key, code, description)
             })
             .collect();
-        multi_status(results)
+        multi_status(self.ordered(results))
     }
 }
 

@@ -270,6 +270,29 @@ impl FakeSplio {
         self.harness.delay_next(n, delay);
     }
 
+    /// Fault: the next `n` multi-status (`207`) answers list their items in reverse order
+    /// (nothing in Splio's reference promises input order), so a client that matched items
+    /// by position would swap outcomes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// use splio_client::{fake::FakeSplio, ContactData};
+    /// let fake = FakeSplio::start().await;
+    /// fake.seed_contact(ContactData::with_email("taken@example.com"));
+    /// fake.reorder_next_multi_status(1);
+    /// let out = fake.client().bulk_create(&[
+    ///     ContactData::with_email("new@example.com"),
+    ///     ContactData::with_email("taken@example.com"),
+    /// ]).await?;
+    /// assert!(out[0].result.is_ok());
+    /// assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+    /// # Ok(()) }
+    /// ```
+    pub fn reorder_next_multi_status(&self, n: usize) {
+        self.state().reorder_multi_status = n;
+    }
+
     /// Add a custom field; returns its id.
     pub fn seed_field(&self, name: &str, ty: FieldType) -> u32 {
         let mut s = self.state();

@@ -418,7 +418,7 @@ async fn client_side_limiter_spaces_requests() {
 /// trimmed), then by position when the answer has one item per input; an input left without an
 /// item is "outcome unknown" and looked up with a GET before anything is concluded.
 #[tokio::test]
-async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
+async fn bulk_items_match_by_contact_id_else_a_get_decides() {
     let server = server_with_auth(1).await;
     // Three inputs, two items: A under Splio's spelling, B; C has no item.
     Mock::given(method("POST"))
@@ -447,7 +447,8 @@ async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
         .expect(1)
         .mount(&server)
         .await;
-    // Items whose contact_id names no input, one per input: matched by position.
+    // Items whose contact_id names no input, one per input: never matched by position (a
+    // reordered answer would swap outcomes); a GET decides, as for a missing item.
     Mock::given(method("POST"))
         .and(path("/data/contacts/bulk"))
         .and(body_json(
@@ -459,6 +460,20 @@ async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
                 {"contact_id": "102", "code": 400, "description": "list 777 does not exist"},
             ]}),
         ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/e%40x.com"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"status":404,"errors":[{"error_key":"id","error":"wrong_value","error_description":"Record not found for id e@x.com."}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/f%40x.com"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 8, "email": "f@x.com"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -498,14 +513,26 @@ async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
         .bulk_create(&["e@x.com", "f@x.com"].map(ContactData::with_email))
         .await
         .unwrap();
-    assert!(out[0].result.is_ok());
+    // Position would have called e created and f refused: the reverse of the truth.
     assert!(
-        out[1]
-            .result
-            .as_ref()
-            .unwrap_err()
-            .to_string()
-            .contains("list 777"),
+        matches!(
+            out[0].result,
+            Err(Error::OutcomeUnknown {
+                exists: Some(false),
+                ..
+            })
+        ),
+        "{:?}",
+        out[0].result
+    );
+    assert!(
+        matches!(
+            out[1].result,
+            Err(Error::OutcomeUnknown {
+                exists: Some(true),
+                ..
+            })
+        ),
         "{:?}",
         out[1].result
     );
