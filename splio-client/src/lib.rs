@@ -55,6 +55,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod activities;
 mod blacklists;
 mod builder;
 mod client;
@@ -64,12 +65,15 @@ mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod fields;
+mod groups;
 mod lenient;
 mod lists;
 mod page;
+mod search;
 pub mod sftp;
 mod universe;
 
+pub use activities::{Activity, ActivityChannel};
 pub use blacklists::{
     BLACKLIST_BATCH_MAX, BlacklistEntry, BlacklistFailure, BlacklistResult, BlacklistSource,
     Channel, RemoveSource,
@@ -86,9 +90,11 @@ pub use fields::{
     CreatedField, CustomFieldValue, Field, FieldRef, FieldSchema, FieldType, FieldValue,
     SchemaValue,
 };
+pub use groups::{CreatedGroup, GROUP_KEYS_MAX, Group, GroupChange, NewGroup};
 pub use lists::MailingList;
 pub use marketing_sync_core::{RateLimitStatus, RetryPolicy};
 pub use page::Page;
+pub use search::{ContactSearch, SearchEncoding, SearchFilter, SearchOperator};
 pub use universe::UniqueKey;
 
 /// The README's example, compiled as a doctest so that it stays true.

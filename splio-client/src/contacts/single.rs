@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::page::Page;
 
 impl Client {
-    /// Stream every contact (`GET /data/contacts`, 1,000 per page). Idempotent. (The search
-    /// filter `fields` is not offered: its query-string encoding is undocumented.)
+    /// Stream every contact (`GET /data/contacts`, 1,000 per page). Idempotent. To filter, see
+    /// [`search_contacts`](Self::search_contacts).
     ///
     /// ```
     /// # #[cfg(feature = "fake")]

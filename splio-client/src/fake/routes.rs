@@ -58,7 +58,8 @@ pub(crate) fn router(state: Fake) -> axum::Router {
         )
         .route(
             "/data/contacts",
-            get(op(|s, c| s.list_contacts(&c.query))).post(op(|s, c| s.create_contact(&c.body))),
+            get(op(|s, c| s.list_contacts(&c.query, &c.body)))
+                .post(op(|s, c| s.create_contact(&c.body))),
         )
         .route(
             "/data/contacts/bulk",
@@ -70,6 +71,27 @@ pub(crate) fn router(state: Fake) -> axum::Router {
             get(op(|s, c| s.get_contact(c.seg(2))))
                 .patch(op(|s, c| s.patch_contact(c.seg(2), &c.body)))
                 .delete(op(|s, c| s.delete_contact(c.seg(2)))),
+        )
+        .route(
+            "/data/contacts/{key}/activities",
+            get(op(|s, c| s.list_activities(c.seg(2), &c.query))),
+        )
+        .route("/target/groups", post(op(|s, c| s.create_group(&c.body))))
+        .route(
+            "/target/groups/{id}/add",
+            post(op(|s, c| s.change_group(c.seg(2), true, &c.body))),
+        )
+        .route(
+            "/target/groups/{id}/remove",
+            post(op(|s, c| s.change_group(c.seg(2), false, &c.body))),
+        )
+        .route(
+            "/target/groups/{id}/clear",
+            post(op(|s, c| s.clear_group(c.seg(2)))),
+        )
+        .route(
+            "/target/groups/list",
+            get(op(|s, c| s.list_groups(&c.query))),
         )
         .route(
             "/data/contacts/{key}/lists/subscribe",

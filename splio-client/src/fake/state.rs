@@ -36,6 +36,10 @@ pub(crate) struct State {
     pub(crate) auth_count: usize,
     /// How many of the next multi-status answers list their items in reverse order.
     pub(crate) reorder_multi_status: usize,
+    /// Static groups by id.
+    pub(crate) groups: BTreeMap<u64, super::groups::FakeGroup>,
+    /// Activities: (contact key as stored, activity as answered).
+    pub(crate) activities: Vec<(String, Value)>,
 }
 
 impl State {
@@ -65,6 +69,8 @@ impl State {
             blacklists: HashMap::new(),
             auth_count: 0,
             reorder_multi_status: 0,
+            groups: BTreeMap::new(),
+            activities: Vec::new(),
         }
     }
 

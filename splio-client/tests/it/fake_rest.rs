@@ -601,3 +601,83 @@ async fn tracking_consent_is_sent_on_create_and_patch() {
         ]
     );
 }
+
+/// Groups, search and activities through the client against the fake.
+#[tokio::test]
+async fn groups_search_and_activities_through_the_client() {
+    use splio_client::{
+        ActivityChannel, ContactSearch, NewGroup, SearchEncoding, SearchFilter, SearchOperator,
+    };
+    let fake = FakeSplio::start().await;
+    for (e, last) in [
+        ("ann@x.com", "Doe"),
+        ("bob@x.com", "Roe"),
+        ("cid@x.com", "Doe"),
+    ] {
+        fake.seed_contact(ContactData::with_email(e).lastname(last));
+    }
+    let c = client(&fake);
+    let search =
+        ContactSearch::new().filter(SearchFilter::new("lastname", SearchOperator::Equal, "doe"));
+    for encoding in [
+        SearchEncoding::JsonQuery,
+        SearchEncoding::Brackets,
+        SearchEncoding::JsonBody,
+    ] {
+        let found: Vec<_> = c
+            .search_contacts(&search.clone().encoding(encoding))
+            .try_collect()
+            .await
+            .unwrap();
+        let emails: Vec<_> = found.iter().filter_map(|c| c.email.clone()).collect();
+        assert_eq!(emails, ["ann@x.com", "cid@x.com"], "{encoding:?}");
+    }
+    let created = c
+        .create_group(&NewGroup {
+            name: "Doe family".into(),
+            keys: vec!["ann@x.com".into(), "Cid@X.com".into(), "zz@x.com".into()],
+            ..NewGroup::default()
+        })
+        .await
+        .unwrap();
+    let id = created.group.id.unwrap() as u64;
+    assert_eq!(created.keys_not_found, ["zz@x.com"]);
+    assert_eq!(fake.group_members(id).unwrap(), ["ann@x.com", "cid@x.com"]);
+    let added = c
+        .add_to_group(id, &["bob@x.com".into(), "ann@x.com".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (added.nb_inserted_contacts, added.nb_total_contacts),
+        (Some(1), Some(3))
+    );
+    c.remove_from_group(id, &["ann@x.com".into()])
+        .await
+        .unwrap();
+    assert_eq!(fake.group_members(id).unwrap(), ["bob@x.com", "cid@x.com"]);
+    c.clear_group(id).await.unwrap();
+    assert_eq!(fake.group_members(id).unwrap(), Vec::<String>::new());
+    let groups: Vec<_> = c.groups().try_collect().await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].name, "Doe family");
+    fake.seed_activity("ann@x.com", "email", "opened");
+    fake.seed_activity("ann@x.com", "sms", "delivered");
+    let all: Vec<_> = c
+        .contact_activities("ann@x.com", None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let sms: Vec<_> = c
+        .contact_activities("ann@x.com", Some(ActivityChannel::Sms))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(sms[0].event.as_deref(), Some("delivered"));
+    let err = c
+        .contact_activities("nobody@x.com", None)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}

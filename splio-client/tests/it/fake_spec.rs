@@ -411,3 +411,178 @@ async fn the_reorder_fault_reverses_the_next_multi_status_items() {
         .collect();
     assert_eq!(ids, [json!("a@x.com"), json!("b@x.com")]);
 }
+
+/// Static groups as the document has them [E1]: `name` required, `keys` strings, at most
+/// 10,000 (and at least one to add or remove), answers with the examples' keys, `clear`
+/// answering `[]`.
+#[tokio::test]
+async fn groups_answer_as_the_document_shows() {
+    let fake = FakeSplio::start().await;
+    fake.seed_contact(splio_client::ContactData::with_email("johndoe@splio.com"));
+    let raw = Raw::new(&fake).await;
+    let post = |path: &'static str, body: Value| raw.send(reqwest::Method::POST, path, Some(body));
+    let (status, answer) = post("/target/groups", json!({"description": "no name"})).await;
+    assert_eq!(
+        (status, &answer["errors"][0]["error_key"]),
+        (400, &json!("name"))
+    );
+    let (status, created) = post(
+        "/target/groups",
+        json!({"name": "basket > 100", "description": "d", "source": "integrator_vip",
+               "keys": ["johndoe@splio.com", "janedoe@gmail.com"]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let documented = example("/target/groups", "post", "201");
+    assert_eq!(keys(&created), keys(&documented));
+    assert_eq!(keys(&created["group"]), keys(&documented["group"]));
+    assert_eq!(created["keys_not_found"], json!(["janedoe@gmail.com"]));
+    assert_eq!(created["group"]["members"], 1);
+    let id = created["group"]["id"].as_u64().unwrap();
+    let add = format!("/target/groups/{id}/add");
+    for (body, error) in [
+        (json!({"keys": []}), "wrong_value"),
+        (json!({"keys": [5]}), "wrong_type"),
+        (json!({"keys": vec!["k"; 10_001]}), "wrong_value"),
+        (json!({}), "wrong_value"),
+    ] {
+        let (status, answer) = raw
+            .send(reqwest::Method::POST, &add, Some(body.clone()))
+            .await;
+        assert_eq!(
+            (status, &answer["errors"][0]["error"]),
+            (400, &json!(error)),
+            "{body}"
+        );
+    }
+    fake.seed_contact(splio_client::ContactData::with_email("ann@x.com"));
+    let (status, added) = raw
+        .send(
+            reqwest::Method::POST,
+            &add,
+            Some(json!({"keys": ["ann@x.com", "nobody@x.com"]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        keys(&added),
+        keys(&example("/target/groups/{id}/add", "post", "200"))
+    );
+    assert_eq!(
+        (
+            added["nb_inserted_contacts"].clone(),
+            added["nb_total_contacts"].clone()
+        ),
+        (json!(1), json!(2))
+    );
+    let (status, removed) = raw
+        .send(
+            reqwest::Method::POST,
+            &format!("/target/groups/{id}/remove"),
+            Some(json!({"keys": ["ann@x.com"]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        keys(&removed),
+        keys(&example("/target/groups/{id}/remove", "post", "200"))
+    );
+    assert_eq!(removed["nb_removed_contacts"], 1);
+    let (status, page) = raw.get("/target/groups/list").await;
+    assert_eq!(status, 200);
+    let documented = example("/target/groups/list", "get", "200");
+    assert_eq!(keys(&page["elements"][0]), keys(&documented["elements"][0]));
+    assert_eq!(page["per_page"], 20);
+    let (status, cleared) = raw
+        .send(
+            reqwest::Method::POST,
+            &format!("/target/groups/{id}/clear"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, cleared),
+        (200, example("/target/groups/{id}/clear", "post", "200"))
+    );
+    assert_eq!(fake.group_members(id), Some(vec![]));
+    let (status, _) = raw
+        .send(
+            reqwest::Method::POST,
+            "/target/groups/999/add",
+            Some(json!({"keys": ["ann@x.com"]})),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+/// Activities [E1]: the example's element keys, the `channel` enum, and the document's 404
+/// body for an unknown contact.
+#[tokio::test]
+async fn activities_answer_as_the_document_shows() {
+    let fake = FakeSplio::start().await;
+    fake.seed_contact(splio_client::ContactData::with_email("a@x.com"));
+    fake.seed_activity("a@x.com", "email", "opened");
+    fake.seed_activity("a@x.com", "sms", "delivered");
+    let raw = Raw::new(&fake).await;
+    let (status, page) = raw.get("/data/contacts/a%40x.com/activities").await;
+    assert_eq!(status, 200);
+    let documented = example("/data/contacts/{id}/activities", "get", "200");
+    assert_eq!(keys(&page["elements"][0]), keys(&documented["elements"][0]));
+    assert_eq!(page["count_element"], 2);
+    let (_, page) = raw
+        .get("/data/contacts/a%40x.com/activities?channel=sms")
+        .await;
+    assert_eq!(page["elements"].as_array().unwrap().len(), 1);
+    let (status, _) = raw
+        .get("/data/contacts/a%40x.com/activities?channel=fax")
+        .await;
+    assert_eq!(status, 400);
+    let (status, answer) = raw.get("/data/contacts/nobody%40x.com/activities").await;
+    assert_eq!(
+        (status, answer),
+        (404, example("/data/contacts/{id}/activities", "get", "404"))
+    );
+}
+
+/// The `fields` search filter [E1] in each form it may come (JSON array in the query, PHP
+/// brackets, JSON body [E11]); an unknown key or operator is a 400.
+#[tokio::test]
+async fn the_search_filter_is_read_in_every_known_encoding() {
+    let fake = FakeSplio::start().await;
+    fake.seed_contact(splio_client::ContactData::with_email("ann@x.com").lastname("Doe"));
+    fake.seed_contact(splio_client::ContactData::with_email("bob@x.com").lastname("Roe"));
+    let raw = Raw::new(&fake).await;
+    let condition = json!([{"key": "lastname", "operator": "equal", "value": "Doe"}]);
+    let encoded: String =
+        url::form_urlencoded::byte_serialize(condition.to_string().as_bytes()).collect();
+    let by_query = raw.get(&format!("/data/contacts?fields={encoded}")).await;
+    let by_brackets = raw
+        .get("/data/contacts?fields%5B0%5D%5Bkey%5D=lastname&fields%5B0%5D%5Boperator%5D=equal&fields%5B0%5D%5Bvalue%5D=Doe")
+        .await;
+    let by_body = raw
+        .send(
+            reqwest::Method::GET,
+            "/data/contacts",
+            Some(json!({"fields": condition})),
+        )
+        .await;
+    for (status, page) in [by_query, by_brackets, by_body] {
+        assert_eq!(status, 200);
+        assert_eq!(page["count_element"], 1, "{page}");
+        assert_eq!(page["elements"][0]["email"], "ann@x.com");
+    }
+    for bad in [
+        json!([{"key": "shoe_size", "operator": "equal", "value": "1"}]),
+        json!([{"key": "lastname", "operator": "like", "value": "D"}]),
+        json!([{"key": "lastname"}]),
+    ] {
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(bad.to_string().as_bytes()).collect();
+        let (status, answer) = raw.get(&format!("/data/contacts?fields={encoded}")).await;
+        assert_eq!(
+            (status, &answer["errors"][0]["error_key"]),
+            (400, &json!("fields")),
+            "{bad}"
+        );
+    }
+}
