@@ -135,7 +135,8 @@ pub struct DatahubContact {
     pub date_of_creation: Option<Date>,
     /// List membership changes.
     pub subscriptions: Vec<Subscription>,
-    /// Custom column values by header name (every name must be one of the writer's columns).
+    /// Custom column values by header name (with fixed [`columns`](ContactCsvWriter::columns),
+    /// a name they do not list refuses the contact).
     pub custom: IndexMap<String, String>,
 }
 

@@ -46,7 +46,8 @@ fn creation_date_matches(value: &str) -> bool {
 
 /// Every attribute of a contact body that is present is a string, as the document types them
 /// (`email`, `cellphone`, `firstname`, `lastname`, `language`, `creation_date`, and
-/// `custom_fields[].value`, all `"type": "string"` [E1]); another JSON type is a 400 with the
+/// `custom_fields[].value`, all `"type": "string"` [E1]; `tracking_consent` items as their
+/// schema types them [E1]); another JSON type is a 400 with the
 /// envelope's `wrong_type`, the slug dev-scp's contact error cases use for a value of the wrong
 /// type [E2d][E2e]. Checked before anything is stored.
 pub(crate) fn check_value_types(body: &Value) -> Result<(), Answer> {
@@ -67,6 +68,29 @@ pub(crate) fn check_value_types(body: &Value) -> Result<(), Answer> {
                 name,
                 "wrong_type",
                 format!("{name} must be of type string."),
+            ));
+        }
+    }
+    // `tracking_consent[]`: `channel`, `scope`, `source`, `date` strings, `enabled` a boolean
+    // [E1] (POST and PATCH contact bodies).
+    if let Some(consents) = obj.get("tracking_consent") {
+        let ok = consents.as_array().is_some_and(|items| {
+            items.iter().all(|c| {
+                c.as_object().is_some_and(|c| {
+                    c.iter().all(|(k, v)| match k.as_str() {
+                        "enabled" => v.is_boolean(),
+                        "channel" | "scope" | "source" | "date" => v.is_string(),
+                        _ => true,
+                    })
+                })
+            })
+        });
+        if !ok {
+            return Err(envelope(
+                StatusCode::BAD_REQUEST,
+                "tracking_consent",
+                "wrong_type",
+                "tracking_consent must be an array of {channel, scope, enabled (boolean), source, date}.",
             ));
         }
     }

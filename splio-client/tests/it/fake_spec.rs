@@ -261,6 +261,8 @@ async fn non_string_values_are_a_400_wrong_type() {
         json!({"email": "a@x.com", "custom_fields": [{"id": 1, "value": 5}]}),
         json!({"email": "a@x.com", "custom_fields": [{"name": "civility", "value": true}]}),
         json!({"email": 7}),
+        json!({"email": "a@x.com", "tracking_consent": [{"channel": "email", "scope": "open", "enabled": "yes"}]}),
+        json!({"email": "a@x.com", "tracking_consent": {"channel": "email"}}),
     ] {
         let (status, answer) = raw
             .send(reqwest::Method::POST, "/data/contacts", Some(body.clone()))
@@ -273,6 +275,15 @@ async fn non_string_values_are_a_400_wrong_type() {
         );
     }
     assert!(fake.contacts().is_empty());
+    // The schema's own example is accepted.
+    let (status, _) = raw
+        .send(
+            reqwest::Method::POST,
+            "/data/contacts",
+            Some(json!({"email": "c@x.com", "tracking_consent": [{"channel": "email", "scope": "open", "enabled": true, "date": "2026-07-01 10:00:00"}]})),
+        )
+        .await;
+    assert_eq!(status, 201);
     fake.seed_contact(splio_client::ContactData::with_email("b@x.com").firstname("B"));
     let (status, answer) = raw
         .send(
