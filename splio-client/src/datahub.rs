@@ -900,6 +900,57 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Any mix of field sets: every contact lands in exactly one file (or is refused), and
+        /// no file has an empty cell; reading the files back gives each contact's values.
+        #[test]
+        fn every_contact_once_and_no_empty_cell(
+            rows in proptest::collection::vec(
+                (proptest::option::of("[a-z]{1,5}"), proptest::option::of("[a-z]{1,5}"), proptest::option::of("[0-9]{1,3}")),
+                0..40,
+            ),
+            max_lines in 2usize..6,
+        ) {
+            let contacts: Vec<DatahubContact> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, (first, last, c3))| {
+                    let mut c = DatahubContact::new(format!("u{i}@x.com"));
+                    c.firstname = first.clone();
+                    c.lastname = last.clone();
+                    if let Some(v) = c3 {
+                        c.custom.insert("c3".into(), v.clone());
+                    }
+                    c
+                })
+                .collect();
+            let out = ContactCsvWriter::new("u", "S").unwrap().max_lines(max_lines).write(&contacts).unwrap();
+            proptest::prop_assert!(out.refused.is_empty());
+            let mut seen = vec![0; contacts.len()];
+            for f in &out.files {
+                proptest::prop_assert!(f.rows < max_lines);
+                let mut r = csv::ReaderBuilder::new().delimiter(b';').from_reader(f.contents.as_slice());
+                let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+                for (rec, &index) in r.records().zip(&f.contacts) {
+                    let rec = rec.unwrap();
+                    seen[index] += 1;
+                    let c = &contacts[index];
+                    for (name, value) in header.iter().zip(rec.iter()) {
+                        proptest::prop_assert!(!value.is_empty(), "empty {name} in {}", f.name);
+                        let expected = match name.as_str() {
+                            "email" => c.email.clone(),
+                            "firstname" => c.firstname.clone(),
+                            "lastname" => c.lastname.clone(),
+                            other => c.custom.get(other).cloned(),
+                        };
+                        proptest::prop_assert_eq!(expected.as_deref(), Some(value));
+                    }
+                    let carried = 1 + usize::from(c.firstname.is_some()) + usize::from(c.lastname.is_some()) + c.custom.len();
+                    proptest::prop_assert_eq!(header.len(), carried);
+                }
+            }
+            proptest::prop_assert!(seen.iter().all(|&n| n == 1), "{:?}", seen);
+        }
+
         #[test]
         fn any_single_line_value_round_trips(first in "[^\r\n]{1,40}", email in "[a-zA-Z0-9.+]{1,10}@[a-z]{1,5}\\.com") {
             let mut c = DatahubContact::new(email.clone());

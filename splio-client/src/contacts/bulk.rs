@@ -419,4 +419,55 @@ mod tests {
         assert!(out[0].result.is_ok());
         assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
     }
+
+    proptest::proptest! {
+        /// Whatever order the answer lists its items in, each input gets its own item's
+        /// outcome; an input whose item is missing or names no input is unknown, never given
+        /// the outcome of the item at its position.
+        #[test]
+        fn outcomes_follow_keys_in_any_order(
+            codes in proptest::collection::vec(proptest::sample::select(vec![201i64, 400]), 1..12),
+            seed in proptest::prelude::any::<u64>(),
+            drop_one in proptest::prelude::any::<bool>(),
+        ) {
+            let chunk: Vec<(usize, String)> =
+                (0..codes.len()).map(|i| (i, format!("k{i}@x.com"))).collect();
+            let mut items: Vec<serde_json::Value> = chunk
+                .iter()
+                .zip(&codes)
+                .map(|((_, k), code)| serde_json::json!({"contact_id": k.to_uppercase(), "code": code, "description": ""}))
+                .collect();
+            // A deterministic shuffle from the seed.
+            let mut state = seed | 1;
+            for i in (1..items.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                items.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            // Either one item is missing, or one names no input (an internal id): both leave
+            // their input unknown, whatever position the item has.
+            let dropped = if drop_one {
+                items.pop()
+            } else {
+                let original = items[0].clone();
+                items[0]["contact_id"] = serde_json::json!("999");
+                Some(original)
+            };
+            let status: MultiStatus =
+                serde_json::from_value(serde_json::json!({"time": 1, "errors": 0, "items": items})).unwrap();
+            let out = multi_status_outcomes(&chunk, Ok(status), 201);
+            for (o, code) in out.iter().zip(&codes) {
+                let was_dropped = dropped
+                    .as_ref()
+                    .is_some_and(|d| d["contact_id"].as_str() == Some(o.key.to_uppercase().as_str()));
+                match (&o.result, was_dropped, code) {
+                    (Err(Error::OutcomeUnknown { .. }), true, _) => {}
+                    (Ok(()), false, 201) => {}
+                    (Err(Error::Item { code: 400, .. }), false, 400) => {}
+                    other => proptest::prop_assert!(false, "{}: {:?}", o.key, other),
+                }
+            }
+        }
+    }
 }
