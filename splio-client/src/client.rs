@@ -79,7 +79,7 @@ pub(crate) struct Token {
 pub(crate) struct Request {
     method: Method,
     path: String,
-    query: Vec<(&'static str, String)>,
+    query: Vec<(String, String)>,
     body: Option<serde_json::Value>,
     idempotent: bool,
     authenticated: bool,
@@ -114,8 +114,8 @@ impl Request {
         self.body = Some(body);
         self
     }
-    pub(crate) fn query(mut self, name: &'static str, value: impl ToString) -> Self {
-        self.query.push((name, value.to_string()));
+    pub(crate) fn query(mut self, name: impl Into<String>, value: impl ToString) -> Self {
+        self.query.push((name.into(), value.to_string()));
         self
     }
     /// Overrides the method's idempotency for this operation.

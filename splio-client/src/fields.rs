@@ -275,7 +275,7 @@ pub struct CreatedField {
 /// let schema = FieldSchema::default()
 ///     .with(FieldRef::Id(5), FieldType::Date)
 ///     .with(FieldRef::Name("points".into()), FieldType::Int);
-/// let birthday = schema.value(FieldRef::Id(5), "1990-02-03 00:00:00").unwrap();
+/// let birthday = schema.value(FieldRef::Id(5), "1990-02-03 00:00:00").unwrap().value;
 /// assert!(schema.value(FieldRef::Name("points".into()), "many").is_err());
 /// let contact = ContactData::with_email("a@b.c").custom_field(CustomFieldValue::by_id(5, 12));
 /// assert!(schema.check(&contact).is_err()); // an Int sent to a date field
@@ -330,19 +330,35 @@ impl FieldSchema {
         self.types.get(field).copied().flatten()
     }
 
-    /// Parse a raw value for `field` by its type; a field of unknown type takes the value as
-    /// text (Splio then checks it).
-    pub fn value(&self, field: FieldRef, raw: &str) -> Result<CustomFieldValue> {
-        let ty = self.field_type(&field).unwrap_or(FieldType::Text);
+    /// Parse a raw value for `field` by its type. A field whose type the schema does not know
+    /// (Splio's field list names none) takes the value as text, and the outcome says so
+    /// ([`SchemaValue::checked_as`] is `None`): Splio then checks it.
+    ///
+    /// ```
+    /// use splio_client::{FieldRef, FieldSchema, FieldType, FieldValue};
+    /// let schema = FieldSchema::default().with(FieldRef::Id(5), FieldType::Int);
+    /// let known = schema.value(FieldRef::Id(5), "42")?;
+    /// assert_eq!(known.checked_as, Some(FieldType::Int));
+    /// let unknown = schema.value(FieldRef::Id(9), "42")?;
+    /// assert_eq!(unknown.checked_as, None); // sent as text, not checked
+    /// assert_eq!(unknown.value.value, Some(FieldValue::Text("42".into())));
+    /// # Ok::<(), splio_client::Error>(())
+    /// ```
+    pub fn value(&self, field: FieldRef, raw: &str) -> Result<SchemaValue> {
+        let checked_as = self.field_type(&field);
+        let ty = checked_as.unwrap_or(FieldType::Text);
         let value = FieldValue::parse(ty, raw).map_err(|e| match e {
             Error::InvalidInput { reason, .. } => {
                 Error::invalid(format!("value {raw:?}"), format!("{field:?}"), reason)
             }
             other => other,
         })?;
-        Ok(CustomFieldValue {
-            field,
-            value: Some(value),
+        Ok(SchemaValue {
+            value: CustomFieldValue {
+                field,
+                value: Some(value),
+            },
+            checked_as,
         })
     }
 
@@ -360,6 +376,16 @@ impl FieldSchema {
         }
         Ok(unchecked)
     }
+}
+
+/// A value [`FieldSchema::value`] parsed, and whether its type was known.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchemaValue {
+    /// The value, ready for [`ContactData::custom_field`](crate::ContactData::custom_field).
+    pub value: CustomFieldValue,
+    /// The type it was parsed and checked as; `None` when the schema does not know the field's
+    /// type, so it was taken as text unchecked.
+    pub checked_as: Option<FieldType>,
 }
 
 impl Client {

@@ -55,6 +55,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod activities;
 mod blacklists;
 mod builder;
 mod client;
@@ -64,12 +65,15 @@ mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod fields;
+mod groups;
 mod lenient;
 mod lists;
 mod page;
+mod search;
 pub mod sftp;
 mod universe;
 
+pub use activities::{Activity, ActivityChannel};
 pub use blacklists::{
     BLACKLIST_BATCH_MAX, BlacklistEntry, BlacklistFailure, BlacklistResult, BlacklistSource,
     Channel, RemoveSource,
@@ -78,15 +82,19 @@ pub use builder::{ApiKey, ClientBuilder, DEFAULT_BASE_URL, RateLimits};
 pub use client::Client;
 pub use contacts::{
     BULK_MAX, Contact, ContactData, ContactFieldValue, CreationDateHour, ItemOutcome, ListRef,
-    MultiStatus, MultiStatusItem, UpsertAction, UpsertOutcome, contact_path,
+    MultiStatus, MultiStatusItem, TrackingConsent, UpdateAction, UpdateOutcome, UpsertAction,
+    UpsertOutcome, contact_path,
 };
 pub use error::{ApiErrorItem, Error, Result};
 pub use fields::{
     CreatedField, CustomFieldValue, Field, FieldRef, FieldSchema, FieldType, FieldValue,
+    SchemaValue,
 };
+pub use groups::{CreatedGroup, GROUP_KEYS_MAX, Group, GroupChange, NewGroup};
 pub use lists::MailingList;
 pub use marketing_sync_core::{RateLimitStatus, RetryPolicy};
 pub use page::Page;
+pub use search::{ContactSearch, SearchEncoding, SearchFilter, SearchOperator};
 pub use universe::UniqueKey;
 
 /// The README's example, compiled as a doctest so that it stays true.

@@ -253,6 +253,144 @@ impl Report {
     }
 }
 
+/// Which report columns hold the key, the status and the reason, and which statuses mean
+/// "refused". Splio documents no report format (public code gives only the name
+/// `report_client_YYYY-MM-DD.csv` and the `;` separator), so each is a setting; column names
+/// are matched ignoring case and surrounding spaces, statuses ignoring case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportColumns {
+    /// The contact key column (default `email`).
+    pub key: String,
+    /// The status column (default `status`).
+    pub status: String,
+    /// The reason column, if any (default `message`; absent from a report, no reason).
+    pub reason: Option<String>,
+    /// Statuses meaning the row was refused (default `KO`, `ERROR`, `REJECTED`, `INVALID`);
+    /// any other status is accepted.
+    pub refused: Vec<String>,
+}
+
+impl Default for ReportColumns {
+    fn default() -> Self {
+        ReportColumns {
+            key: "email".into(),
+            status: "status".into(),
+            reason: Some("message".into()),
+            refused: ["KO", "ERROR", "REJECTED", "INVALID"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+/// A report row's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// Imported.
+    Accepted,
+    /// Refused, with the report's reason (empty when it gives none).
+    Refused {
+        /// The reason.
+        reason: String,
+    },
+}
+
+/// One row of a report, typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRow {
+    /// The data row's number (1 = the first row after the header).
+    pub row: usize,
+    /// The contact key, trimmed.
+    pub key: String,
+    /// The status as written.
+    pub status: String,
+    /// The verdict.
+    pub outcome: RowOutcome,
+}
+
+impl Report {
+    /// The report's rows as per-contact outcomes. Fails, naming the column, when the report
+    /// lacks the key or status column.
+    ///
+    /// ```
+    /// use splio_client::sftp::{Report, ReportColumns, RowOutcome};
+    /// let report = Report {
+    ///     name: "report_client_2024-03-05.csv".into(),
+    ///     contents: b"Email;Status;Message\nann@x.com;OK;\nbad;KO;wrong email\n".to_vec(),
+    /// };
+    /// let rows = report.outcomes(&ReportColumns::default())?;
+    /// assert_eq!(rows[0].outcome, RowOutcome::Accepted);
+    /// assert_eq!(rows[1].key, "bad");
+    /// assert_eq!(rows[1].outcome, RowOutcome::Refused { reason: "wrong email".into() });
+    /// # Ok::<(), splio_client::Error>(())
+    /// ```
+    pub fn outcomes(&self, columns: &ReportColumns) -> Result<Vec<ReportRow>> {
+        let rows = self.rows()?;
+        let find = |row: &IndexMap<String, String>, name: &str| {
+            row.iter()
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case(name.trim()))
+                .map(|(_, v)| v.trim().to_owned())
+        };
+        let header = self.header()?;
+        for name in [&columns.key, &columns.status] {
+            if !header
+                .iter()
+                .any(|h| h.trim().eq_ignore_ascii_case(name.trim()))
+            {
+                return Err(Error::invalid(
+                    format!("report {}", self.name),
+                    name.as_str(),
+                    format!("no such column (the report has {header:?})"),
+                ));
+            }
+        }
+        Ok(rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let status = find(row, &columns.status).unwrap_or_default();
+                let refused = columns
+                    .refused
+                    .iter()
+                    .any(|r| r.trim().eq_ignore_ascii_case(&status));
+                let outcome = if refused {
+                    RowOutcome::Refused {
+                        reason: columns
+                            .reason
+                            .as_deref()
+                            .and_then(|r| find(row, r))
+                            .unwrap_or_default(),
+                    }
+                } else {
+                    RowOutcome::Accepted
+                };
+                ReportRow {
+                    row: i + 1,
+                    key: find(row, &columns.key).unwrap_or_default(),
+                    status,
+                    outcome,
+                }
+            })
+            .collect())
+    }
+
+    fn header(&self) -> Result<Vec<String>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .flexible(true)
+            .from_reader(self.contents.as_slice());
+        let headers = reader.headers().map_err(|e| {
+            Error::from(marketing_sync_core::Error::Decode {
+                expected: "report CSV",
+                path: self.name.clone(),
+                message: e.to_string(),
+                snippet: marketing_sync_core::snippet(&self.contents),
+            })
+        })?;
+        Ok(headers.iter().map(str::to_owned).collect())
+    }
+}
+
 /// The parent of a remote directory: `/` for `/imports`, `.` for a bare relative name.
 fn parent(dir: &str) -> String {
     match dir.trim_end_matches('/').rsplit_once('/') {
@@ -369,7 +507,8 @@ impl SftpUploader {
     /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
     /// use splio_client::datahub::{ContactCsvWriter, DatahubContact};
     /// let files = ContactCsvWriter::new("myuniverse", "PRCL")?
-    ///     .write(&[DatahubContact::new("ann@example.com")])?;
+    ///     .write(&[DatahubContact::new("ann@example.com")])?
+    ///     .files;
     /// let path = sftp.upload(&files[0]).await?;
     /// assert!(path.starts_with("/imports/"));
     /// # Ok(()) }
@@ -424,7 +563,7 @@ impl SftpUploader {
     /// let contacts: Vec<DatahubContact> =
     ///     (0..500_000).map(|i| DatahubContact::new(format!("c{i}@example.com"))).collect();
     /// // 200,000 lines per file: three files, uploaded one after the other.
-    /// let files = ContactCsvWriter::new("myuniverse", "PRCL")?.write(&contacts)?;
+    /// let files = ContactCsvWriter::new("myuniverse", "PRCL")?.write(&contacts)?.files;
     /// let paths = sftp.upload_all(&files).await?;
     /// assert_eq!(paths.len(), files.len());
     /// # Ok(()) }
@@ -520,6 +659,50 @@ impl SftpUploader {
 
 #[cfg(test)]
 mod tests {
+    use super::{Report, ReportColumns, RowOutcome};
+
+    #[test]
+    fn report_outcomes_read_the_configured_columns() {
+        let report = Report {
+            name: "report_client_2024-03-05.csv".into(),
+            contents: b" Customer_Key ;RESULT;why\nK1;ok;\nK2;rejected; bad date \nK3;Skipped;\n"
+                .to_vec(),
+        };
+        let columns = ReportColumns {
+            key: "customer_key".into(),
+            status: "result".into(),
+            reason: Some("WHY".into()),
+            refused: vec!["REJECTED".into(), "skipped".into()],
+        };
+        let rows = report.outcomes(&columns).unwrap();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.row, r.key.as_str(), r.outcome.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, "K1", RowOutcome::Accepted),
+                (
+                    2,
+                    "K2",
+                    RowOutcome::Refused {
+                        reason: "bad date".into()
+                    }
+                ),
+                (
+                    3,
+                    "K3",
+                    RowOutcome::Refused {
+                        reason: String::new()
+                    }
+                ),
+            ]
+        );
+        let err = report.outcomes(&ReportColumns::default()).unwrap_err();
+        assert!(err.to_string().contains("email"), "{err}");
+    }
+
     use super::*;
 
     #[test]

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{BULK_MAX, ContactData, UpsertAction};
+use super::{BULK_MAX, ContactData, UpdateAction, UpsertAction};
 use crate::client::{Client, Request};
 use crate::error::{Error, Result};
 use crate::lenient;
@@ -51,6 +51,9 @@ pub type ItemOutcome<T> = marketing_sync_core::ItemOutcome<String, T, Error>;
 
 /// Per-item result of [`Client::upsert_many`].
 pub type UpsertOutcome = ItemOutcome<UpsertAction>;
+
+/// Per-item result of [`Client::update_many`].
+pub type UpdateOutcome = ItemOutcome<UpdateAction>;
 
 impl Client {
     /// Create many contacts with `POST /data/contacts/bulk` (1,000 per request, chunks run
@@ -139,7 +142,9 @@ impl Client {
     }
 
     /// Delete many contacts by key with `DELETE /data/contacts/bulk` (1,000 per request; Splio
-    /// deletes asynchronously). Per-item outcomes (204 deleted, 404 unknown). Idempotent.
+    /// deletes asynchronously). Per-item outcomes: 204 is deleted, and so is 404: the contact
+    /// is gone, and a request repeated after a lost answer gets 404 for every contact its
+    /// first attempt deleted. Idempotent.
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
@@ -148,14 +153,21 @@ impl Client {
     /// # let client = fake.client();
     /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
     /// let out = client.bulk_delete(&["a@example.com".into(), "nobody@example.com".into()]).await;
-    /// assert!(out[0].result.is_ok() && out[1].result.as_ref().unwrap_err().is_not_found());
+    /// assert!(out[0].result.is_ok() && out[1].result.is_ok()); // 404: not there, so deleted
     /// # Ok(()) }
     /// # #[cfg(not(feature = "fake"))]
     /// # fn main() {}
     /// ```
     pub async fn bulk_delete(&self, keys: &[String]) -> Vec<ItemOutcome<()>> {
-        self.key_batches(keys, Request::delete("/data/contacts/bulk"), 204)
-            .await
+        let mut out = self
+            .key_batches(keys, Request::delete("/data/contacts/bulk"), 204)
+            .await;
+        for o in &mut out {
+            if matches!(o.result, Err(Error::Item { code: 404, .. })) {
+                o.result = Ok(());
+            }
+        }
+        out
     }
 
     /// Opt many contacts out of all lists with `POST /data/contacts/optout` (1,000 per request).
@@ -254,6 +266,54 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Update many contacts, never creating one: [`update`](Client::update) for each
+    /// (concurrently within the rate limit). One outcome per input, in input order; a contact
+    /// Splio does not have is `Ok(UpdateAction::NotFound)`, an item without a key or with a bad
+    /// value fails alone. For "insert only if asked".
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::{ContactData, UpdateAction};
+    /// fake.seed_contact(ContactData::with_email("ann@example.com"));
+    /// let out = client.update_many(&[
+    ///     ContactData::with_email("ann@example.com").firstname("Ann"),
+    ///     ContactData::with_email("new@example.com").firstname("New"),
+    ///     ContactData::default(),
+    /// ]).await?;
+    /// assert_eq!(out[0].result.as_ref().ok(), Some(&UpdateAction::Updated));
+    /// assert_eq!(out[1].result.as_ref().ok(), Some(&UpdateAction::NotFound));
+    /// assert!(out[2].result.is_err());
+    /// assert!(fake.contact("new@example.com").is_none());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
+    pub async fn update_many(&self, contacts: &[ContactData]) -> Result<Vec<UpdateOutcome>> {
+        let universe_key = self.unique_key().await?;
+        let universe_key = &universe_key;
+        let mut results = futures::stream::iter(contacts.iter().enumerate().map(
+            |(index, contact)| async move {
+                let key = contact.key_for(universe_key).unwrap_or_default();
+                ItemOutcome {
+                    index,
+                    key,
+                    result: self.update(contact).await,
+                }
+            },
+        ))
+        .buffer_unordered(self.inner.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+        results.sort_by_key(|o| o.index);
+        Ok(results)
+    }
+}
+
 /// How Splio spells a key in `contact_id`: trimmed, lower case (emails are case-insensitive;
 /// the documented answers show them in lower case).
 fn normalised(key: &str) -> String {
@@ -261,9 +321,8 @@ fn normalised(key: &str) -> String {
 }
 
 /// Match a multi-status answer back to the chunk's items: an item to the input its
-/// `contact_id` names (normalised), then, when the answer has one item per input, the items
-/// still unmatched to the inputs at their positions. An input left without an item is
-/// [`Error::OutcomeUnknown`]. A failed request fails every item of its chunk with the
+/// `contact_id` names (normalised), never by position (an answer may come in another order).
+/// An input left without an item is [`Error::OutcomeUnknown`]. A failed request fails every item of its chunk with the
 /// request's status (retryable when the request was).
 fn multi_status_outcomes(
     chunk: &[(usize, String)],
@@ -294,8 +353,8 @@ fn multi_status_outcomes(
         by_key.entry(normalised(key)).or_default().push_back(pos);
     }
     let mut matched: Vec<Option<&MultiStatusItem>> = vec![None; chunk.len()];
-    let mut unmatched = Vec::new();
-    for (n, item) in status.items.iter().enumerate() {
+    let mut unmatched = 0usize;
+    for item in &status.items {
         let pos = item
             .contact_id
             .as_deref()
@@ -303,21 +362,15 @@ fn multi_status_outcomes(
             .and_then(VecDeque::pop_front);
         match pos {
             Some(pos) => matched[pos] = Some(item),
-            None => unmatched.push((n, item)),
+            None => unmatched += 1,
         }
     }
-    if status.items.len() == chunk.len() {
-        for (n, item) in unmatched {
-            if matched[n].is_none() {
-                matched[n] = Some(item);
-            }
-        }
-    } else if !unmatched.is_empty() {
+    if unmatched > 0 {
         tracing::warn!(
             items = status.items.len(),
             inputs = chunk.len(),
-            unmatched = unmatched.len(),
-            "multi-status items name no input and the counts differ: those outcomes are unknown"
+            unmatched,
+            "multi-status items name no input: the outcomes of the inputs left without an item are unknown"
         );
     }
     chunk
@@ -365,5 +418,56 @@ mod tests {
         let out = multi_status_outcomes(&chunk, Ok(status), 201);
         assert!(out[0].result.is_ok());
         assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+    }
+
+    proptest::proptest! {
+        /// Whatever order the answer lists its items in, each input gets its own item's
+        /// outcome; an input whose item is missing or names no input is unknown, never given
+        /// the outcome of the item at its position.
+        #[test]
+        fn outcomes_follow_keys_in_any_order(
+            codes in proptest::collection::vec(proptest::sample::select(vec![201i64, 400]), 1..12),
+            seed in proptest::prelude::any::<u64>(),
+            drop_one in proptest::prelude::any::<bool>(),
+        ) {
+            let chunk: Vec<(usize, String)> =
+                (0..codes.len()).map(|i| (i, format!("k{i}@x.com"))).collect();
+            let mut items: Vec<serde_json::Value> = chunk
+                .iter()
+                .zip(&codes)
+                .map(|((_, k), code)| serde_json::json!({"contact_id": k.to_uppercase(), "code": code, "description": ""}))
+                .collect();
+            // A deterministic shuffle from the seed.
+            let mut state = seed | 1;
+            for i in (1..items.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                items.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            // Either one item is missing, or one names no input (an internal id): both leave
+            // their input unknown, whatever position the item has.
+            let dropped = if drop_one {
+                items.pop()
+            } else {
+                let original = items[0].clone();
+                items[0]["contact_id"] = serde_json::json!("999");
+                Some(original)
+            };
+            let status: MultiStatus =
+                serde_json::from_value(serde_json::json!({"time": 1, "errors": 0, "items": items})).unwrap();
+            let out = multi_status_outcomes(&chunk, Ok(status), 201);
+            for (o, code) in out.iter().zip(&codes) {
+                let was_dropped = dropped
+                    .as_ref()
+                    .is_some_and(|d| d["contact_id"].as_str() == Some(o.key.to_uppercase().as_str()));
+                match (&o.result, was_dropped, code) {
+                    (Err(Error::OutcomeUnknown { .. }), true, _) => {}
+                    (Ok(()), false, 201) => {}
+                    (Err(Error::Item { code: 400, .. }), false, 400) => {}
+                    other => proptest::prop_assert!(false, "{}: {:?}", o.key, other),
+                }
+            }
+        }
     }
 }

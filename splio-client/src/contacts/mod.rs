@@ -15,7 +15,7 @@ use crate::fields::{CustomFieldValue, FieldRef};
 use crate::lenient;
 use crate::universe::UniqueKey;
 
-pub use bulk::{ItemOutcome, MultiStatus, MultiStatusItem, UpsertOutcome};
+pub use bulk::{ItemOutcome, MultiStatus, MultiStatusItem, UpdateOutcome, UpsertOutcome};
 
 /// How the hour of a sent `creation_date` is written. The sources disagree: the OpenAPI
 /// pattern for the field (`(00|[0-9]|1[0-9]|2[0-3])` for the hour) refuses zero-padded hours
@@ -178,6 +178,81 @@ pub struct ContactData {
     pub lists: Vec<u64>,
     /// Double opt-in settings, sent verbatim on create (`{"enabled":true}` or the legacy form).
     pub double_optin: Option<Value>,
+    /// Consent events to record (`tracking_consent`, on create and on PATCH); empty sends none.
+    pub tracking_consent: Vec<TrackingConsent>,
+}
+
+/// One consent event of `tracking_consent` on `POST /data/contacts` and `PATCH
+/// /data/contacts/{id}` (OpenAPI document: `channel`, `scope`, `enabled`, optional `source` and
+/// `date` `YYYY-MM-DD HH:mm:ss` in the universe's time zone, "defaults to current date").
+/// Splio supports only channel `email` and scope `open` so far; other values are sent as given.
+///
+/// ```
+/// use splio_client::{ContactData, CreationDateHour, TrackingConsent};
+/// let c = ContactData::with_email("a@example.com").tracking_consent(
+///     TrackingConsent::email_open(false)
+///         .source("shop")
+///         .date(jiff::civil::date(2026, 7, 1).at(10, 0, 0, 0)),
+/// );
+/// assert_eq!(
+///     c.create_body(CreationDateHour::default())["tracking_consent"],
+///     serde_json::json!([{"channel": "email", "scope": "open", "enabled": false, "source": "shop", "date": "2026-07-01 10:00:00"}])
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackingConsent {
+    /// Channel (`email`).
+    pub channel: String,
+    /// Scope (`open`).
+    pub scope: String,
+    /// Opted in (`true`) or out (`false`).
+    pub enabled: bool,
+    /// Where the consent was given, e.g. `shopify`.
+    pub source: Option<String>,
+    /// When, in the universe's time zone (Splio uses the current date when absent).
+    pub date: Option<DateTime>,
+}
+
+impl TrackingConsent {
+    /// Email-open tracking consent given (`true`) or withdrawn (`false`).
+    pub fn email_open(enabled: bool) -> Self {
+        TrackingConsent {
+            channel: "email".into(),
+            scope: "open".into(),
+            enabled,
+            source: None,
+            date: None,
+        }
+    }
+
+    /// Set the source.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Set the date.
+    pub fn date(mut self, date: DateTime) -> Self {
+        self.date = Some(date);
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("channel".into(), json!(self.channel));
+        m.insert("scope".into(), json!(self.scope));
+        m.insert("enabled".into(), json!(self.enabled));
+        if let Some(source) = &self.source {
+            m.insert("source".into(), json!(source));
+        }
+        if let Some(date) = &self.date {
+            m.insert(
+                "date".into(),
+                json!(date.strftime(crate::fields::DATE_FORMAT).to_string()),
+            );
+        }
+        Value::Object(m)
+    }
 }
 
 impl ContactData {
@@ -223,6 +298,11 @@ impl ContactData {
     /// Add a custom field value.
     pub fn custom_field(mut self, v: CustomFieldValue) -> Self {
         self.custom_fields.push(v);
+        self
+    }
+    /// Add a consent event.
+    pub fn tracking_consent(mut self, v: TrackingConsent) -> Self {
+        self.tracking_consent.push(v);
         self
     }
     /// Subscribe to a list.
@@ -314,6 +394,10 @@ impl ContactData {
         if !fields.is_empty() {
             m.insert("custom_fields".into(), Value::Array(fields));
         }
+        if !self.tracking_consent.is_empty() {
+            let events = self.tracking_consent.iter().map(TrackingConsent::to_json);
+            m.insert("tracking_consent".into(), Value::Array(events.collect()));
+        }
         m
     }
 
@@ -388,6 +472,16 @@ impl ContactData {
 /// ```
 pub fn contact_path(key: &str) -> String {
     format!("/data/contacts/{}", segment(key))
+}
+
+/// What an update-only operation ([`Client::update`](crate::Client::update),
+/// [`Client::update_many`](crate::Client::update_many)) did: it never creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateAction {
+    /// The contact existed and was patched (and subscribed to its lists).
+    Updated,
+    /// No contact has this key (`404`): nothing was created.
+    NotFound,
 }
 
 /// What an upsert did.

@@ -2,14 +2,14 @@
 
 use serde_json::json;
 
-use super::{Contact, ContactData, UpsertAction, contact_path};
+use super::{Contact, ContactData, UpdateAction, UpsertAction, contact_path};
 use crate::client::{Client, Request};
 use crate::error::{Error, Result};
 use crate::page::Page;
 
 impl Client {
-    /// Stream every contact (`GET /data/contacts`, 1,000 per page). Idempotent. (The search
-    /// filter `fields` is not offered: its query-string encoding is undocumented.)
+    /// Stream every contact (`GET /data/contacts`, 1,000 per page). Idempotent. To filter, see
+    /// [`search_contacts`](Self::search_contacts).
     ///
     /// ```
     /// # #[cfg(feature = "fake")]
@@ -189,6 +189,42 @@ impl Client {
         let path = format!("{}/lists/{action}", contact_path(key));
         let request = Request::post(path, json!({ "list_ids": list_ids })).idempotent(true);
         self.json(request, "contact").await
+    }
+
+    /// Update one contact, never creating it: PATCH (never `lists`, never the key), then
+    /// subscribe its lists; a `404` is [`UpdateAction::NotFound`]. For "insert only if asked".
+    /// Idempotent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # let client = fake.client();
+    /// use splio_client::{ContactData, UpdateAction};
+    /// fake.seed_contact(ContactData::with_email("ann@example.com"));
+    /// let ann = ContactData::with_email("ann@example.com").lastname("Doe");
+    /// assert_eq!(client.update(&ann).await?, UpdateAction::Updated);
+    /// let bob = ContactData::with_email("bob@example.com").lastname("Roe");
+    /// assert_eq!(client.update(&bob).await?, UpdateAction::NotFound);
+    /// assert!(fake.contact("bob@example.com").is_none());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "fake"))]
+    /// # fn main() {}
+    /// ```
+    pub async fn update(&self, contact: &ContactData) -> Result<UpdateAction> {
+        let universe_key = self.unique_key().await?;
+        let key = contact.key_for(&universe_key)?;
+        match self.patch_contact(&key, contact).await {
+            Ok(_) => {
+                if !contact.lists.is_empty() {
+                    self.subscribe(&key, &contact.lists).await?;
+                }
+                Ok(UpdateAction::Updated)
+            }
+            Err(e) if e.is_not_found() => Ok(UpdateAction::NotFound),
+            Err(e) => Err(e),
+        }
     }
 
     /// Create or update one contact: PATCH, then POST on 404; list ids are subscribed after a

@@ -44,6 +44,76 @@ fn creation_date_matches(value: &str) -> bool {
             .all(|p| (1..=2).contains(&p.len()) && num(p, 59))
 }
 
+/// Every attribute of a contact body that is present is a string, as the document types them
+/// (`email`, `cellphone`, `firstname`, `lastname`, `language`, `creation_date`, and
+/// `custom_fields[].value`, all `"type": "string"` [E1]; `tracking_consent` items as their
+/// schema types them [E1]); another JSON type is a 400 with the
+/// envelope's `wrong_type`, the slug dev-scp's contact error cases use for a value of the wrong
+/// type [E2d][E2e]. Checked before anything is stored.
+pub(crate) fn check_value_types(body: &Value) -> Result<(), Answer> {
+    let Some(obj) = body.as_object() else {
+        return Ok(());
+    };
+    for name in [
+        "email",
+        "cellphone",
+        "firstname",
+        "lastname",
+        "language",
+        "creation_date",
+    ] {
+        if obj.get(name).is_some_and(|v| !v.is_string()) {
+            return Err(envelope(
+                StatusCode::BAD_REQUEST,
+                name,
+                "wrong_type",
+                format!("{name} must be of type string."),
+            ));
+        }
+    }
+    // `tracking_consent[]`: `channel`, `scope`, `source`, `date` strings, `enabled` a boolean
+    // [E1] (POST and PATCH contact bodies).
+    if let Some(consents) = obj.get("tracking_consent") {
+        let ok = consents.as_array().is_some_and(|items| {
+            items.iter().all(|c| {
+                c.as_object().is_some_and(|c| {
+                    c.iter().all(|(k, v)| match k.as_str() {
+                        "enabled" => v.is_boolean(),
+                        "channel" | "scope" | "source" | "date" => v.is_string(),
+                        _ => true,
+                    })
+                })
+            })
+        });
+        if !ok {
+            return Err(envelope(
+                StatusCode::BAD_REQUEST,
+                "tracking_consent",
+                "wrong_type",
+                "tracking_consent must be an array of {channel, scope, enabled (boolean), source, date}.",
+            ));
+        }
+    }
+    if let Some(fields) = obj.get("custom_fields").and_then(Value::as_array) {
+        for f in fields {
+            if f.get("value").is_some_and(|v| !v.is_string()) {
+                let shown = f
+                    .get("id")
+                    .or(f.get("name"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                return Err(envelope(
+                    StatusCode::BAD_REQUEST,
+                    "custom_fields",
+                    "wrong_type",
+                    format!("Custom field with id {shown} must be of type string."),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl State {
     /// A key as the fake stores it. Emails are trimmed and lower-cased: the Datahub contacts
     /// file requires them lower case [E5] and every `contact_id` of the document's 207 examples

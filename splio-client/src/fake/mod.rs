@@ -32,6 +32,7 @@ mod contact_body;
 mod contacts;
 mod faults;
 mod fields;
+mod groups;
 mod routes;
 mod state;
 
@@ -270,6 +271,29 @@ impl FakeSplio {
         self.harness.delay_next(n, delay);
     }
 
+    /// Fault: the next `n` multi-status (`207`) answers list their items in reverse order
+    /// (nothing in Splio's reference promises input order), so a client that matched items
+    /// by position would swap outcomes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> splio_client::Result<()> {
+    /// use splio_client::{fake::FakeSplio, ContactData};
+    /// let fake = FakeSplio::start().await;
+    /// fake.seed_contact(ContactData::with_email("taken@example.com"));
+    /// fake.reorder_next_multi_status(1);
+    /// let out = fake.client().bulk_create(&[
+    ///     ContactData::with_email("new@example.com"),
+    ///     ContactData::with_email("taken@example.com"),
+    /// ]).await?;
+    /// assert!(out[0].result.is_ok());
+    /// assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+    /// # Ok(()) }
+    /// ```
+    pub fn reorder_next_multi_status(&self, n: usize) {
+        self.state().reorder_multi_status = n;
+    }
+
     /// Add a custom field; returns its id.
     pub fn seed_field(&self, name: &str, ty: FieldType) -> u32 {
         let mut s = self.state();
@@ -283,6 +307,40 @@ impl FakeSplio {
             },
         );
         id
+    }
+
+    /// Record an activity of a seeded contact (`event` on `channel`, e.g. `"email"`,
+    /// `"opened"`), shaped like the OpenAPI document's example, for
+    /// `GET /data/contacts/{id}/activities`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let fake = splio_client::fake::FakeSplio::start().await;
+    /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
+    /// fake.seed_activity("a@example.com", "email", "clicked");
+    /// # }
+    /// ```
+    pub fn seed_activity(&self, key: &str, channel: &str, event: &str) {
+        let mut s = self.state();
+        let key = s.stored_key(key);
+        let n = s.activities.len();
+        s.activities.push((
+            key,
+            serde_json::json!({"channel": channel, "contact": null,
+                "channel_details_id": format!("C{n}"), "channel_details_name": "Campaign",
+                "event_type": "system", "event": event, "value_date": "2024-01-02 03:04:05",
+                "source_id": format!("S{n}"), "source_name": "Template", "source_type": "standard",
+                "source_date": "2024-01-01 00:00:00"}),
+        ));
+    }
+
+    /// The members of group `id` (keys as stored), or `None` when there is no such group.
+    pub fn group_members(&self, id: u64) -> Option<Vec<String>> {
+        self.state()
+            .groups
+            .get(&id)
+            .map(|g| g.members.iter().cloned().collect())
     }
 
     /// Add a list; returns its id.

@@ -1,5 +1,5 @@
 //! The HTTP side: one axum route per documented operation [E1], each behind the token check
-//! (every other path or method is a 404, as on Splio). Recording and faults are
+//! (every other path is a 404, a wrong method a 405, as on Splio). Recording and faults are
 //! [`marketing_sync_core::fake::Harness`]'s; the routes' rules live with their resources.
 
 use std::collections::HashMap;
@@ -58,7 +58,8 @@ pub(crate) fn router(state: Fake) -> axum::Router {
         )
         .route(
             "/data/contacts",
-            get(op(|s, c| s.list_contacts(&c.query))).post(op(|s, c| s.create_contact(&c.body))),
+            get(op(|s, c| s.list_contacts(&c.query, &c.body)))
+                .post(op(|s, c| s.create_contact(&c.body))),
         )
         .route(
             "/data/contacts/bulk",
@@ -70,6 +71,27 @@ pub(crate) fn router(state: Fake) -> axum::Router {
             get(op(|s, c| s.get_contact(c.seg(2))))
                 .patch(op(|s, c| s.patch_contact(c.seg(2), &c.body)))
                 .delete(op(|s, c| s.delete_contact(c.seg(2)))),
+        )
+        .route(
+            "/data/contacts/{key}/activities",
+            get(op(|s, c| s.list_activities(c.seg(2), &c.query))),
+        )
+        .route("/target/groups", post(op(|s, c| s.create_group(&c.body))))
+        .route(
+            "/target/groups/{id}/add",
+            post(op(|s, c| s.change_group(c.seg(2), true, &c.body))),
+        )
+        .route(
+            "/target/groups/{id}/remove",
+            post(op(|s, c| s.change_group(c.seg(2), false, &c.body))),
+        )
+        .route(
+            "/target/groups/{id}/clear",
+            post(op(|s, c| s.clear_group(c.seg(2)))),
+        )
+        .route(
+            "/target/groups/list",
+            get(op(|s, c| s.list_groups(&c.query))),
         )
         .route(
             "/data/contacts/{key}/lists/subscribe",
@@ -116,14 +138,47 @@ pub(crate) fn router(state: Fake) -> axum::Router {
             delete(op(|s, c| blacklist_remove(s, c, Channel::Cellphone))),
         )
         .fallback(op(|_, _| not_found()))
-        .method_not_allowed_fallback(op(|_, _| not_found()))
+        .method_not_allowed_fallback(op(|_, _| method_not_allowed()))
         .with_state(state)
 }
 
-/// Anything outside the documented operations [E1] (the OpenAPI document's `paths`, mounted
-/// above) is `404 "Not Found."`, a wrong method on a known path included.
+/// A path outside the documented operations [E1] (the OpenAPI document's `paths`, mounted
+/// above) is `404 "Not Found."`.
 fn not_found() -> Answer {
     (StatusCode::NOT_FOUND, json!("Not Found."))
+}
+
+/// A documented path with a method it does not serve: `405` with the bare string
+/// `"Method Not Allowed."`, as api-evangelist's summary of Splio's response conventions gives
+/// it [E7].
+fn method_not_allowed() -> Answer {
+    (StatusCode::METHOD_NOT_ALLOWED, json!("Method Not Allowed."))
+}
+
+/// A request body must be declared `application/json` (a parameter such as `charset` allowed):
+/// the only content type the document declares for request bodies [E1]. What Splio answers
+/// otherwise is undocumented; the fake answers `415` with the envelope.
+fn json_content_type(request: &ReceivedRequest) -> Option<Response> {
+    if request.body.is_empty() {
+        return None;
+    }
+    let essence = request.header("content-type").map(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    if essence.as_deref() == Some("application/json") {
+        return None;
+    }
+    let (status, body) = envelope(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "content-type",
+        "wrong_value",
+        "Request body must be application/json.",
+    );
+    Some((status, axum::Json(body)).into_response())
 }
 
 /// `DELETE /data/blacklists/{channel}/{source}`, `source` one of `custom`, `unsub`, `all` [E1].
@@ -143,6 +198,9 @@ async fn authenticate(
     Shared(state): Shared<Fake>,
     Extension(request): Extension<ReceivedRequest>,
 ) -> Response {
+    if let Some(refused) = json_content_type(&request) {
+        return refused;
+    }
     let body: Option<Value> = serde_json::from_slice(&request.body).ok();
     lock(&state).authenticate(body.as_ref()).into_response()
 }
@@ -167,6 +225,9 @@ fn serve(state: &Fake, request: &ReceivedRequest, f: Op) -> Response {
             axum::Json(json!("Authentication failed.")),
         )
             .into_response();
+    }
+    if let Some(refused) = json_content_type(request) {
+        return refused;
     }
     let mut segs: Vec<String> = request
         .path

@@ -34,6 +34,12 @@ pub(crate) struct State {
     /// Per channel: touchpoint → (source, creation date).
     pub(crate) blacklists: HashMap<Channel, IndexMap<String, (String, String)>>,
     pub(crate) auth_count: usize,
+    /// How many of the next multi-status answers list their items in reverse order.
+    pub(crate) reorder_multi_status: usize,
+    /// Static groups by id.
+    pub(crate) groups: BTreeMap<u64, super::groups::FakeGroup>,
+    /// Activities: (contact key as stored, activity as answered).
+    pub(crate) activities: Vec<(String, Value)>,
 }
 
 impl State {
@@ -62,18 +68,25 @@ impl State {
             lists: BTreeMap::new(),
             blacklists: HashMap::new(),
             auth_count: 0,
+            reorder_multi_status: 0,
+            groups: BTreeMap::new(),
+            activities: Vec::new(),
         }
     }
 
     /// `POST /authenticate {"api_key"}` → `{"token"}`; a wrong key is `400 "Authentication
-    /// failed."` [E1]. Only `api_key` is read (the document's `password` is undefined; every
-    /// public client sends `api_key` alone [E10][E12][E13]).
+    /// failed."` [E1], in the error envelope every documented 400 has [E1] (the document gives
+    /// the description, not the body). Only `api_key` is read (the document's `password` is
+    /// undefined; every public client sends `api_key` alone [E10][E12][E13]).
     pub(crate) fn authenticate(&mut self, body: Option<&Value>) -> (StatusCode, axum::Json<Value>) {
         if body.and_then(|b| b.get("api_key")).and_then(Value::as_str) != Some(API_KEY) {
-            return (
+            let (status, body) = super::routes::envelope(
                 StatusCode::BAD_REQUEST,
-                axum::Json(json!("Authentication failed.")),
+                "api_key",
+                "wrong_value",
+                "Authentication failed.",
             );
+            return (status, axum::Json(body));
         }
         self.issued += 1;
         self.auth_count += 1;

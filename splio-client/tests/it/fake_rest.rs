@@ -7,7 +7,8 @@ use futures::TryStreamExt;
 use splio_client::fake::{DropPoint, FakeSplio};
 use splio_client::{
     ApiKey, BlacklistSource, Channel, Client, ContactData, CustomFieldValue, Error, FieldRef,
-    FieldType, FieldValue, RateLimits, RemoveSource, RetryPolicy, UniqueKey, UpsertAction,
+    FieldType, FieldValue, RateLimits, RemoveSource, RetryPolicy, UniqueKey, UpdateAction,
+    UpsertAction,
 };
 
 fn client(fake: &FakeSplio) -> Client {
@@ -423,6 +424,10 @@ async fn a_schema_from_the_field_list_says_which_types_it_does_not_know() {
         vec![FieldRef::Id(birthday), FieldRef::Name("nope".into())],
         "both values went unchecked"
     );
+    // A value parsed for a field of unknown type says so: taken as text, not checked.
+    let parsed = schema.value(FieldRef::Id(birthday), "12").unwrap();
+    assert_eq!(parsed.checked_as, None);
+    assert_eq!(parsed.value.value, Some(FieldValue::Text("12".into())));
     // The creation answer carries the type: a schema told about it checks.
     let created = c
         .create_contact_field("points", FieldType::Int)
@@ -431,6 +436,10 @@ async fn a_schema_from_the_field_list_says_which_types_it_does_not_know() {
     let schema = schema.with_created(&created);
     let points = FieldRef::Id(created.id.unwrap() as u32);
     assert_eq!(schema.field_type(&points), Some(FieldType::Int));
+    assert_eq!(
+        schema.value(points.clone(), "5").unwrap().checked_as,
+        Some(FieldType::Int)
+    );
     let bad = ContactData::with_email("a@x.com")
         .custom_field(CustomFieldValue::by_name("points", "many"));
     assert!(schema.check(&bad).is_err());
@@ -456,4 +465,219 @@ async fn patch_is_retried_on_5xx_and_every_attempt_is_counted() {
     );
     assert_eq!(c.requests_sent() - before, 3);
     assert_eq!(c.requests_sent(), fake.request_count());
+}
+
+/// A bulk delete cut after Splio processed it is repeated (DELETE is idempotent); the repeat
+/// answers 404 for the contacts the first attempt deleted. They are reported deleted.
+#[tokio::test]
+async fn a_retried_bulk_delete_reports_what_its_first_attempt_deleted_as_deleted() {
+    let fake = FakeSplio::start().await;
+    for e in ["a@x.com", "b@x.com"] {
+        fake.seed_contact(ContactData::with_email(e));
+    }
+    let c = client(&fake);
+    c.unique_key().await.unwrap();
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    let sent = fake.request_count();
+    let out = c.bulk_delete(&["a@x.com".into(), "b@x.com".into()]).await;
+    assert_eq!(fake.request_count() - sent, 2, "repeated once");
+    assert!(fake.contacts().is_empty());
+    for o in &out {
+        assert!(o.result.is_ok(), "{}: {:?}", o.key, o.result);
+    }
+}
+
+/// Update-only: existing contacts are patched (and subscribed), unknown ones are reported
+/// `NotFound` and never created; the server received PATCHes and no create.
+#[tokio::test]
+async fn update_many_patches_existing_contacts_and_never_creates() {
+    let fake = FakeSplio::start().await;
+    let list = fake.seed_list("news");
+    fake.seed_contact(ContactData::with_email("ann@x.com").firstname("Old"));
+    let c = client(&fake);
+    let out = c
+        .update_many(&[
+            ContactData::with_email("Ann@X.com")
+                .firstname("Ann")
+                .list(list),
+            ContactData::with_email("new@x.com").firstname("New"),
+            ContactData::with_email("bad@x.com").firstname("two\nlines"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(out[0].result.as_ref().ok(), Some(&UpdateAction::Updated));
+    assert_eq!(out[0].key, "ann@x.com");
+    assert_eq!(out[1].result.as_ref().ok(), Some(&UpdateAction::NotFound));
+    assert!(matches!(out[2].result, Err(Error::InvalidInput { .. })));
+    let ann = fake.contact("ann@x.com").unwrap();
+    assert_eq!(ann.firstname.as_deref(), Some("Ann"));
+    assert!(ann.lists.contains(&list));
+    assert!(fake.contact("new@x.com").is_none());
+    let requests = fake.requests();
+    assert!(
+        !requests.iter().any(|r| r.method == "POST"
+            && r.path.starts_with("/data/contacts")
+            && !r.path.contains("/lists/")),
+        "no create was sent: {requests:?}"
+    );
+    let patched: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| (r.path.as_str(), r.body.clone()))
+        .collect();
+    assert_eq!(
+        patched,
+        [
+            (
+                "/data/contacts/ann%40x.com",
+                Some(serde_json::json!({"firstname": "Ann"}))
+            ),
+            (
+                "/data/contacts/new%40x.com",
+                Some(serde_json::json!({"firstname": "New"}))
+            ),
+        ]
+    );
+    assert_eq!(
+        c.update(&ContactData::with_email("gone@x.com"))
+            .await
+            .unwrap(),
+        UpdateAction::NotFound
+    );
+}
+
+/// A multi-status answer in another order than the input (the fake's reorder fault) still
+/// gives each input its own outcome: items are matched by key, never by position.
+#[tokio::test]
+async fn reordered_multi_status_answers_keep_each_outcome_with_its_contact() {
+    let fake = FakeSplio::start().await;
+    fake.seed_contact(ContactData::with_email("taken@x.com"));
+    let c = client(&fake);
+    fake.reorder_next_multi_status(1);
+    let out = c
+        .bulk_create(&["new@x.com", "taken@x.com", "new2@x.com"].map(ContactData::with_email))
+        .await
+        .unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+    assert!(out[2].result.is_ok(), "{:?}", out[2].result);
+    fake.reorder_next_multi_status(1);
+    let out = c.optout(&["zz@x.com".into(), "taken@x.com".into()]).await;
+    assert!(out[0].result.as_ref().unwrap_err().is_not_found());
+    assert!(out[1].result.is_ok());
+}
+
+/// `tracking_consent` goes out on create and on PATCH as the document's schema has it.
+#[tokio::test]
+async fn tracking_consent_is_sent_on_create_and_patch() {
+    let fake = FakeSplio::start().await;
+    let c = client(&fake);
+    let consent = splio_client::TrackingConsent::email_open(true).source("shop");
+    let contact = ContactData::with_email("a@x.com").tracking_consent(consent.clone());
+    c.create_contact(&contact).await.unwrap();
+    c.patch_contact(
+        "a@x.com",
+        &ContactData::default().tracking_consent(splio_client::TrackingConsent::email_open(false)),
+    )
+    .await
+    .unwrap();
+    let bodies: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/data/contacts"))
+        .map(|r| (r.method, r.body.unwrap()))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            (
+                "POST".to_string(),
+                serde_json::json!({"email": "a@x.com", "tracking_consent": [{"channel": "email", "scope": "open", "enabled": true, "source": "shop"}]})
+            ),
+            (
+                "PATCH".to_string(),
+                serde_json::json!({"tracking_consent": [{"channel": "email", "scope": "open", "enabled": false}]})
+            ),
+        ]
+    );
+}
+
+/// Groups, search and activities through the client against the fake.
+#[tokio::test]
+async fn groups_search_and_activities_through_the_client() {
+    use splio_client::{
+        ActivityChannel, ContactSearch, NewGroup, SearchEncoding, SearchFilter, SearchOperator,
+    };
+    let fake = FakeSplio::start().await;
+    for (e, last) in [
+        ("ann@x.com", "Doe"),
+        ("bob@x.com", "Roe"),
+        ("cid@x.com", "Doe"),
+    ] {
+        fake.seed_contact(ContactData::with_email(e).lastname(last));
+    }
+    let c = client(&fake);
+    let search =
+        ContactSearch::new().filter(SearchFilter::new("lastname", SearchOperator::Equal, "doe"));
+    for encoding in [
+        SearchEncoding::JsonQuery,
+        SearchEncoding::Brackets,
+        SearchEncoding::JsonBody,
+    ] {
+        let found: Vec<_> = c
+            .search_contacts(&search.clone().encoding(encoding))
+            .try_collect()
+            .await
+            .unwrap();
+        let emails: Vec<_> = found.iter().filter_map(|c| c.email.clone()).collect();
+        assert_eq!(emails, ["ann@x.com", "cid@x.com"], "{encoding:?}");
+    }
+    let created = c
+        .create_group(&NewGroup {
+            name: "Doe family".into(),
+            keys: vec!["ann@x.com".into(), "Cid@X.com".into(), "zz@x.com".into()],
+            ..NewGroup::default()
+        })
+        .await
+        .unwrap();
+    let id = created.group.id.unwrap() as u64;
+    assert_eq!(created.keys_not_found, ["zz@x.com"]);
+    assert_eq!(fake.group_members(id).unwrap(), ["ann@x.com", "cid@x.com"]);
+    let added = c
+        .add_to_group(id, &["bob@x.com".into(), "ann@x.com".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (added.nb_inserted_contacts, added.nb_total_contacts),
+        (Some(1), Some(3))
+    );
+    c.remove_from_group(id, &["ann@x.com".into()])
+        .await
+        .unwrap();
+    assert_eq!(fake.group_members(id).unwrap(), ["bob@x.com", "cid@x.com"]);
+    c.clear_group(id).await.unwrap();
+    assert_eq!(fake.group_members(id).unwrap(), Vec::<String>::new());
+    let groups: Vec<_> = c.groups().try_collect().await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].name, "Doe family");
+    fake.seed_activity("ann@x.com", "email", "opened");
+    fake.seed_activity("ann@x.com", "sms", "delivered");
+    let all: Vec<_> = c
+        .contact_activities("ann@x.com", None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let sms: Vec<_> = c
+        .contact_activities("ann@x.com", Some(ActivityChannel::Sms))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(sms[0].event.as_deref(), Some("delivered"));
+    let err = c
+        .contact_activities("nobody@x.com", None)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
 }

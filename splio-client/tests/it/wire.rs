@@ -418,7 +418,7 @@ async fn client_side_limiter_spaces_requests() {
 /// trimmed), then by position when the answer has one item per input; an input left without an
 /// item is "outcome unknown" and looked up with a GET before anything is concluded.
 #[tokio::test]
-async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
+async fn bulk_items_match_by_contact_id_else_a_get_decides() {
     let server = server_with_auth(1).await;
     // Three inputs, two items: A under Splio's spelling, B; C has no item.
     Mock::given(method("POST"))
@@ -447,7 +447,8 @@ async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
         .expect(1)
         .mount(&server)
         .await;
-    // Items whose contact_id names no input, one per input: matched by position.
+    // Items whose contact_id names no input, one per input: never matched by position (a
+    // reordered answer would swap outcomes); a GET decides, as for a missing item.
     Mock::given(method("POST"))
         .and(path("/data/contacts/bulk"))
         .and(body_json(
@@ -459,6 +460,20 @@ async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
                 {"contact_id": "102", "code": 400, "description": "list 777 does not exist"},
             ]}),
         ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/e%40x.com"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"status":404,"errors":[{"error_key":"id","error":"wrong_value","error_description":"Record not found for id e@x.com."}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/f%40x.com"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 8, "email": "f@x.com"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -498,14 +513,26 @@ async fn bulk_items_match_by_contact_id_then_position_else_a_get_decides() {
         .bulk_create(&["e@x.com", "f@x.com"].map(ContactData::with_email))
         .await
         .unwrap();
-    assert!(out[0].result.is_ok());
+    // Position would have called e created and f refused: the reverse of the truth.
     assert!(
-        out[1]
-            .result
-            .as_ref()
-            .unwrap_err()
-            .to_string()
-            .contains("list 777"),
+        matches!(
+            out[0].result,
+            Err(Error::OutcomeUnknown {
+                exists: Some(false),
+                ..
+            })
+        ),
+        "{:?}",
+        out[0].result
+    );
+    assert!(
+        matches!(
+            out[1].result,
+            Err(Error::OutcomeUnknown {
+                exists: Some(true),
+                ..
+            })
+        ),
         "{:?}",
         out[1].result
     );
@@ -671,4 +698,181 @@ async fn blacklist_lookup_sends_term_and_keeps_the_address_itself() {
         .await
         .unwrap();
     assert_eq!(found.len(), 1, "the same number without its +");
+}
+
+/// The search filter goes out as the chosen encoding says; a condition on an unknown key
+/// fails before anything is sent.
+#[tokio::test]
+async fn search_filters_go_out_in_the_chosen_encoding() {
+    use splio_client::{ContactSearch, SearchEncoding, SearchFilter, SearchOperator};
+    let server = server_with_auth(1).await;
+    let page = json!({"count_element": 1, "current_page": 1, "per_page": 10, "sort": [], "elements": [{"email": "ann@x.com"}]});
+    Mock::given(method("GET"))
+        .and(path("/data/contacts"))
+        .and(query_param(
+            "fields",
+            r#"[{"key":"lastname","operator":"equal","value":"Doe"},{"key":"c3","operator":"greater","value":"10"}]"#,
+        ))
+        .and(query_param("per_page", "10"))
+        .and(query_param("page_number", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts"))
+        .and(query_param("fields[0][key]", "lastname"))
+        .and(query_param("fields[0][operator]", "equal"))
+        .and(query_param("fields[0][value]", "Doe"))
+        .and(query_param("fields[1][key]", "c3"))
+        .and(query_param("fields[1][operator]", "greater"))
+        .and(query_param("fields[1][value]", "10"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({"fields": [
+            {"key": "lastname", "operator": "equal", "value": "Doe"},
+            {"key": "c3", "operator": "greater", "value": "10"}
+        ]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let search = ContactSearch::new()
+        .filter(SearchFilter::new("lastname", SearchOperator::Equal, "Doe"))
+        .filter(SearchFilter::new("c3", SearchOperator::Greater, "10"));
+    for encoding in [
+        SearchEncoding::JsonQuery,
+        SearchEncoding::Brackets,
+        SearchEncoding::JsonBody,
+    ] {
+        let page = c
+            .search_contacts_page(&search.clone().encoding(encoding), 2, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.elements[0].email.as_deref(),
+            Some("ann@x.com"),
+            "{encoding:?}"
+        );
+    }
+    let bad = ContactSearch::new().filter(SearchFilter::new("shoe size", SearchOperator::Is, "4"));
+    let err = c.search_contacts_page(&bad, 1, 10).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    let err = c
+        .search_contacts(&bad)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("shoe size"), "{err}");
+}
+
+/// Groups: a creation past 10,000 keys sends the first 10,000 with the group, the rest to
+/// `add`; `clear` is a POST without a body.
+#[tokio::test]
+async fn group_requests_follow_the_document() {
+    use splio_client::NewGroup;
+    let server = server_with_auth(1).await;
+    let keys: Vec<String> = (0..10_001).map(|i| format!("k{i}@x.com")).collect();
+    Mock::given(method("POST"))
+        .and(path("/target/groups"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({"name": "vip", "source": "sync", "keys": keys[..10_000]})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "group": {"id": 7, "name": "vip", "description": null, "members": 9999, "user_creator": "api", "source": "sync"},
+            "keys_not_found": ["k3@x.com"]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/target/groups/7/add"))
+        .and(body_json(json!({"keys": ["k10000@x.com"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "group_id": 7, "nb_total_contacts": 10000, "nb_inserted_contacts": 1, "keys_not_found": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/target/groups/7/remove"))
+        .and(body_json(json!({"keys": ["k1@x.com"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "group_id": 7, "nb_total_contacts": 9999, "nb_removed_contacts": 1, "keys_not_found": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/target/groups/7/clear"))
+        .and(wiremock::matchers::body_bytes(Vec::<u8>::new()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/target/groups/list"))
+        .and(query_param("per_page", "1000"))
+        .and(query_param("page_number", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count_element": 1, "current_page": 1, "per_page": 50, "sort": [],
+            "elements": [{"intid": 10, "id": 7, "name": "vip", "tags": ["optin"], "status": "active", "nb_emails": 3, "nb_sms": 1}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let created = c
+        .create_group(&NewGroup {
+            name: "vip".into(),
+            source: Some("sync".into()),
+            keys: keys.clone(),
+            ..NewGroup::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.group.id, Some(7));
+    assert_eq!(created.group.members, Some(10000));
+    assert_eq!(created.keys_not_found, ["k3@x.com"]);
+    let removed = c.remove_from_group(7, &["k1@x.com".into()]).await.unwrap();
+    assert_eq!(removed.nb_removed_contacts, Some(1));
+    c.clear_group(7).await.unwrap();
+    let groups: Vec<_> = c.groups().try_collect().await.unwrap();
+    assert_eq!(
+        (groups[0].id, groups[0].tags.clone()),
+        (Some(7), vec!["optin".to_string()])
+    );
+    assert!(matches!(
+        c.add_to_group(7, &[]).await.unwrap_err(),
+        Error::InvalidInput { .. }
+    ));
+}
+
+/// Activities: the contact's path (key percent-encoded), `channel` when asked, paging.
+#[tokio::test]
+async fn activities_request_the_contacts_path_and_channel() {
+    use splio_client::ActivityChannel;
+    let server = server_with_auth(1).await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/a%2Bb%40x.com/activities"))
+        .and(query_param("channel", "fwd_email"))
+        .and(query_param("per_page", "1000"))
+        .and(query_param("page_number", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count_element": 1, "current_page": 1, "per_page": 50,
+            "elements": [{"channel": "fwd_email", "contact": null, "event": "opened", "value_date": "2019-08-29 00:00:00"}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let c = client(&server);
+    let got: Vec<_> = c
+        .contact_activities("a+b@x.com", Some(ActivityChannel::FwdEmail))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(got[0].event.as_deref(), Some("opened"));
 }
