@@ -181,10 +181,18 @@ pub(crate) fn post(s: &mut FakeState, call: &Call<'_>) -> Response {
     }
 }
 
-/// `POST contact/forget.php`: a JSON list of addresses (form-encoded also accepted,
-/// help.smaily.com …/16000079031-forget-subscriber-s-).
+/// `POST contact/forget.php`: "Request body must contain a JSON list of email addresses"
+/// (smaily.com/help/api/subscribers-2/forget-subscribers, whose example sends
+/// `Content-Type: application/json`). Anything else (a form body, which only the older
+/// help.smaily.com …/16000079031 page allowed, or a JSON object) is refused with 203
+/// "Invalid data submitted" and forgets nobody.
 pub(crate) fn forget(s: &mut FakeState, call: &Call<'_>) -> Response {
-    let Value::Array(emails) = &call.body else {
+    let json = call.req.content_type.as_deref().is_some_and(|ct| {
+        ct.trim()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    });
+    let (true, Value::Array(emails)) = (json, &call.body) else {
         return code(203, "Invalid data submitted");
     };
     for e in emails {

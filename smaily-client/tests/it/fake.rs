@@ -312,12 +312,14 @@ async fn automation_triggers_are_logged_not_repeated() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), Some(221));
-        // Default force_opt_in re-subscribes.
-        c.trigger_automation(&AutomationTrigger::new([Subscriber::new(
-            "gone@example.com",
-        )]))
-        .await
-        .unwrap();
+        // The default keeps consent; only force_opt_in(true), asked for by name,
+        // re-subscribes.
+        let plain = AutomationTrigger::new([Subscriber::new("gone@example.com")]);
+        c.trigger_automation(&plain).await.unwrap();
+        assert!(fake.subscriber("gone@example.com").unwrap().is_unsubscribed);
+        c.trigger_automation(&plain.force_opt_in(true))
+            .await
+            .unwrap();
         assert!(!fake.subscriber("gone@example.com").unwrap().is_unsubscribed);
     }
 }

@@ -490,3 +490,41 @@ async fn since_seq_id_needs_a_limit_and_no_offset() {
     let (_, a) = raw.get("history.php?since_seq_id=0&limit=10").await;
     assert_eq!(a, json!([]));
 }
+
+/// smaily.com/help/api/subscribers-2/forget-subscribers: "Request body must contain a JSON
+/// list of email addresses" (its example sends `Content-Type: application/json`). A form
+/// body is not that list: refused (203, "Invalid data submitted"), nobody is forgotten.
+#[tokio::test]
+async fn forget_takes_only_a_json_list() {
+    let fake = FakeSmaily::start().await;
+    let raw = Raw::new(&fake);
+    for e in ["recipient+1@domain.tld", "recipient+2@domain.tld"] {
+        raw.json("contact.php", json!({"email": e})).await;
+    }
+    let (_, a) = raw
+        .post(
+            "contact/forget.php",
+            Some("application/x-www-form-urlencoded"),
+            "0=recipient%2B1%40domain.tld&1=recipient%2B2%40domain.tld",
+        )
+        .await;
+    assert_eq!(code(&a), 203, "{a}");
+    let (_, a) = raw
+        .post(
+            "contact/forget.php",
+            Some("application/json"),
+            r#"{"email":"recipient+1@domain.tld"}"#,
+        )
+        .await;
+    assert_eq!(code(&a), 203, "an object is not a list: {a}");
+    assert_eq!(fake.subscriber_count(), 2);
+    // The page's example.
+    let (_, a) = raw
+        .json(
+            "contact/forget.php",
+            json!(["recipient+1@domain.tld", "recipient+2@domain.tld"]),
+        )
+        .await;
+    assert_eq!(code(&a), 101, "{a}");
+    assert_eq!(fake.subscriber_count(), 0);
+}
