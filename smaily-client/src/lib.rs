@@ -79,7 +79,9 @@
 //! - Body encoding: JSON by default, PHP-style form via [`BodyEncoding::Form`].
 //! - 205 and 225 ("could not add or update", "database insert failed") count as transient.
 //! - `Retry-After` is read as delta-seconds or an HTTP date.
-//! - `history.php` `actions`: comma-separated by default, brackets via [`ActionsEncoding`].
+//! - `history.php` `actions`: `actions[0]=…` by default, as the official WordPress plugin
+//!   sends it; comma-separated or empty brackets via [`ActionsEncoding`]. The message log
+//!   documents no `actions`: a [`LogQuery`] with some is refused there.
 //! - Segment paging: `offset` is a page index. The docs describe fixed pages of 25,000 rows,
 //!   the official plugins page as if the page size followed `limit`; the default page of
 //!   25,000 reads every row under both readings ([`SegmentQuery::page_size`] smaller pages

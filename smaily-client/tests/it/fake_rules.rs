@@ -391,6 +391,23 @@ async fn the_subscriber_action_log_records_what_happened() {
         .await;
     let optouts = optouts.as_array().unwrap();
     assert_eq!(optouts.len(), 1);
+    // The official WordPress plugin's form (`http_build_query`: `actions[0]=…`), and the
+    // older unofficial docs' empty brackets.
+    for form in [
+        "actions%5B0%5D=optout&actions%5B1%5D=click",
+        "actions%5B%5D=optout",
+    ] {
+        let (_, rows) = raw
+            .get(&format!(
+                "history.php?start_at={}&end_at={}&{form}",
+                now - 60,
+                now + 60
+            ))
+            .await;
+        let rows = rows.as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{form}");
+        assert_eq!(rows[0]["action"], "optout", "{form}");
+    }
     assert!(optouts[0].get("seq_id").is_none(), "no seq_id in a window");
     assert_eq!(optouts[0]["email"], "h@example.com");
 }

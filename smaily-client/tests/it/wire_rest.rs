@@ -431,7 +431,8 @@ async fn action_logs() {
         .and(path("/api/history.php"))
         .and(query_param("since_seq_id", "0"))
         .and(query_param("limit", "10000"))
-        .and(query_param("actions", "click,optout"))
+        .and(query_param("actions[0]", "click"))
+        .and(query_param("actions[1]", "optout"))
         .respond_with(html(r#"[{"seq_id":"1","email":"a@x.ee","time":"2024-07-01 12:00:00","campaign_id":5,"campaign_name":"May","action":"click","value":"https://shop"}]"#))
         .expect(1)
         .mount(&s)
@@ -495,4 +496,72 @@ async fn action_logs() {
             .to_string(),
         "2024-07-01T09:00:00Z"
     );
+}
+
+/// `history.php` `actions`: the official WordPress plugin
+/// (sendsmaily/smaily-wordpress-plugin `includes/Smaily/Client.php` `get_action_log`) sends
+/// the list through PHP's `http_build_query`, `actions[0]=…&actions[1]=…`: the default. The
+/// other known forms stay settings.
+#[tokio::test]
+async fn history_actions_are_sent_php_indexed_by_default() {
+    let (s, c) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/history.php"))
+        .respond_with(html("[]"))
+        .expect(3)
+        .mount(&s)
+        .await;
+    let mut q = LogQuery::since(7, 100);
+    q.actions = vec!["optin".into(), "optout".into()];
+    c.subscriber_history(&q).await.unwrap();
+    q.actions_encoding = ActionsEncoding::Comma;
+    c.subscriber_history(&q).await.unwrap();
+    q.actions_encoding = ActionsEncoding::Brackets;
+    c.subscriber_history(&q).await.unwrap();
+    let got = s.received_requests().await.unwrap();
+    let pairs = |i: usize| -> Vec<(String, String)> {
+        got[i]
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    };
+    let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(
+        pairs(0),
+        [
+            p("since_seq_id", "7"),
+            p("limit", "100"),
+            p("actions[0]", "optin"),
+            p("actions[1]", "optout")
+        ]
+    );
+    assert_eq!(pairs(1)[2..], [p("actions", "optin,optout")]);
+    assert_eq!(
+        pairs(2)[2..],
+        [p("actions[]", "optin"), p("actions[]", "optout")]
+    );
+}
+
+/// smaily.com/help/api/messages/message-action-log documents no `actions` parameter (and
+/// smaily.com/help/api/subscribers-2/subscriber-action-log lists the ten actions there are):
+/// both are refused before anything is sent, naming the field.
+#[tokio::test]
+async fn log_queries_refuse_actions_the_logs_do_not_document() {
+    let (s, c) = setup().await;
+    let mut q = LogQuery::since(0, 10);
+    q.actions = vec!["click".into()];
+    match c.message_log(&q).await {
+        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "actions"),
+        other => panic!("{other:?}"),
+    }
+    q.actions = vec!["click".into(), "purchase".into()];
+    match c.subscriber_history(&q).await {
+        Err(Error::InvalidInput { field, reason }) => {
+            assert_eq!(field, "actions[1]");
+            assert!(reason.contains("purchase"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.received_requests().await.unwrap().is_empty());
 }
