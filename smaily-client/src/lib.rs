@@ -46,7 +46,7 @@
 //! | [`Client::campaigns`], [`Client::campaign_stats`] | `GET campaign.php` | yes |
 //! | [`Client::launch_campaign`] | `POST campaign.php` | **no** |
 //! | [`Client::unsubscribe_from_campaign`] | `POST unsubscribe.php` | yes |
-//! | [`Client::ab_tests`], [`Client::ab_test_stats`] | `GET split.php` | yes |
+//! | [`Client::ab_tests`], [`Client::ab_test_stats`] | `GET split.php`, `GET split.php?id=` (a list of sections) | yes |
 //! | [`Client::launch_ab_test`] | `POST split.php` | **no** |
 //! | [`Client::templates`] | `GET templates.php` | yes |
 //! | [`Client::organization_users`] | `GET organizations/users.php` | yes |
@@ -122,7 +122,9 @@ mod subscribers;
 #[cfg(feature = "fake")]
 pub mod fake;
 
-pub use ab_tests::{AbSection, AbSplit, AbTest, AbTestLaunch, WinCondition};
+pub use ab_tests::{
+    AbSection, AbSectionStats, AbSender, AbSplit, AbTest, AbTestLaunch, WinCondition,
+};
 pub use answer::{InvalidRow, Listing};
 pub use automations::{
     AutomationTrigger, FormWorkflow, TemplateRef, Workflow, WorkflowQuery, WorkflowSection,

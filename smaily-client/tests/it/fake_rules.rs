@@ -237,7 +237,7 @@ async fn ab_tests_take_sections_and_the_deprecated_required_fields() {
     let mut ids = valid.clone();
     ids["splits"] = json!([41, 42]);
     assert_ne!(code(&raw.json("split.php", ids).await.1), 101);
-    let (_, a) = raw.json("split.php", valid).await;
+    let (_, a) = raw.json("split.php", valid.clone()).await;
     assert_eq!(code(&a), 101, "{a}");
     let id = a["id"].as_u64().unwrap();
 
@@ -251,8 +251,48 @@ async fn ab_tests_take_sections_and_the_deprecated_required_fields() {
         .map(|s| s["subject"].as_str().unwrap())
         .collect();
     assert_eq!(subjects, ["A", "B"]);
+    // smaily.com/help/api/a-b-tests/a-b-test-statistics: "Response is a JSON list of JSON
+    // objects", one per section.
     let (_, stats) = raw.get(&format!("split.php?id={id}")).await;
-    assert!(stats["total_count"].is_number(), "{stats}");
+    let sections = stats.as_array().expect("a list");
+    assert_eq!(sections.len(), 2, "{stats}");
+    for (section, subject) in sections.iter().zip(["A", "B"]) {
+        assert_eq!(section["name"], subject, "{stats}");
+        assert_eq!(section["from"]["email"], "ab@domain.tld", "{stats}");
+        for key in [
+            "total_count",
+            "delivered_count",
+            "bounce_count",
+            "click_count",
+            "unique_click_count",
+            "click_percent",
+            "view_count",
+            "unique_view_count",
+            "view_percent",
+            "opened_count",
+            "opened_percent",
+            "unsubscribe_count",
+        ] {
+            assert!(section[key].is_number(), "{key}: {stats}");
+        }
+        assert!(section.get("winner").is_some(), "{stats}");
+        assert!(section.get("addresses").is_none(), "only with detailed=1");
+    }
+    // A template that is gone reads "DELETED".
+    let mut gone = valid.clone();
+    gone["splits"][0]["template_id"] = json!(424242);
+    gone["splits"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("html_raw");
+    let (_, a) = raw.json("split.php", gone).await;
+    let (_, gone_stats) = raw.get(&format!("split.php?id={}", a["id"])).await;
+    assert_eq!(gone_stats[0]["template"], "DELETED", "{gone_stats}");
+    // Per-address rows with detailed=1, paged by offset (a page index) and limit.
+    let (_, detailed) = raw
+        .get(&format!("split.php?id={id}&detailed=1&offset=0&limit=10"))
+        .await;
+    assert!(detailed[0]["addresses"].is_array(), "{detailed}");
     assert_eq!(code(&raw.get("split.php?id=999").await.1), 216);
 }
 
