@@ -107,8 +107,19 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The account: requests go to `https://{subdomain}.sendsmaily.net/api/` (checked in
-    /// [`build`](Self::build): one DNS label).
+    /// The account: requests go to `https://{subdomain}.sendsmaily.net/api/`. A pasted
+    /// address (`acme.sendsmaily.net`, `https://acme.sendsmaily.net/…`) is normalised to its
+    /// subdomain, as the official WooCommerce plugin does; checked in
+    /// [`build`](Self::build) (one DNS label).
+    ///
+    /// ```
+    /// use smaily_client::{Client, Credentials};
+    /// let client = Client::builder(Credentials::new("api-user", "s3cret"))
+    ///     .subdomain("https://acme.sendsmaily.net/campaigns")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.base_url().as_str(), "https://acme.sendsmaily.net/api/");
+    /// ```
     pub fn subdomain(mut self, subdomain: impl Into<String>) -> Self {
         self.subdomain = Some(subdomain.into());
         self
@@ -184,13 +195,13 @@ impl ClientBuilder {
     /// Builds the client.
     ///
     /// Fails with [`Error::Config`] without a subdomain or base URL, for a subdomain that is
-    /// not one DNS label (`[A-Za-z0-9-]+`), and with [`Error::Transport`] for an unparsable
+    /// not one DNS label (`[A-Za-z0-9-]+`) or a `<label>.sendsmaily.net` address, and with [`Error::Transport`] for an unparsable
     /// base URL or an `http` URL without [`allow_http`](Self::allow_http).
     pub fn build(self) -> Result<Client> {
         let raw = match (&self.base_url, &self.subdomain) {
             (Some(url), _) => url.clone(),
             (None, Some(subdomain)) => {
-                validate_subdomain(subdomain)?;
+                let subdomain = normalize_subdomain(subdomain)?;
                 format!("https://{subdomain}.sendsmaily.net/api/")
             }
             (None, None) => {
@@ -219,6 +230,50 @@ impl ClientBuilder {
                 encoding: self.encoding,
             }),
         })
+    }
+}
+
+/// The account's subdomain from what a person typed or pasted: `acme`, `acme.sendsmaily.net`,
+/// or any `http(s)://acme.sendsmaily.net/…` address gives `acme`, as the official WooCommerce
+/// plugin normalises it (sendsmaily/smaily-woocommerce-plugin `inc/Api/Api.php`
+/// `collect_api_credentials_data`). Unlike the plugin, which strips every other character and
+/// takes the first label of any host, an address that is not `<label>.sendsmaily.net` is
+/// refused, and the label is checked, not rewritten.
+pub(crate) fn normalize_subdomain(raw: &str) -> Result<String> {
+    const SUFFIX: &str = ".sendsmaily.net";
+    let input = raw.trim();
+    let lower = input.to_ascii_lowercase();
+    let host = if lower.contains("://") {
+        let url = Url::parse(input).ok();
+        match url.as_ref().and_then(|u| u.host_str()) {
+            Some(host) => host.to_ascii_lowercase(),
+            None => {
+                return Err(Error::Config(format!(
+                    "subdomain {raw:?}: not an address with a host (expected \
+                     https://<subdomain>.sendsmaily.net/…)"
+                )));
+            }
+        }
+    } else if lower.contains(SUFFIX) {
+        // `acme.sendsmaily.net` or `acme.sendsmaily.net/path`, without a scheme.
+        lower
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        validate_subdomain(input)?;
+        return Ok(input.to_string());
+    };
+    match host.strip_suffix(SUFFIX) {
+        Some(label) if !label.contains('.') => {
+            validate_subdomain(label)?;
+            Ok(label.to_string())
+        }
+        _ => Err(Error::Config(format!(
+            "subdomain {raw:?}: {host:?} is not a Smaily account address \
+             (<subdomain>.sendsmaily.net)"
+        ))),
     }
 }
 
@@ -574,17 +629,16 @@ mod tests {
         for ok in ["mycompany", "my-company", "abc123"] {
             assert!(validate_subdomain(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "a.b",
-            "-a",
-            "a-",
-            "a b",
-            "https://x.sendsmaily.net",
-            "ä",
-        ] {
+        for bad in ["", "a.b", "-a", "a-", "a b", "ä"] {
             assert!(validate_subdomain(bad).is_err(), "{bad}");
+            assert!(normalize_subdomain(bad).is_err(), "{bad}");
         }
+        // A pasted address is not a label, but it names one.
+        assert!(validate_subdomain("https://x.sendsmaily.net").is_err());
+        assert_eq!(
+            normalize_subdomain("https://x.sendsmaily.net").unwrap(),
+            "x"
+        );
         let creds = || Credentials::new("u", "p");
         let c = Client::builder(creds()).subdomain("acme").build().unwrap();
         assert_eq!(c.base_url().as_str(), "https://acme.sendsmaily.net/api/");

@@ -89,7 +89,9 @@
 //! - A/B tests send `size`, `win_at` and `condition` (deprecated, still marked required).
 //! - Custom field names must be `[a-z0-9_]` ([`FieldName::new`]); [`FieldName::normalize`]
 //!   converts labels the way the official plugins do. Reserved and read-only keys are refused.
-//! - Subdomains must be one DNS label of letters, digits and hyphens.
+//! - Subdomains must be one DNS label of letters, digits and hyphens; a pasted
+//!   `https://name.sendsmaily.net/…` or `name.sendsmaily.net` is normalised to `name`, as
+//!   the official WooCommerce plugin does (other hosts are refused, not guessed at).
 //!
 //! # The fake
 //!

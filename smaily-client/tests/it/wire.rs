@@ -821,3 +821,46 @@ async fn forget_sends_a_json_list_even_with_form_encoding() {
         .unwrap();
     c.forget(["x@example.com", "y@example.com"]).await.unwrap();
 }
+
+/// A subdomain pasted as the account's address is normalised to its first label, as the
+/// official WooCommerce plugin does (sendsmaily/smaily-woocommerce-plugin `inc/Api/Api.php`
+/// `collect_api_credentials_data`: a full URL whose host has 3+ labels, or
+/// `^[^.]+\.sendsmaily\.net$`, gives its first label). What is not a Smaily address is
+/// refused with a clear error instead of guessed at.
+#[test]
+fn pasted_smaily_addresses_are_normalised_to_the_subdomain() {
+    let build = |sub: &str| {
+        Client::builder(Credentials::new("user", "s3cret"))
+            .subdomain(sub)
+            .build()
+    };
+    for pasted in [
+        "acme",
+        "https://acme.sendsmaily.net/",
+        "https://acme.sendsmaily.net/api/contact.php?email=a%40b.ee",
+        " HTTPS://Acme.SendSmaily.NET/login ",
+        "http://acme.sendsmaily.net",
+        "acme.sendsmaily.net",
+        "acme.sendsmaily.net/campaigns",
+    ] {
+        let client = build(pasted).unwrap_or_else(|e| panic!("{pasted:?}: {e}"));
+        assert_eq!(
+            client.base_url().as_str(),
+            "https://acme.sendsmaily.net/api/",
+            "{pasted:?}"
+        );
+    }
+    for bad in [
+        "https://sendsmaily.net/",
+        "https://acme.example.com/",
+        "https://a.b.sendsmaily.net/",
+        "acme.example.com",
+        "https://",
+        "my company",
+    ] {
+        match build(bad) {
+            Err(Error::Config(msg)) => assert!(msg.contains("subdomain"), "{bad:?}: {msg}"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+}
