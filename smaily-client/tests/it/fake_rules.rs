@@ -111,6 +111,8 @@ async fn the_body_is_read_as_its_content_type_says() {
 #[tokio::test]
 async fn campaigns_launch_list_stats_and_unsubscribe() {
     let fake = FakeSmaily::start().await;
+    // About other rules than the rate limit (its own test is below): many requests at once.
+    fake.enforce_rate_limit(None);
     let raw = Raw::new(&fake);
     for i in 0..3 {
         raw.json("contact.php", json!({"email": format!("r{i}@example.com")}))
@@ -209,6 +211,8 @@ async fn campaigns_launch_list_stats_and_unsubscribe() {
 #[tokio::test]
 async fn ab_tests_take_sections_and_the_deprecated_required_fields() {
     let fake = FakeSmaily::start().await;
+    // About other rules than the rate limit (its own test is below): many requests at once.
+    fake.enforce_rate_limit(None);
     let raw = Raw::new(&fake);
     let split = |subject: &str| json!({"subject": subject, "from": "ab@domain.tld", "html_raw": "<p>x</p>"});
     let valid = json!({
@@ -334,6 +338,8 @@ async fn templates_and_users_are_listed() {
 #[tokio::test]
 async fn segments_can_be_created_and_select_by_their_rules() {
     let fake = FakeSmaily::start().await;
+    // About other rules than the rate limit (its own test is below): many requests at once.
+    fake.enforce_rate_limit(None);
     let raw = Raw::new(&fake);
     raw.json(
         "contact.php",
@@ -390,6 +396,8 @@ async fn segments_can_be_created_and_select_by_their_rules() {
 #[tokio::test]
 async fn the_subscriber_action_log_records_what_happened() {
     let fake = FakeSmaily::start().await;
+    // About other rules than the rate limit (its own test is below): many requests at once.
+    fake.enforce_rate_limit(None);
     let raw = Raw::new(&fake);
     raw.json("contact.php", json!({"email": "h@example.com"}))
         .await;
@@ -584,4 +592,82 @@ async fn forget_takes_only_a_json_list() {
         .await;
     assert_eq!(code(&a), 101, "{a}");
     assert_eq!(fake.subscriber_count(), 0);
+}
+
+/// smaily.com/help/api/general/common-principles: "5 requests per second per IP", then HTTP
+/// 429 and the request is not processed. The fake does that from the start, as the service
+/// does; `enforce_rate_limit(None)` turns it off.
+#[tokio::test]
+async fn the_rate_limit_is_on_by_default() {
+    let fake = FakeSmaily::start().await;
+    let raw = Raw::new(&fake);
+    let burst =
+        (0..8).map(|i| raw.json("contact.php", json!({"email": format!("r{i}@domain.tld")})));
+    let answers = futures::future::join_all(burst).await;
+    let limited = answers.iter().filter(|(status, _)| *status == 429).count();
+    assert_eq!(limited, 3, "{answers:?}");
+    assert_eq!(
+        fake.subscriber_count(),
+        5,
+        "refused requests are not processed"
+    );
+    assert_eq!(fake.rate_limited_count(), 3);
+    fake.enforce_rate_limit(None);
+    let burst = (0..8).map(|_| raw.get("contact.php?email=r0%40domain.tld"));
+    assert!(
+        futures::future::join_all(burst)
+            .await
+            .iter()
+            .all(|(status, _)| *status == 200)
+    );
+}
+
+/// smaily.com/help/api/subscribers-2/get-a-subscriber lists the system fields Smaily keeps
+/// for a subscriber (`created_at`, `subscribed_at`, `modified_at`, `unsubscribed_at`,
+/// `last_response_code`, `last_response_at`, `last_open_at`, `total_opens`, `last_click_at`,
+/// `total_clicks`); /create-and-update-subscribers lets a request set `email`,
+/// `is_unsubscribed`, `is_deleted` and custom fields only. A system field sent as a custom
+/// field is refused (203, the code for invalid parameters): the row is not saved, the other
+/// rows of a batch are.
+#[tokio::test]
+async fn read_only_system_fields_are_refused_as_custom_fields() {
+    let fake = FakeSmaily::start().await;
+    fake.enforce_rate_limit(None);
+    let raw = Raw::new(&fake);
+    for key in [
+        "created_at",
+        "subscribed_at",
+        "modified_at",
+        "unsubscribed_at",
+        "last_response_code",
+        "last_response_at",
+        "last_open_at",
+        "total_opens",
+        "last_click_at",
+        "total_clicks",
+    ] {
+        let (_, a) = raw
+            .json("contact.php", json!({"email": "ro@domain.tld", key: "1"}))
+            .await;
+        assert_eq!(code(&a), 203, "{key}: {a}");
+        assert!(fake.subscriber("ro@domain.tld").is_none(), "{key}");
+    }
+    let (_, a) = raw
+        .post(
+            "contact.php",
+            Some("application/x-www-form-urlencoded"),
+            "0%5Bemail%5D=ok%40domain.tld&1%5Bemail%5D=ro%40domain.tld&1%5Btotal_opens%5D=9",
+        )
+        .await;
+    assert_eq!(code(&a), 203, "{a}");
+    assert!(fake.subscriber("ok@domain.tld").is_some());
+    assert!(fake.subscriber("ro@domain.tld").is_none());
+    let (_, a) = raw
+        .json(
+            "autoresponder.php",
+            json!({"autoresponder": 1, "addresses": [{"email": "ro@domain.tld", "created_at": "2020-01-01 00:00:00"}]}),
+        )
+        .await;
+    assert_eq!(code(&a), 203, "{a}");
+    assert!(fake.triggers().is_empty());
 }
