@@ -103,7 +103,8 @@
 //! `subscriber()` / `subscribers()` / `subscriber_count()`, `campaigns()`, `triggers()`,
 //! `sent_messages()`, `request_count()`, `requests()`, `busiest_second()`,
 //! `fail_next(n, status)`, `fail_next_with_code(n, code, msg)`, `rate_limit_next(n, secs)`,
-//! `drop_next(n)`, `set_delay()`, `enforce_rate_limit(Some(5))`, `set_plan_blocked()`.
+//! `drop_next(n)`, `set_delay()`, `enforce_rate_limit()` (Smaily's 5/s is enforced from the
+//! start, as on the service; `None` turns it off), `set_plan_blocked()`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
