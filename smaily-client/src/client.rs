@@ -232,8 +232,9 @@ impl ClientBuilder {
     /// Builds the client.
     ///
     /// Fails with [`Error::Config`] without a subdomain or base URL, for a subdomain that is
-    /// not one DNS label (`[A-Za-z0-9-]+`) or a `<label>.sendsmaily.net` address, and with [`Error::Transport`] for an unparsable
-    /// base URL or an `http` URL without [`allow_http`](Self::allow_http).
+    /// not one DNS label (`[A-Za-z0-9-]+`) or a `<label>.sendsmaily.net` address, and with
+    /// [`Error::Transport`] for an unparsable base URL or an `http` URL without
+    /// [`allow_http`](Self::allow_http).
     pub fn build(self) -> Result<Client> {
         let raw = match (&self.base_url, &self.subdomain) {
             (Some(url), _) => url.clone(),

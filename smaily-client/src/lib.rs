@@ -60,6 +60,9 @@
 //!
 //! # Choices where the reference is silent or uncertain
 //!
+//! - Consent: no default changes it. [`AutomationTrigger`] sends `force_opt_in: false` unless
+//!   the caller sets `force_opt_in(true)`; a [`Subscriber`] leaves `is_unsubscribed` out (an
+//!   existing contact keeps its status) unless [`Subscriber::subscribed`] is called.
 //! - Status or data: a write answers with the `{code, message, …}` envelope; a read answers
 //!   with data, and is a status only when the object is made of `code` (and `message`) alone,
 //!   so a subscriber whose custom fields are called `code` and `message` is a subscriber.

@@ -318,7 +318,12 @@ fn ab_stats(s: &FakeState, call: &Call<'_>) -> Response {
                     .paging
                     .page(&to, call.page("offset"), call.limit(PAGE), PAGE)
                     .into_iter()
-                    .map(|email| json!({"email": email, "sent_at": c.created_at, "opens": 0, "clicks": 0, "links": []}))
+                    .map(|email| {
+                        json!({
+                            "email": email, "sent_at": c.created_at,
+                            "opens": 0, "clicks": 0, "links": [],
+                        })
+                    })
                     .collect();
                 out["addresses"] = Value::Array(rows);
             }
