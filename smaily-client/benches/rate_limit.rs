@@ -13,6 +13,11 @@
 //! For each: the run's time against the bound the limit sets (`requests / 5` seconds), the
 //! 429s, and the most arrivals the server saw within one second. The default must earn no
 //! 429 with any seed.
+//!
+//! Measured (120 requests, seeds 1–3; bound 24.00 s): 1.00 s 24.04–24.06 s, 14–16 429s;
+//! 1.02 s 24.60–24.66 s, 13–14 429s; 1.10 s 26.41–26.46 s, 2–8 429s; 1.15 s 27.60–27.62 s, no
+//! 429 (no margin left: 5 × 230 ms − 150 ms is exactly a second); 1.20 s (the default)
+//! 28.80–28.87 s (+20 %), no 429, at most 5 arrivals in any second.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
