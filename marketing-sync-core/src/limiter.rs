@@ -38,12 +38,14 @@ const WINDOW_WITH_HEADROOM: Duration = Duration::from_millis(1_020);
 pub struct RateLimiter {
     gcra: Arc<Gcra<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>>,
     per_second: NonZeroU32,
+    period: Duration,
 }
 
 impl std::fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimiter")
             .field("per_second", &self.per_second)
+            .field("period", &self.period)
             .finish()
     }
 }
@@ -57,14 +59,45 @@ impl RateLimiter {
     /// assert_eq!(limiter.limit().get(), 20);
     /// ```
     pub fn new(per_second: NonZeroU32) -> Self {
-        let period = WINDOW_WITH_HEADROOM / per_second.get();
+        Self::with_window(per_second, WINDOW_WITH_HEADROOM)
+    }
+
+    /// A limiter of `per_second` requests spread evenly over `window` (at least a second):
+    /// one request every `window / per_second`, no burst. A window longer than a second is
+    /// headroom for a network that delivers requests unevenly: requests `per_second` places
+    /// apart leave `window` apart, so they still arrive a second apart when their delivery
+    /// times differ by up to `window − 1 s`. [`new`](Self::new) uses 1.02 s.
+    ///
+    /// ```
+    /// use std::{num::NonZeroU32, time::Duration};
+    /// use marketing_sync_core::RateLimiter;
+    /// let limiter = RateLimiter::with_window(NonZeroU32::new(5).unwrap(), Duration::from_millis(1_200));
+    /// assert_eq!(limiter.limit().get(), 5);
+    /// assert_eq!(limiter.period(), Duration::from_millis(240));
+    /// // Shorter than a second would break the limit: a second is the least.
+    /// let floor = RateLimiter::with_window(NonZeroU32::new(5).unwrap(), Duration::ZERO);
+    /// assert_eq!(floor.period(), Duration::from_millis(200));
+    /// ```
+    pub fn with_window(per_second: NonZeroU32, window: Duration) -> Self {
+        let period = window.max(Duration::from_secs(1)) / per_second.get();
         let quota = Quota::with_period(period)
             .expect("a non-zero period")
             .allow_burst(NonZeroU32::MIN);
         RateLimiter {
             gcra: Arc::new(Gcra::direct_with_clock(quota, TokioClock)),
             per_second,
+            period,
         }
+    }
+
+    /// The time between two requests (`window / per_second`).
+    ///
+    /// ```
+    /// let limiter = marketing_sync_core::RateLimiter::per_second(5).unwrap();
+    /// assert_eq!(limiter.period(), std::time::Duration::from_millis(204));
+    /// ```
+    pub fn period(&self) -> Duration {
+        self.period
     }
 
     /// A limiter of `per_second` requests per second, or `None` for `0` (no limit).
@@ -168,6 +201,22 @@ mod tests {
         // Evenly spaced, 204 ms apart: 20 gaps take 4.08 s.
         assert_eq!(times[1] - times[0], Duration::from_millis(204));
         assert_eq!(Instant::now() - start, Duration::from_millis(4_080));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_longer_window_spaces_requests_further() {
+        let limiter =
+            RateLimiter::with_window(NonZeroU32::new(5).unwrap(), Duration::from_millis(1_200));
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..11 {
+            limiter.until_ready().await;
+            times.push(Instant::now());
+        }
+        assert_eq!(times[1] - times[0], Duration::from_millis(240));
+        assert_eq!(Instant::now() - start, Duration::from_millis(2_400));
+        // Six requests span 1.2 s: even 150 ms closer, no second holds more than five.
+        assert_eq!(busiest(&times, Duration::from_millis(1_050)), 5);
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,18 +5,20 @@
 //! `list` an id or a list of ids, and `size`, `win_at` (both still marked required, though
 //! deprecated) and `condition` (deprecated, default `clicks`) are always sent.
 
+use std::collections::BTreeMap;
+
 use jiff::Zoned;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
 use crate::answer::Listing;
 use crate::automations::TemplateRef;
 use crate::campaigns::{
-    CampaignContent, CampaignQuery, CampaignStats, CampaignStatus, Created, list_value,
-    template_or_deleted,
+    CampaignContent, CampaignQuery, CampaignStatus, Created, list_value, template_or_deleted,
 };
 use crate::client::{Client, Request};
 use crate::de::format_smaily_time;
+use crate::de::{value_to_bool, value_to_i64};
 use crate::error::{Error, Result};
 
 /// An A/B test as `GET split.php` lists it (smaily.com/help/api/a-b-tests/list-a-b-tests);
@@ -63,6 +65,149 @@ pub struct AbSection {
     /// Its template; `None` when Smaily says `"DELETED"` or sends none.
     #[serde(default, deserialize_with = "template_or_deleted")]
     pub template: Option<TemplateRef>,
+}
+
+/// The sender of an A/B test section as its statistics give it (`from`: the "sender address
+/// object", `{email, name}`; a bare address string is read as the email).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct AbSender {
+    /// Address.
+    pub email: String,
+    /// Display name (empty when not sent).
+    pub name: String,
+}
+
+/// One section of an A/B test's statistics (smaily.com/help/api/a-b-tests/a-b-test-statistics:
+/// "Response is a JSON list of JSON objects", one per section).
+///
+/// Numbers may arrive as numbers or strings: every `*_count` is in [`counts`](Self::counts),
+/// every `*_percent` in [`percents`](Self::percents); keys the page does not list are kept in
+/// [`extra`](Self::extra).
+///
+/// ```
+/// let section: smaily_client::AbSectionStats = serde_json::from_str(
+///     r#"{"name":"Spring","template":"DELETED","delivered_count":"98","click_percent":20.41,"winner":1}"#,
+/// ).unwrap();
+/// assert_eq!(section.count("delivered_count"), Some(98));
+/// assert_eq!(section.percent("click_percent"), Some(20.41));
+/// assert!(section.template_deleted && section.template.is_none());
+/// assert_eq!(section.winner, Some(true));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct AbSectionStats {
+    /// The section's name (its subject).
+    pub name: String,
+    /// Sender.
+    pub from: Option<AbSender>,
+    /// Reply-To address.
+    pub reply_to: Option<String>,
+    /// The template; `None` when deleted (see [`template_deleted`](Self::template_deleted)) or
+    /// not sent.
+    pub template: Option<TemplateRef>,
+    /// Smaily answered `"template": "DELETED"`.
+    pub template_deleted: bool,
+    /// Every `*_count` (`total_count`, `delivered_count`, `click_count`, …).
+    pub counts: BTreeMap<String, i64>,
+    /// Every `*_percent` (`click_percent`, `view_percent`, `opened_percent`, …).
+    pub percents: BTreeMap<String, f64>,
+    /// Whether this section won (`None` when not sent; the older help page calls the field
+    /// no longer in use).
+    pub winner: Option<bool>,
+    /// Per-address rows (`detailed=1`), as sent.
+    pub addresses: Vec<Map<String, Value>>,
+    /// Every other key, as sent.
+    pub extra: Map<String, Value>,
+}
+
+impl AbSectionStats {
+    /// A count by name (`delivered_count`, …).
+    pub fn count(&self, name: &str) -> Option<i64> {
+        self.counts.get(name).copied()
+    }
+
+    /// A percentage by name (`click_percent`, …).
+    pub fn percent(&self, name: &str) -> Option<f64> {
+        self.percents.get(name).copied()
+    }
+}
+
+fn value_to_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn opt_text(v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+impl<'de> Deserialize<'de> for AbSectionStats {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let map = Map::<String, Value>::deserialize(d)?;
+        let mut out = AbSectionStats::default();
+        for (k, v) in map {
+            match k.as_str() {
+                "name" => out.name = opt_text(v).unwrap_or_default(),
+                "reply_to" => out.reply_to = opt_text(v),
+                "from" => {
+                    out.from = match v {
+                        Value::Object(m) => Some(AbSender {
+                            email: m
+                                .get("email")
+                                .cloned()
+                                .and_then(opt_text)
+                                .unwrap_or_default(),
+                            name: m
+                                .get("name")
+                                .cloned()
+                                .and_then(opt_text)
+                                .unwrap_or_default(),
+                        }),
+                        other => opt_text(other).map(|email| AbSender {
+                            email,
+                            name: String::new(),
+                        }),
+                    }
+                }
+                "template" => {
+                    out.template_deleted = v.as_str() == Some("DELETED");
+                    out.template = template_or_deleted(v).map_err(D::Error::custom)?;
+                }
+                "winner" => out.winner = value_to_bool(&v),
+                "addresses" => {
+                    if let Value::Array(rows) = v {
+                        out.addresses = rows
+                            .into_iter()
+                            .filter_map(|r| match r {
+                                Value::Object(m) => Some(m),
+                                _ => None,
+                            })
+                            .collect();
+                    }
+                }
+                key if key.ends_with("_count") && value_to_i64(&v).is_some() => {
+                    out.counts.insert(k, value_to_i64(&v).expect("checked"));
+                }
+                key if key.ends_with("_percent") && value_to_f64(&v).is_some() => {
+                    out.percents.insert(k, value_to_f64(&v).expect("checked"));
+                }
+                _ => {
+                    out.extra.insert(k, v);
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// How the winning section is chosen (`condition`; Smaily's default is clicks).
@@ -246,20 +391,36 @@ impl Client {
         self.read_list(req, "a list of A/B tests").await
     }
 
-    /// An A/B test's statistics (`GET split.php?id=`). Idempotent.
+    /// An A/B test's statistics, one row per section (`GET split.php?id=`;
+    /// smaily.com/help/api/a-b-tests/a-b-test-statistics). `detailed: Some((page, limit))`
+    /// adds per-address rows (`detailed=1&offset&limit`: `offset` a page index, `limit` ≤
+    /// 10,000; Smaily applies both only with `detailed=1`). A row that does not decode is in
+    /// [`Listing::invalid`]; an unknown id gives code 216. Idempotent.
     ///
     /// ```no_run
     /// # async fn demo(client: smaily_client::Client) -> smaily_client::Result<()> {
-    /// let stats = client.ab_test_stats(7).await?;
-    /// println!("{stats:?}");
+    /// for section in client.ab_test_stats(7, None).await? {
+    ///     println!("{}: {:?} % clicked", section.name, section.percent("click_percent"));
+    /// }
+    /// // With per-address rows: page 0, 1,000 rows.
+    /// let detailed = client.ab_test_stats(7, Some((0, 1_000))).await?;
+    /// println!("{:?}", detailed.first().map(|s| s.addresses.len()));
     /// # Ok(()) }
     /// ```
-    pub async fn ab_test_stats(&self, id: u64) -> Result<CampaignStats> {
-        self.read(
-            Request::get("split.php").query("id", id),
-            "A/B test statistics",
-        )
-        .await
+    pub async fn ab_test_stats(
+        &self,
+        id: u64,
+        detailed: Option<(u32, u32)>,
+    ) -> Result<Listing<AbSectionStats>> {
+        let mut req = Request::get("split.php").query("id", id);
+        if let Some((page, limit)) = detailed {
+            req = req
+                .query("detailed", 1)
+                .query("offset", page)
+                .query("limit", limit.min(10_000));
+        }
+        self.read_list(req, "A/B test statistics (a list of sections)")
+            .await
     }
 
     /// Launches (or drafts) an A/B test (`POST split.php`), returning its id. Checked before

@@ -10,15 +10,21 @@ use crate::client::{Client, Request};
 use crate::error::{Error, Result};
 use crate::subscribers::Subscriber;
 
-/// An `autoresponder.php` trigger: upserts the addresses, opts them in, and (with
-/// `autoresponder`) enrols them in that "form submitted" workflow.
+/// An `autoresponder.php` trigger: upserts the addresses and (with `autoresponder`) enrols
+/// them in that "form submitted" workflow.
+///
+/// Consent is kept by default: `force_opt_in: false` is always sent (Smaily's own default
+/// re-subscribes opted-out people; the official WordPress plugin,
+/// `includes/Smaily/Client.php` `trigger_automation`, defaults it to `false` too). Opting
+/// people in takes [`force_opt_in(true)`](Self::force_opt_in), by name.
 ///
 /// ```
 /// use smaily_client::{AutomationTrigger, Subscriber};
-/// let t = AutomationTrigger::new([Subscriber::new("mari@example.com")])
-///     .workflow(12)
-///     .force_opt_in(false);
+/// let t = AutomationTrigger::new([Subscriber::new("mari@example.com")]).workflow(12);
 /// assert_eq!(t.autoresponder, Some(12));
+/// assert!(!t.force_opt_in); // opted-out people stay opted out
+/// let opt_in = t.force_opt_in(true); // asked for by name
+/// assert!(opt_in.force_opt_in);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutomationTrigger {
@@ -26,9 +32,10 @@ pub struct AutomationTrigger {
     pub autoresponder: Option<u64>,
     /// The addresses (email plus optional status and custom fields).
     pub addresses: Vec<Subscriber>,
-    /// `force_opt_in` (undocumented; Smaily's default is `true`, re-subscribing unsubscribed
-    /// contacts; `false` fires without changing consent). `None` leaves it out.
-    pub force_opt_in: Option<bool>,
+    /// `force_opt_in`, always sent (undocumented; Smaily's default when it is absent is
+    /// `true`, re-subscribing unsubscribed contacts). `false` (the default here) fires without
+    /// changing anyone's consent.
+    pub force_opt_in: bool,
     /// `is_abandoned_cart` (undocumented flag the official abandoned-cart crons send).
     pub is_abandoned_cart: Option<bool>,
 }
@@ -39,7 +46,7 @@ impl AutomationTrigger {
         AutomationTrigger {
             autoresponder: None,
             addresses: addresses.into_iter().collect(),
-            force_opt_in: None,
+            force_opt_in: false,
             is_abandoned_cart: None,
         }
     }
@@ -50,9 +57,9 @@ impl AutomationTrigger {
         self
     }
 
-    /// Sets `force_opt_in`.
+    /// Sets `force_opt_in`: `true` re-subscribes opted-out addresses (default `false`).
     pub fn force_opt_in(mut self, force: bool) -> Self {
-        self.force_opt_in = Some(force);
+        self.force_opt_in = force;
         self
     }
 
@@ -71,9 +78,7 @@ impl AutomationTrigger {
             "addresses".into(),
             Value::Array(self.addresses.iter().map(Subscriber::to_json).collect()),
         );
-        if let Some(f) = self.force_opt_in {
-            m.insert("force_opt_in".into(), json!(f));
-        }
+        m.insert("force_opt_in".into(), json!(self.force_opt_in));
         if let Some(f) = self.is_abandoned_cart {
             m.insert("is_abandoned_cart".into(), json!(f));
         }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use marketing_sync_core::{Executor, Secret, Settings};
+use marketing_sync_core::{Executor, RateLimiter, Secret, Settings};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -22,6 +22,17 @@ const USER_AGENT: &str = concat!("smaily-client/", env!("CARGO_PKG_VERSION"));
 
 /// Smaily's documented rate limit: 5 requests per second per IP.
 pub const DOCUMENTED_RATE_LIMIT: u32 = 5;
+
+/// The span the client spreads each [`rate_limit`](ClientBuilder::rate_limit) requests over
+/// by default: 1.2 s, one request every 240 ms at 5/s.
+///
+/// A second plus room for a network that delivers requests unevenly (a new connection's TLS
+/// handshake, a slow upload): requests 5 places apart leave 1.2 s apart, so they still
+/// arrive more than a second apart when their delivery times differ by up to 150 ms (with
+/// 50 ms to spare for the sender's own scheduling). Measured in `benches/rate_limit.rs`
+/// against a server that counts any sliding second, with 0–150 ms of jitter per request: no
+/// 429, where the former 1.02 s earned them. A long run takes `1.2 × requests / limit`.
+pub const DEFAULT_RATE_LIMIT_WINDOW: Duration = Duration::from_millis(1_200);
 
 /// Default number of subscribers per `contact.php` batch POST (the size the official Smaily
 /// Connect plugin uses; the maximum is not documented).
@@ -85,6 +96,8 @@ pub struct ClientBuilder {
     subdomain: Option<String>,
     base_url: Option<String>,
     settings: Settings,
+    rate_limit: u32,
+    rate_limit_window: Duration,
     batch_size: usize,
     concurrency: usize,
     encoding: BodyEncoding,
@@ -98,6 +111,8 @@ impl fmt::Debug for ClientBuilder {
             .field("subdomain", &self.subdomain)
             .field("base_url", &self.base_url)
             .field("settings", &self.settings)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_window", &self.rate_limit_window)
             .field("batch_size", &self.batch_size)
             .field("concurrency", &self.concurrency)
             .field("encoding", &self.encoding)
@@ -107,8 +122,19 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The account: requests go to `https://{subdomain}.sendsmaily.net/api/` (checked in
-    /// [`build`](Self::build): one DNS label).
+    /// The account: requests go to `https://{subdomain}.sendsmaily.net/api/`. A pasted
+    /// address (`acme.sendsmaily.net`, `https://acme.sendsmaily.net/…`) is normalised to its
+    /// subdomain, as the official WooCommerce plugin does; checked in
+    /// [`build`](Self::build) (one DNS label).
+    ///
+    /// ```
+    /// use smaily_client::{Client, Credentials};
+    /// let client = Client::builder(Credentials::new("api-user", "s3cret"))
+    ///     .subdomain("https://acme.sendsmaily.net/campaigns")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.base_url().as_str(), "https://acme.sendsmaily.net/api/");
+    /// ```
     pub fn subdomain(mut self, subdomain: impl Into<String>) -> Self {
         self.subdomain = Some(subdomain.into());
         self
@@ -148,11 +174,33 @@ impl ClientBuilder {
     /// Client-side rate limit in requests per second (default [`DOCUMENTED_RATE_LIMIT`], 5);
     /// `0` turns the limiter off.
     ///
-    /// Requests are spaced evenly with no burst ([`marketing_sync_core::RateLimiter`]), so no
-    /// one-second window ever holds more than `per_second` of them. Every attempt, retries
-    /// included, waits its turn; clones share the limit.
+    /// Requests are spaced evenly with no burst ([`marketing_sync_core::RateLimiter`]): each
+    /// `per_second` of them spread over the [`rate_limit_window`](Self::rate_limit_window)
+    /// (default [`DEFAULT_RATE_LIMIT_WINDOW`], 1.2 s), so no second holds more than
+    /// `per_second` of them even when the network delivers them unevenly. Every attempt,
+    /// retries included, waits its turn; clones share the limit.
     pub fn rate_limit(mut self, per_second: u32) -> Self {
-        self.settings = self.settings.rate_limit(per_second);
+        self.rate_limit = per_second;
+        self
+    }
+
+    /// The span each [`rate_limit`](Self::rate_limit) requests are spread over (default
+    /// [`DEFAULT_RATE_LIMIT_WINDOW`], 1.2 s; at least a second). Longer leaves more room for
+    /// uneven delivery (a slow, distant link) at the cost of throughput.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use smaily_client::{Client, Credentials};
+    /// let client = Client::builder(Credentials::new("api-user", "s3cret"))
+    ///     .subdomain("mycompany")
+    ///     .rate_limit(5)
+    ///     .rate_limit_window(Duration::from_millis(1_500)) // one request every 300 ms
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn rate_limit_window(mut self, window: Duration) -> Self {
+        self.rate_limit_window = window;
         self
     }
 
@@ -184,13 +232,14 @@ impl ClientBuilder {
     /// Builds the client.
     ///
     /// Fails with [`Error::Config`] without a subdomain or base URL, for a subdomain that is
-    /// not one DNS label (`[A-Za-z0-9-]+`), and with [`Error::Transport`] for an unparsable
-    /// base URL or an `http` URL without [`allow_http`](Self::allow_http).
+    /// not one DNS label (`[A-Za-z0-9-]+`) or a `<label>.sendsmaily.net` address, and with
+    /// [`Error::Transport`] for an unparsable base URL or an `http` URL without
+    /// [`allow_http`](Self::allow_http).
     pub fn build(self) -> Result<Client> {
         let raw = match (&self.base_url, &self.subdomain) {
             (Some(url), _) => url.clone(),
             (None, Some(subdomain)) => {
-                validate_subdomain(subdomain)?;
+                let subdomain = normalize_subdomain(subdomain)?;
                 format!("https://{subdomain}.sendsmaily.net/api/")
             }
             (None, None) => {
@@ -209,9 +258,14 @@ impl ClientBuilder {
             .credentials
             .password
             .basic_auth(&self.credentials.user)?;
+        // The executor limits nothing itself: every request carries this limiter (a window
+        // of Smaily's own, not the core's default headroom).
+        let limiter = std::num::NonZeroU32::new(self.rate_limit)
+            .map(|n| RateLimiter::with_window(n, self.rate_limit_window));
         Ok(Client {
             inner: std::sync::Arc::new(Inner {
-                executor: Executor::new(&self.settings)?,
+                executor: Executor::new(&self.settings.rate_limit(0))?,
+                limiter,
                 base,
                 auth,
                 batch_size: self.batch_size,
@@ -219,6 +273,50 @@ impl ClientBuilder {
                 encoding: self.encoding,
             }),
         })
+    }
+}
+
+/// The account's subdomain from what a person typed or pasted: `acme`, `acme.sendsmaily.net`,
+/// or any `http(s)://acme.sendsmaily.net/…` address gives `acme`, as the official WooCommerce
+/// plugin normalises it (sendsmaily/smaily-woocommerce-plugin `inc/Api/Api.php`
+/// `collect_api_credentials_data`). Unlike the plugin, which strips every other character and
+/// takes the first label of any host, an address that is not `<label>.sendsmaily.net` is
+/// refused, and the label is checked, not rewritten.
+pub(crate) fn normalize_subdomain(raw: &str) -> Result<String> {
+    const SUFFIX: &str = ".sendsmaily.net";
+    let input = raw.trim();
+    let lower = input.to_ascii_lowercase();
+    let host = if lower.contains("://") {
+        let url = Url::parse(input).ok();
+        match url.as_ref().and_then(|u| u.host_str()) {
+            Some(host) => host.to_ascii_lowercase(),
+            None => {
+                return Err(Error::Config(format!(
+                    "subdomain {raw:?}: not an address with a host (expected \
+                     https://<subdomain>.sendsmaily.net/…)"
+                )));
+            }
+        }
+    } else if lower.contains(SUFFIX) {
+        // `acme.sendsmaily.net` or `acme.sendsmaily.net/path`, without a scheme.
+        lower
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        validate_subdomain(input)?;
+        return Ok(input.to_string());
+    };
+    match host.strip_suffix(SUFFIX) {
+        Some(label) if !label.contains('.') => {
+            validate_subdomain(label)?;
+            Ok(label.to_string())
+        }
+        _ => Err(Error::Config(format!(
+            "subdomain {raw:?}: {host:?} is not a Smaily account address \
+             (<subdomain>.sendsmaily.net)"
+        ))),
     }
 }
 
@@ -258,6 +356,7 @@ pub struct Client {
 
 struct Inner {
     executor: Executor,
+    limiter: Option<RateLimiter>,
     base: Url,
     auth: HeaderValue,
     batch_size: usize,
@@ -271,6 +370,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base.as_str())
             .field("auth", &"[REDACTED]")
             .field("executor", &self.inner.executor)
+            .field("limiter", &self.inner.limiter)
             .field("batch_size", &self.inner.batch_size)
             .field("concurrency", &self.inner.concurrency)
             .field("encoding", &self.inner.encoding)
@@ -373,8 +473,9 @@ impl Client {
                     min_delay: Duration::from_secs(1),
                     max_delay: Duration::from_secs(30),
                     jitter: true,
-                })
-                .rate_limit(DOCUMENTED_RATE_LIMIT),
+                }),
+            rate_limit: DOCUMENTED_RATE_LIMIT,
+            rate_limit_window: DEFAULT_RATE_LIMIT_WINDOW,
             batch_size: DEFAULT_BATCH_SIZE,
             concurrency: 5,
             encoding: BodyEncoding::Json,
@@ -467,6 +568,7 @@ impl Client {
             .request(req.method.clone(), url)
             .header(AUTHORIZATION, inner.auth.clone())
             .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .rate_limiter(inner.limiter.clone())
             .idempotent(req.idempotent);
         match &req.body {
             None => {}
@@ -574,17 +676,16 @@ mod tests {
         for ok in ["mycompany", "my-company", "abc123"] {
             assert!(validate_subdomain(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "a.b",
-            "-a",
-            "a-",
-            "a b",
-            "https://x.sendsmaily.net",
-            "ä",
-        ] {
+        for bad in ["", "a.b", "-a", "a-", "a b", "ä"] {
             assert!(validate_subdomain(bad).is_err(), "{bad}");
+            assert!(normalize_subdomain(bad).is_err(), "{bad}");
         }
+        // A pasted address is not a label, but it names one.
+        assert!(validate_subdomain("https://x.sendsmaily.net").is_err());
+        assert_eq!(
+            normalize_subdomain("https://x.sendsmaily.net").unwrap(),
+            "x"
+        );
         let creds = || Credentials::new("u", "p");
         let c = Client::builder(creds()).subdomain("acme").build().unwrap();
         assert_eq!(c.base_url().as_str(), "https://acme.sendsmaily.net/api/");

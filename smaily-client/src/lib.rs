@@ -46,7 +46,7 @@
 //! | [`Client::campaigns`], [`Client::campaign_stats`] | `GET campaign.php` | yes |
 //! | [`Client::launch_campaign`] | `POST campaign.php` | **no** |
 //! | [`Client::unsubscribe_from_campaign`] | `POST unsubscribe.php` | yes |
-//! | [`Client::ab_tests`], [`Client::ab_test_stats`] | `GET split.php` | yes |
+//! | [`Client::ab_tests`], [`Client::ab_test_stats`] | `GET split.php`, `GET split.php?id=` (a list of sections) | yes |
 //! | [`Client::launch_ab_test`] | `POST split.php` | **no** |
 //! | [`Client::templates`] | `GET templates.php` | yes |
 //! | [`Client::organization_users`] | `GET organizations/users.php` | yes |
@@ -60,6 +60,9 @@
 //!
 //! # Choices where the reference is silent or uncertain
 //!
+//! - Consent: no default changes it. [`AutomationTrigger`] sends `force_opt_in: false` unless
+//!   the caller sets `force_opt_in(true)`; a [`Subscriber`] leaves `is_unsubscribed` out (an
+//!   existing contact keeps its status) unless [`Subscriber::subscribed`] is called.
 //! - Status or data: a write answers with the `{code, message, …}` envelope; a read answers
 //!   with data, and is a status only when the object is made of `code` (and `message`) alone,
 //!   so a subscriber whose custom fields are called `code` and `message` is a subscriber.
@@ -69,9 +72,10 @@
 //!   empty, an unknown campaign state is [`CampaignStatus::Other`], a user may have no role,
 //!   and a row that still does not decode is reported with its position, never failing the
 //!   list.
-//! - Rate limit: one request every `1.02 s / limit`, no burst ([`ClientBuilder::rate_limit`]):
-//!   no one-second window ever sees more than the limit, and a long run stays within 2 % of
-//!   `requests / limit` (`benches/rate_limit.rs`).
+//! - Rate limit: one request every `1.2 s / limit`, no burst ([`ClientBuilder::rate_limit`],
+//!   [`DEFAULT_RATE_LIMIT_WINDOW`]): no second sees more than the limit even when the network
+//!   delivers requests up to 150 ms unevenly; a long run takes 1.2 × `requests / limit`
+//!   (`benches/rate_limit.rs`: no 429 against a sliding-second server with 0–150 ms jitter).
 //! - Batch size: 500 per `contact.php` POST by default ([`ClientBuilder::batch_size`]); a lone
 //!   row is sent as an object, a batch as a JSON array (form: `0[email]=…`).
 //! - Batch 203 (and 204/207): the batch is bisected until each bad row stands alone, so every
@@ -79,7 +83,9 @@
 //! - Body encoding: JSON by default, PHP-style form via [`BodyEncoding::Form`].
 //! - 205 and 225 ("could not add or update", "database insert failed") count as transient.
 //! - `Retry-After` is read as delta-seconds or an HTTP date.
-//! - `history.php` `actions`: comma-separated by default, brackets via [`ActionsEncoding`].
+//! - `history.php` `actions`: `actions[0]=…` by default, as the official WordPress plugin
+//!   sends it; comma-separated or empty brackets via [`ActionsEncoding`]. The message log
+//!   documents no `actions`: a [`LogQuery`] with some is refused there.
 //! - Segment paging: `offset` is a page index. The docs describe fixed pages of 25,000 rows,
 //!   the official plugins page as if the page size followed `limit`; the default page of
 //!   25,000 reads every row under both readings ([`SegmentQuery::page_size`] smaller pages
@@ -87,7 +93,9 @@
 //! - A/B tests send `size`, `win_at` and `condition` (deprecated, still marked required).
 //! - Custom field names must be `[a-z0-9_]` ([`FieldName::new`]); [`FieldName::normalize`]
 //!   converts labels the way the official plugins do. Reserved and read-only keys are refused.
-//! - Subdomains must be one DNS label of letters, digits and hyphens.
+//! - Subdomains must be one DNS label of letters, digits and hyphens; a pasted
+//!   `https://name.sendsmaily.net/…` or `name.sendsmaily.net` is normalised to `name`, as
+//!   the official WooCommerce plugin does (other hosts are refused, not guessed at).
 //!
 //! # The fake
 //!
@@ -98,7 +106,8 @@
 //! `subscriber()` / `subscribers()` / `subscriber_count()`, `campaigns()`, `triggers()`,
 //! `sent_messages()`, `request_count()`, `requests()`, `busiest_second()`,
 //! `fail_next(n, status)`, `fail_next_with_code(n, code, msg)`, `rate_limit_next(n, secs)`,
-//! `drop_next(n)`, `set_delay()`, `enforce_rate_limit(Some(5))`, `set_plan_blocked()`.
+//! `drop_next(n)`, `set_delay()`, `enforce_rate_limit()` (Smaily's 5/s is enforced from the
+//! start, as on the service; `None` turns it off), `set_plan_blocked()`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -120,7 +129,9 @@ mod subscribers;
 #[cfg(feature = "fake")]
 pub mod fake;
 
-pub use ab_tests::{AbSection, AbSplit, AbTest, AbTestLaunch, WinCondition};
+pub use ab_tests::{
+    AbSection, AbSectionStats, AbSender, AbSplit, AbTest, AbTestLaunch, WinCondition,
+};
 pub use answer::{InvalidRow, Listing};
 pub use automations::{
     AutomationTrigger, FormWorkflow, TemplateRef, Workflow, WorkflowQuery, WorkflowSection,
@@ -129,8 +140,8 @@ pub use campaigns::{
     Campaign, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStats, CampaignStatus,
 };
 pub use client::{
-    BodyEncoding, Client, ClientBuilder, Credentials, DEFAULT_BATCH_SIZE, DOCUMENTED_RATE_LIMIT,
-    RetryPolicy,
+    BodyEncoding, Client, ClientBuilder, Credentials, DEFAULT_BATCH_SIZE,
+    DEFAULT_RATE_LIMIT_WINDOW, DOCUMENTED_RATE_LIMIT, RetryPolicy,
 };
 pub use de::{SMAILY_TZ, format_smaily_time, parse_smaily_time};
 pub use error::{Error, Result};

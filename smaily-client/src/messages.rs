@@ -224,16 +224,41 @@ pub enum LogSelector {
     },
 }
 
-/// How `history.php` multi-value `actions` are sent (undocumented: comma-separated was
-/// verified live; older docs used brackets).
+/// How `history.php` multi-value `actions` are sent. Undocumented; the official WordPress
+/// plugin (sendsmaily/smaily-wordpress-plugin `includes/Smaily/Client.php` `get_action_log`)
+/// sends PHP's `http_build_query` form, the default here. The unofficial docs verified
+/// comma-separated values live; an older revision of them used empty brackets.
+///
+/// ```
+/// use smaily_client::{ActionsEncoding, LogQuery};
+/// let mut q = LogQuery::since(0, 1_000);
+/// q.actions = vec!["optin".into(), "optout".into()]; // actions[0]=optin&actions[1]=optout
+/// assert_eq!(q.actions_encoding, ActionsEncoding::Indexed);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ActionsEncoding {
-    /// `actions=click,view` (default).
+    /// `actions[0]=click&actions[1]=view`, as the official WordPress plugin sends it (default).
     #[default]
+    Indexed,
+    /// `actions=click,view` (verified live by the unofficial docs).
     Comma,
-    /// `actions[]=click&actions[]=view`.
+    /// `actions[]=click&actions[]=view` (an older revision of the unofficial docs).
     Brackets,
 }
+
+/// The actions `history.php` documents (smaily.com/help/api/subscribers-2/subscriber-action-log).
+const HISTORY_ACTIONS: [&str; 10] = [
+    "bounce",
+    "click",
+    "complaint",
+    "create",
+    "delete",
+    "modify",
+    "optin",
+    "optout",
+    "send",
+    "view",
+];
 
 /// A query of the subscriber action log (`GET history.php`) or message action log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,7 +270,8 @@ pub struct LogQuery {
     /// Page index (not with `SinceSeqId`).
     pub page: Option<u32>,
     /// Actions to keep (`bounce`, `click`, `complaint`, `create`, `delete`, `modify`, `optin`,
-    /// `optout`, `send`, `view`); empty = all. Subscriber log only.
+    /// `optout`, `send`, `view`); empty = all. Subscriber log (`history.php`) only: the
+    /// message action log documents no `actions`, and refuses a query that has some.
     pub actions: Vec<String>,
     /// How `actions` are encoded.
     pub actions_encoding: ActionsEncoding,
@@ -259,7 +285,7 @@ impl LogQuery {
             limit: Some(limit.min(10_000)),
             page: None,
             actions: Vec::new(),
-            actions_encoding: ActionsEncoding::Comma,
+            actions_encoding: ActionsEncoding::Indexed,
         }
     }
 
@@ -270,11 +296,11 @@ impl LogQuery {
             limit: None,
             page: None,
             actions: Vec::new(),
-            actions_encoding: ActionsEncoding::Comma,
+            actions_encoding: ActionsEncoding::Indexed,
         }
     }
 
-    fn apply(&self, mut req: Request, allow_message_id: bool) -> Result<Request> {
+    fn apply(&self, mut req: Request, message_log: bool) -> Result<Request> {
         match &self.selector {
             LogSelector::SinceSeqId(id) => {
                 if self.limit.is_none() {
@@ -285,7 +311,7 @@ impl LogQuery {
                 }
                 req = req.query("since_seq_id", id);
             }
-            LogSelector::MessageId(id) if allow_message_id => req = req.query("message_id", id),
+            LogSelector::MessageId(id) if message_log => req = req.query("message_id", id),
             LogSelector::MessageId(_) => {
                 return Err(Error::invalid(
                     "message_id",
@@ -305,7 +331,29 @@ impl LogQuery {
             .query_opt("limit", self.limit.map(|l| l.min(10_000)))
             .query_opt("offset", self.page);
         if !self.actions.is_empty() {
+            if message_log {
+                return Err(Error::invalid(
+                    "actions",
+                    "the message action log takes no actions filter (history.php only)",
+                ));
+            }
+            if let Some((i, bad)) = self
+                .actions
+                .iter()
+                .enumerate()
+                .find(|(_, a)| !HISTORY_ACTIONS.contains(&a.as_str()))
+            {
+                return Err(Error::invalid(
+                    format!("actions[{i}]"),
+                    format!("{bad:?} is not one of {}", HISTORY_ACTIONS.join(", ")),
+                ));
+            }
             req = match self.actions_encoding {
+                ActionsEncoding::Indexed => self
+                    .actions
+                    .iter()
+                    .enumerate()
+                    .fold(req, |r, (i, a)| r.query(format!("actions[{i}]"), a)),
                 ActionsEncoding::Comma => req.query("actions", self.actions.join(",")),
                 ActionsEncoding::Brackets => self
                     .actions

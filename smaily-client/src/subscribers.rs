@@ -434,7 +434,8 @@ impl Client {
     }
 
     /// Erases subscribers for good, statistics included (`POST contact/forget.php`, a JSON
-    /// array of emails, chunks of [`FORGET_CHUNK`]). Irreversible; idempotent.
+    /// array of emails whatever the [`BodyEncoding`](crate::BodyEncoding), chunks of
+    /// [`FORGET_CHUNK`]). Irreversible; idempotent.
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -454,7 +455,11 @@ impl Client {
             // Erasing an address that is already gone changes nothing: safe to repeat.
             let body = Value::Array(chunk.iter().cloned().map(Value::String).collect());
             self.write::<Ok101>(
-                Request::post("contact/forget.php", body).idempotent(),
+                Request::post("contact/forget.php", body)
+                    .idempotent()
+                    // "Request body must contain a JSON list of email addresses"
+                    // (smaily.com/help/api/subscribers-2/forget-subscribers).
+                    .json_only(),
                 "result",
             )
             .await?;

@@ -213,12 +213,12 @@ fn row(s: &FakeState, c: &FakeCampaign) -> Value {
 /// Statistics (smaily.com/help/api/campaigns-3/api-campaign-statistics): 215 for an id that
 /// is not a number, 216 for one this kind of send does not own (A/B ids are unknown to
 /// `campaign.php`, erkkimarkus/smaily-api-docs-unofficial `reference/campaigns.md`).
-fn stats(s: &FakeState, call: &Call<'_>, ab: bool) -> Response {
+fn stats(s: &FakeState, call: &Call<'_>) -> Response {
     let id = match call.number("id") {
         Ok(Some(id)) => id,
         _ => return code(215, "Invalid campaign ID provided"),
     };
-    let Some(c) = s.campaigns.get(&id).filter(|c| c.is_ab_test == ab) else {
+    let Some(c) = s.campaigns.get(&id).filter(|c| !c.is_ab_test) else {
         return code(216, "Could not find campaign matching provided ID");
     };
     let sent = if c.status == "DRAFT" {
@@ -251,16 +251,92 @@ fn stats(s: &FakeState, call: &Call<'_>, ab: bool) -> Response {
 /// `GET campaign.php`: the list, or `?id=` statistics.
 pub(crate) fn get(s: &mut FakeState, call: &Call<'_>) -> Response {
     if call.get("id").is_some() {
-        return stats(s, call, false);
+        return stats(s, call);
     }
     let rows = listing(s, call, false, "page");
     ok(Value::Array(rows.iter().map(|c| row(s, c)).collect()))
 }
 
+/// `GET split.php?id=` (smaily.com/help/api/a-b-tests/a-b-test-statistics): "Response is a
+/// JSON list of JSON objects", one per section: `name`, `from` (the sender address object),
+/// `reply_to`, `template` (`"DELETED"` for a deleted one), the counts and percentages
+/// (`*_percent` = unique count / `delivered_count`), `winner`; `addresses` only with
+/// `detailed=1`, which alone applies `offset` (a page index) and `limit` (≤ 10,000). The
+/// fake's recipients are dealt to the sections in turn; nobody has opened or clicked.
+fn ab_stats(s: &FakeState, call: &Call<'_>) -> Response {
+    let id = match call.number("id") {
+        Ok(Some(id)) => id,
+        _ => return code(215, "Invalid campaign ID provided"),
+    };
+    let Some(c) = s.campaigns.get(&id).filter(|c| c.is_ab_test) else {
+        return code(216, "Could not find campaign matching provided ID");
+    };
+    let splits = c.request["splits"].as_array().cloned().unwrap_or_default();
+    let n = c.sections.len().max(1);
+    let percent = |part: usize, of: usize| {
+        if of == 0 {
+            0.0
+        } else {
+            (part as f64 * 10_000.0 / of as f64).round() / 100.0
+        }
+    };
+    let rows: Vec<Value> = c
+        .sections
+        .iter()
+        .enumerate()
+        .map(|(i, section)| {
+            let split = splits.get(i).cloned().unwrap_or(Value::Null);
+            let to: Vec<String> = if c.status == "DRAFT" {
+                Vec::new()
+            } else {
+                c.recipients.iter().skip(i).step_by(n).cloned().collect()
+            };
+            let unsubscribed = to.iter().filter(|e| c.unsubscribed.contains(e)).count();
+            let sent = to.len();
+            let mut out = json!({
+                "name": section["subject"],
+                "from": {
+                    "email": text(&split, "from"),
+                    "name": text(&split, "from_name").unwrap_or_default(),
+                },
+                "reply_to": text(&split, "reply_to"),
+                "template": match &section["template"] {
+                    Value::Null => Value::Null,
+                    t => t.clone(),
+                },
+                "total_count": sent, "delivered_count": sent, "bounce_count": 0,
+                "click_count": 0, "unique_click_count": 0, "click_percent": percent(0, sent),
+                "view_count": 0, "unique_view_count": 0, "view_percent": percent(0, sent),
+                "opened_count": 0, "opened_percent": percent(0, sent),
+                "unsubscribe_count": unsubscribed,
+                "unsubscribe_percent": percent(unsubscribed, sent),
+                "complaint_count": 0,
+                "winner": false,
+            });
+            if call.get("detailed") == Some("1") {
+                let rows: Vec<Value> = s
+                    .paging
+                    .page(&to, call.page("offset"), call.limit(PAGE), PAGE)
+                    .into_iter()
+                    .map(|email| {
+                        json!({
+                            "email": email, "sent_at": c.created_at,
+                            "opens": 0, "clicks": 0, "links": [],
+                        })
+                    })
+                    .collect();
+                out["addresses"] = Value::Array(rows);
+            }
+            out
+        })
+        .collect();
+    ok(Value::Array(rows))
+}
+
 /// `GET split.php`: the list (`offset` is the page), or `?id=` statistics.
 pub(crate) fn get_ab(s: &mut FakeState, call: &Call<'_>) -> Response {
     if call.get("id").is_some() {
-        return stats(s, call, true);
+        return ab_stats(s, call);
     }
     let rows = listing(s, call, true, "offset");
     ok(Value::Array(rows.iter().map(|c| row(s, c)).collect()))

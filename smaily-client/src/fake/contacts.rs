@@ -7,6 +7,7 @@ use super::http::{Call, code, ok, ok101, required};
 use super::segments;
 use super::state::{FakeContact, FakeState, now_text};
 use crate::de::{value_to_bool, value_to_text};
+use crate::fields::READ_ONLY_KEYS;
 
 /// Largest (and default) `limit` of a segment page, and its documented page size
 /// (smaily.com/help/api/segments/list-subscribers-of-a-segment).
@@ -46,8 +47,21 @@ pub(crate) fn get(s: &mut FakeState, call: &Call<'_>) -> Response {
 
 /// Why a row is refused: the code and message Smaily gives for it alone
 /// (help.smaily.com …/16000018661-possible-results: 207 required field, 204 invalid address;
-/// 203 for reserved TLDs, erkkimarkus/smaily-api-docs-unofficial `guides/gotchas.md`).
+/// 203 for reserved TLDs, erkkimarkus/smaily-api-docs-unofficial `guides/gotchas.md`; 203 for
+/// a read-only system field sent as a custom field: smaily.com/help/api/subscribers-2/
+/// get-a-subscriber lists those fields, /create-and-update-subscribers lets a request set only
+/// `email`, `is_unsubscribed`, `is_deleted` and custom fields; the code is the one for invalid
+/// parameters, the page names none).
 pub(crate) fn row_error(row: &Value) -> Option<(u16, String)> {
+    if let Some(key) = row
+        .as_object()
+        .and_then(|m| m.keys().find(|k| READ_ONLY_KEYS.contains(&k.as_str())))
+    {
+        return Some((
+            203,
+            format!("Invalid data submitted - {key} is a read-only system field"),
+        ));
+    }
     let email = match row.get("email") {
         None | Some(Value::Null) => {
             return Some((207, "Following fields are required - email".into()));
@@ -181,10 +195,18 @@ pub(crate) fn post(s: &mut FakeState, call: &Call<'_>) -> Response {
     }
 }
 
-/// `POST contact/forget.php`: a JSON list of addresses (form-encoded also accepted,
-/// help.smaily.com …/16000079031-forget-subscriber-s-).
+/// `POST contact/forget.php`: "Request body must contain a JSON list of email addresses"
+/// (smaily.com/help/api/subscribers-2/forget-subscribers, whose example sends
+/// `Content-Type: application/json`). Anything else (a form body, which only the older
+/// help.smaily.com …/16000079031 page allowed, or a JSON object) is refused with 203
+/// "Invalid data submitted" and forgets nobody.
 pub(crate) fn forget(s: &mut FakeState, call: &Call<'_>) -> Response {
-    let Value::Array(emails) = &call.body else {
+    let json = call.req.content_type.as_deref().is_some_and(|ct| {
+        ct.trim()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    });
+    let (true, Value::Array(emails)) = (json, &call.body) else {
         return code(203, "Invalid data submitted");
     };
     for e in emails {

@@ -39,8 +39,10 @@ impl Call<'_> {
 
     /// Every value of a multi-value parameter, in each known form: `key[]=a&key[]=b`,
     /// `key[0]=a`, and `key=a,b` (smaily.com/help/api/campaigns-3/list-campaigns documents
-    /// brackets; `history.php` `actions` is comma-separated per
-    /// erkkimarkus/smaily-api-docs-unofficial `reference/action-log.md`).
+    /// brackets; for `history.php` `actions` the official WordPress plugin,
+    /// sendsmaily/smaily-wordpress-plugin `includes/Smaily/Client.php` `get_action_log`, sends
+    /// `actions[0]=…` through `http_build_query`, and erkkimarkus/smaily-api-docs-unofficial
+    /// `reference/action-log.md` verified comma-separated values).
     pub(crate) fn all(&self, key: &str) -> Vec<String> {
         self.query
             .iter()

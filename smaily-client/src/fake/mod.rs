@@ -18,7 +18,8 @@
 //! Faults (the log and the faults are `marketing_sync_core::fake::Harness`'s, with the same meaning in
 //! every fake of the suite): fail the next N requests with a status, with a body code, with
 //! 429 + `Retry-After`, drop the connection before or after processing, delay every answer;
-//! and an optional enforced rate limit (a sliding one-second window; off by default).
+//! and Smaily's rate limit, enforced over a sliding one-second window (on by default, as on
+//! the service; [`FakeSmaily::enforce_rate_limit`]).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -71,7 +72,8 @@ pub struct FakeSmaily {
 impl FakeSmaily {
     /// Starts the fake on `127.0.0.1:<free port>`, with no subscribers, segments 1 and 2,
     /// workflow 1 ("Welcome", ACTIVE, form submitted, one section), template 5, credentials
-    /// [`FAKE_USER`] / [`FAKE_PASSWORD`], documented paging, no enforced rate limit.
+    /// [`FAKE_USER`] / [`FAKE_PASSWORD`], documented paging, and Smaily's rate limit enforced
+    /// (5 requests in any sliding second; [`enforce_rate_limit`](Self::enforce_rate_limit)).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -99,8 +101,9 @@ impl FakeSmaily {
         format!("{}/api/", self.server.base_url())
     }
 
-    /// A client for this fake: its credentials, plain http allowed, no client-side rate limit,
-    /// fast retries (3, milliseconds apart).
+    /// A client for this fake: its credentials, plain http allowed, the client's own rate
+    /// limiter (the default, as against Smaily, so it meets the fake's enforced limit the way
+    /// it meets the service's), fast retries (3, milliseconds apart).
     pub fn client(&self) -> Client {
         self.client_builder().build().expect("fake client")
     }
@@ -110,7 +113,6 @@ impl FakeSmaily {
         Client::builder(Credentials::new(FAKE_USER, FAKE_PASSWORD))
             .base_url(self.base_url())
             .allow_http(true)
-            .rate_limit(0)
             .retry(RetryPolicy::fast(3))
     }
 
@@ -335,9 +337,9 @@ impl FakeSmaily {
         self.harness.set_delay(delay);
     }
 
-    /// Enforces a rate limit like Smaily's 5 requests/second (`Some(5)`), read strictly: a
-    /// request that finds `per_second` requests processed within the last second gets 429
-    /// with `Retry-After: 1`, unprocessed. `None` (the default) turns the fake's own 429s off.
+    /// Enforces a rate limit like Smaily's 5 requests/second (`Some(5)`, the default), read
+    /// strictly: a request that finds `per_second` requests processed within the last second
+    /// gets 429 with `Retry-After: 1`, unprocessed. `None` turns the fake's own 429s off.
     pub fn enforce_rate_limit(&self, per_second: Option<u32>) {
         let mut s = self.lock();
         s.rate_limit = per_second;

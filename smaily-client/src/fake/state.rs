@@ -313,7 +313,9 @@ impl FakeState {
             next_message_id: 1 << 63,
             paging: Paging::default(),
             plan_blocked: false,
-            rate_limit: None,
+            // On from the start, as on the service: "5 requests per second per IP"
+            // (smaily.com/help/api/general/common-principles).
+            rate_limit: Some(crate::client::DOCUMENTED_RATE_LIMIT),
             admitted: VecDeque::new(),
             rate_limited_count: 0,
             arrivals: VecDeque::new(),

@@ -312,12 +312,14 @@ async fn automation_triggers_are_logged_not_repeated() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), Some(221));
-        // Default force_opt_in re-subscribes.
-        c.trigger_automation(&AutomationTrigger::new([Subscriber::new(
-            "gone@example.com",
-        )]))
-        .await
-        .unwrap();
+        // The default keeps consent; only force_opt_in(true), asked for by name,
+        // re-subscribes.
+        let plain = AutomationTrigger::new([Subscriber::new("gone@example.com")]);
+        c.trigger_automation(&plain).await.unwrap();
+        assert!(fake.subscriber("gone@example.com").unwrap().is_unsubscribed);
+        c.trigger_automation(&plain.force_opt_in(true))
+            .await
+            .unwrap();
         assert!(!fake.subscriber("gone@example.com").unwrap().is_unsubscribed);
     }
 }
@@ -329,6 +331,7 @@ async fn enforced_rate_limit_meets_the_client_limiter() {
     // Without a client limiter, a burst earns 429s that are retried after Retry-After.
     let greedy = fake
         .client_builder()
+        .rate_limit(0)
         .retry(smaily_client::RetryPolicy::fast(0))
         .build()
         .unwrap();
@@ -551,4 +554,25 @@ async fn forget_chunks_at_10000() {
         .map(|r| r.body_json().as_array().unwrap().len())
         .collect();
     assert_eq!(sizes, [10_000, 1]);
+}
+
+/// The fake limits requests as the service does by default, and its preset client keeps the
+/// client's own limiter, so a burst through it is spaced out and earns no 429.
+#[tokio::test]
+async fn the_preset_client_keeps_its_limiter_against_the_default_limit() {
+    let fake = FakeSmaily::start().await;
+    let c = fake.client();
+    let started = Instant::now();
+    let reads = (0..8).map(|i| {
+        let c = c.clone();
+        async move { c.subscriber(&format!("u{i}@example.com")).await }
+    });
+    for r in futures::future::join_all(reads).await {
+        assert!(r.unwrap().is_none());
+    }
+    assert_eq!(fake.request_count(), 8, "no request was repeated");
+    assert_eq!(fake.rate_limited_count(), 0);
+    assert!(fake.busiest_second() <= 5, "{}", fake.busiest_second());
+    // Seven gaps of at least a fifth of a second.
+    assert!(started.elapsed() >= Duration::from_millis(1_400));
 }

@@ -95,7 +95,9 @@ async fn ab_tests_round_trip() {
             .collect();
         assert_eq!(subjects, ["A", "B"], "{enc:?}");
         assert_eq!(tests[0].sections[0].template.as_ref().unwrap().id, 5);
-        assert!(c.ab_test_stats(id).await.is_ok());
+        let stats = c.ab_test_stats(id, None).await.unwrap();
+        assert_eq!(stats.len(), 2, "one row per section");
+        assert_eq!(stats[0].name, "A");
         // A win date in the past is refused by the service (213), not by the client.
         test.win_at = jiff::Zoned::now() - jiff::SignedDuration::from_hours(1);
         assert_eq!(c.launch_ab_test(&test).await.unwrap_err().code(), Some(213));

@@ -111,6 +111,8 @@ async fn the_body_is_read_as_its_content_type_says() {
 #[tokio::test]
 async fn campaigns_launch_list_stats_and_unsubscribe() {
     let fake = FakeSmaily::start().await;
+    // About other rules than the rate limit (its own test is below): many requests at once.
+    fake.enforce_rate_limit(None);
     let raw = Raw::new(&fake);
     for i in 0..3 {
         raw.json("contact.php", json!({"email": format!("r{i}@example.com")}))
@@ -209,6 +211,8 @@ async fn campaigns_launch_list_stats_and_unsubscribe() {
 #[tokio::test]
 async fn ab_tests_take_sections_and_the_deprecated_required_fields() {
     let fake = FakeSmaily::start().await;
+    // About other rules than the rate limit (its own test is below): many requests at once.
+    fake.enforce_rate_limit(None);
     let raw = Raw::new(&fake);
     let split = |subject: &str| json!({"subject": subject, "from": "ab@domain.tld", "html_raw": "<p>x</p>"});
     let valid = json!({
@@ -237,7 +241,7 @@ async fn ab_tests_take_sections_and_the_deprecated_required_fields() {
     let mut ids = valid.clone();
     ids["splits"] = json!([41, 42]);
     assert_ne!(code(&raw.json("split.php", ids).await.1), 101);
-    let (_, a) = raw.json("split.php", valid).await;
+    let (_, a) = raw.json("split.php", valid.clone()).await;
     assert_eq!(code(&a), 101, "{a}");
     let id = a["id"].as_u64().unwrap();
 
@@ -251,8 +255,48 @@ async fn ab_tests_take_sections_and_the_deprecated_required_fields() {
         .map(|s| s["subject"].as_str().unwrap())
         .collect();
     assert_eq!(subjects, ["A", "B"]);
+    // smaily.com/help/api/a-b-tests/a-b-test-statistics: "Response is a JSON list of JSON
+    // objects", one per section.
     let (_, stats) = raw.get(&format!("split.php?id={id}")).await;
-    assert!(stats["total_count"].is_number(), "{stats}");
+    let sections = stats.as_array().expect("a list");
+    assert_eq!(sections.len(), 2, "{stats}");
+    for (section, subject) in sections.iter().zip(["A", "B"]) {
+        assert_eq!(section["name"], subject, "{stats}");
+        assert_eq!(section["from"]["email"], "ab@domain.tld", "{stats}");
+        for key in [
+            "total_count",
+            "delivered_count",
+            "bounce_count",
+            "click_count",
+            "unique_click_count",
+            "click_percent",
+            "view_count",
+            "unique_view_count",
+            "view_percent",
+            "opened_count",
+            "opened_percent",
+            "unsubscribe_count",
+        ] {
+            assert!(section[key].is_number(), "{key}: {stats}");
+        }
+        assert!(section.get("winner").is_some(), "{stats}");
+        assert!(section.get("addresses").is_none(), "only with detailed=1");
+    }
+    // A template that is gone reads "DELETED".
+    let mut gone = valid.clone();
+    gone["splits"][0]["template_id"] = json!(424242);
+    gone["splits"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("html_raw");
+    let (_, a) = raw.json("split.php", gone).await;
+    let (_, gone_stats) = raw.get(&format!("split.php?id={}", a["id"])).await;
+    assert_eq!(gone_stats[0]["template"], "DELETED", "{gone_stats}");
+    // Per-address rows with detailed=1, paged by offset (a page index) and limit.
+    let (_, detailed) = raw
+        .get(&format!("split.php?id={id}&detailed=1&offset=0&limit=10"))
+        .await;
+    assert!(detailed[0]["addresses"].is_array(), "{detailed}");
     assert_eq!(code(&raw.get("split.php?id=999").await.1), 216);
 }
 
@@ -294,6 +338,8 @@ async fn templates_and_users_are_listed() {
 #[tokio::test]
 async fn segments_can_be_created_and_select_by_their_rules() {
     let fake = FakeSmaily::start().await;
+    // About other rules than the rate limit (its own test is below): many requests at once.
+    fake.enforce_rate_limit(None);
     let raw = Raw::new(&fake);
     raw.json(
         "contact.php",
@@ -350,6 +396,8 @@ async fn segments_can_be_created_and_select_by_their_rules() {
 #[tokio::test]
 async fn the_subscriber_action_log_records_what_happened() {
     let fake = FakeSmaily::start().await;
+    // About other rules than the rate limit (its own test is below): many requests at once.
+    fake.enforce_rate_limit(None);
     let raw = Raw::new(&fake);
     raw.json("contact.php", json!({"email": "h@example.com"}))
         .await;
@@ -391,6 +439,23 @@ async fn the_subscriber_action_log_records_what_happened() {
         .await;
     let optouts = optouts.as_array().unwrap();
     assert_eq!(optouts.len(), 1);
+    // The official WordPress plugin's form (`http_build_query`: `actions[0]=…`), and the
+    // older unofficial docs' empty brackets.
+    for form in [
+        "actions%5B0%5D=optout&actions%5B1%5D=click",
+        "actions%5B%5D=optout",
+    ] {
+        let (_, rows) = raw
+            .get(&format!(
+                "history.php?start_at={}&end_at={}&{form}",
+                now - 60,
+                now + 60
+            ))
+            .await;
+        let rows = rows.as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{form}");
+        assert_eq!(rows[0]["action"], "optout", "{form}");
+    }
     assert!(optouts[0].get("seq_id").is_none(), "no seq_id in a window");
     assert_eq!(optouts[0]["email"], "h@example.com");
 }
@@ -489,4 +554,120 @@ async fn since_seq_id_needs_a_limit_and_no_offset() {
     assert_ne!(code(&a), -1, "a status, not rows: {a}");
     let (_, a) = raw.get("history.php?since_seq_id=0&limit=10").await;
     assert_eq!(a, json!([]));
+}
+
+/// smaily.com/help/api/subscribers-2/forget-subscribers: "Request body must contain a JSON
+/// list of email addresses" (its example sends `Content-Type: application/json`). A form
+/// body is not that list: refused (203, "Invalid data submitted"), nobody is forgotten.
+#[tokio::test]
+async fn forget_takes_only_a_json_list() {
+    let fake = FakeSmaily::start().await;
+    let raw = Raw::new(&fake);
+    for e in ["recipient+1@domain.tld", "recipient+2@domain.tld"] {
+        raw.json("contact.php", json!({"email": e})).await;
+    }
+    let (_, a) = raw
+        .post(
+            "contact/forget.php",
+            Some("application/x-www-form-urlencoded"),
+            "0=recipient%2B1%40domain.tld&1=recipient%2B2%40domain.tld",
+        )
+        .await;
+    assert_eq!(code(&a), 203, "{a}");
+    let (_, a) = raw
+        .post(
+            "contact/forget.php",
+            Some("application/json"),
+            r#"{"email":"recipient+1@domain.tld"}"#,
+        )
+        .await;
+    assert_eq!(code(&a), 203, "an object is not a list: {a}");
+    assert_eq!(fake.subscriber_count(), 2);
+    // The page's example.
+    let (_, a) = raw
+        .json(
+            "contact/forget.php",
+            json!(["recipient+1@domain.tld", "recipient+2@domain.tld"]),
+        )
+        .await;
+    assert_eq!(code(&a), 101, "{a}");
+    assert_eq!(fake.subscriber_count(), 0);
+}
+
+/// smaily.com/help/api/general/common-principles: "5 requests per second per IP", then HTTP
+/// 429 and the request is not processed. The fake does that from the start, as the service
+/// does; `enforce_rate_limit(None)` turns it off.
+#[tokio::test]
+async fn the_rate_limit_is_on_by_default() {
+    let fake = FakeSmaily::start().await;
+    let raw = Raw::new(&fake);
+    let burst =
+        (0..8).map(|i| raw.json("contact.php", json!({"email": format!("r{i}@domain.tld")})));
+    let answers = futures::future::join_all(burst).await;
+    let limited = answers.iter().filter(|(status, _)| *status == 429).count();
+    assert_eq!(limited, 3, "{answers:?}");
+    assert_eq!(
+        fake.subscriber_count(),
+        5,
+        "refused requests are not processed"
+    );
+    assert_eq!(fake.rate_limited_count(), 3);
+    fake.enforce_rate_limit(None);
+    let burst = (0..8).map(|_| raw.get("contact.php?email=r0%40domain.tld"));
+    assert!(
+        futures::future::join_all(burst)
+            .await
+            .iter()
+            .all(|(status, _)| *status == 200)
+    );
+}
+
+/// smaily.com/help/api/subscribers-2/get-a-subscriber lists the system fields Smaily keeps
+/// for a subscriber (`created_at`, `subscribed_at`, `modified_at`, `unsubscribed_at`,
+/// `last_response_code`, `last_response_at`, `last_open_at`, `total_opens`, `last_click_at`,
+/// `total_clicks`); /create-and-update-subscribers lets a request set `email`,
+/// `is_unsubscribed`, `is_deleted` and custom fields only. A system field sent as a custom
+/// field is refused (203, the code for invalid parameters): the row is not saved, the other
+/// rows of a batch are.
+#[tokio::test]
+async fn read_only_system_fields_are_refused_as_custom_fields() {
+    let fake = FakeSmaily::start().await;
+    fake.enforce_rate_limit(None);
+    let raw = Raw::new(&fake);
+    for key in [
+        "created_at",
+        "subscribed_at",
+        "modified_at",
+        "unsubscribed_at",
+        "last_response_code",
+        "last_response_at",
+        "last_open_at",
+        "total_opens",
+        "last_click_at",
+        "total_clicks",
+    ] {
+        let (_, a) = raw
+            .json("contact.php", json!({"email": "ro@domain.tld", key: "1"}))
+            .await;
+        assert_eq!(code(&a), 203, "{key}: {a}");
+        assert!(fake.subscriber("ro@domain.tld").is_none(), "{key}");
+    }
+    let (_, a) = raw
+        .post(
+            "contact.php",
+            Some("application/x-www-form-urlencoded"),
+            "0%5Bemail%5D=ok%40domain.tld&1%5Bemail%5D=ro%40domain.tld&1%5Btotal_opens%5D=9",
+        )
+        .await;
+    assert_eq!(code(&a), 203, "{a}");
+    assert!(fake.subscriber("ok@domain.tld").is_some());
+    assert!(fake.subscriber("ro@domain.tld").is_none());
+    let (_, a) = raw
+        .json(
+            "autoresponder.php",
+            json!({"autoresponder": 1, "addresses": [{"email": "ro@domain.tld", "created_at": "2020-01-01 00:00:00"}]}),
+        )
+        .await;
+    assert_eq!(code(&a), 203, "{a}");
+    assert!(fake.triggers().is_empty());
 }

@@ -79,3 +79,41 @@ async fn no_second_ever_sees_more_than_the_limit() {
     // Seven gaps of at least 1.02 s / 5.
     assert!(offsets[7] >= 7 * 204 - 50, "arrivals at {offsets:?} ms");
 }
+
+/// The default limiter spreads each 5 requests over 1.2 s, not 1.02 s: one request every
+/// 240 ms. On a real network a request's delivery varies by up to ~150 ms (TLS handshakes,
+/// uneven uploads), so requests 5 places apart can arrive 150 ms closer than they left;
+/// 5 × 240 ms − 150 ms still leaves more than a second between them. `benches/rate_limit.rs`
+/// measures it against a server that counts any sliding second, with 0–150 ms of jitter.
+#[tokio::test]
+async fn the_default_limit_leaves_room_for_uneven_delivery() {
+    let server = MockServer::start().await;
+    let arrivals = Arrivals::default();
+    Mock::given(wiremock::matchers::any())
+        .respond_with(arrivals.clone())
+        .mount(&server)
+        .await;
+    // No rate_limit call: the default.
+    let client = Client::builder(Credentials::new("u", "p"))
+        .base_url(format!("{}/api/", server.uri()))
+        .allow_http(true)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let calls = (0..6).map(|i| {
+        let client = client.clone();
+        async move { client.subscriber(&format!("u{i}@example.com")).await }
+    });
+    for r in futures::future::join_all(calls).await {
+        assert!(r.unwrap().is_none());
+    }
+    let seen = arrivals.0.lock().unwrap().clone();
+    let t0 = seen.iter().min().copied().unwrap();
+    let mut offsets: Vec<u128> = seen
+        .iter()
+        .map(|t| t.duration_since(t0).as_millis())
+        .collect();
+    offsets.sort();
+    // Five gaps of 240 ms (less 50 ms for a slow first connection).
+    assert!(offsets[5] >= 5 * 240 - 50, "arrivals at {offsets:?} ms");
+}

@@ -763,3 +763,104 @@ async fn empty_batches_send_nothing() {
     c.forget(Vec::<String>::new()).await.unwrap();
     assert_eq!(c.requests_sent(), 0);
 }
+
+/// `force_opt_in` is left out of smaily.com/help/api/automations-2/autoresponder/, and Smaily
+/// then opts unsubscribed people back in (erkkimarkus/smaily-api-docs-unofficial
+/// `reference/automations.md`). The official WordPress plugin's
+/// `includes/Smaily/Client.php` `trigger_automation` defaults it to `false`: so does the
+/// client, in both body encodings; opting in takes `force_opt_in(true)`, by name.
+#[tokio::test]
+async fn triggers_keep_consent_unless_opt_in_is_asked_for_by_name() {
+    let s = server().await;
+    catch_all(&s).await;
+    Mock::given(method("POST"))
+        .and(path("/api/autoresponder.php"))
+        .respond_with(html(
+            r#"{"code":101,"message":"OK","addresses":["a@example.com"]}"#,
+        ))
+        .expect(4)
+        .mount(&s)
+        .await;
+    let plain = AutomationTrigger::new([Subscriber::new("a@example.com")]).workflow(3);
+    let asked = plain.clone().force_opt_in(true);
+    client(&s).trigger_automation(&plain).await.unwrap();
+    client(&s).trigger_automation(&asked).await.unwrap();
+    let form = builder(&s)
+        .body_encoding(BodyEncoding::Form)
+        .build()
+        .unwrap();
+    form.trigger_automation(&plain).await.unwrap();
+    form.trigger_automation(&asked).await.unwrap();
+    let got = s.received_requests().await.unwrap();
+    assert_eq!(
+        got[0].body_json::<Value>().unwrap(),
+        json!({"autoresponder": 3, "addresses": [{"email": "a@example.com"}], "force_opt_in": false})
+    );
+    assert_eq!(got[1].body_json::<Value>().unwrap()["force_opt_in"], true);
+    assert_eq!(form_json(&got[2])["force_opt_in"], "0");
+    assert_eq!(form_json(&got[3])["force_opt_in"], "1");
+}
+
+/// smaily.com/help/api/subscribers-2/forget-subscribers: "Request body must contain a JSON
+/// list of email addresses", so it is JSON whatever the client's body encoding.
+#[tokio::test]
+async fn forget_sends_a_json_list_even_with_form_encoding() {
+    let s = server().await;
+    catch_all(&s).await;
+    Mock::given(method("POST"))
+        .and(path("/api/contact/forget.php"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!(["x@example.com", "y@example.com"])))
+        .respond_with(ok101())
+        .expect(1)
+        .mount(&s)
+        .await;
+    let c = builder(&s)
+        .body_encoding(BodyEncoding::Form)
+        .build()
+        .unwrap();
+    c.forget(["x@example.com", "y@example.com"]).await.unwrap();
+}
+
+/// A subdomain pasted as the account's address is normalised to its first label, as the
+/// official WooCommerce plugin does (sendsmaily/smaily-woocommerce-plugin `inc/Api/Api.php`
+/// `collect_api_credentials_data`: a full URL whose host has 3+ labels, or
+/// `^[^.]+\.sendsmaily\.net$`, gives its first label). What is not a Smaily address is
+/// refused with a clear error instead of guessed at.
+#[test]
+fn pasted_smaily_addresses_are_normalised_to_the_subdomain() {
+    let build = |sub: &str| {
+        Client::builder(Credentials::new("user", "s3cret"))
+            .subdomain(sub)
+            .build()
+    };
+    for pasted in [
+        "acme",
+        "https://acme.sendsmaily.net/",
+        "https://acme.sendsmaily.net/api/contact.php?email=a%40b.ee",
+        " HTTPS://Acme.SendSmaily.NET/login ",
+        "http://acme.sendsmaily.net",
+        "acme.sendsmaily.net",
+        "acme.sendsmaily.net/campaigns",
+    ] {
+        let client = build(pasted).unwrap_or_else(|e| panic!("{pasted:?}: {e}"));
+        assert_eq!(
+            client.base_url().as_str(),
+            "https://acme.sendsmaily.net/api/",
+            "{pasted:?}"
+        );
+    }
+    for bad in [
+        "https://sendsmaily.net/",
+        "https://acme.example.com/",
+        "https://a.b.sendsmaily.net/",
+        "acme.example.com",
+        "https://",
+        "my company",
+    ] {
+        match build(bad) {
+            Err(Error::Config(msg)) => assert!(msg.contains("subdomain"), "{bad:?}: {msg}"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+}

@@ -259,7 +259,10 @@ async fn ab_tests_templates_and_users() {
     Mock::given(method("GET"))
         .and(path("/api/split.php"))
         .and(query_param("id", "4"))
-        .respond_with(html(r#"{"total_count":10,"click_count":"2"}"#))
+        .and(query_param_is_missing("detailed"))
+        .respond_with(html(
+            r#"[{"name":"Subject test","template":"DELETED","total_count":10,"click_count":"2","click_percent":20.0,"winner":0}]"#,
+        ))
         .expect(1)
         .mount(&s)
         .await;
@@ -313,10 +316,9 @@ async fn ab_tests_templates_and_users() {
         (4, Some(CampaignStatus::Pending))
     );
     assert_eq!(tests[0].extra["size"], 20);
-    assert_eq!(
-        c.ab_test_stats(4).await.unwrap().count("click_count"),
-        Some(2)
-    );
+    let stats = c.ab_test_stats(4, None).await.unwrap();
+    assert_eq!(stats[0].count("click_count"), Some(2));
+    assert_eq!(stats[0].percent("click_percent"), Some(20.0));
     let tallinn = |t: &str| -> jiff::Zoned { format!("{t}[Europe/Tallinn]").parse().unwrap() };
     let mut a = AbSplit::new("A", "ab@x.ee", CampaignContent::Template(5));
     a.from_name = Some("Shop".into());
@@ -431,7 +433,8 @@ async fn action_logs() {
         .and(path("/api/history.php"))
         .and(query_param("since_seq_id", "0"))
         .and(query_param("limit", "10000"))
-        .and(query_param("actions", "click,optout"))
+        .and(query_param("actions[0]", "click"))
+        .and(query_param("actions[1]", "optout"))
         .respond_with(html(r#"[{"seq_id":"1","email":"a@x.ee","time":"2024-07-01 12:00:00","campaign_id":5,"campaign_name":"May","action":"click","value":"https://shop"}]"#))
         .expect(1)
         .mount(&s)
@@ -494,5 +497,138 @@ async fn action_logs() {
             .timestamp()
             .to_string(),
         "2024-07-01T09:00:00Z"
+    );
+}
+
+/// `history.php` `actions`: the official WordPress plugin
+/// (sendsmaily/smaily-wordpress-plugin `includes/Smaily/Client.php` `get_action_log`) sends
+/// the list through PHP's `http_build_query`, `actions[0]=…&actions[1]=…`: the default. The
+/// other known forms stay settings.
+#[tokio::test]
+async fn history_actions_are_sent_php_indexed_by_default() {
+    let (s, c) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/api/history.php"))
+        .respond_with(html("[]"))
+        .expect(3)
+        .mount(&s)
+        .await;
+    let mut q = LogQuery::since(7, 100);
+    q.actions = vec!["optin".into(), "optout".into()];
+    c.subscriber_history(&q).await.unwrap();
+    q.actions_encoding = ActionsEncoding::Comma;
+    c.subscriber_history(&q).await.unwrap();
+    q.actions_encoding = ActionsEncoding::Brackets;
+    c.subscriber_history(&q).await.unwrap();
+    let got = s.received_requests().await.unwrap();
+    let pairs = |i: usize| -> Vec<(String, String)> {
+        got[i]
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    };
+    let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(
+        pairs(0),
+        [
+            p("since_seq_id", "7"),
+            p("limit", "100"),
+            p("actions[0]", "optin"),
+            p("actions[1]", "optout")
+        ]
+    );
+    assert_eq!(pairs(1)[2..], [p("actions", "optin,optout")]);
+    assert_eq!(
+        pairs(2)[2..],
+        [p("actions[]", "optin"), p("actions[]", "optout")]
+    );
+}
+
+/// smaily.com/help/api/messages/message-action-log documents no `actions` parameter (and
+/// smaily.com/help/api/subscribers-2/subscriber-action-log lists the ten actions there are):
+/// both are refused before anything is sent, naming the field.
+#[tokio::test]
+async fn log_queries_refuse_actions_the_logs_do_not_document() {
+    let (s, c) = setup().await;
+    let mut q = LogQuery::since(0, 10);
+    q.actions = vec!["click".into()];
+    match c.message_log(&q).await {
+        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "actions"),
+        other => panic!("{other:?}"),
+    }
+    q.actions = vec!["click".into(), "purchase".into()];
+    match c.subscriber_history(&q).await {
+        Err(Error::InvalidInput { field, reason }) => {
+            assert_eq!(field, "actions[1]");
+            assert!(reason.contains("purchase"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.received_requests().await.unwrap().is_empty());
+}
+
+/// smaily.com/help/api/a-b-tests/a-b-test-statistics: "Response is a JSON list of JSON
+/// objects", one per section (name, from, reply_to, template — "DELETED" for a deleted one —,
+/// counts, percentages, winner); `detailed`, `offset` (a page index), `limit` (≤ 10,000) are
+/// applied only with `detailed=1`.
+#[tokio::test]
+async fn ab_test_stats_decode_the_documented_list_of_sections() {
+    let (s, c) = setup().await;
+    let body = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ab_test_stats.json"
+    ))
+    .unwrap();
+    Mock::given(method("GET"))
+        .and(path("/api/split.php"))
+        .respond_with(html(&body))
+        .expect(2)
+        .mount(&s)
+        .await;
+    let sections = c.ab_test_stats(7, None).await.unwrap();
+    assert!(sections.is_complete());
+    assert_eq!(sections.len(), 2);
+    let (a, b) = (&sections[0], &sections[1]);
+    assert_eq!(a.name, "Spring sale");
+    assert_eq!(a.from.as_ref().unwrap().email, "news@domain.tld");
+    assert_eq!(a.from.as_ref().unwrap().name, "Shop");
+    assert_eq!(a.reply_to.as_deref(), Some("help@domain.tld"));
+    assert_eq!(a.template.as_ref().unwrap().id, 12);
+    assert!(!a.template_deleted);
+    assert_eq!(a.count("delivered_count"), Some(98));
+    assert_eq!(a.percent("click_percent"), Some(20.41));
+    assert_eq!(
+        a.percent("opened_percent"),
+        Some(56.12),
+        "a number sent as a string"
+    );
+    assert_eq!(a.winner, Some(true));
+    assert!(a.addresses.is_empty());
+    assert_eq!(b.template, None);
+    assert!(b.template_deleted);
+    assert_eq!(b.count("total_count"), Some(100));
+    assert_eq!(b.reply_to, None);
+    assert_eq!(b.winner, Some(false));
+
+    c.ab_test_stats(7, Some((2, 50_000))).await.unwrap();
+    let got = s.received_requests().await.unwrap();
+    let pairs = |i: usize| -> Vec<(String, String)> {
+        got[i]
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    };
+    let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(pairs(0), [p("id", "7")]);
+    assert_eq!(
+        pairs(1),
+        [
+            p("id", "7"),
+            p("detailed", "1"),
+            p("offset", "2"),
+            p("limit", "10000")
+        ]
     );
 }

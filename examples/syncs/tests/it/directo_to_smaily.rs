@@ -35,6 +35,9 @@ impl World {
             common::directo_to_smaily::directo_with_customers_within(customers, spread_minutes)
                 .await;
         let smaily = FakeSmaily::start().await;
+        // These runs send with no client-side limit (`requests_per_second = 0`) to stay fast;
+        // the fake enforces Smaily's 5/s by default, tested in smaily-client.
+        smaily.enforce_rate_limit(None);
         let smaily_url = smaily.base_url();
         World {
             directo,
