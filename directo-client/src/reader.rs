@@ -5,7 +5,9 @@
 //! Accepted envelopes: `<transport><customers><customer/>…</customers></transport>`,
 //! `<transport><customer/>…</transport>`, a bare `<customer/>` or `<customers>` root, and an empty
 //! `<transport/>`. Error roots (`<result type desc/>`, `<err>…</err>`, `<error desc code/>`,
-//! a root with `err_reason`, `description`/`desc` or `error` attributes) become [`Error`]s, and
+//! `<viga>`, `<veateade>`, `<errors>`, a root with `err_reason` or one of the error attributes
+//! `error`, `errormessage`, `error_message`, `viga`, as 5dvision/directo's
+//! `ErrorResponseDetector` reads them) become [`Error`]s, and
 //! so does an answer that is not a Directo read answer at all (an empty body, an HTML page, a
 //! root that is not a known container and holds no records, elements of another name where
 //! the records should be). Memory is bounded by the largest single record: the reader reuses
@@ -86,7 +88,11 @@ pub(crate) struct Core<T> {
     pub(crate) records: u64,
     /// An element of another name where records belong.
     stranger: Option<String>,
-    err_text: String,
+    /// The text of an error element, one piece per element (`<errors><error>…`).
+    err_text: Vec<String>,
+    /// The error element's code, and its message when it has no text.
+    err_code: Option<i32>,
+    err_default: Option<String>,
     /// End of the previous event (repaired offset): the start of the current one.
     at: u64,
 }
@@ -105,21 +111,95 @@ fn attr_of(e: &BytesStart<'_>, name: &str) -> Option<String> {
     })
 }
 
-/// A root that reports an error: `<result type desc/>`, `<error desc code/>`, or any other
-/// element carrying `description`/`desc`/`error` (with `code`/`type`).
-fn error_root(e: &BytesStart<'_>) -> Option<Error> {
+/// Element names that are an error wherever they stand in place of data: 5dvision/directo
+/// `src/Http/ErrorResponseDetector.php`, `ERROR_ELEMENTS` (`<err>token required</err>` is also
+/// on the wiki page `en/xml_direct`).
+const ERROR_ELEMENTS: &[&str] = &["error", "errors", "err", "viga", "veateade"];
+
+/// Root attributes that report an error: the same file, `ERROR_ATTRIBUTES`. `description`,
+/// `desc` and `code` are not among them: a root carrying only those is data.
+const ERROR_ATTRIBUTES: &[&str] = &["error", "errormessage", "error_message", "viga"];
+
+/// Where the message of a flag-valued error attribute (`error="1"`) is: the same file,
+/// `extractAttributeErrors`.
+const MESSAGE_ATTRIBUTES: &[&str] = &["message", "errormessage", "error_message", "msg", "teade"];
+
+/// Where an error element's message is when it has no text: the same file, `getErrorText`.
+const DESC_ATTRIBUTES: &[&str] = &[
+    "desc",
+    "description",
+    "message",
+    "msg",
+    "teade",
+    "kirjeldus",
+];
+
+/// What an error root or element says.
+enum ErrorMark {
+    /// The whole message is in the start tag.
+    Now(Error),
+    /// The message is the element's text (or, when it has none, this default).
+    Text {
+        code: Option<i32>,
+        default: Option<String>,
+    },
+}
+
+fn code_of(e: &BytesStart<'_>) -> Option<i32> {
+    attr_of(e, "type")
+        .or_else(|| attr_of(e, "code"))
+        .and_then(|c| c.trim().parse().ok())
+}
+
+fn first_attr(e: &BytesStart<'_>, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| attr_of(e, n).filter(|v| !v.trim().is_empty()))
+        .map(|v| v.trim().to_string())
+}
+
+/// An error element (`<result type desc/>`, one of [`ERROR_ELEMENTS`]) at the root or in
+/// place of the records.
+fn error_element(e: &BytesStart<'_>) -> Option<ErrorMark> {
     let name = e.name();
     let name: &str = name.as_ref();
-    let desc = attr_of(e, "description")
-        .or_else(|| attr_of(e, "desc"))
-        .or_else(|| attr_of(e, "error"));
-    if !(is(name, "result") || is(name, "error") || desc.is_some()) {
+    if is(name, "result") {
+        return Some(ErrorMark::Now(Error::api(
+            code_of(e),
+            attr_of(e, "desc")
+                .or_else(|| attr_of(e, "description"))
+                .unwrap_or_default(),
+        )));
+    }
+    if !ERROR_ELEMENTS.iter().any(|n| is(name, n)) {
         return None;
     }
-    let code = attr_of(e, "type")
-        .or_else(|| attr_of(e, "code"))
-        .and_then(|c| c.trim().parse().ok());
-    Some(Error::api(code, desc.unwrap_or_default()))
+    let code = code_of(e);
+    Some(match first_attr(e, DESC_ATTRIBUTES) {
+        Some(desc) => ErrorMark::Now(Error::api(code, desc)),
+        None => ErrorMark::Text {
+            code,
+            default: None,
+        },
+    })
+}
+
+/// A root carrying one of [`ERROR_ATTRIBUTES`] with a non-empty value.
+fn error_attribute(e: &BytesStart<'_>) -> Option<ErrorMark> {
+    let value = ERROR_ATTRIBUTES
+        .iter()
+        .find_map(|n| attr_of(e, n).filter(|v| !v.trim().is_empty()))?;
+    let code = code_of(e);
+    if matches!(value.trim(), "1" | "true" | "yes") {
+        return Some(match first_attr(e, MESSAGE_ATTRIBUTES) {
+            Some(msg) => ErrorMark::Now(Error::api(code, msg)),
+            None => ErrorMark::Text {
+                code,
+                default: Some("An error occurred".into()),
+            },
+        });
+    }
+    Some(ErrorMark::Now(Error::api(code, value.trim().to_string())))
 }
 
 impl<T: FromRecord> Core<T> {
@@ -142,7 +222,9 @@ impl<T: FromRecord> Core<T> {
             skip_depth: None,
             records: 0,
             stranger: None,
-            err_text: String::new(),
+            err_text: Vec::new(),
+            err_code: None,
+            err_default: None,
             at: 0,
         }
     }
@@ -326,7 +408,10 @@ impl<T: FromRecord> Core<T> {
 
     fn add_text(&mut self, text: &str, log: &Log, end: u64) {
         if self.root == Root::ErrText {
-            self.err_text.push_str(text);
+            match self.err_text.last_mut() {
+                Some(piece) => piece.push_str(text),
+                None => self.err_text.push(text.to_string()),
+            }
             return;
         }
         if self.top.is_some() {
@@ -357,8 +442,18 @@ impl<T: FromRecord> Core<T> {
         if depth == 1 {
             let root = std::mem::replace(&mut self.root, Root::Closed);
             if root == Root::ErrText {
-                let text = std::mem::take(&mut self.err_text);
-                return Err(Error::api(None, text.trim().to_string()));
+                let text: Vec<&str> = self
+                    .err_text
+                    .iter()
+                    .map(|t| t.trim())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                let text = if text.is_empty() {
+                    self.err_default.take().unwrap_or_default()
+                } else {
+                    text.join("; ")
+                };
+                return Err(Error::api(self.err_code, text));
             }
             return self.finish(log, end);
         }
@@ -519,6 +614,19 @@ impl<T: FromRecord> Core<T> {
         }
     }
 
+    /// An error element or attribute: the error now, or once its text has been read.
+    fn error_mark(&mut self, mark: ErrorMark) -> Result<Step<T>> {
+        match mark {
+            ErrorMark::Now(err) => Err(err),
+            ErrorMark::Text { code, default } => {
+                self.root = Root::ErrText;
+                self.err_code = code;
+                self.err_default = default;
+                Ok(Step::More)
+            }
+        }
+    }
+
     fn on_start(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step<T>> {
         self.depth += 1;
         if self.skip_depth.is_some() {
@@ -535,14 +643,10 @@ impl<T: FromRecord> Core<T> {
                 if let Some(reason) = attr_of(e, "err_reason") {
                     return Err(Error::api(None, reason));
                 }
-                if is(name, "err") {
-                    self.root = Root::ErrText;
-                    return Ok(Step::More);
-                }
                 if !is(name, &self.tag)
-                    && let Some(err) = error_root(e)
+                    && let Some(mark) = error_element(e).or_else(|| error_attribute(e))
                 {
-                    return Err(err);
+                    return self.error_mark(mark);
                 }
                 if is(name, "transport") {
                     self.root = Root::Transport;
@@ -563,7 +667,8 @@ impl<T: FromRecord> Core<T> {
                 Err(self.decode_err(log, end, "end of document", name.to_string()))
             }
             (Root::ErrText, _) => {
-                self.skip_depth = Some(self.depth);
+                // `<errors><error>First</error><error>Second</error></errors>`: one message each.
+                self.err_text.push(String::new());
                 Ok(Step::More)
             }
             (root, depth) => {
@@ -571,8 +676,10 @@ impl<T: FromRecord> Core<T> {
                     return self.start_record(e, log, end);
                 }
                 if depth == 2 && root == Root::Transport {
-                    if let Some(err) = error_root(e) {
-                        return Err(err);
+                    // Error elements in place of the data (attributes are not looked at
+                    // here: records carry whatever attributes their installation has).
+                    if let Some(mark) = error_element(e) {
+                        return self.error_mark(mark);
                     }
                     // A container has no attributes; a record of another name has.
                     if !e.attributes_raw().trim().trim_end_matches('/').is_empty()
