@@ -6,6 +6,7 @@ mod common;
 mod error_roots;
 mod fake_conformance;
 mod fake_customers;
+mod put_answers;
 mod put_limits;
 mod put_modes;
 mod put_schema;
