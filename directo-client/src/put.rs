@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::put_results::{PutResult, parse_put_results};
 use crate::record::{FromRecord, Record};
 use crate::target::Target;
-use crate::xmldata::{DECL, envelope, form_len, write_record};
+use crate::xmldata::{DECL, envelope, form_len, legal_chars, write_record};
 
 /// A value that can be written as Directo XML.
 pub trait ToRecord {
@@ -174,8 +174,10 @@ impl Target {
         let docs = records
             .iter()
             .map(|r| {
+                let mut prepared = self.prepare(r, false)?;
+                legal_chars(&mut prepared, false).map_err(|bad| invalid_char(r, bad))?;
                 let mut xml = String::new();
-                write_record(&mut xml, &self.prepare(r, false)?);
+                write_record(&mut xml, &prepared);
                 Ok(xml)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -317,6 +319,8 @@ impl Client {
     /// One record checked, shaped, stamped and written.
     fn ready(&self, target: &Target, record: &Record, mode: PutMode) -> Result<String> {
         let mut prepared = target.prepare(record, mode == PutMode::Create)?;
+        legal_chars(&mut prepared, self.put_limits().strip_invalid_chars)
+            .map_err(|bad| invalid_char(record, bad))?;
         if mode.is_partial() {
             let extra: Vec<&String> = prepared
                 .attrs
@@ -341,6 +345,16 @@ impl Client {
         let mut xml = String::new();
         write_record(&mut xml, &prepared);
         Ok(xml)
+    }
+}
+
+/// [`Error::InvalidCharacter`] for `record`.
+fn invalid_char(record: &Record, (field, code_point, position): crate::xmldata::BadChar) -> Error {
+    Error::InvalidCharacter {
+        document: key_of(record),
+        field,
+        code_point,
+        position,
     }
 }
 
@@ -396,6 +410,8 @@ pub(crate) struct PutLimits {
     pub(crate) bytes: usize,
     /// Documents per request.
     pub(crate) documents: usize,
+    /// Strip characters XML 1.0 forbids instead of refusing the document.
+    pub(crate) strip_invalid_chars: bool,
 }
 
 #[cfg(test)]

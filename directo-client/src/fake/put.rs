@@ -40,6 +40,28 @@ fn document(xmldata: &str) -> Option<Record> {
     docs.next().is_none().then_some(doc)
 }
 
+/// Whether `xmldata` holds only characters XML 1.0 allows, raw or as character references:
+/// the `Char` production (W3C XML 1.0 §2.2) and the WFC "Legal Character" (§4.1). A
+/// conforming parser refuses the whole document otherwise, and Directo answers such a request
+/// "8 Invalid xml given" (wiki `en/xml_direct/alustamine/vastused_ja_veakoodid`).
+fn legal_chars(xmldata: &str) -> bool {
+    use crate::xmldata::is_xml_char;
+    if !xmldata.chars().all(is_xml_char) {
+        return false;
+    }
+    xmldata.split("&#").skip(1).all(|rest| {
+        let Some(end) = rest.find(';') else {
+            return false;
+        };
+        let r = &rest[..end];
+        let n = match r.strip_prefix('x') {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => r.parse(),
+        };
+        n.ok().and_then(char::from_u32).is_some_and(is_xml_char)
+    })
+}
+
 /// Whether every record of a legacy put carries the appkey as an attribute (Protoshell
 /// bridge: `<delivery appkey="…">`; arvutitark: `<customer key="…">`).
 pub(super) fn every_record_has_appkey(req: &ReceivedRequest) -> bool {
@@ -249,7 +271,7 @@ pub(super) fn put(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str) 
     };
     // Result codes: 8 "Invalid xml given" and 99 "No processable XML data found" (wiki
     // en/xml_direct/alustamine/vastused_ja_veakoodid).
-    let Some(doc) = document(&xmldata) else {
+    let Some(doc) = document(&xmldata).filter(|_| legal_chars(&xmldata)) else {
         answer.push(8, "Invalid xml given", "");
         return results(&out);
     };

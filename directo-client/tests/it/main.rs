@@ -3,6 +3,7 @@
 
 mod bespoke_reads;
 mod common;
+mod control_chars;
 mod error_roots;
 mod fake_conformance;
 mod fake_customers;
