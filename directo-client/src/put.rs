@@ -62,9 +62,36 @@ pub enum PutMode {
     /// Create new documents (no parameter). An existing one is answered "Duplicate" (11).
     #[default]
     Create,
-    /// `xd_update=1`: create or modify; a modified document is overwritten by the one you
-    /// post, so post it whole. A confirmed document is refused (Type 14).
+    /// `xd_update=1`: create or modify; a modified document is **overwritten** by the one you
+    /// post ("post the whole document (it is overwritten)", wiki
+    /// `en/xml_direct/alustamine/tehnilised_nouded`). A document of a target with a vendored
+    /// input schema must therefore carry every input attribute (an empty value blanks one on
+    /// purpose); one that leaves any out is refused before sending
+    /// ([`Error::InvalidInput`] naming them), since Directo would blank them, and a
+    /// read-modify-write cannot keep them (many input fields are not in the output).
+    /// Use [`CustomerUpdate`](PutMode::CustomerUpdate) to change name, email or phone, or
+    /// [`Replace`](PutMode::Replace) to overwrite deliberately. A confirmed document is
+    /// refused (Type 14).
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Customer, PutMode};
+    /// let fake = FakeDirecto::start().await;
+    /// let mut mari = Customer::new("C1");
+    /// mari.email = Some("mari@example.ee".into());
+    /// let out = fake.client().put(&[mari.clone()], PutMode::Update).await?;
+    /// assert!(out[0].result.as_ref().unwrap_err().to_string().contains("CustomerUpdate"));
+    /// assert!(fake.puts().is_empty()); // nothing was sent
+    /// let out = fake.client().put(&[mari], PutMode::Replace).await?;
+    /// assert!(out[0].is_success());
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     Update,
+    /// `xd_update=1`, naming the overwrite: the posted document replaces the stored one and
+    /// every input field it leaves out is blanked. The explicit opt-in for a sparse full
+    /// update, which [`PutMode::Update`] refuses.
+    Replace,
     /// `xd_update=1&xd_updateconfirmed=1`: also modify confirmed documents. Only for
     /// `order`, `invoice`, `purchaseorder` and `stockreceipt` (documented).
     UpdateConfirmed,
@@ -87,7 +114,7 @@ impl PutMode {
     pub fn params(self) -> &'static [(&'static str, &'static str)] {
         match self {
             PutMode::Create => &[],
-            PutMode::Update => &[("xd_update", "1")],
+            PutMode::Update | PutMode::Replace => &[("xd_update", "1")],
             PutMode::UpdateConfirmed => &[("xd_update", "1"), ("xd_updateconfirmed", "1")],
             PutMode::CustomerUpdate => &[("xd_customer_update", "1")],
             PutMode::SupplierUpdate => &[("xd_supplier_update", "1")],
@@ -96,7 +123,7 @@ impl PutMode {
 
     fn check(self, what: &str) -> Result<()> {
         let ok = match self {
-            PutMode::Create | PutMode::Update => true,
+            PutMode::Create | PutMode::Update | PutMode::Replace => true,
             PutMode::UpdateConfirmed => UPDATE_CONFIRMED.contains(&what),
             PutMode::CustomerUpdate => what == "customer",
             PutMode::SupplierUpdate => what == "supplier",
@@ -321,6 +348,9 @@ impl Client {
         let mut prepared = target.prepare(record, mode == PutMode::Create)?;
         legal_chars(&mut prepared, self.put_limits().strip_invalid_chars)
             .map_err(|bad| invalid_char(record, bad))?;
+        if matches!(mode, PutMode::Update | PutMode::UpdateConfirmed) {
+            sparse_update(target, &prepared, mode)?;
+        }
         if mode.is_partial() {
             let extra: Vec<&String> = prepared
                 .attrs
@@ -346,6 +376,40 @@ impl Client {
         write_record(&mut xml, &prepared);
         Ok(xml)
     }
+}
+
+/// Refuses a full update that leaves out input fields of the target's schema: `xd_update=1`
+/// overwrites the whole document ("post the whole document (it is overwritten)", wiki
+/// `en/xml_direct/alustamine/tehnilised_nouded`), so each would be blanked. Without a
+/// vendored schema the field set is unknown and nothing is checked.
+fn sparse_update(target: &Target, prepared: &Record, mode: PutMode) -> Result<()> {
+    let Some(schema) = target.schema() else {
+        return Ok(());
+    };
+    let missing: Vec<&str> = schema
+        .record
+        .attrs
+        .iter()
+        .map(|a| a.name.as_str())
+        .filter(|n| *n != "session_id" && !prepared.attrs.contains_key(*n))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = missing.iter().take(6).copied().collect();
+    let more = match missing.len() - shown.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let partial = match target.what() {
+        "customer" => "to change name, email or phone only, use PutMode::CustomerUpdate; ",
+        "supplier" => "to change name, email or phone only, use PutMode::SupplierUpdate; ",
+        _ => "",
+    };
+    Err(Error::InvalidInput(format!(
+        "PutMode::{mode:?} (xd_update=1) overwrites the whole document, and this one leaves out {shown:?}{more} of {}, which Directo would blank: {partial}to overwrite them deliberately, use PutMode::Replace",
+        schema.file
+    )))
 }
 
 /// [`Error::InvalidCharacter`] for `record`.

@@ -15,4 +15,5 @@ mod reader_fixtures;
 mod record_errors;
 mod retries;
 mod roundtrip_customer;
+mod sparse_update;
 mod wire_requests;
