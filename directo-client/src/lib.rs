@@ -105,7 +105,7 @@ pub use documents::{
     StockLimit, SupplierItem,
 };
 pub use error::{Error, Result};
-pub use put::{Document, PutMode, PutOutcome, ToRecord};
+pub use put::{Document, PutMode, PutOutcome, PutParams, ToRecord};
 pub use put_results::{PutResult, PutStatus, parse_put_results};
 pub use query::{Query, Since};
 pub use reader::RecordReader;

@@ -143,6 +143,124 @@ impl PutMode {
     }
 }
 
+/// Names a put's transport parameters may not take: the protocol's own (`put`, `get`,
+/// `what`, `xmldata`, `token`, `key`, `ts`; wiki `en/xml_direct`, `en/xmlcore`) and the
+/// parameters [`PutMode`] sends.
+const RESERVED: &[&str] = &[
+    "put",
+    "get",
+    "what",
+    "xmldata",
+    "token",
+    "key",
+    "ts",
+    "xd_update",
+    "xd_updateconfirmed",
+    "xd_customer_update",
+    "xd_supplier_update",
+];
+
+/// Component-specific transport parameters of a put, beside its [`PutMode`]: `xd_confirm`,
+/// `confirm`, `object`, `project` (the receipt page of XML Direct's components), or any
+/// other by name. Checked when set: a name is ASCII letters, digits and `_`, never one of
+/// the protocol's own (`put`, `what`, `xmldata`, `token`, `key`, `ts`, …) nor a
+/// [`PutMode`] parameter (`xd_update`, …: choose the mode instead); a value holds no
+/// control character. Sent where the mode's parameters go (the form body, and the query
+/// string unless [`routing_in_query`](crate::ClientBuilder::routing_in_query) is off).
+///
+/// ```
+/// # #[cfg(feature = "fake")]
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use directo_client::{fake::FakeDirecto, PutMode, PutParams, Receipt, ReceiptRow};
+/// let fake = FakeDirecto::start().await;
+/// let receipt = Receipt {
+///     number: Some(77),
+///     rows: vec![ReceiptRow { invoice: Some(1001), ..Default::default() }],
+///     ..Default::default()
+/// };
+/// let params = PutParams::new().xd_confirm(true).object("OBJ1")?;
+/// fake.client().put_with(&[receipt], PutMode::Create, &params).await?;
+/// assert_eq!(fake.requests()[0].param("xd_confirm"), Some("1"));
+/// assert!(PutParams::new().param("xd_update", "1").is_err()); // PutMode::Update says that
+/// # Ok::<(), directo_client::Error>(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PutParams {
+    params: Vec<(String, String)>,
+}
+
+impl PutParams {
+    /// No parameters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `xd_confirm=1`: confirm the documents as they are imported (not sent when `false`).
+    pub fn xd_confirm(self, on: bool) -> Self {
+        self.flag("xd_confirm", on)
+    }
+
+    /// `confirm=1` (not sent when `false`).
+    pub fn confirm(self, on: bool) -> Self {
+        self.flag("confirm", on)
+    }
+
+    /// `object=<code>`: the financial object the documents are booked on.
+    pub fn object(self, code: impl Into<String>) -> Result<Self> {
+        self.non_empty("object", code.into())
+    }
+
+    /// `project=<code>`: the project the documents are booked on.
+    pub fn project(self, code: impl Into<String>) -> Result<Self> {
+        self.non_empty("project", code.into())
+    }
+
+    /// Any other parameter, checked (see the type). Setting a name again replaces its value.
+    pub fn param(mut self, name: &str, value: impl Into<String>) -> Result<Self> {
+        let value = value.into();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(Error::InvalidInput(format!(
+                "transport parameter name {name:?}: ASCII letters, digits and _ only"
+            )));
+        }
+        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            return Err(Error::InvalidInput(format!(
+                "transport parameter {name:?} is the protocol's own or a PutMode's: choose the PutMode instead"
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Error::InvalidInput(format!(
+                "transport parameter {name}: the value holds a control character"
+            )));
+        }
+        self.params.retain(|(k, _)| k != name);
+        self.params.push((name.to_string(), value));
+        Ok(self)
+    }
+
+    /// The parameters, in the order they were set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn flag(mut self, name: &str, on: bool) -> Self {
+        self.params.retain(|(k, _)| k != name);
+        if on {
+            self.params.push((name.to_string(), "1".to_string()));
+        }
+        self
+    }
+
+    fn non_empty(self, name: &str, value: String) -> Result<Self> {
+        if value.trim().is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "transport parameter {name} must not be empty"
+            )));
+        }
+        self.param(name, value)
+    }
+}
+
 /// The outcome of one input document of a put.
 ///
 /// ```
@@ -231,8 +349,31 @@ impl Client {
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
     pub async fn put<T: Document>(&self, docs: &[T], mode: PutMode) -> Result<Vec<PutOutcome>> {
+        self.put_with(docs, mode, &PutParams::new()).await
+    }
+
+    /// [`put`](Self::put) with component-specific transport parameters ([`PutParams`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Customer, PutMode, PutParams};
+    /// let fake = FakeDirecto::start().await;
+    /// let mut c = Customer::new("C1");
+    /// c.email = Some("c1@example.ee".into());
+    /// let params = PutParams::new().param("xd_custom", "1")?;
+    /// fake.client().put_with(&[c], PutMode::Create, &params).await?;
+    /// assert_eq!(fake.requests()[0].param("xd_custom"), Some("1"));
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn put_with<T: Document>(
+        &self,
+        docs: &[T],
+        mode: PutMode,
+        params: &PutParams,
+    ) -> Result<Vec<PutOutcome>> {
         let records: Vec<Record> = docs.iter().map(ToRecord::to_record).collect();
-        self.put_records(&Target::of(T::WHAT)?, &records, mode)
+        self.put_records_with(&Target::of(T::WHAT)?, &records, mode, params)
             .await
     }
 
@@ -271,6 +412,32 @@ impl Client {
         target: &Target,
         records: &[Record],
         mode: PutMode,
+    ) -> Result<Vec<PutOutcome>> {
+        self.put_records_with(target, records, mode, &PutParams::new())
+            .await
+    }
+
+    /// [`put_records`](Self::put_records) with component-specific transport parameters
+    /// ([`PutParams`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, PutMode, PutParams, Record, Target};
+    /// let fake = FakeDirecto::start().await;
+    /// let d = Record::new("delivery").attr("number", "5");
+    /// let params = PutParams::new().xd_confirm(true);
+    /// let target = Target::of("delivery")?;
+    /// fake.client().put_records_with(&target, &[d], PutMode::Create, &params).await?;
+    /// assert_eq!(fake.requests()[0].param("xd_confirm"), Some("1"));
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn put_records_with(
+        &self,
+        target: &Target,
+        records: &[Record],
+        mode: PutMode,
+        params: &PutParams,
     ) -> Result<Vec<PutOutcome>> {
         if target.what().is_empty() {
             return Err(Error::InvalidInput("`what` must not be empty".into()));
@@ -325,7 +492,9 @@ impl Client {
                 Some(e) => Err(e.clone()),
                 None => {
                     let xml = envelope(target.root(), batch.iter().map(|d| d.xml.as_str()));
-                    match self.put_xml(target.what(), mode.params(), xml).await {
+                    let sent: Vec<(&str, &str)> =
+                        mode.params().iter().copied().chain(params.iter()).collect();
+                    match self.put_xml(target.what(), &sent, xml).await {
                         Ok(body) => parse_put_results(&body).map_err(Arc::new),
                         Err(e) => Err(Arc::new(e)),
                     }

@@ -10,6 +10,7 @@ mod fake_customers;
 mod put_answers;
 mod put_limits;
 mod put_modes;
+mod put_params;
 mod put_schema;
 mod reader_fixtures;
 mod record_errors;
