@@ -410,13 +410,18 @@ impl Client {
                 idempotent: true,
             };
             let response = client.send(call).await?;
+            let charset = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::encoding::charset_of);
             let body: crate::reader::Body = Box::pin(
                 response
                     .bytes_stream()
                     .map_err(|e| std::io::Error::other(transport(e))),
             );
             let tag = query.tag().unwrap_or(&what).to_string();
-            Ok(stream_records::<T>(body, &what, &tag))
+            Ok(stream_records::<T>(body, &what, &tag, charset))
         }
         .try_flatten_stream()
         .boxed()

@@ -109,7 +109,9 @@ pub enum Error {
         /// `<Result>` elements in the answer.
         answered: usize,
     },
-    /// The document declares an encoding this crate cannot decode (unknown label or UTF-16).
+    /// The answer declares (in its XML declaration or HTTP `charset`) an encoding this crate
+    /// cannot decode: a label `encoding_rs` does not know, or UTF-16. Declared encodings it
+    /// knows (`windows-1257`, `ISO-8859-13`, …) are decoded.
     #[error("unsupported XML encoding {0:?} (Directo documents are UTF-8)")]
     UnsupportedEncoding(String),
 }

@@ -73,6 +73,7 @@ mod client;
 mod customer;
 mod document;
 mod documents;
+mod encoding;
 mod error;
 mod put;
 mod put_results;

@@ -23,6 +23,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use crate::attrs::Attrs;
+use crate::encoding::{DecodedRead, DecodedStream, head_complete, sniff};
 use crate::error::{Error, Result};
 use crate::record::{FieldError, FromRecord, Record};
 use crate::utf8::{Log, RepairedRead, RepairedStream};
@@ -503,22 +504,8 @@ impl<T: FromRecord> Core<T> {
             ));
         }
         match ev {
-            Event::Decl(decl) => {
-                // Directo sends UTF-8 (documented). Anything else is refused before a
-                // single value is decoded, so nothing is ever mis-decoded.
-                if let Some(Ok(label)) = decl.encoding() {
-                    let label = label.trim();
-                    let utf8 = encoding_rs::Encoding::for_label(label.as_bytes())
-                        == Some(encoding_rs::UTF_8);
-                    if !utf8
-                        && !label.eq_ignore_ascii_case("us-ascii")
-                        && !label.eq_ignore_ascii_case("ascii")
-                    {
-                        return Err(Error::UnsupportedEncoding(label.to_string()));
-                    }
-                }
-                Ok(Step::More)
-            }
+            // The encoding was read and decoded before the parser (`encoding.rs`).
+            Event::Decl(_) => Ok(Step::More),
             Event::Start(e) => self.on_start(&e, log, end),
             Event::Empty(e) => {
                 // An empty element starts and ends: one of the two may yield.
@@ -711,7 +698,8 @@ impl<T: FromRecord> Core<T> {
 /// # Ok::<(), directo_client::Error>(())
 /// ```
 pub struct RecordReader<R: BufRead, T = Record> {
-    reader: Reader<RepairedRead<R>>,
+    /// `Err` when the encoding could not be read or is refused: the first and last item.
+    reader: std::result::Result<Reader<RepairedRead<DecodedRead<R>>>, Option<Error>>,
     buf: Vec<u8>,
     core: Core<T>,
     done: bool,
@@ -719,10 +707,14 @@ pub struct RecordReader<R: BufRead, T = Record> {
 }
 
 impl<R: BufRead, T: FromRecord> RecordReader<R, T> {
-    /// Reads `tag` records (e.g. `customer`) from `input`.
+    /// Reads `tag` records (e.g. `customer`) from `input`. Reads the start of `input` (up to
+    /// 1 KiB) to find its encoding: a declared one (`encoding="windows-1257"`) is decoded,
+    /// UTF-8 passes through.
     pub fn new(input: R, tag: &str) -> Self {
         RecordReader {
-            reader: Reader::from_reader(RepairedRead::new(input)),
+            reader: DecodedRead::open(input)
+                .map(|read| Reader::from_reader(RepairedRead::new(read)))
+                .map_err(Some),
             buf: Vec::with_capacity(8 * 1024),
             core: Core::new(tag, tag),
             done: false,
@@ -740,16 +732,20 @@ impl<R: BufRead, T: FromRecord> Iterator for RecordReader<R, T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
+        let reader = match &mut self.reader {
+            Ok(reader) => reader,
+            Err(e) => return e.take().map(Err),
+        };
         while !self.done {
             self.buf.clear();
-            let step = match self.reader.read_event_into(&mut self.buf) {
+            let step = match reader.read_event_into(&mut self.buf) {
                 Ok(ev) => {
-                    let end = self.reader.buffer_position();
-                    self.core.event(ev, end, self.reader.get_ref().log())
+                    let end = reader.buffer_position();
+                    self.core.event(ev, end, reader.get_ref().log())
                 }
                 Err(e) => {
-                    let at = self.reader.error_position();
-                    Err(self.core.xml_err(self.reader.get_ref().log(), at, e))
+                    let at = reader.error_position();
+                    Err(self.core.xml_err(reader.get_ref().log(), at, e))
                 }
             };
             match step {
@@ -766,14 +762,47 @@ impl<R: BufRead, T: FromRecord> Iterator for RecordReader<R, T> {
     }
 }
 
-/// Streams records from an HTTP body (used by the client).
+/// Streams records from an HTTP body (used by the client): its encoding sniffed from its
+/// start and `charset` (the HTTP `Content-Type`'s), then the records.
 pub(crate) fn stream_records<T: FromRecord>(
-    body: Body,
+    mut body: Body,
+    what: &str,
+    tag: &str,
+    charset: Option<String>,
+) -> impl futures::Stream<Item = Result<T>> + use<T> {
+    use futures::{StreamExt, TryFutureExt};
+    let (what, tag) = (what.to_string(), tag.to_string());
+    async move {
+        let mut head = Vec::new();
+        while !head_complete(&head) {
+            match body.next().await {
+                Some(chunk) => head.extend_from_slice(&chunk?),
+                None => break,
+            }
+        }
+        let encoding = sniff(&head, charset.as_deref())?;
+        let body: Body = if head.is_empty() {
+            body
+        } else {
+            Box::pin(futures::stream::once(async move { Ok(Bytes::from(head)) }).chain(body))
+        };
+        Ok(records_of::<T>(
+            DecodedStream::new(body, encoding),
+            &what,
+            &tag,
+        ))
+    }
+    .try_flatten_stream()
+}
+
+/// The records of a UTF-8 body.
+fn records_of<T: FromRecord>(
+    body: DecodedStream<Body>,
     what: &str,
     tag: &str,
 ) -> impl futures::Stream<Item = Result<T>> + use<T> {
     struct State<T> {
-        reader: Reader<tokio_util::io::StreamReader<RepairedStream<Body>, Bytes>>,
+        reader: Reader<tokio_util::io::StreamReader<RepairedStream<DecodedStream<Body>>, Bytes>>,
         buf: Vec<u8>,
         core: Core<T>,
         done: bool,
