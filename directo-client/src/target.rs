@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::record::Record;
-use crate::schema::{ElementSchema, Schema, schema};
+use crate::schema::{ElementSchema, Schema, XsdType, schema};
 
 /// How sure we are of a table entry (see the conformance table in the crate docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub(crate) struct Known {
     pub(crate) xsd: Option<&'static str>,
     /// Attributes every document must carry ("mandatory" in the schema).
     pub(crate) required: &'static [&'static str],
-    /// Attributes a new document must carry (without `xd_update`).
+    /// Attributes of which a new document (without `xd_update`) must carry at least one.
     pub(crate) required_on_create: &'static [&'static str],
     pub(crate) confidence: Confidence,
     pub(crate) source: &'static str,
@@ -46,8 +46,9 @@ pub(crate) const KNOWN: &[Known] = &[
         record: "customer",
         xsd: Some("xml_IN_kliendid.xsd"),
         required: &["code"],
-        // "email … mandatory" (comment in xml_IN_kliendid.xsd).
-        required_on_create: &["email"],
+        // "email … mandatory" (comment in xml_IN_kliendid.xsd); Directo's own answer says
+        // either will do: "Missing customer email or reg.no" (issue 22).
+        required_on_create: &["email", "regno"],
         confidence: Confidence::Documented,
         source: "xml_IN_kliendid.xsd",
     },
@@ -235,18 +236,36 @@ impl Target {
             )));
         }
         if let Some(entry) = self.entry() {
-            let on_create = if create {
-                entry.required_on_create
-            } else {
-                &[]
-            };
-            for name in entry.required.iter().chain(on_create) {
-                if record.get(name).is_none_or(|v| v.trim().is_empty()) {
+            let set = |name: &str| record.get(name).is_some_and(|v| !v.trim().is_empty());
+            for name in entry.required {
+                if !set(name) {
                     return Err(Error::InvalidInput(format!(
                         "<{}> without {name}: {name} is mandatory ({})",
                         self.record, entry.source
                     )));
                 }
+            }
+            let any = entry.required_on_create;
+            if create && !any.is_empty() && !any.iter().any(|n| set(n)) {
+                return Err(Error::InvalidInput(format!(
+                    "a new <{}> needs {} (\"Missing customer email or reg.no\"; {})",
+                    self.record,
+                    any.join(" or "),
+                    entry.source
+                )));
+            }
+            // "Document numbers are integers, so the maximum is 2147483647" (wiki
+            // `en/xmlcore`).
+            if let Some(number) = record.get("number")
+                && !number
+                    .trim()
+                    .parse::<i64>()
+                    .is_ok_and(|n| (0..=i64::from(i32::MAX)).contains(&n))
+            {
+                return Err(Error::InvalidInput(format!(
+                    "<{}> number {number:?}: document numbers are integers from 0 to 2147483647 (wiki en/xmlcore)",
+                    self.record
+                )));
             }
         }
         match self.schema() {
@@ -268,11 +287,22 @@ fn shape(el: &ElementSchema, record: &Record, file: &str) -> Result<Record> {
         if name == "session_id" {
             return bad("session_id is Directo's own field: do not send it".into());
         }
-        match el.attr(name) {
+        match el.attr_schema(name) {
             None => return bad(format!("attribute {name:?} is not in the input schema")),
-            Some(ty) => {
-                if let Some(reason) = ty.check(value) {
+            Some(a) => {
+                if let Some(reason) = a.ty.check(value) {
                     return bad(format!("{name}: {reason}"));
+                }
+                // The documented length of a string (the schema's comment, e.g. "length:
+                // 32"), in characters; an xsd:int is bounded by its type.
+                if a.ty == XsdType::String
+                    && let Some(max) = a.max_len
+                    && value.chars().count() > max
+                {
+                    return bad(format!(
+                        "{name}: {} characters, over the documented {max}",
+                        value.chars().count()
+                    ));
                 }
             }
         }

@@ -358,11 +358,17 @@ fn put_customer(
         _ => {
             let create = existing.is_none();
             if create
-                && known.is_some_and(|k| k.required_on_create.iter().any(|a| r.get(a).is_none()))
+                && known.is_some_and(|k| {
+                    !k.required_on_create.is_empty()
+                        && k.required_on_create
+                            .iter()
+                            .all(|a| r.get(a).is_none_or(str::is_empty))
+                })
             {
-                // "email … mandatory" (xml_IN_kliendid.xsd). 13 is the documented code for a
-                // missing customer identification; that it is the answer here is assumed.
-                answer.push(13, "Missing customer email", &code);
+                // "email … mandatory" (xml_IN_kliendid.xsd), or the registry code: Directo's
+                // answer is "Missing customer email or reg.no" (issue 22), under 13 "Missing
+                // customer code / regno" (wiki en/xml_direct/alustamine/vastused_ja_veakoodid).
+                answer.push(13, "Missing customer email or reg.no", &code);
                 return;
             }
             let Ok(mut c) = Customer::from_record(r) else {

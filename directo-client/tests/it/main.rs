@@ -17,5 +17,6 @@ mod reader_fixtures;
 mod record_errors;
 mod retries;
 mod roundtrip_customer;
+mod small_checks;
 mod sparse_update;
 mod wire_requests;
