@@ -512,6 +512,53 @@ impl Client {
         Ok(outcomes)
     }
 
+    /// Deletes documents by their key: `<root><record KEY="…" delete="1"/>…</root>`, as the
+    /// Go client used live sends it (qbitsoftware/accounting-service `directo/payments.go`),
+    /// where the target allows it ([`Target::allows_delete`]: receipts and targets without
+    /// a vendored schema; not customers or items). One [`PutOutcome`] per key: Directo's
+    /// answer (19 "Removal not allowed" for a confirmed document), or why it was not sent.
+    /// Not idempotent in its answer (a second delete finds nothing), so never retried once
+    /// sent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, PutMode, Receipt, ReceiptRow, Target};
+    /// let fake = FakeDirecto::start().await;
+    /// let receipt = Receipt {
+    ///     number: Some(77),
+    ///     rows: vec![ReceiptRow { invoice: Some(1001), ..Default::default() }],
+    ///     ..Default::default()
+    /// };
+    /// fake.client().put(&[receipt], PutMode::Create).await?;
+    /// let out = fake.client().delete(&Target::of("receipt")?, &["77"]).await?;
+    /// assert!(out[0].is_success());
+    /// assert!(fake.records("receipt").is_empty());
+    /// assert!(fake.puts()[1].xmldata.ends_with(r#"<receipts><receipt number="77" delete="1"/></receipts>"#));
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn delete(
+        &self,
+        target: &Target,
+        keys: &[impl AsRef<str>],
+    ) -> Result<Vec<PutOutcome>> {
+        let Some(key) = target.key_attribute() else {
+            return Err(Error::InvalidInput(format!(
+                "what={}: the key attribute is unknown; send records carrying it and delete=\"1\" with put_records",
+                target.what()
+            )));
+        };
+        let records: Vec<Record> = keys
+            .iter()
+            .map(|k| {
+                Record::new(target.record())
+                    .attr(key, k.as_ref())
+                    .attr("delete", "1")
+            })
+            .collect();
+        self.put_records(target, &records, PutMode::Create).await
+    }
+
     /// One record checked, shaped, stamped and written.
     fn ready(&self, target: &Target, record: &Record, mode: PutMode) -> Result<String> {
         let mut prepared = target.prepare(record, mode == PutMode::Create)?;

@@ -35,6 +35,8 @@ pub(crate) struct Known {
     pub(crate) required_on_create: &'static [&'static str],
     pub(crate) confidence: Confidence,
     pub(crate) source: &'static str,
+    /// The key attribute a document is found by (`code` or `number`).
+    pub(crate) key: &'static str,
 }
 
 /// The put table: every `what` whose `xmldata` root and record element are known, with the
@@ -50,6 +52,7 @@ pub(crate) const KNOWN: &[Known] = &[
         // either will do: "Missing customer email or reg.no" (issue 22).
         required_on_create: &["email", "regno"],
         confidence: Confidence::Documented,
+        key: "code",
         source: "xml_IN_kliendid.xsd",
     },
     Known {
@@ -60,6 +63,7 @@ pub(crate) const KNOWN: &[Known] = &[
         required: &["code"],
         required_on_create: &[],
         confidence: Confidence::Documented,
+        key: "code",
         source: "xml_IN_artiklid.xsd",
     },
     Known {
@@ -70,6 +74,7 @@ pub(crate) const KNOWN: &[Known] = &[
         required: &["number"],
         required_on_create: &[],
         confidence: Confidence::Documented,
+        key: "number",
         source: "xml_IN_laekumised.xsd; wiki en/xml_direct/muuk/receipt",
     },
     Known {
@@ -80,6 +85,7 @@ pub(crate) const KNOWN: &[Known] = &[
         required: &[],
         required_on_create: &[],
         confidence: Confidence::SeenInClient,
+        key: "number",
         source: "qbitsoftware/accounting-service directo/invoices.go (after xml_IN_arved.xsd)",
     },
     Known {
@@ -90,6 +96,7 @@ pub(crate) const KNOWN: &[Known] = &[
         required: &[],
         required_on_create: &[],
         confidence: Confidence::SeenInClient,
+        key: "number",
         source: "public client code after xml_IN_tellimused.xsd; the WooCommerce Directo plugin",
     },
     Known {
@@ -100,6 +107,7 @@ pub(crate) const KNOWN: &[Known] = &[
         required: &[],
         required_on_create: &[],
         confidence: Confidence::SeenInClient,
+        key: "number",
         source: "Protoshell/Directo-TCPlus-bridge lib/directo_client.rb",
     },
     Known {
@@ -110,6 +118,7 @@ pub(crate) const KNOWN: &[Known] = &[
         required: &[],
         required_on_create: &[],
         confidence: Confidence::SeenInClient,
+        key: "number",
         source: "Protoshell/Directo-TCPlus-bridge lib/directo_client.rb",
     },
     Known {
@@ -120,6 +129,7 @@ pub(crate) const KNOWN: &[Known] = &[
         required: &[],
         required_on_create: &[],
         confidence: Confidence::Assumed,
+        key: "code",
         source: "assumed: the plural root every vendored input schema has (xml_IN_kontaktid.xsd is not public)",
     },
 ];
@@ -212,6 +222,73 @@ impl Target {
         self.entry().map(|k| k.source)
     }
 
+    /// The attribute a document of this target is found by (`code` or `number`; `None` for
+    /// [`Target::new`]).
+    ///
+    /// ```
+    /// use directo_client::Target;
+    /// assert_eq!(Target::of("receipt")?.key_attribute(), Some("number"));
+    /// assert_eq!(Target::of("customer")?.key_attribute(), Some("code"));
+    /// # Ok::<(), directo_client::Error>(())
+    /// ```
+    pub fn key_attribute(&self) -> Option<&'static str> {
+        self.entry().map(|k| k.key)
+    }
+
+    /// Whether documents of this target may be deleted (`delete="1"`): where the input
+    /// schema allows it. Receipts (the Go client used live sends `<receipt number
+    /// delete="1"/>`, qbitsoftware/accounting-service `directo/payments.go`) and targets
+    /// without a vendored schema may; customers and items may not (their schemas have no
+    /// such attribute).
+    ///
+    /// ```
+    /// use directo_client::Target;
+    /// assert!(Target::of("receipt")?.allows_delete());
+    /// assert!(!Target::of("customer")?.allows_delete());
+    /// # Ok::<(), directo_client::Error>(())
+    /// ```
+    pub fn allows_delete(&self) -> bool {
+        self.schema_file().is_none() || self.what == "receipt"
+    }
+
+    /// A delete document (`delete="1"`): its key and nothing else.
+    fn prepare_delete(&self, record: &Record) -> Result<Record> {
+        let refuse = |why: String| {
+            Err(Error::InvalidInput(format!(
+                "<{}> delete: {why}",
+                self.record
+            )))
+        };
+        if !self.allows_delete() {
+            return refuse(format!(
+                "{} has no delete attribute: Directo's input schema does not allow deleting what={}",
+                self.schema_file().unwrap_or("the input schema"),
+                self.what
+            ));
+        }
+        if record.get("delete") != Some("1") {
+            return refuse(format!(
+                "delete={:?}: only delete=\"1\" is known",
+                record.get("delete").unwrap_or_default()
+            ));
+        }
+        let Some(key) = self.key_attribute() else {
+            return Ok(record.clone());
+        };
+        if record.get(key).is_none_or(|v| v.trim().is_empty()) {
+            return refuse(format!("without its {key}"));
+        }
+        if let Some(other) = record.attrs.keys().find(|k| *k != key && *k != "delete") {
+            return refuse(format!(
+                "carries {other:?}: a delete carries its {key} only"
+            ));
+        }
+        if !record.children.is_empty() || record.text.is_some() {
+            return refuse(format!("carries content: a delete carries its {key} only"));
+        }
+        Ok(record.clone())
+    }
+
     /// The vendored input schema this target is checked against, if any.
     pub fn schema_file(&self) -> Option<&'static str> {
         self.entry().and_then(|k| k.xsd)
@@ -235,6 +312,12 @@ impl Target {
                 record.tag, self.record, self.what
             )));
         }
+        let delete = record.get("delete").is_some();
+        let checked = if delete {
+            self.prepare_delete(record)?
+        } else {
+            record.clone()
+        };
         if let Some(entry) = self.entry() {
             let set = |name: &str| record.get(name).is_some_and(|v| !v.trim().is_empty());
             for name in entry.required {
@@ -246,7 +329,7 @@ impl Target {
                 }
             }
             let any = entry.required_on_create;
-            if create && !any.is_empty() && !any.iter().any(|n| set(n)) {
+            if create && !delete && !any.is_empty() && !any.iter().any(|n| set(n)) {
                 return Err(Error::InvalidInput(format!(
                     "a new <{}> needs {} (\"Missing customer email or reg.no\"; {})",
                     self.record,
@@ -269,8 +352,10 @@ impl Target {
             }
         }
         match self.schema() {
+            // A delete is its key alone, not the schema's shape (see `allows_delete`).
+            _ if delete => Ok(checked),
             Some(schema) => shape(&schema.record, record, schema.file),
-            None => Ok(record.clone()),
+            None => Ok(checked),
         }
     }
 }

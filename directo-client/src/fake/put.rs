@@ -293,6 +293,13 @@ pub(super) fn put(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str) 
         return results(&out);
     }
     for r in documents {
+        // `<receipt number="…" delete="1"/>` (qbitsoftware/accounting-service
+        // directo/payments.go, in live use). Customers and items: their input schemas have no
+        // `delete`, and Directo ignores what its schema does not have (below).
+        if r.get("delete") == Some("1") && what != "customer" && what != "item" {
+            delete_record(&mut s, what, r, &mut answer);
+            continue;
+        }
         let mut r = r.clone();
         // Legacy installs authenticate by a per-record attribute; it is not data.
         r.attrs.shift_remove("appkey");
@@ -385,6 +392,25 @@ fn put_customer(
             s.customers.insert(code.clone(), c);
             answer.push(0, if create { "Created" } else { "Updated" }, &code);
         }
+    }
+}
+
+/// A delete: 0 when the document was there, 19 "Removal not allowed" when it is confirmed,
+/// 31 "… not found" when there is none (codes: wiki
+/// en/xml_direct/alustamine/vastused_ja_veakoodid; which one each case gets is assumed).
+fn delete_record(s: &mut State, what: &str, r: &Record, answer: &mut Answer<'_>) {
+    let key = key_of(r).unwrap_or_default();
+    let stored = s.records.entry(what.to_string()).or_default();
+    match stored
+        .iter()
+        .position(|d| key_of(d).as_deref() == Some(key.as_str()))
+    {
+        Some(i) if is_confirmed(&stored[i]) => answer.push(19, "Removal not allowed", &key),
+        Some(i) => {
+            stored.remove(i);
+            answer.push(0, "Deleted", &key);
+        }
+        None => answer.push(31, "Document not found", &key),
     }
 }
 

@@ -4,6 +4,7 @@
 mod bespoke_reads;
 mod common;
 mod control_chars;
+mod deletes;
 mod encodings;
 mod error_roots;
 mod fake_conformance;
