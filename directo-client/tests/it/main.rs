@@ -9,6 +9,7 @@ mod encodings;
 mod error_roots;
 mod fake_conformance;
 mod fake_customers;
+mod fake_strictness;
 mod put_answers;
 mod put_limits;
 mod put_modes;
