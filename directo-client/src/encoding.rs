@@ -29,6 +29,9 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Whether `head` holds all the sniffing needs: the end of the declaration, proof there is
 /// none, or as much as will be looked at.
 pub(crate) fn head_complete(head: &[u8]) -> bool {
+    if head.len() >= HEAD {
+        return true;
+    }
     let h = head.strip_prefix(UTF8_BOM).unwrap_or(head);
     let n = h.len().min(5);
     head.len() >= HEAD
@@ -77,6 +80,7 @@ fn resolve(label: &str) -> Result<Option<&'static Encoding>> {
 
 /// The encoding of an answer that starts with `head`: `None` when it is UTF-8.
 pub(crate) fn sniff(head: &[u8], charset: Option<&str>) -> Result<Option<&'static Encoding>> {
+    let head = &head[..head.len().min(HEAD)];
     if head.len() >= 2 && matches!(head[..2], [0xFF, 0xFE] | [0xFE, 0xFF]) {
         return Err(Error::UnsupportedEncoding(
             "UTF-16 (byte-order mark)".into(),
@@ -126,19 +130,27 @@ pub(crate) struct DecodedRead<R> {
 }
 
 impl<R: BufRead> DecodedRead<R> {
-    /// Reads the head of `inner`, sniffs its encoding, and wraps it.
+    /// Reads the head of `inner`, sniffs its encoding, and wraps it. The head is peeked at
+    /// without consuming it when `inner`'s buffer holds it (a slice, any usual `BufReader`),
+    /// so a UTF-8 input reaches the parser in the chunks `inner` gives.
     pub(crate) fn open(mut inner: R) -> Result<Self> {
-        let mut head = Vec::new();
-        while !head_complete(&head) {
-            let chunk = inner.fill_buf()?;
-            if chunk.is_empty() {
-                break;
+        let peeked = inner.fill_buf()?;
+        let (head, encoding) = if head_complete(peeked) {
+            (Vec::new(), sniff(peeked, None)?)
+        } else {
+            let mut head = Vec::new();
+            while !head_complete(&head) {
+                let chunk = inner.fill_buf()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let take = chunk.len().min(HEAD - head.len());
+                head.extend_from_slice(&chunk[..take]);
+                inner.consume(take);
             }
-            let take = chunk.len().min(HEAD - head.len());
-            head.extend_from_slice(&chunk[..take]);
-            inner.consume(take);
-        }
-        let encoding = sniff(&head, None)?;
+            let encoding = sniff(&head, None)?;
+            (head, encoding)
+        };
         let mut read = DecodedRead {
             inner,
             head,

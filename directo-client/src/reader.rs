@@ -33,11 +33,13 @@ pub(crate) type Body =
     Pin<Box<dyn futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static>>;
 
 /// What the core wants after an event.
-pub(crate) enum Step<T> {
+pub(crate) enum Step {
     /// Keep reading.
     More,
-    /// A complete record, or the record-scoped error that replaces it.
-    Record(Result<T>),
+    /// A complete record, or the record-scoped error that replaces it: take it with
+    /// [`Core::take_record`] (it stays in the core until then, so that a large typed record
+    /// is not moved from step to step).
+    Record,
     /// The document is finished.
     Done,
 }
@@ -71,6 +73,8 @@ pub(crate) struct Core<T> {
     containers: Vec<&'static str>,
     /// The record being built (top level).
     top: Option<T>,
+    /// A record-scoped error to yield in place of a record (an element that is not one).
+    finished_err: Option<Error>,
     /// Why the record being built cannot be yielded.
     failure: Option<Failure>,
     /// Its `code` (or `number`), verbatim, when it has one (a reused buffer: only a failed
@@ -213,6 +217,7 @@ impl<T: FromRecord> Core<T> {
                 .map(|k| k.root)
                 .collect(),
             top: None,
+            finished_err: None,
             failure: None,
             key: String::new(),
             has_key: false,
@@ -227,6 +232,29 @@ impl<T: FromRecord> Core<T> {
             err_code: None,
             err_default: None,
             at: 0,
+        }
+    }
+
+    /// The record [`Step::Record`] announced (or the error that replaces it).
+    pub(crate) fn take_record(&mut self) -> Result<T> {
+        if let Some(e) = self.finished_err.take() {
+            return Err(e);
+        }
+        let top = self.top.take().ok_or_else(|| Error::Decode {
+            expected: "a finished record",
+            found: "none".into(),
+            offset: 0,
+            record: self.records,
+        })?;
+        match self.failure.take() {
+            None => Ok(top),
+            Some(f) => Err(Error::Record {
+                record: self.records,
+                code: self.has_key.then(|| self.key.clone()),
+                offset: f.offset,
+                field: f.field,
+                reason: f.reason,
+            }),
         }
     }
 
@@ -304,7 +332,7 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// A record or an element inside one starts.
-    fn start_record(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step<T>> {
+    fn start_record(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step> {
         let repaired = !log.is_empty() && log.first_in(self.at, end).is_some();
         let records = self.records;
         let xml_err = |source| Error::Xml {
@@ -374,7 +402,7 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// The innermost open element (child or record) ends.
-    fn close_record(&mut self, log: &Log) -> Step<T> {
+    fn close_record(&mut self, log: &Log) -> Step {
         match self.stack.pop() {
             Some(child) => {
                 match (self.stack.last_mut(), self.top.as_mut()) {
@@ -388,22 +416,11 @@ impl<T: FromRecord> Core<T> {
                 }
                 Step::More
             }
-            None => match self.top.take() {
-                Some(top) => {
-                    self.records += 1;
-                    match self.failure.take() {
-                        None => Step::Record(Ok(top)),
-                        Some(f) => Step::Record(Err(Error::Record {
-                            record: self.records,
-                            code: self.has_key.then(|| self.key.clone()),
-                            offset: f.offset,
-                            field: f.field,
-                            reason: f.reason,
-                        })),
-                    }
-                }
-                None => Step::More,
-            },
+            None if self.top.is_some() => {
+                self.records += 1;
+                Step::Record
+            }
+            None => Step::More,
         }
     }
 
@@ -428,7 +445,7 @@ impl<T: FromRecord> Core<T> {
         }
     }
 
-    fn on_end(&mut self, log: &Log, end: u64) -> Result<Step<T>> {
+    fn on_end(&mut self, log: &Log, end: u64) -> Result<Step> {
         let depth = self.depth;
         self.depth = self.depth.saturating_sub(1);
         if let Some(skip) = self.skip_depth {
@@ -462,7 +479,7 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// The root has closed: an answer that held no records must have looked like one.
-    fn finish(&mut self, log: &Log, end: u64) -> Result<Step<T>> {
+    fn finish(&mut self, log: &Log, end: u64) -> Result<Step> {
         if self.records == 0 {
             if let Some(name) = self.stranger.take() {
                 return Err(self.decode_err(
@@ -491,13 +508,13 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// Feeds one event ending at `end` (the reader's position, in the repaired stream).
-    pub(crate) fn event(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step<T>> {
+    pub(crate) fn event(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step> {
         let step = self.event_inner(ev, end, log);
         self.at = end;
         step
     }
 
-    fn event_inner(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step<T>> {
+    fn event_inner(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step> {
         if self.root == Root::None && log.utf16_bom {
             return Err(Error::UnsupportedEncoding(
                 "UTF-16 (byte-order mark)".into(),
@@ -576,7 +593,7 @@ impl<T: FromRecord> Core<T> {
     /// An element of another name where records belong: remembered (an answer of only such
     /// elements is an error), and a record error if it holds invalid UTF-8 (it may be a
     /// record whose name was damaged).
-    fn stranger(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Step<T> {
+    fn stranger(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Step {
         self.skip_depth = Some(self.depth);
         if self.stranger.is_none() {
             let name = e.name();
@@ -586,7 +603,7 @@ impl<T: FromRecord> Core<T> {
         match log.first_in(self.at, end).filter(|_| !log.is_empty()) {
             Some(fix) => {
                 self.records += 1;
-                Step::Record(Err(Error::Record {
+                self.finished_err = Some(Error::Record {
                     record: self.records,
                     code: attr_of(e, "code").or_else(|| attr_of(e, "number")),
                     offset: fix.input,
@@ -595,14 +612,15 @@ impl<T: FromRecord> Core<T> {
                         "invalid UTF-8 (byte 0x{:02X}) in an element where <{}> records are",
                         fix.byte, self.tag
                     ),
-                }))
+                });
+                Step::Record
             }
             None => Step::More,
         }
     }
 
     /// An error element or attribute: the error now, or once its text has been read.
-    fn error_mark(&mut self, mark: ErrorMark) -> Result<Step<T>> {
+    fn error_mark(&mut self, mark: ErrorMark) -> Result<Step> {
         match mark {
             ErrorMark::Now(err) => Err(err),
             ErrorMark::Text { code, default } => {
@@ -614,7 +632,7 @@ impl<T: FromRecord> Core<T> {
         }
     }
 
-    fn on_start(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step<T>> {
+    fn on_start(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step> {
         self.depth += 1;
         if self.skip_depth.is_some() {
             return Ok(Step::More);
@@ -750,7 +768,7 @@ impl<R: BufRead, T: FromRecord> Iterator for RecordReader<R, T> {
             };
             match step {
                 Ok(Step::More) => {}
-                Ok(Step::Record(rec)) => return Some(rec),
+                Ok(Step::Record) => return Some(self.core.take_record()),
                 Ok(Step::Done) => self.done = true,
                 Err(e) => {
                     self.done = true;
@@ -828,7 +846,10 @@ fn records_of<T: FromRecord>(
             };
             match step {
                 Ok(Step::More) => {}
-                Ok(Step::Record(rec)) => return Some((rec, s)),
+                Ok(Step::Record) => {
+                    let rec = s.core.take_record();
+                    return Some((rec, s));
+                }
                 Ok(Step::Done) => s.done = true,
                 Err(e) => {
                     s.done = true;

@@ -98,6 +98,7 @@ pub(crate) struct AttrSchema {
 }
 
 impl ElementSchema {
+    #[cfg(any(test, feature = "fake"))]
     pub(crate) fn attr(&self, name: &str) -> Option<XsdType> {
         self.attr_schema(name).map(|a| a.ty)
     }
