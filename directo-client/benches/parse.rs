@@ -118,10 +118,13 @@ fn typed(xml: &[u8]) -> usize {
     })
 }
 
-/// Paired measurement: each pair runs the two readers alternately three times each (typed,
-/// serde, typed, serde, …) and keeps each one's fastest run, so that a burst of load from
-/// the other processes of a shared machine does not decide a pair; prints each pair's ratio
-/// (serde time / typed time: how many times faster the typed reader is) and returns them.
+/// Paired measurement: each pair runs the typed reader three times in a row, then the serde
+/// reader three times in a row, and keeps each one's fastest run: both are measured within
+/// a few seconds of each other (the same load on a shared machine), each in the steady state
+/// of its own allocation pattern (the first run after the other reader's inherits that
+/// reader's heap: 100,000 serde customers freed at once slow the next run's small
+/// allocations). Prints each pair's ratio (serde time / typed time: how many times faster
+/// the typed reader is) and returns them.
 fn paired(xml: &[u8], pairs: usize) -> Vec<f64> {
     let time = |f: &dyn Fn() -> usize| {
         let t = std::time::Instant::now();
@@ -133,6 +136,8 @@ fn paired(xml: &[u8], pairs: usize) -> Vec<f64> {
         let (mut typed_s, mut serde_s) = (f64::INFINITY, f64::INFINITY);
         for _ in 0..3 {
             typed_s = typed_s.min(time(&|| typed(black_box(xml))));
+        }
+        for _ in 0..3 {
             serde_s = serde_s.min(time(&|| serde_reader::read(black_box(xml))));
         }
         let ratio = serde_s / typed_s;
