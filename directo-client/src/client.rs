@@ -204,6 +204,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Strip the characters XML 1.0 does not allow (control characters other than tab, LF
+    /// and CR; U+FFFE, U+FFFF) from the values a put sends, instead of refusing the
+    /// document that holds one. Off by default: a document holding one is refused alone
+    /// with [`Error::InvalidCharacter`] (naming the document, the field and where), and the
+    /// others go (Directo answers "8 Invalid xml given" for a whole request holding one).
+    ///
+    /// ```
+    /// let client = directo_client::Client::builder(directo_client::Auth::token("t"))
+    ///     .strip_invalid_xml_chars(true)
+    ///     .build()?;
+    /// # Ok::<(), directo_client::Error>(())
+    /// ```
+    pub fn strip_invalid_xml_chars(mut self, strip: bool) -> Self {
+        self.put_limits.strip_invalid_chars = strip;
+        self
+    }
+
     /// Accept a plain `http://` URL (loopback fakes). Off by default.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
@@ -337,6 +354,7 @@ impl Client {
             put_limits: PutLimits {
                 bytes: MAX_XMLDATA_BYTES,
                 documents: 100,
+                strip_invalid_chars: false,
             },
         }
     }
@@ -392,13 +410,18 @@ impl Client {
                 idempotent: true,
             };
             let response = client.send(call).await?;
+            let charset = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::encoding::charset_of);
             let body: crate::reader::Body = Box::pin(
                 response
                     .bytes_stream()
                     .map_err(|e| std::io::Error::other(transport(e))),
             );
             let tag = query.tag().unwrap_or(&what).to_string();
-            Ok(stream_records::<T>(body, &what, &tag))
+            Ok(stream_records::<T>(body, &what, &tag, charset))
         }
         .try_flatten_stream()
         .boxed()

@@ -23,6 +23,11 @@ use crate::values::parse_ts;
 pub(crate) trait AttrValue: Sized {
     /// Parses a non-blank raw value, or says why not.
     fn parse(raw: &str) -> Result<Self, String>;
+    /// [`parse`](Self::parse) from an owned or borrowed value (a `String` takes an owned one
+    /// as it is, without a copy).
+    fn parse_cow(raw: Cow<'_, str>) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
     /// The input schema's lexical form.
     fn render(&self) -> String;
 }
@@ -30,6 +35,9 @@ pub(crate) trait AttrValue: Sized {
 impl AttrValue for String {
     fn parse(raw: &str) -> Result<Self, String> {
         Ok(raw.to_string())
+    }
+    fn parse_cow(raw: Cow<'_, str>) -> Result<Self, String> {
+        Ok(raw.into_owned())
     }
     fn render(&self) -> String {
         self.clone()
@@ -105,7 +113,7 @@ pub(crate) fn set<T: AttrValue>(
         *slot = None;
         return Ok(());
     }
-    *slot = Some(T::parse(&raw).map_err(|reason| FieldError::new(field, reason))?);
+    *slot = Some(T::parse_cow(raw).map_err(|reason| FieldError::new(field, reason))?);
     Ok(())
 }
 

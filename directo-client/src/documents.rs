@@ -178,7 +178,11 @@ document! {
     Contact = "contact", what = "contact" {
         io code: i64,
         io customercode: String,
+        /// The customer's name (the wiki's contact page).
+        io customername: String,
         io suppliercode: String,
+        /// The supplier's name (the wiki's contact page).
+        io suppliername: String,
         io name: String,
         io address1: String,
         io address2: String,

@@ -20,6 +20,21 @@ pub enum Error {
     /// A value was rejected before anything was sent (which record / field and why).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A value of a put's document holds a character XML 1.0 does not allow (the `Char`
+    /// production: a control character other than tab, LF and CR, or U+FFFE/U+FFFF). Only
+    /// that document is refused; Directo would answer "8 Invalid xml given" for the whole
+    /// request. See [`ClientBuilder::strip_invalid_xml_chars`](crate::ClientBuilder::strip_invalid_xml_chars).
+    #[error("document {}: field {field:?} holds U+{code_point:04X} at character {position}, which XML 1.0 does not allow", document.as_deref().unwrap_or("(no code)"))]
+    InvalidCharacter {
+        /// The document's `code` (or `number`), as sent.
+        document: Option<String>,
+        /// The attribute, as a path for nested rows (`datafields/data[2]/@content`).
+        field: String,
+        /// The character.
+        code_point: u32,
+        /// Its 0-based character index in the value.
+        position: usize,
+    },
     /// The HTTP exchange failed: no connection, a timeout, a cut connection, or an HTTP status
     /// other than 2xx ([`marketing_sync_core::Error::Status`], its `Retry-After` read, its body cut to
     /// a snippet). The same taxonomy in every client of the suite.
@@ -94,7 +109,9 @@ pub enum Error {
         /// `<Result>` elements in the answer.
         answered: usize,
     },
-    /// The document declares an encoding this crate cannot decode (unknown label or UTF-16).
+    /// The answer declares (in its XML declaration or HTTP `charset`) an encoding this crate
+    /// cannot decode: a label `encoding_rs` does not know, or UTF-16. Declared encodings it
+    /// knows (`windows-1257`, `ISO-8859-13`, …) are decoded.
     #[error("unsupported XML encoding {0:?} (Directo documents are UTF-8)")]
     UnsupportedEncoding(String),
 }

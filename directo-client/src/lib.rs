@@ -10,16 +10,24 @@
 //!   bounded by one record, whatever the response size. A record that cannot be decoded
 //!   (invalid UTF-8, a value that does not fit its field) is an [`Error::Record`] for that
 //!   record and the stream goes on; an answer that is not a Directo answer (an HTML page, an
-//!   empty body) is an error, never an empty read.
+//!   empty body) is an error, never an empty read. A declared encoding (`encoding=
+//!   "windows-1257"`, or the HTTP `charset`) is decoded.
 //! - **Writes** (`put=1&what=…&xmldata=…`) go to a [`Target`]: the root and record element
 //!   from Directo's input schema (`xml_IN_*.xsd`, vendored and checked against), with only
-//!   the fields the caller set, under their input names. [`PutMode`] chooses the transport
-//!   parameters (`xd_update`, `xd_updateconfirmed`, `xd_customer_update`,
-//!   `xd_supplier_update`). Large puts are split under the documented 19 MB, and each input
-//!   document gets its [`PutOutcome`]: Directo's [`PutResult`] (Type 0 and 30 are success),
-//!   or why there is none.
+//!   the fields the caller set, under their input names, within the documented lengths, and
+//!   only characters XML 1.0 allows. [`PutMode`] chooses the transport parameters
+//!   (`xd_update`, `xd_updateconfirmed`, `xd_customer_update`, `xd_supplier_update`): a full
+//!   update overwrites the whole document, so [`PutMode::Update`] refuses one that leaves
+//!   fields out (use [`PutMode::CustomerUpdate`] for name, email and phone, or name the
+//!   overwrite with [`PutMode::Replace`]); [`PutParams`] adds component-specific ones
+//!   (`xd_confirm`, `object`, …); [`Client::delete`] deletes where the schema allows it.
+//!   Large puts are split under the documented 19 MB, and each input document gets its
+//!   [`PutOutcome`]: Directo's [`PutResult`] (Type 0, 30 or none are success), or why there
+//!   is none (a document refused before sending fails alone; the others go).
 //! - Errors inside a 200 (`<result type="5" desc="Unauthorized"/>`, `<err>…</err>`,
-//!   `<error desc code/>`) are [`Error`]s; malformed XML gives the byte offset and record number.
+//!   `<error desc code/>`, a root with an `error` attribute, as 5dvision's
+//!   `ErrorResponseDetector` reads them) are [`Error`]s; malformed XML gives the byte offset
+//!   and record number.
 //! - [`RecordReader`] runs the same parser synchronously over any `BufRead`.
 //! - Feature `fake`: [`fake::FakeDirecto`], a stateful in-process Directo for tests and
 //!   sandboxes, as strict as the service is documented to be.
@@ -73,6 +81,7 @@ mod client;
 mod customer;
 mod document;
 mod documents;
+mod encoding;
 mod error;
 mod put;
 mod put_results;
@@ -105,7 +114,7 @@ pub use documents::{
     StockLimit, SupplierItem,
 };
 pub use error::{Error, Result};
-pub use put::{Document, PutMode, PutOutcome, ToRecord};
+pub use put::{Document, PutMode, PutOutcome, PutParams, ToRecord};
 pub use put_results::{PutResult, PutStatus, parse_put_results};
 pub use query::{Query, Since};
 pub use reader::RecordReader;

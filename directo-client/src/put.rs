@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::put_results::{PutResult, parse_put_results};
 use crate::record::{FromRecord, Record};
 use crate::target::Target;
-use crate::xmldata::{DECL, envelope, form_len, write_record};
+use crate::xmldata::{DECL, envelope, form_len, legal_chars, write_record};
 
 /// A value that can be written as Directo XML.
 pub trait ToRecord {
@@ -62,9 +62,36 @@ pub enum PutMode {
     /// Create new documents (no parameter). An existing one is answered "Duplicate" (11).
     #[default]
     Create,
-    /// `xd_update=1`: create or modify; a modified document is overwritten by the one you
-    /// post, so post it whole. A confirmed document is refused (Type 14).
+    /// `xd_update=1`: create or modify; a modified document is **overwritten** by the one you
+    /// post ("post the whole document (it is overwritten)", wiki
+    /// `en/xml_direct/alustamine/tehnilised_nouded`). A document of a target with a vendored
+    /// input schema must therefore carry every input attribute (an empty value blanks one on
+    /// purpose); one that leaves any out is refused before sending
+    /// ([`Error::InvalidInput`] naming them), since Directo would blank them, and a
+    /// read-modify-write cannot keep them (many input fields are not in the output).
+    /// Use [`CustomerUpdate`](PutMode::CustomerUpdate) to change name, email or phone, or
+    /// [`Replace`](PutMode::Replace) to overwrite deliberately. A confirmed document is
+    /// refused (Type 14).
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Customer, PutMode};
+    /// let fake = FakeDirecto::start().await;
+    /// let mut mari = Customer::new("C1");
+    /// mari.email = Some("mari@example.ee".into());
+    /// let out = fake.client().put(&[mari.clone()], PutMode::Update).await?;
+    /// assert!(out[0].result.as_ref().unwrap_err().to_string().contains("CustomerUpdate"));
+    /// assert!(fake.puts().is_empty()); // nothing was sent
+    /// let out = fake.client().put(&[mari], PutMode::Replace).await?;
+    /// assert!(out[0].is_success());
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     Update,
+    /// `xd_update=1`, naming the overwrite: the posted document replaces the stored one and
+    /// every input field it leaves out is blanked. The explicit opt-in for a sparse full
+    /// update, which [`PutMode::Update`] refuses.
+    Replace,
     /// `xd_update=1&xd_updateconfirmed=1`: also modify confirmed documents. Only for
     /// `order`, `invoice`, `purchaseorder` and `stockreceipt` (documented).
     UpdateConfirmed,
@@ -87,7 +114,7 @@ impl PutMode {
     pub fn params(self) -> &'static [(&'static str, &'static str)] {
         match self {
             PutMode::Create => &[],
-            PutMode::Update => &[("xd_update", "1")],
+            PutMode::Update | PutMode::Replace => &[("xd_update", "1")],
             PutMode::UpdateConfirmed => &[("xd_update", "1"), ("xd_updateconfirmed", "1")],
             PutMode::CustomerUpdate => &[("xd_customer_update", "1")],
             PutMode::SupplierUpdate => &[("xd_supplier_update", "1")],
@@ -96,7 +123,7 @@ impl PutMode {
 
     fn check(self, what: &str) -> Result<()> {
         let ok = match self {
-            PutMode::Create | PutMode::Update => true,
+            PutMode::Create | PutMode::Update | PutMode::Replace => true,
             PutMode::UpdateConfirmed => UPDATE_CONFIRMED.contains(&what),
             PutMode::CustomerUpdate => what == "customer",
             PutMode::SupplierUpdate => what == "supplier",
@@ -113,6 +140,124 @@ impl PutMode {
 
     fn is_partial(self) -> bool {
         matches!(self, PutMode::CustomerUpdate | PutMode::SupplierUpdate)
+    }
+}
+
+/// Names a put's transport parameters may not take: the protocol's own (`put`, `get`,
+/// `what`, `xmldata`, `token`, `key`, `ts`; wiki `en/xml_direct`, `en/xmlcore`) and the
+/// parameters [`PutMode`] sends.
+const RESERVED: &[&str] = &[
+    "put",
+    "get",
+    "what",
+    "xmldata",
+    "token",
+    "key",
+    "ts",
+    "xd_update",
+    "xd_updateconfirmed",
+    "xd_customer_update",
+    "xd_supplier_update",
+];
+
+/// Component-specific transport parameters of a put, beside its [`PutMode`]: `xd_confirm`,
+/// `confirm`, `object`, `project` (the receipt page of XML Direct's components), or any
+/// other by name. Checked when set: a name is ASCII letters, digits and `_`, never one of
+/// the protocol's own (`put`, `what`, `xmldata`, `token`, `key`, `ts`, …) nor a
+/// [`PutMode`] parameter (`xd_update`, …: choose the mode instead); a value holds no
+/// control character. Sent where the mode's parameters go (the form body, and the query
+/// string unless [`routing_in_query`](crate::ClientBuilder::routing_in_query) is off).
+///
+/// ```
+/// # #[cfg(feature = "fake")]
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use directo_client::{fake::FakeDirecto, PutMode, PutParams, Receipt, ReceiptRow};
+/// let fake = FakeDirecto::start().await;
+/// let receipt = Receipt {
+///     number: Some(77),
+///     rows: vec![ReceiptRow { invoice: Some(1001), ..Default::default() }],
+///     ..Default::default()
+/// };
+/// let params = PutParams::new().xd_confirm(true).object("OBJ1")?;
+/// fake.client().put_with(&[receipt], PutMode::Create, &params).await?;
+/// assert_eq!(fake.requests()[0].param("xd_confirm"), Some("1"));
+/// assert!(PutParams::new().param("xd_update", "1").is_err()); // PutMode::Update says that
+/// # Ok::<(), directo_client::Error>(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PutParams {
+    params: Vec<(String, String)>,
+}
+
+impl PutParams {
+    /// No parameters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `xd_confirm=1`: confirm the documents as they are imported (not sent when `false`).
+    pub fn xd_confirm(self, on: bool) -> Self {
+        self.flag("xd_confirm", on)
+    }
+
+    /// `confirm=1` (not sent when `false`).
+    pub fn confirm(self, on: bool) -> Self {
+        self.flag("confirm", on)
+    }
+
+    /// `object=<code>`: the financial object the documents are booked on.
+    pub fn object(self, code: impl Into<String>) -> Result<Self> {
+        self.non_empty("object", code.into())
+    }
+
+    /// `project=<code>`: the project the documents are booked on.
+    pub fn project(self, code: impl Into<String>) -> Result<Self> {
+        self.non_empty("project", code.into())
+    }
+
+    /// Any other parameter, checked (see the type). Setting a name again replaces its value.
+    pub fn param(mut self, name: &str, value: impl Into<String>) -> Result<Self> {
+        let value = value.into();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(Error::InvalidInput(format!(
+                "transport parameter name {name:?}: ASCII letters, digits and _ only"
+            )));
+        }
+        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            return Err(Error::InvalidInput(format!(
+                "transport parameter {name:?} is the protocol's own or a PutMode's: choose the PutMode instead"
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Error::InvalidInput(format!(
+                "transport parameter {name}: the value holds a control character"
+            )));
+        }
+        self.params.retain(|(k, _)| k != name);
+        self.params.push((name.to_string(), value));
+        Ok(self)
+    }
+
+    /// The parameters, in the order they were set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn flag(mut self, name: &str, on: bool) -> Self {
+        self.params.retain(|(k, _)| k != name);
+        if on {
+            self.params.push((name.to_string(), "1".to_string()));
+        }
+        self
+    }
+
+    fn non_empty(self, name: &str, value: String) -> Result<Self> {
+        if value.trim().is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "transport parameter {name} must not be empty"
+            )));
+        }
+        self.param(name, value)
     }
 }
 
@@ -174,8 +319,10 @@ impl Target {
         let docs = records
             .iter()
             .map(|r| {
+                let mut prepared = self.prepare(r, false)?;
+                legal_chars(&mut prepared, false).map_err(|bad| invalid_char(r, bad))?;
                 let mut xml = String::new();
-                write_record(&mut xml, &self.prepare(r, false)?);
+                write_record(&mut xml, &prepared);
                 Ok(xml)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -202,8 +349,31 @@ impl Client {
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
     pub async fn put<T: Document>(&self, docs: &[T], mode: PutMode) -> Result<Vec<PutOutcome>> {
+        self.put_with(docs, mode, &PutParams::new()).await
+    }
+
+    /// [`put`](Self::put) with component-specific transport parameters ([`PutParams`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Customer, PutMode, PutParams};
+    /// let fake = FakeDirecto::start().await;
+    /// let mut c = Customer::new("C1");
+    /// c.email = Some("c1@example.ee".into());
+    /// let params = PutParams::new().param("xd_custom", "1")?;
+    /// fake.client().put_with(&[c], PutMode::Create, &params).await?;
+    /// assert_eq!(fake.requests()[0].param("xd_custom"), Some("1"));
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn put_with<T: Document>(
+        &self,
+        docs: &[T],
+        mode: PutMode,
+        params: &PutParams,
+    ) -> Result<Vec<PutOutcome>> {
         let records: Vec<Record> = docs.iter().map(ToRecord::to_record).collect();
-        self.put_records(&Target::of(T::WHAT)?, &records, mode)
+        self.put_records_with(&Target::of(T::WHAT)?, &records, mode, params)
             .await
     }
 
@@ -242,6 +412,32 @@ impl Client {
         target: &Target,
         records: &[Record],
         mode: PutMode,
+    ) -> Result<Vec<PutOutcome>> {
+        self.put_records_with(target, records, mode, &PutParams::new())
+            .await
+    }
+
+    /// [`put_records`](Self::put_records) with component-specific transport parameters
+    /// ([`PutParams`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, PutMode, PutParams, Record, Target};
+    /// let fake = FakeDirecto::start().await;
+    /// let d = Record::new("delivery").attr("number", "5");
+    /// let params = PutParams::new().xd_confirm(true);
+    /// let target = Target::of("delivery")?;
+    /// fake.client().put_records_with(&target, &[d], PutMode::Create, &params).await?;
+    /// assert_eq!(fake.requests()[0].param("xd_confirm"), Some("1"));
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn put_records_with(
+        &self,
+        target: &Target,
+        records: &[Record],
+        mode: PutMode,
+        params: &PutParams,
     ) -> Result<Vec<PutOutcome>> {
         if target.what().is_empty() {
             return Err(Error::InvalidInput("`what` must not be empty".into()));
@@ -296,7 +492,9 @@ impl Client {
                 Some(e) => Err(e.clone()),
                 None => {
                     let xml = envelope(target.root(), batch.iter().map(|d| d.xml.as_str()));
-                    match self.put_xml(target.what(), mode.params(), xml).await {
+                    let sent: Vec<(&str, &str)> =
+                        mode.params().iter().copied().chain(params.iter()).collect();
+                    match self.put_xml(target.what(), &sent, xml).await {
                         Ok(body) => parse_put_results(&body).map_err(Arc::new),
                         Err(e) => Err(Arc::new(e)),
                     }
@@ -314,9 +512,61 @@ impl Client {
         Ok(outcomes)
     }
 
+    /// Deletes documents by their key: `<root><record KEY="…" delete="1"/>…</root>`, as the
+    /// Go client used live sends it (qbitsoftware/accounting-service `directo/payments.go`),
+    /// where the target allows it ([`Target::allows_delete`]: receipts and targets without
+    /// a vendored schema; not customers or items). One [`PutOutcome`] per key: Directo's
+    /// answer (19 "Removal not allowed" for a confirmed document), or why it was not sent.
+    /// Not idempotent in its answer (a second delete finds nothing), so never retried once
+    /// sent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "fake")]
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, PutMode, Receipt, ReceiptRow, Target};
+    /// let fake = FakeDirecto::start().await;
+    /// let receipt = Receipt {
+    ///     number: Some(77),
+    ///     rows: vec![ReceiptRow { invoice: Some(1001), ..Default::default() }],
+    ///     ..Default::default()
+    /// };
+    /// fake.client().put(&[receipt], PutMode::Create).await?;
+    /// let out = fake.client().delete(&Target::of("receipt")?, &["77"]).await?;
+    /// assert!(out[0].is_success());
+    /// assert!(fake.records("receipt").is_empty());
+    /// assert!(fake.puts()[1].xmldata.ends_with(r#"<receipts><receipt number="77" delete="1"/></receipts>"#));
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
+    pub async fn delete(
+        &self,
+        target: &Target,
+        keys: &[impl AsRef<str>],
+    ) -> Result<Vec<PutOutcome>> {
+        let Some(key) = target.key_attribute() else {
+            return Err(Error::InvalidInput(format!(
+                "what={}: the key attribute is unknown; send records carrying it and delete=\"1\" with put_records",
+                target.what()
+            )));
+        };
+        let records: Vec<Record> = keys
+            .iter()
+            .map(|k| {
+                Record::new(target.record())
+                    .attr(key, k.as_ref())
+                    .attr("delete", "1")
+            })
+            .collect();
+        self.put_records(target, &records, PutMode::Create).await
+    }
+
     /// One record checked, shaped, stamped and written.
     fn ready(&self, target: &Target, record: &Record, mode: PutMode) -> Result<String> {
         let mut prepared = target.prepare(record, mode == PutMode::Create)?;
+        legal_chars(&mut prepared, self.put_limits().strip_invalid_chars)
+            .map_err(|bad| invalid_char(record, bad))?;
+        if matches!(mode, PutMode::Update | PutMode::UpdateConfirmed) {
+            sparse_update(target, &prepared, mode)?;
+        }
         if mode.is_partial() {
             let extra: Vec<&String> = prepared
                 .attrs
@@ -341,6 +591,50 @@ impl Client {
         let mut xml = String::new();
         write_record(&mut xml, &prepared);
         Ok(xml)
+    }
+}
+
+/// Refuses a full update that leaves out input fields of the target's schema: `xd_update=1`
+/// overwrites the whole document ("post the whole document (it is overwritten)", wiki
+/// `en/xml_direct/alustamine/tehnilised_nouded`), so each would be blanked. Without a
+/// vendored schema the field set is unknown and nothing is checked.
+fn sparse_update(target: &Target, prepared: &Record, mode: PutMode) -> Result<()> {
+    let Some(schema) = target.schema() else {
+        return Ok(());
+    };
+    let missing: Vec<&str> = schema
+        .record
+        .attrs
+        .iter()
+        .map(|a| a.name.as_str())
+        .filter(|n| *n != "session_id" && !prepared.attrs.contains_key(*n))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = missing.iter().take(6).copied().collect();
+    let more = match missing.len() - shown.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let partial = match target.what() {
+        "customer" => "to change name, email or phone only, use PutMode::CustomerUpdate; ",
+        "supplier" => "to change name, email or phone only, use PutMode::SupplierUpdate; ",
+        _ => "",
+    };
+    Err(Error::InvalidInput(format!(
+        "PutMode::{mode:?} (xd_update=1) overwrites the whole document, and this one leaves out {shown:?}{more} of {}, which Directo would blank: {partial}to overwrite them deliberately, use PutMode::Replace",
+        schema.file
+    )))
+}
+
+/// [`Error::InvalidCharacter`] for `record`.
+fn invalid_char(record: &Record, (field, code_point, position): crate::xmldata::BadChar) -> Error {
+    Error::InvalidCharacter {
+        document: key_of(record),
+        field,
+        code_point,
+        position,
     }
 }
 
@@ -396,6 +690,8 @@ pub(crate) struct PutLimits {
     pub(crate) bytes: usize,
     /// Documents per request.
     pub(crate) documents: usize,
+    /// Strip characters XML 1.0 forbids instead of refusing the document.
+    pub(crate) strip_invalid_chars: bool,
 }
 
 #[cfg(test)]

@@ -45,8 +45,13 @@ pub enum PutStatus {
     NoProcessableData,
     /// Any other code (legacy installs use their own, e.g. 1 = validation, 3 = committed).
     Other(i32),
-    /// No numeric `Type` at all: a failure (Directo's success is always a `Type`).
+    /// No `Type`, or an empty one: a **success**, as the Go client used live against XML
+    /// Direct reads it (qbitsoftware/accounting-service `directo/xml.go` fails only type 1,
+    /// type 5 and an `error` attribute). Counting it a failure invites a re-send that
+    /// Directo may refuse as a duplicate.
     Missing,
+    /// A `Type` that is not a number: a failure (not known to be a success).
+    Unreadable,
 }
 
 impl PutStatus {
@@ -73,9 +78,12 @@ impl PutStatus {
         }
     }
 
-    /// 0 and 30 are success.
+    /// 0, 30 and a missing `Type` are success.
     pub fn is_success(self) -> bool {
-        matches!(self, PutStatus::Ok | PutStatus::OkLinked)
+        matches!(
+            self,
+            PutStatus::Ok | PutStatus::OkLinked | PutStatus::Missing
+        )
     }
 }
 
@@ -99,7 +107,7 @@ pub struct PutResult {
 }
 
 impl PutResult {
-    /// Whether the document was stored: `Type` 0 or 30 and no `error` attribute.
+    /// Whether the document was stored: `Type` 0, 30 or none, and no `error` attribute.
     pub fn is_success(&self) -> bool {
         self.status.is_success() && self.error.is_none()
     }
@@ -124,8 +132,9 @@ fn attr_ci(e: &BytesStart<'_>, name: &str) -> Option<String> {
 }
 
 /// Parses a put answer: `<results><Result …/>…</results>` (names case-insensitive), in the
-/// answer's order. A `<Result>` without a numeric `Type` or with an `error` attribute is a
-/// failed [`PutResult`], not a parse error. An error root (`<result type="5"/>` alone,
+/// answer's order. A `<Result>` with an `error` attribute or a `Type` that is not a number
+/// is a failed [`PutResult`], not a parse error; one without `Type` is a success (see
+/// [`PutStatus::Missing`]). An error root (`<result type="5"/>` alone,
 /// `<err>`, `<error>`, `err_reason`) is an [`Error`]; so is an answer that is not XML.
 ///
 /// ```
@@ -133,6 +142,7 @@ fn attr_ci(e: &BytesStart<'_>, name: &str) -> Option<String> {
 /// let r = parse_put_results(br#"<results><Result Type="0" Desc="OK" docid="1337"/><Result Desc="?"/></results>"#)?;
 /// assert!(r[0].is_success());
 /// assert_eq!(r[1].status, PutStatus::Missing);
+/// assert!(r[1].is_success());
 /// # Ok::<(), directo_client::Error>(())
 /// ```
 pub fn parse_put_results(body: &[u8]) -> Result<Vec<PutResult>> {
@@ -215,12 +225,21 @@ pub fn parse_put_results(body: &[u8]) -> Result<Vec<PutResult>> {
 }
 
 fn result_of(e: &BytesStart<'_>) -> PutResult {
-    let code = attr_ci(e, "type").and_then(|t| t.trim().parse().ok());
-    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let raw = non_empty(attr_ci(e, "type"));
+    let code = raw.as_deref().and_then(|t| t.trim().parse().ok());
+    let status = match (&raw, code) {
+        (None, _) => PutStatus::Missing,
+        (Some(_), Some(code)) => PutStatus::from_code(code),
+        (Some(_), None) => PutStatus::Unreadable,
+    };
     PutResult {
         code,
-        status: code.map_or(PutStatus::Missing, PutStatus::from_code),
-        desc: attr_ci(e, "desc").unwrap_or_default(),
+        status,
+        // The Go client falls back on `msg` when `desc` is empty.
+        desc: non_empty(attr_ci(e, "desc"))
+            .or_else(|| non_empty(attr_ci(e, "msg")))
+            .unwrap_or_default(),
         error: non_empty(attr_ci(e, "error")),
         docid: non_empty(attr_ci(e, "docid")),
         doctype: non_empty(attr_ci(e, "doctype")),
@@ -239,7 +258,8 @@ mod tests {
         assert_eq!(PutStatus::from_code(14), PutStatus::UpdateNotAllowed);
         assert_eq!(PutStatus::from_code(3), PutStatus::Other(3));
         assert!(!PutStatus::from_code(1).is_success());
-        assert!(!PutStatus::Missing.is_success());
+        assert!(PutStatus::Missing.is_success());
+        assert!(!PutStatus::Unreadable.is_success());
     }
 
     #[test]
@@ -261,20 +281,21 @@ mod tests {
         ));
     }
 
-    /// A `<Result>` without `Type`, or with `error=`, fails that document only (the Go
-    /// client in live use saw both forms).
+    /// A `<Result>` with `error=` or an unreadable `Type` fails that document only; one
+    /// without `Type` is a success (the Go client in live use saw both forms).
     #[test]
-    fn a_result_without_type_or_with_error_is_that_documents_failure() {
+    fn a_result_with_error_or_unreadable_type_is_that_documents_failure() {
         let r = parse_put_results(
             br#"<results><Result Desc="weird"/><Result Type="0" error="boom"/><Result Type="x"/><Result Type="30" Desc="Updated"/></results>"#,
         )
         .unwrap();
         assert_eq!(r.len(), 4);
         assert_eq!((r[0].status, r[0].code), (PutStatus::Missing, None));
-        assert!(!r[0].is_success());
+        assert!(r[0].is_success());
         assert_eq!(r[1].error.as_deref(), Some("boom"));
         assert!(!r[1].is_success());
-        assert_eq!(r[2].status, PutStatus::Missing);
+        assert_eq!(r[2].status, PutStatus::Unreadable);
+        assert!(!r[2].is_success());
         assert!(r[3].is_success());
         assert!(
             parse_put_results(b"").is_err(),

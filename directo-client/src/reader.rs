@@ -5,7 +5,9 @@
 //! Accepted envelopes: `<transport><customers><customer/>…</customers></transport>`,
 //! `<transport><customer/>…</transport>`, a bare `<customer/>` or `<customers>` root, and an empty
 //! `<transport/>`. Error roots (`<result type desc/>`, `<err>…</err>`, `<error desc code/>`,
-//! a root with `err_reason`, `description`/`desc` or `error` attributes) become [`Error`]s, and
+//! `<viga>`, `<veateade>`, `<errors>`, a root with `err_reason` or one of the error attributes
+//! `error`, `errormessage`, `error_message`, `viga`, as 5dvision/directo's
+//! `ErrorResponseDetector` reads them) become [`Error`]s, and
 //! so does an answer that is not a Directo read answer at all (an empty body, an HTML page, a
 //! root that is not a known container and holds no records, elements of another name where
 //! the records should be). Memory is bounded by the largest single record: the reader reuses
@@ -21,6 +23,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use crate::attrs::Attrs;
+use crate::encoding::{DecodedRead, DecodedStream, head_complete, sniff};
 use crate::error::{Error, Result};
 use crate::record::{FieldError, FromRecord, Record};
 use crate::utf8::{Log, RepairedRead, RepairedStream};
@@ -30,11 +33,13 @@ pub(crate) type Body =
     Pin<Box<dyn futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static>>;
 
 /// What the core wants after an event.
-pub(crate) enum Step<T> {
+pub(crate) enum Step {
     /// Keep reading.
     More,
-    /// A complete record, or the record-scoped error that replaces it.
-    Record(Result<T>),
+    /// A complete record, or the record-scoped error that replaces it: take it with
+    /// [`Core::take_record`] (it stays in the core until then, so that a large typed record
+    /// is not moved from step to step).
+    Record,
     /// The document is finished.
     Done,
 }
@@ -68,6 +73,8 @@ pub(crate) struct Core<T> {
     containers: Vec<&'static str>,
     /// The record being built (top level).
     top: Option<T>,
+    /// A record-scoped error to yield in place of a record (an element that is not one).
+    finished_err: Option<Error>,
     /// Why the record being built cannot be yielded.
     failure: Option<Failure>,
     /// Its `code` (or `number`), verbatim, when it has one (a reused buffer: only a failed
@@ -86,7 +93,11 @@ pub(crate) struct Core<T> {
     pub(crate) records: u64,
     /// An element of another name where records belong.
     stranger: Option<String>,
-    err_text: String,
+    /// The text of an error element, one piece per element (`<errors><error>…`).
+    err_text: Vec<String>,
+    /// The error element's code, and its message when it has no text.
+    err_code: Option<i32>,
+    err_default: Option<String>,
     /// End of the previous event (repaired offset): the start of the current one.
     at: u64,
 }
@@ -105,21 +116,95 @@ fn attr_of(e: &BytesStart<'_>, name: &str) -> Option<String> {
     })
 }
 
-/// A root that reports an error: `<result type desc/>`, `<error desc code/>`, or any other
-/// element carrying `description`/`desc`/`error` (with `code`/`type`).
-fn error_root(e: &BytesStart<'_>) -> Option<Error> {
+/// Element names that are an error wherever they stand in place of data: 5dvision/directo
+/// `src/Http/ErrorResponseDetector.php`, `ERROR_ELEMENTS` (`<err>token required</err>` is also
+/// on the wiki page `en/xml_direct`).
+const ERROR_ELEMENTS: &[&str] = &["error", "errors", "err", "viga", "veateade"];
+
+/// Root attributes that report an error: the same file, `ERROR_ATTRIBUTES`. `description`,
+/// `desc` and `code` are not among them: a root carrying only those is data.
+const ERROR_ATTRIBUTES: &[&str] = &["error", "errormessage", "error_message", "viga"];
+
+/// Where the message of a flag-valued error attribute (`error="1"`) is: the same file,
+/// `extractAttributeErrors`.
+const MESSAGE_ATTRIBUTES: &[&str] = &["message", "errormessage", "error_message", "msg", "teade"];
+
+/// Where an error element's message is when it has no text: the same file, `getErrorText`.
+const DESC_ATTRIBUTES: &[&str] = &[
+    "desc",
+    "description",
+    "message",
+    "msg",
+    "teade",
+    "kirjeldus",
+];
+
+/// What an error root or element says.
+enum ErrorMark {
+    /// The whole message is in the start tag.
+    Now(Error),
+    /// The message is the element's text (or, when it has none, this default).
+    Text {
+        code: Option<i32>,
+        default: Option<String>,
+    },
+}
+
+fn code_of(e: &BytesStart<'_>) -> Option<i32> {
+    attr_of(e, "type")
+        .or_else(|| attr_of(e, "code"))
+        .and_then(|c| c.trim().parse().ok())
+}
+
+fn first_attr(e: &BytesStart<'_>, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| attr_of(e, n).filter(|v| !v.trim().is_empty()))
+        .map(|v| v.trim().to_string())
+}
+
+/// An error element (`<result type desc/>`, one of [`ERROR_ELEMENTS`]) at the root or in
+/// place of the records.
+fn error_element(e: &BytesStart<'_>) -> Option<ErrorMark> {
     let name = e.name();
     let name: &str = name.as_ref();
-    let desc = attr_of(e, "description")
-        .or_else(|| attr_of(e, "desc"))
-        .or_else(|| attr_of(e, "error"));
-    if !(is(name, "result") || is(name, "error") || desc.is_some()) {
+    if is(name, "result") {
+        return Some(ErrorMark::Now(Error::api(
+            code_of(e),
+            attr_of(e, "desc")
+                .or_else(|| attr_of(e, "description"))
+                .unwrap_or_default(),
+        )));
+    }
+    if !ERROR_ELEMENTS.iter().any(|n| is(name, n)) {
         return None;
     }
-    let code = attr_of(e, "type")
-        .or_else(|| attr_of(e, "code"))
-        .and_then(|c| c.trim().parse().ok());
-    Some(Error::api(code, desc.unwrap_or_default()))
+    let code = code_of(e);
+    Some(match first_attr(e, DESC_ATTRIBUTES) {
+        Some(desc) => ErrorMark::Now(Error::api(code, desc)),
+        None => ErrorMark::Text {
+            code,
+            default: None,
+        },
+    })
+}
+
+/// A root carrying one of [`ERROR_ATTRIBUTES`] with a non-empty value.
+fn error_attribute(e: &BytesStart<'_>) -> Option<ErrorMark> {
+    let value = ERROR_ATTRIBUTES
+        .iter()
+        .find_map(|n| attr_of(e, n).filter(|v| !v.trim().is_empty()))?;
+    let code = code_of(e);
+    if matches!(value.trim(), "1" | "true" | "yes") {
+        return Some(match first_attr(e, MESSAGE_ATTRIBUTES) {
+            Some(msg) => ErrorMark::Now(Error::api(code, msg)),
+            None => ErrorMark::Text {
+                code,
+                default: Some("An error occurred".into()),
+            },
+        });
+    }
+    Some(ErrorMark::Now(Error::api(code, value.trim().to_string())))
 }
 
 impl<T: FromRecord> Core<T> {
@@ -132,6 +217,7 @@ impl<T: FromRecord> Core<T> {
                 .map(|k| k.root)
                 .collect(),
             top: None,
+            finished_err: None,
             failure: None,
             key: String::new(),
             has_key: false,
@@ -142,8 +228,33 @@ impl<T: FromRecord> Core<T> {
             skip_depth: None,
             records: 0,
             stranger: None,
-            err_text: String::new(),
+            err_text: Vec::new(),
+            err_code: None,
+            err_default: None,
             at: 0,
+        }
+    }
+
+    /// The record [`Step::Record`] announced (or the error that replaces it).
+    pub(crate) fn take_record(&mut self) -> Result<T> {
+        if let Some(e) = self.finished_err.take() {
+            return Err(e);
+        }
+        let top = self.top.take().ok_or_else(|| Error::Decode {
+            expected: "a finished record",
+            found: "none".into(),
+            offset: 0,
+            record: self.records,
+        })?;
+        match self.failure.take() {
+            None => Ok(top),
+            Some(f) => Err(Error::Record {
+                record: self.records,
+                code: self.has_key.then(|| self.key.clone()),
+                offset: f.offset,
+                field: f.field,
+                reason: f.reason,
+            }),
         }
     }
 
@@ -221,7 +332,7 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// A record or an element inside one starts.
-    fn start_record(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step<T>> {
+    fn start_record(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step> {
         let repaired = !log.is_empty() && log.first_in(self.at, end).is_some();
         let records = self.records;
         let xml_err = |source| Error::Xml {
@@ -291,7 +402,7 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// The innermost open element (child or record) ends.
-    fn close_record(&mut self, log: &Log) -> Step<T> {
+    fn close_record(&mut self, log: &Log) -> Step {
         match self.stack.pop() {
             Some(child) => {
                 match (self.stack.last_mut(), self.top.as_mut()) {
@@ -305,28 +416,20 @@ impl<T: FromRecord> Core<T> {
                 }
                 Step::More
             }
-            None => match self.top.take() {
-                Some(top) => {
-                    self.records += 1;
-                    match self.failure.take() {
-                        None => Step::Record(Ok(top)),
-                        Some(f) => Step::Record(Err(Error::Record {
-                            record: self.records,
-                            code: self.has_key.then(|| self.key.clone()),
-                            offset: f.offset,
-                            field: f.field,
-                            reason: f.reason,
-                        })),
-                    }
-                }
-                None => Step::More,
-            },
+            None if self.top.is_some() => {
+                self.records += 1;
+                Step::Record
+            }
+            None => Step::More,
         }
     }
 
     fn add_text(&mut self, text: &str, log: &Log, end: u64) {
         if self.root == Root::ErrText {
-            self.err_text.push_str(text);
+            match self.err_text.last_mut() {
+                Some(piece) => piece.push_str(text),
+                None => self.err_text.push(text.to_string()),
+            }
             return;
         }
         if self.top.is_some() {
@@ -342,7 +445,7 @@ impl<T: FromRecord> Core<T> {
         }
     }
 
-    fn on_end(&mut self, log: &Log, end: u64) -> Result<Step<T>> {
+    fn on_end(&mut self, log: &Log, end: u64) -> Result<Step> {
         let depth = self.depth;
         self.depth = self.depth.saturating_sub(1);
         if let Some(skip) = self.skip_depth {
@@ -357,8 +460,18 @@ impl<T: FromRecord> Core<T> {
         if depth == 1 {
             let root = std::mem::replace(&mut self.root, Root::Closed);
             if root == Root::ErrText {
-                let text = std::mem::take(&mut self.err_text);
-                return Err(Error::api(None, text.trim().to_string()));
+                let text: Vec<&str> = self
+                    .err_text
+                    .iter()
+                    .map(|t| t.trim())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                let text = if text.is_empty() {
+                    self.err_default.take().unwrap_or_default()
+                } else {
+                    text.join("; ")
+                };
+                return Err(Error::api(self.err_code, text));
             }
             return self.finish(log, end);
         }
@@ -366,7 +479,7 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// The root has closed: an answer that held no records must have looked like one.
-    fn finish(&mut self, log: &Log, end: u64) -> Result<Step<T>> {
+    fn finish(&mut self, log: &Log, end: u64) -> Result<Step> {
         if self.records == 0 {
             if let Some(name) = self.stranger.take() {
                 return Err(self.decode_err(
@@ -395,35 +508,21 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// Feeds one event ending at `end` (the reader's position, in the repaired stream).
-    pub(crate) fn event(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step<T>> {
+    pub(crate) fn event(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step> {
         let step = self.event_inner(ev, end, log);
         self.at = end;
         step
     }
 
-    fn event_inner(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step<T>> {
+    fn event_inner(&mut self, ev: Event<'_>, end: u64, log: &Log) -> Result<Step> {
         if self.root == Root::None && log.utf16_bom {
             return Err(Error::UnsupportedEncoding(
                 "UTF-16 (byte-order mark)".into(),
             ));
         }
         match ev {
-            Event::Decl(decl) => {
-                // Directo sends UTF-8 (documented). Anything else is refused before a
-                // single value is decoded, so nothing is ever mis-decoded.
-                if let Some(Ok(label)) = decl.encoding() {
-                    let label = label.trim();
-                    let utf8 = encoding_rs::Encoding::for_label(label.as_bytes())
-                        == Some(encoding_rs::UTF_8);
-                    if !utf8
-                        && !label.eq_ignore_ascii_case("us-ascii")
-                        && !label.eq_ignore_ascii_case("ascii")
-                    {
-                        return Err(Error::UnsupportedEncoding(label.to_string()));
-                    }
-                }
-                Ok(Step::More)
-            }
+            // The encoding was read and decoded before the parser (`encoding.rs`).
+            Event::Decl(_) => Ok(Step::More),
             Event::Start(e) => self.on_start(&e, log, end),
             Event::Empty(e) => {
                 // An empty element starts and ends: one of the two may yield.
@@ -494,7 +593,7 @@ impl<T: FromRecord> Core<T> {
     /// An element of another name where records belong: remembered (an answer of only such
     /// elements is an error), and a record error if it holds invalid UTF-8 (it may be a
     /// record whose name was damaged).
-    fn stranger(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Step<T> {
+    fn stranger(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Step {
         self.skip_depth = Some(self.depth);
         if self.stranger.is_none() {
             let name = e.name();
@@ -504,7 +603,7 @@ impl<T: FromRecord> Core<T> {
         match log.first_in(self.at, end).filter(|_| !log.is_empty()) {
             Some(fix) => {
                 self.records += 1;
-                Step::Record(Err(Error::Record {
+                self.finished_err = Some(Error::Record {
                     record: self.records,
                     code: attr_of(e, "code").or_else(|| attr_of(e, "number")),
                     offset: fix.input,
@@ -513,13 +612,27 @@ impl<T: FromRecord> Core<T> {
                         "invalid UTF-8 (byte 0x{:02X}) in an element where <{}> records are",
                         fix.byte, self.tag
                     ),
-                }))
+                });
+                Step::Record
             }
             None => Step::More,
         }
     }
 
-    fn on_start(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step<T>> {
+    /// An error element or attribute: the error now, or once its text has been read.
+    fn error_mark(&mut self, mark: ErrorMark) -> Result<Step> {
+        match mark {
+            ErrorMark::Now(err) => Err(err),
+            ErrorMark::Text { code, default } => {
+                self.root = Root::ErrText;
+                self.err_code = code;
+                self.err_default = default;
+                Ok(Step::More)
+            }
+        }
+    }
+
+    fn on_start(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step> {
         self.depth += 1;
         if self.skip_depth.is_some() {
             return Ok(Step::More);
@@ -535,14 +648,10 @@ impl<T: FromRecord> Core<T> {
                 if let Some(reason) = attr_of(e, "err_reason") {
                     return Err(Error::api(None, reason));
                 }
-                if is(name, "err") {
-                    self.root = Root::ErrText;
-                    return Ok(Step::More);
-                }
                 if !is(name, &self.tag)
-                    && let Some(err) = error_root(e)
+                    && let Some(mark) = error_element(e).or_else(|| error_attribute(e))
                 {
-                    return Err(err);
+                    return self.error_mark(mark);
                 }
                 if is(name, "transport") {
                     self.root = Root::Transport;
@@ -563,7 +672,8 @@ impl<T: FromRecord> Core<T> {
                 Err(self.decode_err(log, end, "end of document", name.to_string()))
             }
             (Root::ErrText, _) => {
-                self.skip_depth = Some(self.depth);
+                // `<errors><error>First</error><error>Second</error></errors>`: one message each.
+                self.err_text.push(String::new());
                 Ok(Step::More)
             }
             (root, depth) => {
@@ -571,8 +681,10 @@ impl<T: FromRecord> Core<T> {
                     return self.start_record(e, log, end);
                 }
                 if depth == 2 && root == Root::Transport {
-                    if let Some(err) = error_root(e) {
-                        return Err(err);
+                    // Error elements in place of the data (attributes are not looked at
+                    // here: records carry whatever attributes their installation has).
+                    if let Some(mark) = error_element(e) {
+                        return self.error_mark(mark);
                     }
                     // A container has no attributes; a record of another name has.
                     if !e.attributes_raw().trim().trim_end_matches('/').is_empty()
@@ -604,7 +716,8 @@ impl<T: FromRecord> Core<T> {
 /// # Ok::<(), directo_client::Error>(())
 /// ```
 pub struct RecordReader<R: BufRead, T = Record> {
-    reader: Reader<RepairedRead<R>>,
+    /// `Err` when the encoding could not be read or is refused: the first and last item.
+    reader: std::result::Result<Reader<RepairedRead<DecodedRead<R>>>, Option<Error>>,
     buf: Vec<u8>,
     core: Core<T>,
     done: bool,
@@ -612,10 +725,14 @@ pub struct RecordReader<R: BufRead, T = Record> {
 }
 
 impl<R: BufRead, T: FromRecord> RecordReader<R, T> {
-    /// Reads `tag` records (e.g. `customer`) from `input`.
+    /// Reads `tag` records (e.g. `customer`) from `input`. Reads the start of `input` (up to
+    /// 1 KiB) to find its encoding: a declared one (`encoding="windows-1257"`) is decoded,
+    /// UTF-8 passes through.
     pub fn new(input: R, tag: &str) -> Self {
         RecordReader {
-            reader: Reader::from_reader(RepairedRead::new(input)),
+            reader: DecodedRead::open(input)
+                .map(|read| Reader::from_reader(RepairedRead::new(read)))
+                .map_err(Some),
             buf: Vec::with_capacity(8 * 1024),
             core: Core::new(tag, tag),
             done: false,
@@ -633,21 +750,25 @@ impl<R: BufRead, T: FromRecord> Iterator for RecordReader<R, T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
+        let reader = match &mut self.reader {
+            Ok(reader) => reader,
+            Err(e) => return e.take().map(Err),
+        };
         while !self.done {
             self.buf.clear();
-            let step = match self.reader.read_event_into(&mut self.buf) {
+            let step = match reader.read_event_into(&mut self.buf) {
                 Ok(ev) => {
-                    let end = self.reader.buffer_position();
-                    self.core.event(ev, end, self.reader.get_ref().log())
+                    let end = reader.buffer_position();
+                    self.core.event(ev, end, reader.get_ref().log())
                 }
                 Err(e) => {
-                    let at = self.reader.error_position();
-                    Err(self.core.xml_err(self.reader.get_ref().log(), at, e))
+                    let at = reader.error_position();
+                    Err(self.core.xml_err(reader.get_ref().log(), at, e))
                 }
             };
             match step {
                 Ok(Step::More) => {}
-                Ok(Step::Record(rec)) => return Some(rec),
+                Ok(Step::Record) => return Some(self.core.take_record()),
                 Ok(Step::Done) => self.done = true,
                 Err(e) => {
                     self.done = true;
@@ -659,14 +780,47 @@ impl<R: BufRead, T: FromRecord> Iterator for RecordReader<R, T> {
     }
 }
 
-/// Streams records from an HTTP body (used by the client).
+/// Streams records from an HTTP body (used by the client): its encoding sniffed from its
+/// start and `charset` (the HTTP `Content-Type`'s), then the records.
 pub(crate) fn stream_records<T: FromRecord>(
-    body: Body,
+    mut body: Body,
+    what: &str,
+    tag: &str,
+    charset: Option<String>,
+) -> impl futures::Stream<Item = Result<T>> + use<T> {
+    use futures::{StreamExt, TryFutureExt};
+    let (what, tag) = (what.to_string(), tag.to_string());
+    async move {
+        let mut head = Vec::new();
+        while !head_complete(&head) {
+            match body.next().await {
+                Some(chunk) => head.extend_from_slice(&chunk?),
+                None => break,
+            }
+        }
+        let encoding = sniff(&head, charset.as_deref())?;
+        let body: Body = if head.is_empty() {
+            body
+        } else {
+            Box::pin(futures::stream::once(async move { Ok(Bytes::from(head)) }).chain(body))
+        };
+        Ok(records_of::<T>(
+            DecodedStream::new(body, encoding),
+            &what,
+            &tag,
+        ))
+    }
+    .try_flatten_stream()
+}
+
+/// The records of a UTF-8 body.
+fn records_of<T: FromRecord>(
+    body: DecodedStream<Body>,
     what: &str,
     tag: &str,
 ) -> impl futures::Stream<Item = Result<T>> + use<T> {
     struct State<T> {
-        reader: Reader<tokio_util::io::StreamReader<RepairedStream<Body>, Bytes>>,
+        reader: Reader<tokio_util::io::StreamReader<RepairedStream<DecodedStream<Body>>, Bytes>>,
         buf: Vec<u8>,
         core: Core<T>,
         done: bool,
@@ -692,7 +846,10 @@ pub(crate) fn stream_records<T: FromRecord>(
             };
             match step {
                 Ok(Step::More) => {}
-                Ok(Step::Record(rec)) => return Some((rec, s)),
+                Ok(Step::Record) => {
+                    let rec = s.core.take_record();
+                    return Some((rec, s));
+                }
                 Ok(Step::Done) => s.done = true,
                 Err(e) => {
                     s.done = true;

@@ -90,13 +90,21 @@ pub(crate) struct ElementSchema {
 pub(crate) struct AttrSchema {
     pub(crate) name: String,
     pub(crate) ty: XsdType,
+    /// The documented length (characters), from the comment after the attribute
+    /// (`<!-- length: 32; UI|Kood| -->`, `<!-- 255; … -->`, `<!-- 2 -->`).
+    pub(crate) max_len: Option<usize>,
     #[cfg(feature = "fake")]
     pub(crate) sql: Option<String>,
 }
 
 impl ElementSchema {
+    #[cfg(any(test, feature = "fake"))]
     pub(crate) fn attr(&self, name: &str) -> Option<XsdType> {
-        self.attrs.iter().find(|a| a.name == name).map(|a| a.ty)
+        self.attr_schema(name).map(|a| a.ty)
+    }
+
+    pub(crate) fn attr_schema(&self, name: &str) -> Option<&AttrSchema> {
+        self.attrs.iter().find(|a| a.name == name)
     }
 
     /// This element's name for the SQL field `input`'s attribute `name` maps to.
@@ -141,11 +149,76 @@ fn path<'a>(r: &'a Record, tags: &[&str]) -> Option<&'a Record> {
     tags.iter().try_fold(r, |r, t| named(r, t).next())
 }
 
-fn attrs_of(complex: &Record) -> Vec<AttrSchema> {
+/// Documented lengths: (element, attribute) → characters.
+type Lengths = std::collections::HashMap<(String, String), usize>;
+
+/// The length a comment right after an attribute documents: `length: 32; UI|Kood|`,
+/// `255; UI|Nimi|`, `32` (a number alone, or before `;`). `4000 or infinite` is none.
+fn length_in(comment: &str) -> Option<usize> {
+    let c = comment.trim();
+    let c = c.strip_prefix("length:").unwrap_or(c).trim_start();
+    let digits = c.len() - c.trim_start_matches(|ch: char| ch.is_ascii_digit()).len();
+    let rest = c[digits..].trim_start();
+    (digits > 0 && (rest.is_empty() || rest.starts_with(';')))
+        .then(|| c[..digits].parse().ok())
+        .flatten()
+}
+
+/// The lengths documented in the comments of an XSD, per element and attribute.
+fn lengths_of(text: &str) -> Lengths {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut elements: Vec<String> = Vec::new();
+    let mut pending: Option<(String, String)> = None;
+    let mut out = Lengths::new();
+    let name_of = |e: &quick_xml::events::BytesStart<'_>| {
+        e.try_get_attribute("name")
+            .ok()
+            .flatten()
+            .map(|a| a.value.into_owned())
+    };
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                pending = None;
+                if e.name().as_ref() == "xsd:element" {
+                    elements.push(name_of(&e).unwrap_or_default());
+                }
+            }
+            Ok(Event::Empty(e)) => {
+                pending = None;
+                if e.name().as_ref() == "xsd:attribute"
+                    && let (Some(el), Some(attr)) = (elements.last(), name_of(&e))
+                {
+                    pending = Some((el.clone(), attr));
+                }
+            }
+            Ok(Event::End(e)) => {
+                pending = None;
+                if e.name().as_ref() == "xsd:element" {
+                    elements.pop();
+                }
+            }
+            Ok(Event::Comment(c)) => {
+                if let Some(key) = pending.take()
+                    && let Some(n) = length_in(&c.xml10_content())
+                {
+                    out.insert(key, n);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return out,
+            Ok(_) => {}
+        }
+    }
+}
+
+fn attrs_of(complex: &Record, element: &str, lengths: &Lengths) -> Vec<AttrSchema> {
     named(complex, "xsd:attribute")
         .filter_map(|a| {
+            let name = a.get("name")?.to_string();
             Some(AttrSchema {
-                name: a.get("name")?.to_string(),
+                max_len: lengths.get(&(element.to_string(), name.clone())).copied(),
+                name,
                 ty: XsdType::of(a.get("type").unwrap_or("xsd:string")),
                 #[cfg(feature = "fake")]
                 sql: a.get("sql:field").map(str::to_string),
@@ -158,6 +231,7 @@ impl Schema {
     /// Reads the subset of XSD that Directo's schemas use. Panics on a file that does
     /// not have that shape: the files are vendored and tested.
     fn parse(file: &'static str, text: &str) -> Schema {
+        let lengths = lengths_of(text);
         let doc: Record = RecordReader::new(text.as_bytes(), "xsd:schema")
             .next()
             .and_then(|r| r.ok())
@@ -186,7 +260,7 @@ impl Schema {
                             name: c.get("name").unwrap_or_default().to_string(),
                             item: ElementSchema {
                                 name: item_ref.to_string(),
-                                attrs: attrs_of(item),
+                                attrs: attrs_of(item, item_ref, &lengths),
                                 containers: Vec::new(),
                             },
                         }
@@ -194,12 +268,13 @@ impl Schema {
                     .collect()
             })
             .unwrap_or_default();
+        let record_name = record.get("name").unwrap_or_default();
         Schema {
             file,
             root: root.get("name").unwrap_or_default().to_string(),
             record: ElementSchema {
-                name: record.get("name").unwrap_or_default().to_string(),
-                attrs: attrs_of(complex),
+                name: record_name.to_string(),
+                attrs: attrs_of(complex, record_name, &lengths),
                 containers,
             },
         }
@@ -285,6 +360,29 @@ pub(crate) fn schema(file: &str) -> &'static Schema {
         .iter()
         .find(|s| s.file == file)
         .expect("vendored schema")
+}
+
+#[cfg(test)]
+mod length_tests {
+    use super::*;
+
+    #[test]
+    fn documented_lengths_are_read_from_the_comments() {
+        assert_eq!(length_in(" length: 32; UI|Kood| "), Some(32));
+        assert_eq!(length_in(" 255; UI|Nimi| "), Some(255));
+        assert_eq!(length_in(" 32 "), Some(32));
+        assert_eq!(length_in(" 4000 or infinite (slower); UI|x| "), None);
+        assert_eq!(length_in(" UI|Märgukirjad| "), None);
+        let customer = &schema("xml_IN_kliendid.xsd").record;
+        let len = |el: &ElementSchema, a: &str| el.attr_schema(a).unwrap().max_len;
+        assert_eq!(len(customer, "code"), Some(32));
+        assert_eq!(len(customer, "country"), Some(2));
+        assert_eq!(len(customer, "name"), Some(255));
+        assert_eq!(len(customer, "notice"), None);
+        let data = &customer.containers[0].item;
+        assert_eq!(len(data, "content"), Some(2000));
+        assert_eq!(len(data, "param"), Some(64));
+    }
 }
 
 #[cfg(test)]

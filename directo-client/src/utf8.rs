@@ -101,7 +101,7 @@ impl Repair {
             self.log.utf16_bom = true;
         }
         if self.pending.is_empty()
-            && let Ok(_) = std::str::from_utf8(chunk)
+            && let Ok(_) = simdutf8::basic::from_utf8(chunk)
         {
             self.input += chunk.len() as u64;
             self.output += chunk.len() as u64;
@@ -139,7 +139,7 @@ impl Repair {
             }
         }
         loop {
-            match std::str::from_utf8(rest) {
+            match simdutf8::compat::from_utf8(rest) {
                 Ok(_) => {
                     self.emit_valid(rest, out);
                     return Some(());
@@ -257,7 +257,7 @@ impl<R: BufRead> BufRead for RepairedRead<R> {
                 break;
             }
             if self.repair.pending.is_empty() {
-                let valid = match std::str::from_utf8(chunk) {
+                let valid = match simdutf8::compat::from_utf8(chunk) {
                     Ok(_) => chunk.len(),
                     Err(e) => e.valid_up_to(),
                 };

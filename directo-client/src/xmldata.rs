@@ -24,6 +24,74 @@ pub(crate) fn escape_attr(out: &mut String, value: &str) {
     }
 }
 
+/// Whether XML 1.0 allows `c` in a document: the `Char` production (W3C XML 1.0 §2.2), `#x9 |
+/// #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`. A character reference to
+/// any other is no better (WFC "Legal Character", §4.1), so escaping cannot save one.
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// A character XML 1.0 forbids: the field (a path for nested elements), the code point, its
+/// 0-based character index.
+pub(crate) type BadChar = (String, u32, usize);
+
+/// Checks every value of `r` (attributes and text, nested elements too) for characters XML
+/// 1.0 forbids; with `strip`, removes them instead.
+pub(crate) fn legal_chars(r: &mut Record, strip: bool) -> Result<(), BadChar> {
+    legal_in(r, strip, "")
+}
+
+fn fix_value(
+    value: &mut String,
+    strip: bool,
+    field: impl FnOnce() -> String,
+) -> Result<(), BadChar> {
+    if value.chars().all(is_xml_char) {
+        return Ok(());
+    }
+    if strip {
+        value.retain(is_xml_char);
+        return Ok(());
+    }
+    let (position, c) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !is_xml_char(*c))
+        .expect("a forbidden character");
+    Err((field(), u32::from(c), position))
+}
+
+fn legal_in(r: &mut Record, strip: bool, prefix: &str) -> Result<(), BadChar> {
+    for (name, value) in r.attrs.iter_mut() {
+        fix_value(value, strip, || {
+            if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}@{name}")
+            }
+        })?;
+    }
+    if let Some(text) = r.text.as_mut() {
+        fix_value(text, strip, || format!("{prefix}text()"))?;
+    }
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for child in r.children.iter_mut() {
+        let n = match seen.iter_mut().find(|(t, _)| *t == child.tag) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                seen.push((child.tag.clone(), 1));
+                1
+            }
+        };
+        let path = format!("{prefix}{}[{n}]/", child.tag);
+        legal_in(child, strip, &path)?;
+    }
+    Ok(())
+}
+
 /// Writes one record (and its children) as XML.
 pub(crate) fn write_record(out: &mut String, r: &Record) {
     out.push('<');
@@ -89,6 +157,39 @@ mod tests {
             s,
             "Tom &amp; &quot;Jerry&quot; &lt;OÜ&gt;&#10;&apos;x&apos;"
         );
+    }
+
+    #[test]
+    fn the_char_production() {
+        for c in [
+            '\t', '\n', '\r', ' ', 'õ', '\u{D7FF}', '\u{E000}', '\u{FFFD}', '😀',
+        ] {
+            assert!(is_xml_char(c), "{c:?}");
+        }
+        for c in [
+            '\0', '\u{1}', '\u{8}', '\u{B}', '\u{C}', '\u{1F}', '\u{FFFE}', '\u{FFFF}',
+        ] {
+            assert!(!is_xml_char(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn nested_values_are_named_by_path() {
+        let mut r = Record::new("customer").attr("code", "C1");
+        let mut fields = Record::new("datafields");
+        fields
+            .children
+            .push(Record::new("data").attr("content", "ok"));
+        fields
+            .children
+            .push(Record::new("data").attr("content", "a\u{2}"));
+        r.children.push(fields);
+        assert_eq!(
+            legal_chars(&mut r.clone(), false),
+            Err(("datafields[1]/data[2]/@content".to_string(), 2, 1))
+        );
+        legal_chars(&mut r, true).unwrap();
+        assert_eq!(r.children[0].children[1].get("content"), Some("a"));
     }
 
     #[test]

@@ -40,6 +40,28 @@ fn document(xmldata: &str) -> Option<Record> {
     docs.next().is_none().then_some(doc)
 }
 
+/// Whether `xmldata` holds only characters XML 1.0 allows, raw or as character references:
+/// the `Char` production (W3C XML 1.0 §2.2) and the WFC "Legal Character" (§4.1). A
+/// conforming parser refuses the whole document otherwise, and Directo answers such a request
+/// "8 Invalid xml given" (wiki `en/xml_direct/alustamine/vastused_ja_veakoodid`).
+fn legal_chars(xmldata: &str) -> bool {
+    use crate::xmldata::is_xml_char;
+    if !xmldata.chars().all(is_xml_char) {
+        return false;
+    }
+    xmldata.split("&#").skip(1).all(|rest| {
+        let Some(end) = rest.find(';') else {
+            return false;
+        };
+        let r = &rest[..end];
+        let n = match r.strip_prefix('x') {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => r.parse(),
+        };
+        n.ok().and_then(char::from_u32).is_some_and(is_xml_char)
+    })
+}
+
 /// Whether every record of a legacy put carries the appkey as an attribute (Protoshell
 /// bridge: `<delivery appkey="…">`; arvutitark: `<customer key="…">`).
 pub(super) fn every_record_has_appkey(req: &ReceivedRequest) -> bool {
@@ -249,7 +271,7 @@ pub(super) fn put(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str) 
     };
     // Result codes: 8 "Invalid xml given" and 99 "No processable XML data found" (wiki
     // en/xml_direct/alustamine/vastused_ja_veakoodid).
-    let Some(doc) = document(&xmldata) else {
+    let Some(doc) = document(&xmldata).filter(|_| legal_chars(&xmldata)) else {
         answer.push(8, "Invalid xml given", "");
         return results(&out);
     };
@@ -271,6 +293,13 @@ pub(super) fn put(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str) 
         return results(&out);
     }
     for r in documents {
+        // `<receipt number="…" delete="1"/>` (qbitsoftware/accounting-service
+        // directo/payments.go, in live use). Customers and items: their input schemas have no
+        // `delete`, and Directo ignores what its schema does not have (below).
+        if r.get("delete") == Some("1") && what != "customer" && what != "item" {
+            delete_record(&mut s, what, r, &mut answer);
+            continue;
+        }
         let mut r = r.clone();
         // Legacy installs authenticate by a per-record attribute; it is not data.
         r.attrs.shift_remove("appkey");
@@ -336,11 +365,17 @@ fn put_customer(
         _ => {
             let create = existing.is_none();
             if create
-                && known.is_some_and(|k| k.required_on_create.iter().any(|a| r.get(a).is_none()))
+                && known.is_some_and(|k| {
+                    !k.required_on_create.is_empty()
+                        && k.required_on_create
+                            .iter()
+                            .all(|a| r.get(a).is_none_or(str::is_empty))
+                })
             {
-                // "email … mandatory" (xml_IN_kliendid.xsd). 13 is the documented code for a
-                // missing customer identification; that it is the answer here is assumed.
-                answer.push(13, "Missing customer email", &code);
+                // "email … mandatory" (xml_IN_kliendid.xsd), or the registry code: Directo's
+                // answer is "Missing customer email or reg.no" (issue 22), under 13 "Missing
+                // customer code / regno" (wiki en/xml_direct/alustamine/vastused_ja_veakoodid).
+                answer.push(13, "Missing customer email or reg.no", &code);
                 return;
             }
             let Ok(mut c) = Customer::from_record(r) else {
@@ -357,6 +392,25 @@ fn put_customer(
             s.customers.insert(code.clone(), c);
             answer.push(0, if create { "Created" } else { "Updated" }, &code);
         }
+    }
+}
+
+/// A delete: 0 when the document was there, 19 "Removal not allowed" when it is confirmed,
+/// 31 "… not found" when there is none (codes: wiki
+/// en/xml_direct/alustamine/vastused_ja_veakoodid; which one each case gets is assumed).
+fn delete_record(s: &mut State, what: &str, r: &Record, answer: &mut Answer<'_>) {
+    let key = key_of(r).unwrap_or_default();
+    let stored = s.records.entry(what.to_string()).or_default();
+    match stored
+        .iter()
+        .position(|d| key_of(d).as_deref() == Some(key.as_str()))
+    {
+        Some(i) if is_confirmed(&stored[i]) => answer.push(19, "Removal not allowed", &key),
+        Some(i) => {
+            stored.remove(i);
+            answer.push(0, "Deleted", &key);
+        }
+        None => answer.push(31, "Document not found", &key),
     }
 }
 

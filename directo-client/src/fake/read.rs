@@ -86,11 +86,57 @@ const FILTERS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// The components a read may name: those with "get" in XML Direct's component table (wiki
+/// `en/xml_direct/start`; the public page ends after `expense`), the BI Direct components of
+/// the Python BI client (`project`, `account`), and the legacy verbs seen in public clients
+/// (`delivery`, `movement`). A component seeded into the fake is one too.
+const COMPONENTS: &[&str] = &[
+    "quotation",
+    "order",
+    "invoice",
+    "receipt",
+    "customer",
+    "supplier",
+    "contact",
+    "item",
+    "itemstocklimit",
+    "itempackage",
+    "itemrelitem",
+    "itemaccountvatcode",
+    "itemclass",
+    "itemhistoryrow",
+    "pricechange",
+    "priceformularow",
+    "stock",
+    "stocklevel",
+    "stocklevel_variant_sn",
+    "allocation",
+    "recipe",
+    "delivery",
+    "stockreturn",
+    "movement",
+    "stockorder",
+    "taking",
+    "writeoff",
+    "purchaseorder",
+    "stockreceipt",
+    "purchase",
+    "production",
+    "expense",
+    "object",
+    "asset",
+    "project",
+    "account",
+];
+
 /// Parameters that are not filters.
 const ROUTING: &[&str] = &["get", "what", "ts", "token", "key"];
 
 pub(super) fn read(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str) -> Response {
-    if what.is_empty() {
+    // A component Directo does not have: how it answers is not documented; the fake answers
+    // as it does a request it cannot route (assumed), never an empty `<transport/>` that
+    // would read as "no records".
+    if what.is_empty() || !(COMPONENTS.contains(&what) || lock(state).records.contains_key(what)) {
         return xml_response(INVALID_URL);
     }
     let since = match req.param("ts") {

@@ -56,7 +56,18 @@ impl From<&marketing_sync_core::fake::ReceivedRequest> for ReceivedRequest {
             method: logged.method.to_string(),
             path: logged.path.clone(),
             query: logged.query_pairs(),
-            form: if logged.method == Method::POST {
+            // "The POST method is used … application/x-www-form-urlencoded" (wiki
+            // en/xmlcore); xmlcore.asp is classic ASP, whose `Request.Form` reads only such a
+            // body: any other body carries no parameters at all.
+            form: if logged.method == Method::POST
+                && logged
+                    .header(header::CONTENT_TYPE.as_str())
+                    .and_then(|ct| ct.split(';').next())
+                    .is_some_and(|ct| {
+                        ct.trim()
+                            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                    })
+            {
                 logged.form_pairs()
             } else {
                 Vec::new()

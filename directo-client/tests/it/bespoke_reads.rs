@@ -76,23 +76,6 @@ async fn an_empty_body_is_an_error_not_no_customers() {
 }
 
 #[test]
-fn a_root_with_code_and_description_is_the_error_it_reports() {
-    for body in [
-        r#"<transport code="20" description="Component not allowed for this key"/>"#,
-        r#"<customers code="20" description="Component not allowed for this key"></customers>"#,
-    ] {
-        let err = RecordReader::<_, Record>::new(body.as_bytes(), "customer")
-            .next()
-            .unwrap()
-            .unwrap_err();
-        assert!(
-            matches!(&err, Error::Api { code: Some(20), desc } if desc == "Component not allowed for this key"),
-            "{body}: {err:?}"
-        );
-    }
-}
-
-#[test]
 fn known_empty_answers_are_empty() {
     for body in [
         "<transport/>",

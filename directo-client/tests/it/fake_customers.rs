@@ -337,7 +337,7 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     assert!(!res[0].is_success());
 
     tom.phone = Some("+372 555".into());
-    let res = client.put(&[tom], PutMode::Update).await.unwrap();
+    let res = client.put(&[tom], PutMode::Replace).await.unwrap();
     assert!(res[0].is_success());
     assert_eq!(
         fake.requests().last().unwrap().param("xd_update"),
@@ -388,7 +388,7 @@ async fn put_answer_errors_are_typed() {
     assert!(matches!(**err, Error::Unauthorized { .. }), "{err:?}");
     fake.respond_next(1, r#"<results><Result Type="30" Desc="Created" docid="7" doctype="ARVE" submit="Invoices"/><Result Type="14" Desc="Update not allowed"/></results>"#);
     let res = client
-        .put(&[Customer::new("A"), Customer::new("B")], PutMode::Update)
+        .put(&[Customer::new("A"), Customer::new("B")], PutMode::Replace)
         .await
         .unwrap();
     let status = |i: usize| res[i].result.as_ref().unwrap().status;
@@ -398,7 +398,7 @@ async fn put_answer_errors_are_typed() {
     // A missing code is refused before anything is sent.
     let before = fake.requests().len();
     let res = client
-        .put(&[Customer::new("")], PutMode::Update)
+        .put(&[Customer::new("")], PutMode::Replace)
         .await
         .unwrap();
     let err = res[0].result.as_ref().unwrap_err();
@@ -554,7 +554,7 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
         ..Default::default()
     };
     assert!(client.put(&[order], PutMode::Create).await.unwrap()[0].is_success());
-    assert!(client.put(&[receipt], PutMode::Update).await.unwrap()[0].is_success());
+    assert!(client.put(&[receipt], PutMode::Replace).await.unwrap()[0].is_success());
     let puts = fake.puts();
     assert_eq!(puts[1].what, "order");
     assert!(puts[1].xmldata.contains(r#"<orders><order number="5" customercode="C1"><rows><row item="SKU-2" quantity="1"/></rows></order></orders>"#));

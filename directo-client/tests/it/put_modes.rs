@@ -43,7 +43,7 @@ async fn each_mode_sends_its_documented_parameters() {
         ..Default::default()
     };
     client.put(&[mail("C1")], PutMode::Create).await.unwrap();
-    client.put(&[mail("C1")], PutMode::Update).await.unwrap();
+    client.put(&[mail("C1")], PutMode::Replace).await.unwrap();
     client
         .put(&[invoice], PutMode::UpdateConfirmed)
         .await
@@ -133,7 +133,7 @@ async fn a_customer_create_needs_its_email_an_update_does_not() {
         "nothing sent"
     );
     let out = client
-        .put(&[Customer::new("C1")], PutMode::Update)
+        .put(&[Customer::new("C1")], PutMode::Replace)
         .await
         .unwrap();
     assert!(out[0].result.is_ok());

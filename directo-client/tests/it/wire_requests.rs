@@ -397,7 +397,7 @@ async fn put_posts_xmldata_with_the_secret_in_the_body() {
     let result = results[0].result.as_ref().unwrap();
     assert_eq!(result.docid.as_deref(), Some("100034"));
     let updated = client
-        .put(std::slice::from_ref(&tom), PutMode::Update)
+        .put(std::slice::from_ref(&tom), PutMode::Replace)
         .await
         .unwrap();
     assert!(updated[0].is_success());
