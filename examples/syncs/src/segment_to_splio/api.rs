@@ -85,7 +85,7 @@ impl SplioSink<'_> {
         futures::stream::iter(patches.into_iter().map(|p| async move {
             let result = self
                 .client
-                .patch_contact(&batch[p.index].key, &p.data)
+                .patch_contact(self.existence.address(&batch[p.index].key), &p.data)
                 .await
                 .map(drop);
             (p, result)
@@ -104,7 +104,7 @@ impl Sink for SplioSink<'_> {
     async fn deliver(&self, batch: &[Item]) -> Delivery {
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         let (mut patches, mut creates) = (Vec::new(), Vec::new());
-        let all = |i: usize| contact(&batch[i].fields);
+        let all = |i: usize| contact(&changed(None, &batch[i].fields));
         for (index, item) in batch.iter().enumerate() {
             let before = match self.state.snapshot(&self.job, &item.key) {
                 Ok(before) => before,
