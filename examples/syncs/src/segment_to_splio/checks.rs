@@ -56,7 +56,7 @@ pub fn read_header(path: &Path) -> Result<Option<Vec<String>>, Error> {
 
 /// The nearest of `candidates` to `name` (Jaro-Winkler similarity, at least 0.7), as
 /// `; did you mean "x"?`, else nothing.
-fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     candidates
         .into_iter()
         .map(|c| {
