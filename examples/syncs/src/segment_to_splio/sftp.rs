@@ -109,7 +109,16 @@ pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
             ));
         }
         (Some(password), None) => SftpAuth::password(password),
-        (None, Some(key)) => SftpAuth::key_file(key),
+        (None, Some(key)) => {
+            // A key file that cannot be read is a configuration error (exit 2), found before
+            // any connection, not a failed delivery.
+            std::fs::File::open(&key).map_err(|e| {
+                Error::Config(format!(
+                    "SPLIO_SFTP_KEY: cannot read the key file {key}: {e}"
+                ))
+            })?;
+            SftpAuth::key_file(key)
+        }
         (None, None) => {
             return Err(Error::Config(
                 "SPLIO_SFTP_PASSWORD or SPLIO_SFTP_KEY is not set (SFTP credentials)".into(),

@@ -242,3 +242,35 @@ async fn the_dry_run_refuses_a_line_break_as_the_real_run_does() {
         "{summary} {dry_summary}"
     );
 }
+
+#[tokio::test]
+async fn a_missing_sftp_key_file_is_a_configuration_error() {
+    let world = World::start().await;
+    let config = world.write(
+        "config.toml",
+        "[sftp]\nhost_key_fingerprint = \"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n",
+    );
+    let file = world.write("segment.csv", "email,firstname\na@example.com,Ann\n");
+    let missing = world.dir.path().join("no-such-key");
+    let mut cmd = sync_bin::command(BIN, world.dir.path());
+    cmd.env("SPLIO_SFTP_HOST", "127.0.0.1")
+        .env("SPLIO_SFTP_PORT", "9")
+        .env("SPLIO_SFTP_USER", "splio")
+        .env("SPLIO_SFTP_KEY", &missing)
+        .env("SPLIO_UNIVERSE", "demo")
+        .args([&file, "--delivery", "sftp", "--insert", "--config", &config]);
+    let (code, _, output) = sync_bin::run(cmd).await;
+    let err = stderr(&output);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "SPLIO_SFTP_KEY: cannot read the key file {}",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !world.dir.path().join("sync-state.db").exists(),
+        "found before the state file is created"
+    );
+}
