@@ -58,35 +58,6 @@ fn splio_outcome(e: &splio_client::Error) -> Outcome {
     Outcome::failed(message, e.is_retryable())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_item_without_an_answer_says_what_happened() {
-        let e = splio_client::Error::Item {
-            key: "a@example.com".into(),
-            code: 0,
-            description: "transport error".into(),
-        };
-        let Outcome::Failed { error, retryable } = splio_outcome(&e) else {
-            panic!("not failed");
-        };
-        assert!(retryable);
-        assert!(error.starts_with("no answer from Splio: "), "{error}");
-        assert!(!error.contains("rejected"), "{error}");
-        let e = splio_client::Error::Item {
-            key: "a@example.com".into(),
-            code: 400,
-            description: "Contact with unique key a@example.com already exists".into(),
-        };
-        let Outcome::Failed { error, .. } = splio_outcome(&e) else {
-            panic!("not failed");
-        };
-        assert!(error.contains("with code 400"), "{error}");
-    }
-}
-
 impl SplioSink<'_> {
     /// Bulk-creates `creates` (item index, attributes); returns per item the outcome, or
     /// `None` when the contact turned out to exist already (to be patched instead).
@@ -227,5 +198,34 @@ impl Sink for SplioSink<'_> {
     async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
         summary.requests = self.requests.load(Ordering::Relaxed);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_without_an_answer_says_what_happened() {
+        let e = splio_client::Error::Item {
+            key: "a@example.com".into(),
+            code: 0,
+            description: "transport error".into(),
+        };
+        let Outcome::Failed { error, retryable } = splio_outcome(&e) else {
+            panic!("not failed");
+        };
+        assert!(retryable);
+        assert!(error.starts_with("no answer from Splio: "), "{error}");
+        assert!(!error.contains("rejected"), "{error}");
+        let e = splio_client::Error::Item {
+            key: "a@example.com".into(),
+            code: 400,
+            description: "Contact with unique key a@example.com already exists".into(),
+        };
+        let Outcome::Failed { error, .. } = splio_outcome(&e) else {
+            panic!("not failed");
+        };
+        assert!(error.contains("with code 400"), "{error}");
     }
 }
