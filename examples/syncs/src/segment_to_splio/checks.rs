@@ -140,24 +140,41 @@ pub async fn check_fields(
     config: &Config,
     header: Option<&[String]>,
 ) -> Result<u64, Error> {
-    let wanted = custom_fields(config, header);
-    if wanted.is_empty() {
+    if custom_fields(config, header).is_empty() {
         return Ok(0);
     }
-    let fields: Vec<splio_client::Field> =
-        client
-            .contact_fields()
-            .try_collect()
-            .await
-            .map_err(|e| match e {
-                splio_client::Error::Unauthorized { .. } => {
-                    Error::Config(sync_kit::error_chain(&e))
-                }
-                e => Error::delivering(
-                    "Splio",
-                    format!("reading the contact fields: {}", sync_kit::error_chain(&e)),
-                ),
-            })?;
+    let fields = fetch_fields(client).await?;
+    missing_fields(config, header, &fields)?;
+    // One request per page of 1,000 (splio-client's page size for streamed lists).
+    Ok((fields.len() as u64).div_ceil(1000).max(1))
+}
+
+/// Every contact field of the universe (`GET /data/fields/contacts`, every page). Refused
+/// credentials are a configuration error; anything else, Splio unreachable.
+pub async fn fetch_fields(
+    client: &splio_client::Client,
+) -> Result<Vec<splio_client::Field>, Error> {
+    client
+        .contact_fields()
+        .try_collect()
+        .await
+        .map_err(|e| match e {
+            splio_client::Error::Unauthorized { .. } => Error::Config(sync_kit::error_chain(&e)),
+            e => Error::delivering(
+                "Splio",
+                format!("reading the contact fields: {}", sync_kit::error_chain(&e)),
+            ),
+        })
+}
+
+/// The custom fields this run sends that are not among `fields`, as one configuration error
+/// naming each with its column; `Ok` with the fields checked when none is missing.
+pub fn missing_fields(
+    config: &Config,
+    header: Option<&[String]>,
+    fields: &[splio_client::Field],
+) -> Result<Vec<String>, Error> {
+    let wanted = custom_fields(config, header);
     let known: BTreeSet<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let missing: Vec<String> = wanted
         .iter()
@@ -169,10 +186,8 @@ pub async fn check_fields(
             )
         })
         .collect();
-    // One request per page of 1,000 (splio-client's page size for streamed lists).
-    let requests = (fields.len() as u64).div_ceil(1000).max(1);
     if missing.is_empty() {
-        return Ok(requests);
+        return Ok(wanted.iter().map(|(t, _)| (*t).to_owned()).collect());
     }
     Err(Error::Config(format!(
         "Splio has no contact field {}; create the field in Splio, map the column to an \

@@ -358,6 +358,9 @@ pub async fn run_once(
 /// or the credentials is found before the state file is opened, so none is created for nothing.
 pub async fn main(cli: Cli) -> ExitCode {
     sync_kit::progress::init_logging();
+    if cli.common.check {
+        return super::preflight::check(&cli).await;
+    }
     sync_kit::stop::listen();
     let args = cli.common.clone();
     let guard = StateGuard::new(&args);
