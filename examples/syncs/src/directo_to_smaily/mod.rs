@@ -10,6 +10,7 @@ pub mod config;
 #[cfg(feature = "sandbox")]
 pub mod demo;
 mod mapping;
+pub mod preflight;
 pub mod run;
 
 pub use config::{Config, EmailConfig, JOB_NAME, Mapping, SmailyConfig};

@@ -364,6 +364,9 @@ impl crate::shared::sandbox::Fakes for Sandbox {
 /// file is opened, so none is created for nothing.
 pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
     sync_kit::progress::init_logging();
+    if args.check {
+        return super::preflight::check(&args).await;
+    }
     sync_kit::stop::listen();
     let guard = StateGuard::new(&args);
     let setup = async {

@@ -222,6 +222,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         } => (Push::Contacts, file, None, common),
         other => return oneshot::main(other).await,
     };
+    if common.check {
+        return super::preflight::check_push(push, file.as_ref(), &common).await;
+    }
     sync_kit::stop::listen();
     // Everything that can be wrong with the command, the input file, the config or the
     // credentials is found before the state file is opened (so none is created for nothing).

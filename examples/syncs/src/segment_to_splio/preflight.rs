@@ -83,7 +83,7 @@ async fn run_checks(cli: &Cli, checks: &mut Checks) {
             None => directo_from_env(&config.directo),
         };
         let result = match client {
-            Ok(client) => directo_reachable(&client, &config).await,
+            Ok(client) => directo_reachable(&client, &config.directo).await,
             Err(e) => Err(e),
         };
         checks.record("Directo", result);
@@ -189,12 +189,12 @@ fn segment(cli: &Cli, config: &Config, checks: &mut Checks) -> Option<Vec<String
 }
 
 /// Directo answers a read with these credentials (the customers changed from now on: none, or
-/// a few).
-async fn directo_reachable(
+/// a few; nothing is written).
+pub(crate) async fn directo_reachable(
     client: &directo_client::Client,
-    config: &Config,
+    config: &crate::shared::directo::DirectoConfig,
 ) -> Result<String, Error> {
-    let tz = config.directo.time_zone()?;
+    let tz = config.time_zone()?;
     let now = jiff::Timestamp::now().to_zoned(tz).datetime();
     let query = directo_client::Query::new().since(now);
     let stream = open_read::<directo_client::Record>(client, "customer", query).await?;

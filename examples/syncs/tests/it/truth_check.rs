@@ -154,3 +154,76 @@ async fn check_works_with_the_sandbox() {
         "nothing written"
     );
 }
+
+#[tokio::test]
+async fn every_sync_has_a_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |bin: &'static str, args: &'static [&'static str]| {
+        let mut cmd = sync_bin::command(bin, dir.path());
+        cmd.args(args);
+        cmd
+    };
+    let directo_to_smaily = common::directo_to_smaily::BIN;
+    let messaging = env!("CARGO_BIN_EXE_messaging");
+    for (bin, args, expect) in [
+        (
+            directo_to_smaily,
+            &["--check", "--sandbox"][..],
+            &[
+                "ok           Directo: reachable",
+                "ok           Smaily: reachable, credentials accepted",
+                "skipped      Smaily fields: ",
+            ][..],
+        ),
+        (
+            messaging,
+            &["directo-orders", "--check", "--sandbox"][..],
+            &[
+                "ok           Directo: reachable",
+                "ok           messaging API: reachable, credentials accepted",
+            ][..],
+        ),
+        (
+            messaging,
+            &["contacts", "push", "--check", "--sandbox"][..],
+            &[
+                "ok           input file: the sandbox's demo data",
+                "ok           messaging fields: ",
+            ][..],
+        ),
+    ] {
+        let output = run(bin, args).output().await.unwrap();
+        let out = stdout(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {out}{}",
+            stderr(&output)
+        );
+        for line in expect {
+            assert!(
+                out.lines().any(|l| l.starts_with(line)),
+                "{args:?}: {line:?} in {out}"
+            );
+        }
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+
+    // Smaily refusing the credentials: exit 2, named.
+    let directo = common::directo_to_smaily::directo_with_customers(1).await;
+    let smaily = smaily_client::fake::FakeSmaily::start().await;
+    let mut cmd =
+        common::directo_to_smaily::command(&directo, Some(&smaily), dir.path(), &["--check"]);
+    cmd.env("SMAILY_PASSWORD", "wrong");
+    let output = cmd.output().await.unwrap();
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("config       Smaily: Smaily refused the credentials"),
+        "{out}"
+    );
+    assert!(out.contains("ok           Directo: reachable"), "{out}");
+}
