@@ -18,4 +18,5 @@ mod segment_to_splio_sftp;
 mod splio_servers;
 mod truth_check;
 mod truth_directo;
+mod truth_docs;
 mod truth_segment;
