@@ -326,6 +326,7 @@ pub async fn run_once(
                     .reports
                     .enabled
                     .then(|| config.sftp.reports.clone()),
+                emptied_values: config.sftp.emptied_values,
             });
             let summary = args.run_or_replay(ctx, records, &sink).await?;
             let _ = sink.sink.uploader.close().await;
