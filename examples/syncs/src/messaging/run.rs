@@ -138,7 +138,11 @@ pub async fn run_push(
         }
         Push::Contacts => {
             let client = client.ok_or_else(|| Error::Config("no messaging client".into()))?;
-            let catalog = client.field_catalog().await.map_err(client_error)?;
+            let books = client.address_books().await.map_err(client_error)?;
+            let catalog = messaging_client::FieldCatalog::new(&books);
+            // Columns the catalogue lacks are found before the first write, not one record at
+            // a time.
+            contacts::check_columns(&rows, &catalog, &books)?;
             let sink = contacts::ContactsSink {
                 client: client.clone(),
                 catalog,

@@ -19,4 +19,5 @@ mod splio_servers;
 mod truth_check;
 mod truth_directo;
 mod truth_docs;
+mod truth_messaging;
 mod truth_segment;
