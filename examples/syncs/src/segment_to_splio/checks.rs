@@ -114,6 +114,36 @@ pub fn check_header(config: &Config, file: &Path, header: &[String]) -> Result<(
     Ok(())
 }
 
+/// For a JSON-lines segment (no header): every `[mapping]` and `ignore` key is a key of at least
+/// one line, else the nearest key is named (a configuration error).
+pub fn check_json_keys(config: &Config, rows: &[sync_kit::input::Row]) -> Result<(), Error> {
+    let mut keys: Vec<&str> = Vec::new();
+    for fields in rows.iter().filter_map(|r| r.fields.as_ref().ok()) {
+        for key in fields.keys() {
+            if !keys.contains(&key.as_str()) {
+                keys.push(key);
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let named = config
+        .mapping
+        .keys()
+        .map(|c| (format!("mapping.{c}"), c))
+        .chain(config.ignore.iter().map(|c| (format!("ignore {c:?}"), c)));
+    for (key, column) in named {
+        if !keys.contains(&column.as_str()) {
+            return Err(Error::Config(format!(
+                "{key}: no line of the segment has the key {column:?}{}",
+                nearest(column, keys.iter().copied())
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The custom fields this run sends, each with the column it comes from: the columns of
 /// `header` (or, without one, the `[mapping]` columns) that are not ignored and go to an
 /// attribute that is not one of Splio's standard ones.

@@ -153,7 +153,14 @@ async fn read_source<'a>(
                 .boxed_local();
             Ok((customers, Some(read_from)))
         }
-        (None, Some(file)) => Ok((segment(config, header, file.rows()?), None)),
+        (None, Some(file)) => {
+            let rows = file.rows()?;
+            if header.is_none() {
+                // JSON lines have no header: the keys of its lines stand for it.
+                checks::check_json_keys(config, &rows)?;
+            }
+            Ok((segment(config, header, rows), None))
+        }
         // `open_segment` let no file through only for the sandbox's demo (or a replay).
         (None, None) => Ok((segment(config, None, demo::segment(demo::RECORDS)), None)),
     }
