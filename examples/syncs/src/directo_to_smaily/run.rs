@@ -169,11 +169,25 @@ pub fn sendable(item: &Item, before: Option<&serde_json::Map<String, Value>>) ->
 /// (the client sends a job's batch as one request), an emptied field included when `state`
 /// holds `job`'s last delivered value of it.
 pub fn preview_with(batch: &[Item], state: &sync_kit::StateStore, job: &str) -> Vec<Preview> {
+    let before = snapshots(batch, Some((state, job)));
     let items: Vec<Item> = batch
         .iter()
-        .map(|i| sendable(i, state.snapshot(job, &i.key).ok().flatten().as_ref()))
+        .zip(&before)
+        .map(|(i, before)| sendable(i, before.as_ref()))
         .collect();
     preview(&items)
+}
+
+/// The last delivered fields of each item of `batch` (one read of the state file; none without
+/// a state, or when it cannot be read: an emptied field is then not sent).
+fn snapshots(
+    batch: &[Item],
+    state: Option<(&sync_kit::StateStore, &str)>,
+) -> Vec<Option<serde_json::Map<String, Value>>> {
+    let keys: Vec<&str> = batch.iter().map(|i| i.key.as_str()).collect();
+    state
+        .and_then(|(state, job)| state.snapshots(job, &keys).ok())
+        .unwrap_or_else(|| vec![None; batch.len()])
 }
 
 /// What a dry run prints for a batch: the `POST contact.php` body [`SmailySink`] would send
@@ -229,11 +243,13 @@ impl Sink for SmailySink<'_> {
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         let mut rows = Vec::with_capacity(batch.len());
         let mut positions = Vec::with_capacity(batch.len());
-        for (i, item) in batch.iter().enumerate() {
-            let before = self
-                .snapshots
+        let before = snapshots(
+            batch,
+            self.snapshots
                 .as_ref()
-                .and_then(|(state, job)| state.snapshot(job, &item.key).ok().flatten());
+                .map(|(state, job)| (*state, job.as_str())),
+        );
+        for (i, (item, before)) in batch.iter().zip(&before).enumerate() {
             match subscriber(&sendable(item, before.as_ref())) {
                 Ok(sub) => {
                     rows.push(sub);
