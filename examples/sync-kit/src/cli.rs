@@ -83,7 +83,18 @@ pub struct CommonArgs {
 impl CommonArgs {
     /// Where an incremental read of a source in `tz` starts: `--since`, else the job's stored
     /// watermark minus its overlap, else the start of yesterday (the first run, as the Make
-    /// template does). See [`crate::read_from`].
+    /// template does). See [`crate::read_from`]. A `--since` later than now in `tz` is a usage
+    /// error: it would read nothing.
+    ///
+    /// ```
+    /// # use clap::Parser;
+    /// # #[derive(Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+    /// let args = Cli::parse_from(["sync", "--since", "2999-01-01"]).common;
+    /// let state = sync_kit::StateStore::in_memory().unwrap();
+    /// let job = sync_kit::JobConfig::named("demo");
+    /// let err = args.read_from(&state, &job, &jiff::tz::TimeZone::UTC).unwrap_err();
+    /// assert_eq!(err.exit_code(), sync_kit::ExitCode::Usage);
+    /// ```
     pub fn read_from(
         &self,
         state: &StateStore,
@@ -91,6 +102,17 @@ impl CommonArgs {
         tz: &TimeZone,
     ) -> Result<DateTime, Error> {
         let since = self.since.map(|s| s.resolve(tz));
+        if let Some(since) = since {
+            let now = jiff::Timestamp::now().to_zoned(tz.clone()).datetime();
+            if since > now {
+                return Err(Error::Config(format!(
+                    "--since {since} is in the future (it is {now} in {}): a run from there \
+                     reads nothing; give a date in the past, or leave --since out to read from \
+                     the stored watermark",
+                    tz.iana_name().unwrap_or("the source's time zone")
+                )));
+            }
+        }
         crate::read_from(state, job, since, yesterday(tz))
     }
 

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use futures::stream::Stream;
+use jiff::civil::DateTime;
 
 use super::phases::pump;
 use super::{RunContext, Sink, SourceRecord, Verdict};
@@ -45,10 +46,7 @@ where
     summary.read_from = ctx.read_from.map(|d| d.to_string());
     let before = ctx.state.watermark(&ctx.job.name)?;
     summary.watermark_before = before.map(|d| d.to_string());
-    let mut highest = match (before, ctx.read_from) {
-        (Some(b), Some(r)) => Some(b.max(r)),
-        (b, r) => b.or(r),
-    };
+    let mut highest = None;
     let skip_unchanged = ctx.job.skip_unchanged && !ctx.force;
 
     let run = begin(&ctx, Mode::Run)?;
@@ -69,14 +67,40 @@ where
     };
 
     if finished && !ctx.dry_run {
-        if let Some(watermark) = highest {
+        let after = next_watermark(before, ctx.read_from, highest, ctx.job.overlap);
+        if let Some(watermark) = after {
             ctx.state.set_watermark(&ctx.job.name, watermark)?;
         }
-        summary.watermark_after = highest.map(|d| d.to_string());
+        summary.watermark_after = after.map(|d| d.to_string());
     } else {
         summary.watermark_after = summary.watermark_before.clone();
     }
     conclude(ctx, summary, started, sink, run).await
+}
+
+/// Where a completed run leaves the watermark: the newest change time it read, even when that
+/// is earlier than the stored watermark (an explicit `--since` earlier than the watermark
+/// moves it back, and a watermark left in the future is corrected). A run that read no change
+/// time keeps the stored watermark unless it read from earlier than the watermark minus the
+/// overlap (then the watermark moves back so the next run reads from the same point); a first
+/// run that read nothing starts it at its read-from point.
+fn next_watermark(
+    before: Option<DateTime>,
+    read_from: Option<DateTime>,
+    highest: Option<DateTime>,
+    overlap: std::time::Duration,
+) -> Option<DateTime> {
+    if highest.is_some() {
+        return highest;
+    }
+    match (before, read_from) {
+        (Some(before), Some(from)) => {
+            let overlap = jiff::SignedDuration::try_from(overlap).unwrap_or_default();
+            Some(before.min(from.checked_add(overlap).unwrap_or(DateTime::MAX)))
+        }
+        (None, from) => from,
+        (before, None) => before,
+    }
 }
 
 /// Sends the job's parked failures again (`--replay-failed`). Delivered ones are removed from the
