@@ -8,8 +8,8 @@ use std::time::Duration;
 use futures::stream;
 use serde_json::{Map, json};
 use sync_kit::{
-    BoxError, Delivery, ExitCode, Item, JobConfig, Outcome, Progress, RetrySchedule, RunContext,
-    Sink, SourceRecord, StateStore, Stop, Verdict, replay_failed, run,
+    Delivery, ExitCode, Item, JobConfig, RetrySchedule, RunContext, Sink, SourceRecord, StateStore,
+    Stop, Verdict, replay_failed, run,
 };
 
 use crate::common::{ScriptedSink, ctx, job, record, records};
