@@ -256,17 +256,69 @@ pub fn yesterday(tz: &TimeZone) -> DateTime {
         .to_datetime(jiff::civil::Time::midnight())
 }
 
+/// Parses the process's arguments into `C`, as `C::parse()` does, except that a usage error
+/// under `--json` also prints its JSON error line on stdout (`{"kind": "error", "error": …,
+/// "exit_code": 2, "outcome": "usage"}`), as every other error does. Clap's own message (with
+/// its usage and tip) goes to stderr; `--help` and `--version` print as usual. Nothing here
+/// panics on a closed pipe.
+///
+/// ```no_run
+/// # #[derive(clap::Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+/// let cli: Cli = sync_kit::cli::parse();
+/// ```
+pub fn parse<C: clap::Parser>() -> C {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] over `args` (the first is the program name).
+pub fn parse_from<C, I, T>(args: I) -> C
+where
+    C: clap::Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    match C::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let informational =
+                matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            if !informational && args.iter().skip(1).any(|a| a == "--json") {
+                crate::output::out(error_line(&clap_error_line(&e), ExitCode::Usage));
+            }
+            let _ = e.print();
+            let code = if informational {
+                0
+            } else {
+                ExitCode::Usage as i32
+            };
+            std::process::exit(code)
+        }
+    }
+}
+
+/// Clap's error as one line: its first line without the `error: ` prefix and styling.
+fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches("error: ")
+        .to_owned()
+}
+
 /// Prints a summary as the flags ask: one JSON line on stdout with `--json` (so appending runs
 /// to a file makes a JSON-lines file), else the table on stderr.
 pub fn print_summary(args: &CommonArgs, summary: &Summary) {
     if args.json {
-        println!(
-            "{}",
+        crate::output::out(
             serde_json::to_string(summary)
-                .unwrap_or_else(|e| error_line(&e.to_string(), ExitCode::Failed))
+                .unwrap_or_else(|e| error_line(&e.to_string(), ExitCode::Failed)),
         );
     } else {
-        eprint!("{}", summary.table());
+        crate::output::err_raw(summary.table());
     }
 }
 
@@ -276,9 +328,9 @@ pub fn report_error(json: bool, e: &Error) -> ExitCode {
     let line = e.one_line();
     let code = e.exit_code();
     if json {
-        println!("{}", error_line(&line, code));
+        crate::output::out(error_line(&line, code));
     }
-    eprintln!("error: {line}");
+    crate::output::err(format_args!("error: {line}"));
     code
 }
 
@@ -326,7 +378,7 @@ where
         };
         if code == ExitCode::Usage || stop.is_requested() {
             if stop.is_requested() {
-                eprintln!("stopped");
+                crate::output::err("stopped");
             }
             return code;
         }
@@ -334,7 +386,7 @@ where
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.requested() => {
-                eprintln!("stopped");
+                crate::output::err("stopped");
                 return code;
             }
         }
@@ -392,9 +444,9 @@ fn status(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), 
         parked,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&status).unwrap_or_default());
+        crate::output::out(serde_json::to_string(&status).unwrap_or_default());
     } else {
-        print!("{}", status_table(&status));
+        crate::output::out_raw(status_table(&status));
     }
     Ok(())
 }
@@ -525,19 +577,18 @@ fn discard(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(),
     }
     let discarded = state.discard_failed(&job.name, &args.discard_failed)?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({ "kind": "discarded", "job": job.name, "discarded": discarded })
+        crate::output::out(
+            serde_json::json!({ "kind": "discarded", "job": job.name, "discarded": discarded }),
         );
     } else {
         for f in &discarded {
-            println!(
+            crate::output::out(format_args!(
                 "discarded {} (parked since {}, {}, last error: {})",
                 f.key,
                 f.first_failed_at,
                 crate::summary::count(f.attempts.into(), "attempt"),
                 f.error
-            );
+            ));
         }
     }
     tracing::info!(job = %job.name, count = discarded.len(), "parked records discarded");

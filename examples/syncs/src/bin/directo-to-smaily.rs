@@ -22,7 +22,7 @@ struct Cli {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = sync_kit::cli::parse();
     sync_examples::directo_to_smaily::main(cli.common)
         .await
         .into()
