@@ -1,13 +1,19 @@
 //! The `directo-to-smaily` job (the Make template "add new or updated Directo contacts to
 //! Smaily"): Directo customers changed since the last run → valid emails only → mapped fields →
 //! Smaily subscriber upserts in batches.
+//!
+//! The recipe: [`config`] (the TOML) says what to do; [`mapping`] turns a customer into a
+//! subscriber; [`run`] reads Directo and delivers to Smaily (and is the binary's `main`);
+//! [`demo`] is the sandbox.
 
+pub mod config;
 #[cfg(feature = "sandbox")]
 pub mod demo;
-pub mod job;
 mod mapping;
+pub mod run;
 
-pub use job::{Endpoints, SmailySink, endpoints_from_env, main, run_once};
+pub use config::{Config, EmailConfig, JOB_NAME, Mapping, SmailyConfig};
+pub use mapping::prepare;
+pub use run::{Endpoints, SmailySink, endpoints_from_env, main, run_once};
 #[cfg(feature = "sandbox")]
-pub use job::{SANDBOX_CUSTOMERS, Sandbox};
-pub use mapping::{Config, EmailConfig, JOB_NAME, Mapping, SmailyConfig, prepare};
+pub use run::{SANDBOX_CUSTOMERS, Sandbox};

@@ -223,3 +223,88 @@ pub fn invoices(
     }
     (invoices, receipts)
 }
+
+#[cfg(feature = "sandbox")]
+use super::config::{ClientConfig, tune};
+#[cfg(feature = "sandbox")]
+use sync_kit::Error;
+#[cfg(feature = "sandbox")]
+use sync_kit::sandbox::SandboxFile;
+#[cfg(feature = "sandbox")]
+use sync_kit::summary::count;
+
+/// The messaging sandbox (`--sandbox`): the fake, holding what the sandbox file beside
+/// `--state` says (else the demo data), and a client pointing at it.
+#[cfg(feature = "sandbox")]
+#[derive(Debug)]
+pub struct Sandbox {
+    /// The fake.
+    pub fake: messaging_client::fake::FakeMessaging,
+    /// The Directo fake `directo-orders` reads (counted in the closing line).
+    pub directo: Option<directo_client::fake::FakeDirecto>,
+    file: SandboxFile,
+}
+
+#[cfg(feature = "sandbox")]
+impl Sandbox {
+    /// Starts the fake, restored from `file`, and a client for it.
+    pub async fn start(
+        file: SandboxFile,
+        config: &ClientConfig,
+    ) -> Result<(Sandbox, messaging_client::Client), Error> {
+        let fake = messaging_client::fake::FakeMessaging::start().await;
+        match file.section("messaging") {
+            Some(saved) => restore(&fake, saved),
+            None => seed(&fake),
+        }
+        let client = tune(
+            messaging_client::Client::builder(messaging_client::ApiKey::new(fake.api_key()))
+                .base_url(fake.base_url())
+                .allow_http(true),
+            config,
+        )
+        .build()
+        .map_err(|e| Error::Config(format!("messaging client: {e}")))?;
+        let sandbox = Sandbox {
+            fake,
+            directo: None,
+            file,
+        };
+        Ok((sandbox, client))
+    }
+
+    /// When the demo data was made (the same on every run that keeps its state).
+    pub fn demo_time(&self) -> jiff::Timestamp {
+        self.file.demo_time()
+    }
+}
+
+#[cfg(feature = "sandbox")]
+impl crate::shared::sandbox::Fakes for Sandbox {
+    /// Saves what the fake holds beside the state file (a warning if that fails).
+    fn save(&self) {
+        if let Err(e) = self.file.save([("messaging", state(&self.fake))]) {
+            tracing::warn!("sandbox state not kept: {}", e.one_line());
+        }
+    }
+
+    /// The closing line: what the fake holds, and the requests the fakes saw.
+    fn closing_line(&self) -> String {
+        let fake = &self.fake;
+        let directo = self.directo.as_ref();
+        let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));
+        let requests: Vec<String> = directo_requests
+            .into_iter()
+            .chain([count(fake.requests().len() as u64, "messaging request")])
+            .collect();
+        crate::shared::sandbox::closing_line(
+            "messaging",
+            &[
+                count(fake.orders().len() as u64, "order"),
+                count(fake.contacts().len() as u64, "contact"),
+                count(fake.message_statuses().len() as u64, "sent message"),
+            ],
+            &requests,
+        )
+    }
+}

@@ -133,3 +133,101 @@ pub fn restore(fake: &splio_client::fake::FakeSplio, saved: &Value) {
         fake.seed_contact(contact);
     }
 }
+
+#[cfg(feature = "sandbox")]
+use super::cli::SourceKind;
+#[cfg(feature = "sandbox")]
+use super::config::{Config, SplioConfig, tune};
+#[cfg(feature = "sandbox")]
+use sync_kit::Error;
+#[cfg(feature = "sandbox")]
+use sync_kit::sandbox::SandboxFile;
+#[cfg(feature = "sandbox")]
+use sync_kit::summary::count;
+
+#[cfg(feature = "sandbox")]
+/// The sandbox: a Splio fake holding what the sandbox file beside `--state` kept (else the
+/// demo contacts), and for `--source directo` a Directo fake with the demo customers.
+pub struct Sandbox {
+    /// The Splio fake.
+    pub splio: splio_client::fake::FakeSplio,
+    /// The Directo fake (`--source directo`).
+    pub directo: Option<directo_client::fake::FakeDirecto>,
+    file: SandboxFile,
+}
+
+#[cfg(feature = "sandbox")]
+impl Sandbox {
+    /// Starts the fakes and clients for them.
+    pub async fn start(
+        file: SandboxFile,
+        config: &Config,
+        source: SourceKind,
+    ) -> Result<
+        (
+            Sandbox,
+            splio_client::Client,
+            Option<directo_client::Client>,
+        ),
+        Error,
+    > {
+        let (directo, reader) = match source {
+            SourceKind::Csv => (None, None),
+            SourceKind::Directo => {
+                let fake = directo_customers(&config.directo, file.demo_time()).await?;
+                let client = crate::shared::directo::sandbox_directo(&fake, &config.directo)?;
+                (Some(fake), Some(client))
+            }
+        };
+        let splio = splio_client::fake::FakeSplio::start().await;
+        seed_fields(&splio);
+        match file.section("splio") {
+            Some(saved) => restore(&splio, saved),
+            None if directo.is_some() => seed_customers(&splio),
+            None => seed(&splio),
+        }
+        let settings = SplioConfig {
+            rate_limit: false,
+            ..config.splio.clone()
+        };
+        let client = tune(
+            splio_client::Client::builder(splio_client::ApiKey::new(splio.api_key()))
+                .base_url(splio.base_url())
+                .allow_http(true),
+            &settings,
+        )
+        .build()
+        .map_err(|e| Error::Config(format!("Splio client: {e}")))?;
+        let sandbox = Sandbox {
+            splio,
+            directo,
+            file,
+        };
+        Ok((sandbox, client, reader))
+    }
+}
+
+#[cfg(feature = "sandbox")]
+impl crate::shared::sandbox::Fakes for Sandbox {
+    /// Saves what the Splio fake holds beside the state file (a warning if that fails).
+    fn save(&self) {
+        if let Err(e) = self.file.save([("splio", state(&self.splio))]) {
+            tracing::warn!("sandbox state not kept: {}", e.one_line());
+        }
+    }
+
+    /// The closing line: what the Splio fake holds, and the requests the fakes saw.
+    fn closing_line(&self) -> String {
+        let directo = self.directo.as_ref();
+        let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));
+        let requests: Vec<String> = directo_requests
+            .into_iter()
+            .chain([count(self.splio.requests().len() as u64, "Splio request")])
+            .collect();
+        crate::shared::sandbox::closing_line(
+            "Splio",
+            &[count(self.splio.contacts().len() as u64, "contact")],
+            &requests,
+        )
+    }
+}
