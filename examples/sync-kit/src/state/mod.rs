@@ -35,7 +35,7 @@ mod snapshots;
 mod watermark;
 
 pub use parked::FailedRecord;
-pub use runs::{Begun, RunId, RunRecord};
+pub use runs::{Begun, RunId, RunRecord, SkippedInRun};
 pub use schema::SCHEMA_VERSION;
 
 use schema::{migrate, present_as_current};
@@ -48,6 +48,8 @@ pub struct StateStore {
     conn: Mutex<Connection>,
     read_only: bool,
     process: ProcessId,
+    /// The run row [`StateStore::claim_run`] wrote and no run has adopted yet: `(job, row)`.
+    claimed: Mutex<Option<(String, RunId)>>,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -105,6 +107,7 @@ impl StateStore {
             conn: Mutex::new(conn),
             read_only,
             process: ProcessId::current(),
+            claimed: Mutex::new(None),
         }
     }
 

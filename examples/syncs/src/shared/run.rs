@@ -1,14 +1,20 @@
 //! The end of every sync's `main`: run the job, once or every `--every`, around its sandbox.
 
-use sync_kit::state::StateStore;
+use sync_kit::cli::already_running;
+use sync_kit::state::{Begun, StateStore};
 use sync_kit::state_guard::StateGuard;
-use sync_kit::{CommonArgs, Error, ExitCode, Summary};
+use sync_kit::{CommonArgs, Error, ExitCode, Mode, Summary};
 
 use super::sandbox::{Fakes, print_closing_line};
 
 /// Runs `run_once` under [`sync_kit::main_loop`] (once, or every `--every` until a stop),
 /// saving the sandbox's fakes after each run; then prints the sandbox's closing line and
 /// settles the state file ([`StateGuard::finish`]). Returns the exit code.
+///
+/// Each run is in the run log from its start: its row is claimed
+/// ([`StateStore::claim_run`]) before `run_once` sends anything, so a run that fails before
+/// its first record (its source unreachable, a refused connection) is logged as failed with
+/// its error, and another live run of the job is refused before any request.
 pub async fn run_job<S: Fakes>(
     args: &CommonArgs,
     job: &str,
@@ -19,7 +25,7 @@ pub async fn run_job<S: Fakes>(
 ) -> ExitCode {
     tracing::info!(job, state = %args.state_description(), sandbox = args.sandbox, "starting");
     let code = sync_kit::main_loop(args, || async {
-        let summary = run_once(&state).await;
+        let summary = logged(args, job, &state, &run_once).await;
         if let Some(sandbox) = sandbox {
             sandbox.save();
         }
@@ -28,4 +34,31 @@ pub async fn run_job<S: Fakes>(
     .await;
     print_closing_line(sandbox.map(S::closing_line), args.json);
     guard.finish(state, code)
+}
+
+/// One run of `run_once`, in the run log from its start (see [`run_job`]).
+async fn logged(
+    args: &CommonArgs,
+    job: &str,
+    state: &StateStore,
+    run_once: &impl AsyncFn(&StateStore) -> Result<Summary, Error>,
+) -> Result<Summary, Error> {
+    let mode = if args.replay_failed {
+        Mode::ReplayFailed
+    } else {
+        Mode::Run
+    };
+    match state.claim_run(job, mode)? {
+        Begun::AlreadyRunning(other) => return Err(already_running(job, &other)),
+        Begun::Started(_) | Begun::ReadOnly => {}
+    }
+    let outcome = run_once(state).await;
+    let settled = match &outcome {
+        Ok(summary) => state.finish_claim(job, summary),
+        Err(e) => state.fail_claim(job, &e.one_line()),
+    };
+    if let Err(e) = settled {
+        tracing::error!(job, "cannot record the run in the run log: {e}");
+    }
+    outcome
 }
