@@ -10,18 +10,16 @@ use std::time::Duration;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 
-use crate::config::JobConfig;
 use crate::error::{Error, ExitCode};
 use crate::progress::Progress;
-use crate::state::{FailedRecord, RunRecord, StateStore};
+use crate::state::StateStore;
 use crate::stop::Stop;
 use crate::summary::Summary;
 
 /// The shortest `--every`: a tighter schedule only hammers the services (and `0s` spins).
 pub const MIN_EVERY: Duration = Duration::from_secs(10);
 
-/// How many runs `--status` lists.
-pub const STATUS_RUNS: usize = 10;
+pub use crate::status::{STATUS_RUNS, already_running, inspect};
 
 /// The flags every sync binary has.
 #[derive(Debug, Clone, clap::Args)]
@@ -391,208 +389,6 @@ where
             }
         }
     }
-}
-
-/// `--status` or `--discard-failed`, if the flags ask for one: opens the state file (see
-/// [`CommonArgs::open_state`]: `--status` never writes, and neither creates a missing file),
-/// shows or changes the state of `job` instead of running it, and returns the exit code
-/// (`None`: run the job). A binary calls it as soon as it knows its job's name, before it
-/// checks input files or credentials, which a view of the state does not need.
-pub fn inspect(args: &CommonArgs, job: &JobConfig) -> Option<ExitCode> {
-    if !args.status && args.discard_failed.is_empty() {
-        return None;
-    }
-    let shown = args.open_state().and_then(|state| {
-        if args.status {
-            status(args, job, &state)
-        } else {
-            discard(args, job, &state)
-        }
-    });
-    Some(match shown {
-        Ok(()) => ExitCode::Success,
-        Err(e) => report_error(args.json, &e),
-    })
-}
-
-/// What `--status` shows; in JSON one line with `"kind": "status"`.
-#[derive(Debug, serde::Serialize)]
-#[serde(tag = "kind", rename = "status")]
-struct Status {
-    job: String,
-    state: String,
-    watermark: Option<String>,
-    watermark_updated_at: Option<String>,
-    /// Where the next run without `--since` starts reading (none before a first run).
-    next_read_from: Option<String>,
-    runs: Vec<RunRecord>,
-    parked_total: usize,
-    parked: Vec<FailedRecord>,
-}
-
-fn status(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), Error> {
-    let next = crate::read_from(state, job, None, DateTime::MAX)?;
-    let parked = state.failed(&job.name)?;
-    let status = Status {
-        job: job.name.clone(),
-        state: args.state_description(),
-        watermark: state.watermark(&job.name)?.map(|w| w.to_string()),
-        watermark_updated_at: state.watermark_updated_at(&job.name)?,
-        next_read_from: (next != DateTime::MAX).then(|| next.to_string()),
-        runs: state.runs(&job.name, STATUS_RUNS)?,
-        parked_total: parked.len(),
-        parked,
-    };
-    if args.json {
-        crate::output::out(serde_json::to_string(&status).unwrap_or_default());
-    } else {
-        crate::output::out_raw(status_table(&status));
-    }
-    Ok(())
-}
-
-fn status_table(status: &Status) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "{} — status ({})", status.job, status.state);
-    let none = || "none (no completed run yet)".to_owned();
-    let watermark = match (&status.watermark, &status.watermark_updated_at) {
-        (Some(w), Some(at)) => format!("{w} (source time; stored {})", to_the_second(at)),
-        (Some(w), None) => w.clone(),
-        _ => none(),
-    };
-    let _ = writeln!(out, "  watermark        {watermark}");
-    if let Some(next) = &status.next_read_from {
-        let _ = writeln!(out, "  next run reads   from {next}");
-    }
-    let _ = writeln!(out, "  parked           {}", status.parked_total);
-    if status.runs.is_empty() {
-        let _ = writeln!(out, "\n  no runs logged yet");
-    } else {
-        let _ = writeln!(out, "\n  last runs, newest first:");
-        let _ = writeln!(
-            out,
-            "    {:>5}  {:<20}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
-            "run",
-            "started",
-            "took",
-            "mode",
-            "status",
-            "read",
-            "filtered",
-            "delivered",
-            "failed",
-            "skipped"
-        );
-        for run in &status.runs {
-            let took = run
-                .elapsed_secs
-                .map_or_else(|| "-".to_owned(), |s| format!("{s:.2} s"));
-            let _ = writeln!(
-                out,
-                "    {:>5}  {:<20}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
-                run.id,
-                to_the_second(&run.started_at),
-                took,
-                run.mode,
-                run.status.as_str(),
-                run.read,
-                run.filtered,
-                run.delivered,
-                run.failed,
-                run.skipped
-            );
-            if let Some(from) = &run.read_from {
-                let resumed = run
-                    .resumed_by
-                    .map(|id| format!("; resumed by run {id}"))
-                    .unwrap_or_default();
-                let _ = writeln!(out, "           read from {from}{resumed}");
-            }
-            if let Some(why) = &run.aborted {
-                let _ = writeln!(out, "           {why}");
-            }
-        }
-    }
-    if !status.parked.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n  parked records (send again with --replay-failed, drop one with --discard-failed KEY):"
-        );
-        let _ = writeln!(
-            out,
-            "    {:<32}  {:>8}  {:<20}  {:<20}  error",
-            "key", "attempts", "first failed", "last failed"
-        );
-        for f in status.parked.iter().take(20) {
-            let _ = writeln!(
-                out,
-                "    {:<32}  {:>8}  {:<20}  {:<20}  {}",
-                f.key,
-                f.attempts,
-                to_the_second(&f.first_failed_at),
-                to_the_second(&f.last_failed_at),
-                f.error
-            );
-        }
-        if status.parked.len() > 20 {
-            let _ = writeln!(
-                out,
-                "    … and {} more (all are in --json)",
-                status.parked.len() - 20
-            );
-        }
-    }
-    out
-}
-
-/// An RFC 3339 UTC time shown to the second (`2026-01-10T10:00:05Z`).
-fn to_the_second(at: &str) -> String {
-    at.parse::<jiff::Timestamp>()
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|_| at.to_owned())
-}
-
-fn discard(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), Error> {
-    let parked: Vec<String> = state
-        .failed(&job.name)?
-        .into_iter()
-        .map(|f| f.key)
-        .collect();
-    let unknown: Vec<&String> = args
-        .discard_failed
-        .iter()
-        .filter(|k| !parked.contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(Error::Config(format!(
-            "not parked in job {}: {} (see --status)",
-            job.name,
-            unknown
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let discarded = state.discard_failed(&job.name, &args.discard_failed)?;
-    if args.json {
-        crate::output::out(
-            serde_json::json!({ "kind": "discarded", "job": job.name, "discarded": discarded }),
-        );
-    } else {
-        for f in &discarded {
-            crate::output::out(format_args!(
-                "discarded {} (parked since {}, {}, last error: {})",
-                f.key,
-                f.first_failed_at,
-                crate::summary::count(f.attempts.into(), "attempt"),
-                f.error
-            ));
-        }
-    }
-    tracing::info!(job = %job.name, count = discarded.len(), "parked records discarded");
-    Ok(())
 }
 
 #[cfg(test)]

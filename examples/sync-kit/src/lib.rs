@@ -70,6 +70,7 @@ pub mod sandbox;
 mod staging;
 pub mod state;
 pub mod state_guard;
+pub mod status;
 pub mod stop;
 pub mod summary;
 

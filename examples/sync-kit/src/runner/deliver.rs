@@ -18,7 +18,7 @@ use crate::summary::Summary;
 struct BatchResult {
     delivered: Vec<Item>,
     failed: Vec<(Item, String, u32)>,
-    skipped: Vec<String>,
+    skipped: Vec<(String, String)>,
     requests: u64,
 }
 
@@ -44,7 +44,7 @@ async fn deliver_with_retries<K: Sink>(
         for item in pending {
             match outcomes.next() {
                 Some(Outcome::Delivered) => result.delivered.push(item),
-                Some(Outcome::Skipped(reason)) => result.skipped.push(reason),
+                Some(Outcome::Skipped(reason)) => result.skipped.push((item.key, reason)),
                 Some(Outcome::Failed { error, retryable }) => {
                     if retryable && attempt < schedule.attempts {
                         retry.push((item, error));
@@ -199,7 +199,7 @@ fn next_batch(
         if !filter.skips.is_empty() {
             items.retain(|item| match filter.skips.get(&item.key) {
                 Some(reason) => {
-                    summary.skip(reason, 1);
+                    summary.skip_key(item.key.clone(), reason);
                     false
                 }
                 None => true,
@@ -231,8 +231,8 @@ fn record(
     state.record_outcomes(job, &done.delivered, &done.failed)?;
     summary.delivered += done.delivered.len() as u64;
     summary.requests += done.requests;
-    for reason in &done.skipped {
-        summary.skip(reason, 1);
+    for (key, reason) in done.skipped {
+        summary.skip_key(key, &reason);
     }
     for (item, error, attempts) in done.failed {
         tracing::warn!(job, key = %item.key, attempts, %error, "record parked as failed");

@@ -179,7 +179,7 @@ where
                 }
                 match record.verdict {
                     Verdict::Reject(reason) => summary.reject(record.id, reason),
-                    Verdict::Skip(reason) => summary.skip(&reason, 1),
+                    Verdict::Skip(reason) => summary.skip_key(record.id, &reason),
                     Verdict::Send(items) => {
                         for item in items {
                             staging.offer(&record.id, record.watermark, item)?;

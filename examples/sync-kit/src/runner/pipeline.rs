@@ -146,12 +146,7 @@ fn begin(ctx: &RunContext<'_>, mode: Mode) -> Result<Option<RunId>, Error> {
     match ctx.state.begin_run(&ctx.job.name, mode, ctx.read_from)? {
         Begun::Started(run) => Ok(Some(run)),
         Begun::ReadOnly => Ok(None),
-        Begun::AlreadyRunning(other) => Err(Error::Config(format!(
-            "job {} is already running ({}, started {}); two runs of one job must not overlap",
-            ctx.job.name,
-            other.process.as_deref().unwrap_or("another process"),
-            other.started_at
-        ))),
+        Begun::AlreadyRunning(other) => Err(crate::cli::already_running(&ctx.job.name, &other)),
     }
 }
 
