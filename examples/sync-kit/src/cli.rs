@@ -76,6 +76,16 @@ pub struct CommonArgs {
     /// Logged in the run log.
     #[arg(long, value_name = "KEY", conflicts_with_all = ["dry_run", "replay_failed", "every"])]
     pub discard_failed: Vec<String>,
+
+    /// After every run, write the job's Prometheus metrics to this file (text exposition
+    /// format, for node_exporter's textfile collector; written whole, then renamed).
+    #[arg(long, env = "SYNC_METRICS_FILE", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// After every run, push the job's Prometheus metrics to this Pushgateway (e.g.
+    /// http://127.0.0.1:9091), grouped by job.
+    #[arg(long, env = "SYNC_METRICS_PUSH", value_name = "URL")]
+    pub metrics_push: Option<url::Url>,
 }
 
 impl CommonArgs {

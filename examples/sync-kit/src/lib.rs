@@ -61,6 +61,7 @@ pub mod email;
 pub mod env;
 mod error;
 pub mod input;
+pub mod metrics;
 pub mod output;
 pub mod preview;
 pub mod process;

@@ -401,6 +401,22 @@ impl StateStore {
         }))
     }
 
+    /// When the job's newest run that exited 0 (completed, nothing failed) ended (UTC, RFC
+    /// 3339).
+    pub fn last_success(&self, job: &str) -> Result<Option<String>, StateError> {
+        self.conn()
+            .query_row(
+                "SELECT finished_at FROM runs
+                 WHERE job = ?1 AND mode IN ('run', 'replay_failed') AND status = 'completed'
+                     AND json_extract(summary, '$.exit_code') = 0
+                 ORDER BY id DESC LIMIT 1",
+                [job],
+                |row| row.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+    }
+
     /// Every job the state file holds anything of (runs, a watermark, snapshots, parked
     /// records), by name.
     pub fn jobs(&self) -> Result<Vec<String>, StateError> {

@@ -14,7 +14,9 @@ use super::sandbox::{Fakes, print_closing_line};
 /// Each run is in the run log from its start: its row is claimed
 /// ([`StateStore::claim_run`]) before `run_once` sends anything, so a run that fails before
 /// its first record (its source unreachable, a refused connection) is logged as failed with
-/// its error, and another live run of the job is refused before any request.
+/// its error, and another live run of the job is refused before any request. After each run
+/// its metrics are exported as `--metrics-file` and `--metrics-push` ask
+/// ([`sync_kit::metrics::export`]).
 pub async fn run_job<S: Fakes>(
     args: &CommonArgs,
     job: &str,
@@ -60,5 +62,10 @@ async fn logged(
     if let Err(e) = settled {
         tracing::error!(job, "cannot record the run in the run log: {e}");
     }
+    let code = match &outcome {
+        Ok(summary) => summary.exit_code,
+        Err(e) => e.exit_code(),
+    };
+    sync_kit::metrics::export(args, state, job, code).await;
     outcome
 }

@@ -7,6 +7,7 @@ mod directo_to_smaily;
 mod failures;
 mod input_files;
 mod messaging;
+mod ops_metrics;
 mod ops_output;
 mod ops_runlog;
 mod ops_skipped;
