@@ -275,18 +275,36 @@ pub fn yesterday(tz: &TimeZone) -> DateTime {
 /// let cli: Cli = sync_kit::cli::parse();
 /// ```
 pub fn parse<C: clap::Parser>() -> C {
-    parse_from(std::env::args_os())
+    parse_with_help(std::env::args_os(), "")
 }
 
-/// [`parse`] over `args` (the first is the program name).
-pub fn parse_from<C, I, T>(args: I) -> C
+/// [`parse`] over `args` (the first is the program name), with `after_help` at the end of
+/// `--help` (of every subcommand too): a binary lists its environment variables and exit
+/// codes there.
+///
+/// ```
+/// # #[derive(clap::Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+/// let cli: Cli = sync_kit::cli::parse_with_help(["sync", "--json"], "Exit codes: …");
+/// assert!(cli.common.json);
+/// ```
+pub fn parse_with_help<C, I, T>(args: I, after_help: &str) -> C
 where
     C: clap::Parser,
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-    match C::try_parse_from(&args) {
+    let mut command = C::command();
+    if !after_help.is_empty() {
+        let text = after_help.to_owned();
+        command = command
+            .after_help(text.clone())
+            .mut_subcommands(|sub| sub.after_help(text.clone()));
+    }
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|mut matches| C::from_arg_matches_mut(&mut matches));
+    match parsed {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;

@@ -80,3 +80,54 @@ async fn a_closed_pipe_ends_the_process_quietly() {
     assert_eq!(runs.len(), 2, "{status}");
     assert!(runs.iter().all(|r| r["status"] == "completed"), "{status}");
 }
+
+#[tokio::test]
+async fn help_lists_the_environment_variables_and_the_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (bin, args, vars) in [
+        (
+            DIRECTO_TO_SMAILY,
+            &["--help"][..],
+            &[
+                "DIRECTO_URL",
+                "DIRECTO_TOKEN",
+                "SMAILY_SUBDOMAIN",
+                "SMAILY_PASSWORD",
+            ][..],
+        ),
+        (
+            SPLIO,
+            &["--help"][..],
+            &[
+                "SPLIO_API_KEY",
+                "SPLIO_SFTP_HOST",
+                "SPLIO_SFTP_KEY",
+                "SPLIO_UNIVERSE",
+            ][..],
+        ),
+        (
+            MESSAGING,
+            &["directo-orders", "--help"][..],
+            &["MESSAGING_API_KEY", "DIRECTO_URL"][..],
+        ),
+    ] {
+        let mut cmd = sync_bin::command(bin, dir.path());
+        cmd.args(args);
+        let (code, _, output) = sync_bin::run(cmd).await;
+        assert_eq!(code, 0);
+        let help = String::from_utf8_lossy(&output.stdout).into_owned();
+        for var in vars
+            .iter()
+            .chain(&["SYNC_STATE", "SYNC_METRICS_FILE", "RUST_LOG"])
+        {
+            assert!(
+                help.contains(&format!("\n  {var} ")),
+                "{bin}: {var} in\n{help}"
+            );
+        }
+        assert!(help.contains("Exit codes:\n  0  "), "{help}");
+        for code in ["\n  1  ", "\n  2  ", "\n  3  stopped by SIGINT or SIGTERM"] {
+            assert!(help.contains(code), "{bin}: {code:?} in\n{help}");
+        }
+    }
+}
