@@ -4,8 +4,15 @@
 //! Rules followed: UTF-8 without BOM, `;` separator, a header row with the exact (case-sensitive)
 //! column names, values quoted only when they hold `;` or `"` (quotes doubled), no multi-line
 //! rows (rejected, or flattened to spaces when asked), emails lowercased, at most 200,000 lines per
-//! file (header included; larger sets are split). By default a file has the key column and the
-//! columns its rows give values for, nothing else: an empty cell may blank what Splio holds.
+//! file (header included; larger sets are split).
+//!
+//! Rows are grouped into files by the set of columns they give values for, so a file never
+//! has an empty cell for a field its row did not set (whether Splio's importer reads an empty
+//! cell as "clear" is undocumented). An empty value counts as no value unless
+//! [`EmptyValues::Clear`] asks for an empty cell: clearing is a choice, never a side effect.
+//! A contact that cannot be written (no key, a line break, a value for a column the writer's
+//! [`columns`](ContactCsvWriter::columns) do not list) is refused on its own
+//! ([`DatahubWrite::refused`]); the others are written.
 //!
 //! Choices where Splio's documentation is silent (all settings): the file name (default
 //! [`DEFAULT_FILE_NAME`], `{universe}_contacts_{subsequence}_{YYYYMMDD}_{unique}.csv`; the one
@@ -14,8 +21,9 @@
 //! custom columns are named by the caller (`c<id>` or the field name, whichever the universe's
 //! import is configured for). When the universe is keyed by a custom field, make that column the
 //! [`key`](ContactCsvWriter::key) (e.g. `Column::custom("customer_key")`). The first column is
-//! the contact key: rows with an empty key are rejected. Files are built in memory (one file
-//! holds at most 200,000 lines, a few tens of MB).
+//! the contact key, read as the REST path reads it ([`ContactData::key_for`](crate::ContactData::key_for)):
+//! trimmed, an email lowercased; a missing, empty or multi-line key is refused. Files are built
+//! in memory (one file holds at most 200,000 lines, a few tens of MB).
 //!
 //! ```
 //! use splio_client::datahub::{Column, ContactCsvWriter, DatahubContact, Subscription};
@@ -25,12 +33,15 @@
 //! jane.firstname = Some("Jane; \"JJ\"".into());
 //! jane.subscriptions = vec![Subscription::Subscribe(1), Subscription::Unsubscribe(2)];
 //! jane.custom.insert("c3".into(), "gold".into());
-//! let files = writer.write(&[jane])?;
+//! let out = writer.write(&[jane, DatahubContact::new("joe@example.com")])?;
+//! assert!(out.refused.is_empty());
 //! assert_eq!(
-//!     String::from_utf8(files[0].contents.clone()).unwrap(),
+//!     String::from_utf8(out.files[0].contents.clone()).unwrap(),
 //!     "email;firstname;subscriptions;c3\njane@example.com;\"Jane; \"\"JJ\"\"\";+1,-2;gold\n"
 //! );
-//! assert!(files[0].name.starts_with("myuniverse_contacts_PRCL_"));
+//! // Joe sets nothing but his key: his own file, no empty cells.
+//! assert_eq!(out.files[1].contents, b"email\njoe@example.com\n");
+//! assert!(out.files[0].name.starts_with("myuniverse_contacts_PRCL_"));
 //! # Ok::<(), splio_client::Error>(())
 //! ```
 
@@ -141,11 +152,43 @@ impl DatahubContact {
 /// What to do with a line break inside a value (the importer rejects multi-line rows).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LineBreaks {
-    /// Fail with [`Error::InvalidInput`] naming the row and column (default).
+    /// Refuse the contact with [`Error::InvalidInput`] naming the row and column (default).
     #[default]
     Reject,
     /// Replace each run of `\r`/`\n` with one space.
     Flatten,
+}
+
+/// What to do with an empty value (`Some("")`, or an empty custom value).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EmptyValues {
+    /// Treat it as no value: the row's file lacks that column, so Splio keeps what it holds
+    /// (default).
+    #[default]
+    Leave,
+    /// Write an empty cell. Splio's documentation does not say whether the importer reads an
+    /// empty cell as "clear this field"; choose this only to ask for a clear.
+    Clear,
+}
+
+/// What [`ContactCsvWriter::write`] made: the files, and the contacts it could not write.
+#[derive(Debug)]
+pub struct DatahubWrite {
+    /// The files, each with rows that carry the same columns.
+    pub files: Vec<DatahubFile>,
+    /// The contacts not written, in input order, each with why.
+    pub refused: Vec<RefusedContact>,
+}
+
+/// A contact the writer refused ([`Error::InvalidInput`] naming the row and column).
+#[derive(Debug)]
+pub struct RefusedContact {
+    /// Its position in the input.
+    pub index: usize,
+    /// Its key as the file would hold it (empty when it has none).
+    pub key: String,
+    /// Why.
+    pub error: Error,
 }
 
 /// One generated file.
@@ -157,6 +200,8 @@ pub struct DatahubFile {
     pub contents: Vec<u8>,
     /// Data rows (header excluded).
     pub rows: usize,
+    /// The positions in the input of the contacts in this file, in row order.
+    pub contacts: Vec<usize>,
 }
 
 /// The default file-name pattern: universe, scope, sub-sequence, date, a unique part, `.csv`,
@@ -176,6 +221,7 @@ pub struct ContactCsvWriter {
     columns: Option<Vec<Column>>,
     max_lines: usize,
     line_breaks: LineBreaks,
+    empty_values: EmptyValues,
     date_format: String,
     file_name: FileNamePattern,
 }
@@ -295,6 +341,7 @@ impl ContactCsvWriter {
             columns: None,
             max_lines: MAX_LINES_PER_FILE,
             line_breaks: LineBreaks::Reject,
+            empty_values: EmptyValues::Leave,
             date_format: "%Y%m%d".into(),
             file_name: FileNamePattern::default(),
         })
@@ -307,10 +354,11 @@ impl ContactCsvWriter {
         self
     }
 
-    /// Fix the file's columns, in order, the first being the key (only these are written; an
-    /// unknown column makes Splio skip the whole file, and an empty cell may blank a value, so
-    /// list exactly what you send). Without it a file has the key and the columns its rows
-    /// give values for.
+    /// The columns files may have, in order, the first being the [`key`](Self::key) (an unknown
+    /// column makes Splio skip the whole file). Each file still has only the columns its rows
+    /// give values for, in this order; a contact with a value for a column not listed is
+    /// refused. Without it: the key, the standard columns in Splio's order, then custom
+    /// columns first seen first.
     pub fn columns(mut self, columns: Vec<Column>) -> Self {
         self.columns = Some(columns);
         self
@@ -335,19 +383,69 @@ impl ContactCsvWriter {
         self
     }
 
+    /// Empty-value policy (default [`EmptyValues::Leave`]: an empty value is no value).
+    pub fn empty_values(mut self, policy: EmptyValues) -> Self {
+        self.empty_values = policy;
+        self
+    }
+
     /// `strftime` format of `dateOfCreation` (default `%Y%m%d`).
     pub fn date_format(mut self, format: impl Into<String>) -> Self {
         self.date_format = format.into();
         self
     }
 
-    /// Write `contacts` into as many files as needed, named with today's UTC date.
-    pub fn write(&self, contacts: &[DatahubContact]) -> Result<Vec<DatahubFile>> {
+    /// Write `contacts` into as many files as needed, named with today's UTC date. Each file
+    /// holds rows that carry the same fields (see the [module docs](self)); a contact that
+    /// cannot be written is listed in [`DatahubWrite::refused`] and the others are written.
+    /// `Err` only for a writer-level problem (e.g. a bad [`columns`](Self::columns) list).
+    pub fn write(&self, contacts: &[DatahubContact]) -> Result<DatahubWrite> {
         self.write_at(contacts, Timestamp::now())
     }
 
     /// Like [`write`](Self::write), with an explicit timestamp for the names (date and unique part).
-    pub fn write_at(&self, contacts: &[DatahubContact], at: Timestamp) -> Result<Vec<DatahubFile>> {
+    ///
+    /// ```
+    /// use splio_client::datahub::{ContactCsvWriter, DatahubContact};
+    /// let mut ann = DatahubContact::new("ann@example.com");
+    /// ann.firstname = Some("Ann".into());
+    /// let mut bad = DatahubContact::new("bob@example.com");
+    /// bad.lastname = Some("two\nlines".into());
+    /// let out = ContactCsvWriter::new("u", "PRCL")?
+    ///     .write_at(&[ann, bad], "2024-03-05T10:00:00Z".parse().unwrap())?;
+    /// assert_eq!(out.files.len(), 1);
+    /// assert_eq!(out.files[0].contacts, vec![0]);
+    /// assert_eq!((out.refused[0].index, out.refused[0].key.as_str()), (1, "bob@example.com"));
+    /// # Ok::<(), splio_client::Error>(())
+    /// ```
+    pub fn write_at(&self, contacts: &[DatahubContact], at: Timestamp) -> Result<DatahubWrite> {
+        let allowed = match &self.columns {
+            Some(columns) => {
+                check_columns(columns)?;
+                if columns[0] != self.key {
+                    return Err(Error::invalid(
+                        "datahub file",
+                        columns[0].header(),
+                        format!(
+                            "the first listed column must be the key column {:?} (set it with ContactCsvWriter::key)",
+                            self.key.header()
+                        ),
+                    ));
+                }
+                columns.clone()
+            }
+            None => self.columns_of(contacts),
+        };
+        check_columns(&allowed)?;
+        let mut refused = Vec::new();
+        // Rows by the set of columns they carry (positions in `allowed`), first seen first.
+        let mut groups: IndexMap<Vec<usize>, Vec<(usize, Vec<String>)>> = IndexMap::new();
+        for (index, contact) in contacts.iter().enumerate() {
+            match self.row(&allowed, contact, index) {
+                Ok((carried, values)) => groups.entry(carried).or_default().push((index, values)),
+                Err((key, error)) => refused.push(RefusedContact { index, key, error }),
+            }
+        }
         let day = at
             .to_zoned(jiff::tz::TimeZone::UTC)
             .strftime("%Y%m%d")
@@ -355,47 +453,26 @@ impl ContactCsvWriter {
         let unique = format!("{:x}", at.as_microsecond());
         let per_file = self.max_lines - 1;
         let mut files = Vec::new();
-        let chunks: Vec<&[DatahubContact]> = if contacts.is_empty() {
-            vec![&[]]
-        } else {
-            contacts.chunks(per_file).collect()
-        };
-        for (part, chunk) in chunks.into_iter().enumerate() {
-            let columns = match &self.columns {
-                Some(columns) => columns.clone(),
-                None => self.columns_of(chunk),
-            };
-            check_columns(&columns)?;
-            let mut out = csv::WriterBuilder::new()
-                .delimiter(b';')
-                .quote_style(csv::QuoteStyle::Necessary)
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_writer(Vec::new());
-            let csv_err = |e: csv::Error| Error::invalid("datahub file", "csv", e.to_string());
-            out.write_record(columns.iter().map(Column::header))
-                .map_err(csv_err)?;
-            for (n, contact) in chunk.iter().enumerate() {
-                let row = part * per_file + n;
-                out.write_record(self.row(&columns, contact, row)?)
-                    .map_err(csv_err)?;
+        for (carried, rows) in &groups {
+            let columns: Vec<&Column> = carried.iter().map(|&i| &allowed[i]).collect();
+            for chunk in rows.chunks(per_file) {
+                let part = files.len();
+                let name = self
+                    .file_name
+                    .0
+                    .replace("{universe}", &self.universe)
+                    .replace("{subsequence}", &self.subsequence)
+                    .replace("{date}", &day)
+                    .replace("{unique}", &format!("{unique}{part:03}"));
+                files.push(DatahubFile {
+                    name,
+                    contents: csv_file(&columns, chunk)?,
+                    rows: chunk.len(),
+                    contacts: chunk.iter().map(|(i, _)| *i).collect(),
+                });
             }
-            let contents = out
-                .into_inner()
-                .map_err(|e| Error::invalid("datahub file", "csv", e.to_string()))?;
-            let name = self
-                .file_name
-                .0
-                .replace("{universe}", &self.universe)
-                .replace("{subsequence}", &self.subsequence)
-                .replace("{date}", &day)
-                .replace("{unique}", &format!("{unique}{part:03}"));
-            files.push(DatahubFile {
-                name,
-                contents,
-                rows: chunk.len(),
-            });
         }
-        Ok(files)
+        Ok(DatahubWrite { files, refused })
     }
 
     /// The key, then every standard column (in Splio's order) and custom column (first seen
@@ -403,17 +480,7 @@ impl ContactCsvWriter {
     fn columns_of(&self, rows: &[DatahubContact]) -> Vec<Column> {
         let mut columns = vec![self.key.clone()];
         for standard in Column::standard() {
-            let used = rows.iter().any(|c| match standard {
-                Column::Email => c.email.is_some(),
-                Column::Firstname => c.firstname.is_some(),
-                Column::Lastname => c.lastname.is_some(),
-                Column::Cellphone => c.cellphone.is_some(),
-                Column::Language => c.language.is_some(),
-                Column::DateOfCreation => c.date_of_creation.is_some(),
-                Column::Subscriptions => !c.subscriptions.is_empty(),
-                Column::Custom(_) => false,
-            });
-            if used && standard != self.key {
+            if standard != self.key && rows.iter().any(|c| self.raw(c, &standard).is_some()) {
                 columns.push(standard);
             }
         }
@@ -428,54 +495,111 @@ impl ContactCsvWriter {
         columns
     }
 
-    fn row(&self, columns: &[Column], c: &DatahubContact, row: usize) -> Result<Vec<String>> {
-        let record = || format!("row {row} ({})", c.email.as_deref().unwrap_or(""));
-        for name in c.custom.keys() {
-            if !columns
-                .iter()
-                .any(|col| matches!(col, Column::Custom(n) if n == name))
-            {
-                return Err(Error::invalid(
-                    record(),
-                    name.as_str(),
-                    "custom value for a column the file does not have",
-                ));
-            }
-        }
-        let mut values = Vec::with_capacity(columns.len());
-        for (i, col) in columns.iter().enumerate() {
-            let raw = match col {
-                Column::Email => c.email.as_deref().map(|e| e.trim().to_lowercase()),
-                Column::Firstname => c.firstname.clone(),
-                Column::Lastname => c.lastname.clone(),
-                Column::Cellphone => c.cellphone.clone(),
-                Column::Language => c.language.clone(),
-                Column::DateOfCreation => c
-                    .date_of_creation
-                    .map(|d| d.strftime(&self.date_format).to_string()),
-                Column::Subscriptions => Some(
-                    c.subscriptions
-                        .iter()
-                        .map(|s| match s {
-                            Subscription::Subscribe(id) => format!("+{id}"),
-                            Subscription::Unsubscribe(id) => format!("-{id}"),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(","),
+    /// The value a row gives `col`, `None` when it gives none (an empty value counts as none
+    /// unless [`EmptyValues::Clear`]).
+    fn raw(&self, c: &DatahubContact, col: &Column) -> Option<String> {
+        let value = match col {
+            Column::Email => c.email.clone(),
+            Column::Firstname => c.firstname.clone(),
+            Column::Lastname => c.lastname.clone(),
+            Column::Cellphone => c.cellphone.clone(),
+            Column::Language => c.language.clone(),
+            Column::DateOfCreation => c
+                .date_of_creation
+                .map(|d| d.strftime(&self.date_format).to_string()),
+            Column::Subscriptions => (!c.subscriptions.is_empty()).then(|| {
+                c.subscriptions
+                    .iter()
+                    .map(|s| match s {
+                        Subscription::Subscribe(id) => format!("+{id}"),
+                        Subscription::Unsubscribe(id) => format!("-{id}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+            Column::Custom(name) => c.custom.get(name).cloned(),
+        };
+        value.filter(|v| self.empty_values == EmptyValues::Clear || !v.is_empty())
+    }
+
+    /// The contact key as the REST path reads it ([`ContactData::key_for`](crate::ContactData::key_for)):
+    /// trimmed, an email lowercased; missing, empty or multi-line is refused.
+    fn key_of(
+        &self,
+        c: &DatahubContact,
+        index: usize,
+    ) -> std::result::Result<String, (String, Error)> {
+        let raw = match &self.key {
+            Column::Email => c.email.clone(),
+            other => self.raw(c, other),
+        };
+        let key = raw.map(|k| k.trim().to_owned()).unwrap_or_default();
+        let key = if self.key == Column::Email {
+            key.to_lowercase()
+        } else {
+            key
+        };
+        let record = format!("row {index}");
+        if key.is_empty() {
+            return Err((
+                key,
+                Error::invalid(
+                    record,
+                    self.key.header(),
+                    "the universe unique key is missing or empty",
                 ),
-                Column::Custom(name) => c.custom.get(name).cloned(),
-            }
-            .unwrap_or_default();
-            if i == 0 && raw.trim().is_empty() {
-                return Err(Error::invalid(
-                    record(),
+            ));
+        }
+        if key.contains(['\n', '\r']) {
+            return Err((
+                key.replace(['\n', '\r'], " "),
+                Error::invalid(
+                    record,
+                    self.key.header(),
+                    "the contact key contains a line break",
+                ),
+            ));
+        }
+        Ok(key)
+    }
+
+    /// The columns a contact carries (positions in `allowed`) and their values, or why it is
+    /// refused (with its key as far as known).
+    #[allow(clippy::type_complexity)]
+    fn row(
+        &self,
+        allowed: &[Column],
+        c: &DatahubContact,
+        index: usize,
+    ) -> std::result::Result<(Vec<usize>, Vec<String>), (String, Error)> {
+        let key = self.key_of(c, index)?;
+        let record = || format!("row {index} ({key})");
+        let refuse = |col: &str, why: &str| (key.clone(), Error::invalid(record(), col, why));
+        // A value for a column the file may not have is refused, never dropped silently.
+        for col in Column::standard()
+            .into_iter()
+            .chain(c.custom.keys().map(|n| Column::custom(n.as_str())))
+        {
+            if col != self.key && !allowed.contains(&col) && self.raw(c, &col).is_some() {
+                return Err(refuse(
                     col.header(),
-                    "the first column is the contact key and must not be empty",
+                    "a value for a column the writer's columns do not list",
                 ));
             }
-            values.push(self.single_line(raw, col, &record)?);
         }
-        Ok(values)
+        let mut carried = vec![0];
+        let mut values = vec![key.clone()];
+        for (i, col) in allowed.iter().enumerate().skip(1) {
+            let Some(raw) = self.raw(c, col) else {
+                continue;
+            };
+            let value = self
+                .single_line(raw, col, &record)
+                .map_err(|e| (key.clone(), e))?;
+            carried.push(i);
+            values.push(value);
+        }
+        Ok((carried, values))
     }
 
     fn single_line(
@@ -502,12 +626,33 @@ impl ContactCsvWriter {
     }
 }
 
+/// One `;`-separated file: the header, then the rows.
+fn csv_file(columns: &[&Column], rows: &[(usize, Vec<String>)]) -> Result<Vec<u8>> {
+    let csv_err = |e: csv::Error| Error::invalid("datahub file", "csv", e.to_string());
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .quote_style(csv::QuoteStyle::Necessary)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    out.write_record(columns.iter().map(|c| c.header()))
+        .map_err(csv_err)?;
+    for (_, values) in rows {
+        out.write_record(values).map_err(csv_err)?;
+    }
+    out.into_inner()
+        .map_err(|e| Error::invalid("datahub file", "csv", e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn text(f: &DatahubFile) -> &str {
         std::str::from_utf8(&f.contents).unwrap()
+    }
+
+    fn texts(w: &DatahubWrite) -> Vec<&str> {
+        w.files.iter().map(text).collect()
     }
 
     #[test]
@@ -517,7 +662,7 @@ mod tests {
             .map(|i| DatahubContact::new(format!("U{i}@X.com")))
             .collect();
         let at: Timestamp = "2024-03-05T10:00:00Z".parse().unwrap();
-        let files = w.write_at(&rows, at).unwrap();
+        let files = w.write_at(&rows, at).unwrap().files;
         assert_eq!(
             files.iter().map(|f| f.rows).collect::<Vec<_>>(),
             vec![2, 2, 1]
@@ -527,69 +672,191 @@ mod tests {
         let names: std::collections::HashSet<_> = files.iter().map(|f| &f.name).collect();
         assert_eq!(names.len(), 3);
         assert_eq!(text(&files[2]), "email\nu4@x.com\n");
+        assert_eq!(files[2].contacts, vec![4]);
         assert!(!files[0].contents.starts_with(b"\xEF\xBB\xBF"));
     }
 
     #[test]
-    fn line_breaks_rejected_or_flattened() {
+    fn line_breaks_refuse_the_contact_or_are_flattened() {
         let mut c = DatahubContact::new("a@b.c");
         c.lastname = Some("two\r\nlines".into());
         let w = ContactCsvWriter::new("u", "S").unwrap();
-        let err = w.write(std::slice::from_ref(&c)).unwrap_err();
-        assert!(err.to_string().contains("lastname"), "{err}");
-        let files = w.line_breaks(LineBreaks::Flatten).write(&[c]).unwrap();
-        assert_eq!(text(&files[0]), "email;lastname\na@b.c;two lines\n");
+        let out = w.write(std::slice::from_ref(&c)).unwrap();
+        assert!(out.files.is_empty());
+        assert_eq!(out.refused[0].key, "a@b.c");
+        assert!(
+            out.refused[0].error.to_string().contains("lastname"),
+            "{}",
+            out.refused[0].error
+        );
+        let out = w.line_breaks(LineBreaks::Flatten).write(&[c]).unwrap();
+        assert_eq!(texts(&out), ["email;lastname\na@b.c;two lines\n"]);
     }
 
     #[test]
-    fn rejects_bad_columns_and_unknown_custom_values() {
-        let w = ContactCsvWriter::new("u", "S")
+    fn one_bad_contact_is_refused_and_the_others_written() {
+        let mut broken = DatahubContact::new("broken@x.com");
+        broken.firstname = Some("a\nb".into());
+        let mut unlisted = DatahubContact::new("unlisted@x.com");
+        unlisted.custom.insert("c9".into(), "x".into());
+        let contacts = [
+            DatahubContact::new("ok1@x.com"),
+            broken,
+            DatahubContact::default(),
+            unlisted,
+            DatahubContact::new("ok2@x.com"),
+        ];
+        let out = ContactCsvWriter::new("u", "S")
             .unwrap()
-            .columns(vec![Column::Email, Column::custom("email")]);
-        assert!(w.write(&[]).is_err());
-        let mut c = DatahubContact::new("a@b.c");
-        c.custom.insert("c9".into(), "x".into());
-        assert!(
-            ContactCsvWriter::new("u", "S")
-                .unwrap()
-                .columns(vec![Column::Email])
-                .write(&[c])
-                .is_err()
+            .columns(vec![Column::Email, Column::Firstname])
+            .write(&contacts)
+            .unwrap();
+        assert_eq!(texts(&out), ["email\nok1@x.com\nok2@x.com\n"]);
+        assert_eq!(out.files[0].contacts, vec![0, 4]);
+        let refused: Vec<_> = out
+            .refused
+            .iter()
+            .map(|r| (r.index, r.key.as_str()))
+            .collect();
+        assert_eq!(
+            refused,
+            [(1, "broken@x.com"), (2, ""), (3, "unlisted@x.com")]
         );
-        assert!(
-            ContactCsvWriter::new("u", "S")
-                .unwrap()
-                .write(&[DatahubContact::default()])
-                .is_err()
-        );
+        for r in &out.refused {
+            assert!(
+                matches!(r.error, Error::InvalidInput { .. }),
+                "{:?}",
+                r.error
+            );
+        }
+        assert!(out.refused[2].error.to_string().contains("c9"));
     }
 
     #[test]
-    fn by_default_only_the_key_and_the_columns_given_values() {
+    fn rows_go_to_files_by_the_fields_they_carry() {
         let mut ann = DatahubContact::new("Ann@X.com");
         ann.firstname = Some("Ann".into());
         let mut bob = DatahubContact::new("bob@x.com");
         bob.custom.insert("c3".into(), "gold".into());
         bob.subscriptions = vec![Subscription::Subscribe(4)];
-        let files = ContactCsvWriter::new("uni", "S")
+        let mut cid = DatahubContact::new("cid@x.com");
+        cid.firstname = Some("Cid".into());
+        let out = ContactCsvWriter::new("uni", "S")
             .unwrap()
-            .write(&[ann, bob])
+            .write(&[ann, bob, cid])
             .unwrap();
         assert_eq!(
-            text(&files[0]),
-            "email;firstname;subscriptions;c3\nann@x.com;Ann;;\nbob@x.com;;+4;gold\n",
-            "no empty lastname, cellphone, language or dateOfCreation column"
+            texts(&out),
+            [
+                "email;firstname\nann@x.com;Ann\ncid@x.com;Cid\n",
+                "email;subscriptions;c3\nbob@x.com;+4;gold\n"
+            ],
+            "no empty cell for a field a row did not set"
         );
+        assert_eq!(out.files[0].contacts, vec![0, 2]);
+        assert_eq!(out.files[1].contacts, vec![1]);
+        assert_ne!(out.files[0].name, out.files[1].name);
         // A universe keyed by a custom field: that column first.
         let mut k = DatahubContact::default();
         k.custom.insert("customer_key".into(), "K1".into());
         k.lastname = Some("Doe".into());
-        let files = ContactCsvWriter::new("uni", "S")
+        let out = ContactCsvWriter::new("uni", "S")
             .unwrap()
             .key(Column::custom("customer_key"))
             .write(&[k])
             .unwrap();
-        assert_eq!(text(&files[0]), "customer_key;lastname\nK1;Doe\n");
+        assert_eq!(texts(&out), ["customer_key;lastname\nK1;Doe\n"]);
+    }
+
+    #[test]
+    fn listed_columns_fix_the_order_and_files_still_group() {
+        let mut a = DatahubContact::new("a@x.com");
+        a.custom.insert("c1".into(), "1".into());
+        a.firstname = Some("A".into());
+        let mut b = DatahubContact::new("b@x.com");
+        b.firstname = Some("B".into());
+        let w = ContactCsvWriter::new("u", "S").unwrap().columns(vec![
+            Column::Email,
+            Column::custom("c1"),
+            Column::Firstname,
+            Column::Lastname,
+        ]);
+        let out = w.write(&[a, b]).unwrap();
+        assert_eq!(
+            texts(&out),
+            [
+                "email;c1;firstname\na@x.com;1;A\n",
+                "email;firstname\nb@x.com;B\n"
+            ]
+        );
+        // The first listed column must be the key column.
+        let err = ContactCsvWriter::new("u", "S")
+            .unwrap()
+            .columns(vec![Column::Firstname, Column::Email])
+            .write(&[])
+            .unwrap_err();
+        assert!(err.to_string().contains("key"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_value_leaves_the_field_unless_clearing_is_asked() {
+        let mut c = DatahubContact::new("a@b.c");
+        c.lastname = Some(String::new());
+        c.custom.insert("c2".into(), String::new());
+        c.firstname = Some("Al".into());
+        let w = ContactCsvWriter::new("u", "S").unwrap();
+        let out = w.write(std::slice::from_ref(&c)).unwrap();
+        assert_eq!(texts(&out), ["email;firstname\na@b.c;Al\n"]);
+        let out = w.empty_values(EmptyValues::Clear).write(&[c]).unwrap();
+        assert_eq!(texts(&out), ["email;firstname;lastname;c2\na@b.c;Al;;\n"]);
+    }
+
+    #[test]
+    fn the_key_is_checked_as_the_rest_path_does() {
+        let mut spaced = DatahubContact::default();
+        spaced.custom.insert("customer_key".into(), "  K1 ".into());
+        let mut blank = DatahubContact::default();
+        blank.custom.insert("customer_key".into(), "   ".into());
+        let mut broken = DatahubContact::default();
+        broken.custom.insert("customer_key".into(), "K\n2".into());
+        let out = ContactCsvWriter::new("u", "S")
+            .unwrap()
+            .key(Column::custom("customer_key"))
+            .line_breaks(LineBreaks::Flatten)
+            .empty_values(EmptyValues::Clear)
+            .write(&[spaced, blank, broken])
+            .unwrap();
+        assert_eq!(texts(&out), ["customer_key\nK1\n"]);
+        assert_eq!(
+            out.refused.iter().map(|r| r.index).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert!(
+            out.refused[0]
+                .error
+                .to_string()
+                .contains("unique key is missing or empty")
+        );
+        assert!(out.refused[1].error.to_string().contains("line break"));
+        // Emails: trimmed and lowercased, as ContactData::key_for does.
+        let key = crate::ContactData::with_email("  Ann@X.com ")
+            .key_for(&crate::UniqueKey::Email)
+            .unwrap();
+        let out = ContactCsvWriter::new("u", "S")
+            .unwrap()
+            .write(&[DatahubContact::new("  Ann@X.com ")])
+            .unwrap();
+        assert_eq!(texts(&out), [format!("email\n{key}\n").as_str()]);
+    }
+
+    #[test]
+    fn rejects_bad_columns() {
+        let w = ContactCsvWriter::new("u", "S")
+            .unwrap()
+            .columns(vec![Column::Email, Column::custom("email")]);
+        assert!(w.write(&[]).is_err());
+        let w = ContactCsvWriter::new("u", "S").unwrap().columns(vec![]);
+        assert!(w.write(&[]).is_err());
     }
 
     #[test]
@@ -597,7 +864,7 @@ mod tests {
         let at: Timestamp = "2024-03-05T10:00:00Z".parse().unwrap();
         let rows = [DatahubContact::new("a@b.c")];
         let w = ContactCsvWriter::new("my_universe", "PRCL").unwrap();
-        let name = &w.write_at(&rows, at).unwrap()[0].name;
+        let name = &w.write_at(&rows, at).unwrap().files[0].name;
         assert!(
             name.starts_with("my_universe_contacts_PRCL_20240305_"),
             "{name}"
@@ -605,7 +872,7 @@ mod tests {
         assert!(name.ends_with(".csv"));
         // The form wamiz/splio-sdk builds: no separator before the date, no extension.
         let w = w.file_name(FileNamePattern::new(WAMIZ_FILE_NAME).unwrap());
-        let name = &w.write_at(&rows, at).unwrap()[0].name;
+        let name = &w.write_at(&rows, at).unwrap().files[0].name;
         assert!(
             name.starts_with("my_universe_contacts_PRCL20240305_"),
             "{name}"
@@ -615,7 +882,7 @@ mod tests {
             FileNamePattern::new("{universe}-{subsequence}-{date}-{unique}.txt").unwrap(),
         );
         assert!(
-            custom.write_at(&rows, at).unwrap()[0]
+            custom.write_at(&rows, at).unwrap().files[0]
                 .name
                 .starts_with("u-S-20240305-")
         );
@@ -633,11 +900,11 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn any_single_line_value_round_trips(first in "[^\r\n]{0,40}", email in "[a-zA-Z0-9.+]{1,10}@[a-z]{1,5}\\.com") {
+        fn any_single_line_value_round_trips(first in "[^\r\n]{1,40}", email in "[a-zA-Z0-9.+]{1,10}@[a-z]{1,5}\\.com") {
             let mut c = DatahubContact::new(email.clone());
             c.firstname = Some(first.clone());
             let w = ContactCsvWriter::new("u", "S").unwrap().columns(vec![Column::Email, Column::Firstname]);
-            let files = w.write(&[c]).unwrap();
+            let files = w.write(&[c]).unwrap().files;
             let mut r = csv::ReaderBuilder::new().delimiter(b';').from_reader(files[0].contents.as_slice());
             let rec = r.records().next().unwrap().unwrap();
             let lower = email.to_lowercase();

@@ -369,7 +369,8 @@ impl SftpUploader {
     /// # async fn demo(sftp: splio_client::sftp::SftpUploader) -> splio_client::Result<()> {
     /// use splio_client::datahub::{ContactCsvWriter, DatahubContact};
     /// let files = ContactCsvWriter::new("myuniverse", "PRCL")?
-    ///     .write(&[DatahubContact::new("ann@example.com")])?;
+    ///     .write(&[DatahubContact::new("ann@example.com")])?
+    ///     .files;
     /// let path = sftp.upload(&files[0]).await?;
     /// assert!(path.starts_with("/imports/"));
     /// # Ok(()) }
@@ -424,7 +425,7 @@ impl SftpUploader {
     /// let contacts: Vec<DatahubContact> =
     ///     (0..500_000).map(|i| DatahubContact::new(format!("c{i}@example.com"))).collect();
     /// // 200,000 lines per file: three files, uploaded one after the other.
-    /// let files = ContactCsvWriter::new("myuniverse", "PRCL")?.write(&contacts)?;
+    /// let files = ContactCsvWriter::new("myuniverse", "PRCL")?.write(&contacts)?.files;
     /// let paths = sftp.upload_all(&files).await?;
     /// assert_eq!(paths.len(), files.len());
     /// # Ok(()) }

@@ -89,7 +89,8 @@ async fn upload_split_files_atomically_and_read_reports() {
     let big = ContactCsvWriter::new("uni", "PRCL")
         .unwrap()
         .write(&contacts(60_000))
-        .unwrap();
+        .unwrap()
+        .files;
     assert_eq!(big.len(), 1);
     let watcher = Watcher::start(&imports, &big);
     let path = sftp.upload(&big[0]).await.unwrap();
@@ -105,7 +106,8 @@ async fn upload_split_files_atomically_and_read_reports() {
         .unwrap()
         .max_lines(3)
         .write(&contacts(5))
-        .unwrap();
+        .unwrap()
+        .files;
     assert_eq!(files.len(), 3);
     sftp.upload_all(&files).await.unwrap();
     for f in &files {
@@ -237,7 +239,8 @@ async fn password_auth_wrong_and_right() {
     let files = ContactCsvWriter::new("uni", "PRCL")
         .unwrap()
         .write(&contacts(2))
-        .unwrap();
+        .unwrap()
+        .files;
     sftp.upload(&files[0]).await.unwrap();
     assert!(shared.join(&files[0].name).exists());
 }
@@ -257,7 +260,8 @@ async fn files_are_staged_outside_the_imports_directory() {
         .unwrap()
         .max_lines(20_000)
         .write(&contacts(60_000))
-        .unwrap();
+        .unwrap()
+        .files;
     assert_eq!(files.len(), 4);
     let watcher = Watcher::start(&imports, &files);
     sftp.upload_all(&files).await.unwrap();
@@ -283,7 +287,8 @@ async fn files_are_staged_outside_the_imports_directory() {
     let more = ContactCsvWriter::new("my_universe", "PRCL")
         .unwrap()
         .write(&contacts(3))
-        .unwrap();
+        .unwrap()
+        .files;
     sftp.upload(&more[0]).await.unwrap();
     assert!(imports.join(&more[0].name).exists());
     assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0);

@@ -104,6 +104,46 @@ impl Default for Mapping {
 
 const RESERVED: &[&str] = &["email", "is_unsubscribed", "is_deleted"];
 
+/// The attributes of a customer in Directo's customer export (`ws_kliendid.xsd`, the output
+/// schema: what a read returns), as directo-client's `Customer` declares them (`io` and
+/// `output`, plus the output name `vatregion`). A `[mapping.fields]` key must be one of them;
+/// the test below checks each against `Customer`.
+pub const CUSTOMER_ATTRIBUTES: &[&str] = &[
+    "code",
+    "name",
+    "object",
+    "address1",
+    "address2",
+    "address3",
+    "deliveryaddress1",
+    "deliveryaddress2",
+    "deliveryaddress3",
+    "county",
+    "country",
+    "contact",
+    "phone",
+    "email",
+    "regno",
+    "vatregno",
+    "class",
+    "loyaltycard",
+    "comment",
+    "payterm",
+    "vatzone",
+    "vatregion",
+    "salesman",
+    "creditlimit",
+    "priceformula",
+    "specialpriceformula",
+    "discount",
+    "deliveryinvoice",
+    "currency",
+    "closed",
+    "balance",
+    "creditbalance",
+    "ts",
+];
+
 impl Config {
     /// Reads and checks the config file.
     pub fn load(path: &std::path::Path) -> Result<Self, Error> {
@@ -118,6 +158,19 @@ impl Config {
     pub fn validate(&self) -> Result<(), Error> {
         self.job.validate()?;
         self.time_zone()?;
+        for from in self.mapping.fields.keys() {
+            if !CUSTOMER_ATTRIBUTES.contains(&from.to_ascii_lowercase().as_str()) {
+                return Err(Error::Config(format!(
+                    "mapping.fields.{from}: Directo's customer export has no attribute \
+                     {from:?}{}; an extra field (<datafields>) goes under [mapping.datafields] \
+                     by its code",
+                    crate::segment_to_splio::checks::nearest(
+                        from,
+                        CUSTOMER_ATTRIBUTES.iter().copied()
+                    )
+                )));
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         let targets = self
             .mapping
@@ -157,6 +210,30 @@ impl Config {
     /// The configured Directo time zone.
     pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, Error> {
         self.directo.time_zone()
+    }
+}
+
+#[cfg(test)]
+mod attributes {
+    use directo_client::{Customer, FromRecord};
+
+    #[test]
+    fn every_listed_attribute_is_one_directo_client_knows() {
+        for name in super::CUSTOMER_ATTRIBUTES {
+            let mut customer = Customer::start("customer");
+            // A value that fits no typed field still proves the name is known (an error).
+            let known = customer.attr(name, "1".into()).is_err() || customer.extra.is_empty();
+            assert!(
+                known,
+                "{name} is not an attribute of directo-client's Customer"
+            );
+        }
+        let mut customer = Customer::start("customer");
+        customer.attr("phnoe", "1".into()).unwrap();
+        assert!(
+            !customer.extra.is_empty(),
+            "an unknown attribute lands in extra"
+        );
     }
 }
 

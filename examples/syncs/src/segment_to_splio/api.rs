@@ -39,8 +39,23 @@ struct Patch {
     delivered_before: bool,
 }
 
+/// A per-contact failure as the runner's outcome. An item of a bulk request that got no
+/// answer at all (splio-client's per-item code 0: the connection failed or dropped) says so,
+/// instead of "Splio rejected item … with code 0".
 fn splio_outcome(e: &splio_client::Error) -> Outcome {
-    Outcome::failed(sync_kit::error_chain(e), e.is_retryable())
+    let message = match e {
+        splio_client::Error::Item {
+            code: 0,
+            description,
+            ..
+        } => format!(
+            "no answer from Splio: the bulk request carrying this contact failed before Splio \
+             answered (connection failed, dropped or timed out: {description}); Splio may or may \
+             not have created it, the retry finds out"
+        ),
+        e => sync_kit::error_chain(e),
+    };
+    Outcome::failed(message, e.is_retryable())
 }
 
 impl SplioSink<'_> {
@@ -85,7 +100,7 @@ impl SplioSink<'_> {
         futures::stream::iter(patches.into_iter().map(|p| async move {
             let result = self
                 .client
-                .patch_contact(&batch[p.index].key, &p.data)
+                .patch_contact(self.existence.address(&batch[p.index].key), &p.data)
                 .await
                 .map(drop);
             (p, result)
@@ -104,7 +119,7 @@ impl Sink for SplioSink<'_> {
     async fn deliver(&self, batch: &[Item]) -> Delivery {
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         let (mut patches, mut creates) = (Vec::new(), Vec::new());
-        let all = |i: usize| contact(&batch[i].fields);
+        let all = |i: usize| contact(&changed(None, &batch[i].fields));
         for (index, item) in batch.iter().enumerate() {
             let before = match self.state.snapshot(&self.job, &item.key) {
                 Ok(before) => before,
@@ -183,5 +198,34 @@ impl Sink for SplioSink<'_> {
     async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
         summary.requests = self.requests.load(Ordering::Relaxed);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_without_an_answer_says_what_happened() {
+        let e = splio_client::Error::Item {
+            key: "a@example.com".into(),
+            code: 0,
+            description: "transport error".into(),
+        };
+        let Outcome::Failed { error, retryable } = splio_outcome(&e) else {
+            panic!("not failed");
+        };
+        assert!(retryable);
+        assert!(error.starts_with("no answer from Splio: "), "{error}");
+        assert!(!error.contains("rejected"), "{error}");
+        let e = splio_client::Error::Item {
+            key: "a@example.com".into(),
+            code: 400,
+            description: "Contact with unique key a@example.com already exists".into(),
+        };
+        let Outcome::Failed { error, .. } = splio_outcome(&e) else {
+            panic!("not failed");
+        };
+        assert!(error.contains("with code 400"), "{error}");
     }
 }

@@ -1,6 +1,6 @@
 //! The TOML config of `segment-to-splio`, and the Splio client it sets up.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
@@ -84,16 +84,43 @@ impl Config {
         if config.source.key_column.trim().is_empty() {
             return Err(Error::Config("source.key_column must not be empty".into()));
         }
-        let mut seen = HashSet::new();
-        for target in config.mapping.values() {
-            if target.trim().is_empty() || !seen.insert(target.as_str()) {
+        config.check_mapping()?;
+        config.directo.time_zone()?;
+        Ok(config)
+    }
+
+    /// The checks of `[mapping]` that need no segment: no empty target, the key column not
+    /// mapped (it always goes to `email`), nothing else mapped onto `email`, no two columns onto
+    /// one attribute (both named).
+    fn check_mapping(&self) -> Result<(), Error> {
+        let key = self.source.key_column.as_str();
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        for (column, target) in &self.mapping {
+            if target.trim().is_empty() {
                 return Err(Error::Config(format!(
-                    "mapping: {target:?} is empty or mapped twice"
+                    "mapping.{column} is empty: name the Splio attribute the column goes to, or \
+                     list the column in ignore"
+                )));
+            }
+            if column == key {
+                return Err(Error::Config(format!(
+                    "mapping.{column}: {column:?} is the key column (source.key_column); it \
+                     always goes to Splio's email and cannot be mapped"
+                )));
+            }
+            if target == "email" {
+                return Err(Error::Config(format!(
+                    "mapping.{column} = \"email\": the email comes from the key column {key:?}; \
+                     to key the segment by {column:?}, set source.key_column = {column:?}"
+                )));
+            }
+            if let Some(first) = seen.insert(target.as_str(), column.as_str()) {
+                return Err(Error::Config(format!(
+                    "mapping: the columns {first:?} and {column:?} are both mapped to {target:?}"
                 )));
             }
         }
-        config.directo.time_zone()?;
-        Ok(config)
+        Ok(())
     }
 
     /// The Splio attribute a column goes to (`None`: not sent).

@@ -13,7 +13,7 @@
 //!
 //! So a run costs at most min(unknown keys, pages) + its changes, plus that first page.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use futures::{StreamExt, TryStreamExt};
@@ -35,8 +35,9 @@ pub enum ProbeBy {
 /// What the run knows about the unknown keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Existence {
-    /// Unknown keys found in Splio.
-    found: HashSet<String>,
+    /// Unknown keys found in Splio, each with the address as Splio holds it (its case kept:
+    /// where Splio matches keys exactly, the contact is addressed by it; issue 20 point 5).
+    found: HashMap<String, String>,
     /// Whether the keys not found are still open (the delivery probes them) rather than known
     /// to be absent.
     probe: bool,
@@ -73,7 +74,7 @@ impl Existence {
 
     /// Where an unknown key (one without a snapshot) stands.
     pub fn of(&self, key: &str) -> Presence {
-        if self.found.contains(key) {
+        if self.found.contains_key(key) {
             Presence::Exists
         } else if self.probe {
             Presence::Probe
@@ -107,7 +108,7 @@ impl Existence {
         };
         let open: Vec<String> = unknown
             .iter()
-            .filter(|k| !learned.found.contains(*k))
+            .filter(|k| !learned.found.contains_key(*k))
             .cloned()
             .collect();
         let rest = pages.saturating_sub(1);
@@ -139,7 +140,7 @@ impl Existence {
             if let Some(email) = contact.email.as_deref() {
                 let key = sync_kit::email::key(email);
                 if unknown.contains(&key) {
-                    self.found.insert(key);
+                    self.found.insert(key, email.trim().to_owned());
                 }
             }
         }
@@ -170,10 +171,15 @@ impl Existence {
         concurrency: usize,
     ) -> Result<(), Error> {
         self.requests += keys.len() as u64;
-        let found: Vec<String> = futures::stream::iter(keys)
+        let found: Vec<(String, String)> = futures::stream::iter(keys)
             .map(|key| async move {
                 match client.get_contact(&key).await {
-                    Ok(_) => Ok(Some(key)),
+                    Ok(contact) => {
+                        let held = contact.email.as_deref().map(str::trim);
+                        let held = held.filter(|e| sync_kit::email::key(e) == key);
+                        let held = held.map_or_else(|| key.clone(), str::to_owned);
+                        Ok(Some((key, held)))
+                    }
                     Err(e) if e.is_not_found() => Ok(None),
                     Err(e) => Err(super::client_error(&e)),
                 }
@@ -207,5 +213,40 @@ impl Learned {
     /// Requests spent learning it.
     pub fn requests(&self) -> u64 {
         self.0.get().map_or(0, |e| e.requests)
+    }
+
+    /// The address of `key` as Splio holds it, when the run learned it (else `key`).
+    pub fn address<'k>(&'k self, key: &'k str) -> &'k str {
+        self.0
+            .get()
+            .and_then(|e| e.found.get(key))
+            .map_or(key, String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contact_listed_in_mixed_case_is_addressed_as_splio_holds_it() {
+        let contact: splio_client::Contact =
+            serde_json::from_value(serde_json::json!({"id": 1, "email": "Mixed.Case@Example.com"}))
+                .unwrap();
+        let unknown = HashSet::from(["mixed.case@example.com".to_owned()]);
+        let mut existence = Existence::default();
+        existence.keep(&unknown, vec![contact]);
+        assert_eq!(existence.of("mixed.case@example.com"), Presence::Exists);
+        let learned = Learned::default();
+        assert_eq!(
+            learned.address("mixed.case@example.com"),
+            "mixed.case@example.com"
+        );
+        learned.set(existence);
+        assert_eq!(
+            learned.address("mixed.case@example.com"),
+            "Mixed.Case@Example.com"
+        );
+        assert_eq!(learned.address("other@example.com"), "other@example.com");
     }
 }

@@ -11,11 +11,20 @@ use crate::shared::directo::CustomerFields;
 use sync_kit::input::{self, Row};
 use sync_kit::{BoxError, Item, SourceRecord, Verdict};
 
-/// Maps one segment row to a record: a valid key email and the attributes by Splio name.
+/// Maps one segment row to a record: a valid key email and the attributes by Splio name. A
+/// field absent from the row is not managed by this segment (left as Splio holds it); see
+/// [`prepare_in`] for a CSV file, whose empty cells are emptied values.
 pub fn prepare(config: &Config, row: Row) -> SourceRecord {
+    prepare_in(config, None, row)
+}
+
+/// [`prepare`] for a row of a file whose columns are `header` (a CSV file): a column of the
+/// header the row leaves empty is an emptied value, sent as a clear (`""`); a column not in
+/// the header is not managed by this file and never sent.
+pub fn prepare_in(config: &Config, header: Option<&[String]>, row: Row) -> SourceRecord {
     let verdict = match row.fields {
         Err(reason) => Verdict::Reject(reason),
-        Ok(fields) => match map_row(config, &fields) {
+        Ok(fields) => match map_row(config, header, &fields) {
             Ok(item) => Verdict::Send(vec![item]),
             Err(reason) => Verdict::Reject(reason),
         },
@@ -30,15 +39,21 @@ pub fn prepare(config: &Config, row: Row) -> SourceRecord {
 /// A segment's rows as the runner's records.
 pub(crate) fn segment(
     config: &Config,
+    header: Option<Vec<String>>,
     rows: Vec<Row>,
 ) -> LocalBoxStream<'_, Result<SourceRecord, BoxError>> {
-    futures::stream::iter(rows.into_iter().map(move |row| Ok(prepare(config, row)))).boxed_local()
+    futures::stream::iter(
+        rows.into_iter()
+            .map(move |row| Ok(prepare_in(config, header.as_deref(), row))),
+    )
+    .boxed_local()
 }
 
 /// Maps one Directo customer like a segment row. Only the key column and the columns named in
 /// `[mapping]` are taken (a customer has dozens of attributes, `ts` among them), each looked up
 /// as an attribute, else as an extra field (datafield) code. When the key field holds several
-/// addresses, the first valid one is used. The watermark is the customer's `ts`.
+/// addresses, the first valid one is used. The watermark is the customer's `ts`. A mapped
+/// attribute the customer no longer has (or has empty) is an emptied value, sent as a clear.
 pub fn prepare_customer<C: CustomerFields + ?Sized>(config: &Config, customer: &C) -> SourceRecord {
     let id = customer.id();
     let watermark = customer.changed_at();
@@ -59,7 +74,8 @@ pub fn prepare_customer<C: CustomerFields + ?Sized>(config: &Config, customer: &
                     fields.insert(column.clone(), Value::String(value.to_owned()));
                 }
             }
-            match map_row(config, &fields) {
+            let managed: Vec<String> = config.mapping.keys().cloned().collect();
+            match map_row(config, Some(&managed), &fields) {
                 Ok(item) => Verdict::Send(vec![item]),
                 Err(reason) => Verdict::Reject(reason),
             }
@@ -72,7 +88,16 @@ pub fn prepare_customer<C: CustomerFields + ?Sized>(config: &Config, customer: &
     }
 }
 
-pub(crate) fn map_row(config: &Config, fields: &Map<String, Value>) -> Result<Item, String> {
+/// One row's attributes by Splio name. `managed`: the columns whose absence from the row is an
+/// emptied value (the CSV header; the mapped attributes of a Directo customer), mapped to `""`.
+/// A line break in a standard attribute refuses the record, in a dry run as in a real run:
+/// Splio's REST client refuses it (splio-client `ContactData` validation) and a Datahub file
+/// cannot carry it.
+pub(crate) fn map_row(
+    config: &Config,
+    managed: Option<&[String]>,
+    fields: &Map<String, Value>,
+) -> Result<Item, String> {
     let email = input::text(fields, &config.source.key_column)
         .ok_or_else(|| format!("missing {}", config.source.key_column))?;
     sync_kit::email::check(&email).map_err(|reason| format!("{reason}: {email:?}"))?;
@@ -83,28 +108,58 @@ pub(crate) fn map_row(config: &Config, fields: &Map<String, Value>) -> Result<It
             out.insert(target.to_owned(), value.clone());
         }
     }
+    for column in managed.unwrap_or_default() {
+        if let Some(target) = config.target(column)
+            && input::text(fields, column).is_none()
+        {
+            out.insert(target.to_owned(), Value::String(String::new()));
+        }
+    }
     out.insert("email".into(), Value::String(key.clone()));
+    for name in super::STANDARD {
+        if let Some(Value::String(v)) = out.get(*name)
+            && v.contains(['\n', '\r'])
+        {
+            return Err(format!("{name} contains a line break"));
+        }
+    }
     Ok(Item { key, fields: out })
 }
 
-/// The attributes of `now` that differ from `before` (a removed attribute is sent empty, to
-/// clear it). The email is always included: it is the key.
+/// Whether an attribute value is empty (an emptied cell, `""` or `null`).
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// The attributes of `now` to send to a contact last delivered as `before` (`None`: never
+/// delivered). An attribute absent from `now` is not managed by the source and never sent; an
+/// emptied one (`""`) is sent as a clear when `before` held a value; one that is the same is
+/// not sent. A contact never delivered gets its non-empty attributes (nothing to clear). The
+/// email is always included: it is the key.
 pub fn changed(
     before: Option<&Map<String, Value>>,
     now: &Map<String, Value>,
 ) -> Map<String, Value> {
-    let Some(before) = before else {
-        return now.clone();
-    };
-    let mut diff: Map<String, Value> = now
-        .iter()
-        .filter(|(k, v)| k.as_str() == "email" || before.get(*k) != Some(*v))
+    now.iter()
+        .filter(|(k, v)| {
+            if k.as_str() == "email" {
+                return true;
+            }
+            match before {
+                None => !is_empty(v),
+                Some(before) => match before.get(*k) {
+                    None => !is_empty(v),
+                    Some(was) if is_empty(v) => !is_empty(was),
+                    Some(was) => was != *v,
+                },
+            }
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for k in before.keys().filter(|k| !now.contains_key(*k)) {
-        diff.insert(k.clone(), Value::String(String::new()));
-    }
-    diff
+        .collect()
 }
 
 /// Builds the client's [`ContactData`] from attributes by Splio name.
@@ -115,7 +170,9 @@ pub fn contact(fields: &Map<String, Value>) -> ContactData {
         let opt = (!text.is_empty()).then(|| text.clone());
         match name.as_str() {
             "email" => c.email = opt,
-            "cellphone" => c.cellphone = opt,
+            // An emptied cellphone is sent as "": the contact model holds "" for a contact
+            // without one (docs/splio-conformance.md, the API reference's contact example).
+            "cellphone" => c.cellphone = Some(text),
             "firstname" => c.firstname = Some(text),
             "lastname" => c.lastname = Some(text),
             "language" => c.language = Some(text),
@@ -152,12 +209,41 @@ mod tests {
             ("firstname", "Ann"),
             ("tier", "silver"),
         ]);
+        // `city` is absent: not managed by this source, so not sent (issue 20 point 4).
         let diff = changed(Some(&before), &now);
-        assert_eq!(
-            diff,
-            map(&[("email", "a@example.com"), ("tier", "silver"), ("city", "")])
-        );
+        assert_eq!(diff, map(&[("email", "a@example.com"), ("tier", "silver")]));
         assert_eq!(changed(None, &now), now);
+    }
+
+    #[test]
+    fn an_emptied_value_is_a_clear_an_absent_one_is_left_alone() {
+        let before = map(&[("email", "a@example.com"), ("cellphone", "+3725550001")]);
+        let now = map(&[("email", "a@example.com"), ("cellphone", ""), ("tier", "")]);
+        assert_eq!(
+            changed(Some(&before), &now),
+            map(&[("email", "a@example.com"), ("cellphone", "")]),
+            "the cellphone is cleared; the never-set tier is not sent"
+        );
+        assert_eq!(changed(None, &now), map(&[("email", "a@example.com")]));
+        assert_eq!(
+            contact(&map(&[("cellphone", "")])).cellphone.as_deref(),
+            Some("")
+        );
+        let header = ["Mail".to_owned(), "First".to_owned()];
+        let config: Config = sync_kit::config::parse_toml(
+            "[source]\nkey_column = \"Mail\"\n[mapping]\nFirst = \"firstname\"\n",
+        )
+        .unwrap();
+        let item = map_row(&config, Some(&header), &map(&[("Mail", "a@example.com")])).unwrap();
+        assert_eq!(
+            item.fields,
+            map(&[("email", "a@example.com"), ("firstname", "")])
+        );
+        let broken = map(&[("Mail", "a@example.com"), ("First", "Ann\nMarie")]);
+        assert_eq!(
+            map_row(&config, Some(&header), &broken).unwrap_err(),
+            "firstname contains a line break"
+        );
     }
 
     #[test]
@@ -168,6 +254,7 @@ mod tests {
         .unwrap();
         let item = map_row(
             &config,
+            None,
             &map(&[
                 ("Mail", "A@Example.com"),
                 ("First", "Ann"),
@@ -185,7 +272,7 @@ mod tests {
                 ("tier", "gold")
             ])
         );
-        assert!(map_row(&config, &map(&[("Mail", "nope")])).is_err());
+        assert!(map_row(&config, None, &map(&[("Mail", "nope")])).is_err());
         let c = contact(&item.fields);
         assert_eq!(c.firstname.as_deref(), Some("Ann"));
         assert_eq!(

@@ -11,6 +11,7 @@
 //! [`demo`] is the sandbox.
 
 pub mod api;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -23,7 +24,7 @@ pub use cli::{Cli, DeliveryKind, SourceKind};
 pub use config::{Config, SourceConfig, SplioConfig, client_from_env};
 #[cfg(feature = "sandbox")]
 pub use demo::Sandbox;
-pub use mapping::{changed, contact, prepare, prepare_customer};
+pub use mapping::{changed, contact, prepare, prepare_customer, prepare_in};
 pub(crate) use run::client_error;
 pub use run::{Endpoints, main, open_segment, preview, run_once};
 

@@ -2,7 +2,8 @@
 //! Datahub files; and the binary's `main`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use futures::stream::LocalBoxStream;
@@ -12,7 +13,7 @@ use super::cli::{Cli, DeliveryKind, SourceKind};
 use super::config::{CREATION_DATE_HOUR, Config, client_from_env};
 use super::existence::{Existence, Learned, Presence, ProbeBy};
 use super::mapping::{changed, contact, prepare_customer, segment};
-use super::{DIRECTO_JOB_NAME, JOB_NAME, NOT_INSERTED, Sandbox, api, demo, sftp};
+use super::{DIRECTO_JOB_NAME, JOB_NAME, NOT_INSERTED, Sandbox, api, checks, demo, sftp};
 use crate::shared::directo::{directo_from_env, open_read, source_record};
 use sync_kit::input::{Columns, InputFile};
 use sync_kit::preview::{DryRun, Preview};
@@ -51,7 +52,7 @@ pub fn preview(batch: &[Item], state: &StateStore, job: &str) -> Vec<Preview> {
                     &body,
                 ));
             }
-            None => creates.push(contact(&item.fields)),
+            None => creates.push(contact(&changed(None, &item.fields))),
         }
     }
     creates
@@ -94,7 +95,9 @@ pub fn open_segment(cli: &Cli, config: &Config) -> Result<Option<InputFile>, Err
         (SourceKind::Csv, Some(_)) if cli.common.replay_failed => Ok(None),
         (SourceKind::Csv, Some(path)) => {
             let key = config.source.key_column.as_str();
-            InputFile::open(path, Columns::required(&[key])).map(Some)
+            let file = InputFile::open(path, Columns::required(&[key]))?;
+            segment_header(config, path)?;
+            Ok(Some(file))
         }
         (SourceKind::Csv, None) if !cli.common.sandbox && !cli.common.replay_failed => {
             Err(Error::Config(
@@ -104,6 +107,16 @@ pub fn open_segment(cli: &Cli, config: &Config) -> Result<Option<InputFile>, Err
         }
         _ => Ok(None),
     }
+}
+
+/// The header of the segment file at `path` (`None` for JSON lines), checked with the mapping
+/// ([`checks::check_header`]).
+pub fn segment_header(config: &Config, path: &Path) -> Result<Option<Vec<String>>, Error> {
+    let header = checks::read_header(path)?;
+    if let Some(header) = &header {
+        checks::check_header(config, path, header)?;
+    }
+    Ok(header)
 }
 
 /// The run's records (the segment file [`open_segment`] opened and checked, the sandbox's demo
@@ -117,6 +130,7 @@ async fn read_source<'a>(
     config: &'a Config,
     endpoints: &'a Endpoints,
     input: Option<&InputFile>,
+    header: Option<Vec<String>>,
     state: &StateStore,
 ) -> Result<
     (
@@ -139,9 +153,9 @@ async fn read_source<'a>(
                 .boxed_local();
             Ok((customers, Some(read_from)))
         }
-        (None, Some(file)) => Ok((segment(config, file.rows()?), None)),
+        (None, Some(file)) => Ok((segment(config, header, file.rows()?), None)),
         // `open_segment` let no file through only for the sandbox's demo (or a replay).
-        (None, None) => Ok((segment(config, demo::segment(demo::RECORDS)), None)),
+        (None, None) => Ok((segment(config, None, demo::segment(demo::RECORDS)), None)),
     }
 }
 
@@ -170,13 +184,19 @@ async fn learn_existence(
     Existence::learn(client, unknown, probe_by, concurrency).await
 }
 
-/// The screening every sink of this sync shares: once the run's records are staged, it learns
-/// which of the contacts never delivered exist in Splio (kept in `learned`, which the REST
-/// delivery reads too) and, without `--insert`, skips those known to be absent. The requests
-/// spent learning it are added to the run's count.
+/// The screening every sink of this sync shares: once the run's records are staged, it checks
+/// that Splio has every custom field the run sends ([`checks::check_fields`]), learns which of
+/// the contacts never delivered exist in Splio (kept in `learned`, which the REST delivery reads
+/// too) and, without `--insert`, skips those known to be absent. The requests spent are added to
+/// the run's count.
 #[derive(Clone, Copy)]
 struct Screening<'a> {
     cli: &'a Cli,
+    config: &'a Config,
+    /// The segment file's header, if it has one.
+    header: Option<&'a [String]>,
+    /// Requests spent reading Splio's fields.
+    field_requests: &'a AtomicU64,
     endpoints: &'a Endpoints,
     concurrency: usize,
     learned: &'a Learned,
@@ -212,10 +232,19 @@ impl<K: Sink> Sink for Screened<'_, K> {
     async fn screen(&self, unknown: &HashSet<String>) -> Result<HashMap<String, String>, Error> {
         let Screening {
             cli,
+            config,
+            header,
+            field_requests,
             endpoints,
             concurrency,
             learned,
         } = self.screening;
+        // Fields Splio does not have are found before the first write, not one record at a
+        // time (a dry run outside the sandbox asks Splio nothing; `--check` does ask).
+        if let Some(rest) = &endpoints.rest {
+            let sent = checks::check_fields(rest, config, header).await?;
+            field_requests.fetch_add(sent, Ordering::Relaxed);
+        }
         let existence = learn_existence(cli, endpoints, concurrency, unknown).await?;
         let skips = if cli.insert {
             HashMap::new()
@@ -233,6 +262,7 @@ impl<K: Sink> Sink for Screened<'_, K> {
     async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
         self.sink.finish(summary).await?;
         summary.requests += self.screening.learned.requests();
+        summary.requests += self.screening.field_requests.load(Ordering::Relaxed);
         Ok(())
     }
 }
@@ -246,7 +276,13 @@ pub async fn run_once(
     state: &StateStore,
 ) -> Result<Summary, Error> {
     let args = &cli.common;
-    let (records, read_from) = read_source(cli, config, endpoints, input, state).await?;
+    // Read again on every run: an export rewritten between runs of --every.
+    let header = match (input, &cli.segment) {
+        (Some(_), Some(path)) => segment_header(config, path)?,
+        _ => None,
+    };
+    let (records, read_from) =
+        read_source(cli, config, endpoints, input, header.clone(), state).await?;
     let ctx = RunContext {
         job: &config.job,
         state,
@@ -257,8 +293,12 @@ pub async fn run_once(
         stop: sync_kit::Stop::process(),
     };
     let learned = Learned::default();
+    let field_requests = AtomicU64::new(0);
     let screening = Screening {
         cli,
+        config,
+        header: header.as_deref(),
+        field_requests: &field_requests,
         endpoints,
         concurrency: config.job.concurrency * 4,
         learned: &learned,

@@ -109,7 +109,16 @@ pub fn config_from_env(settings: &SftpSettings) -> Result<SftpConfig, Error> {
             ));
         }
         (Some(password), None) => SftpAuth::password(password),
-        (None, Some(key)) => SftpAuth::key_file(key),
+        (None, Some(key)) => {
+            // A key file that cannot be read is a configuration error (exit 2), found before
+            // any connection, not a failed delivery.
+            std::fs::File::open(&key).map_err(|e| {
+                Error::Config(format!(
+                    "SPLIO_SFTP_KEY: cannot read the key file {key}: {e}"
+                ))
+            })?;
+            SftpAuth::key_file(key)
+        }
         (None, None) => {
             return Err(Error::Config(
                 "SPLIO_SFTP_PASSWORD or SPLIO_SFTP_KEY is not set (SFTP credentials)".into(),
@@ -253,7 +262,7 @@ pub fn files(
     writer: &ContactCsvWriter,
     batch: &[Item],
     before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
-) -> Result<Vec<splio_client::datahub::DatahubFile>, splio_client::Error> {
+) -> Result<splio_client::datahub::DatahubWrite, splio_client::Error> {
     let (names, contacts) = rows(batch, before);
     writer
         .clone()
@@ -272,13 +281,19 @@ pub fn preview(
 ) -> Vec<sync_kit::preview::Preview> {
     let before = |item: &Item| state.snapshot(job, &item.key).ok().flatten();
     match files(writer, batch, before) {
-        Ok(files) => files
-            .into_iter()
-            .map(|f| sync_kit::preview::Preview::Upload {
-                path: format!("{}/{}", settings.imports_dir.trim_end_matches('/'), f.name),
-                content: String::from_utf8_lossy(&f.contents).into_owned(),
-            })
-            .collect(),
+        Ok(written) => {
+            for r in &written.refused {
+                tracing::warn!(key = %r.key, error = %sync_kit::error_chain(&r.error), "this record would be parked");
+            }
+            written
+                .files
+                .into_iter()
+                .map(|f| sync_kit::preview::Preview::Upload {
+                    path: format!("{}/{}", settings.imports_dir.trim_end_matches('/'), f.name),
+                    content: String::from_utf8_lossy(&f.contents).into_owned(),
+                })
+                .collect()
+        }
         Err(e) => {
             tracing::warn!(error = %sync_kit::error_chain(&e), "these records would not be uploaded");
             Vec::new()
@@ -291,27 +306,35 @@ impl Sink for SftpSink<'_> {
         let files = files(&self.writer, batch, |item| {
             self.state.snapshot(&self.job, &item.key).ok().flatten()
         });
-        let files = match files {
-            Ok(files) => files,
+        let written = match files {
+            Ok(written) => written,
             Err(e) => {
                 let error = sync_kit::error_chain(&e);
                 return Delivery::all(batch.len(), Outcome::failed(error, false), 0);
             }
         };
-        match self.uploader.upload_all(&files).await {
+        // The contacts the writer refused are parked with their error; the others go.
+        let mut refused = vec![None; batch.len()];
+        for r in &written.refused {
+            refused[r.index] = Some(Outcome::failed(sync_kit::error_chain(&r.error), false));
+        }
+        let files = written.files;
+        let sent = match self.uploader.upload_all(&files).await {
             Ok(paths) => {
-                tracing::info!(files = ?paths, rows = batch.len(), "uploaded");
-                Delivery::all(batch.len(), Outcome::Delivered, files.len() as u64)
+                tracing::info!(files = ?paths, rows = batch.len() - written.refused.len(), "uploaded");
+                Outcome::Delivered
             }
             Err(e) => {
                 let retryable = !matches!(e, splio_client::Error::InvalidInput { .. });
-                let error = sync_kit::error_chain(&e);
-                Delivery::all(
-                    batch.len(),
-                    Outcome::failed(error, retryable),
-                    files.len() as u64,
-                )
+                Outcome::failed(sync_kit::error_chain(&e), retryable)
             }
+        };
+        Delivery {
+            outcomes: refused
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| sent.clone()))
+                .collect(),
+            requests: files.len() as u64,
         }
     }
 

@@ -182,6 +182,8 @@ async fn requests_grow_with_the_segment_not_with_the_universe() {
     assert_eq!(
         data(&requests),
         vec![
+            // The mapping checked against Splio's fields before the first write (issue 20).
+            "GET /data/fields/contacts",
             "PATCH /data/contacts/c0%40example.com",
             "PATCH /data/contacts/c200%40example.com",
             "PATCH /data/contacts/c400%40example.com",
