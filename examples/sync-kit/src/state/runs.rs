@@ -417,6 +417,22 @@ impl StateStore {
             .map(Option::flatten)
     }
 
+    /// Sets the request count of the job's newest run (its row and its summary), once the
+    /// binary knows every HTTP attempt the run made (see [`Summary::requests`]).
+    pub fn set_last_run_requests(&self, job: &str, requests: u64) -> Result<(), StateError> {
+        if self.read_only {
+            return Ok(());
+        }
+        self.conn().execute(
+            "UPDATE runs SET requests = ?2,
+                 summary = CASE WHEN summary IS NULL THEN NULL
+                                ELSE json_set(summary, '$.requests', ?2) END
+             WHERE id = (SELECT max(id) FROM runs WHERE job = ?1 AND mode <> 'discard_failed')",
+            params![job, requests as i64],
+        )?;
+        Ok(())
+    }
+
     /// Every job the state file holds anything of (runs, a watermark, snapshots, parked
     /// records), by name.
     pub fn jobs(&self) -> Result<Vec<String>, StateError> {

@@ -405,7 +405,20 @@ pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
         Err(e) => return report_error(args.json, &e),
     };
     let job = async |state: &StateStore| run_once(&args, &config, &endpoints, state).await;
-    run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
+    let requests = || {
+        endpoints.directo.requests_sent()
+            + endpoints.smaily.as_ref().map_or(0, |s| s.requests_sent())
+    };
+    run_job(
+        &args,
+        &config.job.name,
+        sandbox.as_ref(),
+        guard,
+        state,
+        requests,
+        job,
+    )
+    .await
 }
 
 #[cfg(test)]

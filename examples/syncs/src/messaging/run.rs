@@ -282,6 +282,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         sandbox.as_ref(),
         guard,
         state,
+        || client.as_ref().map_or(0, |c| c.requests_sent()),
         job,
     )
     .await

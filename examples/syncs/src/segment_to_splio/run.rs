@@ -434,5 +434,18 @@ pub async fn main(cli: Cli) -> ExitCode {
     };
     let job =
         async |state: &StateStore| run_once(&cli, &config, &endpoints, input.as_ref(), state).await;
-    crate::shared::run::run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
+    let requests = || {
+        endpoints.rest.as_ref().map_or(0, |c| c.requests_sent())
+            + endpoints.directo.as_ref().map_or(0, |c| c.requests_sent())
+    };
+    crate::shared::run::run_job(
+        &args,
+        &config.job.name,
+        sandbox.as_ref(),
+        guard,
+        state,
+        requests,
+        job,
+    )
+    .await
 }

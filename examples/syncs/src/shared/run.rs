@@ -11,6 +11,10 @@ use super::sandbox::{Fakes, print_closing_line};
 /// saving the sandbox's fakes after each run; then prints the sandbox's closing line and
 /// settles the state file ([`StateGuard::finish`]). Returns the exit code.
 ///
+/// `requests` is how many HTTP requests the job's clients have sent so far (the sum of their
+/// `requests_sent()`, every attempt counted): each run's summary says how many it took,
+/// retries included, the first run's start-up checks (credentials) too.
+///
 /// Each run is in the run log from its start: its row is claimed
 /// ([`StateStore::claim_run`]) before `run_once` sends anything, so a run that fails before
 /// its first record (its source unreachable, a refused connection) is logged as failed with
@@ -23,11 +27,26 @@ pub async fn run_job<S: Fakes>(
     sandbox: Option<&S>,
     guard: StateGuard,
     state: StateStore,
+    requests: impl Fn() -> u64,
     run_once: impl AsyncFn(&StateStore) -> Result<Summary, Error>,
 ) -> ExitCode {
     tracing::info!(job, state = %args.state_description(), sandbox = args.sandbox, "starting");
+    let counted = std::cell::Cell::new(0);
     let code = sync_kit::main_loop(args, || async {
-        let summary = logged(args, job, &state, &run_once).await;
+        let mut summary = logged(args, job, &state, &run_once).await;
+        // Every HTTP attempt since the last run (the first run: since the process started, its
+        // start-up checks included), as the clients counted them.
+        let sent = requests();
+        // A dry run's count stays the requests a real run would send.
+        if let Ok(summary) = &mut summary
+            && !args.dry_run
+        {
+            summary.requests = sent - counted.get();
+            if let Err(e) = state.set_last_run_requests(job, summary.requests) {
+                tracing::error!(job, "cannot record the run's requests in the run log: {e}");
+            }
+        }
+        counted.set(sent);
         if let Some(sandbox) = sandbox {
             sandbox.save();
         }

@@ -298,5 +298,15 @@ pub async fn main(args: CommonArgs) -> ExitCode {
     let job = async |state: &StateStore| {
         run_once(&args, &config, &directo, messaging.as_ref(), state).await
     };
-    crate::shared::run::run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
+    let requests = || directo.requests_sent() + messaging.as_ref().map_or(0, |c| c.requests_sent());
+    crate::shared::run::run_job(
+        &args,
+        &config.job.name,
+        sandbox.as_ref(),
+        guard,
+        state,
+        requests,
+        job,
+    )
+    .await
 }
