@@ -412,7 +412,7 @@ pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
     run_job(
         &args,
         &config.job.name,
-        sandbox.as_ref(),
+        sandbox,
         guard,
         state,
         requests,

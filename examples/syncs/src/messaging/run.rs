@@ -279,7 +279,7 @@ pub async fn main(cli: Cli) -> ExitCode {
     crate::shared::run::run_job(
         &common,
         &config.job.name,
-        sandbox.as_ref(),
+        sandbox,
         guard,
         state,
         || client.as_ref().map_or(0, |c| c.requests_sent()),

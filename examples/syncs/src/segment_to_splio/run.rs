@@ -441,7 +441,7 @@ pub async fn main(cli: Cli) -> ExitCode {
     crate::shared::run::run_job(
         &args,
         &config.job.name,
-        sandbox.as_ref(),
+        sandbox,
         guard,
         state,
         requests,

@@ -8,7 +8,7 @@ use sync_kit::{CommonArgs, Error, ExitCode, Mode, Summary};
 use super::sandbox::{Fakes, print_closing_line};
 
 /// Runs `run_once` under [`sync_kit::main_loop`] (once, or every `--every` until a stop),
-/// saving the sandbox's fakes after each run; then prints the sandbox's closing line and
+/// saving the sandbox's fakes before each batch is recorded and after each run; then prints the sandbox's closing line and
 /// settles the state file ([`StateGuard::finish`]). Returns the exit code.
 ///
 /// `requests` is how many HTTP requests the job's clients have sent so far (the sum of their
@@ -21,16 +21,24 @@ use super::sandbox::{Fakes, print_closing_line};
 /// its error, and another live run of the job is refused before any request. After each run
 /// its metrics are exported as `--metrics-file` and `--metrics-push` ask
 /// ([`sync_kit::metrics::export`]).
-pub async fn run_job<S: Fakes>(
+pub async fn run_job<S: Fakes + Send + Sync + 'static>(
     args: &CommonArgs,
     job: &str,
-    sandbox: Option<&S>,
+    sandbox: Option<S>,
     guard: StateGuard,
     state: StateStore,
     requests: impl Fn() -> u64,
     run_once: impl AsyncFn(&StateStore) -> Result<Summary, Error>,
 ) -> ExitCode {
     tracing::info!(job, state = %args.state_description(), sandbox = args.sandbox, "starting");
+    // The sandbox's fakes are saved before each batch is recorded: after a kill, they hold at
+    // least what the state file says was delivered.
+    let sandbox = sandbox.map(std::sync::Arc::new);
+    if let Some(sandbox) = &sandbox {
+        let fakes = std::sync::Arc::clone(sandbox);
+        state.set_before_record(move || fakes.save());
+    }
+    let sandbox = sandbox.as_deref();
     let counted = std::cell::Cell::new(0);
     let code = sync_kit::main_loop(args, || async {
         let mut summary = logged(args, job, &state, &run_once).await;

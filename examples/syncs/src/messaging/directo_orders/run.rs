@@ -302,7 +302,7 @@ pub async fn main(args: CommonArgs) -> ExitCode {
     crate::shared::run::run_job(
         &args,
         &config.job.name,
-        sandbox.as_ref(),
+        sandbox,
         guard,
         state,
         requests,
