@@ -124,6 +124,20 @@ impl CommonArgs {
         crate::read_from(state, job, since, yesterday(tz))
     }
 
+    /// Now in the source's time zone `tz`: the moment a read starts, for
+    /// [`RunContext::read_until`](crate::RunContext::read_until) (`None` for a replay, which
+    /// reads no source).
+    ///
+    /// ```
+    /// # use clap::Parser;
+    /// # #[derive(Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+    /// let args = Cli::parse_from(["sync"]).common;
+    /// assert!(args.read_until(&jiff::tz::TimeZone::UTC).is_some());
+    /// ```
+    pub fn read_until(&self, tz: &TimeZone) -> Option<DateTime> {
+        (!self.replay_failed).then(|| jiff::Timestamp::now().to_zoned(tz.clone()).datetime())
+    }
+
     /// The state file these flags name: `--state`, else `./sync-state.db`; `None` for the
     /// in-memory store of `--sandbox` without `--state`.
     pub fn state_path(&self) -> Option<PathBuf> {

@@ -49,7 +49,7 @@
 //!     })
 //! });
 //! let ctx = RunContext { job: &job, state: &state, dry_run: false, force: false,
-//!     read_from: None, progress: Progress::hidden(), stop: Stop::process() };
+//!     read_from: None, read_until: None, progress: Progress::hidden(), stop: Stop::process() };
 //! let summary = sync_kit::run(ctx, stream::iter(records), &Print).await.unwrap();
 //! assert_eq!(summary.delivered, 3);
 //! # });

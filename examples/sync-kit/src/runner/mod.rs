@@ -195,6 +195,11 @@ pub struct RunContext<'a> {
     /// Where the source is read from, for the summary and the run log (the next run resumes
     /// from here if this one does not complete).
     pub read_from: Option<DateTime>,
+    /// The moment the read started, in the source's time zone (see
+    /// [`CommonArgs::read_until`](crate::CommonArgs::read_until)): a completed run never moves
+    /// the watermark past it, whatever change times the source reports. `None`: no such cap
+    /// (a source without change times, a replay).
+    pub read_until: Option<DateTime>,
     /// Progress display.
     pub progress: Progress,
     /// What stops the run early ([`Stop::process`] for the binaries: SIGINT and SIGTERM).

@@ -67,7 +67,18 @@ where
     };
 
     if finished && !ctx.dry_run {
-        let after = next_watermark(before, ctx.read_from, highest, ctx.job.overlap);
+        let mut after = next_watermark(before, ctx.read_from, highest, ctx.job.overlap);
+        if let (Some(a), Some(until)) = (after, ctx.read_until)
+            && a > until
+        {
+            tracing::warn!(
+                job = %ctx.job.name,
+                newest = %a,
+                "the source reported a change time after the read started ({until}); the \
+                 watermark stops at {until}"
+            );
+            after = Some(until);
+        }
         if let Some(watermark) = after {
             ctx.state.set_watermark(&ctx.job.name, watermark)?;
         }

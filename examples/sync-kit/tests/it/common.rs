@@ -83,6 +83,7 @@ pub fn ctx<'a>(job: &'a JobConfig, state: &'a StateStore) -> RunContext<'a> {
         dry_run: false,
         force: false,
         read_from: None,
+        read_until: None,
         progress: Progress::hidden(),
         stop: Stop::process(),
     }

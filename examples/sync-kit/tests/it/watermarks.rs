@@ -154,3 +154,28 @@ fn a_since_in_the_future_is_a_usage_error() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_watermark_never_moves_past_the_moment_the_read_started() {
+    let state = StateStore::in_memory().unwrap();
+    let job = job();
+    // The source reports changes up to 2024-01-28 although the read started on 2024-01-10
+    // (a clock ahead, a future-dated record): the watermark stops at the read's start.
+    let ctx = RunContext {
+        read_from: Some("2024-01-01T00:00".parse().unwrap()),
+        read_until: Some("2024-01-10T12:00".parse().unwrap()),
+        ..ctx(&job, &state)
+    };
+    let summary = run(ctx, stream::iter(records(30)), &ScriptedSink::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.delivered, 30);
+    assert_eq!(
+        summary.watermark_after.as_deref(),
+        Some("2024-01-10T12:00:00")
+    );
+    assert_eq!(
+        state.watermark("test-job").unwrap().unwrap().to_string(),
+        "2024-01-10T12:00:00"
+    );
+}

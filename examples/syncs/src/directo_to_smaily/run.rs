@@ -233,6 +233,7 @@ async fn run_into<K: Sink>(
 ) -> Result<Summary, Error> {
     let tz = config.time_zone()?;
     let read_from = args.read_from(state, &config.job, &tz)?;
+    let read_until = args.read_until(&tz);
     let ctx = RunContext {
         job: &config.job,
         state,
@@ -243,6 +244,7 @@ async fn run_into<K: Sink>(
         } else {
             Some(read_from)
         },
+        read_until,
         progress: args.progress(),
         stop: sync_kit::Stop::process(),
     };

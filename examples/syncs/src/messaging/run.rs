@@ -113,6 +113,7 @@ pub async fn run_push(
         dry_run: args.dry_run,
         force: args.force,
         read_from: None,
+        read_until: None,
         progress: args.progress(),
         stop: sync_kit::Stop::process(),
     };

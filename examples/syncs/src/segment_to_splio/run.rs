@@ -289,6 +289,8 @@ pub async fn run_once(
         dry_run: args.dry_run,
         force: args.force,
         read_from,
+        // The Directo source's read has started by now: no cap (job.overlap re-reads it).
+        read_until: None,
         progress: args.progress(),
         stop: sync_kit::Stop::process(),
     };

@@ -119,6 +119,7 @@ async fn run_into<K: Sink>(
         dry_run: args.dry_run,
         force: args.force,
         read_from: (!args.replay_failed).then_some(read_from),
+        read_until: args.read_until(&tz),
         progress: args.progress(),
         stop: sync_kit::Stop::process(),
     };
