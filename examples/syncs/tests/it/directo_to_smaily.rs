@@ -134,7 +134,10 @@ async fn full_run_filters_bad_records_then_rerun_sends_nothing() {
         read - summary["filtered"].as_u64().unwrap()
     );
     assert_eq!(summary["delivered"], 0);
-    assert_eq!(summary["requests"], 2, "the credentials check and the Directo read");
+    assert_eq!(
+        summary["requests"], 2,
+        "the credentials check and the Directo read"
+    );
     assert_eq!(rows_received(&world.smaily), posts_before);
 }
 
