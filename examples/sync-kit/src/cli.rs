@@ -67,6 +67,13 @@ pub struct CommonArgs {
     #[arg(long)]
     pub sandbox: bool,
 
+    /// Check everything the job needs without changing anything (config, credentials and
+    /// reachability of each service, the mapping against the destination's fields, the SFTP
+    /// host key, the state store), one line per check; exit 0, 2 (config or credentials) or 1
+    /// (unreachable).
+    #[arg(long, conflicts_with_all = ["dry_run", "replay_failed", "every", "status", "discard_failed"])]
+    pub check: bool,
+
     /// Show the job's last runs, watermark and parked records from the state file, and exit
     /// (nothing is read or sent; with --json as one JSON line).
     #[arg(long, conflicts_with_all = ["dry_run", "replay_failed", "every", "discard_failed"])]

@@ -55,6 +55,7 @@
 //! # });
 //! ```
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod email;

@@ -23,15 +23,15 @@ pub fn prepare<C: CustomerFields + ?Sized>(config: &Config, customer: &C) -> Sou
         }
     };
     let mut common = Map::new();
+    // A mapped attribute the customer does not have (or has empty) is kept as "": the sink
+    // sends it (a clear) only to a subscriber whose last delivery held a value.
     for (from, to) in &config.mapping.fields {
-        if let Some(value) = customer.attr(from).filter(|v| !v.is_empty()) {
-            common.insert(to.clone(), Value::String(value.to_owned()));
-        }
+        let value = customer.attr(from).unwrap_or("");
+        common.insert(to.clone(), Value::String(value.to_owned()));
     }
     for (code, to) in &config.mapping.datafields {
-        if let Some(value) = customer.datafield(code).filter(|v| !v.is_empty()) {
-            common.insert(to.clone(), Value::String(value.to_owned()));
-        }
+        let value = customer.datafield(code).unwrap_or("");
+        common.insert(to.clone(), Value::String(value.to_owned()));
     }
     let closed = customer.attr("closed").is_some_and(|c| c.trim() == "1");
     if config.unsubscribe_closed && closed {
@@ -143,8 +143,10 @@ mod tests {
         assert_eq!(
             sent,
             vec![
-                json!({"email": "a@example.com", "directo_code": "C4", "loyalty": "gold", "is_unsubscribed": 1}),
-                json!({"email": "b@example.com", "directo_code": "C4", "loyalty": "gold", "is_unsubscribed": 1}),
+                // The customer has no name: kept empty, for the sink to clear it in Smaily
+                // when the last delivery held one (issue 20 point 4).
+                json!({"email": "a@example.com", "directo_code": "C4", "loyalty": "gold", "name": "", "is_unsubscribed": 1}),
+                json!({"email": "b@example.com", "directo_code": "C4", "loyalty": "gold", "name": "", "is_unsubscribed": 1}),
             ]
         );
         config.emails.multiple = MultipleEmails::First;
@@ -152,7 +154,9 @@ mod tests {
         let sent = items(prepare(&config, &customer));
         assert_eq!(
             sent,
-            vec![json!({"email": "a@example.com", "directo_code": "C4", "loyalty": "gold"})]
+            vec![
+                json!({"email": "a@example.com", "directo_code": "C4", "loyalty": "gold", "name": ""})
+            ]
         );
     }
 

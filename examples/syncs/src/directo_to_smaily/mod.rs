@@ -2,7 +2,7 @@
 //! Smaily"): Directo customers changed since the last run → valid emails only → mapped fields →
 //! Smaily subscriber upserts in batches.
 //!
-//! The recipe: [`config`] (the TOML) says what to do; [`mapping`] turns a customer into a
+//! The recipe: [`config`] (the TOML) says what to do; `mapping` ([`prepare`]) turns a customer into a
 //! subscriber; [`run`] reads Directo and delivers to Smaily (and is the binary's `main`);
 //! [`demo`] is the sandbox.
 
@@ -10,6 +10,7 @@ pub mod config;
 #[cfg(feature = "sandbox")]
 pub mod demo;
 mod mapping;
+pub mod preflight;
 pub mod run;
 
 pub use config::{Config, EmailConfig, JOB_NAME, Mapping, SmailyConfig};

@@ -111,22 +111,93 @@ pub fn tune_smaily(
 }
 
 /// Delivers batches with `POST /api/contact.php` (idempotent upserts keyed by email).
-#[derive(Debug)]
-pub struct SmailySink {
+pub struct SmailySink<'a> {
     client: smaily_client::Client,
+    /// Where the last delivered fields are kept (the state file, the job), to tell an emptied
+    /// field (sent empty: a clear) from one never set (not sent).
+    snapshots: Option<(&'a sync_kit::StateStore, String)>,
 }
 
-impl SmailySink {
-    /// A sink over `client` (whose batch size should be the job's).
+impl std::fmt::Debug for SmailySink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmailySink")
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+impl<'a> SmailySink<'a> {
+    /// A sink over `client` (whose batch size should be the job's). Without
+    /// [`with_snapshots`](Self::with_snapshots) an empty field is never sent.
     pub fn new(client: smaily_client::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            snapshots: None,
+        }
+    }
+
+    /// Sends an empty field (a clear: Smaily overwrites the old value with the empty one)
+    /// when the subscriber's last delivered fields (`job`'s snapshot in `state`) held a value.
+    pub fn with_snapshots(mut self, state: &'a sync_kit::StateStore, job: &str) -> Self {
+        self.snapshots = Some((state, job.to_owned()));
+        self
+    }
+}
+
+/// The fields of `item` to send: an empty one only when `before` (the last delivered fields)
+/// held a value for it (an emptied attribute, cleared in Smaily); never set, it is not sent.
+pub fn sendable(item: &Item, before: Option<&serde_json::Map<String, Value>>) -> Item {
+    let blank = |v: &Value| v.as_str().is_some_and(|s| s.trim().is_empty());
+    let fields = item
+        .fields
+        .iter()
+        .filter(|(k, v)| {
+            !blank(v)
+                || before
+                    .and_then(|b| b.get(*k))
+                    .is_some_and(|was| !blank(was))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Item {
+        key: item.key.clone(),
+        fields,
     }
 }
 
 /// What a dry run prints for a batch: the `POST contact.php` body [`SmailySink`] would send
-/// (the client sends a job's batch as one request).
+/// (the client sends a job's batch as one request), an emptied field included when `state`
+/// holds `job`'s last delivered value of it.
+pub fn preview_with(batch: &[Item], state: &sync_kit::StateStore, job: &str) -> Vec<Preview> {
+    let before = snapshots(batch, Some((state, job)));
+    let items: Vec<Item> = batch
+        .iter()
+        .zip(&before)
+        .map(|(i, before)| sendable(i, before.as_ref()))
+        .collect();
+    preview(&items)
+}
+
+/// The last delivered fields of each item of `batch` (one read of the state file; none without
+/// a state, or when it cannot be read: an emptied field is then not sent).
+fn snapshots(
+    batch: &[Item],
+    state: Option<(&sync_kit::StateStore, &str)>,
+) -> Vec<Option<serde_json::Map<String, Value>>> {
+    let keys: Vec<&str> = batch.iter().map(|i| i.key.as_str()).collect();
+    state
+        .and_then(|(state, job)| state.snapshots(job, &keys).ok())
+        .unwrap_or_else(|| vec![None; batch.len()])
+}
+
+/// What a dry run prints for a batch: the `POST contact.php` body [`SmailySink`] would send
+/// (the client sends a job's batch as one request); empty fields are not sent.
 pub fn preview(batch: &[Item]) -> Vec<Preview> {
-    let rows: Vec<Subscriber> = batch.iter().filter_map(|i| subscriber(i).ok()).collect();
+    let rows: Vec<Subscriber> = batch
+        .iter()
+        .map(|i| sendable(i, None))
+        .filter_map(|i| subscriber(&i).ok())
+        .collect();
     if rows.is_empty() {
         return Vec::new();
     }
@@ -167,13 +238,19 @@ fn subscriber(item: &Item) -> Result<Subscriber, String> {
     Ok(sub)
 }
 
-impl Sink for SmailySink {
+impl Sink for SmailySink<'_> {
     async fn deliver(&self, batch: &[Item]) -> Delivery {
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         let mut rows = Vec::with_capacity(batch.len());
         let mut positions = Vec::with_capacity(batch.len());
-        for (i, item) in batch.iter().enumerate() {
-            match subscriber(item) {
+        let before = snapshots(
+            batch,
+            self.snapshots
+                .as_ref()
+                .map(|(state, job)| (*state, job.as_str())),
+        );
+        for (i, (item, before)) in batch.iter().zip(&before).enumerate() {
+            match subscriber(&sendable(item, before.as_ref())) {
                 Ok(sub) => {
                     rows.push(sub);
                     positions.push(i);
@@ -215,12 +292,16 @@ pub async fn run_once(
     match endpoints.smaily.as_ref().filter(|_| !args.dry_run) {
         Some(smaily) => {
             let requests_before = smaily.requests_sent();
-            let sink = SmailySink::new(smaily.clone());
+            let sink = SmailySink::new(smaily.clone()).with_snapshots(state, &config.job.name);
             let mut summary = run_into(args, config, endpoints, state, &sink).await?;
             summary.requests = smaily.requests_sent() - requests_before;
             Ok(summary)
         }
-        None => run_into(args, config, endpoints, state, &DryRun(preview)).await,
+        None => {
+            let job = config.job.name.as_str();
+            let sink = DryRun(|batch: &[Item]| preview_with(batch, state, job));
+            run_into(args, config, endpoints, state, &sink).await
+        }
     }
 }
 
@@ -366,6 +447,9 @@ impl crate::shared::sandbox::Fakes for Sandbox {
 /// file is opened, so none is created for nothing.
 pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
     sync_kit::progress::init_logging();
+    if args.check {
+        return super::preflight::check(&args).await;
+    }
     sync_kit::stop::listen();
     let guard = StateGuard::new(&args);
     let setup = async {

@@ -24,6 +24,43 @@ const STANDARD: &[&str] = &[
     "timeZone",
 ];
 
+/// Checks that every column of `rows` that is not a standard field names a custom field of the
+/// account (`catalog`, built from `books`), before anything is sent: the ones it lacks are named
+/// together, each with the nearest field, as a configuration error (exit 2).
+pub fn check_columns(
+    rows: &[Row],
+    catalog: &FieldCatalog,
+    books: &[messaging_client::AddressBook],
+) -> Result<(), sync_kit::Error> {
+    let names: Vec<&str> = books
+        .iter()
+        .flat_map(|b| &b.field_groups)
+        .flat_map(|g| &g.fields)
+        .map(|f| f.name.as_str())
+        .collect();
+    let mut missing: Vec<String> = Vec::new();
+    for fields in rows.iter().filter_map(|r| r.fields.as_ref().ok()) {
+        for column in fields.keys() {
+            let unknown = !STANDARD.contains(&column.as_str()) && catalog.field(column).is_none();
+            let line = format!(
+                "{column:?} (column {column:?}{})",
+                crate::segment_to_splio::checks::nearest(column, names.iter().copied())
+            );
+            if unknown && !missing.contains(&line) {
+                missing.push(line);
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(sync_kit::Error::Config(format!(
+        "the messaging account has no custom field {}; create it in the account, or remove the \
+         column (`messaging fields` lists the fields)",
+        missing.join(", ")
+    )))
+}
+
 /// Turns a row into a record keyed by the lower-cased email, or a rejection.
 pub fn prepare(row: Row, catalog: &FieldCatalog) -> SourceRecord {
     let verdict = match row

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod directo_orders;
 pub mod oneshot;
 pub mod orders;
+pub mod preflight;
 pub mod run;
 pub mod send;
 

@@ -139,7 +139,11 @@ pub async fn run_push(
         }
         Push::Contacts => {
             let client = client.ok_or_else(|| Error::Config("no messaging client".into()))?;
-            let catalog = client.field_catalog().await.map_err(client_error)?;
+            let books = client.address_books().await.map_err(client_error)?;
+            let catalog = messaging_client::FieldCatalog::new(&books);
+            // Columns the catalogue lacks are found before the first write, not one record at
+            // a time.
+            contacts::check_columns(&rows, &catalog, &books)?;
             let sink = contacts::ContactsSink {
                 client: client.clone(),
                 catalog,
@@ -223,6 +227,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         } => (Push::Contacts, file, None, common),
         other => return oneshot::main(other).await,
     };
+    if common.check {
+        return super::preflight::check_push(push, file.as_ref(), &common).await;
+    }
     sync_kit::stop::listen();
     // Everything that can be wrong with the command, the input file, the config or the
     // credentials is found before the state file is opened (so none is created for nothing).

@@ -114,6 +114,36 @@ pub fn check_header(config: &Config, file: &Path, header: &[String]) -> Result<(
     Ok(())
 }
 
+/// For a JSON-lines segment (no header): every `[mapping]` and `ignore` key is a key of at least
+/// one line, else the nearest key is named (a configuration error).
+pub fn check_json_keys(config: &Config, rows: &[sync_kit::input::Row]) -> Result<(), Error> {
+    let mut keys: Vec<&str> = Vec::new();
+    for fields in rows.iter().filter_map(|r| r.fields.as_ref().ok()) {
+        for key in fields.keys() {
+            if !keys.contains(&key.as_str()) {
+                keys.push(key);
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let named = config
+        .mapping
+        .keys()
+        .map(|c| (format!("mapping.{c}"), c))
+        .chain(config.ignore.iter().map(|c| (format!("ignore {c:?}"), c)));
+    for (key, column) in named {
+        if !keys.contains(&column.as_str()) {
+            return Err(Error::Config(format!(
+                "{key}: no line of the segment has the key {column:?}{}",
+                nearest(column, keys.iter().copied())
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The custom fields this run sends, each with the column it comes from: the columns of
 /// `header` (or, without one, the `[mapping]` columns) that are not ignored and go to an
 /// attribute that is not one of Splio's standard ones.
@@ -140,24 +170,41 @@ pub async fn check_fields(
     config: &Config,
     header: Option<&[String]>,
 ) -> Result<u64, Error> {
-    let wanted = custom_fields(config, header);
-    if wanted.is_empty() {
+    if custom_fields(config, header).is_empty() {
         return Ok(0);
     }
-    let fields: Vec<splio_client::Field> =
-        client
-            .contact_fields()
-            .try_collect()
-            .await
-            .map_err(|e| match e {
-                splio_client::Error::Unauthorized { .. } => {
-                    Error::Config(sync_kit::error_chain(&e))
-                }
-                e => Error::delivering(
-                    "Splio",
-                    format!("reading the contact fields: {}", sync_kit::error_chain(&e)),
-                ),
-            })?;
+    let fields = fetch_fields(client).await?;
+    missing_fields(config, header, &fields)?;
+    // One request per page of 1,000 (splio-client's page size for streamed lists).
+    Ok((fields.len() as u64).div_ceil(1000).max(1))
+}
+
+/// Every contact field of the universe (`GET /data/fields/contacts`, every page). Refused
+/// credentials are a configuration error; anything else, Splio unreachable.
+pub async fn fetch_fields(
+    client: &splio_client::Client,
+) -> Result<Vec<splio_client::Field>, Error> {
+    client
+        .contact_fields()
+        .try_collect()
+        .await
+        .map_err(|e| match e {
+            splio_client::Error::Unauthorized { .. } => Error::Config(sync_kit::error_chain(&e)),
+            e => Error::delivering(
+                "Splio",
+                format!("reading the contact fields: {}", sync_kit::error_chain(&e)),
+            ),
+        })
+}
+
+/// The custom fields this run sends that are not among `fields`, as one configuration error
+/// naming each with its column; `Ok` with the fields checked when none is missing.
+pub fn missing_fields(
+    config: &Config,
+    header: Option<&[String]>,
+    fields: &[splio_client::Field],
+) -> Result<Vec<String>, Error> {
+    let wanted = custom_fields(config, header);
     let known: BTreeSet<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let missing: Vec<String> = wanted
         .iter()
@@ -169,10 +216,8 @@ pub async fn check_fields(
             )
         })
         .collect();
-    // One request per page of 1,000 (splio-client's page size for streamed lists).
-    let requests = (fields.len() as u64).div_ceil(1000).max(1);
     if missing.is_empty() {
-        return Ok(requests);
+        return Ok(wanted.iter().map(|(t, _)| (*t).to_owned()).collect());
     }
     Err(Error::Config(format!(
         "Splio has no contact field {}; create the field in Splio, map the column to an \

@@ -17,6 +17,7 @@ pub mod config;
 pub mod demo;
 pub mod existence;
 pub mod mapping;
+pub mod preflight;
 pub mod run;
 pub mod sftp;
 

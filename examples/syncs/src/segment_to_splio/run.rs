@@ -153,7 +153,14 @@ async fn read_source<'a>(
                 .boxed_local();
             Ok((customers, Some(read_from)))
         }
-        (None, Some(file)) => Ok((segment(config, header, file.rows()?), None)),
+        (None, Some(file)) => {
+            let rows = file.rows()?;
+            if header.is_none() {
+                // JSON lines have no header: the keys of its lines stand for it.
+                checks::check_json_keys(config, &rows)?;
+            }
+            Ok((segment(config, header, rows), None))
+        }
         // `open_segment` let no file through only for the sandbox's demo (or a replay).
         (None, None) => Ok((segment(config, None, demo::segment(demo::RECORDS)), None)),
     }
@@ -328,6 +335,7 @@ pub async fn run_once(
                     .reports
                     .enabled
                     .then(|| config.sftp.reports.clone()),
+                emptied_values: config.sftp.emptied_values,
             });
             let summary = args.run_or_replay(ctx, records, &sink).await?;
             let _ = sink.sink.uploader.close().await;
@@ -360,6 +368,9 @@ pub async fn run_once(
 /// or the credentials is found before the state file is opened, so none is created for nothing.
 pub async fn main(cli: Cli) -> ExitCode {
     sync_kit::progress::init_logging();
+    if cli.common.check {
+        return super::preflight::check(&cli).await;
+    }
     sync_kit::stop::listen();
     let args = cli.common.clone();
     let guard = StateGuard::new(&args);

@@ -42,6 +42,22 @@ pub struct SftpSettings {
     pub reports_dir: String,
     /// Reading the reports back (`[sftp.reports]`).
     pub reports: ReportSettings,
+    /// A value emptied since the last delivery: `"report"` (default) parks the row, naming the
+    /// fields, since Splio does not document whether its importer reads an empty cell as a
+    /// clear; `"clear"` writes the empty cell and counts the row delivered.
+    pub emptied_values: EmptiedValues,
+}
+
+/// `[sftp] emptied_values`: what a Datahub file does with a value emptied since the last
+/// delivery (issue 20 point 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmptiedValues {
+    /// Park the row, naming the emptied fields (it is not counted delivered).
+    #[default]
+    Report,
+    /// Write an empty cell (splio-client `EmptyValues::Clear`), counted delivered.
+    Clear,
 }
 
 /// `[sftp.reports]`: how to read Splio's import reports. The reference documents only their
@@ -90,6 +106,7 @@ impl Default for SftpSettings {
             known_hosts: None,
             reports_dir: "/reports".into(),
             reports: ReportSettings::default(),
+            emptied_values: EmptiedValues::default(),
         }
     }
 }
@@ -206,6 +223,8 @@ pub struct SftpSink<'a> {
     pub job: String,
     /// Read the Datahub reports back at the end of each run (`[sftp.reports]`), if enabled.
     pub reports: Option<ReportSettings>,
+    /// What a value emptied since the last delivery does (`[sftp] emptied_values`).
+    pub emptied_values: EmptiedValues,
 }
 
 fn column(name: &str) -> Column {
@@ -219,25 +238,31 @@ fn column(name: &str) -> Column {
     }
 }
 
-/// The file's columns (email first, then the changed attributes in first-seen order) and rows.
+/// The Datahub rows of `rows` (each item with the attributes to send it): the email plus every
+/// attribute sent for at least one row; each row carries its current values for those columns
+/// (so a row whose attribute did not change re-sends the same value), an emptied value it sends
+/// as an empty cell, and no cell for an attribute it does not have.
 pub fn rows(
-    batch: &[Item],
-    before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
+    rows: &[(&Item, serde_json::Map<String, serde_json::Value>)],
 ) -> (Vec<String>, Vec<DatahubContact>) {
     let mut names = vec!["email".to_owned()];
-    for item in batch {
-        for name in changed(before(item).as_ref(), &item.fields).keys() {
+    for (_, diff) in rows {
+        for name in diff.keys() {
             if !names.contains(name) {
                 names.push(name.clone());
             }
         }
     }
-    let rows = batch
+    let contacts = rows
         .iter()
-        .map(|item| {
+        .map(|(item, diff)| {
             let mut row = DatahubContact::new(item.key.clone());
             for name in &names[1..] {
-                let value = text(&item.fields, name);
+                let value = match text(&item.fields, name) {
+                    Some(value) => Some(value),
+                    None if diff.contains_key(name) => Some(String::new()),
+                    None => None,
+                };
                 match name.as_str() {
                     "firstname" => row.firstname = value,
                     "lastname" => row.lastname = value,
@@ -245,29 +270,83 @@ pub fn rows(
                     "language" => row.language = value,
                     other => {
                         debug_assert!(!STANDARD.contains(&other));
-                        row.custom
-                            .insert(other.to_owned(), value.unwrap_or_default());
+                        if let Some(value) = value {
+                            row.custom.insert(other.to_owned(), value);
+                        }
                     }
                 }
             }
             row
         })
         .collect();
-    (names, rows)
+    (names, contacts)
 }
 
-/// The Datahub files of a batch, as `writer` writes them: its rows with the columns that
-/// changed since the snapshot `before` gives.
+/// What a batch becomes: the files to upload, and the rows refused, by their position in the
+/// batch, with why.
+#[derive(Debug)]
+pub struct Written {
+    /// The files.
+    pub files: Vec<splio_client::datahub::DatahubFile>,
+    /// The refused rows: (position in the batch, why).
+    pub refused: Vec<(usize, String)>,
+}
+
+/// The Datahub files of a batch, and the rows refused (one code path for the dry run and the
+/// real run): a row with a value emptied since `before` when `emptied` is
+/// [`EmptiedValues::Report`], and the rows the writer refuses (a line break, …).
 pub fn files(
     writer: &ContactCsvWriter,
     batch: &[Item],
     before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
-) -> Result<splio_client::datahub::DatahubWrite, splio_client::Error> {
-    let (names, contacts) = rows(batch, before);
-    writer
+    emptied: EmptiedValues,
+) -> Result<Written, splio_client::Error> {
+    let mut keep = Vec::new();
+    let mut positions = Vec::new();
+    let mut refused = Vec::new();
+    for (i, item) in batch.iter().enumerate() {
+        let diff = changed(before(item).as_ref(), &item.fields);
+        let cleared: Vec<&str> = diff
+            .keys()
+            .filter(|k| k.as_str() != "email" && text(&diff, k).is_none())
+            .map(String::as_str)
+            .collect();
+        if emptied == EmptiedValues::Report && !cleared.is_empty() {
+            refused.push((
+                i,
+                format!(
+                    "emptied since the last delivery: {}; Splio does not document whether a \
+                     Datahub import clears a value from an empty cell, so the row is not sent \
+                     (clear it in Splio, use --delivery api, or set sftp.emptied_values = \
+                     \"clear\")",
+                    cleared.join(", ")
+                ),
+            ));
+            continue;
+        }
+        positions.push(i);
+        keep.push((item, diff));
+    }
+    let (names, contacts) = rows(&keep);
+    let policy = match emptied {
+        EmptiedValues::Report => splio_client::datahub::EmptyValues::Leave,
+        EmptiedValues::Clear => splio_client::datahub::EmptyValues::Clear,
+    };
+    let written = writer
         .clone()
+        .empty_values(policy)
         .columns(names.iter().map(|n| column(n)).collect())
-        .write(&contacts)
+        .write(&contacts)?;
+    refused.extend(
+        written
+            .refused
+            .iter()
+            .map(|r| (positions[r.index], sync_kit::error_chain(&r.error))),
+    );
+    Ok(Written {
+        files: written.files,
+        refused,
+    })
 }
 
 /// What a dry run prints for a batch: the files `writer` (see [`writer`]) would upload into
@@ -280,10 +359,10 @@ pub fn preview(
     job: &str,
 ) -> Vec<sync_kit::preview::Preview> {
     let before = |item: &Item| state.snapshot(job, &item.key).ok().flatten();
-    match files(writer, batch, before) {
+    match files(writer, batch, before, settings.emptied_values) {
         Ok(written) => {
-            for r in &written.refused {
-                tracing::warn!(key = %r.key, error = %sync_kit::error_chain(&r.error), "this record would be parked");
+            for (i, error) in &written.refused {
+                tracing::warn!(key = %batch[*i].key, %error, "this record would be parked");
             }
             written
                 .files
@@ -303,9 +382,12 @@ pub fn preview(
 
 impl Sink for SftpSink<'_> {
     async fn deliver(&self, batch: &[Item]) -> Delivery {
-        let files = files(&self.writer, batch, |item| {
-            self.state.snapshot(&self.job, &item.key).ok().flatten()
-        });
+        let files = files(
+            &self.writer,
+            batch,
+            |item| self.state.snapshot(&self.job, &item.key).ok().flatten(),
+            self.emptied_values,
+        );
         let written = match files {
             Ok(written) => written,
             Err(e) => {
@@ -315,8 +397,8 @@ impl Sink for SftpSink<'_> {
         };
         // The contacts the writer refused are parked with their error; the others go.
         let mut refused = vec![None; batch.len()];
-        for r in &written.refused {
-            refused[r.index] = Some(Outcome::failed(sync_kit::error_chain(&r.error), false));
+        for (i, error) in &written.refused {
+            refused[*i] = Some(Outcome::failed(error, false));
         }
         let files = written.files;
         let sent = match self.uploader.upload_all(&files).await {
@@ -440,4 +522,65 @@ pub async fn read_reports(
         state.set_report_rows_read(job, name, rows.len() as u64)?;
     }
     Ok(refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, Value, json};
+
+    fn fields(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn an_emptied_value_is_reported_or_written_as_an_empty_cell_never_dropped() {
+        let writer = ContactCsvWriter::new("demo", "contacts").unwrap();
+        let before =
+            fields(json!({"email": "a@example.com", "cellphone": "+3725550001", "tier": "gold"}));
+        let batch = vec![
+            Item {
+                key: "a@example.com".into(),
+                fields: fields(json!({"email": "a@example.com", "cellphone": "", "tier": "gold"})),
+            },
+            Item {
+                key: "b@example.com".into(),
+                fields: fields(json!({"email": "b@example.com", "tier": "silver"})),
+            },
+        ];
+        let snapshot = |item: &Item| (item.key == "a@example.com").then(|| before.clone());
+        let written = files(&writer, &batch, snapshot, EmptiedValues::Report).unwrap();
+        assert_eq!(written.refused.len(), 1);
+        assert_eq!(written.refused[0].0, 0);
+        assert!(
+            written.refused[0]
+                .1
+                .starts_with("emptied since the last delivery: cellphone;")
+        );
+        let text: String = written
+            .files
+            .iter()
+            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+            .collect();
+        assert!(
+            !text.contains("a@example.com") && text.contains("b@example.com"),
+            "{text}"
+        );
+
+        let written = files(&writer, &batch, snapshot, EmptiedValues::Clear).unwrap();
+        assert!(written.refused.is_empty());
+        let text: String = written
+            .files
+            .iter()
+            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+            .collect();
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("a@example.com"))
+            .unwrap();
+        assert_eq!(
+            row, "a@example.com;;gold",
+            "the emptied cellphone as an empty cell: {text}"
+        );
+    }
 }

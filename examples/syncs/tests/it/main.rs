@@ -24,5 +24,8 @@ mod segment_to_splio_sftp;
 /// splio-client's real SFTP server helper, shared rather than copied.
 #[path = "../../../../splio-client/tests/it/common/mod.rs"]
 mod splio_servers;
+mod truth_check;
 mod truth_directo;
+mod truth_docs;
+mod truth_messaging;
 mod truth_segment;

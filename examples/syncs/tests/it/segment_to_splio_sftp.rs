@@ -386,3 +386,61 @@ async fn without_insert_few_unknown_keys_are_looked_up_one_by_one() {
         "email;firstname\nc2400@example.com;Known\n"
     );
 }
+
+/// Issue 20 `--check`: the SFTP host key and credentials are checked and the imports folder
+/// listed, without writing anything; a wrong host key is a configuration error (exit 2).
+#[test]
+fn check_verifies_the_host_key_and_writes_nothing() {
+    let Some(s) = servers::start_sshd("segment_to_splio_sftp_check") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let config = &write_config(&s, work.path(), 1);
+    let file = &write_file(
+        work.path(),
+        "segment.csv",
+        "email,firstname\na@example.com,Ann\n",
+    );
+    let args = [
+        file,
+        "--delivery",
+        "sftp",
+        "--insert",
+        "--config",
+        config,
+        "--check",
+    ];
+    let output = command(&s, work.path(), &args).output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ok           SFTP: host key verified, credentials accepted")),
+        "{out}"
+    );
+    assert!(out.contains("skipped      Splio API: "), "{out}");
+    assert!(imports(&s).is_empty(), "nothing uploaded");
+    assert!(!work.path().join("sync-state.db").exists(), "no state file");
+
+    let wrong = write_file(
+        work.path(),
+        "wrong.toml",
+        &std::fs::read_to_string(config).unwrap().replace(
+            &s.host_fingerprint,
+            "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
+    );
+    let args = [
+        file,
+        "--delivery",
+        "sftp",
+        "--insert",
+        "--config",
+        &wrong,
+        "--check",
+    ];
+    let output = command(&s, work.path(), &args).output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(out.contains("config       SFTP: "), "{out}");
+}

@@ -37,3 +37,73 @@ async fn a_mapping_typo_is_refused_before_any_request_naming_the_nearest_attribu
     assert!(directo.requests().is_empty(), "nothing asked of Directo");
     assert!(smaily.requests().is_empty(), "nothing sent to Smaily");
 }
+
+/// The bodies of the subscriber upserts Smaily received (`POST /api/contact.php`), as JSON.
+fn upserts(smaily: &FakeSmaily) -> Vec<serde_json::Value> {
+    smaily
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("contact.php"))
+        .flat_map(
+            |r| match serde_json::from_str::<serde_json::Value>(&r.body).unwrap() {
+                serde_json::Value::Array(rows) => rows,
+                row => vec![row],
+            },
+        )
+        .collect()
+}
+
+#[tokio::test]
+async fn an_emptied_attribute_reaches_smaily_as_a_clear_and_a_never_set_one_is_not_sent() {
+    use common::directo::customer;
+    let directo = directo_client::fake::FakeDirecto::start().await;
+    let mut ann = customer("C1", "ann@example.com", "Ann", "", "2024-03-01T10:00:00");
+    ann.phone = Some("+3725550001".into());
+    let bob = customer("C2", "bob@example.com", "Bob", "", "2024-03-01T10:00:00");
+    directo.seed_customers([ann.clone(), bob]);
+    let smaily = FakeSmaily::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = sync_bin::write_file(
+        dir.path(),
+        "config.toml",
+        "[smaily]\nrequests_per_second = 0\n[mapping.fields]\nname = \"name\"\nphone = \"phone\"\n",
+    );
+    let run = |args: &[&str]| {
+        common::directo_to_smaily::command(&directo, Some(&smaily), dir.path(), args)
+    };
+    let args = ["--config", &config, "--since", "2024-01-01", "--json"];
+    let (code, summary, output) = sync_bin::run(run(&args)).await;
+    assert_eq!(
+        (code, summary["delivered"].clone()),
+        (0, serde_json::json!(2)),
+        "{}",
+        stderr(&output)
+    );
+    let first = upserts(&smaily);
+    let bob_row = first
+        .iter()
+        .find(|r| r["email"] == "bob@example.com")
+        .unwrap();
+    assert!(
+        bob_row.get("phone").is_none(),
+        "a phone Directo never had is not sent: {bob_row}"
+    );
+
+    // Ann's phone is emptied in Directo.
+    ann.phone = None;
+    ann.ts = Some("2024-03-02T10:00:00".parse().unwrap());
+    directo.seed_customers([ann]);
+    let before = upserts(&smaily).len();
+    let (code, summary, output) = sync_bin::run(run(&args)).await;
+    assert_eq!(code, 0, "{}", stderr(&output));
+    assert_eq!(summary["delivered"], 1, "{summary}");
+    let second = upserts(&smaily);
+    let ann_row = second[before..]
+        .iter()
+        .find(|r| r["email"] == "ann@example.com")
+        .unwrap_or_else(|| panic!("Ann re-sent: {second:?}"));
+    assert_eq!(
+        ann_row["phone"], "",
+        "the emptied phone is cleared: {ann_row}"
+    );
+}

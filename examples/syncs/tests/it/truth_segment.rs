@@ -274,3 +274,21 @@ async fn a_missing_sftp_key_file_is_a_configuration_error() {
         "found before the state file is created"
     );
 }
+
+#[tokio::test]
+async fn a_mapping_key_no_json_line_has_is_refused() {
+    let world = World::start().await;
+    let file = world.write(
+        "segment.jsonl",
+        "{\"email\": \"a@example.com\", \"firstname\": \"Ann\"}\n",
+    );
+    let config = world.config("[mapping]\nfirstnme = \"firstname\"\n");
+    let (code, _, output) = world.run(&[&file, "--config", &config, "--insert"]).await;
+    let err = stderr(&output);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("mapping.firstnme: no line of the segment has the key \"firstnme\"; did you mean \"firstname\"?"),
+        "{err}"
+    );
+    assert!(world.writes().is_empty(), "nothing written");
+}

@@ -249,6 +249,9 @@ pub async fn sandbox_directo_fake(
 /// can be wrong with the flags, the config or the credentials is found before the state file
 /// is opened, so none is created for nothing.
 pub async fn main(args: CommonArgs) -> ExitCode {
+    if args.check {
+        return crate::messaging::preflight::check_directo_orders(&args).await;
+    }
     sync_kit::stop::listen();
     let guard = StateGuard::new(&args);
     let setup = async {
