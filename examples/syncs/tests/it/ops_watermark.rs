@@ -26,8 +26,10 @@ async fn a_future_since_is_a_usage_error_and_an_earlier_since_moves_the_watermar
         text.contains("--since 2030-01-01T00:00:00 is in the future"),
         "{text}"
     );
-    // Nothing was stored: the new state file is not left behind (README: exit 2).
+    // Nothing was stored: the new state file is not left behind (README: exit 2), nor the
+    // sandbox's file beside it.
     assert!(!dir.path().join("s.db").exists());
+    assert!(!dir.path().join("s.db.sandbox.json").exists());
 
     // A first plain run, then an explicit `--since` long before the watermark.
     let (code, first, err) = run(dir.path(), &sandbox).await;
