@@ -121,9 +121,10 @@ impl CommonArgs {
             let now = jiff::Timestamp::now().to_zoned(tz.clone()).datetime();
             if since > now {
                 return Err(Error::Config(format!(
-                    "--since {since} is in the future (it is {now} in {}): a run from there \
+                    "--since {since} is in the future (it is {} in {}): a run from there \
                      reads nothing; give a date in the past, or leave --since out to read from \
                      the stored watermark",
+                    now.strftime("%Y-%m-%dT%H:%M:%S"),
                     tz.iana_name().unwrap_or("the source's time zone")
                 )));
             }
