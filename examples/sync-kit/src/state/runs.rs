@@ -176,18 +176,24 @@ impl StateStore {
         let Some(run) = self.take_claim(job) else {
             return Ok(());
         };
-        let mode: String =
-            self.conn()
-                .query_row("SELECT mode FROM runs WHERE id = ?1", [run.0], |row| {
-                    row.get(0)
-                })?;
+        let (mode, started_at): (String, String) = self.conn().query_row(
+            "SELECT mode, started_at FROM runs WHERE id = ?1",
+            [run.0],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let took = started_at
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .and_then(|t| jiff::Timestamp::now().duration_since(t).try_into().ok())
+            .unwrap_or_default();
         let mode = match mode.as_str() {
             "replay_failed" => Mode::ReplayFailed,
             _ => Mode::Run,
         };
         let mut summary = Summary::new(job, mode);
         summary.aborted = Some(error.to_owned());
-        summary.finish(std::time::Duration::ZERO);
+        summary.started_at = started_at;
+        summary.finish(took);
         self.finish_run(run, &summary)
     }
 

@@ -57,6 +57,8 @@ async fn a_run_that_fails_before_its_first_record_is_logged_with_its_error() {
         "{status}"
     );
     assert!(runs[0]["finished_at"].is_string(), "{status}");
+    // It took what the client's retries took, not "0.00 s".
+    assert!(runs[0]["elapsed_secs"].as_f64().unwrap() > 0.5, "{status}");
     // The next run is logged as a run of its own, after the failed one.
     let (code, _, output) = sync_bin::run(command(
         &directo,
