@@ -10,18 +10,16 @@ use std::time::Duration;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 
-use crate::config::JobConfig;
 use crate::error::{Error, ExitCode};
 use crate::progress::Progress;
-use crate::state::{FailedRecord, RunRecord, StateStore};
+use crate::state::StateStore;
 use crate::stop::Stop;
 use crate::summary::Summary;
 
 /// The shortest `--every`: a tighter schedule only hammers the services (and `0s` spins).
 pub const MIN_EVERY: Duration = Duration::from_secs(10);
 
-/// How many runs `--status` lists.
-pub const STATUS_RUNS: usize = 10;
+pub use crate::status::{STATUS_RUNS, already_running, inspect};
 
 /// The flags every sync binary has.
 #[derive(Debug, Clone, clap::Args)]
@@ -85,12 +83,33 @@ pub struct CommonArgs {
     /// Logged in the run log.
     #[arg(long, value_name = "KEY", conflicts_with_all = ["dry_run", "replay_failed", "every"])]
     pub discard_failed: Vec<String>,
+
+    /// After every run, write the job's Prometheus metrics to this file (text exposition
+    /// format, for node_exporter's textfile collector; written whole, then renamed).
+    #[arg(long, env = "SYNC_METRICS_FILE", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// After every run, push the job's Prometheus metrics to this Pushgateway (e.g.
+    /// http://127.0.0.1:9091), grouped by job.
+    #[arg(long, env = "SYNC_METRICS_PUSH", value_name = "URL")]
+    pub metrics_push: Option<url::Url>,
 }
 
 impl CommonArgs {
     /// Where an incremental read of a source in `tz` starts: `--since`, else the job's stored
     /// watermark minus its overlap, else the start of yesterday (the first run, as the Make
-    /// template does). See [`crate::read_from`].
+    /// template does). See [`crate::read_from`]. A `--since` later than now in `tz` is a usage
+    /// error: it would read nothing.
+    ///
+    /// ```
+    /// # use clap::Parser;
+    /// # #[derive(Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+    /// let args = Cli::parse_from(["sync", "--since", "2999-01-01"]).common;
+    /// let state = sync_kit::StateStore::in_memory().unwrap();
+    /// let job = sync_kit::JobConfig::named("demo");
+    /// let err = args.read_from(&state, &job, &jiff::tz::TimeZone::UTC).unwrap_err();
+    /// assert_eq!(err.exit_code(), sync_kit::ExitCode::Usage);
+    /// ```
     pub fn read_from(
         &self,
         state: &StateStore,
@@ -98,7 +117,33 @@ impl CommonArgs {
         tz: &TimeZone,
     ) -> Result<DateTime, Error> {
         let since = self.since.map(|s| s.resolve(tz));
+        if let Some(since) = since {
+            let now = jiff::Timestamp::now().to_zoned(tz.clone()).datetime();
+            if since > now {
+                return Err(Error::Config(format!(
+                    "--since {since} is in the future (it is {} in {}): a run from there \
+                     reads nothing; give a date in the past, or leave --since out to read from \
+                     the stored watermark",
+                    now.strftime("%Y-%m-%dT%H:%M:%S"),
+                    tz.iana_name().unwrap_or("the source's time zone")
+                )));
+            }
+        }
         crate::read_from(state, job, since, yesterday(tz))
+    }
+
+    /// Now in the source's time zone `tz`: the moment a read starts, for
+    /// [`RunContext::read_until`](crate::RunContext::read_until) (`None` for a replay, which
+    /// reads no source).
+    ///
+    /// ```
+    /// # use clap::Parser;
+    /// # #[derive(Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+    /// let args = Cli::parse_from(["sync"]).common;
+    /// assert!(args.read_until(&jiff::tz::TimeZone::UTC).is_some());
+    /// ```
+    pub fn read_until(&self, tz: &TimeZone) -> Option<DateTime> {
+        (!self.replay_failed).then(|| jiff::Timestamp::now().to_zoned(tz.clone()).datetime())
     }
 
     /// The state file these flags name: `--state`, else `./sync-state.db`; `None` for the
@@ -241,17 +286,87 @@ pub fn yesterday(tz: &TimeZone) -> DateTime {
         .to_datetime(jiff::civil::Time::midnight())
 }
 
+/// Parses the process's arguments into `C`, as `C::parse()` does, except that a usage error
+/// under `--json` also prints its JSON error line on stdout (`{"kind": "error", "error": …,
+/// "exit_code": 2, "outcome": "usage"}`), as every other error does. Clap's own message (with
+/// its usage and tip) goes to stderr; `--help` and `--version` print as usual. Nothing here
+/// panics on a closed pipe.
+///
+/// ```no_run
+/// # #[derive(clap::Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+/// let cli: Cli = sync_kit::cli::parse();
+/// ```
+pub fn parse<C: clap::Parser>() -> C {
+    parse_with_help(std::env::args_os(), "")
+}
+
+/// [`parse`] over `args` (the first is the program name), with `after_help` at the end of
+/// `--help` (of every subcommand too): a binary lists its environment variables and exit
+/// codes there.
+///
+/// ```
+/// # #[derive(clap::Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+/// let cli: Cli = sync_kit::cli::parse_with_help(["sync", "--json"], "Exit codes: …");
+/// assert!(cli.common.json);
+/// ```
+pub fn parse_with_help<C, I, T>(args: I, after_help: &str) -> C
+where
+    C: clap::Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let mut command = C::command();
+    if !after_help.is_empty() {
+        let text = after_help.to_owned();
+        command = command
+            .after_help(text.clone())
+            .mut_subcommands(|sub| sub.after_help(text.clone()));
+    }
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|mut matches| C::from_arg_matches_mut(&mut matches));
+    match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let informational =
+                matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            if !informational && args.iter().skip(1).any(|a| a == "--json") {
+                crate::output::out(error_line(&clap_error_line(&e), ExitCode::Usage));
+            }
+            let _ = e.print();
+            let code = if informational {
+                0
+            } else {
+                ExitCode::Usage as i32
+            };
+            std::process::exit(code)
+        }
+    }
+}
+
+/// Clap's error as one line: its first line without the `error: ` prefix and styling.
+fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches("error: ")
+        .to_owned()
+}
+
 /// Prints a summary as the flags ask: one JSON line on stdout with `--json` (so appending runs
 /// to a file makes a JSON-lines file), else the table on stderr.
 pub fn print_summary(args: &CommonArgs, summary: &Summary) {
     if args.json {
-        println!(
-            "{}",
+        crate::output::out(
             serde_json::to_string(summary)
-                .unwrap_or_else(|e| error_line(&e.to_string(), ExitCode::Failed))
+                .unwrap_or_else(|e| error_line(&e.to_string(), ExitCode::Failed)),
         );
     } else {
-        eprint!("{}", summary.table());
+        crate::output::err_raw(summary.table());
     }
 }
 
@@ -261,9 +376,9 @@ pub fn report_error(json: bool, e: &Error) -> ExitCode {
     let line = e.one_line();
     let code = e.exit_code();
     if json {
-        println!("{}", error_line(&line, code));
+        crate::output::out(error_line(&line, code));
     }
-    eprintln!("error: {line}");
+    crate::output::err(format_args!("error: {line}"));
     code
 }
 
@@ -311,7 +426,7 @@ where
         };
         if code == ExitCode::Usage || stop.is_requested() {
             if stop.is_requested() {
-                eprintln!("stopped");
+                crate::output::err("stopped");
             }
             return code;
         }
@@ -319,214 +434,11 @@ where
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.requested() => {
-                eprintln!("stopped");
+                crate::output::err("stopped");
                 return code;
             }
         }
     }
-}
-
-/// `--status` or `--discard-failed`, if the flags ask for one: opens the state file (see
-/// [`CommonArgs::open_state`]: `--status` never writes, and neither creates a missing file),
-/// shows or changes the state of `job` instead of running it, and returns the exit code
-/// (`None`: run the job). A binary calls it as soon as it knows its job's name, before it
-/// checks input files or credentials, which a view of the state does not need.
-pub fn inspect(args: &CommonArgs, job: &JobConfig) -> Option<ExitCode> {
-    if !args.status && args.discard_failed.is_empty() {
-        return None;
-    }
-    let shown = args.open_state().and_then(|state| {
-        if args.status {
-            status(args, job, &state)
-        } else {
-            discard(args, job, &state)
-        }
-    });
-    Some(match shown {
-        Ok(()) => ExitCode::Success,
-        Err(e) => report_error(args.json, &e),
-    })
-}
-
-/// What `--status` shows; in JSON one line with `"kind": "status"`.
-#[derive(Debug, serde::Serialize)]
-#[serde(tag = "kind", rename = "status")]
-struct Status {
-    job: String,
-    state: String,
-    watermark: Option<String>,
-    watermark_updated_at: Option<String>,
-    /// Where the next run without `--since` starts reading (none before a first run).
-    next_read_from: Option<String>,
-    runs: Vec<RunRecord>,
-    parked_total: usize,
-    parked: Vec<FailedRecord>,
-}
-
-fn status(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), Error> {
-    let next = crate::read_from(state, job, None, DateTime::MAX)?;
-    let parked = state.failed(&job.name)?;
-    let status = Status {
-        job: job.name.clone(),
-        state: args.state_description(),
-        watermark: state.watermark(&job.name)?.map(|w| w.to_string()),
-        watermark_updated_at: state.watermark_updated_at(&job.name)?,
-        next_read_from: (next != DateTime::MAX).then(|| next.to_string()),
-        runs: state.runs(&job.name, STATUS_RUNS)?,
-        parked_total: parked.len(),
-        parked,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string(&status).unwrap_or_default());
-    } else {
-        print!("{}", status_table(&status));
-    }
-    Ok(())
-}
-
-fn status_table(status: &Status) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "{} — status ({})", status.job, status.state);
-    let none = || "none (no completed run yet)".to_owned();
-    let watermark = match (&status.watermark, &status.watermark_updated_at) {
-        (Some(w), Some(at)) => format!("{w} (source time; stored {})", to_the_second(at)),
-        (Some(w), None) => w.clone(),
-        _ => none(),
-    };
-    let _ = writeln!(out, "  watermark        {watermark}");
-    if let Some(next) = &status.next_read_from {
-        let _ = writeln!(out, "  next run reads   from {next}");
-    }
-    let _ = writeln!(out, "  parked           {}", status.parked_total);
-    if status.runs.is_empty() {
-        let _ = writeln!(out, "\n  no runs logged yet");
-    } else {
-        let _ = writeln!(out, "\n  last runs, newest first:");
-        let _ = writeln!(
-            out,
-            "    {:>5}  {:<20}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
-            "run",
-            "started",
-            "took",
-            "mode",
-            "status",
-            "read",
-            "filtered",
-            "delivered",
-            "failed",
-            "skipped"
-        );
-        for run in &status.runs {
-            let took = run
-                .elapsed_secs
-                .map_or_else(|| "-".to_owned(), |s| format!("{s:.2} s"));
-            let _ = writeln!(
-                out,
-                "    {:>5}  {:<20}  {:>9}  {:<14}  {:<11}  {:>7}  {:>8}  {:>9}  {:>6}  {:>7}",
-                run.id,
-                to_the_second(&run.started_at),
-                took,
-                run.mode,
-                run.status.as_str(),
-                run.read,
-                run.filtered,
-                run.delivered,
-                run.failed,
-                run.skipped
-            );
-            if let Some(from) = &run.read_from {
-                let resumed = run
-                    .resumed_by
-                    .map(|id| format!("; resumed by run {id}"))
-                    .unwrap_or_default();
-                let _ = writeln!(out, "           read from {from}{resumed}");
-            }
-            if let Some(why) = &run.aborted {
-                let _ = writeln!(out, "           {why}");
-            }
-        }
-    }
-    if !status.parked.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n  parked records (send again with --replay-failed, drop one with --discard-failed KEY):"
-        );
-        let _ = writeln!(
-            out,
-            "    {:<32}  {:>8}  {:<20}  {:<20}  error",
-            "key", "attempts", "first failed", "last failed"
-        );
-        for f in status.parked.iter().take(20) {
-            let _ = writeln!(
-                out,
-                "    {:<32}  {:>8}  {:<20}  {:<20}  {}",
-                f.key,
-                f.attempts,
-                to_the_second(&f.first_failed_at),
-                to_the_second(&f.last_failed_at),
-                f.error
-            );
-        }
-        if status.parked.len() > 20 {
-            let _ = writeln!(
-                out,
-                "    … and {} more (all are in --json)",
-                status.parked.len() - 20
-            );
-        }
-    }
-    out
-}
-
-/// An RFC 3339 UTC time shown to the second (`2026-01-10T10:00:05Z`).
-fn to_the_second(at: &str) -> String {
-    at.parse::<jiff::Timestamp>()
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|_| at.to_owned())
-}
-
-fn discard(args: &CommonArgs, job: &JobConfig, state: &StateStore) -> Result<(), Error> {
-    let parked: Vec<String> = state
-        .failed(&job.name)?
-        .into_iter()
-        .map(|f| f.key)
-        .collect();
-    let unknown: Vec<&String> = args
-        .discard_failed
-        .iter()
-        .filter(|k| !parked.contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(Error::Config(format!(
-            "not parked in job {}: {} (see --status)",
-            job.name,
-            unknown
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let discarded = state.discard_failed(&job.name, &args.discard_failed)?;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::json!({ "kind": "discarded", "job": job.name, "discarded": discarded })
-        );
-    } else {
-        for f in &discarded {
-            println!(
-                "discarded {} (parked since {}, {}, last error: {})",
-                f.key,
-                f.first_failed_at,
-                crate::summary::count(f.attempts.into(), "attempt"),
-                f.error
-            );
-        }
-    }
-    tracing::info!(job = %job.name, count = discarded.len(), "parked records discarded");
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,9 +1,17 @@
 //! Email address checks and splitting, as the template's "valid email" filter needs them.
 //!
-//! The check is syntactic and deliberately conservative: it rejects what a mailing service would
-//! reject (no `@`, whitespace, no dot in the domain, bad labels, reserved test TLDs that Smaily refuses),
-//! not every address RFC 5322 would allow.
+//! Address syntax is the `email_address` crate's (RFC 5321/5322 and RFC 6531 for UTF-8, no
+//! domain literals, a top-level domain required), and a `Name <address>` part is parsed by
+//! `mailparse`'s `addrparse`. On top of them, only our own documented rules:
+//!
+//! - the **split policy** (see [`extract`]): a field splits on `,`, `;` and line breaks outside
+//!   a quoted display name; whitespace never separates, and an address is never mined out of
+//!   free text;
+//! - what a mailing service refuses although the syntax allows it: a top-level domain of one
+//!   character or of digits only, and the reserved test domains of RFC 2606 / 6761
+//!   (`.test`, `.example`, `.invalid`, `.localhost`, `.local`; Smaily answers `203`).
 
+use email_address::{EmailAddress, Options};
 use serde::{Deserialize, Serialize};
 
 /// What to do when one field holds several addresses (`"a@x.ee; b@y.ee"`).
@@ -21,42 +29,59 @@ pub enum MultipleEmails {
 /// for them, so they are filtered before sending.
 const RESERVED_TLDS: &[&str] = &["test", "example", "invalid", "localhost", "local"];
 
+/// The address syntax we accept: the crate's defaults, with a top-level domain required and
+/// neither a display name nor a domain literal (`[192.0.2.1]`).
+fn syntax() -> Options {
+    Options::default()
+        .with_required_tld()
+        .without_display_text()
+        .without_domain_literal()
+}
+
 /// Why an address is not usable.
+///
+/// ```
+/// assert_eq!(sync_kit::email::check("ann@example.com"), Ok(()));
+/// assert_eq!(sync_kit::email::check("ann@shop.test"), Err("reserved top-level domain"));
+/// assert_eq!(sync_kit::email::check("ann.example.com"), Err("email has no @"));
+/// ```
 pub fn check(address: &str) -> Result<(), &'static str> {
+    use email_address::Error as E;
     if address.is_empty() {
         return Err("empty email");
     }
     if address.len() > 254 {
         return Err("email longer than 254 characters");
     }
-    let Some((local, domain)) = address.rsplit_once('@') else {
-        return Err("email has no @");
-    };
-    if local.is_empty() || local.len() > 64 || local.contains('@') {
-        return Err("invalid local part");
+    if let Err(e) = EmailAddress::parse_with_options(address, syntax()) {
+        return Err(match e {
+            E::MissingSeparator => "email has no @",
+            E::DomainTooFew => "domain has no dot",
+            E::LocalPartEmpty | E::LocalPartTooLong | E::UnbalancedQuotes | E::InvalidComment => {
+                "invalid local part"
+            }
+            // Which side holds the bad character: the local part, if it fails on its own.
+            E::InvalidCharacter => match address.rsplit_once('@') {
+                Some((local, _))
+                    if EmailAddress::parse_with_options(
+                        &format!("{local}@example.com"),
+                        syntax(),
+                    )
+                    .is_err() =>
+                {
+                    "invalid local part"
+                }
+                _ => "invalid domain",
+            },
+            _ => "invalid domain",
+        });
     }
-    let local_ok = local
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || !c.is_ascii());
-    if !local_ok || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-        return Err("invalid local part");
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
-        return Err("domain has no dot");
-    }
-    for label in &labels {
-        let ok = !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-');
-        if !ok {
-            return Err("invalid domain");
-        }
-    }
-    let tld = labels[labels.len() - 1].to_ascii_lowercase();
-    if tld.len() < 2 || tld.chars().all(|c| c.is_ascii_digit()) {
+    let tld = address
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if tld.chars().count() < 2 || tld.chars().all(|c| c.is_ascii_digit()) {
         return Err("invalid top-level domain");
     }
     if RESERVED_TLDS.contains(&tld.as_str()) {
@@ -88,8 +113,8 @@ pub fn extract(field: &str, mode: MultipleEmails) -> Result<Vec<String>, String>
         any = true;
         match address(part) {
             Ok(address) => {
-                if !valid.iter().any(|v| v.eq_ignore_ascii_case(address)) {
-                    valid.push(address.to_owned());
+                if !valid.iter().any(|v| v.eq_ignore_ascii_case(&address)) {
+                    valid.push(address);
                 }
             }
             Err(reason) => {
@@ -124,23 +149,28 @@ fn parts(field: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The address of one part (`addr`, `<addr>` or `Name <addr>`), checked, or why it is invalid.
-fn address(part: &str) -> Result<&str, String> {
+/// A part with `<`, `>` or a quote is parsed by `mailparse::addrparse` and must be one address.
+fn address(part: &str) -> Result<String, String> {
     let invalid = |reason: &str| format!("{reason}: {part:?}");
-    let candidate = match (part.find('<'), part.rfind('>')) {
-        (Some(open), Some(close)) if open < close => {
-            if close + 1 != part.len() {
-                return Err(invalid("text after the address"));
-            }
-            part[open + 1..close].trim()
+    let candidate = if part.contains(['<', '>', '"']) {
+        let parsed = mailparse::addrparse(part).map_err(|e| {
+            // mailparse's reason, as a sentence fragment: "address string unexpectedly …".
+            let text = e.to_string();
+            let mut chars = text.chars();
+            let first = chars.next().map(|c| c.to_lowercase().collect::<String>());
+            invalid(&format!("{}{}", first.unwrap_or_default(), chars.as_str()))
+        })?;
+        match parsed.iter().as_slice() {
+            [mailparse::MailAddr::Single(single)] => single.addr.trim().to_owned(),
+            _ => return Err(invalid("not one address")),
         }
-        (Some(_), _) => return Err(invalid("unclosed <")),
-        (None, Some(_)) => return Err(invalid("stray >")),
-        (None, None) => part,
+    } else {
+        part.to_owned()
     };
     if candidate.chars().any(char::is_whitespace) {
         return Err(invalid("email contains whitespace"));
     }
-    check(candidate).map_err(invalid)?;
+    check(&candidate).map_err(invalid)?;
     Ok(candidate)
 }
 
@@ -241,15 +271,21 @@ mod tests {
             ("(a@example.com)", "invalid local part: \"(a@example.com)\""),
             (
                 "Ann <a@example.com> x",
-                "text after the address: \"Ann <a@example.com> x\"",
+                "unexpected char found after bracketed address: \"Ann <a@example.com> x\"",
             ),
-            ("Ann <a@example.com", "unclosed <: \"Ann <a@example.com\""),
-            ("a@example.com>", "stray >: \"a@example.com>\""),
+            (
+                "Ann <a@example.com",
+                "address string unexpectedly terminated: \"Ann <a@example.com\"",
+            ),
+            ("a@example.com>", "invalid domain: \"a@example.com>\""),
             (
                 "Ann <a b@example.com>",
                 "email contains whitespace: \"Ann <a b@example.com>\"",
             ),
-            ("Ann <>", "empty email: \"Ann <>\""),
+            (
+                "Ann <>",
+                "invalid address found: must contain a '@' symbol: \"Ann <>\"",
+            ),
         ] {
             assert_eq!(
                 extract(field, MultipleEmails::All),

@@ -49,7 +49,7 @@
 //!     })
 //! });
 //! let ctx = RunContext { job: &job, state: &state, dry_run: false, force: false,
-//!     read_from: None, progress: Progress::hidden(), stop: Stop::process() };
+//!     read_from: None, read_until: None, progress: Progress::hidden(), stop: Stop::process() };
 //! let summary = sync_kit::run(ctx, stream::iter(records), &Print).await.unwrap();
 //! assert_eq!(summary.delivered, 3);
 //! # });
@@ -62,6 +62,8 @@ pub mod email;
 pub mod env;
 mod error;
 pub mod input;
+pub mod metrics;
+pub mod output;
 pub mod preview;
 pub mod process;
 pub mod progress;
@@ -70,6 +72,7 @@ pub mod sandbox;
 mod staging;
 pub mod state;
 pub mod state_guard;
+pub mod status;
 pub mod stop;
 pub mod summary;
 

@@ -1,7 +1,8 @@
 //! A run that stops on a usage or credentials error leaves no state file behind: a file this
 //! process created is removed again when the process ends with exit code 2 and nothing was
 //! stored in it (no watermark, snapshot, parked record, report position or kept receipt; the
-//! run log alone does not count).
+//! run log alone does not count), and with it the sandbox's file beside it
+//! (`FILE.sandbox.json`) if this process created that too.
 //!
 //! ```
 //! use sync_kit::state_guard::StateGuard;
@@ -26,6 +27,15 @@ use crate::{CommonArgs, ExitCode, StateStore};
 #[derive(Debug)]
 pub struct StateGuard {
     created: Option<PathBuf>,
+    /// Whether the sandbox file beside the state file existed before (then it is kept).
+    sandbox_existed: bool,
+}
+
+/// `FILE.sandbox.json` beside the state file `FILE`.
+fn sandbox_file(state: &std::path::Path) -> PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".sandbox.json");
+    PathBuf::from(name)
 }
 
 impl StateGuard {
@@ -35,7 +45,13 @@ impl StateGuard {
         let created = args
             .state_path()
             .filter(|path| !args.dry_run && !path.exists());
-        StateGuard { created }
+        let sandbox_existed = created
+            .as_deref()
+            .is_some_and(|path| sandbox_file(path).exists());
+        StateGuard {
+            created,
+            sandbox_existed,
+        }
     }
 
     /// Closes `state`; when the process ends with a usage error and the file it created holds
@@ -50,6 +66,9 @@ impl StateGuard {
                 let mut file = path.clone().into_os_string();
                 file.push(suffix);
                 let _ = std::fs::remove_file(file);
+            }
+            if !self.sandbox_existed {
+                let _ = std::fs::remove_file(sandbox_file(&path));
             }
         }
         code

@@ -153,7 +153,9 @@ async fn wait_for_signals(trigger: StopTrigger, ready: std::sync::mpsc::Sender<(
             );
             trigger.request(name);
         } else {
-            eprintln!("{name} again: stopping now (the next run resumes what is unsettled)");
+            crate::output::err(format_args!(
+                "{name} again: stopping now (the next run resumes what is unsettled)"
+            ));
             std::process::exit(ExitCode::Interrupted as i32);
         }
     }

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::error::ExitCode;
 
-/// How many rejected records a summary lists by name (all are counted).
+/// How many filtered, skipped and failed records a summary lists by key (all are counted, and
+/// the count left out of each list is given).
 pub const MAX_LISTED: usize = 1_000;
 
 /// The reason the toolkit skips a record: its fields equal what was last delivered.
@@ -91,6 +92,16 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// A record that was valid but not sent, and why (not listed when it was only unchanged since
+/// its last delivery: those are counted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Skip {
+    /// The record's key (for a record skipped as it was read: its id in the source).
+    pub key: String,
+    /// Why it was not sent.
+    pub reason: String,
+}
+
 /// A record that failed every attempt in this run and was parked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
@@ -133,7 +144,15 @@ pub struct Summary {
     pub skipped: u64,
     /// Skipped records by reason ([`UNCHANGED`] or a sync's own).
     pub skipped_by_reason: BTreeMap<String, u64>,
-    /// Delivery requests made (batches, including retries).
+    /// The first [`MAX_LISTED`] records skipped for a reason other than [`UNCHANGED`], by key.
+    pub skips: Vec<Skip>,
+    /// How many skipped records (other than unchanged ones) `skips` leaves out.
+    pub skips_left_out: u64,
+    /// HTTP requests made. The runner counts what the sink reports per batch (retries
+    /// included); the template syncs then set it to every HTTP attempt their clients sent for
+    /// the run (source reads, lookups, retries, and for a process's first run its start-up
+    /// credentials check), as the services see them. In a dry run: the requests a real run
+    /// would send.
     pub requests: u64,
     /// The watermark before the run.
     pub watermark_before: Option<String>,
@@ -143,8 +162,12 @@ pub struct Summary {
     pub filtered_by_reason: BTreeMap<String, u64>,
     /// Filtered records, at most [`MAX_LISTED`].
     pub rejections: Vec<Rejection>,
+    /// How many filtered records `rejections` leaves out.
+    pub rejections_left_out: u64,
     /// Records parked in this run, at most [`MAX_LISTED`].
     pub failures: Vec<Failure>,
+    /// How many parked records `failures` leaves out.
+    pub failures_left_out: u64,
     /// Records of this job parked in the state file after the run (from all runs).
     pub parked_total: u64,
     /// Why the run stopped early, if it did.
@@ -202,12 +225,16 @@ impl Summary {
             failed: 0,
             skipped: 0,
             skipped_by_reason: BTreeMap::new(),
+            skips: Vec::new(),
+            skips_left_out: 0,
             requests: 0,
             watermark_before: None,
             watermark_after: None,
             filtered_by_reason: BTreeMap::new(),
             rejections: Vec::new(),
+            rejections_left_out: 0,
             failures: Vec::new(),
+            failures_left_out: 0,
             parked_total: 0,
             aborted: None,
             stopped_by: None,
@@ -217,13 +244,41 @@ impl Summary {
         }
     }
 
-    /// Counts `count` records skipped for `reason`.
+    /// Counts `count` records skipped for `reason`, without their keys (use
+    /// [`skip_key`](Self::skip_key) for a record whose key is known).
     pub fn skip(&mut self, reason: &str, count: u64) {
         if count == 0 {
             return;
         }
         self.skipped += count;
         *self.skipped_by_reason.entry(reason.to_owned()).or_default() += count;
+    }
+
+    /// Counts the record `key` skipped for `reason`, and lists it in [`skips`](Self::skips)
+    /// unless `reason` is [`UNCHANGED`].
+    ///
+    /// ```
+    /// use sync_kit::{Mode, Summary};
+    /// let mut summary = Summary::new("job", Mode::Run);
+    /// summary.skip_key("a@example.com".into(), "new contact, not created without --insert");
+    /// summary.skip_key("b@example.com".into(), sync_kit::summary::UNCHANGED);
+    /// assert_eq!(summary.skipped, 2);
+    /// assert_eq!(summary.skips.len(), 1);
+    /// assert_eq!(summary.skips[0].key, "a@example.com");
+    /// ```
+    pub fn skip_key(&mut self, key: String, reason: &str) {
+        self.skip(reason, 1);
+        if reason == UNCHANGED {
+            return;
+        }
+        if self.skips.len() < MAX_LISTED {
+            self.skips.push(Skip {
+                key,
+                reason: reason.to_owned(),
+            });
+        } else {
+            self.skips_left_out += 1;
+        }
     }
 
     /// Counts a filtered record, grouped by its reason's kind (the part before any `:`).
@@ -243,6 +298,8 @@ impl Summary {
         *self.filtered_by_reason.entry(kind.to_owned()).or_default() += 1;
         if self.rejections.len() < MAX_LISTED {
             self.rejections.push(Rejection { id, reason });
+        } else {
+            self.rejections_left_out += 1;
         }
     }
 
@@ -255,6 +312,8 @@ impl Summary {
                 error,
                 attempts,
             });
+        } else {
+            self.failures_left_out += 1;
         }
     }
 
@@ -337,9 +396,26 @@ impl Summary {
             for (reason, count) in &self.filtered_by_reason {
                 let _ = writeln!(out, "    {count:>6}  {reason}");
             }
-            let _ = writeln!(out, "  first filtered records (all are in --json):");
+            let _ = writeln!(
+                out,
+                "  filtered records, {}:",
+                listed(self.filtered, self.rejections_left_out)
+            );
             for r in self.rejections.iter().take(10) {
                 let _ = writeln!(out, "    {:<16} {}", r.id, r.reason);
+            }
+        }
+        if !self.skips.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n  skipped records, {}:",
+                listed(
+                    self.skips.len() as u64 + self.skips_left_out,
+                    self.skips_left_out
+                )
+            );
+            for s in self.skips.iter().take(10) {
+                let _ = writeln!(out, "    {:<32}  {}", s.key, s.reason);
             }
         }
         if !self.failures.is_empty() {
@@ -357,7 +433,12 @@ impl Summary {
                 );
             }
             if self.failures.len() > 10 {
-                let _ = writeln!(out, "    … and {} more", self.failed - 10);
+                let _ = writeln!(
+                    out,
+                    "    … and {} more ({})",
+                    self.failed - 10,
+                    listed(self.failed, self.failures_left_out)
+                );
             }
         }
         if self.parked_total > 0 {
@@ -385,6 +466,25 @@ impl Summary {
             );
         }
         out
+    }
+}
+
+/// How a table's list of `total` records relates to `--json`: `first 10 of 25; all are in
+/// --json`, or `first 10 of 1090; --json lists the first 1000 (90 left out)`.
+fn listed(total: u64, left_out: u64) -> String {
+    let shown = total.min(10);
+    let head = if shown == total {
+        format!("all {total}")
+    } else {
+        format!("first {shown} of {total}")
+    };
+    if left_out == 0 {
+        format!("{head}; all are in --json")
+    } else {
+        format!(
+            "{head}; --json lists the first {} ({left_out} left out)",
+            total - left_out
+        )
     }
 }
 

@@ -35,7 +35,7 @@ mod snapshots;
 mod watermark;
 
 pub use parked::FailedRecord;
-pub use runs::{Begun, RunId, RunRecord};
+pub use runs::{Begun, RunId, RunRecord, SkippedInRun};
 pub use schema::SCHEMA_VERSION;
 
 use schema::{migrate, present_as_current};
@@ -48,7 +48,14 @@ pub struct StateStore {
     conn: Mutex<Connection>,
     read_only: bool,
     process: ProcessId,
+    /// The run row [`StateStore::claim_run`] wrote and no run has adopted yet: `(job, row)`.
+    claimed: Mutex<Option<(String, RunId)>>,
+    /// Called before each batch's outcomes are recorded (see
+    /// [`StateStore::set_before_record`]).
+    before_record: Mutex<Option<BeforeRecord>>,
 }
+
+type BeforeRecord = Box<dyn Fn() + Send + Sync>;
 
 impl std::fmt::Debug for StateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,12 +112,47 @@ impl StateStore {
             conn: Mutex::new(conn),
             read_only,
             process: ProcessId::current(),
+            claimed: Mutex::new(None),
+            before_record: Mutex::new(None),
         }
     }
 
     /// Whether writes are ignored (dry run).
     pub fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// Calls `hook` before each batch's outcomes are recorded
+    /// ([`record_outcomes`](Self::record_outcomes)), so what the state file says was delivered
+    /// is never ahead of something the hook keeps: a sandbox saves its fakes there, and a kill
+    /// between the two leaves the fakes ahead (the next run re-sends, idempotently), never
+    /// behind.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// let state = sync_kit::StateStore::in_memory().unwrap();
+    /// let calls = Arc::new(AtomicU32::new(0));
+    /// let seen = Arc::clone(&calls);
+    /// state.set_before_record(move || { seen.fetch_add(1, Ordering::Relaxed); });
+    /// state.record_outcomes("job", &[], &[]).unwrap();
+    /// assert_eq!(calls.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn set_before_record(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self
+            .before_record
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(hook));
+    }
+
+    fn run_before_record(&self) {
+        let hook = self
+            .before_record
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hook) = hook.as_ref() {
+            hook();
+        }
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

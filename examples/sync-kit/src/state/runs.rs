@@ -2,7 +2,7 @@
 //! the process of a `running` row is still alive.
 
 use jiff::civil::DateTime;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::{StateError, StateStore, now};
@@ -61,12 +61,25 @@ pub struct RunRecord {
     /// The id of the later completed run that read everything this unfinished run had started
     /// (its range is settled), if any.
     pub resumed_by: Option<i64>,
+    /// The keys a `discard_failed` run removed (empty for other runs).
+    pub discarded: Vec<String>,
+}
+
+/// The records the last run that skipped any listed by key (see [`crate::summary::Skip`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedInRun {
+    /// The run's id.
+    pub run: i64,
+    /// The first [`crate::summary::MAX_LISTED`] skipped records, by key, with their reasons.
+    pub skips: Vec<crate::summary::Skip>,
+    /// How many skipped records the list leaves out.
+    pub left_out: u64,
 }
 
 /// The columns of a run row, in the order [`RunRecord`]s are read.
 const RUN_COLUMNS: &str = "id, mode, status, started_at, finished_at, read_from, read, filtered,
     delivered, failed, skipped, requests, aborted, pid, host, process_started, heartbeat_at,
-    settled_by, json_extract(summary, '$.elapsed_secs')";
+    settled_by, json_extract(summary, '$.elapsed_secs'), json_extract(summary, '$.discarded')";
 
 impl StateStore {
     /// Writes the row of a run of `job` starting now: `running`, with where it reads from and
@@ -82,6 +95,9 @@ impl StateStore {
     ) -> Result<Begun, StateError> {
         if self.read_only {
             return Ok(Begun::ReadOnly);
+        }
+        if let Some(run) = self.adopt_claim(job, mode, read_from)? {
+            return Ok(Begun::Started(run));
         }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -125,6 +141,126 @@ impl StateStore {
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(Begun::Started(RunId(id)))
+    }
+
+    /// Writes the row of a run of `job` starting now, before anything is known about it but
+    /// its mode, and refuses (as [`begin_run`](Self::begin_run) does) when another live
+    /// process runs the job. A binary claims its run before it sends any request, so a run
+    /// that fails before its first record (a source that is unreachable, a refused
+    /// connection) is still logged: the run that then begins adopts this row (see
+    /// [`begin_run`](Self::begin_run)), and [`fail_claim`](Self::fail_claim) ends it as failed
+    /// if none did.
+    ///
+    /// ```
+    /// use sync_kit::state::Begun;
+    /// use sync_kit::{Mode, StateStore};
+    /// let state = StateStore::in_memory().unwrap();
+    /// let Begun::Started(_) = state.claim_run("job", Mode::Run).unwrap() else { panic!() };
+    /// state.fail_claim("job", "reading Directo failed: connection refused").unwrap();
+    /// assert_eq!(state.runs("job", 1).unwrap()[0].status, sync_kit::RunStatus::Failed);
+    /// ```
+    pub fn claim_run(&self, job: &str, mode: Mode) -> Result<Begun, StateError> {
+        // A claim of an earlier run that was never settled is this process's leftover: the
+        // new row marks it interrupted.
+        self.take_claim(job);
+        let begun = self.begin_run(job, mode, None)?;
+        if let Begun::Started(run) = begun {
+            *self.claim_slot() = Some((job.to_owned(), run));
+        }
+        Ok(begun)
+    }
+
+    /// Ends the claimed run of `job` as failed with `error`, if no run adopted it (a no-op
+    /// otherwise: a run that began ends its own row).
+    pub fn fail_claim(&self, job: &str, error: &str) -> Result<(), StateError> {
+        let Some(run) = self.take_claim(job) else {
+            return Ok(());
+        };
+        let (mode, started_at): (String, String) = self.conn().query_row(
+            "SELECT mode, started_at FROM runs WHERE id = ?1",
+            [run.0],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let took = started_at
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .and_then(|t| jiff::Timestamp::now().duration_since(t).try_into().ok())
+            .unwrap_or_default();
+        let mode = match mode.as_str() {
+            "replay_failed" => Mode::ReplayFailed,
+            _ => Mode::Run,
+        };
+        let mut summary = Summary::new(job, mode);
+        summary.aborted = Some(error.to_owned());
+        summary.started_at = started_at;
+        summary.finish(took);
+        self.finish_run(run, &summary)
+    }
+
+    /// Ends the claimed run of `job` with `summary`, if no run adopted it (a job that made its
+    /// summary without the pipeline); a no-op otherwise.
+    pub fn finish_claim(&self, job: &str, summary: &Summary) -> Result<(), StateError> {
+        match self.take_claim(job) {
+            Some(run) => self.finish_run(run, summary),
+            None => Ok(()),
+        }
+    }
+
+    /// The claimed row of `job`, if there is one, given the run's mode and read-from point.
+    fn adopt_claim(
+        &self,
+        job: &str,
+        mode: Mode,
+        read_from: Option<DateTime>,
+    ) -> Result<Option<RunId>, StateError> {
+        let Some(run) = self.take_claim(job) else {
+            return Ok(None);
+        };
+        self.conn().execute(
+            "UPDATE runs SET mode = ?2, read_from = ?3, heartbeat_at = ?4 WHERE id = ?1",
+            params![
+                run.0,
+                mode.as_str(),
+                read_from.map(|r| r.to_string()),
+                now()
+            ],
+        )?;
+        Ok(Some(run))
+    }
+
+    fn take_claim(&self, job: &str) -> Option<RunId> {
+        let mut slot = self.claim_slot();
+        match slot.as_ref() {
+            Some((claimed, run)) if claimed == job => {
+                let run = *run;
+                *slot = None;
+                Some(run)
+            }
+            _ => None,
+        }
+    }
+
+    fn claim_slot(&self) -> std::sync::MutexGuard<'_, Option<(String, RunId)>> {
+        self.claimed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Another process's run of `job` that is still going (its process alive, or not
+    /// checkable and its heartbeat fresh), if there is one: what [`begin_run`](Self::begin_run)
+    /// would refuse to start next to. Read-only, so a binary checks it before anything else.
+    pub fn running_elsewhere(&self, job: &str) -> Result<Option<RunRecord>, StateError> {
+        let rows: Vec<RunRow> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE job = ?1 AND status = 'running' ORDER BY id"
+            ))?;
+            stmt.query_map([job], run_row)?.collect::<Result<_, _>>()?
+        };
+        Ok(rows
+            .into_iter()
+            .find(|row| self.liveness(row) != Liveness::Gone)
+            .map(|row| row.run))
     }
 
     /// Whether the process of a `running` row is alive. This process's own rows other than a
@@ -251,6 +387,69 @@ impl StateStore {
             .collect())
     }
 
+    /// The skipped records listed by the job's newest run that listed any, if one did.
+    pub fn last_skipped(&self, job: &str) -> Result<Option<SkippedInRun>, StateError> {
+        let row: Option<(i64, String, Option<i64>)> = self
+            .conn()
+            .query_row(
+                "SELECT id, json_extract(summary, '$.skips'), json_extract(summary, '$.skips_left_out')
+                 FROM runs
+                 WHERE job = ?1 AND json_array_length(summary, '$.skips') > 0
+                 ORDER BY id DESC LIMIT 1",
+                [job],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(run, skips, left_out)| SkippedInRun {
+            run,
+            skips: serde_json::from_str(&skips).unwrap_or_default(),
+            left_out: left_out.unwrap_or_default().max(0) as u64,
+        }))
+    }
+
+    /// When the job's newest run that exited 0 (completed, nothing failed) ended (UTC, RFC
+    /// 3339).
+    pub fn last_success(&self, job: &str) -> Result<Option<String>, StateError> {
+        self.conn()
+            .query_row(
+                "SELECT finished_at FROM runs
+                 WHERE job = ?1 AND mode IN ('run', 'replay_failed') AND status = 'completed'
+                     AND json_extract(summary, '$.exit_code') = 0
+                 ORDER BY id DESC LIMIT 1",
+                [job],
+                |row| row.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+    }
+
+    /// Sets the request count of the job's newest run (its row and its summary), once the
+    /// binary knows every HTTP attempt the run made (see [`Summary::requests`]).
+    pub fn set_last_run_requests(&self, job: &str, requests: u64) -> Result<(), StateError> {
+        if self.read_only {
+            return Ok(());
+        }
+        self.conn().execute(
+            "UPDATE runs SET requests = ?2,
+                 summary = CASE WHEN summary IS NULL THEN NULL
+                                ELSE json_set(summary, '$.requests', ?2) END
+             WHERE id = (SELECT max(id) FROM runs WHERE job = ?1 AND mode <> 'discard_failed')",
+            params![job, requests as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Every job the state file holds anything of (runs, a watermark, snapshots, parked
+    /// records), by name.
+    pub fn jobs(&self) -> Result<Vec<String>, StateError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT job FROM runs UNION SELECT job FROM watermarks UNION SELECT job FROM failed
+             UNION SELECT job FROM snapshots ORDER BY job",
+        )?;
+        stmt.query_map([], |row| row.get(0))?.collect()
+    }
+
     /// The number of runs logged for the job.
     pub fn run_count(&self, job: &str) -> Result<u64, StateError> {
         self.conn()
@@ -338,6 +537,13 @@ fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
             format!("pid {} on {name}", p.pid)
         }),
         resumed_by: row.get(17)?,
+        discarded: row
+            .get::<_, Option<String>>(19)?
+            .and_then(|json| serde_json::from_str::<Vec<serde_json::Value>>(&json).ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| f["key"].as_str().map(str::to_owned))
+            .collect(),
     };
     Ok(RunRow {
         run,

@@ -54,6 +54,7 @@ impl StateStore {
         if self.read_only {
             return Ok(());
         }
+        self.run_before_record();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let at = now();

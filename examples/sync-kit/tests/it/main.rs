@@ -1,5 +1,7 @@
 //! The toolkit's integration tests, as modules of one test binary: one link and one
 //! executable instead of one per file.
 
+mod common;
 mod state_file;
 mod toolkit;
+mod watermarks;

@@ -256,3 +256,43 @@ fn a_run_left_running_by_a_live_process_blocks_the_job_until_that_process_is_gon
         "2024-03-01T00:00:00"
     );
 }
+
+#[test]
+fn a_claimed_run_is_adopted_by_the_run_that_begins_and_failed_when_none_does() {
+    let store = StateStore::in_memory().unwrap();
+    let Begun::Started(claimed) = store.claim_run(JOB, Mode::Run).unwrap() else {
+        panic!("not claimed");
+    };
+    // The run that begins takes the claimed row, with its read-from point.
+    let from = "2024-03-01T00:00".parse().unwrap();
+    let Begun::Started(run) = store.begin_run(JOB, Mode::Run, Some(from)).unwrap() else {
+        panic!("not started");
+    };
+    assert_eq!(run, claimed);
+    assert_eq!(store.run_count(JOB).unwrap(), 1);
+    assert_eq!(
+        store.runs(JOB, 1).unwrap()[0].read_from.as_deref(),
+        Some("2024-03-01T00:00:00")
+    );
+    // Adopted: failing the claim now changes nothing.
+    store.fail_claim(JOB, "too late").unwrap();
+    let adopted = &store.runs(JOB, 1).unwrap()[0];
+    assert_ne!(adopted.status, RunStatus::Failed);
+    assert_eq!(adopted.finished_at, None);
+
+    // A claim no run adopts ends as failed, with its error.
+    let other = "other-job";
+    store.claim_run(other, Mode::ReplayFailed).unwrap();
+    store
+        .fail_claim(other, "reading Directo failed: connection refused")
+        .unwrap();
+    let runs = store.runs(other, 5).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert_eq!(runs[0].mode, "replay_failed");
+    assert_eq!(
+        runs[0].aborted.as_deref(),
+        Some("reading Directo failed: connection refused")
+    );
+    assert!(runs[0].finished_at.is_some());
+}

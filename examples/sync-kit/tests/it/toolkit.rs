@@ -8,107 +8,11 @@ use std::time::Duration;
 use futures::stream;
 use serde_json::{Map, json};
 use sync_kit::{
-    BoxError, Delivery, ExitCode, Item, JobConfig, Outcome, Progress, RetrySchedule, RunContext,
-    Sink, SourceRecord, StateStore, Stop, Verdict, replay_failed, run,
+    Delivery, ExitCode, Item, JobConfig, RetrySchedule, RunContext, Sink, SourceRecord, StateStore,
+    Stop, Verdict, replay_failed, run,
 };
 
-/// A sink that records every batch and fails keys according to a script: `key → remaining
-/// failures` (u32::MAX = always), retryable or not.
-#[derive(Default)]
-struct ScriptedSink {
-    batches: Mutex<Vec<Vec<String>>>,
-    failures: Mutex<HashMap<String, (u32, bool)>>,
-}
-
-impl ScriptedSink {
-    fn fail(&self, key: &str, times: u32, retryable: bool) {
-        self.failures
-            .lock()
-            .unwrap()
-            .insert(key.to_owned(), (times, retryable));
-    }
-    fn sent_keys(&self) -> Vec<String> {
-        self.batches
-            .lock()
-            .unwrap()
-            .iter()
-            .flatten()
-            .cloned()
-            .collect()
-    }
-    fn batch_count(&self) -> usize {
-        self.batches.lock().unwrap().len()
-    }
-}
-
-impl Sink for ScriptedSink {
-    async fn deliver(&self, batch: &[Item]) -> Delivery {
-        tokio::task::yield_now().await;
-        self.batches
-            .lock()
-            .unwrap()
-            .push(batch.iter().map(|i| i.key.clone()).collect());
-        let mut failures = self.failures.lock().unwrap();
-        let outcomes = batch
-            .iter()
-            .map(|item| match failures.get_mut(&item.key) {
-                Some((left, retryable)) if *left > 0 => {
-                    *left = left.saturating_sub(1);
-                    Outcome::failed(format!("HTTP 503 for {}", item.key), *retryable)
-                }
-                _ => Outcome::Delivered,
-            })
-            .collect();
-        Delivery {
-            outcomes,
-            requests: 1,
-        }
-    }
-}
-
-fn job() -> JobConfig {
-    JobConfig {
-        batch_size: 10,
-        concurrency: 3,
-        retry: RetrySchedule {
-            attempts: 3,
-            delay: Duration::from_millis(5),
-        },
-        ..JobConfig::named("test-job")
-    }
-}
-
-fn ctx<'a>(job: &'a JobConfig, state: &'a StateStore) -> RunContext<'a> {
-    RunContext {
-        job,
-        state,
-        dry_run: false,
-        force: false,
-        read_from: None,
-        progress: Progress::hidden(),
-        stop: Stop::process(),
-    }
-}
-
-fn record(n: u32, name: &str) -> Result<SourceRecord, BoxError> {
-    let key = format!("user{n}@example.com");
-    let mut fields = Map::new();
-    fields.insert("email".into(), json!(key));
-    fields.insert("name".into(), json!(name));
-    Ok(SourceRecord {
-        id: format!("C{n}"),
-        watermark: Some(
-            format!("2024-01-{:02}T10:00:00", 1 + n % 28)
-                .parse()
-                .unwrap(),
-        ),
-        verdict: Verdict::Send(vec![Item { key, fields }]),
-    })
-}
-
-fn records(count: u32) -> Vec<Result<SourceRecord, BoxError>> {
-    (0..count).map(|n| record(n, "Name")).collect()
-}
+use crate::common::{ScriptedSink, ctx, job, record, records};
 
 #[tokio::test]
 async fn delivers_in_batches_and_advances_the_watermark() {
@@ -298,34 +202,6 @@ async fn a_source_error_aborts_without_moving_the_watermark() {
     assert_eq!(summary.skipped, 15);
     assert_eq!(summary.delivered, 15);
     assert!(state.watermark("test-job").unwrap().is_some());
-}
-
-#[tokio::test]
-async fn read_from_uses_since_then_watermark_minus_overlap_then_default() {
-    let state = StateStore::in_memory().unwrap();
-    let job = JobConfig {
-        overlap: Duration::from_secs(6 * 3600),
-        ..job()
-    };
-    let default = "2024-01-01T00:00".parse().unwrap();
-    assert_eq!(
-        sync_kit::read_from(&state, &job, None, default).unwrap(),
-        default
-    );
-    state
-        .set_watermark("test-job", "2024-02-01T03:00".parse().unwrap())
-        .unwrap();
-    assert_eq!(
-        sync_kit::read_from(&state, &job, None, default)
-            .unwrap()
-            .to_string(),
-        "2024-01-31T21:00:00"
-    );
-    let since = "2023-05-05T00:00".parse().unwrap();
-    assert_eq!(
-        sync_kit::read_from(&state, &job, Some(since), default).unwrap(),
-        since
-    );
 }
 
 /// A sink that learns late that one delivered key failed, as a file import's report would say.

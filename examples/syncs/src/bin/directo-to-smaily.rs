@@ -22,7 +22,10 @@ struct Cli {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = sync_kit::cli::parse_with_help(
+        std::env::args_os(),
+        &sync_examples::shared::help::directo_to_smaily(),
+    );
     sync_examples::directo_to_smaily::main(cli.common)
         .await
         .into()

@@ -314,6 +314,7 @@ async fn run_into<K: Sink>(
 ) -> Result<Summary, Error> {
     let tz = config.time_zone()?;
     let read_from = args.read_from(state, &config.job, &tz)?;
+    let read_until = args.read_until(&tz);
     let ctx = RunContext {
         job: &config.job,
         state,
@@ -324,6 +325,7 @@ async fn run_into<K: Sink>(
         } else {
             Some(read_from)
         },
+        read_until,
         progress: args.progress(),
         stop: sync_kit::Stop::process(),
     };
@@ -489,7 +491,20 @@ pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
         Err(e) => return report_error(args.json, &e),
     };
     let job = async |state: &StateStore| run_once(&args, &config, &endpoints, state).await;
-    run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
+    let requests = || {
+        endpoints.directo.requests_sent()
+            + endpoints.smaily.as_ref().map_or(0, |s| s.requests_sent())
+    };
+    run_job(
+        &args,
+        &config.job.name,
+        sandbox,
+        guard,
+        state,
+        requests,
+        job,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -48,9 +48,9 @@ pub async fn main(command: Command) -> ExitCode {
     match answer {
         Ok((value, text)) => {
             if out.json {
-                println!("{value}");
+                sync_kit::output::out(value);
             } else {
-                println!("{text}");
+                sync_kit::output::out(text);
             }
             ExitCode::Success
         }

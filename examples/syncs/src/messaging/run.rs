@@ -113,6 +113,7 @@ pub async fn run_push(
         dry_run: args.dry_run,
         force: args.force,
         read_from: None,
+        read_until: None,
         progress: args.progress(),
         stop: sync_kit::Stop::process(),
     };
@@ -286,9 +287,10 @@ pub async fn main(cli: Cli) -> ExitCode {
     crate::shared::run::run_job(
         &common,
         &config.job.name,
-        sandbox.as_ref(),
+        sandbox,
         guard,
         state,
+        || client.as_ref().map_or(0, |c| c.requests_sent()),
         job,
     )
     .await

@@ -296,6 +296,8 @@ pub async fn run_once(
         dry_run: args.dry_run,
         force: args.force,
         read_from,
+        // The Directo source's read has started by now: no cap (job.overlap re-reads it).
+        read_until: None,
         progress: args.progress(),
         stop: sync_kit::Stop::process(),
     };
@@ -445,5 +447,18 @@ pub async fn main(cli: Cli) -> ExitCode {
     };
     let job =
         async |state: &StateStore| run_once(&cli, &config, &endpoints, input.as_ref(), state).await;
-    crate::shared::run::run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
+    let requests = || {
+        endpoints.rest.as_ref().map_or(0, |c| c.requests_sent())
+            + endpoints.directo.as_ref().map_or(0, |c| c.requests_sent())
+    };
+    crate::shared::run::run_job(
+        &args,
+        &config.job.name,
+        sandbox,
+        guard,
+        state,
+        requests,
+        job,
+    )
+    .await
 }

@@ -4,5 +4,6 @@
 #[cfg(feature = "sandbox")]
 pub mod demo_customers;
 pub mod directo;
+pub mod help;
 pub mod run;
 pub mod sandbox;

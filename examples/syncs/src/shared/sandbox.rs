@@ -32,7 +32,7 @@ pub trait Fakes {
 /// Prints a sandbox's [`closing_line`] after a blank line, unless the run prints JSON.
 pub fn print_closing_line(line: Option<String>, json: bool) {
     if let Some(line) = line.filter(|_| !json) {
-        eprintln!("\n{line}");
+        sync_kit::output::err(format_args!("\n{line}"));
     }
 }
 

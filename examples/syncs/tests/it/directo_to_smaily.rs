@@ -115,7 +115,8 @@ async fn full_run_filters_bad_records_then_rerun_sends_nothing() {
         summary["rejections"].as_array().unwrap().len() as u64,
         1000 - deliverable
     );
-    assert_eq!(summary["requests"], 10);
+    // Every HTTP request: 10 batch POSTs, the credentials check and the Directo read.
+    assert_eq!(summary["requests"], 12);
     assert_eq!(summary["exit_code"], 0);
     assert_eq!(world.smaily.subscriber_count() as u64, deliverable);
     let c = world.smaily.subscriber("customer0@example.com").unwrap();
@@ -136,7 +137,10 @@ async fn full_run_filters_bad_records_then_rerun_sends_nothing() {
         read - summary["filtered"].as_u64().unwrap()
     );
     assert_eq!(summary["delivered"], 0);
-    assert_eq!(summary["requests"], 0);
+    assert_eq!(
+        summary["requests"], 2,
+        "the credentials check and the Directo read"
+    );
     assert_eq!(rows_received(&world.smaily), posts_before);
 }
 
@@ -446,7 +450,9 @@ async fn every_below_ten_seconds_is_refused() {
 /// The `--status --json` view of the state file.
 async fn status(world: &World) -> Value {
     let (code, status, output) = world.run(&["--status", "--json"]).await;
-    assert_eq!(code, 0, "{}", stderr(&output));
+    // A health check: 1 when the last run failed or was interrupted, or records are parked.
+    assert!(matches!(code, 0 | 1), "{}", stderr(&output));
+    assert_eq!(status["health"]["exit_code"], code);
     status
 }
 
@@ -719,11 +725,14 @@ async fn status_shows_runs_the_watermark_and_parked_records_and_discard_removes_
         }
         sync_bin::run(cmd)
     };
+    // No state file: --status is a health check, and a job never run there is exit 2.
     let (code, empty, output) = without_credentials(&["--status", "--json"]).await;
-    assert_eq!(code, 0, "{}", stderr(&output));
-    assert_eq!(empty["kind"], "status");
-    assert_eq!(empty["job"], "directo-to-smaily");
-    assert_eq!(empty["runs"], serde_json::json!([]));
+    assert_eq!(code, 2, "{}", stderr(&output));
+    assert_eq!(empty["kind"], "error");
+    assert!(
+        empty["error"].as_str().unwrap().contains("no state file"),
+        "{empty}"
+    );
     assert_eq!(sync_bin::json_lines(&output).len(), 1, "one JSON line");
     let (code, refused, output) =
         without_credentials(&["--discard-failed", "a@example.com", "--json"]).await;
@@ -761,9 +770,9 @@ async fn status_shows_runs_the_watermark_and_parked_records_and_discard_removes_
     );
     assert!(first["first_failed_at"].is_string() && first["last_failed_at"].is_string());
 
-    // The table is on stdout, without --json.
+    // The table is on stdout, without --json; parked records make the health check exit 1.
     let (code, _, output) = world.run(&["--status"]).await;
-    assert_eq!(code, 0);
+    assert_eq!(code, 1);
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(
         table.contains("completed") && table.contains("parked"),

@@ -564,9 +564,16 @@ async fn one_order_id_or_recipient_twice_in_a_file_is_sent_once_and_status_shows
     assert_eq!(code, 0);
     assert_eq!(sends["job"], "messaging-send-42");
     assert_eq!(sends["runs"][0]["delivered"], 2);
+    // A job the state file has no run of: the health check says so (exit 2).
     let (code, contacts, _) = world.run(&["contacts", "push", "--status", "--json"]).await;
-    assert_eq!(code, 0);
-    assert_eq!(contacts["runs"], serde_json::json!([]));
+    assert_eq!(code, 2);
+    assert!(
+        contacts["error"]
+            .as_str()
+            .unwrap()
+            .contains("job messaging-contacts has no runs"),
+        "{contacts}"
+    );
 }
 
 #[tokio::test]

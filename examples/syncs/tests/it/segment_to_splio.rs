@@ -122,8 +122,9 @@ async fn updates_existing_skips_new_without_insert_and_sends_only_changes() {
         "the run log has the final counts"
     );
     assert_eq!(
-        summary["requests"], 11,
-        "reading Splio's contact fields (issue 20 point 3), listing the contacts, then 9 PATCHes"
+        summary["requests"], 13,
+        "every HTTP request (issue 20 point 9): authenticating, the unique-key lookup, reading \
+         Splio's contact fields (point 3), listing the contacts, then 9 PATCHes"
     );
     assert_eq!(world.fake.contacts().len(), 10);
     let m1 = world.fake.contact("m1@example.com").unwrap();

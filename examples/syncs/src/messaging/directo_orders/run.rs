@@ -119,6 +119,7 @@ async fn run_into<K: Sink>(
         dry_run: args.dry_run,
         force: args.force,
         read_from: (!args.replay_failed).then_some(read_from),
+        read_until: args.read_until(&tz),
         progress: args.progress(),
         stop: sync_kit::Stop::process(),
     };
@@ -301,5 +302,15 @@ pub async fn main(args: CommonArgs) -> ExitCode {
     let job = async |state: &StateStore| {
         run_once(&args, &config, &directo, messaging.as_ref(), state).await
     };
-    crate::shared::run::run_job(&args, &config.job.name, sandbox.as_ref(), guard, state, job).await
+    let requests = || directo.requests_sent() + messaging.as_ref().map_or(0, |c| c.requests_sent());
+    crate::shared::run::run_job(
+        &args,
+        &config.job.name,
+        sandbox,
+        guard,
+        state,
+        requests,
+        job,
+    )
+    .await
 }
