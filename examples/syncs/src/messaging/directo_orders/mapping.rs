@@ -381,7 +381,7 @@ mod tests {
             json!([{"externalItemId": "SKU-1", "name": "Mug", "description": "Mug", "quantity": 3, "cost": "4.00"}])
         );
         let order = crate::messaging::orders::order(&o, &tz).unwrap();
-        assert_eq!(order.items[0].quantity, 3);
+        assert_eq!(order.items[0].quantity, 3.into());
 
         let mut unconfirmed = receipt("43", "99", "2024-07-02T10:00");
         unconfirmed.number = Some(3);
