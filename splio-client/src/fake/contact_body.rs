@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::FakeContact;
 use super::routes::{Answer, envelope};
-use super::state::State;
+use super::state::{EmailKeys, State};
 use crate::fields::FieldType;
 use crate::universe::UniqueKey;
 
@@ -115,14 +115,22 @@ pub(crate) fn check_value_types(body: &Value) -> Result<(), Answer> {
 }
 
 impl State {
-    /// A key as the fake stores it. Emails are trimmed and lower-cased: the Datahub contacts
-    /// file requires them lower case [E5] and every `contact_id` of the document's 207 examples
-    /// is [E1]; that the API folds them the same way is an assumption (see
-    /// docs/splio-conformance.md), so the client matches answers case-insensitively too.
+    /// A key as the fake stores it. Emails are trimmed and, by default, lower-cased: the
+    /// Datahub contacts file requires them lower case [E5] and every `contact_id` of the
+    /// document's 207 examples is [E1]; whether the API folds them the same way is not
+    /// documented (docs/splio-conformance.md), so [`EmailKeys::Exact`] keeps them as given.
     pub(crate) fn stored_key(&self, key: &str) -> String {
         match self.unique_key {
-            UniqueKey::Email => key.trim().to_lowercase(),
+            UniqueKey::Email => self.stored_email(key),
             _ => key.to_owned(),
+        }
+    }
+
+    /// An email as the fake stores it, per [`EmailKeys`].
+    pub(crate) fn stored_email(&self, email: &str) -> String {
+        match self.email_keys {
+            EmailKeys::CaseInsensitive => email.trim().to_lowercase(),
+            EmailKeys::Exact => email.trim().to_owned(),
         }
     }
 
@@ -166,7 +174,7 @@ impl State {
             ));
         };
         let text = |name: &str| obj.get(name).and_then(Value::as_str).map(str::to_string);
-        if let Some(email) = text("email").map(|e| e.trim().to_lowercase()) {
+        if let Some(email) = text("email").map(|e| self.stored_email(&e)) {
             if !email.is_empty() && (!email.contains('@') || email.contains(' ')) {
                 return Err(envelope(
                     StatusCode::BAD_REQUEST,

@@ -51,6 +51,7 @@ use crate::contacts::ContactData;
 use crate::fields::FieldType;
 use crate::universe::UniqueKey;
 
+pub use state::EmailKeys;
 use state::{FakeField, State};
 
 pub(crate) const API_KEY: &str = "fake-splio-api-key";
@@ -220,6 +221,24 @@ impl FakeSplio {
         s.unique_key = key;
     }
 
+    /// How email keys are matched: [`EmailKeys::CaseInsensitive`] (the default) or
+    /// [`EmailKeys::Exact`]; Splio does not document which (see [`EmailKeys`]).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// use splio_client::fake::{EmailKeys, FakeSplio};
+    /// let fake = FakeSplio::start().await;
+    /// fake.set_email_keys(EmailKeys::Exact);
+    /// fake.seed_contact_body(serde_json::json!({"email": "Mixed.Case@Example.com"}));
+    /// assert!(fake.contact("Mixed.Case@Example.com").is_some());
+    /// assert!(fake.contact("mixed.case@example.com").is_none());
+    /// # }
+    /// ```
+    pub fn set_email_keys(&self, keys: EmailKeys) {
+        self.state().email_keys = keys;
+    }
+
     /// Lifetime of newly issued tokens (default one hour; written into the JWT `exp`).
     pub fn set_token_ttl(&self, ttl: Duration) {
         self.state().token_ttl = ttl;
@@ -359,6 +378,20 @@ impl FakeSplio {
         assert_eq!(status, StatusCode::CREATED, "seed_contact refused: {body}");
         let key = s.unique_key.clone();
         contact.key_for(&key).expect("seeded contact has a key")
+    }
+
+    /// Add a contact from a raw `POST /data/contacts` body, exactly as given (the client's
+    /// [`ContactData`] lower-cases emails; this keeps e.g. a mixed-case email a person typed
+    /// in Splio's UI). Returns the contact's key as stored; panics when Splio would refuse it.
+    pub fn seed_contact_body(&self, body: Value) -> String {
+        let mut s = self.state();
+        let (status, answer) = s.create_contact(&body);
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "seed_contact_body refused: {answer}"
+        );
+        s.key_of(&body).expect("seeded contact has a key")
     }
 
     /// Blacklist a touchpoint with a source (`custom`, `unsub`, `bounce`, …).

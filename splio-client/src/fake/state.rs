@@ -21,9 +21,27 @@ pub(crate) struct FakeField {
     pub(crate) is_system: bool,
 }
 
+/// How the fake matches an email unique key. Whether Splio's API matches email keys exactly
+/// or ignores case is not documented (/work/shared/api/splio.md: the API reference [E1] says
+/// nothing; only the Datahub contacts file requires emails in lower case [E5], and every
+/// `contact_id` of the reference's examples is lower case [E1]); both behaviours are modelled,
+/// so a client is tested against each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EmailKeys {
+    /// Emails are trimmed and lower-cased when stored and when looked up: `Mixed.Case@Example.com`
+    /// and `mixed.case@example.com` are one contact (the default, as before).
+    #[default]
+    CaseInsensitive,
+    /// Emails are trimmed and kept as given: a contact created as `Mixed.Case@Example.com` is
+    /// found only under that form, and `mixed.case@example.com` is another contact.
+    Exact,
+}
+
 /// The whole state, behind one mutex.
 pub(crate) struct State {
     pub(crate) unique_key: UniqueKey,
+    /// How email keys are matched (see [`EmailKeys`]).
+    pub(crate) email_keys: EmailKeys,
     pub(crate) token_ttl: Duration,
     pub(crate) tokens: HashMap<String, Instant>,
     pub(crate) issued: u64,
@@ -59,6 +77,7 @@ impl State {
         }
         State {
             unique_key: UniqueKey::Email,
+            email_keys: EmailKeys::default(),
             token_ttl: Duration::from_secs(3600),
             tokens: HashMap::new(),
             issued: 0,

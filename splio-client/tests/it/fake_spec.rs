@@ -597,3 +597,66 @@ async fn the_search_filter_is_read_in_every_known_encoding() {
         );
     }
 }
+
+/// Whether Splio matches email keys exactly is not documented (shared/api/splio.md: the API
+/// reference [E1] is silent; the Datahub contacts file wants emails lower case [E5]): the fake
+/// models both. Raw requests: a contact created as `Mixed.Case@Example.com` is found under
+/// either form by default, only under its own form with `EmailKeys::Exact`, where the
+/// lower-case form is another contact (a second one can be created).
+#[tokio::test]
+async fn email_keys_are_case_insensitive_by_default_and_exact_when_set() {
+    use splio_client::fake::EmailKeys;
+    for (keys, lower_found, lower_creates) in [
+        (EmailKeys::CaseInsensitive, 200, 400),
+        (EmailKeys::Exact, 404, 201),
+    ] {
+        let fake = FakeSplio::start().await;
+        fake.set_email_keys(keys);
+        let raw = Raw::new(&fake).await;
+        let (status, _) = raw
+            .send(
+                reqwest::Method::POST,
+                "/data/contacts",
+                Some(json!({"email": "Mixed.Case@Example.com"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{keys:?}");
+        let (status, held) = raw.get("/data/contacts/Mixed.Case%40Example.com").await;
+        assert_eq!(status, 200, "{keys:?}");
+        let (status, _) = raw.get("/data/contacts/mixed.case%40example.com").await;
+        assert_eq!(status, lower_found, "{keys:?}");
+        let (status, _) = raw
+            .send(
+                reqwest::Method::PATCH,
+                "/data/contacts/mixed.case%40example.com",
+                Some(json!({"firstname": "Ann"})),
+            )
+            .await;
+        assert_eq!(status, lower_found, "{keys:?}");
+        let (_, page) = raw.get("/data/contacts?page=1&per_page=10").await;
+        let listed: Vec<&str> = page["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["email"].as_str().unwrap())
+            .collect();
+        match keys {
+            EmailKeys::CaseInsensitive => {
+                assert_eq!(held["email"], "mixed.case@example.com");
+                assert_eq!(listed, ["mixed.case@example.com"]);
+            }
+            EmailKeys::Exact => {
+                assert_eq!(held["email"], "Mixed.Case@Example.com");
+                assert_eq!(listed, ["Mixed.Case@Example.com"]);
+            }
+        }
+        let (status, _) = raw
+            .send(
+                reqwest::Method::POST,
+                "/data/contacts",
+                Some(json!({"email": "mixed.case@example.com"})),
+            )
+            .await;
+        assert_eq!(status, lower_creates, "{keys:?}");
+    }
+}
