@@ -4,13 +4,20 @@
 //! A PATCH answered 404 (never there, or deleted in Splio since) creates the contact with all
 //! its attributes under `--insert`; without it, a contact delivered before is parked ("no
 //! longer exists") and one never delivered is counted as skipped.
+//!
+//! A contact is addressed by its key as Splio holds it (issue 20 point 5): the form the run
+//! learned by listing, else the one kept in its snapshot's `email` by an earlier run. Once a
+//! batch is recorded, the learned form is written into the snapshot of each contact delivered
+//! under it ([`SplioSink::keep_addresses`]), so later runs address it so too.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use splio_client::ContactData;
 
 use super::existence::{Learned, Presence};
+use super::mapping::{held_address, with_address};
 use super::{NOT_INSERTED, changed, contact};
 use sync_kit::{Delivery, Error, Item, Outcome, Sink, StateStore, Summary};
 
@@ -30,11 +37,17 @@ pub struct SplioSink<'a> {
     pub requests: AtomicU64,
     /// Concurrent PATCHes.
     pub concurrency: usize,
+    /// Keys delivered this run under an address learned by listing that differs from the key
+    /// (its case), with that address: written into their snapshots once the runner recorded
+    /// them ([`SplioSink::keep_addresses`]). Start it empty.
+    pub learned_addresses: Mutex<Vec<(String, String)>>,
 }
 
 /// One PATCH to send: the item, the attributes, and whether the item was delivered before.
 struct Patch {
     index: usize,
+    /// The address to PATCH: the key as Splio holds it.
+    address: String,
     data: ContactData,
     delivered_before: bool,
 }
@@ -91,16 +104,12 @@ impl SplioSink<'_> {
     }
 
     /// PATCHes concurrently; returns per item its result.
-    async fn patch(
-        &self,
-        batch: &[Item],
-        patches: Vec<Patch>,
-    ) -> Vec<(Patch, Result<(), splio_client::Error>)> {
+    async fn patch(&self, patches: Vec<Patch>) -> Vec<(Patch, Result<(), splio_client::Error>)> {
         self.count(patches.len() as u64);
         futures::stream::iter(patches.into_iter().map(|p| async move {
             let result = self
                 .client
-                .patch_contact(self.existence.address(&batch[p.index].key), &p.data)
+                .patch_contact(&p.address, &p.data)
                 .await
                 .map(drop);
             (p, result)
@@ -110,6 +119,48 @@ impl SplioSink<'_> {
         .await
     }
 
+    /// Writes the address learned for each key of [`SplioSink::learned_addresses`] into its
+    /// snapshot, once the runner has recorded it (batches run concurrently: a key not recorded
+    /// yet waits; with `all`, after the last batch, a key without a snapshot was not delivered
+    /// and is dropped). The snapshot's other fields are kept as recorded.
+    pub fn keep_addresses(&self, all: bool) -> Result<(), Error> {
+        let mut pending = self
+            .learned_addresses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut held = Vec::new();
+        let mut waiting = Vec::new();
+        for (key, address) in pending.drain(..) {
+            match self.state.snapshot(&self.job, &key)? {
+                Some(fields) if fields.get("email").and_then(|e| e.as_str()) == Some(&key) => {
+                    held.push(with_address(Item { key, fields }, &address));
+                }
+                Some(_) => {}
+                None if all => {}
+                None => waiting.push((key, address)),
+            }
+        }
+        *pending = waiting;
+        drop(pending);
+        self.state.record_outcomes(&self.job, &held, &[])?;
+        Ok(())
+    }
+
+    /// Notes that `item` was delivered under `address`, to keep in its snapshot when that is
+    /// not already the form recorded.
+    fn learned(&self, item: &Item, address: &str) {
+        let recorded = item.fields.get("email").and_then(|e| e.as_str());
+        if address != item.key && recorded != Some(address) {
+            self.learned_addresses
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((item.key.clone(), address.to_owned()));
+        }
+    }
+
     fn count(&self, n: u64) {
         self.requests.fetch_add(n, Ordering::Relaxed);
     }
@@ -117,6 +168,10 @@ impl SplioSink<'_> {
 
 impl Sink for SplioSink<'_> {
     async fn deliver(&self, batch: &[Item]) -> Delivery {
+        // Earlier batches recorded by now keep the addresses they were delivered under.
+        if let Err(e) = self.keep_addresses(false) {
+            tracing::warn!(error = %e, "could not keep the contacts' addresses as Splio holds them");
+        }
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         let (mut patches, mut creates) = (Vec::new(), Vec::new());
         let all = |i: usize| contact(&changed(None, &batch[i].fields));
@@ -128,8 +183,15 @@ impl Sink for SplioSink<'_> {
                     continue;
                 }
             };
+            // The key as Splio holds it: kept in the snapshot, else learned by this run.
+            let address = before
+                .as_ref()
+                .and_then(|b| held_address(&item.key, b))
+                .unwrap_or_else(|| self.existence.address(&item.key))
+                .to_owned();
             let patch = |data| Patch {
                 index,
+                address,
                 data,
                 delivered_before: before.is_some(),
             };
@@ -147,16 +209,20 @@ impl Sink for SplioSink<'_> {
                 Some(outcome) => outcomes[i] = outcome,
                 None => patches.push(Patch {
                     index: i,
+                    address: self.existence.address(&batch[i].key).to_owned(),
                     data: all(i),
                     delivered_before: false,
                 }),
             }
         }
         let mut recreate = Vec::new();
-        for (p, result) in self.patch(batch, patches).await {
+        for (p, result) in self.patch(patches).await {
             let i = p.index;
             outcomes[i] = match result {
-                Ok(()) => Outcome::Delivered,
+                Ok(()) => {
+                    self.learned(&batch[i], &p.address);
+                    Outcome::Delivered
+                }
                 // Not in Splio (never was, or deleted since): create it with everything.
                 Err(e) if e.is_not_found() && self.insert => {
                     recreate.push((i, all(i)));
@@ -176,14 +242,18 @@ impl Sink for SplioSink<'_> {
                 Some(outcome) => outcomes[i] = outcome,
                 None => raced.push(Patch {
                     index: i,
+                    address: self.existence.address(&batch[i].key).to_owned(),
                     data: all(i),
                     delivered_before: false,
                 }),
             }
         }
-        for (p, result) in self.patch(batch, raced).await {
+        for (p, result) in self.patch(raced).await {
             outcomes[p.index] = match result {
-                Ok(()) => Outcome::Delivered,
+                Ok(()) => {
+                    self.learned(&batch[p.index], &p.address);
+                    Outcome::Delivered
+                }
                 Err(e) => splio_outcome(&e),
             };
         }
@@ -197,7 +267,7 @@ impl Sink for SplioSink<'_> {
     /// existence checks before the first batch are added by the screening).
     async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
         summary.requests = self.requests.load(Ordering::Relaxed);
-        Ok(())
+        self.keep_addresses(true)
     }
 }
 

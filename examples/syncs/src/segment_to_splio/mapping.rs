@@ -162,6 +162,49 @@ pub fn changed(
         .collect()
 }
 
+/// The address of `key` as Splio holds it, kept in its snapshot's `email` (issue 20 point 5):
+/// `Some` when the snapshot's email differs from the key by case only (a contact created in
+/// Splio as `Mixed.Case@Example.com`), `None` when it is the key itself.
+///
+/// ```
+/// use serde_json::{Map, Value, json};
+/// use sync_examples::segment_to_splio::mapping::held_address;
+/// let snapshot: Map<String, Value> =
+///     serde_json::from_value(json!({"email": "Mixed.Case@Example.com"})).unwrap();
+/// assert_eq!(held_address("mixed.case@example.com", &snapshot), Some("Mixed.Case@Example.com"));
+/// assert_eq!(held_address("other@example.com", &snapshot), None);
+/// ```
+pub fn held_address<'s>(key: &str, snapshot: &'s Map<String, Value>) -> Option<&'s str> {
+    snapshot
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|email| *email != key && sync_kit::email::key(email) == key)
+}
+
+/// `item` with its `email` set to `address` (the form Splio holds), when that is its key in
+/// another case: what is stored as its snapshot, so later runs address it so, and what a
+/// record read again is compared with (so an unchanged contact stays unchanged).
+///
+/// ```
+/// use serde_json::json;
+/// use sync_examples::segment_to_splio::mapping::with_address;
+/// let item = sync_kit::Item {
+///     key: "mixed.case@example.com".into(),
+///     fields: serde_json::from_value(json!({"email": "mixed.case@example.com"})).unwrap(),
+/// };
+/// let held = with_address(item.clone(), "Mixed.Case@Example.com");
+/// assert_eq!(held.fields["email"], "Mixed.Case@Example.com");
+/// assert_eq!(held.key, item.key);
+/// assert_eq!(with_address(item.clone(), "other@example.com"), item);
+/// ```
+pub fn with_address(mut item: Item, address: &str) -> Item {
+    if address != item.key && sync_kit::email::key(address) == item.key {
+        item.fields
+            .insert("email".into(), Value::String(address.to_owned()));
+    }
+    item
+}
+
 /// Builds the client's [`ContactData`] from attributes by Splio name.
 pub fn contact(fields: &Map<String, Value>) -> ContactData {
     let mut c = ContactData::default();

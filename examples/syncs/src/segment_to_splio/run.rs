@@ -12,7 +12,7 @@ use splio_client::ContactData;
 use super::cli::{Cli, DeliveryKind, SourceKind};
 use super::config::{CREATION_DATE_HOUR, Config, client_from_env};
 use super::existence::{Existence, Learned, Presence, ProbeBy};
-use super::mapping::{changed, contact, prepare_customer, segment};
+use super::mapping::{changed, contact, held_address, prepare_customer, segment};
 use super::{DIRECTO_JOB_NAME, JOB_NAME, NOT_INSERTED, Sandbox, api, checks, demo, sftp};
 use crate::shared::directo::{directo_from_env, open_read, source_record};
 use sync_kit::input::{Columns, InputFile};
@@ -21,8 +21,8 @@ use sync_kit::preview::{DryRun, Preview};
 use sync_kit::sandbox::SandboxFile;
 use sync_kit::state_guard::StateGuard;
 use sync_kit::{
-    BoxError, Error, ExitCode, Item, RunContext, Sink, SourceRecord, StateStore, Summary, env,
-    report_error,
+    BoxError, Error, ExitCode, Item, RunContext, Sink, SourceRecord, StateStore, Summary, Verdict,
+    env, report_error,
 };
 
 pub(crate) fn client_error(e: &splio_client::Error) -> Error {
@@ -46,9 +46,10 @@ pub fn preview(batch: &[Item], state: &StateStore, job: &str) -> Vec<Preview> {
             Some(before) => {
                 let body = contact(&changed(Some(&before), &item.fields))
                     .patch_body(&splio_client::UniqueKey::Email, CREATION_DATE_HOUR);
+                let address = held_address(&item.key, &before).unwrap_or(&item.key);
                 patches.push(Preview::json(
                     "PATCH",
-                    splio_client::contact_path(&item.key),
+                    splio_client::contact_path(address),
                     &body,
                 ));
             }
@@ -66,6 +67,22 @@ pub fn preview(batch: &[Item], state: &StateStore, job: &str) -> Vec<Preview> {
         })
         .chain(patches)
         .collect()
+}
+
+/// `record` with each item's `email` in the form Splio holds it, as its snapshot keeps it
+/// ([`held_address`]): so an unchanged contact equals its snapshot, and the address is kept.
+fn addressed(mut record: SourceRecord, state: &StateStore, job: &str) -> SourceRecord {
+    if let Verdict::Send(items) = &mut record.verdict {
+        for item in items.iter_mut() {
+            if let Ok(Some(before)) = state.snapshot(job, &item.key)
+                && let Some(held) = held_address(&item.key, &before)
+            {
+                item.fields
+                    .insert("email".into(), serde_json::Value::String(held.to_owned()));
+            }
+        }
+    }
+    record
 }
 
 /// What a run talks to.
@@ -290,6 +307,8 @@ pub async fn run_once(
     };
     let (records, read_from) =
         read_source(cli, config, endpoints, input, header.clone(), state).await?;
+    let job = config.job.name.as_str();
+    let records = records.map(move |record| record.map(|r| addressed(r, state, job)));
     let ctx = RunContext {
         job: &config.job,
         state,
@@ -312,7 +331,6 @@ pub async fn run_once(
         concurrency: config.job.concurrency * 4,
         learned: &learned,
     };
-    let job = config.job.name.as_str();
     let summary = match (&endpoints.sftp, &endpoints.rest) {
         (Some((writer, _)), _) if args.dry_run => {
             let sink = screening.of(DryRun(|batch: &[Item]| {
@@ -350,6 +368,7 @@ pub async fn run_once(
                 insert: cli.insert,
                 requests: AtomicU64::new(0),
                 concurrency: config.job.concurrency * 4,
+                learned_addresses: Default::default(),
             });
             args.run_or_replay(ctx, records, &sink).await?
         }

@@ -1,8 +1,8 @@
 //! Issue 20, `segment-to-splio`: mapping mistakes and fields Splio does not have are refused
 //! before any request (exit 2, naming them); an emptied cell reaches Splio as a clear, a column
 //! missing from the file is left alone; the dry run classifies a record as the real run does.
-//! (A contact addressed as Splio holds it: `segment_to_splio::existence`'s unit tests, since the
-//! fake, like Splio's files, keeps emails lower-case.)
+//! A contact Splio holds as `Mixed.Case@Example.com` is addressed under that form on every
+//! run, where Splio matches email keys exactly (the fake's `EmailKeys::Exact`).
 
 use crate::common;
 
@@ -291,4 +291,86 @@ async fn a_mapping_key_no_json_line_has_is_refused() {
         "{err}"
     );
     assert!(world.writes().is_empty(), "nothing written");
+}
+
+/// Issue 20 point 5: Splio holds `Mixed.Case@Example.com` and matches keys exactly (whether it
+/// does is not documented; the fake's `EmailKeys::Exact`). The first run learns the held form
+/// by listing; the second, with the contact's snapshot, must still PATCH under that form, and
+/// `--insert` must never create a second, lower-case contact.
+#[tokio::test]
+async fn a_mixed_case_contact_is_addressed_as_splio_holds_it_on_every_run() {
+    let world = World::start().await;
+    world
+        .fake
+        .set_email_keys(splio_client::fake::EmailKeys::Exact);
+    world
+        .fake
+        .seed_contact_body(json!({"email": "Mixed.Case@Example.com", "firstname": "Old"}));
+    let config = world.config("");
+    let held = splio_client::contact_path("Mixed.Case@Example.com");
+    for (run, firstname) in [(1, "Ann"), (2, "Anna")] {
+        let file = world.write(
+            "segment.csv",
+            &format!("email,firstname\nmixed.case@example.com,{firstname}\n"),
+        );
+        let before = world.fake.requests().len();
+        let (code, summary, output) = world
+            .run(&[&file, "--config", &config, "--insert", "--json"])
+            .await;
+        assert_eq!(
+            (code, summary["delivered"].clone()),
+            (0, json!(1)),
+            "run {run}: {}",
+            stderr(&output)
+        );
+        let writes: Vec<(String, String)> = world.fake.requests()[before..]
+            .iter()
+            .filter(|r| r.method != "GET" && !r.path.contains("/authenticate"))
+            .map(|r| (r.method.clone(), r.path.clone()))
+            .collect();
+        assert_eq!(
+            writes,
+            [("PATCH".to_owned(), held.clone())],
+            "run {run}: one PATCH under the held form, nothing created"
+        );
+        let contacts = world.fake.contacts();
+        assert_eq!(
+            contacts.len(),
+            1,
+            "run {run}: no second contact: {contacts:?}"
+        );
+        assert_eq!(
+            world
+                .fake
+                .contact("Mixed.Case@Example.com")
+                .unwrap()
+                .firstname
+                .as_deref(),
+            Some(firstname),
+            "run {run}"
+        );
+    }
+    // Unchanged since: the stored address does not make the contact look changed.
+    let before = world.fake.requests().len();
+    let (code, summary, output) = world
+        .run(&[
+            &world.dir.path().join("segment.csv").to_string_lossy(),
+            "--config",
+            &config,
+            "--insert",
+            "--json",
+        ])
+        .await;
+    assert_eq!(
+        (code, summary["delivered"].clone()),
+        (0, json!(0)),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        world.fake.requests()[before..]
+            .iter()
+            .all(|r| r.method == "GET" || r.path.contains("/authenticate")),
+        "an unchanged contact is not sent again"
+    );
 }
