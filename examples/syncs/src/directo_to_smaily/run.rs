@@ -339,6 +339,33 @@ async fn run_into<K: Sink>(
     sync_kit::run(ctx, records, sink).await
 }
 
+/// Refuses to go on when another live process runs `job` (before any request).
+pub(crate) fn refuse_overlap(state: &StateStore, job: &str) -> Result<(), Error> {
+    match state.running_elsewhere(job)? {
+        Some(other) => Err(sync_kit::cli::already_running(job, &other)),
+        None => Ok(()),
+    }
+}
+
+/// Logs a run of `job` that failed in its setup, after its first request (credentials refused,
+/// a server refusing the login), as failed with `error`: `--status` shows it, and the state
+/// file is kept for it (issue 20 point 7). Its start is when the failure was logged.
+pub(crate) fn log_setup_failure(args: &CommonArgs, state: &StateStore, job: &str, error: &Error) {
+    let mode = if args.replay_failed {
+        sync_kit::Mode::ReplayFailed
+    } else {
+        sync_kit::Mode::Run
+    };
+    let logged = match state.claim_run(job, mode) {
+        Ok(sync_kit::state::Begun::Started(_)) => state.fail_claim(job, &error.one_line()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = logged {
+        tracing::error!(job, "cannot record the run in the run log: {e}");
+    }
+}
+
 /// Checks the Smaily credentials with one cheap read, so wrong ones are a configuration error
 /// (exit 2) rather than every record parked as failed. Other errors only log a warning.
 pub async fn check_smaily(client: &smaily_client::Client) -> Result<(), Error> {
@@ -443,8 +470,9 @@ impl crate::shared::sandbox::Fakes for Sandbox {
 }
 
 /// The whole binary: flags → config → endpoints (or sandbox) → runs → exit code. Everything
-/// that can be wrong with the flags, the config or the credentials is found before the state
-/// file is opened, so none is created for nothing.
+/// that can be wrong with the flags or the config is found before the state file is opened,
+/// so none is created for nothing; from the first request on (the Smaily credentials check),
+/// a failure is a failed run in the run log.
 pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
     sync_kit::progress::init_logging();
     if args.check {
@@ -479,10 +507,16 @@ pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
             Some((sandbox, endpoints)) => (Some(sandbox), endpoints),
             None => (None, endpoints_from_env(&config, !args.dry_run)?),
         };
-        if let Some(smaily) = endpoints.smaily.as_ref().filter(|_| !args.dry_run) {
-            check_smaily(smaily).await?;
-        }
+        // Everything above sends nothing: its errors leave no state file. From the first
+        // request on, a failure is a run in the run log, with its error.
         let state = args.open_state()?;
+        if let Some(smaily) = endpoints.smaily.as_ref().filter(|_| !args.dry_run) {
+            refuse_overlap(&state, &config.job.name)?;
+            if let Err(e) = check_smaily(smaily).await {
+                log_setup_failure(&args, &state, &config.job.name, &e);
+                return Err(e);
+            }
+        }
         Ok::<_, Error>(Ok((config, state, sandbox, endpoints)))
     };
     let (config, state, sandbox, endpoints) = match setup.await {

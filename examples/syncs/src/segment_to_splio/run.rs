@@ -14,6 +14,7 @@ use super::config::{CREATION_DATE_HOUR, Config, client_from_env};
 use super::existence::{Existence, Learned, Presence, ProbeBy};
 use super::mapping::{changed, contact, held_address, prepare_customer, segment};
 use super::{DIRECTO_JOB_NAME, JOB_NAME, NOT_INSERTED, Sandbox, api, checks, demo, sftp};
+use crate::directo_to_smaily::run::{log_setup_failure, refuse_overlap};
 use crate::shared::directo::{directo_from_env, open_read, source_record};
 use sync_kit::input::{Columns, InputFile};
 use sync_kit::preview::{DryRun, Preview};
@@ -383,8 +384,9 @@ pub async fn run_once(
     Ok(summary)
 }
 
-/// The whole binary. Everything that can be wrong with the flags, the config, the segment file
-/// or the credentials is found before the state file is opened, so none is created for nothing.
+/// The whole binary. Everything that can be wrong with the flags, the config or the segment
+/// file is found before the state file is opened, so none is created for nothing; from the
+/// first request on (the SFTP login), a failure is a failed run in the run log.
 pub async fn main(cli: Cli) -> ExitCode {
     sync_kit::progress::init_logging();
     if cli.common.check {
@@ -456,7 +458,23 @@ pub async fn main(cli: Cli) -> ExitCode {
             sftp,
             directo,
         };
+        // Everything above sends nothing: its errors leave no state file. From the first
+        // request on, a failure is a run in the run log, with its error.
         let state = args.open_state()?;
+        if let Some((_, Some(connection))) = &endpoints.sftp {
+            let job = config.job.name.as_str();
+            refuse_overlap(&state, job)?;
+            // The SFTP login, checked once here so a refusal is a logged run.
+            match sftp::connect(connection).await {
+                Ok(uploader) => {
+                    let _ = uploader.close().await;
+                }
+                Err(e) => {
+                    log_setup_failure(&args, &state, job, &e);
+                    return Err(e);
+                }
+            }
+        }
         Ok::<_, Error>(Ok((config, input, state, sandbox, endpoints)))
     };
     let (config, input, state, sandbox, endpoints) = match setup.await {

@@ -444,3 +444,46 @@ fn check_verifies_the_host_key_and_writes_nothing() {
     assert_eq!(output.status.code(), Some(2), "{out}");
     assert!(out.contains("config       SFTP: "), "{out}");
 }
+
+/// Issue 20 point 7: the SFTP server refusing the login (a wrong password) is a run that
+/// failed, in the run log with its error: `--status` shows it (exit 1), and the new state file
+/// is kept for it. The refusal is still a credentials error (exit 2).
+#[test]
+fn an_sftp_login_refused_is_a_failed_run_in_the_status() {
+    let Some(s) = servers::start_sshd("segment_to_splio_sftp_refused") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let config = &write_config(&s, work.path(), 1);
+    let file = &write_file(work.path(), "segment.csv", &segment(3, "gold"));
+    let output = command(
+        &s,
+        work.path(),
+        &[
+            file,
+            "--delivery",
+            "sftp",
+            "--insert",
+            "--config",
+            config,
+            "--state",
+            "s.db",
+            "--json",
+        ],
+    )
+    .env_remove("SPLIO_SFTP_KEY")
+    .env("SPLIO_SFTP_PASSWORD", "wrong")
+    .output()
+    .unwrap();
+    let (code, error) = code_and_summary(&output);
+    assert_eq!(code, 2, "{}", stderr(&output));
+    assert_eq!(error["kind"], "error", "{error}");
+    let said = error["error"].as_str().unwrap().to_owned();
+    assert!(imports(&s).is_empty(), "nothing uploaded");
+    let (code, status, output) = run(&s, work.path(), &["--status", "--state", "s.db", "--json"]);
+    assert_eq!(code, 1, "the last run failed: {}", stderr(&output));
+    let runs = status["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{status}");
+    assert_eq!(runs[0]["status"], "failed", "{status}");
+    assert_eq!(runs[0]["aborted"], said.as_str(), "{status}");
+}

@@ -107,3 +107,49 @@ async fn an_emptied_attribute_reaches_smaily_as_a_clear_and_a_never_set_one_is_n
         "the emptied phone is cleared: {ann_row}"
     );
 }
+
+/// Issue 20 point 7: Smaily refusing the credentials is a run that failed, in the run log with
+/// its error (`--status` exits 1 and shows it), the new state file kept for it; still a
+/// credentials error (exit 2). A missing variable, found before any request, leaves nothing.
+#[tokio::test]
+async fn smaily_refusing_the_credentials_is_a_failed_run_in_the_status() {
+    use crate::common::directo_to_smaily::{BIN, command, directo_with_customers};
+    let directo = directo_with_customers(5).await;
+    let smaily = smaily_client::fake::FakeSmaily::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(
+        &directo,
+        Some(&smaily),
+        dir.path(),
+        &["--state", "s.db", "--json"],
+    );
+    cmd.env("SMAILY_PASSWORD", "wrong");
+    let (code, error, output) = sync_bin::run(cmd).await;
+    assert_eq!(code, 2, "{}", sync_bin::stderr(&output));
+    let said = error["error"].as_str().unwrap().to_owned();
+    assert!(said.contains("Smaily refused the credentials"), "{said}");
+    let mut status = sync_bin::command(BIN, dir.path());
+    status.args(["--state", "s.db", "--status", "--json"]);
+    let (code, status, output) = sync_bin::run(status).await;
+    assert_eq!(
+        code,
+        1,
+        "the last run failed: {}",
+        sync_bin::stderr(&output)
+    );
+    let runs = status["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{status}");
+    assert_eq!(runs[0]["status"], "failed", "{status}");
+    assert_eq!(runs[0]["aborted"], said.as_str(), "{status}");
+    // Found before any request: no state file.
+    let other = dir.path().join("other.db");
+    let no_user = command(
+        &directo,
+        None,
+        dir.path(),
+        &["--state", other.to_str().unwrap(), "--json"],
+    );
+    let (code, _, output) = sync_bin::run(no_user).await;
+    assert_eq!(code, 2, "{}", sync_bin::stderr(&output));
+    assert!(!other.exists());
+}
