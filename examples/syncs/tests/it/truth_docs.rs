@@ -151,3 +151,42 @@ fn the_sample_configs_parse() {
         );
     }
 }
+
+/// docs/getting-started.md's sandbox summary is what `directo-to-smaily --sandbox` prints: its
+/// line kinds (not its times and counts of requests) are found in the real output, and its
+/// heading of the listed records is the binary's own (issue 20 point 6's "first N of M").
+#[test]
+fn the_getting_started_summary_is_what_the_sandbox_prints() {
+    let doc = include_str!("../../../../docs/getting-started.md");
+    let block = doc
+        .split("```\n")
+        .find(|b| b.contains("directo-to-smaily — run"))
+        .expect("the sandbox summary block");
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_directo-to-smaily"))
+        .current_dir(dir.path())
+        .env_remove("SYNC_CONFIG")
+        .env_remove("SYNC_STATE")
+        .env("RUST_LOG", "warn")
+        .arg("--sandbox")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    for line in block.lines() {
+        // Values that change from run to run: times, dates and the request counts.
+        let label = line
+            .split(|c: char| c.is_ascii_digit())
+            .next()
+            .unwrap_or_default()
+            .trim_end();
+        if label.is_empty() || label.trim() == "…" || line.trim_start().starts_with('C') {
+            continue;
+        }
+        assert!(
+            printed.contains(label),
+            "getting-started.md shows {line:?}, the sandbox prints:\n{printed}"
+        );
+    }
+}
