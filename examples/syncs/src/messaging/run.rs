@@ -8,6 +8,7 @@ use messaging_client::ItemError;
 use super::cli::{Cli, Command, PushAction};
 use super::config::{Config, client_from_env};
 use super::{Sandbox, contacts, demo, directo_orders, oneshot, orders, send};
+use crate::directo_to_smaily::run::{log_setup_failure, refuse_overlap};
 use sync_kit::input::{Columns, InputFile};
 use sync_kit::preview::DryRun;
 #[cfg(feature = "sandbox")]
@@ -260,11 +261,17 @@ pub async fn main(cli: Cli) -> ExitCode {
             None if common.dry_run && !push.dry_run_reads_the_service() => (None, None),
             None => (None, Some(client_from_env(&config.messaging)?)),
         };
-        if let Some(client) = client.as_ref().filter(|_| !common.dry_run) {
-            // Wrong credentials are a configuration error, not thousands of parked records.
-            client.account_info().await.map_err(client_error)?;
-        }
+        // Everything above sends nothing: its errors leave no state file. From the first
+        // request on, a failure is a run in the run log, with its error.
         let state = common.open_state()?;
+        if let Some(client) = client.as_ref().filter(|_| !common.dry_run) {
+            refuse_overlap(&state, &config.job.name)?;
+            // Wrong credentials are a configuration error, not thousands of parked records.
+            if let Err(e) = client.account_info().await.map_err(client_error) {
+                log_setup_failure(&common, &state, &config.job.name, &e);
+                return Err(e);
+            }
+        }
         Ok::<_, Error>(Ok((config, input, state, sandbox, client)))
     };
     let (config, input, state, sandbox, client) = match setup.await {

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::mapping::{Payments, prepare};
 use super::{Config, InvoiceRules};
+use crate::directo_to_smaily::run::{log_setup_failure, refuse_overlap};
 use crate::messaging::orders::OrdersSink;
 use crate::messaging::{Sandbox, client_error};
 use crate::shared::directo::{directo_from_env, open_read, record_scoped, source_record};
@@ -287,11 +288,17 @@ pub async fn main(args: CommonArgs) -> ExitCode {
                 (None, directo, messaging)
             }
         };
-        if let Some(messaging) = messaging.as_ref().filter(|_| !args.dry_run) {
-            // Wrong credentials are a configuration error, not every order parked.
-            messaging.account_info().await.map_err(client_error)?;
-        }
+        // Everything above sends nothing: its errors leave no state file. From the first
+        // request on, a failure is a run in the run log, with its error.
         let state = args.open_state()?;
+        if let Some(messaging) = messaging.as_ref().filter(|_| !args.dry_run) {
+            refuse_overlap(&state, &config.job.name)?;
+            // Wrong credentials are a configuration error, not every order parked.
+            if let Err(e) = messaging.account_info().await.map_err(client_error) {
+                log_setup_failure(&args, &state, &config.job.name, &e);
+                return Err(e);
+            }
+        }
         Ok::<_, Error>(Ok((config, state, sandbox, directo, messaging)))
     };
     let (config, state, sandbox, directo, messaging) = match setup.await {
