@@ -22,9 +22,9 @@ pub(crate) struct FakeField {
 }
 
 /// How the fake matches an email unique key. Whether Splio's API matches email keys exactly
-/// or ignores case is not documented (/work/shared/api/splio.md: the API reference [E1] says
-/// nothing; only the Datahub contacts file requires emails in lower case [E5], and every
-/// `contact_id` of the reference's examples is lower case [E1]); both behaviours are modelled,
+/// or ignores case is not documented (shared/api/splio.md and docs/splio-conformance.md: the API reference \[E1\] says
+/// nothing; only the Datahub contacts file requires emails in lower case \[E5\], and every
+/// `contact_id` of the reference's examples is lower case \[E1\]); both behaviours are modelled,
 /// so a client is tested against each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EmailKeys {
