@@ -22,10 +22,10 @@ pub(crate) struct FakeField {
 }
 
 /// How the fake matches an email unique key. Whether Splio's API matches email keys exactly
-/// or ignores case is not documented (shared/api/splio.md and docs/splio-conformance.md: the API reference \[E1\] says
-/// nothing; only the Datahub contacts file requires emails in lower case \[E5\], and every
-/// `contact_id` of the reference's examples is lower case \[E1\]); both behaviours are modelled,
-/// so a client is tested against each.
+/// or ignores case is not documented (shared/api/splio.md, docs/splio-conformance.md): the API
+/// reference \[E1\] says nothing; only the Datahub contacts file requires emails in lower case
+/// \[E5\], and every `contact_id` of the reference's examples is lower case \[E1\]. Both
+/// behaviours are modelled, so a client is tested against each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EmailKeys {
     /// Emails are trimmed and lower-cased when stored and when looked up: `Mixed.Case@Example.com`
