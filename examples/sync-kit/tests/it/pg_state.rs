@@ -279,3 +279,23 @@ fn of_runs_racing_for_one_job_exactly_one_gets_the_lease() {
         .count();
     assert_eq!(taken, 1);
 }
+
+#[test]
+fn a_state_url_password_never_shows_in_the_log_line_or_an_open_error() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        common: sync_kit::CommonArgs,
+    }
+    let url = "postgres://sync:hunter2@127.0.0.1:1/sync";
+    let args = Cli::parse_from(["x", "--state", url]).common;
+    assert_eq!(
+        args.state_description(),
+        "postgres://sync:***@127.0.0.1:1/sync"
+    );
+    let err = args.open_state().unwrap_err().to_string();
+    assert!(!err.contains("hunter2"), "{err}");
+    // Nothing is created in the working directory under the URL's name.
+    assert!(!std::path::Path::new("postgres:").exists());
+}
