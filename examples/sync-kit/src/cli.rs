@@ -175,7 +175,13 @@ impl CommonArgs {
         } else {
             StateStore::open(&path)
         };
-        store.map_err(|e| Error::Config(format!("cannot open state file {}: {e}", path.display())))
+        store.map_err(|e| {
+            // SQLite names the path it could not open: a URL's password must not show there.
+            let shown = shown_state(&path);
+            let raw = path.display().to_string();
+            let error = e.to_string().replace(&raw, &shown);
+            Error::Config(format!("cannot open state file {shown}: {error}"))
+        })
     }
 
     /// Runs `records` into `sink`, or, with `--replay-failed`, sends the parked records again
@@ -200,7 +206,7 @@ impl CommonArgs {
     /// A human description of where state lives, for the first log line.
     pub fn state_description(&self) -> String {
         match (&self.state, self.sandbox) {
-            (Some(path), _) => path.display().to_string(),
+            (Some(path), _) => shown_state(path),
             (None, true) => "in memory (sandbox; pass --state FILE to keep it)".into(),
             (None, false) => "./sync-state.db".into(),
         }
@@ -209,6 +215,24 @@ impl CommonArgs {
     /// Progress display for these flags (hidden with `--json`).
     pub fn progress(&self) -> Progress {
         Progress::auto(self.json)
+    }
+}
+
+/// A `--state` value as it may be shown: a `postgres://` URL with its password redacted, a
+/// file path as it is.
+fn shown_state(state: &std::path::Path) -> String {
+    let text = state.display().to_string();
+    if !crate::state::pg::PgUrl::is_url(&text) {
+        return text;
+    }
+    match url::Url::parse(&text) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "(a PostgreSQL URL that does not parse)".into(),
     }
 }
 

@@ -29,6 +29,7 @@ use crate::process::ProcessId;
 
 mod contributions;
 mod parked;
+pub mod pg;
 mod runs;
 mod schema;
 mod snapshots;

@@ -2,6 +2,7 @@
 //! executable instead of one per file.
 
 mod common;
+mod pg_state;
 mod state_file;
 mod toolkit;
 mod watermarks;

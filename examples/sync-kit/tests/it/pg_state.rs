@@ -1,0 +1,301 @@
+//! The PostgreSQL state backend against a real PostgreSQL (`.ci/postgres.sh` starts one on
+//! 127.0.0.1 and writes its URL to /tmp/sync-test-postgres.url; `SYNC_TEST_POSTGRES_URL`
+//! overrides). Each test gets a fresh database, so they run in parallel.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sync_kit::process::ProcessId;
+use sync_kit::state::pg::{Lease, PG_SCHEMA_VERSION, PgError, PgState, PgUrl};
+
+/// The test cluster's admin URL; panics (never skips) when there is none.
+fn admin_url() -> String {
+    if let Ok(url) = std::env::var("SYNC_TEST_POSTGRES_URL") {
+        return url;
+    }
+    let file = std::env::var("SYNC_TEST_POSTGRES_FILE")
+        .unwrap_or_else(|_| "/tmp/sync-test-postgres.url".into());
+    match std::fs::read_to_string(&file) {
+        Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
+        _ => panic!(
+            "these tests need a PostgreSQL server: run `bash .ci/postgres.sh` (it writes the \
+             URL to {file}) or set SYNC_TEST_POSTGRES_URL"
+        ),
+    }
+}
+
+/// A fresh, empty database on the test cluster; its URL.
+pub fn fresh_database() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin = admin_url();
+    let name = format!(
+        "sync_test_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        jiff::Timestamp::now().as_nanosecond() % 1_000_000_000
+    );
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+        panic!("the test PostgreSQL at {admin} does not answer ({e}): run `bash .ci/postgres.sh`")
+    });
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+fn connect(url: &str) -> PgState {
+    PgState::connect(&PgUrl::parse(url).unwrap()).unwrap()
+}
+
+/// A process on another host (its liveness cannot be checked from here).
+fn elsewhere(pid: u32) -> ProcessId {
+    ProcessId {
+        pid,
+        host: "other-host/0000-boot".into(),
+        started: Some("1".into()),
+    }
+}
+
+#[test]
+fn a_fresh_database_is_migrated_to_the_current_version_once() {
+    let url = fresh_database();
+    let mut state = connect(&url);
+    assert_eq!(state.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    let tables: Vec<String> = state
+        .client()
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = 'public' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "contributions",
+            "failed",
+            "leases",
+            "report_rows",
+            "runs",
+            "snapshots",
+            "sync_schema",
+            "watermarks"
+        ]
+    );
+    drop(state);
+    // Connecting again (a second run) migrates nothing and keeps one version row.
+    let mut again = connect(&url);
+    let rows: i64 = again
+        .client()
+        .query_one("SELECT count(*) FROM sync_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1);
+}
+
+#[test]
+fn two_hosts_migrating_at_once_both_succeed() {
+    let url = fresh_database();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || connect(&url).schema_version().unwrap())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), PG_SCHEMA_VERSION);
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_a_clear_error() {
+    let url = fresh_database();
+    let mut state = connect(&url);
+    state
+        .client()
+        .execute("UPDATE sync_schema SET version = version + 1", &[])
+        .unwrap();
+    drop(state);
+    let err = PgState::connect(&PgUrl::parse(&url).unwrap()).unwrap_err();
+    assert!(matches!(err, PgError::NewerSchema { found } if found == PG_SCHEMA_VERSION + 1));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the PostgreSQL state database has schema version {}, newer than this program's \
+             ({PG_SCHEMA_VERSION}): run a newer build",
+            PG_SCHEMA_VERSION + 1
+        )
+    );
+}
+
+#[test]
+fn a_database_that_is_down_is_an_error_naming_the_host_without_the_password() {
+    // A port nothing listens on: connection refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = PgUrl::parse(&format!("postgres://sync:hunter2@127.0.0.1:{port}/sync")).unwrap();
+    let err = PgState::connect(&url).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, PgError::Connect { .. }), "{err:?}");
+    assert!(
+        text.starts_with(&format!(
+            "cannot connect to the PostgreSQL state database on 127.0.0.1:{port}: "
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2") && !format!("{err:?}").contains("hunter2"));
+}
+
+#[test]
+fn a_host_that_never_answers_ends_at_the_connect_timeout() {
+    // A listener that accepts TCP (the kernel's backlog) but never speaks: without a timeout
+    // the connection would wait for ever.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let url = PgUrl::parse(&format!(
+        "postgres://sync@127.0.0.1:{port}/sync?connect_timeout=1"
+    ))
+    .unwrap();
+    let err = PgState::connect(&url).unwrap_err();
+    assert!(matches!(err, PgError::Timeout { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot connect to the PostgreSQL state database on 127.0.0.1:{port}: \
+             no answer within 1s"
+        )
+    );
+    drop(listener);
+}
+
+#[test]
+fn sslmode_require_asks_the_server_for_tls() {
+    // The test cluster has no TLS: a client that asks for it is refused by the server, which
+    // proves the request was made (a plain connection would have succeeded).
+    let url = fresh_database();
+    let err =
+        PgState::connect(&PgUrl::parse(&format!("{url}?sslmode=require")).unwrap()).unwrap_err();
+    assert!(matches!(err, PgError::Connect { .. }), "{err:?}");
+    let plain = PgState::connect(&PgUrl::parse(&format!("{url}?sslmode=disable")).unwrap());
+    assert!(plain.is_ok());
+}
+
+#[test]
+fn a_second_run_from_another_host_is_refused_naming_the_live_one() {
+    let url = fresh_database();
+    let mut first = connect(&url);
+    first.act_as(elsewhere(4242));
+    assert_eq!(first.take_lease("shop-a", 1).unwrap(), Lease::Taken);
+
+    let mut second = connect(&url);
+    let Lease::Held(holder) = second.take_lease("shop-a", 2).unwrap() else {
+        panic!("the second run took a lease a live run holds")
+    };
+    assert_eq!(holder.host, "other-host");
+    assert_eq!(holder.pid, 4242);
+    let started: jiff::Timestamp = holder.started_at.parse().unwrap();
+    assert!(
+        jiff::Timestamp::now()
+            .duration_since(started)
+            .as_secs_f64()
+            .abs()
+            < 60.0
+    );
+    assert!(
+        holder
+            .to_string()
+            .starts_with("pid 4242 on other-host, started 20")
+    );
+
+    // Another job in the same database is independent.
+    assert_eq!(second.take_lease("shop-b", 3).unwrap(), Lease::Taken);
+    // The first run's heartbeat keeps its lease; ending it frees the job.
+    assert!(first.beat("shop-a").unwrap());
+    first.release("shop-a").unwrap();
+    assert_eq!(second.take_lease("shop-a", 4).unwrap(), Lease::Taken);
+}
+
+#[test]
+fn a_run_on_another_host_whose_heartbeat_is_stale_is_taken_over() {
+    let url = fresh_database();
+    let mut first = connect(&url);
+    first.act_as(elsewhere(7));
+    assert_eq!(first.take_lease("job", 1).unwrap(), Lease::Taken);
+    // Its heartbeat stopped three minutes ago (STALE_AFTER is two), on the database's clock.
+    first
+        .client()
+        .execute(
+            "UPDATE leases SET heartbeat_at = now() - interval '3 minutes'",
+            &[],
+        )
+        .unwrap();
+    let mut second = connect(&url);
+    assert_eq!(second.take_lease("job", 2).unwrap(), Lease::Taken);
+    // The old holder learns it lost the lease at its next heartbeat.
+    assert!(!first.beat("job").unwrap());
+    assert!(second.beat("job").unwrap());
+}
+
+#[test]
+fn a_killed_run_on_this_host_is_taken_over_at_once() {
+    let url = fresh_database();
+    let mut first = connect(&url);
+    // A process of this host (same boot) that has ended: its heartbeat is fresh, but its pid is
+    // gone, so a rerun right after `kill -9` goes ahead.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let mut gone = ProcessId::current();
+    gone.pid = pid;
+    first.act_as(gone);
+    assert_eq!(first.take_lease("job", 1).unwrap(), Lease::Taken);
+    let mut second = connect(&url);
+    assert_eq!(second.take_lease("job", 2).unwrap(), Lease::Taken);
+}
+
+#[test]
+fn of_runs_racing_for_one_job_exactly_one_gets_the_lease() {
+    let url = fresh_database();
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut state = connect(&url);
+                state.act_as(elsewhere(100 + i));
+                state.take_lease("job", i64::from(i)).unwrap()
+            })
+        })
+        .collect();
+    let taken = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|l| *l == Lease::Taken)
+        .count();
+    assert_eq!(taken, 1);
+}
+
+#[test]
+fn a_state_url_password_never_shows_in_the_log_line_or_an_open_error() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        common: sync_kit::CommonArgs,
+    }
+    let url = "postgres://sync:hunter2@127.0.0.1:1/sync";
+    let args = Cli::parse_from(["x", "--state", url]).common;
+    assert_eq!(
+        args.state_description(),
+        "postgres://sync:***@127.0.0.1:1/sync"
+    );
+    let err = args.open_state().unwrap_err().to_string();
+    assert!(!err.contains("hunter2"), "{err}");
+    // Nothing is created in the working directory under the URL's name.
+    assert!(!std::path::Path::new("postgres:").exists());
+}
