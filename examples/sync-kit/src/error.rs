@@ -35,9 +35,9 @@ pub enum Error {
     /// service with [`Error::reading`]).
     #[error("reading the source failed: {0}")]
     Source(#[source] BoxError),
-    /// The state file could not be read or written.
-    #[error("state file: {0}")]
-    State(#[from] rusqlite::Error),
+    /// The state (a SQLite file or a PostgreSQL database) could not be read or written.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
 }
 
 impl Error {

@@ -23,7 +23,8 @@ impl StateStore {
             Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?))
         })?;
         rows.map(|r| r.map(|(part, target, amount)| (part, target, decimal(&amount))))
-            .collect()
+            .collect::<Result<Vec<_>, rusqlite::Error>>()
+            .map_err(StateError::from)
     }
 
     /// Whether the job keeps any contribution.
@@ -31,6 +32,7 @@ impl StateStore {
         self.conn()
             .prepare_cached("SELECT 1 FROM contributions WHERE job = ?1 LIMIT 1")?
             .exists([job])
+            .map_err(StateError::from)
     }
 
     /// What is contributed to `target`, source by source: `(source, amount)`.
@@ -47,7 +49,8 @@ impl StateStore {
             Ok((row.get(0)?, row.get::<_, String>(1)?))
         })?;
         rows.map(|r| r.map(|(source, amount)| (source, decimal(&amount))))
-            .collect()
+            .collect::<Result<Vec<_>, rusqlite::Error>>()
+            .map_err(StateError::from)
     }
 
     /// Replaces everything `source` contributes with `parts` (`(part, target, amount)`; empty
@@ -90,7 +93,7 @@ impl StateStore {
                 }
             }
         }
-        tx.commit()
+        tx.commit().map_err(StateError::from)
     }
 
     /// Removes the contributions of source records last changed before `before`; returns how

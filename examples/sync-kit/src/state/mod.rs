@@ -41,8 +41,34 @@ pub use schema::SCHEMA_VERSION;
 
 use schema::{migrate, present_as_current};
 
-/// Errors of the state store (SQLite).
-pub type StateError = rusqlite::Error;
+/// Errors of the state store, whichever backend holds it.
+///
+/// ```
+/// use sync_kit::state::StateError;
+/// let err = StateError::NewerSchema { found: 9, supported: 1 };
+/// assert!(err.to_string().contains("schema version 9"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The SQLite state file could not be read or written.
+    #[error("state file: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL state database could not be reached, read or written (the password is
+    /// never shown).
+    #[error(transparent)]
+    Postgres(#[from] pg::PgError),
+    /// The state file's schema is newer than this program's: a newer build wrote it.
+    #[error(
+        "the state file has schema version {found}, newer than this program's ({supported}): \
+         run a newer build"
+    )]
+    NewerSchema {
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this program knows ([`SCHEMA_VERSION`]).
+        supported: i64,
+    },
+}
 
 /// The SQLite-backed state of all jobs in one file.
 pub struct StateStore {

@@ -62,7 +62,8 @@ impl StateStore {
                 last_failed_at: row.get(5)?,
             })
         })?;
-        rows.collect()
+        rows.collect::<Result<Vec<_>, rusqlite::Error>>()
+            .map_err(StateError::from)
     }
 
     /// How many records of the job are parked as failed.
@@ -71,6 +72,7 @@ impl StateStore {
             .query_row("SELECT COUNT(*) FROM failed WHERE job = ?1", [job], |row| {
                 row.get::<_, i64>(0).map(|n| n as u64)
             })
+            .map_err(StateError::from)
     }
 
     /// Removes parked records on purpose (they will not be replayed), and logs it in the run

@@ -349,7 +349,7 @@ impl StateStore {
                 }
             }
         }
-        tx.commit()
+        tx.commit().map_err(StateError::from)
     }
 
     /// The earliest read-from point of the job's normal runs that never completed and that no
@@ -421,6 +421,7 @@ impl StateStore {
             )
             .optional()
             .map(Option::flatten)
+            .map_err(StateError::from)
     }
 
     /// Sets the request count of the job's newest run (its row and its summary), once the
@@ -447,7 +448,9 @@ impl StateStore {
             "SELECT job FROM runs UNION SELECT job FROM watermarks UNION SELECT job FROM failed
              UNION SELECT job FROM snapshots ORDER BY job",
         )?;
-        stmt.query_map([], |row| row.get(0))?.collect()
+        stmt.query_map([], |row| row.get(0))?
+            .collect::<Result<Vec<_>, rusqlite::Error>>()
+            .map_err(StateError::from)
     }
 
     /// The number of runs logged for the job.
@@ -456,6 +459,7 @@ impl StateStore {
             .query_row("SELECT COUNT(*) FROM runs WHERE job = ?1", [job], |row| {
                 row.get::<_, i64>(0).map(|n| n as u64)
             })
+            .map_err(StateError::from)
     }
 }
 

@@ -111,22 +111,21 @@ const RUNS_V0_AS_V1: &str = "SELECT id, job, mode,
 
 fn user_version(conn: &Connection) -> Result<i64, StateError> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(StateError::from)
 }
 
 /// Whether `table` in `schema` has `column`.
 fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, StateError> {
     let mut stmt = conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?;
     stmt.exists(params![table, column])
+        .map_err(StateError::from)
 }
 
 fn newer_schema(version: i64) -> StateError {
-    rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-        Some(format!(
-            "the state file has schema version {version}, newer than this program's \
-             ({SCHEMA_VERSION}): run a newer build"
-        )),
-    )
+    StateError::NewerSchema {
+        found: version,
+        supported: SCHEMA_VERSION,
+    }
 }
 
 /// Brings a writable connection's schema to [`SCHEMA_VERSION`], in one transaction.
@@ -158,7 +157,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StateError> {
     }
     tx.execute_batch(INDEXES)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()
+    tx.commit().map_err(StateError::from)
 }
 
 /// Makes a read-only connection to an older file read like [`SCHEMA_VERSION`], without writing

@@ -75,16 +75,18 @@ impl StateStore {
                 park.execute(params![job, item.key, payload, error, attempts, at])?;
             }
         }
-        tx.commit()
+        tx.commit().map_err(StateError::from)
     }
 
     /// How many snapshots (keys delivered at least once) the job has.
     pub fn snapshot_count(&self, job: &str) -> Result<u64, StateError> {
-        self.conn().query_row(
-            "SELECT COUNT(*) FROM snapshots WHERE job = ?1",
-            [job],
-            |row| row.get::<_, i64>(0).map(|n| n as u64),
-        )
+        self.conn()
+            .query_row(
+                "SELECT COUNT(*) FROM snapshots WHERE job = ?1",
+                [job],
+                |row| row.get::<_, i64>(0).map(|n| n as u64),
+            )
+            .map_err(StateError::from)
     }
 
     /// Turns a delivered record into a parked failure, when the destination reports later that

@@ -28,6 +28,7 @@ impl StateStore {
                 |row| row.get(0),
             )
             .optional()
+            .map_err(StateError::from)
     }
     /// Stores the job's watermark.
     pub fn set_watermark(&self, job: &str, value: DateTime) -> Result<(), StateError> {
@@ -52,6 +53,7 @@ impl StateStore {
             )
             .optional()
             .map(Option::unwrap_or_default)
+            .map_err(StateError::from)
     }
 
     /// Records that the first `rows` rows of report `name` were read.

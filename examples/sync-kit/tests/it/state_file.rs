@@ -207,6 +207,48 @@ fn a_file_of_a_newer_schema_is_refused() {
 }
 
 #[test]
+fn a_newer_schema_is_a_typed_error_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    for err in [
+        StateStore::open(&path).unwrap_err(),
+        StateStore::open_read_only(&path).unwrap_err(),
+    ] {
+        match &err {
+            sync_kit::state::StateError::NewerSchema { found, supported } => {
+                assert_eq!(*found, SCHEMA_VERSION + 1);
+                assert_eq!(*supported, SCHEMA_VERSION);
+            }
+            other => panic!("expected NewerSchema, got {other:?}"),
+        }
+        let shown = sync_kit::Error::from(err).to_string();
+        assert!(
+            shown.contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn a_postgres_error_is_a_state_error_that_fails_the_run() {
+    let err =
+        sync_kit::state::StateError::from(sync_kit::state::pg::PgError::NewerSchema { found: 7 });
+    assert!(matches!(
+        err,
+        sync_kit::state::StateError::Postgres(sync_kit::state::pg::PgError::NewerSchema {
+            found: 7
+        })
+    ));
+    let err = sync_kit::Error::from(err);
+    assert_eq!(err.exit_code(), sync_kit::ExitCode::Failed);
+    assert!(err.to_string().contains("schema version 7"), "{err}");
+}
+
+#[test]
 fn a_run_left_running_by_a_live_process_blocks_the_job_until_that_process_is_gone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
