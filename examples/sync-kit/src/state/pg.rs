@@ -2,8 +2,11 @@
 //! connecting with a timeout, the versioned schema, and the lease that lets one run of a job go
 //! at a time across hosts.
 //!
-//! The store is synchronous (like the SQLite one), so this uses the blocking `postgres` client;
-//! it must be called from a thread that is not inside a tokio runtime (the client runs its own).
+//! The store is synchronous (like the SQLite one), so this uses the blocking `postgres` client.
+//! That client drives a runtime of its own, which must not be entered from a thread inside
+//! another (the syncs run on a current-thread tokio runtime): every call that touches the
+//! connection goes through [`off_runtime`], which moves it to a short-lived thread of its own
+//! when the caller is inside a runtime.
 //!
 //! ```no_run
 //! use sync_kit::state::pg::{PgUrl, PgState};
@@ -413,9 +416,31 @@ pub enum Lease {
     Held(Holder),
 }
 
+/// Runs `f` where the blocking client may drive its own runtime: here when the calling thread
+/// is outside any tokio runtime, else on a scoped thread of its own (the caller blocks until it
+/// ends, as it would on the call itself). A panic in `f` is passed on.
+///
+/// ```
+/// let on_runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let inside = on_runtime.block_on(async {
+///     sync_kit::state::pg::off_runtime(|| tokio::runtime::Handle::try_current().is_ok())
+/// });
+/// assert!(!inside);
+/// ```
+pub fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 /// A connection to the PostgreSQL state database, its schema current.
 pub struct PgState {
-    client: Client,
+    /// Always `Some` until dropped ([`Drop`] closes it off the runtime).
+    client: Option<Client>,
     process: ProcessId,
 }
 
@@ -429,22 +454,35 @@ impl PgState {
     /// Connects (within the URL's `connect_timeout`, default [`CONNECT_TIMEOUT`]) and brings
     /// the schema to [`PG_SCHEMA_VERSION`]; a newer schema is refused.
     pub fn connect(url: &PgUrl) -> Result<Self, PgError> {
-        let mut client = url.connect()?;
-        migrate(&mut client)?;
+        let client = url.connect()?;
+        // Migrating, and dropping the client when that fails, block on the client's runtime.
+        let client = off_runtime(move || {
+            let mut client = client;
+            migrate(&mut client).map(|()| client)
+        })?;
         Ok(PgState {
-            client,
+            client: Some(client),
             process: ProcessId::current(),
         })
     }
 
     /// The schema version the database has.
     pub fn schema_version(&mut self) -> Result<i32, PgError> {
-        version(&mut self.client)
+        self.with_client(version)
     }
 
-    /// The client, for the store's queries.
+    /// The client, for the store's queries. Call it through [`off_runtime`] (or use
+    /// [`with_client`](Self::with_client)) from inside a tokio runtime.
     pub fn client(&mut self) -> &mut Client {
-        &mut self.client
+        self.client
+            .as_mut()
+            .expect("the client is present until dropped")
+    }
+
+    /// Runs `f` with the client, off any tokio runtime (see [`off_runtime`]).
+    pub fn with_client<R: Send>(&mut self, f: impl FnOnce(&mut Client) -> R + Send) -> R {
+        let client = self.client();
+        off_runtime(move || f(client))
     }
 
     /// Takes the lease of `job` for run `run_id`, unless a live run holds it. A holder is gone
@@ -452,78 +490,36 @@ impl PgState {
     /// or when its heartbeat is older than [`STALE_AFTER`] on the database's clock (another
     /// host, whose process cannot be checked).
     pub fn take_lease(&mut self, job: &str, run_id: i64) -> Result<Lease, PgError> {
-        let mut tx = self.client.transaction()?;
-        tx.execute(
-            "INSERT INTO leases (job) VALUES ($1) ON CONFLICT (job) DO NOTHING",
-            &[&job],
-        )?;
-        let row = tx.query_one(
-            "SELECT pid, host, process_started,
-                    to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                    heartbeat_at IS NULL OR now() - heartbeat_at > make_interval(secs => $2)
-             FROM leases WHERE job = $1 FOR UPDATE",
-            &[&job, &STALE_AFTER.as_secs_f64()],
-        )?;
-        let pid: Option<i64> = row.get(0);
-        let host: Option<String> = row.get(1);
-        if let (Some(pid), Some(host)) = (pid, host) {
-            let holder = ProcessId {
-                pid: pid as u32,
-                host,
-                started: row.get(2),
-            };
-            let stale: bool = row.get(4);
-            let gone = holder == self.process
-                || match holder.liveness() {
-                    Liveness::Gone => true,
-                    Liveness::Alive => false,
-                    Liveness::Unknown => stale,
-                };
-            if !gone {
-                let started_at: Option<String> = row.get(3);
-                return Ok(Lease::Held(Holder {
-                    host: holder.host.split('/').next().unwrap_or("").to_owned(),
-                    pid: holder.pid,
-                    started_at: started_at.unwrap_or_default(),
-                }));
-            }
-        }
-        tx.execute(
-            "UPDATE leases SET run_id = $2, pid = $3, host = $4, process_started = $5,
-                 started_at = now(), heartbeat_at = now()
-             WHERE job = $1",
-            &[
-                &job,
-                &run_id,
-                &i64::from(self.process.pid),
-                &self.process.host,
-                &self.process.started,
-            ],
-        )?;
-        tx.commit()?;
-        Ok(Lease::Taken)
+        let process = self.process.clone();
+        self.with_client(|client| take_lease(client, &process, job, run_id))
     }
 
     /// Refreshes the heartbeat of this process's lease of `job`; `false` if it no longer holds
     /// it (another host took it over after this one's heartbeat went stale).
     pub fn beat(&mut self, job: &str) -> Result<bool, PgError> {
-        let n = self.client.execute(
-            "UPDATE leases SET heartbeat_at = now()
-             WHERE job = $1 AND pid = $2 AND host = $3",
-            &[&job, &i64::from(self.process.pid), &self.process.host],
-        )?;
-        Ok(n == 1)
+        let process = self.process.clone();
+        self.with_client(|client| {
+            let n = client.execute(
+                "UPDATE leases SET heartbeat_at = now()
+                 WHERE job = $1 AND pid = $2 AND host = $3",
+                &[&job, &i64::from(process.pid), &process.host],
+            )?;
+            Ok(n == 1)
+        })
     }
 
     /// Gives up this process's lease of `job` (the run ended).
     pub fn release(&mut self, job: &str) -> Result<(), PgError> {
-        self.client.execute(
-            "UPDATE leases SET run_id = NULL, pid = NULL, host = NULL, process_started = NULL,
-                 started_at = NULL, heartbeat_at = NULL
-             WHERE job = $1 AND pid = $2 AND host = $3",
-            &[&job, &i64::from(self.process.pid), &self.process.host],
-        )?;
-        Ok(())
+        let process = self.process.clone();
+        self.with_client(|client| {
+            client.execute(
+                "UPDATE leases SET run_id = NULL, pid = NULL, host = NULL,
+                     process_started = NULL, started_at = NULL, heartbeat_at = NULL
+                 WHERE job = $1 AND pid = $2 AND host = $3",
+                &[&job, &i64::from(process.pid), &process.host],
+            )?;
+            Ok(())
+        })
     }
 
     /// Replaces the process this connection acts for (tests: another host's run).
@@ -531,6 +527,74 @@ impl PgState {
     pub fn act_as(&mut self, process: ProcessId) {
         self.process = process;
     }
+}
+
+impl Drop for PgState {
+    /// Closing the connection blocks on the client's runtime: done off any tokio runtime.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            off_runtime(move || drop(client));
+        }
+    }
+}
+
+/// See [`PgState::take_lease`].
+fn take_lease(
+    client: &mut Client,
+    process: &ProcessId,
+    job: &str,
+    run_id: i64,
+) -> Result<Lease, PgError> {
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "INSERT INTO leases (job) VALUES ($1) ON CONFLICT (job) DO NOTHING",
+        &[&job],
+    )?;
+    let row = tx.query_one(
+        "SELECT pid, host, process_started,
+                    to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    heartbeat_at IS NULL OR now() - heartbeat_at > make_interval(secs => $2)
+             FROM leases WHERE job = $1 FOR UPDATE",
+        &[&job, &STALE_AFTER.as_secs_f64()],
+    )?;
+    let pid: Option<i64> = row.get(0);
+    let host: Option<String> = row.get(1);
+    if let (Some(pid), Some(host)) = (pid, host) {
+        let holder = ProcessId {
+            pid: pid as u32,
+            host,
+            started: row.get(2),
+        };
+        let stale: bool = row.get(4);
+        let gone = holder == *process
+            || match holder.liveness() {
+                Liveness::Gone => true,
+                Liveness::Alive => false,
+                Liveness::Unknown => stale,
+            };
+        if !gone {
+            let started_at: Option<String> = row.get(3);
+            return Ok(Lease::Held(Holder {
+                host: holder.host.split('/').next().unwrap_or("").to_owned(),
+                pid: holder.pid,
+                started_at: started_at.unwrap_or_default(),
+            }));
+        }
+    }
+    tx.execute(
+        "UPDATE leases SET run_id = $2, pid = $3, host = $4, process_started = $5,
+                 started_at = now(), heartbeat_at = now()
+             WHERE job = $1",
+        &[
+            &job,
+            &run_id,
+            &i64::from(process.pid),
+            &process.host,
+            &process.started,
+        ],
+    )?;
+    tx.commit()?;
+    Ok(Lease::Taken)
 }
 
 fn version(client: &mut Client) -> Result<i32, PgError> {

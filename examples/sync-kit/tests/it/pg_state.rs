@@ -299,3 +299,40 @@ fn a_state_url_password_never_shows_in_the_log_line_or_an_open_error() {
     // Nothing is created in the working directory under the URL's name.
     assert!(!std::path::Path::new("postgres:").exists());
 }
+
+/// The syncs run on a current-thread tokio runtime; the blocking client drives a runtime of its
+/// own, which panics ("Cannot start a runtime from within a runtime") or deadlocks when entered
+/// from a thread inside another. Every call must work from there, and end: the body runs on a
+/// thread the test waits for with a deadline, so a deadlock fails instead of hanging.
+#[test]
+fn the_store_works_from_inside_the_current_thread_runtime_the_syncs_run_on() {
+    let url = fresh_database();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runtime.block_on(async {
+                let mut state = connect(&url);
+                let version = state.schema_version().unwrap();
+                let lease = state.take_lease("job", 1).unwrap();
+                let beat = state.beat("job").unwrap();
+                state.release("job").unwrap();
+                // The runtime still schedules other tasks afterwards.
+                tokio::task::yield_now().await;
+                (version, lease, beat)
+            })
+        }));
+        let _ = send.send(outcome.map_err(|_| "panicked"));
+    });
+    let outcome = receive
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the calls did not end within 60 s: deadlock");
+    assert_eq!(
+        outcome.unwrap(),
+        (PG_SCHEMA_VERSION, Lease::Taken, true),
+        "the calls from inside the runtime"
+    );
+}
