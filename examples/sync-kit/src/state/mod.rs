@@ -92,7 +92,7 @@ impl std::fmt::Debug for StateStore {
     }
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 

@@ -25,6 +25,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::process::{Liveness, ProcessId, STALE_AFTER};
 
+mod store;
+
 /// The schema version this code writes in PostgreSQL (table `sync_schema`).
 pub const PG_SCHEMA_VERSION: i32 = 1;
 

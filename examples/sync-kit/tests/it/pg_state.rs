@@ -336,3 +336,130 @@ fn the_store_works_from_inside_the_current_thread_runtime_the_syncs_run_on() {
         "the calls from inside the runtime"
     );
 }
+
+fn item(key: &str, name: &str) -> sync_kit::Item {
+    let mut fields = serde_json::Map::new();
+    fields.insert("email".into(), key.into());
+    fields.insert("name".into(), name.into());
+    sync_kit::Item {
+        key: key.into(),
+        fields,
+    }
+}
+
+#[test]
+fn watermarks_and_report_rows_are_kept_per_job() {
+    let url = fresh_database();
+    let mut state = connect(&url);
+    assert_eq!(state.watermark("a").unwrap(), None);
+    let at: jiff::civil::DateTime = "2024-01-15T10:30:00".parse().unwrap();
+    state.set_watermark("a", at).unwrap();
+    state
+        .set_watermark("a", "2024-02-01T00:00".parse().unwrap())
+        .unwrap();
+    state.set_watermark("b", at).unwrap();
+    assert_eq!(
+        state.watermark("a").unwrap(),
+        Some("2024-02-01T00:00".parse().unwrap())
+    );
+    assert_eq!(state.watermark("b").unwrap(), Some(at));
+    assert!(state.watermark_updated_at("a").unwrap().is_some());
+    assert_eq!(state.watermark_updated_at("c").unwrap(), None);
+    // What the database holds: one row per job, the civil date-time as text.
+    let rows: Vec<(String, String)> = state
+        .client()
+        .query("SELECT job, value FROM watermarks ORDER BY job", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("a".to_owned(), "2024-02-01T00:00:00".to_owned()),
+            ("b".to_owned(), "2024-01-15T10:30:00".to_owned())
+        ]
+    );
+
+    assert_eq!(state.report_rows_read("a", "r.csv").unwrap(), 0);
+    state.set_report_rows_read("a", "r.csv", 12).unwrap();
+    state.set_report_rows_read("a", "r.csv", 15).unwrap();
+    assert_eq!(state.report_rows_read("a", "r.csv").unwrap(), 15);
+    assert_eq!(state.report_rows_read("b", "r.csv").unwrap(), 0);
+}
+
+#[test]
+fn a_batch_of_outcomes_is_one_transaction_and_parks_failures_with_their_attempts() {
+    let url = fresh_database();
+    let mut state = connect(&url);
+    let delivered: Vec<_> = (0..50)
+        .map(|i| item(&format!("{i}@example.com"), "N"))
+        .collect();
+    let bad = item("bad@example.com", "B");
+    state
+        .record_outcomes("j", &delivered, &[(bad.clone(), "HTTP 500".into(), 3)])
+        .unwrap();
+    // Every row the batch wrote carries the same writing transaction id (xmin).
+    let transactions: i64 = state
+        .client()
+        .query_one(
+            "SELECT count(DISTINCT xmin::text) FROM
+                 (SELECT xmin FROM snapshots UNION ALL SELECT xmin FROM failed) AS written",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(transactions, 1, "one transaction per batch");
+    assert_eq!(state.snapshot_count("j").unwrap(), 50);
+    assert_eq!(
+        state.snapshot("j", "7@example.com").unwrap(),
+        Some(delivered[7].fields.clone())
+    );
+    assert_eq!(state.snapshot("other", "7@example.com").unwrap(), None);
+    let keys = ["1@example.com", "nobody@example.com"];
+    assert_eq!(
+        state.snapshots("j", &keys).unwrap(),
+        [Some(delivered[1].fields.clone()), None]
+    );
+
+    state
+        .record_outcomes("j", &[], &[(bad.clone(), "HTTP 502".into(), 1)])
+        .unwrap();
+    let failed = state.failed("j").unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].attempts, failed[0].error.as_str()),
+        (4, "HTTP 502")
+    );
+    assert_eq!(failed[0].item(), bad);
+    assert_eq!(state.failed_count("j").unwrap(), 1);
+
+    // Delivered later: unparked, snapshotted.
+    state
+        .record_outcomes("j", std::slice::from_ref(&bad), &[])
+        .unwrap();
+    assert_eq!(state.failed_count("j").unwrap(), 0);
+
+    // A delivery the target refused afterwards: parked with its payload, snapshot gone.
+    assert!(state.park_delivered("j", &bad.key, "rejected").unwrap());
+    assert_eq!(state.snapshot("j", &bad.key).unwrap(), None);
+    assert_eq!(state.failed("j").unwrap()[0].error, "rejected");
+    assert!(
+        !state
+            .park_delivered("j", "nobody@example.com", "x")
+            .unwrap()
+    );
+
+    // A key twice in one batch: the last delivery wins, as one upsert per record would.
+    let (first, last) = (
+        item("d@example.com", "First"),
+        item("d@example.com", "Last"),
+    );
+    state
+        .record_outcomes("j", &[first, last.clone()], &[])
+        .unwrap();
+    assert_eq!(
+        state.snapshot("j", "d@example.com").unwrap(),
+        Some(last.fields)
+    );
+}
