@@ -14,6 +14,9 @@ impl StateStore {
         job: &str,
         source: &str,
     ) -> Result<Vec<(String, String, Decimal)>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.contributions_of(job, source)?);
+        }
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT part, target, amount FROM contributions WHERE job = ?1 AND source = ?2
@@ -29,6 +32,9 @@ impl StateStore {
 
     /// Whether the job keeps any contribution.
     pub fn has_contributions(&self, job: &str) -> Result<bool, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.has_contributions(job)?);
+        }
         self.conn()
             .prepare_cached("SELECT 1 FROM contributions WHERE job = ?1 LIMIT 1")?
             .exists([job])
@@ -41,6 +47,9 @@ impl StateStore {
         job: &str,
         target: &str,
     ) -> Result<Vec<(String, Decimal)>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.contributions_to(job, target)?);
+        }
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT source, amount FROM contributions WHERE job = ?1 AND target = ?2",
@@ -63,6 +72,21 @@ impl StateStore {
     ) -> Result<(), StateError> {
         if self.read_only {
             return Ok(());
+        }
+        if let Some(mut pg) = self.pg() {
+            let sources: Vec<_> = sources
+                .into_iter()
+                .map(|(source, ts, parts)| {
+                    let parts = parts
+                        .iter()
+                        .map(|(part, target, amount)| {
+                            (part.clone(), target.clone(), amount.to_string())
+                        })
+                        .collect();
+                    (source.to_owned(), ts.map(sortable), parts)
+                })
+                .collect();
+            return Ok(pg.replace_contributions(job, &sources)?);
         }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -101,6 +125,9 @@ impl StateStore {
     pub fn prune_contributions(&self, job: &str, before: DateTime) -> Result<u64, StateError> {
         if self.read_only {
             return Ok(0);
+        }
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.prune_contributions(job, &sortable(before))?);
         }
         let removed = self.conn().execute(
             "DELETE FROM contributions WHERE job = ?1 AND source_ts < ?2",

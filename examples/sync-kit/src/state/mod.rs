@@ -70,9 +70,18 @@ pub enum StateError {
     },
 }
 
-/// The SQLite-backed state of all jobs in one file.
+/// Where the state lives.
+enum Backend {
+    /// A SQLite file (or memory).
+    Sqlite(Mutex<Connection>),
+    /// A PostgreSQL database (`--state postgres://…`).
+    Postgres(Box<Mutex<pg::PgState>>),
+}
+
+/// The state of all jobs in one SQLite file or one PostgreSQL database: the same methods and
+/// guarantees on both.
 pub struct StateStore {
-    conn: Mutex<Connection>,
+    backend: Backend,
     read_only: bool,
     process: ProcessId,
     /// The run row [`StateStore::claim_run`] wrote and no run has adopted yet: `(job, row)`.
@@ -114,6 +123,34 @@ impl StateStore {
         Ok(Self::new(conn, false))
     }
 
+    /// Opens the PostgreSQL database at `url` (connecting within its connect timeout, migrating
+    /// its schema, a newer one refused).
+    ///
+    /// ```no_run
+    /// use sync_kit::state::pg::PgUrl;
+    /// let url = PgUrl::parse("postgres://sync@db.example.com/sync?sslmode=verify-full").unwrap();
+    /// let state = sync_kit::StateStore::open_postgres(&url, false).unwrap();
+    /// assert_eq!(state.watermark("job").unwrap(), None);
+    /// ```
+    ///
+    /// With `read_only` (dry run, `--status`) every write method is a no-op; the schema is
+    /// still created or migrated, as the run log of the database is shared by every host.
+    pub fn open_postgres(url: &pg::PgUrl, read_only: bool) -> Result<Self, StateError> {
+        let state = pg::PgState::connect(url)?;
+        Ok(Self::with_backend(
+            Backend::Postgres(Box::new(Mutex::new(state))),
+            read_only,
+        ))
+    }
+
+    /// Which backend holds the state: `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
     /// Opens the file for reading only, for `--dry-run` and `--status`: every write method
     /// becomes a no-op, a file that does not exist is not created (an empty in-memory store
     /// stands in for it), and an older schema is read as it is (not migrated).
@@ -135,8 +172,12 @@ impl StateStore {
     }
 
     fn new(conn: Connection, read_only: bool) -> Self {
+        Self::with_backend(Backend::Sqlite(Mutex::new(conn)), read_only)
+    }
+
+    fn with_backend(backend: Backend, read_only: bool) -> Self {
         Self {
-            conn: Mutex::new(conn),
+            backend,
             read_only,
             process: ProcessId::current(),
             claimed: Mutex::new(None),
@@ -182,10 +223,24 @@ impl StateStore {
         }
     }
 
+    /// The SQLite connection; every method asks [`pg`](Self::pg) first.
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        match &self.backend {
+            Backend::Sqlite(conn) => conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            Backend::Postgres(_) => unreachable!("PostgreSQL stores are routed by `pg()` first"),
+        }
+    }
+
+    /// The PostgreSQL connection, if the state lives there.
+    fn pg(&self) -> Option<MutexGuard<'_, pg::PgState>> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(state) => Some(
+                state
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            ),
+        }
     }
 }
 
@@ -196,7 +251,7 @@ mod tests {
     use super::*;
     use crate::Item;
 
-    pub(super) fn item(key: &str, name: &str) -> Item {
+    fn item(key: &str, name: &str) -> Item {
         let mut fields = Map::new();
         fields.insert("email".into(), key.into());
         fields.insert("name".into(), name.into());

@@ -46,6 +46,9 @@ pub(super) const PARK: &str =
 impl StateStore {
     /// The job's parked failures, oldest first.
     pub fn failed(&self, job: &str) -> Result<Vec<FailedRecord>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.failed(job)?);
+        }
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT key, payload, error, attempts, first_failed_at, last_failed_at
@@ -68,6 +71,9 @@ impl StateStore {
 
     /// How many records of the job are parked as failed.
     pub fn failed_count(&self, job: &str) -> Result<u64, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.failed_count(job)?);
+        }
         self.conn()
             .query_row("SELECT COUNT(*) FROM failed WHERE job = ?1", [job], |row| {
                 row.get::<_, i64>(0).map(|n| n as u64)
@@ -94,6 +100,12 @@ impl StateStore {
         if discarded.is_empty() {
             return Ok(discarded);
         }
+        if let Some(mut pg) = self.pg() {
+            let at = now();
+            let keys: Vec<String> = discarded.iter().map(|f| f.key.clone()).collect();
+            pg.discard(job, &keys, &at, &discard_summary(job, &at, &discarded))?;
+            return Ok(discarded);
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for record in &discarded {
@@ -103,14 +115,6 @@ impl StateStore {
             )?;
         }
         let at = now();
-        let summary = serde_json::json!({
-            "job": job,
-            "mode": Mode::DiscardFailed,
-            "status": RunStatus::Completed,
-            "started_at": at,
-            "elapsed_secs": 0.0,
-            "discarded": discarded,
-        });
         tx.execute(
             "INSERT INTO runs (job, mode, status, started_at, finished_at, heartbeat_at, pid,
                                host, process_started, summary)
@@ -122,7 +126,7 @@ impl StateStore {
                 self.process.pid,
                 self.process.host,
                 self.process.started,
-                summary.to_string(),
+                discard_summary(job, &at, &discarded),
             ],
         )?;
         tx.commit()?;
@@ -130,34 +134,15 @@ impl StateStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::tests::item;
-
-    #[test]
-    fn failures_accumulate_attempts_and_delivery_clears_them() {
-        let store = StateStore::in_memory().unwrap();
-        let a = item("a@example.com", "A");
-        store
-            .record_outcomes("j", &[], &[(a.clone(), "HTTP 500".into(), 3)])
-            .unwrap();
-        store
-            .record_outcomes("j", &[], &[(a.clone(), "HTTP 502".into(), 1)])
-            .unwrap();
-        let failed = store.failed("j").unwrap();
-        assert_eq!(failed.len(), 1);
-        assert_eq!(failed[0].attempts, 4);
-        assert_eq!(failed[0].error, "HTTP 502");
-        assert_eq!(failed[0].item(), a);
-
-        store
-            .record_outcomes("j", std::slice::from_ref(&a), &[])
-            .unwrap();
-        assert_eq!(store.failed_count("j").unwrap(), 0);
-        assert_eq!(
-            store.snapshot("j", "a@example.com").unwrap(),
-            Some(a.fields)
-        );
-    }
+/// The summary logged for a discard.
+fn discard_summary(job: &str, at: &str, discarded: &[FailedRecord]) -> String {
+    serde_json::json!({
+        "job": job,
+        "mode": Mode::DiscardFailed,
+        "status": RunStatus::Completed,
+        "started_at": at,
+        "elapsed_secs": 0.0,
+        "discarded": discarded,
+    })
+    .to_string()
 }

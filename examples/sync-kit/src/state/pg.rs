@@ -493,7 +493,7 @@ impl PgState {
     /// host, whose process cannot be checked).
     pub fn take_lease(&mut self, job: &str, run_id: i64) -> Result<Lease, PgError> {
         let process = self.process.clone();
-        self.with_client(|client| take_lease(client, &process, job, run_id))
+        self.with_client(|client| take_lease_in(client, &process, job, run_id))
     }
 
     /// Refreshes the heartbeat of this process's lease of `job`; `false` if it no longer holds
@@ -540,9 +540,10 @@ impl Drop for PgState {
     }
 }
 
-/// See [`PgState::take_lease`].
-fn take_lease(
-    client: &mut Client,
+/// See [`PgState::take_lease`]; in a transaction of its own inside `client`'s (a savepoint
+/// when `client` is one).
+pub(crate) fn take_lease_in(
+    client: &mut impl postgres::GenericClient,
     process: &ProcessId,
     job: &str,
     run_id: i64,

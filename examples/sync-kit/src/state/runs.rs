@@ -9,6 +9,8 @@ use super::{StateError, StateStore, now};
 use crate::process::{Liveness, ProcessId, STALE_AFTER};
 use crate::summary::{Mode, RunStatus, Summary};
 
+mod pg;
+
 /// A run's row in the run log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunId(i64);
@@ -99,6 +101,9 @@ impl StateStore {
         if let Some(run) = self.adopt_claim(job, mode, read_from)? {
             return Ok(Begun::Started(run));
         }
+        if let Some(mut pg) = self.pg() {
+            return self.pg_begin_run(&mut pg, job, mode, read_from);
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let running: Vec<RunRow> = {
@@ -176,11 +181,14 @@ impl StateStore {
         let Some(run) = self.take_claim(job) else {
             return Ok(());
         };
-        let (mode, started_at): (String, String) = self.conn().query_row(
-            "SELECT mode, started_at FROM runs WHERE id = ?1",
-            [run.0],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
+        let (mode, started_at): (String, String) = match self.pg() {
+            Some(mut pg) => Self::pg_mode_and_start(&mut pg, run)?,
+            None => self.conn().query_row(
+                "SELECT mode, started_at FROM runs WHERE id = ?1",
+                [run.0],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?,
+        };
         let took = started_at
             .parse::<jiff::Timestamp>()
             .ok()
@@ -216,6 +224,10 @@ impl StateStore {
         let Some(run) = self.take_claim(job) else {
             return Ok(None);
         };
+        if let Some(mut pg) = self.pg() {
+            Self::pg_adopt(&mut pg, run, mode, read_from)?;
+            return Ok(Some(run));
+        }
         self.conn().execute(
             "UPDATE runs SET mode = ?2, read_from = ?3, heartbeat_at = ?4 WHERE id = ?1",
             params![
@@ -250,6 +262,9 @@ impl StateStore {
     /// checkable and its heartbeat fresh), if there is one: what [`begin_run`](Self::begin_run)
     /// would refuse to start next to. Read-only, so a binary checks it before anything else.
     pub fn running_elsewhere(&self, job: &str) -> Result<Option<RunRecord>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return self.pg_running_elsewhere(&mut pg, job);
+        }
         let rows: Vec<RunRow> = {
             let conn = self.conn();
             let mut stmt = conn.prepare(&format!(
@@ -284,6 +299,9 @@ impl StateStore {
         if self.read_only {
             return Ok(());
         }
+        if let Some(mut pg) = self.pg() {
+            return self.pg_heartbeat(&mut pg, run, summary);
+        }
         self.conn()
             .prepare_cached(
                 "UPDATE runs SET heartbeat_at = ?2, read = ?3, filtered = ?4, delivered = ?5,
@@ -309,6 +327,9 @@ impl StateStore {
     pub fn finish_run(&self, run: RunId, summary: &Summary) -> Result<(), StateError> {
         if self.read_only {
             return Ok(());
+        }
+        if let Some(mut pg) = self.pg() {
+            return self.pg_finish_run(&mut pg, run, summary);
         }
         let json = serde_json::to_string(summary).unwrap_or_default();
         let mut conn = self.conn();
@@ -356,6 +377,9 @@ impl StateStore {
     /// later completed run has covered: where the next run must start reading at the latest,
     /// so that nothing a killed, failed or interrupted run had started is skipped.
     pub fn unsettled_from(&self, job: &str) -> Result<Option<DateTime>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Self::pg_unsettled_from(&mut pg, job);
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let earliest = unsettled(&tx, job)?.into_iter().map(|(_, from)| from).min();
@@ -365,13 +389,17 @@ impl StateStore {
     /// The job's last `limit` runs, newest first. A `running` row whose process is gone reads as
     /// `interrupted`.
     pub fn runs(&self, job: &str, limit: usize) -> Result<Vec<RunRecord>, StateError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2"
-        ))?;
-        let rows = stmt
-            .query_map(params![job, limit as i64], run_row)?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = match self.pg() {
+            Some(mut pg) => Self::pg_runs(&mut pg, job, limit)?,
+            None => {
+                let conn = self.conn();
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT {RUN_COLUMNS} FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2"
+                ))?;
+                stmt.query_map(params![job, limit as i64], run_row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -389,6 +417,9 @@ impl StateStore {
 
     /// The skipped records listed by the job's newest run that listed any, if one did.
     pub fn last_skipped(&self, job: &str) -> Result<Option<SkippedInRun>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Self::pg_last_skipped(&mut pg, job);
+        }
         let row: Option<(i64, String, Option<i64>)> = self
             .conn()
             .query_row(
@@ -410,6 +441,9 @@ impl StateStore {
     /// When the job's newest run that exited 0 (completed, nothing failed) ended (UTC, RFC
     /// 3339).
     pub fn last_success(&self, job: &str) -> Result<Option<String>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Self::pg_last_success(&mut pg, job);
+        }
         self.conn()
             .query_row(
                 "SELECT finished_at FROM runs
@@ -430,6 +464,9 @@ impl StateStore {
         if self.read_only {
             return Ok(());
         }
+        if let Some(mut pg) = self.pg() {
+            return Self::pg_set_last_run_requests(&mut pg, job, requests);
+        }
         self.conn().execute(
             "UPDATE runs SET requests = ?2,
                  summary = CASE WHEN summary IS NULL THEN NULL
@@ -443,6 +480,9 @@ impl StateStore {
     /// Every job the state file holds anything of (runs, a watermark, snapshots, parked
     /// records), by name.
     pub fn jobs(&self) -> Result<Vec<String>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Self::pg_jobs(&mut pg);
+        }
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT job FROM runs UNION SELECT job FROM watermarks UNION SELECT job FROM failed
@@ -455,6 +495,9 @@ impl StateStore {
 
     /// The number of runs logged for the job.
     pub fn run_count(&self, job: &str) -> Result<u64, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Self::pg_run_count(&mut pg, job);
+        }
         self.conn()
             .query_row("SELECT COUNT(*) FROM runs WHERE job = ?1", [job], |row| {
                 row.get::<_, i64>(0).map(|n| n as u64)

@@ -11,6 +11,9 @@ use crate::Item;
 impl StateStore {
     /// The payload last delivered for `key`, if any.
     pub fn snapshot(&self, job: &str, key: &str) -> Result<Option<Map<String, Value>>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.snapshot(job, key)?);
+        }
         let payload: Option<String> = self
             .conn()
             .prepare_cached("SELECT payload FROM snapshots WHERE job = ?1 AND key = ?2")?
@@ -26,6 +29,9 @@ impl StateStore {
         job: &str,
         keys: &[&str],
     ) -> Result<Vec<Option<Map<String, Value>>>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.snapshots(job, keys)?);
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(keys.len());
@@ -55,6 +61,9 @@ impl StateStore {
             return Ok(());
         }
         self.run_before_record();
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.record_outcomes(job, delivered, failed)?);
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let at = now();
@@ -80,6 +89,9 @@ impl StateStore {
 
     /// How many snapshots (keys delivered at least once) the job has.
     pub fn snapshot_count(&self, job: &str) -> Result<u64, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.snapshot_count(job)?);
+        }
         self.conn()
             .query_row(
                 "SELECT COUNT(*) FROM snapshots WHERE job = ?1",
@@ -97,6 +109,9 @@ impl StateStore {
         if self.read_only {
             return Ok(false);
         }
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.park_delivered(job, key, error)?);
+        }
         let Some(fields) = self.snapshot(job, key)? else {
             return Ok(false);
         };
@@ -110,40 +125,5 @@ impl StateStore {
         tx.execute(PARK, params![job, key, payload, error, 1, now()])?;
         tx.commit()?;
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::tests::item;
-
-    #[test]
-    fn a_refused_delivery_is_parked_with_its_payload_and_loses_its_snapshot() {
-        let store = StateStore::in_memory().unwrap();
-        let a = item("a@example.com", "A");
-        store
-            .record_outcomes("j", std::slice::from_ref(&a), &[])
-            .unwrap();
-        assert!(store.park_delivered("j", &a.key, "rejected: bad").unwrap());
-        assert_eq!(store.snapshot("j", &a.key).unwrap(), None);
-        let failed = store.failed("j").unwrap();
-        assert_eq!(failed.len(), 1);
-        assert_eq!(failed[0].item(), a);
-        assert_eq!(failed[0].error, "rejected: bad");
-        assert!(
-            !store
-                .park_delivered("j", "nobody@example.com", "x")
-                .unwrap()
-        );
-        assert!(
-            !store.park_delivered("j", &a.key, "again").unwrap(),
-            "no snapshot left"
-        );
-
-        assert_eq!(store.report_rows_read("j", "r.csv").unwrap(), 0);
-        store.set_report_rows_read("j", "r.csv", 12).unwrap();
-        assert_eq!(store.report_rows_read("j", "r.csv").unwrap(), 12);
-        assert_eq!(store.report_rows_read("other", "r.csv").unwrap(), 0);
     }
 }

@@ -8,6 +8,9 @@ use super::{StateError, StateStore, now};
 impl StateStore {
     /// The job's watermark, if it ever completed a run.
     pub fn watermark(&self, job: &str) -> Result<Option<DateTime>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.watermark(job)?);
+        }
         let value: Option<String> = self
             .conn()
             .query_row(
@@ -21,6 +24,9 @@ impl StateStore {
 
     /// When the job's watermark was last stored (UTC, RFC 3339).
     pub fn watermark_updated_at(&self, job: &str) -> Result<Option<String>, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.watermark_updated_at(job)?);
+        }
         self.conn()
             .query_row(
                 "SELECT updated_at FROM watermarks WHERE job = ?1",
@@ -35,6 +41,9 @@ impl StateStore {
         if self.read_only {
             return Ok(());
         }
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.set_watermark(job, value)?);
+        }
         self.conn().execute(
             "INSERT INTO watermarks (job, value, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (job) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -45,6 +54,9 @@ impl StateStore {
 
     /// How many rows of report `name` the job has already read.
     pub fn report_rows_read(&self, job: &str, name: &str) -> Result<u64, StateError> {
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.report_rows_read(job, name)?);
+        }
         self.conn()
             .query_row(
                 "SELECT rows FROM report_rows WHERE job = ?1 AND name = ?2",
@@ -61,26 +73,14 @@ impl StateStore {
         if self.read_only {
             return Ok(());
         }
+        if let Some(mut pg) = self.pg() {
+            return Ok(pg.set_report_rows_read(job, name, rows)?);
+        }
         self.conn().execute(
             "INSERT INTO report_rows (job, name, rows, read_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (job, name) DO UPDATE SET rows = excluded.rows, read_at = excluded.read_at",
             params![job, name, rows as i64, now()],
         )?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn watermark_round_trip() {
-        let store = StateStore::in_memory().unwrap();
-        assert_eq!(store.watermark("j").unwrap(), None);
-        let ts: DateTime = "2024-01-15T10:30:00".parse().unwrap();
-        store.set_watermark("j", ts).unwrap();
-        assert_eq!(store.watermark("j").unwrap(), Some(ts));
-        assert_eq!(store.watermark("other").unwrap(), None);
     }
 }

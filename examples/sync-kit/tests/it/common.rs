@@ -108,3 +108,63 @@ pub fn record(n: u32, name: &str) -> Result<SourceRecord, BoxError> {
 pub fn records(count: u32) -> Vec<Result<SourceRecord, BoxError>> {
     (0..count).map(|n| record(n, "Name")).collect()
 }
+
+/// Where a test's state lives: every state-store test runs against both.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    /// An in-memory SQLite store.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL (see [`crate::pg_state::fresh_database`]).
+    Postgres,
+}
+
+/// An empty store of `backend`.
+pub fn store(backend: Backend) -> StateStore {
+    match backend {
+        Backend::Sqlite => StateStore::in_memory().unwrap(),
+        Backend::Postgres => {
+            let url = sync_kit::state::pg::off_runtime(crate::pg_state::fresh_database);
+            StateStore::open_postgres(&sync_kit::state::pg::PgUrl::parse(&url).unwrap(), false)
+                .unwrap()
+        }
+    }
+}
+
+/// Runs a test once per backend: `on_both_backends! { async fn name(backend: Backend) {…} }`
+/// (a tokio test, on the current-thread runtime the syncs use) or `fn name(backend: Backend)`
+/// (a plain test) becomes `name::sqlite` and `name::postgres`.
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident: Backend) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$meta])*
+            async fn body($backend: crate::common::Backend) $body
+            #[tokio::test]
+            async fn sqlite() {
+                body(crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                body(crate::common::Backend::Postgres).await
+            }
+        }
+    };
+    ($(#[$meta:meta])* fn $name:ident($backend:ident: Backend) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$meta])*
+            fn body($backend: crate::common::Backend) $body
+            #[test]
+            fn sqlite() {
+                body(crate::common::Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                body(crate::common::Backend::Postgres)
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;

@@ -4,5 +4,6 @@
 mod common;
 mod pg_state;
 mod state_file;
+mod state_store;
 mod toolkit;
 mod watermarks;

@@ -12,11 +12,11 @@ use sync_kit::{
     Stop, Verdict, replay_failed, run,
 };
 
-use crate::common::{ScriptedSink, ctx, job, record, records};
+use crate::common::{ScriptedSink, ctx, job, on_both_backends, record, records, store};
 
-#[tokio::test]
-async fn delivers_in_batches_and_advances_the_watermark() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn delivers_in_batches_and_advances_the_watermark(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let sink = ScriptedSink::default();
     let summary = run(ctx(&job, &state), stream::iter(records(95)), &sink)
@@ -38,10 +38,11 @@ async fn delivers_in_batches_and_advances_the_watermark() {
     sent.dedup();
     assert_eq!(sent.len(), 95, "every record exactly once");
 }
+}
 
-#[tokio::test]
-async fn unchanged_records_are_skipped_and_changed_ones_sent() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn unchanged_records_are_skipped_and_changed_ones_sent(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let sink = ScriptedSink::default();
     run(ctx(&job, &state), stream::iter(records(20)), &sink)
@@ -65,10 +66,11 @@ async fn unchanged_records_are_skipped_and_changed_ones_sent() {
     let summary = run(forced, stream::iter(records(20)), &sink).await.unwrap();
     assert_eq!(summary.delivered, 20);
 }
+}
 
-#[tokio::test]
-async fn retries_then_parks_and_replay_delivers() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn retries_then_parks_and_replay_delivers(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let sink = ScriptedSink::default();
     sink.fail("user1@example.com", 2, true); // succeeds on the 3rd attempt
@@ -115,6 +117,7 @@ async fn retries_then_parks_and_replay_delivers() {
             .is_some()
     );
 }
+}
 
 #[tokio::test]
 async fn dry_run_sends_nothing_and_changes_no_state() {
@@ -146,9 +149,9 @@ async fn dry_run_sends_nothing_and_changes_no_state() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
-#[tokio::test]
-async fn rejected_records_are_counted_with_reasons() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn rejected_records_are_counted_with_reasons(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let mut input = records(3);
     input.push(Ok(SourceRecord {
@@ -168,10 +171,11 @@ async fn rejected_records_are_counted_with_reasons() {
     assert_eq!(summary.filtered_by_reason["email has no @"], 1);
     assert_eq!(summary.exit_code, ExitCode::Success);
 }
+}
 
-#[tokio::test]
-async fn a_source_error_aborts_without_moving_the_watermark() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn a_source_error_aborts_without_moving_the_watermark(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let mut input = records(15);
     input.push(Err("connection reset by peer".into()));
@@ -203,6 +207,7 @@ async fn a_source_error_aborts_without_moving_the_watermark() {
     assert_eq!(summary.delivered, 15);
     assert!(state.watermark("test-job").unwrap().is_some());
 }
+}
 
 /// A sink that learns late that one delivered key failed, as a file import's report would say.
 #[derive(Default)]
@@ -224,9 +229,9 @@ impl Sink for LateReportSink {
     }
 }
 
-#[tokio::test]
-async fn skip_verdicts_are_counted_by_reason_and_the_sink_settles_before_the_run_is_final() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn skip_verdicts_are_counted_by_reason_and_the_sink_settles_before_the_run_is_final(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let sink = LateReportSink::default();
     let source = records(12).into_iter().map(|r| {
@@ -261,6 +266,7 @@ async fn skip_verdicts_are_counted_by_reason_and_the_sink_settles_before_the_run
     run(dry, stream::iter(records(3)), &sink).await.unwrap();
     assert_eq!(*sink.finished.lock().unwrap(), 1);
 }
+}
 
 /// A sink that takes `delay` per batch, and requests a stop after its `stop_after`-th batch.
 struct SlowSink {
@@ -281,9 +287,9 @@ impl Sink for SlowSink {
     }
 }
 
-#[tokio::test]
-async fn a_stop_lets_the_batches_in_flight_settle_and_the_next_run_resumes_the_rest() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn a_stop_lets_the_batches_in_flight_settle_and_the_next_run_resumes_the_rest(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let (trigger, stop) = Stop::manual();
     let sink = SlowSink {
@@ -338,10 +344,11 @@ async fn a_stop_lets_the_batches_in_flight_settle_and_the_next_run_resumes_the_r
     assert_eq!(state.unsettled_from("test-job").unwrap(), None);
     assert_eq!(state.runs("test-job", 5).unwrap()[1].resumed_by, Some(2));
 }
+}
 
-#[tokio::test]
-async fn a_stop_before_anything_is_sent_delivers_nothing() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn a_stop_before_anything_is_sent_delivers_nothing(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let (trigger, stop) = Stop::manual();
     trigger.request("SIGINT");
@@ -360,10 +367,11 @@ async fn a_stop_before_anything_is_sent_delivers_nothing() {
     assert_eq!(summary.delivered, 0);
     assert_eq!(summary.exit_code, ExitCode::Interrupted);
 }
+}
 
-#[tokio::test]
-async fn a_stop_cuts_retries_short_and_parks_what_still_fails() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn a_stop_cuts_retries_short_and_parks_what_still_fails(backend: Backend) {
+    let state = store(backend);
     let job = JobConfig {
         retry: RetrySchedule {
             attempts: 5,
@@ -403,10 +411,11 @@ async fn a_stop_cuts_retries_short_and_parks_what_still_fails() {
     );
     assert_eq!(summary.exit_code, ExitCode::Interrupted);
 }
+}
 
-#[tokio::test]
-async fn records_the_source_cannot_decode_are_filtered_and_the_watermark_still_moves() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn records_the_source_cannot_decode_are_filtered_and_the_watermark_still_moves(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let mut input = records(20);
     // A per-record decode error, as a source yields it: filtered with its reason, with or
@@ -442,10 +451,11 @@ async fn records_the_source_cannot_decode_are_filtered_and_the_watermark_still_m
         "2024-02-20T10:00:00"
     );
 }
+}
 
-#[tokio::test]
-async fn a_source_that_fails_mid_way_leaves_its_range_to_the_next_run() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn a_source_that_fails_mid_way_leaves_its_range_to_the_next_run(backend: Backend) {
+    let state = store(backend);
     let job = job();
     state
         .set_watermark("test-job", "2024-06-01T00:00".parse().unwrap())
@@ -480,10 +490,11 @@ async fn a_source_that_fails_mid_way_leaves_its_range_to_the_next_run() {
         since
     );
 }
+}
 
-#[tokio::test]
-async fn several_records_with_one_key_deliver_one_winner_and_list_the_others() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn several_records_with_one_key_deliver_one_winner_and_list_the_others(backend: Backend) {
+    let state = store(backend);
     let job = job();
     let record = |id: &str, key: &str, name: &str, ts: &str| {
         let mut fields = Map::new();
@@ -533,4 +544,5 @@ async fn several_records_with_one_key_deliver_one_winner_and_list_the_others() {
         ]
     );
     assert_eq!(summary.exit_code, ExitCode::Success);
+}
 }

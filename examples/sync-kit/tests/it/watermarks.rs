@@ -7,7 +7,7 @@ use clap::Parser;
 use futures::stream;
 use sync_kit::{CommonArgs, ExitCode, JobConfig, RunContext, StateStore, run};
 
-use crate::common::{ScriptedSink, ctx, job, records};
+use crate::common::{ScriptedSink, ctx, job, on_both_backends, records, store};
 
 #[derive(Parser)]
 struct Cli {
@@ -19,9 +19,9 @@ fn args(argv: &[&str]) -> CommonArgs {
     Cli::parse_from(std::iter::once("sync").chain(argv.iter().copied())).common
 }
 
-#[tokio::test]
-async fn read_from_uses_since_then_watermark_minus_overlap_then_default() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn read_from_uses_since_then_watermark_minus_overlap_then_default(backend: Backend) {
+    let state = store(backend);
     let job = JobConfig {
         overlap: Duration::from_secs(6 * 3600),
         ..job()
@@ -46,10 +46,11 @@ async fn read_from_uses_since_then_watermark_minus_overlap_then_default() {
         since
     );
 }
+}
 
-#[tokio::test]
-async fn an_explicit_since_earlier_than_the_watermark_moves_it_back_to_the_newest_change_read() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn an_explicit_since_earlier_than_the_watermark_moves_it_back_to_the_newest_change_read(backend: Backend) {
+    let state = store(backend);
     let job = job();
     // A watermark years ahead (what a `--since` in the future used to leave).
     state
@@ -80,10 +81,11 @@ async fn an_explicit_since_earlier_than_the_watermark_moves_it_back_to_the_newes
     let next = sync_kit::read_from(&state, &job, None, "2020-01-01T00:00".parse().unwrap());
     assert_eq!(next.unwrap().to_string(), "2024-01-28T04:00:00");
 }
+}
 
-#[tokio::test]
-async fn a_run_that_reads_nothing_leaves_the_watermark_no_later_than_where_it_read_from() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn a_run_that_reads_nothing_leaves_the_watermark_no_later_than_where_it_read_from(backend: Backend) {
+    let state = store(backend);
     let job = JobConfig {
         overlap: Duration::from_secs(6 * 3600),
         ..job()
@@ -115,7 +117,7 @@ async fn a_run_that_reads_nothing_leaves_the_watermark_no_later_than_where_it_re
     let next = sync_kit::read_from(&state, &job, None, "2020-01-01T00:00".parse().unwrap());
     assert_eq!(next.unwrap().to_string(), "2024-01-01T00:00:00");
     // A first run that reads nothing starts the watermark at its read-from point.
-    let fresh = StateStore::in_memory().unwrap();
+    let fresh = store(backend);
     let first = RunContext {
         read_from: Some("2024-05-05T00:00".parse().unwrap()),
         ..ctx(&job, &fresh)
@@ -127,6 +129,7 @@ async fn a_run_that_reads_nothing_leaves_the_watermark_no_later_than_where_it_re
         fresh.watermark("test-job").unwrap().unwrap().to_string(),
         "2024-05-05T00:00:00"
     );
+}
 }
 
 #[test]
@@ -155,9 +158,9 @@ fn a_since_in_the_future_is_a_usage_error() {
     }
 }
 
-#[tokio::test]
-async fn the_watermark_never_moves_past_the_moment_the_read_started() {
-    let state = StateStore::in_memory().unwrap();
+on_both_backends! {
+async fn the_watermark_never_moves_past_the_moment_the_read_started(backend: Backend) {
+    let state = store(backend);
     let job = job();
     // The source reports changes up to 2024-01-28 although the read started on 2024-01-10
     // (a clock ahead, a future-dated record): the watermark stops at the read's start.
@@ -178,4 +181,5 @@ async fn the_watermark_never_moves_past_the_moment_the_read_started() {
         state.watermark("test-job").unwrap().unwrap().to_string(),
         "2024-01-10T12:00:00"
     );
+}
 }

@@ -263,3 +263,134 @@ fn record(
     }
     Ok(())
 }
+
+/// The contributions (receipt rows' payments of invoices) and the discarding of parked records.
+impl PgState {
+    /// The parts of `source` and the amounts they contribute to their targets, by part.
+    pub fn contributions_of(
+        &mut self,
+        job: &str,
+        source: &str,
+    ) -> Result<Vec<(String, String, rust_decimal::Decimal)>, PgError> {
+        let rows = self.with_client(|c| {
+            c.query(
+                "SELECT part, target, amount FROM contributions WHERE job = $1 AND source = $2
+                 ORDER BY part",
+                &[&job, &source],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), decimal(r.get(2))))
+            .collect())
+    }
+
+    /// Whether the job has any contributions.
+    pub fn has_contributions(&mut self, job: &str) -> Result<bool, PgError> {
+        Ok(self.with_client(|c| {
+            c.query_opt(
+                "SELECT 1 FROM contributions WHERE job = $1 LIMIT 1",
+                &[&job],
+            )
+            .map(|r| r.is_some())
+        })?)
+    }
+
+    /// The sources contributing to `target`, with their amounts.
+    pub fn contributions_to(
+        &mut self,
+        job: &str,
+        target: &str,
+    ) -> Result<Vec<(String, rust_decimal::Decimal)>, PgError> {
+        let rows = self.with_client(|c| {
+            c.query(
+                "SELECT source, amount FROM contributions WHERE job = $1 AND target = $2",
+                &[&job, &target],
+            )
+        })?;
+        Ok(rows.iter().map(|r| (r.get(0), decimal(r.get(1)))).collect())
+    }
+
+    /// Replaces each source's contributions, all in one transaction. `sources` holds
+    /// `(source, its timestamp as sortable text, parts)`.
+    pub(crate) fn replace_contributions(
+        &mut self,
+        job: &str,
+        sources: &[SourceParts],
+    ) -> Result<(), PgError> {
+        self.with_client(|c| {
+            let mut tx = c.transaction()?;
+            let at = now();
+            let clear = tx.prepare("DELETE FROM contributions WHERE job = $1 AND source = $2")?;
+            let add = tx.prepare(
+                "INSERT INTO contributions (job, source, part, target, amount, source_ts,
+                                            updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (job, source, part) DO UPDATE SET target = excluded.target,
+                     amount = excluded.amount, source_ts = excluded.source_ts,
+                     updated_at = excluded.updated_at",
+            )?;
+            for (source, ts, parts) in sources {
+                tx.execute(&clear, &[&job, source])?;
+                for (part, target, amount) in parts {
+                    tx.execute(&add, &[&job, source, part, target, amount, ts, &at])?;
+                }
+            }
+            tx.commit()
+        })?;
+        Ok(())
+    }
+
+    /// Removes contributions of sources older than `before` (sortable text); how many.
+    pub(crate) fn prune_contributions(&mut self, job: &str, before: &str) -> Result<u64, PgError> {
+        Ok(self.with_client(|c| {
+            c.execute(
+                "DELETE FROM contributions WHERE job = $1 AND source_ts < $2",
+                &[&job, &before],
+            )
+        })?)
+    }
+
+    /// Deletes the parked records of `keys` and logs the discard as a run with `summary`, in
+    /// one transaction.
+    pub(crate) fn discard(
+        &mut self,
+        job: &str,
+        keys: &[String],
+        at: &str,
+        summary: &str,
+    ) -> Result<(), PgError> {
+        let process = self.process.clone();
+        self.with_client(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM failed WHERE job = $1 AND key = ANY($2::text[])",
+                &[&job, &keys],
+            )?;
+            tx.execute(
+                "INSERT INTO runs (job, mode, status, started_at, finished_at, heartbeat_at, pid,
+                                   host, process_started, summary)
+                 VALUES ($1, 'discard_failed', 'completed', $2, $2, $2, $3, $4, $5,
+                         ($6::text)::jsonb)",
+                &[
+                    &job,
+                    &at,
+                    &i64::from(process.pid),
+                    &process.host,
+                    &process.started,
+                    &summary,
+                ],
+            )?;
+            tx.commit()
+        })?;
+        Ok(())
+    }
+}
+
+/// A source record's contributions: `(source, its timestamp as sortable text, parts as
+/// (part, target, amount as text))`.
+pub(crate) type SourceParts = (String, Option<String>, Vec<(String, String, String)>);
+
+fn decimal(text: &str) -> rust_decimal::Decimal {
+    text.parse().unwrap_or_default()
+}
