@@ -170,6 +170,12 @@ impl CommonArgs {
         let Some(path) = self.state_path() else {
             return Ok(StateStore::in_memory()?);
         };
+        if let Some(url) = self.state_url()? {
+            // A database that is down is a failed run (exit 1, the host named), not a usage
+            // error: the URL itself was fine.
+            let read_only = self.dry_run || self.status;
+            return Ok(StateStore::open_postgres(&url, read_only)?);
+        }
         let store = if self.reads_state_only(&path) {
             StateStore::open_read_only(&path)
         } else {
@@ -201,6 +207,30 @@ impl CommonArgs {
         } else {
             crate::run(ctx, records, sink).await
         }
+    }
+
+    /// The PostgreSQL URL `--state` (or `SYNC_STATE`) names, if it names one
+    /// (`postgres://` / `postgresql://`); a URL that does not parse is a usage error, its
+    /// password redacted.
+    ///
+    /// ```
+    /// # use clap::Parser;
+    /// # #[derive(Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
+    /// let args = Cli::parse_from(["x", "--state", "postgres://sync@db/sync"]).common;
+    /// assert_eq!(args.state_url().unwrap().unwrap().host(), "db:5432");
+    /// let args = Cli::parse_from(["x", "--state", "state.db"]).common;
+    /// assert!(args.state_url().unwrap().is_none());
+    /// ```
+    pub fn state_url(&self) -> Result<Option<crate::state::pg::PgUrl>, Error> {
+        let Some(text) = self.state.as_deref().and_then(|p| p.to_str()) else {
+            return Ok(None);
+        };
+        if !crate::state::pg::PgUrl::is_url(text) {
+            return Ok(None);
+        }
+        crate::state::pg::PgUrl::parse(text)
+            .map(Some)
+            .map_err(|e| Error::Config(e.to_string()))
     }
 
     /// A human description of where state lives, for the first log line.

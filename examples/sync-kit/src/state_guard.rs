@@ -42,9 +42,11 @@ impl StateGuard {
     /// Remembers the state file `args` name if it does not exist yet and the run may create it
     /// (not a dry run, which never creates one).
     pub fn new(args: &CommonArgs) -> Self {
-        let created = args
-            .state_path()
-            .filter(|path| !args.dry_run && !path.exists());
+        let created = args.state_path().filter(|path| {
+            !args.dry_run
+                && !path.exists()
+                && !crate::state::pg::PgUrl::is_url(&path.to_string_lossy())
+        });
         let sandbox_existed = created
             .as_deref()
             .is_some_and(|path| sandbox_file(path).exists());

@@ -3,6 +3,7 @@
 //! does not exist) and `--discard-failed`; and the check, before any request, that no other
 //! live process runs the job.
 
+use crate::state::pg::PgUrl;
 use jiff::civil::DateTime;
 
 use crate::cli::{CommonArgs, report_error};
@@ -27,7 +28,9 @@ pub fn inspect(args: &CommonArgs, job: &JobConfig) -> Option<ExitCode> {
         };
     }
     if args.status
-        && let Some(path) = args.state_path().filter(|p| !p.exists())
+        && let Some(path) = args
+            .state_path()
+            .filter(|p| !p.exists() && !PgUrl::is_url(&p.to_string_lossy()))
     {
         let e = Error::Config(format!(
             "no state file at {}: no run of {} was logged there (check --state or SYNC_STATE)",
@@ -53,6 +56,16 @@ pub fn inspect(args: &CommonArgs, job: &JobConfig) -> Option<ExitCode> {
 /// file: checked when [`inspect`] is called, before any request (the run's own row is written
 /// later, and checks again).
 fn not_running_elsewhere(args: &CommonArgs, job: &JobConfig) -> Result<(), Error> {
+    if let Some(url) = args.state_url()? {
+        if args.dry_run {
+            return Ok(());
+        }
+        let state = StateStore::open_postgres(&url, true)?;
+        return match state.running_elsewhere(&job.name)? {
+            Some(other) => Err(already_running(&job.name, &other)),
+            None => Ok(()),
+        };
+    }
     let Some(path) = args.state_path().filter(|p| !args.dry_run && p.exists()) else {
         return Ok(());
     };

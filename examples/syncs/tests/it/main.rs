@@ -16,6 +16,7 @@ mod ops_skipped;
 mod ops_status;
 mod ops_watermark;
 mod output;
+mod pg_runs;
 mod sandbox;
 mod segment_to_splio;
 mod segment_to_splio_directo;
