@@ -22,6 +22,8 @@ struct World {
     smaily: FakeSmaily,
     dir: tempfile::TempDir,
     smaily_url: String,
+    /// `--state` when it is not the file in `dir`: a PostgreSQL database's URL.
+    state_url: Option<String>,
 }
 
 impl World {
@@ -44,7 +46,16 @@ impl World {
             smaily,
             dir: tempfile::tempdir().unwrap(),
             smaily_url,
+            state_url: None,
         }
+    }
+
+    /// The same world with its state on `backend` (a fresh PostgreSQL database, or the file).
+    fn on(mut self, backend: crate::pg_runs::Backend) -> World {
+        if let crate::pg_runs::Backend::Postgres = backend {
+            self.state_url = Some(crate::pg_runs::fresh_database());
+        }
+        self
     }
 
     fn state(&self) -> PathBuf {
@@ -71,7 +82,10 @@ impl World {
             .env("SMAILY_USER", FAKE_USER)
             .env("SMAILY_PASSWORD", FAKE_PASSWORD)
             .arg("--state")
-            .arg(self.state())
+            .arg(match &self.state_url {
+                Some(url) => std::ffi::OsString::from(url),
+                None => self.state().into_os_string(),
+            })
             .args(args);
         cmd
     }
@@ -458,8 +472,18 @@ async fn status(world: &World) -> Value {
 
 #[tokio::test]
 async fn a_first_load_killed_mid_way_is_resumed_by_the_next_plain_run() {
+    first_load_killed_mid_way_is_resumed(crate::pg_runs::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_first_load_killed_mid_way_is_resumed_by_the_next_plain_run_on_postgres() {
+    first_load_killed_mid_way_is_resumed(crate::pg_runs::Backend::Postgres).await;
+}
+
+/// `kill -9` of a `--since` first load, then a plain run: nothing lost, on either backend.
+async fn first_load_killed_mid_way_is_resumed(backend: crate::pg_runs::Backend) {
     // Customers changed over the last 30 days; the first load asks for all of them.
-    let world = World::start_spread(2000, 30 * 24 * 60).await;
+    let world = World::start_spread(2000, 30 * 24 * 60).await.on(backend);
     let config = world.config("batch_size = 50\nconcurrency = 2");
     let config = config.to_str().unwrap();
     world.smaily.set_delay(Some(Duration::from_millis(40)));

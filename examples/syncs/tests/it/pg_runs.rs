@@ -12,6 +12,15 @@ use crate::common::sync_bin::{self, stderr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_directo-to-smaily");
 
+/// Where a test's state lives: the kill test runs on both.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    /// A SQLite file in the test's directory.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL.
+    Postgres,
+}
+
 /// The test cluster's admin URL; panics (never skips) when there is none.
 fn admin_url() -> String {
     if let Ok(url) = std::env::var("SYNC_TEST_POSTGRES_URL") {
