@@ -104,7 +104,10 @@ impl CommonArgs {
     /// ```
     /// # use clap::Parser;
     /// # #[derive(Parser)] struct Cli { #[command(flatten)] common: sync_kit::CommonArgs }
-    /// let args = Cli::parse_from(["sync", "--since", "2999-01-01"]).common;
+    /// // An hour ahead in UTC: in the future for a source in UTC.
+    /// let ahead = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).datetime()
+    ///     .checked_add(jiff::SignedDuration::from_hours(1)).unwrap().to_string();
+    /// let args = Cli::parse_from(["sync", "--since", ahead.as_str()]).common;
     /// let state = sync_kit::StateStore::in_memory().unwrap();
     /// let job = sync_kit::JobConfig::named("demo");
     /// let err = args.read_from(&state, &job, &jiff::tz::TimeZone::UTC).unwrap_err();
@@ -307,6 +310,30 @@ pub fn parse_every(text: &str) -> Result<Duration, String> {
 
 /// Parses `--since`.
 pub fn parse_since(text: &str) -> Result<Since, String> {
+    let since = parse_since_text(text)?;
+    if let Since::At(at) = since {
+        refuse_future(at)?;
+    }
+    Ok(since)
+}
+
+/// A date-time later than now in the easternmost time zone (UTC+14) is in the future wherever
+/// the source is: refused while the arguments are read, before any request or state file.
+/// (One still in the future only in the source's own time zone is refused by
+/// [`CommonArgs::read_from`].)
+fn refuse_future(at: DateTime) -> Result<(), String> {
+    let easternmost = jiff::tz::TimeZone::fixed(jiff::tz::offset(14));
+    let latest = jiff::Timestamp::now().to_zoned(easternmost).datetime();
+    if at > latest {
+        return Err(format!(
+            "--since {at} is in the future in every time zone: a run from there reads nothing; \
+             give a date in the past, or leave --since out to read from the stored watermark"
+        ));
+    }
+    Ok(())
+}
+
+fn parse_since_text(text: &str) -> Result<Since, String> {
     let text = text.trim();
     if let Ok(dt) = text.parse::<DateTime>() {
         return Ok(Since::At(dt));

@@ -1,8 +1,10 @@
-//! A run that stops on a usage or credentials error leaves no state file behind: a file this
-//! process created is removed again when the process ends with exit code 2 and nothing was
-//! stored in it (no watermark, snapshot, parked record, report position or kept receipt; the
-//! run log alone does not count), and with it the sandbox's file beside it
-//! (`FILE.sandbox.json`) if this process created that too.
+//! A run that stops on a usage or configuration error before it sends anything leaves no state
+//! file behind: a file this process created is removed again when the process ends with exit
+//! code 2 and nothing was stored in it (no watermark, snapshot, parked record, report position or
+//! kept receipt, and no run in the log that sent a request), and with it the sandbox's file
+//! beside it (`FILE.sandbox.json`) if this process created that too. A run that reached a
+//! service (a refused token, a field the destination lacks) stays in the run log, with its
+//! error, whatever its exit code: `--status` shows it.
 //!
 //! ```
 //! use sync_kit::state_guard::StateGuard;
@@ -85,7 +87,8 @@ fn holds_nothing(path: &std::path::Path) -> bool {
     conn.query_row(
         "SELECT (SELECT count(*) FROM watermarks) + (SELECT count(*) FROM snapshots)
               + (SELECT count(*) FROM failed) + (SELECT count(*) FROM report_rows)
-              + (SELECT count(*) FROM contributions)",
+              + (SELECT count(*) FROM contributions)
+              + (SELECT count(*) FROM runs WHERE requests > 0)",
         [],
         |row| row.get::<_, i64>(0),
     )

@@ -137,13 +137,32 @@ fn a_since_in_the_future_is_a_usage_error() {
     let state = StateStore::in_memory().unwrap();
     let job = job();
     let tz = jiff::tz::TimeZone::get("Europe/Tallinn").unwrap();
-    let err = args(&["--since", "2999-01-01"])
+    // In the future in every time zone: refused while the arguments are read.
+    let refused = Cli::try_parse_from(["sync", "--since", "2999-01-01"])
+        .err()
+        .expect("a --since in the future everywhere is refused");
+    assert_eq!(refused.kind(), clap::error::ErrorKind::ValueValidation);
+    let text = refused.to_string();
+    assert!(
+        text.contains("--since 2999-01-01T00:00:00 is in the future in every time zone"),
+        "{text}"
+    );
+    // In the future only in the source's time zone: refused when the run works out where
+    // to read from.
+    let ahead = jiff::Timestamp::now()
+        .to_zoned(tz.clone())
+        .datetime()
+        .checked_add(jiff::SignedDuration::from_hours(3))
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let err = args(&["--since", &ahead])
         .read_from(&state, &job, &tz)
         .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Usage);
     let text = err.to_string();
     assert!(
-        text.contains("--since 2999-01-01T00:00:00 is in the future"),
+        text.contains(&format!("--since {ahead} is in the future")),
         "{text}"
     );
     assert!(text.contains("Europe/Tallinn"), "{text}");

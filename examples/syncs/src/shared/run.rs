@@ -45,12 +45,15 @@ pub async fn run_job<S: Fakes + Send + Sync + 'static>(
         // Every HTTP attempt since the last run (the first run: since the process started, its
         // start-up checks included), as the clients counted them.
         let sent = requests();
-        // A dry run's count stays the requests a real run would send.
-        if let Ok(summary) = &mut summary
-            && !args.dry_run
-        {
-            summary.requests = sent - counted.get();
-            if let Err(e) = state.set_last_run_requests(job, summary.requests) {
+        // A dry run's count stays the requests a real run would send. A failed run's count is
+        // logged too: a run that reached a service is kept in the log whatever its exit code
+        // (see `StateGuard`).
+        if !args.dry_run {
+            let taken = sent - counted.get();
+            if let Ok(summary) = &mut summary {
+                summary.requests = taken;
+            }
+            if let Err(e) = state.set_last_run_requests(job, taken) {
                 tracing::error!(job, "cannot record the run's requests in the run log: {e}");
             }
         }

@@ -141,7 +141,17 @@ async fn a_metrics_file_passes_promtool_and_keeps_the_last_success_after_a_failu
     assert_eq!(files.len(), 1, "{files:?}");
 
     // A failed run: its own start, end and exit code; the last success stays the earlier one.
-    let failing = [&args[..], &["--since", "2999-01-01"]].concat();
+    // (A `--since` three hours ahead in Directo's time zone: in the future there, so the run
+    // fails, but not in every time zone, so it gets past the argument check.)
+    let ahead = jiff::Timestamp::now()
+        .in_tz("Europe/Tallinn")
+        .unwrap()
+        .datetime()
+        .checked_add(jiff::SignedDuration::from_hours(3))
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let failing = [&args[..], &["--since", ahead.as_str()]].concat();
     let (code, _) = run(dir.path(), &failing).await;
     assert_eq!(code, 2);
     let text = std::fs::read_to_string(&metrics).unwrap();

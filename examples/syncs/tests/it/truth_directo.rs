@@ -153,3 +153,32 @@ async fn smaily_refusing_the_credentials_is_a_failed_run_in_the_status() {
     assert_eq!(code, 2, "{}", sync_bin::stderr(&output));
     assert!(!other.exists());
 }
+
+/// Issue 20 point 7: a run refused by Directo itself (a wrong token: the request went out) is a
+/// failed run in the log, like a refused Smaily password, not a state file removed as if
+/// nothing had happened.
+#[tokio::test]
+async fn directo_refusing_the_token_is_a_failed_run_in_the_status() {
+    use crate::common::directo_to_smaily::{BIN, command, directo_with_customers};
+    let directo = directo_with_customers(5).await;
+    let smaily = FakeSmaily::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(
+        &directo,
+        Some(&smaily),
+        dir.path(),
+        &["--state", "s.db", "--json"],
+    );
+    cmd.env("DIRECTO_TOKEN", "wrong");
+    let (code, error, output) = sync_bin::run(cmd).await;
+    assert_eq!(code, 2, "{}", stderr(&output));
+    let said = error["error"].as_str().unwrap().to_owned();
+    let mut status = sync_bin::command(BIN, dir.path());
+    status.args(["--state", "s.db", "--status", "--json"]);
+    let (code, status, output) = sync_bin::run(status).await;
+    assert_eq!(code, 1, "the last run failed: {}", stderr(&output));
+    let runs = status["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{status}");
+    assert_eq!(runs[0]["status"], "failed", "{status}");
+    assert_eq!(runs[0]["aborted"], said.as_str(), "{status}");
+}
