@@ -114,11 +114,6 @@ impl PutResult {
 }
 
 /// A put's [`PutOutcome`](crate::PutOutcome) is a success when its result is.
-impl marketing_sync_core::ItemAnswer for PutResult {
-    fn is_success(&self) -> bool {
-        PutResult::is_success(self)
-    }
-}
 
 fn attr_ci(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes().flatten().find_map(|a| {

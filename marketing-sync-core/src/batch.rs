@@ -1,9 +1,9 @@
 //! One per-item outcome for every batch operation.
 
 /// What happened to one item of a batch: its position in the input, its key (an email, a code,
-/// an id), and its result. Batch operations return one per input item, in input order; one bad
-/// item never hides the others. A failure shared by a whole request is usually an `Arc` of the
-/// client's error, so every item of that request can hold it.
+/// an id), and its result. Every batch call of every client returns one per input item, in
+/// input order; one bad item never hides the others. `Ok` means the service took the item; a
+/// refusal is always an `Err` (each client's `ItemError::Rejected`), never an `Ok` to inspect.
 ///
 /// ```
 /// use marketing_sync_core::ItemOutcome;
@@ -54,26 +54,6 @@ impl<K, T, E> ItemOutcome<K, T, E> {
         self.result.as_ref().err()
     }
 
-    /// Whether the item succeeded and its answer says so too: for services that answer a
-    /// refusal as an item result inside a successful request (see [`ItemAnswer`]).
-    ///
-    /// ```
-    /// use marketing_sync_core::{ItemAnswer, ItemOutcome};
-    /// struct Code(u8);
-    /// impl ItemAnswer for Code {
-    ///     fn is_success(&self) -> bool { self.0 == 0 }
-    /// }
-    /// assert!(ItemOutcome::new(0, "A", Ok::<_, ()>(Code(0))).is_success());
-    /// assert!(!ItemOutcome::new(1, "B", Ok::<_, ()>(Code(11))).is_success()); // answered, refused
-    /// assert!(!ItemOutcome::new(2, "C", Err::<Code, _>(())).is_success());
-    /// ```
-    pub fn is_success(&self) -> bool
-    where
-        T: ItemAnswer,
-    {
-        self.result.as_ref().is_ok_and(T::is_success)
-    }
-
     /// The same outcome with its success value mapped.
     ///
     /// ```
@@ -87,20 +67,4 @@ impl<K, T, E> ItemOutcome<K, T, E> {
             result: self.result.map(f),
         }
     }
-}
-
-/// A per-item answer that can itself report a failure: a service that answers each item of a
-/// batch with a result code (Directo's `<Result Type=…>`) may refuse an item inside a
-/// successful request. [`ItemOutcome::is_success`] asks it.
-///
-/// ```
-/// struct Stored(bool);
-/// impl marketing_sync_core::ItemAnswer for Stored {
-///     fn is_success(&self) -> bool { self.0 }
-/// }
-/// assert!(marketing_sync_core::ItemOutcome::new(0, (), Ok::<_, ()>(Stored(true))).is_success());
-/// ```
-pub trait ItemAnswer {
-    /// Whether the service took the item.
-    fn is_success(&self) -> bool;
 }

@@ -26,14 +26,17 @@ pub enum Error {
     #[error("invalid client configuration: {0}")]
     Config(String),
     /// The connection could not be established: the request provably never reached the server.
-    #[error("could not connect")]
-    Connect(#[source] reqwest::Error),
+    ///
+    /// Its message carries the cause's chain (`could not connect: … Connection refused`), so
+    /// the `reqwest` error is not also given as [`source`](std::error::Error::source).
+    #[error("could not connect: {}", chain(.0))]
+    Connect(reqwest::Error),
     /// The request (or reading its answer) timed out; it may or may not have been processed.
-    #[error("request timed out")]
-    Timeout(#[source] reqwest::Error),
+    #[error("request timed out: {}", chain(.0))]
+    Timeout(reqwest::Error),
     /// Any other transport failure (connection reset, a body cut short, …).
-    #[error("transport error")]
-    Transport(#[source] reqwest::Error),
+    #[error("transport error: {}", chain(.0))]
+    Transport(reqwest::Error),
     /// A status the caller does not accept (non-2xx for [`Executor::send`](crate::Executor::send)).
     #[error("HTTP {status}: {body}")]
     Status {
@@ -71,6 +74,8 @@ impl Error {
     /// let e = marketing_sync_core::Error::from_reqwest(e);
     /// assert!(matches!(e, marketing_sync_core::Error::Connect(_)));
     /// assert!(!format!("{e:?}").contains("s3cret"));
+    /// // The message carries the cause, not "could not connect" alone.
+    /// assert!(e.to_string().contains("refused"), "{e}");
     /// # });
     /// ```
     pub fn from_reqwest(e: reqwest::Error) -> Self {
@@ -111,6 +116,52 @@ impl Error {
             _ => None,
         }
     }
+
+    /// Whether the request provably never reached the service (a connect failure, a 429), so
+    /// repeating it cannot apply it twice, whatever the method.
+    ///
+    /// ```
+    /// let e = marketing_sync_core::Error::Status { status: 429, retry_after: None, body: String::new() };
+    /// assert!(e.provably_not_processed());
+    /// assert!(!marketing_sync_core::Error::Deadline(std::time::Duration::from_secs(1)).provably_not_processed());
+    /// ```
+    pub fn provably_not_processed(&self) -> bool {
+        self.retry_class() == RetryClass::NotProcessed
+    }
+
+    /// Whether the request may have reached the service with no answer coming back: a
+    /// timeout, a cut connection, the call's deadline passing during an attempt, or a success
+    /// whose body could not be read. For a call that is not idempotent (a send, a put, a
+    /// trigger) the outcome is unknown: look it up before repeating it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use marketing_sync_core::Error;
+    /// assert!(Error::Deadline(Duration::from_secs(5)).answer_lost());
+    /// assert!(!Error::Status { status: 500, retry_after: None, body: String::new() }.answer_lost());
+    /// ```
+    pub fn answer_lost(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout(_) | Error::Transport(_) | Error::Deadline(_) | Error::Decode { .. }
+        )
+    }
+}
+
+/// `error: its source: its source's source`, the way a person reads a cause.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        // hyper and reqwest repeat a cause's text in their own; say it once.
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 impl Retryable for Error {

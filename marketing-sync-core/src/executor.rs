@@ -310,7 +310,9 @@ impl Executor {
         if let Some(limiter) = limiter {
             limiter.until_ready().await;
         }
+        log_retry();
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        crate::count::count_attempt();
         builder.send().await.map_err(Error::from_reqwest)
     }
 
@@ -344,6 +346,18 @@ impl Executor {
     {
         let deadline = self.inner.deadline;
         let start = tokio::time::Instant::now();
+        let pending: std::sync::Mutex<Option<RetryNote>> = std::sync::Mutex::new(None);
+        let mut op = op;
+        let op = || {
+            let note = pending.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let attempt = op();
+            async move {
+                match note {
+                    Some(note) => RETRY_NOTE.scope(Arc::new(note), attempt).await,
+                    None => attempt.await,
+                }
+            }
+        };
         let retried = op
             .retry(self.inner.retry.backoff())
             .sleep(tokio::time::sleep)
@@ -355,7 +369,17 @@ impl Executor {
                     _ => Some(delay),
                 }
             })
-            .notify(|e: &E, delay| tracing::warn!(error = %e, ?delay, "retrying request"));
+            .notify(|e: &E, backoff| {
+                let mut pending = pending.lock().unwrap_or_else(|p| p.into_inner());
+                let attempt = pending.as_ref().map_or(1, |n| n.attempt) + 1;
+                *pending = Some(RetryNote {
+                    attempt,
+                    error: e.to_string(),
+                    backoff,
+                    failed_at: tokio::time::Instant::now(),
+                    logged: std::sync::atomic::AtomicBool::new(false),
+                });
+            });
         match deadline {
             Some(limit) => tokio::time::timeout(limit, retried)
                 .await
@@ -416,6 +440,34 @@ impl Executor {
         })
         .await
     }
+}
+
+tokio::task_local! {
+    static RETRY_NOTE: Arc<RetryNote>;
+}
+
+/// Why and when the attempt about to be sent is a retry: logged once it goes out, so the log
+/// shows the whole wait (the backoff and the rate limiter's), not the backoff alone.
+struct RetryNote {
+    attempt: u32,
+    error: String,
+    backoff: Duration,
+    failed_at: tokio::time::Instant,
+    logged: std::sync::atomic::AtomicBool,
+}
+
+fn log_retry() {
+    let _ = RETRY_NOTE.try_with(|note| {
+        if !note.logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                attempt = note.attempt,
+                error = %note.error,
+                waited = ?note.failed_at.elapsed(),
+                backoff = ?note.backoff,
+                "retrying request"
+            );
+        }
+    });
 }
 
 /// A request being prepared for an [`Executor`]: a `reqwest` request plus whether it may be

@@ -22,6 +22,7 @@
 //! ```
 
 mod batch;
+mod count;
 mod decode;
 mod error;
 mod executor;
@@ -33,7 +34,8 @@ mod secret;
 #[cfg(feature = "fake")]
 pub mod fake;
 
-pub use batch::{ItemAnswer, ItemOutcome};
+pub use batch::ItemOutcome;
+pub use count::count_requests;
 pub use decode::{decode_json, decode_rows, decode_value, snippet};
 pub use error::{Error, Result};
 pub use executor::{Executor, Request, Response, Settings, parse_base_url};

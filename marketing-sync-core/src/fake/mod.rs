@@ -21,12 +21,14 @@
 mod fault;
 mod harness;
 mod log;
+mod service;
 
 use std::net::SocketAddr;
 
 pub use fault::{DropPoint, Fault};
 pub use harness::Harness;
 pub use log::ReceivedRequest;
+pub use service::FakeService;
 
 /// An axum app served on `127.0.0.1:<free port>`. Dropping it stops the server.
 ///
