@@ -373,6 +373,8 @@ impl Client {
     /// the 2xx response; everything else is an [`Error`].
     pub(crate) async fn send(&self, req: Request) -> Result<Response> {
         let span = tracing::debug_span!("messaging.request", method = %req.method, path = %req.segments.join("/"));
+        let idempotent = req.idempotent;
+        let operation = format!("{} /{}", req.method, req.segments.join("/"));
         let inner = &*self.inner;
         let limiter = match req.bucket {
             Bucket::Default => &inner.default_limiter,
@@ -402,7 +404,7 @@ impl Client {
                 )
                 .body(body);
         }
-        inner
+        let result = inner
             .executor
             .send_with(request, |response| async move {
                 let answer = marketing_sync_core::Response::read(response).await?;
@@ -413,7 +415,15 @@ impl Client {
                 }
             })
             .instrument(span)
-            .await
+            .await;
+        match result {
+            // Not idempotent, sent, and no answer came back (a cut, a timeout, the deadline):
+            // the service may have acted on it, and repeating it could act twice.
+            Err(Error::Transport(e)) if !idempotent && e.answer_lost() => {
+                Err(Error::answer_lost(operation, &e))
+            }
+            other => other,
+        }
     }
 }
 

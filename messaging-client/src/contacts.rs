@@ -427,17 +427,27 @@ impl Client {
     pub async fn add_contact(&self, contact: &Contact) -> Result<i64> {
         let req = Request::new(Method::POST, &["v1", "contact"]).json(contact)?;
         let resp: IdResponse = match self.send(req).await {
-            Ok(resp) => resp.decode("contact id")?,
+            // Sent and accepted, but no readable id: the contact may exist.
+            Ok(resp) => match resp.decode("contact id") {
+                Ok(id) => id,
+                Err(Error::Transport(e)) => {
+                    return Err(Error::answer_lost("POST /v1/contact".into(), &e));
+                }
+                Err(e) => return Err(e),
+            },
             Err(e) if e.is_duplicated_request() => return self.find_added(contact, &e).await,
             Err(e) => return Err(e),
         };
         resp.id.ok_or_else(|| {
-            Error::from(marketing_sync_core::Error::Decode {
-                expected: "contact id",
-                path: "id".into(),
-                message: "missing".into(),
-                snippet: String::new(),
-            })
+            Error::answer_lost(
+                "POST /v1/contact".into(),
+                &marketing_sync_core::Error::Decode {
+                    expected: "contact id",
+                    path: "id".into(),
+                    message: "missing".into(),
+                    snippet: String::new(),
+                },
+            )
         })
     }
 

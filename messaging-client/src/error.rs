@@ -53,10 +53,12 @@ pub enum Error {
         /// The response body, verbatim.
         body: String,
     },
-    /// The write may or may not have landed, and reading back could not tell: for example a
-    /// retry after a lost answer met the service's "409 Repeated request within 1 minute" and
-    /// the contact read back does not hold what was sent. Do not report it as failed; check
-    /// before writing again.
+    /// The write may or may not have landed: a call that is not idempotent (an event, a send,
+    /// a contact add, orders unless [`OrderRetry::AfterUnknownOutcome`](crate::OrderRetry)) was
+    /// sent and its answer was lost (a cut connection, a timeout, the deadline), or reading
+    /// back could not tell (a retry after a lost answer met the service's "409 Repeated request
+    /// within 1 minute" and the contact read back does not hold what was sent). Not retryable:
+    /// check before writing again.
     #[error("outcome unknown for {operation}: {reason}")]
     OutcomeUnknown {
         /// The operation, as `METHOD /path`.
@@ -127,6 +129,17 @@ impl Error {
     pub fn is_duplicated_request(&self) -> bool {
         matches!(self, Error::Api { status: 409, .. })
             || matches!(self, Error::Api { message, .. } if message.contains("Duplicated request"))
+    }
+
+    /// The outcome of a call that is not idempotent whose request was sent and whose answer was
+    /// lost ([`marketing_sync_core::Error::answer_lost`]).
+    pub(crate) fn answer_lost(operation: String, cause: &marketing_sync_core::Error) -> Self {
+        Error::OutcomeUnknown {
+            operation,
+            reason: format!(
+                "the request was sent and its answer was lost ({cause}); it may have been processed: look it up before repeating it"
+            ),
+        }
     }
 
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -34,7 +34,10 @@
 //! Idempotency follows the HTTP method: GET, PUT and DELETE are retried on any transient
 //! failure, POST is not, except the POSTs marked "yes" above, each marked at its call with why
 //! (set semantics, or an upsert by key). Non-idempotent operations are retried only when the
-//! request provably did not reach the service (connect failure, 429).
+//! request provably did not reach the service (connect failure, 429); when one of them was
+//! sent and its answer was lost (a cut connection, a timeout, the deadline), it returns
+//! [`Error::OutcomeUnknown`] (batch calls: [`ItemError::OutcomeUnknown`] for every item of that
+//! request), never a retryable error that invites sending it twice.
 //!
 //! Where each wire fact comes from, how sure it is, and what the fake enforces:
 //! `docs/messaging-conformance.md` in the repository (the conformance table).

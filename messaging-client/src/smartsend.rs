@@ -29,6 +29,49 @@ pub struct SmartSend {
     pub external_request_id: Option<String>,
 }
 
+impl SmartSend {
+    /// An email send to these recipients, with the sender name set in the message and no
+    /// request-level `externalRequestId`; change any of that with the setters below.
+    ///
+    /// ```
+    /// use messaging_client::{Recipient, SmartSend};
+    /// let sms = SmartSend::new(vec![Recipient::locator("+380501234567")])
+    ///     .email(false)
+    ///     .from_name("Shop")
+    ///     .external_request_id("promo-7");
+    /// assert!(!sms.email);
+    /// assert_eq!(sms.from_name.as_deref(), Some("Shop"));
+    /// assert!(SmartSend::new(vec![Recipient::locator("a@example.com")]).email);
+    /// ```
+    pub fn new(recipients: Vec<Recipient>) -> Self {
+        SmartSend {
+            recipients,
+            email: true,
+            from_name: None,
+            external_request_id: None,
+        }
+    }
+
+    /// `true` (the default) for an email message, `false` for every other channel (SMS,
+    /// Viber, push…).
+    pub fn email(mut self, email: bool) -> Self {
+        self.email = email;
+        self
+    }
+
+    /// The sender name (SMS alpha name); unset, the name set in the message is used.
+    pub fn from_name(mut self, name: impl Into<String>) -> Self {
+        self.from_name = Some(name.into());
+        self
+    }
+
+    /// A request-level `externalRequestId` (see [`SmartSend::external_request_id`]).
+    pub fn external_request_id(mut self, id: impl Into<String>) -> Self {
+        self.external_request_id = Some(id.into());
+        self
+    }
+}
+
 /// One smartsend recipient: a locator (email, phone, push token) or a contact id, with its own
 /// parameters.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -281,7 +324,9 @@ impl Client {
     /// first `OK` one (else the first `ERROR`). A recipient no result names is
     /// [`ItemError::OutcomeUnknown`].
     ///
-    /// **Not idempotent**: a chunk is retried only on a connect failure or a 429.
+    /// **Not idempotent**: a chunk is retried only on a connect failure or a 429. A chunk sent
+    /// whose answer was lost (a cut connection, a timeout) gives every one of its recipients
+    /// [`ItemError::OutcomeUnknown`]: the messages may have gone out.
     ///
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {

@@ -10,4 +10,5 @@ mod fake;
 mod fake_rules;
 mod import;
 mod orders;
+mod outcome;
 mod sends;

@@ -455,6 +455,7 @@ fn outcomes(out: &[messaging_client::RecipientOutcome]) -> Vec<String> {
             Err(ItemError::Rejected { message }) => format!("rejected {message}"),
             Err(ItemError::OutcomeUnknown { .. }) => "unknown".into(),
             Err(ItemError::Failed(e)) => format!("failed {e}"),
+            Err(e) => format!("other {e}"),
         })
         .collect()
 }

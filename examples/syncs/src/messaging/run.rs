@@ -29,6 +29,7 @@ pub fn item_error(e: &ItemError) -> Outcome {
         ItemError::OutcomeUnknown { .. } => Outcome::failed(e, false),
         ItemError::Failed(err) if err.is_duplicated_request() => Outcome::Delivered,
         ItemError::Failed(err) => Outcome::failed(error_chain(&**err), err.is_retryable()),
+        other => Outcome::failed(other, other.is_retryable()),
     }
 }
 
