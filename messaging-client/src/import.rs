@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 
 use futures::{StreamExt, stream};
+use marketing_sync_core::ItemOutcome;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
@@ -150,39 +151,77 @@ struct BulkBody<'a> {
     event_key_for_new_contacts: Option<&'a str>,
 }
 
-/// The service's answer to one bulk request.
-#[derive(Debug, Clone, PartialEq)]
+/// What the service answered for an imported contact: the import session that applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ImportSession {
-    /// The session to poll with [`Client::wait_for_import`]; `None` when the answer carried
-    /// none (an empty or unexpected 2xx body): the request was accepted, its outcome unknown.
+    /// The session to poll with [`Client::wait_for_import`] (shared by every contact of one
+    /// request); `None` when the answer carried none (an empty or unexpected 2xx body): the
+    /// request was accepted, but its progress cannot be followed.
     pub async_session_id: Option<String>,
-    /// Contacts the service refused (`failedContacts`); the others are imported by the session.
-    pub failed: Vec<FailedContact>,
 }
 
-/// One `failedContacts` entry: a contact the service refused, and why.
-#[derive(Debug, Clone, PartialEq)]
+/// Whom an [`ImportOutcome`] is about: the contact's identifiers, as given.
+///
+/// ```
+/// use messaging_client::{Contact, ContactKey};
+/// let mut ann = Contact::email("ann@example.com");
+/// assert_eq!(ContactKey::of(&ann).to_string(), "ann@example.com");
+/// ann.external_customer_id = Some("C-7".into());
+/// assert_eq!(ContactKey::of(&ann).to_string(), "C-7");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub struct FailedContact {
-    /// Position in the input of the contact this entry names (matched by
-    /// `externalCustomerId`, then email, then phone), if it could be matched.
-    pub index: Option<usize>,
-    /// The service's `error`, verbatim (empty when it gave none).
-    pub error: String,
-    /// The entry as the service sent it.
-    pub entry: serde_json::Value,
+pub struct ContactKey {
+    /// The contact's `externalCustomerId`.
+    pub external_customer_id: Option<String>,
+    /// Its email channel's value.
+    pub email: Option<String>,
+    /// Its SMS channel's value.
+    pub phone: Option<String>,
+    /// Its eSputnik contact id.
+    pub id: Option<i64>,
 }
 
-/// The outcome of one bulk request.
-#[derive(Debug, Clone)]
-pub struct ImportChunk {
-    /// Positions in the input of the contacts this request carried (ascending).
-    pub indices: Vec<usize>,
-    /// The import session, or why the request failed (or, for a contact refused before
-    /// sending, why it was not sent).
-    pub result: Result<ImportSession, ItemError>,
+impl ContactKey {
+    /// The key of `contact`.
+    pub fn of(contact: &Contact) -> Self {
+        let channel = |kind: &str| {
+            contact
+                .channels
+                .iter()
+                .find(|c| c.kind == kind)
+                .map(|c| c.value.clone())
+        };
+        ContactKey {
+            external_customer_id: contact.external_customer_id.clone(),
+            email: channel("email"),
+            phone: channel("sms"),
+            id: contact.id,
+        }
+    }
 }
+
+/// The `externalCustomerId`, else the email, else the phone, else `#<id>`.
+impl std::fmt::Display for ContactKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (
+            &self.external_customer_id,
+            &self.email,
+            &self.phone,
+            self.id,
+        ) {
+            (Some(x), ..) | (None, Some(x), ..) | (None, None, Some(x), _) => f.write_str(x),
+            (None, None, None, Some(id)) => write!(f, "#{id}"),
+            (None, None, None, None) => f.write_str("(a contact without a key)"),
+        }
+    }
+}
+
+/// The outcome of one contact of [`Client::import_contacts`]: its position, its
+/// [`ContactKey`], and the [`ImportSession`] that applies it, or why it was not taken
+/// ([`ItemError::Rejected`] for a contact the service listed in `failedContacts`).
+pub type ImportOutcome = ItemOutcome<ContactKey, ImportSession, ItemError>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -238,7 +277,7 @@ pub fn import_bodies(contacts: &[Contact], options: &ImportOptions) -> Vec<Strin
 
 /// Splits the contacts into requests per the options, and reports those refused before
 /// sending (no channel; a channel that cannot be listed in `contactFields`).
-fn plan(contacts: &[Contact], options: &ImportOptions) -> (Vec<Group>, Vec<ImportChunk>) {
+fn plan(contacts: &[Contact], options: &ImportOptions) -> (Vec<Group>, Vec<(usize, Error)>) {
     type Shape = (Option<Vec<String>>, Option<Vec<i64>>);
     let mut shapes: Vec<(Shape, Vec<usize>)> = Vec::new();
     let mut refused = Vec::new();
@@ -264,10 +303,7 @@ fn plan(contacts: &[Contact], options: &ImportOptions) -> (Vec<Group>, Vec<Impor
         let standard = match standard {
             Ok(s) => s,
             Err(e) => {
-                refused.push(ImportChunk {
-                    indices: vec![i],
-                    result: Err(e.into()),
-                });
+                refused.push((i, e));
                 continue;
             }
         };
@@ -379,39 +415,66 @@ fn attribute(
         })
 }
 
-fn session(
+/// Each contact's result from its request's answer: the session for the contacts it took,
+/// [`ItemError::Rejected`] for those its `failedContacts` names, and
+/// [`ItemError::OutcomeUnknown`] for the others when it refused contacts it does not name.
+fn settle(
     resp: Option<BulkResponse>,
     indices: &[usize],
     contacts: &[Contact],
-) -> Result<ImportSession, ItemError> {
+) -> Vec<(usize, Result<ImportSession, ItemError>)> {
+    let all = |result: Result<ImportSession, ItemError>| {
+        indices.iter().map(|&i| (i, result.clone())).collect()
+    };
     let Some(resp) = resp else {
-        return Ok(ImportSession {
+        return all(Ok(ImportSession {
             async_session_id: None,
-            failed: Vec::new(),
-        });
+        }));
     };
     if resp.async_session_id.is_none()
         && let Some(message) = resp.error_message
     {
-        return Err(ItemError::Rejected { message });
+        return all(Err(ItemError::Rejected { message }));
     }
     let mut taken = BTreeSet::new();
-    let failed = resp
-        .failed_contacts
-        .into_iter()
-        .map(|entry| FailedContact {
-            index: attribute(&entry, indices, contacts, &mut taken),
-            error: ["error", "errorMessage", "message"]
-                .iter()
-                .find_map(|k| entry.get(*k).and_then(|m| m.as_str()).map(str::to_owned))
-                .unwrap_or_default(),
-            entry,
-        })
-        .collect();
-    Ok(ImportSession {
+    let mut rejected = std::collections::BTreeMap::new();
+    let mut unnamed = Vec::new();
+    for entry in resp.failed_contacts {
+        let error = ["error", "errorMessage", "message"]
+            .iter()
+            .find_map(|k| entry.get(*k).and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        match attribute(&entry, indices, contacts, &mut taken) {
+            Some(i) => {
+                rejected.insert(i, error);
+            }
+            None if error.is_empty() => unnamed.push(entry.to_string()),
+            None => unnamed.push(error),
+        }
+    }
+    let session = ImportSession {
         async_session_id: resp.async_session_id,
-        failed,
-    })
+    };
+    indices
+        .iter()
+        .map(|&i| {
+            let result = match rejected.remove(&i) {
+                Some(message) if message.is_empty() => Err(ItemError::Rejected {
+                    message: "listed in failedContacts without a reason".into(),
+                }),
+                Some(message) => Err(ItemError::Rejected { message }),
+                None if !unnamed.is_empty() => Err(ItemError::OutcomeUnknown {
+                    reason: format!(
+                        "the service refused {} contact(s) of this request without naming which ({}); this one may be among them",
+                        unnamed.len(),
+                        unnamed.join("; ")
+                    ),
+                }),
+                None => Ok(session.clone()),
+            };
+            (i, result)
+        })
+        .collect()
 }
 
 impl Client {
@@ -423,73 +486,97 @@ impl Client {
     /// it provably never arrived (connect failure, 429), since a repeat could raise the event
     /// again.
     ///
-    /// Returns one [`ImportChunk`] per request (plus one per contact refused before sending),
-    /// ordered by their first contact.
+    /// Returns one [`ImportOutcome`] per contact, in input order: the [`ImportSession`] that
+    /// applies it (contacts of one request share it: wait for each session once), the
+    /// service's refusal ([`ItemError::Rejected`], from `failedContacts`), or why it was not
+    /// sent ([`ItemError::Failed`]: [`Error::InvalidInput`] naming the contact's field, or its
+    /// request's error). With `eventKeyForNewContacts`, a request sent whose answer was lost
+    /// gives its contacts [`ItemError::OutcomeUnknown`].
     ///
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
+    /// use std::collections::BTreeSet;
     /// use messaging_client::{Contact, ImportOptions, ImportPolling};
-    /// for chunk in client.import_contacts(&[Contact::email("a@example.com")], &ImportOptions::default()).await {
-    ///     let Ok(session) = chunk.result else { continue };
-    ///     if let Some(id) = session.async_session_id {
-    ///         client.wait_for_import(&id, &ImportPolling::default()).await?;
+    /// let contacts = [Contact::email("a@example.com"), Contact::email("b@example.com")];
+    /// let mut sessions = BTreeSet::new();
+    /// for outcome in client.import_contacts(&contacts, &ImportOptions::default()).await {
+    ///     match outcome.result {
+    ///         Ok(session) => sessions.extend(session.async_session_id),
+    ///         Err(e) => eprintln!("{}: {e}", outcome.key),
     ///     }
+    /// }
+    /// for id in sessions {
+    ///     client.wait_for_import(&id, &ImportPolling::default()).await?;
     /// }
     /// # Ok(()) }
     /// ```
+    #[must_use = "each contact's outcome says whether the service took it"]
     pub async fn import_contacts(
         &self,
         contacts: &[Contact],
         options: &ImportOptions,
-    ) -> Vec<ImportChunk> {
+    ) -> Vec<ImportOutcome> {
         let (groups, refused) = plan(contacts, options);
+        let mut results: Vec<Option<Result<ImportSession, ItemError>>> = vec![None; contacts.len()];
+        for (i, e) in refused {
+            results[i] = Some(Err(e.into()));
+        }
         if let Err(e) = check_options(options) {
             let shared = ItemError::from(e);
-            let mut all: Vec<ImportChunk> = groups
-                .into_iter()
-                .map(|g| ImportChunk {
-                    indices: g.indices,
-                    result: Err(shared.clone()),
+            for i in groups.iter().flat_map(|g| &g.indices) {
+                results[*i] = Some(Err(shared.clone()));
+            }
+        } else {
+            let settled: Vec<Vec<(usize, Result<ImportSession, ItemError>)>> = stream::iter(groups)
+                .map(|group| async move {
+                    let body = group.body(contacts, options);
+                    let sent = async {
+                        let req = Request::new(Method::POST, &["v1", "contacts"])
+                            .json(&body)?
+                            // An upsert deduplicated on `dedupeOn`: a repeat updates the
+                            // same contacts to the same values. Not with
+                            // `eventKeyForNewContacts`: requests may be handled
+                            // concurrently (OA `contactsBulkUpdate`), so a repeat can start
+                            // a second session that finds the contacts new again and
+                            // raises the event twice; then only a request that provably
+                            // never arrived (connect failure, 429) is repeated.
+                            .idempotent(options.event_key_for_new_contacts.is_none());
+                        Ok::<_, Error>(
+                            self.send(req)
+                                .await?
+                                .decode_lenient::<BulkResponse>("contacts import response"),
+                        )
+                    }
+                    .await;
+                    match sent {
+                        Ok(resp) => settle(resp, &group.indices, contacts),
+                        Err(e) => {
+                            let shared = ItemError::from(e);
+                            group
+                                .indices
+                                .iter()
+                                .map(|&i| (i, Err(shared.clone())))
+                                .collect()
+                        }
+                    }
                 })
-                .chain(refused)
-                .collect();
-            all.sort_by_key(|c| c.indices[0]);
-            return all;
-        }
-        let mut chunks: Vec<ImportChunk> = stream::iter(groups)
-            .map(|group| async move {
-                let body = group.body(contacts, options);
-                let sent = async {
-                    let req = Request::new(Method::POST, &["v1", "contacts"])
-                        .json(&body)?
-                        // An upsert deduplicated on `dedupeOn`: a repeat updates the same
-                        // contacts to the same values. Not with `eventKeyForNewContacts`:
-                        // requests may be handled concurrently (OA `contactsBulkUpdate`), so a
-                        // repeat can start a second session that finds the contacts new again
-                        // and raises the event twice; then only a request that provably never
-                        // arrived (connect failure, 429) is repeated.
-                        .idempotent(options.event_key_for_new_contacts.is_none());
-                    Ok::<_, Error>(
-                        self.send(req)
-                            .await?
-                            .decode_lenient::<BulkResponse>("contacts import response"),
-                    )
-                }
+                .buffer_unordered(self.concurrency())
+                .collect()
                 .await;
-                let result = match sent {
-                    Ok(resp) => session(resp, &group.indices, contacts),
-                    Err(e) => Err(e.into()),
-                };
-                ImportChunk {
-                    indices: group.indices,
-                    result,
-                }
+            for (i, result) in settled.into_iter().flatten() {
+                results[i] = Some(result);
+            }
+        }
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, result)| {
+                ItemOutcome::new(
+                    i,
+                    ContactKey::of(&contacts[i]),
+                    result.expect("every contact has an outcome"),
+                )
             })
-            .buffer_unordered(self.concurrency())
             .collect()
-            .await;
-        chunks.extend(refused);
-        chunks.sort_by_key(|c| c.indices[0]);
-        chunks
     }
 }

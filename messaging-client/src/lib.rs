@@ -49,7 +49,7 @@
 //!   fields they carry, so a field a contact does not carry is never nulled and custom values
 //!   always arrive ([`StandardFields`], [`CustomFields`]). `dedupeOn` is always sent (default
 //!   `email`). The import is asynchronous: [`Client::wait_for_import`] polls its session to the
-//!   end; [`ImportSession::failed`] names the contacts the service refused.
+//!   end; each contact's [`ImportOutcome`] says whether the service took it or refused it.
 //! * **Sends** match each result to the recipient it names (`locator`, then `contactId`); a
 //!   recipient addressed by contact id or external customer id is matched by the channels of
 //!   its contact (results name the token or address sent to, never the id); position is the
@@ -181,11 +181,11 @@ pub use events::{
     MAX_EVENT_TYPE_KEY_CHARS, MAX_KEY_VALUE_CHARS,
 };
 pub use import::{
-    CONTACTS_CHUNK, CustomFields, DedupeOn, FailedContact, ImportChunk, ImportOptions,
+    CONTACTS_CHUNK, ContactKey, CustomFields, DedupeOn, ImportOptions, ImportOutcome,
     ImportSession, StandardFields, import_bodies,
 };
 pub use import_status::{ImportMapping, ImportPolling, ImportState, ImportStatus};
-pub use marketing_sync_core::{ItemOutcome, RetryPolicy};
+pub use marketing_sync_core::{ItemOutcome, RetryPolicy, count_requests};
 pub use messages::{
     DeliveryStatus, EmailMessage, MessageStatus, STATUS_CHUNK, SendReceipt, SendResult, SmsMessage,
     ViberMessage,

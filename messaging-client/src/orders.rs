@@ -325,6 +325,7 @@ impl Client {
     /// }
     /// # }
     /// ```
+    #[must_use = "each order's outcome says whether the service took it"]
     pub async fn push_orders(&self, orders: &[Order]) -> Vec<OrderOutcome> {
         let mut outcomes: Vec<Option<OrderOutcome>> = vec![None; orders.len()];
         let mut valid = Vec::new();

@@ -347,6 +347,7 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
+    #[must_use = "each recipient's outcome says whether the message was queued; an unknown one must not be resent blindly"]
     pub async fn smartsend(&self, message_id: i64, send: &SmartSend) -> Vec<RecipientOutcome> {
         let mut outcomes: Vec<Option<RecipientOutcome>> = vec![None; send.recipients.len()];
         let (valid, invalid) = send.checked();

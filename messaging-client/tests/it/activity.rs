@@ -169,7 +169,7 @@ async fn the_fake_reports_the_activity_of_what_it_sent_by_external_request_id() 
         from_name: None,
         external_request_id: None,
     };
-    client.smartsend(77, &send).await;
+    assert!(client.smartsend(77, &send).await.iter().all(|o| o.is_ok()));
     let viber = ViberMessage {
         text: "Hi".into(),
         ios_expirity_text: "Expired".into(),

@@ -80,9 +80,10 @@ async fn contacts_of_different_shapes_go_in_separate_requests() {
     let mut c = Contact::email("c@example.com");
     c.first_name = Some("Cid".into());
     c.fields.push(gender("M"));
-    client(&server)
+    let out = client(&server)
         .import_contacts(&[a, b, c], &ImportOptions::default())
         .await;
+    assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
     let bodies = bodies(&server).await;
     assert_eq!(bodies.len(), 2, "{bodies:#?}");
     let (ac, b) = (&bodies[0], &bodies[1]);
@@ -125,7 +126,10 @@ async fn the_documented_contacts_example_goes_out_with_dedupe_on_and_its_field_l
         .import_contacts(&[contact], &ImportOptions::default())
         .await;
     assert_eq!(chunks.len(), 1);
-    assert_eq!(chunks[0].indices, vec![0]);
+    assert_eq!(
+        (chunks[0].index, chunks[0].key.email.as_deref()),
+        (0, Some("test@mail.com"))
+    );
     assert_eq!(
         chunks[0]
             .result
@@ -169,15 +173,12 @@ async fn every_import_option_is_spelled_as_documented() {
         event_key_for_new_contacts: Some("newContact".into()),
     };
     let chunks = client(&server).import_contacts(&[c], &options).await;
-    let session = chunks[0].result.as_ref().unwrap();
-    assert_eq!(session.async_session_id.as_deref(), Some("123"));
-    assert_eq!(session.failed.len(), 1);
-    assert_eq!(
-        session.failed[0].index,
-        Some(0),
-        "matched by email, any case"
+    assert_eq!(chunks.len(), 1);
+    assert!(
+        matches!(&chunks[0].result, Err(ItemError::Rejected { message }) if message == "invalid first name"),
+        "matched by email, any case: {:?}",
+        chunks[0].result
     );
-    assert_eq!(session.failed[0].error, "invalid first name");
     assert_eq!(
         only_body(&server, "/api/v1/contacts").await,
         json!({"contacts": [{"firstName": "Ann", "externalCustomerId": "C1", "timeZone": "Europe/Kyiv",
@@ -207,7 +208,7 @@ async fn all_omits_contact_fields_and_every_dedupe_value_is_spelled_as_documente
             contact_fields: StandardFields::All,
             ..Default::default()
         };
-        client
+        let _ = client
             .import_contacts(&[Contact::email(format!("{n}@x.com"))], &options)
             .await;
     }
@@ -253,16 +254,33 @@ async fn failed_contacts_land_on_the_contact_they_name_and_an_error_message_reje
     let chunks = client
         .import_contacts(&[a, Contact::email("b@x.com"), c], &ext_only)
         .await;
-    assert_eq!(chunks.len(), 1);
-    let session = chunks[0].result.as_ref().unwrap();
-    let named: Vec<_> = session
-        .failed
+    // One per contact: each refusal on the contact it names; the entry that names no contact
+    // of the request leaves the others unknown (one of them was refused), never `Ok`.
+    let seen: Vec<(usize, String)> = chunks
         .iter()
-        .map(|f| (f.index, f.error.as_str()))
+        .map(|o| {
+            let text = match &o.result {
+                Ok(s) => format!("ok {:?}", s.async_session_id),
+                Err(ItemError::Rejected { message }) => format!("rejected {message}"),
+                Err(e) if e.is_outcome_unknown() => "unknown".into(),
+                Err(e) => format!("failed {e}"),
+            };
+            (o.index, text)
+        })
         .collect();
     assert_eq!(
-        named,
-        vec![(Some(2), "bad phone"), (Some(0), "bad name"), (None, "?")]
+        seen,
+        vec![
+            (0, "rejected bad name".to_string()),
+            (1, "unknown".to_string()),
+            (2, "rejected bad phone".to_string()),
+        ]
+    );
+    assert_eq!(chunks[0].key.external_customer_id.as_deref(), Some("42"));
+    assert!(
+        chunks[1].error().unwrap().to_string().contains("(?)"),
+        "{:?}",
+        chunks[1]
     );
     let chunks = client
         .import_contacts(&[Contact::email("d@x.com")], &ext_only)
@@ -288,9 +306,9 @@ async fn contacts_that_cannot_be_listed_are_refused_alone_before_sending() {
     let fields: Vec<_> = chunks
         .iter()
         .map(|c| match &c.result {
-            Ok(_) => (c.indices.clone(), String::new()),
+            Ok(_) => (c.index, String::new()),
             Err(ItemError::Failed(e)) => match &**e {
-                Error::InvalidInput { field, .. } => (c.indices.clone(), field.clone()),
+                Error::InvalidInput { field, .. } => (c.index, field.clone()),
                 other => panic!("{other:?}"),
             },
             Err(other) => panic!("{other:?}"),
@@ -299,9 +317,9 @@ async fn contacts_that_cannot_be_listed_are_refused_alone_before_sending() {
     assert_eq!(
         fields,
         vec![
-            (vec![0], String::new()),
-            (vec![1], "contacts[1].channels[1].type".into()),
-            (vec![2], "contacts[2].channels".into()),
+            (0, String::new()),
+            (1, "contacts[1].channels[1].type".into()),
+            (2, "contacts[2].channels".into()),
         ]
     );
     assert_eq!(bodies(&server).await.len(), 1);
@@ -322,9 +340,21 @@ async fn contacts_are_chunked_by_3000_and_bad_options_send_nothing() {
     let chunks = client
         .import_contacts(&contacts, &ImportOptions::default())
         .await;
-    let sizes: Vec<_> = chunks.iter().map(|c| c.indices.len()).collect();
-    assert_eq!(sizes, vec![3000, 3000, 1000]);
-    assert_eq!(chunks[1].indices[0], 3000);
+    assert_eq!(chunks.len(), 7000, "one outcome per contact");
+    assert!(
+        chunks
+            .iter()
+            .enumerate()
+            .all(|(i, o)| o.index == i && o.is_ok())
+    );
+    let sizes: Vec<usize> = bodies(&server)
+        .await
+        .iter()
+        .map(|b| b["contacts"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 7000);
+    assert_eq!(sizes.iter().filter(|&&n| n == 3000).count(), 2, "{sizes:?}");
+    assert!(sizes.contains(&1000), "{sizes:?}");
     let bad = ImportOptions {
         dedupe_on: DedupeOn::FieldId,
         ..Default::default()
@@ -436,7 +466,7 @@ async fn the_documented_mobile_token_example_with_its_device_object() {
         dedupe_on: DedupeOn::ExternalCustomerId,
         ..Default::default()
     };
-    client(&server).import_contacts(&[c], &options).await;
+    let _ = client(&server).import_contacts(&[c], &options).await;
     assert_eq!(
         only_body(&server, "/api/v1/contacts").await,
         json!({"contacts": [{"firstName": "John", "lastName": "Smith",

@@ -431,7 +431,7 @@ async fn smartsend_top_level_external_request_id_when_asked() {
         from_name: None,
         external_request_id: Some("batch-42".into()),
     };
-    client(&server).smartsend(8, &send).await;
+    let _ = client(&server).smartsend(8, &send).await;
     assert_eq!(
         only_body(&server, "/api/v1/message/8/smartsend").await,
         json!({"recipients": [{"jsonParam": null, "locator": "a@x.com"}], "email": true, "fromName": null,

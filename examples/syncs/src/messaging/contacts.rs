@@ -4,7 +4,7 @@
 //! a custom field by name, resolved to its id through the field catalog (`GET /v1/addressbooks`).
 
 use messaging_client::{
-    Channel, Contact, DedupeOn, FieldCatalog, ImportChunk, ImportOptions, ImportPolling, ItemError,
+    Channel, Contact, DedupeOn, FieldCatalog, ImportOptions, ImportOutcome, ImportPolling,
 };
 use serde_json::{Map, Value};
 
@@ -123,60 +123,55 @@ pub struct ContactsSink {
 }
 
 impl ContactsSink {
-    /// The outcomes of one import request's contacts (`positions` maps the request's input
-    /// index to the batch), once its session has ended.
-    async fn settle(&self, chunk: ImportChunk, positions: &[usize]) -> Vec<(usize, Outcome)> {
-        let indices = chunk.indices;
-        let session = match chunk.result {
-            Err(e) => {
-                return indices
-                    .iter()
-                    .map(|&n| (positions[n], item_error(&e)))
-                    .collect();
+    /// How an import session ended, for the contacts it carries.
+    async fn wait(&self, id: &str) -> Result<(), Outcome> {
+        match self.client.wait_for_import(id, &self.polling).await {
+            Ok(_) => Ok(()),
+            Err(e @ messaging_client::Error::ImportFailed { .. }) => {
+                Err(Outcome::failed(error_chain(&e), true))
             }
-            Ok(session) => session,
-        };
-        let rejected = |n: usize| {
-            session
-                .failed
-                .iter()
-                .find(|f| f.index == Some(n))
-                .map(|f| format!("rejected by the service: {}", f.error))
-        };
-        let unnamed = session.failed.iter().find(|f| f.index.is_none());
-        let ended = match (&session.async_session_id, unnamed) {
-            (_, Some(f)) => Err(Outcome::failed(
-                format!(
-                    "the service refused a contact of this request without naming it ({}): outcome unknown",
-                    f.entry
-                ),
+            Err(e @ messaging_client::Error::ImportTimedOut { .. }) => Err(Outcome::failed(
+                format!("{}: outcome unknown", error_chain(&e)),
                 false,
             )),
-            (None, None) => Err(Outcome::failed(
-                "accepted without an import session id: outcome unknown",
-                false,
-            )),
-            (Some(id), None) => match self.client.wait_for_import(id, &self.polling).await {
-                Ok(_) => Ok(()),
-                Err(e @ messaging_client::Error::ImportFailed { .. }) => {
-                    Err(Outcome::failed(error_chain(&e), true))
-                }
-                Err(e @ messaging_client::Error::ImportTimedOut { .. }) => Err(Outcome::failed(
-                    format!("{}: outcome unknown", error_chain(&e)),
-                    false,
-                )),
-                Err(e) => Err(Outcome::failed(error_chain(&e), e.is_retryable())),
-            },
-        };
-        indices
+            Err(e) => Err(Outcome::failed(error_chain(&e), e.is_retryable())),
+        }
+    }
+
+    /// Each contact's outcome (`positions` maps the import's input index to the batch), once
+    /// the sessions that carry them have ended (each session waited for once).
+    async fn settle(
+        &self,
+        imported: Vec<ImportOutcome>,
+        positions: &[usize],
+    ) -> Vec<(usize, Outcome)> {
+        let sessions: std::collections::BTreeSet<String> = imported
             .iter()
-            .map(|&n| {
-                let outcome = match (rejected(n), &ended) {
-                    (Some(reason), _) => Outcome::failed(reason, false),
-                    (None, Ok(())) => Outcome::Delivered,
-                    (None, Err(outcome)) => outcome.clone(),
+            .filter_map(|o| o.result.as_ref().ok()?.async_session_id.clone())
+            .collect();
+        let ended: std::collections::BTreeMap<String, Result<(), Outcome>> =
+            futures::future::join_all(sessions.into_iter().map(|id| async move {
+                let end = self.wait(&id).await;
+                (id, end)
+            }))
+            .await
+            .into_iter()
+            .collect();
+        imported
+            .into_iter()
+            .map(|o| {
+                let outcome = match &o.result {
+                    Err(e) => item_error(e),
+                    Ok(session) => match session.async_session_id.as_ref().map(|id| &ended[id]) {
+                        None => Outcome::failed(
+                            "accepted without an import session id: outcome unknown",
+                            false,
+                        ),
+                        Some(Ok(())) => Outcome::Delivered,
+                        Some(Err(outcome)) => outcome.clone(),
+                    },
                 };
-                (positions[n], outcome)
+                (positions[o.index], outcome)
             })
             .collect()
     }
@@ -216,19 +211,14 @@ impl Sink for ContactsSink {
                 Err(reason) => outcomes[i] = Outcome::failed(reason, false),
             }
         }
-        let chunks = self.client.import_contacts(&contacts, &options()).await;
-        // Contacts the client refused before sending took no request.
-        let requests = chunks
-            .iter()
-            .filter(|c| !matches!(&c.result, Err(ItemError::Failed(e)) if matches!(**e, messaging_client::Error::InvalidInput { .. })))
-            .count() as u64;
-        let settled = futures::future::join_all(
-            chunks
-                .into_iter()
-                .map(|chunk| self.settle(chunk, &positions)),
+        // Every request the import sent (retries included); contacts the client refused
+        // before sending took none.
+        let (imported, requests) = messaging_client::count_requests(
+            self.client.import_contacts(&contacts, &options()),
         )
         .await;
-        for (i, outcome) in settled.into_iter().flatten() {
+        let settled = self.settle(imported, &positions).await;
+        for (i, outcome) in settled {
             outcomes[i] = outcome;
         }
         Delivery { outcomes, requests }
