@@ -168,7 +168,15 @@ impl FieldCatalog {
                 {
                     return Err(Error::invalid(
                         format!("fields.{name}"),
-                        format!("{value:?} is not one of {:?}", allowed.possible_values),
+                        format!(
+                            "{value:?} is not one of {}",
+                            allowed
+                                .possible_values
+                                .iter()
+                                .map(|v| format!("{v:?}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     ));
                 }
                 Ok(ContactField {

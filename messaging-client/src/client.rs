@@ -139,7 +139,7 @@ impl ClientBuilder {
 
     /// Builds the client.
     ///
-    /// Fails with [`marketing_sync_core::Error::Config`] (in [`Error::Transport`]) for an unparsable base URL, or an `http` URL without
+    /// Fails with [`Error::Config`] for an unparsable base URL, or an `http` URL without
     /// [`allow_http`](Self::allow_http).
     pub fn build(self) -> Result<Client> {
         let base = marketing_sync_core::parse_base_url(
@@ -579,7 +579,7 @@ mod tests {
             Client::builder(ApiKey::new("k"))
                 .base_url("http://127.0.0.1:1")
                 .build(),
-            Err(Error::Transport(marketing_sync_core::Error::Config(_)))
+            Err(Error::Config(_))
         ));
         assert!(
             Client::builder(ApiKey::new("k"))

@@ -19,15 +19,19 @@ pub enum Error {
         /// Why it is wrong.
         reason: String,
     },
-    /// What the shared runtime reports, whatever the service: the client could not be built
-    /// ([`Config`](marketing_sync_core::Error::Config): bad base URL, plain http without `allow_http`,
-    /// …), the request could not connect, timed out or was cut
+    /// The client could not be built: an unparsable base URL, a plain `http` URL without
+    /// [`allow_http`](crate::ClientBuilder::allow_http), an API key that cannot be a header, …
+    /// (the shared runtime's [`Config`](marketing_sync_core::Error::Config) lands here).
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+    /// What the shared runtime reports, whatever the service: the request could not connect,
+    /// timed out or was cut
     /// ([`Connect`](marketing_sync_core::Error::Connect), [`Timeout`](marketing_sync_core::Error::Timeout),
     /// [`Transport`](marketing_sync_core::Error::Transport)), a 2xx body is not the documented shape
     /// ([`Decode`](marketing_sync_core::Error::Decode), with the JSON path and a snippet), or the
     /// call's deadline passed.
     #[error(transparent)]
-    Transport(#[from] marketing_sync_core::Error),
+    Transport(marketing_sync_core::Error),
     /// HTTP 401: the API key is wrong or missing.
     #[error("unauthorized (HTTP 401): check the API key")]
     Unauthorized {
@@ -162,6 +166,17 @@ impl Retryable for Error {
 
     fn retry_after(&self) -> Option<Duration> {
         Error::retry_after(self)
+    }
+}
+
+/// The shared runtime's error: [`Config`](marketing_sync_core::Error::Config) becomes
+/// [`Error::Config`], everything else [`Error::Transport`].
+impl From<marketing_sync_core::Error> for Error {
+    fn from(e: marketing_sync_core::Error) -> Self {
+        match e {
+            marketing_sync_core::Error::Config(message) => Error::Config(message),
+            e => Error::Transport(e),
+        }
     }
 }
 

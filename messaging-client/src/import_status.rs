@@ -25,6 +25,23 @@ pub enum ImportState {
     Other(String),
 }
 
+impl ImportState {
+    /// The state as the service spells it (`STARTED`, `IMPORTING`, …).
+    ///
+    /// ```
+    /// assert_eq!(messaging_client::ImportState::Importing.as_str(), "IMPORTING");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        match self {
+            ImportState::Started => "STARTED",
+            ImportState::Importing => "IMPORTING",
+            ImportState::Finished => "FINISHED",
+            ImportState::Error => "ERROR",
+            ImportState::Other(s) => s,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for ImportState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         Ok(match de::string_lenient(d)?.as_str() {
@@ -135,7 +152,7 @@ impl Client {
                 ref other if started.elapsed() + interval > polling.timeout => {
                     return Err(Error::ImportTimedOut {
                         session_id: session_id.into(),
-                        status: format!("{other:?}"),
+                        status: other.as_str().to_owned(),
                         waited: started.elapsed(),
                     });
                 }

@@ -313,13 +313,13 @@ fn only_https_unless_allowed() {
         Client::builder(ApiKey::new(KEY))
             .base_url("http://example.com/api")
             .build(),
-        Err(Error::Transport(CoreError::Config(_)))
+        Err(Error::Config(_))
     ));
     assert!(matches!(
         Client::builder(ApiKey::new(KEY))
             .base_url("not a url")
             .build(),
-        Err(Error::Transport(CoreError::Config(_)))
+        Err(Error::Config(_))
     ));
     assert!(Client::builder(ApiKey::new(KEY)).build().is_ok());
 }

@@ -423,10 +423,14 @@ async fn wait_for_import_polls_to_the_end() {
         timeout: Duration::from_millis(20),
         ..fast_polling()
     };
-    assert!(matches!(
-        client.wait_for_import("slow", &short).await,
-        Err(Error::ImportTimedOut { .. })
-    ));
+    let err = client.wait_for_import("slow", &short).await.unwrap_err();
+    assert!(matches!(err, Error::ImportTimedOut { .. }), "{err:?}");
+    // The status as the service spelt it, not a Rust `Debug` dump.
+    assert!(
+        err.to_string()
+            .starts_with("contact import slow still STARTED after "),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -193,3 +193,23 @@ async fn an_import_raising_an_event_cut_after_processing_is_outcome_unknown() {
     assert!(errors.iter().all(|e| e.is_outcome_unknown()), "{errors:?}");
     assert_eq!(paths(&fake), ["/api/v1/contacts"], "not resent");
 }
+
+/// Issue 21, the error table: a configuration error is `Error::Config`, never inside
+/// `Transport`, and is not retryable.
+#[test]
+fn a_configuration_error_is_config_not_transport() {
+    for url in ["http://127.0.0.1:1/api", "not a url"] {
+        let err = Client::builder(ApiKey::new("k"))
+            .base_url(url)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{url}: {err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid client configuration: "),
+            "{err}"
+        );
+        assert!(!err.is_retryable() && !err.provably_not_processed());
+        assert_eq!(err.retry_after(), None);
+    }
+}

@@ -38,9 +38,7 @@ pub fn item_error(e: &ItemError) -> Outcome {
 pub fn client_error(e: messaging_client::Error) -> Error {
     match e {
         messaging_client::Error::Unauthorized { .. }
-        | messaging_client::Error::Transport(
-            messaging_client::marketing_sync_core::Error::Config(_),
-        )
+        | messaging_client::Error::Config(_)
         | messaging_client::Error::InvalidInput { .. } => Error::Config(error_chain(&e)),
         other => Error::calling("the messaging API", other),
     }
