@@ -111,14 +111,9 @@
 //!     .await
 //!     .unwrap();
 //!
-//! let send = SmartSend {
-//!     recipients: vec![Recipient::locator("a@example.com")
-//!         .with_params(serde_json::json!({"discount": "5%"}))
-//!         .with_external_request_id("welcome:a@example.com")],
-//!     email: true,
-//!     from_name: None,
-//!     external_request_id: None,
-//! };
+//! let send = SmartSend::new(vec![Recipient::locator("a@example.com")
+//!     .with_params(serde_json::json!({"discount": "5%"}))
+//!     .with_external_request_id("welcome:a@example.com")]);
 //! let sent = client.smartsend(7, &send).await;
 //! let request_id = sent[0].result.clone().unwrap();
 //! let statuses = client.message_statuses(&[request_id]).await.unwrap();

@@ -179,13 +179,8 @@ impl SmartSend {
     ///
     /// ```
     /// use messaging_client::{Recipient, SmartSend};
-    /// let send = SmartSend {
-    ///     recipients: vec![Recipient::locator("ann@example.com")
-    ///         .with_params(serde_json::json!({"discount": "5%"}))],
-    ///     email: true,
-    ///     from_name: None,
-    ///     external_request_id: None,
-    /// };
+    /// let send = SmartSend::new(vec![Recipient::locator("ann@example.com")
+    ///     .with_params(serde_json::json!({"discount": "5%"}))]);
     /// assert_eq!(
     ///     send.bodies(),
     ///     [r#"{"recipients":[{"jsonParam":"{\"discount\":\"5%\"}","locator":"ann@example.com"}],"email":true,"fromName":null}"#]
@@ -331,14 +326,10 @@ impl Client {
     /// ```no_run
     /// # async fn run(client: messaging_client::Client) -> Result<(), messaging_client::Error> {
     /// use messaging_client::{Recipient, SmartSend};
-    /// let send = SmartSend {
-    ///     recipients: vec![Recipient::locator("example@mail.com")
-    ///         .with_params(serde_json::json!({"discount": "5%"})),
-    ///         Recipient::contact(449790707)],
-    ///     email: true,
-    ///     from_name: None,
-    ///     external_request_id: None,
-    /// };
+    /// let send = SmartSend::new(vec![
+    ///     Recipient::locator("example@mail.com").with_params(serde_json::json!({"discount": "5%"})),
+    ///     Recipient::contact(449790707),
+    /// ]);
     /// for outcome in client.smartsend(4242, &send).await {
     ///     match outcome.result {
     ///         Ok(request_id) => println!("queued {request_id}"),

@@ -160,15 +160,10 @@ async fn the_fake_reports_the_activity_of_what_it_sent_by_external_request_id() 
     use messaging_client::fake::FakeMessaging;
     let fake = FakeMessaging::start().await;
     let client = fake.client();
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::locator("a@x.com").with_external_request_id("job:a"),
-            Recipient::locator("b@x.com").with_external_request_id("job:b"),
-        ],
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::locator("a@x.com").with_external_request_id("job:a"),
+        Recipient::locator("b@x.com").with_external_request_id("job:b"),
+    ]);
     assert!(client.smartsend(77, &send).await.iter().all(|o| o.is_ok()));
     let viber = ViberMessage {
         text: "Hi".into(),
@@ -217,12 +212,10 @@ async fn a_push_by_contact_id_is_recorded_under_its_device_token() {
     let id = fake.seed_contact(json!({"channels": [
         {"type": "mobilepush", "value": "tok-m"}, {"type": "webpush", "value": "tok-w"}]}));
     let client = fake.client();
-    let send = SmartSend {
-        recipients: vec![Recipient::contact(id).with_external_request_id("job:p")],
-        email: false,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::contact(id).with_external_request_id("job:p"),
+    ])
+    .email(false);
     let out = client.smartsend(5, &send).await;
     assert!(out[0].result.is_ok(), "{:?}", out[0].result);
     let now = jiff::Zoned::now()

@@ -170,12 +170,7 @@ async fn smartsend_is_not_retried_on_timeout() {
         .timeout(Duration::from_millis(100))
         .build()
         .unwrap();
-    let send = SmartSend {
-        recipients: vec![Recipient::locator("a@b.c")],
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![Recipient::locator("a@b.c")]);
     let out = client.smartsend(5, &send).await;
     let err = out[0].result.clone().unwrap_err();
     assert!(err.to_string().contains("timed out"), "{err}");

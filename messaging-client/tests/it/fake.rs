@@ -162,15 +162,9 @@ async fn events_are_retried_after_429_and_reads_after_5xx() {
 async fn smartsend_statuses_round_trip_with_quirks() {
     let fake = FakeMessaging::start().await;
     let client = fake.client();
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::locator("example@mail.com")
-                .with_params(json!({"discount": "5%", "link": "https://site.com/items_for_sale"})),
-        ],
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![Recipient::locator("example@mail.com").with_params(
+        json!({"discount": "5%", "link": "https://site.com/items_for_sale"}),
+    )]);
     let out = client.smartsend(77, &send).await;
     assert_eq!(
         last_body(&fake, "/api/v1/message/77/smartsend"),
@@ -185,15 +179,11 @@ async fn smartsend_statuses_round_trip_with_quirks() {
     assert_eq!(statuses[0].status, DeliveryStatus::Delivered);
     assert!(statuses[0].delivered);
 
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::locator("not-an-email"),
-            Recipient::locator("ok@mail.com"),
-        ],
-        email: true,
-        from_name: Some("Shop".into()),
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::locator("not-an-email"),
+        Recipient::locator("ok@mail.com"),
+    ])
+    .from_name("Shop");
     let out = client.smartsend(77, &send).await;
     assert!(
         matches!(&out[0].result, Err(ItemError::Rejected { message }) if message == "'not-an-email' is not valid email")
@@ -208,15 +198,10 @@ async fn smartsend_statuses_round_trip_with_quirks() {
 #[tokio::test]
 async fn a_restored_message_status_keeps_later_request_ids_distinct() {
     let first = FakeMessaging::start().await;
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::locator("a@mail.com"),
-            Recipient::locator("b@mail.com"),
-        ],
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::locator("a@mail.com"),
+        Recipient::locator("b@mail.com"),
+    ]);
     let sent: Vec<String> = first
         .client()
         .smartsend(7, &send)
@@ -531,12 +516,7 @@ async fn batch_futures_run_on_spawned_tasks() {
     let recipients: Vec<Recipient> = (0..1_500)
         .map(|i| Recipient::locator(format!("r{i}@mail.com")))
         .collect();
-    let send = SmartSend {
-        recipients,
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(recipients);
     let c = client.clone();
     let out = tokio::spawn(async move { c.smartsend(77, &send).await })
         .await

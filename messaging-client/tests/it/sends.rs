@@ -128,15 +128,9 @@ async fn smartsend_matches_the_documented_example_and_escapes_json_param() {
         .expect(1)
         .mount(&server)
         .await;
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::locator("example@mail.com")
-                .with_params(json!({"discount": "5%", "link": "https://site.com/items_for_sale"})),
-        ],
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![Recipient::locator("example@mail.com").with_params(
+        json!({"discount": "5%", "link": "https://site.com/items_for_sale"}),
+    )]);
     let out = client(&server).smartsend(4242, &send).await;
     let body = only_body(&server, "/api/v1/message/4242/smartsend").await;
     assert_eq!(body, fixture("smartsend_example.json"));
@@ -167,17 +161,14 @@ async fn smartsend_push_by_contact_id_and_sms_sender() {
         .expect(1)
         .mount(&server)
         .await;
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::contact(449790707),
-            Recipient::locator("380501234567")
-                .with_language("uk")
-                .with_external_request_id("ext-1"),
-        ],
-        email: false,
-        from_name: Some("V-COMP".into()),
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::contact(449790707),
+        Recipient::locator("380501234567")
+            .with_language("uk")
+            .with_external_request_id("ext-1"),
+    ])
+    .email(false)
+    .from_name("V-COMP");
     let out = client(&server).smartsend(9, &send).await;
     assert_eq!(
         only_body(&server, "/api/v1/message/9/smartsend").await,
@@ -202,16 +193,11 @@ async fn smartsend_surfaces_error_results_and_invalid_recipients_per_item() {
         .expect(1)
         .mount(&server)
         .await;
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::locator("bad"),
-            Recipient::default(),
-            Recipient::locator("good@x.com"),
-        ],
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::locator("bad"),
+        Recipient::default(),
+        Recipient::locator("good@x.com"),
+    ]);
     let out = client(&server).smartsend(1, &send).await;
     assert_eq!(out.len(), 3);
     match &out[0].result {
@@ -253,12 +239,7 @@ async fn smartsend_chunks_by_1000_and_matches_results_by_locator() {
     let recipients: Vec<_> = (0..2500)
         .map(|i| Recipient::locator(format!("u{i}@x.com")))
         .collect();
-    let send = SmartSend {
-        recipients,
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(recipients);
     let out = client(&server).smartsend(3, &send).await;
     let sizes: Vec<usize> = server
         .received_requests()
@@ -298,12 +279,10 @@ async fn smartsend_failed_chunk_fails_its_recipients_only() {
         .expect(1)
         .mount(&server)
         .await;
-    let send = SmartSend {
-        recipients: vec![Recipient::locator("a@x.com"), Recipient::locator("b@x.com")],
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::locator("a@x.com"),
+        Recipient::locator("b@x.com"),
+    ]);
     let out = client(&server).smartsend(2, &send).await;
     for o in out {
         match o.result {
@@ -425,12 +404,7 @@ async fn smartsend_top_level_external_request_id_when_asked() {
         .expect(1)
         .mount(&server)
         .await;
-    let send = SmartSend {
-        recipients: vec![Recipient::locator("a@x.com")],
-        email: true,
-        from_name: None,
-        external_request_id: Some("batch-42".into()),
-    };
+    let send = SmartSend::new(vec![Recipient::locator("a@x.com")]).external_request_id("batch-42");
     let _ = client(&server).smartsend(8, &send).await;
     assert_eq!(
         only_body(&server, "/api/v1/message/8/smartsend").await,
@@ -440,12 +414,7 @@ async fn smartsend_top_level_external_request_id_when_asked() {
 }
 
 fn push(recipients: Vec<Recipient>) -> SmartSend {
-    SmartSend {
-        recipients,
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    }
+    SmartSend::new(recipients)
 }
 
 fn outcomes(out: &[messaging_client::RecipientOutcome]) -> Vec<String> {
@@ -772,17 +741,13 @@ async fn push_results_under_device_tokens_are_matched_to_the_contacts_addressed_
         ])))
         .mount(&server)
         .await;
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::contact(5),
-            Recipient::contact(6),
-            Recipient::external_customer("C-7"),
-            Recipient::contact(8),
-        ],
-        email: false,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::contact(5),
+        Recipient::contact(6),
+        Recipient::external_customer("C-7"),
+        Recipient::contact(8),
+    ])
+    .email(false);
     Mock::given(method("GET"))
         .and(path("/api/v1/contact/8"))
         .respond_with(ResponseTemplate::new(404))
@@ -821,15 +786,10 @@ async fn a_repeated_recipient_is_refused_alone() {
             {"id": 0, "locator": "a@example.com", "status": "OK", "requestId": "r-a"}})))
         .mount(&server)
         .await;
-    let send = SmartSend {
-        recipients: vec![
-            Recipient::locator("a@example.com"),
-            Recipient::locator("a@example.com"),
-        ],
-        email: true,
-        from_name: None,
-        external_request_id: None,
-    };
+    let send = SmartSend::new(vec![
+        Recipient::locator("a@example.com"),
+        Recipient::locator("a@example.com"),
+    ]);
     // The dry run leaves the repeat out too.
     let dry: Vec<serde_json::Value> = send
         .bodies()

@@ -213,10 +213,9 @@ impl Sink for ContactsSink {
         }
         // Every request the import sent (retries included); contacts the client refused
         // before sending took none.
-        let (imported, requests) = messaging_client::count_requests(
-            self.client.import_contacts(&contacts, &options()),
-        )
-        .await;
+        let (imported, requests) =
+            messaging_client::count_requests(self.client.import_contacts(&contacts, &options()))
+                .await;
         let settled = self.settle(imported, &positions).await;
         for (i, outcome) in settled {
             outcomes[i] = outcome;

@@ -102,12 +102,7 @@ fn recipient(item: &Item, job: &str) -> Recipient {
 
 /// The smartsend of a batch: each item a recipient, `externalRequestId = <job>:<key>`.
 fn smartsend(batch: &[Item], job: &str, email: bool) -> SmartSend {
-    SmartSend {
-        recipients: batch.iter().map(|i| recipient(i, job)).collect(),
-        email,
-        from_name: None,
-        external_request_id: None,
-    }
+    SmartSend::new(batch.iter().map(|i| recipient(i, job)).collect()).email(email)
 }
 
 /// What a dry run prints for a batch: the smartsend bodies [`SendSink`] would send.
