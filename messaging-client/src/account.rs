@@ -30,6 +30,7 @@ impl Client {
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use messaging_client::prelude::*;
     /// let fake = messaging_client::fake::FakeMessaging::start().await;
     /// let info = fake.client().account_info().await.unwrap();
     /// assert_eq!(info.organisation_name, "Fake Org");

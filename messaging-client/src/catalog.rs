@@ -139,6 +139,7 @@ impl FieldCatalog {
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use messaging_client::prelude::*;
     /// let fake = messaging_client::fake::FakeMessaging::start().await;
     /// let catalog = fake.client().field_catalog().await.unwrap();
     /// let fields = catalog.resolve([("Gender", "F"), ("Birthday", "1990-01-31")]).unwrap();

@@ -89,11 +89,11 @@
 //! use messaging_client::{
 //!     Contact, EventV1, ImportOptions, ImportPolling, Order, OrderStatus, Recipient, SmartSend,
 //! };
-//! use messaging_client::fake::FakeMessaging;
+//! use messaging_client::fake::{FakeMessaging, FakeService};
 //!
 //! let fake = FakeMessaging::start().await;
 //! // Real code: Client::builder(ApiKey::new(key)).build()?
-//! let client = messaging_client::Client::builder(messaging_client::ApiKey::new(fake.api_key()))
+//! let client = messaging_client::Client::builder(fake.credentials())
 //!     .base_url(fake.base_url())
 //!     .allow_http(true)
 //!     .build()
@@ -192,12 +192,39 @@ pub use segments::{MEMBERSHIP_CHUNK, Segment};
 pub use smartsend::{Recipient, RecipientKey, RecipientOutcome, SMARTSEND_CHUNK, SmartSend};
 pub use subscriptions::SubscriptionCategory;
 
+/// Re-exported, as public signatures use it (the streams of
+/// [`Client::search_contacts`], [`Client::contacts_activity`], [`Client::segment_contacts`]).
+pub use futures;
+/// Re-exported, as public signatures use it ([`Order::date`] is a [`jiff::Zoned`], …).
 pub use jiff;
-/// Re-exported so callers need not depend on them directly.
+/// Re-exported: the shared runtime (its transport [`Error`](marketing_sync_core::Error), its
+/// fakes' scaffolding), so callers need not depend on it directly.
 pub use marketing_sync_core;
+/// Re-exported, as public signatures use it (money is a [`rust_decimal::Decimal`]).
 pub use rust_decimal;
+/// Re-exported, as public signatures use it ([`Recipient::params`], [`EventV2`] values, …).
+pub use serde_json;
 
-/// The README's example, compiled as a doctest so that it stays true.
-#[cfg(doctest)]
+/// What most programs need, in one `use messaging_client::prelude::*;`: the client, its errors,
+/// the per-item outcome, the stream extension traits (`try_next`, `try_collect`, …) and, with
+/// the `fake` feature, the fake's API ([`FakeService`](crate::fake::FakeService)).
+///
+/// ```
+/// use messaging_client::prelude::*;
+/// fn report(outcomes: &[ItemOutcome<String, (), ItemError>]) -> usize {
+///     outcomes.iter().filter(|o| o.result.is_err()).count()
+/// }
+/// assert_eq!(report(&[]), 0);
+/// ```
+pub mod prelude {
+    #[cfg(feature = "fake")]
+    pub use crate::fake::FakeService as _;
+    pub use crate::{ApiKey, Client, Error, ItemError, ItemOutcome};
+    pub use futures::{StreamExt as _, TryStreamExt as _};
+}
+
+/// The README's example (it runs against the fake), compiled and run as a doctest so that it
+/// stays true.
+#[cfg(all(doctest, feature = "fake"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -30,6 +30,18 @@ impl ApiKey {
     }
 }
 
+impl ApiKey {
+    /// The key itself, for where it must be handed on as text (a child process's
+    /// environment, a config file). Never log it.
+    ///
+    /// ```
+    /// assert_eq!(messaging_client::ApiKey::new("s3cret").expose(), "s3cret");
+    /// ```
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
 impl fmt::Display for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)

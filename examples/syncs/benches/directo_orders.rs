@@ -16,7 +16,7 @@ use directo_client::{Invoice, InvoiceRow, Query, Receipt, ReceiptRow, ToRecord};
 use futures::TryStreamExt;
 use jiff::SignedDuration;
 use jiff::civil::DateTime;
-use messaging_client::fake::FakeMessaging;
+use messaging_client::fake::{FakeMessaging, FakeService as _};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_messaging");
@@ -108,7 +108,7 @@ async fn run(dir: &Path, directo: &FakeDirecto, messaging: &FakeMessaging) -> Va
         .env("DIRECTO_TOKEN", FakeDirecto::TOKEN)
         .env_remove("DIRECTO_KEY")
         .env("MESSAGING_BASE_URL", messaging.base_url())
-        .env("MESSAGING_API_KEY", messaging.api_key())
+        .env("MESSAGING_API_KEY", messaging.credentials().expose())
         .arg("directo-orders")
         .arg("--state")
         .arg(dir.join("state.db"))

@@ -12,9 +12,13 @@
 //! enforces it (`schema`, `import`, `orders`, `events`, `messages`, `contacts`, `segments`);
 //! `docs/messaging-conformance.md` lists them per operation.
 //!
+//! It implements [`FakeService`], the one fake API of every client (the request log, the
+//! faults, the credentials, a client wired to it): bring it into scope with
+//! `messaging_client::prelude::*`.
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use messaging_client::fake::FakeMessaging;
+//! use messaging_client::fake::{FakeMessaging, FakeService};
 //! let fake = FakeMessaging::start().await;
 //! let client = fake.client();
 //! client.add_unsubscribed(["gone@example.com"]).await.unwrap();
@@ -25,8 +29,9 @@
 //! ```
 //!
 //! The scaffolding is `marketing_sync_core::fake`'s: the loopback server, the request log and the
-//! faults, each with the meaning it has in every fake (see [`FakeMessaging::fail_next`] and its
-//! siblings); `routes` has one axum route per endpoint.
+//! faults, each with the meaning it has in every fake (see [`FakeService::fail_next`] and its
+//! siblings; an injected status or rate limit answers in the service's plain-text shape);
+//! `routes` has one axum route per endpoint.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -50,49 +55,11 @@ mod schema;
 mod segments;
 mod state;
 
-pub use marketing_sync_core::fake::DropPoint;
+pub use marketing_sync_core::fake::{DropPoint, FakeService, ReceivedRequest};
 use state::{FakeState, Segment, StatusEntry};
 
 /// The API key the fake accepts unless told otherwise.
 pub const FAKE_API_KEY: &str = "fake-api-key";
-
-/// A request as the fake received it (a view of `marketing_sync_core::fake::ReceivedRequest`, the
-/// shared request log).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReceivedRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Path, including the `/api` prefix.
-    pub path: String,
-    /// Query string (undecoded), if any.
-    pub query: Option<String>,
-    /// `Content-Type` header, if any.
-    pub content_type: Option<String>,
-    /// `Authorization` header, if any.
-    pub authorization: Option<String>,
-    /// The raw body.
-    pub body: String,
-}
-
-impl From<&marketing_sync_core::fake::ReceivedRequest> for ReceivedRequest {
-    fn from(r: &marketing_sync_core::fake::ReceivedRequest) -> Self {
-        ReceivedRequest {
-            method: r.method.to_string(),
-            path: r.path.clone(),
-            query: r.query.clone(),
-            content_type: r.header("content-type").map(str::to_owned),
-            authorization: r.header("authorization").map(str::to_owned),
-            body: r.body_text(),
-        }
-    }
-}
-
-impl ReceivedRequest {
-    /// The body parsed as JSON (`Value::Null` if it is not JSON).
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-}
 
 /// An event the fake accepted.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,13 +91,13 @@ impl FakeMessaging {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use messaging_client::fake::FakeMessaging;
+    /// use messaging_client::fake::{FakeMessaging, FakeService};
     /// let fake = FakeMessaging::start().await;
     /// fake.client().add_unsubscribed(["a@example.com"]).await?;
     /// assert!(fake.unsubscribed().contains("a@example.com"));
     /// let request = &fake.requests()[0];
     /// assert_eq!(request.method, "POST");
-    /// assert!(request.authorization.as_deref().unwrap_or_default().starts_with("Basic "));
+    /// assert!(request.header("authorization").unwrap_or_default().starts_with("Basic "));
     /// # Ok::<(), messaging_client::Error>(()) }).unwrap();
     /// ```
     pub async fn start() -> Self {
@@ -159,16 +126,11 @@ impl FakeMessaging {
         }
     }
 
-    /// The base URL to give [`ClientBuilder::base_url`](crate::ClientBuilder::base_url)
-    /// (`http://127.0.0.1:<port>/api`).
-    pub fn base_url(&self) -> String {
-        format!("{}/api", self.server.base_url())
-    }
-
     /// The address the fake listens on (loopback).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use messaging_client::prelude::*;
     /// let fake = messaging_client::fake::FakeMessaging::start().await;
     /// assert!(fake.addr().ip().is_loopback());
     /// # });
@@ -177,97 +139,11 @@ impl FakeMessaging {
         self.server.addr()
     }
 
-    /// The API key the fake accepts.
-    pub fn api_key(&self) -> String {
-        self.lock().api_key.clone()
-    }
-
-    /// A client wired to this fake: plain http allowed, millisecond retry backoff.
-    pub fn client(&self) -> Client {
-        Client::builder(ApiKey::new(self.api_key()))
-            .base_url(self.base_url())
-            .allow_http(true)
-            .retry(RetryPolicy {
-                max_retries: 3,
-                min_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(5),
-                jitter: true,
-            })
-            .rate_limit(RateLimits::documented())
-            .build()
-            .expect("fake client")
-    }
-
     fn lock(&self) -> MutexGuard<'_, FakeState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    // ---- fault injection -------------------------------------------------------------
-
-    /// The request log and fault queue (`marketing_sync_core::fake::Harness`), for faults beyond the
-    /// shortcuts below.
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let fake = messaging_client::fake::FakeMessaging::start().await;
-    /// fake.harness().fail_next(2, 503);
-    /// assert_eq!(fake.harness().pending_faults(), 2);
-    /// # });
-    /// ```
-    pub fn harness(&self) -> &Harness {
-        &self.harness
-    }
-
-    /// The next `n` requests are answered `status` (plain-text body `injected failure`),
-    /// unprocessed.
-    pub fn fail_next(&self, n: usize, status: u16) {
-        self.harness.fail_next(n, status);
-    }
-
-    /// The next `n` requests get the service's 429 with `Retry-After: <secs>`, unprocessed.
-    pub fn rate_limit_next(&self, n: usize, retry_after_secs: u64) {
-        self.harness.rate_limit_next(n, retry_after_secs);
-    }
-
-    /// The connection of the next `n` requests is cut, before or after they are processed
-    /// (the client sees a transport error either way).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use messaging_client::fake::{DropPoint, FakeMessaging};
-    /// let fake = FakeMessaging::start().await;
-    /// fake.drop_next(1, DropPoint::AfterProcessing);
-    /// let client = fake.client();
-    /// assert!(client.add_unsubscribed(["a@example.com"]).await.is_ok()); // repeated: a set
-    /// assert_eq!(client.requests_sent(), 2);
-    /// # });
-    /// ```
-    pub fn drop_next(&self, n: usize, point: DropPoint) {
-        self.harness.drop_next(n, point);
-    }
-
-    /// The next `n` answers are delayed by `delay` (the requests are processed).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let fake = messaging_client::fake::FakeMessaging::start().await;
-    /// fake.delay_next(1, std::time::Duration::from_millis(20));
-    /// fake.client().account_info().await.unwrap();
-    /// # });
-    /// ```
-    pub fn delay_next(&self, n: usize, delay: Duration) {
-        self.harness.delay_next(n, delay);
-    }
-
-    /// Delays every response by `delay` (`None` to stop).
-    pub fn set_delay(&self, delay: Option<Duration>) {
-        self.harness.set_delay(delay);
-    }
-
-    /// Changes the accepted API key.
-    pub fn set_api_key(&self, key: impl Into<String>) {
-        self.lock().api_key = key.into();
-    }
+    // ---- the service's own knobs -------------------------------------------------
 
     /// How many status polls a contact import session takes to finish (default 2).
     pub fn set_import_polls(&self, polls: u32) {
@@ -298,6 +174,7 @@ impl FakeMessaging {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use messaging_client::prelude::*;
     /// let fake = messaging_client::fake::FakeMessaging::start().await;
     /// fake.seed_subscription_category("news", "News");
     /// let all = fake.client().subscription_categories().await.unwrap();
@@ -349,11 +226,6 @@ impl FakeMessaging {
         self.lock().orders.insert(id, order);
     }
 
-    /// Forgets the requests received so far (state is kept).
-    pub fn clear_requests(&self) {
-        self.harness.clear_requests();
-    }
-
     /// Sets a message status (as the status endpoint will report it). A request id of the
     /// fake's own form (a sent message restored into a new fake) keeps the ids it generates
     /// later distinct from it.
@@ -382,15 +254,6 @@ impl FakeMessaging {
     }
 
     // ---- state -------------------------------------------------------------------
-
-    /// Every request received, faults included, in order.
-    pub fn requests(&self) -> Vec<ReceivedRequest> {
-        self.harness
-            .requests()
-            .iter()
-            .map(ReceivedRequest::from)
-            .collect()
-    }
 
     /// The unsubscribed email set.
     pub fn unsubscribed(&self) -> BTreeSet<String> {
@@ -428,5 +291,66 @@ impl FakeMessaging {
             .iter()
             .map(|(k, v)| (k.clone(), v.status.clone()))
             .collect()
+    }
+}
+
+/// The one fake API ([`FakeService`]): the request log, the faults (an injected status answers
+/// with a plain-text body, a rate limit with the service's 429 text and `Retry-After`), and
+/// the API key it accepts.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use messaging_client::ApiKey;
+/// use messaging_client::fake::{DropPoint, FakeMessaging, FakeService};
+/// let fake = FakeMessaging::start().await;
+/// assert!(fake.base_url().starts_with("http://127.0.0.1:") && fake.base_url().ends_with("/api"));
+/// fake.drop_next(1, DropPoint::AfterProcessing);
+/// // A set: repeating it is safe, so it is repeated after the cut.
+/// fake.client().add_unsubscribed(["a@example.com"]).await.unwrap();
+/// assert_eq!(fake.request_count(), 2);
+/// fake.set_credentials(ApiKey::new("rotated"));
+/// assert_eq!(fake.credentials().expose(), "rotated");
+/// assert!(fake.client().account_info().await.is_ok());
+/// # });
+/// ```
+impl FakeService for FakeMessaging {
+    type Client = Client;
+    type Credentials = ApiKey;
+
+    fn harness(&self) -> &Harness {
+        &self.harness
+    }
+
+    /// `http://127.0.0.1:<port>/api`, for
+    /// [`ClientBuilder::base_url`](crate::ClientBuilder::base_url).
+    fn base_url(&self) -> String {
+        format!("{}/api", self.server.base_url())
+    }
+
+    /// A client with the accepted key: plain http allowed, millisecond retry backoff, the
+    /// documented rate limits.
+    fn client(&self) -> Client {
+        Client::builder(self.credentials())
+            .base_url(self.base_url())
+            .allow_http(true)
+            .retry(RetryPolicy {
+                max_retries: 3,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                jitter: true,
+            })
+            .rate_limit(RateLimits::documented())
+            .build()
+            .expect("fake client")
+    }
+
+    /// The API key the fake accepts (default [`FAKE_API_KEY`]).
+    fn credentials(&self) -> ApiKey {
+        ApiKey::new(self.lock().api_key.clone())
+    }
+
+    /// Accept `key` (and refuse the old one) from now on.
+    fn set_credentials(&self, key: ApiKey) {
+        self.lock().api_key = key.expose().to_owned();
     }
 }

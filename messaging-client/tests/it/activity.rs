@@ -157,7 +157,7 @@ async fn viber_goes_out_as_documented() {
 #[cfg(feature = "fake")]
 #[tokio::test]
 async fn the_fake_reports_the_activity_of_what_it_sent_by_external_request_id() {
-    use messaging_client::fake::FakeMessaging;
+    use messaging_client::fake::{FakeMessaging, FakeService};
     let fake = FakeMessaging::start().await;
     let client = fake.client();
     let send = SmartSend::new(vec![
@@ -208,7 +208,8 @@ async fn the_fake_reports_the_activity_of_what_it_sent_by_external_request_id() 
 #[cfg(feature = "fake")]
 #[tokio::test]
 async fn a_push_by_contact_id_is_recorded_under_its_device_token() {
-    let fake = messaging_client::fake::FakeMessaging::start().await;
+    use messaging_client::fake::{FakeMessaging, FakeService};
+    let fake = FakeMessaging::start().await;
     let id = fake.seed_contact(json!({"channels": [
         {"type": "mobilepush", "value": "tok-m"}, {"type": "webpush", "value": "tok-w"}]}));
     let client = fake.client();

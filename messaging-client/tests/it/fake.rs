@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::fixture;
-use messaging_client::fake::{DropPoint, FakeMessaging};
+use messaging_client::fake::{DropPoint, FakeMessaging, FakeService};
 use messaging_client::marketing_sync_core::Error as CoreError;
 use messaging_client::{
     ApiKey, Client, DeliveryStatus, Error, EventV1, EventV2, ItemError, Order, OrderDeletion,
@@ -21,11 +21,11 @@ fn last_body(fake: &FakeMessaging, path: &str) -> serde_json::Value {
         .find(|r| r.path == path)
         .expect(path);
     assert_eq!(
-        r.content_type.as_deref(),
+        r.header("content-type"),
         Some("application/json; charset=UTF-8")
     );
-    assert!(r.authorization.as_deref().unwrap().starts_with("Basic "));
-    r.json()
+    assert!(r.header("authorization").unwrap().starts_with("Basic "));
+    serde_json::from_slice(&r.body).unwrap()
 }
 
 #[tokio::test]
@@ -107,7 +107,7 @@ async fn the_fake_rejects_oversized_and_non_string_v1_events_like_the_service() 
     let url = format!("{}/v1/event", fake.base_url());
     let send = |body: String| {
         http.post(&url)
-            .basic_auth("user", Some(fake.api_key()))
+            .basic_auth("user", Some(fake.credentials().expose()))
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -464,7 +464,7 @@ async fn documented_orders_and_contacts_examples_reach_the_fake_unchanged() {
 async fn fake_delay_trips_the_client_timeout_and_wrong_media_type_is_415() {
     let fake = FakeMessaging::start().await;
     fake.set_delay(Some(std::time::Duration::from_millis(300)));
-    let client = Client::builder(ApiKey::new(fake.api_key()))
+    let client = Client::builder(fake.credentials())
         .base_url(fake.base_url())
         .allow_http(true)
         .timeout(std::time::Duration::from_millis(50))
@@ -478,7 +478,7 @@ async fn fake_delay_trips_the_client_timeout_and_wrong_media_type_is_415() {
     fake.set_delay(None);
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/orders", fake.base_url()))
-        .basic_auth("user", Some(fake.api_key()))
+        .basic_auth("user", Some(fake.credentials().expose()))
         .header("content-type", "text/plain")
         .body("orders")
         .send()
@@ -574,10 +574,56 @@ async fn a_contact_update_whose_answer_was_lost_succeeds_on_the_fake() {
     update.first_name = Some("Ann".into());
     client.update_contact(id, &update).await.unwrap();
     assert_eq!(fake.contacts()[&id]["firstName"], "Ann");
-    let seen: Vec<String> = fake.requests().iter().map(|r| r.method.clone()).collect();
+    let seen: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| r.method.to_string())
+        .collect();
     assert_eq!(
         seen,
         ["PUT", "PUT", "GET"],
         "the retry met the 409 and read back"
     );
+}
+
+/// Issue 21: the fake is driven through `FakeService`, the one fake API; its fault setters
+/// answer as the service does (the 429's plain-text body and `Retry-After` [docs.esputnik.com
+/// rate limits]), and its credentials are the `ApiKey` the client is built with (HTTP Basic,
+/// the key as the password [docs.esputnik.com authentication]).
+#[tokio::test]
+async fn the_fake_service_api_answers_as_the_service() {
+    let fake = FakeMessaging::start().await;
+    let info = format!("{}/v1/account/info", fake.base_url());
+    let raw = |key: &str| {
+        reqwest::Client::new()
+            .get(&info)
+            .basic_auth("anyone", Some(key.to_owned()))
+    };
+    fake.rate_limit_next(1, 3);
+    let limited = raw(fake.credentials().expose()).send().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "3");
+    assert!(
+        limited
+            .text()
+            .await
+            .unwrap()
+            .starts_with("Too many requests")
+    );
+    fake.fail_next(1, 503);
+    let failed = raw(fake.credentials().expose()).send().await.unwrap();
+    assert_eq!(failed.status(), 503);
+
+    fake.set_credentials(ApiKey::new("rotated"));
+    assert_eq!(raw("fake-api-key").send().await.unwrap().status(), 401);
+    assert_eq!(raw("rotated").send().await.unwrap().status(), 200);
+    assert!(fake.client().account_info().await.is_ok());
+    assert_eq!(fake.request_count(), 5);
+    let last = fake.requests().pop().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.path.as_str()),
+        ("GET", "/api/v1/account/info")
+    );
+    fake.clear_requests();
+    assert_eq!(fake.request_count(), 0);
 }

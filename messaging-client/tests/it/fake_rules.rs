@@ -7,7 +7,7 @@
 //! and the guides (E2 FAQ, "Uploading Your Mobile Token Base").
 #![cfg(feature = "fake")]
 
-use messaging_client::fake::FakeMessaging;
+use messaging_client::fake::{FakeMessaging, FakeService};
 use serde_json::{Value, json};
 
 /// POSTs `body` as JSON to `path` (under `/api`) with the fake's key; status and body.
@@ -23,7 +23,7 @@ async fn send(
 ) -> (u16, String) {
     let mut req = reqwest::Client::new()
         .request(method, format!("{}{path}", fake.base_url()))
-        .basic_auth("user", Some(fake.api_key()));
+        .basic_auth("user", Some(fake.credentials().expose()));
     if let Some(body) = body {
         req = req
             .header("content-type", "application/json; charset=UTF-8")
@@ -254,7 +254,7 @@ async fn a_body_that_is_not_json_by_its_content_type_is_415() {
     for content_type in [None, Some("text/plain"), Some("application/jsonp")] {
         let mut req = reqwest::Client::new()
             .post(format!("{}/v1/contacts", fake.base_url()))
-            .basic_auth("user", Some(fake.api_key()))
+            .basic_auth("user", Some(fake.credentials().expose()))
             .body(r#"{"contacts": [], "dedupeOn": "email"}"#);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);

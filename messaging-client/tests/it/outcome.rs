@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use messaging_client::fake::{DropPoint, FakeMessaging};
+use messaging_client::fake::{DropPoint, FakeMessaging, FakeService};
 use messaging_client::{
     ApiKey, Client, Contact, EmailMessage, Error, EventV1, ImportOptions, ItemError, OrderRetry,
     Recipient, RetryPolicy, SmartSend,
@@ -50,7 +50,7 @@ async fn a_smartsend_cut_after_processing_is_outcome_unknown_for_every_recipient
     assert_eq!(statuses.len(), 2, "{statuses:?}");
     assert!(statuses.values().all(|s| s == "DELIVERED"), "{statuses:?}");
     assert_eq!(paths(&fake), ["/api/v1/message/7/smartsend"]);
-    let sent = fake.requests()[0].json();
+    let sent: serde_json::Value = serde_json::from_slice(&fake.requests()[0].body).unwrap();
     assert_eq!(sent["recipients"][0]["locator"], "a@example.com");
     assert_eq!(sent["recipients"][1]["locator"], "b@example.com");
 }
@@ -59,7 +59,7 @@ async fn a_smartsend_cut_after_processing_is_outcome_unknown_for_every_recipient
 async fn a_smartsend_that_times_out_is_outcome_unknown_and_not_resent() {
     let fake = FakeMessaging::start().await;
     fake.delay_next(1, Duration::from_millis(400));
-    let client = Client::builder(ApiKey::new(fake.api_key()))
+    let client = Client::builder(fake.credentials())
         .base_url(fake.base_url())
         .allow_http(true)
         .timeout(Duration::from_millis(50))
@@ -158,7 +158,7 @@ async fn orders_cut_after_processing_are_outcome_unknown_unless_repeats_are_allo
     // `AfterUnknownOutcome` declares the upsert safe to repeat: repeated, then a plain result.
     let fake = FakeMessaging::start().await;
     fake.drop_next(1, DropPoint::AfterProcessing);
-    let client = Client::builder(ApiKey::new(fake.api_key()))
+    let client = Client::builder(fake.credentials())
         .base_url(fake.base_url())
         .allow_http(true)
         .retry(RetryPolicy {

@@ -252,13 +252,14 @@ impl Sandbox {
         file: SandboxFile,
         config: &ClientConfig,
     ) -> Result<(Sandbox, messaging_client::Client), Error> {
+        use messaging_client::fake::FakeService as _;
         let fake = messaging_client::fake::FakeMessaging::start().await;
         match file.section("messaging") {
             Some(saved) => restore(&fake, saved),
             None => seed(&fake),
         }
         let client = tune(
-            messaging_client::Client::builder(messaging_client::ApiKey::new(fake.api_key()))
+            messaging_client::Client::builder(fake.credentials())
                 .base_url(fake.base_url())
                 .allow_http(true),
             config,
@@ -290,6 +291,7 @@ impl crate::shared::sandbox::Fakes for Sandbox {
 
     /// The closing line: what the fake holds, and the requests the fakes saw.
     fn closing_line(&self) -> String {
+        use messaging_client::fake::FakeService as _;
         let fake = &self.fake;
         let directo = self.directo.as_ref();
         let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));

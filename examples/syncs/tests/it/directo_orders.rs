@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use common::directo::{invoice, receipt};
 use directo_client::fake::FakeDirecto;
-use messaging_client::fake::FakeMessaging;
+use messaging_client::fake::{FakeMessaging, FakeService as _};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_messaging");
@@ -100,7 +100,7 @@ impl World {
         cmd.env_remove("DIRECTO_KEY")
             .envs(common::directo::env(&self.directo))
             .env("MESSAGING_BASE_URL", &self.messaging_url)
-            .env("MESSAGING_API_KEY", self.messaging.api_key())
+            .env("MESSAGING_API_KEY", self.messaging.credentials().expose())
             .arg("directo-orders")
             .args(args);
         cmd
@@ -263,7 +263,7 @@ fn posted_per_order(messaging: &FakeMessaging) -> std::collections::BTreeMap<Str
         if request.method != "POST" || !request.path.ends_with("/orders") {
             continue;
         }
-        let body: Value = serde_json::from_str(&request.body).unwrap();
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
         let orders = body["orders"].as_array().cloned().unwrap_or_default();
         for order in orders {
             let id = order["externalOrderId"].as_str().unwrap().to_owned();

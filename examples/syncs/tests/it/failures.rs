@@ -8,7 +8,7 @@ use crate::common::sync_bin::{self, stderr};
 
 use std::path::Path;
 
-use messaging_client::fake::FakeMessaging;
+use messaging_client::fake::{FakeMessaging, FakeService as _};
 use smaily_client::fake::FakeSmaily;
 use splio_client::fake::FakeSplio;
 use sync_examples::shared::demo_customers as demo;
@@ -173,7 +173,7 @@ async fn errors_name_the_side_that_failed() {
             "MESSAGING_BASE_URL",
             format!("{}/nowhere", messaging.base_url()),
         )
-        .env("MESSAGING_API_KEY", messaging.api_key())
+        .env("MESSAGING_API_KEY", messaging.credentials().expose())
         .args(["status", "some-id"])
         .output()
         .await

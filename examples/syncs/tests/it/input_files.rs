@@ -8,7 +8,7 @@ use crate::common::sync_bin::{self, stderr};
 use std::path::Path;
 use std::process::Output;
 
-use messaging_client::fake::FakeMessaging;
+use messaging_client::fake::{FakeMessaging, FakeService as _};
 use splio_client::fake::FakeSplio;
 
 const SPLIO: &str = env!("CARGO_BIN_EXE_segment-to-splio");
@@ -25,7 +25,7 @@ async fn segment_to_splio(fake: &FakeSplio, dir: &Path, args: &[&str]) -> Output
 async fn messaging(fake: &FakeMessaging, dir: &Path, args: &[&str]) -> Output {
     let mut cmd = sync_bin::command(MESSAGING, dir);
     cmd.env("MESSAGING_BASE_URL", fake.base_url())
-        .env("MESSAGING_API_KEY", fake.api_key())
+        .env("MESSAGING_API_KEY", fake.credentials().expose())
         .args(args);
     cmd.output().await.unwrap()
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Output;
 
 use directo_client::fake::FakeDirecto;
-use messaging_client::fake::FakeMessaging;
+use messaging_client::fake::{FakeMessaging, FakeService as _};
 use serde_json::Value;
 use smaily_client::fake::FakeSmaily;
 use splio_client::FieldType;
@@ -175,7 +175,7 @@ async fn orders_dry_run_prints_the_wire_format_a_real_run_sends() {
     let run = |extra: &[&str]| {
         let mut cmd = sync_bin::command(MESSAGING, dir.path());
         cmd.env("MESSAGING_BASE_URL", fake.base_url())
-            .env("MESSAGING_API_KEY", fake.api_key())
+            .env("MESSAGING_API_KEY", fake.credentials().expose())
             .args(["orders", "push", file.as_str(), "--config", tz.as_str()])
             .args(extra);
         cmd
@@ -207,7 +207,7 @@ async fn orders_dry_run_prints_the_wire_format_a_real_run_sends() {
         .requests()
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/v1/orders"))
-        .map(|r| r.body.clone())
+        .map(|r| r.body_text())
         .collect();
     assert_eq!(sent.len(), 1);
     let printed_body = stdout
@@ -228,7 +228,7 @@ async fn send_and_splio_dry_runs_print_their_request_bodies() {
     let file = sync_bin::write_file(dir.path(), "r.csv", "email,discount\nann@example.com,5%\n");
     let mut cmd = sync_bin::command(MESSAGING, dir.path());
     cmd.env("MESSAGING_BASE_URL", fake.base_url())
-        .env("MESSAGING_API_KEY", fake.api_key())
+        .env("MESSAGING_API_KEY", fake.credentials().expose())
         .args(["send", "7", "--recipients", &file, "--dry-run"]);
     let output = cmd.output().await.unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -247,14 +247,14 @@ async fn send_and_splio_dry_runs_print_their_request_bodies() {
     // A real send posts exactly that body.
     let mut cmd = sync_bin::command(MESSAGING, dir.path());
     cmd.env("MESSAGING_BASE_URL", fake.base_url())
-        .env("MESSAGING_API_KEY", fake.api_key())
+        .env("MESSAGING_API_KEY", fake.credentials().expose())
         .args(["send", "7", "--recipients", &file]);
     assert!(cmd.output().await.unwrap().status.success());
     let sent: Vec<Value> = fake
         .requests()
         .iter()
         .filter(|r| r.path.ends_with("/smartsend"))
-        .map(|r| r.json())
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
         .collect();
     assert_eq!(sent, std::slice::from_ref(body));
 
@@ -369,7 +369,7 @@ async fn contacts_dry_run_prints_the_import_a_real_push_sends() {
     let push = |extra: &[&str]| {
         let mut cmd = sync_bin::command(MESSAGING, dir.path());
         cmd.env("MESSAGING_BASE_URL", fake.base_url())
-            .env("MESSAGING_API_KEY", fake.api_key())
+            .env("MESSAGING_API_KEY", fake.credentials().expose())
             .args(["contacts", "push", file.as_str()])
             .args(extra);
         cmd
@@ -389,7 +389,7 @@ async fn contacts_dry_run_prints_the_import_a_real_push_sends() {
         .requests()
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/v1/contacts"))
-        .map(|r| r.json())
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
         .collect();
     assert_eq!(sent, [requests[0]["body"].clone()]);
 }

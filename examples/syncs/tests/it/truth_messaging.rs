@@ -6,7 +6,7 @@ use crate::common;
 
 use common::sync_bin::{self, stderr};
 
-use messaging_client::fake::FakeMessaging;
+use messaging_client::fake::{FakeMessaging, FakeService as _};
 
 const BIN: &str = env!("CARGO_BIN_EXE_messaging");
 
@@ -21,7 +21,7 @@ async fn a_column_the_field_catalogue_lacks_is_refused_before_the_first_write() 
     );
     let mut cmd = sync_bin::command(BIN, dir.path());
     cmd.env("MESSAGING_BASE_URL", fake.base_url())
-        .env("MESSAGING_API_KEY", fake.api_key())
+        .env("MESSAGING_API_KEY", fake.credentials().expose())
         .args(["contacts", "push", &file]);
     let (code, _, output) = sync_bin::run(cmd).await;
     let err = stderr(&output);
