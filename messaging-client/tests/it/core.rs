@@ -174,6 +174,7 @@ async fn smartsend_is_not_retried_on_timeout() {
     let out = client.smartsend(5, &send).await;
     let err = out[0].result.clone().unwrap_err();
     assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(err.is_outcome_unknown() && !err.is_retryable(), "{err:?}");
 }
 
 #[tokio::test]

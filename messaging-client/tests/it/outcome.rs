@@ -188,9 +188,11 @@ async fn an_import_raising_an_event_cut_after_processing_is_outcome_unknown() {
         Contact::email("b@example.com"),
     ];
     let out = fake.client().import_contacts(&contacts, &options).await;
-    let errors: Vec<&ItemError> = out.iter().filter_map(|c| c.result.as_ref().err()).collect();
-    assert!(!errors.is_empty());
-    assert!(errors.iter().all(|e| e.is_outcome_unknown()), "{errors:?}");
+    assert_eq!(out.len(), 2, "one outcome per contact");
+    for o in &out {
+        let err = o.result.as_ref().unwrap_err();
+        assert!(err.is_outcome_unknown() && !err.is_retryable(), "{err:?}");
+    }
     assert_eq!(paths(&fake), ["/api/v1/contacts"], "not resent");
 }
 
@@ -211,5 +213,56 @@ fn a_configuration_error_is_config_not_transport() {
         );
         assert!(!err.is_retryable() && !err.provably_not_processed());
         assert_eq!(err.retry_after(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_subscription_cut_after_processing_is_outcome_unknown() {
+    let fake = FakeMessaging::start().await;
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    let sub = messaging_client::Subscription {
+        contact: Contact::email("a@example.com"),
+        ..Default::default()
+    };
+    let err = fake.client().subscribe_contact(&sub).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::OutcomeUnknown { operation, .. } if operation == "POST /v1/contact/subscribe"),
+        "{err:?}"
+    );
+    assert_eq!(fake.contacts().len(), 1, "processed before the cut");
+    assert_eq!(paths(&fake), ["/api/v1/contact/subscribe"], "not resent");
+}
+
+/// Without `eventKeyForNewContacts` an import is an upsert: after a cut it is repeated, and
+/// its contacts end up imported once.
+#[tokio::test]
+async fn an_import_cut_after_processing_is_repeated_as_an_upsert() {
+    let fake = FakeMessaging::start().await;
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    let contacts = [
+        Contact::email("a@example.com"),
+        Contact::email("b@example.com"),
+    ];
+    let out = fake
+        .client()
+        .import_contacts(&contacts, &ImportOptions::default())
+        .await;
+    assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
+    assert_eq!(paths(&fake), ["/api/v1/contacts", "/api/v1/contacts"]);
+    fake.finish_imports();
+    assert_eq!(fake.contacts().len(), 2);
+
+    // Every retry refused as well: a plain failure, safe to repeat.
+    fake.fail_next(4, 503);
+    let out = fake
+        .client()
+        .import_contacts(&contacts, &ImportOptions::default())
+        .await;
+    for o in &out {
+        let err = o.result.as_ref().unwrap_err();
+        assert!(
+            matches!(err, ItemError::Failed(_)) && err.is_retryable(),
+            "{err:?}"
+        );
     }
 }
