@@ -6,9 +6,7 @@ use crate::common;
 
 use common::*;
 use futures::TryStreamExt;
-use messaging_client::{
-    ActivityQuery, ContactActivity, Error, Recipient, SendReceipt, SmartSend, ViberMessage,
-};
+use messaging_client::{ActivityQuery, ContactActivity, Error, SendReceipt, ViberMessage};
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, ResponseTemplate};
@@ -158,6 +156,7 @@ async fn viber_goes_out_as_documented() {
 #[tokio::test]
 async fn the_fake_reports_the_activity_of_what_it_sent_by_external_request_id() {
     use messaging_client::fake::{FakeMessaging, FakeService};
+    use messaging_client::{Recipient, SmartSend};
     let fake = FakeMessaging::start().await;
     let client = fake.client();
     let send = SmartSend::new(vec![
@@ -209,6 +208,7 @@ async fn the_fake_reports_the_activity_of_what_it_sent_by_external_request_id() 
 #[tokio::test]
 async fn a_push_by_contact_id_is_recorded_under_its_device_token() {
     use messaging_client::fake::{FakeMessaging, FakeService};
+    use messaging_client::{Recipient, SmartSend};
     let fake = FakeMessaging::start().await;
     let id = fake.seed_contact(json!({"channels": [
         {"type": "mobilepush", "value": "tok-m"}, {"type": "webpush", "value": "tok-w"}]}));
