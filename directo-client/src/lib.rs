@@ -22,8 +22,11 @@
 //!   overwrite with [`PutMode::Replace`]); [`PutParams`] adds component-specific ones
 //!   (`xd_confirm`, `object`, …); [`Client::delete`] deletes where the schema allows it.
 //!   Large puts are split under the documented 19 MB, and each input document gets its
-//!   [`PutOutcome`]: Directo's [`PutResult`] (Type 0, 30 or none are success), or why there
-//!   is none (a document refused before sending fails alone; the others go).
+//!   [`PutOutcome`]: `Ok` with Directo's [`PutResult`] (Type 0, 30 or none), or an
+//!   [`ItemError`]: [`Rejected`](ItemError::Rejected) (Directo refused it, e.g. Duplicate
+//!   (11)), [`OutcomeUnknown`](ItemError::OutcomeUnknown) (its answer was lost: look it up
+//!   before sending it again) or [`Failed`](ItemError::Failed) (refused before sending, or
+//!   its request failed; the other documents go).
 //! - Errors inside a 200 (`<result type="5" desc="Unauthorized"/>`, `<err>…</err>`,
 //!   `<error desc code/>`, a root with an `error` attribute, as 5dvision's
 //!   `ErrorResponseDetector` reads them) are [`Error`]s; malformed XML gives the byte offset
@@ -65,8 +68,8 @@
 //! let mut tom = Customer::new("C1");
 //! tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
 //! tom.email = Some("tom@example.ee".into());
-//! let outcomes = client.put(&[tom], PutMode::Create).await?;
-//! assert!(outcomes[0].is_success());
+//! let outcomes = client.put(&[tom], PutMode::Create).await;
+//! assert!(outcomes[0].is_ok());
 //!
 //! let back: Vec<Customer> = client
 //!     .customers(Query::new().since(jiff::civil::date(2000, 1, 1)))
@@ -113,7 +116,7 @@ pub use documents::{
     Contact, Invoice, InvoiceRow, Item, ItemPackage, Order, OrderRow, Receipt, ReceiptRow,
     StockLimit, SupplierItem,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ItemError, Result};
 pub use put::{Document, PutMode, PutOutcome, PutParams, ToRecord};
 pub use put_results::{PutResult, PutStatus, parse_put_results};
 pub use query::{Query, Since};

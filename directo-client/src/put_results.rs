@@ -113,8 +113,6 @@ impl PutResult {
     }
 }
 
-/// A put's [`PutOutcome`](crate::PutOutcome) is a success when its result is.
-
 fn attr_ci(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes().flatten().find_map(|a| {
         let key: &str = a.key.as_ref();

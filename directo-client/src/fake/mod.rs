@@ -194,8 +194,8 @@ impl FakeDirecto {
     ///         c
     ///     })
     ///     .collect();
-    /// let outcomes = client.put(&customers, PutMode::Create).await?;
-    /// assert!(outcomes.iter().all(|o| o.is_success()));
+    /// let outcomes = client.put(&customers, PutMode::Create).await;
+    /// assert!(outcomes.iter().all(|o| o.is_ok()));
     /// assert!(fake.puts().len() > 1); // split to stay under the limit
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
@@ -261,7 +261,7 @@ impl FakeDirecto {
     /// let mut c = Customer::new("C1");
     /// c.email = Some("c1@example.ee".into());
     /// fake.drop_next(1, DropPoint::AfterProcessing);
-    /// let outcomes = fake.client().put(&[c], PutMode::Create).await.unwrap();
+    /// let outcomes = fake.client().put(&[c], PutMode::Create).await;
     /// assert!(outcomes[0].result.is_err()); // the client cannot know…
     /// assert_eq!(fake.customers().len(), 1); // …that it went through: puts are never repeated
     /// # });

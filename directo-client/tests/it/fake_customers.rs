@@ -3,10 +3,11 @@
 
 #![cfg(feature = "fake")]
 
+use crate::common::{answer, failed};
 use directo_client::fake::{DropPoint, Envelope, FakeDirecto};
 use directo_client::{
-    Auth, Client, Customer, Error, Item, PutMode, PutOutcome, PutStatus, Query, ReadMethod, Record,
-    RetryPolicy,
+    Auth, Client, Customer, Error, Item, ItemError, PutMode, PutOutcome, PutStatus, Query,
+    ReadMethod, Record, RetryPolicy,
 };
 use futures::{StreamExt, TryStreamExt};
 use jiff::civil::date;
@@ -299,7 +300,7 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     tom.email = Some("tom@example.ee".into());
     tom.comment = Some("line 1\nline 2\ttab".into());
     tom.customer_type = Some(0);
-    let res = client.put(&[tom.clone()], PutMode::Create).await.unwrap();
+    let res = client.put(&[tom.clone()], PutMode::Create).await;
     assert_eq!(res.len(), 1);
     let result = res[0].result.as_ref().unwrap();
     assert_eq!(result.status, PutStatus::Ok);
@@ -331,14 +332,20 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     expected.customer_type = None;
     assert_eq!(back, [expected]);
 
-    // A second create is a duplicate (per-document failure, not an Err).
-    let res = client.put(&[tom.clone()], PutMode::Create).await.unwrap();
-    assert_eq!(res[0].result.as_ref().unwrap().status, PutStatus::Duplicate);
-    assert!(!res[0].is_success());
+    // A second create is a duplicate: a refusal of that document, never an `Ok`.
+    let res = client.put(&[tom.clone()], PutMode::Create).await;
+    assert!(!res[0].is_ok());
+    let err = res[0].error().unwrap();
+    assert!(
+        matches!(err, ItemError::Rejected { code: Some(11), message, .. } if message == "Duplicate"),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(answer(&res[0]).status, PutStatus::Duplicate);
 
     tom.phone = Some("+372 555".into());
-    let res = client.put(&[tom], PutMode::Replace).await.unwrap();
-    assert!(res[0].is_success());
+    let res = client.put(&[tom], PutMode::Replace).await;
+    assert!(res[0].is_ok());
     assert_eq!(
         fake.requests().last().unwrap().param("xd_update"),
         Some("1")
@@ -352,14 +359,11 @@ async fn puts_are_not_blindly_retried() {
     let client = fake.client();
     let a = customer("A", date(2026, 1, 1).at(0, 0, 0, 0));
     fake.fail_next(1, 503);
-    let res = client
-        .put(std::slice::from_ref(&a), PutMode::Create)
-        .await
-        .unwrap();
+    let res = client.put(std::slice::from_ref(&a), PutMode::Create).await;
     let err = res[0].result.as_ref().unwrap_err();
     assert!(
         matches!(
-            **err,
+            *failed(err),
             Error::Transport(marketing_sync_core::Error::Status { status: 503, .. })
         ),
         "{err:?}"
@@ -369,8 +373,8 @@ async fn puts_are_not_blindly_retried() {
 
     // 429 proves the request was not processed: retried.
     fake.rate_limit_next(1, 0);
-    let res = client.put(&[a], PutMode::Create).await.unwrap();
-    assert!(res[0].is_success());
+    let res = client.put(&[a], PutMode::Create).await;
+    assert!(res[0].is_ok());
     assert_eq!(fake.requests().len(), 3);
 }
 
@@ -380,29 +384,26 @@ async fn put_answer_errors_are_typed() {
     let client = fake.client();
     let ts = date(2026, 1, 1).at(0, 0, 0, 0);
     fake.respond_next(1, r#"<result type="5" desc="Unauthorized"/>"#);
-    let res = client
-        .put(&[customer("A", ts)], PutMode::Create)
-        .await
-        .unwrap();
+    let res = client.put(&[customer("A", ts)], PutMode::Create).await;
     let err = res[0].result.as_ref().unwrap_err();
-    assert!(matches!(**err, Error::Unauthorized { .. }), "{err:?}");
+    assert!(
+        matches!(*failed(err), Error::Unauthorized { .. }),
+        "{err:?}"
+    );
     fake.respond_next(1, r#"<results><Result Type="30" Desc="Created" docid="7" doctype="ARVE" submit="Invoices"/><Result Type="14" Desc="Update not allowed"/></results>"#);
     let res = client
         .put(&[Customer::new("A"), Customer::new("B")], PutMode::Replace)
-        .await
-        .unwrap();
-    let status = |i: usize| res[i].result.as_ref().unwrap().status;
+        .await;
+    let status = |i: usize| answer(&res[i]).status;
     assert_eq!(status(0), PutStatus::OkLinked);
-    assert!(res[0].is_success());
+    assert!(res[0].is_ok());
     assert_eq!(status(1), PutStatus::UpdateNotAllowed);
+    assert!(!res[1].is_ok());
     // A missing code is refused before anything is sent.
     let before = fake.requests().len();
-    let res = client
-        .put(&[Customer::new("")], PutMode::Replace)
-        .await
-        .unwrap();
+    let res = client.put(&[Customer::new("")], PutMode::Replace).await;
     let err = res[0].result.as_ref().unwrap_err();
-    assert!(matches!(**err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(*failed(err), Error::InvalidInput(_)), "{err:?}");
     assert_eq!(fake.requests().len(), before);
 }
 
@@ -470,10 +471,9 @@ async fn legacy_key_attribute_on_every_written_record() {
     let ts = date(2026, 1, 1).at(0, 0, 0, 0);
     let res = client
         .put(&[customer("A", ts), customer("B", ts)], PutMode::Create)
-        .await
-        .unwrap();
+        .await;
     assert_eq!(res.len(), 2);
-    assert!(res.iter().all(PutOutcome::is_success), "{res:?}");
+    assert!(res.iter().all(PutOutcome::is_ok), "{res:?}");
     let put = &fake.puts()[0];
     assert_eq!(
         put.xmldata
@@ -510,8 +510,7 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
     };
     let res = client
         .put(std::slice::from_ref(&invoice), PutMode::Create)
-        .await
-        .unwrap();
+        .await;
     let result = res[0].result.as_ref().unwrap();
     assert_eq!(result.status, PutStatus::Ok);
     assert_eq!(result.doctype.as_deref(), Some("INVOICE"));
@@ -553,8 +552,8 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
         }],
         ..Default::default()
     };
-    assert!(client.put(&[order], PutMode::Create).await.unwrap()[0].is_success());
-    assert!(client.put(&[receipt], PutMode::Replace).await.unwrap()[0].is_success());
+    assert!(client.put(&[order], PutMode::Create).await[0].is_ok());
+    assert!(client.put(&[receipt], PutMode::Replace).await[0].is_ok());
     let puts = fake.puts();
     assert_eq!(puts[1].what, "order");
     assert!(puts[1].xmldata.contains(r#"<orders><order number="5" customercode="C1"><rows><row item="SKU-2" quantity="1"/></rows></order></orders>"#));
