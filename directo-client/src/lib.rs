@@ -106,6 +106,39 @@ pub mod conformance {
     #![doc = include_str!("../CONFORMANCE.md")]
 }
 
+/// The crates this one's public types come from, at the versions it was built with: dates
+/// and times ([`jiff`]: [`Query::since`], [`Customer::ts`]), amounts ([`rust_decimal`]),
+/// streams ([`futures`]: [`RecordStream`]), a [`Record`]'s attributes ([`indexmap`]), the
+/// URL ([`url`]: [`Client::url`]), the XML parser's error ([`quick_xml`]: [`Error::Xml`]) and
+/// the suite's shared core ([`marketing_sync_core`]).
+pub use {futures, indexmap, jiff, marketing_sync_core, quick_xml, rust_decimal, url};
+
+pub use marketing_sync_core::{ItemOutcome, count_requests};
+
+pub mod prelude {
+    //! What most code that uses this crate needs, in one import:
+    //! `use directo_client::prelude::*;` brings [`Client`], [`Error`], [`ItemError`],
+    //! [`ItemOutcome`], the stream extension traits (`next`, `try_next`, `try_collect` on a
+    //! [`RecordStream`](crate::RecordStream)) and, with feature `fake`, the fake's API
+    //! ([`FakeService`](crate::fake::FakeService)).
+    //!
+    //! ```
+    //! use directo_client::prelude::*;
+    //! use directo_client::{Customer, RecordReader};
+    //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    //! let xml = br#"<customers><customer code="A"/></customers>"#;
+    //! let mut stream = directo_client::futures::stream::iter(RecordReader::<_, Customer>::new(&xml[..], "customer"));
+    //! assert_eq!(stream.try_next().await?.map(|c| c.code), Some("A".to_string()));
+    //! # Ok::<(), Error>(()) }).unwrap();
+    //! ```
+
+    pub use crate::{Client, Error, ItemError, ItemOutcome};
+    pub use futures::{StreamExt as _, TryStreamExt as _};
+
+    #[cfg(feature = "fake")]
+    pub use crate::fake::FakeService as _;
+}
+
 pub use client::{
     Auth, BI_DIRECT_URL, Client, ClientBuilder, MAX_XMLDATA_BYTES, ReadMethod, RecordStream,
     RetryPolicy, XML_DIRECT_URL,

@@ -180,7 +180,7 @@ const RESERVED: &[&str] = &[
 /// };
 /// let params = PutParams::new().xd_confirm(true).object("OBJ1")?;
 /// assert!(fake.client().put_with(&[receipt], PutMode::Create, &params).await.iter().all(|o| o.is_ok()));
-/// assert_eq!(fake.requests()[0].param("xd_confirm"), Some("1"));
+/// assert_eq!(fake.xmlcore_requests()[0].param("xd_confirm"), Some("1"));
 /// assert!(PutParams::new().param("xd_update", "1").is_err()); // PutMode::Update says that
 /// # Ok::<(), directo_client::Error>(()) }).unwrap();
 /// ```
@@ -368,7 +368,7 @@ impl Client {
     /// c.email = Some("c1@example.ee".into());
     /// let params = PutParams::new().param("xd_custom", "1")?;
     /// assert!(fake.client().put_with(&[c], PutMode::Create, &params).await.iter().all(|o| o.is_ok()));
-    /// assert_eq!(fake.requests()[0].param("xd_custom"), Some("1"));
+    /// assert_eq!(fake.xmlcore_requests()[0].param("xd_custom"), Some("1"));
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
     #[must_use = "each document has its own outcome: check every one"]
@@ -438,7 +438,7 @@ impl Client {
     /// let params = PutParams::new().xd_confirm(true);
     /// let target = Target::of("delivery")?;
     /// assert!(fake.client().put_records_with(&target, &[d], PutMode::Create, &params).await.iter().all(|o| o.is_ok()));
-    /// assert_eq!(fake.requests()[0].param("xd_confirm"), Some("1"));
+    /// assert_eq!(fake.xmlcore_requests()[0].param("xd_confirm"), Some("1"));
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
     #[must_use = "each document has its own outcome: check every one"]

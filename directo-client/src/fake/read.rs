@@ -9,7 +9,7 @@ use futures::StreamExt;
 use jiff::civil::DateTime;
 
 use super::routes::{DECL, INVALID_URL, xml_response};
-use super::{Envelope, ReceivedRequest, State, lock};
+use super::{Envelope, State, XmlcoreRequest as ReceivedRequest, lock};
 use crate::customer::Customer;
 use crate::document::DataField;
 use crate::put::ToRecord;

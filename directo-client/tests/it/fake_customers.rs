@@ -4,7 +4,7 @@
 #![cfg(feature = "fake")]
 
 use crate::common::{answer, failed};
-use directo_client::fake::{DropPoint, Envelope, FakeDirecto};
+use directo_client::fake::{DropPoint, Envelope, FakeDirecto, FakeService};
 use directo_client::{
     Auth, Client, Customer, Error, Item, ItemError, PutMode, PutOutcome, PutStatus, Query,
     ReadMethod, Record, RetryPolicy,
@@ -65,7 +65,7 @@ async fn ts_filter_by_date_and_by_date_time() {
     );
     assert_eq!(codes(&client, Query::new()).await.len(), 3);
     let sent: Vec<Option<String>> = fake
-        .requests()
+        .xmlcore_requests()
         .iter()
         .map(|r| r.param("ts").map(str::to_string))
         .collect();
@@ -91,7 +91,7 @@ async fn post_read_shape_secret_only_in_the_body() {
     )
     .await;
     assert_eq!(got, ["NOON"]);
-    let req = &fake.requests()[0];
+    let req = &fake.xmlcore_requests()[0];
     assert_eq!(req.method, "POST");
     assert_eq!(req.path, "/xmlcore/cap_xml_direct/xmlcore.asp");
     assert_eq!(
@@ -130,7 +130,7 @@ async fn post_body_only_when_configured() {
         .build()
         .unwrap();
     assert_eq!(codes(&client, Query::new()).await.len(), 3);
-    let req = &fake.requests()[0];
+    let req = &fake.xmlcore_requests()[0];
     assert!(req.query.is_empty());
     assert_eq!(req.param("what"), Some("customer"));
 }
@@ -149,7 +149,7 @@ async fn legacy_get_with_appkey_puts_everything_in_the_query() {
         codes(&client, Query::new().since(date(2026, 1, 12))).await,
         ["MORNING", "NOON"]
     );
-    let req = &fake.requests()[0];
+    let req = &fake.xmlcore_requests()[0];
     assert_eq!(req.method, "GET");
     assert!(req.form.is_empty());
     let q: Vec<(&str, &str)> = req
@@ -190,7 +190,12 @@ async fn wrong_and_missing_credentials_are_typed_errors_without_the_secret() {
     for text in [format!("{err}"), format!("{err:?}"), format!("{client:?}")] {
         assert!(!text.contains("wrong-secret-value"), "{text}");
     }
-    fake.respond_next(1, "<err>token required</err>");
+    fake.reply_next(
+        1,
+        200,
+        "text/xml; charset=utf-8",
+        "<err>token required</err>",
+    );
     let err = fake
         .client()
         .customers(Query::new())
@@ -306,7 +311,7 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     assert_eq!(result.status, PutStatus::Ok);
     assert_eq!(result.docid.as_deref(), Some("TJ1"));
 
-    let put = &fake.requests()[0];
+    let put = &fake.xmlcore_requests()[0];
     assert_eq!(put.method, "POST");
     assert_eq!(put.param("put"), Some("1"));
     assert_eq!(put.param("what"), Some("customer"));
@@ -347,7 +352,7 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     let res = client.put(&[tom], PutMode::Replace).await;
     assert!(res[0].is_ok());
     assert_eq!(
-        fake.requests().last().unwrap().param("xd_update"),
+        fake.xmlcore_requests().last().unwrap().param("xd_update"),
         Some("1")
     );
     assert_eq!(fake.customers()[0].phone.as_deref(), Some("+372 555"));
@@ -383,14 +388,19 @@ async fn put_answer_errors_are_typed() {
     let fake = FakeDirecto::start().await;
     let client = fake.client();
     let ts = date(2026, 1, 1).at(0, 0, 0, 0);
-    fake.respond_next(1, r#"<result type="5" desc="Unauthorized"/>"#);
+    fake.reply_next(
+        1,
+        200,
+        "text/xml; charset=utf-8",
+        r#"<result type="5" desc="Unauthorized"/>"#,
+    );
     let res = client.put(&[customer("A", ts)], PutMode::Create).await;
     let err = res[0].result.as_ref().unwrap_err();
     assert!(
         matches!(*failed(err), Error::Unauthorized { .. }),
         "{err:?}"
     );
-    fake.respond_next(1, r#"<results><Result Type="30" Desc="Created" docid="7" doctype="ARVE" submit="Invoices"/><Result Type="14" Desc="Update not allowed"/></results>"#);
+    fake.reply_next(1, 200, "text/xml; charset=utf-8", r#"<results><Result Type="30" Desc="Created" docid="7" doctype="ARVE" submit="Invoices"/><Result Type="14" Desc="Update not allowed"/></results>"#);
     let res = client
         .put(&[Customer::new("A"), Customer::new("B")], PutMode::Replace)
         .await;
@@ -441,7 +451,7 @@ async fn other_components_read_as_records_and_typed_items() {
         .await
         .unwrap();
     assert_eq!(records.len(), 2);
-    assert_eq!(fake.requests()[0].param("closed"), Some("0"));
+    assert_eq!(fake.xmlcore_requests()[0].param("closed"), Some("0"));
 }
 
 #[tokio::test]
@@ -455,7 +465,7 @@ async fn invalid_ts_and_unknown_request_are_errors_from_the_fake() {
         .unwrap()
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)));
-    assert!(fake.requests().is_empty(), "caught before sending");
+    assert!(fake.xmlcore_requests().is_empty(), "caught before sending");
     let _ = RetryPolicy::none();
 }
 
@@ -481,7 +491,7 @@ async fn legacy_key_attribute_on_every_written_record() {
             .count(),
         2
     );
-    let req = &fake.requests()[0];
+    let req = &fake.xmlcore_requests()[0];
     assert!(
         req.query.iter().all(|(_, v)| v != FakeDirecto::APP_KEY),
         "never in the URL"

@@ -91,7 +91,7 @@ async fn retry_after_as_an_http_date_is_waited() {
 #[cfg(feature = "fake")]
 #[tokio::test]
 async fn puts_cut_by_a_dropped_connection_are_not_repeated() {
-    use directo_client::fake::{DropPoint, FakeDirecto};
+    use directo_client::fake::{DropPoint, FakeDirecto, FakeService};
     use directo_client::{Customer, PutMode};
     let mail = |code: &str| {
         let mut c = Customer::new(code);
@@ -160,7 +160,7 @@ async fn the_deadline_bounds_a_read_with_its_retries() {
 #[cfg(feature = "fake")]
 #[tokio::test]
 async fn a_put_that_times_out_is_an_unknown_outcome_for_each_document() {
-    use directo_client::fake::FakeDirecto;
+    use directo_client::fake::{FakeDirecto, FakeService};
     use directo_client::{Auth, Customer, PutMode};
     let fake = FakeDirecto::start().await;
     let client = Client::builder(Auth::token(FakeDirecto::TOKEN))
