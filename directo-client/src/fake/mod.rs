@@ -190,6 +190,25 @@ impl FakeDirecto {
     /// Answers customer reads with `count` synthetic customers generated on the fly (never
     /// held in memory), instead of the seeded ones; for streaming and memory tests.
     /// Each is about 500 bytes on the wire. `None` goes back to the seeded customers.
+    ///
+    /// Their dates: customer `i` ([`synthetic_customer`]) has `ts` 2024-01-01 00:00:00 plus
+    /// `i` seconds, so every customer of a set of up to 86,400 falls on **2024-01-01** (and
+    /// a `since` filter of any later day returns none of them). Larger sets run on, one day
+    /// per 86,400 customers.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::prelude::*;
+    /// use directo_client::{fake::FakeDirecto, jiff::civil::date, Customer, Query};
+    /// let fake = FakeDirecto::start().await;
+    /// fake.generate_customers(Some(1_000));
+    /// let all: Vec<Customer> = fake.client().customers(Query::new()).try_collect().await?;
+    /// assert_eq!(all.len(), 1_000);
+    /// assert!(all.iter().all(|c| c.ts.unwrap().date() == date(2024, 1, 1)));
+    /// let later = fake.client().customers(Query::new().since(date(2024, 1, 2)));
+    /// assert_eq!(later.try_collect::<Vec<_>>().await?.len(), 0);
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     pub fn generate_customers(&self, count: Option<u64>) {
         self.state().synthetic = count;
     }
