@@ -568,16 +568,18 @@ mod tests {
             })
         };
         assert!(should_retry(&status(503), true));
-        assert!(should_retry(&status(429), true));
+        let limited = Error::RateLimited {
+            retry_after: None,
+            body: String::new(),
+        };
+        assert!(should_retry(&limited, true) && should_retry(&limited, false));
         assert!(!should_retry(&status(400), true));
         assert!(!should_retry(&status(503), false));
-        assert!(should_retry(&status(429), false));
         assert!(!should_retry(&Error::api(Some(9), "x".into()), true));
-        let hinted = Error::Transport(marketing_sync_core::Error::Status {
-            status: 429,
+        let hinted = Error::RateLimited {
             retry_after: Some(Duration::from_secs(7)),
             body: String::new(),
-        });
+        };
         assert_eq!(
             next_delay(&hinted, Some(Duration::from_millis(1))),
             Some(Duration::from_secs(7))

@@ -80,15 +80,14 @@ pub enum Error {
         desc: String,
     },
     /// Malformed XML: where (byte offset) and in which record (1-based; 0 = before the first).
-    #[error("malformed XML at byte {offset} (record {record}): {source}")]
+    #[error("malformed XML at byte {offset} (record {record}): {error}")]
     Xml {
         /// Byte offset in the response body.
         offset: u64,
         /// 1-based number of the record being read (0 = in the envelope before any record).
         record: u64,
-        /// The parser's error.
-        #[source]
-        source: quick_xml::Error,
+        /// The parser's error (in the message, so not also the `source`).
+        error: quick_xml::Error,
     },
     /// Well-formed XML that is not what was expected (unknown envelope, undecodable value).
     #[error("unexpected response at byte {offset} (record {record}): expected {expected}: {found}")]
@@ -205,7 +204,7 @@ impl Retryable for Error {
             // The body stream broke mid-response (cut connection, idle timeout).
             Error::Io(_)
             | Error::Xml {
-                source: quick_xml::Error::Io(_),
+                error: quick_xml::Error::Io(_),
                 ..
             } => RetryClass::Transient,
             _ => RetryClass::Permanent,

@@ -588,10 +588,11 @@ impl Client {
             sparse_update(target, &prepared, mode)?;
         }
         if mode.is_partial() {
-            let extra: Vec<&String> = prepared
+            let extra: Vec<&str> = prepared
                 .attrs
                 .keys()
-                .filter(|k| !PARTIAL.contains(&k.as_str()))
+                .map(String::as_str)
+                .filter(|k| !PARTIAL.contains(k))
                 .collect();
             let rows = prepared.children.iter().any(|c| !c.children.is_empty());
             if !extra.is_empty() || rows {
@@ -600,7 +601,7 @@ impl Client {
                     if rows {
                         "child elements".to_string()
                     } else {
-                        format!("{extra:?}")
+                        extra.join(", ")
                     }
                 )));
             }
@@ -643,7 +644,8 @@ fn sparse_update(target: &Target, prepared: &Record, mode: PutMode) -> Result<()
         _ => "",
     };
     Err(Error::InvalidInput(format!(
-        "PutMode::{mode:?} (xd_update=1) overwrites the whole document, and this one leaves out {shown:?}{more} of {}, which Directo would blank: {partial}to overwrite them deliberately, use PutMode::Replace",
+        "PutMode::{mode:?} (xd_update=1) overwrites the whole document, and this one leaves out {}{more} of {}, which Directo would blank: {partial}to overwrite them deliberately, use PutMode::Replace",
+        shown.join(", "),
         schema.file
     )))
 }

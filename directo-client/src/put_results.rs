@@ -150,7 +150,7 @@ pub fn parse_put_results(body: &[u8]) -> Result<Vec<PutResult>> {
         let ev = reader.read_event_into(&mut buf).map_err(|e| Error::Xml {
             offset: reader.error_position(),
             record: out.len() as u64 + 1,
-            source: e,
+            error: e,
         })?;
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {

@@ -154,3 +154,33 @@ fn contacts_carry_customername_and_suppliername() {
     assert_eq!(r.get("customername"), Some("Mari OÜ"));
     assert_eq!(r.get("suppliername"), Some("Tarnija AS"));
 }
+
+/// Messages name the fields in words, never as a Debug dump of a list.
+#[tokio::test]
+async fn refusals_name_the_fields_without_debug_dumps() {
+    use directo_client::{Auth, Client, Customer, Error, ItemError, PutMode};
+    let client = Client::builder(Auth::token("t"))
+        .base_url("http://127.0.0.1:9/xmlcore.asp")
+        .allow_http(true)
+        .build()
+        .unwrap();
+    let mut c = Customer::new("C1");
+    c.email = Some("c1@example.ee".into());
+    c.vatzone = Some(1);
+    c.country = Some("EE".into());
+    let out = client.put(&[c.clone()], PutMode::CustomerUpdate).await;
+    let Some(ItemError::Failed(e)) = out[0].error() else {
+        panic!("{out:?}")
+    };
+    let Error::InvalidInput(msg) = &**e else {
+        panic!("{e:?}")
+    };
+    assert!(msg.contains("country, vatzone would be ignored"), "{msg}");
+    let out = client.put(&[c], PutMode::Update).await;
+    let msg = out[0].error().unwrap().to_string();
+    assert!(
+        msg.contains("leaves out ") && msg.contains(" and "),
+        "{msg}"
+    );
+    assert!(!msg.contains("[\"") && !msg.contains("\"]"), "{msg}");
+}

@@ -69,7 +69,12 @@ async fn a_sparse_full_update_is_refused_and_points_to_customer_update() {
     let Error::InvalidInput(msg) = failed(err) else {
         panic!("{err:?}")
     };
-    for needle in ["overwrit", "CustomerUpdate", "PutMode::Replace", "\"name\""] {
+    for needle in [
+        "overwrit",
+        "CustomerUpdate",
+        "PutMode::Replace",
+        "leaves out name, ",
+    ] {
         assert!(msg.contains(needle), "{needle}: {msg}");
     }
     assert!(server.received_requests().await.unwrap().is_empty());
