@@ -55,8 +55,8 @@
 //! ```
 //! # #[cfg(feature = "fake")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use directo_client::{fake::FakeDirecto, Auth, Client, Customer, PutMode, Query, RetryPolicy};
-//! use futures::TryStreamExt;
+//! use directo_client::prelude::*;
+//! use directo_client::{fake::FakeDirecto, jiff, Auth, Customer, PutMode, Query, RetryPolicy};
 //!
 //! let fake = FakeDirecto::start().await;
 //! let client = Client::builder(Auth::token(FakeDirecto::TOKEN))
@@ -68,15 +68,17 @@
 //! let mut tom = Customer::new("C1");
 //! tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
 //! tom.email = Some("tom@example.ee".into());
-//! let outcomes = client.put(&[tom], PutMode::Create).await;
-//! assert!(outcomes[0].is_ok());
+//! for outcome in client.put(&[tom], PutMode::Create).await {
+//!     // Stored, or why not: Rejected by Directo, OutcomeUnknown, or Failed.
+//!     assert!(outcome.is_ok(), "{:?}: {}", outcome.key, outcome.error().unwrap());
+//! }
 //!
 //! let back: Vec<Customer> = client
 //!     .customers(Query::new().since(jiff::civil::date(2000, 1, 1)))
 //!     .try_collect()
 //!     .await?;
 //! assert_eq!(back[0].name.as_deref(), Some(r#"Tom & "Jerry" <OÜ>"#));
-//! # Ok::<(), directo_client::Error>(()) }).unwrap();
+//! # Ok::<(), Error>(()) }).unwrap();
 //! ```
 
 mod attrs;

@@ -394,13 +394,16 @@ impl Client {
     /// in as few requests as the limits allow (19 MB of `xmldata` per request as documented,
     /// and [`max_put_documents`](crate::ClientBuilder::max_put_documents)), one after the
     /// other. Answers are matched back to the documents by `docid` where it equals a
-    /// document's `code`/`number`, else by position; a document the answer has no result
-    /// for is [`Error::NoResult`], never a success.
+    /// document's `code`/`number`, else by position: a stored document is `Ok`, one Directo
+    /// refused [`ItemError::Rejected`], one the answer has no result for
+    /// [`ItemError::OutcomeUnknown`], never a success.
     ///
     /// **Not idempotent**: Directo's answer to a repeated create can be "Duplicate" (11) or a
     /// second document (invoices without a fixed number), so a request is retried only when
-    /// it provably did not reach Directo (connect failure, 429). The reference advises
-    /// waiting at least 60 s before retrying a failed put yourself.
+    /// it provably did not reach Directo (connect failure, 429). When its answer is lost (a
+    /// timeout, a cut connection), every document of that request is
+    /// [`ItemError::OutcomeUnknown`]: look them up before sending them again. The reference
+    /// advises waiting at least 60 s before retrying a failed put yourself.
     ///
     /// ```
     /// # #[cfg(feature = "fake")]
