@@ -61,8 +61,9 @@ pub enum Error {
         /// What happened, with its cause.
         reason: String,
     },
-    /// Reading the streamed body failed.
-    #[error("reading the response failed: {0}")]
+    /// Reading the input failed: an I/O error of the reader a [`RecordReader`](crate::RecordReader)
+    /// was given (a file). A response body cut short is [`Error::Transport`].
+    #[error("reading the input failed: {0}")]
     Io(std::io::Error),
     /// Directo refused the key or token (`<result type="5" desc="Unauthorized"/>`, or HTTP 401/403).
     #[error("unauthorized: {desc}")]
@@ -244,10 +245,43 @@ impl From<marketing_sync_core::Error> for Error {
     }
 }
 
-/// The message carries the I/O error (so it is not also the `source`).
+/// An I/O error that carries this crate's error (a response body that broke while it was
+/// streamed: [`Error::Transport`]) is that error; any other is [`Error::Io`], its message
+/// carrying the I/O error (so it is not also the `source`).
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::Io(e)
+        Error::carried_by(e).unwrap_or_else(Error::Io)
+    }
+}
+
+impl Error {
+    /// The error an I/O error carries, if it carries one of this crate's.
+    fn carried_by(e: std::io::Error) -> std::result::Result<Error, std::io::Error> {
+        if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Err(e);
+        }
+        let kind = e.kind();
+        match e.into_inner() {
+            Some(inner) => inner
+                .downcast::<Error>()
+                .map(|carried| *carried)
+                .map_err(|other| std::io::Error::new(kind, other)),
+            None => Err(std::io::Error::from(kind)),
+        }
+    }
+
+    /// The parser's error, or the transport error it met while reading (a body cut short
+    /// is a transport failure, not malformed XML).
+    pub(crate) fn of_parser(
+        error: quick_xml::Error,
+    ) -> std::result::Result<Error, quick_xml::Error> {
+        let quick_xml::Error::Io(shared) = error else {
+            return Err(error);
+        };
+        match Arc::try_unwrap(shared) {
+            Ok(io) => Error::carried_by(io).map_err(|io| quick_xml::Error::Io(Arc::new(io))),
+            Err(shared) => Err(quick_xml::Error::Io(shared)),
+        }
     }
 }
 

@@ -259,11 +259,15 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// Malformed XML while reading the record after the `records` already read.
+    /// (A body cut short while parsing is the transport error it carries.)
     pub(crate) fn xml_err(&self, log: &Log, offset: u64, error: quick_xml::Error) -> Error {
-        Error::Xml {
-            offset: log.original(offset),
-            record: self.records + 1,
-            error,
+        match Error::of_parser(error) {
+            Ok(transport) => transport,
+            Err(error) => Error::Xml {
+                offset: log.original(offset),
+                record: self.records + 1,
+                error,
+            },
         }
     }
 

@@ -262,6 +262,13 @@ async fn a_cut_connection_mid_body_is_an_error_after_the_records_already_read() 
     assert!(last.is_err(), "must end with an error");
     let err = last.as_ref().unwrap_err();
     assert!(err.is_retryable(), "a cut body is transient: {err:?}");
+    // A cut is a transport failure, under the suite's one name for it, saying why.
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("error decoding response body")
+            || err.to_string().contains("connection"),
+        "{err}"
+    );
     assert!(items.len() > 1 && items.len() < 2_000, "{}", items.len());
     assert!(items[..items.len() - 1].iter().all(Result::is_ok));
 }
