@@ -352,7 +352,8 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
         matches!(err, ItemError::Rejected { code: Some(11), message, .. } if message == "Duplicate"),
         "{err:?}"
     );
-    assert!(!err.is_retryable());
+    assert!(!err.is_retryable() && !err.provably_not_processed());
+    assert_eq!(err.to_string(), "rejected by Directo (11): Duplicate");
     assert_eq!(answer(&res[0]).status, PutStatus::Duplicate);
 
     tom.phone = Some("+372 555".into());
