@@ -455,8 +455,17 @@ impl Client {
             xmldata: Some(xml),
             idempotent: false,
         };
-        let response = self.send(call).await?;
-        response.bytes().await.map_err(transport)
+        let answer = match self.send(call).await {
+            Ok(response) => response.bytes().await.map_err(transport),
+            Err(e) => Err(e),
+        };
+        answer.map_err(|e| match e {
+            // Sent, and the answer lost: Directo may have stored the documents.
+            Error::Transport(core) if core.answer_lost() => Error::OutcomeUnknown {
+                reason: core.to_string(),
+            },
+            other => other,
+        })
     }
 
     /// The one path every request takes: rate limit, auth, retries, tracing, status mapping.
@@ -520,8 +529,8 @@ fn transport(e: reqwest::Error) -> Error {
     Error::Transport(marketing_sync_core::Error::from_reqwest(e))
 }
 
-/// Accepts a 2xx answer with its body unread; 401 and 403 are [`Error::Unauthorized`], any
-/// other status a [`marketing_sync_core::Error::Status`].
+/// Accepts a 2xx answer with its body unread; 401 and 403 are [`Error::Unauthorized`], 429
+/// [`Error::RateLimited`], any other status a [`marketing_sync_core::Error::Status`].
 async fn accept(response: reqwest::Response) -> Result<reqwest::Response> {
     let status = response.status().as_u16();
     if response.status().is_success() {
@@ -534,7 +543,7 @@ async fn accept(response: reqwest::Response) -> Result<reqwest::Response> {
             desc: marketing_sync_core::snippet(&body),
         });
     }
-    Err(Error::Transport(marketing_sync_core::Error::status(
+    Err(Error::from(marketing_sync_core::Error::status(
         status, &headers, &body,
     )))
 }
@@ -559,16 +568,18 @@ mod tests {
             })
         };
         assert!(should_retry(&status(503), true));
-        assert!(should_retry(&status(429), true));
+        let limited = Error::RateLimited {
+            retry_after: None,
+            body: String::new(),
+        };
+        assert!(should_retry(&limited, true) && should_retry(&limited, false));
         assert!(!should_retry(&status(400), true));
         assert!(!should_retry(&status(503), false));
-        assert!(should_retry(&status(429), false));
         assert!(!should_retry(&Error::api(Some(9), "x".into()), true));
-        let hinted = Error::Transport(marketing_sync_core::Error::Status {
-            status: 429,
+        let hinted = Error::RateLimited {
             retry_after: Some(Duration::from_secs(7)),
             body: String::new(),
-        });
+        };
         assert_eq!(
             next_delay(&hinted, Some(Duration::from_millis(1))),
             Some(Duration::from_secs(7))

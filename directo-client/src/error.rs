@@ -1,8 +1,11 @@
 //! The crate's one [`Error`] type.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use marketing_sync_core::{RetryClass, Retryable};
+
+use crate::put_results::PutResult;
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -36,13 +39,32 @@ pub enum Error {
         position: usize,
     },
     /// The HTTP exchange failed: no connection, a timeout, a cut connection, or an HTTP status
-    /// other than 2xx ([`marketing_sync_core::Error::Status`], its `Retry-After` read, its body cut to
-    /// a snippet). The same taxonomy in every client of the suite.
+    /// other than 2xx, 401, 403 and 429 ([`marketing_sync_core::Error::Status`], its body cut
+    /// to a snippet). The same taxonomy in every client of the suite; the message carries the
+    /// cause (`could not connect: … Connection refused`).
     #[error(transparent)]
     Transport(marketing_sync_core::Error),
-    /// Reading the streamed body failed.
-    #[error("reading the response failed: {0}")]
-    Io(#[from] std::io::Error),
+    /// HTTP 429: too many requests. Directo documents no rate limit, but a proxy in front of
+    /// it may answer one; the request was not processed.
+    #[error("rate limited by Directo (HTTP 429){}", retry_after.map_or_else(String::new, |d| format!(", retry after {d:?}")))]
+    RateLimited {
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+        /// The start of the answer's body.
+        body: String,
+    },
+    /// The request was sent and may have been processed, but its answer was lost (a timeout,
+    /// a cut connection, the deadline passing) or could not be read. A put is not
+    /// idempotent: look the documents up before sending them again.
+    #[error("outcome unknown: {reason}")]
+    OutcomeUnknown {
+        /// What happened, with its cause.
+        reason: String,
+    },
+    /// Reading the input failed: an I/O error of the reader a [`RecordReader`](crate::RecordReader)
+    /// was given (a file). A response body cut short is [`Error::Transport`].
+    #[error("reading the input failed: {0}")]
+    Io(std::io::Error),
     /// Directo refused the key or token (`<result type="5" desc="Unauthorized"/>`, or HTTP 401/403).
     #[error("unauthorized: {desc}")]
     Unauthorized {
@@ -59,15 +81,14 @@ pub enum Error {
         desc: String,
     },
     /// Malformed XML: where (byte offset) and in which record (1-based; 0 = before the first).
-    #[error("malformed XML at byte {offset} (record {record}): {source}")]
+    #[error("malformed XML at byte {offset} (record {record}): {error}")]
     Xml {
         /// Byte offset in the response body.
         offset: u64,
         /// 1-based number of the record being read (0 = in the envelope before any record).
         record: u64,
-        /// The parser's error.
-        #[source]
-        source: quick_xml::Error,
+        /// The parser's error (in the message, so not also the `source`).
+        error: quick_xml::Error,
     },
     /// Well-formed XML that is not what was expected (unknown envelope, undecodable value).
     #[error("unexpected response at byte {offset} (record {record}): expected {expected}: {found}")]
@@ -99,15 +120,6 @@ pub enum Error {
         field: Option<String>,
         /// What is wrong, with the raw value where there is one.
         reason: String,
-    },
-    /// Directo's answer to a put has no `<Result>` for this document (e.g. `<results/>` for
-    /// a non-empty put): its outcome is unknown, so it is never taken as stored.
-    #[error("Directo answered {answered} result(s) for {sent} document(s); none for this one")]
-    NoResult {
-        /// Documents in the request.
-        sent: usize,
-        /// `<Result>` elements in the answer.
-        answered: usize,
     },
     /// The answer declares (in its XML declaration or HTTP `charset`) an encoding this crate
     /// cannot decode: a label `encoding_rs` does not know, or UTF-16. Declared encodings it
@@ -152,28 +164,26 @@ impl Error {
     /// The server's `Retry-After`, if it sent one.
     ///
     /// ```
-    /// let limited = directo_client::Error::from(marketing_sync_core::Error::Status {
-    ///     status: 429,
+    /// let limited = directo_client::Error::RateLimited {
     ///     retry_after: Some(std::time::Duration::from_secs(60)),
     ///     body: String::new(),
-    /// });
+    /// };
     /// assert_eq!(limited.retry_after(), Some(std::time::Duration::from_secs(60)));
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         Retryable::retry_after(self)
     }
 
-    /// Whether the request provably never reached the service (connect failure or 429).
+    /// Whether the request provably never reached the service (connect failure or 429), so
+    /// repeating it cannot apply it twice, whatever the call.
     ///
     /// ```
-    /// let limited = directo_client::Error::from(marketing_sync_core::Error::Status {
-    ///     status: 429,
-    ///     retry_after: None,
-    ///     body: String::new(),
-    /// });
-    /// assert!(limited.not_processed());
+    /// let limited = directo_client::Error::RateLimited { retry_after: None, body: String::new() };
+    /// assert!(limited.provably_not_processed());
+    /// let lost = directo_client::Error::OutcomeUnknown { reason: "timed out".into() };
+    /// assert!(!lost.provably_not_processed() && !lost.is_retryable());
     /// ```
-    pub fn not_processed(&self) -> bool {
+    pub fn provably_not_processed(&self) -> bool {
         self.retry_class() == RetryClass::NotProcessed
     }
 
@@ -191,10 +201,11 @@ impl Retryable for Error {
     fn retry_class(&self) -> RetryClass {
         match self {
             Error::Transport(e) => e.retry_class(),
+            Error::RateLimited { .. } => RetryClass::NotProcessed,
             // The body stream broke mid-response (cut connection, idle timeout).
             Error::Io(_)
             | Error::Xml {
-                source: quick_xml::Error::Io(_),
+                error: quick_xml::Error::Io(_),
                 ..
             } => RetryClass::Transient,
             _ => RetryClass::Permanent,
@@ -204,18 +215,166 @@ impl Retryable for Error {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Transport(e) => e.retry_after(),
+            Error::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
 }
 
-/// The core's configuration errors are this crate's [`Error::Config`]; everything else it
-/// reports is [`Error::Transport`].
+/// The core's configuration errors are this crate's [`Error::Config`], its 429 is
+/// [`Error::RateLimited`]; everything else it reports is [`Error::Transport`].
+///
+/// ```
+/// use directo_client::Error;
+/// let core = marketing_sync_core::Error::Config("bad URL".into());
+/// assert!(matches!(Error::from(core), Error::Config(_)));
+/// let core = marketing_sync_core::Error::Status { status: 429, retry_after: None, body: String::new() };
+/// assert!(matches!(Error::from(core), Error::RateLimited { .. }));
+/// ```
 impl From<marketing_sync_core::Error> for Error {
     fn from(e: marketing_sync_core::Error) -> Self {
         match e {
             marketing_sync_core::Error::Config(message) => Error::Config(message),
+            marketing_sync_core::Error::Status {
+                status: 429,
+                retry_after,
+                body,
+            } => Error::RateLimited { retry_after, body },
             other => Error::Transport(other),
+        }
+    }
+}
+
+/// An I/O error that carries this crate's error (a response body that broke while it was
+/// streamed: [`Error::Transport`]) is that error; any other is [`Error::Io`], its message
+/// carrying the I/O error (so it is not also the `source`).
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::carried_by(e).unwrap_or_else(Error::Io)
+    }
+}
+
+impl Error {
+    /// The error an I/O error carries, if it carries one of this crate's.
+    fn carried_by(e: std::io::Error) -> std::result::Result<Error, std::io::Error> {
+        if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Err(e);
+        }
+        let kind = e.kind();
+        match e.into_inner() {
+            Some(inner) => inner
+                .downcast::<Error>()
+                .map(|carried| *carried)
+                .map_err(|other| std::io::Error::new(kind, other)),
+            None => Err(std::io::Error::from(kind)),
+        }
+    }
+
+    /// The parser's error, or the transport error it met while reading (a body cut short
+    /// is a transport failure, not malformed XML).
+    pub(crate) fn of_parser(
+        error: quick_xml::Error,
+    ) -> std::result::Result<Error, quick_xml::Error> {
+        let quick_xml::Error::Io(shared) = error else {
+            return Err(error);
+        };
+        match Arc::try_unwrap(shared) {
+            Ok(io) => Error::carried_by(io).map_err(|io| quick_xml::Error::Io(Arc::new(io))),
+            Err(shared) => Err(quick_xml::Error::Io(shared)),
+        }
+    }
+}
+
+/// What became of one document of a put, when it was not stored: the error of a
+/// [`PutOutcome`](crate::PutOutcome).
+///
+/// ```
+/// use directo_client::{Error, ItemError};
+/// let lost = ItemError::OutcomeUnknown { reason: "request timed out".into() };
+/// assert!(!lost.is_retryable() && lost.is_outcome_unknown());
+/// let down = ItemError::Failed(std::sync::Arc::new(Error::RateLimited { retry_after: None, body: String::new() }));
+/// assert!(down.is_retryable() && down.provably_not_processed());
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ItemError {
+    /// Directo answered and refused this document (its `<Result>` has a failure `Type`, e.g.
+    /// 11 "Duplicate", 13, 14, or an `error` attribute). Sending it again unchanged will not
+    /// help.
+    #[error("rejected by Directo{}: {message}", code.map_or_else(String::new, |c| format!(" ({c})")))]
+    Rejected {
+        /// Directo's `Desc` (or its `error` attribute), verbatim.
+        message: String,
+        /// The `Type` code, when it is a number.
+        code: Option<i32>,
+        /// Directo's whole answer for this document (`Desc`, `docid`, `doctype`, …).
+        result: Box<PutResult>,
+    },
+    /// Directo may have stored this document: its request's answer was lost (a timeout, a cut
+    /// connection) or could not be read, or the answer does not say what became of it (no
+    /// `<Result>` for it, a `Type` that is not a number). Look it up before sending it again.
+    #[error("outcome unknown: {reason}")]
+    OutcomeUnknown {
+        /// Why, with the cause.
+        reason: String,
+    },
+    /// Not stored: refused before sending ([`Error::InvalidInput`],
+    /// [`Error::InvalidCharacter`]) or its request failed (shared by the documents of that
+    /// request).
+    #[error("{0}")]
+    Failed(Arc<Error>),
+}
+
+impl ItemError {
+    /// Whether sending the document again may succeed: never for [`Rejected`](Self::Rejected)
+    /// and [`OutcomeUnknown`](Self::OutcomeUnknown); for [`Failed`](Self::Failed), the
+    /// request error's [`Error::is_retryable`].
+    ///
+    /// ```
+    /// let e = directo_client::ItemError::OutcomeUnknown { reason: "cut".into() };
+    /// assert!(!e.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ItemError::Failed(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the document provably never reached Directo (only [`Failed`](Self::Failed),
+    /// by its error's [`Error::provably_not_processed`]).
+    ///
+    /// ```
+    /// let e = directo_client::ItemError::OutcomeUnknown { reason: "cut".into() };
+    /// assert!(!e.provably_not_processed());
+    /// ```
+    pub fn provably_not_processed(&self) -> bool {
+        match self {
+            ItemError::Failed(e) => e.provably_not_processed(),
+            _ => false,
+        }
+    }
+
+    /// Whether Directo may have stored it ([`OutcomeUnknown`](Self::OutcomeUnknown)).
+    ///
+    /// ```
+    /// let e = directo_client::ItemError::OutcomeUnknown { reason: "cut".into() };
+    /// assert!(e.is_outcome_unknown());
+    /// ```
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, ItemError::OutcomeUnknown { .. })
+    }
+}
+
+/// A request error shared by the documents it carried: a lost answer
+/// ([`Error::OutcomeUnknown`]) stays one for each of them.
+impl From<Arc<Error>> for ItemError {
+    fn from(e: Arc<Error>) -> Self {
+        match &*e {
+            Error::OutcomeUnknown { reason } => ItemError::OutcomeUnknown {
+                reason: reason.clone(),
+            },
+            _ => ItemError::Failed(e),
         }
     }
 }

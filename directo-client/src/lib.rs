@@ -22,8 +22,11 @@
 //!   overwrite with [`PutMode::Replace`]); [`PutParams`] adds component-specific ones
 //!   (`xd_confirm`, `object`, …); [`Client::delete`] deletes where the schema allows it.
 //!   Large puts are split under the documented 19 MB, and each input document gets its
-//!   [`PutOutcome`]: Directo's [`PutResult`] (Type 0, 30 or none are success), or why there
-//!   is none (a document refused before sending fails alone; the others go).
+//!   [`PutOutcome`]: `Ok` with Directo's [`PutResult`] (Type 0, 30 or none), or an
+//!   [`ItemError`]: [`Rejected`](ItemError::Rejected) (Directo refused it, e.g. Duplicate
+//!   (11)), [`OutcomeUnknown`](ItemError::OutcomeUnknown) (its answer was lost: look it up
+//!   before sending it again) or [`Failed`](ItemError::Failed) (refused before sending, or
+//!   its request failed; the other documents go).
 //! - Errors inside a 200 (`<result type="5" desc="Unauthorized"/>`, `<err>…</err>`,
 //!   `<error desc code/>`, a root with an `error` attribute, as 5dvision's
 //!   `ErrorResponseDetector` reads them) are [`Error`]s; malformed XML gives the byte offset
@@ -52,8 +55,8 @@
 //! ```
 //! # #[cfg(feature = "fake")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use directo_client::{fake::FakeDirecto, Auth, Client, Customer, PutMode, Query, RetryPolicy};
-//! use futures::TryStreamExt;
+//! use directo_client::prelude::*;
+//! use directo_client::{fake::FakeDirecto, jiff, Auth, Customer, PutMode, Query, RetryPolicy};
 //!
 //! let fake = FakeDirecto::start().await;
 //! let client = Client::builder(Auth::token(FakeDirecto::TOKEN))
@@ -65,15 +68,17 @@
 //! let mut tom = Customer::new("C1");
 //! tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
 //! tom.email = Some("tom@example.ee".into());
-//! let outcomes = client.put(&[tom], PutMode::Create).await?;
-//! assert!(outcomes[0].is_success());
+//! for outcome in client.put(&[tom], PutMode::Create).await {
+//!     // Stored, or why not: Rejected by Directo, OutcomeUnknown, or Failed.
+//!     assert!(outcome.is_ok(), "{:?}: {}", outcome.key, outcome.error().unwrap());
+//! }
 //!
 //! let back: Vec<Customer> = client
 //!     .customers(Query::new().since(jiff::civil::date(2000, 1, 1)))
 //!     .try_collect()
 //!     .await?;
 //! assert_eq!(back[0].name.as_deref(), Some(r#"Tom & "Jerry" <OÜ>"#));
-//! # Ok::<(), directo_client::Error>(()) }).unwrap();
+//! # Ok::<(), Error>(()) }).unwrap();
 //! ```
 
 mod attrs;
@@ -103,6 +108,39 @@ pub mod conformance {
     #![doc = include_str!("../CONFORMANCE.md")]
 }
 
+/// The crates this one's public types come from, at the versions it was built with: dates
+/// and times ([`jiff`]: [`Query::since`], [`Customer::ts`]), amounts ([`rust_decimal`]),
+/// streams ([`futures`]: [`RecordStream`]), a [`Record`]'s attributes ([`indexmap`]), the
+/// URL ([`url`]: [`Client::url`]), the XML parser's error ([`quick_xml`]: [`Error::Xml`]) and
+/// the suite's shared core ([`marketing_sync_core`]).
+pub use {futures, indexmap, jiff, marketing_sync_core, quick_xml, rust_decimal, url};
+
+pub use marketing_sync_core::{ItemOutcome, count_requests};
+
+pub mod prelude {
+    //! What most code that uses this crate needs, in one import:
+    //! `use directo_client::prelude::*;` brings [`Client`], [`Error`], [`ItemError`],
+    //! [`ItemOutcome`], the stream extension traits (`next`, `try_next`, `try_collect` on a
+    //! [`RecordStream`](crate::RecordStream)) and, with feature `fake`, the fake's API
+    //! ([`FakeService`](crate::fake::FakeService)).
+    //!
+    //! ```
+    //! use directo_client::prelude::*;
+    //! use directo_client::{Customer, RecordReader};
+    //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    //! let xml = br#"<customers><customer code="A"/></customers>"#;
+    //! let mut stream = directo_client::futures::stream::iter(RecordReader::<_, Customer>::new(&xml[..], "customer"));
+    //! assert_eq!(stream.try_next().await?.map(|c| c.code), Some("A".to_string()));
+    //! # Ok::<(), Error>(()) }).unwrap();
+    //! ```
+
+    pub use crate::{Client, Error, ItemError, ItemOutcome};
+    pub use futures::{StreamExt as _, TryStreamExt as _};
+
+    #[cfg(feature = "fake")]
+    pub use crate::fake::FakeService as _;
+}
+
 pub use client::{
     Auth, BI_DIRECT_URL, Client, ClientBuilder, MAX_XMLDATA_BYTES, ReadMethod, RecordStream,
     RetryPolicy, XML_DIRECT_URL,
@@ -113,7 +151,7 @@ pub use documents::{
     Contact, Invoice, InvoiceRow, Item, ItemPackage, Order, OrderRow, Receipt, ReceiptRow,
     StockLimit, SupplierItem,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ItemError, Result};
 pub use put::{Document, PutMode, PutOutcome, PutParams, ToRecord};
 pub use put_results::{PutResult, PutStatus, parse_put_results};
 pub use query::{Query, Since};
@@ -121,7 +159,7 @@ pub use reader::RecordReader;
 pub use record::{FieldError, FromRecord, Record};
 pub use target::{Confidence, Target};
 
-/// The README's example, compiled as a doctest so that it stays true.
-#[cfg(doctest)]
+/// The README's example, run as a doctest so that it stays true (it runs against the fake).
+#[cfg(all(doctest, feature = "fake"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

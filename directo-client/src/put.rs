@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
-use crate::put_results::{PutResult, parse_put_results};
+use crate::error::{Error, ItemError, Result};
+use crate::put_results::{PutResult, PutStatus, parse_put_results};
 use crate::record::{FromRecord, Record};
 use crate::target::Target;
 use crate::xmldata::{DECL, envelope, form_len, legal_chars, write_record};
@@ -50,7 +50,7 @@ pub trait Document: ToRecord + FromRecord {
 /// // An e-mail write-back: the partial update changes name, email and phone only.
 /// let mut change = Customer::new("C1");
 /// change.email = Some("mari.tamm@example.ee".into());
-/// let outcomes = fake.client().put(&[change], PutMode::CustomerUpdate).await?;
+/// let outcomes = fake.client().put(&[change], PutMode::CustomerUpdate).await;
 /// assert_eq!(outcomes[0].result.as_ref().unwrap().code, Some(30)); // "30 Updated"
 /// assert_eq!(fake.customers()[0].name.as_deref(), Some("Mari"));
 /// assert_eq!(PutMode::CustomerUpdate.params(), [("xd_customer_update", "1")]);
@@ -80,11 +80,11 @@ pub enum PutMode {
     /// let fake = FakeDirecto::start().await;
     /// let mut mari = Customer::new("C1");
     /// mari.email = Some("mari@example.ee".into());
-    /// let out = fake.client().put(&[mari.clone()], PutMode::Update).await?;
+    /// let out = fake.client().put(&[mari.clone()], PutMode::Update).await;
     /// assert!(out[0].result.as_ref().unwrap_err().to_string().contains("CustomerUpdate"));
     /// assert!(fake.puts().is_empty()); // nothing was sent
-    /// let out = fake.client().put(&[mari], PutMode::Replace).await?;
-    /// assert!(out[0].is_success());
+    /// let out = fake.client().put(&[mari], PutMode::Replace).await;
+    /// assert!(out[0].is_ok());
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
     Update,
@@ -179,8 +179,8 @@ const RESERVED: &[&str] = &[
 ///     ..Default::default()
 /// };
 /// let params = PutParams::new().xd_confirm(true).object("OBJ1")?;
-/// fake.client().put_with(&[receipt], PutMode::Create, &params).await?;
-/// assert_eq!(fake.requests()[0].param("xd_confirm"), Some("1"));
+/// assert!(fake.client().put_with(&[receipt], PutMode::Create, &params).await.iter().all(|o| o.is_ok()));
+/// assert_eq!(fake.xmlcore_requests()[0].param("xd_confirm"), Some("1"));
 /// assert!(PutParams::new().param("xd_update", "1").is_err()); // PutMode::Update says that
 /// # Ok::<(), directo_client::Error>(()) }).unwrap();
 /// ```
@@ -261,31 +261,35 @@ impl PutParams {
     }
 }
 
-/// The outcome of one input document of a put.
+/// The outcome of one input document of a put: `Ok` with Directo's [`PutResult`] when it
+/// stored the document (`Type` 0, 30 or none, no `error`), else an [`ItemError`].
 ///
 /// ```
 /// # #[cfg(feature = "fake")]
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use directo_client::{fake::FakeDirecto, Customer, Error, PutMode};
+/// use directo_client::{fake::FakeDirecto, Customer, Error, ItemError, PutMode};
 /// let fake = FakeDirecto::start().await;
 /// let mut ok = Customer::new("C1");
 /// ok.email = Some("a@example.ee".into());
 /// let no_email = Customer::new("C2"); // a new customer needs its e-mail
-/// let outcomes = fake.client().put(&[ok, no_email], PutMode::Create).await?;
-/// assert!(outcomes[0].is_success());
+/// let outcomes = fake.client().put(&[ok.clone(), no_email], PutMode::Create).await;
+/// assert!(outcomes[0].is_ok());
 /// assert_eq!(outcomes[1].key.as_deref(), Some("C2"));
-/// assert!(matches!(**outcomes[1].result.as_ref().unwrap_err(), Error::InvalidInput(_)));
+/// assert!(matches!(outcomes[1].error(), Some(ItemError::Failed(e)) if matches!(**e, Error::InvalidInput(_))));
 /// assert_eq!(fake.puts().len(), 1); // only C1 was sent
-/// # Ok::<(), directo_client::Error>(()) }).unwrap();
+/// // Creating C1 again: Directo refuses it as a duplicate (11).
+/// let again = fake.client().put(&[ok], PutMode::Create).await;
+/// assert!(matches!(again[0].error(), Some(ItemError::Rejected { code: Some(11), .. })));
+/// # });
 /// ```
 ///
 /// The suite's per-item outcome ([`marketing_sync_core::ItemOutcome`]): `index` is the document's
 /// position in the input (0-based); `key` its `code` (or `number`) attribute, as sent;
-/// `result` Directo's answer for it, or why there is none: refused before sending
-/// ([`Error::InvalidInput`]), its request failed (shared by the documents of that request),
-/// or the answer had no result for it ([`Error::NoResult`]). [`is_success`](PutOutcome::is_success)
-/// says whether Directo stored it (`Type` 0 or 30, no `error`).
-pub type PutOutcome = marketing_sync_core::ItemOutcome<Option<String>, PutResult, Arc<Error>>;
+/// `result` Directo's answer when it stored the document, or why it did not:
+/// [`ItemError::Rejected`] (Directo refused it: Duplicate, Update not allowed, …),
+/// [`ItemError::OutcomeUnknown`] (the answer was lost or does not say: look it up before
+/// sending it again), [`ItemError::Failed`] (refused before sending, or its request failed).
+pub type PutOutcome = marketing_sync_core::ItemOutcome<Option<String>, PutResult, ItemError>;
 
 /// A document ready to send: its XML and the bytes it takes in the request.
 struct Ready {
@@ -342,13 +346,14 @@ impl Client {
     /// let mut tom = Customer::new("C42");
     /// tom.name = Some(r#"Tom & "Jerry" <OÜ>"#.into());
     /// tom.email = Some("tom@example.ee".into());
-    /// let outcomes = fake.client().put(&[tom.clone()], PutMode::Create).await?;
-    /// assert!(outcomes[0].is_success());
+    /// let outcomes = fake.client().put(&[tom.clone()], PutMode::Create).await;
+    /// assert!(outcomes[0].is_ok());
     /// assert_eq!(outcomes[0].key.as_deref(), Some("C42"));
     /// assert_eq!(fake.customers()[0].name, tom.name); // escaped on the wire, intact here
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
-    pub async fn put<T: Document>(&self, docs: &[T], mode: PutMode) -> Result<Vec<PutOutcome>> {
+    #[must_use = "each document has its own outcome: check every one"]
+    pub async fn put<T: Document>(&self, docs: &[T], mode: PutMode) -> Vec<PutOutcome> {
         self.put_with(docs, mode, &PutParams::new()).await
     }
 
@@ -362,19 +367,22 @@ impl Client {
     /// let mut c = Customer::new("C1");
     /// c.email = Some("c1@example.ee".into());
     /// let params = PutParams::new().param("xd_custom", "1")?;
-    /// fake.client().put_with(&[c], PutMode::Create, &params).await?;
-    /// assert_eq!(fake.requests()[0].param("xd_custom"), Some("1"));
+    /// assert!(fake.client().put_with(&[c], PutMode::Create, &params).await.iter().all(|o| o.is_ok()));
+    /// assert_eq!(fake.xmlcore_requests()[0].param("xd_custom"), Some("1"));
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
+    #[must_use = "each document has its own outcome: check every one"]
     pub async fn put_with<T: Document>(
         &self,
         docs: &[T],
         mode: PutMode,
         params: &PutParams,
-    ) -> Result<Vec<PutOutcome>> {
+    ) -> Vec<PutOutcome> {
         let records: Vec<Record> = docs.iter().map(ToRecord::to_record).collect();
-        self.put_records_with(&Target::of(T::WHAT)?, &records, mode, params)
-            .await
+        match Target::of(T::WHAT) {
+            Ok(target) => self.put_records_with(&target, &records, mode, params).await,
+            Err(e) => every(records.iter().map(key_of), e),
+        }
     }
 
     /// Sends records as `put=1&what=…&xmldata=<root>…</root>` plus the mode's transport
@@ -386,13 +394,16 @@ impl Client {
     /// in as few requests as the limits allow (19 MB of `xmldata` per request as documented,
     /// and [`max_put_documents`](crate::ClientBuilder::max_put_documents)), one after the
     /// other. Answers are matched back to the documents by `docid` where it equals a
-    /// document's `code`/`number`, else by position; a document the answer has no result
-    /// for is [`Error::NoResult`], never a success.
+    /// document's `code`/`number`, else by position: a stored document is `Ok`, one Directo
+    /// refused [`ItemError::Rejected`], one the answer has no result for
+    /// [`ItemError::OutcomeUnknown`], never a success.
     ///
     /// **Not idempotent**: Directo's answer to a repeated create can be "Duplicate" (11) or a
     /// second document (invoices without a fixed number), so a request is retried only when
-    /// it provably did not reach Directo (connect failure, 429). The reference advises
-    /// waiting at least 60 s before retrying a failed put yourself.
+    /// it provably did not reach Directo (connect failure, 429). When its answer is lost (a
+    /// timeout, a cut connection), every document of that request is
+    /// [`ItemError::OutcomeUnknown`]: look them up before sending them again. The reference
+    /// advises waiting at least 60 s before retrying a failed put yourself.
     ///
     /// ```
     /// # #[cfg(feature = "fake")]
@@ -401,18 +412,19 @@ impl Client {
     /// let fake = FakeDirecto::start().await;
     /// let delivery = Record::new("delivery").attr("number", "5").attr("status", "S");
     /// let target = Target::of("delivery")?;
-    /// let outcomes = fake.client().put_records(&target, &[delivery], PutMode::Create).await?;
-    /// assert!(outcomes[0].is_success());
+    /// let outcomes = fake.client().put_records(&target, &[delivery], PutMode::Create).await;
+    /// assert!(outcomes[0].is_ok());
     /// let put = &fake.puts()[0];
     /// assert!(put.xmldata.contains(r#"<deliveries><delivery number="5" status="S"/></deliveries>"#));
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
+    #[must_use = "each document has its own outcome: check every one"]
     pub async fn put_records(
         &self,
         target: &Target,
         records: &[Record],
         mode: PutMode,
-    ) -> Result<Vec<PutOutcome>> {
+    ) -> Vec<PutOutcome> {
         self.put_records_with(target, records, mode, &PutParams::new())
             .await
     }
@@ -428,21 +440,28 @@ impl Client {
     /// let d = Record::new("delivery").attr("number", "5");
     /// let params = PutParams::new().xd_confirm(true);
     /// let target = Target::of("delivery")?;
-    /// fake.client().put_records_with(&target, &[d], PutMode::Create, &params).await?;
-    /// assert_eq!(fake.requests()[0].param("xd_confirm"), Some("1"));
+    /// assert!(fake.client().put_records_with(&target, &[d], PutMode::Create, &params).await.iter().all(|o| o.is_ok()));
+    /// assert_eq!(fake.xmlcore_requests()[0].param("xd_confirm"), Some("1"));
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
+    #[must_use = "each document has its own outcome: check every one"]
     pub async fn put_records_with(
         &self,
         target: &Target,
         records: &[Record],
         mode: PutMode,
         params: &PutParams,
-    ) -> Result<Vec<PutOutcome>> {
+    ) -> Vec<PutOutcome> {
+        let keys = || records.iter().map(key_of);
         if target.what().is_empty() {
-            return Err(Error::InvalidInput("`what` must not be empty".into()));
+            return every(
+                keys(),
+                Error::InvalidInput("`what` must not be empty".into()),
+            );
         }
-        mode.check(target.what())?;
+        if let Err(e) = mode.check(target.what()) {
+            return every(keys(), e);
+        }
         let limits = self.put_limits();
         let overhead = form_len(DECL) + 2 * form_len(target.root()) + form_len("<></>");
         let mut outcomes = Vec::with_capacity(records.len());
@@ -467,7 +486,11 @@ impl Client {
                         });
                     }
                 }
-                Err(e) => outcomes.push(PutOutcome::new(index, key, Err(Arc::new(e)))),
+                Err(e) => outcomes.push(PutOutcome::new(
+                    index,
+                    key,
+                    Err(ItemError::Failed(Arc::new(e))),
+                )),
             }
         }
         let mut batch: Vec<Ready> = Vec::new();
@@ -494,10 +517,10 @@ impl Client {
                     let xml = envelope(target.root(), batch.iter().map(|d| d.xml.as_str()));
                     let sent: Vec<(&str, &str)> =
                         mode.params().iter().copied().chain(params.iter()).collect();
-                    match self.put_xml(target.what(), &sent, xml).await {
-                        Ok(body) => parse_put_results(&body).map_err(Arc::new),
-                        Err(e) => Err(Arc::new(e)),
-                    }
+                    self.put_xml(target.what(), &sent, xml)
+                        .await
+                        .and_then(|body| parse_put_results(&body).map_err(unreadable))
+                        .map_err(Arc::new)
                 }
             };
             if let Err(e) = &answer
@@ -509,7 +532,7 @@ impl Client {
             outcomes.extend(match_results(batch, answer));
         }
         outcomes.sort_by_key(|o| o.index);
-        Ok(outcomes)
+        outcomes
     }
 
     /// Deletes documents by their key: `<root><record KEY="…" delete="1"/>…</root>`, as the
@@ -530,23 +553,23 @@ impl Client {
     ///     rows: vec![ReceiptRow { invoice: Some(1001), ..Default::default() }],
     ///     ..Default::default()
     /// };
-    /// fake.client().put(&[receipt], PutMode::Create).await?;
-    /// let out = fake.client().delete(&Target::of("receipt")?, &["77"]).await?;
-    /// assert!(out[0].is_success());
+    /// assert!(fake.client().put(&[receipt], PutMode::Create).await.iter().all(|o| o.is_ok()));
+    /// let out = fake.client().delete(&Target::of("receipt")?, &["77"]).await;
+    /// assert!(out[0].is_ok());
     /// assert!(fake.records("receipt").is_empty());
     /// assert!(fake.puts()[1].xmldata.ends_with(r#"<receipts><receipt number="77" delete="1"/></receipts>"#));
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
-    pub async fn delete(
-        &self,
-        target: &Target,
-        keys: &[impl AsRef<str>],
-    ) -> Result<Vec<PutOutcome>> {
+    #[must_use = "each document has its own outcome: check every one"]
+    pub async fn delete(&self, target: &Target, keys: &[impl AsRef<str>]) -> Vec<PutOutcome> {
         let Some(key) = target.key_attribute() else {
-            return Err(Error::InvalidInput(format!(
-                "what={}: the key attribute is unknown; send records carrying it and delete=\"1\" with put_records",
-                target.what()
-            )));
+            return every(
+                keys.iter().map(|k| Some(k.as_ref().to_string())),
+                Error::InvalidInput(format!(
+                    "what={}: the key attribute is unknown; send records carrying it and delete=\"1\" with put_records",
+                    target.what()
+                )),
+            );
         };
         let records: Vec<Record> = keys
             .iter()
@@ -568,10 +591,11 @@ impl Client {
             sparse_update(target, &prepared, mode)?;
         }
         if mode.is_partial() {
-            let extra: Vec<&String> = prepared
+            let extra: Vec<&str> = prepared
                 .attrs
                 .keys()
-                .filter(|k| !PARTIAL.contains(&k.as_str()))
+                .map(String::as_str)
+                .filter(|k| !PARTIAL.contains(k))
                 .collect();
             let rows = prepared.children.iter().any(|c| !c.children.is_empty());
             if !extra.is_empty() || rows {
@@ -580,7 +604,7 @@ impl Client {
                     if rows {
                         "child elements".to_string()
                     } else {
-                        format!("{extra:?}")
+                        extra.join(", ")
                     }
                 )));
             }
@@ -623,7 +647,8 @@ fn sparse_update(target: &Target, prepared: &Record, mode: PutMode) -> Result<()
         _ => "",
     };
     Err(Error::InvalidInput(format!(
-        "PutMode::{mode:?} (xd_update=1) overwrites the whole document, and this one leaves out {shown:?}{more} of {}, which Directo would blank: {partial}to overwrite them deliberately, use PutMode::Replace",
+        "PutMode::{mode:?} (xd_update=1) overwrites the whole document, and this one leaves out {}{more} of {}, which Directo would blank: {partial}to overwrite them deliberately, use PutMode::Replace",
+        shown.join(", "),
         schema.file
     )))
 }
@@ -639,7 +664,52 @@ fn invalid_char(record: &Record, (field, code_point, position): crate::xmldata::
 }
 
 fn refused(index: usize, key: Option<String>, reason: String) -> PutOutcome {
-    PutOutcome::new(index, key, Err(Arc::new(Error::InvalidInput(reason))))
+    PutOutcome::new(
+        index,
+        key,
+        Err(ItemError::Failed(Arc::new(Error::InvalidInput(reason)))),
+    )
+}
+
+/// A failure before any request, given to every document (one shared error).
+fn every(keys: impl Iterator<Item = Option<String>>, e: Error) -> Vec<PutOutcome> {
+    let e = Arc::new(e);
+    keys.enumerate()
+        .map(|(index, key)| PutOutcome::new(index, key, Err(ItemError::Failed(e.clone()))))
+        .collect()
+}
+
+/// An answer to a put that cannot be read as Directo's (malformed XML, another root, an
+/// encoding we cannot decode): Directo may have stored the documents. Its own errors
+/// (`<err>`, `<error>`, a lone failed `<result>`) say the request was refused, and stay.
+fn unreadable(e: Error) -> Error {
+    match e {
+        Error::Api { .. } | Error::Unauthorized { .. } => e,
+        other => Error::OutcomeUnknown {
+            reason: format!("Directo's answer could not be read: {other}"),
+        },
+    }
+}
+
+/// Directo's answer for one document: stored, refused, or (a `Type` that is not a number)
+/// not saying which.
+fn outcome_of(result: PutResult) -> std::result::Result<PutResult, ItemError> {
+    if result.is_success() {
+        Ok(result)
+    } else if result.status == PutStatus::Unreadable && result.error.is_none() {
+        Err(ItemError::OutcomeUnknown {
+            reason: format!(
+                "Directo's result for it has no readable Type (Desc {:?})",
+                result.desc
+            ),
+        })
+    } else {
+        Err(ItemError::Rejected {
+            message: result.error.clone().unwrap_or_else(|| result.desc.clone()),
+            code: result.code,
+            result: Box::new(result),
+        })
+    }
 }
 
 /// Pairs a request's documents with its answer: by `docid` where it equals a document's key,
@@ -653,7 +723,7 @@ fn match_results(
         Err(e) => {
             return batch
                 .into_iter()
-                .map(|d| PutOutcome::new(d.index, d.key, Err(e.clone())))
+                .map(|d| PutOutcome::new(d.index, d.key, Err(ItemError::from(e.clone()))))
                 .collect();
         }
     };
@@ -677,7 +747,14 @@ fn match_results(
         .into_iter()
         .zip(slots)
         .map(|(d, slot)| {
-            let result = slot.ok_or_else(|| Arc::new(Error::NoResult { sent, answered }));
+            let result = match slot {
+                Some(result) => outcome_of(result),
+                None => Err(ItemError::OutcomeUnknown {
+                    reason: format!(
+                        "Directo answered {answered} result(s) for {sent} document(s); none for this one"
+                    ),
+                }),
+            };
             PutOutcome::new(d.index, d.key, result)
         })
         .collect()
@@ -697,7 +774,6 @@ pub(crate) struct PutLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::put_results::PutStatus;
 
     fn ready(keys: &[Option<&str>]) -> Vec<Ready> {
         keys.iter()
@@ -736,9 +812,17 @@ mod tests {
         );
         let codes: Vec<_> = out
             .iter()
-            .map(|o| o.result.as_ref().unwrap().code.unwrap())
+            .map(|o| match &o.result {
+                Ok(r) => r.code,
+                Err(ItemError::Rejected { code, .. }) => *code,
+                Err(e) => panic!("{e}"),
+            })
             .collect();
-        assert_eq!(codes, [0, 11, 0]);
+        assert_eq!(codes, [Some(0), Some(11), Some(0)]);
+        // A refusal is an `Err`, never an `Ok` to inspect.
+        assert!(
+            matches!(&out[1].result, Err(ItemError::Rejected { message, code: Some(11), .. }) if message.is_empty())
+        );
         assert_eq!(
             out[2].result.as_ref().unwrap().docid.as_deref(),
             Some("900")
@@ -751,20 +835,15 @@ mod tests {
             ready(&[Some("A"), Some("B")]),
             Ok(vec![result(Some("B"), 0)]),
         );
-        assert!(out[1].is_success());
+        assert!(out[1].is_ok());
         let err = out[0].result.as_ref().unwrap_err();
-        assert!(
-            matches!(
-                **err,
-                Error::NoResult {
-                    sent: 2,
-                    answered: 1
-                }
-            ),
-            "{err:?}"
+        assert!(err.is_outcome_unknown() && !err.is_retryable(), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "outcome unknown: Directo answered 1 result(s) for 2 document(s); none for this one"
         );
         let out = match_results(ready(&[Some("A")]), Ok(vec![]));
-        assert!(!out[0].is_success());
+        assert!(out[0].error().is_some_and(ItemError::is_outcome_unknown));
     }
 
     #[test]

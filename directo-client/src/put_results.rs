@@ -113,8 +113,6 @@ impl PutResult {
     }
 }
 
-/// A put's [`PutOutcome`](crate::PutOutcome) is a success when its result is.
-
 fn attr_ci(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes().flatten().find_map(|a| {
         let key: &str = a.key.as_ref();
@@ -152,7 +150,7 @@ pub fn parse_put_results(body: &[u8]) -> Result<Vec<PutResult>> {
         let ev = reader.read_event_into(&mut buf).map_err(|e| Error::Xml {
             offset: reader.error_position(),
             record: out.len() as u64 + 1,
-            source: e,
+            error: e,
         })?;
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {

@@ -259,11 +259,15 @@ impl<T: FromRecord> Core<T> {
     }
 
     /// Malformed XML while reading the record after the `records` already read.
-    pub(crate) fn xml_err(&self, log: &Log, offset: u64, source: quick_xml::Error) -> Error {
-        Error::Xml {
-            offset: log.original(offset),
-            record: self.records + 1,
-            source,
+    /// (A body cut short while parsing is the transport error it carries.)
+    pub(crate) fn xml_err(&self, log: &Log, offset: u64, error: quick_xml::Error) -> Error {
+        match Error::of_parser(error) {
+            Ok(transport) => transport,
+            Err(error) => Error::Xml {
+                offset: log.original(offset),
+                record: self.records + 1,
+                error,
+            },
         }
     }
 
@@ -335,10 +339,10 @@ impl<T: FromRecord> Core<T> {
     fn start_record(&mut self, e: &BytesStart<'_>, log: &Log, end: u64) -> Result<Step> {
         let repaired = !log.is_empty() && log.first_in(self.at, end).is_some();
         let records = self.records;
-        let xml_err = |source| Error::Xml {
+        let xml_err = |error| Error::Xml {
             offset: log.original(end),
             record: records + 1,
-            source,
+            error,
         };
         if let Some(top) = self.top.as_mut() {
             let name = e.name();

@@ -12,18 +12,22 @@
 //!   create / `xd_update` / `xd_updateconfirmed` / `xd_customer_update` semantics, and one
 //!   `<Result>` per document.
 //!
-//! The request log and the faults are `marketing_sync_core::fake`'s, with the same meaning in every
-//! fake of the suite: [`fail_next`](FakeDirecto::fail_next) and
-//! [`rate_limit_next`](FakeDirecto::rate_limit_next) answer unprocessed,
-//! [`delay_next`](FakeDirecto::delay_next) processes after the wait, and
-//! [`drop_next`](FakeDirecto::drop_next) cuts the connection before or after processing.
+//! The request log and the faults are the suite's one fake API, [`FakeService`] (in scope with
+//! `directo_client::prelude::*`), with the same meaning in every fake of the suite:
+//! [`fail_next`](FakeService::fail_next), [`rate_limit_next`](FakeService::rate_limit_next)
+//! and [`reply_next`](FakeService::reply_next) answer unprocessed,
+//! [`delay_next`](FakeService::delay_next) processes after the wait, and
+//! [`drop_next`](FakeService::drop_next) cuts the connection before or after processing.
+//! [`requests`](FakeService::requests) is the raw log;
+//! [`xmlcore_requests`](FakeDirecto::xmlcore_requests) the same requests as `xmlcore.asp`
+//! reads their parameters.
 //!
 //! The full list, with each rule's source: [`conformance`](crate::conformance).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use directo_client::prelude::*;
 //! use directo_client::{fake::FakeDirecto, Customer, Query};
-//! use futures::TryStreamExt;
 //! let fake = FakeDirecto::start().await;
 //! fake.seed_customers([Customer::new("C1")]);
 //! fake.fail_next(1, 503); // the client retries reads
@@ -39,7 +43,6 @@ mod routes;
 mod state;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use marketing_sync_core::fake::{FakeServer, Harness};
 
@@ -48,9 +51,9 @@ use crate::customer::Customer;
 use crate::record::Record;
 use state::{Shared, State, lock};
 
-pub use marketing_sync_core::fake::DropPoint;
+pub use marketing_sync_core::fake::{DropPoint, FakeService, ReceivedRequest};
 pub use read::synthetic_customer;
-pub use state::{Envelope, ReceivedPut, ReceivedRequest};
+pub use state::{Envelope, ReceivedPut, XmlcoreRequest};
 
 /// The fake. Dropping it stops the server.
 pub struct FakeDirecto {
@@ -68,18 +71,20 @@ impl std::fmt::Debug for FakeDirecto {
 }
 
 impl FakeDirecto {
-    /// The token the XML Direct and BI Direct URLs accept (`token=`).
+    /// The token the XML Direct and BI Direct URLs accept (`token=`) until
+    /// [`set_credentials`](FakeService::set_credentials) changes it.
     pub const TOKEN: &'static str = "fake-directo-token";
     /// The appkey the legacy per-company URL accepts (`key=`, or an `appkey`/`key`
-    /// attribute on every written record).
+    /// attribute on every written record) until
+    /// [`set_credentials`](FakeService::set_credentials) changes it.
     pub const APP_KEY: &'static str = "0123456789ABCDEF0123456789ABCDEF";
 
     /// Starts the fake on `127.0.0.1` (random port), with no data.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::prelude::*;
     /// use directo_client::{fake::FakeDirecto, Customer, Query};
-    /// use futures::TryStreamExt;
     /// let fake = FakeDirecto::start().await;
     /// assert!(fake.base_url().starts_with("http://127.0.0.1:"));
     /// fake.seed_customers([Customer::new("C1"), Customer::new("C2")]);
@@ -99,7 +104,15 @@ impl FakeDirecto {
         }
     }
 
-    /// The XML Direct URL (`token=` auth): what [`client`](Self::client) uses.
+    /// The XML Direct URL (`token=` auth): what [`client`](Self::client) uses (also
+    /// [`FakeService::base_url`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = directo_client::fake::FakeDirecto::start().await;
+    /// assert!(fake.base_url().ends_with("/xmlcore/cap_xml_direct/xmlcore.asp"));
+    /// # });
+    /// ```
     pub fn base_url(&self) -> String {
         format!("{}{}", self.server.base_url(), routes::XML_DIRECT_PATH)
     }
@@ -129,9 +142,21 @@ impl FakeDirecto {
         format!("{}/xmlcore/fake_db/xmlcore.asp", self.server.base_url())
     }
 
-    /// A client for this fake: token auth, http allowed, millisecond retries.
+    /// A client for this fake: the token it accepts now, http allowed, millisecond retries
+    /// (also [`FakeService::client`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::{fake::FakeDirecto, Customer, PutMode};
+    /// let fake = FakeDirecto::start().await;
+    /// let mut c = Customer::new("C1");
+    /// c.email = Some("c1@example.ee".into());
+    /// assert!(fake.client().put(&[c], PutMode::Create).await[0].is_ok());
+    /// # });
+    /// ```
     pub fn client(&self) -> Client {
-        Client::builder(Auth::token(Self::TOKEN))
+        let token = self.state().token.clone();
+        Client::builder(Auth::token(token))
             .base_url(self.base_url())
             .allow_http(true)
             .retry(RetryPolicy::fast(3))
@@ -165,6 +190,25 @@ impl FakeDirecto {
     /// Answers customer reads with `count` synthetic customers generated on the fly (never
     /// held in memory), instead of the seeded ones; for streaming and memory tests.
     /// Each is about 500 bytes on the wire. `None` goes back to the seeded customers.
+    ///
+    /// Their dates: customer `i` ([`synthetic_customer`]) has `ts` 2024-01-01 00:00:00 plus
+    /// `i` seconds, so every customer of a set of up to 86,400 falls on **2024-01-01** (and
+    /// a `since` filter of any later day returns none of them). Larger sets run on, one day
+    /// per 86,400 customers.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::prelude::*;
+    /// use directo_client::{fake::FakeDirecto, jiff::civil::date, Customer, Query};
+    /// let fake = FakeDirecto::start().await;
+    /// fake.generate_customers(Some(1_000));
+    /// let all: Vec<Customer> = fake.client().customers(Query::new()).try_collect().await?;
+    /// assert_eq!(all.len(), 1_000);
+    /// assert!(all.iter().all(|c| c.ts.unwrap().date() == date(2024, 1, 1)));
+    /// let later = fake.client().customers(Query::new().since(date(2024, 1, 2)));
+    /// assert_eq!(later.try_collect::<Vec<_>>().await?.len(), 0);
+    /// # Ok::<(), directo_client::Error>(()) }).unwrap();
+    /// ```
     pub fn generate_customers(&self, count: Option<u64>) {
         self.state().synthetic = count;
     }
@@ -194,8 +238,8 @@ impl FakeDirecto {
     ///         c
     ///     })
     ///     .collect();
-    /// let outcomes = client.put(&customers, PutMode::Create).await?;
-    /// assert!(outcomes.iter().all(|o| o.is_success()));
+    /// let outcomes = client.put(&customers, PutMode::Create).await;
+    /// assert!(outcomes.iter().all(|o| o.is_ok()));
     /// assert!(fake.puts().len() > 1); // split to stay under the limit
     /// # Ok::<(), directo_client::Error>(()) }).unwrap();
     /// ```
@@ -213,12 +257,26 @@ impl FakeDirecto {
         self.state().records.get(what).cloned().unwrap_or_default()
     }
 
-    /// Every request received, in order (faulted ones included).
-    pub fn requests(&self) -> Vec<ReceivedRequest> {
+    /// Every request received, in order (faulted ones included), as `xmlcore.asp` reads its
+    /// parameters (query string, then form body). The raw log is
+    /// [`FakeService::requests`].
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use directo_client::prelude::*;
+    /// use directo_client::{fake::FakeDirecto, Query, Record};
+    /// let fake = FakeDirecto::start().await;
+    /// let _: Vec<Record> = fake.client().records("item", Query::new()).try_collect().await.unwrap();
+    /// let seen = &fake.xmlcore_requests()[0];
+    /// assert_eq!((seen.param("get"), seen.param("what")), (Some("1"), Some("item")));
+    /// assert_eq!(fake.requests()[0].method, "POST");
+    /// # });
+    /// ```
+    pub fn xmlcore_requests(&self) -> Vec<XmlcoreRequest> {
         self.harness
             .requests()
             .iter()
-            .map(ReceivedRequest::from)
+            .map(XmlcoreRequest::from)
             .collect()
     }
 
@@ -226,47 +284,54 @@ impl FakeDirecto {
     pub fn puts(&self) -> Vec<ReceivedPut> {
         self.state().puts.clone()
     }
+}
 
-    /// The next `n` requests fail with HTTP `status` (empty body), unprocessed.
-    pub fn fail_next(&self, n: usize, status: u16) {
-        self.harness.fail_next(n, status);
+/// The suite's one fake API: the request log, every fault, and the credentials (an
+/// [`Auth`]: the token the XML Direct and BI Direct URLs accept, or the appkey of the
+/// legacy URL).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use directo_client::prelude::*;
+/// use directo_client::{fake::FakeDirecto, Auth, Customer, Error, Query};
+/// let fake = FakeDirecto::start().await;
+/// let old = fake.client();
+/// fake.set_credentials(Auth::token("rotated"));
+/// let refused = old.customers(Query::new()).try_collect::<Vec<Customer>>().await;
+/// assert!(matches!(refused, Err(Error::Unauthorized { .. })));
+/// assert!(fake.client().customers(Query::new()).try_collect::<Vec<Customer>>().await.is_ok());
+/// # });
+/// ```
+impl FakeService for FakeDirecto {
+    type Client = Client;
+    type Credentials = Auth;
+
+    fn harness(&self) -> &Harness {
+        &self.harness
     }
 
-    /// The next `n` requests get `429` with `Retry-After: retry_after_secs`, unprocessed.
-    pub fn rate_limit_next(&self, n: usize, retry_after_secs: u64) {
-        self.harness.rate_limit_next(n, retry_after_secs);
+    fn base_url(&self) -> String {
+        FakeDirecto::base_url(self)
     }
 
-    /// The next `n` requests get HTTP 200 with this XML body (e.g. `<err>…</err>`, or bytes
-    /// that are not valid UTF-8), unprocessed.
-    pub fn respond_next(&self, n: usize, body: impl AsRef<[u8]>) {
-        let body = body.as_ref().to_vec();
-        self.harness
-            .reply_next(n, 200, "text/xml; charset=utf-8", body);
+    fn client(&self) -> Client {
+        FakeDirecto::client(self)
     }
 
-    /// The next `n` requests wait `delay`, then are processed and answered (also when the
-    /// client stopped waiting, as a server finishes what it started).
-    pub fn delay_next(&self, n: usize, delay: Duration) {
-        self.harness.delay_next(n, delay);
+    /// The token the XML Direct and BI Direct URLs accept now (what
+    /// [`client`](FakeDirecto::client) uses).
+    fn credentials(&self) -> Auth {
+        Auth::token(self.state().token.clone())
     }
 
-    /// The next `n` requests' connections are cut: before processing (headers, then a broken
-    /// body), or after (half of the real answer, then a broken body).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use directo_client::{fake::{DropPoint, FakeDirecto}, Customer, PutMode};
-    /// let fake = FakeDirecto::start().await;
-    /// let mut c = Customer::new("C1");
-    /// c.email = Some("c1@example.ee".into());
-    /// fake.drop_next(1, DropPoint::AfterProcessing);
-    /// let outcomes = fake.client().put(&[c], PutMode::Create).await.unwrap();
-    /// assert!(outcomes[0].result.is_err()); // the client cannot know…
-    /// assert_eq!(fake.customers().len(), 1); // …that it went through: puts are never repeated
-    /// # });
-    /// ```
-    pub fn drop_next(&self, n: usize, point: DropPoint) {
-        self.harness.drop_next(n, point);
+    /// A token changes what the XML Direct and BI Direct URLs accept; an appkey what the
+    /// legacy URL ([`legacy_url`](FakeDirecto::legacy_url)) accepts. The old one is refused
+    /// from then on (`<result type="5" desc="Unauthorized"/>`).
+    fn set_credentials(&self, credentials: Auth) {
+        let mut s = self.state();
+        match credentials {
+            Auth::Token(token) => s.token = token.expose().to_string(),
+            Auth::AppKey(key) => s.app_key = key.expose().to_string(),
+        }
     }
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::DateTime;
 
 use super::routes::{DECL, xml_response};
-use super::{FakeDirecto, ReceivedPut, ReceivedRequest, State, lock};
+use super::{ReceivedPut, State, XmlcoreRequest as ReceivedRequest, lock};
 use crate::customer::Customer;
 use crate::reader::RecordReader;
 use crate::record::{FromRecord, Record};
@@ -64,7 +64,7 @@ fn legal_chars(xmldata: &str) -> bool {
 
 /// Whether every record of a legacy put carries the appkey as an attribute (Protoshell
 /// bridge: `<delivery appkey="…">`; arvutitark: `<customer key="…">`).
-pub(super) fn every_record_has_appkey(req: &ReceivedRequest) -> bool {
+pub(super) fn every_record_has_appkey(req: &ReceivedRequest, app_key: &str) -> bool {
     let Some(doc) = document(req.param("xmldata").unwrap_or_default()) else {
         return false;
     };
@@ -73,7 +73,7 @@ pub(super) fn every_record_has_appkey(req: &ReceivedRequest) -> bool {
             [r.get("appkey"), r.get("key")]
                 .into_iter()
                 .flatten()
-                .any(|k| k == FakeDirecto::APP_KEY)
+                .any(|k| k == app_key)
         })
 }
 

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use jiff::civil::DateTime;
 
 use super::routes::{DECL, INVALID_URL, xml_response};
-use super::{Envelope, ReceivedRequest, State, lock};
+use super::{Envelope, State, XmlcoreRequest as ReceivedRequest, lock};
 use crate::customer::Customer;
 use crate::document::DataField;
 use crate::put::ToRecord;
@@ -242,7 +242,16 @@ fn matches_filters(r: &Record, since: Option<DateTime>, filters: &[(String, Stri
     })
 }
 
-/// Synthetic customer `i`: a realistic mix of fields, non-ASCII names, datafields.
+/// Synthetic customer `i`: a realistic mix of fields, non-ASCII names, datafields. Its `ts`
+/// is 2024-01-01 00:00:00 plus `i` seconds (wrapping after 63,000,000): customers 0 to
+/// 86,399 all fall on 2024-01-01.
+///
+/// ```
+/// use directo_client::{fake::synthetic_customer, jiff::civil::date};
+/// assert_eq!(synthetic_customer(0).ts, Some(date(2024, 1, 1).at(0, 0, 0, 0)));
+/// assert_eq!(synthetic_customer(86_399).ts.unwrap().date(), date(2024, 1, 1));
+/// assert_eq!(synthetic_customer(86_400).ts.unwrap().date(), date(2024, 1, 2));
+/// ```
 pub fn synthetic_customer(i: u64) -> Customer {
     const FIRST: [&str; 6] = ["Mari", "Jüri", "Tõnu", "Ülle", "Šarlota", "Žanna"];
     const LAST: [&str; 5] = ["Tamm", "Sääsk", "Õun", "Mägi", "Kõiv"];

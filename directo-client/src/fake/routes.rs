@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use marketing_sync_core::fake::{Harness, ReceivedRequest as Logged};
 
-use super::{FakeDirecto, ReceivedRequest, Shared};
+use super::{Shared, XmlcoreRequest as ReceivedRequest, lock};
 
 /// XML Direct: one URL for all companies (wiki `en/xml_direct`).
 pub(super) const XML_DIRECT_PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
@@ -57,9 +57,10 @@ pub(super) fn app(state: Shared, harness: &Harness) -> axum::Router {
 /// `en/xml_direct`): `key=` is not read, so a request with only a key lacks the TOKEN variable.
 async fn token_url(Data(state): Data<Shared>, Extension(logged): Extension<Logged>) -> Response {
     let req = ReceivedRequest::from(&logged);
+    let token = lock(&state).token.clone();
     match req.param("token") {
         None => xml_response(TOKEN_REQUIRED),
-        Some(t) if t != FakeDirecto::TOKEN => xml_response(UNAUTHORIZED),
+        Some(t) if t != token => xml_response(UNAUTHORIZED),
         Some(_) => route(&state, &req),
     }
 }
@@ -68,9 +69,10 @@ async fn token_url(Data(state): Data<Shared>, Extension(logged): Extension<Logge
 /// (`<delivery appkey="…">`, Protoshell bridge; `<customer key="…">`, arvutitark).
 async fn legacy_url(Data(state): Data<Shared>, Extension(logged): Extension<Logged>) -> Response {
     let req = ReceivedRequest::from(&logged);
-    let in_records = is_put(&req) && super::put::every_record_has_appkey(&req);
+    let app_key = lock(&state).app_key.clone();
+    let in_records = is_put(&req) && super::put::every_record_has_appkey(&req, &app_key);
     match req.param("key") {
-        Some(k) if k == FakeDirecto::APP_KEY => route(&state, &req),
+        Some(k) if k == app_key => route(&state, &req),
         None if in_records => route(&state, &req),
         _ => xml_response(UNAUTHORIZED),
     }

@@ -8,9 +8,12 @@ use axum::http::{Method, header};
 use crate::customer::Customer;
 use crate::record::Record;
 
-/// One request as the fake received it (faulted ones included).
+/// One request as `xmlcore.asp` reads it: its parameters from the query string and, for a
+/// form-encoded POST, the form body ([`FakeDirecto::xmlcore_requests`](super::FakeDirecto::xmlcore_requests)).
+/// The raw request (headers, body) is the log's
+/// [`ReceivedRequest`](marketing_sync_core::fake::ReceivedRequest).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedRequest {
+pub struct XmlcoreRequest {
     /// `GET` or `POST`.
     pub method: String,
     /// The URL path.
@@ -23,7 +26,7 @@ pub struct ReceivedRequest {
     pub content_type: Option<String>,
 }
 
-impl ReceivedRequest {
+impl XmlcoreRequest {
     /// A parameter as ASP's `Request(name)` sees it: the query string first, then the form.
     ///
     /// ```
@@ -35,7 +38,7 @@ impl ReceivedRequest {
     ///     .send()
     ///     .await
     ///     .unwrap();
-    /// let seen = &fake.requests()[0];
+    /// let seen = &fake.xmlcore_requests()[0];
     /// assert_eq!((seen.param("what"), seen.param("get")), (Some("customer"), Some("1")));
     /// # });
     /// ```
@@ -50,9 +53,9 @@ impl ReceivedRequest {
 
 /// Directo's view of the request the harness logged: parameters in the query string and, for
 /// a POST, in the form body.
-impl From<&marketing_sync_core::fake::ReceivedRequest> for ReceivedRequest {
+impl From<&marketing_sync_core::fake::ReceivedRequest> for XmlcoreRequest {
     fn from(logged: &marketing_sync_core::fake::ReceivedRequest) -> Self {
-        ReceivedRequest {
+        XmlcoreRequest {
             method: logged.method.to_string(),
             path: logged.path.clone(),
             query: logged.query_pairs(),
@@ -112,6 +115,10 @@ pub(super) struct State {
     pub(super) envelope: Envelope,
     pub(super) next_docid: u64,
     pub(super) max_xmldata: usize,
+    /// The token the XML Direct and BI Direct URLs accept.
+    pub(super) token: String,
+    /// The appkey a legacy per-company URL accepts.
+    pub(super) app_key: String,
 }
 
 impl Default for State {
@@ -124,6 +131,8 @@ impl Default for State {
             envelope: Envelope::default(),
             next_docid: 100_001,
             max_xmldata: crate::client::MAX_XMLDATA_BYTES,
+            token: super::FakeDirecto::TOKEN.to_string(),
+            app_key: super::FakeDirecto::APP_KEY.to_string(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! What the test modules share: fixtures, a client for a wiremock server, form fields.
 
-use directo_client::{Auth, Client, ClientBuilder, RetryPolicy};
+use directo_client::{
+    Auth, Client, ClientBuilder, Error, ItemError, PutOutcome, PutResult, RetryPolicy,
+};
 use wiremock::{MockServer, Request};
 
 /// A file of `tests/fixtures`.
@@ -33,4 +35,23 @@ pub(crate) fn form_field(req: &Request, name: &str) -> Option<String> {
     url::form_urlencoded::parse(&req.body)
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// The request error of an item that was not delivered ([`ItemError::Failed`]); panics on
+/// any other item error.
+pub(crate) fn failed(e: &ItemError) -> &Error {
+    match e {
+        ItemError::Failed(e) => e,
+        other => panic!("expected ItemError::Failed, got {other:?}"),
+    }
+}
+
+/// Directo's answer for a document, stored (`Ok`) or refused ([`ItemError::Rejected`]);
+/// panics on an item Directo did not answer for.
+pub(crate) fn answer(o: &PutOutcome) -> &PutResult {
+    match &o.result {
+        Ok(result) => result,
+        Err(ItemError::Rejected { result, .. }) => result,
+        Err(other) => panic!("no answer from Directo: {other:?}"),
+    }
 }

@@ -3,7 +3,7 @@
 
 #![cfg(feature = "fake")]
 
-use directo_client::fake::FakeDirecto;
+use directo_client::fake::{FakeDirecto, FakeService};
 use directo_client::{Customer, FromRecord, Record, RecordReader};
 
 async fn post(url: &str, form: &[(&str, &str)]) -> (u16, String) {
@@ -459,4 +459,65 @@ async fn read_answers_are_valid_against_the_output_schemas() {
         let body = get(&fake, what).await;
         crate::put_schema::xmllint(xsd, container(&body)).unwrap_or_else(|e| panic!("{what}: {e}"));
     }
+}
+
+// The suite's one fake API: `set_credentials` changes which token (XML Direct, wiki
+// en/xml_direct) or appkey (legacy URL, wiki en/xmlcore) the fake accepts; the old one is then
+// answered `<result type="5" desc="Unauthorized"/>`, as a wrong one is.
+#[tokio::test]
+async fn set_credentials_changes_what_the_fake_accepts() {
+    use directo_client::Auth;
+    use directo_client::marketing_sync_core::Secret;
+    let fake = FakeDirecto::start().await;
+    let read = |url: String, cred: (&'static str, &'static str)| async move {
+        post(&url, &[cred, ("get", "1"), ("what", "customer")])
+            .await
+            .1
+    };
+    let unauthorized = r#"<result type="5" desc="Unauthorized"/>"#;
+    fake.set_credentials(Auth::token("rotated-token"));
+    assert!(matches!(fake.credentials(), Auth::Token(t) if t.expose() == "rotated-token"));
+    assert!(
+        read(fake.base_url(), ("token", FakeDirecto::TOKEN))
+            .await
+            .contains(unauthorized)
+    );
+    assert!(
+        read(fake.base_url(), ("token", "rotated-token"))
+            .await
+            .contains("<transport")
+    );
+    // The legacy URL's appkey is its own credential.
+    assert!(
+        read(fake.legacy_url(), ("key", FakeDirecto::APP_KEY))
+            .await
+            .contains("<transport")
+    );
+    let key = "FEDCBA9876543210FEDCBA9876543210";
+    fake.set_credentials(Auth::AppKey(Secret::new(key)));
+    assert!(
+        read(fake.legacy_url(), ("key", FakeDirecto::APP_KEY))
+            .await
+            .contains(unauthorized)
+    );
+    assert!(
+        read(fake.legacy_url(), ("key", key))
+            .await
+            .contains("<transport")
+    );
+    // The token did not change, and the client follows it.
+    assert!(matches!(fake.credentials(), Auth::Token(t) if t.expose() == "rotated-token"));
+    use futures::TryStreamExt;
+    let read: Vec<Customer> = fake
+        .client()
+        .customers(directo_client::Query::new())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(read.is_empty());
+    assert_eq!(fake.request_count(), 6);
+    assert_eq!(
+        fake.requests()[5].form_pairs()[0],
+        ("token".into(), "rotated-token".into())
+    );
 }

@@ -3,10 +3,11 @@
 
 #![cfg(feature = "fake")]
 
-use directo_client::fake::{DropPoint, Envelope, FakeDirecto};
+use crate::common::{answer, failed};
+use directo_client::fake::{DropPoint, Envelope, FakeDirecto, FakeService};
 use directo_client::{
-    Auth, Client, Customer, Error, Item, PutMode, PutOutcome, PutStatus, Query, ReadMethod, Record,
-    RetryPolicy,
+    Auth, Client, Customer, Error, Item, ItemError, PutMode, PutOutcome, PutStatus, Query,
+    ReadMethod, Record, RetryPolicy,
 };
 use futures::{StreamExt, TryStreamExt};
 use jiff::civil::date;
@@ -64,7 +65,7 @@ async fn ts_filter_by_date_and_by_date_time() {
     );
     assert_eq!(codes(&client, Query::new()).await.len(), 3);
     let sent: Vec<Option<String>> = fake
-        .requests()
+        .xmlcore_requests()
         .iter()
         .map(|r| r.param("ts").map(str::to_string))
         .collect();
@@ -90,7 +91,7 @@ async fn post_read_shape_secret_only_in_the_body() {
     )
     .await;
     assert_eq!(got, ["NOON"]);
-    let req = &fake.requests()[0];
+    let req = &fake.xmlcore_requests()[0];
     assert_eq!(req.method, "POST");
     assert_eq!(req.path, "/xmlcore/cap_xml_direct/xmlcore.asp");
     assert_eq!(
@@ -129,7 +130,7 @@ async fn post_body_only_when_configured() {
         .build()
         .unwrap();
     assert_eq!(codes(&client, Query::new()).await.len(), 3);
-    let req = &fake.requests()[0];
+    let req = &fake.xmlcore_requests()[0];
     assert!(req.query.is_empty());
     assert_eq!(req.param("what"), Some("customer"));
 }
@@ -148,7 +149,7 @@ async fn legacy_get_with_appkey_puts_everything_in_the_query() {
         codes(&client, Query::new().since(date(2026, 1, 12))).await,
         ["MORNING", "NOON"]
     );
-    let req = &fake.requests()[0];
+    let req = &fake.xmlcore_requests()[0];
     assert_eq!(req.method, "GET");
     assert!(req.form.is_empty());
     let q: Vec<(&str, &str)> = req
@@ -189,7 +190,12 @@ async fn wrong_and_missing_credentials_are_typed_errors_without_the_secret() {
     for text in [format!("{err}"), format!("{err:?}"), format!("{client:?}")] {
         assert!(!text.contains("wrong-secret-value"), "{text}");
     }
-    fake.respond_next(1, "<err>token required</err>");
+    fake.reply_next(
+        1,
+        200,
+        "text/xml; charset=utf-8",
+        "<err>token required</err>",
+    );
     let err = fake
         .client()
         .customers(Query::new())
@@ -256,6 +262,13 @@ async fn a_cut_connection_mid_body_is_an_error_after_the_records_already_read() 
     assert!(last.is_err(), "must end with an error");
     let err = last.as_ref().unwrap_err();
     assert!(err.is_retryable(), "a cut body is transient: {err:?}");
+    // A cut is a transport failure, under the suite's one name for it, saying why.
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("error decoding response body")
+            || err.to_string().contains("connection"),
+        "{err}"
+    );
     assert!(items.len() > 1 && items.len() < 2_000, "{}", items.len());
     assert!(items[..items.len() - 1].iter().all(Result::is_ok));
 }
@@ -299,13 +312,13 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     tom.email = Some("tom@example.ee".into());
     tom.comment = Some("line 1\nline 2\ttab".into());
     tom.customer_type = Some(0);
-    let res = client.put(&[tom.clone()], PutMode::Create).await.unwrap();
+    let res = client.put(&[tom.clone()], PutMode::Create).await;
     assert_eq!(res.len(), 1);
     let result = res[0].result.as_ref().unwrap();
     assert_eq!(result.status, PutStatus::Ok);
     assert_eq!(result.docid.as_deref(), Some("TJ1"));
 
-    let put = &fake.requests()[0];
+    let put = &fake.xmlcore_requests()[0];
     assert_eq!(put.method, "POST");
     assert_eq!(put.param("put"), Some("1"));
     assert_eq!(put.param("what"), Some("customer"));
@@ -331,16 +344,23 @@ async fn customer_put_round_trips_with_escaping_and_update_mode() {
     expected.customer_type = None;
     assert_eq!(back, [expected]);
 
-    // A second create is a duplicate (per-document failure, not an Err).
-    let res = client.put(&[tom.clone()], PutMode::Create).await.unwrap();
-    assert_eq!(res[0].result.as_ref().unwrap().status, PutStatus::Duplicate);
-    assert!(!res[0].is_success());
+    // A second create is a duplicate: a refusal of that document, never an `Ok`.
+    let res = client.put(&[tom.clone()], PutMode::Create).await;
+    assert!(!res[0].is_ok());
+    let err = res[0].error().unwrap();
+    assert!(
+        matches!(err, ItemError::Rejected { code: Some(11), message, .. } if message == "Duplicate"),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable() && !err.provably_not_processed());
+    assert_eq!(err.to_string(), "rejected by Directo (11): Duplicate");
+    assert_eq!(answer(&res[0]).status, PutStatus::Duplicate);
 
     tom.phone = Some("+372 555".into());
-    let res = client.put(&[tom], PutMode::Replace).await.unwrap();
-    assert!(res[0].is_success());
+    let res = client.put(&[tom], PutMode::Replace).await;
+    assert!(res[0].is_ok());
     assert_eq!(
-        fake.requests().last().unwrap().param("xd_update"),
+        fake.xmlcore_requests().last().unwrap().param("xd_update"),
         Some("1")
     );
     assert_eq!(fake.customers()[0].phone.as_deref(), Some("+372 555"));
@@ -352,14 +372,11 @@ async fn puts_are_not_blindly_retried() {
     let client = fake.client();
     let a = customer("A", date(2026, 1, 1).at(0, 0, 0, 0));
     fake.fail_next(1, 503);
-    let res = client
-        .put(std::slice::from_ref(&a), PutMode::Create)
-        .await
-        .unwrap();
+    let res = client.put(std::slice::from_ref(&a), PutMode::Create).await;
     let err = res[0].result.as_ref().unwrap_err();
     assert!(
         matches!(
-            **err,
+            *failed(err),
             Error::Transport(marketing_sync_core::Error::Status { status: 503, .. })
         ),
         "{err:?}"
@@ -369,8 +386,8 @@ async fn puts_are_not_blindly_retried() {
 
     // 429 proves the request was not processed: retried.
     fake.rate_limit_next(1, 0);
-    let res = client.put(&[a], PutMode::Create).await.unwrap();
-    assert!(res[0].is_success());
+    let res = client.put(&[a], PutMode::Create).await;
+    assert!(res[0].is_ok());
     assert_eq!(fake.requests().len(), 3);
 }
 
@@ -379,30 +396,32 @@ async fn put_answer_errors_are_typed() {
     let fake = FakeDirecto::start().await;
     let client = fake.client();
     let ts = date(2026, 1, 1).at(0, 0, 0, 0);
-    fake.respond_next(1, r#"<result type="5" desc="Unauthorized"/>"#);
-    let res = client
-        .put(&[customer("A", ts)], PutMode::Create)
-        .await
-        .unwrap();
+    fake.reply_next(
+        1,
+        200,
+        "text/xml; charset=utf-8",
+        r#"<result type="5" desc="Unauthorized"/>"#,
+    );
+    let res = client.put(&[customer("A", ts)], PutMode::Create).await;
     let err = res[0].result.as_ref().unwrap_err();
-    assert!(matches!(**err, Error::Unauthorized { .. }), "{err:?}");
-    fake.respond_next(1, r#"<results><Result Type="30" Desc="Created" docid="7" doctype="ARVE" submit="Invoices"/><Result Type="14" Desc="Update not allowed"/></results>"#);
+    assert!(
+        matches!(*failed(err), Error::Unauthorized { .. }),
+        "{err:?}"
+    );
+    fake.reply_next(1, 200, "text/xml; charset=utf-8", r#"<results><Result Type="30" Desc="Created" docid="7" doctype="ARVE" submit="Invoices"/><Result Type="14" Desc="Update not allowed"/></results>"#);
     let res = client
         .put(&[Customer::new("A"), Customer::new("B")], PutMode::Replace)
-        .await
-        .unwrap();
-    let status = |i: usize| res[i].result.as_ref().unwrap().status;
+        .await;
+    let status = |i: usize| answer(&res[i]).status;
     assert_eq!(status(0), PutStatus::OkLinked);
-    assert!(res[0].is_success());
+    assert!(res[0].is_ok());
     assert_eq!(status(1), PutStatus::UpdateNotAllowed);
+    assert!(!res[1].is_ok());
     // A missing code is refused before anything is sent.
     let before = fake.requests().len();
-    let res = client
-        .put(&[Customer::new("")], PutMode::Replace)
-        .await
-        .unwrap();
+    let res = client.put(&[Customer::new("")], PutMode::Replace).await;
     let err = res[0].result.as_ref().unwrap_err();
-    assert!(matches!(**err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(*failed(err), Error::InvalidInput(_)), "{err:?}");
     assert_eq!(fake.requests().len(), before);
 }
 
@@ -440,7 +459,7 @@ async fn other_components_read_as_records_and_typed_items() {
         .await
         .unwrap();
     assert_eq!(records.len(), 2);
-    assert_eq!(fake.requests()[0].param("closed"), Some("0"));
+    assert_eq!(fake.xmlcore_requests()[0].param("closed"), Some("0"));
 }
 
 #[tokio::test]
@@ -454,7 +473,7 @@ async fn invalid_ts_and_unknown_request_are_errors_from_the_fake() {
         .unwrap()
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)));
-    assert!(fake.requests().is_empty(), "caught before sending");
+    assert!(fake.xmlcore_requests().is_empty(), "caught before sending");
     let _ = RetryPolicy::none();
 }
 
@@ -470,10 +489,9 @@ async fn legacy_key_attribute_on_every_written_record() {
     let ts = date(2026, 1, 1).at(0, 0, 0, 0);
     let res = client
         .put(&[customer("A", ts), customer("B", ts)], PutMode::Create)
-        .await
-        .unwrap();
+        .await;
     assert_eq!(res.len(), 2);
-    assert!(res.iter().all(PutOutcome::is_success), "{res:?}");
+    assert!(res.iter().all(PutOutcome::is_ok), "{res:?}");
     let put = &fake.puts()[0];
     assert_eq!(
         put.xmldata
@@ -481,7 +499,7 @@ async fn legacy_key_attribute_on_every_written_record() {
             .count(),
         2
     );
-    let req = &fake.requests()[0];
+    let req = &fake.xmlcore_requests()[0];
     assert!(
         req.query.iter().all(|(_, v)| v != FakeDirecto::APP_KEY),
         "never in the URL"
@@ -510,8 +528,7 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
     };
     let res = client
         .put(std::slice::from_ref(&invoice), PutMode::Create)
-        .await
-        .unwrap();
+        .await;
     let result = res[0].result.as_ref().unwrap();
     assert_eq!(result.status, PutStatus::Ok);
     assert_eq!(result.doctype.as_deref(), Some("INVOICE"));
@@ -553,8 +570,8 @@ async fn invoices_orders_and_receipts_are_written_from_typed_values() {
         }],
         ..Default::default()
     };
-    assert!(client.put(&[order], PutMode::Create).await.unwrap()[0].is_success());
-    assert!(client.put(&[receipt], PutMode::Replace).await.unwrap()[0].is_success());
+    assert!(client.put(&[order], PutMode::Create).await[0].is_ok());
+    assert!(client.put(&[receipt], PutMode::Replace).await[0].is_ok());
     let puts = fake.puts();
     assert_eq!(puts[1].what, "order");
     assert!(puts[1].xmldata.contains(r#"<orders><order number="5" customercode="C1"><rows><row item="SKU-2" quantity="1"/></rows></order></orders>"#));

@@ -1,7 +1,8 @@
 //! Puts split under the size and document limits, with one outcome per input document matched
 //! back to it, and per-request failures kept to the documents of that request.
 
-use directo_client::{Client, Customer, Error, PutMode, PutOutcome, PutStatus};
+use crate::common::{answer, failed};
+use directo_client::{Client, Customer, Error, ItemError, PutMode, PutOutcome, PutStatus};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -74,8 +75,7 @@ async fn a_put_is_split_under_the_byte_limit_and_results_match_their_documents()
     let limit = 2_000;
     let outcomes = client(&server, limit, 1_000)
         .put(&docs, PutMode::Create)
-        .await
-        .unwrap();
+        .await;
     let requests = server.received_requests().await.unwrap();
     assert!(requests.len() > 1, "split into {} requests", requests.len());
     for r in &requests {
@@ -102,8 +102,7 @@ async fn a_put_is_split_under_the_document_limit() {
     let docs: Vec<Customer> = (0..25).map(|i| customer(i, 0)).collect();
     let outcomes = client(&server, 1_000_000, 10)
         .put(&docs, PutMode::Create)
-        .await
-        .unwrap();
+        .await;
     let sizes: Vec<usize> = server
         .received_requests()
         .await
@@ -112,7 +111,7 @@ async fn a_put_is_split_under_the_document_limit() {
         .map(|r| xmldata(r).matches("<customer ").count())
         .collect();
     assert_eq!(sizes, [10, 10, 5]);
-    assert!(outcomes.iter().all(PutOutcome::is_success));
+    assert!(outcomes.iter().all(PutOutcome::is_ok));
 }
 
 #[tokio::test]
@@ -121,36 +120,29 @@ async fn a_document_over_the_limit_is_refused_alone() {
     let docs = [customer(0, 0), customer(1, 5_000), customer(2, 0)];
     let outcomes = client(&server, 2_000, 100)
         .put(&docs, PutMode::Create)
-        .await
-        .unwrap();
-    assert!(outcomes[0].is_success() && outcomes[2].is_success());
+        .await;
+    assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
     let err = outcomes[1].result.as_ref().unwrap_err();
     assert!(
-        matches!(**err, Error::InvalidInput(ref m) if m.contains("limit")),
+        matches!(*failed(err), Error::InvalidInput(ref m) if m.contains("limit")),
         "{err:?}"
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
-async fn an_empty_answer_for_a_non_empty_put_is_no_success() {
+async fn an_empty_answer_for_a_non_empty_put_is_an_unknown_outcome() {
     let server = server(ResponseTemplate::new(200).set_body_string("<results/>")).await;
     let outcomes = client(&server, 1_000_000, 100)
         .put(&[customer(0, 0), customer(1, 0)], PutMode::Create)
-        .await
-        .unwrap();
+        .await;
     for o in &outcomes {
         let err = o.result.as_ref().unwrap_err();
         assert!(
-            matches!(
-                **err,
-                Error::NoResult {
-                    sent: 2,
-                    answered: 0
-                }
-            ),
+            matches!(err, ItemError::OutcomeUnknown { reason } if reason.contains("0 result(s) for 2 document(s)")),
             "{err:?}"
         );
+        assert!(!err.is_retryable());
     }
 }
 
@@ -173,12 +165,11 @@ async fn a_failed_request_fails_its_documents_only() {
     let docs: Vec<Customer> = (0..6).map(|i| customer(i, 0)).collect();
     let outcomes = client(&server, 1_000_000, 2)
         .put(&docs, PutMode::Create)
-        .await
-        .unwrap();
-    let ok: Vec<bool> = outcomes.iter().map(PutOutcome::is_success).collect();
+        .await;
+    let ok: Vec<bool> = outcomes.iter().map(PutOutcome::is_ok).collect();
     assert_eq!(ok, [true, true, false, false, true, true]);
     assert!(matches!(
-        **outcomes[2].result.as_ref().unwrap_err(),
+        failed(outcomes[2].result.as_ref().unwrap_err()),
         Error::Transport(marketing_sync_core::Error::Status { status: 503, .. })
     ));
 }
@@ -191,13 +182,10 @@ async fn results_without_a_docid_match_by_position() {
     .await;
     let outcomes = client(&server, 1_000_000, 100)
         .put(&[customer(0, 0), customer(1, 0)], PutMode::Create)
-        .await
-        .unwrap();
-    let status: Vec<_> = outcomes
-        .iter()
-        .map(|o| o.result.as_ref().unwrap().status)
-        .collect();
+        .await;
+    let status: Vec<_> = outcomes.iter().map(|o| answer(o).status).collect();
     assert_eq!(status, [PutStatus::Ok, PutStatus::Duplicate]);
+    assert!(outcomes[0].is_ok() && !outcomes[1].is_ok());
 }
 
 /// The documented limit itself (with no document cap): a put of about 25 MB goes in two
@@ -223,12 +211,8 @@ async fn the_default_limit_is_the_documented_19_mb() {
     .max_put_documents(usize::MAX)
     .build()
     .unwrap();
-    let outcomes = client.put(&docs, PutMode::Create).await.unwrap();
-    let failed: Vec<_> = outcomes
-        .iter()
-        .filter(|o| !o.is_success())
-        .take(3)
-        .collect();
+    let outcomes = client.put(&docs, PutMode::Create).await;
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.is_ok()).take(3).collect();
     assert!(failed.is_empty(), "{failed:?}");
     let puts = fake.puts();
     assert_eq!(puts.len(), 2);

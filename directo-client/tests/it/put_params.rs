@@ -49,9 +49,8 @@ async fn transport_parameters_reach_the_server_beside_the_modes() {
         .unwrap();
     let out = client(&server)
         .put_with(&[receipt()], PutMode::Create, &params)
-        .await
-        .unwrap();
-    assert!(out[0].is_success());
+        .await;
+    assert!(out[0].is_ok());
     let got = &server.received_requests().await.unwrap()[0];
     for (k, v) in [
         ("put", "1"),
@@ -84,10 +83,9 @@ async fn without_routing_in_the_query_they_go_in_the_body_only() {
     let target = Target::of("delivery").unwrap();
     let d = Record::new("delivery").attr("number", "5");
     let params = PutParams::new().xd_confirm(true);
-    client
+    let _ = client
         .put_records_with(&target, &[d], PutMode::Create, &params)
-        .await
-        .unwrap();
+        .await;
     let got = &server.received_requests().await.unwrap()[0];
     assert_eq!(form_field(got, "xd_confirm").as_deref(), Some("1"));
     assert_eq!(got.url.query(), None);

@@ -38,10 +38,7 @@ async fn sent(target: &Target, records: &[Record], mode: PutMode) -> String {
         .respond_with(ResponseTemplate::new(200).set_body_string(fixture("put_result_ok.xml")))
         .mount(&server)
         .await;
-    let outcomes = client(&server)
-        .put_records(target, records, mode)
-        .await
-        .unwrap();
+    let outcomes = client(&server).put_records(target, records, mode).await;
     assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);

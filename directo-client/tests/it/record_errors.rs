@@ -148,4 +148,8 @@ fn structural_breakage_still_ends_the_read() {
         matches!(items.last(), Some(Err(Error::Xml { .. }))),
         "{items:?}"
     );
+    // The parser's message is in the error's own: said once, not also as its `source`.
+    let err = items.last().unwrap().as_ref().unwrap_err();
+    assert!(err.to_string().contains("</x>"), "{err}");
+    assert!(std::error::Error::source(err).is_none());
 }

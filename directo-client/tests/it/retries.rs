@@ -91,7 +91,7 @@ async fn retry_after_as_an_http_date_is_waited() {
 #[cfg(feature = "fake")]
 #[tokio::test]
 async fn puts_cut_by_a_dropped_connection_are_not_repeated() {
-    use directo_client::fake::{DropPoint, FakeDirecto};
+    use directo_client::fake::{DropPoint, FakeDirecto, FakeService};
     use directo_client::{Customer, PutMode};
     let mail = |code: &str| {
         let mut c = Customer::new(code);
@@ -100,18 +100,28 @@ async fn puts_cut_by_a_dropped_connection_are_not_repeated() {
     };
     let fake = FakeDirecto::start().await;
     let client = fake.client();
+    // Cut before processing: the client sees an answer break off, as after processing; it
+    // cannot tell the two apart, so neither is "safe to send again".
     fake.drop_next(1, DropPoint::BeforeProcessing);
-    let res = client.put(&[mail("A")], PutMode::Create).await.unwrap();
+    let res = client.put(&[mail("A")], PutMode::Create).await;
     let err = res[0].result.as_ref().unwrap_err();
-    assert!(err.is_retryable() && !err.not_processed(), "{err:?}");
+    assert!(
+        err.is_outcome_unknown() && !err.is_retryable() && !err.provably_not_processed(),
+        "{err:?}"
+    );
     assert_eq!(fake.requests().len(), 1);
     assert!(fake.customers().is_empty());
 
     fake.drop_next(1, DropPoint::AfterProcessing);
-    let res = client.put(&[mail("B")], PutMode::Create).await.unwrap();
-    assert!(res[0].result.is_err());
+    let res = client.put(&[mail("B"), mail("C")], PutMode::Create).await;
+    for o in &res {
+        let err = o.error().unwrap();
+        assert!(err.is_outcome_unknown() && !err.is_retryable(), "{err:?}");
+        assert!(err.to_string().starts_with("outcome unknown: "), "{err}");
+    }
     assert_eq!(fake.requests().len(), 2);
-    assert_eq!(fake.customers()[0].code, "B");
+    let held: Vec<_> = fake.customers().into_iter().map(|c| c.code).collect();
+    assert_eq!(held, ["B", "C"], "Directo stored both");
 }
 
 /// The builder's deadline bounds a read until its answer starts, every retry and wait
@@ -142,4 +152,112 @@ async fn the_deadline_bounds_a_read_with_its_retries() {
     );
     // Six attempts were allowed; the deadline leaves room for two at most.
     assert!(client.requests_sent() <= 2, "{}", client.requests_sent());
+}
+
+/// A put whose answer does not come within the client's timeout: the fake processes it
+/// anyway (a server finishes what it started), so every document of that request is
+/// "outcome unknown", never a failure to send again.
+#[cfg(feature = "fake")]
+#[tokio::test]
+async fn a_put_that_times_out_is_an_unknown_outcome_for_each_document() {
+    use directo_client::fake::{FakeDirecto, FakeService};
+    use directo_client::{Auth, Customer, PutMode};
+    let fake = FakeDirecto::start().await;
+    let client = Client::builder(Auth::token(FakeDirecto::TOKEN))
+        .base_url(fake.base_url())
+        .allow_http(true)
+        .retry(RetryPolicy::fast(3))
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let docs: Vec<Customer> = ["T1", "T2"]
+        .iter()
+        .map(|code| {
+            let mut c = Customer::new(*code);
+            c.email = Some(format!("{code}@example.ee"));
+            c
+        })
+        .collect();
+    fake.delay_next(1, Duration::from_millis(400));
+    let res = client.put(&docs, PutMode::Create).await;
+    assert_eq!(res.len(), 2);
+    for o in &res {
+        let err = o.error().unwrap();
+        assert!(
+            err.is_outcome_unknown() && !err.is_retryable() && !err.provably_not_processed(),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("timed out"), "{err}");
+    }
+    assert_eq!(client.requests_sent(), 1, "a put is not repeated");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.customers().len(), 2, "the fake stored them after all");
+}
+
+/// A 429 is `Error::RateLimited` with its wait, retried for a put too (the request was not
+/// processed), and reported as such when the retries run out.
+#[tokio::test]
+async fn a_429_is_rate_limited_with_its_wait() {
+    use directo_client::{Customer, Error, ItemError, PutMode};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let client = retrying(&server);
+    let err = client
+        .customers(Query::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::ZERO),
+        "{err:?}"
+    );
+    assert!(err.provably_not_processed() && err.is_retryable());
+    assert_eq!(err.retry_after(), Some(Duration::ZERO));
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let mut c = Customer::new("C1");
+    c.email = Some("c1@example.ee".into());
+    let out = retrying(&server).put(&[c], PutMode::Create).await;
+    let Some(ItemError::Failed(err)) = out[0].error() else {
+        panic!("{out:?}")
+    };
+    assert!(matches!(**err, Error::RateLimited { .. }), "{err:?}");
+    assert!(out[0].error().unwrap().provably_not_processed());
+}
+
+/// The message of a transport failure carries its cause: a connect failure says the
+/// connection was refused, not "transport error" alone.
+#[tokio::test]
+async fn a_connect_failure_says_why() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let client = Client::builder(directo_client::Auth::token("t"))
+        .base_url(format!("http://127.0.0.1:{port}/xmlcore.asp"))
+        .allow_http(true)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client
+        .customers(Query::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, directo_client::Error::Transport(_)),
+        "{err:?}"
+    );
+    assert!(err.provably_not_processed());
+    let text = err.to_string();
+    assert!(text.contains("refused"), "{text}");
+    assert!(!text.contains("Transport("), "no Debug dump: {text}");
 }

@@ -69,7 +69,7 @@ struct Reads {
 /// Replays the requests Directo received since `from` (same filters, same fake) to count what
 /// each one returned.
 async fn reads(directo: &FakeDirecto, from: usize) -> Reads {
-    let requests = directo.requests();
+    let requests = directo.xmlcore_requests();
     let client = directo.client();
     let mut out = Reads::default();
     for r in &requests[from..] {
@@ -193,7 +193,7 @@ async fn main() {
 
     // 20 new receipts since the last run, each paying (again) an invoice of a month ago.
     // (Counting the first run's reads sent requests of its own: the second run's start after.)
-    let seen = directo.requests().len();
+    let seen = directo.xmlcore_requests().len();
     let new_receipts = (0..NEW_RECEIPTS).map(|i| {
         let invoice = 1_000_000 + (DAYS - 30) * per_day + i * 7;
         receipt(9_000_000 + i, invoice, "0.01", now)

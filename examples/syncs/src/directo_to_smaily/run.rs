@@ -461,7 +461,10 @@ impl crate::shared::sandbox::Fakes for Sandbox {
             "Smaily",
             &[count(self.smaily.subscriber_count() as u64, "subscriber")],
             &[
-                count(self.directo.requests().len() as u64, "Directo request"),
+                count(
+                    directo_client::fake::FakeService::request_count(&self.directo),
+                    "Directo request",
+                ),
                 count(self.smaily.request_count(), "Smaily request"),
                 "the credentials check included".into(),
             ],

@@ -294,7 +294,12 @@ impl crate::shared::sandbox::Fakes for Sandbox {
         use messaging_client::fake::FakeService as _;
         let fake = &self.fake;
         let directo = self.directo.as_ref();
-        let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));
+        let directo_requests = directo.map(|d| {
+            count(
+                directo_client::fake::FakeService::request_count(d),
+                "Directo request",
+            )
+        });
         let requests: Vec<String> = directo_requests
             .into_iter()
             .chain([count(fake.requests().len() as u64, "messaging request")])

@@ -219,7 +219,12 @@ impl crate::shared::sandbox::Fakes for Sandbox {
     /// The closing line: what the Splio fake holds, and the requests the fakes saw.
     fn closing_line(&self) -> String {
         let directo = self.directo.as_ref();
-        let directo_requests = directo.map(|d| count(d.requests().len() as u64, "Directo request"));
+        let directo_requests = directo.map(|d| {
+            count(
+                directo_client::fake::FakeService::request_count(d),
+                "Directo request",
+            )
+        });
         let requests: Vec<String> = directo_requests
             .into_iter()
             .chain([count(self.splio.requests().len() as u64, "Splio request")])

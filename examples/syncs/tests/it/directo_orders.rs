@@ -191,7 +191,7 @@ async fn invoices_become_orders_paid_ones_delivered_and_reruns_send_only_news() 
     assert!(
         world
             .directo
-            .requests()
+            .xmlcore_requests()
             .iter()
             .any(|r| r.param("what") == Some("invoice") && r.param("number") == Some("1002")),
         "re-read by number"
@@ -420,7 +420,7 @@ async fn credentials_and_sandbox() {
 /// The `ts` filters of the receipt reads Directo received, in order.
 fn receipt_reads(directo: &FakeDirecto) -> Vec<String> {
     directo
-        .requests()
+        .xmlcore_requests()
         .iter()
         .filter(|r| r.param("what") == Some("receipt"))
         .map(|r| r.param("ts").unwrap_or_default().to_owned())
@@ -458,7 +458,7 @@ async fn later_runs_read_only_the_receipts_changed_since_the_watermark() {
     assert_eq!(receipt_reads(&world.directo)[2], "01.03.2024 06:00");
     let by_number = |directo: &FakeDirecto| {
         directo
-            .requests()
+            .xmlcore_requests()
             .iter()
             .filter(|r| r.param("number") == Some("1002"))
             .count()

@@ -10,7 +10,7 @@ use std::process::Output;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use directo_client::fake::FakeDirecto;
+use directo_client::fake::{FakeDirecto, FakeService as _};
 use serde_json::Value;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
 use sync_examples::shared::demo_customers as demo;
@@ -614,7 +614,7 @@ async fn ctrl_c_during_a_scheduled_run_stops_the_loop() {
     // The second run waits on a slow Directo answer when Ctrl-C arrives.
     world.directo.delay_next(1, Duration::from_secs(3));
     wait_until(30, "the second run to start", || {
-        world.directo.requests().len() >= 2
+        world.directo.xmlcore_requests().len() >= 2
     })
     .await;
     send_signal(child.id().unwrap(), "INT");
@@ -857,7 +857,9 @@ async fn a_customer_with_invalid_utf8_is_filtered_and_the_others_delivered() {
             .unwrap()
         + 6;
     body.insert(name + 1, 0xFF);
-    world.directo.respond_next(1, &body);
+    world
+        .directo
+        .reply_next(1, 200, "text/xml; charset=utf-8", body);
 
     let (code, summary, output) = world.run(&["--json"]).await;
     assert_eq!(code, 0, "{}", stderr(&output));

@@ -152,7 +152,7 @@ async fn errors_name_the_side_that_failed() {
     let directo = directo_with_customers(20).await;
     let smaily = FakeSmaily::start().await;
     let dir = tempfile::tempdir().unwrap();
-    directo.fail_next(10, 500);
+    directo_client::fake::FakeService::fail_next(&directo, 10, 500);
     let config = config(dir.path());
     let (code, summary, output) = sync_bin::run(directo_to_smaily(
         &directo,

@@ -22,13 +22,13 @@ async fn requests_counts_every_http_attempt_the_services_saw() {
     let (code, summary, output) =
         sync_bin::run(command(&directo, Some(&smaily), dir.path(), &args)).await;
     assert!(code == 0 || code == 1, "{}", stderr(&output));
-    let seen = directo.requests().len() as u64 + smaily.request_count();
+    let seen = directo.xmlcore_requests().len() as u64 + smaily.request_count();
     assert_eq!(summary["requests"], seen, "{summary}");
 
     // A second run counts its own requests only.
     let (_, again, output) =
         sync_bin::run(command(&directo, Some(&smaily), dir.path(), &args)).await;
-    let seen_again = directo.requests().len() as u64 + smaily.request_count() - seen;
+    let seen_again = directo.xmlcore_requests().len() as u64 + smaily.request_count() - seen;
     assert_eq!(again["requests"], seen_again, "{}", stderr(&output));
     // The run log says the same.
     let mut cmd = sync_bin::command(crate::common::directo_to_smaily::BIN, dir.path());

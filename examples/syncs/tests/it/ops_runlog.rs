@@ -118,6 +118,6 @@ async fn another_live_run_of_the_job_is_refused_before_any_request() {
         "{error}"
     );
     // Nothing was asked of either service: not even Smaily's credentials check.
-    assert_eq!(directo.requests().len(), 0);
+    assert_eq!(directo.xmlcore_requests().len(), 0);
     assert_eq!(smaily.request_count(), 0);
 }

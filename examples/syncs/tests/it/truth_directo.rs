@@ -34,7 +34,10 @@ async fn a_mapping_typo_is_refused_before_any_request_naming_the_nearest_attribu
         ),
         "{err}"
     );
-    assert!(directo.requests().is_empty(), "nothing asked of Directo");
+    assert!(
+        directo.xmlcore_requests().is_empty(),
+        "nothing asked of Directo"
+    );
     assert!(smaily.requests().is_empty(), "nothing sent to Smaily");
 }
 
