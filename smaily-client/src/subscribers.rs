@@ -509,36 +509,48 @@ impl Client {
 
     /// Erases subscribers for good, statistics included (`POST contact/forget.php`, a JSON
     /// array of emails whatever the [`BodyEncoding`](crate::BodyEncoding), chunks of
-    /// [`FORGET_CHUNK`]). Irreversible; idempotent.
+    /// [`FORGET_CHUNK`]). Irreversible; idempotent. Returns one outcome per address, in input
+    /// order: Smaily answers one code per chunk, so a chunk that fails (after its retries)
+    /// fails each of its addresses, and the next chunk is still sent.
     ///
     /// ```
     /// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let fake = smaily_client::fake::FakeSmaily::start().await;
     /// fake.seed_subscribers([smaily_client::Subscriber::new("gone@example.com")]);
-    /// fake.client().forget(["gone@example.com"]).await.unwrap();
+    /// let outcomes = fake.client().forget(&["gone@example.com"]).await;
+    /// assert!(outcomes.iter().all(|o| o.is_ok()));
     /// assert!(fake.subscriber("gone@example.com").is_none());
     /// # });
     /// ```
-    pub async fn forget<I, S>(&self, emails: I) -> Result<()>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let emails: Vec<String> = emails.into_iter().map(Into::into).collect();
-        for chunk in emails.chunks(FORGET_CHUNK) {
+    #[must_use = "each address has its own outcome: a failed chunk is only reported there"]
+    pub async fn forget<S: AsRef<str>>(&self, emails: &[S]) -> Vec<SubscriberOutcome> {
+        let mut out = Vec::with_capacity(emails.len());
+        for (n, chunk) in emails.chunks(FORGET_CHUNK).enumerate() {
             // Erasing an address that is already gone changes nothing: safe to repeat.
-            let body = Value::Array(chunk.iter().cloned().map(Value::String).collect());
-            self.write::<Ok101>(
-                Request::post("contact/forget.php", body)
-                    .idempotent()
-                    // "Request body must contain a JSON list of email addresses"
-                    // (smaily.com/help/api/subscribers-2/forget-subscribers).
-                    .json_only(),
-                "result",
-            )
-            .await?;
+            let body = Value::Array(
+                chunk
+                    .iter()
+                    .map(|e| Value::String(e.as_ref().to_string()))
+                    .collect(),
+            );
+            let result = self
+                .write::<Ok101>(
+                    Request::post("contact/forget.php", body)
+                        .idempotent()
+                        // "Request body must contain a JSON list of email addresses"
+                        // (smaily.com/help/api/subscribers-2/forget-subscribers).
+                        .json_only(),
+                    "result",
+                )
+                .await
+                .map(drop)
+                .map_err(|e| ItemError::Failed(Arc::new(e)));
+            let first = n * FORGET_CHUNK;
+            out.extend(chunk.iter().enumerate().map(|(i, email)| {
+                SubscriberOutcome::new(first + i, email.as_ref().to_string(), result.clone())
+            }));
         }
-        Ok(())
+        out
     }
 
     /// One page of a segment's subscribers (`GET contact.php?list=&offset=&limit=&fields=`);

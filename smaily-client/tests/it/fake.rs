@@ -71,7 +71,7 @@ async fn upsert_get_unsubscribe_delete_forget_in_both_encodings() {
         assert!(stored.is_deleted && stored.fields.is_empty());
         assert!(c.subscriber("mari@example.com").await.unwrap().is_none());
 
-        c.forget(["mari@example.com"]).await.unwrap();
+        assert!(c.forget(&["mari@example.com"]).await[0].is_ok());
         assert!(fake.subscriber("mari@example.com").is_none());
         let req = fake.smaily_requests().pop().unwrap();
         assert_eq!(req.path, "/api/contact/forget.php");
@@ -588,9 +588,8 @@ async fn forget_chunks_at_10000() {
     let fake = FakeSmaily::start().await;
     fake.seed_subscribers((0..10_001).map(|i| Subscriber::new(format!("f{i}@example.com"))));
     let c = fake.client();
-    c.forget((0..10_001).map(|i| format!("f{i}@example.com")))
-        .await
-        .unwrap();
+    let emails: Vec<String> = (0..10_001).map(|i| format!("f{i}@example.com")).collect();
+    assert!(c.forget(&emails).await.iter().all(|o| o.is_ok()));
     assert_eq!(fake.request_count(), 2);
     assert_eq!(fake.subscriber_count(), 0);
     let sizes: Vec<usize> = fake

@@ -274,3 +274,32 @@ async fn error_names_and_messages() {
     );
     assert!(!err.is_retryable());
 }
+
+/// `forget` is a batch call too: one outcome per address, in input order; a chunk that fails
+/// fails its own addresses and the next chunk is still sent (it stopped at the first failed
+/// chunk, leaving the caller unable to tell which addresses were erased).
+#[tokio::test]
+async fn forget_gives_one_outcome_per_address_and_goes_on_after_a_failed_chunk() {
+    let fake = FakeSmaily::start().await;
+    let emails: Vec<String> = (0..10_001).map(|i| format!("f{i}@example.com")).collect();
+    fake.seed_subscribers(emails.iter().map(Subscriber::new));
+    let client = fake.client();
+    fake.fail_next(4, 500); // the first chunk and its 3 retries
+    let out: Vec<SubscriberOutcome> = client.forget(&emails).await;
+    assert_eq!(out.len(), 10_001);
+    assert!(out.iter().zip(&emails).all(|(o, e)| &o.key == e));
+    let err = out[0].error().expect("first chunk failed");
+    assert!(
+        matches!(err, ItemError::Failed(e) if matches!(&**e, Error::Transport(t) if t.http_status() == Some(500))),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert!(out[..10_000].iter().all(|o| !o.is_ok()));
+    assert!(out[10_000].is_ok());
+    assert_eq!(fake.request_count(), 5);
+    assert!(fake.subscriber("f0@example.com").is_some());
+    assert!(fake.subscriber("f10000@example.com").is_none());
+    // What the fake received last: the second chunk, a JSON list of the one address.
+    let last = fake.smaily_requests().pop().unwrap();
+    assert_eq!(last.body_json(), serde_json::json!(["f10000@example.com"]));
+}
