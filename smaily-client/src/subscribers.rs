@@ -231,13 +231,15 @@ const RESERVED_TLDS: [&str; 4] = ["test", "invalid", "localhost", "example"];
 /// "Following fields are required - email"); no `@`, nothing before the last `@`, or a
 /// domain that is not dotted labels (`x@localhost`, `x@a..b`; 204 "Invalid email address
 /// provided", smaily.com/help/api/general/response-codes; a dotless domain is also refused
-/// by WordPress's `is_email`, which the official WordPress plugin runs on addresses); white
+/// by WordPress's `is_email`, `domain_no_periods`, which the official WordPress plugin calls
+/// in `Smaily_Helper::sanitize_array`); white
 /// space or control characters outside a quoted local part; a reserved top-level domain
 /// (`.test`, `.invalid`, `.localhost`, `.example`: 203, probe-confirmed in
 /// erkkimarkus/smaily-api-docs-unofficial `guides/gotchas.md`, which advises validating
-/// client-side because a batch answers one code for all its rows). Surrounding white space
-/// is ignored, as the service trims it. Everything else is sent, Smaily having the last
-/// word: quoted local parts, `+` tags, apostrophes, non-ASCII (internationalised) addresses.
+/// client-side because a batch answers one code for all its rows). The address is checked
+/// trimmed and sent as given (surrounding white space is not refused here). Everything else is
+/// sent, Smaily having the last word: quoted local parts, `+` tags, apostrophes, non-ASCII
+/// (internationalised) addresses.
 ///
 /// ```
 /// use smaily_client::{check_email, Error};
