@@ -169,11 +169,14 @@ pub use subscribers::{
 
 // The crates public signatures expose, so a user needs no version of their own: the shared
 // runtime (`marketing_sync_core::Error` inside `Error::Transport`), `jiff` (the times of a
-// `Contact`, a `LogQuery`), `serde_json` (`Subscriber::to_json`, the fake's records).
+// `Contact`, a `LogQuery`), `serde_json` (`Subscriber::to_json`, the fake's records),
+// `indexmap` (`Contact::fields`) and `url` (`Client::base_url`).
+pub use indexmap;
 pub use jiff;
 pub use marketing_sync_core;
 pub use marketing_sync_core::{ItemOutcome, RetryPolicy, count_requests};
 pub use serde_json;
+pub use url;
 
 /// What most code needs, in one import: `use smaily_client::prelude::*;`.
 ///

@@ -1,6 +1,7 @@
 //! The suite's one public surface (issue 21): the batch shape and its item error, addresses
 //! refused before sending, the error names, and "outcome unknown" for calls that are not
 //! idempotent.
+#![cfg(feature = "fake")]
 
 use std::sync::Arc;
 
