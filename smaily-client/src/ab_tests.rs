@@ -444,7 +444,7 @@ impl Client {
     /// );
     /// test.condition = WinCondition::OpenRate;
     /// let id = fake.client().launch_ab_test(&test).await?;
-    /// let sent = fake.requests().pop().unwrap().body_json();
+    /// let sent = fake.smaily_requests().pop().unwrap().body_json();
     /// assert_eq!(sent["splits"][1]["html_raw"], "<p>Hi</p>");
     /// assert_eq!(sent["condition"], "openrate");
     /// assert_eq!(fake.client().ab_tests(&Default::default()).await?[0].id, id);

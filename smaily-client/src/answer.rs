@@ -77,14 +77,11 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: Bytes, kind: Kind
             retry_after: marketing_sync_core::retry_after(headers),
             body: text(),
         }),
-        500..=599 => Err(Error::Server {
-            status,
-            body: text(),
-        }),
-        _ => Err(Error::Http {
-            status,
-            body: text(),
-        }),
+        // 5xx and any other status carry no Smaily answer: the transport's status error (its
+        // body cut to a snippet), retried as the suite retries statuses.
+        _ => Err(Error::Transport(marketing_sync_core::Error::status(
+            status, headers, &body,
+        ))),
     }
 }
 
@@ -280,11 +277,11 @@ mod tests {
         ));
         assert!(matches!(
             read(502, b""),
-            Err(Error::Server { status: 502, .. })
+            Err(Error::Transport(e)) if e.http_status() == Some(502)
         ));
         assert!(matches!(
             read(400, b""),
-            Err(Error::Http { status: 400, .. })
+            Err(Error::Transport(e)) if e.http_status() == Some(400)
         ));
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));

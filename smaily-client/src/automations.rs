@@ -268,7 +268,7 @@ impl Client {
     /// let fake = smaily_client::fake::FakeSmaily::start().await;
     /// let workflows = fake.client().form_workflows().await?;
     /// assert_eq!(workflows[0].title, "Welcome");
-    /// let request = fake.requests().pop().unwrap();
+    /// let request = fake.smaily_requests().pop().unwrap();
     /// assert_eq!(request.query_pairs(), [("trigger_type".into(), "form_submitted".into())]);
     /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
     /// ```

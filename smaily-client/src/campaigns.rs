@@ -364,7 +364,7 @@ impl Client {
     /// let campaign = fake.seed_campaign("May news", smaily_client::SEGMENT_ALL);
     /// fake.client().unsubscribe_from_campaign("mari@example.com", campaign).await?;
     /// assert!(fake.subscriber("mari@example.com").unwrap().is_unsubscribed);
-    /// let body = fake.requests().pop().unwrap().body_json();
+    /// let body = fake.smaily_requests().pop().unwrap().body_json();
     /// assert_eq!(body, serde_json::json!({"email": "mari@example.com", "campaign_id": campaign}));
     /// // An unknown campaign is refused (code 216).
     /// let err = fake.client().unsubscribe_from_campaign("mari@example.com", 999).await;

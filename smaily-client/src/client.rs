@@ -16,7 +16,7 @@ use crate::answer::{Kind, Listing, classify, decode_json, decode_rows, status_of
 use crate::error::{Error, Result};
 use crate::form::php_form;
 
-pub use marketing_sync_core::RetryPolicy;
+use marketing_sync_core::RetryPolicy;
 
 const USER_AGENT: &str = concat!("smaily-client/", env!("CARGO_PKG_VERSION"));
 
@@ -77,6 +77,12 @@ impl Credentials {
     /// The API user's name.
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// The password, for the fake that checks it.
+    #[cfg(feature = "fake")]
+    pub(crate) fn password(&self) -> &str {
+        self.password.expose()
     }
 }
 
@@ -232,9 +238,8 @@ impl ClientBuilder {
     /// Builds the client.
     ///
     /// Fails with [`Error::Config`] without a subdomain or base URL, for a subdomain that is
-    /// not one DNS label (`[A-Za-z0-9-]+`) or a `<label>.sendsmaily.net` address, and with
-    /// [`Error::Transport`] for an unparsable base URL or an `http` URL without
-    /// [`allow_http`](Self::allow_http).
+    /// not one DNS label (`[A-Za-z0-9-]+`) or a `<label>.sendsmaily.net` address, for an
+    /// unparsable base URL and for an `http` URL without [`allow_http`](Self::allow_http).
     pub fn build(self) -> Result<Client> {
         let raw = match (&self.base_url, &self.subdomain) {
             (Some(url), _) => url.clone(),
@@ -531,21 +536,36 @@ impl Client {
     }
 
     /// Sends a write and decodes its `{code: 101, ...}` envelope (extras included) into `T`.
+    ///
+    /// A write that is not idempotent whose answer was lost after it was sent (a timeout, a
+    /// cut connection, the deadline, a success that does not read as one) is
+    /// [`Error::OutcomeUnknown`]: Smaily may have processed it.
     pub(crate) async fn write<T: DeserializeOwned>(
         &self,
         req: Request,
         expected: &'static str,
     ) -> Result<T> {
-        let body = self.send(req).await?;
-        match status_of(&body, Kind::Write) {
-            Some((101, _)) => decode_json(&body, expected),
-            _ => Err(marketing_sync_core::Error::Decode {
-                expected: "a {\"code\":101} result",
-                path: "code".into(),
-                message: "missing result code".into(),
-                snippet: marketing_sync_core::snippet(&body),
+        let idempotent = req.idempotent;
+        let operation = format!("{} {}", req.method, req.script);
+        let answer = async {
+            let body = self.send(req).await?;
+            match status_of(&body, Kind::Write) {
+                Some((101, _)) => decode_json(&body, expected),
+                _ => Err(marketing_sync_core::Error::Decode {
+                    expected: "a {\"code\":101} result",
+                    path: "code".into(),
+                    message: "missing result code".into(),
+                    snippet: marketing_sync_core::snippet(&body),
+                }
+                .into()),
             }
-            .into()),
+        }
+        .await;
+        match answer {
+            Err(Error::Transport(cause)) if !idempotent && cause.answer_lost() => {
+                Err(Error::OutcomeUnknown { operation, cause })
+            }
+            answer => answer,
         }
     }
 
@@ -625,10 +645,11 @@ mod tests {
         };
         assert!(should_retry(&limited, true));
         assert!(should_retry(&limited, false));
-        let server = Error::Server {
+        let server = Error::Transport(marketing_sync_core::Error::Status {
             status: 503,
+            retry_after: None,
             body: String::new(),
-        };
+        });
         assert!(should_retry(&server, true));
         assert!(!should_retry(&server, false));
         assert!(should_retry(&api(205), true));

@@ -16,10 +16,10 @@
 //! let fake = smaily_client::fake::FakeSmaily::start().await;
 //! let client = fake.client();
 //!
-//! let rows = (0..1200).map(|i| {
+//! let rows: Vec<Subscriber> = (0..1200).map(|i| {
 //!     Subscriber::new(format!("user{i}@example.com")).field(FieldName::new("first_name").unwrap(), "Mari")
-//! });
-//! let outcomes = client.upsert_many(rows).await;
+//! }).collect();
+//! let outcomes = client.upsert_many(&rows).await;
 //! assert!(outcomes.iter().all(|o| o.is_ok()));
 //!
 //! let mari = client.subscriber("user7@example.com").await.unwrap().unwrap();
@@ -78,8 +78,14 @@
 //!   (`benches/rate_limit.rs`: no 429 against a sliding-second server with 0–150 ms jitter).
 //! - Batch size: 500 per `contact.php` POST by default ([`ClientBuilder::batch_size`]); a lone
 //!   row is sent as an object, a batch as a JSON array (form: `0[email]=…`).
+//! - Addresses Smaily refuses for certain (blank, no `@`, no dotted domain, a reserved TLD
+//!   such as `.test`: [`check_email`]) are refused before a batch is sent, so they cost no
+//!   bisection; anything else is sent, Smaily having the last word.
 //! - Batch 203 (and 204/207): the batch is bisected until each bad row stands alone, so every
-//!   row gets its own outcome; re-sending good rows is harmless (upserts are idempotent).
+//!   row gets its own outcome ([`ItemError::Rejected`]); re-sending good rows is harmless
+//!   (upserts are idempotent).
+//! - A call that is not idempotent whose answer was lost after sending (a timeout, a cut
+//!   connection) is [`Error::OutcomeUnknown`], never a retryable error.
 //! - Body encoding: JSON by default, PHP-style form via [`BodyEncoding::Form`].
 //! - 205 and 225 ("could not add or update", "database insert failed") count as transient.
 //! - `Retry-After` is read as delta-seconds or an HTTP date.
@@ -100,14 +106,18 @@
 //! # The fake
 //!
 //! With feature `fake`, [`fake::FakeSmaily`] is an in-process Smaily on loopback that serves
-//! every endpoint above as the reference describes it:
-//! `start()`, `base_url()`, `client()` / `client_builder()`, `seed_subscribers()`,
-//! `seed_segment()`, `seed_campaign()`, `seed_template()`, `set_paging()`,
-//! `subscriber()` / `subscribers()` / `subscriber_count()`, `campaigns()`, `triggers()`,
-//! `sent_messages()`, `request_count()`, `requests()`, `busiest_second()`,
-//! `fail_next(n, status)`, `fail_next_with_code(n, code, msg)`, `rate_limit_next(n, secs)`,
-//! `drop_next(n)`, `set_delay()`, `enforce_rate_limit()` (Smaily's 5/s is enforced from the
-//! start, as on the service; `None` turns it off), `set_plan_blocked()`.
+//! every endpoint above as the reference describes it. The suite's one fake API,
+//! [`fake::FakeService`] (in [`prelude`]): `base_url()`, `client()`, `credentials()` /
+//! `set_credentials()`, `requests()` / `request_count()` / `record_requests()` /
+//! `clear_requests()`, `fail_next(n, status)`, `rate_limit_next(n, secs)`, `delay_next()`,
+//! `drop_next(n, point)`, `reply_next()`, `set_delay()`, `clear_faults()`. Smaily's own:
+//! `start()`, `client_builder()`, `seed_subscribers()`, `seed_segment()`, `seed_campaign()`,
+//! `seed_template()`, `set_paging()`, `subscriber()` / `subscribers()` /
+//! `subscriber_count()`, `campaigns()`, `triggers()`, `sent_messages()`,
+//! `smaily_requests()` (bodies read as Smaily reads them), `busiest_second()`,
+//! `rate_limited_count()`, `fail_next_with_code(n, code, msg)`, `enforce_rate_limit()`
+//! (Smaily's 5/s is enforced from the start, as on the service; `None` turns it off),
+//! `set_plan_blocked()`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -141,10 +151,10 @@ pub use campaigns::{
 };
 pub use client::{
     BodyEncoding, Client, ClientBuilder, Credentials, DEFAULT_BATCH_SIZE,
-    DEFAULT_RATE_LIMIT_WINDOW, DOCUMENTED_RATE_LIMIT, RetryPolicy,
+    DEFAULT_RATE_LIMIT_WINDOW, DOCUMENTED_RATE_LIMIT,
 };
 pub use de::{SMAILY_TZ, format_smaily_time, parse_smaily_time};
-pub use error::{Error, Result};
+pub use error::{Error, ItemError, Result};
 pub use fields::{CustomFields, FieldName, READ_ONLY_KEYS, RESERVED_KEYS};
 pub use messages::{
     ActionsEncoding, Attachment, AttachmentSource, HistoryEntry, LogQuery, LogSelector, Message,
@@ -154,10 +164,49 @@ pub use organizations::{OrganizationUser, Role, Template, TemplateQuery};
 pub use segments::{FilterType, Operator, Rule, Segment, SegmentDefinition, SegmentRules};
 pub use subscribers::{
     Contact, FORGET_CHUNK, MAX_SEGMENT_PAGE, SEGMENT_ALL, SEGMENT_UNSUBSCRIBED, SegmentQuery,
-    Subscriber, UpsertFailure, UpsertOutcome,
+    Subscriber, SubscriberOutcome, check_email,
 };
 
-/// The README's example, compiled as a doctest so that it stays true.
-#[cfg(doctest)]
+// The crates public signatures expose, so a user needs no version of their own: the shared
+// runtime (`marketing_sync_core::Error` inside `Error::Transport`), `jiff` (the times of a
+// `Contact`, a `LogQuery`), `serde_json` (`Subscriber::to_json`, the fake's records),
+// `indexmap` (`Contact::fields`) and `url` (`Client::base_url`).
+pub use indexmap;
+pub use jiff;
+pub use marketing_sync_core;
+pub use marketing_sync_core::{ItemOutcome, RetryPolicy, count_requests};
+pub use serde_json;
+pub use url;
+
+/// What most code needs, in one import: `use smaily_client::prelude::*;`.
+///
+/// The client, its error and item error, the per-item outcome, the stream extension traits
+/// (for [`Client::segment_subscribers`]) and, with feature `fake`, the fake's trait, the last
+/// ones imported `as _` (their methods, not their names).
+///
+/// ```
+/// # #[cfg(feature = "fake")] tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use smaily_client::prelude::*;
+/// let fake = smaily_client::fake::FakeSmaily::start().await;
+/// let client: Client = fake.client();
+/// let all: Vec<_> = client
+///     .segment_subscribers(smaily_client::SEGMENT_ALL, Default::default())
+///     .try_collect()
+///     .await?;
+/// assert!(all.is_empty());
+/// assert_eq!(fake.request_count(), 1);
+/// # Ok::<(), Error>(()) }).unwrap();
+/// ```
+pub mod prelude {
+    pub use crate::{Client, Error, ItemError, ItemOutcome};
+    pub use futures::{StreamExt as _, TryStreamExt as _};
+
+    #[cfg(feature = "fake")]
+    pub use crate::fake::FakeService as _;
+}
+
+/// The README's example, compiled and run as a doctest so that it stays true (it runs
+/// against the fake).
+#[cfg(all(doctest, feature = "fake"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -109,7 +109,7 @@ impl Client {
     /// let fake = smaily_client::fake::FakeSmaily::start().await;
     /// let users = fake.client().organization_users(0, 500).await?;
     /// assert!(!users.is_empty());
-    /// let request = fake.requests().pop().unwrap();
+    /// let request = fake.smaily_requests().pop().unwrap();
     /// let query = request.query_pairs();
     /// assert_eq!(query, [("page".into(), "0".into()), ("limit".into(), "250".into())]);
     /// assert!(fake.client().organization_users(1, 250).await?.is_empty(), "one page of one user");

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use directo_client::fake::FakeDirecto;
 use serde_json::Value;
-use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
+use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeService as _, FakeSmaily};
 use sync_examples::shared::demo_customers as demo;
 
 const BIN: &str = env!("CARGO_BIN_EXE_directo-to-smaily");

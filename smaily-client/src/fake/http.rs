@@ -16,14 +16,14 @@ use base64::Engine as _;
 use marketing_sync_core::fake::{Fault, Harness};
 use serde_json::{Value, json};
 
-use super::state::{FakeState, ReceivedRequest};
+use super::state::{FakeState, SmailyRequest};
 use super::{automations, campaigns, catalog, contacts, logs, segments};
 
 pub(crate) type Shared = Arc<Mutex<FakeState>>;
 
 /// One request as the routes see it: its query and its body, read as its content type says.
 pub(crate) struct Call<'a> {
-    pub(crate) req: &'a ReceivedRequest,
+    pub(crate) req: &'a SmailyRequest,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Value,
 }
@@ -176,7 +176,7 @@ fn on(
 + 'static {
     move |State(state): State<Shared>,
           Extension(logged): Extension<marketing_sync_core::fake::ReceivedRequest>| {
-        let req = ReceivedRequest::from(&logged);
+        let req = SmailyRequest::from(&logged);
         let call = Call {
             req: &req,
             query: req.query_pairs(),

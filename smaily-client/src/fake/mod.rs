@@ -15,18 +15,23 @@
 //! happens to subscribers), `templates.php` and `organizations/users.php`. Page indexes follow
 //! [`Paging`] (the references disagree; see there).
 //!
-//! Faults (the log and the faults are `marketing_sync_core::fake::Harness`'s, with the same meaning in
-//! every fake of the suite): fail the next N requests with a status, with a body code, with
-//! 429 + `Retry-After`, drop the connection before or after processing, delay every answer;
-//! and Smaily's rate limit, enforced over a sliding one-second window (on by default, as on
-//! the service; [`FakeSmaily::enforce_rate_limit`]).
+//! The request log, the credentials and the faults are the suite's one fake API,
+//! [`FakeService`] (bring it into scope with `smaily_client::prelude::*`), with the same
+//! meaning in every fake of the suite: fail the next N requests with a status (a 5xx with a
+//! JSON error body, 403 with Smaily's 227 body, 429 with `Retry-After`, others empty), with
+//! 429 + `Retry-After`, drop the connection before or after processing, delay answers. Smaily's
+//! own: fail with a body code ([`FakeSmaily::fail_next_with_code`]), and Smaily's rate limit,
+//! enforced over a sliding one-second window (on by default, as on the service;
+//! [`FakeSmaily::enforce_rate_limit`]).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use smaily_client::{fake::FakeSmaily, Subscriber};
+//! use smaily_client::fake::{FakeService, FakeSmaily};
+//! use smaily_client::Subscriber;
 //! let fake = FakeSmaily::start().await;
 //! let client = fake.client();
-//! fake.fail_next(1, 503);
+//! fake.fail_next(1, 503); // answered as Smaily answers a 503
+//! assert_eq!(fake.credentials().user(), smaily_client::fake::FAKE_USER);
 //! client.upsert(&Subscriber::new("mari@example.com")).await.unwrap(); // retried past the 503
 //! assert!(!fake.subscriber("mari@example.com").unwrap().is_unsubscribed);
 //! assert_eq!(fake.request_count(), 2);
@@ -43,15 +48,15 @@ mod segments;
 mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use marketing_sync_core::fake::{FakeServer, Harness};
 use serde_json::{Value, json};
 
-pub use marketing_sync_core::fake::DropPoint;
-pub use state::{FakeCampaign, FakeContact, Paging, ReceivedRequest, Trigger};
+pub use marketing_sync_core::fake::{DropPoint, FakeService, ReceivedRequest};
+pub use state::{FakeCampaign, FakeContact, Paging, SmailyRequest, Trigger};
 
-use crate::client::{Client, Credentials, RetryPolicy};
+use crate::RetryPolicy;
+use crate::client::{Client, Credentials};
 use crate::segments::SegmentDefinition;
 use crate::subscribers::Subscriber;
 use state::{FakeState, SegmentRecord, now_text};
@@ -77,7 +82,7 @@ impl FakeSmaily {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use smaily_client::{fake::FakeSmaily, Subscriber};
+    /// use smaily_client::{fake::{FakeService, FakeSmaily}, Subscriber};
     /// let fake = FakeSmaily::start().await;
     /// fake.client().upsert(&Subscriber::new("mari@example.com")).await?;
     /// assert_eq!(fake.subscriber_count(), 1);
@@ -109,8 +114,16 @@ impl FakeSmaily {
     }
 
     /// A builder preset like [`client`](Self::client), to adjust further.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = smaily_client::fake::FakeSmaily::start().await;
+    /// let client = fake.client_builder().batch_size(100).build()?;
+    /// # drop(client);
+    /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
+    /// ```
     pub fn client_builder(&self) -> crate::ClientBuilder {
-        Client::builder(Credentials::new(FAKE_USER, FAKE_PASSWORD))
+        Client::builder(FakeService::credentials(self))
             .base_url(self.base_url())
             .allow_http(true)
             .retry(RetryPolicy::fast(3))
@@ -118,13 +131,6 @@ impl FakeSmaily {
 
     fn lock(&self) -> MutexGuard<'_, FakeState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Accept these credentials instead of the defaults.
-    pub fn set_credentials(&self, user: &str, password: &str) {
-        let mut s = self.lock();
-        s.user = user.into();
-        s.password = password.into();
     }
 
     /// Seeds subscribers directly (no request, no validation, no action log). A missing status
@@ -266,51 +272,37 @@ impl FakeSmaily {
         self.lock().messages.clone()
     }
 
-    /// How many HTTP requests reached the fake (faulted and refused ones included).
-    pub fn request_count(&self) -> u64 {
-        self.harness.request_count()
-    }
-
     /// How many requests the enforced rate limit refused with 429.
     pub fn rate_limited_count(&self) -> u64 {
         self.lock().rate_limited_count
     }
 
     /// The most requests that reached the fake within any one second (a sliding window), since
-    /// the start or the last [`clear_requests`](Self::clear_requests).
+    /// the start or the last [`clear_requests`](FakeService::clear_requests).
     pub fn busiest_second(&self) -> usize {
         self.lock().busiest_second
     }
 
-    /// Every request received, in order (see [`record_requests`](Self::record_requests)).
-    pub fn requests(&self) -> Vec<ReceivedRequest> {
+    /// Every request received, in order, as Smaily reads it: the core log
+    /// ([`FakeService::requests`]) plus the body read as its `Content-Type` says
+    /// ([`SmailyRequest::body_json`]: JSON, or a PHP form).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use smaily_client::{BodyEncoding, Subscriber, fake::FakeSmaily};
+    /// let fake = FakeSmaily::start().await;
+    /// let client = fake.client_builder().body_encoding(BodyEncoding::Form).build()?;
+    /// client.upsert(&Subscriber::new("mari@example.com")).await?;
+    /// let sent = fake.smaily_requests().pop().unwrap();
+    /// assert_eq!(sent.body_json()["email"], "mari@example.com");
+    /// # Ok::<(), smaily_client::Error>(()) }).unwrap();
+    /// ```
+    pub fn smaily_requests(&self) -> Vec<SmailyRequest> {
         self.harness
             .requests()
             .iter()
-            .map(ReceivedRequest::from)
+            .map(SmailyRequest::from)
             .collect()
-    }
-
-    /// Whether to keep full requests for [`requests`](Self::requests) (on by default; turn off
-    /// for large benchmarks; [`request_count`](Self::request_count) always counts).
-    pub fn record_requests(&self, on: bool) {
-        self.harness.record_requests(on);
-    }
-
-    /// Forgets the recorded requests and resets the counters.
-    pub fn clear_requests(&self) {
-        self.harness.clear_requests();
-        let mut s = self.lock();
-        s.rate_limited_count = 0;
-        s.arrivals.clear();
-        s.busiest_second = 0;
-    }
-
-    /// Answers the next `n` requests with HTTP `status` (a JSON error body for 5xx, the 227
-    /// body for 403, `Retry-After: 1` for 429, an empty body otherwise), without processing
-    /// them.
-    pub fn fail_next(&self, n: usize, status: u16) {
-        self.harness.fail_next(n, status);
     }
 
     /// Answers the next `n` requests with HTTP 200 and body `{"code": code, "message": ...}`
@@ -319,22 +311,6 @@ impl FakeSmaily {
         let body = json!({"code": code, "message": message}).to_string();
         self.harness
             .reply_next(n, 200, "text/html; charset=UTF-8", body);
-    }
-
-    /// Answers the next `n` requests with 429 and `Retry-After: retry_after_secs`, unprocessed.
-    pub fn rate_limit_next(&self, n: usize, retry_after_secs: u64) {
-        self.harness.rate_limit_next(n, retry_after_secs);
-    }
-
-    /// Cuts the connection of the next `n` requests, before processing them or after.
-    pub fn drop_next(&self, n: usize, point: DropPoint) {
-        self.harness.drop_next(n, point);
-    }
-
-    /// Delays every answer (`None` to stop); a delayed request is still processed when the
-    /// client stops waiting.
-    pub fn set_delay(&self, delay: Option<Duration>) {
-        self.harness.set_delay(delay);
     }
 
     /// Enforces a rate limit like Smaily's 5 requests/second (`Some(5)`, the default), read
@@ -349,5 +325,61 @@ impl FakeSmaily {
     /// Plan-blocked account: every request gets 403 + code 227, before authentication.
     pub fn set_plan_blocked(&self, blocked: bool) {
         self.lock().plan_blocked = blocked;
+    }
+}
+
+/// The suite's one fake API: the request log, the faults (answered as Smaily answers them:
+/// a 5xx with a JSON error body, 403 with code 227, 429 with `Retry-After`), and the
+/// credentials the fake accepts.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use smaily_client::prelude::*;
+/// use smaily_client::{Credentials, fake::FakeSmaily};
+/// let fake = FakeSmaily::start().await;
+/// fake.set_credentials(Credentials::new("other-user", "other-password"));
+/// assert_eq!(fake.credentials().user(), "other-user");
+/// fake.client().subscriber("a@example.com").await?; // the client follows
+/// fake.fail_next(1, 403);
+/// assert!(matches!(fake.client().subscriber("a@example.com").await, Err(Error::PlanBlocked { .. })));
+/// assert_eq!(fake.request_count(), 2);
+/// # Ok::<(), Error>(()) }).unwrap();
+/// ```
+impl FakeService for FakeSmaily {
+    type Client = Client;
+    type Credentials = Credentials;
+
+    fn harness(&self) -> &Harness {
+        &self.harness
+    }
+
+    fn base_url(&self) -> String {
+        FakeSmaily::base_url(self)
+    }
+
+    fn client(&self) -> Client {
+        FakeSmaily::client(self)
+    }
+
+    fn credentials(&self) -> Credentials {
+        let s = self.lock();
+        Credentials::new(s.user.clone(), s.password.clone())
+    }
+
+    fn set_credentials(&self, credentials: Credentials) {
+        let mut s = self.lock();
+        s.user = credentials.user().to_string();
+        s.password = credentials.password().to_string();
+    }
+
+    /// Empties the request log and its count, and Smaily's own counters
+    /// ([`rate_limited_count`](FakeSmaily::rate_limited_count),
+    /// [`busiest_second`](FakeSmaily::busiest_second)).
+    fn clear_requests(&self) {
+        self.harness.clear_requests();
+        let mut s = self.lock();
+        s.rate_limited_count = 0;
+        s.arrivals.clear();
+        s.busiest_second = 0;
     }
 }

@@ -155,10 +155,11 @@ impl Paging {
     }
 }
 
-/// A request as the fake received it: Smaily's view of the harness's log entry
-/// (`marketing_sync_core::fake::ReceivedRequest`).
+/// A request as Smaily reads it ([`FakeSmaily::smaily_requests`](super::FakeSmaily::smaily_requests)):
+/// the harness's log entry ([`ReceivedRequest`](marketing_sync_core::fake::ReceivedRequest))
+/// with its headers named and its body read as its `Content-Type` says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReceivedRequest {
+pub struct SmailyRequest {
     /// HTTP method.
     pub method: String,
     /// Path, including `/api/`.
@@ -175,10 +176,10 @@ pub struct ReceivedRequest {
     pub body: String,
 }
 
-impl From<&marketing_sync_core::fake::ReceivedRequest> for ReceivedRequest {
+impl From<&marketing_sync_core::fake::ReceivedRequest> for SmailyRequest {
     fn from(r: &marketing_sync_core::fake::ReceivedRequest) -> Self {
         let header = |name: &str| r.header(name).map(str::to_string);
-        ReceivedRequest {
+        SmailyRequest {
             method: r.method.to_string(),
             path: r.path.clone(),
             query: r.query.clone(),
@@ -190,7 +191,7 @@ impl From<&marketing_sync_core::fake::ReceivedRequest> for ReceivedRequest {
     }
 }
 
-impl ReceivedRequest {
+impl SmailyRequest {
     /// The body as the fake read it: JSON for `application/json`, a PHP form (values become
     /// strings) for `application/x-www-form-urlencoded`, `null` for anything else (PHP sees
     /// no parameters then).

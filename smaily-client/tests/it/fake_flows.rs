@@ -2,7 +2,7 @@
 //! the action logs, in both body encodings: what one call creates, the next reads back.
 #![cfg(feature = "fake")]
 
-use smaily_client::fake::FakeSmaily;
+use smaily_client::fake::{FakeService, FakeSmaily};
 use smaily_client::{
     AbSplit, AbTestLaunch, CampaignContent, CampaignLaunch, CampaignQuery, CampaignStatus, Error,
     FieldName, FilterType, LogQuery, LogSelector, Message, Operator, Rule, SEGMENT_ALL,

@@ -6,5 +6,6 @@ mod fake_flows;
 mod fake_rules;
 mod limiter;
 mod status;
+mod surface;
 mod wire;
 mod wire_rest;

@@ -177,7 +177,7 @@ async fn campaigns_list_launch_stats_and_unsubscribe() {
     };
     assert!(matches!(
         c.launch_campaign(&launch).await,
-        Err(Error::Server { status: 503, .. })
+        Err(Error::Transport(t)) if t.http_status() == Some(503)
     ));
 
     Mock::given(method("POST"))
@@ -420,7 +420,7 @@ async fn send_message_is_json_only_and_not_retried() {
         .push(smaily_client::Attachment::url("i.pdf", "https://x/i.pdf"));
     assert!(matches!(
         c.send_message(&m).await,
-        Err(Error::Server { status: 500, .. })
+        Err(Error::Transport(t)) if t.http_status() == Some(500)
     ));
     assert_eq!(c.send_message(&m).await.unwrap(), [11, 12]);
     assert_eq!(c.requests_sent(), 2);

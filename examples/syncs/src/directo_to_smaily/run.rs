@@ -3,7 +3,7 @@
 
 use futures::StreamExt;
 use serde_json::Value;
-use smaily_client::{Credentials, Subscriber, UpsertFailure};
+use smaily_client::{Credentials, ItemError, Subscriber};
 
 use super::{Config, prepare};
 #[cfg(feature = "sandbox")]
@@ -260,19 +260,20 @@ impl Sink for SmailySink<'_> {
         }
         for (outcome, i) in self
             .client
-            .upsert_many(rows)
+            .upsert_many(&rows)
             .await
             .into_iter()
             .zip(positions)
         {
             outcomes[i] = match outcome.result {
                 Ok(()) => Outcome::Delivered,
-                Err(UpsertFailure::Rejected { code, message }) => {
+                Err(ItemError::Rejected { code, message }) => {
                     Outcome::failed(format!("Smaily rejected it ({code}): {message}"), false)
                 }
-                Err(UpsertFailure::Failed(err)) => {
+                Err(ItemError::Failed(err)) => {
                     Outcome::failed(error_chain(&*err), err.is_retryable())
                 }
+                Err(other) => Outcome::failed(other.to_string(), other.is_retryable()),
             };
         }
         Delivery {
@@ -457,6 +458,7 @@ impl crate::shared::sandbox::Fakes for Sandbox {
 
     /// The closing line: what the Smaily fake holds, and the requests both fakes saw.
     fn closing_line(&self) -> String {
+        use smaily_client::fake::FakeService as _;
         crate::shared::sandbox::closing_line(
             "Smaily",
             &[count(self.smaily.subscriber_count() as u64, "subscriber")],

@@ -2,6 +2,7 @@
 //! here, on loopback.
 
 use crate::common;
+use smaily_client::fake::FakeService as _;
 
 use common::sync_bin::{self, send_signal, stderr, wait_until};
 
@@ -98,7 +99,7 @@ impl World {
 /// Subscriber rows the Smaily fake received in `contact.php` POSTs (batches counted per row).
 fn rows_received(smaily: &FakeSmaily) -> usize {
     smaily
-        .requests()
+        .smaily_requests()
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("contact.php"))
         .map(|r| match r.body_json() {
@@ -583,7 +584,11 @@ async fn a_second_signal_stops_at_once() {
         .spawn()
         .unwrap();
     wait_until(30, "the first batch to be sent", || {
-        world.smaily.requests().iter().any(|r| r.method == "POST")
+        world
+            .smaily
+            .smaily_requests()
+            .iter()
+            .any(|r| r.method == "POST")
     })
     .await;
     let pid = child.id().unwrap();
@@ -679,7 +684,7 @@ async fn customers_sharing_an_email_are_written_once_the_newest_winning() {
     assert!(rejections.iter().all(|r| r["id"] != "C007"));
     let rows: Vec<Value> = world
         .smaily
-        .requests()
+        .smaily_requests()
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("contact.php"))
         .flat_map(|r| match r.body_json() {

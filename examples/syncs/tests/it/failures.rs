@@ -5,6 +5,7 @@
 
 use crate::common::directo_to_smaily::{command as directo_to_smaily, directo_with_customers};
 use crate::common::sync_bin::{self, stderr};
+use smaily_client::fake::FakeService as _;
 
 use std::path::Path;
 

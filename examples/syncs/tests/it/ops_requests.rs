@@ -1,6 +1,7 @@
 //! End to end, issue 20 point 9: the summary's `requests` is every HTTP request the process sent
 //! for the run, retries and the start-up checks included, as the services counted them.
 
+use smaily_client::fake::FakeService as _;
 use smaily_client::fake::FakeSmaily;
 
 use crate::common::directo_to_smaily::{command, directo_with_customers};

@@ -2,6 +2,7 @@
 //! even when it fails before its first record; and another live run of the job is found before
 //! any request is sent.
 
+use smaily_client::fake::FakeService as _;
 use smaily_client::fake::FakeSmaily;
 
 use crate::common::directo_to_smaily::{command, directo_with_customers};

@@ -6,6 +6,7 @@
 use crate::common;
 use crate::common::directo_to_smaily::{BIN as DIRECTO_TO_SMAILY, directo_with_customers};
 use crate::common::sync_bin::{self, dry_run_requests, json_lines, stderr};
+use smaily_client::fake::FakeService as _;
 
 use std::path::Path;
 use std::process::Output;
@@ -49,7 +50,7 @@ fn config(dir: &Path) -> String {
 /// The JSON bodies of the `POST contact.php` requests Smaily received.
 fn smaily_posts(smaily: &FakeSmaily) -> Vec<Value> {
     smaily
-        .requests()
+        .smaily_requests()
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("contact.php"))
         .map(|r| serde_json::from_str(&r.body).unwrap())

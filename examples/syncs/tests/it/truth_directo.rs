@@ -38,13 +38,16 @@ async fn a_mapping_typo_is_refused_before_any_request_naming_the_nearest_attribu
         directo.xmlcore_requests().is_empty(),
         "nothing asked of Directo"
     );
-    assert!(smaily.requests().is_empty(), "nothing sent to Smaily");
+    assert!(
+        smaily.smaily_requests().is_empty(),
+        "nothing sent to Smaily"
+    );
 }
 
 /// The bodies of the subscriber upserts Smaily received (`POST /api/contact.php`), as JSON.
 fn upserts(smaily: &FakeSmaily) -> Vec<serde_json::Value> {
     smaily
-        .requests()
+        .smaily_requests()
         .into_iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("contact.php"))
         .flat_map(
