@@ -11,7 +11,7 @@ use std::process::Output;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use directo_client::fake::{FakeDirecto, FakeService as _};
+use directo_client::fake::FakeDirecto;
 use serde_json::Value;
 use smaily_client::fake::{FAKE_PASSWORD, FAKE_USER, FakeSmaily};
 use sync_examples::shared::demo_customers as demo;

@@ -9,7 +9,7 @@ use smaily_client::fake::FakeService as _;
 
 use std::path::Path;
 
-use messaging_client::fake::{FakeMessaging, FakeService as _};
+use messaging_client::fake::FakeMessaging;
 use smaily_client::fake::FakeSmaily;
 use splio_client::fake::FakeSplio;
 use sync_examples::shared::demo_customers as demo;
@@ -153,7 +153,7 @@ async fn errors_name_the_side_that_failed() {
     let directo = directo_with_customers(20).await;
     let smaily = FakeSmaily::start().await;
     let dir = tempfile::tempdir().unwrap();
-    directo_client::fake::FakeService::fail_next(&directo, 10, 500);
+    directo.fail_next(10, 500);
     let config = config(dir.path());
     let (code, summary, output) = sync_bin::run(directo_to_smaily(
         &directo,

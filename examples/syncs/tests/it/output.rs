@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Output;
 
 use directo_client::fake::FakeDirecto;
-use messaging_client::fake::{FakeMessaging, FakeService as _};
+use messaging_client::fake::FakeMessaging;
 use serde_json::Value;
 use smaily_client::fake::FakeSmaily;
 use splio_client::FieldType;
