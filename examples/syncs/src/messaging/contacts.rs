@@ -3,8 +3,9 @@
 //! `lastName`, `phone`, `externalCustomerId`, `languageCode`, `timeZone`; every other column is
 //! a custom field by name, resolved to its id through the field catalog (`GET /v1/addressbooks`).
 
+use marketing_sync_core::count_requests;
 use messaging_client::{
-    Channel, Contact, DedupeOn, FieldCatalog, ImportChunk, ImportOptions, ImportPolling, ItemError,
+    Channel, Contact, DedupeOn, FieldCatalog, ImportChunk, ImportOptions, ImportPolling,
 };
 use serde_json::{Map, Value};
 
@@ -216,17 +217,16 @@ impl Sink for ContactsSink {
                 Err(reason) => outcomes[i] = Outcome::failed(reason, false),
             }
         }
-        let chunks = self.client.import_contacts(&contacts, &options()).await;
-        // Contacts the client refused before sending took no request.
-        let requests = chunks
-            .iter()
-            .filter(|c| !matches!(&c.result, Err(ItemError::Failed(e)) if matches!(**e, messaging_client::Error::InvalidInput { .. })))
-            .count() as u64;
-        let settled = futures::future::join_all(
-            chunks
-                .into_iter()
-                .map(|chunk| self.settle(chunk, &positions)),
-        )
+        // Every attempt the import and its polling send, counted where they are sent.
+        let (settled, requests) = count_requests(async {
+            let chunks = self.client.import_contacts(&contacts, &options()).await;
+            futures::future::join_all(
+                chunks
+                    .into_iter()
+                    .map(|chunk| self.settle(chunk, &positions)),
+            )
+            .await
+        })
         .await;
         for (i, outcome) in settled.into_iter().flatten() {
             outcomes[i] = outcome;
