@@ -105,9 +105,8 @@
 //!
 //!     // The input file (JSON lines; a `.csv` with a header row works the same) and the state
 //!     // file, which keeps what was delivered between runs.
-//!     let dir = std::env::temp_dir().join(format!("sync-kit-example-{}", std::process::id()));
-//!     std::fs::create_dir_all(&dir)?;
-//!     let file = dir.join("contacts.jsonl");
+//!     let dir = tempfile::tempdir()?;
+//!     let file = dir.path().join("contacts.jsonl");
 //!     std::fs::write(
 //!         &file,
 //!         concat!(
@@ -116,7 +115,7 @@
 //!             "{\"name\": \"Nobody\"}\n",
 //!         ),
 //!     )?;
-//!     let state = StateStore::open(&dir.join("contacts.db"))?;
+//!     let state = StateStore::open(&dir.path().join("contacts.db"))?;
 //!     let job = JobConfig::named("contacts");
 //!
 //!     // The first run delivers both contacts in one batch; its first attempt gets a 503.
@@ -132,7 +131,6 @@
 //!
 //!     println!("first run: {} delivered in {} requests", first.delivered, first.requests);
 //!     println!("second run: {} unchanged, nothing sent", second.skipped);
-//!     std::fs::remove_dir_all(&dir)?;
 //!     Ok(())
 //! }
 //! ```
