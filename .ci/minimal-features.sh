@@ -24,3 +24,14 @@ for crate in marketing-sync-core smaily-client messaging-client directo-client s
         exit 1
     fi
 done
+
+# sync-kit as a library (its default): without the `cli` feature it builds, and none of the
+# command line's crates (clap, indicatif, tracing-subscriber, dotenvy) is in its tree.
+cargo check -q -p sync-kit --lib --no-default-features
+cli_crates=$(cargo tree -p sync-kit --no-default-features -e normal --prefix none -f '{p}' |
+    grep -oE '^(clap|indicatif|tracing-subscriber|dotenvy) ' | sort -u || true)
+if [ -n "$cli_crates" ]; then
+    echo "sync-kit without its cli feature still depends on: $cli_crates" >&2
+    exit 1
+fi
+echo "sync-kit --no-default-features: builds without the command line's crates"

@@ -47,7 +47,7 @@ pub use retry::{
 };
 pub use secret::Secret;
 
-/// The README's example, compiled as a doctest.
-#[cfg(doctest)]
+/// The README's example (it runs against the fake), compiled and run as a doctest.
+#[cfg(all(doctest, feature = "fake"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -19,7 +19,20 @@ use crate::summary::Summary;
 /// The shortest `--every`: a tighter schedule only hammers the services (and `0s` spins).
 pub const MIN_EVERY: Duration = Duration::from_secs(10);
 
-pub use crate::status::{STATUS_RUNS, already_running, inspect};
+pub use crate::status::{STATUS_RUNS, inspect};
+
+/// The error of a run refused because `other` runs the job (exit 2).
+///
+/// ```
+/// let state = sync_kit::StateStore::in_memory().unwrap();
+/// # let sync_kit::state::Begun::Started(_) = state.begin_run("job", sync_kit::Mode::Run, None).unwrap() else { panic!() };
+/// let other = &state.runs("job", 1).unwrap()[0];
+/// let e = sync_kit::cli::already_running("job", other);
+/// assert!(e.to_string().starts_with("job job is already running"));
+/// ```
+pub fn already_running(job: &str, other: &crate::state::RunRecord) -> Error {
+    crate::error::already_running(job, other)
+}
 
 /// The flags every sync binary has.
 #[derive(Debug, Clone, clap::Args)]

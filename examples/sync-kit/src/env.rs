@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::Error;
 
+#[cfg(feature = "cli")]
 /// Loads `./.env` (or the first `.env` up the directory tree) into the environment if there is
 /// one; variables already set win. A malformed file is a configuration error.
 pub fn load_dotenv() -> Result<(), Error> {

@@ -154,6 +154,16 @@ impl From<ExitCode> for std::process::ExitCode {
     }
 }
 
+/// The error of a run refused because `other` runs the job (exit 2); public as
+/// `sync_kit::cli::already_running`.
+pub(crate) fn already_running(job: &str, other: &crate::state::RunRecord) -> Error {
+    Error::Config(format!(
+        "job {job} is already running ({}, started {}); two runs of one job must not overlap",
+        other.process.as_deref().unwrap_or("another process"),
+        other.started_at
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,7 +68,7 @@ pub fn exposition(
     job: &str,
     exit_code: ExitCode,
 ) -> Result<Option<String>, Error> {
-    let runs = state.runs(job, crate::status::STATUS_RUNS)?;
+    let runs = state.runs(job, crate::state::RECENT_RUNS)?;
     let Some(last) = runs
         .into_iter()
         .find(|r| r.mode != Mode::DiscardFailed.as_str())
@@ -222,6 +222,7 @@ pub async fn push(base: &url::Url, job: &str, text: String) -> Result<(), String
 /// After a run of `job` that exited with `exit_code`: writes `--metrics-file` and pushes to
 /// `--metrics-push`, as `args` ask (nothing for a dry run, which logs no run). A failure is
 /// logged as an error and does not change the run's exit code.
+#[cfg(feature = "cli")]
 pub async fn export(args: &crate::CommonArgs, state: &StateStore, job: &str, exit_code: ExitCode) {
     if args.dry_run || (args.metrics_file.is_none() && args.metrics_push.is_none()) {
         return;

@@ -1,9 +1,11 @@
 //! Progress: a live spinner with counts on a terminal (indicatif), periodic log lines otherwise
 //! (tracing), and logging set-up.
 
+#[cfg(feature = "cli")]
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "cli")]
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::summary::Summary;
@@ -11,18 +13,20 @@ use crate::summary::Summary;
 /// Where progress goes during a run.
 #[derive(Debug)]
 pub struct Progress {
+    #[cfg(feature = "cli")]
     bar: Option<ProgressBar>,
     last_log: Instant,
     log_every: Option<Duration>,
 }
 
 impl Progress {
-    /// A spinner on stderr when it is a terminal and `quiet` is false; log lines every 5 s
-    /// otherwise (none at all when `quiet`).
+    /// A spinner on stderr when it is a terminal and `quiet` is false (feature `cli`); log
+    /// lines every 5 s otherwise (none at all when `quiet`).
     pub fn auto(quiet: bool) -> Self {
         if quiet {
             return Self::hidden();
         }
+        #[cfg(feature = "cli")]
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
@@ -30,23 +34,21 @@ impl Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.enable_steady_tick(Duration::from_millis(120));
-            Self {
+            return Self {
                 bar: Some(bar),
                 last_log: Instant::now(),
                 log_every: None,
-            }
-        } else {
-            Self {
-                bar: None,
-                last_log: Instant::now(),
-                log_every: Some(Duration::from_secs(5)),
-            }
+            };
         }
+        let mut progress = Self::hidden();
+        progress.log_every = Some(Duration::from_secs(5));
+        progress
     }
 
     /// No progress output at all (tests, `--json`).
     pub fn hidden() -> Self {
         Self {
+            #[cfg(feature = "cli")]
             bar: None,
             last_log: Instant::now(),
             log_every: None,
@@ -55,12 +57,15 @@ impl Progress {
 
     /// Shows the current counts.
     pub fn update(&mut self, s: &Summary) {
+        #[cfg(feature = "cli")]
         if let Some(bar) = &self.bar {
             bar.set_message(format!(
                 "read {} · filtered {} · delivered {} · failed {} · skipped {} · requests {}",
                 s.read, s.filtered, s.delivered, s.failed, s.skipped, s.requests
             ));
-        } else if let Some(every) = self.log_every
+            return;
+        }
+        if let Some(every) = self.log_every
             && self.last_log.elapsed() >= every
         {
             self.last_log = Instant::now();
@@ -79,6 +84,7 @@ impl Progress {
 
     /// Removes the spinner.
     pub fn finish(&mut self) {
+        #[cfg(feature = "cli")]
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -91,6 +97,7 @@ impl Drop for Progress {
     }
 }
 
+#[cfg(feature = "cli")]
 /// Sets up logging to stderr: `RUST_LOG` if set, else `info` (or `warn` on a terminal, where the
 /// spinner shows progress). Safe to call more than once.
 pub fn init_logging() {

@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::{CommonArgs, Error};
+#[cfg(feature = "cli")]
+use crate::CommonArgs;
+use crate::Error;
 
 /// Where a sandbox keeps its fakes' state, and what it held at start.
 #[derive(Debug)]
@@ -36,6 +38,7 @@ pub struct SandboxFile {
 
 impl SandboxFile {
     /// The sandbox file for these flags: beside `--state`, read-only for `--dry-run`.
+    #[cfg(feature = "cli")]
     pub fn open(args: &CommonArgs) -> Result<Self, Error> {
         Self::beside(args.state.as_deref(), args.dry_run)
     }

@@ -8,12 +8,13 @@ use jiff::civil::DateTime;
 
 use crate::cli::{CommonArgs, report_error};
 use crate::config::JobConfig;
+use crate::error::already_running;
 use crate::error::{Error, ExitCode};
 use crate::state::{FailedRecord, RunRecord, SkippedInRun, StateStore};
 use crate::summary::Mode;
 
 /// How many runs `--status` lists.
-pub const STATUS_RUNS: usize = 10;
+pub const STATUS_RUNS: usize = crate::state::RECENT_RUNS;
 
 /// `--status` or `--discard-failed`, if the flags ask for one: opens the state file (see
 /// [`CommonArgs::open_state`]: `--status` never writes, and neither creates a missing file),
@@ -75,23 +76,6 @@ fn not_running_elsewhere(args: &CommonArgs, job: &JobConfig) -> Result<(), Error
         Some(other) => Err(already_running(&job.name, &other)),
         None => Ok(()),
     }
-}
-
-/// The error of a run refused because `other` runs the job (exit 2).
-///
-/// ```
-/// let state = sync_kit::StateStore::in_memory().unwrap();
-/// # let sync_kit::state::Begun::Started(_) = state.begin_run("job", sync_kit::Mode::Run, None).unwrap() else { panic!() };
-/// let other = &state.runs("job", 1).unwrap()[0];
-/// let e = sync_kit::cli::already_running("job", other);
-/// assert!(e.to_string().starts_with("job job is already running"));
-/// ```
-pub fn already_running(job: &str, other: &RunRecord) -> Error {
-    Error::Config(format!(
-        "job {job} is already running ({}, started {}); two runs of one job must not overlap",
-        other.process.as_deref().unwrap_or("another process"),
-        other.started_at
-    ))
 }
 
 /// What `--status` shows; in JSON one line with `"kind": "status"`.

@@ -148,11 +148,12 @@ pub struct Summary {
     pub skips: Vec<Skip>,
     /// How many skipped records (other than unchanged ones) `skips` leaves out.
     pub skips_left_out: u64,
-    /// HTTP requests made. The runner counts what the sink reports per batch (retries
-    /// included); the template syncs then set it to every HTTP attempt their clients sent for
-    /// the run (source reads, lookups, retries, and for a process's first run its start-up
-    /// credentials check), as the services see them. In a dry run: the requests a real run
-    /// would send.
+    /// HTTP requests made: the runner sums each batch's [`Delivery::requests`](crate::Delivery::requests)
+    /// (exact when the sink counts its calls with `marketing_sync_core::count_requests`),
+    /// retries included. The template syncs count their whole run the same way and set it to
+    /// every HTTP attempt their clients sent for it (source reads, lookups, retries, and for a
+    /// process's first run its start-up credentials check), as the services see them. In a dry
+    /// run: the requests a real run would send.
     pub requests: u64,
     /// The watermark before the run.
     pub watermark_before: Option<String>,

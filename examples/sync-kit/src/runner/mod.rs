@@ -127,7 +127,10 @@ impl Outcome {
 pub struct Delivery {
     /// One outcome per item, in the batch's order.
     pub outcomes: Vec<Outcome>,
-    /// How many HTTP requests the delivery took.
+    /// How many HTTP requests the delivery took, every attempt included (retries, lookups):
+    /// count them where they are sent, e.g. with `marketing_sync_core::count_requests` around
+    /// the client calls, exact while other batches are in flight. The run's
+    /// [`Summary::requests`] is their sum.
     pub requests: u64,
 }
 
@@ -181,7 +184,8 @@ pub trait Sink: Sync {
     }
 }
 
-/// Everything a run needs besides its source and sink.
+/// Everything a run needs besides its source and sink. [`RunContext::new`] gives the defaults
+/// of a plain run; set the public fields to change them.
 #[derive(Debug)]
 pub struct RunContext<'a> {
     /// The job's settings.
@@ -196,7 +200,7 @@ pub struct RunContext<'a> {
     /// from here if this one does not complete).
     pub read_from: Option<DateTime>,
     /// The moment the read started, in the source's time zone (see
-    /// [`CommonArgs::read_until`](crate::CommonArgs::read_until)): a completed run never moves
+    /// `CommonArgs::read_until`, feature `cli`): a completed run never moves
     /// the watermark past it, whatever change times the source reports. `None`: no such cap
     /// (a source without change times, a replay).
     pub read_until: Option<DateTime>,
@@ -204,4 +208,30 @@ pub struct RunContext<'a> {
     pub progress: Progress,
     /// What stops the run early ([`Stop::process`] for the binaries: SIGINT and SIGTERM).
     pub stop: Stop,
+}
+
+impl<'a> RunContext<'a> {
+    /// A plain run of `job` on `state`: it sends (not a dry run), skips what is unchanged,
+    /// reads the whole source (no `read_from`, no `read_until`), shows no progress and stops
+    /// on [`Stop::process`] (requested only once [`stop::listen`](crate::stop::listen) runs).
+    ///
+    /// ```
+    /// use sync_kit::{JobConfig, RunContext, StateStore};
+    /// let (job, state) = (JobConfig::named("demo"), StateStore::in_memory().unwrap());
+    /// let mut ctx = RunContext::new(&job, &state);
+    /// ctx.dry_run = true;
+    /// assert!(!ctx.force && ctx.read_from.is_none());
+    /// ```
+    pub fn new(job: &'a JobConfig, state: &'a StateStore) -> Self {
+        Self {
+            job,
+            state,
+            dry_run: false,
+            force: false,
+            read_from: None,
+            read_until: None,
+            progress: Progress::hidden(),
+            stop: Stop::process(),
+        }
+    }
 }

@@ -157,7 +157,7 @@ fn begin(ctx: &RunContext<'_>, mode: Mode) -> Result<Option<RunId>, Error> {
     match ctx.state.begin_run(&ctx.job.name, mode, ctx.read_from)? {
         Begun::Started(run) => Ok(Some(run)),
         Begun::ReadOnly => Ok(None),
-        Begun::AlreadyRunning(other) => Err(crate::cli::already_running(&ctx.job.name, &other)),
+        Begun::AlreadyRunning(other) => Err(crate::error::already_running(&ctx.job.name, &other)),
     }
 }
 

@@ -20,6 +20,9 @@
 //! Every method takes `&self` (a mutex guards the connection), so the store can be shared by the
 //! pipeline stages of one run.
 
+/// How many recent runs `--status` lists and the metrics read.
+pub(crate) const RECENT_RUNS: usize = 10;
+
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 

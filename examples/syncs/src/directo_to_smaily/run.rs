@@ -2,6 +2,7 @@
 //! Directo source, and one run.
 
 use futures::StreamExt;
+use marketing_sync_core::count_requests;
 use serde_json::Value;
 use smaily_client::{Credentials, ItemError, Subscriber};
 
@@ -258,13 +259,10 @@ impl Sink for SmailySink<'_> {
                 Err(reason) => outcomes[i] = Outcome::failed(reason, false),
             }
         }
-        for (outcome, i) in self
-            .client
-            .upsert_many(&rows)
-            .await
-            .into_iter()
-            .zip(positions)
-        {
+        // Every attempt the client sends for this batch (retries included), counted where it
+        // is sent: exact while other batches are in flight.
+        let (answers, requests) = count_requests(self.client.upsert_many(&rows)).await;
+        for (outcome, i) in answers.into_iter().zip(positions) {
             outcomes[i] = match outcome.result {
                 Ok(()) => Outcome::Delivered,
                 Err(ItemError::Rejected { code, message }) => {
@@ -276,10 +274,7 @@ impl Sink for SmailySink<'_> {
                 Err(other) => Outcome::failed(other.to_string(), other.is_retryable()),
             };
         }
-        Delivery {
-            outcomes,
-            requests: 1,
-        }
+        Delivery { outcomes, requests }
     }
 }
 
@@ -292,11 +287,8 @@ pub async fn run_once(
 ) -> Result<Summary, Error> {
     match endpoints.smaily.as_ref().filter(|_| !args.dry_run) {
         Some(smaily) => {
-            let requests_before = smaily.requests_sent();
             let sink = SmailySink::new(smaily.clone()).with_snapshots(state, &config.job.name);
-            let mut summary = run_into(args, config, endpoints, state, &sink).await?;
-            summary.requests = smaily.requests_sent() - requests_before;
-            Ok(summary)
+            run_into(args, config, endpoints, state, &sink).await
         }
         None => {
             let job = config.job.name.as_str();
@@ -524,26 +516,15 @@ pub async fn main(args: CommonArgs) -> sync_kit::ExitCode {
         }
         Ok::<_, Error>(Ok((config, state, sandbox, endpoints)))
     };
-    let (config, state, sandbox, endpoints) = match setup.await {
+    // The set-up's requests (the credentials check) are counted into the first run.
+    let (setup, startup) = count_requests(setup).await;
+    let (config, state, sandbox, endpoints) = match setup {
         Ok(Ok(ok)) => ok,
         Ok(Err(code)) => return code,
         Err(e) => return report_error(args.json, &e),
     };
     let job = async |state: &StateStore| run_once(&args, &config, &endpoints, state).await;
-    let requests = || {
-        endpoints.directo.requests_sent()
-            + endpoints.smaily.as_ref().map_or(0, |s| s.requests_sent())
-    };
-    run_job(
-        &args,
-        &config.job.name,
-        sandbox,
-        guard,
-        state,
-        requests,
-        job,
-    )
-    .await
+    run_job(&args, &config.job.name, sandbox, guard, state, startup, job).await
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! `lastName`, `phone`, `externalCustomerId`, `languageCode`, `timeZone`; every other column is
 //! a custom field by name, resolved to its id through the field catalog (`GET /v1/addressbooks`).
 
+use marketing_sync_core::count_requests;
 use messaging_client::{
     Channel, Contact, DedupeOn, FieldCatalog, ImportOptions, ImportOutcome, ImportPolling,
 };
@@ -211,12 +212,13 @@ impl Sink for ContactsSink {
                 Err(reason) => outcomes[i] = Outcome::failed(reason, false),
             }
         }
-        // Every request the import sent (retries included); contacts the client refused
-        // before sending took none.
-        let (imported, requests) =
-            messaging_client::count_requests(self.client.import_contacts(&contacts, &options()))
-                .await;
-        let settled = self.settle(imported, &positions).await;
+        // Every attempt the import and its status polls send (retries included), counted
+        // where they are sent; contacts the client refused before sending took none.
+        let (settled, requests) = count_requests(async {
+            let imported = self.client.import_contacts(&contacts, &options()).await;
+            self.settle(imported, &positions).await
+        })
+        .await;
         for (i, outcome) in settled {
             outcomes[i] = outcome;
         }

@@ -7,6 +7,7 @@
 
 use jiff::Zoned;
 use jiff::tz::TimeZone;
+use marketing_sync_core::count_requests;
 use messaging_client::{ItemError, Order, OrderItem, OrderRetry, OrderStatus};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -231,9 +232,10 @@ impl Sink for OrdersSink {
                 Err(reason) => outcomes[i] = Outcome::failed(reason, false),
             }
         }
-        let chunks = orders.len().div_ceil(messaging_client::ORDERS_CHUNK) as u64;
         let retry = self.client.order_retry();
-        for outcome in self.client.push_orders(&orders).await {
+        // Every attempt, retries included, counted where the client sends it.
+        let (pushed, requests) = count_requests(self.client.push_orders(&orders)).await;
+        for outcome in pushed {
             let i = positions[outcome.index];
             if let Err(e) = outcome.result {
                 outcomes[i] = match (&e, item_error(&e)) {
@@ -245,10 +247,7 @@ impl Sink for OrdersSink {
                 };
             }
         }
-        Delivery {
-            outcomes,
-            requests: chunks,
-        }
+        Delivery { outcomes, requests }
     }
 }
 

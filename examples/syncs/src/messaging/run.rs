@@ -273,7 +273,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Ok::<_, Error>(Ok((config, input, state, sandbox, client)))
     };
-    let (config, input, state, sandbox, client) = match setup.await {
+    // The set-up's requests (the credentials check) are counted into the first run.
+    let (setup, startup) = marketing_sync_core::count_requests(setup).await;
+    let (config, input, state, sandbox, client) = match setup {
         Ok(Ok(ok)) => ok,
         Ok(Err(code)) => return code,
         Err(e) => return report_error(common.json, &e),
@@ -296,7 +298,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         sandbox,
         guard,
         state,
-        || client.as_ref().map_or(0, |c| c.requests_sent()),
+        startup,
         job,
     )
     .await

@@ -16,6 +16,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use marketing_sync_core::count_requests;
 use messaging_client::{Recipient, SmartSend};
 use serde_json::{Map, Value};
 
@@ -167,8 +168,9 @@ impl Sink for SendSink<'_> {
             return Delivery::all(batch.len(), Outcome::failed(reason, false), 0);
         }
         let send = smartsend(batch, &self.job, self.email);
-        let results = self.client.smartsend(self.message_id, &send).await;
-        let requests = batch.len().div_ceil(1000) as u64;
+        // Every attempt, counted where the client sends it.
+        let (results, requests) =
+            count_requests(self.client.smartsend(self.message_id, &send)).await;
         let mut outcomes =
             vec![Outcome::failed("the client returned no result", false); batch.len()];
         for r in results {

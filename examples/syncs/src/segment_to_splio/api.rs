@@ -11,9 +11,9 @@
 //! under it ([`SplioSink::keep_addresses`]), so later runs address it so too.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
+use marketing_sync_core::count_requests;
 use splio_client::ContactData;
 
 use super::existence::{Learned, Presence};
@@ -33,8 +33,6 @@ pub struct SplioSink<'a> {
     pub existence: &'a Learned,
     /// `--insert`: create contacts Splio does not hold.
     pub insert: bool,
-    /// Requests sent (for the summary; the existence checks are counted where they are made).
-    pub requests: AtomicU64,
     /// Concurrent PATCHes.
     pub concurrency: usize,
     /// Keys delivered this run under an address learned by listing that differs from the key
@@ -79,15 +77,11 @@ impl SplioSink<'_> {
             return Vec::new();
         }
         let data: Vec<ContactData> = creates.iter().map(|(_, c)| c.clone()).collect();
-        self.count(data.len().div_ceil(splio_client::BULK_MAX) as u64);
         match self.client.bulk_create(&data).await {
             Ok(results) => results
                 .into_iter()
                 .map(|r| {
                     let i = creates[r.index].0;
-                    if matches!(r.result, Err(splio_client::Error::OutcomeUnknown { .. })) {
-                        self.count(1); // the client looked the contact up
-                    }
                     match &r.result {
                         Ok(()) => (i, Some(Outcome::Delivered)),
                         // Created by an earlier, interrupted run, or by someone else.
@@ -105,7 +99,6 @@ impl SplioSink<'_> {
 
     /// PATCHes concurrently; returns per item its result.
     async fn patch(&self, patches: Vec<Patch>) -> Vec<(Patch, Result<(), splio_client::Error>)> {
-        self.count(patches.len() as u64);
         futures::stream::iter(patches.into_iter().map(|p| async move {
             let result = self
                 .client
@@ -160,14 +153,25 @@ impl SplioSink<'_> {
                 .push((item.key.clone(), address.to_owned()));
         }
     }
-
-    fn count(&self, n: u64) {
-        self.requests.fetch_add(n, Ordering::Relaxed);
-    }
 }
 
 impl Sink for SplioSink<'_> {
+    /// Every PATCH, bulk create and lookup the batch took is counted where the client sends it
+    /// (`count_requests`), retries included.
     async fn deliver(&self, batch: &[Item]) -> Delivery {
+        let (outcomes, requests) = count_requests(self.outcomes(batch)).await;
+        Delivery { outcomes, requests }
+    }
+
+    /// Keeps the addresses the contacts were delivered under.
+    async fn finish(&self, _summary: &mut Summary) -> Result<(), Error> {
+        self.keep_addresses(true)
+    }
+}
+
+impl SplioSink<'_> {
+    /// Delivers `batch`: one outcome per item.
+    async fn outcomes(&self, batch: &[Item]) -> Vec<Outcome> {
         // Earlier batches recorded by now keep the addresses they were delivered under.
         if let Err(e) = self.keep_addresses(false) {
             tracing::warn!(error = %e, "could not keep the contacts' addresses as Splio holds them");
@@ -257,17 +261,7 @@ impl Sink for SplioSink<'_> {
                 Err(e) => splio_outcome(&e),
             };
         }
-        Delivery {
-            outcomes,
-            requests: 0,
-        }
-    }
-
-    /// The run's request count is the sink's own: every PATCH, bulk create and lookup (the
-    /// existence checks before the first batch are added by the screening).
-    async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
-        summary.requests = self.requests.load(Ordering::Relaxed);
-        self.keep_addresses(true)
+        outcomes
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use futures::stream::LocalBoxStream;
+use marketing_sync_core::count_requests;
 use splio_client::ContactData;
 
 use super::cli::{Cli, DeliveryKind, SourceKind};
@@ -212,16 +213,16 @@ async fn learn_existence(
 /// The screening every sink of this sync shares: once the run's records are staged, it checks
 /// that Splio has every custom field the run sends ([`checks::check_fields`]), learns which of
 /// the contacts never delivered exist in Splio (kept in `learned`, which the REST delivery reads
-/// too) and, without `--insert`, skips those known to be absent. The requests spent are added to
-/// the run's count.
+/// too) and, without `--insert`, skips those known to be absent. The requests spent (counted
+/// with `count_requests`) are added to the run's count.
 #[derive(Clone, Copy)]
 struct Screening<'a> {
     cli: &'a Cli,
     config: &'a Config,
     /// The segment file's header, if it has one.
     header: Option<&'a [String]>,
-    /// Requests spent reading Splio's fields.
-    field_requests: &'a AtomicU64,
+    /// Requests the screening sent (its field check and existence lookups).
+    requests: &'a AtomicU64,
     endpoints: &'a Endpoints,
     concurrency: usize,
     learned: &'a Learned,
@@ -259,18 +260,22 @@ impl<K: Sink> Sink for Screened<'_, K> {
             cli,
             config,
             header,
-            field_requests,
+            requests,
             endpoints,
             concurrency,
             learned,
         } = self.screening;
-        // Fields Splio does not have are found before the first write, not one record at a
-        // time (a dry run outside the sandbox asks Splio nothing; `--check` does ask).
-        if let Some(rest) = &endpoints.rest {
-            let sent = checks::check_fields(rest, config, header).await?;
-            field_requests.fetch_add(sent, Ordering::Relaxed);
-        }
-        let existence = learn_existence(cli, endpoints, concurrency, unknown).await?;
+        let (existence, sent) = count_requests(async {
+            // Fields Splio does not have are found before the first write, not one record at
+            // a time (a dry run outside the sandbox asks Splio nothing; `--check` does ask).
+            if let Some(rest) = &endpoints.rest {
+                checks::check_fields(rest, config, header).await?;
+            }
+            learn_existence(cli, endpoints, concurrency, unknown).await
+        })
+        .await;
+        requests.fetch_add(sent, Ordering::Relaxed);
+        let existence = existence?;
         let skips = if cli.insert {
             HashMap::new()
         } else {
@@ -286,8 +291,7 @@ impl<K: Sink> Sink for Screened<'_, K> {
 
     async fn finish(&self, summary: &mut Summary) -> Result<(), Error> {
         self.sink.finish(summary).await?;
-        summary.requests += self.screening.learned.requests();
-        summary.requests += self.screening.field_requests.load(Ordering::Relaxed);
+        summary.requests += self.screening.requests.load(Ordering::Relaxed);
         Ok(())
     }
 }
@@ -322,12 +326,12 @@ pub async fn run_once(
         stop: sync_kit::Stop::process(),
     };
     let learned = Learned::default();
-    let field_requests = AtomicU64::new(0);
+    let screening_requests = AtomicU64::new(0);
     let screening = Screening {
         cli,
         config,
         header: header.as_deref(),
-        field_requests: &field_requests,
+        requests: &screening_requests,
         endpoints,
         concurrency: config.job.concurrency * 4,
         learned: &learned,
@@ -367,7 +371,6 @@ pub async fn run_once(
                 job: job.to_owned(),
                 existence: &learned,
                 insert: cli.insert,
-                requests: AtomicU64::new(0),
                 concurrency: config.job.concurrency * 4,
                 learned_addresses: Default::default(),
             });
@@ -477,25 +480,14 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Ok::<_, Error>(Ok((config, input, state, sandbox, endpoints)))
     };
-    let (config, input, state, sandbox, endpoints) = match setup.await {
+    // The set-up's HTTP requests are counted into the first run.
+    let (setup, startup) = marketing_sync_core::count_requests(setup).await;
+    let (config, input, state, sandbox, endpoints) = match setup {
         Ok(Ok(ok)) => ok,
         Ok(Err(code)) => return code,
         Err(e) => return report_error(args.json, &e),
     };
     let job =
         async |state: &StateStore| run_once(&cli, &config, &endpoints, input.as_ref(), state).await;
-    let requests = || {
-        endpoints.rest.as_ref().map_or(0, |c| c.requests_sent())
-            + endpoints.directo.as_ref().map_or(0, |c| c.requests_sent())
-    };
-    crate::shared::run::run_job(
-        &args,
-        &config.job.name,
-        sandbox,
-        guard,
-        state,
-        requests,
-        job,
-    )
-    .await
+    crate::shared::run::run_job(&args, &config.job.name, sandbox, guard, state, startup, job).await
 }

@@ -1,5 +1,6 @@
 //! The end of every sync's `main`: run the job, once or every `--every`, around its sandbox.
 
+use marketing_sync_core::count_requests;
 use sync_kit::cli::already_running;
 use sync_kit::state::{Begun, StateStore};
 use sync_kit::state_guard::StateGuard;
@@ -11,9 +12,11 @@ use super::sandbox::{Fakes, print_closing_line};
 /// saving the sandbox's fakes before each batch is recorded and after each run; then prints the sandbox's closing line and
 /// settles the state file ([`StateGuard::finish`]). Returns the exit code.
 ///
-/// `requests` is how many HTTP requests the job's clients have sent so far (the sum of their
-/// `requests_sent()`, every attempt counted): each run's summary says how many it took,
-/// retries included, the first run's start-up checks (credentials) too.
+/// `startup_requests` is how many HTTP requests the set-up sent before the first run (the
+/// credentials check): the first run's count includes them. Each run's requests are counted
+/// with [`count_requests`] around it, every attempt of every client (source reads, lookups,
+/// retries, and the deliveries, whose own exact counts the runner summed): the summary and the
+/// run log say that number.
 ///
 /// Each run is in the run log from its start: its row is claimed
 /// ([`StateStore::claim_run`]) before `run_once` sends anything, so a run that fails before
@@ -27,7 +30,7 @@ pub async fn run_job<S: Fakes + Send + Sync + 'static>(
     sandbox: Option<S>,
     guard: StateGuard,
     state: StateStore,
-    requests: impl Fn() -> u64,
+    startup_requests: u64,
     run_once: impl AsyncFn(&StateStore) -> Result<Summary, Error>,
 ) -> ExitCode {
     tracing::info!(job, state = %args.state_description(), sandbox = args.sandbox, "starting");
@@ -39,25 +42,9 @@ pub async fn run_job<S: Fakes + Send + Sync + 'static>(
         state.set_before_record(move || fakes.save());
     }
     let sandbox = sandbox.as_deref();
-    let counted = std::cell::Cell::new(0);
+    let startup = std::cell::Cell::new(startup_requests);
     let code = sync_kit::main_loop(args, || async {
-        let mut summary = logged(args, job, &state, &run_once).await;
-        // Every HTTP attempt since the last run (the first run: since the process started, its
-        // start-up checks included), as the clients counted them.
-        let sent = requests();
-        // A dry run's count stays the requests a real run would send. A failed run's count is
-        // logged too: a run that reached a service is kept in the log whatever its exit code
-        // (see `StateGuard`).
-        if !args.dry_run {
-            let taken = sent - counted.get();
-            if let Ok(summary) = &mut summary {
-                summary.requests = taken;
-            }
-            if let Err(e) = state.set_last_run_requests(job, taken) {
-                tracing::error!(job, "cannot record the run's requests in the run log: {e}");
-            }
-        }
-        counted.set(sent);
+        let summary = logged(args, job, &state, &run_once, startup.take()).await;
         if let Some(sandbox) = sandbox {
             sandbox.save();
         }
@@ -74,6 +61,7 @@ async fn logged(
     job: &str,
     state: &StateStore,
     run_once: &impl AsyncFn(&StateStore) -> Result<Summary, Error>,
+    startup_requests: u64,
 ) -> Result<Summary, Error> {
     let mode = if args.replay_failed {
         Mode::ReplayFailed
@@ -84,13 +72,26 @@ async fn logged(
         Begun::AlreadyRunning(other) => return Err(already_running(job, &other)),
         Begun::Started(_) | Begun::ReadOnly => {}
     }
-    let outcome = run_once(state).await;
+    let (mut outcome, sent) = count_requests(run_once(state)).await;
+    let sent = sent + startup_requests;
     let settled = match &outcome {
         Ok(summary) => state.finish_claim(job, summary),
         Err(e) => state.fail_claim(job, &e.one_line()),
     };
     if let Err(e) = settled {
         tracing::error!(job, "cannot record the run in the run log: {e}");
+    }
+    // The runner logged the sum of its deliveries' requests; the run also read its source,
+    // screened and (the first run) checked credentials: its count is all of them. A dry run's
+    // count stays the requests a real run would send. A failed run that reached a service is
+    // kept in the log with its requests too (see `StateGuard`).
+    if !args.dry_run {
+        if let Ok(summary) = &mut outcome {
+            summary.requests = sent;
+        }
+        if let Err(e) = state.set_last_run_requests(job, sent) {
+            tracing::error!(job, "cannot record the run's requests in the run log: {e}");
+        }
     }
     let code = match &outcome {
         Ok(summary) => summary.exit_code,

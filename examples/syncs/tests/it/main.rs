@@ -2,6 +2,7 @@
 //! executable instead of one per file.
 
 mod common;
+mod delivery_requests;
 mod directo_orders;
 mod directo_to_smaily;
 mod failures;

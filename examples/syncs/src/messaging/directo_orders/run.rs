@@ -301,7 +301,9 @@ pub async fn main(args: CommonArgs) -> ExitCode {
         }
         Ok::<_, Error>(Ok((config, state, sandbox, directo, messaging)))
     };
-    let (config, state, sandbox, directo, messaging) = match setup.await {
+    // The set-up's requests (the credentials check) are counted into the first run.
+    let (setup, startup) = marketing_sync_core::count_requests(setup).await;
+    let (config, state, sandbox, directo, messaging) = match setup {
         Ok(Ok(ok)) => ok,
         Ok(Err(code)) => return code,
         Err(e) => return report_error(args.json, &e),
@@ -309,15 +311,5 @@ pub async fn main(args: CommonArgs) -> ExitCode {
     let job = async |state: &StateStore| {
         run_once(&args, &config, &directo, messaging.as_ref(), state).await
     };
-    let requests = || directo.requests_sent() + messaging.as_ref().map_or(0, |c| c.requests_sent());
-    crate::shared::run::run_job(
-        &args,
-        &config.job.name,
-        sandbox,
-        guard,
-        state,
-        requests,
-        job,
-    )
-    .await
+    crate::shared::run::run_job(&args, &config.job.name, sandbox, guard, state, startup, job).await
 }
