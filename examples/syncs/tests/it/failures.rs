@@ -10,6 +10,7 @@ use std::path::Path;
 
 use messaging_client::fake::FakeMessaging;
 use smaily_client::fake::FakeSmaily;
+use splio_client::fake::FakeService as _;
 use splio_client::fake::FakeSplio;
 use sync_examples::shared::demo_customers as demo;
 
