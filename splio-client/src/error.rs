@@ -254,21 +254,25 @@ impl From<std::io::Error> for Error {
 /// What became of one item of a batch call ([`crate::ContactOutcome`]) when it did not succeed.
 ///
 /// ```
-/// let e = splio_client::ItemError::Rejected { message: "Contact with unique key a@x.com already exists".into(), code: 400 };
+/// let e = splio_client::ItemError::Rejected { message: "Contact with unique key a@x.com already exists".into(), code: 400, error_key: None };
 /// assert_eq!(e.to_string(), "rejected by Splio (400): Contact with unique key a@x.com already exists");
 /// assert!(!e.is_retryable() && e.is_already_exists());
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ItemError {
-    /// Splio answered and refused this item (its per-item code in a 207 answer, or the error
-    /// of the single request made for it). Resending it unchanged will not help.
+    /// Splio answered and refused this item (its per-item code in a 207 answer, a blacklist
+    /// failure, or the error of the single request made for it). Resending it unchanged will
+    /// not help.
     #[error("rejected by Splio ({code}): {message}")]
     Rejected {
         /// Splio's description, verbatim.
         message: String,
         /// The per-item code (or the HTTP status of the item's own request), e.g. 400, 404.
         code: u16,
+        /// Splio's error key when it gives one (blacklists: `touchpoint_already_exist`,
+        /// `touchpoint_not_blacklisted`; a request's envelope: e.g. `list_id`).
+        error_key: Option<String>,
     },
     /// Splio may have processed it (a create whose answer was lost, or an answer that does not
     /// say what became of it): look it up before resending.
@@ -327,12 +331,19 @@ impl ItemError {
     /// failed request says so ([`Error::is_already_exists`]).
     ///
     /// ```
-    /// let e = splio_client::ItemError::Rejected { message: "Contact with unique key a@x.com already exists".into(), code: 400 };
+    /// let e = splio_client::ItemError::Rejected { message: "Contact with unique key a@x.com already exists".into(), code: 400, error_key: None };
     /// assert!(e.is_already_exists());
     /// ```
     pub fn is_already_exists(&self) -> bool {
         match self {
-            ItemError::Rejected { code: 400, message } => message.contains("already exist"),
+            ItemError::Rejected {
+                code: 400,
+                message,
+                error_key,
+            } => {
+                message.contains("already exist")
+                    || error_key.as_deref() == Some("touchpoint_already_exist")
+            }
             ItemError::Failed(e) => e.is_already_exists(),
             _ => false,
         }
@@ -342,7 +353,7 @@ impl ItemError {
     /// item's own request).
     ///
     /// ```
-    /// assert!(splio_client::ItemError::Rejected { message: "Contact not found".into(), code: 404 }.is_not_found());
+    /// assert!(splio_client::ItemError::Rejected { message: "Contact not found".into(), code: 404, error_key: None }.is_not_found());
     /// ```
     pub fn is_not_found(&self) -> bool {
         match self {
@@ -359,17 +370,14 @@ impl ItemError {
     /// [`Failed`](Self::Failed).
     pub(crate) fn from_call(e: Error) -> ItemError {
         match e {
-            Error::Api { status, .. }
-                if (400..500).contains(&status) && !matches!(status, 401 | 408 | 429) =>
-            {
-                let message = match &e {
-                    Error::Api {
-                        errors, message, ..
-                    } => describe(errors, message),
-                    _ => unreachable!(),
-                };
+            Error::Api {
+                status,
+                errors,
+                message,
+            } if (400..500).contains(&status) && !matches!(status, 401 | 408 | 429) => {
                 ItemError::Rejected {
-                    message,
+                    error_key: errors.first().map(|e| e.error_key.clone()),
+                    message: describe(&errors, &message),
                     code: status,
                 }
             }
@@ -501,6 +509,62 @@ mod tests {
         assert!(
             matches!(e, Error::Api { status: 502, message: Some(ref m), .. } if m.contains("oops"))
         );
+    }
+
+    #[test]
+    fn a_single_call_error_becomes_the_item_outcome_it_means() {
+        let refused = error_from_response(
+            StatusCode::BAD_REQUEST,
+            &HeaderMap::new(),
+            br#"{"status":400,"errors":[{"error_key":"list_id","error":"wrong_value","error_description":"list 7 does not exist"}]}"#,
+        );
+        let e = ItemError::from_call(refused);
+        assert!(
+            matches!(&e, ItemError::Rejected { code: 400, message, error_key: Some(k) } if message.contains("list 7 does not exist") && k == "list_id"),
+            "{e:?}"
+        );
+        assert!(!e.is_retryable());
+        let e = ItemError::from_call(Error::Api {
+            status: 503,
+            errors: vec![],
+            message: None,
+        });
+        assert!(matches!(e, ItemError::Failed(_)) && e.is_retryable());
+        let e = ItemError::from_call(Error::RateLimited {
+            retry_after: None,
+            message: String::new(),
+        });
+        assert!(e.is_retryable() && e.provably_not_processed());
+        let e = ItemError::from_call(Error::OutcomeUnknown {
+            key: "a@x.com".into(),
+            reason: "cut".into(),
+            exists: None,
+        });
+        assert!(e.is_outcome_unknown() && !e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "outcome unknown: outcome unknown for a@x.com: cut"
+        );
+        let e = ItemError::from_call(Error::invalid("r", "email", "missing"));
+        assert!(
+            matches!(e, ItemError::Failed(_)) && e.provably_not_processed() && !e.is_retryable()
+        );
+    }
+
+    #[test]
+    fn io_and_sftp_errors_say_their_cause_in_the_message_only() {
+        let io = Error::from(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such key file",
+        ));
+        assert_eq!(io.to_string(), "I/O error: no such key file");
+        assert!(std::error::Error::source(&io).is_none());
+        let sftp = Error::Sftp {
+            action: "rename".into(),
+            cause: "permission denied".into(),
+        };
+        assert_eq!(sftp.to_string(), "SFTP rename failed: permission denied");
+        assert!(std::error::Error::source(&sftp).is_none());
     }
 
     proptest::proptest! {

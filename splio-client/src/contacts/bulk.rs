@@ -430,6 +430,7 @@ fn multi_status_outcomes(
                     Ok(())
                 }
                 Some(item) => Err(ItemError::Rejected {
+                    error_key: None,
                     message: item.description.clone().unwrap_or_default(),
                     code: item.code.unwrap_or(0).clamp(0, u16::MAX as i64) as u16,
                 }),

@@ -163,26 +163,47 @@ async fn every_request_conforms_to_the_openapi_document() {
     );
     check!(
         "blacklist add",
-        c.blacklist_add(Channel::Email, &["a@b.com".into()]).await
+        sent(
+            c.blacklist_add(Channel::Email, &["a@b.com".into()])
+                .await
+                .into_iter()
+                .map(|o| o.result)
+                .collect()
+        )
     );
     check!(
         "blacklist add sms",
-        c.blacklist_add(Channel::Cellphone, &["33614021388".into()])
-            .await
+        sent(
+            c.blacklist_add(Channel::Cellphone, &["33614021388".into()])
+                .await
+                .into_iter()
+                .map(|o| o.result)
+                .collect()
+        )
     );
     check!(
         "blacklist remove",
-        c.blacklist_remove(Channel::Email, RemoveSource::Unsub, &["a@b.com".into()])
-            .await
+        sent(
+            c.blacklist_remove(Channel::Email, RemoveSource::Unsub, &["a@b.com".into()])
+                .await
+                .into_iter()
+                .map(|o| o.result)
+                .collect()
+        )
     );
     check!(
         "blacklist remove all",
-        c.blacklist_remove(
-            Channel::Cellphone,
-            RemoveSource::All,
-            &["33614021388".into()]
+        sent(
+            c.blacklist_remove(
+                Channel::Cellphone,
+                RemoveSource::All,
+                &["33614021388".into()]
+            )
+            .await
+            .into_iter()
+            .map(|o| o.result)
+            .collect()
         )
-        .await
     );
     check!(
         "update",

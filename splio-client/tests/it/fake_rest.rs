@@ -226,13 +226,16 @@ async fn fields_lists_blacklists_pages() {
     assert_eq!(c.lists().try_collect::<Vec<_>>().await.unwrap().len(), 3);
 
     let many: Vec<String> = (0..2100).map(|i| format!("b{i}@x.com")).collect();
-    let added = c.blacklist_add(Channel::Email, &many).await.unwrap();
-    assert_eq!(added.successes.len(), 2100);
-    let again = c.blacklist_add(Channel::Email, &many[..2]).await.unwrap();
-    assert_eq!(
-        again.failures[0].error_key.as_deref(),
-        Some("touchpoint_already_exist")
+    let added = c.blacklist_add(Channel::Email, &many).await;
+    assert_eq!(added.len(), 2100);
+    assert!(
+        added
+            .iter()
+            .enumerate()
+            .all(|(i, o)| o.index == i && o.is_ok())
     );
+    let again = c.blacklist_add(Channel::Email, &many[..2]).await;
+    assert!(again[0].result.as_ref().unwrap_err().is_already_exists());
     fake.seed_blacklist(Channel::Email, "u@x.com", "unsub");
     let unsub: Vec<_> = c
         .blacklist(Channel::Email, Some(BlacklistSource::Unsub))
@@ -248,12 +251,13 @@ async fn fields_lists_blacklists_pages() {
     assert_eq!(all.len(), 2101);
     let removed = c
         .blacklist_remove(Channel::Email, RemoveSource::All, &many[..10])
-        .await
-        .unwrap();
-    assert_eq!(removed.successes.len(), 10);
+        .await;
+    assert_eq!(removed.len(), 10);
+    assert!(removed.iter().all(|o| o.is_ok()));
     assert!(
         c.blacklist_remove(Channel::Cellphone, RemoveSource::Unsub, &many[..1])
-            .await
+            .await[0]
+            .result
             .is_err()
     );
 }

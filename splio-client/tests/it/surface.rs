@@ -271,3 +271,75 @@ async fn the_trait_rate_limit_answers_as_splio_does() {
     );
     assert_eq!(fake.requests()[0].path, "/data/contacts");
 }
+
+#[tokio::test]
+async fn blacklist_changes_give_one_outcome_per_touchpoint() {
+    use splio_client::{Channel, RemoveSource};
+    let fake = FakeSplio::start().await;
+    fake.seed_blacklist(Channel::Email, "old@x.com", "custom");
+    let client = fake.client();
+    let out = client
+        .blacklist_add(Channel::Email, &["new@x.com".into(), "old@x.com".into()])
+        .await;
+    assert_eq!((out[0].index, out[0].key.as_str()), (0, "new@x.com"));
+    assert!(out[0].result.is_ok(), "{:?}", out[0]);
+    let e = out[1].result.as_ref().unwrap_err();
+    assert!(
+        matches!(e, ItemError::Rejected { error_key: Some(k), message, .. }
+            if k == "touchpoint_already_exist" && message.contains("already blacklisted")),
+        "{e:?}"
+    );
+    assert!(e.is_already_exists() && !e.is_retryable());
+    // Sent as Splio documents it: one POST with `{"data": [...]}`.
+    let sent = fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path == "/data/blacklists/email")
+        .unwrap();
+    assert_eq!(sent.method, "POST");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&sent.body).unwrap(),
+        serde_json::json!({"data": ["new@x.com", "old@x.com"]})
+    );
+
+    // An add whose answer was lost may have happened: outcome unknown, not resent.
+    fake.drop_next(1, DropPoint::AfterProcessing);
+    let before = fake.request_count();
+    let out = client
+        .blacklist_add(Channel::Email, &["c@x.com".into(), "d@x.com".into()])
+        .await;
+    assert!(
+        out.iter()
+            .all(|o| o.result.as_ref().is_err_and(ItemError::is_outcome_unknown)),
+        "{out:?}"
+    );
+    assert_eq!(fake.request_count() - before, 1);
+    assert_eq!(fake.blacklisted(Channel::Email).len(), 4);
+
+    // A removal Splio cannot make is refused before sending, for every touchpoint.
+    let out = client
+        .blacklist_remove(
+            Channel::Cellphone,
+            RemoveSource::Unsub,
+            &["336".into(), "337".into()],
+        )
+        .await;
+    for o in &out {
+        let ItemError::Failed(e) = o.result.as_ref().unwrap_err() else {
+            panic!("{o:?}")
+        };
+        assert!(matches!(**e, Error::InvalidInput { .. }), "{e}");
+    }
+    // Removing one that is there and one that is not.
+    let out = client
+        .blacklist_remove(
+            Channel::Email,
+            RemoveSource::All,
+            &["new@x.com".into(), "zz@x.com".into()],
+        )
+        .await;
+    assert!(out[0].result.is_ok());
+    assert!(
+        matches!(out[1].result.as_ref().unwrap_err(), ItemError::Rejected { error_key: Some(k), .. } if k == "touchpoint_not_blacklisted")
+    );
+}

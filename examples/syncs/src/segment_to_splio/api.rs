@@ -286,6 +286,7 @@ mod tests {
         let e = splio_client::ItemError::Rejected {
             message: "Contact with unique key a@example.com already exists".into(),
             code: 400,
+            error_key: None,
         };
         let Outcome::Failed { error, .. } = item_outcome(&e) else {
             panic!("not failed");
