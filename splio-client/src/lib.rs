@@ -108,6 +108,7 @@ pub use fields::{
     SchemaValue,
 };
 pub use groups::{CreatedGroup, GROUP_KEYS_MAX, Group, GroupChange, NewGroup};
+pub use indexmap;
 pub use jiff;
 pub use lists::MailingList;
 pub use marketing_sync_core;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use serde_json::json;
 #[cfg(feature = "sandbox")]
 use splio_client::fake::FakeService as _;
+#[cfg(feature = "sandbox")]
 use splio_client::{ContactData, CustomFieldValue, FieldType};
 
 use sync_kit::input::Row;
