@@ -2,13 +2,14 @@
 # Each client crate builds alone with only the features it asks for, and no library of ours
 # pulls a runtime flavour or process-wide tokio features (`rt-multi-thread`, `signal`, `fs`)
 # into an application that depends on it. (splio-client's SFTP dependency, russh, asks for
-# `rt-multi-thread` itself, and directo-client's streamed reads need reqwest's `stream`, which
-# asks for `fs`: those are checked for `signal` only.)
+# `rt-multi-thread` itself: splio-client's default build, without the `sftp` feature, is held to
+# the full rule and its `sftp` build is checked for `signal` only; directo-client's streamed
+# reads need reqwest's `stream`, which asks for `fs`: it is checked for `signal` only.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tokio_features() {
-    cargo tree -p "$1" -e normal,features -f '{p} {f}' | grep -oE 'tokio v1[^ ]* [^ ]*' | head -1
+    cargo tree -p "$1" ${2:+--features "$2"} -e normal,features -f '{p} {f}' | grep -oE 'tokio v1[^ ]* [^ ]*' | head -1
 }
 
 for crate in marketing-sync-core smaily-client messaging-client directo-client splio-client; do
@@ -16,7 +17,7 @@ for crate in marketing-sync-core smaily-client messaging-client directo-client s
     features=$(tokio_features "$crate")
     echo "$crate: $features"
     case "$crate" in
-        splio-client | directo-client) forbidden='signal' ;;
+        directo-client) forbidden='signal' ;;
         *) forbidden='rt-multi-thread|signal|fs' ;;
     esac
     if grep -qwE "$forbidden" <<<"${features#* }"; then
@@ -35,3 +36,12 @@ if [ -n "$cli_crates" ]; then
     exit 1
 fi
 echo "sync-kit --no-default-features: builds without the command line's crates"
+
+# splio-client with its SFTP upload: russh's `rt-multi-thread` is allowed, `signal` is not.
+cargo check -q -p splio-client --lib --features sftp
+features=$(tokio_features splio-client sftp)
+echo "splio-client (sftp): $features"
+if grep -qwE 'signal' <<<"${features#* }"; then
+    echo "splio-client with sftp pulls in tokio's signal feature" >&2
+    exit 1
+fi

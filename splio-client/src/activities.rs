@@ -81,6 +81,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use futures::TryStreamExt;
     /// use splio_client::{ActivityChannel, ContactData};

@@ -3,8 +3,12 @@
 use futures::{Stream, TryStreamExt};
 use serde::Deserialize;
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
 use crate::client::{Client, Request, segment};
-use crate::error::{Error, Result};
+use crate::contacts::ContactOutcome;
+use crate::error::{Error, ItemError, Result};
 use crate::lenient;
 
 /// Most touchpoints sent in one blacklist request.
@@ -104,7 +108,8 @@ pub struct BlacklistFailure {
     pub error_key: Option<String>,
 }
 
-/// Answer of a blacklist add/remove (`200`, `207` partial, or `400` when every item failed).
+/// Answer of a blacklist add/remove as Splio sends it (`200`, `207` partial, or `400` when every
+/// item failed); the client turns it into one outcome per touchpoint.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 pub struct BlacklistResult {
     /// Touchpoints that succeeded.
@@ -123,73 +128,163 @@ fn comparable(channel: Channel, touchpoint: &str) -> String {
     }
 }
 
-impl BlacklistResult {
-    fn merge(&mut self, other: BlacklistResult) {
-        self.successes.extend(other.successes);
-        self.failures.extend(other.failures);
+/// Match a blacklist answer back to the chunk's touchpoints (compared as
+/// [`blacklist_lookup`](Client::blacklist_lookup) compares them): a success is `Ok`, a failure
+/// [`ItemError::Rejected`] with Splio's `error` and `error_key` (code 400, the status Splio
+/// answers when every touchpoint failed: it gives none per touchpoint), a touchpoint the
+/// answer does not name [`ItemError::OutcomeUnknown`]. A failed request gives every
+/// touchpoint of its chunk the request's error (shared).
+fn blacklist_outcomes(
+    channel: Channel,
+    chunk: &[(usize, String)],
+    answer: Result<BlacklistResult>,
+) -> Vec<ContactOutcome<()>> {
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            let error = match e {
+                Error::OutcomeUnknown { reason, .. } => ItemError::OutcomeUnknown {
+                    reason: format!("the request carrying it: {reason}"),
+                },
+                e => ItemError::Failed(Arc::new(e)),
+            };
+            return chunk
+                .iter()
+                .map(|(i, t)| ContactOutcome::new(*i, t.clone(), Err(error.clone())))
+                .collect();
+        }
+    };
+    let mut by_touchpoint: HashMap<String, VecDeque<usize>> = HashMap::new();
+    for (pos, (_, t)) in chunk.iter().enumerate() {
+        by_touchpoint
+            .entry(comparable(channel, t))
+            .or_default()
+            .push_back(pos);
     }
+    let mut results: Vec<Option<std::result::Result<(), ItemError>>> = vec![None; chunk.len()];
+    let mut place = |touchpoint: Option<&str>, result| {
+        if let Some(pos) = touchpoint
+            .and_then(|t| by_touchpoint.get_mut(&comparable(channel, t)))
+            .and_then(VecDeque::pop_front)
+        {
+            results[pos] = Some(result);
+        }
+    };
+    for success in &answer.successes {
+        let touchpoint = match success {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            other => other
+                .get("touchpoint")
+                .or_else(|| other.get("number"))
+                .and_then(|v| v.as_str().map(str::to_string)),
+        };
+        place(touchpoint.as_deref(), Ok(()));
+    }
+    for failure in &answer.failures {
+        place(
+            failure.touchpoint.as_deref(),
+            Err(ItemError::Rejected {
+                message: failure.error.clone().unwrap_or_default(),
+                code: 400,
+                error_key: failure.error_key.clone(),
+            }),
+        );
+    }
+    chunk
+        .iter()
+        .zip(results)
+        .map(|((index, touchpoint), result)| {
+            let result = result.unwrap_or_else(|| {
+                Err(ItemError::OutcomeUnknown {
+                    reason: "Splio's answer named no outcome for it".into(),
+                })
+            });
+            ContactOutcome::new(*index, touchpoint.clone(), result)
+        })
+        .collect()
 }
 
 impl Client {
     /// Add touchpoints to a blacklist (`POST /data/blacklists/{channel}`, 1,000 per request).
-    /// Per-touchpoint failures (e.g. already blacklisted) are in `failures`, also when Splio
-    /// answers 400 because all failed. Not idempotent (a repeat reports "already blacklisted").
+    /// One outcome per touchpoint, in input order: one already blacklisted is
+    /// [`ItemError::Rejected`] with `error_key` `touchpoint_already_exist`
+    /// ([`is_already_exists`](ItemError::is_already_exists)), also when Splio answers 400
+    /// because all failed. Not idempotent: a request whose answer was lost gives
+    /// [`ItemError::OutcomeUnknown`] to each of its touchpoints.
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::Channel;
-    /// let r = client.blacklist_add(Channel::Email, &["a@example.com".into()]).await?;
-    /// assert_eq!(r.successes.len(), 1);
-    /// let again = client.blacklist_add(Channel::Email, &["a@example.com".into()]).await?;
-    /// assert_eq!(again.failures[0].error_key.as_deref(), Some("touchpoint_already_exist"));
+    /// let r = client.blacklist_add(Channel::Email, &["a@example.com".into()]).await;
+    /// assert!(r[0].is_ok());
+    /// let again = client.blacklist_add(Channel::Email, &["a@example.com".into()]).await;
+    /// assert!(again[0].result.as_ref().unwrap_err().is_already_exists());
     /// # Ok(()) }
     /// # #[cfg(not(feature = "fake"))]
     /// # fn main() {}
     /// ```
+    #[must_use = "each touchpoint has its own outcome: check them"]
     pub async fn blacklist_add(
         &self,
         channel: Channel,
         touchpoints: &[String],
-    ) -> Result<BlacklistResult> {
+    ) -> Vec<ContactOutcome<()>> {
         let path = format!("/data/blacklists/{}", channel.singular());
-        self.blacklist_change(Request::new(reqwest::Method::POST, path), touchpoints)
-            .await
+        self.blacklist_change(
+            channel,
+            Request::new(reqwest::Method::POST, path),
+            touchpoints,
+        )
+        .await
     }
 
     /// Remove touchpoints from a blacklist (`DELETE /data/blacklists/{channel}/{source}` with a
-    /// body, 1,000 per request). Idempotent.
+    /// body, 1,000 per request). One outcome per touchpoint, in input order; one that is not
+    /// blacklisted (from that source) is [`ItemError::Rejected`] with `error_key`
+    /// `touchpoint_not_blacklisted`. Idempotent.
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::{Channel, RemoveSource};
     /// fake.seed_blacklist(Channel::Email, "a@example.com", "custom");
-    /// let r = client.blacklist_remove(Channel::Email, RemoveSource::Custom, &["a@example.com".into()]).await?;
-    /// assert_eq!(r.successes.len(), 1);
+    /// let r = client.blacklist_remove(Channel::Email, RemoveSource::Custom, &["a@example.com".into()]).await;
+    /// assert!(r[0].is_ok());
     /// # Ok(()) }
     /// # #[cfg(not(feature = "fake"))]
     /// # fn main() {}
     /// ```
+    #[must_use = "each touchpoint has its own outcome: check them"]
     pub async fn blacklist_remove(
         &self,
         channel: Channel,
         source: RemoveSource,
         touchpoints: &[String],
-    ) -> Result<BlacklistResult> {
+    ) -> Vec<ContactOutcome<()>> {
         let source = match source {
             RemoveSource::Custom => "custom",
             RemoveSource::Unsub if channel == Channel::Email => "unsub",
             RemoveSource::Unsub => {
-                return Err(Error::invalid(
+                let e = Arc::new(Error::invalid(
                     "blacklist removal",
                     "source",
                     "unsub exists for emails only",
                 ));
+                return touchpoints
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        ContactOutcome::new(i, t.clone(), Err(ItemError::Failed(e.clone())))
+                    })
+                    .collect();
             }
             RemoveSource::All => "all",
         };
@@ -198,43 +293,43 @@ impl Client {
             channel.singular(),
             segment(source)
         );
-        self.blacklist_change(Request::delete(path), touchpoints)
+        self.blacklist_change(channel, Request::delete(path), touchpoints)
             .await
     }
 
     async fn blacklist_change(
         &self,
+        channel: Channel,
         template: Request,
         touchpoints: &[String],
-    ) -> Result<BlacklistResult> {
-        let mut total = BlacklistResult::default();
-        for chunk in touchpoints.chunks(BLACKLIST_BATCH_MAX) {
-            let request = template.clone().json(serde_json::json!({ "data": chunk }));
-            let part = match self
+    ) -> Vec<ContactOutcome<()>> {
+        let indexed: Vec<(usize, String)> = touchpoints.iter().cloned().enumerate().collect();
+        let mut out = Vec::with_capacity(touchpoints.len());
+        for chunk in indexed.chunks(BLACKLIST_BATCH_MAX) {
+            let data: Vec<&String> = chunk.iter().map(|(_, t)| t).collect();
+            let request = template.clone().json(serde_json::json!({ "data": data }));
+            let answer = match self
                 .json::<BlacklistResult>(request, "blacklist result")
                 .await
             {
-                Ok(r) => r,
                 // 400 "all failed": Splio's body carries failures in the same shape.
                 Err(Error::Api {
                     status: 400,
+                    errors,
                     message: Some(body),
-                    ..
                 }) => match serde_json::from_str::<BlacklistResult>(&body) {
-                    Ok(r) if !r.failures.is_empty() => r,
-                    _ => {
-                        return Err(Error::Api {
-                            status: 400,
-                            errors: Vec::new(),
-                            message: Some(body),
-                        });
-                    }
+                    Ok(r) if !r.failures.is_empty() => Ok(r),
+                    _ => Err(Error::Api {
+                        status: 400,
+                        errors,
+                        message: Some(body),
+                    }),
                 },
-                Err(e) => return Err(e),
+                other => other,
             };
-            total.merge(part);
+            out.extend(blacklist_outcomes(channel, chunk, answer));
         }
-        Ok(total)
+        out
     }
 
     /// The blacklist entries of one email or cellphone (`GET /data/blacklists/emails` or
@@ -249,6 +344,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::Channel;
     /// fake.seed_blacklist(Channel::Email, "john@doe.com", "unsub");

@@ -36,6 +36,15 @@ impl ApiKey {
     pub fn new(key: impl Into<String>) -> Self {
         ApiKey(Secret::new(key))
     }
+
+    /// The key as text, to hand it on (an environment variable, a child process); never log it.
+    ///
+    /// ```
+    /// assert_eq!(splio_client::ApiKey::new("my-api-key").expose(), "my-api-key");
+    /// ```
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
 }
 
 impl std::fmt::Display for ApiKey {

@@ -72,6 +72,20 @@ pub(crate) struct Token {
     refresh_at: Instant,
 }
 
+/// A non-idempotent request whose answer was lost ([`Error::answer_lost`]) may have been
+/// processed: [`Error::OutcomeUnknown`], never a retryable transport error.
+fn lost(request: &Request, e: Error) -> Error {
+    if e.answer_lost() {
+        Error::OutcomeUnknown {
+            key: format!("{} {}", request.method, request.path),
+            reason: format!("the answer was lost, Splio may have processed it: {e}"),
+            exists: None,
+        }
+    } else {
+        e
+    }
+}
+
 /// A request description; resource modules build these and hand them to [`Client::send`].
 /// Idempotency follows the method ([`marketing_sync_core::idempotent_by_default`]: POST and PATCH
 /// are not) unless the operation says otherwise with [`idempotent`](Self::idempotent).
@@ -164,13 +178,19 @@ impl Client {
         request: Request,
         expected: &'static str,
     ) -> Result<T> {
+        let idempotent = request.idempotent;
+        let described = (!idempotent).then(|| request.clone());
         let response = self.send(request).await?;
         let body: &[u8] = if response.is_empty() {
             b"null"
         } else {
             &response.body
         };
-        Ok(marketing_sync_core::decode_json(body, expected)?)
+        marketing_sync_core::decode_json(body, expected).map_err(|e| match &described {
+            // Splio accepted it and the answer cannot be read.
+            Some(request) => lost(request, Error::from(e)),
+            None => Error::from(e),
+        })
     }
 
     /// Send a request and return the raw successful response. Boxed because authentication
@@ -182,11 +202,16 @@ impl Client {
         Box::pin(async move {
             let span =
                 tracing::debug_span!("splio", method = %request.method, path = %request.path);
-            self.inner
+            let result = self
+                .inner
                 .executor
                 .run(request.idempotent, || self.attempt(&request))
                 .instrument(span)
-                .await
+                .await;
+            match result {
+                Err(e) if !request.idempotent => Err(lost(&request, e)),
+                other => other,
+            }
         })
     }
 

@@ -1,5 +1,5 @@
 //! Datahub contacts files: the `;`-separated CSV that Splio's automatic import picks up from
-//! `/imports/` (upload them with [`crate::sftp::SftpUploader`]).
+//! `/imports/` (upload them with [`crate::sftp::SftpUploader`], feature `sftp`).
 //!
 //! Rules followed: UTF-8 without BOM, `;` separator, a header row with the exact (case-sensitive)
 //! column names, values quoted only when they hold `;` or `"` (quotes doubled), no multi-line
@@ -147,6 +147,174 @@ impl DatahubContact {
             email: Some(email.into()),
             ..Self::default()
         }
+    }
+}
+
+/// A REST contact as a Datahub row: the same attributes, `lists` as `+id` subscriptions,
+/// custom fields as columns (`c<id>` for a field addressed by id, its name otherwise; values
+/// as sent over REST). A cleared custom field is an empty value, which the writer writes as a
+/// clear only when asked ([`EmptyValues::Clear`]). Refused, naming the field, when the row
+/// cannot hold something: `tracking_consent` and `double_optin` (no Datahub column), a
+/// `creation_date` with a time of day (`dateOfCreation` is a date).
+///
+/// ```
+/// use splio_client::{ContactData, datahub::{DatahubContact, Subscription}};
+/// let row = DatahubContact::try_from(ContactData::with_email("ann@example.com").firstname("Ann").list(7))?;
+/// assert_eq!(row.firstname.as_deref(), Some("Ann"));
+/// assert_eq!(row.subscriptions, [Subscription::Subscribe(7)]);
+/// # Ok::<(), splio_client::Error>(())
+/// ```
+impl TryFrom<&crate::ContactData> for DatahubContact {
+    type Error = Error;
+
+    fn try_from(c: &crate::ContactData) -> Result<Self> {
+        let refuse = |field: &str, reason: &str| {
+            Err(Error::invalid(
+                "a contact converted to a Datahub row",
+                field,
+                reason,
+            ))
+        };
+        if !c.tracking_consent.is_empty() {
+            return refuse(
+                "tracking_consent",
+                "a Datahub contacts file has no consent column: send it over REST",
+            );
+        }
+        if c.double_optin.is_some() {
+            return refuse(
+                "double_optin",
+                "a Datahub contacts file has no double opt-in column: send it over REST",
+            );
+        }
+        let date_of_creation = match c.creation_date {
+            Some(d) if d.time() != jiff::civil::Time::midnight() => {
+                return refuse(
+                    "creation_date",
+                    "dateOfCreation is a date: this one has a time of day, which the file would drop",
+                );
+            }
+            d => d.map(|d| d.date()),
+        };
+        let custom = c
+            .custom_fields
+            .iter()
+            .map(|f| {
+                let column = match &f.field {
+                    crate::FieldRef::Id(id) => format!("c{id}"),
+                    crate::FieldRef::Name(name) => name.clone(),
+                };
+                let value = f
+                    .value
+                    .as_ref()
+                    .map(crate::FieldValue::to_wire)
+                    .unwrap_or_default();
+                (column, value)
+            })
+            .collect();
+        Ok(DatahubContact {
+            email: c.email.clone(),
+            firstname: c.firstname.clone(),
+            lastname: c.lastname.clone(),
+            cellphone: c.cellphone.clone(),
+            language: c.language.clone(),
+            date_of_creation,
+            subscriptions: c
+                .lists
+                .iter()
+                .copied()
+                .map(Subscription::Subscribe)
+                .collect(),
+            custom,
+        })
+    }
+}
+
+/// See the conversion from `&ContactData`.
+impl TryFrom<crate::ContactData> for DatahubContact {
+    type Error = Error;
+
+    fn try_from(c: crate::ContactData) -> Result<Self> {
+        DatahubContact::try_from(&c)
+    }
+}
+
+/// A Datahub row as a REST contact: the same attributes, `dateOfCreation` at midnight,
+/// `+id` subscriptions as `lists`, `c<id>` columns as custom field ids and the other columns
+/// as field names, values as text (the file has no types). An empty value is left out: in a
+/// row it means "leave what Splio holds" (the writer's default), so it never becomes a clear.
+/// Refused, naming the field, for an unsubscription (`-id`), which a REST contact write cannot
+/// express (use [`Client::unsubscribe`](crate::Client::unsubscribe)).
+///
+/// ```
+/// use splio_client::{ContactData, datahub::{DatahubContact, Subscription}};
+/// let mut row = DatahubContact::new("ann@example.com");
+/// row.custom.insert("c3".into(), "gold".into());
+/// let data = ContactData::try_from(&row)?;
+/// assert_eq!(data, ContactData::with_email("ann@example.com").custom_field(splio_client::CustomFieldValue::by_id(3, "gold")));
+/// row.subscriptions.push(Subscription::Unsubscribe(2));
+/// assert!(ContactData::try_from(&row).is_err());
+/// # Ok::<(), splio_client::Error>(())
+/// ```
+impl TryFrom<&DatahubContact> for crate::ContactData {
+    type Error = Error;
+
+    fn try_from(row: &DatahubContact) -> Result<Self> {
+        let mut lists = Vec::new();
+        for s in &row.subscriptions {
+            match s {
+                Subscription::Subscribe(id) => lists.push(*id),
+                Subscription::Unsubscribe(id) => {
+                    return Err(Error::invalid(
+                        "a Datahub row converted to a contact",
+                        "subscriptions",
+                        format!(
+                            "-{id} (an unsubscription) has no place in a contact write: use Client::unsubscribe"
+                        ),
+                    ));
+                }
+            }
+        }
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let custom_fields = row
+            .custom
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(column, value)| {
+                let id = column
+                    .strip_prefix('c')
+                    .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|n| n.parse::<u32>().ok());
+                let field = match id {
+                    Some(id) => crate::FieldRef::Id(id),
+                    None => crate::FieldRef::Name(column.clone()),
+                };
+                crate::CustomFieldValue {
+                    field,
+                    value: Some(crate::FieldValue::Text(value.clone())),
+                }
+            })
+            .collect();
+        Ok(crate::ContactData {
+            email: given(&row.email),
+            cellphone: given(&row.cellphone),
+            firstname: given(&row.firstname),
+            lastname: given(&row.lastname),
+            language: given(&row.language),
+            creation_date: row.date_of_creation.map(|d| d.at(0, 0, 0, 0)),
+            custom_fields,
+            lists,
+            ..crate::ContactData::default()
+        })
+    }
+}
+
+/// See the conversion from `&DatahubContact`.
+impl TryFrom<DatahubContact> for crate::ContactData {
+    type Error = Error;
+
+    fn try_from(row: DatahubContact) -> Result<Self> {
+        crate::ContactData::try_from(&row)
     }
 }
 
@@ -647,6 +815,88 @@ fn csv_file(columns: &[&Column], rows: &[(usize, Vec<String>)]) -> Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contact_data_converts_to_a_row_and_back() {
+        use crate::{ContactData, CustomFieldValue, FieldRef, FieldValue};
+        let data = ContactData::with_email("Ann@Example.com")
+            .firstname("Ann")
+            .lastname("Doe")
+            .cellphone("+33611223344")
+            .language("fr")
+            .creation_date(jiff::civil::date(2024, 1, 2).at(0, 0, 0, 0))
+            .custom_field(CustomFieldValue::by_id(3, "gold"))
+            .custom_field(CustomFieldValue::by_name("shoe size", 42))
+            .list(7);
+        let row = DatahubContact::try_from(&data).unwrap();
+        let mut expected = DatahubContact::new("Ann@Example.com");
+        expected.firstname = Some("Ann".into());
+        expected.lastname = Some("Doe".into());
+        expected.cellphone = Some("+33611223344".into());
+        expected.language = Some("fr".into());
+        expected.date_of_creation = Some(jiff::civil::date(2024, 1, 2));
+        expected.subscriptions = vec![Subscription::Subscribe(7)];
+        expected.custom.insert("c3".into(), "gold".into());
+        expected.custom.insert("shoe size".into(), "42".into());
+        assert_eq!(row, expected);
+        // And back: `c<id>` columns are field ids, the others field names; the file has no
+        // types, so values come back as text.
+        let back = ContactData::try_from(&row).unwrap();
+        let expected = ContactData {
+            custom_fields: vec![
+                CustomFieldValue::by_id(3, "gold"),
+                CustomFieldValue {
+                    field: FieldRef::Name("shoe size".into()),
+                    value: Some(FieldValue::Text("42".into())),
+                },
+            ],
+            ..data
+        };
+        assert_eq!(back, expected);
+        // An empty value in a row means "leave it" (the writer's default): never a clear.
+        let mut sparse = DatahubContact::new("b@x.com");
+        sparse.firstname = Some(String::new());
+        sparse.custom.insert("c4".into(), String::new());
+        assert_eq!(
+            ContactData::try_from(sparse).unwrap(),
+            ContactData::with_email("b@x.com")
+        );
+    }
+
+    #[test]
+    fn what_the_other_side_cannot_hold_is_refused_naming_the_field() {
+        use crate::{ContactData, TrackingConsent};
+        let field = |e: Error| match e {
+            Error::InvalidInput { field, reason, .. } => {
+                assert!(!reason.contains("ContactData"), "{reason}");
+                field
+            }
+            other => panic!("{other:?}"),
+        };
+        let consent =
+            ContactData::with_email("a@x.com").tracking_consent(TrackingConsent::email_open(true));
+        assert_eq!(
+            field(DatahubContact::try_from(&consent).unwrap_err()),
+            "tracking_consent"
+        );
+        let mut optin = ContactData::with_email("a@x.com");
+        optin.double_optin = Some(serde_json::json!({"enabled": true}));
+        assert_eq!(
+            field(DatahubContact::try_from(optin).unwrap_err()),
+            "double_optin"
+        );
+        let timed = ContactData::with_email("a@x.com")
+            .creation_date(jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0));
+        assert_eq!(
+            field(DatahubContact::try_from(&timed).unwrap_err()),
+            "creation_date"
+        );
+        let mut leaving = DatahubContact::new("a@x.com");
+        leaving.subscriptions = vec![Subscription::Subscribe(1), Subscription::Unsubscribe(2)];
+        let e = ContactData::try_from(&leaving).unwrap_err();
+        assert!(e.to_string().contains("-2"), "{e}");
+        assert_eq!(field(e), "subscriptions");
+    }
 
     fn text(f: &DatahubFile) -> &str {
         std::str::from_utf8(&f.contents).unwrap()

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use marketing_sync_core::{RETRIED_STATUSES, RetryClass, Retryable};
+use marketing_sync_core::{RetryClass, Retryable};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
@@ -68,40 +68,33 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// A per-item failure inside a 207 multi-status answer.
-    #[error("Splio rejected item {key} with code {code}: {description}")]
-    Item {
-        /// The item's key (`contact_id`, touchpoint).
-        key: String,
-        /// The per-item code (e.g. 400, 404).
-        code: u16,
-        /// The per-item description, verbatim.
-        description: String,
-    },
-    /// Splio's 207 answer gave no outcome for this item (no item named it, and its position
-    /// could not stand in: the answer's item count differed). A create may have happened, so
-    /// the client looked the contact up: `exists` is what that lookup found (`None` when it
-    /// failed too). [`is_already_exists`](Error::is_already_exists) is true when the contact is
-    /// there (update it to be sure it holds your attributes); otherwise the item is retryable.
-    #[error("Splio's answer gave no outcome for item {key}; {}", match exists {
-        Some(true) => "the contact exists now",
-        Some(false) => "the contact does not exist (not created)",
-        None => "looking it up failed too",
+    /// A single non-idempotent call (a create, a blacklist add) was sent and its answer was
+    /// lost (timeout, cut connection, unreadable body): Splio may have processed it, so it is
+    /// not retryable; look it up first. `exists` is what a lookup found, when one was made.
+    /// [`is_already_exists`](Error::is_already_exists) is true when the contact is there
+    /// (update it to be sure it holds your attributes). Per-item outcomes of batch calls are
+    /// [`ItemError`].
+    #[error("outcome unknown for {key}: {reason}{}", match exists {
+        Some(true) => "; the contact exists now",
+        Some(false) => "; the contact does not exist (not created)",
+        None => "",
     })]
     OutcomeUnknown {
-        /// The item's key.
+        /// The contact's key, or the request (`POST /data/contacts`) when the call has none.
         key: String,
-        /// What a lookup found afterwards.
+        /// Why (the lost answer's cause, or what the answer left out).
+        reason: String,
+        /// What a lookup found afterwards (`None`: none was made, or it failed).
         exists: Option<bool>,
     },
-    /// SFTP/SSH failure (connect, protocol, remote file operation).
-    #[error("SFTP {action} failed")]
+    /// SFTP/SSH failure (connect, protocol, remote file operation); the message carries the
+    /// cause.
+    #[error("SFTP {action} failed: {cause}")]
     Sftp {
         /// What we were doing.
         action: String,
-        /// The underlying error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The underlying error (in the message, not in `source()`).
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The SFTP server rejected our credentials.
     #[error("SFTP authentication failed for user {user}")]
@@ -115,9 +108,9 @@ pub enum Error {
         /// The SHA256 fingerprint the server presented.
         fingerprint: String,
     },
-    /// Local I/O (reading a key file, known_hosts, a CSV file).
-    #[error("I/O error")]
-    Io(#[from] std::io::Error),
+    /// Local I/O (reading a key file, known_hosts, a CSV file); the message carries the cause.
+    #[error("I/O error: {0}")]
+    Io(std::io::Error),
     /// Invalid client configuration.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -136,8 +129,8 @@ fn describe(errors: &[ApiErrorItem], message: &Option<String>) -> String {
 
 impl Error {
     /// Whether a retry may succeed: transport failures, timeouts, 429 and the retried 5xx
-    /// ([`marketing_sync_core::RETRIED_STATUSES`]), an item whose request failed as a whole or that
-    /// Splio answered with one of those codes, an outcome unknown and not found afterwards.
+    /// ([`marketing_sync_core::RETRIED_STATUSES`]), an outcome unknown that a lookup showed
+    /// not processed.
     ///
     /// ```
     /// let e = splio_client::Error::Api { status: 503, errors: vec![], message: None };
@@ -145,10 +138,7 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            // An item of a request that failed as a whole (code 0: no HTTP answer), or an item
-            // Splio itself answered with a transient code.
-            Error::Item { code, .. } => *code == 0 || RETRIED_STATUSES.contains(code),
-            Error::OutcomeUnknown { exists, .. } => *exists != Some(true),
+            Error::OutcomeUnknown { exists, .. } => *exists == Some(false),
             other => other.retry_class() != RetryClass::Permanent,
         }
     }
@@ -167,12 +157,11 @@ impl Error {
         }
     }
 
-    /// The HTTP status (or per-item code) of a service error.
+    /// The HTTP status of a service error.
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } | Error::Unauthorized { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
-            Error::Item { code, .. } => Some(*code),
             Error::Transport(e) => e.http_status(),
             _ => None,
         }
@@ -197,11 +186,6 @@ impl Error {
             } => errors
                 .iter()
                 .any(|e| e.error_description.contains("already exist")),
-            Error::Item {
-                code: 400,
-                description,
-                ..
-            } => description.contains("already exist"),
             _ => false,
         }
     }
@@ -218,13 +202,192 @@ impl Error {
         }
     }
 
+    #[cfg(feature = "sftp")]
     pub(crate) fn sftp(
         action: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
         Error::Sftp {
             action: action.into(),
-            source: source.into(),
+            cause: source.into(),
+        }
+    }
+
+    /// Whether the request was provably not processed by Splio: nothing was sent (a
+    /// configuration error, input refused locally, the SFTP login or host key refused), the
+    /// connection was never made, the credentials were refused, or Splio answered 429. Safe to
+    /// resend whether or not the call is idempotent.
+    ///
+    /// ```
+    /// let e = splio_client::Error::RateLimited { retry_after: None, message: String::new() };
+    /// assert!(e.provably_not_processed());
+    /// let e = splio_client::Error::Api { status: 500, errors: vec![], message: None };
+    /// assert!(!e.provably_not_processed());
+    /// ```
+    pub fn provably_not_processed(&self) -> bool {
+        match self {
+            Error::Transport(e) => e.provably_not_processed(),
+            Error::Config(_)
+            | Error::InvalidInput { .. }
+            | Error::RateLimited { .. }
+            | Error::Unauthorized { .. }
+            | Error::SftpAuth { .. }
+            | Error::HostKeyRejected { .. } => true,
+            Error::OutcomeUnknown { exists, .. } => *exists == Some(false),
+            _ => false,
+        }
+    }
+
+    /// The request was sent and no answer came back (timeout, cut connection, deadline,
+    /// unreadable success body): it may have been processed.
+    pub(crate) fn answer_lost(&self) -> bool {
+        matches!(self, Error::Transport(e) if e.answer_lost())
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+/// What became of one item of a batch call ([`crate::ContactOutcome`]) when it did not succeed.
+///
+/// ```
+/// let e = splio_client::ItemError::Rejected { message: "Contact with unique key a@x.com already exists".into(), code: 400, error_key: None };
+/// assert_eq!(e.to_string(), "rejected by Splio (400): Contact with unique key a@x.com already exists");
+/// assert!(!e.is_retryable() && e.is_already_exists());
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ItemError {
+    /// Splio answered and refused this item (its per-item code in a 207 answer, a blacklist
+    /// failure, or the error of the single request made for it). Resending it unchanged will
+    /// not help.
+    #[error("rejected by Splio ({code}): {message}")]
+    Rejected {
+        /// Splio's description, verbatim.
+        message: String,
+        /// The per-item code (or the HTTP status of the item's own request), e.g. 400, 404.
+        code: u16,
+        /// Splio's error key when it gives one (blacklists: `touchpoint_already_exist`,
+        /// `touchpoint_not_blacklisted`; a request's envelope: e.g. `list_id`).
+        error_key: Option<String>,
+    },
+    /// Splio may have processed it (a create whose answer was lost, or an answer that does not
+    /// say what became of it): look it up before resending.
+    #[error("outcome unknown: {reason}")]
+    OutcomeUnknown {
+        /// Why the outcome is unknown.
+        reason: String,
+    },
+    /// Not delivered: the request carrying it failed, or it was refused locally
+    /// ([`Error::InvalidInput`]) and never sent. Shared by every item of that request.
+    #[error(transparent)]
+    Failed(std::sync::Arc<Error>),
+}
+
+impl ItemError {
+    /// Whether resending the item may succeed: never for [`Rejected`](Self::Rejected) or
+    /// [`OutcomeUnknown`](Self::OutcomeUnknown) (look it up first); the failed request's
+    /// [`Error::is_retryable`] for [`Failed`](Self::Failed).
+    ///
+    /// ```
+    /// let e = splio_client::ItemError::Failed(std::sync::Arc::new(splio_client::Error::Api { status: 503, errors: vec![], message: None }));
+    /// assert!(e.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ItemError::Failed(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// Whether Splio provably did not process the item ([`Error::provably_not_processed`] of
+    /// the failed request); false for the other variants.
+    ///
+    /// ```
+    /// let e = splio_client::ItemError::OutcomeUnknown { reason: "connection cut".into() };
+    /// assert!(!e.provably_not_processed());
+    /// ```
+    pub fn provably_not_processed(&self) -> bool {
+        match self {
+            ItemError::Failed(e) => e.provably_not_processed(),
+            _ => false,
+        }
+    }
+
+    /// Whether Splio may have processed the item (look it up before resending).
+    ///
+    /// ```
+    /// assert!(splio_client::ItemError::OutcomeUnknown { reason: "cut".into() }.is_outcome_unknown());
+    /// ```
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, ItemError::OutcomeUnknown { .. })
+    }
+
+    /// Whether the contact exists although its create did not report creating it: Splio
+    /// refused the create because the key is taken (per-item 400 "already exists"), or the
+    /// failed request says so ([`Error::is_already_exists`]).
+    ///
+    /// ```
+    /// let e = splio_client::ItemError::Rejected { message: "Contact with unique key a@x.com already exists".into(), code: 400, error_key: None };
+    /// assert!(e.is_already_exists());
+    /// ```
+    pub fn is_already_exists(&self) -> bool {
+        match self {
+            ItemError::Rejected {
+                code: 400,
+                message,
+                error_key,
+            } => {
+                message.contains("already exist")
+                    || error_key.as_deref() == Some("touchpoint_already_exist")
+            }
+            ItemError::Failed(e) => e.is_already_exists(),
+            _ => false,
+        }
+    }
+
+    /// Whether Splio answered that the contact does not exist (per-item 404, or a 404 to the
+    /// item's own request).
+    ///
+    /// ```
+    /// assert!(splio_client::ItemError::Rejected { message: "Contact not found".into(), code: 404, error_key: None }.is_not_found());
+    /// ```
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            ItemError::Rejected { code, .. } => *code == 404,
+            ItemError::Failed(e) => e.is_not_found(),
+            ItemError::OutcomeUnknown { .. } => false,
+        }
+    }
+
+    /// The error of a single call made for one item, as that item's outcome: a service
+    /// error about this item (4xx other than 401, 408 and 429) is
+    /// [`Rejected`](Self::Rejected), a lost answer of a non-idempotent call
+    /// ([`Error::OutcomeUnknown`]) is [`OutcomeUnknown`](Self::OutcomeUnknown), the rest is
+    /// [`Failed`](Self::Failed).
+    pub(crate) fn from_call(e: Error) -> ItemError {
+        match e {
+            Error::Api {
+                status,
+                errors,
+                message,
+            } if (400..500).contains(&status) && !matches!(status, 401 | 408 | 429) => {
+                ItemError::Rejected {
+                    error_key: errors.first().map(|e| e.error_key.clone()),
+                    message: describe(&errors, &message),
+                    code: status,
+                }
+            }
+            Error::OutcomeUnknown {
+                exists: None | Some(true),
+                ..
+            } => ItemError::OutcomeUnknown {
+                reason: e.to_string(),
+            },
+            e => ItemError::Failed(std::sync::Arc::new(e)),
         }
     }
 }
@@ -346,6 +509,62 @@ mod tests {
         assert!(
             matches!(e, Error::Api { status: 502, message: Some(ref m), .. } if m.contains("oops"))
         );
+    }
+
+    #[test]
+    fn a_single_call_error_becomes_the_item_outcome_it_means() {
+        let refused = error_from_response(
+            StatusCode::BAD_REQUEST,
+            &HeaderMap::new(),
+            br#"{"status":400,"errors":[{"error_key":"list_id","error":"wrong_value","error_description":"list 7 does not exist"}]}"#,
+        );
+        let e = ItemError::from_call(refused);
+        assert!(
+            matches!(&e, ItemError::Rejected { code: 400, message, error_key: Some(k) } if message.contains("list 7 does not exist") && k == "list_id"),
+            "{e:?}"
+        );
+        assert!(!e.is_retryable());
+        let e = ItemError::from_call(Error::Api {
+            status: 503,
+            errors: vec![],
+            message: None,
+        });
+        assert!(matches!(e, ItemError::Failed(_)) && e.is_retryable());
+        let e = ItemError::from_call(Error::RateLimited {
+            retry_after: None,
+            message: String::new(),
+        });
+        assert!(e.is_retryable() && e.provably_not_processed());
+        let e = ItemError::from_call(Error::OutcomeUnknown {
+            key: "a@x.com".into(),
+            reason: "cut".into(),
+            exists: None,
+        });
+        assert!(e.is_outcome_unknown() && !e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "outcome unknown: outcome unknown for a@x.com: cut"
+        );
+        let e = ItemError::from_call(Error::invalid("r", "email", "missing"));
+        assert!(
+            matches!(e, ItemError::Failed(_)) && e.provably_not_processed() && !e.is_retryable()
+        );
+    }
+
+    #[test]
+    fn io_and_sftp_errors_say_their_cause_in_the_message_only() {
+        let io = Error::from(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such key file",
+        ));
+        assert_eq!(io.to_string(), "I/O error: no such key file");
+        assert!(std::error::Error::source(&io).is_none());
+        let sftp = Error::Sftp {
+            action: "rename".into(),
+            cause: "permission denied".into(),
+        };
+        assert_eq!(sftp.to_string(), "SFTP rename failed: permission denied");
+        assert!(std::error::Error::source(&sftp).is_none());
     }
 
     proptest::proptest! {

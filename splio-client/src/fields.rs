@@ -161,6 +161,21 @@ pub enum FieldRef {
     Name(String),
 }
 
+/// `custom field 5` or `custom field "name"`, as error messages name it.
+///
+/// ```
+/// assert_eq!(splio_client::FieldRef::Id(5).to_string(), "custom field 5");
+/// assert_eq!(splio_client::FieldRef::Name("shoe size".into()).to_string(), "custom field \"shoe size\"");
+/// ```
+impl std::fmt::Display for FieldRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldRef::Id(id) => write!(f, "custom field {id}"),
+            FieldRef::Name(name) => write!(f, "custom field {name:?}"),
+        }
+    }
+}
+
 /// A custom field value in a contact write: `{"id":5,"value":"…"}` or `{"name":"foo","value":"…"}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CustomFieldValue {
@@ -349,7 +364,7 @@ impl FieldSchema {
         let ty = checked_as.unwrap_or(FieldType::Text);
         let value = FieldValue::parse(ty, raw).map_err(|e| match e {
             Error::InvalidInput { reason, .. } => {
-                Error::invalid(format!("value {raw:?}"), format!("{field:?}"), reason)
+                Error::invalid(format!("value {raw:?}"), field.to_string(), reason)
             }
             other => other,
         })?;
@@ -369,7 +384,7 @@ impl FieldSchema {
         let mut unchecked = Vec::new();
         for f in &contact.custom_fields {
             match (self.field_type(&f.field), &f.value) {
-                (Some(ty), Some(v)) => v.check(ty, &format!("{:?}", f.field))?,
+                (Some(ty), Some(v)) => v.check(ty, &f.field.to_string())?,
                 (Some(_), None) => {}
                 (None, _) => unchecked.push(f.field.clone()),
             }
@@ -407,6 +422,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::FieldType;
     /// let field = client.create_contact_field("loyalty_tier", FieldType::Text).await?;
@@ -431,6 +447,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// let id = fake.seed_field("old", splio_client::FieldType::Int);
     /// client.delete_contact_field(id).await?;

@@ -132,6 +132,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::{ContactData, NewGroup};
     /// fake.seed_contact(ContactData::with_email("ann@example.com"));
@@ -188,6 +189,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::{ContactData, NewGroup};
     /// fake.seed_contact(ContactData::with_email("ann@example.com"));

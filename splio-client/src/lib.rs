@@ -6,7 +6,8 @@
 //!   [`upsert_many`](Client::upsert_many), bulk create/delete, opt-out, subscribe/unsubscribe),
 //!   custom fields, lists and blacklists.
 //! * Datahub file import: [`datahub::ContactCsvWriter`] writes contacts files the importer
-//!   accepts and [`sftp::SftpUploader`] drops them atomically into `/imports/`.
+//!   accepts (default build) and, with the `sftp` feature, [`sftp::SftpUploader`] drops them
+//!   atomically into `/imports/` (the feature pulls in russh and its crypto stack).
 //! * `fake` feature: [`fake::FakeSplio`], a stateful in-process fake of the REST API.
 //!
 //! Retries and limits (the runtime is [`marketing_sync_core`]'s): idempotency follows the method (GET,
@@ -25,16 +26,24 @@
 //! while Splio's answers pad it ([`CreationDateHour`] chooses; both are read); custom fields are
 //! addressed by id or by name, as the caller chooses; a 207 item is matched to its input by
 //! `contact_id` (trimmed, case-insensitively), then by position when the answer has one item
-//! per input; an input no item matches is [`Error::OutcomeUnknown`], after a `GET` for creates.
+//! per input; an input no item matches is [`ItemError::OutcomeUnknown`] (after a `GET` for
+//! creates, which the reason reports).
+//!
+//! Batch calls ([`Client::bulk_create`], [`Client::upsert_many`], [`Client::update_many`],
+//! [`Client::bulk_delete`], [`Client::optout`]) return one [`ContactOutcome`] per input, in
+//! input order, never an outer `Result`: a refusal is [`ItemError::Rejected`], a create whose
+//! answer was lost [`ItemError::OutcomeUnknown`], an item not delivered [`ItemError::Failed`].
+//! `use splio_client::prelude::*;` brings the client, the errors and the stream traits.
 //!
 //! ```
 //! # #[cfg(feature = "fake")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> splio_client::Result<()> {
-//! use splio_client::{ApiKey, Client, ContactData, CustomFieldValue, UpsertAction};
+//! use splio_client::prelude::*;
+//! use splio_client::{ContactData, CustomFieldValue, UpsertAction};
 //!
 //! let fake = splio_client::fake::FakeSplio::start().await;
-//! let client = Client::builder(ApiKey::new(fake.api_key()))
+//! let client = Client::builder(fake.credentials())
 //!     .base_url(fake.base_url())
 //!     .allow_http(true)
 //!     .build()?;
@@ -47,6 +56,13 @@
 //!
 //! let stored = client.get_contact("jane+news@example.com").await?;
 //! assert_eq!(stored.lastname.as_deref(), Some("Doe"));
+//!
+//! for outcome in client.upsert_many(&[jane, ContactData::default()]).await {
+//!     match &outcome.result {
+//!         Ok(action) => println!("{}: {action:?}", outcome.key),
+//!         Err(e) => eprintln!("item {}: {e} (retryable: {})", outcome.index, e.is_retryable()),
+//!     }
+//! }
 //! # Ok(()) }
 //! # #[cfg(not(feature = "fake"))]
 //! # fn main() {}
@@ -69,7 +85,9 @@ mod groups;
 mod lenient;
 mod lists;
 mod page;
+pub mod prelude;
 mod search;
+#[cfg(feature = "sftp")]
 pub mod sftp;
 mod universe;
 
@@ -81,23 +99,26 @@ pub use blacklists::{
 pub use builder::{ApiKey, ClientBuilder, DEFAULT_BASE_URL, RateLimits};
 pub use client::Client;
 pub use contacts::{
-    BULK_MAX, Contact, ContactData, ContactFieldValue, CreationDateHour, ItemOutcome, ListRef,
-    MultiStatus, MultiStatusItem, TrackingConsent, UpdateAction, UpdateOutcome, UpsertAction,
-    UpsertOutcome, contact_path,
+    BULK_MAX, Contact, ContactData, ContactFieldValue, ContactOutcome, CreationDateHour, ListRef,
+    MultiStatus, MultiStatusItem, TrackingConsent, UpdateAction, UpsertAction, contact_path,
 };
-pub use error::{ApiErrorItem, Error, Result};
+pub use error::{ApiErrorItem, Error, ItemError, Result};
 pub use fields::{
     CreatedField, CustomFieldValue, Field, FieldRef, FieldSchema, FieldType, FieldValue,
     SchemaValue,
 };
 pub use groups::{CreatedGroup, GROUP_KEYS_MAX, Group, GroupChange, NewGroup};
+pub use indexmap;
+pub use jiff;
 pub use lists::MailingList;
-pub use marketing_sync_core::{RateLimitStatus, RetryPolicy};
+pub use marketing_sync_core;
+pub use marketing_sync_core::{ItemOutcome, RateLimitStatus, RetryPolicy, count_requests};
 pub use page::Page;
 pub use search::{ContactSearch, SearchEncoding, SearchFilter, SearchOperator};
+pub use serde_json;
 pub use universe::UniqueKey;
 
-/// The README's example, compiled as a doctest so that it stays true.
-#[cfg(doctest)]
+/// The README's example, run as a doctest so that it stays true (it uses the fake).
+#[cfg(all(doctest, feature = "fake"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

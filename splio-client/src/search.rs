@@ -203,6 +203,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::{ContactData, ContactSearch, SearchFilter, SearchOperator};
     /// fake.seed_contact(ContactData::with_email("ann@example.com").lastname("Doe"));

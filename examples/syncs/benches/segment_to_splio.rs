@@ -15,6 +15,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde_json::Value;
+use splio_client::fake::FakeService as _;
 use splio_client::fake::FakeSplio;
 use splio_client::{ContactData, FieldType};
 
@@ -43,7 +44,7 @@ async fn run(fake: &FakeSplio, dir: &Path, label: &str) -> Value {
         .current_dir(dir)
         .env("RUST_LOG", "warn")
         .env("SPLIO_BASE_URL", fake.base_url())
-        .env("SPLIO_API_KEY", fake.api_key())
+        .env("SPLIO_API_KEY", fake.credentials().expose())
         .env_remove("SYNC_CONFIG")
         .env_remove("SYNC_STATE")
         .arg(dir.join("segment.csv"))

@@ -7,9 +7,11 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
+use std::sync::Arc;
+
 use super::{BULK_MAX, ContactData, UpdateAction, UpsertAction};
 use crate::client::{Client, Request};
-use crate::error::{Error, Result};
+use crate::error::{Error, ItemError, Result};
 use crate::lenient;
 
 /// One item of a 207 multi-status answer.
@@ -40,43 +42,56 @@ pub struct MultiStatus {
     pub items: Vec<MultiStatusItem>,
 }
 
-/// The outcome of one item of a batch helper: [`marketing_sync_core::ItemOutcome`] keyed by the item's
-/// unique key (empty when it had none), with this crate's [`Error`].
+/// The outcome of one contact of a batch call ([`Client::bulk_create`],
+/// [`Client::upsert_many`], [`Client::update_many`], [`Client::bulk_delete`],
+/// [`Client::optout`]): [`marketing_sync_core::ItemOutcome`] keyed by the contact's unique key
+/// (empty when it had none), with this crate's [`ItemError`].
 ///
 /// ```
-/// let o: splio_client::ItemOutcome<()> = marketing_sync_core::ItemOutcome::new(0, "a@example.com".into(), Ok(()));
+/// let o: splio_client::ContactOutcome<()> = splio_client::ItemOutcome::new(0, "a@example.com".into(), Ok(()));
 /// assert!(o.is_ok());
 /// ```
-pub type ItemOutcome<T> = marketing_sync_core::ItemOutcome<String, T, Error>;
+pub type ContactOutcome<T> = marketing_sync_core::ItemOutcome<String, T, ItemError>;
 
-/// Per-item result of [`Client::upsert_many`].
-pub type UpsertOutcome = ItemOutcome<UpsertAction>;
-
-/// Per-item result of [`Client::update_many`].
-pub type UpdateOutcome = ItemOutcome<UpdateAction>;
+/// Every item of `keys` failed with one error (shared), as when the call failed before any
+/// request.
+fn all_failed<T>(keys: impl IntoIterator<Item = String>, e: Error) -> Vec<ContactOutcome<T>> {
+    let e = Arc::new(e);
+    keys.into_iter()
+        .enumerate()
+        .map(|(index, key)| ContactOutcome::new(index, key, Err(ItemError::Failed(e.clone()))))
+        .collect()
+}
 
 impl Client {
     /// Create many contacts with `POST /data/contacts/bulk` (1,000 per request, chunks run
     /// concurrently within the rate limit). Returns one outcome per input item, in input order;
-    /// items without a unique key fail locally and are not sent. Not idempotent.
+    /// items without a unique key fail locally and are not sent. Not idempotent: a chunk whose
+    /// answer was lost (timeout, cut connection) gives [`ItemError::OutcomeUnknown`] to each of
+    /// its contacts, and is not resent.
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> splio_client::Result<()> {
+    /// # async fn main() {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::ContactData;
     /// fake.seed_contact(ContactData::with_email("taken@example.com"));
-    /// let out = client.bulk_create(&[ContactData::with_email("new@example.com"), ContactData::with_email("taken@example.com")]).await?;
+    /// let out = client.bulk_create(&[ContactData::with_email("new@example.com"), ContactData::with_email("taken@example.com")]).await;
     /// assert!(out[0].result.is_ok());
     /// assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
-    /// # Ok(()) }
+    /// # }
     /// # #[cfg(not(feature = "fake"))]
     /// # fn main() {}
     /// ```
-    pub async fn bulk_create(&self, contacts: &[ContactData]) -> Result<Vec<ItemOutcome<()>>> {
-        let universe_key = self.unique_key().await?;
-        let mut outcomes: Vec<Option<ItemOutcome<()>>> =
+    #[must_use = "each contact has its own outcome: check them"]
+    pub async fn bulk_create(&self, contacts: &[ContactData]) -> Vec<ContactOutcome<()>> {
+        let universe_key = match self.unique_key().await {
+            Ok(k) => k,
+            Err(e) => return all_failed(contacts.iter().map(|_| String::new()), e),
+        };
+        let mut outcomes: Vec<Option<ContactOutcome<()>>> =
             (0..contacts.len()).map(|_| None).collect();
         let mut valid = Vec::new();
         for (index, c) in contacts.iter().enumerate() {
@@ -86,11 +101,11 @@ impl Client {
             {
                 Ok(key) => valid.push((index, key)),
                 Err(e) => {
-                    outcomes[index] = Some(ItemOutcome {
+                    outcomes[index] = Some(ContactOutcome::new(
                         index,
-                        key: String::new(),
-                        result: Err(e),
-                    })
+                        String::new(),
+                        Err(ItemError::Failed(Arc::new(e))),
+                    ))
                 }
             }
         }
@@ -106,18 +121,18 @@ impl Client {
         .buffer_unordered(self.inner.concurrency)
         .collect::<Vec<_>>()
         .await;
-        let mut unknown = Vec::new();
+        let mut unmatched = Vec::new();
         for (chunk, result) in results {
-            for o in multi_status_outcomes(&chunk, result, 201) {
-                let index = o.index;
-                if matches!(o.result, Err(Error::OutcomeUnknown { .. })) {
-                    unknown.push((index, o.key.clone()));
+            for (o, named) in multi_status_outcomes(&chunk, result, 201) {
+                if !named {
+                    unmatched.push((o.index, o.key.clone()));
                 }
+                let index = o.index;
                 outcomes[index] = Some(o);
             }
         }
         // The answer left these out: the create may have happened. Look before concluding.
-        let found = futures::stream::iter(unknown.into_iter().map(|(index, key)| async move {
+        let found = futures::stream::iter(unmatched.into_iter().map(|(index, key)| async move {
             let exists = match self.get_contact(&key).await {
                 Ok(_) => Some(true),
                 Err(e) if e.is_not_found() => Some(false),
@@ -132,13 +147,23 @@ impl Client {
         .collect::<Vec<_>>()
         .await;
         for (index, key, exists) in found {
-            outcomes[index] = Some(ItemOutcome {
-                index,
-                key: key.clone(),
-                result: Err(Error::OutcomeUnknown { key, exists }),
-            });
+            let result = match exists {
+                // Looked up and absent: not created, safe to resend.
+                Some(false) => ItemError::Failed(Arc::new(Error::OutcomeUnknown {
+                    key: key.clone(),
+                    reason: "Splio's answer named no outcome for it".into(),
+                    exists,
+                })),
+                Some(true) => ItemError::OutcomeUnknown {
+                    reason: "Splio's answer named no outcome for it; the contact exists now (created by this request or before it)".into(),
+                },
+                None => ItemError::OutcomeUnknown {
+                    reason: "Splio's answer named no outcome for it, and looking it up failed".into(),
+                },
+            };
+            outcomes[index] = Some(ContactOutcome::new(index, key, Err(result)));
         }
-        Ok(outcomes.into_iter().flatten().collect())
+        outcomes.into_iter().flatten().collect()
     }
 
     /// Delete many contacts by key with `DELETE /data/contacts/bulk` (1,000 per request; Splio
@@ -148,22 +173,24 @@ impl Client {
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> splio_client::Result<()> {
+    /// # async fn main() {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
     /// let out = client.bulk_delete(&["a@example.com".into(), "nobody@example.com".into()]).await;
     /// assert!(out[0].result.is_ok() && out[1].result.is_ok()); // 404: not there, so deleted
-    /// # Ok(()) }
+    /// # }
     /// # #[cfg(not(feature = "fake"))]
     /// # fn main() {}
     /// ```
-    pub async fn bulk_delete(&self, keys: &[String]) -> Vec<ItemOutcome<()>> {
+    #[must_use = "each contact has its own outcome: check them"]
+    pub async fn bulk_delete(&self, keys: &[String]) -> Vec<ContactOutcome<()>> {
         let mut out = self
             .key_batches(keys, Request::delete("/data/contacts/bulk"), 204)
             .await;
         for o in &mut out {
-            if matches!(o.result, Err(Error::Item { code: 404, .. })) {
+            if matches!(o.result, Err(ItemError::Rejected { code: 404, .. })) {
                 o.result = Ok(());
             }
         }
@@ -175,19 +202,21 @@ impl Client {
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> splio_client::Result<()> {
+    /// # async fn main() {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// let list = fake.seed_list("newsletter");
     /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com").list(list));
     /// let out = client.optout(&["a@example.com".into()]).await;
     /// assert!(out[0].result.is_ok());
     /// assert!(fake.contact("a@example.com").unwrap().lists.is_empty());
-    /// # Ok(()) }
+    /// # }
     /// # #[cfg(not(feature = "fake"))]
     /// # fn main() {}
     /// ```
-    pub async fn optout(&self, keys: &[String]) -> Vec<ItemOutcome<()>> {
+    #[must_use = "each contact has its own outcome: check them"]
+    pub async fn optout(&self, keys: &[String]) -> Vec<ContactOutcome<()>> {
         let template =
             Request::new(reqwest::Method::POST, "/data/contacts/optout").idempotent(true);
         self.key_batches(keys, template, 200).await
@@ -198,7 +227,7 @@ impl Client {
         keys: &[String],
         template: Request,
         success: i64,
-    ) -> Vec<ItemOutcome<()>> {
+    ) -> Vec<ContactOutcome<()>> {
         let indexed: Vec<(usize, String)> = keys.iter().cloned().enumerate().collect();
         let chunks: Vec<Vec<(usize, String)>> =
             indexed.chunks(BULK_MAX).map(<[_]>::to_vec).collect();
@@ -212,7 +241,11 @@ impl Client {
         }))
         .buffer_unordered(self.inner.concurrency)
         .flat_map(|(chunk, result)| {
-            futures::stream::iter(multi_status_outcomes(&chunk, result, success))
+            futures::stream::iter(
+                multi_status_outcomes(&chunk, result, success)
+                    .into_iter()
+                    .map(|(o, _)| o),
+            )
         })
         .collect::<Vec<_>>()
         .await;
@@ -221,48 +254,53 @@ impl Client {
     }
 
     /// Create or update many contacts: bulk-create them (1,000 per request), then PATCH (and
-    /// subscribe lists for) the ones Splio reports as already existing. One outcome per input
-    /// item, in input order; one bad item never sinks the rest.
+    /// subscribe lists for) the ones Splio reports as already existing, and the ones whose
+    /// create's outcome is unknown (a lost answer: the PATCH settles it, and a 404 there
+    /// creates the contact singly). One outcome per input item, in input order; one bad item
+    /// never sinks the rest. Idempotent as a whole.
     ///
     /// ```no_run
-    /// # async fn demo(client: splio_client::Client) -> splio_client::Result<()> {
+    /// # async fn demo(client: splio_client::Client) {
     /// use splio_client::ContactData;
     /// let batch = vec![ContactData::with_email("a@example.com"), ContactData::with_email("b@example.com")];
-    /// for outcome in client.upsert_many(&batch).await? {
+    /// for outcome in client.upsert_many(&batch).await {
     ///     if let Err(e) = &outcome.result { eprintln!("{}: {e}", outcome.key); }
     /// }
-    /// # Ok(()) }
+    /// # }
     /// ```
-    pub async fn upsert_many(&self, contacts: &[ContactData]) -> Result<Vec<UpsertOutcome>> {
-        let created = self.bulk_create(contacts).await?;
-        let results = futures::stream::iter(created.into_iter().map(|o| async move {
+    #[must_use = "each contact has its own outcome: check them"]
+    pub async fn upsert_many(&self, contacts: &[ContactData]) -> Vec<ContactOutcome<UpsertAction>> {
+        let created = self.bulk_create(contacts).await;
+        let mut results = futures::stream::iter(created.into_iter().map(|o| async move {
+            let contact = &contacts[o.index];
             let result = match o.result {
                 Ok(()) => Ok(UpsertAction::Created),
-                Err(e) if e.is_already_exists() => {
-                    let contact = &contacts[o.index];
-                    match self.patch_contact(&o.key, contact).await {
-                        Ok(_) if !contact.lists.is_empty() => self
-                            .subscribe(&o.key, &contact.lists)
-                            .await
-                            .map(|_| UpsertAction::Updated),
-                        Ok(_) => Ok(UpsertAction::Updated),
-                        Err(e) => Err(e),
-                    }
+                Err(e) if e.is_already_exists() => self
+                    .patch_and_subscribe(&o.key, contact)
+                    .await
+                    .map(|()| UpsertAction::Updated)
+                    .map_err(ItemError::from_call),
+                // It may exist: settle it the way a single upsert does.
+                Err(e) if e.is_outcome_unknown() => {
+                    self.upsert(contact).await.map_err(ItemError::from_call)
                 }
                 Err(e) => Err(e),
             };
-            ItemOutcome {
-                index: o.index,
-                key: o.key,
-                result,
-            }
+            ContactOutcome::new(o.index, o.key, result)
         }))
         .buffer_unordered(self.inner.concurrency)
         .collect::<Vec<_>>()
         .await;
-        let mut results = results;
         results.sort_by_key(|o| o.index);
-        Ok(results)
+        results
+    }
+
+    async fn patch_and_subscribe(&self, key: &str, contact: &ContactData) -> Result<()> {
+        self.patch_contact(key, contact).await?;
+        if !contact.lists.is_empty() {
+            self.subscribe(key, &contact.lists).await?;
+        }
+        Ok(())
     }
 }
 
@@ -275,8 +313,9 @@ impl Client {
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> splio_client::Result<()> {
+    /// # async fn main() {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::{ContactData, UpdateAction};
     /// fake.seed_contact(ContactData::with_email("ann@example.com"));
@@ -284,33 +323,34 @@ impl Client {
     ///     ContactData::with_email("ann@example.com").firstname("Ann"),
     ///     ContactData::with_email("new@example.com").firstname("New"),
     ///     ContactData::default(),
-    /// ]).await?;
+    /// ]).await;
     /// assert_eq!(out[0].result.as_ref().ok(), Some(&UpdateAction::Updated));
     /// assert_eq!(out[1].result.as_ref().ok(), Some(&UpdateAction::NotFound));
     /// assert!(out[2].result.is_err());
     /// assert!(fake.contact("new@example.com").is_none());
-    /// # Ok(()) }
+    /// # }
     /// # #[cfg(not(feature = "fake"))]
     /// # fn main() {}
     /// ```
-    pub async fn update_many(&self, contacts: &[ContactData]) -> Result<Vec<UpdateOutcome>> {
-        let universe_key = self.unique_key().await?;
+    #[must_use = "each contact has its own outcome: check them"]
+    pub async fn update_many(&self, contacts: &[ContactData]) -> Vec<ContactOutcome<UpdateAction>> {
+        let universe_key = match self.unique_key().await {
+            Ok(k) => k,
+            Err(e) => return all_failed(contacts.iter().map(|_| String::new()), e),
+        };
         let universe_key = &universe_key;
         let mut results = futures::stream::iter(contacts.iter().enumerate().map(
             |(index, contact)| async move {
                 let key = contact.key_for(universe_key).unwrap_or_default();
-                ItemOutcome {
-                    index,
-                    key,
-                    result: self.update(contact).await,
-                }
+                let result = self.update(contact).await.map_err(ItemError::from_call);
+                ContactOutcome::new(index, key, result)
             },
         ))
         .buffer_unordered(self.inner.concurrency)
         .collect::<Vec<_>>()
         .await;
         results.sort_by_key(|o| o.index);
-        Ok(results)
+        results
     }
 }
 
@@ -322,28 +362,32 @@ fn normalised(key: &str) -> String {
 
 /// Match a multi-status answer back to the chunk's items: an item to the input its
 /// `contact_id` names (normalised), never by position (an answer may come in another order).
-/// An input left without an item is [`Error::OutcomeUnknown`]. A failed request fails every item of its chunk with the
-/// request's status (retryable when the request was).
+/// Each outcome comes with whether the answer named it: an input left without an item is
+/// [`ItemError::OutcomeUnknown`] (`false`). A failed request gives every item of its chunk
+/// the request's error (shared): [`ItemError::OutcomeUnknown`] when it may have been processed
+/// ([`Error::OutcomeUnknown`], a non-idempotent request's lost answer), else
+/// [`ItemError::Failed`].
 fn multi_status_outcomes(
     chunk: &[(usize, String)],
     result: Result<MultiStatus>,
     success: i64,
-) -> Vec<ItemOutcome<()>> {
+) -> Vec<(ContactOutcome<()>, bool)> {
     let status = match result {
         Ok(s) => s,
         Err(e) => {
-            let code = e.status().unwrap_or(0);
-            let description = e.to_string();
+            let error = match e {
+                Error::OutcomeUnknown { reason, .. } => ItemError::OutcomeUnknown {
+                    reason: format!("the bulk request carrying it: {reason}"),
+                },
+                e => ItemError::Failed(Arc::new(e)),
+            };
             return chunk
                 .iter()
-                .map(|(index, key)| ItemOutcome {
-                    index: *index,
-                    key: key.clone(),
-                    result: Err(Error::Item {
-                        key: key.clone(),
-                        code,
-                        description: description.clone(),
-                    }),
+                .map(|(index, key)| {
+                    (
+                        ContactOutcome::new(*index, key.clone(), Err(error.clone())),
+                        true,
+                    )
                 })
                 .collect();
         }
@@ -385,21 +429,19 @@ fn multi_status_outcomes(
                 {
                     Ok(())
                 }
-                Some(item) => Err(Error::Item {
-                    key: key.clone(),
+                Some(item) => Err(ItemError::Rejected {
+                    error_key: None,
+                    message: item.description.clone().unwrap_or_default(),
                     code: item.code.unwrap_or(0).clamp(0, u16::MAX as i64) as u16,
-                    description: item.description.clone().unwrap_or_default(),
                 }),
-                None => Err(Error::OutcomeUnknown {
-                    key: key.clone(),
-                    exists: None,
+                None => Err(ItemError::OutcomeUnknown {
+                    reason: "Splio's answer named no outcome for it".into(),
                 }),
             };
-            ItemOutcome {
-                index: *index,
-                key: key.clone(),
-                result,
-            }
+            (
+                ContactOutcome::new(*index, key.clone(), result),
+                item.is_some(),
+            )
         })
         .collect()
 }
@@ -416,8 +458,8 @@ mod tests {
         )
         .unwrap();
         let out = multi_status_outcomes(&chunk, Ok(status), 201);
-        assert!(out[0].result.is_ok());
-        assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
+        assert!(out[0].0.result.is_ok() && out[0].1);
+        assert!(out[1].0.result.as_ref().unwrap_err().is_already_exists());
     }
 
     proptest::proptest! {
@@ -457,14 +499,15 @@ mod tests {
             let status: MultiStatus =
                 serde_json::from_value(serde_json::json!({"time": 1, "errors": 0, "items": items})).unwrap();
             let out = multi_status_outcomes(&chunk, Ok(status), 201);
-            for (o, code) in out.iter().zip(&codes) {
+            for ((o, named), code) in out.iter().zip(&codes) {
+                proptest::prop_assert_eq!(*named, o.result.as_ref().err().is_none_or(|e| !e.is_outcome_unknown()));
                 let was_dropped = dropped
                     .as_ref()
                     .is_some_and(|d| d["contact_id"].as_str() == Some(o.key.to_uppercase().as_str()));
                 match (&o.result, was_dropped, code) {
-                    (Err(Error::OutcomeUnknown { .. }), true, _) => {}
+                    (Err(ItemError::OutcomeUnknown { .. }), true, _) => {}
                     (Ok(()), false, 201) => {}
-                    (Err(Error::Item { code: 400, .. }), false, 400) => {}
+                    (Err(ItemError::Rejected { code: 400, .. }), false, 400) => {}
                     other => proptest::prop_assert!(false, "{}: {:?}", o.key, other),
                 }
             }

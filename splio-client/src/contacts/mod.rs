@@ -15,7 +15,7 @@ use crate::fields::{CustomFieldValue, FieldRef};
 use crate::lenient;
 use crate::universe::UniqueKey;
 
-pub use bulk::{ItemOutcome, MultiStatus, MultiStatusItem, UpdateOutcome, UpsertOutcome};
+pub use bulk::{ContactOutcome, MultiStatus, MultiStatusItem};
 
 /// How the hour of a sent `creation_date` is written. The sources disagree: the OpenAPI
 /// pattern for the field (`(00|[0-9]|1[0-9]|2[0-3])` for the hour) refuses zero-padded hours
@@ -326,10 +326,14 @@ impl ContactData {
         };
         match value {
             Some(v) if !v.is_empty() => Ok(v),
+            // Name the key field, never the contact (its values may be personal data).
             _ => Err(Error::invalid(
-                format!("{self:?}"),
+                "a contact without a unique key",
                 key.as_wire(),
-                "the universe unique key is missing or empty",
+                format!(
+                    "the universe unique key `{}` is missing or empty",
+                    key.as_wire()
+                ),
             )),
         }
     }
@@ -348,7 +352,7 @@ impl ContactData {
         }
         for f in &self.custom_fields {
             if let Some(v) = &f.value {
-                v.check(v.field_type(), &format!("{:?}", f.field))?;
+                v.check(v.field_type(), &f.field.to_string())?;
             }
         }
         Ok(())

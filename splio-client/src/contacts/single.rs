@@ -16,6 +16,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use futures::TryStreamExt;
     /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
@@ -38,6 +39,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// for i in 0..3 {
     ///     fake.seed_contact(splio_client::ContactData::with_email(format!("c{i}@example.com")));
@@ -72,12 +74,14 @@ impl Client {
     }
 
     /// `POST /data/contacts`. Not idempotent (a repeat fails with "already exists"): retried only
-    /// when the request provably did not reach Splio.
+    /// when the request provably did not reach Splio; when its answer is lost (timeout, cut
+    /// connection) it is [`Error::OutcomeUnknown`] naming the contact.
     /// ```
     /// # #[cfg(feature = "fake")]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::ContactData;
     /// let created = client.create_contact(&ContactData::with_email("new@example.com").firstname("New")).await?;
@@ -99,6 +103,15 @@ impl Client {
             "contact",
         )
         .await
+        .map_err(|e| match e {
+            // Name the contact rather than the request.
+            Error::OutcomeUnknown { reason, exists, .. } => Error::OutcomeUnknown {
+                key: id,
+                reason,
+                exists,
+            },
+            e => e,
+        })
     }
 
     /// `PATCH /data/contacts/{key}` with the given attributes. Idempotent. `contact.lists` and the
@@ -109,6 +122,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::ContactData;
     /// fake.seed_contact(ContactData::with_email("a@example.com"));
@@ -133,6 +147,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
     /// client.delete_contact("a@example.com").await?;
@@ -153,6 +168,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// let list = fake.seed_list("newsletter");
     /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com"));
@@ -172,6 +188,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// let list = fake.seed_list("newsletter");
     /// fake.seed_contact(splio_client::ContactData::with_email("a@example.com").list(list));
@@ -200,6 +217,7 @@ impl Client {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> splio_client::Result<()> {
     /// # let fake = splio_client::fake::FakeSplio::start().await;
+    /// # use splio_client::fake::FakeService as _;
     /// # let client = fake.client();
     /// use splio_client::{ContactData, UpdateAction};
     /// fake.seed_contact(ContactData::with_email("ann@example.com"));

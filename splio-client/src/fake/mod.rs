@@ -3,23 +3,24 @@
 //! It follows Splio's reference, not this client: contacts keyed by the universe unique key,
 //! custom fields with types, lists, blacklists, JWT tokens that expire, `207` multi-status bulk
 //! answers, `429` with `rateLimit-reset`, bare-string 401 bodies, and the `{status, errors}`
-//! envelope. It is an axum route per operation on [`marketing_sync_core::fake`]'s scaffolding: the
-//! loopback server, the request log and fault injection with one meaning in every fake:
-//! [`fail_next`](FakeSplio::fail_next), [`rate_limit_next`](FakeSplio::rate_limit_next),
-//! [`delay_next`](FakeSplio::delay_next), [`drop_next`](FakeSplio::drop_next) (before or after
-//! processing), and the rest on [`harness`](FakeSplio::harness).
+//! envelope. It is an axum route per operation on [`marketing_sync_core::fake`]'s scaffolding:
+//! the loopback server, the request log and fault injection with one meaning in every fake,
+//! offered by [`FakeService`] (the suite's one fake API: `requests`, `request_count`,
+//! `fail_next`, `rate_limit_next` answered as Splio answers a rate limit, `delay_next`,
+//! `drop_next` before or after processing, `reply_next`, `credentials`, …).
 //!
 //! It starts with the spec's example fields `0 ext_id` (system, text) and `1 civility` (text),
-//! an email unique key, and accepts the API key [`FakeSplio::api_key`].
+//! an email unique key, and accepts the API key [`FakeService::credentials`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> splio_client::Result<()> {
-//! use splio_client::{fake::FakeSplio, ApiKey, Client, ContactData};
+//! use splio_client::fake::{FakeService, FakeSplio};
+//! use splio_client::{Client, ContactData};
 //! let fake = FakeSplio::start().await;
 //! let news = fake.seed_list("newsletter");
 //! fake.seed_contact(ContactData::with_email("old@example.com").list(news));
-//! let client = Client::builder(ApiKey::new(fake.api_key())).base_url(fake.base_url()).allow_http(true).build()?;
+//! let client = Client::builder(fake.credentials()).base_url(fake.base_url()).allow_http(true).build()?;
 //! client.unsubscribe("old@example.com", &[news]).await?;
 //! assert!(fake.contact("old@example.com").unwrap().lists.is_empty());
 //! fake.fail_next(1, 503);
@@ -41,10 +42,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use marketing_sync_core::fake::{FakeServer, Harness, ReceivedRequest};
+use marketing_sync_core::fake::{FakeServer, Harness};
 use serde_json::Value;
 
-pub use marketing_sync_core::fake::DropPoint;
+pub use marketing_sync_core::fake::{DropPoint, FakeService, ReceivedRequest};
 
 use crate::blacklists::Channel;
 use crate::contacts::ContactData;
@@ -79,37 +80,27 @@ pub struct FakeContact {
     pub lists: BTreeSet<u64>,
 }
 
-/// A request the fake received.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RecordedRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Path as sent (still percent-encoded).
-    pub path: String,
-    /// Raw query string.
-    pub query: Option<String>,
-    /// `Authorization` header.
-    pub authorization: Option<String>,
-    /// `Content-Type` header.
-    pub content_type: Option<String>,
-    /// `User-Agent` header.
-    pub user_agent: Option<String>,
-    /// Body parsed as JSON (None when empty or not JSON).
-    pub body: Option<Value>,
+/// The body of a [`ReceivedRequest`] read as JSON, as Splio reads it (the request log keeps
+/// the raw bytes).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use splio_client::fake::{FakeService, FakeSplio, JsonBody};
+/// let fake = FakeSplio::start().await;
+/// fake.client().ping().await?;
+/// let auth = &fake.requests()[0];
+/// assert_eq!(auth.path, "/authenticate");
+/// assert_eq!(auth.json_body(), Some(serde_json::json!({"api_key": "fake-splio-api-key"})));
+/// # Ok::<(), splio_client::Error>(()) }).unwrap();
+/// ```
+pub trait JsonBody {
+    /// The body parsed as JSON (`None` when empty or not JSON).
+    fn json_body(&self) -> Option<Value>;
 }
 
-impl From<&ReceivedRequest> for RecordedRequest {
-    fn from(r: &ReceivedRequest) -> Self {
-        let header = |name: &str| r.header(name).map(str::to_string);
-        RecordedRequest {
-            method: r.method.to_string(),
-            path: r.path.clone(),
-            query: r.query.clone(),
-            authorization: header("authorization"),
-            content_type: header("content-type"),
-            user_agent: header("user-agent"),
-            body: serde_json::from_slice(&r.body).ok(),
-        }
+impl JsonBody for ReceivedRequest {
+    fn json_body(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
     }
 }
 
@@ -134,7 +125,7 @@ impl FakeSplio {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use splio_client::fake::FakeSplio;
+    /// use splio_client::fake::{FakeService, FakeSplio};
     /// use splio_client::{ContactData, UpsertAction};
     /// let fake = FakeSplio::start().await;
     /// let client = fake.client();
@@ -157,55 +148,6 @@ impl FakeSplio {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// `http://127.0.0.1:<port>`; use with `allow_http(true)`.
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
-    /// The request log and fault queue behind this fake (every fault
-    /// [`marketing_sync_core::fake::Harness`] offers, e.g. `reply_next`, `set_delay`).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let fake = splio_client::fake::FakeSplio::start().await;
-    /// fake.harness().fail_next(1, 502);
-    /// assert_eq!(fake.harness().pending_faults(), 1);
-    /// # });
-    /// ```
-    pub fn harness(&self) -> &Harness {
-        &self.harness
-    }
-
-    /// A client for this fake: its base URL, plain http allowed, millisecond retry backoff.
-    pub fn client(&self) -> crate::Client {
-        crate::Client::builder(crate::ApiKey::new(API_KEY))
-            .base_url(self.base_url())
-            .allow_http(true)
-            .retry(crate::RetryPolicy {
-                max_retries: 3,
-                min_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(50),
-                jitter: true,
-            })
-            .build()
-            .expect("loopback client")
-    }
-
-    /// The API key the fake accepts, as text (for an environment variable; wrap it in an
-    /// [`ApiKey`](crate::ApiKey) for a client).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use splio_client::{ApiKey, Client};
-    /// let fake = splio_client::fake::FakeSplio::start().await;
-    /// let client = Client::builder(ApiKey::new(fake.api_key())).base_url(fake.base_url()).allow_http(true).build()?;
-    /// client.ping().await?;
-    /// # Ok::<(), splio_client::Error>(()) }).unwrap();
-    /// ```
-    pub fn api_key(&self) -> &'static str {
-        API_KEY
     }
 
     /// Change the universe unique key (a custom-field key `cN` gets a text field `N` if missing).
@@ -254,60 +196,25 @@ impl FakeSplio {
         self.state().auth_count
     }
 
-    /// Answer the next `n` requests with `status` and the error envelope, unprocessed.
-    pub fn fail_next(&self, n: usize, status: u16) {
-        self.harness.fail_next(n, status);
-    }
-
-    /// Answer the next `n` requests with `429 {"message":"API rate limit exceeded"}` and
-    /// `rateLimit-reset: reset_secs`, unprocessed.
-    pub fn rate_limit_next(&self, n: usize, reset_secs: u64) {
-        self.harness.rate_limit_next(n, reset_secs);
-    }
-
-    /// Cut the connection of the next `n` requests (headers sent, body cut off), as when a
-    /// proxy or the network fails mid-answer: [`DropPoint::BeforeProcessing`] leaves the
-    /// state alone, [`DropPoint::AfterProcessing`] applies the request first.
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use splio_client::{ContactData, fake::{DropPoint, FakeSplio}};
-    /// let fake = FakeSplio::start().await;
-    /// let client = fake.client();
-    /// client.unique_key().await?;
-    /// fake.drop_next(1, DropPoint::AfterProcessing);
-    /// assert!(client.create_contact(&ContactData::with_email("a@example.com")).await.is_err());
-    /// assert!(fake.contact("a@example.com").is_some(), "created, though the client cannot know");
-    /// # Ok::<(), splio_client::Error>(()) }).unwrap();
-    /// ```
-    pub fn drop_next(&self, n: usize, point: DropPoint) {
-        self.harness.drop_next(n, point);
-    }
-
-    /// Delay the next `n` requests by `delay`, then process and answer them normally (even
-    /// when the client stopped waiting).
-    pub fn delay_next(&self, n: usize, delay: Duration) {
-        self.harness.delay_next(n, delay);
-    }
-
     /// Fault: the next `n` multi-status (`207`) answers list their items in reverse order
     /// (nothing in Splio's reference promises input order), so a client that matched items
     /// by position would swap outcomes.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> splio_client::Result<()> {
-    /// use splio_client::{fake::FakeSplio, ContactData};
+    /// # async fn main() {
+    /// use splio_client::fake::{FakeService, FakeSplio};
+    /// use splio_client::ContactData;
     /// let fake = FakeSplio::start().await;
     /// fake.seed_contact(ContactData::with_email("taken@example.com"));
     /// fake.reorder_next_multi_status(1);
     /// let out = fake.client().bulk_create(&[
     ///     ContactData::with_email("new@example.com"),
     ///     ContactData::with_email("taken@example.com"),
-    /// ]).await?;
+    /// ]).await;
     /// assert!(out[0].result.is_ok());
     /// assert!(out[1].result.as_ref().unwrap_err().is_already_exists());
-    /// # Ok(()) }
+    /// # }
     /// ```
     pub fn reorder_next_multi_status(&self, n: usize) {
         self.state().reorder_multi_status = n;
@@ -439,35 +346,63 @@ impl FakeSplio {
             .map(|(id, f)| (*id, f.name.clone(), f.ty))
             .collect()
     }
+}
 
-    /// Every request received so far (while recording is on; see
-    /// [`record_requests`](Self::record_requests)).
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.harness
-            .requests()
-            .iter()
-            .map(RecordedRequest::from)
-            .collect()
+/// The suite's one fake API: the request log, the faults (answered as Splio answers them: its
+/// error envelope, its 429 with `rateLimit-reset`) and the credentials ([`ApiKey`](crate::ApiKey)).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use splio_client::fake::{DropPoint, FakeService, FakeSplio};
+/// use splio_client::ContactData;
+/// let fake = FakeSplio::start().await;
+/// let client = fake.client();
+/// client.unique_key().await?;
+/// fake.drop_next(1, DropPoint::AfterProcessing);
+/// assert!(client.create_contact(&ContactData::with_email("a@example.com")).await.unwrap_err().to_string().contains("outcome unknown"));
+/// assert!(fake.contact("a@example.com").is_some(), "created, though the client cannot know");
+/// fake.record_requests(false);
+/// fake.client().ping().await?;
+/// assert_eq!(fake.request_count(), 5); // authenticate, unique key, create, authenticate, ping
+/// # Ok::<(), splio_client::Error>(()) }).unwrap();
+/// ```
+impl FakeService for FakeSplio {
+    type Client = crate::Client;
+    type Credentials = crate::ApiKey;
+
+    fn harness(&self) -> &Harness {
+        &self.harness
     }
 
-    /// Keep a copy of every request for [`requests`](Self::requests) (default on). Turn it off
-    /// for long runs (benchmarks): [`request_count`](Self::request_count) still counts.
-    pub fn record_requests(&self, on: bool) {
-        self.harness.record_requests(on);
+    /// `http://127.0.0.1:<port>`; use with `allow_http(true)`.
+    fn base_url(&self) -> String {
+        self.server.base_url()
     }
 
-    /// How many requests arrived so far, recorded or not.
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let fake = splio_client::fake::FakeSplio::start().await;
-    /// fake.record_requests(false);
-    /// fake.client().ping().await?;
-    /// assert_eq!(fake.request_count(), 2); // authenticate, ping
-    /// assert!(fake.requests().is_empty());
-    /// # Ok::<(), splio_client::Error>(()) }).unwrap();
-    /// ```
-    pub fn request_count(&self) -> u64 {
-        self.harness.request_count()
+    /// A client for this fake: its API key and base URL, plain http allowed, millisecond retry
+    /// backoff.
+    fn client(&self) -> crate::Client {
+        crate::Client::builder(self.credentials())
+            .base_url(self.base_url())
+            .allow_http(true)
+            .retry(crate::RetryPolicy {
+                max_retries: 3,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(50),
+                jitter: true,
+            })
+            .build()
+            .expect("loopback client")
+    }
+
+    /// The API key `/authenticate` accepts (`fake-splio-api-key` until changed).
+    fn credentials(&self) -> crate::ApiKey {
+        crate::ApiKey::new(self.state().api_key.clone())
+    }
+
+    /// From now on `/authenticate` accepts this key and refuses the old one (tokens already
+    /// issued stay valid until they expire, see [`FakeSplio::expire_tokens`]).
+    fn set_credentials(&self, credentials: crate::ApiKey) {
+        self.state().api_key = credentials.expose().to_string();
     }
 }

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use serde_json::{Value, json};
 
 use super::{API_KEY, FakeContact};
+
 use crate::blacklists::Channel;
 use crate::fields::FieldType;
 use crate::universe::UniqueKey;
@@ -43,6 +44,8 @@ pub(crate) struct State {
     /// How email keys are matched (see [`EmailKeys`]).
     pub(crate) email_keys: EmailKeys,
     pub(crate) token_ttl: Duration,
+    /// The API key `/authenticate` accepts.
+    pub(crate) api_key: String,
     pub(crate) tokens: HashMap<String, Instant>,
     pub(crate) issued: u64,
     pub(crate) contacts: IndexMap<String, FakeContact>,
@@ -79,6 +82,7 @@ impl State {
             unique_key: UniqueKey::Email,
             email_keys: EmailKeys::default(),
             token_ttl: Duration::from_secs(3600),
+            api_key: API_KEY.to_string(),
             tokens: HashMap::new(),
             issued: 0,
             contacts: IndexMap::new(),
@@ -98,7 +102,9 @@ impl State {
     /// the description, not the body). Only `api_key` is read (the document's `password` is
     /// undefined; every public client sends `api_key` alone [E10][E12][E13]).
     pub(crate) fn authenticate(&mut self, body: Option<&Value>) -> (StatusCode, axum::Json<Value>) {
-        if body.and_then(|b| b.get("api_key")).and_then(Value::as_str) != Some(API_KEY) {
+        if body.and_then(|b| b.get("api_key")).and_then(Value::as_str)
+            != Some(self.api_key.as_str())
+        {
             let (status, body) = super::routes::envelope(
                 StatusCode::BAD_REQUEST,
                 "api_key",

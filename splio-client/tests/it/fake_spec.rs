@@ -4,7 +4,7 @@
 #![cfg(feature = "fake")]
 
 use serde_json::{Value, json};
-use splio_client::fake::FakeSplio;
+use splio_client::fake::{FakeService, FakeSplio};
 
 use crate::common;
 
@@ -40,7 +40,7 @@ impl Raw {
         let base = fake.base_url();
         let answer: Value = http
             .post(format!("{base}/authenticate"))
-            .json(&json!({"api_key": fake.api_key()}))
+            .json(&json!({"api_key": fake.credentials().expose()}))
             .send()
             .await
             .unwrap()

@@ -6,4 +6,5 @@ mod conformance;
 mod fake_rest;
 mod fake_spec;
 mod sftp;
+mod surface;
 mod wire;

@@ -1,4 +1,5 @@
 //! Datahub upload against a real OpenSSH SFTP server on loopback.
+#![cfg(feature = "sftp")]
 use crate::common;
 
 use std::sync::Arc;

@@ -50,23 +50,26 @@ struct Patch {
     delivered_before: bool,
 }
 
-/// A per-contact failure as the runner's outcome. An item of a bulk request that got no
-/// answer at all (splio-client's per-item code 0: the connection failed or dropped) says so,
-/// instead of "Splio rejected item … with code 0".
+/// A per-contact failure as the runner's outcome.
 fn splio_outcome(e: &splio_client::Error) -> Outcome {
-    let message = match e {
-        splio_client::Error::Item {
-            code: 0,
-            description,
-            ..
-        } => format!(
-            "no answer from Splio: the bulk request carrying this contact failed before Splio \
-             answered (connection failed, dropped or timed out: {description}); Splio may or may \
-             not have created it, the retry finds out"
+    Outcome::failed(sync_kit::error_chain(e), e.is_retryable())
+}
+
+/// A bulk-created contact's failure as the runner's outcome. A contact whose bulk request got
+/// no usable answer (the connection failed, dropped or timed out after sending) says so,
+/// instead of "rejected"; the retry finds out (a create of a contact that exists is patched).
+fn item_outcome(e: &splio_client::ItemError) -> Outcome {
+    match e {
+        splio_client::ItemError::Failed(inner) => splio_outcome(inner),
+        splio_client::ItemError::OutcomeUnknown { reason } => Outcome::failed(
+            format!(
+                "no answer from Splio: the bulk request carrying this contact got no usable \
+                 answer ({reason}); Splio may or may not have created it, the retry finds out"
+            ),
+            true,
         ),
-        e => sync_kit::error_chain(e),
-    };
-    Outcome::failed(message, e.is_retryable())
+        e => Outcome::failed(e.to_string(), e.is_retryable()),
+    }
 }
 
 impl SplioSink<'_> {
@@ -77,24 +80,20 @@ impl SplioSink<'_> {
             return Vec::new();
         }
         let data: Vec<ContactData> = creates.iter().map(|(_, c)| c.clone()).collect();
-        match self.client.bulk_create(&data).await {
-            Ok(results) => results
-                .into_iter()
-                .map(|r| {
-                    let i = creates[r.index].0;
-                    match &r.result {
-                        Ok(()) => (i, Some(Outcome::Delivered)),
-                        // Created by an earlier, interrupted run, or by someone else.
-                        Err(e) if e.is_already_exists() => (i, None),
-                        Err(e) => (i, Some(splio_outcome(e))),
-                    }
-                })
-                .collect(),
-            Err(e) => creates
-                .iter()
-                .map(|(i, _)| (*i, Some(splio_outcome(&e))))
-                .collect(),
-        }
+        self.client
+            .bulk_create(&data)
+            .await
+            .into_iter()
+            .map(|r| {
+                let i = creates[r.index].0;
+                match &r.result {
+                    Ok(()) => (i, Some(Outcome::Delivered)),
+                    // Created by an earlier, interrupted run, or by someone else.
+                    Err(e) if e.is_already_exists() => (i, None),
+                    Err(e) => (i, Some(item_outcome(e))),
+                }
+            })
+            .collect()
     }
 
     /// PATCHes concurrently; returns per item its result.
@@ -271,25 +270,23 @@ mod tests {
 
     #[test]
     fn an_item_without_an_answer_says_what_happened() {
-        let e = splio_client::Error::Item {
-            key: "a@example.com".into(),
-            code: 0,
-            description: "transport error".into(),
+        let e = splio_client::ItemError::OutcomeUnknown {
+            reason: "the bulk request carrying it: operation timed out".into(),
         };
-        let Outcome::Failed { error, retryable } = splio_outcome(&e) else {
+        let Outcome::Failed { error, retryable } = item_outcome(&e) else {
             panic!("not failed");
         };
         assert!(retryable);
         assert!(error.starts_with("no answer from Splio: "), "{error}");
         assert!(!error.contains("rejected"), "{error}");
-        let e = splio_client::Error::Item {
-            key: "a@example.com".into(),
+        let e = splio_client::ItemError::Rejected {
+            message: "Contact with unique key a@example.com already exists".into(),
             code: 400,
-            description: "Contact with unique key a@example.com already exists".into(),
+            error_key: None,
         };
-        let Outcome::Failed { error, .. } = splio_outcome(&e) else {
+        let Outcome::Failed { error, .. } = item_outcome(&e) else {
             panic!("not failed");
         };
-        assert!(error.contains("with code 400"), "{error}");
+        assert!(error.contains("rejected by Splio (400)"), "{error}");
     }
 }

@@ -6,6 +6,8 @@ use serde_json::Value;
 #[cfg(feature = "sandbox")]
 use serde_json::json;
 #[cfg(feature = "sandbox")]
+use splio_client::fake::FakeService as _;
+#[cfg(feature = "sandbox")]
 use splio_client::{ContactData, CustomFieldValue, FieldType};
 
 use sync_kit::input::Row;
@@ -191,7 +193,7 @@ impl Sandbox {
             ..config.splio.clone()
         };
         let client = tune(
-            splio_client::Client::builder(splio_client::ApiKey::new(splio.api_key()))
+            splio_client::Client::builder(splio.credentials())
                 .base_url(splio.base_url())
                 .allow_http(true),
             &settings,

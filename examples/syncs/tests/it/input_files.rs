@@ -17,7 +17,7 @@ const MESSAGING: &str = env!("CARGO_BIN_EXE_messaging");
 async fn segment_to_splio(fake: &FakeSplio, dir: &Path, args: &[&str]) -> Output {
     let mut cmd = sync_bin::command(SPLIO, dir);
     cmd.env("SPLIO_BASE_URL", fake.base_url())
-        .env("SPLIO_API_KEY", fake.api_key())
+        .env("SPLIO_API_KEY", fake.credentials().expose())
         .args(args);
     cmd.output().await.unwrap()
 }
@@ -191,7 +191,7 @@ async fn bad_rows_in_a_good_file_are_still_filtered_one_by_one() {
     );
     let mut cmd = sync_bin::command(SPLIO, dir.path());
     cmd.env("SPLIO_BASE_URL", fake.base_url())
-        .env("SPLIO_API_KEY", fake.api_key())
+        .env("SPLIO_API_KEY", fake.credentials().expose())
         .args([file.as_str(), "--insert", "--json"]);
     let (code, summary, output) = sync_bin::run(cmd).await;
     assert_eq!(code, 0, "{}", stderr(&output));

@@ -3,6 +3,7 @@
 //! how many it left out.
 
 use splio_client::ContactData;
+use splio_client::fake::FakeService as _;
 use splio_client::fake::FakeSplio;
 
 use crate::common::sync_bin::{self, stderr};
@@ -31,7 +32,7 @@ async fn skipped_keys_are_listed_and_a_cut_list_says_how_many_it_left_out() {
     let command = |args: &[&str]| {
         let mut cmd = sync_bin::command(BIN, dir.path());
         cmd.env("SPLIO_BASE_URL", fake.base_url())
-            .env("SPLIO_API_KEY", fake.api_key())
+            .env("SPLIO_API_KEY", fake.credentials().expose())
             .args([file.as_str(), "--config", &config, "--state", "s.db"])
             .args(args);
         cmd

@@ -17,6 +17,7 @@ use serde_json::Value;
 use smaily_client::fake::FakeSmaily;
 use splio_client::FieldType;
 use splio_client::fake::FakeSplio;
+use splio_client::fake::JsonBody as _;
 
 const SPLIO: &str = env!("CARGO_BIN_EXE_segment-to-splio");
 const MESSAGING: &str = env!("CARGO_BIN_EXE_messaging");
@@ -268,7 +269,7 @@ async fn send_and_splio_dry_runs_print_their_request_bodies() {
     );
     let mut cmd = sync_bin::command(SPLIO, dir.path());
     cmd.env("SPLIO_BASE_URL", splio.base_url())
-        .env("SPLIO_API_KEY", splio.api_key())
+        .env("SPLIO_API_KEY", splio.credentials().expose())
         .args([file.as_str(), "--insert", "--dry-run"]);
     let output = cmd.output().await.unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -287,7 +288,7 @@ async fn send_and_splio_dry_runs_print_their_request_bodies() {
     // A real run creates the contact with exactly that body.
     let mut cmd = sync_bin::command(SPLIO, dir.path());
     cmd.env("SPLIO_BASE_URL", splio.base_url())
-        .env("SPLIO_API_KEY", splio.api_key())
+        .env("SPLIO_API_KEY", splio.credentials().expose())
         .args([file.as_str(), "--insert"]);
     let output = cmd.output().await.unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
@@ -295,7 +296,7 @@ async fn send_and_splio_dry_runs_print_their_request_bodies() {
         .requests()
         .into_iter()
         .filter(|r| r.method == "POST" && r.path == "/data/contacts/bulk")
-        .filter_map(|r| r.body)
+        .filter_map(|r| r.json_body())
         .collect();
     assert_eq!(created, [requests[0]["body"].clone()]);
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use splio_client::fake::FakeSplio;
+use splio_client::fake::{FakeService as _, JsonBody as _};
 use splio_client::{ContactData, FieldType};
 
 const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
@@ -56,7 +57,7 @@ impl World {
     fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = sync_bin::command(BIN, self.dir.path());
         cmd.env("SPLIO_BASE_URL", &self.base_url)
-            .env("SPLIO_API_KEY", self.fake.api_key())
+            .env("SPLIO_API_KEY", self.fake.credentials().expose())
             .args(args);
         cmd
     }
@@ -153,7 +154,7 @@ async fn updates_existing_skips_new_without_insert_and_sends_only_changes() {
     let patches: Vec<Value> = world.fake.requests()[before..]
         .iter()
         .filter(|r| r.method == "PATCH")
-        .filter_map(|r| r.body.clone())
+        .filter_map(|r| r.json_body())
         .collect();
     assert_eq!(patches.len(), good);
     for body in &patches {
@@ -340,8 +341,7 @@ async fn one_email_twice_in_a_segment_is_written_once_and_status_shows_the_job()
         .iter()
         .filter(|r| r.method != "GET")
         .filter(|r| {
-            r.body
-                .as_ref()
+            r.json_body()
                 .is_some_and(|b| b.to_string().contains("ann@example.com"))
         })
         .count();

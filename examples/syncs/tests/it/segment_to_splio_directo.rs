@@ -13,6 +13,7 @@ use common::directo::customer;
 use directo_client::fake::FakeDirecto;
 use serde_json::Value;
 use splio_client::fake::FakeSplio;
+use splio_client::fake::{FakeService as _, JsonBody as _};
 use splio_client::{ContactData, FieldType};
 
 const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
@@ -85,7 +86,7 @@ impl World {
         cmd.env_remove("DIRECTO_KEY")
             .envs(common::directo::env(&self.directo))
             .env("SPLIO_BASE_URL", &self.splio_url)
-            .env("SPLIO_API_KEY", self.splio.api_key())
+            .env("SPLIO_API_KEY", self.splio.credentials().expose())
             .args(["--source", "directo"])
             .args(args);
         cmd
@@ -159,7 +160,7 @@ async fn changed_customers_update_splio_with_only_changed_attributes() {
     let patches: Vec<String> = world.splio.requests()[before..]
         .iter()
         .filter(|r| r.method == "PATCH")
-        .filter_map(|r| r.body.clone())
+        .filter_map(|r| r.json_body())
         .map(|b| b.to_string())
         .collect();
     assert_eq!(patches.len(), 1, "{patches:?}");

@@ -9,7 +9,8 @@ use common::sync_bin::{self, stderr};
 use std::process::Output;
 
 use serde_json::Value;
-use splio_client::fake::{FakeSplio, RecordedRequest};
+use splio_client::fake::FakeService as _;
+use splio_client::fake::{FakeSplio, JsonBody as _, ReceivedRequest};
 use splio_client::{ContactData, FieldType};
 
 const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
@@ -49,11 +50,11 @@ impl World {
 
     /// Runs the binary with `--config` and `--json`; returns the exit code, the summary, what it
     /// printed, and the requests the fake received meanwhile.
-    async fn run(&self, args: &[&str]) -> (i32, Value, Output, Vec<RecordedRequest>) {
+    async fn run(&self, args: &[&str]) -> (i32, Value, Output, Vec<ReceivedRequest>) {
         let before = self.fake.requests().len();
         let mut cmd = sync_bin::command(BIN, self.dir.path());
         cmd.env("SPLIO_BASE_URL", self.fake.base_url())
-            .env("SPLIO_API_KEY", self.fake.api_key())
+            .env("SPLIO_API_KEY", self.fake.credentials().expose())
             .args(args)
             .args(["--config", &self.config, "--json"]);
         let (code, summary, output) = sync_bin::run(cmd).await;
@@ -63,7 +64,7 @@ impl World {
 }
 
 /// The requests to Splio's data endpoints (authentication and the unique-key lookup left out).
-fn data(requests: &[RecordedRequest]) -> Vec<String> {
+fn data(requests: &[ReceivedRequest]) -> Vec<String> {
     requests
         .iter()
         .filter(|r| r.path.starts_with("/data/"))
@@ -109,7 +110,7 @@ async fn insert_recreates_a_contact_deleted_in_splio_with_all_its_attributes() {
     let created = requests
         .iter()
         .find(|r| r.method == "POST" && r.path.starts_with("/data/contacts"))
-        .and_then(|r| r.body.clone())
+        .and_then(|r| r.json_body())
         .expect("a create");
     assert!(
         created.to_string().contains("\"firstname\":\"Ann\""),

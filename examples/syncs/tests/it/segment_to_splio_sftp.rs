@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
+use splio_client::fake::FakeService as _;
 
 const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
 
@@ -358,7 +359,7 @@ async fn without_insert_few_unknown_keys_are_looked_up_one_by_one() {
         &[&file, "--delivery", "sftp", "--config", &config, "--json"],
     );
     cmd.env("SPLIO_BASE_URL", fake.base_url())
-        .env("SPLIO_API_KEY", fake.api_key());
+        .env("SPLIO_API_KEY", fake.credentials().expose());
     // The fake answers on this test's runtime: wait for the binary without blocking it.
     let output = tokio::process::Command::from(cmd).output().await.unwrap();
     let (code, summary) = code_and_summary(&output);

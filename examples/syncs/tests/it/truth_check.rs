@@ -8,6 +8,7 @@ use common::sync_bin::{self, stderr};
 use std::process::Output;
 
 use splio_client::FieldType;
+use splio_client::fake::FakeService as _;
 use splio_client::fake::FakeSplio;
 
 const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
@@ -43,7 +44,7 @@ async fn check_passes_touches_nothing_and_names_each_problem() {
     );
     let good = [
         ("SPLIO_BASE_URL", fake.base_url()),
-        ("SPLIO_API_KEY", fake.api_key().to_owned()),
+        ("SPLIO_API_KEY", fake.credentials().expose().to_owned()),
     ];
     let (code, out) = check(dir.path(), &good, &[&file]).await;
     assert_eq!(code, 0, "{out}");

@@ -12,7 +12,8 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 use splio_client::FieldType;
-use splio_client::fake::{FakeSplio, RecordedRequest};
+use splio_client::fake::FakeService as _;
+use splio_client::fake::{FakeSplio, JsonBody as _, ReceivedRequest};
 
 const BIN: &str = env!("CARGO_BIN_EXE_segment-to-splio");
 
@@ -48,13 +49,13 @@ impl World {
     async fn run(&self, args: &[&str]) -> (i32, Value, Output) {
         let mut cmd = sync_bin::command(BIN, self.dir.path());
         cmd.env("SPLIO_BASE_URL", self.fake.base_url())
-            .env("SPLIO_API_KEY", self.fake.api_key())
+            .env("SPLIO_API_KEY", self.fake.credentials().expose())
             .args(args);
         sync_bin::run(cmd).await
     }
 
     /// The requests that wrote contacts (anything but reading fields and contacts).
-    fn writes(&self) -> Vec<RecordedRequest> {
+    fn writes(&self) -> Vec<ReceivedRequest> {
         self.fake
             .requests()
             .into_iter()
@@ -186,13 +187,13 @@ async fn an_emptied_cell_is_sent_as_a_clear_and_a_missing_column_is_left_alone()
         "{}",
         stderr(&output)
     );
-    let patches: Vec<RecordedRequest> = world.fake.requests()[before..]
+    let patches: Vec<ReceivedRequest> = world.fake.requests()[before..]
         .iter()
         .filter(|r| r.method == "PATCH")
         .cloned()
         .collect();
     assert_eq!(patches.len(), 1, "{patches:?}");
-    let body = patches[0].body.clone().unwrap();
+    let body = patches[0].json_body().unwrap();
     assert_eq!(body["cellphone"], "", "the emptied cell is cleared: {body}");
     assert!(
         body.get("custom_fields").is_none(),
@@ -326,7 +327,7 @@ async fn a_mixed_case_contact_is_addressed_as_splio_holds_it_on_every_run() {
         let writes: Vec<(String, String)> = world.fake.requests()[before..]
             .iter()
             .filter(|r| r.method != "GET" && !r.path.contains("/authenticate"))
-            .map(|r| (r.method.clone(), r.path.clone()))
+            .map(|r| (r.method.to_string(), r.path.clone()))
             .collect();
         assert_eq!(
             writes,
