@@ -119,7 +119,7 @@ pub use marketing_sync_core::{ItemOutcome, count_requests};
 
 pub mod prelude {
     //! What most code that uses this crate needs, in one import:
-    //! `use directo_client::prelude::*;` brings [`Client`], [`Error`], [`ItemError`],
+    //! `use directo_client::prelude::*;` brings [`Client`], [`Auth`], [`Error`], [`ItemError`],
     //! [`ItemOutcome`], the stream extension traits (`next`, `try_next`, `try_collect` on a
     //! [`RecordStream`](crate::RecordStream)) and, with feature `fake`, the fake's API
     //! ([`FakeService`](crate::fake::FakeService)).
@@ -134,7 +134,7 @@ pub mod prelude {
     //! # Ok::<(), Error>(()) }).unwrap();
     //! ```
 
-    pub use crate::{Client, Error, ItemError, ItemOutcome};
+    pub use crate::{Auth, Client, Error, ItemError, ItemOutcome};
     pub use futures::{StreamExt as _, TryStreamExt as _};
 
     #[cfg(feature = "fake")]

@@ -180,7 +180,7 @@ pub use url;
 
 /// What most code needs, in one import: `use smaily_client::prelude::*;`.
 ///
-/// The client, its error and item error, the per-item outcome, the stream extension traits
+/// The client and its credentials, its error and item error, the per-item outcome, the stream extension traits
 /// (for [`Client::segment_subscribers`]) and, with feature `fake`, the fake's trait, the last
 /// ones imported `as _` (their methods, not their names).
 ///
@@ -198,7 +198,7 @@ pub use url;
 /// # Ok::<(), Error>(()) }).unwrap();
 /// ```
 pub mod prelude {
-    pub use crate::{Client, Error, ItemError, ItemOutcome};
+    pub use crate::{Client, Credentials, Error, ItemError, ItemOutcome};
     pub use futures::{StreamExt as _, TryStreamExt as _};
 
     #[cfg(feature = "fake")]

@@ -1,18 +1,18 @@
 //! What most programs need, in one import: `use splio_client::prelude::*;`.
 //!
-//! The client and its credentials, the errors, the per-item outcome types, and the traits the
+//! The client and its credentials, the errors, the per-item outcome, and the traits the
 //! examples call methods of, imported `as _` (the stream extension traits, for
 //! [`Client::contacts`] and the other streams, and `FakeService` under the `fake` feature).
 //!
 //! ```
 //! use splio_client::prelude::*;
-//! fn check(outcome: &ContactOutcome<()>) -> bool {
+//! fn check(outcome: &ItemOutcome<String, (), ItemError>) -> bool {
 //!     outcome.result.as_ref().is_ok_and(|()| true)
 //! }
 //! # let _ = check;
 //! ```
 
-pub use crate::{ApiKey, Client, ContactOutcome, Error, ItemError, ItemOutcome};
+pub use crate::{ApiKey, Client, Error, ItemError, ItemOutcome};
 pub use futures::{StreamExt as _, TryStreamExt as _};
 
 #[cfg(feature = "fake")]
