@@ -616,14 +616,15 @@ async fn ctrl_c_during_a_scheduled_run_stops_the_loop() {
         .unwrap();
     let state = world.state();
     wait_until(30, "the first run", || run_count(&state) >= 1).await;
-    // The second run waits on a slow Directo answer when Ctrl-C arrives.
-    world.directo.delay_next(1, Duration::from_secs(3));
+    // The second run waits on a slow Directo answer when Ctrl-C arrives (long enough that a
+    // loaded machine still signals before it comes; the stop lets that read finish).
+    world.directo.delay_next(1, Duration::from_secs(8));
     wait_until(30, "the second run to start", || {
         world.directo.xmlcore_requests().len() >= 2
     })
     .await;
     send_signal(child.id().unwrap(), "INT");
-    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
         .expect("the scheduled loop went on after Ctrl-C")
         .unwrap();
