@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::DateTime;
 
 use super::routes::{DECL, xml_response};
-use super::{ReceivedPut, State, XmlcoreRequest as ReceivedRequest, lock};
+use super::{ReceivedPut, State, XmlcoreRequest, lock};
 use crate::customer::Customer;
 use crate::reader::RecordReader;
 use crate::record::{FromRecord, Record};
@@ -64,7 +64,7 @@ fn legal_chars(xmldata: &str) -> bool {
 
 /// Whether every record of a legacy put carries the appkey as an attribute (Protoshell
 /// bridge: `<delivery appkey="…">`; arvutitark: `<customer key="…">`).
-pub(super) fn every_record_has_appkey(req: &ReceivedRequest, app_key: &str) -> bool {
+pub(super) fn every_record_has_appkey(req: &XmlcoreRequest, app_key: &str) -> bool {
     let Some(doc) = document(req.param("xmldata").unwrap_or_default()) else {
         return false;
     };
@@ -224,7 +224,7 @@ fn results(items: &[String]) -> Response {
     xml_response(format!("{DECL}<results>{}</results>", items.concat()))
 }
 
-pub(super) fn put(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str) -> Response {
+pub(super) fn put(state: &Arc<Mutex<State>>, req: &XmlcoreRequest, what: &str) -> Response {
     let xmldata = req.param("xmldata").unwrap_or_default().to_string();
     let mut s = lock(state);
     // "The whole XML post size limit is 19 MB" (wiki en/xml_direct/alustamine/

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use jiff::civil::DateTime;
 
 use super::routes::{DECL, INVALID_URL, xml_response};
-use super::{Envelope, State, XmlcoreRequest as ReceivedRequest, lock};
+use super::{Envelope, State, XmlcoreRequest, lock};
 use crate::customer::Customer;
 use crate::document::DataField;
 use crate::put::ToRecord;
@@ -132,7 +132,7 @@ const COMPONENTS: &[&str] = &[
 /// Parameters that are not filters.
 const ROUTING: &[&str] = &["get", "what", "ts", "token", "key"];
 
-pub(super) fn read(state: &Arc<Mutex<State>>, req: &ReceivedRequest, what: &str) -> Response {
+pub(super) fn read(state: &Arc<Mutex<State>>, req: &XmlcoreRequest, what: &str) -> Response {
     // A component Directo does not have: how it answers is not documented; the fake answers
     // as it does a request it cannot route (assumed), never an empty `<transport/>` that
     // would read as "no records".

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use marketing_sync_core::fake::{Harness, ReceivedRequest as Logged};
 
-use super::{Shared, XmlcoreRequest as ReceivedRequest, lock};
+use super::{Shared, XmlcoreRequest, lock};
 
 /// XML Direct: one URL for all companies (wiki `en/xml_direct`).
 pub(super) const XML_DIRECT_PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
@@ -56,7 +56,7 @@ pub(super) fn app(state: Shared, harness: &Harness) -> axum::Router {
 /// XML Direct and BI Direct: the token "replaces the older interface types' appkey" (wiki
 /// `en/xml_direct`): `key=` is not read, so a request with only a key lacks the TOKEN variable.
 async fn token_url(Data(state): Data<Shared>, Extension(logged): Extension<Logged>) -> Response {
-    let req = ReceivedRequest::from(&logged);
+    let req = XmlcoreRequest::from(&logged);
     let token = lock(&state).token.clone();
     match req.param("token") {
         None => xml_response(TOKEN_REQUIRED),
@@ -68,7 +68,7 @@ async fn token_url(Data(state): Data<Shared>, Extension(logged): Extension<Logge
 /// A legacy per-company URL: `key=`, or (writes) the appkey on every record instead
 /// (`<delivery appkey="…">`, Protoshell bridge; `<customer key="…">`, arvutitark).
 async fn legacy_url(Data(state): Data<Shared>, Extension(logged): Extension<Logged>) -> Response {
-    let req = ReceivedRequest::from(&logged);
+    let req = XmlcoreRequest::from(&logged);
     let app_key = lock(&state).app_key.clone();
     let in_records = is_put(&req) && super::put::every_record_has_appkey(&req, &app_key);
     match req.param("key") {
@@ -78,12 +78,12 @@ async fn legacy_url(Data(state): Data<Shared>, Extension(logged): Extension<Logg
     }
 }
 
-fn is_put(req: &ReceivedRequest) -> bool {
+fn is_put(req: &XmlcoreRequest) -> bool {
     req.param("put") == Some("1")
 }
 
 /// An authorized request: a read, a put, or neither ("Invalid url given").
-fn route(state: &Shared, req: &ReceivedRequest) -> Response {
+fn route(state: &Shared, req: &XmlcoreRequest) -> Response {
     let what = req.param("what").unwrap_or_default();
     if req.param("get") == Some("1") {
         return super::read::read(state, req, what);
