@@ -34,8 +34,7 @@ pub(crate) fn head_complete(head: &[u8]) -> bool {
     }
     let h = head.strip_prefix(UTF8_BOM).unwrap_or(head);
     let n = h.len().min(5);
-    head.len() >= HEAD
-        || h[..n] != b"<?xml"[..n]
+    h[..n] != b"<?xml"[..n]
         || h.windows(2).any(|w| w == b"?>")
         || (head.len() >= 2 && matches!(head[..2], [0xFF, 0xFE] | [0xFE, 0xFF]))
 }
