@@ -6,6 +6,8 @@ use futures::TryStreamExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::read_error;
+
 async fn answering(status: u16, content_type: &str, body: &str) -> (MockServer, Client) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -67,11 +69,7 @@ async fn an_html_page_answered_with_200_is_an_error_not_no_customers() {
 #[tokio::test]
 async fn an_empty_body_is_an_error_not_no_customers() {
     let (_server, client) = answering(200, "text/xml", "").await;
-    let err = client
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&client).await;
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
 

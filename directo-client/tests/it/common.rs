@@ -55,3 +55,13 @@ pub(crate) fn answer(o: &PutOutcome) -> &PutResult {
         Err(other) => panic!("no answer from Directo: {other:?}"),
     }
 }
+
+/// The error of a read of every customer that fails (panics when it succeeds).
+pub(crate) async fn read_error(client: &Client) -> Error {
+    use futures::TryStreamExt;
+    client
+        .customers(directo_client::Query::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err()
+}

@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{builder, fixture};
+use crate::common::{builder, fixture, read_error};
 
 fn customers_xml() -> ResponseTemplate {
     ResponseTemplate::new(200)
@@ -49,11 +49,7 @@ async fn reads_retry_the_suites_statuses_only() {
         .mount(&server)
         .await;
     let client = retrying(&server);
-    let err = client
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&client).await;
     assert!(!err.is_retryable(), "{err:?}");
     assert_eq!(client.requests_sent(), 1);
 
@@ -138,11 +134,7 @@ async fn the_deadline_bounds_a_read_with_its_retries() {
         .deadline(Duration::from_secs(1))
         .build()
         .unwrap();
-    let err = client
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&client).await;
     assert!(
         matches!(
             err,
@@ -206,11 +198,7 @@ async fn a_429_is_rate_limited_with_its_wait() {
         .mount(&server)
         .await;
     let client = retrying(&server);
-    let err = client
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&client).await;
     assert!(
         matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::ZERO),
         "{err:?}"
@@ -247,11 +235,7 @@ async fn a_connect_failure_says_why() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let err = client
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&client).await;
     assert!(
         matches!(err, directo_client::Error::Transport(_)),
         "{err:?}"

@@ -1,7 +1,7 @@
 //! Every request the client sends, asserted on the server side (wiremock on loopback):
 //! method, path, query, content type, form body, and where the secret goes.
 
-use crate::common::{answer, failed};
+use crate::common::{answer, failed, read_error};
 use std::collections::HashMap;
 
 use directo_client::{Auth, Client, Customer, PutMode, Query, ReadMethod, RetryPolicy};
@@ -224,11 +224,7 @@ async fn reads_give_up_after_the_configured_retries() {
         .mount(&server)
         .await;
     let client = token_client(&server);
-    let err = client
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&client).await;
     assert!(
         matches!(
             err,
@@ -250,11 +246,7 @@ async fn client_errors_and_in_200_errors_are_not_retried() {
         .mount(&server)
         .await;
     let client = token_client(&server);
-    let err = client
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&client).await;
     assert!(
         matches!(err, directo_client::Error::Unauthorized { ref desc } if desc == "Unauthorized"),
         "{err:?}"
@@ -268,11 +260,7 @@ async fn client_errors_and_in_200_errors_are_not_retried() {
         .mount(&server)
         .await;
     let client = token_client(&server);
-    let err = client
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&client).await;
     assert!(
         matches!(
             err,
@@ -318,11 +306,7 @@ async fn every_documented_error_body_is_an_error() {
             .expect(1)
             .mount(&server)
             .await;
-        let err = token_client(&server)
-            .customers(Query::new())
-            .try_collect::<Vec<_>>()
-            .await
-            .unwrap_err();
+        let err = read_error(&token_client(&server)).await;
         assert!(check(&err), "{name}: {err:?}");
         assert!(!err.is_retryable(), "{name}");
     }
@@ -336,11 +320,7 @@ async fn http_401_is_unauthorized() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = token_client(&server)
-        .customers(Query::new())
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = read_error(&token_client(&server)).await;
     assert!(
         matches!(err, directo_client::Error::Unauthorized { .. }),
         "{err:?}"
