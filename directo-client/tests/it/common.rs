@@ -1,7 +1,7 @@
 //! What the test modules share: fixtures, a client for a wiremock server, form fields.
 
 use directo_client::{
-    Auth, Client, ClientBuilder, Error, ItemError, PutOutcome, PutResult, RetryPolicy,
+    Auth, Client, ClientBuilder, Customer, Error, ItemError, PutOutcome, PutResult, RetryPolicy,
 };
 use wiremock::{MockServer, Request};
 
@@ -64,4 +64,12 @@ pub(crate) async fn read_error(client: &Client) -> Error {
         .try_collect::<Vec<_>>()
         .await
         .unwrap_err()
+}
+
+/// A customer a create accepts: its code and the mandatory e-mail (`<code>@example.ee`,
+/// lowercased).
+pub(crate) fn mail(code: &str) -> Customer {
+    let mut c = Customer::new(code);
+    c.email = Some(format!("{}@example.ee", code.to_lowercase()));
+    c
 }

@@ -2,19 +2,13 @@
 //! (qbitsoftware/accounting-service `directo/xml.go`: lowercase `<result type desc>`, a result
 //! whose `Type` is empty is not a failure, `msg` when `desc` is empty).
 
-use directo_client::{Customer, PutMode, PutStatus, parse_put_results};
+use directo_client::{PutMode, PutStatus, parse_put_results};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{client, form_field};
+use crate::common::{client, form_field, mail};
 
 const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
-
-fn customer(code: &str) -> Customer {
-    let mut c = Customer::new(code);
-    c.email = Some(format!("{code}@example.ee"));
-    c
-}
 
 /// A `<Result>` without `Type` (or with an empty one) was a failure, inviting a re-send that
 /// Directo may refuse as a duplicate. The Go client treats an empty type as success.
@@ -37,9 +31,7 @@ async fn a_result_without_type_is_a_success_in_either_case() {
             .expect(1)
             .mount(&server)
             .await;
-        let out = client(&server)
-            .put(&[customer("C1")], PutMode::Create)
-            .await;
+        let out = client(&server).put(&[mail("C1")], PutMode::Create).await;
         assert!(out[0].is_ok(), "{answer}: {:?}", out[0]);
         let got = &server.received_requests().await.unwrap()[0];
         assert_eq!(form_field(got, "what").as_deref(), Some("customer"));

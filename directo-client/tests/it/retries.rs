@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{builder, fixture, read_error};
+use crate::common::{builder, fixture, mail, read_error};
 
 fn customers_xml() -> ResponseTemplate {
     ResponseTemplate::new(200)
@@ -87,13 +87,8 @@ async fn retry_after_as_an_http_date_is_waited() {
 #[cfg(feature = "fake")]
 #[tokio::test]
 async fn puts_cut_by_a_dropped_connection_are_not_repeated() {
+    use directo_client::PutMode;
     use directo_client::fake::{DropPoint, FakeDirecto, FakeService};
-    use directo_client::{Customer, PutMode};
-    let mail = |code: &str| {
-        let mut c = Customer::new(code);
-        c.email = Some(format!("{}@example.ee", code.to_lowercase()));
-        c
-    };
     let fake = FakeDirecto::start().await;
     let client = fake.client();
     // Cut before processing: the client sees an answer break off, as after processing; it
@@ -153,7 +148,7 @@ async fn the_deadline_bounds_a_read_with_its_retries() {
 #[tokio::test]
 async fn a_put_that_times_out_is_an_unknown_outcome_for_each_document() {
     use directo_client::fake::{FakeDirecto, FakeService};
-    use directo_client::{Auth, Customer, PutMode};
+    use directo_client::{Auth, PutMode};
     let fake = FakeDirecto::start().await;
     let client = Client::builder(Auth::token(FakeDirecto::TOKEN))
         .base_url(fake.base_url())
@@ -162,14 +157,7 @@ async fn a_put_that_times_out_is_an_unknown_outcome_for_each_document() {
         .timeout(Duration::from_millis(100))
         .build()
         .unwrap();
-    let docs: Vec<Customer> = ["T1", "T2"]
-        .iter()
-        .map(|code| {
-            let mut c = Customer::new(*code);
-            c.email = Some(format!("{code}@example.ee"));
-            c
-        })
-        .collect();
+    let docs = [mail("T1"), mail("T2")];
     fake.delay_next(1, Duration::from_millis(400));
     let res = client.put(&docs, PutMode::Create).await;
     assert_eq!(res.len(), 2);
@@ -190,7 +178,7 @@ async fn a_put_that_times_out_is_an_unknown_outcome_for_each_document() {
 /// processed), and reported as such when the retries run out.
 #[tokio::test]
 async fn a_429_is_rate_limited_with_its_wait() {
-    use directo_client::{Customer, Error, ItemError, PutMode};
+    use directo_client::{Error, ItemError, PutMode};
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
@@ -212,9 +200,7 @@ async fn a_429_is_rate_limited_with_its_wait() {
         .expect(3)
         .mount(&server)
         .await;
-    let mut c = Customer::new("C1");
-    c.email = Some("c1@example.ee".into());
-    let out = retrying(&server).put(&[c], PutMode::Create).await;
+    let out = retrying(&server).put(&[mail("C1")], PutMode::Create).await;
     let Some(ItemError::Failed(err)) = out[0].error() else {
         panic!("{out:?}")
     };

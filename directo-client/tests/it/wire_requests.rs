@@ -1,7 +1,7 @@
 //! Every request the client sends, asserted on the server side (wiremock on loopback):
 //! method, path, query, content type, form body, and where the secret goes.
 
-use crate::common::{answer, failed, read_error};
+use crate::common::{answer, failed, mail, read_error};
 use std::collections::HashMap;
 
 use directo_client::{Auth, Client, Customer, PutMode, Query, ReadMethod, RetryPolicy};
@@ -50,13 +50,6 @@ async fn catch_all(server: &MockServer) {
         .expect(0)
         .mount(server)
         .await;
-}
-
-/// A customer a create accepts (code and the mandatory e-mail).
-fn mail(code: &str) -> Customer {
-    let mut c = Customer::new(code);
-    c.email = Some(format!("{}@example.ee", code.to_lowercase()));
-    c
 }
 
 fn token_client(server: &MockServer) -> Client {
