@@ -4,7 +4,7 @@
 //! Go client's live use) and components without a vendored schema; never customers or items,
 //! whose input schemas (xml_IN_kliendid.xsd, xml_IN_artiklid.xsd) have no such attribute.
 
-use directo_client::{Error, ItemError, PutMode, Record, Target};
+use directo_client::{Error, PutMode, Record, Target};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -90,6 +90,7 @@ async fn customers_and_items_cannot_be_deleted_nor_bad_keys_sent() {
 #[cfg(feature = "fake")]
 #[tokio::test]
 async fn the_fake_deletes_what_it_holds_and_refuses_a_confirmed_one() {
+    use directo_client::ItemError;
     use directo_client::fake::FakeDirecto;
     let fake = FakeDirecto::start().await;
     let post = |xml: &'static str| {
