@@ -3,7 +3,8 @@
 use directo_client::{
     Auth, Client, ClientBuilder, Customer, Error, ItemError, PutOutcome, PutResult, RetryPolicy,
 };
-use wiremock::{MockServer, Request};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// A file of `tests/fixtures`.
 pub(crate) fn fixture(name: &str) -> String {
@@ -72,4 +73,28 @@ pub(crate) fn mail(code: &str) -> Customer {
     let mut c = Customer::new(code);
     c.email = Some(format!("{}@example.ee", code.to_lowercase()));
     c
+}
+
+/// The XML Direct path [`builder`]'s clients send to.
+pub(crate) const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
+
+/// A wiremock server whose XML Direct path answers every POST with `results` (a put's
+/// answer).
+pub(crate) async fn answering_puts(results: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(PATH))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/xml")
+                .set_body_string(results),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+/// [`answering_puts`] one stored document (`<Result Type="0" Desc="OK"/>`) to every put.
+pub(crate) async fn accepting() -> MockServer {
+    answering_puts(r#"<results><Result Type="0" Desc="OK"/></results>"#).await
 }

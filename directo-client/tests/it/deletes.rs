@@ -5,25 +5,15 @@
 //! whose input schemas (xml_IN_kliendid.xsd, xml_IN_artiklid.xsd) have no such attribute.
 
 use directo_client::{Error, PutMode, Record, Target};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-use crate::common::{client, failed, form_field};
-
-const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
+use crate::common::{answering_puts, client, failed, form_field};
 
 async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/xml")
-                .set_body_string(r#"<results><Result Type="0" Desc="Deleted"/><Result Type="0" Desc="Deleted"/></results>"#),
-        )
-        .mount(&server)
-        .await;
-    server
+    answering_puts(
+        r#"<results><Result Type="0" Desc="Deleted"/><Result Type="0" Desc="Deleted"/></results>"#,
+    )
+    .await
 }
 
 #[tokio::test]

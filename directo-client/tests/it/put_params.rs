@@ -3,26 +3,8 @@
 //! sent where the mode's own parameters go.
 
 use directo_client::{Error, PutMode, PutParams, Receipt, ReceiptRow, Record, Target};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{builder, client, form_field};
-
-const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
-
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/xml")
-                .set_body_string(r#"<results><Result Type="0" Desc="OK"/></results>"#),
-        )
-        .mount(&server)
-        .await;
-    server
-}
+use crate::common::{accepting, builder, client, form_field};
 
 fn receipt() -> Receipt {
     Receipt {
@@ -37,7 +19,7 @@ fn receipt() -> Receipt {
 
 #[tokio::test]
 async fn transport_parameters_reach_the_server_beside_the_modes() {
-    let server = server().await;
+    let server = accepting().await;
     let params = PutParams::new()
         .xd_confirm(true)
         .confirm(true)
@@ -78,7 +60,7 @@ async fn transport_parameters_reach_the_server_beside_the_modes() {
 
 #[tokio::test]
 async fn without_routing_in_the_query_they_go_in_the_body_only() {
-    let server = server().await;
+    let server = accepting().await;
     let client = builder(&server).routing_in_query(false).build().unwrap();
     let target = Target::of("delivery").unwrap();
     let d = Record::new("delivery").attr("number", "5");

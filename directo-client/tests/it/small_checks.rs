@@ -6,26 +6,8 @@
 use directo_client::{
     Contact, Customer, Error, Invoice, PutMode, Receipt, ReceiptRow, Record, RecordReader, Target,
 };
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{client, failed, form_field};
-
-const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
-
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/xml")
-                .set_body_string(r#"<results><Result Type="0" Desc="OK"/></results>"#),
-        )
-        .mount(&server)
-        .await;
-    server
-}
+use crate::common::{accepting, client, failed, form_field};
 
 fn refused(out: &directo_client::PutOutcome) -> String {
     match out.result.as_ref() {
@@ -39,7 +21,7 @@ fn refused(out: &directo_client::PutOutcome) -> String {
 
 #[tokio::test]
 async fn a_new_customer_may_carry_regno_instead_of_email() {
-    let server = server().await;
+    let server = accepting().await;
     let mut by_regno = Customer::new("C1");
     by_regno.regno = Some("12345678".into());
     let neither = Customer::new("C2");
@@ -61,7 +43,7 @@ async fn a_new_customer_may_carry_regno_instead_of_email() {
 
 #[tokio::test]
 async fn documented_lengths_are_checked_before_sending() {
-    let server = server().await;
+    let server = accepting().await;
     let mut long_code = Customer::new("C".repeat(33));
     long_code.email = Some("a@b.ee".into());
     let mut country = Customer::new("C2");
@@ -102,7 +84,7 @@ async fn documented_lengths_are_checked_before_sending() {
 
 #[tokio::test]
 async fn document_numbers_stop_at_2147483647() {
-    let server = server().await;
+    let server = accepting().await;
     let client = client(&server);
     let invoice = |n| Invoice {
         number: Some(n),

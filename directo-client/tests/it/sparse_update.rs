@@ -5,26 +5,8 @@
 //! `PutMode::CustomerUpdate` (name, email, phone).
 
 use directo_client::{Customer, Error, PutMode, Record, Target};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{client, failed, form_field};
-
-const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
-
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/xml")
-                .set_body_string(r#"<results><Result Type="0" Desc="OK"/></results>"#),
-        )
-        .mount(&server)
-        .await;
-    server
-}
+use crate::common::{accepting, client, failed, form_field};
 
 /// Every attribute of `<customer>` in xml_IN_kliendid.xsd (not `session_id`, "do not send";
 /// not `<data>`'s),
@@ -61,7 +43,7 @@ fn whole_customer() -> Record {
 
 #[tokio::test]
 async fn a_sparse_full_update_is_refused_and_points_to_customer_update() {
-    let server = server().await;
+    let server = accepting().await;
     let mut mari = Customer::new("C1");
     mari.email = Some("mari@example.ee".into());
     let out = client(&server).put(&[mari], PutMode::Update).await;
@@ -82,7 +64,7 @@ async fn a_sparse_full_update_is_refused_and_points_to_customer_update() {
 
 #[tokio::test]
 async fn a_whole_document_updates_and_replace_is_the_named_overwrite() {
-    let server = server().await;
+    let server = accepting().await;
     let client = client(&server);
     let target = Target::of("customer").unwrap();
     let out = client
@@ -113,7 +95,7 @@ async fn a_whole_document_updates_and_replace_is_the_named_overwrite() {
 /// Without a vendored input schema the whole field set is unknown: the update goes as built.
 #[tokio::test]
 async fn targets_without_a_schema_are_not_checked() {
-    let server = server().await;
+    let server = accepting().await;
     let target = Target::of("delivery").unwrap();
     let d = Record::new("delivery").attr("number", "5");
     let out = client(&server)
