@@ -509,14 +509,15 @@ impl Client {
         if !batch.is_empty() {
             batches.push(batch);
         }
+        // The transport parameters every request of this put carries: the mode's, then the
+        // caller's.
+        let sent: Vec<(&str, &str)> = mode.params().iter().copied().chain(params.iter()).collect();
         let mut refused_all: Option<Arc<Error>> = None;
         for batch in batches {
             let answer = match &refused_all {
                 Some(e) => Err(e.clone()),
                 None => {
                     let xml = envelope(target.root(), batch.iter().map(|d| d.xml.as_str()));
-                    let sent: Vec<(&str, &str)> =
-                        mode.params().iter().copied().chain(params.iter()).collect();
                     self.put_xml(target.what(), &sent, xml)
                         .await
                         .and_then(|body| parse_put_results(&body).map_err(unreadable))
