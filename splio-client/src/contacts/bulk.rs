@@ -55,7 +55,10 @@ pub type ContactOutcome<T> = marketing_sync_core::ItemOutcome<String, T, ItemErr
 
 /// Every item of `keys` failed with one error (shared), as when the call failed before any
 /// request.
-fn all_failed<T>(keys: impl IntoIterator<Item = String>, e: Error) -> Vec<ContactOutcome<T>> {
+pub(crate) fn all_failed<T>(
+    keys: impl IntoIterator<Item = String>,
+    e: Error,
+) -> Vec<ContactOutcome<T>> {
     let e = Arc::new(e);
     keys.into_iter()
         .enumerate()
@@ -375,12 +378,7 @@ fn multi_status_outcomes(
     let status = match result {
         Ok(s) => s,
         Err(e) => {
-            let error = match e {
-                Error::OutcomeUnknown { reason, .. } => ItemError::OutcomeUnknown {
-                    reason: format!("the bulk request carrying it: {reason}"),
-                },
-                e => ItemError::Failed(Arc::new(e)),
-            };
+            let error = ItemError::from_request("the bulk request carrying it", e);
             return chunk
                 .iter()
                 .map(|(index, key)| {
