@@ -4,10 +4,9 @@ use futures::{Stream, TryStreamExt};
 use serde::Deserialize;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
 use crate::client::{Client, Request, segment};
-use crate::contacts::ContactOutcome;
+use crate::contacts::{ContactOutcome, all_failed};
 use crate::error::{Error, ItemError, Result};
 use crate::lenient;
 
@@ -142,12 +141,7 @@ fn blacklist_outcomes(
     let answer = match answer {
         Ok(a) => a,
         Err(e) => {
-            let error = match e {
-                Error::OutcomeUnknown { reason, .. } => ItemError::OutcomeUnknown {
-                    reason: format!("the request carrying it: {reason}"),
-                },
-                e => ItemError::Failed(Arc::new(e)),
-            };
+            let error = ItemError::from_request("the request carrying it", e);
             return chunk
                 .iter()
                 .map(|(i, t)| ContactOutcome::new(*i, t.clone(), Err(error.clone())))
@@ -273,18 +267,12 @@ impl Client {
             RemoveSource::Custom => "custom",
             RemoveSource::Unsub if channel == Channel::Email => "unsub",
             RemoveSource::Unsub => {
-                let e = Arc::new(Error::invalid(
+                let e = Error::invalid(
                     "blacklist removal",
                     "source",
                     "unsub exists for emails only",
-                ));
-                return touchpoints
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| {
-                        ContactOutcome::new(i, t.clone(), Err(ItemError::Failed(e.clone())))
-                    })
-                    .collect();
+                );
+                return all_failed(touchpoints.iter().cloned(), e);
             }
             RemoveSource::All => "all",
         };

@@ -74,10 +74,10 @@ pub(crate) struct Token {
 
 /// A non-idempotent request whose answer was lost ([`Error::answer_lost`]) may have been
 /// processed: [`Error::OutcomeUnknown`], never a retryable transport error.
-fn lost(request: &Request, e: Error) -> Error {
+fn lost(method: &Method, path: &str, e: Error) -> Error {
     if e.answer_lost() {
         Error::OutcomeUnknown {
-            key: format!("{} {}", request.method, request.path),
+            key: format!("{method} {path}"),
             reason: format!("the answer was lost, Splio may have processed it: {e}"),
             exists: None,
         }
@@ -178,8 +178,9 @@ impl Client {
         request: Request,
         expected: &'static str,
     ) -> Result<T> {
-        let idempotent = request.idempotent;
-        let described = (!idempotent).then(|| request.clone());
+        // Only what `lost` names, not the whole request (a bulk body is large).
+        let described =
+            (!request.idempotent).then(|| (request.method.clone(), request.path.clone()));
         let response = self.send(request).await?;
         let body: &[u8] = if response.is_empty() {
             b"null"
@@ -188,7 +189,7 @@ impl Client {
         };
         marketing_sync_core::decode_json(body, expected).map_err(|e| match &described {
             // Splio accepted it and the answer cannot be read.
-            Some(request) => lost(request, Error::from(e)),
+            Some((method, path)) => lost(method, path, Error::from(e)),
             None => Error::from(e),
         })
     }
@@ -209,7 +210,7 @@ impl Client {
                 .instrument(span)
                 .await;
             match result {
-                Err(e) if !request.idempotent => Err(lost(&request, e)),
+                Err(e) if !request.idempotent => Err(lost(&request.method, &request.path, e)),
                 other => other,
             }
         })

@@ -363,6 +363,19 @@ impl ItemError {
         }
     }
 
+    /// The error of a batch request, as the outcome of each item it carried: a lost answer of
+    /// a non-idempotent request ([`Error::OutcomeUnknown`]) is
+    /// [`OutcomeUnknown`](Self::OutcomeUnknown) (`request` names the request in the reason),
+    /// the rest is [`Failed`](Self::Failed).
+    pub(crate) fn from_request(request: &str, e: Error) -> ItemError {
+        match e {
+            Error::OutcomeUnknown { reason, .. } => ItemError::OutcomeUnknown {
+                reason: format!("{request}: {reason}"),
+            },
+            e => ItemError::Failed(std::sync::Arc::new(e)),
+        }
+    }
+
     /// The error of a single call made for one item, as that item's outcome: a service
     /// error about this item (4xx other than 401, 408 and 429) is
     /// [`Rejected`](Self::Rejected), a lost answer of a non-idempotent call

@@ -55,7 +55,10 @@ pub type ContactOutcome<T> = marketing_sync_core::ItemOutcome<String, T, ItemErr
 
 /// Every item of `keys` failed with one error (shared), as when the call failed before any
 /// request.
-fn all_failed<T>(keys: impl IntoIterator<Item = String>, e: Error) -> Vec<ContactOutcome<T>> {
+pub(crate) fn all_failed<T>(
+    keys: impl IntoIterator<Item = String>,
+    e: Error,
+) -> Vec<ContactOutcome<T>> {
     let e = Arc::new(e);
     keys.into_iter()
         .enumerate()
@@ -375,12 +378,7 @@ fn multi_status_outcomes(
     let status = match result {
         Ok(s) => s,
         Err(e) => {
-            let error = match e {
-                Error::OutcomeUnknown { reason, .. } => ItemError::OutcomeUnknown {
-                    reason: format!("the bulk request carrying it: {reason}"),
-                },
-                e => ItemError::Failed(Arc::new(e)),
-            };
+            let error = ItemError::from_request("the bulk request carrying it", e);
             return chunk
                 .iter()
                 .map(|(index, key)| {
@@ -449,6 +447,7 @@ fn multi_status_outcomes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::{Just, Strategy};
 
     #[test]
     fn multi_status_matches_by_key() {
@@ -468,25 +467,20 @@ mod tests {
         /// the outcome of the item at its position.
         #[test]
         fn outcomes_follow_keys_in_any_order(
-            codes in proptest::collection::vec(proptest::sample::select(vec![201i64, 400]), 1..12),
-            seed in proptest::prelude::any::<u64>(),
+            (codes, order) in proptest::collection::vec(proptest::sample::select(vec![201i64, 400]), 1..12)
+                .prop_flat_map(|codes| {
+                    // The answer's order: a permutation of the inputs, shuffled by proptest.
+                    let order = Just((0..codes.len()).collect::<Vec<_>>()).prop_shuffle();
+                    (Just(codes), order)
+                }),
             drop_one in proptest::prelude::any::<bool>(),
         ) {
             let chunk: Vec<(usize, String)> =
                 (0..codes.len()).map(|i| (i, format!("k{i}@x.com"))).collect();
-            let mut items: Vec<serde_json::Value> = chunk
+            let mut items: Vec<serde_json::Value> = order
                 .iter()
-                .zip(&codes)
-                .map(|((_, k), code)| serde_json::json!({"contact_id": k.to_uppercase(), "code": code, "description": ""}))
+                .map(|&i| serde_json::json!({"contact_id": chunk[i].1.to_uppercase(), "code": codes[i], "description": ""}))
                 .collect();
-            // A deterministic shuffle from the seed.
-            let mut state = seed | 1;
-            for i in (1..items.len()).rev() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                items.swap(i, (state % (i as u64 + 1)) as usize);
-            }
             // Either one item is missing, or one names no input (an internal id): both leave
             // their input unknown, whatever position the item has.
             let dropped = if drop_one {

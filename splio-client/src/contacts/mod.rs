@@ -15,6 +15,7 @@ use crate::fields::{CustomFieldValue, FieldRef};
 use crate::lenient;
 use crate::universe::UniqueKey;
 
+pub(crate) use bulk::all_failed;
 pub use bulk::{ContactOutcome, MultiStatus, MultiStatusItem};
 
 /// How the hour of a sent `creation_date` is written. The sources disagree: the OpenAPI

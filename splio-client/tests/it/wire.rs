@@ -851,3 +851,34 @@ async fn activities_request_the_contacts_path_and_channel() {
         .unwrap();
     assert_eq!(got[0].event.as_deref(), Some("opened"));
 }
+
+/// A non-idempotent call whose success answer cannot be read (Splio accepted it) is outcome
+/// unknown, named by its request, and sent once: never a retryable transport error.
+#[tokio::test]
+async fn an_unreadable_answer_to_a_create_is_outcome_unknown_and_not_resent() {
+    use splio_client::NewGroup;
+    let server = server_with_auth(1).await;
+    Mock::given(method("POST"))
+        .and(path("/target/groups"))
+        .and(body_json(json!({"name": "vip", "keys": []})))
+        .respond_with(ResponseTemplate::new(201).set_body_string("<html>not json</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let err = client(&server)
+        .create_group(&NewGroup {
+            name: "vip".into(),
+            ..NewGroup::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::OutcomeUnknown { key, exists: None, .. } if key == "POST /target/groups"),
+        "{err:?}"
+    );
+    assert!(
+        !err.is_retryable() && !err.provably_not_processed(),
+        "{err}"
+    );
+}
