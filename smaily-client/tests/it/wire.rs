@@ -49,7 +49,8 @@ fn ok101() -> ResponseTemplate {
     html(r#"{"code":101,"message":"OK"}"#)
 }
 
-fn fixture(name: &str) -> String {
+/// A file of `tests/fixtures/`.
+pub(crate) fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")

@@ -581,11 +581,7 @@ async fn log_queries_refuse_actions_the_logs_do_not_document() {
 #[tokio::test]
 async fn ab_test_stats_decode_the_documented_list_of_sections() {
     let (s, c) = setup().await;
-    let body = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ab_test_stats.json"
-    ))
-    .unwrap();
+    let body = crate::wire::fixture("ab_test_stats.json");
     Mock::given(method("GET"))
         .and(path("/api/split.php"))
         .respond_with(html(&body))
