@@ -28,9 +28,7 @@ impl ApiKey {
     pub fn new(key: impl Into<String>) -> Self {
         ApiKey(Secret::new(key))
     }
-}
 
-impl ApiKey {
     /// The key itself, for where it must be handed on as text (a child process's
     /// environment, a config file). Never log it.
     ///

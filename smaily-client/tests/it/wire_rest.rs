@@ -36,6 +36,19 @@ pub(crate) fn html(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "text/html")
 }
 
+/// A received request's query, decoded, in order.
+fn query(req: &wiremock::Request) -> Vec<(String, String)> {
+    req.url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// One expected query pair.
+fn p(k: &str, v: &str) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
 #[tokio::test]
 async fn segments_list_get_and_save() {
     let (s, c) = setup().await;
@@ -521,14 +534,7 @@ async fn history_actions_are_sent_php_indexed_by_default() {
     q.actions_encoding = ActionsEncoding::Brackets;
     c.subscriber_history(&q).await.unwrap();
     let got = s.received_requests().await.unwrap();
-    let pairs = |i: usize| -> Vec<(String, String)> {
-        got[i]
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
-    };
-    let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let pairs = |i: usize| query(&got[i]);
     assert_eq!(
         pairs(0),
         [
@@ -575,11 +581,7 @@ async fn log_queries_refuse_actions_the_logs_do_not_document() {
 #[tokio::test]
 async fn ab_test_stats_decode_the_documented_list_of_sections() {
     let (s, c) = setup().await;
-    let body = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ab_test_stats.json"
-    ))
-    .unwrap();
+    let body = crate::wire::fixture("ab_test_stats.json");
     Mock::given(method("GET"))
         .and(path("/api/split.php"))
         .respond_with(html(&body))
@@ -613,14 +615,7 @@ async fn ab_test_stats_decode_the_documented_list_of_sections() {
 
     c.ab_test_stats(7, Some((2, 50_000))).await.unwrap();
     let got = s.received_requests().await.unwrap();
-    let pairs = |i: usize| -> Vec<(String, String)> {
-        got[i]
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
-    };
-    let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let pairs = |i: usize| query(&got[i]);
     assert_eq!(pairs(0), [p("id", "7")]);
     assert_eq!(
         pairs(1),
