@@ -144,6 +144,7 @@ fn a_claimed_run_is_adopted_by_the_run_that_begins_and_failed_when_none_does(bac
     let Begun::Started(claimed) = store.claim_run(JOB, Mode::Run).unwrap() else {
         panic!("not claimed");
     };
+    // The run that begins takes the claimed row, with its read-from point.
     let from = "2024-03-01T00:00".parse().unwrap();
     let Begun::Started(run) = store.begin_run(JOB, Mode::Run, Some(from)).unwrap() else {
         panic!("not started");
@@ -154,11 +155,13 @@ fn a_claimed_run_is_adopted_by_the_run_that_begins_and_failed_when_none_does(bac
         store.runs(JOB, 1).unwrap()[0].read_from.as_deref(),
         Some("2024-03-01T00:00:00")
     );
+    // Adopted: failing the claim now changes nothing.
     store.fail_claim(JOB, "too late").unwrap();
     let adopted = &store.runs(JOB, 1).unwrap()[0];
     assert_ne!(adopted.status, RunStatus::Failed);
     assert_eq!(adopted.finished_at, None);
 
+    // A claim no run adopts ends as failed, with its error.
     let other = "other-job";
     store.claim_run(other, Mode::ReplayFailed).unwrap();
     store

@@ -170,7 +170,10 @@ pub fn sendable(item: &Item, before: Option<&serde_json::Map<String, Value>>) ->
 /// (the client sends a job's batch as one request), an emptied field included when `state`
 /// holds `job`'s last delivered value of it.
 pub fn preview_with(batch: &[Item], state: &sync_kit::StateStore, job: &str) -> Vec<Preview> {
-    let before = snapshots(batch, Some((state, job)));
+    let before = snapshots(batch, Some((state, job))).unwrap_or_else(|e| {
+        tracing::warn!(job, error = %e, "the last delivered fields could not be read: emptied fields are not shown");
+        vec![None; batch.len()]
+    });
     let items: Vec<Item> = batch
         .iter()
         .zip(&before)
@@ -180,15 +183,16 @@ pub fn preview_with(batch: &[Item], state: &sync_kit::StateStore, job: &str) -> 
 }
 
 /// The last delivered fields of each item of `batch` (one read of the state file; none without
-/// a state, or when it cannot be read: an emptied field is then not sent).
+/// a state).
 fn snapshots(
     batch: &[Item],
     state: Option<(&sync_kit::StateStore, &str)>,
-) -> Vec<Option<serde_json::Map<String, Value>>> {
+) -> Result<Vec<Option<serde_json::Map<String, Value>>>, sync_kit::state::StateError> {
     let keys: Vec<&str> = batch.iter().map(|i| i.key.as_str()).collect();
-    state
-        .and_then(|(state, job)| state.snapshots(job, &keys).ok())
-        .unwrap_or_else(|| vec![None; batch.len()])
+    match state {
+        Some((state, job)) => state.snapshots(job, &keys),
+        None => Ok(vec![None; batch.len()]),
+    }
 }
 
 /// What a dry run prints for a batch: the `POST contact.php` body [`SmailySink`] would send
@@ -250,6 +254,16 @@ impl Sink for SmailySink<'_> {
                 .as_ref()
                 .map(|(state, job)| (*state, job.as_str())),
         );
+        // Without the last delivered fields an emptied field would go unsent and the record
+        // count as delivered (its empty value then stored as delivered): the batch fails
+        // instead, retryable, and nothing is sent.
+        let before = match before {
+            Ok(before) => before,
+            Err(e) => {
+                let error = format!("reading the last delivered fields from the state failed: {e}");
+                return Delivery::all(batch.len(), Outcome::failed(error, true), 0);
+            }
+        };
         for (i, (item, before)) in batch.iter().zip(&before).enumerate() {
             match subscriber(&sendable(item, before.as_ref())) {
                 Ok(sub) => {
@@ -552,5 +566,41 @@ mod tests {
         );
         let err = root("https://a.sendsmaily.net/smaily/").unwrap_err();
         assert!(err.to_string().contains("contact.php"), "{err}");
+    }
+
+    /// The last delivered fields decide whether an emptied field is sent (a clear). When they
+    /// cannot be read, the batch fails (retryable, so retried then parked) and nothing is sent:
+    /// delivering it without them would count it delivered, store the empty value as its
+    /// snapshot, and so never clear the value in Smaily.
+    #[cfg(feature = "sandbox")]
+    #[tokio::test]
+    async fn a_state_whose_snapshots_cannot_be_read_fails_the_batch_and_sends_nothing() {
+        use smaily_client::fake::FakeService as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let state = sync_kit::StateStore::open(&path).unwrap();
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("DROP TABLE snapshots")
+            .unwrap();
+        let fake = smaily_client::fake::FakeSmaily::start().await;
+        let sink = SmailySink::new(fake.client()).with_snapshots(&state, "job");
+        let item = Item {
+            key: "a@example.com".into(),
+            fields: serde_json::from_value(
+                serde_json::json!({"email": "a@example.com", "name": ""}),
+            )
+            .unwrap(),
+        };
+        let delivery = sink.deliver(&[item]).await;
+        assert_eq!(fake.request_count(), 0, "{:?}", fake.requests());
+        assert_eq!(delivery.requests, 0);
+        match &delivery.outcomes[..] {
+            [Outcome::Failed { error, retryable }] => {
+                assert!(*retryable, "{error}");
+                assert!(error.contains("state"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -290,22 +290,35 @@ pub struct Written {
     pub files: Vec<splio_client::datahub::DatahubFile>,
     /// The refused rows: (position in the batch, why).
     pub refused: Vec<(usize, String)>,
+    /// The rows whose last delivered attributes could not be read from the state (position in
+    /// the batch, why): not written, since what changed is unknown (to be tried again).
+    pub unread: Vec<(usize, String)>,
 }
 
 /// The Datahub files of a batch, and the rows refused (one code path for the dry run and the
 /// real run): a row with a value emptied since `before` when `emptied` is
-/// [`EmptiedValues::Report`], and the rows the writer refuses (a line break, …).
+/// [`EmptiedValues::Report`], and the rows the writer refuses (a line break, …). A row whose
+/// `before` is an error (the state could not be read) is not written but listed in
+/// [`Written::unread`]: without it an emptied value would be neither sent nor reported.
 pub fn files(
     writer: &ContactCsvWriter,
     batch: &[Item],
-    before: impl Fn(&Item) -> Option<serde_json::Map<String, serde_json::Value>>,
+    before: impl Fn(&Item) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String>,
     emptied: EmptiedValues,
 ) -> Result<Written, splio_client::Error> {
     let mut keep = Vec::new();
     let mut positions = Vec::new();
     let mut refused = Vec::new();
+    let mut unread = Vec::new();
     for (i, item) in batch.iter().enumerate() {
-        let diff = changed(before(item).as_ref(), &item.fields);
+        let before = match before(item) {
+            Ok(before) => before,
+            Err(e) => {
+                unread.push((i, format!("state file: {e}")));
+                continue;
+            }
+        };
+        let diff = changed(before.as_ref(), &item.fields);
         let cleared: Vec<&str> = diff
             .keys()
             .filter(|k| k.as_str() != "email" && text(&diff, k).is_none())
@@ -346,6 +359,7 @@ pub fn files(
     Ok(Written {
         files: written.files,
         refused,
+        unread,
     })
 }
 
@@ -358,11 +372,14 @@ pub fn preview(
     state: &StateStore,
     job: &str,
 ) -> Vec<sync_kit::preview::Preview> {
-    let before = |item: &Item| state.snapshot(job, &item.key).ok().flatten();
+    let before = |item: &Item| state.snapshot(job, &item.key).map_err(|e| e.to_string());
     match files(writer, batch, before, settings.emptied_values) {
         Ok(written) => {
             for (i, error) in &written.refused {
                 tracing::warn!(key = %batch[*i].key, %error, "this record would be parked");
+            }
+            for (i, error) in &written.unread {
+                tracing::warn!(key = %batch[*i].key, %error, "this record would not be sent");
             }
             written
                 .files
@@ -385,7 +402,11 @@ impl Sink for SftpSink<'_> {
         let files = files(
             &self.writer,
             batch,
-            |item| self.state.snapshot(&self.job, &item.key).ok().flatten(),
+            |item| {
+                self.state
+                    .snapshot(&self.job, &item.key)
+                    .map_err(|e| e.to_string())
+            },
             self.emptied_values,
         );
         let written = match files {
@@ -400,10 +421,16 @@ impl Sink for SftpSink<'_> {
         for (i, error) in &written.refused {
             refused[*i] = Some(Outcome::failed(error, false));
         }
+        // Those whose last delivered attributes could not be read fail retryable (the API
+        // delivery does the same).
+        for (i, error) in &written.unread {
+            refused[*i] = Some(Outcome::failed(error, true));
+        }
         let files = written.files;
         let sent = match self.uploader.upload_all(&files).await {
             Ok(paths) => {
-                tracing::info!(files = ?paths, rows = batch.len() - written.refused.len(), "uploaded");
+                let rows = batch.len() - written.refused.len() - written.unread.len();
+                tracing::info!(files = ?paths, rows, "uploaded");
                 Outcome::Delivered
             }
             Err(e) => {
@@ -548,7 +575,7 @@ mod tests {
                 fields: fields(json!({"email": "b@example.com", "tier": "silver"})),
             },
         ];
-        let snapshot = |item: &Item| (item.key == "a@example.com").then(|| before.clone());
+        let snapshot = |item: &Item| Ok((item.key == "a@example.com").then(|| before.clone()));
         let written = files(&writer, &batch, snapshot, EmptiedValues::Report).unwrap();
         assert_eq!(written.refused.len(), 1);
         assert_eq!(written.refused[0].0, 0);
@@ -582,5 +609,44 @@ mod tests {
             row, "a@example.com;;gold",
             "the emptied cellphone as an empty cell: {text}"
         );
+    }
+
+    #[test]
+    fn a_row_whose_last_delivery_cannot_be_read_is_not_written_but_listed_unread() {
+        let writer = ContactCsvWriter::new("demo", "contacts").unwrap();
+        let batch = vec![
+            Item {
+                key: "a@example.com".into(),
+                fields: fields(json!({"email": "a@example.com", "cellphone": "", "tier": "gold"})),
+            },
+            Item {
+                key: "b@example.com".into(),
+                fields: fields(json!({"email": "b@example.com", "tier": "silver"})),
+            },
+        ];
+        let snapshot = |item: &Item| {
+            if item.key == "a@example.com" {
+                Err("database is locked".to_owned())
+            } else {
+                Ok(None)
+            }
+        };
+        for emptied in [EmptiedValues::Report, EmptiedValues::Clear] {
+            let written = files(&writer, &batch, snapshot, emptied).unwrap();
+            assert!(written.refused.is_empty(), "{:?}", written.refused);
+            assert_eq!(
+                written.unread,
+                [(0, "state file: database is locked".to_owned())]
+            );
+            let text: String = written
+                .files
+                .iter()
+                .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+                .collect();
+            assert!(
+                !text.contains("a@example.com") && text.contains("b@example.com"),
+                "{text}"
+            );
+        }
     }
 }

@@ -26,11 +26,14 @@ fn admin_url() -> String {
     if let Ok(url) = std::env::var("SYNC_TEST_POSTGRES_URL") {
         return url;
     }
-    match std::fs::read_to_string("/tmp/sync-test-postgres.url") {
+    // The file .ci/postgres.sh writes its URL to (SYNC_TEST_POSTGRES_FILE moves it there).
+    let file = std::env::var("SYNC_TEST_POSTGRES_FILE")
+        .unwrap_or_else(|_| "/tmp/sync-test-postgres.url".into());
+    match std::fs::read_to_string(&file) {
         Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
         _ => panic!(
-            "these tests need a PostgreSQL server: run `bash .ci/postgres.sh` or set \
-             SYNC_TEST_POSTGRES_URL"
+            "these tests need a PostgreSQL server: run `bash .ci/postgres.sh` (it writes the \
+             URL to {file}) or set SYNC_TEST_POSTGRES_URL"
         ),
     }
 }

@@ -74,6 +74,16 @@ impl Config {
         config.job.default_name(JOB_NAME);
         config.job.validate()?;
         config.time_zone()?;
+        // `[messaging]` is shared with the file pushes; its time_zone reads their order dates.
+        // Invoice dates here are read in directo.time_zone, so a zone set there is refused
+        // rather than ignored.
+        if config.messaging.time_zone != ClientConfig::default().time_zone {
+            return Err(Error::Config(format!(
+                "messaging.time_zone = {:?} is not used by directo-orders: invoice dates and ts \
+                 are read in directo.time_zone ({:?}); remove the key or set it there",
+                config.messaging.time_zone, config.directo.time_zone
+            )));
+        }
         if config.invoices.default_currency.trim().is_empty() {
             return Err(Error::Config(
                 "invoices.default_currency must not be empty".into(),
@@ -97,5 +107,21 @@ mod shipped_config {
         let mut default = super::Config::default();
         default.job.default_name(super::super::JOB_NAME);
         assert_eq!(config, default);
+    }
+}
+
+#[cfg(test)]
+mod unused_keys {
+    #[test]
+    fn a_messaging_time_zone_is_refused_as_directo_orders_reads_dates_in_directo_time_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[messaging]\ntime_zone = \"Europe/Tallinn\"\n").unwrap();
+        let error = super::Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(error.contains("messaging.time_zone"), "{error}");
+        assert!(error.contains("directo.time_zone"), "{error}");
+        // The default (the shipped file writes it out) stays accepted.
+        std::fs::write(&path, "[messaging]\ntime_zone = \"UTC\"\n").unwrap();
+        super::Config::load(Some(&path)).unwrap();
     }
 }
