@@ -347,8 +347,11 @@ impl Executor {
         let deadline = self.inner.deadline;
         let start = tokio::time::Instant::now();
         let pending: std::sync::Mutex<Option<RetryNote>> = std::sync::Mutex::new(None);
+        // Attempts started so far: the retry a failure schedules is the next one.
+        let started = std::sync::atomic::AtomicU32::new(0);
         let mut op = op;
         let op = || {
+            started.fetch_add(1, Ordering::Relaxed);
             let note = pending.lock().unwrap_or_else(|p| p.into_inner()).take();
             let attempt = op();
             async move {
@@ -370,10 +373,8 @@ impl Executor {
                 }
             })
             .notify(|e: &E, backoff| {
-                let mut pending = pending.lock().unwrap_or_else(|p| p.into_inner());
-                let attempt = pending.as_ref().map_or(1, |n| n.attempt) + 1;
-                *pending = Some(RetryNote {
-                    attempt,
+                *pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(RetryNote {
+                    attempt: started.load(Ordering::Relaxed) + 1,
                     error: e.to_string(),
                     backoff,
                     failed_at: tokio::time::Instant::now(),

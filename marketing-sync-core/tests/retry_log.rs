@@ -21,7 +21,7 @@ impl std::io::Write for Log {
     }
 }
 
-/// A retry's log line says how long the caller really waited: the backoff (1 ms here) and the
+/// Each retry's log line names its attempt and says how long the caller really waited: the backoff (1 ms here) and the
 /// rate limiter's wait (about a second here) together, not the backoff alone.
 #[tokio::test]
 async fn a_retry_is_logged_with_the_whole_wait_the_limiters_included() {
@@ -38,16 +38,20 @@ async fn a_retry_is_logged_with_the_whole_wait_the_limiters_included() {
     let server = FakeServer::start(app).await;
     let settings = Settings::new("x").retry(RetryPolicy::fast(2)).rate_limit(1);
     let exec = Executor::new(&settings).unwrap();
-    harness.fail_next(1, 503);
+    harness.fail_next(2, 503);
     let url: reqwest::Url = server.base_url().parse().unwrap();
     let (answer, requests) = count_requests(exec.send(exec.request(Method::GET, url))).await;
-    assert_eq!((answer.unwrap().status, requests), (200, 2));
+    assert_eq!((answer.unwrap().status, requests), (200, 3));
 
     let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-    let line = text
+    let retries: Vec<&str> = text
         .lines()
-        .find(|l| l.contains("retrying request"))
-        .expect(&text);
+        .filter(|l| l.contains("retrying request"))
+        .collect();
+    assert_eq!(retries.len(), 2, "{text}");
+    // Each retry names its own attempt.
+    assert!(retries[1].contains("attempt=3"), "{}", retries[1]);
+    let line = retries[0];
     assert!(
         line.contains("attempt=2") && line.contains("HTTP 503"),
         "{line}"
