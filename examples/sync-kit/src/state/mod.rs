@@ -71,6 +71,23 @@ pub enum StateError {
         /// The newest version this program knows ([`SCHEMA_VERSION`]).
         supported: i64,
     },
+    /// This run no longer holds its job's lease (PostgreSQL backend): its heartbeat went
+    /// stale (the process was paused, or the database unreachable, for longer than
+    /// [`STALE_AFTER`](crate::process::STALE_AFTER)) and another run took the job over. The
+    /// run stops at the heartbeat that finds out, so two runs never go on side by side; what
+    /// it delivered before is recorded, and what it did not record is read again by the runs
+    /// after it.
+    #[error(
+        "this run of job {job:?} lost its lease: its heartbeat went stale and another run \
+         ({holder}) took the job over; this run stops"
+    )]
+    LeaseLost {
+        /// The job.
+        job: String,
+        /// The run that holds the lease now, as `pid P on HOST`, or `nobody` when it was
+        /// released.
+        holder: String,
+    },
 }
 
 /// Where the state lives.

@@ -294,7 +294,9 @@ impl StateStore {
     }
 
     /// Refreshes the heartbeat of a running run (see [`crate::process::HEARTBEAT`]) and its
-    /// counts so far, so a run that is killed shows how far it got.
+    /// counts so far, so a run that is killed shows how far it got. On PostgreSQL it also
+    /// refreshes the job's lease, and fails with [`StateError::LeaseLost`] when another run
+    /// has taken the job over: the run stops there.
     pub fn heartbeat(&self, run: RunId, summary: &Summary) -> Result<(), StateError> {
         if self.read_only {
             return Ok(());

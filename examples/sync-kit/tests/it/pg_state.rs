@@ -463,3 +463,107 @@ fn a_batch_of_outcomes_is_one_transaction_and_parks_failures_with_their_attempts
         Some(last.fields)
     );
 }
+
+/// Another host's run takes `job` over, as it does once this host's heartbeat is older than
+/// STALE_AFTER (from there this host's process cannot be checked): the lease row then names
+/// that run, `elsewhere(9)`, exactly as `take_lease_in` writes it.
+fn take_over(url: &str, job: &str) {
+    let other = elsewhere(9);
+    connect(url)
+        .client()
+        .execute(
+            "UPDATE leases SET run_id = 99, pid = $2, host = $3, process_started = $4,
+                 started_at = now(), heartbeat_at = now()
+             WHERE job = $1",
+            &[&job, &i64::from(other.pid), &other.host, &other.started],
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_heartbeat_after_another_host_took_the_job_over_is_lease_lost() {
+    use sync_kit::state::{Begun, StateError};
+    use sync_kit::{Mode, StateStore, Summary};
+
+    let url = fresh_database();
+    let store = StateStore::open_postgres(&PgUrl::parse(&url).unwrap(), false).unwrap();
+    let Begun::Started(run) = store.begin_run("job", Mode::Run, None).unwrap() else {
+        panic!("a fresh database has no live run")
+    };
+    let summary = Summary::new("job", Mode::Run);
+    store.heartbeat(run, &summary).unwrap();
+    take_over(&url, "job");
+    let err = store.heartbeat(run, &summary).unwrap_err();
+    let StateError::LeaseLost { job, holder } = &err else {
+        panic!("expected LeaseLost, got {err:?}")
+    };
+    assert_eq!(
+        (job.as_str(), holder.as_str()),
+        ("job", "pid 9 on other-host/0000-boot")
+    );
+    assert!(err.to_string().contains("lost its lease"), "{err}");
+    // Ending the run that lost the lease leaves the new holder's lease alone.
+    store.finish_run(run, &summary).unwrap();
+    let mut holder = connect(&url);
+    holder.act_as(elsewhere(9));
+    assert!(
+        holder.beat("job").unwrap(),
+        "the new holder still holds the job"
+    );
+}
+
+/// A sink whose first batch is delivered while another host takes the job over.
+struct TakenOverSink {
+    inner: crate::common::ScriptedSink,
+    url: String,
+}
+
+impl sync_kit::Sink for TakenOverSink {
+    async fn deliver(&self, batch: &[sync_kit::Item]) -> sync_kit::Delivery {
+        if self.inner.batch_count() == 0 {
+            let url = self.url.clone();
+            sync_kit::state::pg::off_runtime(move || take_over(&url, "test-job"));
+        }
+        self.inner.deliver(batch).await
+    }
+}
+
+#[tokio::test]
+async fn a_run_that_loses_its_lease_stops_at_its_next_heartbeat() {
+    use sync_kit::state::StateError;
+    use sync_kit::{RunStatus, StateStore};
+
+    let url = sync_kit::state::pg::off_runtime(fresh_database);
+    let store = StateStore::open_postgres(&PgUrl::parse(&url).unwrap(), false).unwrap();
+    let job = sync_kit::JobConfig {
+        concurrency: 1,
+        ..crate::common::job()
+    };
+    let sink = TakenOverSink {
+        inner: crate::common::ScriptedSink::default(),
+        url: url.clone(),
+    };
+    let records = futures::stream::iter(crate::common::records(50));
+    let err = sync_kit::run(crate::common::ctx(&job, &store), records, &sink)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, sync_kit::Error::State(StateError::LeaseLost { .. })),
+        "{err:?}"
+    );
+    // The batch in flight when the lease was lost is recorded; no batch went out after it.
+    assert_eq!(sink.inner.batch_count(), 1);
+    assert_eq!(store.snapshot_count("test-job").unwrap(), 10);
+    assert_eq!(store.watermark("test-job").unwrap(), None);
+    let runs = store.runs("test-job", 5).unwrap();
+    assert_ne!(runs[0].status, RunStatus::Completed);
+    assert!(
+        runs[0]
+            .aborted
+            .as_deref()
+            .unwrap_or("")
+            .contains("lost its lease"),
+        "{:?}",
+        runs[0].aborted
+    );
+}

@@ -232,7 +232,8 @@ impl StateStore {
             .map(|row| row.run))
     }
 
-    /// The heartbeat of the run's row and of the job's lease, in one transaction.
+    /// The heartbeat of the run's row and of the job's lease, in one transaction;
+    /// [`StateError::LeaseLost`] when this process no longer holds the lease.
     pub(super) fn pg_heartbeat(
         &self,
         pg: &mut PgState,
@@ -241,32 +242,54 @@ impl StateStore {
     ) -> Result<(), StateError> {
         let [read, filtered, delivered, failed, skipped, requests] = counts(summary);
         let process = self.process.clone();
-        pg.with_client(|c| {
+        let lost = pg.with_client(|c| {
             let mut tx = c.transaction()?;
-            tx.execute(
-                "UPDATE runs SET heartbeat_at = $2, read = $3, filtered = $4, delivered = $5,
-                     failed = $6, skipped = $7, requests = $8
-                 WHERE id = $1",
-                &[
-                    &run.0,
-                    &now(),
-                    &read,
-                    &filtered,
-                    &delivered,
-                    &failed,
-                    &skipped,
-                    &requests,
-                ],
-            )?;
-            tx.execute(
+            let job: String = tx
+                .query_one(
+                    "UPDATE runs SET heartbeat_at = $2, read = $3, filtered = $4, delivered = $5,
+                         failed = $6, skipped = $7, requests = $8
+                     WHERE id = $1 RETURNING job",
+                    &[
+                        &run.0,
+                        &now(),
+                        &read,
+                        &filtered,
+                        &delivered,
+                        &failed,
+                        &skipped,
+                        &requests,
+                    ],
+                )?
+                .get(0);
+            let held = tx.execute(
                 "UPDATE leases SET heartbeat_at = now()
-                 WHERE job = (SELECT job FROM runs WHERE id = $1) AND pid = $2 AND host = $3",
-                &[&run.0, &i64::from(process.pid), &process.host],
+                 WHERE job = $1 AND pid = $2 AND host = $3",
+                &[&job, &i64::from(process.pid), &process.host],
             )?;
-            tx.commit()
-        })
-        .map_err(PgError::from)?;
-        Ok(())
+            let lost = if held == 1 {
+                None
+            } else {
+                let holder = tx
+                    .query_opt(
+                        "SELECT pid, host FROM leases WHERE job = $1 AND pid IS NOT NULL",
+                        &[&job],
+                    )?
+                    .map_or_else(
+                        || "nobody".to_owned(),
+                        |row| {
+                            format!(
+                                "pid {} on {}",
+                                row.get::<_, i64>(0),
+                                row.get::<_, String>(1)
+                            )
+                        },
+                    );
+                Some(StateError::LeaseLost { job, holder })
+            };
+            tx.commit()?;
+            Ok::<_, PgError>(lost)
+        })?;
+        lost.map_or(Ok(()), Err)
     }
 
     /// Ends the run's row (settling earlier unfinished runs it covered) and gives up the job's
