@@ -87,6 +87,27 @@ pub enum Error {
         /// What a lookup found afterwards (`None`: none was made, or it failed).
         exists: Option<bool>,
     },
+    /// A group was created ([`Client::create_group`](crate::Client::create_group), not
+    /// idempotent) with its first 10,000 keys, but adding the keys past those failed. Do not
+    /// create it again: add `pending_keys` to `group_id` with
+    /// [`Client::add_to_group`](crate::Client::add_to_group), which is idempotent. Not
+    /// retryable.
+    #[error(
+        "group {group_id} was created, but adding its remaining {} keys failed: {cause}; add \
+         them with add_to_group({group_id}, …) rather than creating the group again",
+        pending_keys.len()
+    )]
+    GroupIncomplete {
+        /// The created group's id.
+        group_id: i64,
+        /// What the creation answered (the group, and the keys its first request did not find).
+        created: Box<crate::CreatedGroup>,
+        /// Every key past the first request's 10,000 (some may have been added before the
+        /// failure: adding again keeps each once).
+        pending_keys: Vec<String>,
+        /// Why adding them failed (in the message, not in `source()`).
+        cause: Box<Error>,
+    },
     /// SFTP/SSH failure (connect, protocol, remote file operation); the message carries the
     /// cause.
     #[error("SFTP {action} failed: {cause}")]

@@ -125,7 +125,9 @@ fn check_keys(what: &str, keys: &[String]) -> Result<()> {
 
 impl Client {
     /// Create a static group (`POST /target/groups`) with its members; past 10,000 keys the
-    /// rest go in `add` requests. Not idempotent (a repeat would make a second group).
+    /// rest go in `add` requests. Not idempotent (a repeat would make a second group): when
+    /// those `add` requests fail, the error is [`Error::GroupIncomplete`], naming the group and
+    /// the keys still to add.
     ///
     /// ```
     /// # #[cfg(feature = "fake")]
@@ -174,9 +176,20 @@ impl Client {
                     "the answer has no id to add the remaining keys to",
                 )
             })?;
-            let change = self.add_to_group(id as u64, rest).await?;
-            created.keys_not_found.extend(change.keys_not_found);
-            created.group.members = change.nb_total_contacts.or(created.group.members);
+            match self.add_to_group(id as u64, rest).await {
+                Ok(change) => {
+                    created.keys_not_found.extend(change.keys_not_found);
+                    created.group.members = change.nb_total_contacts.or(created.group.members);
+                }
+                Err(cause) => {
+                    return Err(Error::GroupIncomplete {
+                        group_id: id,
+                        created: Box::new(created),
+                        pending_keys: rest.to_vec(),
+                        cause: Box::new(cause),
+                    });
+                }
+            }
         }
         Ok(created)
     }

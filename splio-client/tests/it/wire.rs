@@ -826,6 +826,66 @@ async fn group_requests_follow_the_document() {
     ));
 }
 
+/// A creation past 10,000 keys whose follow-up `add` fails: the group exists, so the error
+/// names it and the keys still to add, and is not retryable (a repeat would make a second
+/// group); the add is idempotent, so those keys can be added again as they are.
+#[tokio::test]
+async fn a_group_created_whose_remaining_keys_fail_names_the_group_and_the_keys() {
+    use splio_client::NewGroup;
+    let server = server_with_auth(1).await;
+    let keys: Vec<String> = (0..10_002).map(|i| format!("k{i}@x.com")).collect();
+    Mock::given(method("POST"))
+        .and(path("/target/groups"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "group": {"id": 7, "name": "vip", "members": 9999},
+            "keys_not_found": ["k3@x.com"]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Retried (idempotent): the first try and three retries, all refused.
+    Mock::given(method("POST"))
+        .and(path("/target/groups/7/add"))
+        .and(body_json(json!({"keys": ["k10000@x.com", "k10001@x.com"]})))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({
+            "status": 503, "errors": [{"error_key": "", "error": "unavailable", "error_description": "try later"}]})))
+        .expect(4)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let err = client(&server)
+        .create_group(&NewGroup {
+            name: "vip".into(),
+            keys,
+            ..NewGroup::default()
+        })
+        .await
+        .unwrap_err();
+    let Error::GroupIncomplete {
+        group_id,
+        created,
+        pending_keys,
+        cause,
+    } = &err
+    else {
+        panic!("expected GroupIncomplete, got {err:?}")
+    };
+    assert_eq!(*group_id, 7);
+    assert_eq!(created.keys_not_found, ["k3@x.com"]);
+    assert_eq!(pending_keys, &["k10000@x.com", "k10001@x.com"]);
+    assert_eq!(cause.status(), Some(503));
+    assert!(
+        !err.is_retryable() && !err.provably_not_processed(),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("group 7 was created")
+            && text.contains("2 keys")
+            && text.contains("try later"),
+        "{text}"
+    );
+}
+
 /// Activities: the contact's path (key percent-encoded), `channel` when asked, paging.
 #[tokio::test]
 async fn activities_request_the_contacts_path_and_channel() {
