@@ -169,12 +169,16 @@ impl Client {
             .await?;
         let rest = &group.keys[first.len()..];
         if !rest.is_empty() {
-            let id = created.group.id.ok_or_else(|| {
-                Error::invalid(
-                    "created group",
-                    "group.id",
-                    "the answer has no id to add the remaining keys to",
-                )
+            // The group exists: whatever goes wrong from here must not read as safe to resend.
+            let id = created.group.id.ok_or_else(|| Error::OutcomeUnknown {
+                key: "POST /target/groups".into(),
+                reason: format!(
+                    "Splio created the group {:?} but its answer has no id, so the {} keys past \
+                     the first 10,000 were not added",
+                    group.name,
+                    group.keys.len() - first.len()
+                ),
+                exists: None,
             })?;
             match self.add_to_group(id as u64, rest).await {
                 Ok(change) => {

@@ -886,6 +886,39 @@ async fn a_group_created_whose_remaining_keys_fail_names_the_group_and_the_keys(
     );
 }
 
+/// A creation past 10,000 keys answered without the group's id: the group exists but the rest
+/// cannot be added. Never "provably not processed" (a resend would make a second group).
+#[tokio::test]
+async fn a_group_created_without_an_id_is_never_safe_to_resend() {
+    use splio_client::NewGroup;
+    let server = server_with_auth(1).await;
+    Mock::given(method("POST"))
+        .and(path("/target/groups"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "group": {"name": "vip", "members": 10000}, "keys_not_found": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let err = client(&server)
+        .create_group(&NewGroup {
+            name: "vip".into(),
+            keys: (0..10_001).map(|i| format!("k{i}@x.com")).collect(),
+            ..NewGroup::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        !err.is_retryable() && !err.provably_not_processed(),
+        "{err:?}"
+    );
+    assert!(
+        matches!(&err, Error::OutcomeUnknown { key, .. } if key == "POST /target/groups"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no id"), "{err}");
+}
+
 /// Activities: the contact's path (key percent-encoded), `channel` when asked, paging.
 #[tokio::test]
 async fn activities_request_the_contacts_path_and_channel() {
