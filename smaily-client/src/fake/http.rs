@@ -124,6 +124,10 @@ fn empty(status: u16) -> Response {
     r
 }
 
+/// A bare HTTP status as Smaily answers it. Sources: the statuses Smaily is seen to answer
+/// (smaily.com/help/api/general/response-codes; sendsmaily plugins; erkkimarkus/
+/// smaily-api-docs-unofficial `errors.md`): 401, 403 + code 227, 404 with an empty body,
+/// 429 (not processed), 5xx.
 pub(crate) fn status_fault(status: u16) -> Response {
     match status {
         // 403 + 227 "A paid package is required." (erkkimarkus/smaily-api-docs-unofficial
@@ -132,12 +136,17 @@ pub(crate) fn status_fault(status: u16) -> Response {
             StatusCode::FORBIDDEN,
             json!({"code": 227, "message": "A paid package is required."}),
         ),
+        // 429, unprocessed (smaily.com/help/api/general/common-principles: 5 requests a
+        // second); the wait the fake's own limit gives (one second, its window).
         429 => rate_limited(1),
+        // 5xx: no reference shows its body (assumed: a JSON error without Smaily's `code`,
+        // so no answer of Smaily's can be read into it; the client takes any 5xx body alike).
         s if s >= 500 => {
             let mut r = answer(StatusCode::OK, json!({"error": "Internal Server Error"}));
             *r.status_mut() = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             r
         }
+        // 401, 404 and the rest: an empty body (404: "empty body", the references above).
         s => empty(s),
     }
 }

@@ -79,6 +79,47 @@ async fn upsert_get_unsubscribe_delete_forget_in_both_encodings() {
     }
 }
 
+/// `fail_next` answers as Smaily answers a bare status (sources at `fake::http::status_fault`),
+/// asked directly: 403 with code 227, 429 with `Retry-After`, a 5xx with a JSON body carrying
+/// no Smaily `code`, 404 with an empty body; none of them processed.
+#[tokio::test]
+async fn injected_statuses_are_answered_as_smaily_answers_them() {
+    let fake = FakeSmaily::start().await;
+    fake.enforce_rate_limit(None);
+    let http = reqwest::Client::new();
+    let url = format!("{}contact.php", fake.base_url());
+    let send = |status: u16| {
+        fake.fail_next(1, status);
+        http.post(&url)
+            .basic_auth(FAKE_USER, Some(FAKE_PASSWORD))
+            .json(&json!({ "email": "mari@example.com" }))
+            .send()
+    };
+    let r = send(403).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"code": 227, "message": "A paid package is required."})
+    );
+
+    let r = send(429).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1");
+
+    let r = send(503).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body.is_object() && body.get("code").is_none(), "{body}");
+
+    let r = send(404).await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.bytes().await.unwrap().is_empty());
+
+    assert_eq!(fake.request_count(), 4);
+    assert_eq!(fake.subscriber_count(), 0, "none was processed");
+}
+
 /// The fake's codes for bad rows, asked directly (the client refuses these addresses before
 /// sending, `surface.rs`): 204 for a malformed address, 207 for a missing one, 203 for a
 /// reserved TLD (sources at `fake::contacts::row_error`).
