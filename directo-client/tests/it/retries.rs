@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use directo_client::{Client, Query, RetryPolicy};
 use futures::TryStreamExt;
 use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate, Times};
 
 use crate::common::{builder, fixture, mail, read_error};
 
@@ -20,6 +20,17 @@ fn customers_xml() -> ResponseTemplate {
 /// A client with two fast retries.
 fn retrying(server: &MockServer) -> Client {
     builder(server).retry(RetryPolicy::fast(2)).build().unwrap()
+}
+
+/// A server that answers every POST with `answer`, and expects `times` of them.
+async fn always(answer: ResponseTemplate, times: impl Into<Times>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(answer)
+        .expect(times)
+        .mount(&server)
+        .await;
+    server
 }
 
 /// The first request is answered `first`, the next one with a customer.
@@ -43,11 +54,7 @@ async fn once_then_customers(first: ResponseTemplate) -> MockServer {
 /// (`marketing_sync_core::RETRIED_STATUSES`).
 #[tokio::test]
 async fn reads_retry_the_suites_statuses_only() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(501))
-        .mount(&server)
-        .await;
+    let server = always(ResponseTemplate::new(501), ..).await;
     let client = retrying(&server);
     let err = read_error(&client).await;
     assert!(!err.is_retryable(), "{err:?}");
@@ -119,11 +126,8 @@ async fn puts_cut_by_a_dropped_connection_are_not_repeated() {
 /// included: slow 503s with five retries allowed, ended by a 1 s deadline.
 #[tokio::test]
 async fn the_deadline_bounds_a_read_with_its_retries() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503).set_delay(Duration::from_millis(700)))
-        .mount(&server)
-        .await;
+    let slow = ResponseTemplate::new(503).set_delay(Duration::from_millis(700));
+    let server = always(slow, ..).await;
     let client = builder(&server)
         .retry(RetryPolicy::fast(5))
         .deadline(Duration::from_secs(1))
@@ -179,12 +183,8 @@ async fn a_put_that_times_out_is_an_unknown_outcome_for_each_document() {
 #[tokio::test]
 async fn a_429_is_rate_limited_with_its_wait() {
     use directo_client::{Error, ItemError, PutMode};
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
-        .expect(3)
-        .mount(&server)
-        .await;
+    let limited = || ResponseTemplate::new(429).insert_header("retry-after", "0");
+    let server = always(limited(), 3).await;
     let client = retrying(&server);
     let err = read_error(&client).await;
     assert!(
@@ -194,12 +194,7 @@ async fn a_429_is_rate_limited_with_its_wait() {
     assert!(err.provably_not_processed() && err.is_retryable());
     assert_eq!(err.retry_after(), Some(Duration::ZERO));
 
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
-        .expect(3)
-        .mount(&server)
-        .await;
+    let server = always(limited(), 3).await;
     let out = retrying(&server).put(&[mail("C1")], PutMode::Create).await;
     let Some(ItemError::Failed(err)) = out[0].error() else {
         panic!("{out:?}")
