@@ -18,10 +18,7 @@ pub(crate) fn fixture(name: &str) -> String {
 /// A client for `server`'s XML Direct path: token auth, http allowed, no retries.
 pub(crate) fn builder(server: &MockServer) -> ClientBuilder {
     Client::builder(Auth::token("t"))
-        .base_url(format!(
-            "{}/xmlcore/cap_xml_direct/xmlcore.asp",
-            server.uri()
-        ))
+        .base_url(format!("{}{PATH}", server.uri()))
         .allow_http(true)
         .retry(RetryPolicy::none())
 }

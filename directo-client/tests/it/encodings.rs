@@ -8,9 +8,7 @@ use futures::StreamExt;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{client, fixture};
-
-const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
+use crate::common::{PATH, client, fixture};
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
     std::fs::read(format!(

@@ -6,9 +6,7 @@ use directo_client::{PutMode, PutStatus, parse_put_results};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{client, form_field, mail};
-
-const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
+use crate::common::{PATH, client, form_field, mail};
 
 /// A `<Result>` without `Type` (or with an empty one) was a failure, inviting a re-send that
 /// Directo may refuse as a duplicate. The Go client treats an empty type as success.

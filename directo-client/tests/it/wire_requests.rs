@@ -1,7 +1,7 @@
 //! Every request the client sends, asserted on the server side (wiremock on loopback):
 //! method, path, query, content type, form body, and where the secret goes.
 
-use crate::common::{answer, failed, mail, read_error};
+use crate::common::{PATH, answer, failed, mail, read_error};
 use std::collections::HashMap;
 
 use directo_client::{Auth, Client, Customer, PutMode, Query, ReadMethod, RetryPolicy};
@@ -10,7 +10,6 @@ use jiff::civil::date;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const PATH: &str = "/xmlcore/cap_xml_direct/xmlcore.asp";
 const TOKEN: &str = "SECRET-TOKEN-123";
 const KEY: &str = "0123456789ABCDEF0123456789ABCDEF";
 
