@@ -66,6 +66,18 @@ pub(crate) fn all_failed<T>(
         .collect()
 }
 
+/// Every item of `chunk` (position, key) gets `error`, as when the request carrying them
+/// failed.
+pub(crate) fn chunk_failed<T>(
+    chunk: &[(usize, String)],
+    error: &ItemError,
+) -> Vec<ContactOutcome<T>> {
+    chunk
+        .iter()
+        .map(|(index, key)| ContactOutcome::new(*index, key.clone(), Err(error.clone())))
+        .collect()
+}
+
 impl Client {
     /// Create many contacts with `POST /data/contacts/bulk` (1,000 per request, chunks run
     /// concurrently within the rate limit). Returns one outcome per input item, in input order;
@@ -379,14 +391,9 @@ fn multi_status_outcomes(
         Ok(s) => s,
         Err(e) => {
             let error = ItemError::from_request("the bulk request carrying it", e);
-            return chunk
-                .iter()
-                .map(|(index, key)| {
-                    (
-                        ContactOutcome::new(*index, key.clone(), Err(error.clone())),
-                        true,
-                    )
-                })
+            return chunk_failed(chunk, &error)
+                .into_iter()
+                .map(|o| (o, true))
                 .collect();
         }
     };
