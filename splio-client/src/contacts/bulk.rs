@@ -377,8 +377,8 @@ fn normalised(key: &str) -> String {
 
 /// Match a multi-status answer back to the chunk's items: an item to the input its
 /// `contact_id` names (normalised), never by position (an answer may come in another order).
-/// Each outcome comes with whether the answer named it: an input left without an item is
-/// [`ItemError::OutcomeUnknown`] (`false`). A failed request gives every item of its chunk
+/// Each outcome comes with whether the answer named it: an input left without an item, or
+/// whose item carries no code, is [`ItemError::OutcomeUnknown`] (`false`). A failed request gives every item of its chunk
 /// the request's error (shared): [`ItemError::OutcomeUnknown`] when it may have been processed
 /// ([`Error::OutcomeUnknown`], a non-idempotent request's lost answer), else
 /// [`ItemError::Failed`].
@@ -426,18 +426,14 @@ fn multi_status_outcomes(
         .iter()
         .zip(matched)
         .map(|((index, key), item)| {
-            let result = match item {
-                Some(item)
-                    if item
-                        .code
-                        .is_some_and(|c| c == success || (200..300).contains(&c)) =>
-                {
-                    Ok(())
-                }
-                Some(item) => Err(ItemError::Rejected {
+            // An item without a code says nothing of what became of its input.
+            let code = item.and_then(|item| item.code.map(|code| (item, code)));
+            let result = match code {
+                Some((_, c)) if c == success || (200..300).contains(&c) => Ok(()),
+                Some((item, c)) => Err(ItemError::Rejected {
                     error_key: None,
                     message: item.description.clone().unwrap_or_default(),
-                    code: item.code.unwrap_or(0).clamp(0, u16::MAX as i64) as u16,
+                    code: c.clamp(0, u16::MAX as i64) as u16,
                 }),
                 None => Err(ItemError::OutcomeUnknown {
                     reason: "Splio's answer named no outcome for it".into(),
@@ -445,7 +441,7 @@ fn multi_status_outcomes(
             };
             (
                 ContactOutcome::new(*index, key.clone(), result),
-                item.is_some(),
+                code.is_some(),
             )
         })
         .collect()

@@ -413,8 +413,8 @@ async fn client_side_limiter_spaces_requests() {
 }
 
 /// A 207 item is matched to its input by `contact_id` (as Splio normalises it: lower case,
-/// trimmed), then by position when the answer has one item per input; an input left without an
-/// item is "outcome unknown" and looked up with a GET before anything is concluded.
+/// trimmed), never by position; an input left without an item is "outcome unknown" and looked
+/// up with a GET before anything is concluded.
 #[tokio::test]
 async fn bulk_items_match_by_contact_id_else_a_get_decides() {
     let server = server_with_auth(1).await;
@@ -508,6 +508,41 @@ async fn bulk_items_match_by_contact_id_else_a_get_decides() {
         exists_now(out[1].result.as_ref().unwrap_err()),
         "{:?}",
         out[1].result
+    );
+}
+
+/// A 207 item that names its input but carries no code says nothing of what became of it:
+/// a create it may have made is looked up like a missing item, never reported as refused.
+#[tokio::test]
+async fn a_bulk_item_without_a_code_is_looked_up_not_called_refused() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .and(body_json(json!({"contacts": [{"email": "a@x.com"}]})))
+        .respond_with(ResponseTemplate::new(207).set_body_json(
+            json!({"time": 3, "errors": 0, "items": [
+                {"contact_id": "a@x.com", "description": ""},
+            ]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/a%40x.com"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 7, "email": "a@x.com"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let out = client(&server)
+        .bulk_create(&[ContactData::with_email("a@x.com")])
+        .await;
+    let err = out[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, ItemError::OutcomeUnknown { reason } if reason.contains("exists now")),
+        "{err:?}"
     );
 }
 
