@@ -316,8 +316,8 @@ impl Client {
     /// device token, never the id. Such recipients are matched by reading the contact
     /// (`GET /v1/contact/{id}`, or the search by `externalCustomerId`) and comparing its
     /// channels; a contact with several devices gets several results, and its outcome is the
-    /// first `OK` one (else the first `ERROR`). A recipient no result names is
-    /// [`ItemError::OutcomeUnknown`].
+    /// first `OK` one (else the first `ERROR`). A recipient no result names, or whose result is
+    /// neither `OK` nor `ERROR`, is [`ItemError::OutcomeUnknown`].
     ///
     /// **Not idempotent**: a chunk is retried only on a connect failure or a 429. A chunk sent
     /// whose answer was lost (a cut connection, a timeout) gives every one of its recipients
@@ -568,23 +568,31 @@ fn settle(
         .iter()
         .zip(slots)
         .map(|(&i, mut mine)| {
-            let first_ok = mine.iter().position(SendResult::is_ok);
-            let result = match first_ok
+            // `OK` (queued) or `ERROR` (refused), the only two statuses [E3].
+            let is_error = |r: &SendResult| r.status.eq_ignore_ascii_case("ERROR");
+            let chosen = mine
+                .iter()
+                .position(SendResult::is_ok)
+                .or_else(|| mine.iter().position(is_error))
                 .map(|p| mine.swap_remove(p))
-                .or_else(|| mine.into_iter().next())
-            {
+                .or_else(|| mine.into_iter().next());
+            let result = match chosen {
                 None => Err(ItemError::OutcomeUnknown {
                     reason: "the service listed no result for this recipient".into(),
                 }),
-                Some(r) => match (r.is_ok(), r.request_id) {
-                    (true, Some(id)) => Ok(id),
-                    (true, None) => Err(ItemError::OutcomeUnknown {
+                Some(r) if r.is_ok() => match r.request_id {
+                    Some(id) => Ok(id),
+                    None => Err(ItemError::OutcomeUnknown {
                         reason: "an OK result without a requestId".into(),
                     }),
-                    (false, _) => Err(ItemError::Rejected {
-                        message: r.message.unwrap_or_else(|| format!("status {}", r.status)),
-                    }),
                 },
+                Some(r) if is_error(&r) => Err(ItemError::Rejected {
+                    message: r.message.unwrap_or_else(|| format!("status {}", r.status)),
+                }),
+                // Neither queued nor refused: the message may have gone out.
+                Some(r) => Err(ItemError::OutcomeUnknown {
+                    reason: format!("a result with status {:?}, neither OK nor ERROR", r.status),
+                }),
             };
             (i, result)
         })

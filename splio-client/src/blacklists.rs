@@ -6,7 +6,7 @@ use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
 
 use crate::client::{Client, Request, segment};
-use crate::contacts::{ContactOutcome, all_failed};
+use crate::contacts::{ContactOutcome, all_failed, chunk_failed};
 use crate::error::{Error, ItemError, Result};
 use crate::lenient;
 
@@ -141,11 +141,10 @@ fn blacklist_outcomes(
     let answer = match answer {
         Ok(a) => a,
         Err(e) => {
-            let error = ItemError::from_request("the request carrying it", e);
-            return chunk
-                .iter()
-                .map(|(i, t)| ContactOutcome::new(*i, t.clone(), Err(error.clone())))
-                .collect();
+            return chunk_failed(
+                chunk,
+                &ItemError::from_request("the request carrying it", e),
+            );
         }
     };
     let mut by_touchpoint: HashMap<String, VecDeque<usize>> = HashMap::new();

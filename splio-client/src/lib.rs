@@ -25,9 +25,9 @@
 //! sent with an unpadded hour (`2024-01-02 3:04:05`) because the OpenAPI pattern rejects `03`,
 //! while Splio's answers pad it ([`CreationDateHour`] chooses; both are read); custom fields are
 //! addressed by id or by name, as the caller chooses; a 207 item is matched to its input by
-//! `contact_id` (trimmed, case-insensitively), then by position when the answer has one item
-//! per input; an input no item matches is [`ItemError::OutcomeUnknown`] (after a `GET` for
-//! creates, which the reason reports).
+//! `contact_id` (trimmed, case-insensitively), never by position (nothing promises input
+//! order); an input no item matches, or whose item has no code, is
+//! [`ItemError::OutcomeUnknown`] (after a `GET` for creates, which the reason reports).
 //!
 //! Batch calls ([`Client::bulk_create`], [`Client::upsert_many`], [`Client::update_many`],
 //! [`Client::bulk_delete`], [`Client::optout`]) return one [`ContactOutcome`] per input, in

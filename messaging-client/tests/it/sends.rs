@@ -449,6 +449,36 @@ async fn smartsend_results_land_on_the_recipient_they_name_whatever_their_order(
     );
 }
 
+/// A result is `OK` (queued) or `ERROR` (refused) [E3]; one without a status, or with
+/// another, does not say whether the message went out: unknown, never a refusal that invites
+/// sending it again.
+#[tokio::test]
+async fn a_smartsend_result_neither_ok_nor_error_is_unknown_not_refused() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/message/5/smartsend"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 0, "results": [
+            {"id": 0, "locator": "a@x.com", "requestId": "ra"},
+            {"id": 0, "locator": "b@x.com", "status": "PENDING", "requestId": "rb"},
+            {"id": 0, "locator": "c@x.com", "status": "error", "message": "no"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let send = push(vec![
+        Recipient::locator("a@x.com"),
+        Recipient::locator("b@x.com"),
+        Recipient::locator("c@x.com"),
+    ]);
+    let out = client(&server).smartsend(5, &send).await;
+    assert_eq!(outcomes(&out), vec!["unknown", "unknown", "rejected no"]);
+    let ItemError::OutcomeUnknown { reason } = out[1].result.as_ref().unwrap_err() else {
+        unreachable!()
+    };
+    assert!(reason.contains("PENDING"), "{reason}");
+}
+
 #[tokio::test]
 async fn smartsend_matches_by_contact_id_then_by_position_and_never_invents_an_outcome() {
     let server = server().await;

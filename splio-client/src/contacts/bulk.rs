@@ -66,6 +66,18 @@ pub(crate) fn all_failed<T>(
         .collect()
 }
 
+/// Every item of `chunk` (position, key) gets `error`, as when the request carrying them
+/// failed.
+pub(crate) fn chunk_failed<T>(
+    chunk: &[(usize, String)],
+    error: &ItemError,
+) -> Vec<ContactOutcome<T>> {
+    chunk
+        .iter()
+        .map(|(index, key)| ContactOutcome::new(*index, key.clone(), Err(error.clone())))
+        .collect()
+}
+
 impl Client {
     /// Create many contacts with `POST /data/contacts/bulk` (1,000 per request, chunks run
     /// concurrently within the rate limit). Returns one outcome per input item, in input order;
@@ -365,8 +377,8 @@ fn normalised(key: &str) -> String {
 
 /// Match a multi-status answer back to the chunk's items: an item to the input its
 /// `contact_id` names (normalised), never by position (an answer may come in another order).
-/// Each outcome comes with whether the answer named it: an input left without an item is
-/// [`ItemError::OutcomeUnknown`] (`false`). A failed request gives every item of its chunk
+/// Each outcome comes with whether the answer named it: an input left without an item, or
+/// whose item carries no code, is [`ItemError::OutcomeUnknown`] (`false`). A failed request gives every item of its chunk
 /// the request's error (shared): [`ItemError::OutcomeUnknown`] when it may have been processed
 /// ([`Error::OutcomeUnknown`], a non-idempotent request's lost answer), else
 /// [`ItemError::Failed`].
@@ -379,14 +391,9 @@ fn multi_status_outcomes(
         Ok(s) => s,
         Err(e) => {
             let error = ItemError::from_request("the bulk request carrying it", e);
-            return chunk
-                .iter()
-                .map(|(index, key)| {
-                    (
-                        ContactOutcome::new(*index, key.clone(), Err(error.clone())),
-                        true,
-                    )
-                })
+            return chunk_failed(chunk, &error)
+                .into_iter()
+                .map(|o| (o, true))
                 .collect();
         }
     };
@@ -419,18 +426,14 @@ fn multi_status_outcomes(
         .iter()
         .zip(matched)
         .map(|((index, key), item)| {
-            let result = match item {
-                Some(item)
-                    if item
-                        .code
-                        .is_some_and(|c| c == success || (200..300).contains(&c)) =>
-                {
-                    Ok(())
-                }
-                Some(item) => Err(ItemError::Rejected {
+            // An item without a code says nothing of what became of its input.
+            let code = item.and_then(|item| item.code.map(|code| (item, code)));
+            let result = match code {
+                Some((_, c)) if c == success || (200..300).contains(&c) => Ok(()),
+                Some((item, c)) => Err(ItemError::Rejected {
                     error_key: None,
                     message: item.description.clone().unwrap_or_default(),
-                    code: item.code.unwrap_or(0).clamp(0, u16::MAX as i64) as u16,
+                    code: c.clamp(0, u16::MAX as i64) as u16,
                 }),
                 None => Err(ItemError::OutcomeUnknown {
                     reason: "Splio's answer named no outcome for it".into(),
@@ -438,7 +441,7 @@ fn multi_status_outcomes(
             };
             (
                 ContactOutcome::new(*index, key.clone(), result),
-                item.is_some(),
+                code.is_some(),
             )
         })
         .collect()

@@ -15,8 +15,8 @@ use crate::fields::{CustomFieldValue, FieldRef};
 use crate::lenient;
 use crate::universe::UniqueKey;
 
-pub(crate) use bulk::all_failed;
 pub use bulk::{ContactOutcome, MultiStatus, MultiStatusItem};
+pub(crate) use bulk::{all_failed, chunk_failed};
 
 /// How the hour of a sent `creation_date` is written. The sources disagree: the OpenAPI
 /// pattern for the field (`(00|[0-9]|1[0-9]|2[0-3])` for the hour) refuses zero-padded hours

@@ -413,8 +413,8 @@ async fn client_side_limiter_spaces_requests() {
 }
 
 /// A 207 item is matched to its input by `contact_id` (as Splio normalises it: lower case,
-/// trimmed), then by position when the answer has one item per input; an input left without an
-/// item is "outcome unknown" and looked up with a GET before anything is concluded.
+/// trimmed), never by position; an input left without an item is "outcome unknown" and looked
+/// up with a GET before anything is concluded.
 #[tokio::test]
 async fn bulk_items_match_by_contact_id_else_a_get_decides() {
     let server = server_with_auth(1).await;
@@ -508,6 +508,41 @@ async fn bulk_items_match_by_contact_id_else_a_get_decides() {
         exists_now(out[1].result.as_ref().unwrap_err()),
         "{:?}",
         out[1].result
+    );
+}
+
+/// A 207 item that names its input but carries no code says nothing of what became of it:
+/// a create it may have made is looked up like a missing item, never reported as refused.
+#[tokio::test]
+async fn a_bulk_item_without_a_code_is_looked_up_not_called_refused() {
+    let server = server_with_auth(1).await;
+    Mock::given(method("POST"))
+        .and(path("/data/contacts/bulk"))
+        .and(body_json(json!({"contacts": [{"email": "a@x.com"}]})))
+        .respond_with(ResponseTemplate::new(207).set_body_json(
+            json!({"time": 3, "errors": 0, "items": [
+                {"contact_id": "a@x.com", "description": ""},
+            ]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data/contacts/a%40x.com"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 7, "email": "a@x.com"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let out = client(&server)
+        .bulk_create(&[ContactData::with_email("a@x.com")])
+        .await;
+    let err = out[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, ItemError::OutcomeUnknown { reason } if reason.contains("exists now")),
+        "{err:?}"
     );
 }
 
@@ -748,13 +783,28 @@ async fn search_filters_go_out_in_the_chosen_encoding() {
     assert!(err.to_string().contains("shoe size"), "{err}");
 }
 
+/// `n` distinct keys (`k0@x.com`, …), to go past the 10,000 a group creation carries.
+fn group_keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("k{i}@x.com")).collect()
+}
+
+/// The group creation answers `answer` (201), once.
+async fn mount_group_created(server: &MockServer, answer: serde_json::Value) {
+    Mock::given(method("POST"))
+        .and(path("/target/groups"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(answer))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 /// Groups: a creation past 10,000 keys sends the first 10,000 with the group, the rest to
 /// `add`; `clear` is a POST without a body.
 #[tokio::test]
 async fn group_requests_follow_the_document() {
     use splio_client::NewGroup;
     let server = server_with_auth(1).await;
-    let keys: Vec<String> = (0..10_001).map(|i| format!("k{i}@x.com")).collect();
+    let keys = group_keys(10_001);
     Mock::given(method("POST"))
         .and(path("/target/groups"))
         .and(header("content-type", "application/json"))
@@ -833,15 +883,12 @@ async fn group_requests_follow_the_document() {
 async fn a_group_created_whose_remaining_keys_fail_names_the_group_and_the_keys() {
     use splio_client::NewGroup;
     let server = server_with_auth(1).await;
-    let keys: Vec<String> = (0..10_002).map(|i| format!("k{i}@x.com")).collect();
-    Mock::given(method("POST"))
-        .and(path("/target/groups"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
-            "group": {"id": 7, "name": "vip", "members": 9999},
-            "keys_not_found": ["k3@x.com"]})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let keys = group_keys(10_002);
+    mount_group_created(
+        &server,
+        json!({"group": {"id": 7, "name": "vip", "members": 9999}, "keys_not_found": ["k3@x.com"]}),
+    )
+    .await;
     // Retried (idempotent): the first try and three retries, all refused.
     Mock::given(method("POST"))
         .and(path("/target/groups/7/add"))
@@ -892,18 +939,16 @@ async fn a_group_created_whose_remaining_keys_fail_names_the_group_and_the_keys(
 async fn a_group_created_without_an_id_is_never_safe_to_resend() {
     use splio_client::NewGroup;
     let server = server_with_auth(1).await;
-    Mock::given(method("POST"))
-        .and(path("/target/groups"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
-            "group": {"name": "vip", "members": 10000}, "keys_not_found": []})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_group_created(
+        &server,
+        json!({"group": {"name": "vip", "members": 10000}, "keys_not_found": []}),
+    )
+    .await;
     catch_all(&server).await;
     let err = client(&server)
         .create_group(&NewGroup {
             name: "vip".into(),
-            keys: (0..10_001).map(|i| format!("k{i}@x.com")).collect(),
+            keys: group_keys(10_001),
             ..NewGroup::default()
         })
         .await
