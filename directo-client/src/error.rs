@@ -174,17 +174,29 @@ impl Error {
         Retryable::retry_after(self)
     }
 
-    /// Whether the request provably never reached the service (connect failure or 429), so
-    /// repeating it cannot apply it twice, whatever the call.
+    /// Whether Directo provably did not process the request, so repeating it cannot apply it
+    /// twice, whatever the call: nothing was sent (a configuration error, input refused before
+    /// sending), Directo refused the credentials, the connection was never made, or a 429. The
+    /// same rule in all four clients.
     ///
     /// ```
-    /// let limited = directo_client::Error::RateLimited { retry_after: None, body: String::new() };
+    /// use directo_client::Error;
+    /// let limited = Error::RateLimited { retry_after: None, body: String::new() };
     /// assert!(limited.provably_not_processed());
-    /// let lost = directo_client::Error::OutcomeUnknown { reason: "timed out".into() };
+    /// let refused = Error::InvalidInput("a new <customer> needs email or regno".into());
+    /// assert!(refused.provably_not_processed() && !refused.is_retryable());
+    /// assert!(Error::Unauthorized { desc: "bad key".into() }.provably_not_processed());
+    /// let lost = Error::OutcomeUnknown { reason: "timed out".into() };
     /// assert!(!lost.provably_not_processed() && !lost.is_retryable());
     /// ```
     pub fn provably_not_processed(&self) -> bool {
-        self.retry_class() == RetryClass::NotProcessed
+        matches!(
+            self,
+            Error::Config(_)
+                | Error::InvalidInput(_)
+                | Error::InvalidCharacter { .. }
+                | Error::Unauthorized { .. }
+        ) || self.retry_class() == RetryClass::NotProcessed
     }
 
     /// Maps a Directo `type`/`code` to the right variant (5 = Unauthorized).
@@ -202,7 +214,8 @@ impl Retryable for Error {
         match self {
             Error::Transport(e) => e.retry_class(),
             Error::RateLimited { .. } => RetryClass::NotProcessed,
-            // The body stream broke mid-response (cut connection, idle timeout).
+            // A reader handed to `RecordReader` failed (the client's own response bodies
+            // fail as `Transport`): taken as passing, like a cut connection.
             Error::Io(_)
             | Error::Xml {
                 error: quick_xml::Error::Io(_),

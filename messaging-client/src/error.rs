@@ -98,10 +98,24 @@ impl Error {
         self.retry_class() != RetryClass::Permanent
     }
 
-    /// Whether the request provably did not reach (or was not processed by) the service:
-    /// a connect failure or a 429. Only these are retried for non-idempotent operations.
+    /// Whether the service provably did not process the request: nothing was sent (a
+    /// configuration error, input refused before sending), the service refused the
+    /// credentials, the connection was never made, or a 429. The same rule in all four
+    /// clients. Of these, only the connect failure and the 429 are retried for
+    /// non-idempotent operations.
+    ///
+    /// ```
+    /// use messaging_client::Error;
+    /// let refused = Error::InvalidInput { field: "email".into(), reason: "empty".into() };
+    /// assert!(refused.provably_not_processed() && !refused.is_retryable());
+    /// let server = Error::Api { status: 500, message: String::new(), body: String::new() };
+    /// assert!(!server.provably_not_processed());
+    /// ```
     pub fn provably_not_processed(&self) -> bool {
-        self.retry_class() == RetryClass::NotProcessed
+        matches!(
+            self,
+            Error::Config(_) | Error::InvalidInput { .. } | Error::Unauthorized { .. }
+        ) || self.retry_class() == RetryClass::NotProcessed
     }
 
     /// The server's retry hint, for 429 answers that carried one.

@@ -134,7 +134,7 @@ impl OrderRetry {
     /// ```
     pub fn repeats(self, err: &Error) -> bool {
         match self {
-            OrderRetry::WhenNotReceived => err.provably_not_processed(),
+            OrderRetry::WhenNotReceived => err.provably_not_processed() && err.is_retryable(),
             OrderRetry::AfterUnknownOutcome => err.is_retryable(),
         }
     }

@@ -126,16 +126,22 @@ impl Error {
     }
 
     /// Whether the request provably was not processed: nothing was sent (a configuration
-    /// error, input refused before sending), a connect failure, or a 429. Of these, the
-    /// connect failure and the 429 are retried for operations that are not idempotent.
+    /// error, input refused before sending), Smaily refused the credentials or the plan, a
+    /// connect failure, or a 429. The same rule in all four clients. Of these, the connect failure
+    /// and the 429 are retried for operations that are not idempotent.
     ///
     /// ```
     /// let e = smaily_client::Error::RateLimited { retry_after: None, body: String::new() };
     /// assert!(e.provably_not_processed());
     /// ```
     pub fn provably_not_processed(&self) -> bool {
-        matches!(self, Error::Config(_) | Error::InvalidInput { .. })
-            || self.retry_class() == RetryClass::NotProcessed
+        matches!(
+            self,
+            Error::Config(_)
+                | Error::InvalidInput { .. }
+                | Error::Unauthorized { .. }
+                | Error::PlanBlocked { .. }
+        ) || self.retry_class() == RetryClass::NotProcessed
     }
 
     /// The server's retry hint, for 429 answers that carried one.
