@@ -133,6 +133,8 @@ impl Error {
     /// ```
     /// let e = smaily_client::Error::RateLimited { retry_after: None, body: String::new() };
     /// assert!(e.provably_not_processed());
+    /// let e = smaily_client::Error::Unauthorized { status: 401, body: String::new() };
+    /// assert!(e.provably_not_processed() && !e.is_retryable());
     /// ```
     pub fn provably_not_processed(&self) -> bool {
         matches!(
