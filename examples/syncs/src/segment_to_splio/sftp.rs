@@ -560,12 +560,9 @@ mod tests {
         v.as_object().unwrap().clone()
     }
 
-    #[test]
-    fn an_emptied_value_is_reported_or_written_as_an_empty_cell_never_dropped() {
-        let writer = ContactCsvWriter::new("demo", "contacts").unwrap();
-        let before =
-            fields(json!({"email": "a@example.com", "cellphone": "+3725550001", "tier": "gold"}));
-        let batch = vec![
+    /// `a@example.com` with its cellphone emptied, and `b@example.com`.
+    fn batch() -> Vec<Item> {
+        vec![
             Item {
                 key: "a@example.com".into(),
                 fields: fields(json!({"email": "a@example.com", "cellphone": "", "tier": "gold"})),
@@ -574,7 +571,24 @@ mod tests {
                 key: "b@example.com".into(),
                 fields: fields(json!({"email": "b@example.com", "tier": "silver"})),
             },
-        ];
+        ]
+    }
+
+    /// The contents of the written files.
+    fn contents(written: &Written) -> String {
+        written
+            .files
+            .iter()
+            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn an_emptied_value_is_reported_or_written_as_an_empty_cell_never_dropped() {
+        let writer = ContactCsvWriter::new("demo", "contacts").unwrap();
+        let before =
+            fields(json!({"email": "a@example.com", "cellphone": "+3725550001", "tier": "gold"}));
+        let batch = batch();
         let snapshot = |item: &Item| Ok((item.key == "a@example.com").then(|| before.clone()));
         let written = files(&writer, &batch, snapshot, EmptiedValues::Report).unwrap();
         assert_eq!(written.refused.len(), 1);
@@ -584,11 +598,7 @@ mod tests {
                 .1
                 .starts_with("emptied since the last delivery: cellphone;")
         );
-        let text: String = written
-            .files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
-            .collect();
+        let text = contents(&written);
         assert!(
             !text.contains("a@example.com") && text.contains("b@example.com"),
             "{text}"
@@ -596,11 +606,7 @@ mod tests {
 
         let written = files(&writer, &batch, snapshot, EmptiedValues::Clear).unwrap();
         assert!(written.refused.is_empty());
-        let text: String = written
-            .files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
-            .collect();
+        let text = contents(&written);
         let row = text
             .lines()
             .find(|l| l.starts_with("a@example.com"))
@@ -614,16 +620,7 @@ mod tests {
     #[test]
     fn a_row_whose_last_delivery_cannot_be_read_is_not_written_but_listed_unread() {
         let writer = ContactCsvWriter::new("demo", "contacts").unwrap();
-        let batch = vec![
-            Item {
-                key: "a@example.com".into(),
-                fields: fields(json!({"email": "a@example.com", "cellphone": "", "tier": "gold"})),
-            },
-            Item {
-                key: "b@example.com".into(),
-                fields: fields(json!({"email": "b@example.com", "tier": "silver"})),
-            },
-        ];
+        let batch = batch();
         let snapshot = |item: &Item| {
             if item.key == "a@example.com" {
                 Err("database is locked".to_owned())
@@ -638,11 +635,7 @@ mod tests {
                 written.unread,
                 [(0, "state file: database is locked".to_owned())]
             );
-            let text: String = written
-                .files
-                .iter()
-                .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
-                .collect();
+            let text = contents(&written);
             assert!(
                 !text.contains("a@example.com") && text.contains("b@example.com"),
                 "{text}"
