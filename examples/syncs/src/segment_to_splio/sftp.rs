@@ -363,6 +363,28 @@ pub fn files(
     })
 }
 
+/// The last delivered attributes of each item of `batch`, as [`files`] asks for them, read from
+/// the state in one go (every item gets the error when it cannot be read).
+fn last_delivered<'b>(
+    state: &StateStore,
+    job: &str,
+    batch: &'b [Item],
+) -> impl Fn(&Item) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> + 'b {
+    let keys: Vec<&str> = batch.iter().map(|i| i.key.as_str()).collect();
+    let read = state
+        .snapshots(job, &keys)
+        .map(|found| {
+            keys.into_iter()
+                .zip(found)
+                .collect::<std::collections::HashMap<_, _>>()
+        })
+        .map_err(|e| e.to_string());
+    move |item| match &read {
+        Ok(found) => Ok(found.get(item.key.as_str()).cloned().flatten()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
 /// What a dry run prints for a batch: the files `writer` (see [`writer`]) would upload into
 /// `imports_dir`.
 pub fn preview(
@@ -372,7 +394,7 @@ pub fn preview(
     state: &StateStore,
     job: &str,
 ) -> Vec<sync_kit::preview::Preview> {
-    let before = |item: &Item| state.snapshot(job, &item.key).map_err(|e| e.to_string());
+    let before = last_delivered(state, job, batch);
     match files(writer, batch, before, settings.emptied_values) {
         Ok(written) => {
             for (i, error) in &written.refused {
@@ -402,11 +424,7 @@ impl Sink for SftpSink<'_> {
         let files = files(
             &self.writer,
             batch,
-            |item| {
-                self.state
-                    .snapshot(&self.job, &item.key)
-                    .map_err(|e| e.to_string())
-            },
+            last_delivered(self.state, &self.job, batch),
             self.emptied_values,
         );
         let written = match files {
@@ -615,6 +633,28 @@ mod tests {
             row, "a@example.com;;gold",
             "the emptied cellphone as an empty cell: {text}"
         );
+    }
+
+    #[test]
+    fn the_last_delivered_attributes_are_read_per_batch_and_an_unreadable_state_fails_each_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let state = StateStore::open(&path).unwrap();
+        let batch = batch();
+        state.record_outcomes("job", &batch[1..], &[]).unwrap();
+        let before = last_delivered(&state, "job", &batch);
+        assert_eq!(before(&batch[0]), Ok(None));
+        assert_eq!(before(&batch[1]), Ok(Some(batch[1].fields.clone())));
+
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("DROP TABLE snapshots")
+            .unwrap();
+        let before = last_delivered(&state, "job", &batch);
+        for item in &batch {
+            let error = before(item).unwrap_err();
+            assert!(error.contains("snapshots"), "{error}");
+        }
     }
 
     #[test]
