@@ -500,14 +500,7 @@ impl PgState {
     /// it (another host took it over after this one's heartbeat went stale).
     pub fn beat(&mut self, job: &str) -> Result<bool, PgError> {
         let process = self.process.clone();
-        self.with_client(|client| {
-            let n = client.execute(
-                "UPDATE leases SET heartbeat_at = now()
-                 WHERE job = $1 AND pid = $2 AND host = $3",
-                &[&job, &i64::from(process.pid), &process.host],
-            )?;
-            Ok(n == 1)
-        })
+        self.with_client(|client| beat_in(client, &process, job))
     }
 
     /// Gives up this process's lease of `job` (the run ended).
@@ -538,6 +531,20 @@ impl Drop for PgState {
             off_runtime(move || drop(client));
         }
     }
+}
+
+/// See [`PgState::beat`]; inside `client`'s transaction when `client` is one.
+pub(crate) fn beat_in(
+    client: &mut impl postgres::GenericClient,
+    process: &ProcessId,
+    job: &str,
+) -> Result<bool, PgError> {
+    let n = client.execute(
+        "UPDATE leases SET heartbeat_at = now()
+         WHERE job = $1 AND pid = $2 AND host = $3",
+        &[&job, &i64::from(process.pid), &process.host],
+    )?;
+    Ok(n == 1)
 }
 
 /// See [`PgState::take_lease`]; in a transaction of its own inside `client`'s (a savepoint

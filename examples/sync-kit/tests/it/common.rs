@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Map, json};
 use sync_kit::{
-    BoxError, Delivery, Item, JobConfig, Outcome, Progress, RetrySchedule, RunContext, Sink,
-    SourceRecord, StateStore, Stop, Verdict,
+    BoxError, Delivery, Item, JobConfig, Outcome, RetrySchedule, RunContext, Sink, SourceRecord,
+    StateStore, Verdict,
 };
 
 /// A sink that records every batch and fails keys according to a script: `key → remaining
@@ -77,16 +77,7 @@ pub fn job() -> JobConfig {
 }
 
 pub fn ctx<'a>(job: &'a JobConfig, state: &'a StateStore) -> RunContext<'a> {
-    RunContext {
-        job,
-        state,
-        dry_run: false,
-        force: false,
-        read_from: None,
-        read_until: None,
-        progress: Progress::hidden(),
-        stop: Stop::process(),
-    }
+    RunContext::new(job, state)
 }
 
 pub fn record(n: u32, name: &str) -> Result<SourceRecord, BoxError> {

@@ -175,17 +175,16 @@ impl SplioSink<'_> {
         if let Err(e) = self.keep_addresses(false) {
             tracing::warn!(error = %e, "could not keep the contacts' addresses as Splio holds them");
         }
+        // The last delivered attributes of the whole batch, in one read of the state.
+        let keys: Vec<&str> = batch.iter().map(|i| i.key.as_str()).collect();
+        let snapshots = match self.state.snapshots(&self.job, &keys) {
+            Ok(snapshots) => snapshots,
+            Err(e) => return vec![Outcome::failed(format!("state file: {e}"), true); batch.len()],
+        };
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         let (mut patches, mut creates) = (Vec::new(), Vec::new());
         let all = |i: usize| contact(&changed(None, &batch[i].fields));
-        for (index, item) in batch.iter().enumerate() {
-            let before = match self.state.snapshot(&self.job, &item.key) {
-                Ok(before) => before,
-                Err(e) => {
-                    outcomes[index] = Outcome::failed(format!("state file: {e}"), true);
-                    continue;
-                }
-            };
+        for ((index, item), before) in batch.iter().enumerate().zip(snapshots) {
             // The key as Splio holds it: kept in the snapshot, else learned by this run.
             let address = before
                 .as_ref()
@@ -288,5 +287,50 @@ mod tests {
             panic!("not failed");
         };
         assert!(error.contains("rejected by Splio (400)"), "{error}");
+    }
+
+    /// Without the last delivered attributes what changed is unknown: every contact of the
+    /// batch fails retryable (retried, then parked) and nothing is sent to Splio.
+    #[cfg(feature = "sandbox")]
+    #[tokio::test]
+    async fn a_state_whose_snapshots_cannot_be_read_fails_the_batch_and_sends_nothing() {
+        use splio_client::fake::FakeService as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let state = StateStore::open(&path).unwrap();
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("DROP TABLE snapshots")
+            .unwrap();
+        let fake = splio_client::fake::FakeSplio::start().await;
+        let learned = Learned::default();
+        learned.set(super::super::existence::Existence::probe_all());
+        let sink = SplioSink {
+            client: fake.client(),
+            state: &state,
+            job: "job".into(),
+            existence: &learned,
+            insert: true,
+            concurrency: 1,
+            learned_addresses: Default::default(),
+        };
+        let batch: Vec<Item> = ["a@example.com", "b@example.com"]
+            .map(|email| Item {
+                key: email.into(),
+                fields: serde_json::from_value(serde_json::json!({"email": email, "tier": ""}))
+                    .unwrap(),
+            })
+            .into();
+        let delivery = sink.deliver(&batch).await;
+        assert_eq!(fake.request_count(), 0, "{:?}", fake.requests());
+        assert_eq!(delivery.requests, 0);
+        assert_eq!(delivery.outcomes.len(), 2);
+        for outcome in &delivery.outcomes {
+            let Outcome::Failed { error, retryable } = outcome else {
+                panic!("{outcome:?}");
+            };
+            assert!(*retryable, "{error}");
+            assert!(error.starts_with("state file: "), "{error}");
+        }
     }
 }

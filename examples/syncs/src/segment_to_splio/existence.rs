@@ -41,8 +41,6 @@ pub struct Existence {
     /// Whether the keys not found are still open (the delivery probes them) rather than known
     /// to be absent.
     probe: bool,
-    /// Requests spent learning it.
-    pub requests: u64,
 }
 
 /// Where an unknown key stands.
@@ -98,7 +96,6 @@ impl Existence {
             .contacts_page(1, PER_PAGE)
             .await
             .map_err(|e| super::client_error(&e))?;
-        learned.requests += 1;
         let got = first.elements.len() as u64;
         learned.keep(unknown, first.elements);
         let pages = match first.count_element {
@@ -158,7 +155,6 @@ impl Existence {
             .buffer_unordered(concurrency.max(1));
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| super::client_error(&e))?;
-            self.requests += 1;
             self.keep(unknown, page.elements);
         }
         Ok(())
@@ -170,7 +166,6 @@ impl Existence {
         keys: Vec<String>,
         concurrency: usize,
     ) -> Result<(), Error> {
-        self.requests += keys.len() as u64;
         let found: Vec<(String, String)> = futures::stream::iter(keys)
             .map(|key| async move {
                 match client.get_contact(&key).await {
@@ -208,11 +203,6 @@ impl Learned {
     /// Where an unknown key stands; before anything was learned, left to the delivery's probe.
     pub fn of(&self, key: &str) -> Presence {
         self.0.get().map_or(Presence::Probe, |e| e.of(key))
-    }
-
-    /// Requests spent learning it.
-    pub fn requests(&self) -> u64 {
-        self.0.get().map_or(0, |e| e.requests)
     }
 
     /// The address of `key` as Splio holds it, when the run learned it (else `key`).

@@ -39,12 +39,18 @@ pub(crate) fn client_error(e: &splio_client::Error) -> Error {
 /// What a dry run prints for a batch sent by REST: one `POST /data/contacts/bulk` creating the
 /// contacts new to this job with all their attributes, and a `PATCH /data/contacts/{email}`
 /// with the changed attributes of each contact delivered before. A dry run asks Splio nothing,
-/// so a contact without a snapshot counts as new.
+/// so a contact without a snapshot counts as new (as does every contact of the batch when the
+/// state cannot be read, with a warning: a real run would send none of them).
 pub fn preview(batch: &[Item], state: &StateStore, job: &str) -> Vec<Preview> {
+    let keys: Vec<&str> = batch.iter().map(|i| i.key.as_str()).collect();
+    let snapshots = state.snapshots(job, &keys).unwrap_or_else(|e| {
+        tracing::warn!(job, error = %e, "the last delivered attributes could not be read: a real run would send none of these contacts");
+        vec![None; batch.len()]
+    });
     let mut creates = Vec::new();
     let mut patches = Vec::new();
-    for item in batch {
-        match state.snapshot(job, &item.key).ok().flatten() {
+    for (item, before) in batch.iter().zip(snapshots) {
+        match before {
             Some(before) => {
                 let body = contact(&changed(Some(&before), &item.fields))
                     .patch_body(&splio_client::UniqueKey::Email, CREATION_DATE_HOUR);

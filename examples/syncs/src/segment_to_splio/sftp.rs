@@ -363,6 +363,28 @@ pub fn files(
     })
 }
 
+/// The last delivered attributes of each item of `batch`, as [`files`] asks for them, read from
+/// the state in one go (every item gets the error when it cannot be read).
+fn last_delivered<'b>(
+    state: &StateStore,
+    job: &str,
+    batch: &'b [Item],
+) -> impl Fn(&Item) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> + 'b {
+    let keys: Vec<&str> = batch.iter().map(|i| i.key.as_str()).collect();
+    let read = state
+        .snapshots(job, &keys)
+        .map(|found| {
+            keys.into_iter()
+                .zip(found)
+                .collect::<std::collections::HashMap<_, _>>()
+        })
+        .map_err(|e| e.to_string());
+    move |item| match &read {
+        Ok(found) => Ok(found.get(item.key.as_str()).cloned().flatten()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
 /// What a dry run prints for a batch: the files `writer` (see [`writer`]) would upload into
 /// `imports_dir`.
 pub fn preview(
@@ -372,7 +394,7 @@ pub fn preview(
     state: &StateStore,
     job: &str,
 ) -> Vec<sync_kit::preview::Preview> {
-    let before = |item: &Item| state.snapshot(job, &item.key).map_err(|e| e.to_string());
+    let before = last_delivered(state, job, batch);
     match files(writer, batch, before, settings.emptied_values) {
         Ok(written) => {
             for (i, error) in &written.refused {
@@ -402,11 +424,7 @@ impl Sink for SftpSink<'_> {
         let files = files(
             &self.writer,
             batch,
-            |item| {
-                self.state
-                    .snapshot(&self.job, &item.key)
-                    .map_err(|e| e.to_string())
-            },
+            last_delivered(self.state, &self.job, batch),
             self.emptied_values,
         );
         let written = match files {
@@ -560,12 +578,9 @@ mod tests {
         v.as_object().unwrap().clone()
     }
 
-    #[test]
-    fn an_emptied_value_is_reported_or_written_as_an_empty_cell_never_dropped() {
-        let writer = ContactCsvWriter::new("demo", "contacts").unwrap();
-        let before =
-            fields(json!({"email": "a@example.com", "cellphone": "+3725550001", "tier": "gold"}));
-        let batch = vec![
+    /// `a@example.com` with its cellphone emptied, and `b@example.com`.
+    fn batch() -> Vec<Item> {
+        vec![
             Item {
                 key: "a@example.com".into(),
                 fields: fields(json!({"email": "a@example.com", "cellphone": "", "tier": "gold"})),
@@ -574,7 +589,24 @@ mod tests {
                 key: "b@example.com".into(),
                 fields: fields(json!({"email": "b@example.com", "tier": "silver"})),
             },
-        ];
+        ]
+    }
+
+    /// The contents of the written files.
+    fn contents(written: &Written) -> String {
+        written
+            .files
+            .iter()
+            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn an_emptied_value_is_reported_or_written_as_an_empty_cell_never_dropped() {
+        let writer = ContactCsvWriter::new("demo", "contacts").unwrap();
+        let before =
+            fields(json!({"email": "a@example.com", "cellphone": "+3725550001", "tier": "gold"}));
+        let batch = batch();
         let snapshot = |item: &Item| Ok((item.key == "a@example.com").then(|| before.clone()));
         let written = files(&writer, &batch, snapshot, EmptiedValues::Report).unwrap();
         assert_eq!(written.refused.len(), 1);
@@ -584,11 +616,7 @@ mod tests {
                 .1
                 .starts_with("emptied since the last delivery: cellphone;")
         );
-        let text: String = written
-            .files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
-            .collect();
+        let text = contents(&written);
         assert!(
             !text.contains("a@example.com") && text.contains("b@example.com"),
             "{text}"
@@ -596,11 +624,7 @@ mod tests {
 
         let written = files(&writer, &batch, snapshot, EmptiedValues::Clear).unwrap();
         assert!(written.refused.is_empty());
-        let text: String = written
-            .files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
-            .collect();
+        let text = contents(&written);
         let row = text
             .lines()
             .find(|l| l.starts_with("a@example.com"))
@@ -612,18 +636,31 @@ mod tests {
     }
 
     #[test]
+    fn the_last_delivered_attributes_are_read_per_batch_and_an_unreadable_state_fails_each_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let state = StateStore::open(&path).unwrap();
+        let batch = batch();
+        state.record_outcomes("job", &batch[1..], &[]).unwrap();
+        let before = last_delivered(&state, "job", &batch);
+        assert_eq!(before(&batch[0]), Ok(None));
+        assert_eq!(before(&batch[1]), Ok(Some(batch[1].fields.clone())));
+
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("DROP TABLE snapshots")
+            .unwrap();
+        let before = last_delivered(&state, "job", &batch);
+        for item in &batch {
+            let error = before(item).unwrap_err();
+            assert!(error.contains("snapshots"), "{error}");
+        }
+    }
+
+    #[test]
     fn a_row_whose_last_delivery_cannot_be_read_is_not_written_but_listed_unread() {
         let writer = ContactCsvWriter::new("demo", "contacts").unwrap();
-        let batch = vec![
-            Item {
-                key: "a@example.com".into(),
-                fields: fields(json!({"email": "a@example.com", "cellphone": "", "tier": "gold"})),
-            },
-            Item {
-                key: "b@example.com".into(),
-                fields: fields(json!({"email": "b@example.com", "tier": "silver"})),
-            },
-        ];
+        let batch = batch();
         let snapshot = |item: &Item| {
             if item.key == "a@example.com" {
                 Err("database is locked".to_owned())
@@ -638,11 +675,7 @@ mod tests {
                 written.unread,
                 [(0, "state file: database is locked".to_owned())]
             );
-            let text: String = written
-                .files
-                .iter()
-                .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
-                .collect();
+            let text = contents(&written);
             assert!(
                 !text.contains("a@example.com") && text.contains("b@example.com"),
                 "{text}"

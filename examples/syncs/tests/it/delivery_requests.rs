@@ -5,9 +5,7 @@
 use futures::stream;
 use smaily_client::fake::{FakeService as _, FakeSmaily};
 use sync_examples::directo_to_smaily::SmailySink;
-use sync_kit::{
-    Item, JobConfig, Outcome, Progress, RunContext, Sink, SourceRecord, StateStore, Stop, Verdict,
-};
+use sync_kit::{Item, JobConfig, Outcome, RunContext, Sink, SourceRecord, StateStore, Verdict};
 
 fn item(n: usize) -> Item {
     let mut fields = serde_json::Map::new();
@@ -63,16 +61,7 @@ async fn a_runs_summary_is_the_sum_of_its_concurrent_deliveries() {
             })
         })
         .collect();
-    let ctx = RunContext {
-        job: &job,
-        state: &state,
-        dry_run: false,
-        force: false,
-        read_from: None,
-        read_until: None,
-        progress: Progress::hidden(),
-        stop: Stop::process(),
-    };
+    let ctx = RunContext::new(&job, &state);
     let sink = SmailySink::new(smaily.client());
     let summary = sync_kit::run(ctx, stream::iter(records), &sink)
         .await

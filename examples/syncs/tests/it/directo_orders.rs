@@ -263,7 +263,7 @@ fn posted_per_order(messaging: &FakeMessaging) -> std::collections::BTreeMap<Str
         if request.method != "POST" || !request.path.ends_with("/orders") {
             continue;
         }
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let body = crate::common::json_body(&request);
         let orders = body["orders"].as_array().cloned().unwrap_or_default();
         for order in orders {
             let id = order["externalOrderId"].as_str().unwrap().to_owned();

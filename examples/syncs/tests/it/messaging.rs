@@ -102,7 +102,7 @@ fn sends_per_locator(fake: &FakeMessaging) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for r in fake.requests() {
         if r.method == "POST" && r.path.ends_with("/smartsend") {
-            for rec in serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["recipients"]
+            for rec in crate::common::json_body(&r)["recipients"]
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -541,7 +541,7 @@ async fn one_order_id_or_recipient_twice_in_a_file_is_sent_once_and_status_shows
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/orders"))
         .flat_map(|r| {
-            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["orders"]
+            crate::common::json_body(r)["orders"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
@@ -626,7 +626,7 @@ async fn contacts_push_sends_custom_fields_and_leaves_a_missing_standard_field_a
         .requests()
         .iter()
         .filter(|r| r.method == "POST" && r.path == "/api/v1/contacts")
-        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+        .map(crate::common::json_body)
         .collect();
     assert_eq!(imports.len(), 2, "{imports:#?}");
     for body in &imports {

@@ -256,7 +256,7 @@ async fn send_and_splio_dry_runs_print_their_request_bodies() {
         .requests()
         .iter()
         .filter(|r| r.path.ends_with("/smartsend"))
-        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+        .map(crate::common::json_body)
         .collect();
     assert_eq!(sent, std::slice::from_ref(body));
 
@@ -391,7 +391,7 @@ async fn contacts_dry_run_prints_the_import_a_real_push_sends() {
         .requests()
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/v1/contacts"))
-        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+        .map(crate::common::json_body)
         .collect();
     assert_eq!(sent, [requests[0]["body"].clone()]);
 }

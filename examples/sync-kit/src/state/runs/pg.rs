@@ -8,7 +8,7 @@ use postgres::{GenericClient, Row};
 
 use super::{Begun, RunId, RunRecord, RunRow, SkippedInRun, gone_reason};
 use crate::process::{Liveness, ProcessId};
-use crate::state::pg::{Lease, PgError, PgState, take_lease_in};
+use crate::state::pg::{Lease, PgError, PgState, beat_in, take_lease_in};
 use crate::state::{StateStore, now};
 use crate::summary::{Mode, RunStatus, Summary};
 
@@ -261,12 +261,7 @@ impl StateStore {
                     ],
                 )?
                 .get(0);
-            let held = tx.execute(
-                "UPDATE leases SET heartbeat_at = now()
-                 WHERE job = $1 AND pid = $2 AND host = $3",
-                &[&job, &i64::from(process.pid), &process.host],
-            )?;
-            let lost = if held == 1 {
+            let lost = if beat_in(&mut tx, &process, &job)? {
                 None
             } else {
                 let holder = tx
