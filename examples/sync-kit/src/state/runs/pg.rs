@@ -271,12 +271,11 @@ impl StateStore {
                     )?
                     .map_or_else(
                         || "nobody".to_owned(),
+                        // The host as `Holder` names it: without the boot id.
                         |row| {
-                            format!(
-                                "pid {} on {}",
-                                row.get::<_, i64>(0),
-                                row.get::<_, String>(1)
-                            )
+                            let host: String = row.get(1);
+                            let host = host.split('/').next().unwrap_or_default();
+                            format!("pid {} on {host}", row.get::<_, i64>(0))
                         },
                     );
                 Some(StateError::LeaseLost { job, holder })
