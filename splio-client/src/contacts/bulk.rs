@@ -378,10 +378,10 @@ fn normalised(key: &str) -> String {
 /// Match a multi-status answer back to the chunk's items: an item to the input its
 /// `contact_id` names (normalised), never by position (an answer may come in another order).
 /// Each outcome comes with whether the answer named it: an input left without an item, or
-/// whose item carries no code, is [`ItemError::OutcomeUnknown`] (`false`). A failed request gives every item of its chunk
-/// the request's error (shared): [`ItemError::OutcomeUnknown`] when it may have been processed
-/// ([`Error::OutcomeUnknown`], a non-idempotent request's lost answer), else
-/// [`ItemError::Failed`].
+/// whose item carries no code, is [`ItemError::OutcomeUnknown`] (`false`). A failed request
+/// gives every item of its chunk the request's error (shared): [`ItemError::OutcomeUnknown`]
+/// when it may have been processed ([`Error::OutcomeUnknown`], a non-idempotent request's lost
+/// answer), else [`ItemError::Failed`].
 fn multi_status_outcomes(
     chunk: &[(usize, String)],
     result: Result<MultiStatus>,
